@@ -1,0 +1,30 @@
+# Two commands matter: `make run` and `make test` (see README). Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+
+.PHONY: run test system-deps clean
+
+system-deps:
+	bash tools/install-system-deps.sh
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(VPY)
+	$(VPY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VPY)
+	$(VPY) -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+run: system-deps $(VENV)/.installed-run
+	$(VPY) main.py
+
+test: system-deps $(VENV)/.installed-test
+	$(VPY) -m pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info

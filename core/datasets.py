@@ -1,0 +1,610 @@
+"""Data sets: the :class:`Dataset` value, embedded and synthetic sets, file loaders,
+preprocessing and train/validation splits.
+
+Every loader validates what it reads and raises :class:`~core.errors.HillwalkError`
+(and nothing else) with a message that names the file, says what is wrong and how to fix
+it. Every random choice takes a seed.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import pickle
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import HillwalkError
+
+RESOURCES_DIR = Path(__file__).resolve().parent.parent / "resources"
+EMBEDDED_NAMES = ("digits", "iris", "wine")
+SYNTHETIC_NAMES = ("spiral", "blobs", "xor", "circles")
+PREPROCESSING_METHODS = ("none", "center", "standardize", "minmax")
+CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+CIFAR_FEATURES = 3072  # 32 x 32 pixels x 3 colour channels, stored channel by channel
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A labelled data set.
+
+    Attributes
+    ----------
+    X : float64 array, shape (N, D)
+        One example per row (no bias column; see :func:`add_bias`).
+    y : int64 array, shape (N,)
+        Class of each example, in ``0..C-1``.
+    class_names : tuple of str, length C
+    feature_names : tuple of str, length D
+    provenance : dict
+        ``name``, ``source``, ``licence`` where known, and ``steps``: the list of
+        processing steps applied since loading, in order.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    class_names: tuple
+    feature_names: tuple
+    provenance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        source = self.provenance.get("source", self.provenance.get("name", "data set"))
+        X, y = validate_arrays(self.X, self.y, len(self.class_names), source)
+        if len(self.feature_names) != X.shape[1]:
+            raise HillwalkError(
+                f"{source}: {len(self.feature_names)} feature names for {X.shape[1]} features")
+        X.setflags(write=False)
+        y.setflags(write=False)
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+        object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
+        provenance = dict(self.provenance)
+        provenance["steps"] = list(provenance.get("steps", []))
+        object.__setattr__(self, "provenance", provenance)
+
+    @property
+    def n_examples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def name(self) -> str:
+        return self.provenance.get("name", "data")
+
+    def with_step(self, X, y, step: str) -> "Dataset":
+        """A copy with new arrays and ``step`` appended to the provenance."""
+        provenance = dict(self.provenance)
+        provenance["steps"] = list(self.provenance["steps"]) + [step]
+        return replace(self, X=X, y=y, provenance=provenance)
+
+    def summary(self) -> str:
+        counts = np.bincount(self.y, minlength=self.n_classes)
+        return (f"{self.name}: {self.n_examples} examples x {self.n_features} features, "
+                f"{self.n_classes} classes (smallest class {counts.min()}, largest {counts.max()})")
+
+
+def validate_arrays(X, y, n_classes, source="data"):
+    """Check and convert a design matrix and labels.
+
+    Parameters
+    ----------
+    X : array-like, shape (N, D)
+    y : array-like of int, shape (N,)
+    n_classes : int
+        C; labels must lie in ``0..C-1``.
+    source : str
+        Named in error messages (a file path or a data set name).
+
+    Returns
+    -------
+    X : float64 array, shape (N, D) (a copy)
+    y : int64 array, shape (N,) (a copy)
+    """
+    try:
+        X = np.array(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise HillwalkError(f"{source}: the features are not all numbers; "
+                            "remove or encode non-numeric columns") from None
+    y_raw = np.asarray(y)
+    if X.ndim != 2:
+        raise HillwalkError(f"{source}: X must be a 2-D table (examples x features), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise HillwalkError(f"{source}: the data set is empty (shape {X.shape}); it needs at least "
+                            "one example with at least one feature")
+    if y_raw.ndim != 1:
+        raise HillwalkError(f"{source}: y must be a 1-D list of labels, got shape {y_raw.shape}")
+    if y_raw.shape[0] != X.shape[0]:
+        raise HillwalkError(f"{source}: X has {X.shape[0]} examples but y has {y_raw.shape[0]} labels; "
+                            "they must have the same length")
+    if not np.all(np.isfinite(X)):
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise HillwalkError(f"{source}: X holds NaN or infinite values (first at example {bad[0]}, "
+                            f"feature {bad[1]}); remove or impute them")
+    if y_raw.dtype.kind == "f":
+        if not np.all(np.isfinite(y_raw)) or not np.all(y_raw == np.round(y_raw)):
+            raise HillwalkError(f"{source}: labels must be whole numbers 0..C-1")
+    elif y_raw.dtype.kind not in "iub":
+        raise HillwalkError(f"{source}: labels must be integers 0..C-1, got values of type {y_raw.dtype}")
+    y = y_raw.astype(np.int64)
+    if y.min() < 0 or y.max() >= n_classes:
+        raise HillwalkError(f"{source}: labels must lie in 0..{n_classes - 1} for {n_classes} classes, "
+                            f"found {y.min()}..{y.max()}")
+    return X, y
+
+
+def require_two_classes(data: "Dataset") -> "Dataset":
+    """Return ``data`` unchanged, or raise when all its examples share one class."""
+    if np.unique(data.y).size < 2:
+        source = data.provenance.get("source", data.name)
+        raise HillwalkError(f"{source}: all examples belong to a single class; a classifier needs at "
+                            "least two classes")
+    return data
+
+
+# --------------------------------------------------------------------------- embedded sets
+
+def load_embedded(name: str) -> Dataset:
+    """One of the data sets shipped in ``resources/`` (see its README for provenance)."""
+    if name not in EMBEDDED_NAMES:
+        raise HillwalkError(f"unknown embedded data set {name!r}; choose one of {', '.join(EMBEDDED_NAMES)}")
+    with np.load(RESOURCES_DIR / f"{name}.npz", allow_pickle=False) as archive:
+        provenance = json.loads(str(archive["provenance"]))
+        provenance["steps"] = []
+        return Dataset(archive["X"], archive["y"], tuple(archive["class_names"]),
+                       tuple(archive["feature_names"]), provenance)
+
+
+# --------------------------------------------------------------------------- synthetic sets
+
+def make_spiral(arms=3, points_per_arm=100, noise=0.2, seed=0) -> Dataset:
+    """The spiral of CS231n's neural-network case study: ``arms`` interleaved 2-D arms.
+
+    Arm ``j`` has radius ``r`` from 0 to 1 and angle ``t = linspace(4j, 4(j+1)) +
+    noise * randn``; the point is ``(r sin t, r cos t)``.
+    """
+    _check_count("arms", arms, 2)
+    _check_count("points per arm", points_per_arm, 2)
+    rng = np.random.default_rng(seed)
+    X = np.zeros((arms * points_per_arm, 2))
+    y = np.repeat(np.arange(arms), points_per_arm)
+    radius = np.linspace(0.0, 1.0, points_per_arm)
+    for arm in range(arms):
+        angle = np.linspace(arm * 4.0, (arm + 1) * 4.0, points_per_arm) + rng.standard_normal(points_per_arm) * noise
+        X[arm * points_per_arm:(arm + 1) * points_per_arm] = np.c_[radius * np.sin(angle), radius * np.cos(angle)]
+    return _synthetic("spiral", X, y, arms, dict(arms=arms, points_per_arm=points_per_arm, noise=noise, seed=seed))
+
+
+def make_blobs(classes=3, points_per_class=100, spread=0.6, seed=0) -> Dataset:
+    """Isotropic Gaussian blobs (std ``spread``) centred on a circle of radius 2."""
+    _check_count("classes", classes, 2)
+    _check_count("points per class", points_per_class, 1)
+    rng = np.random.default_rng(seed)
+    angles = 2 * np.pi * np.arange(classes) / classes
+    centres = 2.0 * np.c_[np.cos(angles), np.sin(angles)]
+    y = np.repeat(np.arange(classes), points_per_class)
+    X = centres[y] + spread * rng.standard_normal((y.size, 2))
+    return _synthetic("blobs", X, y, classes, dict(classes=classes, points_per_class=points_per_class,
+                                                  spread=spread, seed=seed))
+
+
+def make_xor(points=200, noise=0.1, seed=0) -> Dataset:
+    """Points uniform in [-1, 1]^2; class 1 where ``x1 * x2 > 0`` (before noise)."""
+    _check_count("points", points, 4)
+    rng = np.random.default_rng(seed)
+    clean = rng.uniform(-1.0, 1.0, size=(points, 2))
+    y = (clean[:, 0] * clean[:, 1] > 0).astype(np.int64)
+    X = clean + noise * rng.standard_normal(clean.shape)
+    return _synthetic("xor", X, y, 2, dict(points=points, noise=noise, seed=seed))
+
+
+def make_circles(points=200, noise=0.05, factor=0.5, seed=0) -> Dataset:
+    """Two concentric circles: class 0 of radius 1 outside, class 1 of radius ``factor``."""
+    _check_count("points", points, 4)
+    if not 0 < factor < 1:
+        raise HillwalkError(f"circles: the inner radius factor must be between 0 and 1, got {factor}")
+    rng = np.random.default_rng(seed)
+    y = np.arange(points) % 2
+    angle = rng.uniform(0, 2 * np.pi, points)
+    radius = np.where(y == 0, 1.0, factor)
+    X = np.c_[radius * np.cos(angle), radius * np.sin(angle)] + noise * rng.standard_normal((points, 2))
+    return _synthetic("circles", X, y, 2, dict(points=points, noise=noise, factor=factor, seed=seed))
+
+
+SYNTHETIC_MAKERS = {"spiral": make_spiral, "blobs": make_blobs, "xor": make_xor, "circles": make_circles}
+
+
+def _check_count(what, value, minimum):
+    if int(value) != value or value < minimum:
+        raise HillwalkError(f"the number of {what} must be a whole number >= {minimum}, got {value}")
+
+
+def _synthetic(name, X, y, n_classes, parameters):
+    provenance = {"name": name, "source": f"synthetic {name} ({_format_parameters(parameters)})",
+                  "parameters": parameters, "licence": "generated by Hillwalk"}
+    return Dataset(X, y, tuple(f"class {k}" for k in range(n_classes)), ("x1", "x2"), provenance)
+
+
+def _format_parameters(parameters):
+    return ", ".join(f"{k}={v}" for k, v in parameters.items())
+
+
+# --------------------------------------------------------------------------- file loaders
+
+def load_csv(path, label_column=None, header="auto") -> Dataset:
+    """Load a CSV table: one example per row, numeric features, one label column.
+
+    Parameters
+    ----------
+    path : str or Path
+    label_column : str, int or None
+        The label column by header name or by index (negative counts from the end);
+        None means the last column.
+    header : "auto", True or False
+        "auto" treats the first row as a header when any of its feature cells is not a
+        number.
+
+    Labels may be strings or numbers; their sorted distinct values become classes
+    ``0..C-1`` and the values themselves the class names.
+    """
+    path = Path(path)
+    rows = _read_csv_rows(path)
+    width = len(rows[0])
+    for line_number, row in enumerate(rows, start=1):
+        if len(row) != width:
+            raise HillwalkError(f"{path}: line {line_number} has {len(row)} fields but line 1 has {width}; "
+                                "every row needs the same number of comma-separated values")
+    if width < 2:
+        raise HillwalkError(f"{path}: needs at least two columns (features and a label), found {width}")
+
+    names = None
+    if header is True or (header == "auto" and not all(_is_number(c) for c in _drop(rows[0], label_column, width))):
+        names = [c.strip() for c in rows[0]]
+        rows = rows[1:]
+        if not rows:
+            raise HillwalkError(f"{path}: the file has a header but no data rows")
+    label_index = _resolve_label_column(path, label_column, names, width)
+    first_data_line = 2 if names is not None else 1
+
+    X = np.empty((len(rows), width - 1))
+    feature_columns = [c for c in range(width) if c != label_index]
+    for r, row in enumerate(rows):
+        for k, c in enumerate(feature_columns):
+            try:
+                X[r, k] = float(row[c])
+            except ValueError:
+                column_name = names[c] if names else f"column {c + 1}"
+                raise HillwalkError(f"{path}: line {r + first_data_line}, {column_name}: {row[c].strip()!r} is not "
+                                    "a number; features must be numeric") from None
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        r, k = bad[0]
+        column_name = names[feature_columns[k]] if names else f"column {feature_columns[k] + 1}"
+        raise HillwalkError(f"{path}: line {r + first_data_line}, {column_name} is NaN or infinite; "
+                            "remove or fill in missing values")
+
+    raw_labels = [row[label_index].strip() for row in rows]
+    class_names, y = _encode_labels(raw_labels)
+    feature_names = tuple(names[c] for c in feature_columns) if names else tuple(f"x{c + 1}" for c in feature_columns)
+    provenance = {"name": path.stem, "source": str(path), "format": "csv",
+                  "label_column": names[label_index] if names else label_index}
+    return require_two_classes(Dataset(X, y, class_names, feature_names, provenance))
+
+
+def _read_csv_rows(path):
+    if not path.exists():
+        raise HillwalkError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise HillwalkError(f"{path}: is a folder, not a CSV file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    except UnicodeDecodeError:
+        raise HillwalkError(f"{path}: is not a text CSV file (could not decode it as UTF-8)") from None
+    except (OSError, csv.Error) as error:
+        raise HillwalkError(f"{path}: cannot read it as CSV ({error})") from None
+    if not rows:
+        raise HillwalkError(f"{path}: the file is empty; it needs one example per line")
+    return rows
+
+
+def _drop(row, label_column, width):
+    index = label_column if isinstance(label_column, int) else (width - 1 if label_column is None else None)
+    if index is None:
+        return row  # a named label column implies a header
+    index = index % width if -width <= index < width else width - 1
+    return [cell for c, cell in enumerate(row) if c != index]
+
+
+def _resolve_label_column(path, label_column, names, width):
+    if label_column is None:
+        return width - 1
+    if isinstance(label_column, str) and not label_column.lstrip("-").isdigit():
+        if names is None:
+            raise HillwalkError(f"{path}: label column {label_column!r} was given by name but the file has no "
+                                "header row; give its index instead")
+        if label_column not in names:
+            raise HillwalkError(f"{path}: no column named {label_column!r}; the columns are {', '.join(names)}")
+        return names.index(label_column)
+    index = int(label_column)
+    if not -width <= index < width:
+        raise HillwalkError(f"{path}: label column index {index} is out of range for {width} columns")
+    return index % width
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _encode_labels(raw_labels):
+    """Map label strings to 0..C-1; numeric labels sort numerically, others as text."""
+    distinct = sorted(set(raw_labels))
+    if all(_is_number(v) for v in distinct):
+        distinct = sorted(distinct, key=float)
+        if all(float(v).is_integer() for v in distinct):
+            distinct_names = [str(int(float(v))) for v in distinct]
+        else:
+            distinct_names = distinct
+    else:
+        distinct_names = distinct
+    index = {value: k for k, value in enumerate(distinct)}
+    y = np.fromiter((index[v] for v in raw_labels), dtype=np.int64, count=len(raw_labels))
+    return tuple(distinct_names), y
+
+
+def load_npz(path) -> Dataset:
+    """Load ``X`` (N x D) and ``y`` (N ints) from an ``.npz`` archive.
+
+    Optional arrays ``class_names`` and ``feature_names`` are used when present; without
+    ``class_names`` the classes are ``0..max(y)``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise HillwalkError(f"{path}: no such file; check the path")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [k for k in ("X", "y") if k not in archive.files]
+            if missing:
+                raise HillwalkError(f"{path}: the archive lacks array(s) {', '.join(missing)}; it needs 'X' "
+                                    f"(examples x features) and 'y' (labels); it has {', '.join(archive.files) or 'none'}")
+            X, y = archive["X"], archive["y"]
+            class_names = tuple(archive["class_names"]) if "class_names" in archive.files else None
+            feature_names = tuple(archive["feature_names"]) if "feature_names" in archive.files else None
+    except HillwalkError:
+        raise
+    except Exception as error:  # zipfile, pickle and format errors differ between NumPy versions
+        raise HillwalkError(f"{path}: not a readable .npz archive ({type(error).__name__}: {error}); "
+                            "save one with numpy.savez(path, X=X, y=y)") from None
+    y_array = np.asarray(y)
+    if class_names is None:
+        if y_array.ndim == 1 and y_array.size and y_array.dtype.kind in "iub":
+            class_names = tuple(str(k) for k in range(int(max(y_array.max(), 0)) + 1))
+        else:
+            class_names = ("0", "1")  # validation below reports the real problem
+    X_array = np.asarray(X)
+    if feature_names is None:
+        width = X_array.shape[1] if X_array.ndim == 2 else 0
+        feature_names = tuple(f"x{k + 1}" for k in range(width))
+    if X_array.ndim == 2 and len(feature_names) != X_array.shape[1]:
+        feature_names = tuple(f"x{k + 1}" for k in range(X_array.shape[1]))
+    provenance = {"name": path.stem, "source": str(path), "format": "npz"}
+    return require_two_classes(Dataset(X_array, y_array, class_names, feature_names, provenance))
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists, strings, numbers and NumPy arrays, and nothing else, so a
+    malicious 'CIFAR batch' cannot run code."""
+
+    _allowed = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._allowed:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def _load_cifar_pickle(path):
+    try:
+        with open(path, "rb") as handle:
+            content = _ArrayOnlyUnpickler(handle, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+            IndexError, KeyError, OSError) as error:
+        raise HillwalkError(f"{path}: not a CIFAR-10 python-version batch file ({error or type(error).__name__})") from None
+    if not isinstance(content, dict):
+        raise HillwalkError(f"{path}: expected a pickled dict, found {type(content).__name__}")
+    return {(k.decode("latin-1") if isinstance(k, bytes) else k): v for k, v in content.items()}
+
+
+def load_cifar10(folder, batches=CIFAR_TRAIN_BATCHES, subsample=None, seed=0) -> Dataset:
+    """Load the CIFAR-10 "python version" folder (``data_batch_1..5``, ``test_batch``,
+    ``batches.meta``).
+
+    Parameters
+    ----------
+    folder : str or Path
+    batches : sequence of str
+        Batch files to concatenate (default: the five training batches).
+    subsample : int or None
+        Keep this many examples, drawn without replacement with ``seed``.
+
+    Returns
+    -------
+    Dataset with X of shape (N, 3072), float64 pixel values 0..255 (channels R, G, B, each
+    32 x 32 row-major, as stored), and 10 classes named from ``batches.meta``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HillwalkError(f"{folder}: no such folder; point at the unpacked 'cifar-10-batches-py' folder")
+    wanted = list(batches) + ["batches.meta"]
+    missing = [name for name in wanted if not (folder / name).is_file()]
+    if missing:
+        raise HillwalkError(f"{folder}: missing CIFAR-10 file(s) {', '.join(missing)}; the folder must hold "
+                            "data_batch_1..5, test_batch and batches.meta from the python version")
+    meta = _load_cifar_pickle(folder / "batches.meta")
+    label_names = meta.get("label_names")
+    if not isinstance(label_names, (list, tuple)) or len(label_names) != 10:
+        raise HillwalkError(f"{folder / 'batches.meta'}: 'label_names' must list the 10 class names")
+    class_names = tuple(n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in label_names)
+
+    parts_X, parts_y = [], []
+    for name in batches:
+        content = _load_cifar_pickle(folder / name)
+        data, labels = content.get("data"), content.get("labels")
+        if not isinstance(data, np.ndarray) or labels is None:
+            raise HillwalkError(f"{folder / name}: a batch needs 'data' (N x 3072 uint8 array) and 'labels'")
+        labels = np.asarray(labels)
+        if data.ndim != 2 or data.shape[1] != CIFAR_FEATURES or data.dtype != np.uint8:
+            raise HillwalkError(f"{folder / name}: 'data' must be an N x 3072 uint8 array, got shape "
+                                f"{data.shape} of {data.dtype}")
+        if labels.shape != (data.shape[0],):
+            raise HillwalkError(f"{folder / name}: {data.shape[0]} images but {labels.size} labels")
+        parts_X.append(data)
+        parts_y.append(labels)
+    X_raw = np.concatenate(parts_X)
+    y = np.concatenate(parts_y)
+    steps = []
+    if subsample is not None:
+        if int(subsample) != subsample or not 2 <= subsample:
+            raise HillwalkError(f"CIFAR-10 subsample must be a whole number >= 2, got {subsample}")
+        if subsample < X_raw.shape[0]:
+            keep = np.sort(np.random.default_rng(seed).choice(X_raw.shape[0], int(subsample), replace=False))
+            steps.append(f"random subsample of {subsample} from {X_raw.shape[0]} (seed {seed})")
+            X_raw, y = X_raw[keep], y[keep]
+    channels = ("r", "g", "b")
+    feature_names = tuple(f"{channels[k // 1024]}_{(k % 1024) // 32}_{k % 32}" for k in range(CIFAR_FEATURES))
+    provenance = {"name": "cifar10", "source": str(folder), "format": "cifar10-python",
+                  "batches": list(batches), "licence": "CIFAR-10 (Krizhevsky 2009); see its site for terms",
+                  "steps": steps}
+    return require_two_classes(Dataset(X_raw.astype(np.float64), y, class_names, feature_names, provenance))
+
+
+def load_dataset(spec: str, seed: int = 0, **options) -> Dataset:
+    """Resolve what a user typed: an embedded name, a synthetic name, or a path.
+
+    Paths: a folder is read as CIFAR-10, ``.csv`` as CSV, ``.npz`` as NPZ. ``options``
+    go to the loader or maker (``subsample`` for CIFAR-10, ``label_column`` and ``header``
+    for CSV, the maker's parameters for synthetic sets); an option the chosen source does
+    not take is an error, not silently ignored.
+    """
+    spec = str(spec)
+    if spec in EMBEDDED_NAMES:
+        kind, loader = "embedded data set", lambda: load_embedded(spec)
+        accepted = ()
+    elif spec in SYNTHETIC_NAMES:
+        maker = SYNTHETIC_MAKERS[spec]
+        accepted = tuple(maker.__code__.co_varnames[:maker.__code__.co_argcount])
+        kind, loader = f"synthetic set {spec}", lambda: maker(**{"seed": seed, **options})
+    else:
+        path = Path(spec)
+        suffix = path.suffix.lower()
+        if path.is_dir():
+            accepted, kind = ("subsample", "batches"), "CIFAR-10 folder"
+            loader = lambda: load_cifar10(path, seed=seed, **options)  # noqa: E731
+        elif suffix == ".csv":
+            accepted, kind = ("label_column", "header"), "CSV file"
+            loader = lambda: load_csv(path, **options)  # noqa: E731
+        elif suffix == ".npz":
+            accepted, kind, loader = (), "NPZ file", lambda: load_npz(path)
+        elif not path.exists():
+            raise HillwalkError(f"unknown data set {spec!r}: not one of "
+                                f"{', '.join(EMBEDDED_NAMES + SYNTHETIC_NAMES)} and no such file or folder")
+        else:
+            raise HillwalkError(f"{spec}: unsupported file type {suffix or '(none)'}; use .csv, .npz or a "
+                                "CIFAR-10 folder")
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise HillwalkError(f"option(s) {', '.join(unknown)} do not apply to a {kind}"
+                            + (f"; it takes {', '.join(a for a in accepted if a != 'seed')}" if accepted else ""))
+    return loader()
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+@dataclass(frozen=True)
+class Preprocessor:
+    """A feature transform fitted on training data and applied to any split.
+
+    ``X' = (X - offset) / scale`` with arrays of shape (D,).
+    """
+
+    method: str
+    offset: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, X, method: str) -> "Preprocessor":
+        """Fit on X (N x D). Constant features get scale 1 so they map to 0, not NaN."""
+        if method not in PREPROCESSING_METHODS:
+            raise HillwalkError(f"unknown preprocessing {method!r}; choose one of {', '.join(PREPROCESSING_METHODS)}")
+        D = X.shape[1]
+        offset, scale = np.zeros(D), np.ones(D)
+        if method == "center":
+            offset = X.mean(axis=0)
+        elif method == "standardize":
+            offset = X.mean(axis=0)
+            std = X.std(axis=0)
+            scale = np.where(std > 0, std, 1.0)
+        elif method == "minmax":
+            offset = X.min(axis=0)
+            span = X.max(axis=0) - offset
+            scale = np.where(span > 0, span, 1.0)
+        return cls(method, offset, scale)
+
+    def apply(self, data: Dataset) -> Dataset:
+        if self.method == "none":
+            return data
+        labels = {"center": "zero-centre (training mean)", "standardize": "standardize (training mean and std)",
+                  "minmax": "scale to [0, 1] (training min and max)"}
+        return data.with_step((data.X - self.offset) / self.scale, data.y, labels[self.method])
+
+
+def add_bias(X):
+    """The bias trick: append a constant-1 feature. (N, D) -> (N, D + 1)."""
+    X = np.asarray(X, dtype=np.float64)
+    return np.hstack([X, np.ones((X.shape[0], 1))])
+
+
+def train_val_split(data: Dataset, val_fraction=0.2, seed=0):
+    """Split into (train, val) at random with ``seed``; ``val`` is None for fraction 0.
+
+    Stratified: each class contributes ``round(val_fraction * count)`` examples to the
+    validation set, so small classes are represented on both sides.
+    """
+    if not 0 <= val_fraction < 1 or not math.isfinite(val_fraction):
+        raise HillwalkError(f"the validation fraction must be in [0, 1), got {val_fraction}")
+    if val_fraction == 0:
+        return data, None
+    rng = np.random.default_rng(seed)
+    val_index = []
+    for k in range(data.n_classes):
+        members = np.flatnonzero(data.y == k)
+        take = int(round(val_fraction * members.size))
+        val_index.extend(rng.choice(members, take, replace=False).tolist())
+    val_mask = np.zeros(data.n_examples, dtype=bool)
+    val_mask[val_index] = True
+    if val_mask.all() or not val_mask.any():
+        raise HillwalkError(f"a validation fraction of {val_fraction} leaves one side empty for "
+                            f"{data.n_examples} examples; choose a fraction between them")
+    step = f"split {int((~val_mask).sum())} train / {int(val_mask.sum())} validation (seed {seed})"
+    train = data.with_step(data.X[~val_mask], data.y[~val_mask], step + ": train part")
+    if np.unique(train.y).size < 2:
+        raise HillwalkError("the training part of the split has a single class; lower the validation fraction")
+    val = data.with_step(data.X[val_mask], data.y[val_mask], step + ": validation part")
+    return train, val

@@ -1,0 +1,9 @@
+"""The one exception type that user-caused problems raise in Hillwalk's core."""
+
+
+class HillwalkError(Exception):
+    """A problem the user can fix: bad input file, bad setting, impossible request.
+
+    The message always says what is wrong and how to fix it. The GUI shows it in a dialog
+    or the status bar; the command line prints it on one line and exits with status 2.
+    """

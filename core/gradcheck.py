@@ -1,0 +1,202 @@
+"""Numerical gradients, relative errors, gradient checks and step-size (h) sweeps.
+
+The numerical gradient is for checking only: it costs one (forward) or two (centered)
+loss evaluations per parameter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import HillwalkError
+
+DIFFERENCE_METHODS = ("forward", "centered")
+# Rules of thumb for float64 (CS231n): above 1e-2 probably wrong, 1e-2..1e-4 suspicious,
+# below 1e-4 acceptable for objectives with kinks, below 1e-7 excellent.
+ERROR_BANDS = (1e-7, 1e-4, 1e-2)
+# Verdict thresholds of the centered difference, applied to parameters whose difference
+# interval holds no kink (those are reported apart). Term-wise differences bring a correct
+# gradient to 1e-8 or better on well-scaled data; 1e-6 leaves room for truncation error
+# on raw features while staying far below the notes' "1e-4 is too high for smooth losses".
+# A forward difference is only O(h) accurate, hence its looser threshold.
+PASS_THRESHOLDS = {("softmax", "centered"): 1e-6, ("svm", "centered"): 1e-6,
+                   ("softmax", "forward"): 1e-3, ("svm", "forward"): 1e-3}
+
+
+def relative_error(analytic, numerical):
+    """Elementwise ``|a - n| / max(|a|, |n|)``, with 0/0 defined as 0.
+
+    Parameters
+    ----------
+    analytic, numerical : arrays of the same shape
+
+    Returns
+    -------
+    float64 array of that shape, values in [0, 2] (inf never occurs).
+    """
+    a = np.asarray(analytic, dtype=np.float64)
+    n = np.asarray(numerical, dtype=np.float64)
+    scale = np.maximum(np.abs(a), np.abs(n))
+    diff = np.abs(a - n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scale > 0, diff / np.where(scale > 0, scale, 1.0), 0.0)
+
+
+def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None):
+    """Finite-difference gradient of a scalar function.
+
+    Parameters
+    ----------
+    f : callable, theta -> float or 1-D array
+        When it returns an array (the terms of a sum), the differences are taken term
+        by term and then summed: the same finite difference of ``sum(f)``, with less
+        round-off.
+    theta : array of any shape
+    h : float
+        Step; the forward difference has error O(h), the centered one O(h^2).
+    method : {"forward", "centered"}
+    indices : int array or None
+        Flat indices of the entries to differentiate; None for all.
+
+    Returns
+    -------
+    array: shaped like ``theta`` when ``indices`` is None, else shape (len(indices),).
+    """
+    if method not in DIFFERENCE_METHODS:
+        raise HillwalkError(f"unknown difference {method!r}; use 'forward' or 'centered'")
+    if not (np.isfinite(h) and h > 0):
+        raise HillwalkError(f"the difference step h must be a positive number, got {h}")
+    x = np.array(theta, dtype=np.float64)  # a private copy we perturb in place
+    flat = x.reshape(-1)
+    chosen = np.arange(flat.size) if indices is None else np.asarray(indices, dtype=np.int64)
+    result = np.empty(chosen.size)
+    f_here = f(x) if method == "forward" else None
+    for k, i in enumerate(chosen):
+        original = flat[i]
+        flat[i] = original + h
+        f_plus = f(x)
+        if method == "centered":
+            flat[i] = original - h
+            f_minus = f(x)
+            result[k] = np.sum(np.subtract(f_plus, f_minus)) / (2 * h)
+        else:
+            result[k] = np.sum(np.subtract(f_plus, f_here)) / h
+        flat[i] = original
+    return result.reshape(np.shape(theta)) if indices is None else result
+
+
+@dataclass
+class GradientCheckResult:
+    """What a gradient check found.
+
+    Attributes
+    ----------
+    indices : int array, shape (K,)
+        Flat indices of the checked parameters.
+    analytic, numerical, rel_error : float arrays, shape (K,)
+    near_kink : bool array, shape (K,)
+        Parameters whose difference interval contains a kink (SVM margin or L1 at 0).
+    method : str
+    h : float
+    """
+
+    indices: np.ndarray
+    analytic: np.ndarray
+    numerical: np.ndarray
+    rel_error: np.ndarray
+    near_kink: np.ndarray
+    method: str
+    h: float
+
+    @property
+    def max_rel_error(self) -> float:
+        """Largest relative error over all checked parameters."""
+        return float(self.rel_error.max()) if self.rel_error.size else 0.0
+
+    @property
+    def max_rel_error_away_from_kinks(self) -> float:
+        """Largest relative error over parameters whose difference did not straddle a kink."""
+        away = self.rel_error[~self.near_kink]
+        return float(away.max()) if away.size else 0.0
+
+    def band_counts(self) -> dict:
+        """How many errors fall in each rule-of-thumb band."""
+        e = self.rel_error
+        low, mid, high = ERROR_BANDS
+        return {f"<{low:g}": int((e < low).sum()), f"{low:g}..{mid:g}": int(((e >= low) & (e < mid)).sum()),
+                f"{mid:g}..{high:g}": int(((e >= mid) & (e < high)).sum()), f">={high:g}": int((e >= high).sum())}
+
+    def percentiles(self) -> dict:
+        if not self.rel_error.size:
+            return {}
+        q = np.percentile(self.rel_error, [50, 90, 99, 100])
+        return {"median": float(q[0]), "p90": float(q[1]), "p99": float(q[2]), "max": float(q[3])}
+
+
+def choose_indices(size: int, samples: int | None, seed: int = 0):
+    """All flat indices (``samples`` None or >= size) or a sorted random sample of them."""
+    if samples is None or samples >= size:
+        return np.arange(size)
+    if samples < 1:
+        raise HillwalkError(f"the number of sampled parameters must be at least 1, got {samples}")
+    return np.sort(np.random.default_rng(seed).choice(size, samples, replace=False))
+
+
+def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", seed=0, gradient_fn=None):
+    """Compare an objective's analytic gradient with finite differences.
+
+    Parameters
+    ----------
+    objective : object with ``loss(theta)`` and ``loss_and_grad(theta)``
+        (and optionally ``kinks_near(theta, indices, h)``).
+    theta : array, the objective's parameter shape
+    samples : int or None
+        Check this many random parameters (``seed``), or all when None.
+    gradient_fn : callable or None
+        theta -> gradient to check instead of ``objective.loss_and_grad`` (used to show
+        what a broken gradient looks like).
+
+    Returns
+    -------
+    GradientCheckResult
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    indices = choose_indices(theta.size, samples, seed)
+    grad = gradient_fn(theta) if gradient_fn is not None else objective.loss_and_grad(theta)[1]
+    analytic = np.asarray(grad, dtype=np.float64).reshape(-1)[indices]
+    numerical = numerical_gradient(_difference_function(objective), theta, h, method, indices)
+    if hasattr(objective, "kinks_near"):
+        near_kink = np.asarray(objective.kinks_near(theta, indices, h), dtype=bool)
+    else:
+        near_kink = np.zeros(indices.size, dtype=bool)
+    return GradientCheckResult(indices, analytic, numerical, relative_error(analytic, numerical), near_kink,
+                               method, float(h))
+
+
+def h_sweep(objective, theta, hs=None, samples=20, method="centered", seed=0):
+    """Gradient-check error as a function of the difference step h.
+
+    Large h: truncation error (O(h) forward, O(h^2) centered); small h: round-off
+    (about machine-epsilon * |L| / h). The best h sits in between.
+
+    Returns
+    -------
+    hs : float array, shape (M,)
+    max_errors, median_errors : float arrays, shape (M,)
+    """
+    hs = np.logspace(-12, -1, 23) if hs is None else np.asarray(hs, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    indices = choose_indices(theta.size, samples, seed)
+    analytic = np.asarray(objective.loss_and_grad(theta)[1]).reshape(-1)[indices]
+    max_errors, median_errors = np.empty(hs.size), np.empty(hs.size)
+    for k, h in enumerate(hs):
+        errors = relative_error(analytic, numerical_gradient(_difference_function(objective), theta, h, method,
+                                                             indices))
+        max_errors[k], median_errors[k] = errors.max(), np.median(errors)
+    return hs, max_errors, median_errors
+
+
+def _difference_function(objective):
+    """What to difference: the objective's terms when it exposes them, else its loss."""
+    return getattr(objective, "loss_terms", objective.loss)

@@ -1,0 +1,121 @@
+"""Score-level losses: the multiclass SVM (hinge) loss and the softmax cross-entropy loss.
+
+Both take the class scores of N examples and return the mean loss over the examples and
+its gradient with respect to the scores. Regularization is not part of these functions
+(see :mod:`core.regularizers`); the objectives in :mod:`core.objectives` combine them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["svm_loss", "softmax_loss"]
+
+
+def _check_scores_and_labels(scores, y):
+    scores = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(y)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be a 2-D array (N x C), got shape {scores.shape}")
+    if y.shape != (scores.shape[0],):
+        raise ValueError(f"y must have shape ({scores.shape[0]},) to match scores {scores.shape}, got {y.shape}")
+    if scores.shape[0] == 0:
+        raise ValueError("scores has no examples (N = 0); a mean loss needs at least one")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= scores.shape[1]:
+        raise ValueError(f"labels must lie in 0..{scores.shape[1] - 1}, got {y.min()}..{y.max()}")
+    return scores, y
+
+
+def svm_loss(scores, y, delta=1.0):
+    """Multiclass SVM (Weston-Watkins hinge) loss, averaged over examples.
+
+    ``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + delta)``; the correct class itself is
+    not counted, so at scores of zero the loss is ``(C - 1) * delta``.
+
+    Parameters
+    ----------
+    scores : array, shape (N, C)
+        Class scores.
+    y : int array, shape (N,)
+        Correct class of each example, in ``0..C-1``.
+    delta : float
+        The margin.
+
+    Returns
+    -------
+    loss : float
+        ``(1/N) sum_i L_i``.
+    dscores : array, shape (N, C)
+        Subgradient of ``loss`` with respect to ``scores``: ``1/N`` for every positive
+        margin, ``-(number of positive margins)/N`` at the correct class. At a margin of
+        exactly zero (a kink) the subgradient 0 is used.
+    """
+    scores, y = _check_scores_and_labels(scores, y)
+    n = scores.shape[0]
+    rows = np.arange(n)
+    margins = _svm_margins(scores, y, delta)
+    positive = margins > 0
+    loss = float(np.where(positive, margins, 0.0).sum() / n)
+    dscores = positive.astype(np.float64)
+    dscores[rows, y] = -positive.sum(axis=1)
+    dscores /= n
+    return loss, dscores
+
+
+def softmax_loss(scores, y):
+    """Softmax cross-entropy loss (natural log), averaged over examples.
+
+    ``L_i = -log(exp(s_{y_i}) / sum_j exp(s_j))``, computed as
+    ``logsumexp(s_i) - s_{y_i}`` after subtracting the row maximum, so scores of any
+    magnitude (1e4 and beyond) neither overflow nor produce NaN.
+
+    Parameters
+    ----------
+    scores : array, shape (N, C)
+        Class scores.
+    y : int array, shape (N,)
+        Correct class of each example, in ``0..C-1``.
+
+    Returns
+    -------
+    loss : float
+        ``(1/N) sum_i L_i``.
+    dscores : array, shape (N, C)
+        ``(p - onehot(y)) / N`` where ``p`` are the softmax probabilities.
+    """
+    scores, y = _check_scores_and_labels(scores, y)
+    n = scores.shape[0]
+    rows = np.arange(n)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp_shifted = np.exp(shifted)
+    sum_exp = exp_shifted.sum(axis=1)
+    log_probs_correct = shifted[rows, y] - np.log(sum_exp)
+    loss = float(-log_probs_correct.sum() / n)
+    dscores = exp_shifted / sum_exp[:, None]
+    dscores[rows, y] -= 1.0
+    dscores /= n
+    return loss, dscores
+
+
+# Per-example losses, without the mean; used where each example's loss matters on its own
+# (single-example landscapes, term-wise finite differences). Inputs are trusted here.
+
+def _svm_margins(scores, y, delta):
+    """Hinge margins ``s_j - s_{y_i} + delta`` (N x C) with the correct class set to 0."""
+    rows = np.arange(scores.shape[0])
+    margins = scores - scores[rows, y][:, None] + delta
+    margins[rows, y] = 0.0
+    return margins
+
+
+def _svm_per_example(scores, y, delta):
+    """``L_i`` of the SVM loss, shape (N,)."""
+    return np.maximum(_svm_margins(scores, y, delta), 0.0).sum(axis=1)
+
+
+def _softmax_per_example(scores, y):
+    """``L_i`` of the softmax loss (``logsumexp(s_i) - s_{y_i}``, computed stably), shape (N,)."""
+    top = scores.max(axis=1)
+    shifted = scores - top[:, None]
+    return np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(scores.shape[0]), y]

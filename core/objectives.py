@@ -1,0 +1,223 @@
+"""Things that can be minimised, behind one interface.
+
+Every objective has
+
+* ``param_shape``: the shape of its parameter array ``theta``;
+* ``loss(theta) -> float``: the full objective (data loss over the whole training set
+  plus regularization);
+* ``loss_and_grad(theta, batch=None) -> (loss, grad)``: the same with its gradient, over
+  the examples ``batch`` (an index array) when given;
+* ``accuracy(theta, split="train") -> float`` where there is data to classify.
+
+Optimizers, trajectories, landscapes and the gradient check only use this interface.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .datasets import Dataset, Preprocessor, add_bias, require_two_classes, train_val_split
+from .errors import HillwalkError
+from .losses import _softmax_per_example, _svm_per_example, softmax_loss, svm_loss
+from .regularizers import Regularizer
+
+LOSS_NAMES = ("svm", "softmax")
+
+
+class LinearClassifier:
+    """A linear classifier ``scores = X_b W^T`` with the bias trick, an SVM or softmax
+    loss and a weight penalty.
+
+    Parameters
+    ----------
+    train : Dataset
+        Training data, N examples x D features (no bias column: it is added here).
+    val : Dataset or None
+        Validation data with the same features.
+    loss : {"svm", "softmax"}
+    delta : float
+        SVM margin (ignored for softmax).
+    regularizer : Regularizer
+    regularize_bias : bool
+        Whether the bias column ``W[:, D]`` is penalised (default: not).
+
+    Notes
+    -----
+    ``theta`` is W, of shape ``param_shape == (C, D + 1)``; a flat vector of the same size
+    is accepted too and the gradient then comes back flat.
+    """
+
+    def __init__(self, train: Dataset, val: Dataset | None = None, loss: str = "softmax", delta: float = 1.0,
+                 regularizer: Regularizer | None = None, regularize_bias: bool = False):
+        if loss not in LOSS_NAMES:
+            raise HillwalkError(f"unknown loss {loss!r}; choose one of {', '.join(LOSS_NAMES)}")
+        if not math.isfinite(delta) or delta <= 0:
+            raise HillwalkError(f"the SVM margin delta must be a positive number, got {delta}")
+        if val is not None and val.n_features != train.n_features:
+            raise HillwalkError(f"validation data has {val.n_features} features but training data has "
+                                f"{train.n_features}")
+        self.train = require_two_classes(train)
+        self.val = val
+        self.loss_name = loss
+        self.delta = float(delta)
+        self.regularizer = regularizer or Regularizer()
+        self.regularize_bias = bool(regularize_bias)
+        self.X = add_bias(train.X)          # (N, D+1)
+        self.y = train.y                    # (N,)
+        self.X_val = add_bias(val.X) if val is not None and val.n_examples else None
+        self.y_val = val.y if self.X_val is not None else None
+        self.n_classes = train.n_classes
+        self.param_shape = (self.n_classes, self.X.shape[1])
+        self.reg_mask = np.ones(self.param_shape, dtype=bool)
+        if not self.regularize_bias:
+            self.reg_mask[:, -1] = False
+
+    # ----------------------------------------------------------------- basics
+    @property
+    def n_train(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def size(self) -> int:
+        return self.param_shape[0] * self.param_shape[1]
+
+    def _as_matrix(self, theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.size != self.size:
+            raise HillwalkError(f"parameters of size {theta.size} do not fit a {self.param_shape[0]} x "
+                                f"{self.param_shape[1]} classifier")
+        return theta.reshape(self.param_shape)
+
+    def score_loss(self, scores, y):
+        """(loss, dscores) of the configured loss for scores (n x C) and labels (n,)."""
+        if self.loss_name == "svm":
+            return svm_loss(scores, y, self.delta)
+        return softmax_loss(scores, y)
+
+    def initial_theta(self, scale: float = 1e-3, seed: int = 0):
+        """Small Gaussian weights ``scale * randn(C, D+1)``."""
+        return scale * np.random.default_rng(seed).standard_normal(self.param_shape)
+
+    # ----------------------------------------------------------------- interface
+    def loss(self, theta) -> float:
+        return self.loss_and_grad(theta, need_grad=False)[0]
+
+    def loss_and_grad(self, theta, batch=None, need_grad=True):
+        """Objective and gradient.
+
+        Parameters
+        ----------
+        theta : array, shape (C, D+1) or (C*(D+1),)
+        batch : int array or None
+            Indices of the training examples to average the data loss over (a minibatch).
+
+        Returns
+        -------
+        loss : float
+            Mean data loss over the batch plus ``lam * R(W)``.
+        grad : array shaped like ``theta`` (None when ``need_grad`` is false)
+        """
+        W = self._as_matrix(theta)
+        X, y = (self.X, self.y) if batch is None else (self.X[batch], self.y[batch])
+        scores = X @ W.T
+        data_loss, dscores = self.score_loss(scores, y)
+        loss = data_loss + self.regularizer.penalty(W, self.reg_mask)
+        if not need_grad:
+            return loss, None
+        grad = dscores.T @ X + self.regularizer.gradient(W, self.reg_mask)
+        return loss, grad.reshape(np.shape(theta))
+
+    def per_example_losses(self, theta, X=None, y=None):
+        """``L_i`` for each example (training set by default), shape (N,)."""
+        W = self._as_matrix(theta)
+        X, y = (self.X, self.y) if X is None else (X, y)
+        scores = X @ W.T
+        if self.loss_name == "svm":
+            return _svm_per_example(scores, y, self.delta)
+        return _softmax_per_example(scores, y)
+
+    def loss_terms(self, theta):
+        """The objective as a sum of terms: ``L_i / N`` for every example, then the penalty
+        entry by entry. ``loss_terms(theta).sum() == loss(theta)`` up to rounding.
+
+        Finite differences taken term by term avoid the cancellation of the large,
+        unchanged part of the rounded total, which otherwise limits a centered difference
+        at h = 1e-5 to about ``eps * |L| / h`` (2e-11) absolute accuracy.
+        """
+        W = self._as_matrix(theta)
+        return np.concatenate([self.per_example_losses(W) / self.n_train,
+                               self.regularizer.penalty_terms(W, self.reg_mask)])
+
+    def components(self, theta) -> dict:
+        """``{"data": mean data loss, "reg": lam * R(W), "total": sum}`` over the training set."""
+        W = self._as_matrix(theta)
+        data_loss, _ = self.score_loss(self.X @ W.T, self.y)
+        reg = self.regularizer.penalty(W, self.reg_mask)
+        return {"data": data_loss, "reg": reg, "total": data_loss + reg}
+
+    def accuracy(self, theta, split: str = "train") -> float:
+        """Fraction of correctly classified examples of ``split`` ("train" or "val");
+        NaN for "val" when there is no validation set."""
+        W = self._as_matrix(theta)
+        if split == "train":
+            X, y = self.X, self.y
+        elif split == "val":
+            if self.X_val is None:
+                return float("nan")
+            X, y = self.X_val, self.y_val
+        else:
+            raise HillwalkError(f"unknown split {split!r}; use 'train' or 'val'")
+        return float(np.mean(np.argmax(X @ W.T, axis=1) == y))
+
+    def kinks_near(self, theta, flat_indices, h: float):
+        """Which parameters lie within ``h`` of a kink of the objective.
+
+        A centered difference over ``[theta_k - h, theta_k + h]`` that contains a kink
+        measures an average of two slopes, and may legitimately disagree with the
+        (sub)gradient. Kinks here: an SVM margin crossing zero, and ``W = 0`` under L1.
+
+        Returns
+        -------
+        bool array, shape (len(flat_indices),)
+        """
+        W = self._as_matrix(theta)
+        flat_indices = np.asarray(flat_indices)
+        rows, cols = np.unravel_index(flat_indices, self.param_shape)
+        near = np.zeros(flat_indices.size, dtype=bool)
+        if self.regularizer.active and self.regularizer.kind in ("l1", "elastic"):
+            near |= (np.abs(W[rows, cols]) <= h) & self.reg_mask[rows, cols]
+        if self.loss_name == "svm":
+            scores = self.X @ W.T
+            correct = scores[np.arange(self.n_train), self.y]
+            margins = scores - correct[:, None] + self.delta        # (N, C)
+            for k, (c, d) in enumerate(zip(rows, cols)):
+                reach = h * np.abs(self.X[:, d])                      # how far a score can move
+                # margins of class c move by +-reach; when c is the correct class, every
+                # margin of that example moves by -+reach.
+                other = (self.y != c) & (np.abs(margins[:, c]) <= reach)
+                own_rows = self.y == c
+                own = np.abs(margins[own_rows]) <= reach[own_rows, None]
+                own[:, c] = False
+                near[k] |= bool(other.any() or own.any())
+        return near
+
+    def describe(self) -> dict:
+        return {"model": "linear", "loss": self.loss_name, "delta": self.delta,
+                "regularizer": self.regularizer.kind, "lam": self.regularizer.lam, "beta": self.regularizer.beta,
+                "regularize_bias": self.regularize_bias, "param_shape": list(self.param_shape),
+                "n_train": self.n_train, "n_val": 0 if self.X_val is None else int(self.X_val.shape[0]),
+                "data": self.train.provenance}
+
+
+def prepare_splits(data: Dataset, preprocessing: str = "center", val_fraction: float = 0.2, seed: int = 0):
+    """Split ``data`` into train/validation and fit ``preprocessing`` on the training part
+    only (the validation part is transformed with the training statistics).
+
+    Returns
+    -------
+    (train, val) : Dataset, Dataset or None
+    """
+    train, val = train_val_split(data, val_fraction, seed)
+    preprocessor = Preprocessor.fit(train.X, preprocessing)
+    return preprocessor.apply(train), (preprocessor.apply(val) if val is not None else None)

@@ -1,0 +1,82 @@
+"""A classification problem described by plain settings, and built from them.
+
+:class:`ClassifierSpec` is what the command line, the GUI and session files share: every
+field is a plain value (JSON-friendly), and :meth:`ClassifierSpec.build` turns it into an
+objective, deterministically (all randomness comes from ``seed``).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .datasets import PREPROCESSING_METHODS, load_dataset
+from .errors import HillwalkError
+from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
+from .regularizers import REGULARIZER_KINDS, Regularizer
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """Settings of a linear classification problem.
+
+    Attributes
+    ----------
+    dataset : str
+        Embedded name (digits, iris, wine), synthetic name (spiral, blobs, xor, circles)
+        or a path to a CSV file, an NPZ file or a CIFAR-10 folder.
+    preprocessing : {"none", "center", "standardize", "minmax"}
+        Fitted on the training part only.
+    val_fraction : float
+        Share of examples held out for validation (stratified, ``seed``).
+    subsample : int or None
+        CIFAR-10 only: keep this many examples.
+    label_column : str or None
+        CSV only: the label column by name or index (default: last).
+    loss, delta, regularizer, lam, beta, regularize_bias
+        See :class:`~core.objectives.LinearClassifier` and :class:`~core.regularizers.Regularizer`.
+    seed : int
+        Seed of every random choice made while building (synthetic data, subsample, split).
+    """
+
+    dataset: str = "digits"
+    preprocessing: str = "center"
+    val_fraction: float = 0.2
+    subsample: int | None = None
+    label_column: str | None = None
+    loss: str = "softmax"
+    delta: float = 1.0
+    regularizer: str = "l2"
+    lam: float = 1e-3
+    beta: float = 1.0
+    regularize_bias: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.preprocessing not in PREPROCESSING_METHODS:
+            raise HillwalkError(f"unknown preprocessing {self.preprocessing!r}; choose one of "
+                                f"{', '.join(PREPROCESSING_METHODS)}")
+        if self.loss not in LOSS_NAMES:
+            raise HillwalkError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSS_NAMES)}")
+        if self.regularizer not in REGULARIZER_KINDS:
+            raise HillwalkError(f"unknown regularizer {self.regularizer!r}; choose one of "
+                                f"{', '.join(REGULARIZER_KINDS)}")
+
+    def load_options(self) -> dict:
+        """Loader options that apply to this data set."""
+        options = {}
+        if self.subsample is not None:
+            options["subsample"] = self.subsample
+        if self.label_column is not None:
+            options["label_column"] = self.label_column
+        return options
+
+    def build(self) -> LinearClassifier:
+        """Load, split, preprocess and wrap the data in a :class:`LinearClassifier`."""
+        data = load_dataset(self.dataset, seed=self.seed, **self.load_options())
+        train, val = prepare_splits(data, self.preprocessing, self.val_fraction, self.seed)
+        return LinearClassifier(train, val, self.loss, self.delta,
+                                Regularizer(self.regularizer, self.lam, self.beta), self.regularize_bias)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+

@@ -1,0 +1,190 @@
+"""Hillwalk's entry point.
+
+``python main.py`` opens the desktop app; ``python main.py SUBCOMMAND ...`` does headless
+work (``python main.py --help`` lists the subcommands). User errors print one line on
+stderr and exit with status 2; no traceback reaches the user.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """A command-line mistake; printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the usage block and exit itself
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _finite_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def add_problem_arguments(parser):
+    """The data set and model options shared by every subcommand that needs a classifier."""
+    group = parser.add_argument_group("data and model")
+    group.add_argument("--dataset", default="digits",
+                       help="digits, iris, wine, spiral, blobs, xor, circles, or a path to a .csv file, "
+                            "a .npz file (arrays X, y) or a CIFAR-10 python folder (default: digits)")
+    group.add_argument("--preprocess", default="center", choices=["none", "center", "standardize", "minmax"],
+                       help="feature preprocessing, fitted on the training part (default: center)")
+    group.add_argument("--val-fraction", type=_finite_float, default=0.2,
+                       help="share held out for validation (default: 0.2)")
+    group.add_argument("--subsample", type=_positive_int, default=None,
+                       help="CIFAR-10 only: use this many randomly chosen examples")
+    group.add_argument("--label-column", default=None,
+                       help="CSV only: label column by name or index (default: the last column)")
+    group.add_argument("--loss", default="softmax", choices=["svm", "softmax"], help="(default: softmax)")
+    group.add_argument("--delta", type=_finite_float, default=1.0, help="SVM margin (default: 1)")
+    group.add_argument("--reg", default="l2", choices=["none", "l2", "l1", "elastic"],
+                       help="regularizer: l2 = lam*sum W^2, l1 = lam*sum |W|, elastic = lam*(beta*sum W^2 + "
+                            "sum |W|) (default: l2)")
+    group.add_argument("--lam", type=_finite_float, default=1e-3, help="regularization strength (default: 1e-3)")
+    group.add_argument("--beta", type=_finite_float, default=1.0, help="elastic net's L2 weight (default: 1)")
+    group.add_argument("--reg-bias", action="store_true", help="also regularize the bias column")
+    group.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
+
+
+def problem_spec_from_args(args):
+    from core.problem import ClassifierSpec
+
+    return ClassifierSpec(dataset=args.dataset, preprocessing=args.preprocess, val_fraction=args.val_fraction,
+                          subsample=args.subsample, label_column=args.label_column, loss=args.loss,
+                          delta=args.delta, regularizer=args.reg, lam=args.lam, beta=args.beta,
+                          regularize_bias=args.reg_bias, seed=args.seed)
+
+
+def build_parser():
+    parser = _Parser(prog="hillwalk", description="Hillwalk: a desktop lab for loss functions and optimizers. "
+                                                  "Without a subcommand it opens the desktop app.")
+    parser.add_argument("--screenshot", metavar="FILE", help="open the app offscreen, save a PNG of the window, exit")
+    parser.add_argument("--size", default="1600x1000", help="window size for --screenshot, WIDTHxHEIGHT")
+    commands = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
+
+    check = commands.add_parser("gradcheck", help="compare analytic and numerical gradients of a classifier",
+                                description="Compare the analytic gradient of the classifier's loss with "
+                                            "centered (or forward) finite differences at a random W. Exit status "
+                                            "0 when the largest relative error away from kinks is below the "
+                                            "threshold, 1 otherwise, 2 on bad input.")
+    add_problem_arguments(check)
+    check.add_argument("--samples", type=_positive_int, default=50,
+                       help="number of randomly chosen parameters to check; 0 checks all (default: 50)")
+    check.add_argument("--h", type=_finite_float, default=1e-5, help="difference step (default: 1e-5)")
+    check.add_argument("--method", default="centered", choices=["centered", "forward"])
+    check.add_argument("--scale", type=_finite_float, default=1e-3,
+                       help="check at W = scale * randn(C, D+1) drawn with --seed (default: 1e-3)")
+    check.add_argument("--threshold", type=_finite_float, default=None,
+                       help="pass threshold on the relative error (default: 1e-6 centered, 1e-3 forward)")
+    check.set_defaults(handler=run_gradcheck)
+    return parser
+
+
+def run_gradcheck(args, out=sys.stdout):
+    from core.errors import HillwalkError
+    from core.gradcheck import PASS_THRESHOLDS, gradient_check
+
+    if args.h <= 0:
+        raise HillwalkError(f"--h must be positive, got {args.h}")
+    if args.scale <= 0:
+        raise HillwalkError(f"--scale must be positive, got {args.scale}")
+    objective = problem_spec_from_args(args).build()
+    theta = objective.initial_theta(args.scale, args.seed)
+    result = gradient_check(objective, theta, samples=args.samples or None, h=args.h, method=args.method,
+                            seed=args.seed)
+    threshold = args.threshold if args.threshold is not None else PASS_THRESHOLDS[(args.loss, args.method)]
+    C, D1 = objective.param_shape
+    worst = result.max_rel_error_away_from_kinks
+    passed = worst < threshold
+    reg = "no regularization" if args.reg == "none" else f"{args.reg} regularization (lambda {args.lam:g})"
+    print(f"gradient check: {objective.train.name}, {objective.n_train} training examples, {args.loss} loss, {reg}",
+          file=out)
+    print(f"W: {C} x {D1} = {C * D1} parameters at {args.scale:g} * randn (seed {args.seed}); "
+          f"{result.indices.size} checked, {args.method} differences, h = {args.h:g}", file=out)
+    bands = ", ".join(f"{k}: {v}" for k, v in result.band_counts().items())
+    pct = result.percentiles()
+    print(f"relative error: median {pct['median']:.2e}, 90th percentile {pct['p90']:.2e}, bands {bands}", file=out)
+    kinks = int(result.near_kink.sum())
+    if kinks:
+        print(f"{kinks} parameter(s) straddle a kink (SVM margin or L1 at 0) and are left out of the verdict; "
+              f"their largest error is {result.rel_error[result.near_kink].max():.2e}", file=out)
+    print(f"max relative error: {worst:.3e} (threshold {threshold:g}) -> {'PASS' if passed else 'FAIL'}", file=out)
+    return EXIT_OK if passed else EXIT_FAILED_CHECK
+
+
+def parse_size(text):
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"hillwalk: --size must look like 1600x1000, got {text!r}") from None
+    if not (200 <= width <= 10000 and 200 <= height <= 10000):
+        raise UsageError(f"hillwalk: --size must be between 200x200 and 10000x10000, got {text!r}")
+    return width, height
+
+
+def has_display():
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("win32", "darwin")
+
+
+def run_gui(args):
+    if args.screenshot:
+        size = parse_size(args.size)
+        if not has_display():
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from gui.app import take_screenshot
+
+        return take_screenshot(args.screenshot, size)
+    if not has_display() and os.environ.get("QT_QPA_PLATFORM") not in ("offscreen", "minimal"):
+        raise UsageError("hillwalk: no display found (DISPLAY is not set); run it on a desktop, under "
+                         "'xvfb-run python main.py', or save a picture with 'python main.py --screenshot shot.png'")
+    from gui.app import run_app
+
+    return run_app()
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from core.errors import HillwalkError
+
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            return run_gui(args)
+        return args.handler(args)
+    except (UsageError, HillwalkError) as error:
+        print(f"hillwalk: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("hillwalk: interrupted", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as error:  # a bug: one line for the user, the traceback only on request
+        if os.environ.get("HILLWALK_DEBUG"):
+            raise
+        print(f"hillwalk: internal error ({type(error).__name__}: {error}); set HILLWALK_DEBUG=1 for details "
+              "and please report it", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

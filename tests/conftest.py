@@ -1,0 +1,6 @@
+"""Test set-up shared by core and GUI tests. Imports no Qt: core tests must run without it."""
+import os
+
+# Without a display Qt aborts the whole run; GUI tests are headless by design. A test run
+# that needs a real X server (the 3-D view) chooses its platform with HILLWALK_TEST_QPA.
+os.environ["QT_QPA_PLATFORM"] = os.environ.get("HILLWALK_TEST_QPA", "offscreen")

@@ -1,0 +1,72 @@
+"""The headless command line: exit codes and one-line errors (run as a real process)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_help_lists_the_subcommands():
+    result = run("--help")
+    assert result.returncode == 0 and "gradcheck" in result.stdout
+
+
+def test_gradcheck_softmax_l2_on_digits_passes():
+    result = run("gradcheck", "--dataset", "digits", "--loss", "softmax", "--reg", "l2", "--lam", "1e-3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "max relative error" in result.stdout and "PASS" in result.stdout
+
+
+@pytest.mark.parametrize("loss, reg", [("svm", "l1"), ("svm", "elastic"), ("softmax", "none")])
+def test_gradcheck_other_combinations_pass(loss, reg):
+    result = run("gradcheck", "--loss", loss, "--reg", reg, "--samples", "30", "--seed", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gradcheck_exits_1_when_the_error_exceeds_the_threshold():
+    result = run("gradcheck", "--dataset", "iris", "--threshold", "1e-300", "--samples", "0")
+    assert result.returncode == 1 and "FAIL" in result.stdout
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("gradcheck", "--dataset", "nowhere"), "unknown data set 'nowhere'"),
+    (("gradcheck", "--loss", "hinge"), "invalid choice: 'hinge'"),
+    (("gradcheck", "--samples", "-3"), "expected a number >= 0"),
+    (("gradcheck", "--lam", "-1"), "lam must be a finite number >= 0"),
+    (("gradcheck", "--lam", "nan"), "expected a finite number"),
+    (("gradcheck", "--h", "0"), "--h must be positive"),
+    (("gradcheck", "--dataset", "digits", "--subsample", "5"), "subsample do not apply"),
+    (("frobnicate",), "invalid choice: 'frobnicate'"),
+])
+def test_user_errors_print_one_line_and_exit_2(args, fragment):
+    result = run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_csv_is_a_user_error(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("1,2,0\n3,4\n")
+    result = run("gradcheck", "--dataset", str(path))
+    assert result.returncode == 2 and "line 2 has 2 fields" in result.stderr
+
+
+def test_screenshot_writes_a_png(tmp_path):
+    out = tmp_path / "shot.png"
+    result = run("--screenshot", str(out), "--size", "800x600")
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_screenshot_to_a_missing_folder_is_a_user_error(tmp_path):
+    result = run("--screenshot", str(tmp_path / "no" / "shot.png"))
+    assert result.returncode == 2 and "no such folder" in result.stderr

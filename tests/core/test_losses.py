@@ -1,0 +1,139 @@
+"""The score-level losses: reference numbers, stability, and gradient properties."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from core.gradcheck import numerical_gradient, relative_error
+from core.losses import softmax_loss, svm_loss
+
+# DOMAIN.md: rows are the images cat, car, frog; columns the class scores cat, car, frog.
+REFERENCE_SCORES = np.array([[3.2, 5.1, -1.7],
+                             [1.3, 4.9, 2.0],
+                             [2.2, 2.5, -3.1]])
+REFERENCE_LABELS = np.array([0, 1, 2])
+
+
+def test_svm_reference_per_example_losses():
+    per_example = [svm_loss(REFERENCE_SCORES[i:i + 1], REFERENCE_LABELS[i:i + 1])[0] for i in range(3)]
+    np.testing.assert_allclose(per_example, [2.9, 0.0, 12.9], rtol=0, atol=1e-12)
+
+
+def test_svm_reference_mean():
+    loss, _ = svm_loss(REFERENCE_SCORES, REFERENCE_LABELS, delta=1.0)
+    assert loss == pytest.approx(15.8 / 3, abs=1e-12)
+    assert round(loss, 4) == 5.2667
+
+
+def test_softmax_reference_probabilities_and_loss():
+    loss, dscores = softmax_loss(REFERENCE_SCORES[:1], REFERENCE_LABELS[:1])
+    probabilities = dscores[0] + np.array([1.0, 0.0, 0.0])  # dscores = p - onehot for N = 1
+    np.testing.assert_allclose(probabilities, [0.12998254, 0.86904954, 0.00096793], atol=5e-9)
+    assert loss == pytest.approx(-math.log(0.12998254), abs=1e-7)
+    assert loss == pytest.approx(2.0403, abs=1e-4)  # DOMAIN.md quotes it to four places
+
+
+def test_softmax_uses_natural_log_and_means_over_examples():
+    loss, _ = softmax_loss(REFERENCE_SCORES, REFERENCE_LABELS)
+    by_hand = np.mean([-math.log(math.exp(s[y]) / sum(math.exp(v) for v in s))
+                       for s, y in zip(REFERENCE_SCORES, REFERENCE_LABELS)])
+    assert loss == pytest.approx(by_hand, rel=1e-14)
+
+
+def test_svm_gradient_matches_the_subgradient_rule():
+    _, dscores = svm_loss(REFERENCE_SCORES, REFERENCE_LABELS)
+    # cat image: margins car 2.9 > 0, frog -3.9 -> row cat gets -1, car +1 (divided by N = 3)
+    np.testing.assert_allclose(dscores[0], np.array([-1.0, 1.0, 0.0]) / 3)
+    np.testing.assert_allclose(dscores[1], np.zeros(3))
+    np.testing.assert_allclose(dscores[2], np.array([1.0, 1.0, -2.0]) / 3)
+
+
+@pytest.mark.parametrize("magnitude", [1e4, 1e8, 1e300])
+def test_softmax_is_stable_for_huge_scores(magnitude):
+    scores = np.array([[magnitude, 0.0, -magnitude], [0.0, magnitude, 0.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # exp underflow to 0 is exact enough
+        loss, dscores = softmax_loss(scores, np.array([0, 2]))
+    assert np.isfinite(loss) and np.all(np.isfinite(dscores))
+    assert loss == pytest.approx(magnitude / 2, rel=1e-12)  # first example ~0, second ~magnitude
+
+
+def test_losses_at_zero_scores_are_the_sanity_values():
+    scores = np.zeros((5, 10))
+    y = np.arange(5)
+    assert svm_loss(scores, y, delta=1.0)[0] == pytest.approx(9.0)
+    assert svm_loss(scores, y, delta=2.5)[0] == pytest.approx(22.5)
+    assert softmax_loss(scores, y)[0] == pytest.approx(math.log(10))
+
+
+@pytest.mark.parametrize("loss_fn", [svm_loss, softmax_loss])
+def test_bad_shapes_are_rejected_with_a_message(loss_fn):
+    with pytest.raises(ValueError, match="must have shape"):
+        loss_fn(np.zeros((3, 4)), np.array([0, 1]))
+    with pytest.raises(ValueError, match="labels must lie in 0..3"):
+        loss_fn(np.zeros((2, 4)), np.array([0, 4]))
+
+
+score_matrices = st.integers(1, 6).flatmap(lambda n: st.integers(2, 6).flatmap(
+    lambda c: st.tuples(arrays(np.float64, (n, c), elements=st.floats(-50, 50)),
+                        arrays(np.int64, (n,), elements=st.integers(0, c - 1)))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(score_matrices, st.floats(-1e3, 1e3))
+def test_softmax_is_invariant_to_a_constant_added_to_an_example(data, constant):
+    scores, y = data
+    shifted = scores.copy()
+    shifted[0] += constant
+    loss_a, grad_a = softmax_loss(scores, y)
+    loss_b, grad_b = softmax_loss(shifted, y)
+    assert loss_b == pytest.approx(loss_a, rel=1e-9, abs=1e-9)
+    np.testing.assert_allclose(grad_b, grad_a, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(score_matrices, st.floats(0.1, 5.0))
+def test_svm_loss_is_zero_when_every_margin_is_met(data, delta):
+    scores, y = data
+    met = scores.copy()
+    rows = np.arange(len(y))
+    met[rows, y] = np.max(scores, axis=1) + delta + 1e-3  # beats every other class by more than delta
+    loss, dscores = svm_loss(met, y, delta)
+    assert loss == 0.0
+    assert not dscores.any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(score_matrices)
+def test_softmax_dscores_match_numerical_differences(data):
+    scores, y = data
+    _, dscores = softmax_loss(scores, y)
+    numerical = numerical_gradient(lambda s: softmax_loss(s, y)[0], scores, h=1e-6)
+    np.testing.assert_allclose(dscores, numerical, atol=1e-8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(score_matrices, st.floats(0.1, 3.0))
+def test_svm_dscores_match_numerical_differences_away_from_kinks(data, delta):
+    scores, y = data
+    rows = np.arange(len(y))
+    margins = scores - scores[rows, y][:, None] + delta
+    margins[rows, y] = 1.0
+    h = 1e-6
+    if np.any(np.abs(margins) < 10 * h):  # a difference would straddle a kink
+        return
+    _, dscores = svm_loss(scores, y, delta)
+    numerical = numerical_gradient(lambda s: svm_loss(s, y, delta)[0], scores, h=h)
+    np.testing.assert_allclose(dscores, numerical, atol=1e-7)
+    assert np.all(relative_error(dscores, numerical) < 1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(score_matrices)
+def test_losses_are_non_negative_and_gradient_rows_sum_to_zero(data):
+    scores, y = data
+    for loss, dscores in (svm_loss(scores, y), softmax_loss(scores, y)):
+        assert loss >= 0
+        np.testing.assert_allclose(dscores.sum(axis=1), 0.0, atol=1e-12)

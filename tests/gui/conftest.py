@@ -1,0 +1,30 @@
+"""GUI test fixtures: every test must leave no worker thread behind."""
+import threading
+import time
+
+import pytest
+from PyQt6 import QtCore
+
+
+def _running_workers():
+    pool_threads = QtCore.QThreadPool.globalInstance().activeThreadCount()
+    python_threads = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
+                      and not t.daemon]
+    return pool_threads, python_threads
+
+
+@pytest.fixture(autouse=True)
+def no_worker_left_running(qapp):
+    """Fail a test that leaves a worker (thread-pool task or Python thread) running.
+
+    A short grace period lets a worker that was already told to stop reach its end;
+    a worker still busy after it is a leak the test must fix (cancel and wait)."""
+    yield
+    deadline = time.monotonic() + 1.0
+    pool, threads = _running_workers()
+    while (pool or threads) and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
+        pool, threads = _running_workers()
+    assert pool == 0 and not threads, (f"test left workers running: {pool} thread-pool task(s), "
+                                       f"threads {[t.name for t in threads]}")
