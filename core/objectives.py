@@ -95,6 +95,12 @@ class LinearClassifier:
             return svm_loss(scores, y, self.delta)
         return softmax_loss(scores, y)
 
+    def parameter_blocks(self):
+        """One block, W; its filters (rows) are the class templates."""
+        from .directions import Block
+
+        return [Block("W", self.param_shape, 0, filter_axis=0)]
+
     def initial_theta(self, scale: float = 1e-3, seed: int = 0):
         """Small Gaussian weights ``scale * randn(C, D+1)``."""
         return scale * np.random.default_rng(seed).standard_normal(self.param_shape)

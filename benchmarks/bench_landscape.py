@@ -1,0 +1,108 @@
+"""Landscape fast path against the textbook evaluation, measured in the same run.
+
+The textbook evaluation forms ``W' = W + a D1 + b D2`` for every grid point and computes
+the full loss from ``X @ W'^T``. For the CIFAR-sized cases it is timed on a random sample
+of grid points and extrapolated to the whole grid (the output says so).
+
+Prints a line per case and, last, one JSON object:
+``{case: {fast_s, reference_s, reference_extrapolated, speedup, max_rel_err, ...}}``.
+
+Run: .venv/bin/python benchmarks/bench_landscape.py [--quick]
+"""
+import argparse
+import json
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.centers import train_full_batch  # noqa: E402
+from core.datasets import Dataset  # noqa: E402
+from core.directions import random_plane  # noqa: E402
+from core.landscape import compute_slice, make_axis, reference_slice  # noqa: E402
+from core.objectives import LinearClassifier  # noqa: E402
+from core.problem import ClassifierSpec  # noqa: E402
+from core.regularizers import Regularizer  # noqa: E402
+
+
+def cifar_sized_problem(loss, seed=0, n=10000, d=3072, classes=10):
+    """Random data of CIFAR-10's shape (pixels 0..255, zero-centred), 10 classes."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 256, size=(n, d)).astype(np.float64)
+    X -= X.mean(axis=0)
+    y = rng.integers(0, classes, n)
+    data = Dataset(X, y, tuple(f"c{k}" for k in range(classes)), tuple(f"x{k}" for k in range(d)),
+                   {"name": "cifar-sized synthetic", "source": f"random {n} x {d}, seed {seed}"})
+    return LinearClassifier(data, loss=loss, regularizer=Regularizer("l2", 2.5e4 / (n * 10)))
+
+
+def max_relative_error(fast, reference):
+    chosen = ~np.isnan(reference)
+    return float(np.max(np.abs(fast[chosen] - reference[chosen]) / np.abs(reference[chosen])))
+
+
+def run_case(name, objective, center, grid, sample_points=None, seed=0):
+    plane = random_plane(objective, center, "filter", seed=seed)
+    axis = make_axis(-1.0, 1.0, grid)
+    started = time.perf_counter()
+    fast = compute_slice(objective, plane, axis, axis, "total")
+    fast_s = time.perf_counter() - started
+    points = None
+    if sample_points is not None:
+        points = np.random.default_rng(seed).choice(grid * grid, sample_points, replace=False)
+    started = time.perf_counter()
+    reference = reference_slice(objective, plane, axis, axis, "total", points=points)
+    reference_s = time.perf_counter() - started
+    if points is not None:
+        reference_s *= grid * grid / sample_points
+    result = {"fast_s": round(fast_s, 4), "reference_s": round(reference_s, 3),
+              "reference_extrapolated": points is not None,
+              "reference_points_timed": int(grid * grid if points is None else sample_points),
+              "speedup": round(reference_s / fast_s, 1), "max_rel_err": max_relative_error(fast.values, reference),
+              "fallback_points": fast.fallback_points, "grid": f"{grid}x{grid}"}
+    note = f" (reference timed on {sample_points} points, extrapolated)" if points is not None else ""
+    print(f"{name}: fast {fast_s:.3f} s, reference {reference_s:.2f} s{note}, speedup {result['speedup']}x, "
+          f"max rel err {result['max_rel_err']:.1e}", flush=True)
+    return result
+
+
+def peak_memory_of_slice(objective, center, grid):
+    plane = random_plane(objective, center, "filter", seed=0)
+    axis = make_axis(-1.0, 1.0, grid)
+    tracemalloc.start()
+    compute_slice(objective, plane, axis, axis, "total")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller samples (a smoke run)")
+    args = parser.parse_args()
+    results = {}
+    for loss in ("softmax", "svm"):
+        objective = ClassifierSpec(dataset="digits", loss=loss, regularizer="l2", lam=1e-3).build()
+        center, _, _ = train_full_batch(objective, objective.initial_theta(1e-3, 0), 300, record=False)
+        results[f"digits_{loss}_101"] = run_case(f"digits {loss} 101x101", objective, center, 101,
+                                                 sample_points=500 if args.quick else None)
+    for loss in ("softmax", "svm"):
+        objective = cifar_sized_problem(loss)
+        center = objective.initial_theta(1e-4, seed=1)
+        center, _, _ = train_full_batch(objective, center, 5, record=False)
+        results[f"cifar_sized_{loss}_101"] = run_case(f"CIFAR-sized {loss} 101x101", objective, center, 101,
+                                                      sample_points=40 if args.quick else 200)
+    objective = cifar_sized_problem("softmax")
+    center = objective.initial_theta(1e-4, seed=1)
+    peak = peak_memory_of_slice(objective, center, 201)
+    results["cifar_sized_softmax_201_peak_mb"] = round(peak / 2 ** 20, 1)
+    print(f"CIFAR-sized softmax 201x201: peak additional memory {peak / 2 ** 20:.1f} MB (tracemalloc)")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Where a slice is centred: the initial weights, or weights trained by full-batch
+gradient descent (so the minimum shows), with the path that led there."""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import HillwalkError
+
+
+def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True):
+    """Full-batch gradient descent with a backtracking (Armijo) step size.
+
+    The step halves until the loss falls by at least half of what the linear model of
+    the loss predicts, then grows by 1.5x for the next step; this keeps plain gradient
+    descent stable on any data scale without a hand-tuned learning rate.
+
+    Parameters
+    ----------
+    objective : objective with ``loss`` and ``loss_and_grad``
+    theta0 : array of the parameter shape
+    steps : int
+    record : bool
+        Keep every iterate (for PCA directions).
+
+    Returns
+    -------
+    theta : array of the parameter shape
+    path : array (steps + 1, *param_shape) or None
+    losses : array (steps + 1,)
+    """
+    if steps < 0 or int(steps) != steps:
+        raise HillwalkError(f"the number of training steps must be a whole number >= 0, got {steps}")
+    theta = np.array(theta0, dtype=np.float64)
+    loss, grad = objective.loss_and_grad(theta)
+    step = float(initial_step)
+    path = [theta.copy()] if record else None
+    losses = [loss]
+    for _ in range(int(steps)):
+        squared = float(np.sum(grad * grad))
+        if squared == 0:
+            break
+        while True:
+            candidate = theta - step * grad
+            candidate_loss = objective.loss(candidate)
+            if candidate_loss <= loss - 0.5 * step * squared or step < 1e-14:
+                break
+            step *= 0.5
+        theta = candidate
+        loss, grad = objective.loss_and_grad(theta)
+        step *= 1.5
+        if record:
+            path.append(theta.copy())
+        losses.append(loss)
+    return theta, (np.stack(path) if record else None), np.asarray(losses)

@@ -1,0 +1,684 @@
+"""Loss landscapes: 1-D cuts ``L(c + a d1)`` and 2-D slices ``L(c + a d1 + b d2)``.
+
+Two ways to evaluate:
+
+* **fast** (linear classifiers): scores at ``W + a D1 + b D2`` are ``S0 + a S1 + b S2``,
+  computed once (``O(N C D)``); after that a grid point costs ``O(N C)`` at most, and
+  less with the tricks below. Every trick checks where it could lose accuracy and hands
+  those grid points to a direct ``O(N C)`` evaluation from the same scores.
+* **generic** (any objective): the objective is evaluated at every grid point.
+
+Values come back as ``values[j, i] = L(a_i, b_j)``: rows follow b. Long evaluations are
+generators (:func:`iter_slice`) that yield :class:`SliceProgress` often, so a consumer can
+show progress and partial rows and stop promptly by no longer iterating.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import HillwalkError
+from .losses import _softmax_per_example, _svm_per_example
+from .objectives import LinearClassifier
+
+DEFAULT_BUDGET_BYTES = 256 * 2 ** 20
+MAX_GRID = 2001
+COMPONENTS = ("total", "data", "reg", "example", "accuracy")
+EPS = np.finfo(np.float64).eps
+# Grid points whose estimated rounding error exceeds this fraction of their value are
+# recomputed directly (the fast path promises agreement to 1e-9 relative).
+ACCURACY_GUARD = 1e-11
+# Per-example exponential sums T_i (each <= C) are multiplied in groups of 16; a group
+# product below this bound may hide an underflowed T_i, so its grid point is recomputed.
+GROUP_PRODUCT_MIN = 2.0 ** -900
+PRODUCT_GROUP = 16
+# Multiply-adds per progress step of the fast path (a few tens of milliseconds).
+WORK_PER_STEP = 4_000_000
+
+
+# --------------------------------------------------------------------------- grids, components
+
+def make_axis(low, high, n):
+    """``n`` evenly spaced values from ``low`` to ``high``; for a symmetric range and odd
+    ``n`` the middle value is exactly 0 (the centre lies on the grid)."""
+    if not (isinstance(n, (int, np.integer)) and 2 <= n <= MAX_GRID):
+        raise HillwalkError(f"the grid size must be a whole number from 2 to {MAX_GRID}, got {n}")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise HillwalkError(f"the range must be finite numbers, got {low} .. {high}")
+    if not low < high:
+        raise HillwalkError(f"the range must go from low to high, got {low} .. {high}; swap the two values")
+    axis = low + (high - low) * (np.arange(n) / (n - 1))
+    axis[0], axis[-1] = low, high
+    if n % 2 == 1 and low == -high:
+        axis[n // 2] = 0.0
+    return axis
+
+
+@dataclass(frozen=True)
+class Component:
+    """What a slice shows: ``total``, ``data``, ``reg``, ``example`` (one example's data
+    loss, ``index``) or ``accuracy`` (training accuracy)."""
+
+    kind: str = "total"
+    index: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Component":
+        """'total', 'data', 'reg', 'accuracy' or 'example:K'."""
+        text = str(text).strip()
+        if text.startswith("example:") or text.startswith("example="):
+            try:
+                return cls("example", int(text.split(text[7], 1)[1]))
+            except ValueError:
+                raise HillwalkError(f"component {text!r}: give the example as a whole number, e.g. example:3") from None
+        if text in ("total", "data", "reg", "accuracy"):
+            return cls(text)
+        raise HillwalkError(f"unknown component {text!r}; choose total, data, reg, accuracy or example:K")
+
+    def __str__(self):
+        return f"example:{self.index}" if self.kind == "example" else self.kind
+
+    def check(self, objective):
+        if self.kind == "example":
+            n = getattr(objective, "n_train", 0)
+            if self.index is None or not 0 <= self.index < n:
+                raise HillwalkError(f"example index {self.index} is out of range: the training set has {n} "
+                                    f"examples (0..{n - 1})")
+        elif self.kind != "total" and not hasattr(objective, "components"):
+            raise HillwalkError(f"component {self} needs a data set; this objective only has a total loss")
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class Landscape:
+    """A computed cut or slice.
+
+    Attributes
+    ----------
+    values : array, shape (len(betas), len(alphas)), or (len(alphas),) for a cut
+        ``values[j, i]`` is the component at ``center + alphas[i] dir1 + betas[j] dir2``.
+    alphas : array (na,)
+    betas : array (nb,) or None for a cut
+    component : Component
+    plane : Plane
+    method : "fast" or "generic"
+    fallback_points : int
+        Grid points the fast path handed to direct evaluation.
+    seconds : float
+    """
+
+    values: np.ndarray
+    alphas: np.ndarray
+    betas: np.ndarray | None
+    component: Component
+    plane: object
+    method: str
+    fallback_points: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_cut(self) -> bool:
+        return self.betas is None
+
+    def meta(self) -> dict:
+        return {"component": str(self.component), "method": self.method, "fallback_points": self.fallback_points,
+                "seconds": self.seconds, "grid": [int(self.alphas.size), 0 if self.betas is None else int(self.betas.size)],
+                "alpha_range": [float(self.alphas[0]), float(self.alphas[-1])],
+                "beta_range": None if self.betas is None else [float(self.betas[0]), float(self.betas[-1])],
+                "plane": {k: v for k, v in self.plane.info.items()}, **self.extra}
+
+
+@dataclass
+class SliceProgress:
+    """One step of an evaluation: ``fraction`` done, ``rows_done`` complete rows of
+    ``values`` (the rest NaN), ``preview`` (alphas, betas, values) of a coarse grid when
+    one has just been computed, and ``result`` on the final step only."""
+
+    fraction: float
+    rows_done: int
+    values: np.ndarray
+    result: Landscape | None = None
+    preview: tuple | None = None
+
+
+# --------------------------------------------------------------------------- public entry points
+
+def iter_slice(objective, plane, alphas, betas=None, component="total", budget_bytes=DEFAULT_BUDGET_BYTES,
+               method="auto"):
+    """Evaluate a cut (``betas`` None, or a plane without dir2) or a slice, step by step.
+
+    Parameters
+    ----------
+    objective : objective (``LinearClassifier`` gets the fast path)
+    plane : Plane
+    alphas : array (na,) ; betas : array (nb,) or None
+    component : str or Component
+    budget_bytes : int
+        Upper bound on working memory (scores, chunks, intermediate grids).
+    method : "auto", "fast" or "generic"
+
+    Yields
+    ------
+    SliceProgress, the last one with ``result`` set.
+    """
+    component = component if isinstance(component, Component) else Component.parse(component)
+    component.check(objective)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    cut = betas is None or plane.is_line
+    betas_eval = np.zeros(1) if cut else np.asarray(betas, dtype=np.float64)
+    for name, axis in (("a", alphas), ("b", betas_eval)):
+        if axis.ndim != 1 or axis.size < 1 or not np.all(np.isfinite(axis)) or np.any(np.diff(axis) <= 0):
+            raise HillwalkError(f"the {name} axis must be finite, increasing values")
+    if budget_bytes < 1:
+        raise HillwalkError(f"the memory budget must be positive, got {budget_bytes}")
+    fast_ok = isinstance(objective, LinearClassifier)
+    if method == "fast" and not fast_ok:
+        raise HillwalkError("the fast path only exists for linear classifiers; use method 'generic'")
+    if method not in ("auto", "fast", "generic"):
+        raise HillwalkError(f"unknown evaluation method {method!r}")
+    use_fast = fast_ok and method != "generic"
+    started = time.perf_counter()
+    values = np.full((betas_eval.size, alphas.size), np.nan)
+    engine = _FastLinear(objective, plane, alphas, betas_eval, component, budget_bytes) if use_fast else \
+        _Generic(objective, plane, alphas, betas_eval, component, budget_bytes)
+    for fraction, rows_done, preview in engine.run(values):
+        yield SliceProgress(fraction, rows_done, values if not cut else values[0], preview=preview)
+    result = Landscape(values[0].copy() if cut else values, alphas, None if cut else betas_eval, component, plane,
+                       "fast" if use_fast else "generic", engine.fallback_points, time.perf_counter() - started)
+    yield SliceProgress(1.0, betas_eval.size, result.values, result)
+
+
+def compute_slice(objective, plane, alphas, betas=None, component="total", budget_bytes=DEFAULT_BUDGET_BYTES,
+                  method="auto", progress=None, should_stop=None):
+    """Run :func:`iter_slice` to the end and return the :class:`Landscape`.
+
+    ``progress(SliceProgress)`` is called on every step; when ``should_stop()`` returns
+    true the evaluation stops and None is returned.
+    """
+    for step in iter_slice(objective, plane, alphas, betas, component, budget_bytes, method):
+        if progress is not None:
+            progress(step)
+        if step.result is not None:
+            return step.result
+        if should_stop is not None and should_stop():
+            return None
+    return None  # pragma: no cover - iter_slice always ends with a result
+
+
+def evaluate_point(objective, theta, component):
+    """The textbook value of a component at one parameter vector: form ``theta`` and
+    evaluate the objective from scratch (``O(N C D)`` for a linear classifier)."""
+    component = component if isinstance(component, Component) else Component.parse(component)
+    if component.kind == "total":
+        return objective.loss(theta)
+    if component.kind == "accuracy":
+        return objective.accuracy(theta, "train")
+    if component.kind == "example":
+        return float(objective.per_example_losses(theta)[component.index])
+    return objective.components(theta)[component.kind]
+
+
+def reference_slice(objective, plane, alphas, betas=None, component="total", points=None):
+    """The textbook evaluation, point by point (for tests and benchmarks).
+
+    ``points`` (an int array of flat grid indices) restricts the work to a sample; the
+    other entries are NaN.
+    """
+    alphas = np.asarray(alphas, dtype=np.float64)
+    betas_eval = np.zeros(1) if betas is None or plane.is_line else np.asarray(betas, dtype=np.float64)
+    values = np.full((betas_eval.size, alphas.size), np.nan)
+    chosen = range(values.size) if points is None else points
+    for flat in chosen:
+        j, i = divmod(int(flat), alphas.size)
+        values[j, i] = evaluate_point(objective, plane.point(alphas[i], betas_eval[j]), component)
+    return values[0] if betas is None or plane.is_line else values
+
+
+# --------------------------------------------------------------------------- generic path
+
+class _Generic:
+    """Any objective: evaluate the component at every grid point, a row at a time."""
+
+    def __init__(self, objective, plane, alphas, betas, component, budget_bytes):
+        self.objective, self.plane, self.alphas, self.betas = objective, plane, alphas, betas
+        self.component = component
+        self.fallback_points = 0
+        self.batch = getattr(objective, "evaluate_batch", None)
+        self.budget_bytes = budget_bytes
+
+    def run(self, values):
+        total = values.size
+        row_points = self.alphas.size
+        theta_bytes = 8 * self.plane.center.size
+        for j, b in enumerate(self.betas):
+            if self.batch is not None:
+                per_chunk = max(1, int(self.budget_bytes // max(1, 4 * theta_bytes)))
+                for start in range(0, row_points, per_chunk):
+                    a = self.alphas[start:start + per_chunk]
+                    thetas = (self.plane.center[None] + a.reshape((-1,) + (1,) * self.plane.center.ndim)
+                              * self.plane.dir1[None])
+                    if self.plane.dir2 is not None and b != 0:
+                        thetas = thetas + b * self.plane.dir2[None]
+                    values[j, start:start + a.size] = self.batch(thetas, self.component)
+                    yield (j * row_points + start + a.size) / total, j, None
+            else:
+                for i, a in enumerate(self.alphas):
+                    values[j, i] = evaluate_point(self.objective, self.plane.point(a, b), self.component)
+                    if i % 16 == 15:
+                        yield (j * row_points + i + 1) / total, j, None
+            yield (j + 1) * row_points / total, j + 1, None
+
+
+# --------------------------------------------------------------------------- fast linear path
+
+class ReluSweep:
+    """``sum_k max(0, offsets[k] + x * slopes[k])`` for every x of an increasing grid,
+    for fixed slopes and many offset vectors (one per grid row).
+
+    Each term is zero on one side of its breakpoint ``-offset/slope`` and linear on the
+    other, so binning the breakpoints on the grid and taking prefix sums of the active
+    offsets and slopes gives all n grid values in ``O(K + n)`` instead of ``O(K n)``.
+    On a uniform grid the bin of a breakpoint is arithmetic; otherwise a binary search.
+
+    Parameters
+    ----------
+    slopes : array (K,)
+    xs : increasing array (n,)
+    """
+
+    def __init__(self, slopes, xs):
+        self.xs = xs
+        n = self.n = xs.size
+        slopes = np.asarray(slopes, dtype=np.float64).ravel()
+        flat = slopes == 0
+        self.flat_index = np.flatnonzero(flat)
+        self.slopes = slopes
+        self.terms = slopes.size
+        rising = slopes > 0
+        step = (xs[-1] - xs[0]) / (n - 1) if n > 1 else 1.0
+        self.uniform = n > 1 and bool(np.allclose(np.diff(xs), step, rtol=1e-9, atol=0))
+        inverse = np.where(flat, 0.0, 1.0 / np.where(flat, 1.0, slopes))
+        # Bins 0..n hold rising terms by start index (active for x_k > break, k >= start),
+        # bins n+1..2n+1 falling terms by stop index (active for x_k < break, k < stop).
+        # On a uniform grid, with p = (break - x0) / step: start = floor(p) + 1 and
+        # stop = ceil(p) = -floor(-p). With sign = +1 (rising) or -1 (falling),
+        # q = floor(sign * p) = floor(offset * scale + shift) and bin = base + sign * q.
+        sign = np.where(rising, 1.0, -1.0)
+        self.scale = -sign * inverse / step
+        self.shift = np.full(slopes.size, -xs[0] / step) * sign
+        self.base = np.where(rising, 1.0, float(n + 1))
+        self.sign = sign
+        self.low = np.where(rising, 0.0, float(n + 1))
+        self.high = np.where(rising, float(n), float(2 * n + 1))
+        self.rising = rising
+        self.inverse = inverse
+
+    def _bins(self, offsets):
+        n = self.n
+        if self.uniform:
+            q = offsets * self.scale
+            q += self.shift
+            np.floor(q, out=q)
+            q *= self.sign
+            q += self.base
+            np.clip(q, self.low, self.high, out=q)
+            bins = q.astype(np.int64)
+        else:
+            breaks = -offsets * self.inverse
+            bins = np.where(self.rising, np.searchsorted(self.xs, breaks, side="right"),
+                            np.searchsorted(self.xs, breaks, side="left") + (n + 1))
+        if self.flat_index.size:  # constant terms: positive ones count everywhere (rising from bin 0)
+            bins[self.flat_index] = np.where(offsets[self.flat_index] > 0, 0, n)
+        return bins
+
+    def __call__(self, offsets):
+        """Values (n,) and an estimate of their rounding error (n,) for one offset vector."""
+        n = self.n
+        offsets = np.asarray(offsets, dtype=np.float64).ravel()
+        with np.errstate(invalid="ignore", over="ignore"):
+            bins = self._bins(offsets)
+        offset_bins = np.bincount(bins, weights=offsets, minlength=2 * n + 2)
+        slope_bins = np.bincount(bins, weights=self.slopes, minlength=2 * n + 2)
+        rise_offsets = np.cumsum(offset_bins[:n])
+        rise_slopes = np.cumsum(slope_bins[:n])
+        # a falling term with stop index s (0..n) is active for k < s: sums over s > k
+        fall = np.cumsum(offset_bins[n + 1:])
+        fall_slope_cum = np.cumsum(slope_bins[n + 1:])
+        fall_offsets = fall[-1] - fall[:n]
+        fall_slope_sums = fall_slope_cum[-1] - fall_slope_cum[:n]
+        total_slopes = rise_slopes + fall_slope_sums
+        values = rise_offsets + fall_offsets + self.xs * total_slopes
+        # For an active term |offset| <= term + |x| |slope|, so the rounding error of the
+        # sums is bounded by a multiple of eps * (value + 2 |x| sum |active slopes|).
+        active_abs_slopes = rise_slopes - fall_slope_sums
+        bound = 8 * EPS * math.sqrt(self.terms + 1) * (np.abs(values) + 2 * np.abs(self.xs) * active_abs_slopes)
+        return np.maximum(values, 0.0), bound
+
+
+def relu_sweep(offsets, slopes, xs):
+    """One-off :class:`ReluSweep`: (values (n,), error bound (n,))."""
+    return ReluSweep(slopes, xs)(offsets)
+
+
+class _FastLinear:
+    """Exact fast evaluation for :class:`~core.objectives.LinearClassifier`.
+
+    Scores are taken relative to the correct class, ``S'_ic = S_ic - S_iy``, so that
+    ``S'_iy = 0`` and every shift used below is >= 0:
+
+    * softmax ``L_i = log sum_c exp(S'0 + a S'1 + b S'2)``. With
+      ``n_i(b) = max_c (S'0 + b S'2)`` and ``m_i(a) = max_c a S'1`` (both >= 0),
+      ``L_i = n_i(b) + m_i(a) + log T_i(a, b)`` where
+      ``T_i = sum_c exp(S'0 + b S'2 - n_i(b)) * exp(a S'1 - m_i(a))``: for all grid points
+      at once a batched matrix product, with exponentials per row and per column only.
+      ``sum_i log T_i`` is the log of a product, accumulated with ``frexp`` so that only
+      one logarithm per grid point is taken.
+    * SVM: along a row (fixed b) each hinge term is ``max(0, M + a G)``: :func:`relu_sweep`.
+    * accuracy: an example is right where all ``S'_ic < 0`` (c != y), an interval in a;
+      counting intervals that contain each grid point is a prefix sum.
+    * L2: a quadratic polynomial in (a, b); L1: a relu sweep over the parameters.
+
+    Grid points where an exponential sum underflows or where cancellation could cost
+    more than ``ACCURACY_GUARD`` of the value are recomputed directly from the scores.
+    """
+
+    def __init__(self, objective, plane, alphas, betas, component, budget_bytes):
+        self.objective, self.plane, self.alphas, self.betas = objective, plane, alphas, betas
+        self.component = component
+        self.budget_bytes = budget_bytes
+        self.fallback_points = 0
+        self.C = objective.param_shape[0]
+        self.N = objective.n_train
+        d2 = plane.dir2 if plane.dir2 is not None else np.zeros_like(plane.dir1)
+        self.directions = np.stack([plane.center.reshape(self.objective.param_shape),
+                                    plane.dir1.reshape(self.objective.param_shape),
+                                    d2.reshape(self.objective.param_shape)])
+        na, nb = alphas.size, betas.size
+        # Memory plan. Relative scores (3 N C floats) are kept when they fit in a quarter of
+        # the budget, else recomputed chunk by chunk from X. Rows come in blocks (about
+        # eight per slice, so partial rows arrive as the work goes on) whose accumulators
+        # fit in a quarter of the budget; examples come in chunks whose arrays fit in half
+        # of it and whose work is small enough that a step takes tens of milliseconds,
+        # which keeps cancellation prompt.
+        score_bytes = 3 * self.N * self.C * 8
+        self.cache_scores = score_bytes <= budget_bytes // 4
+        block_bytes_per_row = 8 * na * (PRODUCT_GROUP + 6)
+        self.factorized = component.kind in ("data", "total") and objective.loss_name == "softmax"
+        # The factorized softmax computes its column exponentials once per block: one
+        # block for the whole grid (after a coarse preview); the sweeps rebuild cheaply.
+        wanted_rows = nb if self.factorized else max(1, -(-nb // 8))
+        self.rows_per_block = int(max(1, min(wanted_rows, budget_bytes // 4 // block_bytes_per_row)))
+        nbk = self.rows_per_block
+        if self.factorized:
+            per_example_bytes, per_example_work = 8 * self.C * (na + nbk + 4), nbk * na * self.C
+        else:
+            per_example_bytes, per_example_work = 8 * self.C * 16, nbk * self.C * 16
+        chunk = min(budget_bytes // 2 // per_example_bytes, WORK_PER_STEP // max(1, per_example_work))
+        self.chunk = int(max(1, min(self.N, chunk)))
+        if self.chunk >= PRODUCT_GROUP:
+            self.chunk -= self.chunk % PRODUCT_GROUP
+        self._scores = None
+
+    # ----------------------------------------------------------------- scores
+    def _relative_scores(self, start, stop):
+        """S'0, S'1, S'2 of examples start..stop (each (n, C)) and their labels."""
+        if self.cache_scores:
+            if self._scores is None:
+                self._scores = self._compute_scores(0, self.N)
+            s0, s1, s2 = (s[start:stop] for s in self._scores)
+            return s0, s1, s2
+        return self._compute_scores(start, stop)
+
+    def _compute_scores(self, start, stop):
+        X = self.objective.X[start:stop]
+        y = self.objective.y[start:stop]
+        stacked = X @ self.directions.reshape(3 * self.C, -1).T       # (n, 3C): one pass over X
+        rows = np.arange(stop - start)
+        out = []
+        for k in range(3):
+            S = stacked[:, k * self.C:(k + 1) * self.C]
+            out.append(S - S[rows, y][:, None])
+        return tuple(out)
+
+    def _chunks(self):
+        for start in range(0, self.N, self.chunk):
+            yield start, min(self.N, start + self.chunk)
+
+    # ----------------------------------------------------------------- driver
+    def run(self, values):
+        """Fill ``values`` (nb, na); yield (fraction, complete rows, preview or None)."""
+        kind = self.component.kind
+        nb = self.betas.size
+        if kind == "example":
+            values[:] = self._example_grid()
+            yield 1.0, nb, None
+            return
+        stride = max(1, round(min(nb, self.alphas.size) / 25))
+        preview_share = 0.0
+        if self.factorized and stride > 1 and self.rows_per_block == nb:
+            coarse = _FastLinear(self.objective, self.plane, self.alphas[::stride], self.betas[::stride],
+                                 self.component, self.budget_bytes)
+            coarse._scores = self._scores = self._scores if self._scores is not None else (
+                self._compute_scores(0, self.N) if self.cache_scores else None)
+            coarse_values = np.full((coarse.betas.size, coarse.alphas.size), np.nan)
+            preview_share = 1.0 / (stride * stride)
+            for fraction, _, _ in coarse.run(coarse_values):
+                yield preview_share * fraction * 0.999, 0, None
+            self.fallback_points += coarse.fallback_points
+            yield preview_share, 0, (coarse.alphas, coarse.betas, coarse_values)
+        n_chunks = -(-self.N // self.chunk)
+        steps = max(1, nb * (n_chunks if kind in ("data", "total", "accuracy") else 1))
+        done = 0
+        for row0 in range(0, nb, self.rows_per_block):
+            rows = slice(row0, min(nb, row0 + self.rows_per_block))
+            block_b = self.betas[rows]
+            if kind == "reg":
+                values[rows] = self._regularization(block_b)
+                done += block_b.size
+                yield preview_share + (1 - preview_share) * done / steps, rows.stop, None
+                continue
+            block = None
+            for progress_rows, partial in self._data_block(block_b):
+                done += progress_rows
+                block = partial
+                if partial is None:
+                    yield preview_share + (1 - preview_share) * min(done / steps, 0.999), row0, None
+            if kind == "total":
+                block = block + self._regularization(block_b)
+            values[rows] = block
+            yield preview_share + (1 - preview_share) * min(done / steps, 1.0), rows.stop, None
+
+    # ----------------------------------------------------------------- data loss and accuracy
+    def _data_block(self, block_b):
+        """Yield (progress units, None) per example chunk, then (0, block values)."""
+        kind = self.component.kind
+        loss = self.objective.loss_name
+        nbk, na = block_b.size, self.alphas.size
+        if kind == "accuracy":
+            counts = np.zeros((nbk, na))
+            for start, stop in self._chunks():
+                s0, s1, s2 = self._relative_scores(start, stop)
+                counts += self._accuracy_counts(s0, s1, s2, block_b, self.objective.y[start:stop])
+                yield nbk, None
+            yield 0, counts / self.N
+            return
+        if loss == "svm":
+            sums = np.zeros((nbk, na))
+            bounds = np.zeros((nbk, na))
+            for start, stop in self._chunks():
+                s0, s1, s2 = self._relative_scores(start, stop)
+                part, bound = self._svm_rows(s0, s1, s2, block_b, self.objective.y[start:stop])
+                sums += part
+                bounds += bound
+                yield nbk, None
+            result = sums / self.N
+            suspicious = bounds / self.N > ACCURACY_GUARD * np.abs(result)
+        else:
+            mantissa = np.ones((nbk, na))
+            exponent = np.zeros((nbk, na), dtype=np.int64)
+            shift_rows = np.zeros(nbk)        # sum_i n_i(b)
+            shift_cols = np.zeros(na)         # sum_i m_i(a)
+            underflow = np.zeros((nbk, na), dtype=bool)
+            for start, stop in self._chunks():
+                s0, s1, s2 = self._relative_scores(start, stop)
+                self._softmax_accumulate(s0, s1, s2, block_b, mantissa, exponent, shift_rows, shift_cols,
+                                         underflow)
+                yield nbk, None
+            log_sum = np.log(mantissa) + exponent * math.log(2.0)
+            total = log_sum + shift_rows[:, None] + shift_cols[None, :]
+            result = total / self.N
+            # Rounding: each T_i carries ~(C + 2) eps relative error, the product N eps, and
+            # the final sum eps times the size of its parts.
+            bound = EPS * (self.N * (self.C + 4) + 4 * (np.abs(log_sum) + shift_rows[:, None]
+                                                       + shift_cols[None, :])) / self.N
+            suspicious = underflow | (bound > ACCURACY_GUARD * np.abs(result))
+        if suspicious.any():
+            result = self._direct_fix(result, suspicious, block_b)
+        yield 0, result
+
+    def _softmax_accumulate(self, s0, s1, s2, block_b, mantissa, exponent, shift_rows, shift_cols, underflow):
+        n = s0.shape[0]
+        a = self.alphas
+        # column factors: exp(a S'1 - m(a)), shape (n, C, na)
+        col = s1[:, :, None] * a[None, None, :]
+        m = col.max(axis=1)                                  # (n, na) >= 0
+        col -= m[:, None, :]
+        np.exp(col, out=col)
+        # row factors: exp(S'0 + b S'2 - n(b)), shape (n, nbk, C)
+        row = s0[:, None, :] + block_b[None, :, None] * s2[:, None, :]
+        nshift = row.max(axis=2)                             # (n, nbk) >= 0
+        row -= nshift[:, :, None]
+        np.exp(row, out=row)
+        shift_rows += nshift.sum(axis=0)
+        shift_cols += m.sum(axis=0)
+        product = np.empty_like(mantissa)
+        for g in range(0, n, PRODUCT_GROUP):
+            # prod_i T_i over a group, one small GEMM per example (NumPy's stacked matmul
+            # is several times slower for these shapes)
+            np.matmul(row[g], col[g], out=product)
+            for i in range(g + 1, min(n, g + PRODUCT_GROUP)):
+                product *= row[i] @ col[i]
+            # Every T_i <= C, so a group product below 2^-900 means some T_i was tiny enough
+            # to threaten precision (or all were small): recompute those points directly.
+            low = product < GROUP_PRODUCT_MIN
+            if low.any():
+                underflow |= low
+                product[low] = 1.0
+            mantissa *= product
+            mantissa[:], e = np.frexp(mantissa)
+            exponent += e
+
+    def _svm_rows(self, s0, s1, s2, block_b, y):
+        n = s0.shape[0]
+        keep = np.ones((n, self.C), dtype=bool)
+        keep[np.arange(n), y] = False                         # j != y_i
+        sweep = ReluSweep(s1[keep], self.alphas)
+        sums = np.empty((block_b.size, self.alphas.size))
+        bounds = np.empty_like(sums)
+        base0, base2 = s0[keep] + self.objective.delta, s2[keep]
+        for r, b in enumerate(block_b):
+            sums[r], bounds[r] = sweep(base0 + b * base2)
+        return sums, bounds
+
+    def _accuracy_counts(self, s0, s1, s2, block_b, y):
+        """For each grid point, how many of these examples are classified correctly."""
+        n = s0.shape[0]
+        keep = np.ones((n, self.C), dtype=bool)
+        keep[np.arange(n), y] = False
+        slope = s1[keep].reshape(n, self.C - 1)
+        counts = np.zeros((block_b.size, self.alphas.size))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for r, b in enumerate(block_b):
+                offset = (s0 + b * s2)[keep].reshape(n, self.C - 1)   # right where offset + a slope < 0 for all
+                edge = -offset / np.where(slope == 0, 1.0, slope)
+                low = np.where(slope < 0, edge, -np.inf).max(axis=1)
+                high = np.where(slope > 0, edge, np.inf).min(axis=1)
+                never = np.any((slope == 0) & (offset >= 0), axis=1)
+                first = np.searchsorted(self.alphas, low, side="right")
+                last = np.searchsorted(self.alphas, high, side="left")
+                ok = (~never) & (first < last)
+                diff = np.bincount(first[ok], minlength=self.alphas.size + 1)[:self.alphas.size + 1] \
+                    - np.bincount(last[ok], minlength=self.alphas.size + 1)[:self.alphas.size + 1]
+                counts[r] = np.cumsum(diff)[:self.alphas.size]
+        return counts
+
+    def _direct_fix(self, result, suspicious, block_b):
+        """Recompute flagged grid points from the scores, example chunk by chunk."""
+        rows, cols = np.nonzero(suspicious)
+        self.fallback_points += rows.size
+        sums = np.zeros(rows.size)
+        a = self.alphas[cols]
+        b = block_b[rows]
+        for start, stop in self._chunks():
+            s0, s1, s2 = self._relative_scores(start, stop)
+            n = stop - start
+            y = self.objective.y[start:stop]
+            # as many points at once as a quarter of the budget allows
+            per_batch = max(1, int(self.budget_bytes // 4 // (8 * n * self.C * 3)))
+            for k0 in range(0, rows.size, per_batch):
+                ak, bk = a[k0:k0 + per_batch], b[k0:k0 + per_batch]
+                scores = (s0[None] + ak[:, None, None] * s1[None] + bk[:, None, None] * s2[None])  # (k, n, C)
+                flat = scores.reshape(-1, self.C)
+                labels = np.tile(y, ak.size)
+                if self.objective.loss_name == "svm":
+                    per_example = _svm_per_example(flat, labels, self.objective.delta)
+                else:
+                    per_example = _softmax_per_example(flat, labels)
+                sums[k0:k0 + ak.size] += per_example.reshape(ak.size, n).sum(axis=1)
+        result = result.copy()
+        result[rows, cols] = sums / self.N
+        return result
+
+    # ----------------------------------------------------------------- one example
+    def _example_grid(self):
+        index = self.component.index
+        s0, s1, s2 = (s[0] for s in self._compute_scores(index, index + 1))
+        y = self.objective.y[index:index + 1]
+        out = np.empty((self.betas.size, self.alphas.size))
+        for j, b in enumerate(self.betas):
+            scores = s0[None, :] + self.alphas[:, None] * s1[None, :] + b * s2[None, :]   # (na, C)
+            labels = np.repeat(y, self.alphas.size)
+            if self.objective.loss_name == "svm":
+                out[j] = _svm_per_example(scores, labels, self.objective.delta)
+            else:
+                out[j] = _softmax_per_example(scores, labels)
+        return out
+
+    # ----------------------------------------------------------------- regularization
+    def _regularization(self, block_b):
+        """lam * R(W + a D1 + b D2) for the block's rows, shape (nbk, na)."""
+        reg = self.objective.regularizer
+        out = np.zeros((block_b.size, self.alphas.size))
+        if not reg.active:
+            return out
+        mask = self.objective.reg_mask
+        W, D1, D2 = (d[mask] for d in self.directions)
+        A, B = np.meshgrid(self.alphas, block_b)             # (nbk, na)
+        if reg.kind in ("l2", "elastic"):
+            weight = 1.0 if reg.kind == "l2" else reg.beta
+            terms = np.stack([np.full(A.shape, W @ W), 2 * (W @ D1) * A, 2 * (W @ D2) * B, (D1 @ D1) * A * A,
+                              2 * (D1 @ D2) * A * B, (D2 @ D2) * B * B])
+            square = terms.sum(axis=0)
+            bad = EPS * 16 * np.abs(terms).sum(axis=0) > ACCURACY_GUARD * np.abs(square)
+            for j, i in zip(*np.nonzero(bad)):  # the plane passes close to W = 0: sum squares directly
+                point = W + A[j, i] * D1 + B[j, i] * D2
+                square[j, i] = point @ point
+            self.fallback_points += int(bad.sum())
+            out += reg.lam * weight * np.maximum(square, 0.0)
+        if reg.kind in ("l1", "elastic"):
+            rising, falling = ReluSweep(D1, self.alphas), ReluSweep(-D1, self.alphas)
+            for r, bv in enumerate(block_b):
+                offset = W + bv * D2
+                up, bound_up = rising(offset)
+                down, bound_down = falling(-offset)
+                absolute = up + down
+                for i in np.flatnonzero(bound_up + bound_down > ACCURACY_GUARD * absolute):
+                    absolute[i] = np.abs(offset + self.alphas[i] * D1).sum()
+                    self.fallback_points += 1
+                out[r] += reg.lam * absolute
+        return out
