@@ -10,6 +10,8 @@ import argparse
 import os
 import sys
 
+import numpy as np
+
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
@@ -98,7 +100,104 @@ def build_parser():
     check.add_argument("--threshold", type=_finite_float, default=None,
                        help="pass threshold on the relative error (default: 1e-6 centered, 1e-3 forward)")
     check.set_defaults(handler=run_gradcheck)
+
+    render = commands.add_parser("render", help="compute a 1-D cut or 2-D slice of the loss and write it to a file",
+                                 description="Compute L(W + a*d1) (a cut) or L(W + a*d1 + b*d2) (a slice) and write "
+                                             "it as .npz (self-contained), .csv (long format) or .png (picture).")
+    add_problem_arguments(render)
+    add_slice_arguments(render)
+    render.add_argument("--out", required=True, help="output file: .npz, .csv or .png")
+    render.add_argument("--save-data", action="store_true",
+                        help=".npz only: also store X (with the bias column) and y, to recompute without Hillwalk")
+    render.add_argument("--color-scale", default="linear", choices=["linear", "log"], help=".png colour scale")
+    render.add_argument("--contours", type=_positive_int, default=10, help=".png: number of contour lines")
+    render.add_argument("--png-size", default="1200x900", help=".png size, WIDTHxHEIGHT (default: 1200x900)")
+    render.set_defaults(handler=run_render)
     return parser
+
+
+def add_slice_arguments(parser):
+    group = parser.add_argument_group("slice")
+    group.add_argument("--center", default="trained", choices=["init", "trained"],
+                       help="centre W: the initial weights or those after --train-steps of full-batch gradient "
+                            "descent (default: trained)")
+    group.add_argument("--train-steps", type=_positive_int, default=300, help="(default: 300)")
+    group.add_argument("--init-scale", type=_finite_float, default=1e-3,
+                       help="initial W = scale * randn (default: 1e-3)")
+    group.add_argument("--directions", default="filter",
+                       choices=["gaussian", "filter", "layer", "model", "gradient", "pca", "coords", "interpolate"],
+                       help="gaussian (raw), filter/layer/model (normalized Gaussian), gradient, pca (of the training "
+                            "path), coords (--coords), interpolate (initial -> trained line) (default: filter)")
+    group.add_argument("--orthogonalize", action="store_true", help="make the second direction orthogonal")
+    group.add_argument("--coords", type=int, nargs=4, default=[0, 0, 1, 0], metavar=("R1", "C1", "R2", "C2"),
+                       help="for --directions coords: W[R1, C1] and W[R2, C2] (default: 0 0 1 0)")
+    group.add_argument("--grid", type=_positive_int, default=101, help="points per axis (default: 101)")
+    group.add_argument("--cut", action="store_true", help="a 1-D cut along the first direction")
+    group.add_argument("--range", type=_finite_float, nargs=2, default=[-1.0, 1.0], metavar=("LOW", "HIGH"),
+                       help="range of a (default: -1 1)")
+    group.add_argument("--brange", type=_finite_float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                       help="range of b (default: the range of a)")
+    group.add_argument("--component", default="total",
+                       help="total, data, reg, accuracy or example:K (default: total)")
+    group.add_argument("--budget-mb", type=_finite_float, default=256.0, help="working memory budget (default: 256)")
+
+
+def slice_spec_from_args(args):
+    from core.slices import SliceSpec
+
+    return SliceSpec(center=args.center, train_steps=args.train_steps, init_scale=args.init_scale,
+                     directions=args.directions, orthogonalize=args.orthogonalize, coords=tuple(args.coords),
+                     grid=args.grid, cut=args.cut, alpha_range=tuple(args.range),
+                     beta_range=tuple(args.brange if args.brange is not None else args.range),
+                     component=args.component, seed=args.seed, budget_mb=args.budget_mb)
+
+
+def run_render(args, out=sys.stdout):
+    from pathlib import Path
+
+    from core.errors import HillwalkError
+    from core.export import FORMATS, landscape_meta, save_landscape_csv, save_landscape_npz
+
+    path = Path(args.out)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise HillwalkError(f"{path}: unknown output format {suffix or '(none)'}; use .npz, .csv or .png")
+    if args.save_data and suffix != ".npz":
+        raise HillwalkError("--save-data only applies to .npz output")
+    if not path.parent.exists():
+        raise HillwalkError(f"{path.parent}: no such folder for the output file")
+    png_size = parse_size(args.png_size) if suffix == ".png" else None
+    problem = problem_spec_from_args(args)
+    spec = slice_spec_from_args(args)
+    objective = problem.build()
+    plane = spec.plane(objective)
+    landscape = spec.compute(objective, plane)
+    settings = {"problem": problem.to_dict(), "slice": spec.to_dict()}
+    meta = landscape_meta(landscape, settings, objective)
+    if suffix == ".npz":
+        save_landscape_npz(path, landscape, meta, objective, args.save_data)
+    elif suffix == ".csv":
+        save_landscape_csv(path, landscape)
+    else:
+        if not has_display():
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from gui.app import application
+        from gui.figures import component_label, render_landscape_png
+
+        application()
+        title = (f"{problem.loss} {component_label(spec.component)} on {objective.train.name}, "
+                 f"{spec.center} centre")
+        render_landscape_png(landscape, path, png_size, title, args.color_scale == "log", args.contours)
+    values = landscape.values
+    shape = "x".join(str(v) for v in values.shape[::-1])
+    print(f"wrote {path}: {'cut' if landscape.is_cut else 'slice'} of {shape} points, {spec.component} from "
+          f"{np.nanmin(values):.6g} to {np.nanmax(values):.6g}, centre {spec.center} (loss "
+          f"{plane.info['center_loss']:.4g}), {landscape.seconds:.2f} s", file=out)
+    info = plane.info
+    cosine = f", cosine {info['cosine']:.3g}" if "cosine" in info else ""
+    norms = f"|d1| = {info['norm1']:.4g}" + (f", |d2| = {info['norm2']:.4g}" if "norm2" in info else "")
+    print(f"directions: {info.get('label1')}; {norms}{cosine}", file=out)
+    return EXIT_OK
 
 
 def run_gradcheck(args, out=sys.stdout):

@@ -117,7 +117,10 @@ class Plane:
         letter, norm = ("a", self.info["norm1"]) if which == 1 else ("b", self.info.get("norm2", 0.0))
         kind = self.info.get("kind", "direction")
         label = self.info.get(f"label{which}", kind)
-        return f"{letter}: {label}, |d{which}| = {norm:.3g}"
+        text = f"{letter}: {label}, |d{which}| = {norm:.3g}"
+        if which == 2 and "cosine" in self.info:
+            text += f", cos(d1, d2) = {self.info['cosine']:.2g}"
+        return text
 
 
 def gaussian_direction(shape, rng):

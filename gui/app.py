@@ -25,7 +25,7 @@ def _quiet_offscreen_messages(mode, context, message):
         sys.stderr.write(message + "\n")
 
 
-def _application():
+def application():
     global _previous_message_handler
     app = QtWidgets.QApplication.instance()
     if app is None:
@@ -40,7 +40,7 @@ def run_app() -> int:
     """Open the main window and run the event loop until it closes."""
     from gui.main_window import MainWindow
 
-    app = _application()
+    app = application()
     window = MainWindow()
     window.show()
     return app.exec()
@@ -55,7 +55,7 @@ def take_screenshot(path, size=(1600, 1000)) -> int:
         raise HillwalkError(f"{path}: the screenshot is saved as PNG; give a file name ending in .png")
     if not path.parent.exists():
         raise HillwalkError(f"{path.parent}: no such folder for the screenshot")
-    app = _application()
+    app = application()
     window = MainWindow()
     window.resize(*size)
     window.show()

@@ -58,15 +58,3 @@ def test_malformed_csv_is_a_user_error(tmp_path):
     path.write_text("1,2,0\n3,4\n")
     result = run("gradcheck", "--dataset", str(path))
     assert result.returncode == 2 and "line 2 has 2 fields" in result.stderr
-
-
-def test_screenshot_writes_a_png(tmp_path):
-    out = tmp_path / "shot.png"
-    result = run("--screenshot", str(out), "--size", "800x600")
-    assert result.returncode == 0, result.stderr
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_screenshot_to_a_missing_folder_is_a_user_error(tmp_path):
-    result = run("--screenshot", str(tmp_path / "no" / "shot.png"))
-    assert result.returncode == 2 and "no such folder" in result.stderr

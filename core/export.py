@@ -1,0 +1,79 @@
+"""Writing landscapes to files that can be read back without Hillwalk.
+
+* NPZ: arrays ``loss`` (len(betas) x len(alphas), rows follow b; len(alphas) for a cut),
+  ``alphas``, ``betas`` (empty for a cut), ``center``, ``dir1``, ``dir2`` (parameter
+  shape; zeros for a cut), ``meta`` (a JSON string) and optionally ``X`` (the design
+  matrix used, bias column included) and ``y``.
+* CSV: long format, ``a,b,loss`` for a slice and ``a,loss`` for a cut.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import HillwalkError
+
+FORMATS = (".npz", ".csv", ".png")
+
+
+def _writable(path):
+    path = Path(path)
+    if not path.parent.exists():
+        raise HillwalkError(f"{path.parent}: no such folder for the output file")
+    return path
+
+
+def landscape_meta(landscape, settings: dict, objective=None) -> dict:
+    """Everything needed to understand and reproduce a landscape, JSON-serializable."""
+    meta = {"format": "hillwalk-landscape", "version": 1, "settings": settings, "landscape": landscape.meta()}
+    if objective is not None and hasattr(objective, "describe"):
+        meta["objective"] = objective.describe()
+    return json.loads(json.dumps(meta, default=_jsonable))
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def save_landscape_npz(path, landscape, meta: dict, objective=None, save_data=False):
+    path = _writable(path)
+    plane = landscape.plane
+    arrays = {"loss": landscape.values, "alphas": landscape.alphas,
+              "betas": np.zeros(0) if landscape.betas is None else landscape.betas,
+              "center": plane.center, "dir1": plane.dir1,
+              "dir2": np.zeros_like(plane.dir1) if plane.dir2 is None else plane.dir2,
+              "meta": np.array(json.dumps(meta))}
+    if save_data:
+        if objective is None or not hasattr(objective, "X"):
+            raise HillwalkError("--save-data needs a data set; this objective has none")
+        arrays["X"], arrays["y"] = objective.X, objective.y
+    try:
+        np.savez_compressed(path, **arrays)
+    except OSError as error:
+        raise HillwalkError(f"{path}: could not write it ({error})") from None
+    return path
+
+
+def save_landscape_csv(path, landscape):
+    path = _writable(path)
+    try:
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            if landscape.betas is None:
+                writer.writerow(["a", "loss"])
+                writer.writerows(zip(map(repr, landscape.alphas.tolist()), map(repr, landscape.values.tolist())))
+            else:
+                writer.writerow(["a", "b", "loss"])
+                for j, b in enumerate(landscape.betas.tolist()):
+                    for i, a in enumerate(landscape.alphas.tolist()):
+                        writer.writerow([repr(a), repr(b), repr(float(landscape.values[j, i]))])
+    except OSError as error:
+        raise HillwalkError(f"{path}: could not write it ({error})") from None
+    return path

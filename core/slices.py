@@ -1,0 +1,136 @@
+"""A loss slice described by plain settings, and computed from them.
+
+:class:`SliceSpec` is shared by the command line (``render``), the GUI and session files.
+Seeds: the initial weights use ``seed``, the random directions ``seed + 1``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .centers import train_full_batch
+from .directions import (coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane)
+from .errors import HillwalkError
+from .landscape import DEFAULT_BUDGET_BYTES, Component, compute_slice, iter_slice, make_axis
+
+CENTERS = ("init", "trained")
+DIRECTION_CHOICES = ("gaussian", "filter", "layer", "model", "gradient", "pca", "coords", "interpolate")
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    """Settings of a cut or slice.
+
+    Attributes
+    ----------
+    center : {"init", "trained"}
+        The initial weights ``init_scale * randn`` (seed ``seed``), or those weights
+        after ``train_steps`` steps of full-batch gradient descent.
+    directions : one of DIRECTION_CHOICES
+        ``gaussian`` (raw), ``filter``/``layer``/``model`` (normalized Gaussian),
+        ``gradient`` (negative gradient, filter-normalized, and a Gaussian), ``pca``
+        (of the training trajectory; needs a trained centre), ``coords`` (the parameters
+        ``coords``), ``interpolate`` (the line from the initial to the trained weights;
+        a cut).
+    orthogonalize : bool
+    coords : tuple of 4 ints
+        (row1, col1, row2, col2) of W for ``coords``.
+    grid : int
+        Points per axis.
+    cut : bool
+        A 1-D cut along the first direction.
+    alpha_range, beta_range : (low, high)
+    component : str
+        total, data, reg, accuracy or example:K.
+    """
+
+    center: str = "trained"
+    train_steps: int = 300
+    init_scale: float = 1e-3
+    directions: str = "filter"
+    orthogonalize: bool = False
+    coords: tuple = (0, 0, 1, 0)
+    grid: int = 101
+    cut: bool = False
+    alpha_range: tuple = (-1.0, 1.0)
+    beta_range: tuple = (-1.0, 1.0)
+    component: str = "total"
+    seed: int = 0
+    budget_mb: float = DEFAULT_BUDGET_BYTES / 2 ** 20
+
+    def __post_init__(self):
+        if self.center not in CENTERS:
+            raise HillwalkError(f"unknown centre {self.center!r}; choose init or trained")
+        if self.directions not in DIRECTION_CHOICES:
+            raise HillwalkError(f"unknown directions {self.directions!r}; choose one of {', '.join(DIRECTION_CHOICES)}")
+        if self.directions == "pca" and self.center != "trained":
+            raise HillwalkError("PCA directions come from the training trajectory: use a trained centre")
+        if not (math.isfinite(self.init_scale) and self.init_scale > 0):
+            raise HillwalkError(f"the initial weight scale must be a positive number, got {self.init_scale}")
+        if int(self.train_steps) != self.train_steps or not 0 <= self.train_steps <= 100000:
+            raise HillwalkError(f"training steps must be a whole number from 0 to 100000, got {self.train_steps}")
+        if not (math.isfinite(self.budget_mb) and self.budget_mb > 0):
+            raise HillwalkError(f"the memory budget must be a positive number of MB, got {self.budget_mb}")
+        Component.parse(self.component)
+        self.alpha_axis()
+        if not self.is_cut:
+            self.beta_axis()
+
+    @property
+    def is_cut(self) -> bool:
+        return self.cut or self.directions == "interpolate"
+
+    def alpha_axis(self):
+        return make_axis(float(self.alpha_range[0]), float(self.alpha_range[1]), int(self.grid))
+
+    def beta_axis(self):
+        return None if self.is_cut else make_axis(float(self.beta_range[0]), float(self.beta_range[1]), int(self.grid))
+
+    def centre(self, objective):
+        """(centre theta, initial theta, training path or None, loss history)."""
+        initial = objective.initial_theta(self.init_scale, self.seed)
+        if self.center == "init" and self.directions != "interpolate":
+            return initial, initial, None, np.array([objective.loss(initial)])
+        trained, path, losses = train_full_batch(objective, initial, self.train_steps,
+                                                 record=self.directions == "pca")
+        return trained, initial, path, losses
+
+    def plane(self, objective):
+        """The plane (or line) of these settings for ``objective``."""
+        center, initial, path, losses = self.centre(objective)
+        seed = self.seed + 1
+        kind = self.directions
+        if kind in ("gaussian", "filter", "layer", "model"):
+            normalization = "none" if kind == "gaussian" else kind
+            plane = random_plane(objective, center, normalization, self.orthogonalize, seed, line=self.is_cut)
+        elif kind == "gradient":
+            plane = gradient_plane(objective, center, "filter", True, seed, line=self.is_cut)
+        elif kind == "pca":
+            plane = pca_plane(path, line=self.is_cut)
+        elif kind == "coords":
+            r1, c1, r2, c2 = (int(v) for v in self.coords)
+            plane = coordinate_plane(center, (r1, c1), None if self.is_cut else (r2, c2))
+        else:
+            plane = interpolation_line(initial, center)
+        plane.info.update({"center": self.center, "train_steps": self.train_steps if self.center == "trained" else 0,
+                           "center_loss": float(losses[-1]), "initial_loss": float(losses[0])})
+        return plane
+
+    def iterate(self, objective, plane=None):
+        """:func:`~core.landscape.iter_slice` for these settings (progress steps)."""
+        plane = plane if plane is not None else self.plane(objective)
+        return iter_slice(objective, plane, self.alpha_axis(), self.beta_axis(), self.component,
+                          int(self.budget_mb * 2 ** 20))
+
+    def compute(self, objective, plane=None, progress=None, should_stop=None):
+        plane = plane if plane is not None else self.plane(objective)
+        return compute_slice(objective, plane, self.alpha_axis(), self.beta_axis(), self.component,
+                             int(self.budget_mb * 2 ** 20), progress=progress, should_stop=should_stop)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("coords", "alpha_range", "beta_range"):
+            data[key] = list(data[key])
+        return data

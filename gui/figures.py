@@ -1,0 +1,164 @@
+"""Plot widgets for landscapes, usable on screen and offscreen (for PNG export).
+
+:class:`LandscapeFigure` draws a 2-D slice as a heatmap in (a, b) coordinates with a colour
+bar, contour lines and a centre marker, or a 1-D cut as a curve.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtGui
+
+from core.errors import HillwalkError
+
+DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
+COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
+                    "accuracy": "training accuracy"}
+
+
+def component_label(component) -> str:
+    text = str(component)
+    if text.startswith("example:"):
+        return f"loss of example {text.split(':', 1)[1]}"
+    return COMPONENT_LABELS.get(text, text)
+
+
+def display_values(values, log_scale):
+    """What the colours show: the values, or log10 of them (non-positive values are
+    clipped to half the smallest positive one so that zero losses stay visible)."""
+    values = np.asarray(values, dtype=np.float64)
+    if not log_scale:
+        return values
+    positive = values[values > 0]
+    floor = positive.min() / 2 if positive.size else 1e-12
+    return np.log10(np.maximum(values, floor))
+
+
+def contour_levels(shown, count):
+    """``count`` levels evenly spaced strictly inside the range of ``shown``."""
+    finite = shown[np.isfinite(shown)]
+    if count <= 0 or finite.size == 0 or finite.min() == finite.max():
+        return []
+    return list(np.linspace(finite.min(), finite.max(), count + 2)[1:-1])
+
+
+def grid_transform(alphas, betas):
+    """Maps pixel (i, j), spanning [i, i+1] x [j, j+1], so that its centre lands on
+    (alphas[i], betas[j]). Isocurves use the same pixel-centre convention."""
+    da = (alphas[-1] - alphas[0]) / max(1, alphas.size - 1)
+    db = (betas[-1] - betas[0]) / max(1, betas.size - 1)
+    transform = QtGui.QTransform()
+    transform.translate(alphas[0] - da / 2, betas[0] - db / 2)
+    transform.scale(da, db)
+    return transform
+
+
+class LandscapeFigure(pg.GraphicsLayoutWidget):
+    """A heatmap (slice) or curve (cut) of a :class:`~core.landscape.Landscape`."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground("w")
+        self.plot = self.addPlot()
+        self.plot.showGrid(x=False, y=False)
+        for side in ("bottom", "left"):
+            # the labels carry numbers (norms, cosines) that an automatic "(x0.001)" would garble
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(DEFAULT_COLORMAP), interactive=False,
+                                        width=18)
+        self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self.contours = []
+        self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
+        self.centre_marker = pg.ScatterPlotItem([0], [0], symbol="+", size=16, pen=pg.mkPen("k", width=2),
+                                                brush=None)
+        self.plot.addItem(self.centre_marker)
+        self.landscape = None
+
+    def show_landscape(self, landscape, colormap=DEFAULT_COLORMAP, log_scale=False, contours=10, title=None):
+        """Draw ``landscape`` (replacing what was shown)."""
+        self.landscape = landscape
+        for item in self.contours:
+            self.plot.removeItem(item)
+        self.contours = []
+        plane = landscape.plane
+        if title is not None:
+            self.plot.setTitle(title, color="k", size="11pt")
+        if landscape.is_cut:
+            self._show_cut(landscape, log_scale)
+            return
+        self.curve.setData([], [])
+        self.image.setVisible(True)
+        self.colorbar.setVisible(True)
+        shown = display_values(landscape.values, log_scale)
+        self.image.setImage(shown, autoLevels=False)
+        self.image.setTransform(grid_transform(landscape.alphas, landscape.betas))
+        finite = shown[np.isfinite(shown)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if low == high:
+            high = low + 1.0
+        self.colorbar.setColorMap(pg.colormap.get(colormap))
+        self.colorbar.setLevels((low, high))
+        label = component_label(landscape.component)
+        self.colorbar.axis.setLabel(f"log10 {label}" if log_scale else label, color="k")
+        transform = grid_transform(landscape.alphas, landscape.betas)
+        for level in contour_levels(shown, contours):
+            curve = pg.IsocurveItem(data=shown, level=level, pen=pg.mkPen((255, 255, 255, 170), width=1),
+                                    axisOrder="row-major")
+            curve.setTransform(transform)
+            curve.setZValue(5)
+            self.plot.addItem(curve)
+            self.contours.append(curve)
+        self.centre_marker.setData([0], [0])
+        self.centre_marker.setZValue(10)
+        self.plot.setLabel("bottom", plane.describe_axis(1), color="k")
+        self.plot.setLabel("left", plane.describe_axis(2), color="k")
+        half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
+        half_b = (landscape.betas[1] - landscape.betas[0]) / 2
+        self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),
+                           yRange=(landscape.betas[0] - half_b, landscape.betas[-1] + half_b), padding=0)
+
+    def _show_cut(self, landscape, log_scale):
+        self.image.setVisible(False)
+        self.colorbar.setVisible(False)
+        self.plot.setLogMode(False, bool(log_scale))
+        values = np.asarray(landscape.values)
+        if log_scale:
+            values = np.maximum(values, values[values > 0].min() / 2 if np.any(values > 0) else 1e-12)
+        self.curve.setData(landscape.alphas, values)
+        centre_index = int(np.argmin(np.abs(landscape.alphas)))
+        self.centre_marker.setData([landscape.alphas[centre_index]], [values[centre_index]])
+        self.plot.setLabel("bottom", landscape.plane.describe_axis(1), color="k")
+        self.plot.setLabel("left", component_label(landscape.component), color="k")
+        self.plot.enableAutoRange()
+
+
+def save_widget_png(widget, path, size=(1200, 900)):
+    """Render ``widget`` at ``size`` (width, height) and save it as a PNG."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise HillwalkError(f"{path.parent}: no such folder")
+    widget.resize(*size)
+    widget.show()
+    app = pg.mkQApp()
+    for _ in range(3):
+        app.processEvents()
+    if not widget.grab().save(str(path), "PNG"):
+        raise HillwalkError(f"{path}: could not write the PNG file (permissions? disk full?)")
+    widget.hide()
+    return path
+
+
+def render_landscape_png(landscape, path, size=(1200, 900), title=None, log_scale=False, contours=10,
+                         colormap=DEFAULT_COLORMAP):
+    """A PNG of a landscape (heatmap with colour bar and contours, or a curve)."""
+    figure = LandscapeFigure()
+    try:
+        figure.show_landscape(landscape, colormap=colormap, log_scale=log_scale, contours=contours, title=title)
+        return save_widget_png(figure, path, size)
+    finally:
+        figure.deleteLater()
+

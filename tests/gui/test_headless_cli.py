@@ -1,0 +1,46 @@
+"""Command-line features that draw with Qt offscreen: render to PNG, --screenshot."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+
+
+def png_size(path):
+    raw = Path(path).read_bytes()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+
+
+def test_png_is_a_picture_of_the_requested_size(tmp_path):
+    out = tmp_path / "s.png"
+    result = run("render", "--dataset", "digits", "--loss", "softmax", "--out", str(out), "--png-size", "640x480")
+    assert result.returncode == 0, result.stderr
+    assert png_size(out) == (640, 480)
+    assert "wrote" in result.stdout
+
+
+
+def test_cut_png(tmp_path):
+    out = tmp_path / "cut.png"
+    result = run("render", "--dataset", "iris", "--cut", "--out", str(out), "--png-size", "500x400",
+                 "--color-scale", "log")
+    assert result.returncode == 0, result.stderr
+    assert png_size(out) == (500, 400)
+
+
+def test_screenshot_writes_a_png(tmp_path):
+    out = tmp_path / "shot.png"
+    result = run("--screenshot", str(out), "--size", "800x600")
+    assert result.returncode == 0, result.stderr
+    assert png_size(out) == (800, 600)
+
+
+def test_screenshot_to_a_missing_folder_is_a_user_error(tmp_path):
+    result = run("--screenshot", str(tmp_path / "no" / "shot.png"))
+    assert result.returncode == 2 and "no such folder" in result.stderr
