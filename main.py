@@ -113,7 +113,130 @@ def build_parser():
     render.add_argument("--contours", type=_positive_int, default=10, help=".png: number of contour lines")
     render.add_argument("--png-size", default="1200x900", help=".png size, WIDTHxHEIGHT (default: 1200x900)")
     render.set_defaults(handler=run_render)
+
+    trace = commands.add_parser("trace", help="run optimizers and record their paths",
+                                description="Run one optimizer (or several, comma-separated: a race from the same "
+                                            "start with the same minibatches) on a 2-D test function or on a data "
+                                            "set's classifier, and write the path: .csv, .npz, or .png (2-D "
+                                            "functions: the paths on the surface; classifiers: loss curves).")
+    trace.add_argument("--objective", default="rosenbrock",
+                       choices=["rosenbrock", "beale", "himmelblau", "saddle", "monkey", "rastrigin", "quadratic",
+                                "classifier"])
+    trace.add_argument("--optimizer", default="sgd",
+                       help="sgd, momentum, nesterov, adagrad, rmsprop, adam, random-search, random-local-search; "
+                            "several separated by commas race each other (default: sgd)")
+    trace.add_argument("--lr", type=_finite_float, default=1e-3,
+                       help="learning rate; the candidates' scale for the random searches (default: 1e-3)")
+    trace.add_argument("--momentum", type=_finite_float, default=None,
+                       help="mu; with sgd it gives momentum SGD (default: 0 for sgd, 0.9 for momentum/nesterov)")
+    trace.add_argument("--decay", type=_finite_float, default=0.99, help="RMSProp's alpha (default: 0.99)")
+    trace.add_argument("--beta1", type=_finite_float, default=0.9)
+    trace.add_argument("--beta2", type=_finite_float, default=0.999)
+    trace.add_argument("--eps", type=_finite_float, default=None,
+                       help="default as in torch: 1e-10 for adagrad, 1e-8 otherwise")
+    trace.add_argument("--schedule", default="constant", choices=["constant", "step", "exp", "inv"],
+                       help="constant; step: lr*gamma^(t//every); exp: lr*exp(-k t); inv: lr/(1 + k t)")
+    trace.add_argument("--gamma", type=_finite_float, default=0.5)
+    trace.add_argument("--every", type=_positive_int, default=100)
+    trace.add_argument("--k", type=_finite_float, default=1e-3)
+    trace.add_argument("--steps", type=_positive_int, default=500, help="(default: 500)")
+    trace.add_argument("--start", type=_finite_float, nargs=2, metavar=("X", "Y"), default=None,
+                       help="2-D functions: the start point (default: the function's own)")
+    trace.add_argument("--condition", type=_finite_float, default=20.0, help="quadratic: condition number")
+    trace.add_argument("--angle", type=_finite_float, default=30.0, help="quadratic: rotation in degrees")
+    trace.add_argument("--batch-size", type=_positive_int, default=None,
+                       help="classifier: examples per gradient (default: the full batch)")
+    trace.add_argument("--sampling", default="epoch", choices=["epoch", "replacement"])
+    trace.add_argument("--init-scale", type=_finite_float, default=1e-3,
+                       help="classifier: start at W = scale * randn (seed --seed)")
+    trace.add_argument("--record-every", type=_positive_int, default=None,
+                       help="keep parameters every k-th step (default: every step that fits in 64 MB)")
+    add_problem_arguments(trace)
+    trace.add_argument("--out", required=True, help="output file: .csv, .npz or .png")
+    trace.add_argument("--png-size", default="1000x800")
+    trace.set_defaults(handler=run_trace)
     return parser
+
+
+def optimizer_specs_from_args(args):
+    from core.optimizers import OptimizerSpec, Schedule
+
+    schedule = Schedule(args.schedule, args.gamma, args.every, args.k)
+    methods = [m.strip() for m in args.optimizer.split(",") if m.strip()]
+    if not methods:
+        raise UsageError("hillwalk trace: --optimizer names no method")
+    if len(set(methods)) != len(methods):
+        raise UsageError("hillwalk trace: --optimizer names a method twice")
+    return [OptimizerSpec(method, lr=args.lr, momentum=args.momentum, alpha=args.decay, beta1=args.beta1,
+                          beta2=args.beta2, eps=args.eps, schedule=schedule, batch_size=args.batch_size,
+                          sampling=args.sampling) for method in methods]
+
+
+def run_trace(args, out=sys.stdout):
+    from pathlib import Path
+
+    from core.errors import HillwalkError
+    from core.export import save_trajectories_csv, save_trajectories_npz
+    from core.testfunctions import make_test_function
+    from core.trajectory import Race
+
+    path = Path(args.out)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npz", ".png"):
+        raise HillwalkError(f"{path}: unknown output format {suffix or '(none)'}; use .csv, .npz or .png")
+    if not path.parent.exists():
+        raise HillwalkError(f"{path.parent}: no such folder for the output file")
+    png_size = parse_size(args.png_size) if suffix == ".png" else None
+    specs = optimizer_specs_from_args(args)
+    if args.objective == "classifier":
+        problem = problem_spec_from_args(args)
+        objective = problem.build()
+        if args.start is not None:
+            raise HillwalkError("--start is for 2-D functions; a classifier starts at --init-scale * randn")
+        if not args.init_scale > 0:
+            raise HillwalkError(f"--init-scale must be positive, got {args.init_scale}")
+        start = objective.initial_theta(args.init_scale, args.seed)
+        settings = {"problem": problem.to_dict()}
+    else:
+        if args.batch_size is not None:
+            raise HillwalkError("--batch-size applies to --objective classifier (a 2-D function has no data)")
+        options = {"condition": args.condition, "angle": args.angle} if args.objective == "quadratic" else {}
+        objective = make_test_function(args.objective, **options)
+        start = args.start if args.start is not None else objective.default_start
+        settings = {"function": objective.describe(), "start": list(map(float, start))}
+    settings["optimizers"] = [spec.to_dict() for spec in specs]
+    settings.update(steps=args.steps, seed=args.seed)
+    race = Race(objective, specs, start, args.steps, args.seed, record_every=args.record_every)
+    trajectories = race.run_to_end()
+    meta = {"format": "hillwalk-trajectory", "version": 1, "settings": settings,
+            "objective": objective.describe()}
+    if suffix == ".csv":
+        save_trajectories_csv(path, trajectories, with_data=args.objective == "classifier")
+    elif suffix == ".npz":
+        save_trajectories_npz(path, trajectories, meta)
+    else:
+        if not has_display():
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from gui.app import application
+        from gui.figures import render_race_png
+
+        application()
+        render_race_png(objective, trajectories, path, png_size)
+    for trajectory in trajectories:
+        final = trajectory.thetas[-1]
+        where = ", ".join(f"{v:.6g}" for v in final.ravel()[:2]) if final.size <= 2 else f"|W| = {np.linalg.norm(final):.4g}"
+        extra = ""
+        if hasattr(objective, "distance_to_nearest_minimum"):
+            extra = f", {objective.distance_to_nearest_minimum(final):.3g} from the nearest minimum"
+        elif trajectory.train_acc.size:
+            extra = f", train accuracy {trajectory.train_acc[-1]:.3f}"
+        print(f"{trajectory.label}: {trajectory.steps.size} rows, final loss {trajectory.loss[-1]:.6g} at "
+              f"({where}){extra}", file=out)
+        if trajectory.diverged_at is not None:
+            print(f"hillwalk: {trajectory.label} diverged at step {trajectory.diverged_at}: its rows stop at step "
+                  f"{trajectory.diverged_at - 1} (lower the learning rate)", file=sys.stderr)
+    print(f"wrote {path}", file=out)
+    return EXIT_OK
 
 
 def add_slice_arguments(parser):

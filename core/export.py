@@ -77,3 +77,59 @@ def save_landscape_csv(path, landscape):
     except OSError as error:
         raise HillwalkError(f"{path}: could not write it ({error})") from None
     return path
+
+
+TRAJECTORY_ARRAYS = ("steps", "loss", "batch_loss", "train_acc", "val_acc", "grad_norm", "step_length", "lr")
+
+
+def save_trajectories_csv(path, trajectories, with_data=False):
+    """One row per recorded step: ``step,loss,theta_0..theta_{P-1}`` and, for data sets,
+    ``batch_loss,train_acc,val_acc,grad_norm``. Several trajectories (a race) get a
+    leading ``method`` column."""
+    path = _writable(path)
+    race = len(trajectories) > 1
+    size = int(np.prod(trajectories[0].thetas.shape[1:]))
+    header = (["method"] if race else []) + ["step", "loss"] + [f"theta_{k}" for k in range(size)]
+    if with_data:
+        header += ["batch_loss", "train_acc", "val_acc", "grad_norm"]
+    try:
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for trajectory in trajectories:
+                flat = trajectory.thetas.reshape(trajectory.thetas.shape[0], -1)
+                for r in range(trajectory.steps.size):
+                    row = ([trajectory.label] if race else []) + [int(trajectory.steps[r]), repr(float(trajectory.loss[r]))]
+                    row += [repr(float(v)) for v in flat[r]]
+                    if with_data:
+                        row += [repr(float(getattr(trajectory, k)[r])) for k in ("batch_loss", "train_acc", "val_acc",
+                                                                                 "grad_norm")]
+                    writer.writerow(row)
+    except OSError as error:
+        raise HillwalkError(f"{path}: could not write it ({error})") from None
+    return path
+
+
+def save_trajectories_npz(path, trajectories, meta: dict):
+    """Arrays ``steps``, ``theta`` (rows x parameter shape), ``loss``, ``batch_loss``,
+    ``train_acc``, ``val_acc``, ``grad_norm``, ``step_length``, ``lr`` and ``meta``; for a
+    race every array gets the suffix ``_k`` (k = 0, 1, ...) and ``methods`` lists the labels."""
+    path = _writable(path)
+    race = len(trajectories) > 1
+    arrays = {}
+    runs = []
+    for k, trajectory in enumerate(trajectories):
+        suffix = f"_{k}" if race else ""
+        arrays["theta" + suffix] = trajectory.thetas
+        for name in TRAJECTORY_ARRAYS:
+            arrays[name + suffix] = getattr(trajectory, name)
+        runs.append({"label": trajectory.label, "method": trajectory.method, "diverged_at": trajectory.diverged_at,
+                     "loss_evaluations": trajectory.loss_evaluations})
+    if race:
+        arrays["methods"] = np.array([t.label for t in trajectories])
+    arrays["meta"] = np.array(json.dumps({**meta, "runs": runs}, default=_jsonable))
+    try:
+        np.savez_compressed(path, **arrays)
+    except OSError as error:
+        raise HillwalkError(f"{path}: could not write it ({error})") from None
+    return path

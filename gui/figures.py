@@ -13,6 +13,8 @@ from PyQt6 import QtGui
 
 from core.errors import HillwalkError
 
+# Colour-blind-safe qualitative palette (Okabe & Ito), one colour per optimizer.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
                     "accuracy": "training accuracy"}
@@ -77,9 +79,13 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
                                                 brush=None)
         self.plot.addItem(self.centre_marker)
         self.landscape = None
+        self.path_items = []
+        self.legend = None
 
-    def show_landscape(self, landscape, colormap=DEFAULT_COLORMAP, log_scale=False, contours=10, title=None):
-        """Draw ``landscape`` (replacing what was shown)."""
+    def show_landscape(self, landscape, colormap=DEFAULT_COLORMAP, log_scale=False, contours=10, title=None,
+                       value_label=None):
+        """Draw ``landscape`` (replacing what was shown); ``value_label`` names what the
+        colours show (default: from the landscape's component)."""
         self.landscape = landscape
         for item in self.contours:
             self.plot.removeItem(item)
@@ -102,7 +108,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             high = low + 1.0
         self.colorbar.setColorMap(pg.colormap.get(colormap))
         self.colorbar.setLevels((low, high))
-        label = component_label(landscape.component)
+        label = value_label or component_label(landscape.component)
         self.colorbar.axis.setLabel(f"log10 {label}" if log_scale else label, color="k")
         transform = grid_transform(landscape.alphas, landscape.betas)
         for level in contour_levels(shown, contours):
@@ -120,6 +126,30 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         half_b = (landscape.betas[1] - landscape.betas[0]) / 2
         self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),
                            yRange=(landscape.betas[0] - half_b, landscape.betas[-1] + half_b), padding=0)
+
+    def show_paths(self, paths, marker_size=11):
+        """Draw optimizer paths in (a, b) coordinates, replacing earlier ones.
+
+        ``paths`` is a list of ``(label, xy array (T, 2), colour, diverged)``; a path ends
+        with a dot, or with a cross where the run diverged."""
+        for item in self.path_items:
+            self.plot.removeItem(item)
+        self.path_items = []
+        if self.legend is None:
+            self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor="k", brush=(255, 255, 255, 200))
+        self.legend.clear()
+        for label, xy, colour, diverged in paths:
+            xy = np.asarray(xy, dtype=np.float64)
+            line = pg.PlotDataItem(xy[:, 0], xy[:, 1], pen=pg.mkPen(colour, width=2.5))
+            end = pg.ScatterPlotItem([xy[-1, 0]], [xy[-1, 1]], symbol="x" if diverged else "o", size=marker_size,
+                                     pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(colour))
+            start = pg.ScatterPlotItem([xy[0, 0]], [xy[0, 1]], symbol="s", size=marker_size - 2,
+                                       pen=pg.mkPen("k", width=1), brush=pg.mkBrush("w"))
+            for item in (line, start, end):
+                item.setZValue(20)
+                self.plot.addItem(item)
+                self.path_items.append(item)
+            self.legend.addItem(line, label + (" (diverged)" if diverged else ""))
 
     def _show_cut(self, landscape, log_scale):
         self.image.setVisible(False)
@@ -162,3 +192,70 @@ def render_landscape_png(landscape, path, size=(1200, 900), title=None, log_scal
     finally:
         figure.deleteLater()
 
+
+
+def function_landscape(objective, trajectories, grid=201, margin=0.08):
+    """The landscape of a 2-D function over its view, widened to hold every path."""
+    from core.directions import coordinate_plane
+    from core.landscape import compute_slice, make_axis
+
+    (x0, x1), (y0, y1) = objective.view
+    points = np.concatenate([t.thetas.reshape(-1, 2) for t in trajectories] or [np.zeros((0, 2))])
+    # Widen the view for paths that leave it, but by at most one view size on each side:
+    # a diverged path must not shrink the landscape to a dot.
+    wx, wy = x1 - x0, y1 - y0
+    inside = points[(points[:, 0] > x0 - wx) & (points[:, 0] < x1 + wx) & (points[:, 1] > y0 - wy)
+                    & (points[:, 1] < y1 + wy)]
+    if inside.size:
+        x0, x1 = min(x0, inside[:, 0].min()), max(x1, inside[:, 0].max())
+        y0, y1 = min(y0, inside[:, 1].min()), max(y1, inside[:, 1].max())
+    pad_x, pad_y = margin * (x1 - x0), margin * (y1 - y0)
+    plane = coordinate_plane(np.zeros(2), 0, 1)
+    plane.info.update(label1="x", label2="y")
+    return compute_slice(objective, plane, make_axis(x0 - pad_x, x1 + pad_x, grid),
+                         make_axis(y0 - pad_y, y1 + pad_y, grid), "total")
+
+
+def wants_log_scale(values):
+    """Log colours when a non-negative surface spans more than two orders of magnitude."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or finite.min() < 0:
+        return False
+    positive = finite[finite > 0]
+    return positive.size > 0 and finite.max() / positive.min() > 100
+
+
+def render_race_png(objective, trajectories, path, size=(1000, 800)):
+    """Paths on a 2-D function's surface, or loss curves for a classifier."""
+    if hasattr(objective, "view"):
+        landscape = function_landscape(objective, trajectories)
+        figure = LandscapeFigure()
+        log_scale = wants_log_scale(landscape.values)
+        figure.show_landscape(landscape, log_scale=log_scale, contours=14,
+                              title=f"{objective.name}: {objective.formula}", value_label="f(x, y)")
+        figure.plot.setLabel("bottom", "x", color="k")
+        figure.plot.setLabel("left", "y", color="k")
+        figure.centre_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima])
+        figure.centre_marker.setSymbol("star")
+        figure.centre_marker.setSize(18)
+        figure.centre_marker.setBrush(pg.mkBrush("w"))
+        figure.centre_marker.setZValue(30)  # minima stay visible above the paths
+        figure.show_paths([(t.label, t.thetas.reshape(-1, 2), PALETTE[k % len(PALETTE)], t.diverged_at is not None)
+                           for k, t in enumerate(trajectories)])
+        a, b = landscape.alphas, landscape.betas
+        figure.plot.setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]), padding=0)  # not the far-off points
+    else:
+        figure = pg.GraphicsLayoutWidget()
+        figure.setBackground("w")
+        plot = figure.addPlot(title="full-data loss against step")
+        plot.setLogMode(False, True)
+        plot.addLegend(labelTextColor="k")
+        for k, t in enumerate(trajectories):
+            plot.plot(t.steps, np.maximum(t.loss, 1e-300), pen=pg.mkPen(PALETTE[k % len(PALETTE)], width=2),
+                      name=t.label + (" (diverged)" if t.diverged_at is not None else ""))
+        plot.setLabel("bottom", "step", color="k")
+        plot.setLabel("left", "loss (log scale)", color="k")
+    try:
+        return save_widget_png(figure, path, size)
+    finally:
+        figure.deleteLater()

@@ -44,3 +44,19 @@ def test_screenshot_writes_a_png(tmp_path):
 def test_screenshot_to_a_missing_folder_is_a_user_error(tmp_path):
     result = run("--screenshot", str(tmp_path / "no" / "shot.png"))
     assert result.returncode == 2 and "no such folder" in result.stderr
+
+
+def test_trace_png_of_a_race_on_a_function(tmp_path):
+    out = tmp_path / "race.png"
+    result = run("trace", "--objective", "beale", "--optimizer", "sgd,adam", "--lr", "0.01", "--steps", "100",
+                 "--out", str(out), "--png-size", "700x560")
+    assert result.returncode == 0, result.stderr
+    assert png_size(out) == (700, 560)
+
+
+def test_trace_png_of_a_classifier_shows_curves(tmp_path):
+    out = tmp_path / "curves.png"
+    result = run("trace", "--objective", "classifier", "--dataset", "iris", "--optimizer", "sgd,rmsprop",
+                 "--lr", "0.01", "--steps", "40", "--out", str(out), "--png-size", "600x400")
+    assert result.returncode == 0, result.stderr
+    assert png_size(out) == (600, 400)

@@ -1,0 +1,244 @@
+"""Update rules, learning-rate schedules and derivative-free search.
+
+Gradient methods follow the definitions of ``torch.optim`` (SGD with momentum/Nesterov,
+Adagrad, RMSprop, Adam; no weight decay, which lives in the loss here), evaluated in the
+same order, so a float64 trajectory agrees with PyTorch's to rounding. Every optimizer
+keeps its state in a plain dict of arrays plus the step count ``t``, so a run can be
+inspected, copied (``copy.deepcopy``), paused and resumed.
+
+Schedules give the learning rate of update number ``t`` (0 for the first update):
+
+* ``constant``: ``lr0``
+* ``step``: ``lr0 * gamma ** (t // every)``
+* ``exp``: ``lr0 * exp(-k t)``
+* ``inv``: ``lr0 / (1 + k t)``
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from .errors import HillwalkError
+
+GRADIENT_METHODS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+SEARCH_METHODS = ("random-search", "random-local-search")
+METHODS = GRADIENT_METHODS + SEARCH_METHODS
+SCHEDULES = ("constant", "step", "exp", "inv")
+DEFAULT_EPS = {"adagrad": 1e-10}  # torch's defaults; 1e-8 for the others
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A learning-rate schedule (see the module docstring for the formulas)."""
+
+    kind: str = "constant"
+    gamma: float = 0.5
+    every: int = 100
+    k: float = 1e-3
+
+    def __post_init__(self):
+        if self.kind not in SCHEDULES:
+            raise HillwalkError(f"unknown schedule {self.kind!r}; choose one of {', '.join(SCHEDULES)}")
+        if not (math.isfinite(self.gamma) and 0 < self.gamma <= 1):
+            raise HillwalkError(f"the step-decay factor gamma must be in (0, 1], got {self.gamma}")
+        if int(self.every) != self.every or self.every < 1:
+            raise HillwalkError(f"'every' (steps between decays) must be a whole number >= 1, got {self.every}")
+        if not (math.isfinite(self.k) and self.k >= 0):
+            raise HillwalkError(f"the decay rate k must be a number >= 0, got {self.k}")
+
+    def lr(self, lr0: float, t: int) -> float:
+        """Learning rate of update number ``t`` (0-based)."""
+        if self.kind == "constant":
+            return lr0
+        if self.kind == "step":
+            return lr0 * self.gamma ** (t // int(self.every))
+        if self.kind == "exp":
+            return lr0 * math.exp(-self.k * t)
+        return lr0 / (1.0 + self.k * t)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """Everything that defines one optimizer.
+
+    Attributes
+    ----------
+    method : one of METHODS
+        ``momentum`` and ``nesterov`` are SGD with momentum (0.9 unless given) and
+        Nesterov momentum; ``sgd`` with ``momentum > 0`` is momentum SGD, as in torch.
+    lr : float
+        Learning rate; for random search the scale of the candidates' Gaussian, for
+        random local search the scale of the perturbation.
+    momentum : float or None
+        mu (SGD family). None: 0 for sgd, 0.9 for momentum/nesterov.
+    alpha : float
+        RMSProp's decay rate of the squared-gradient average.
+    beta1, beta2 : float
+        Adam's decay rates.
+    eps : float or None
+        None: torch's default (1e-10 for AdaGrad, 1e-8 otherwise).
+    schedule : Schedule
+    batch_size : int or None
+        Examples per gradient (None: the full batch, i.e. gradient descent).
+    sampling : "epoch" or "replacement"
+        Minibatches from shuffled epochs, or drawn with replacement.
+    label : str
+        Display name (defaults to a description of the method).
+    """
+
+    method: str = "sgd"
+    lr: float = 1e-3
+    momentum: float | None = None
+    alpha: float = 0.99
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float | None = None
+    schedule: Schedule = field(default_factory=Schedule)
+    batch_size: int | None = None
+    sampling: str = "epoch"
+    label: str = ""
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise HillwalkError(f"unknown optimizer {self.method!r}; choose one of {', '.join(METHODS)}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise HillwalkError(f"the learning rate must be a positive number, got {self.lr}")
+        if self.momentum is not None and not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
+            raise HillwalkError(f"momentum must be in [0, 1), got {self.momentum}")
+        for name in ("alpha", "beta1", "beta2"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 <= value < 1):
+                raise HillwalkError(f"{name} must be in [0, 1), got {value}")
+        if self.eps is not None and not (math.isfinite(self.eps) and self.eps > 0):
+            raise HillwalkError(f"eps must be a positive number, got {self.eps}")
+        if self.batch_size is not None and (int(self.batch_size) != self.batch_size or self.batch_size < 1):
+            raise HillwalkError(f"the batch size must be a whole number >= 1, got {self.batch_size}")
+        if self.sampling not in ("epoch", "replacement"):
+            raise HillwalkError(f"unknown minibatch sampling {self.sampling!r}; use epoch or replacement")
+        if isinstance(self.schedule, dict):
+            object.__setattr__(self, "schedule", Schedule(**self.schedule))
+
+    @property
+    def effective_momentum(self) -> float:
+        if self.momentum is not None:
+            return self.momentum
+        return 0.9 if self.method in ("momentum", "nesterov") else 0.0
+
+    @property
+    def effective_eps(self) -> float:
+        return self.eps if self.eps is not None else DEFAULT_EPS.get(self.method, 1e-8)
+
+    @property
+    def uses_gradient(self) -> bool:
+        return self.method in GRADIENT_METHODS
+
+    @property
+    def display_name(self) -> str:
+        if self.label:
+            return self.label
+        names = {"sgd": "SGD", "momentum": "SGD+momentum", "nesterov": "Nesterov", "adagrad": "AdaGrad",
+                 "rmsprop": "RMSProp", "adam": "Adam", "random-search": "random search",
+                 "random-local-search": "random local search"}
+        name = names[self.method]
+        if self.method == "sgd" and self.effective_momentum > 0:
+            name = "SGD+momentum"
+        if self.method in GRADIENT_METHODS and self.batch_size is None and self.method == "sgd" \
+                and self.effective_momentum == 0:
+            name = "GD"
+        return name
+
+    def with_changes(self, **changes) -> "OptimizerSpec":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def build(self, seed: int = 0) -> "Optimizer":
+        return Optimizer(self, seed)
+
+
+class Optimizer:
+    """A running optimizer: the spec, its state and its step count.
+
+    ``state`` holds arrays shaped like the parameters: ``velocity`` (momentum buffer),
+    ``sum_squares`` (AdaGrad), ``square_avg`` (RMSProp), ``m`` and ``v`` (Adam); random
+    searches hold ``best``/``best_loss`` and a random generator. ``t`` counts updates.
+    """
+
+    def __init__(self, spec: OptimizerSpec, seed: int = 0):
+        self.spec = spec
+        self.t = 0
+        self.state: dict = {}
+        self.loss_evaluations = 0
+        # An independent stream for the searches' own randomness (minibatches use ``seed``).
+        self.rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+
+    def current_lr(self) -> float:
+        return self.spec.schedule.lr(self.spec.lr, self.t)
+
+    def update(self, theta, grad):
+        """One gradient update (torch's order of operations). Returns the new parameters;
+        ``theta`` is not modified.
+
+        SGD, momentum mu: ``v = mu v + g`` (``v = g`` at the first step), then
+        ``x -= lr v``, or with Nesterov ``x -= lr (g + mu v)``. In the notes' form
+        ``v = mu v - lr g; x += v`` the velocity is ``-lr`` times torch's: the same path
+        at constant lr.
+        """
+        spec = self.spec
+        method = spec.method
+        lr = self.current_lr()
+        grad = np.asarray(grad, dtype=np.float64)
+        theta = np.asarray(theta, dtype=np.float64)
+        eps = spec.effective_eps
+        self.t += 1
+        if method in ("sgd", "momentum", "nesterov"):
+            mu = spec.effective_momentum
+            if mu == 0:
+                return theta - lr * grad
+            if "velocity" not in self.state:
+                self.state["velocity"] = grad.copy()
+            else:
+                self.state["velocity"] = mu * self.state["velocity"] + grad
+            direction = grad + mu * self.state["velocity"] if method == "nesterov" else self.state["velocity"]
+            return theta - lr * direction
+        if method == "adagrad":
+            total = self.state.get("sum_squares", np.zeros_like(theta)) + grad * grad
+            self.state["sum_squares"] = total
+            return theta - lr * grad / (np.sqrt(total) + eps)
+        if method == "rmsprop":
+            average = spec.alpha * self.state.get("square_avg", np.zeros_like(theta)) + (1 - spec.alpha) * grad * grad
+            self.state["square_avg"] = average
+            return theta - lr * grad / (np.sqrt(average) + eps)
+        if method == "adam":
+            m = spec.beta1 * self.state.get("m", np.zeros_like(theta)) + (1 - spec.beta1) * grad
+            v = spec.beta2 * self.state.get("v", np.zeros_like(theta)) + (1 - spec.beta2) * grad * grad
+            self.state["m"], self.state["v"] = m, v
+            bias1 = 1 - spec.beta1 ** self.t
+            bias2 = 1 - spec.beta2 ** self.t
+            denominator = np.sqrt(v) / math.sqrt(bias2) + eps
+            return theta - (lr / bias1) * m / denominator
+        raise HillwalkError(f"{method} does not use gradients")
+
+    def search_step(self, objective, theta, theta_loss, origin):
+        """One candidate of a derivative-free method (one loss evaluation).
+
+        Random search draws ``origin + lr * randn`` and keeps the best point so far;
+        random local search tries ``theta + lr * randn`` and moves only if the loss
+        drops. Returns (new theta, its loss).
+        """
+        scale = self.current_lr()
+        self.t += 1
+        noise = self.rng.standard_normal(np.shape(theta))
+        if self.spec.method == "random-search":
+            candidate = origin + scale * noise
+        else:
+            candidate = theta + scale * noise
+        candidate_loss = objective.loss(candidate)
+        self.loss_evaluations += 1
+        if np.isfinite(candidate_loss) and candidate_loss < theta_loss:
+            self.state["accepted"] = self.state.get("accepted", 0) + 1
+            return candidate, candidate_loss
+        return theta, theta_loss

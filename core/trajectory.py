@@ -1,0 +1,335 @@
+"""Running optimizers and recording their paths; races; projecting paths onto planes.
+
+A :class:`Run` walks one optimizer on one objective from one start, a few steps at a time
+(so a GUI can animate it live and stop it). Row ``t`` of its record describes the state
+after ``t`` updates: the parameters, the full-data loss, the minibatch loss and gradient
+norm of the evaluation made there, accuracies and the length of the step that led there.
+Row 0 is the start; a run of ``steps`` updates has ``steps + 1`` rows.
+
+Divergence is a result: a non-finite value, or a loss whose magnitude exceeds
+``divergence_factor * max(|L_0|, 1)``, stops that run and marks it diverged at step t; rows
+up to t - 1 remain, with no NaN or infinity among them.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import HillwalkError
+from .optimizers import OptimizerSpec
+
+DEFAULT_DIVERGENCE_FACTOR = 1e6
+DEFAULT_THETA_BUDGET_BYTES = 64 * 2 ** 20
+
+
+class BatchSampler:
+    """Minibatch indices from shuffled epochs (or with replacement), seeded.
+
+    Two samplers with the same ``n``, batch size, mode and seed give the same sequence:
+    that is what makes a race fair.
+    """
+
+    def __init__(self, n: int, batch_size: int | None, mode: str = "epoch", seed: int = 0):
+        self.n, self.batch_size, self.mode = n, batch_size, mode
+        self.rng = np.random.default_rng(np.random.SeedSequence([seed, 3]))
+        self.order = np.empty(0, dtype=np.int64)
+        self.position = 0
+
+    def next(self):
+        """Indices of the next minibatch, or None for the full batch."""
+        if self.batch_size is None or self.batch_size >= self.n:
+            return None
+        if self.mode == "replacement":
+            return self.rng.integers(0, self.n, self.batch_size)
+        if self.position >= self.order.size:
+            self.order = self.rng.permutation(self.n)
+            self.position = 0
+        batch = self.order[self.position:self.position + self.batch_size]
+        self.position += self.batch_size
+        return batch
+
+
+@dataclass
+class Trajectory:
+    """What a run recorded (arrays share their first axis, the recorded rows).
+
+    Attributes
+    ----------
+    steps : int array (R,)
+    thetas : array (R, *param_shape)
+    loss, batch_loss, train_acc, val_acc, grad_norm, step_length, lr : float arrays (R,)
+    diverged_at : int or None
+    label, method : str
+    """
+
+    steps: np.ndarray
+    thetas: np.ndarray
+    loss: np.ndarray
+    batch_loss: np.ndarray
+    train_acc: np.ndarray
+    val_acc: np.ndarray
+    grad_norm: np.ndarray
+    step_length: np.ndarray
+    lr: np.ndarray
+    diverged_at: int | None
+    label: str
+    method: str
+    loss_evaluations: int = 0
+
+
+class Run:
+    """One optimizer on one objective from one start.
+
+    Parameters
+    ----------
+    objective : objective
+    spec : OptimizerSpec
+    start : array of the parameter shape
+    steps : int
+        Updates to make in total.
+    seed : int
+        Seed of the minibatch sequence and of the searches' candidates.
+    record_every : int or None
+        Keep the parameters every k-th step (scalars are kept every step); None chooses
+        the smallest k for which the parameters fit in ``theta_budget_bytes``.
+    """
+
+    def __init__(self, objective, spec: OptimizerSpec, start, steps: int, seed: int = 0, record_every=None,
+                 theta_budget_bytes=DEFAULT_THETA_BUDGET_BYTES, divergence_factor=DEFAULT_DIVERGENCE_FACTOR):
+        if int(steps) != steps or steps < 0:
+            raise HillwalkError(f"the number of steps must be a whole number >= 0, got {steps}")
+        start = np.array(start, dtype=np.float64)
+        if start.size != int(np.prod(objective.param_shape)):
+            raise HillwalkError(f"the start has {start.size} values but the objective takes "
+                                f"{int(np.prod(objective.param_shape))}")
+        start = start.reshape(objective.param_shape)
+        if not np.all(np.isfinite(start)):
+            raise HillwalkError("the start point holds NaN or infinite values")
+        self.objective, self.spec, self.steps, self.seed = objective, spec, int(steps), seed
+        self.optimizer = spec.build(seed)
+        self.sampler = BatchSampler(getattr(objective, "n_train", 0) or 1, spec.batch_size, spec.sampling, seed)
+        if record_every is None:
+            rows = self.steps + 1
+            record_every = max(1, math.ceil(rows * start.nbytes / max(1, theta_budget_bytes)))
+        if int(record_every) != record_every or record_every < 1:
+            raise HillwalkError(f"record_every must be a whole number >= 1, got {record_every}")
+        self.record_every = int(record_every)
+        self.divergence_factor = float(divergence_factor)
+        self.theta = start
+        self.origin = start.copy()
+        self.t = 0
+        self.diverged_at = None
+        self._rows = {name: [] for name in ("steps", "loss", "batch_loss", "train_acc", "val_acc", "grad_norm",
+                                            "step_length", "lr")}
+        self._theta_rows = []
+        self._theta_steps = []
+        self._last_step_length = 0.0
+        self._start_scale = None
+        self._search_loss = None
+        self._finished_recording = False
+
+    # ----------------------------------------------------------------- state
+    @property
+    def finished(self) -> bool:
+        return self.diverged_at is not None or self._finished_recording
+
+    @property
+    def label(self) -> str:
+        return self.spec.display_name
+
+    def copy(self) -> "Run":
+        """An independent copy (same state, same random streams)."""
+        return copy.deepcopy(self)
+
+    # ----------------------------------------------------------------- stepping
+    def advance(self, n: int = 1) -> int:
+        """Make up to ``n`` more updates (fewer at the end or on divergence). Returns how
+        many were made."""
+        made = 0
+        with np.errstate(all="ignore"):  # overflow is detected below, not warned about
+            while made < n and not self.finished:
+                if not self._record_and_step():
+                    break
+                made += 1
+        return made
+
+    def run_to_end(self) -> "Trajectory":
+        while not self.finished:
+            self.advance(1000)
+        return self.trajectory()
+
+    def _diverged(self, loss, *arrays) -> bool:
+        if not math.isfinite(loss) or any(not np.all(np.isfinite(a)) for a in arrays):
+            return True
+        return abs(loss) > self.divergence_factor * self._start_scale
+
+    def _record_and_step(self) -> bool:
+        """Evaluate at theta_t, record row t, and update to theta_{t+1} unless t is the
+        last step. Returns True when an update was made."""
+        objective, spec = self.objective, self.spec
+        batch = self.sampler.next() if spec.uses_gradient else None
+        batch_loss, grad = objective.loss_and_grad(self.theta, batch=batch)
+        if batch is None:
+            full_loss = batch_loss
+        else:
+            full_loss = objective.loss(self.theta)
+        if self._start_scale is None:
+            if not math.isfinite(full_loss):
+                raise HillwalkError("the loss is not finite at the start point; choose another start")
+            self._start_scale = max(abs(full_loss), 1.0)
+        if self._diverged(full_loss, self.theta, grad) or not math.isfinite(batch_loss):
+            self.diverged_at = self.t
+            return False
+        self._record(full_loss, batch_loss, grad)
+        if self.t >= self.steps:
+            self._finished_recording = True
+            return False
+        previous = self.theta
+        if spec.uses_gradient:
+            self.theta = self.optimizer.update(self.theta, grad)
+        else:
+            if self._search_loss is None:
+                self._search_loss = full_loss
+            self.theta, self._search_loss = self.optimizer.search_step(objective, self.theta, self._search_loss,
+                                                                        self.origin)
+        self._last_step_length = float(np.linalg.norm(self.theta - previous))
+        self.t += 1
+        return True
+
+    def _record(self, full_loss, batch_loss, grad):
+        rows = self._rows
+        rows["steps"].append(self.t)
+        rows["loss"].append(float(full_loss))
+        rows["batch_loss"].append(float(batch_loss))
+        accuracy = getattr(self.objective, "accuracy", None)
+        rows["train_acc"].append(accuracy(self.theta, "train") if accuracy else float("nan"))
+        rows["val_acc"].append(accuracy(self.theta, "val") if accuracy else float("nan"))
+        rows["grad_norm"].append(float(np.linalg.norm(grad)))
+        rows["step_length"].append(self._last_step_length)
+        rows["lr"].append(self.optimizer.current_lr())
+        if self.t % self.record_every == 0 or self.t == self.steps:
+            self._theta_rows.append(self.theta.copy())
+            self._theta_steps.append(self.t)
+
+    # ----------------------------------------------------------------- results
+    def trajectory(self, recorded_only=True) -> Trajectory:
+        """The record so far. With ``recorded_only``, scalar rows are restricted to the
+        steps whose parameters were kept (so every array has the same length)."""
+        rows = {k: np.asarray(v, dtype=np.float64) for k, v in self._rows.items()}
+        steps = np.asarray(self._rows["steps"], dtype=np.int64)
+        theta_steps = np.asarray(self._theta_steps, dtype=np.int64)
+        # the last row may be recorded without its theta when the run diverged later
+        thetas = np.stack(self._theta_rows) if self._theta_rows else np.zeros((0,) + self.theta.shape)
+        if recorded_only:
+            keep = np.isin(steps, theta_steps)
+            rows = {k: v[keep] for k, v in rows.items()}
+            steps = steps[keep]
+        return Trajectory(steps=steps, thetas=thetas, loss=rows["loss"], batch_loss=rows["batch_loss"],
+                          train_acc=rows["train_acc"], val_acc=rows["val_acc"], grad_norm=rows["grad_norm"],
+                          step_length=rows["step_length"], lr=rows["lr"], diverged_at=self.diverged_at,
+                          label=self.label, method=self.spec.method,
+                          loss_evaluations=self.optimizer.loss_evaluations)
+
+
+class Race:
+    """Several optimizers from the same start with the same minibatch sequence (seed)."""
+
+    def __init__(self, objective, specs, start, steps: int, seed: int = 0, **run_options):
+        if not specs:
+            raise HillwalkError("a race needs at least one optimizer")
+        self.runs = [Run(objective, spec, start, steps, seed, **run_options) for spec in specs]
+
+    @property
+    def finished(self) -> bool:
+        return all(run.finished for run in self.runs)
+
+    def advance(self, n: int = 1) -> int:
+        return max(run.advance(n) for run in self.runs)
+
+    def run_to_end(self):
+        while not self.finished:
+            self.advance(1000)
+        return [run.trajectory() for run in self.runs]
+
+
+# --------------------------------------------------------------------------- planes
+
+@dataclass
+class Projection:
+    """Where recorded points lie relative to a plane.
+
+    Attributes
+    ----------
+    a, b : arrays (T,)
+        Least-squares coordinates of each point (b is zeros for a line).
+    distance : array (T,)
+        Distance of each point from the plane (the least-squares residual).
+    relative_distance : array (T,)
+        ``distance / |theta - center|`` (0 at the centre): 0 means in the plane, 1
+        means orthogonal to it.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    distance: np.ndarray
+    relative_distance: np.ndarray
+
+
+def project_onto_plane(thetas, plane) -> Projection:
+    """Least-squares coordinates of parameter vectors on ``plane``.
+
+    Parameters
+    ----------
+    thetas : array (T, *param_shape)
+    plane : Plane
+    """
+    thetas = np.asarray(thetas, dtype=np.float64)
+    offsets = thetas.reshape(thetas.shape[0], -1) - plane.center.reshape(1, -1)
+    basis = plane.dir1.reshape(-1, 1) if plane.dir2 is None else np.c_[plane.dir1.ravel(), plane.dir2.ravel()]
+    coefficients, *_ = np.linalg.lstsq(basis, offsets.T, rcond=None)
+    residual = offsets - (basis @ coefficients).T
+    distance = np.linalg.norm(residual, axis=1)
+    size = np.linalg.norm(offsets, axis=1)
+    relative = np.divide(distance, size, out=np.zeros_like(distance), where=size > 0)
+    b = coefficients[1] if plane.dir2 is not None else np.zeros(thetas.shape[0])
+    return Projection(coefficients[0], b, distance, relative)
+
+
+def losses_on_plane(objective, plane, a, b):
+    """The loss at ``center + a d1 + b d2`` for each pair: what a slice shows there."""
+    return np.array([objective.loss(plane.point(ai, bi)) for ai, bi in zip(a, b)])
+
+
+class PlaneObjective:
+    """The objective restricted to a plane: ``theta = (a, b)`` stands for
+    ``center + a d1 + b d2``; the gradient is ``(d1 . g, d2 . g)``. Optimizing it keeps the
+    path exactly on the slice."""
+
+    param_shape = (2,)
+    size = 2
+
+    def __init__(self, objective, plane):
+        if plane.dir2 is None:
+            raise HillwalkError("in-plane optimization needs a plane (two directions), not a cut")
+        self.objective, self.plane = objective, plane
+        self.n_train = getattr(objective, "n_train", 0)
+
+    def full_parameters(self, ab):
+        ab = np.asarray(ab, dtype=np.float64).reshape(2)
+        return self.plane.point(ab[0], ab[1])
+
+    def loss(self, ab) -> float:
+        return self.objective.loss(self.full_parameters(ab))
+
+    def loss_and_grad(self, ab, batch=None, need_grad=True):
+        theta = self.full_parameters(ab)
+        loss, grad = self.objective.loss_and_grad(theta, batch=batch)
+        reduced = np.array([np.vdot(self.plane.dir1, grad), np.vdot(self.plane.dir2, grad)])
+        return loss, reduced.reshape(np.shape(ab))
+
+    def accuracy(self, ab, split="train"):
+        accuracy = getattr(self.objective, "accuracy", None)
+        return accuracy(self.full_parameters(ab), split) if accuracy else float("nan")

@@ -1,0 +1,284 @@
+"""Update rules, schedules, searches, runs, races, projections and test functions."""
+import math
+
+import numpy as np
+import pytest
+
+from core.datasets import load_embedded
+from core.directions import random_plane
+from core.errors import HillwalkError
+from core.gradcheck import numerical_gradient
+from core.objectives import LinearClassifier, prepare_splits
+from core.optimizers import OptimizerSpec, Schedule
+from core.problem import ClassifierSpec
+from core.regularizers import Regularizer
+from core.testfunctions import TEST_FUNCTION_NAMES, make_test_function
+from core.trajectory import BatchSampler, PlaneObjective, Race, Run, losses_on_plane, project_onto_plane
+
+X0 = np.array([1.0, -2.0])
+G0 = np.array([0.5, -1.0])
+G1 = np.array([0.2, 0.3])
+
+
+def two_steps(spec):
+    optimizer = spec.build()
+    x1 = optimizer.update(X0, G0)
+    x2 = optimizer.update(x1, G1)
+    return x1, x2, optimizer
+
+
+def test_sgd_by_hand():
+    x1, x2, _ = two_steps(OptimizerSpec("sgd", lr=0.1))
+    np.testing.assert_allclose(x1, X0 - 0.1 * G0)
+    np.testing.assert_allclose(x2, X0 - 0.1 * G0 - 0.1 * G1)
+
+
+def test_momentum_by_hand():
+    x1, x2, optimizer = two_steps(OptimizerSpec("momentum", lr=0.1, momentum=0.9))
+    np.testing.assert_allclose(x1, X0 - 0.1 * G0)
+    np.testing.assert_allclose(x2, x1 - 0.1 * (0.9 * G0 + G1))
+    np.testing.assert_allclose(optimizer.state["velocity"], 0.9 * G0 + G1)
+    assert optimizer.t == 2
+    # sgd with momentum is the same method, as in torch
+    np.testing.assert_allclose(two_steps(OptimizerSpec("sgd", lr=0.1, momentum=0.9))[1], x2)
+
+
+def test_nesterov_by_hand():
+    x1, x2, _ = two_steps(OptimizerSpec("nesterov", lr=0.1, momentum=0.9))
+    np.testing.assert_allclose(x1, X0 - 0.1 * (G0 + 0.9 * G0))
+    v2 = 0.9 * G0 + G1
+    np.testing.assert_allclose(x2, x1 - 0.1 * (G1 + 0.9 * v2))
+
+
+def test_adagrad_by_hand():
+    x1, x2, optimizer = two_steps(OptimizerSpec("adagrad", lr=0.1))
+    assert optimizer.spec.effective_eps == 1e-10
+    np.testing.assert_allclose(x1, X0 - 0.1 * G0 / (np.abs(G0) + 1e-10))
+    np.testing.assert_allclose(x2, x1 - 0.1 * G1 / (np.sqrt(G0 ** 2 + G1 ** 2) + 1e-10))
+
+
+def test_rmsprop_by_hand():
+    x1, x2, _ = two_steps(OptimizerSpec("rmsprop", lr=0.1, alpha=0.9))
+    e1 = 0.1 * G0 ** 2
+    np.testing.assert_allclose(x1, X0 - 0.1 * G0 / (np.sqrt(e1) + 1e-8))
+    e2 = 0.9 * e1 + 0.1 * G1 ** 2
+    np.testing.assert_allclose(x2, x1 - 0.1 * G1 / (np.sqrt(e2) + 1e-8))
+
+
+def test_adam_by_hand():
+    x1, x2, _ = two_steps(OptimizerSpec("adam", lr=0.1, beta1=0.9, beta2=0.999))
+    np.testing.assert_allclose(x1, X0 - 0.1 * G0 / (np.abs(G0) + 1e-8))  # first step: lr * sign(g)
+    m = 0.9 * 0.1 * G0 + 0.1 * G1
+    v = 0.999 * 0.001 * G0 ** 2 + 0.001 * G1 ** 2
+    m_hat, v_hat = m / (1 - 0.9 ** 2), v / (1 - 0.999 ** 2)
+    np.testing.assert_allclose(x2, x1 - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8), rtol=1e-12)
+
+
+def test_momentum_matches_the_notes_form_at_constant_lr():
+    bowl = make_test_function("quadratic", condition=30, angle=20)
+    torch_path = Run(bowl, OptimizerSpec("momentum", lr=0.02, momentum=0.9), bowl.default_start, 60).run_to_end()
+    x, v = np.array(bowl.default_start), np.zeros(2)
+    notes = [x.copy()]
+    for _ in range(60):  # v = mu v - lr dx; x += v
+        v = 0.9 * v - 0.02 * bowl.loss_and_grad(x)[1]
+        x = x + v
+        notes.append(x.copy())
+    np.testing.assert_allclose(torch_path.thetas, np.array(notes), rtol=1e-12, atol=1e-14)
+
+
+def test_nesterov_matches_the_notes_look_ahead_form():
+    bowl = make_test_function("quadratic", condition=30, angle=20)
+    torch_path = Run(bowl, OptimizerSpec("nesterov", lr=0.02, momentum=0.9), bowl.default_start, 60).run_to_end()
+    x, v = np.array(bowl.default_start), np.zeros(2)
+    look_ahead = [x.copy()]
+    for _ in range(60):  # gradient at the look-ahead point x + mu v; torch's parameters are that point
+        v = 0.9 * v - 0.02 * bowl.loss_and_grad(x + 0.9 * v)[1]
+        x = x + v
+        look_ahead.append(x + 0.9 * v)
+    np.testing.assert_allclose(torch_path.thetas, np.array(look_ahead), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    (Schedule("constant"), [0.1, 0.1, 0.1, 0.1]),
+    (Schedule("step", gamma=0.5, every=2), [0.1, 0.1, 0.05, 0.05]),
+    (Schedule("exp", k=0.1), [0.1 * math.exp(-0.1 * t) for t in range(4)]),
+    (Schedule("inv", k=0.5), [0.1 / (1 + 0.5 * t) for t in range(4)]),
+])
+def test_schedules_follow_their_formulas(schedule, expected):
+    np.testing.assert_allclose([schedule.lr(0.1, t) for t in range(4)], expected, rtol=1e-15)
+    bowl = make_test_function("quadratic")
+    run = Run(bowl, OptimizerSpec("adam", lr=0.1, schedule=schedule), (1.0, 1.0), 3).run_to_end()
+    np.testing.assert_allclose(run.lr, expected, rtol=1e-15)  # row t records the lr of update t
+
+
+@pytest.mark.parametrize("method", ["random-search", "random-local-search"])
+def test_derivative_free_methods_never_accept_a_worse_point(method):
+    objective = ClassifierSpec(dataset="iris", regularizer="none").build()
+    run = Run(objective, OptimizerSpec(method, lr=0.5), objective.initial_theta(1e-3, 0), 300, seed=1)
+    trajectory = run.run_to_end()
+    assert np.all(np.diff(trajectory.loss) <= 0)
+    assert trajectory.loss[-1] < trajectory.loss[0]
+    assert trajectory.loss_evaluations == 300
+    assert run.optimizer.state["accepted"] < 300  # some candidates were rejected
+
+
+def test_momentum_beats_gradient_descent_on_a_ravine():
+    bowl = make_test_function("quadratic", condition=50, angle=30)
+
+    def steps_to(spec, tolerance=1e-6):
+        thetas = Run(bowl, spec, bowl.default_start, 3000).run_to_end().thetas
+        reached = np.flatnonzero(np.linalg.norm(thetas, axis=1) < tolerance)
+        return reached[0] if reached.size else math.inf
+
+    plain, heavy = steps_to(OptimizerSpec("sgd", lr=0.02)), steps_to(OptimizerSpec("momentum", lr=0.02))
+    assert heavy < plain / 2
+
+
+@pytest.mark.parametrize("method", ["momentum", "nesterov"])
+def test_momentum_methods_solve_rosenbrock(method):
+    rosenbrock = make_test_function("rosenbrock")
+    trajectory = Run(rosenbrock, OptimizerSpec(method, lr=1e-3, momentum=0.9), (-1.5, 2.0), 1000).run_to_end()
+    assert trajectory.steps.size == 1001
+    assert np.linalg.norm(trajectory.thetas[-1] - np.array([1.0, 1.0])) < 0.05
+
+
+@pytest.mark.parametrize("objective_name", ["rosenbrock", "classifier"])
+def test_divergence_is_a_result_without_nan(objective_name):
+    if objective_name == "classifier":
+        objective = ClassifierSpec(dataset="digits").build()
+        start = objective.initial_theta(1e-3, 0)
+    else:
+        objective = make_test_function("rosenbrock")
+        start = (-1.5, 2.0)
+    race = Race(objective, [OptimizerSpec("sgd", lr=1e3), OptimizerSpec("adam", lr=1e-3)], start, 50)
+    diverged, healthy = race.run_to_end()
+    assert diverged.diverged_at is not None and diverged.steps.size == diverged.diverged_at
+    for array in (diverged.thetas, diverged.loss, diverged.grad_norm, diverged.step_length):
+        assert np.all(np.isfinite(array))
+    assert healthy.diverged_at is None and healthy.steps.size == 51  # the other run goes on
+
+
+def test_same_seed_same_race():
+    objective = ClassifierSpec(dataset="digits").build()
+    specs = [OptimizerSpec(m, lr=1e-2, batch_size=32) for m in ("sgd", "momentum", "rmsprop", "adam")]
+    start = objective.initial_theta(1e-3, 0)
+    first = Race(objective, specs, start, 40, seed=5).run_to_end()
+    second = Race(objective, specs, start, 40, seed=5).run_to_end()
+    other = Race(objective, specs, start, 40, seed=6).run_to_end()
+    for a, b, c in zip(first, second, other):
+        np.testing.assert_array_equal(a.thetas, b.thetas)
+        np.testing.assert_array_equal(a.batch_loss, b.batch_loss)
+        assert not np.array_equal(a.thetas, c.thetas)
+
+
+def test_race_methods_see_the_same_minibatches():
+    first = BatchSampler(100, 16, "epoch", seed=3)
+    second = BatchSampler(100, 16, "epoch", seed=3)
+    batches = [first.next() for _ in range(14)]
+    for batch in batches:
+        np.testing.assert_array_equal(batch, second.next())
+    epoch = np.concatenate(batches[:7])  # 7 batches: 6 of 16 and one of 4
+    assert sorted(epoch.tolist()) == list(range(100))
+    assert BatchSampler(100, None).next() is None
+    assert BatchSampler(100, 16, "replacement", seed=1).next().size == 16
+
+
+def test_minibatch_rows_record_the_full_and_the_batch_loss():
+    objective = ClassifierSpec(dataset="digits").build()
+    trajectory = Run(objective, OptimizerSpec("sgd", lr=0.01, batch_size=8), objective.initial_theta(1e-3, 0),
+                     20).run_to_end()
+    np.testing.assert_allclose(trajectory.loss[5], objective.loss(trajectory.thetas[5]))
+    assert not np.allclose(trajectory.loss, trajectory.batch_loss)
+    assert np.all((trajectory.train_acc >= 0) & (trajectory.train_acc <= 1)) and np.all(np.isfinite(trajectory.val_acc))
+    np.testing.assert_allclose(trajectory.step_length[1:], np.linalg.norm(np.diff(trajectory.thetas, axis=0),
+                                                                          axis=(1, 2)))
+
+
+def test_runs_pause_resume_and_copy():
+    objective = make_test_function("beale")
+    spec = OptimizerSpec("adam", lr=0.01)
+    whole = Run(objective, spec, (1.0, 1.5), 60).run_to_end()
+    paused = Run(objective, spec, (1.0, 1.5), 60)
+    assert paused.advance(25) == 25
+    twin = paused.copy()
+    paused.advance(100)
+    twin.run_to_end()
+    np.testing.assert_array_equal(paused.trajectory().thetas, whole.thetas)
+    np.testing.assert_array_equal(twin.trajectory().thetas, whole.thetas)
+    np.testing.assert_allclose(paused.optimizer.state["m"], twin.optimizer.state["m"])
+
+
+def test_record_every_keeps_fewer_parameters():
+    objective = make_test_function("himmelblau")
+    trajectory = Run(objective, OptimizerSpec("sgd", lr=1e-3), (0.0, 0.0), 100, record_every=10).run_to_end()
+    assert trajectory.steps.tolist() == list(range(0, 101, 10))
+    assert trajectory.thetas.shape == (11, 2)
+
+
+def test_projection_recovers_planted_coordinates():
+    objective = ClassifierSpec(dataset="iris").build()
+    plane = random_plane(objective, objective.initial_theta(1.0, 0), "filter", seed=1)
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(-2, 2, 30), rng.uniform(-2, 2, 30)
+    points = np.stack([plane.point(ai, bi) for ai, bi in zip(a, b)])
+    off = rng.standard_normal(points.shape) * 0.1
+    projection = project_onto_plane(points, plane)
+    np.testing.assert_allclose(projection.a, a, atol=1e-10)
+    np.testing.assert_allclose(projection.b, b, atol=1e-10)
+    assert projection.distance.max() < 1e-10
+    moved = project_onto_plane(points + off, plane)
+    assert moved.distance.min() > 0.01 and np.all(moved.relative_distance <= 1)
+
+
+def test_in_plane_optimization_stays_on_the_plane():
+    objective = ClassifierSpec(dataset="digits").build()
+    plane = random_plane(objective, objective.initial_theta(1e-2, 0), "filter", seed=1)
+    in_plane = PlaneObjective(objective, plane)
+    trajectory = Run(in_plane, OptimizerSpec("adam", lr=0.05), (0.5, -0.5), 30).run_to_end()
+    assert trajectory.loss[-1] < trajectory.loss[0]
+    full = np.stack([in_plane.full_parameters(ab) for ab in trajectory.thetas])
+    projection = project_onto_plane(full, plane)
+    assert projection.distance.max() < 1e-9
+    np.testing.assert_allclose(losses_on_plane(objective, plane, projection.a, projection.b), trajectory.loss,
+                               rtol=1e-12)
+    _, grad = in_plane.loss_and_grad(np.array([0.3, 0.1]))
+    np.testing.assert_allclose(grad, numerical_gradient(in_plane.loss, np.array([0.3, 0.1])), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", TEST_FUNCTION_NAMES)
+def test_test_function_gradients_and_minima(name):
+    function = make_test_function(name)
+    rng = np.random.default_rng(1)
+    for point in rng.uniform(-1.5, 1.5, (5, 2)):
+        _, grad = function.loss_and_grad(point)
+        np.testing.assert_allclose(grad, numerical_gradient(function.loss, point, h=1e-6), rtol=1e-6, atol=1e-6)
+    for minimum in function.minima:
+        _, grad = function.loss_and_grad(np.array(minimum))
+        assert np.linalg.norm(grad) < 1e-4
+        neighbours = [function.loss(np.array(minimum) + d) for d in ((1e-3, 0), (0, 1e-3), (-1e-3, 0), (0, -1e-3))]
+        assert function.loss(np.array(minimum)) <= min(neighbours) + 1e-12
+    grid = rng.uniform(-2, 2, (10, 2))
+    np.testing.assert_allclose(function.evaluate_batch(grid), [function.loss(p) for p in grid], rtol=1e-13)
+
+
+def test_bad_optimizer_settings():
+    for kwargs, message in [(dict(method="sgdd"), "unknown optimizer 'sgdd'"), (dict(lr=0.0), "positive number"),
+                            (dict(momentum=1.0), "momentum must be in"), (dict(beta2=1.5), "beta2 must be in"),
+                            (dict(batch_size=0), "batch size"), (dict(eps=-1.0), "eps must be")]:
+        with pytest.raises(HillwalkError, match=message):
+            OptimizerSpec(**kwargs)
+    with pytest.raises(HillwalkError, match="gamma"):
+        Schedule("step", gamma=0.0)
+    with pytest.raises(HillwalkError, match="unknown test function"):
+        make_test_function("sphere")
+    with pytest.raises(HillwalkError, match="the start has 3 values but the objective takes 2"):
+        Run(make_test_function("beale"), OptimizerSpec(), (1.0, 2.0, 3.0), 5)
+
+
+def test_linear_classifier_gradient_works_for_in_plane_minibatches():
+    train, val = prepare_splits(load_embedded("iris"), "standardize", 0.2, 0)
+    objective = LinearClassifier(train, val, "svm", regularizer=Regularizer("l2", 0.01))
+    plane = random_plane(objective, objective.initial_theta(0.5, 0), "filter", seed=0)
+    race = Race(PlaneObjective(objective, plane), [OptimizerSpec("sgd", lr=0.1, batch_size=16)], (0.0, 0.0), 25)
+    trajectory = race.run_to_end()[0]
+    assert trajectory.steps.size == 26 and np.all(np.isfinite(trajectory.loss))
