@@ -419,6 +419,10 @@ class _FastLinear:
         else:
             per_example_bytes, per_example_work = 8 * self.C * 16, nbk * self.C * 16
         chunk = min(budget_bytes // 2 // per_example_bytes, WORK_PER_STEP // max(1, per_example_work))
+        if self.factorized and budget_bytes // 2 // per_example_bytes >= PRODUCT_GROUP:
+            # the product of T_i is renormalized once per group: a chunk smaller than a group
+            # would pay a frexp over the whole grid for every couple of examples
+            chunk = max(chunk, PRODUCT_GROUP)
         self.chunk = int(max(1, min(self.N, chunk)))
         if self.chunk >= PRODUCT_GROUP:
             self.chunk -= self.chunk % PRODUCT_GROUP

@@ -144,9 +144,8 @@ class OptimizerSpec:
         name = names[self.method]
         if self.method == "sgd" and self.effective_momentum > 0:
             name = "SGD+momentum"
-        if self.method in GRADIENT_METHODS and self.batch_size is None and self.method == "sgd" \
-                and self.effective_momentum == 0:
-            name = "GD"
+        elif self.method == "sgd" and self.batch_size is None:
+            name = "GD"  # full-batch gradients
         return name
 
     def with_changes(self, **changes) -> "OptimizerSpec":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from PyQt6 import QtCore, QtWidgets
@@ -37,17 +38,30 @@ def application():
 
 
 def run_app() -> int:
-    """Open the main window and run the event loop until it closes."""
+    """Open the main window (with the last session's settings) and run the event loop."""
     from gui.main_window import MainWindow
 
     app = application()
-    window = MainWindow()
+    window = MainWindow(settings=QtCore.QSettings(APP_NAME, APP_NAME))
     window.show()
     return app.exec()
 
 
-def take_screenshot(path, size=(1600, 1000)) -> int:
-    """Build the main window at ``size`` (width, height), let it render, save a PNG."""
+def wait_for_scene(window, timeout_s=120.0) -> bool:
+    """Process events until the window's slice and race are computed (or time runs out)."""
+    app = application()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        if window.scene_complete():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def take_screenshot(path, size=(1600, 1000), frame_share=1.0) -> int:
+    """Build the main window offscreen at ``size`` (width, height), wait until the default
+    scene is computed and the race has run, show ``frame_share`` of it, save a PNG."""
     from gui.main_window import MainWindow
 
     path = Path(path)
@@ -56,12 +70,18 @@ def take_screenshot(path, size=(1600, 1000)) -> int:
     if not path.parent.exists():
         raise HillwalkError(f"{path.parent}: no such folder for the screenshot")
     app = application()
-    window = MainWindow()
+    window = MainWindow(settings=None)
     window.resize(*size)
     window.show()
-    for _ in range(5):
-        app.processEvents()
-    if not window.grab().save(str(path), "PNG"):
-        raise HillwalkError(f"{path}: could not write the PNG file (permissions? disk full?)")
-    window.close()
+    try:
+        if not wait_for_scene(window):
+            raise HillwalkError("the scene did not finish computing within two minutes; nothing was saved")
+        window.state.set_playing(False)
+        window.state.set_frame(int(round(frame_share * window.state.max_frame)))
+        for _ in range(5):
+            app.processEvents()
+        if not window.grab().save(str(path), "PNG"):
+            raise HillwalkError(f"{path}: could not write the PNG file (permissions? disk full?)")
+    finally:
+        window.close()
     return 0

@@ -11,6 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtGui
 
+from core.contours import contour_set
 from core.errors import HillwalkError
 
 # Colour-blind-safe qualitative palette (Okabe & Ito), one colour per optimizer.
@@ -36,14 +37,6 @@ def display_values(values, log_scale):
     positive = values[values > 0]
     floor = positive.min() / 2 if positive.size else 1e-12
     return np.log10(np.maximum(values, floor))
-
-
-def contour_levels(shown, count):
-    """``count`` levels evenly spaced strictly inside the range of ``shown``."""
-    finite = shown[np.isfinite(shown)]
-    if count <= 0 or finite.size == 0 or finite.min() == finite.max():
-        return []
-    return list(np.linspace(finite.min(), finite.max(), count + 2)[1:-1])
 
 
 def grid_transform(alphas, betas):
@@ -73,7 +66,9 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(DEFAULT_COLORMAP), interactive=False,
                                         width=18)
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
-        self.contours = []
+        self.contour_item = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen((255, 255, 255, 170), width=1))
+        self.contour_item.setZValue(5)
+        self.plot.addItem(self.contour_item)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
         self.centre_marker = pg.ScatterPlotItem([0], [0], symbol="+", size=16, pen=pg.mkPen("k", width=2),
                                                 brush=None)
@@ -83,13 +78,12 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.legend = None
 
     def show_landscape(self, landscape, colormap=DEFAULT_COLORMAP, log_scale=False, contours=10, title=None,
-                       value_label=None):
+                       value_label=None, segments=None):
         """Draw ``landscape`` (replacing what was shown); ``value_label`` names what the
-        colours show (default: from the landscape's component)."""
+        colours show (default: from the landscape's component). Contour ``segments``
+        (K, 2, 2) may be given precomputed (a GUI computes them in a worker); otherwise
+        ``contours`` evenly spaced levels are traced here."""
         self.landscape = landscape
-        for item in self.contours:
-            self.plot.removeItem(item)
-        self.contours = []
         plane = landscape.plane
         if title is not None:
             self.plot.setTitle(title, color="k", size="11pt")
@@ -110,14 +104,9 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.colorbar.setLevels((low, high))
         label = value_label or component_label(landscape.component)
         self.colorbar.axis.setLabel(f"log10 {label}" if log_scale else label, color="k")
-        transform = grid_transform(landscape.alphas, landscape.betas)
-        for level in contour_levels(shown, contours):
-            curve = pg.IsocurveItem(data=shown, level=level, pen=pg.mkPen((255, 255, 255, 170), width=1),
-                                    axisOrder="row-major")
-            curve.setTransform(transform)
-            curve.setZValue(5)
-            self.plot.addItem(curve)
-            self.contours.append(curve)
+        if segments is None:
+            segments = contour_set(shown, landscape.alphas, landscape.betas, contours)
+        self.show_contours(segments)
         self.centre_marker.setData([0], [0])
         self.centre_marker.setZValue(10)
         self.plot.setLabel("bottom", plane.describe_axis(1), color="k")
@@ -126,6 +115,11 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         half_b = (landscape.betas[1] - landscape.betas[0]) / 2
         self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),
                            yRange=(landscape.betas[0] - half_b, landscape.betas[-1] + half_b), padding=0)
+
+    def show_contours(self, segments):
+        """Draw contour segments (K, 2, 2) in (a, b) coordinates."""
+        segments = np.asarray(segments, dtype=np.float64).reshape(-1, 2, 2)
+        self.contour_item.setData(segments[:, :, 0].ravel(), segments[:, :, 1].ravel())
 
     def show_paths(self, paths, marker_size=11):
         """Draw optimizer paths in (a, b) coordinates, replacing earlier ones.
@@ -136,7 +130,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             self.plot.removeItem(item)
         self.path_items = []
         if self.legend is None:
-            self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor="k", brush=(255, 255, 255, 200))
+            self.legend = self.plot.addLegend(offset=(-10, -10), labelTextColor="k", brush=(255, 255, 255, 200))
         self.legend.clear()
         for label, xy, colour, diverged in paths:
             xy = np.asarray(xy, dtype=np.float64)
@@ -152,6 +146,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             self.legend.addItem(line, label + (" (diverged)" if diverged else ""))
 
     def _show_cut(self, landscape, log_scale):
+        self.contour_item.setData([], [])
         self.image.setVisible(False)
         self.colorbar.setVisible(False)
         self.plot.setLogMode(False, bool(log_scale))

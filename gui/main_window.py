@@ -1,73 +1,361 @@
-"""The main window. For now it shows the app's name and the default data set; the
-landscape, optimizer and lab panels arrive with later work."""
+"""Hillwalk's main window: the slice and the race in the centre, the cut and the curves
+below, control panels in docks, a transport bar, menus and a status bar."""
 from __future__ import annotations
 
-import numpy as np
+import json
+from pathlib import Path
+
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+import pyqtgraph.exporters  # noqa: F401 - registers the exporters used by File > Export
+from PyQt6 import QtCore, QtGui, QtWidgets
 
-from core.datasets import load_embedded
+from core.errors import HillwalkError
 
-DEFAULT_DATASET = "digits"
+from .panels.curves import CurvesPanel
+from .panels.cut import CutPanel
+from .panels.data import DataPanel
+from .panels.heatmap import HeatmapPanel
+from .panels.landscape import LandscapePanel
+from .panels.model import ModelPanel
+from .panels.optimizers import OptimizersPanel
+from .state import AppState
 
+FRAME_INTERVAL_MS = 30
+SPEEDS = [("1 step / frame", 1), ("2 steps / frame", 2), ("5 steps / frame", 5), ("10 steps / frame", 10)]
 
-def digit_montage(X, y, per_class=10, side=8):
-    """Tile the first ``per_class`` images of every class: one row per class.
-
-    Parameters
-    ----------
-    X : array, shape (N, side*side)
-    y : int array, shape (N,)
-
-    Returns
-    -------
-    array, shape (C*(side+1), per_class*(side+1)), NaN-free, gaps of 0 between tiles.
-    """
-    classes = np.unique(y)
-    tile = side + 1
-    montage = np.zeros((classes.size * tile, per_class * tile))
-    for row, k in enumerate(classes):
-        for col, index in enumerate(np.flatnonzero(y == k)[:per_class]):
-            montage[row * tile:row * tile + side, col * tile:col * tile + side] = X[index].reshape(side, side)
-    return montage
+FORMULAS = """<h3>Losses (mean over the N training examples, plus lambda R(W))</h3>
+<p><b>Scores</b> s = W x, with x extended by a constant 1 (the bias trick); W is C x (D+1).</p>
+<p><b>Multiclass SVM</b>: L<sub>i</sub> = sum<sub>j != y<sub>i</sub></sub> max(0, s<sub>j</sub> - s<sub>y<sub>i</sub></sub> + delta)</p>
+<p><b>Softmax</b>: L<sub>i</sub> = -log( e<sup>s<sub>y<sub>i</sub></sub></sup> / sum<sub>j</sub> e<sup>s<sub>j</sub></sup> ) (natural log)</p>
+<p><b>Regularizers</b>: L2 = sum W<sup>2</sup> (gradient 2W); L1 = sum |W|; elastic net = beta sum W<sup>2</sup> + sum |W|.
+The bias column is left out unless "regularize the bias column" is ticked.</p>
+<h3>Updates (as in torch.optim; g is the gradient, t counts from 1)</h3>
+<p><b>SGD</b>: x -= lr g<br><b>Momentum</b>: v = mu v + g; x -= lr v<br>
+<b>Nesterov</b>: v = mu v + g; x -= lr (g + mu v)<br>
+<b>AdaGrad</b>: G += g<sup>2</sup>; x -= lr g / (sqrt(G) + eps)<br>
+<b>RMSProp</b>: E = alpha E + (1 - alpha) g<sup>2</sup>; x -= lr g / (sqrt(E) + eps)<br>
+<b>Adam</b>: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g<sup>2</sup>; x -= lr m&#770; / (sqrt(v&#770;) + eps) with
+m&#770; = m / (1 - b1<sup>t</sup>), v&#770; = v / (1 - b2<sup>t</sup>)<br>
+<b>Random search</b>: keep the best of start + lr randn; <b>random local search</b>: move to x + lr randn only if the loss drops.</p>
+<h3>The picture</h3>
+<p>The heatmap shows L(W + a d1 + b d2); paths are the optimizers' iterates projected onto that plane
+(least squares), so a path of a high-dimensional model is mostly off the plane: the percentage below the
+heatmap says how much. Tick "optimize within the plane only" to make the paths lie exactly on the slice.</p>"""
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """Hillwalk's main window."""
+    """The Hillwalk window.
 
-    def __init__(self, parent=None):
+    Parameters
+    ----------
+    settings : QSettings or None
+        Where geometry and the last settings are kept; None keeps nothing (tests, screenshots).
+    autostart : bool
+        Start computing the scene at once.
+    """
+
+    def __init__(self, settings: QtCore.QSettings | None = None, autostart: bool = True, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Hillwalk")
-        self.dataset = load_embedded(DEFAULT_DATASET)
+        self.settings = settings
+        self.state = AppState(self)
+        self.error_dialog = None
 
-        central = QtWidgets.QWidget()
-        layout = QtWidgets.QVBoxLayout(central)
-        title = QtWidgets.QLabel("<h1>Hillwalk</h1><p>A lab for loss functions, loss landscapes and optimizers.</p>")
-        title.setObjectName("titleLabel")
-        layout.addWidget(title)
-        self.dataset_label = QtWidgets.QLabel(self._dataset_text())
-        self.dataset_label.setObjectName("datasetLabel")
-        self.dataset_label.setWordWrap(True)
-        layout.addWidget(self.dataset_label)
-
-        self.sample_view = pg.GraphicsLayoutWidget()
-        plot = self.sample_view.addPlot(title=f"First ten examples of each class in {self.dataset.name}")
-        plot.setAspectLocked(True)
-        plot.invertY(True)
-        plot.hideAxis("bottom")
-        plot.hideAxis("left")
-        self.sample_image = pg.ImageItem(axisOrder="row-major")
-        self.sample_image.setImage(digit_montage(self.dataset.X, self.dataset.y), levels=(0, 16))
-        self.sample_image.setColorMap(pg.colormap.get("CET-L1"))
-        plot.addItem(self.sample_image)
-        layout.addWidget(self.sample_view, stretch=1)
+        self.heatmap = HeatmapPanel(self.state)
+        self.cut_panel = CutPanel(self.state)
+        self.curves = CurvesPanel(self.state)
+        lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        lower.addWidget(self.cut_panel)
+        lower.addWidget(self.curves)
+        lower.setSizes([500, 500])
+        central = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        central.addWidget(self.heatmap)
+        central.addWidget(lower)
+        central.setSizes([620, 380])
         self.setCentralWidget(central)
-        self.statusBar().showMessage(f"Loaded {self.dataset.summary()}")
 
-    def _dataset_text(self) -> str:
-        p = self.dataset.provenance
-        return (f"<b>Data set:</b> {self.dataset.summary()}<br>"
-                f"<b>Source:</b> {p.get('title', '')} — {p.get('source', '')}; licence {p.get('licence', 'unknown')}")
+        self.data_panel = DataPanel(self.state)
+        self.model_panel = ModelPanel(self.state)
+        self.landscape_panel = LandscapePanel(self.state)
+        self.optimizers_panel = OptimizersPanel(self.state)
+        self.docks = {}
+        left = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
+        right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+        for name, panel, area in (("Data", self.data_panel, left), ("Model", self.model_panel, left),
+                                  ("Landscape", self.landscape_panel, left),
+                                  ("Optimizers", self.optimizers_panel, right)):
+            dock = QtWidgets.QDockWidget(name, self)
+            dock.setObjectName(f"{name.lower()}Dock")
+            scroll = QtWidgets.QScrollArea()
+            scroll.setWidget(panel)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+            dock.setWidget(scroll)
+            self.addDockWidget(area, dock)
+            self.docks[name] = dock
+        self.tabifyDockWidget(self.docks["Data"], self.docks["Model"])
+        self.docks["Data"].raise_()
+
+        self._build_transport()
+        self._build_status_bar()
+        self._build_menus()
+
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(FRAME_INTERVAL_MS)
+        self.timer.timeout.connect(self._on_tick)
+        self.timer.start()
+
+        self.state.error.connect(self.show_error)
+        self.state.status.connect(lambda text: self.status_message.setText(text))
+        self.state.progress.connect(self._on_progress)
+        self.state.busy_changed.connect(self._on_busy)
+        self.state.frame_changed.connect(self._on_frame_changed)
+        self.state.runs_updated.connect(self._on_runs_updated)
+        self.state.playing_changed.connect(self._on_playing_changed)
+        self.state.race_changed.connect(self._on_runs_updated)
+        self.heatmap.readout.connect(lambda text: self.readout.setText(text))
+
+        if settings is not None:
+            self._restore()
+        if autostart:
+            self.state.start()
+
+    # ================================================================= building
+    def _build_transport(self):
+        bar = QtWidgets.QToolBar("Transport")
+        bar.setObjectName("transportBar")
+        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, bar)
+        style = self.style()
+        self.play_action = QtGui.QAction(style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPause), "Pause", self)
+        self.play_action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Space))
+        self.play_action.setToolTip("Play or pause the race (Space)")
+        self.play_action.triggered.connect(lambda: self.state.set_playing(not self.state.playing))
+        self.step_action = QtGui.QAction(style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaSeekForward),
+                                         "Step", self)
+        self.step_action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Right))
+        self.step_action.setToolTip("One step forward (Right arrow); pauses the race")
+        self.step_action.triggered.connect(self.step_once)
+        self.reset_action = QtGui.QAction(style.standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaSkipBackward),
+                                          "Reset", self)
+        self.reset_action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_R))
+        self.reset_action.setToolTip("Back to step 0 (R)")
+        self.reset_action.triggered.connect(self.state.reset_playback)
+        for action in (self.play_action, self.step_action, self.reset_action):
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+            bar.addAction(action)
+        self.speed = QtWidgets.QComboBox()
+        self.speed.setObjectName("speedCombo")
+        for text, value in SPEEDS:
+            self.speed.addItem(text, value)
+        self.speed.setCurrentIndex(1)
+        self.speed.setToolTip("Animation speed")
+        bar.addWidget(self.speed)
+        self.scrub = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.scrub.setObjectName("scrubSlider")
+        self.scrub.setRange(0, self.state.race.steps)
+        self.scrub.setMinimumWidth(300)
+        self.scrub.setToolTip("Scrub through the recorded steps")
+        self.scrub.valueChanged.connect(self._on_scrub)
+        bar.addWidget(self.scrub)
+        self.step_label = QtWidgets.QLabel("step 0")
+        self.step_label.setObjectName("stepLabel")
+        self.step_label.setMinimumWidth(110)
+        bar.addWidget(self.step_label)
+
+    def _build_status_bar(self):
+        bar = self.statusBar()
+        self.status_message = QtWidgets.QLabel("Starting…")
+        self.status_message.setObjectName("statusMessage")
+        self.readout = QtWidgets.QLabel("")
+        self.readout.setObjectName("readout")
+        self.progress_bar = QtWidgets.QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setMaximumWidth(180)
+        self.progress_bar.setVisible(False)
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setToolTip("Stop the computations under way; the last finished picture stays")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_work)
+        bar.addWidget(self.status_message, 1)
+        bar.addPermanentWidget(self.readout)
+        bar.addPermanentWidget(self.progress_bar)
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _build_menus(self):
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.open_action = file_menu.addAction("Open data file…", self.data_panel.choose_file)
+        self.open_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        file_menu.addAction("Open CIFAR-10 folder…", self.data_panel.choose_folder)
+        file_menu.addSeparator()
+        self.export_png_action = file_menu.addAction("Export view as PNG…", lambda: self.export_view_dialog("png"))
+        self.export_svg_action = file_menu.addAction("Export view as SVG…", lambda: self.export_view_dialog("svg"))
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("Quit", self.close)
+        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        view_menu = menu.addMenu("&View")
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction("Formulas…", self.show_formulas)
+        help_menu.addAction("About Hillwalk", self.show_about)
+
+    # ================================================================= playback
+    def _on_tick(self):
+        state = self.state
+        if not state.playing:
+            return
+        target = min(state.frame + int(self.speed.currentData()), state.available_frames, state.race.steps)
+        if target > state.frame:
+            state.set_frame(target)
+        elif state.frame >= state.race.steps or (state.runs and state.frame >= state.max_frame
+                                                 and all(r.finished or r.diverged_at is not None
+                                                         for r in state.runs.values())):
+            state.set_playing(False)  # the end of the race
+
+    def step_once(self):
+        self.state.set_playing(False)
+        self.state.set_frame(min(self.state.frame + 1, max(self.state.available_frames, self.state.frame)))
+
+    def _on_frame_changed(self, frame):
+        was = self.scrub.blockSignals(True)
+        self.scrub.setValue(frame)
+        self.scrub.blockSignals(was)
+        self.step_label.setText(f"step {frame} / {self.state.race.steps}")
+
+    def _on_scrub(self, value):
+        self.state.set_playing(False)
+        self.state.set_frame(min(value, self.state.max_frame))
+
+    def _on_runs_updated(self):
+        self.scrub.setRange(0, self.state.race.steps)
+        self.step_label.setText(f"step {self.state.frame} / {self.state.race.steps}")
+
+    def _on_playing_changed(self, playing):
+        icon = QtWidgets.QStyle.StandardPixmap.SP_MediaPause if playing else QtWidgets.QStyle.StandardPixmap.SP_MediaPlay
+        self.play_action.setIcon(self.style().standardIcon(icon))
+        self.play_action.setText("Pause" if playing else "Play")
+
+    # ================================================================= work and errors
+    def _on_progress(self, text, fraction):
+        if fraction >= 1.0:
+            self.progress_bar.setVisible(False)
+            return
+        self.progress_bar.setVisible(True)
+        self.progress_bar.setValue(int(1000 * fraction))
+        self.progress_bar.setFormat(text)
+        self.status_message.setText(text)
+
+    def _on_busy(self, busy):
+        self.cancel_button.setVisible(busy)
+        if not busy:
+            self.progress_bar.setVisible(False)
+            if self.status_message.text().startswith("computing"):
+                objective = self.state.objective
+                self.status_message.setText(f"Ready: {objective.train.summary()}" if objective is not None else "Ready")
+
+    def cancel_work(self):
+        self.state.jobs.cancel_all()
+        self.status_message.setText("Cancelled; the last finished picture stays")
+        self.progress_bar.setVisible(False)
+
+    def show_error(self, message):
+        """A non-blocking dialog and a status-bar note; the previous picture stays."""
+        first_line = message.splitlines()[0] if message else "error"
+        self.status_message.setText(f"Error: {first_line}")
+        if self.error_dialog is not None:
+            self.error_dialog.close()
+        self.error_dialog = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Hillwalk", first_line,
+                                                  QtWidgets.QMessageBox.StandardButton.Ok, self)
+        if "\n" in message:
+            self.error_dialog.setDetailedText(message)
+        self.error_dialog.setModal(False)
+        self.error_dialog.show()
+
+    # ================================================================= export, help
+    def export_view_dialog(self, kind):
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Export the view as {kind.upper()}", f"hillwalk.{kind}",
+                                                        f"{kind.upper()} (*.{kind})")
+        if path:
+            try:
+                self.export_view(path)
+                self.status_message.setText(f"Exported {path}")
+            except HillwalkError as error:
+                self.show_error(str(error))
+
+    def export_view(self, path, width=None):
+        """Export the heatmap (with its paths) through pyqtgraph's exporters."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if not path.parent.exists():
+            raise HillwalkError(f"{path.parent}: no such folder")
+        item = self.heatmap.figure.ci
+        if suffix == ".png":
+            exporter = pg.exporters.ImageExporter(item)
+            if width:
+                exporter.parameters()["width"] = int(width)
+        elif suffix == ".svg":
+            exporter = pg.exporters.SVGExporter(item)
+        else:
+            raise HillwalkError(f"{path}: export as .png or .svg")
+        try:
+            exporter.export(str(path))
+        except (OSError, ValueError) as error:
+            raise HillwalkError(f"{path}: could not export ({error})") from None
+        return path
+
+    def show_formulas(self):
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Information, "Formulas", "", parent=self)
+        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        box.setText(FORMULAS)
+        box.setModal(False)
+        box.show()
+        self._formulas = box
+
+    def show_about(self):
+        QtWidgets.QMessageBox.about(self, "About Hillwalk", "<b>Hillwalk</b>: a lab for loss functions, loss "
+                                    "landscapes and optimizers, after Stanford's CS231n.")
+
+    # ================================================================= persistence
+    def _restore(self):
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        window_state = self.settings.value("windowState")
+        if window_state is not None:
+            self.restoreState(window_state)
+        saved = self.settings.value("scene")
+        if saved:
+            try:
+                data = json.loads(saved)
+                self.state.load_settings_dict(data)
+                self.state.jobs.cancel_all()  # start() below computes the restored scene
+            except (HillwalkError, json.JSONDecodeError, TypeError) as error:
+                self.status_message.setText(f"Last settings could not be restored ({error}); using the defaults")
+
+    def save_settings(self):
+        if self.settings is None:
+            return
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState())
+        self.settings.setValue("scene", json.dumps(self.state.settings_dict()))
+        self.settings.sync()
+
+    def closeEvent(self, event):
+        self.timer.stop()
+        self.save_settings()
+        self.state.shutdown()
+        super().closeEvent(event)
 
     def sizeHint(self):
-        return QtCore.QSize(1200, 800)
+        return QtCore.QSize(1600, 1000)
+
+    # ================================================================= for scripts and tests
+    def scene_complete(self) -> bool:
+        """The slice is final and every enabled method has finished (or diverged)."""
+        state = self.state
+        enabled = [e.id for e in state.optimizers if e.enabled]
+        return (state.landscape is not None and state.cut is not None
+                and all(i in state.runs and (state.runs[i].finished or state.runs[i].diverged_at is not None)
+                        for i in enabled))

@@ -1,0 +1,93 @@
+"""Loss, accuracy and gradient-norm curves of every method, with a cursor at the
+animation's step."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+
+class CurvesPanel(QtWidgets.QWidget):
+    """Three plots against the step, linked on x; a vertical cursor follows the frame.
+    Colours are those of the heatmap's legend and the Optimizers list."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QtWidgets.QHBoxLayout()
+        self.log_loss = QtWidgets.QCheckBox("log scale loss")
+        self.log_loss.setObjectName("curvesLogLoss")
+        self.log_loss.setChecked(state.view.curves_log)
+        self.log_loss.setToolTip("Show the loss on a logarithmic axis")
+        top.addWidget(self.log_loss)
+        top.addStretch(1)
+        layout.addLayout(top)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        layout.addWidget(self.graphics)
+        self.loss_plot = self.graphics.addPlot(row=0, col=0, title="full-data loss")
+        self.accuracy_plot = self.graphics.addPlot(row=1, col=0, title="accuracy (train solid, validation dashed)")
+        self.gradient_plot = self.graphics.addPlot(row=2, col=0, title="gradient norm (of the step's minibatch)")
+        for plot in (self.accuracy_plot, self.gradient_plot):
+            plot.setXLink(self.loss_plot)
+        self.gradient_plot.setLogMode(False, True)
+        self.gradient_plot.setLabel("bottom", "step", color="k")
+        self.cursors = []
+        for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
+            cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#555555", style=QtCore.Qt.PenStyle.DashLine))
+            plot.addItem(cursor)
+            self.cursors.append(cursor)
+        for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
+        self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
+        self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
+        state.view_changed.connect(self._on_view_changed)
+        state.runs_updated.connect(self._on_runs_updated)
+        state.optimizers_changed.connect(self._on_runs_updated)
+        state.frame_changed.connect(self._on_frame_changed)
+        self._on_view_changed()
+
+    def _on_view_changed(self):
+        was = self.log_loss.blockSignals(True)
+        self.log_loss.setChecked(self.state.view.curves_log)
+        self.log_loss.blockSignals(was)
+        self.loss_plot.setLogMode(False, self.state.view.curves_log)
+        self._on_runs_updated()
+
+    def _on_runs_updated(self):
+        wanted = {e.id: e for e in self.state.optimizers if e.enabled}
+        for entry_id in list(self.lines):
+            if entry_id not in wanted:
+                for plot, item in zip((self.loss_plot, self.accuracy_plot, self.accuracy_plot, self.gradient_plot),
+                                      self.lines.pop(entry_id).values()):
+                    plot.removeItem(item)
+        for entry_id, entry in wanted.items():
+            if entry_id not in self.lines:
+                self.lines[entry_id] = {
+                    "loss": self.loss_plot.plot([], []), "train": self.accuracy_plot.plot([], []),
+                    "val": self.accuracy_plot.plot([], []), "grad": self.gradient_plot.plot([], [])}
+            lines = self.lines[entry_id]
+            for name, item in lines.items():
+                style = QtCore.Qt.PenStyle.DashLine if name == "val" else QtCore.Qt.PenStyle.SolidLine
+                item.setPen(pg.mkPen(entry.colour, width=2, style=style))
+            run = self.state.runs.get(entry_id)
+            if run is None:
+                for item in lines.values():
+                    item.setData([], [])
+                continue
+            positive = np.maximum(run.loss, 1e-300) if self.state.view.curves_log else run.loss
+            lines["loss"].setData(run.steps, positive)
+            finite_acc = np.isfinite(run.train_acc)
+            lines["train"].setData(run.steps[finite_acc], run.train_acc[finite_acc])
+            finite_val = np.isfinite(run.val_acc)
+            lines["val"].setData(run.steps[finite_val], run.val_acc[finite_val])
+            lines["grad"].setData(run.steps, np.maximum(run.grad_norm, 1e-300))
+            tip = run.label + (f" (diverged at step {run.diverged_at})" if run.diverged_at is not None else "")
+            lines["loss"].setToolTip(tip)
+        self._on_frame_changed(self.state.frame)
+
+    def _on_frame_changed(self, frame):
+        for cursor in self.cursors:
+            cursor.setValue(frame)

@@ -1,0 +1,138 @@
+"""The 1-D cut through the slice, with the race animated along it."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+from ..figures import component_label
+from .widgets import combo, select_data, set_quietly
+
+
+def positions_on_cut(a, b, origin, direction, plane):
+    """Where points (a, b) of the plane project on the cut ``origin + s * direction``.
+
+    The projection uses the plane's metric (its directions need be neither unit nor
+    orthogonal): ``s = q^T G w / w^T G w`` with ``q = (a, b) - origin``, ``w`` the cut's
+    direction in plane coordinates and ``G`` the Gram matrix of d1, d2.
+    """
+    d1, d2 = plane.dir1.ravel(), plane.dir2.ravel()
+    gram = np.array([[d1 @ d1, d1 @ d2], [d1 @ d2, d2 @ d2]])
+    q = np.c_[a - origin[0], b - origin[1]]
+    w = np.asarray(direction, dtype=float)
+    return q @ gram @ w / (w @ gram @ w)
+
+
+class CutPanel(QtWidgets.QWidget):
+    """The cut's curve (through the centre at an angle, or between two points) and each
+    method's position projected onto it, drawn at its true loss with a trail."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        controls = QtWidgets.QHBoxLayout()
+        self.mode = combo([("through the centre", "angle"), ("between two points", "points")], state.view.cut_mode,
+                          "Cut through the centre at an angle, or along the line between two points of the plane")
+        self.mode.setObjectName("cutMode")
+        self.angle = QtWidgets.QSpinBox()
+        self.angle.setObjectName("cutAngle")
+        self.angle.setRange(0, 179)
+        self.angle.setSuffix(" deg")
+        self.angle.setValue(int(state.view.cut_angle))
+        self.angle.setToolTip("Angle of the cut from the a axis, in the plane's (a, b) coordinates")
+        self.points = [QtWidgets.QDoubleSpinBox() for _ in range(4)]
+        for spin, value, name in zip(self.points, np.ravel(state.view.cut_points), ("a1", "b1", "a2", "b2")):
+            spin.setRange(-1e6, 1e6)
+            spin.setDecimals(3)
+            spin.setSingleStep(0.1)
+            spin.setValue(value)
+            spin.setPrefix(f"{name} ")
+            spin.setToolTip("End points of the cut in plane coordinates (a, b)")
+        controls.addWidget(QtWidgets.QLabel("Cut:"))
+        controls.addWidget(self.mode)
+        controls.addWidget(self.angle)
+        for spin in self.points:
+            controls.addWidget(spin)
+        controls.addStretch(1)
+        layout.addLayout(controls)
+        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.setLabel("bottom", "s: position along the cut", color="k")
+        for side in ("bottom", "left"):
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
+        self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
+        self.trails: dict[int, pg.PlotDataItem] = {}
+        self.heads: dict[int, pg.ScatterPlotItem] = {}
+        layout.addWidget(self.plot_widget)
+        self.mode.currentIndexChanged.connect(self._on_controls_changed)
+        self.angle.valueChanged.connect(self._on_controls_changed)
+        for spin in self.points:
+            spin.valueChanged.connect(self._on_controls_changed)
+        state.cut_ready.connect(self._on_cut_ready)
+        state.view_changed.connect(self._sync_controls)
+        state.runs_updated.connect(self._on_runs_updated)
+        state.optimizers_changed.connect(self._on_runs_updated)
+        state.frame_changed.connect(self._on_frame_changed)
+        self._sync_controls()
+
+    def _sync_controls(self):
+        view = self.state.view
+        select_data(self.mode, view.cut_mode)
+        set_quietly(self.angle, int(round(view.cut_angle)))
+        for spin, value in zip(self.points, np.ravel(view.cut_points)):
+            set_quietly(spin, float(value))
+        points_mode = view.cut_mode == "points"
+        self.angle.setVisible(not points_mode)
+        for spin in self.points:
+            spin.setVisible(points_mode)
+
+    def _on_controls_changed(self):
+        values = [spin.value() for spin in self.points]
+        self.state.set_view(cut_mode=self.mode.currentData(), cut_angle=float(self.angle.value()),
+                            cut_points=((values[0], values[1]), (values[2], values[3])))
+
+    def _on_cut_ready(self):
+        cut = self.state.cut
+        log = self.state.view.log_scale
+        values = np.maximum(cut.values, np.min(cut.values[cut.values > 0]) / 2) if log and np.any(cut.values > 0) \
+            else cut.values
+        self.plot.setLogMode(False, bool(log))
+        self.curve.setData(cut.alphas, values)
+        self.plot.setLabel("left", component_label(cut.component), color="k")
+        self._on_frame_changed(self.state.frame)
+
+    def _on_runs_updated(self):
+        wanted = {e.id: e for e in self.state.optimizers if e.enabled}
+        for entry_id in list(self.trails):
+            if entry_id not in wanted:
+                self.plot.removeItem(self.trails.pop(entry_id))
+                self.plot.removeItem(self.heads.pop(entry_id))
+        for entry_id, entry in wanted.items():
+            if entry_id not in self.trails:
+                self.trails[entry_id] = self.plot.plot([], [], pen=pg.mkPen(entry.colour, width=1.5))
+                self.heads[entry_id] = pg.ScatterPlotItem([], [], size=11, pen=pg.mkPen("k"),
+                                                          brush=pg.mkBrush(entry.colour))
+                self.plot.addItem(self.heads[entry_id])
+            self.trails[entry_id].setPen(pg.mkPen(entry.colour, width=1.5))
+            self.heads[entry_id].setBrush(pg.mkBrush(entry.colour))
+        self._on_frame_changed(self.state.frame)
+
+    def _on_frame_changed(self, frame):
+        state = self.state
+        plane = state.plane
+        if plane is None or plane.dir2 is None:
+            return
+        origin, direction, _ = state.cut_line()
+        for entry_id, trail in self.trails.items():
+            run = state.runs.get(entry_id)
+            if run is None or run.steps.size == 0:
+                trail.setData([], [])
+                self.heads[entry_id].setData([], [])
+                continue
+            upto = max(1, int(np.searchsorted(run.steps, frame, side="right")))
+            s = positions_on_cut(run.a[:upto], run.b[:upto], origin, direction, plane)
+            loss = np.maximum(run.loss[:upto], 1e-300) if state.view.log_scale else run.loss[:upto]
+            trail.setData(s, loss)
+            self.heads[entry_id].setData([s[-1]], [loss[-1]])

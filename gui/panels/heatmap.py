@@ -1,0 +1,201 @@
+"""The central view: the 2-D slice as a heatmap with the optimizer race on it."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+from ..figures import LandscapeFigure, component_label
+
+
+class HeatmapPanel(QtWidgets.QWidget):
+    """Heatmap of ``state.landscape`` with contours, colour bar, the cut's line, the start,
+    and every run's trail and current position. Clicking sets the race's start; moving
+    the mouse reports (a, b, value) through ``readout``."""
+
+    readout = QtCore.pyqtSignal(str)
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.figure = LandscapeFigure()
+        self.figure.setObjectName("heatmapFigure")
+        layout.addWidget(self.figure)
+        self.info = QtWidgets.QLabel("")
+        self.info.setObjectName("heatmapInfo")
+        self.info.setWordWrap(True)
+        self.info.setToolTip("Directions of the plane and how far each path is from it (off-plane: 0% lies in the "
+                             "plane, 100% is orthogonal to it)")
+        layout.addWidget(self.info)
+        plot = self.figure.plot
+        self.cut_line = pg.PlotDataItem([], [], pen=pg.mkPen("w", width=2, style=QtCore.Qt.PenStyle.DashLine))
+        self.cut_line.setZValue(15)
+        plot.addItem(self.cut_line)
+        self.start_marker = pg.ScatterPlotItem([], [], symbol="s", size=11, pen=pg.mkPen("k", width=1.5),
+                                               brush=pg.mkBrush("w"))
+        self.start_marker.setZValue(25)
+        plot.addItem(self.start_marker)
+        # bottom right: the race usually starts elsewhere (the default start is top left)
+        self.legend = plot.addLegend(offset=(-10, -10), labelTextColor="k", brush=(255, 255, 255, 200))
+        self.trails: dict[int, pg.PlotDataItem] = {}
+        self.heads: dict[int, pg.ScatterPlotItem] = {}
+        self._shown_landscape = None
+        self.figure.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.figure.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        state.landscape_ready.connect(self._on_landscape_ready)
+        state.contours_ready.connect(self._on_contours_ready)
+        state.view_changed.connect(self._on_view_changed)
+        state.runs_updated.connect(self._on_runs_updated)
+        state.optimizers_changed.connect(self._on_runs_updated)
+        state.frame_changed.connect(self._on_frame_changed)
+        state.race_changed.connect(self._draw_start)
+        state.plane_ready.connect(self._draw_start)
+
+    # ----------------------------------------------------------------- landscape
+    def _on_landscape_ready(self, final):
+        state = self.state
+        if final and state.landscape is not None:
+            self._draw_landscape(state.landscape)
+        elif state.preview is not None and state.plane is not None:
+            alphas, betas, values = state.preview
+            from core.landscape import Landscape
+
+            self._draw_landscape(Landscape(values, alphas, betas, _component(state.slice.component), state.plane,
+                                           "preview"))
+
+    def _draw_landscape(self, landscape):
+        view = self.state.view
+        previous = self._shown_landscape
+        self._shown_landscape = landscape
+        title = f"{self.state.problem.loss} {component_label(landscape.component)}"
+        if landscape.method == "preview":
+            title += " (coarse preview)"
+        # A coarse preview is cheap to trace here; a full grid's contours come from a worker
+        # (contours_ready); a redraw of the same grid keeps the lines it has.
+        keep = previous is landscape and landscape.method != "preview"
+        segments = None if landscape.method == "preview" else (
+            self.figure.contour_item.getData() if keep else np.zeros((0, 2, 2)))
+        if keep:
+            x, y = segments
+            segments = np.zeros((0, 2, 2)) if x is None else np.stack([x, y], axis=1).reshape(-1, 2, 2)
+        self.figure.show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
+                                   contours=view.contours, title=title, segments=segments)
+        self._draw_cut_line()
+        self._draw_start()
+        self._on_frame_changed(self.state.frame)  # the legend is rebuilt only when runs change
+
+    def _on_contours_ready(self, landscape, segments):
+        if landscape is self._shown_landscape:
+            self.figure.show_contours(segments)
+
+    def _on_view_changed(self):
+        if self._shown_landscape is not None:
+            self._draw_landscape(self._shown_landscape)
+
+    def _draw_cut_line(self):
+        origin, direction, (s0, s1) = self.state.cut_line()
+        ends = np.array([origin + s0 * direction, origin + s1 * direction])
+        self.cut_line.setData(ends[:, 0], ends[:, 1])
+
+    def _draw_start(self):
+        a, b = self.state.race.start
+        self.start_marker.setData([a], [b])
+        self._draw_cut_line()
+
+    # ----------------------------------------------------------------- runs
+    def _on_runs_updated(self):
+        state = self.state
+        wanted = {e.id: e for e in state.optimizers if e.enabled}
+        for entry_id in list(self.trails):
+            if entry_id not in wanted:
+                self.figure.plot.removeItem(self.trails.pop(entry_id))
+                self.figure.plot.removeItem(self.heads.pop(entry_id))
+        self.legend.clear()
+        for entry_id, entry in wanted.items():
+            if entry_id not in self.trails:
+                trail = pg.PlotDataItem([], [], pen=pg.mkPen(entry.colour, width=2.5))
+                head = pg.ScatterPlotItem([], [], size=12, pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(entry.colour))
+                for item in (trail, head):
+                    item.setZValue(20)
+                    self.figure.plot.addItem(item)
+                self.trails[entry_id], self.heads[entry_id] = trail, head
+            self.trails[entry_id].setPen(pg.mkPen(entry.colour, width=2.5))
+            self.heads[entry_id].setBrush(pg.mkBrush(entry.colour))
+            run = state.runs.get(entry_id)
+            label = run.label if run is not None else entry.spec.display_name
+            if run is not None and run.diverged_at is not None:
+                label += f" (diverged at step {run.diverged_at})"
+            self.legend.addItem(self.trails[entry_id], label)
+        self._on_frame_changed(state.frame)
+
+    def _on_frame_changed(self, frame):
+        notes = []
+        for entry_id, trail in self.trails.items():
+            run = self.state.runs.get(entry_id)
+            head = self.heads[entry_id]
+            if run is None or run.steps.size == 0:
+                trail.setData([], [])
+                head.setData([], [])
+                continue
+            upto = int(np.searchsorted(run.steps, frame, side="right"))
+            upto = max(1, upto)
+            trail.setData(run.a[:upto], run.b[:upto])
+            ended = run.diverged_at is not None and upto >= run.steps.size
+            head.setData([run.a[upto - 1]], [run.b[upto - 1]], symbol="x" if ended else "o",
+                         size=16 if ended else 12)
+            notes.append(f"{run.label}: off-plane {100 * run.off_plane[upto - 1]:.0f}%")
+        plane = self.state.plane
+        text = ""
+        if plane is not None:
+            text = f"{plane.describe_axis(1)}  |  {plane.describe_axis(2)}" if plane.dir2 is not None else ""
+        if notes:
+            text += "<br>" + "; ".join(notes) + f" (step {frame})"
+        self.info.setText(text)
+
+    # ----------------------------------------------------------------- mouse
+    def _plane_point(self, scene_pos):
+        view_box = self.figure.plot.vb
+        if not view_box.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = view_box.mapSceneToView(scene_pos)
+        return point.x(), point.y()
+
+    def value_at(self, a, b):
+        landscape = self._shown_landscape
+        if landscape is None or landscape.betas is None:
+            return None
+        i = int(np.argmin(np.abs(landscape.alphas - a)))
+        j = int(np.argmin(np.abs(landscape.betas - b)))
+        inside = (landscape.alphas[0] <= a <= landscape.alphas[-1]) and (landscape.betas[0] <= b <= landscape.betas[-1])
+        return float(landscape.values[j, i]) if inside else None
+
+    def _on_mouse_moved(self, scene_pos):
+        point = self._plane_point(scene_pos)
+        if point is None:
+            return
+        a, b = point
+        value = self.value_at(a, b)
+        text = f"a = {a:.4g}, b = {b:.4g}"
+        if value is not None:
+            text += f", {component_label(self.state.slice.component)} = {value:.6g}"
+        self.readout.emit(text)
+
+    def _on_mouse_clicked(self, event):
+        if event.button() != QtCore.Qt.MouseButton.LeftButton or event.double():
+            return
+        point = self._plane_point(event.scenePos())
+        if point is not None and self.value_at(*point) is not None:
+            self.state.set_start(*point)
+
+    def scene_position_of(self, a, b):
+        """Scene coordinates of plane point (a, b) (for tests and tooling)."""
+        return self.figure.plot.vb.mapViewToScene(QtCore.QPointF(a, b))
+
+
+def _component(text):
+    from core.landscape import Component
+
+    return Component.parse(text)
+

@@ -1,0 +1,101 @@
+"""Landscape panel: centre, directions, range, resolution, component and colours."""
+from __future__ import annotations
+
+
+from PyQt6 import QtWidgets
+
+from .widgets import combo, labelled_row, select_data, set_quietly
+
+DIRECTIONS = [("filter-normalized Gaussian", "filter"), ("layer-normalized Gaussian", "layer"),
+              ("model-normalized Gaussian", "model"), ("raw Gaussian", "gaussian"),
+              ("negative gradient + Gaussian", "gradient"), ("PCA of the training path", "pca"),
+              ("two weights W[r,c]", "coords")]
+COMPONENTS = [("total loss", "total"), ("data loss", "data"), ("regularization", "reg"),
+              ("training accuracy", "accuracy"), ("one example", "example")]
+COLORMAPS = ["CET-R4", "viridis", "inferno", "CET-L1", "CET-D1"]
+
+
+class LandscapePanel(QtWidgets.QWidget):
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        form = QtWidgets.QFormLayout(self)
+        self.center = combo([("trained (gradient descent)", "trained"), ("initial weights", "init")])
+        labelled_row(form, "Centre", self.center, "The slice is centred on the initial W or on W trained by full-batch "
+                     "gradient descent (so the minimum is visible)")
+        self.retrain = QtWidgets.QPushButton("Retrain centre")
+        self.retrain.setToolTip("Train the centre again for the current loss and regularization")
+        form.addRow(self.retrain)
+        self.directions = combo(DIRECTIONS)
+        self.directions.setObjectName("directionsCombo")
+        labelled_row(form, "Directions", self.directions, "How the two directions of the plane are chosen (Gaussian "
+                     "directions are normalized to the centre's filters, layers or norm)")
+        self.orthogonalize = QtWidgets.QCheckBox("orthogonalize the second direction")
+        self.orthogonalize.setToolTip("Make d2 orthogonal to d1; the cosine between them is always shown")
+        form.addRow(self.orthogonalize)
+        self.plane_seed = QtWidgets.QSpinBox()
+        self.plane_seed.setRange(0, 2 ** 31 - 1)
+        labelled_row(form, "Plane seed", self.plane_seed, "Seed of the initial weights and of the random directions")
+        self.extent = QtWidgets.QDoubleSpinBox()
+        self.extent.setObjectName("rangeSpin")
+        self.extent.setRange(1e-4, 1e6)
+        self.extent.setDecimals(4)
+        self.extent.setSingleStep(0.25)
+        labelled_row(form, "Range +-", self.extent, "a and b run from -range to +range")
+        self.grid = combo([(f"{n} x {n}", n) for n in (51, 101, 201, 401)])
+        self.grid.setObjectName("gridCombo")
+        labelled_row(form, "Resolution", self.grid, "Grid points per axis (the centre lies on the grid)")
+        self.component = combo(COMPONENTS)
+        self.component.setObjectName("componentCombo")
+        labelled_row(form, "Show", self.component, "What the colours show: the total loss, its data or regularization "
+                     "part, the training accuracy, or the loss of one example")
+        self.example = QtWidgets.QSpinBox()
+        self.example.setRange(0, 10 ** 6)
+        labelled_row(form, "Example index", self.example, "The training example whose loss is shown")
+        self.scale = combo([("linear", False), ("log", True)])
+        labelled_row(form, "Colour scale", self.scale, "Linear colours, or log10 of the values (wide ranges)")
+        self.colormap = combo([(n, n) for n in COLORMAPS])
+        labelled_row(form, "Colour map", self.colormap, "CET-R4 runs from blue (low) to red (high), as in the notes")
+        self.contours = QtWidgets.QSpinBox()
+        self.contours.setRange(0, 40)
+        labelled_row(form, "Contour lines", self.contours, "Number of contour lines")
+        self._sync()
+        self.center.currentIndexChanged.connect(lambda: state.set_slice(center=self.center.currentData()))
+        self.retrain.clicked.connect(state.retrain_centre)
+        self.directions.currentIndexChanged.connect(lambda: state.set_slice(directions=self.directions.currentData()))
+        self.orthogonalize.toggled.connect(lambda on: state.set_slice(orthogonalize=on))
+        self.plane_seed.valueChanged.connect(lambda v: state.set_slice(seed=v))
+        self.extent.valueChanged.connect(lambda v: state.set_slice(alpha_range=(-v, v), beta_range=(-v, v)))
+        self.grid.currentIndexChanged.connect(lambda: state.set_slice(grid=self.grid.currentData()))
+        self.component.currentIndexChanged.connect(self._on_component)
+        self.example.valueChanged.connect(self._on_component)
+        self.scale.currentIndexChanged.connect(lambda: state.set_view(log_scale=self.scale.currentData()))
+        self.colormap.currentIndexChanged.connect(lambda: state.set_view(colormap=self.colormap.currentData()))
+        self.contours.valueChanged.connect(lambda v: state.set_view(contours=v))
+        state.slice_changed.connect(self._sync)
+        state.view_changed.connect(self._sync)
+
+    def _on_component(self):
+        kind = self.component.currentData()
+        self.example.setEnabled(kind == "example")
+        self.state.set_slice(component=f"example:{self.example.value()}" if kind == "example" else kind)
+
+    def _sync(self):
+        spec, view = self.state.slice, self.state.view
+        select_data(self.center, spec.center)
+        select_data(self.directions, spec.directions)
+        set_quietly(self.orthogonalize, spec.orthogonalize)
+        set_quietly(self.plane_seed, spec.seed)
+        set_quietly(self.extent, float(spec.alpha_range[1]))
+        select_data(self.grid, int(spec.grid))
+        kind = "example" if spec.component.startswith("example") else spec.component
+        select_data(self.component, kind)
+        if kind == "example":
+            set_quietly(self.example, int(spec.component.split(":")[1]))
+        self.example.setEnabled(kind == "example")
+        select_data(self.scale, view.log_scale)
+        select_data(self.colormap, view.colormap)
+        set_quietly(self.contours, view.contours)
+
+
+

@@ -1,0 +1,104 @@
+"""Small input widgets shared by the control panels."""
+from __future__ import annotations
+
+import math
+
+from PyQt6 import QtGui, QtWidgets
+
+
+class ScientificSpinBox(QtWidgets.QDoubleSpinBox):
+    """A spin box for positive quantities spanning decades (learning rates, lambda).
+
+    Shows values like ``3e-04``; the arrows multiply or divide by about 2 (1, 2, 5 steps
+    per decade), which is how such values are searched (on a log scale).
+    """
+
+    LADDER = (1.0, 2.0, 5.0)
+
+    def __init__(self, minimum=1e-8, maximum=1e3, value=1e-3, allow_zero=False, parent=None):
+        super().__init__(parent)
+        self.allow_zero = allow_zero
+        self.setDecimals(12)
+        self.setRange(0.0 if allow_zero else minimum, maximum)
+        self._minimum_positive = minimum
+        self.setValue(value)
+        self.setKeyboardTracking(False)
+
+    def textFromValue(self, value):
+        if value == 0:
+            return "0"
+        return f"{value:.3g}"
+
+    def valueFromText(self, text):
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text, position):
+        stripped = text.strip()
+        if stripped in ("", "-", "+", ".") or stripped.lower().endswith(("e", "e-", "e+")):
+            return QtGui.QValidator.State.Intermediate, text, position
+        try:
+            value = float(stripped)
+        except ValueError:
+            return QtGui.QValidator.State.Invalid, text, position
+        if not math.isfinite(value) or value < self.minimum() or value > self.maximum():
+            return QtGui.QValidator.State.Intermediate, text, position
+        return QtGui.QValidator.State.Acceptable, text, position
+
+    def stepBy(self, steps):
+        value = self.value()
+        if value <= 0:
+            value = self._minimum_positive
+            steps -= 1 if steps > 0 else 0
+        for _ in range(abs(steps)):
+            value = self._next(value, up=steps > 0)
+        self.setValue(min(max(value, self.minimum()), self.maximum()))
+
+    def _next(self, value, up):
+        exponent = math.floor(math.log10(value))
+        mantissa = value / 10 ** exponent
+        ladder = [m * 10 ** e for e in (exponent - 1, exponent, exponent + 1) for m in self.LADDER]
+        if up:
+            return min((v for v in ladder if v > value * (1 + 1e-9)), default=value * 2)
+        below = [v for v in ladder if v < value * (1 - 1e-9)]
+        return max(below) if below else value / 2 if mantissa else value
+
+
+def labelled_row(layout: QtWidgets.QFormLayout, label: str, widget, tooltip: str):
+    """Add ``widget`` under ``label`` with the same tooltip on both."""
+    widget.setToolTip(tooltip)
+    title = QtWidgets.QLabel(label)
+    title.setToolTip(tooltip)
+    layout.addRow(title, widget)
+    return widget
+
+
+def combo(items, current=None, tooltip=""):
+    """A combo box of (text, data) pairs."""
+    box = QtWidgets.QComboBox()
+    for text, data in items:
+        box.addItem(text, data)
+    if current is not None:
+        select_data(box, current)
+    box.setToolTip(tooltip)
+    return box
+
+
+def select_data(box: QtWidgets.QComboBox, data):
+    index = box.findData(data)
+    if index >= 0 and index != box.currentIndex():
+        was = box.blockSignals(True)
+        box.setCurrentIndex(index)
+        box.blockSignals(was)
+
+
+def set_quietly(widget, value):
+    """Set a spin box / check box value without emitting change signals."""
+    was = widget.blockSignals(True)
+    if isinstance(widget, QtWidgets.QAbstractButton):
+        widget.setChecked(bool(value))
+    else:
+        widget.setValue(value)
+    widget.blockSignals(was)

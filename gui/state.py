@@ -1,0 +1,621 @@
+"""The app's observable state: what is selected, what was computed, what is playing.
+
+Panels edit the state through its setters; the state asks core for work through
+:class:`~gui.workers.JobSlots`; results land here and views redraw from the state when it
+signals. Only what depends on a change is recomputed:
+
+* data set / preprocessing / split / loss / delta: rebuild the objective, the centre and
+  plane, the slice, the cut and every run;
+* regularization (kind, lambda, beta, bias): a new objective on the same data; the centre
+  is kept (Retrain moves it), only the regularization grid is recomputed and added to the
+  cached data grid; the cut and the runs are redone;
+* centre / directions / seed of the plane: the plane, the slice, the cut and the runs;
+* range / grid / component: the slice and the cut;
+* one optimizer's settings: only that optimizer's run.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+from PyQt6 import QtCore
+
+from core.directions import Plane
+from core.errors import HillwalkError
+from core.landscape import Landscape, compute_slice, iter_slice, make_axis
+from core.objectives import LinearClassifier
+from core.optimizers import OptimizerSpec, Schedule
+from core.problem import ClassifierSpec
+from core.regularizers import Regularizer
+from core.slices import SliceSpec
+from core.trajectory import PlaneObjective, Run, project_onto_plane
+
+from .figures import PALETTE
+from .workers import JobSlots
+
+REGULARIZATION_FIELDS = ("regularizer", "lam", "beta", "regularize_bias")
+PLANE_FIELDS = ("center", "train_steps", "init_scale", "directions", "orthogonalize", "coords", "seed", "cut")
+RUN_CHUNK_STEPS = 10
+
+
+@dataclass
+class OptimizerEntry:
+    """One optimizer of the race, as the Optimizers panel shows it."""
+
+    id: int
+    spec: OptimizerSpec
+    colour: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class RaceSettings:
+    """Shared settings of the race: steps, minibatch seed, start (a, b) on the plane, and
+    whether to optimize within the plane only."""
+
+    steps: int = 300
+    seed: int = 0
+    start: tuple = (-0.7, 0.6)
+    in_plane: bool = False
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    colormap: str = "CET-R4"
+    log_scale: bool = False
+    contours: int = 10
+    cut_mode: str = "angle"          # "angle" through the centre, or "points" between two (a, b) points
+    cut_angle: float = 0.0           # degrees from the a axis
+    cut_points: tuple = ((-0.8, -0.5), (0.8, 0.5))
+    curves_log: bool = True
+
+
+@dataclass
+class RunResult:
+    """What the views need of a run, in plane coordinates (arrays share their length)."""
+
+    entry_id: int
+    label: str
+    steps: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    off_plane: np.ndarray
+    loss: np.ndarray
+    batch_loss: np.ndarray
+    train_acc: np.ndarray
+    val_acc: np.ndarray
+    grad_norm: np.ndarray
+    diverged_at: int | None
+    finished: bool
+
+
+def default_optimizers():
+    specs = [OptimizerSpec("sgd", lr=0.1, batch_size=64),
+             OptimizerSpec("momentum", lr=0.01, momentum=0.9, batch_size=64),
+             OptimizerSpec("rmsprop", lr=0.003, batch_size=64),
+             OptimizerSpec("adam", lr=0.003, batch_size=64)]
+    return [OptimizerEntry(k + 1, spec, PALETTE[k]) for k, spec in enumerate(specs)]
+
+
+class AppState(QtCore.QObject):
+    """Settings, results and playback of the whole window."""
+
+    problem_changed = QtCore.pyqtSignal()      # the problem spec (panels resync to it)
+    slice_changed = QtCore.pyqtSignal()        # the slice spec
+    view_changed = QtCore.pyqtSignal()         # colours, cut, curve options
+    optimizers_changed = QtCore.pyqtSignal()   # entries added, removed, edited
+    race_changed = QtCore.pyqtSignal()         # race settings
+    objective_ready = QtCore.pyqtSignal()
+    plane_ready = QtCore.pyqtSignal()
+    landscape_ready = QtCore.pyqtSignal(bool)  # True when final, False for a partial or preview
+    cut_ready = QtCore.pyqtSignal()
+    contours_ready = QtCore.pyqtSignal(object, object)  # landscape, segments (K, 2, 2)
+    runs_updated = QtCore.pyqtSignal()
+    frame_changed = QtCore.pyqtSignal(int)
+    playing_changed = QtCore.pyqtSignal(bool)
+    status = QtCore.pyqtSignal(str)
+    error = QtCore.pyqtSignal(str)
+    progress = QtCore.pyqtSignal(str, float)   # text, fraction (1.0 when idle)
+    busy_changed = QtCore.pyqtSignal(bool)
+
+    def __init__(self, parent=None, problem: ClassifierSpec | None = None, slice_spec: SliceSpec | None = None):
+        super().__init__(parent)
+        self.problem = problem or ClassifierSpec()
+        self.slice = slice_spec or SliceSpec()
+        self.view = ViewSettings()
+        self.race = RaceSettings()
+        self.optimizers: list[OptimizerEntry] = default_optimizers()
+        self._next_entry_id = len(self.optimizers) + 1
+        self.objective = None
+        self.plane: Plane | None = None
+        self.landscape: Landscape | None = None
+        self.preview: tuple | None = None
+        self.data_values = None          # cached data component when the slice shows the total
+        self.cut: Landscape | None = None
+        self.runs: dict[int, RunResult] = {}
+        self.frame = 0
+        self.playing = True
+        self.jobs = JobSlots(self)
+        self.jobs.progress.connect(self._on_job_progress)
+        self.jobs.partial.connect(self._on_job_partial)
+        self.jobs.finished.connect(self._on_job_finished)
+        self.jobs.failed.connect(self._on_job_failed)
+        self.jobs.busy_changed.connect(self.busy_changed)
+        self._pending_problem = None
+
+    # ================================================================= setters (panels call these)
+    def start(self):
+        """Compute the initial scene."""
+        self._request_problem(self.problem)
+
+    def set_problem(self, **changes):
+        """Change data or model settings (fields of ClassifierSpec)."""
+        try:
+            proposed = replace(self.problem, **changes)
+        except HillwalkError as error:
+            self._reject(str(error))
+            return
+        if proposed == self.problem:
+            return
+        only_regularization = all(getattr(proposed, f) == getattr(self.problem, f)
+                                  for f in ClassifierSpec.__dataclass_fields__ if f not in REGULARIZATION_FIELDS)
+        if only_regularization and self.objective is not None and self.landscape is not None:
+            self._request_regularization(proposed)
+        else:
+            self._request_problem(proposed)
+
+    def set_slice(self, **changes):
+        try:
+            proposed = replace(self.slice, **changes)
+        except HillwalkError as error:
+            self._reject(str(error))
+            return
+        if proposed == self.slice:
+            return
+        plane_changed = any(getattr(proposed, f) != getattr(self.slice, f) for f in PLANE_FIELDS)
+        self.slice = proposed
+        self.slice_changed.emit()
+        if self.objective is None:
+            return
+        if plane_changed or self.plane is None:
+            self._request_plane()
+        else:
+            self._request_slice()
+            self._request_cut()
+
+    def retrain_centre(self):
+        """Recompute the centre (and so the plane) for the current objective."""
+        if self.objective is not None:
+            self._request_plane()
+
+    def set_view(self, **changes):
+        proposed = replace(self.view, **changes)
+        if proposed == self.view:
+            return
+        cut_changed = any(getattr(proposed, f) != getattr(self.view, f) for f in ("cut_mode", "cut_angle", "cut_points"))
+        contours_changed = proposed.log_scale != self.view.log_scale or proposed.contours != self.view.contours
+        self.view = proposed
+        self.view_changed.emit()
+        if cut_changed:
+            self._request_cut()
+        if contours_changed:
+            self.request_contours()
+
+    def set_race(self, **changes):
+        proposed = replace(self.race, **changes)
+        if proposed == self.race:
+            return
+        for name, value in changes.items():
+            if name == "steps" and (int(value) != value or not 1 <= value <= 100000):
+                self._reject(f"the number of steps must be a whole number from 1 to 100000, got {value}")
+                return
+            if name == "start" and not all(math.isfinite(v) for v in value):
+                self._reject("the start point must be finite")
+                return
+        self.race = proposed
+        self.race_changed.emit()
+        self._restart_runs()
+
+    def set_start(self, a: float, b: float):
+        """The common start of every path: ``centre + a d1 + b d2`` (a click on the heatmap)."""
+        self.set_race(start=(float(a), float(b)))
+
+    def add_optimizer(self, spec: OptimizerSpec | None = None) -> OptimizerEntry:
+        used = {e.colour for e in self.optimizers}
+        colour = next((c for c in PALETTE if c not in used), PALETTE[len(self.optimizers) % len(PALETTE)])
+        entry = OptimizerEntry(self._next_entry_id, spec or OptimizerSpec("adam", lr=0.003, batch_size=64), colour)
+        self._next_entry_id += 1
+        self.optimizers.append(entry)
+        self.optimizers_changed.emit()
+        self._restart_run(entry)
+        return entry
+
+    def remove_optimizer(self, entry_id: int):
+        self.optimizers = [e for e in self.optimizers if e.id != entry_id]
+        self.jobs.cancel(f"run:{entry_id}")
+        self.runs.pop(entry_id, None)
+        self.optimizers_changed.emit()
+        self.runs_updated.emit()
+
+    def update_optimizer(self, entry_id: int, spec: OptimizerSpec | None = None, enabled: bool | None = None,
+                         colour: str | None = None):
+        entry = self.entry(entry_id)
+        if entry is None:
+            return
+        rerun = False
+        if spec is not None and spec != entry.spec:
+            entry.spec, rerun = spec, True
+        if enabled is not None and enabled != entry.enabled:
+            entry.enabled, rerun = enabled, True
+        if colour is not None:
+            entry.colour = colour
+        self.optimizers_changed.emit()
+        if rerun:
+            self._restart_run(entry)
+        else:
+            self.runs_updated.emit()
+
+    def entry(self, entry_id: int) -> OptimizerEntry | None:
+        return next((e for e in self.optimizers if e.id == entry_id), None)
+
+    # ================================================================= playback
+    @property
+    def available_frames(self) -> int:
+        """The last step every enabled, running method has reached (the animation's reach)."""
+        lengths = [int(r.steps[-1]) if r.steps.size else 0 for r in self.runs.values()
+                   if not (r.diverged_at is not None or r.finished)]
+        finished = [int(r.steps[-1]) if r.steps.size else 0 for r in self.runs.values()
+                    if r.diverged_at is not None or r.finished]
+        if lengths:
+            return min(lengths)
+        return max(finished, default=0)
+
+    @property
+    def max_frame(self) -> int:
+        return max([int(r.steps[-1]) for r in self.runs.values() if r.steps.size], default=0)
+
+    def set_frame(self, frame: int):
+        frame = int(max(0, min(frame, self.race.steps)))
+        if frame != self.frame:
+            self.frame = frame
+            self.frame_changed.emit(frame)
+
+    def set_playing(self, playing: bool):
+        if playing != self.playing:
+            self.playing = playing
+            self.playing_changed.emit(playing)
+
+    def reset_playback(self):
+        self.set_frame(0)
+
+    # ================================================================= computations
+    def _reject(self, message):
+        self.error.emit(message)
+        self.problem_changed.emit()  # panels resync to the unchanged settings
+        self.slice_changed.emit()
+        self.race_changed.emit()
+
+    def _request_problem(self, proposed: ClassifierSpec):
+        self._pending_problem = proposed
+        self.jobs.cancel_all()
+
+        def job(report, should_stop):
+            report(0.0, "loading data")
+            objective = proposed.build()
+            report(0.5, "training the centre")
+            plane = self.slice.plane(objective)
+            return objective, plane
+
+        self.progress.emit("loading data", 0.0)
+        self.jobs.start("problem", job)
+
+    def _request_regularization(self, proposed: ClassifierSpec):
+        old = self.objective
+        self.jobs.cancel("slice")
+        self.jobs.cancel("reg")
+
+        def job(report, should_stop):
+            objective = LinearClassifier(old.train, old.val, proposed.loss, proposed.delta,
+                                         Regularizer(proposed.regularizer, proposed.lam, proposed.beta),
+                                         proposed.regularize_bias)
+            report(0.3, "regularization term")
+            return proposed, objective
+
+        self.jobs.start("reg", job)
+
+    def _request_plane(self):
+        objective, spec = self.objective, self.slice
+        self.jobs.cancel("slice")
+        self.jobs.cancel("cut")
+        self.jobs.cancel_matching("run:")
+
+        def job(report, should_stop):
+            report(0.0, "centre and directions")
+            return spec.plane(objective)
+
+        self.jobs.start("plane", job)
+
+    def _request_slice(self):
+        objective, plane, spec = self.objective, self.plane, self.slice
+        if objective is None or plane is None:
+            return
+        component = spec.component
+        split_total = component == "total" and hasattr(objective, "regularizer")
+        budget = int(spec.budget_mb * 2 ** 20)
+        alphas, betas = spec.alpha_axis(), make_axis(*map(float, spec.beta_range), int(spec.grid))
+
+        def job(report, should_stop):
+            steps = iter_slice(objective, plane, alphas, betas, "data" if split_total else component, budget)
+            result = None
+            for step in steps:
+                if should_stop():
+                    return None
+                if step.result is not None:
+                    result = step.result
+                    break
+                if step.preview is not None:
+                    report(step.fraction, "slice", ("preview", step.preview))
+                elif step.rows_done:
+                    report(step.fraction, "slice", ("rows", step.rows_done, step.values.copy()))
+                else:
+                    report(step.fraction, "slice")
+            data_values = None
+            if split_total:
+                data_values = result.values
+                reg = compute_slice(objective, plane, alphas, betas, "reg", budget)
+                result = Landscape(data_values + reg.values, alphas, betas, _component("total"), plane, result.method,
+                                   result.fallback_points + reg.fallback_points, result.seconds + reg.seconds)
+            return result, data_values
+
+        self.jobs.start("slice", job)
+
+    def _request_reg_only(self):
+        """After a regularization change: total = cached data grid + new regularization grid."""
+        objective, plane, spec, landscape = self.objective, self.plane, self.slice, self.landscape
+        if landscape is None:
+            return self._request_slice()
+        component = spec.component
+        if component in ("data", "accuracy") or component.startswith("example"):
+            return  # unaffected by regularization
+        if component == "total" and self.data_values is None:
+            return self._request_slice()
+
+        def job(report, should_stop):
+            reg = compute_slice(objective, plane, landscape.alphas, landscape.betas, "reg",
+                                int(spec.budget_mb * 2 ** 20))
+            values = reg.values if component == "reg" else self.data_values + reg.values
+            return Landscape(values, landscape.alphas, landscape.betas, landscape.component, plane, reg.method,
+                             reg.fallback_points, reg.seconds), self.data_values
+
+        self.jobs.start("slice", job)
+
+    def request_contours(self):
+        """Trace the contours of the current landscape in a worker (on a 401 x 401 grid
+        this takes tens of milliseconds: too long for the GUI thread)."""
+        landscape, view = self.landscape, self.view
+        if landscape is None or landscape.betas is None:
+            return
+
+        def job(report, should_stop):
+            from core.contours import contour_set
+
+            from .figures import display_values
+
+            return landscape, contour_set(display_values(landscape.values, view.log_scale), landscape.alphas,
+                                          landscape.betas, view.contours)
+
+        self.jobs.start("contours", job)
+
+    def cut_line(self):
+        """(start (a, b), direction (a, b), s range) of the 1-D cut in plane coordinates."""
+        view = self.view
+        a0, a1 = (float(v) for v in self.slice.alpha_range)
+        b0, b1 = (float(v) for v in self.slice.beta_range)
+        if view.cut_mode == "points":
+            p1, p2 = (np.asarray(p, dtype=float) for p in view.cut_points)
+            if np.allclose(p1, p2):
+                p2 = p1 + np.array([1.0, 0.0])
+            return p1, p2 - p1, (-0.25, 1.25)
+        angle = math.radians(view.cut_angle)
+        direction = np.array([math.cos(angle), math.sin(angle)])
+        reach = max(abs(a0), abs(a1), abs(b0), abs(b1))
+        return np.zeros(2), direction, (-reach, reach)
+
+    def _request_cut(self):
+        objective, plane = self.objective, self.plane
+        if objective is None or plane is None or plane.dir2 is None:
+            return
+        origin, direction, (s0, s1) = self.cut_line()
+        centre = plane.point(origin[0], origin[1])
+        along = direction[0] * plane.dir1 + direction[1] * plane.dir2
+        component = self.slice.component
+        budget = int(self.slice.budget_mb * 2 ** 20)
+
+        def job(report, should_stop):
+            line = Plane(centre, along, None, {"kind": "cut", "label1": "s: position along the cut"})
+            return compute_slice(objective, line, make_axis(s0, s1, 201), None, component, budget,
+                                 should_stop=should_stop)
+
+        self.jobs.start("cut", job)
+
+    def _restart_runs(self):
+        self.jobs.cancel_matching("run:")
+        self.runs.clear()
+        self.set_frame(0)
+        for entry in self.optimizers:
+            self._restart_run(entry, notify=False)
+        self.runs_updated.emit()
+
+    def _restart_run(self, entry: OptimizerEntry, notify=True):
+        self.jobs.cancel(f"run:{entry.id}")
+        self.runs.pop(entry.id, None)
+        if not entry.enabled or self.objective is None or self.plane is None:
+            if notify:
+                self.runs_updated.emit()
+            return
+        objective, plane, race, spec = self.objective, self.plane, self.race, entry.spec
+        in_plane = race.in_plane and plane.dir2 is not None
+        label = run_label(spec)
+
+        def job(report, should_stop):
+            if in_plane:
+                walker = Run(PlaneObjective(objective, plane), spec, np.array(race.start), race.steps, race.seed)
+            else:
+                walker = Run(objective, spec, plane.point(*race.start), race.steps, race.seed)
+            while not walker.finished:
+                if should_stop():
+                    return None
+                walker.advance(RUN_CHUNK_STEPS)
+                report(walker.t / max(1, race.steps), label, _run_result(entry.id, label, walker, plane, in_plane))
+            return _run_result(entry.id, label, walker, plane, in_plane)
+
+        self.jobs.start(f"run:{entry.id}", job)
+        if notify:
+            self.runs_updated.emit()
+
+    # ================================================================= job results
+    def _on_job_progress(self, kind, fraction, text):
+        self.progress.emit(f"computing: {text or kind}", fraction)
+
+    def _on_job_partial(self, kind, partial):
+        if kind == "slice":
+            if partial[0] == "preview":
+                self.preview = partial[1]
+                self.landscape_ready.emit(False)
+            return
+        if kind.startswith("run:"):
+            self.runs[partial.entry_id] = partial
+            self.runs_updated.emit()
+
+    def _on_job_finished(self, kind, result):
+        if kind == "problem":
+            objective, plane = result
+            self.problem = self._pending_problem
+            self.objective = objective
+            self.problem_changed.emit()
+            self.objective_ready.emit()
+            self.status.emit(f"Loaded {objective.train.summary()}")
+            self._adopt_plane(plane)
+        elif kind == "reg":
+            proposed, objective = result
+            self.problem, self.objective = proposed, objective
+            self.problem_changed.emit()
+            self.objective_ready.emit()
+            self.status.emit("Regularization changed: the centre is kept (Retrain centre moves it to the new minimum)")
+            self._request_reg_only()
+            self._request_cut()
+            self._restart_runs()
+        elif kind == "plane":
+            self._adopt_plane(result)
+        elif kind == "slice":
+            if result is None:
+                return
+            self.landscape, self.data_values = result
+            self.preview = None
+            self.landscape_ready.emit(True)
+            self.request_contours()
+            self.progress.emit("ready", 1.0)
+        elif kind == "contours":
+            self.contours_ready.emit(*result)
+        elif kind == "cut":
+            if result is not None:
+                self.cut = result
+                self.cut_ready.emit()
+        elif kind.startswith("run:"):
+            if result is not None:
+                self.runs[result.entry_id] = result
+                self.runs_updated.emit()
+
+    def _adopt_plane(self, plane):
+        self.plane = plane
+        self.landscape = None
+        self.data_values = None
+        self.plane_ready.emit()
+        self._request_slice()
+        self._request_cut()
+        self._restart_runs()
+
+    def _on_job_failed(self, kind, message, user_error):
+        self.progress.emit("ready", 1.0)
+        if kind in ("problem", "reg"):
+            self._pending_problem = None
+            self.problem_changed.emit()  # the panels go back to the settings still in force
+            prefix = "Could not load the data" if kind == "problem" else "Could not change the regularization"
+            self.error.emit(f"{prefix}: {message}" if user_error else f"{prefix} (internal error): {message}")
+            if self.objective is not None and self.landscape is None:
+                self._request_slice()
+            return
+        self.error.emit(message if user_error else f"Internal error while computing {kind}: {message}")
+
+    # ================================================================= persistence
+    def settings_dict(self) -> dict:
+        """Every setting as plain JSON-able values."""
+        return json.loads(json.dumps({
+            "problem": self.problem.to_dict(), "slice": self.slice.to_dict(), "view": asdict(self.view),
+            "race": asdict(self.race),
+            "optimizers": [{"spec": e.spec.to_dict(), "colour": e.colour, "enabled": e.enabled} for e in self.optimizers],
+        }))
+
+    def load_settings_dict(self, data: dict):
+        """Replace every setting (raises HillwalkError on invalid content, changing nothing)."""
+        try:
+            problem = ClassifierSpec(**data["problem"])
+            slice_data = dict(data["slice"])
+            for key in ("coords", "alpha_range", "beta_range"):
+                slice_data[key] = tuple(slice_data[key])
+            slice_spec = SliceSpec(**slice_data)
+            view_data = dict(data["view"])
+            view_data["cut_points"] = tuple(tuple(p) for p in view_data["cut_points"])
+            view = ViewSettings(**view_data)
+            race_data = dict(data["race"])
+            race_data["start"] = tuple(race_data["start"])
+            race = RaceSettings(**race_data)
+            entries = []
+            for k, item in enumerate(data["optimizers"]):
+                spec_data = dict(item["spec"])
+                spec_data["schedule"] = Schedule(**spec_data["schedule"])
+                entries.append(OptimizerEntry(k + 1, OptimizerSpec(**spec_data), str(item["colour"]),
+                                              bool(item["enabled"])))
+        except HillwalkError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise HillwalkError(f"the settings are incomplete or malformed ({type(error).__name__}: {error})") from None
+        self.problem, self.slice, self.view, self.race = problem, slice_spec, view, race
+        self.optimizers = entries
+        self._next_entry_id = len(entries) + 1
+        self.problem_changed.emit()
+        self.slice_changed.emit()
+        self.view_changed.emit()
+        self.race_changed.emit()
+        self.optimizers_changed.emit()
+        self._request_problem(problem)
+
+    def shutdown(self, timeout_ms=5000):
+        self.jobs.wait(timeout_ms)
+
+
+def _component(text):
+    from core.landscape import Component
+
+    return Component.parse(text)
+
+
+def _run_result(entry_id, label, walker, plane, in_plane) -> RunResult:
+    trajectory = walker.trajectory()
+    if in_plane:
+        ab = trajectory.thetas.reshape(-1, 2)
+        a, b, off = ab[:, 0], ab[:, 1], np.zeros(ab.shape[0])
+    else:
+        projection = project_onto_plane(trajectory.thetas, plane)
+        a, b, off = projection.a, projection.b, projection.relative_distance
+    return RunResult(entry_id, label, trajectory.steps, a, b, off, trajectory.loss, trajectory.batch_loss,
+                     trajectory.train_acc, trajectory.val_acc, trajectory.grad_norm, trajectory.diverged_at,
+                     walker.finished)
+
+
+def run_label(spec: OptimizerSpec) -> str:
+    """The legend name of a run: method, learning rate and batch."""
+    batch = "" if spec.batch_size is None or not spec.uses_gradient else f", batch {spec.batch_size}"
+    return f"{spec.display_name} lr {spec.lr:g}{batch}"
