@@ -42,7 +42,11 @@ def run_app() -> int:
     from gui.main_window import MainWindow
 
     app = application()
-    window = MainWindow(settings=QtCore.QSettings(APP_NAME, APP_NAME))
+    settings = QtCore.QSettings(APP_NAME, APP_NAME)
+    window = MainWindow(settings=settings)
+    if settings.value("geometry") is None:  # first launch: most of the screen, up to 1600 x 1000
+        screen = app.primaryScreen().availableGeometry()
+        window.resize(min(1600, int(screen.width() * 0.9)), min(1000, int(screen.height() * 0.9)))
     window.show()
     return app.exec()
 

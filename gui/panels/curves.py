@@ -7,6 +7,19 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 
+def log_ticks(low, high):
+    """Ticks for a log axis from ``low`` to ``high`` (> 0): 1, 2 and 5 times powers of ten
+    when the range spans less than three decades, powers of ten otherwise. Values are in
+    log10 space, as pyqtgraph's log mode expects."""
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high <= 0:
+        return None
+    first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+    multiples = (1, 2, 5) if last - first <= 3 else (1,)
+    values = [m * 10.0 ** k for k in range(first, last + 1) for m in multiples]
+    chosen = [v for v in values if low / 1.5 <= v <= high * 1.5]
+    return [[(float(np.log10(v)), f"{v:g}") for v in chosen], []]
+
+
 class CurvesPanel(QtWidgets.QWidget):
     """Three plots against the step, linked on x; a vertical cursor follows the frame.
     Colours are those of the heatmap's legend and the Optimizers list."""
@@ -41,6 +54,7 @@ class CurvesPanel(QtWidgets.QWidget):
             self.cursors.append(cursor)
         for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
+            # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
         state.view_changed.connect(self._on_view_changed)
@@ -86,7 +100,19 @@ class CurvesPanel(QtWidgets.QWidget):
             lines["grad"].setData(run.steps, np.maximum(run.grad_norm, 1e-300))
             tip = run.label + (f" (diverged at step {run.diverged_at})" if run.diverged_at is not None else "")
             lines["loss"].setToolTip(tip)
+        self._set_loss_ticks()
         self._on_frame_changed(self.state.frame)
+
+    def _set_loss_ticks(self):
+        axis = self.loss_plot.getAxis("left")
+        losses = [run.loss for run in self.state.runs.values() if run.loss.size]
+        ticks = None
+        if self.state.view.curves_log and losses:
+            values = np.concatenate(losses)
+            values = values[np.isfinite(values) & (values > 0)]
+            if values.size:
+                ticks = log_ticks(values.min(), values.max())
+        axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)
 
     def _on_frame_changed(self, frame):
         for cursor in self.cursors:
