@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtWidgets
 
 from ..figures import component_label
+from .markers import RunMarkers, rows_up_to
 from .widgets import combo, select_data, set_quietly
 
 
@@ -63,8 +64,8 @@ class CutPanel(QtWidgets.QWidget):
         for side in ("bottom", "left"):
             self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
-        self.trails: dict[int, pg.PlotDataItem] = {}
-        self.heads: dict[int, pg.ScatterPlotItem] = {}
+        self.markers = RunMarkers(self.plot, trail_width=1.5, head_size=11)
+        self.trails, self.heads = self.markers.trails, self.markers.heads
         layout.addWidget(self.plot_widget)
         self.mode.currentIndexChanged.connect(self._on_controls_changed)
         self.angle.valueChanged.connect(self._on_controls_changed)
@@ -104,19 +105,7 @@ class CutPanel(QtWidgets.QWidget):
         self._on_frame_changed(self.state.frame)
 
     def _on_runs_updated(self):
-        wanted = {e.id: e for e in self.state.optimizers if e.enabled}
-        for entry_id in list(self.trails):
-            if entry_id not in wanted:
-                self.plot.removeItem(self.trails.pop(entry_id))
-                self.plot.removeItem(self.heads.pop(entry_id))
-        for entry_id, entry in wanted.items():
-            if entry_id not in self.trails:
-                self.trails[entry_id] = self.plot.plot([], [], pen=pg.mkPen(entry.colour, width=1.5))
-                self.heads[entry_id] = pg.ScatterPlotItem([], [], size=11, pen=pg.mkPen("k"),
-                                                          brush=pg.mkBrush(entry.colour))
-                self.plot.addItem(self.heads[entry_id])
-            self.trails[entry_id].setPen(pg.mkPen(entry.colour, width=1.5))
-            self.heads[entry_id].setBrush(pg.mkBrush(entry.colour))
+        self.markers.sync(e for e in self.state.optimizers if e.enabled)
         self._on_frame_changed(self.state.frame)
 
     def _on_frame_changed(self, frame):
@@ -128,10 +117,9 @@ class CutPanel(QtWidgets.QWidget):
         for entry_id, trail in self.trails.items():
             run = state.runs.get(entry_id)
             if run is None or run.steps.size == 0:
-                trail.setData([], [])
-                self.heads[entry_id].setData([], [])
+                self.markers.clear(entry_id)
                 continue
-            upto = max(1, int(np.searchsorted(run.steps, frame, side="right")))
+            upto = rows_up_to(run, frame)
             s = positions_on_cut(run.a[:upto], run.b[:upto], origin, direction, plane)
             loss = np.maximum(run.loss[:upto], 1e-300) if state.view.log_scale else run.loss[:upto]
             trail.setData(s, loss)

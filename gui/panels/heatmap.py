@@ -6,6 +6,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from ..figures import LandscapeFigure, component_label
+from .markers import RunMarkers, rows_up_to
 
 
 class HeatmapPanel(QtWidgets.QWidget):
@@ -39,8 +40,8 @@ class HeatmapPanel(QtWidgets.QWidget):
         plot.addItem(self.start_marker)
         # bottom right: the race usually starts elsewhere (the default start is top left)
         self.legend = plot.addLegend(offset=(-10, -10), labelTextColor="k", brush=(255, 255, 255, 200))
-        self.trails: dict[int, pg.PlotDataItem] = {}
-        self.heads: dict[int, pg.ScatterPlotItem] = {}
+        self.markers = RunMarkers(plot)
+        self.trails, self.heads = self.markers.trails, self.markers.heads
         self._shown_landscape = None
         self.figure.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.figure.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -107,22 +108,9 @@ class HeatmapPanel(QtWidgets.QWidget):
     # ----------------------------------------------------------------- runs
     def _on_runs_updated(self):
         state = self.state
-        wanted = {e.id: e for e in state.optimizers if e.enabled}
-        for entry_id in list(self.trails):
-            if entry_id not in wanted:
-                self.figure.plot.removeItem(self.trails.pop(entry_id))
-                self.figure.plot.removeItem(self.heads.pop(entry_id))
+        wanted = self.markers.sync(e for e in state.optimizers if e.enabled)
         self.legend.clear()
         for entry_id, entry in wanted.items():
-            if entry_id not in self.trails:
-                trail = pg.PlotDataItem([], [], pen=pg.mkPen(entry.colour, width=2.5))
-                head = pg.ScatterPlotItem([], [], size=12, pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(entry.colour))
-                for item in (trail, head):
-                    item.setZValue(20)
-                    self.figure.plot.addItem(item)
-                self.trails[entry_id], self.heads[entry_id] = trail, head
-            self.trails[entry_id].setPen(pg.mkPen(entry.colour, width=2.5))
-            self.heads[entry_id].setBrush(pg.mkBrush(entry.colour))
             run = state.runs.get(entry_id)
             label = run.label if run is not None else entry.spec.display_name
             if run is not None and run.diverged_at is not None:
@@ -136,11 +124,9 @@ class HeatmapPanel(QtWidgets.QWidget):
             run = self.state.runs.get(entry_id)
             head = self.heads[entry_id]
             if run is None or run.steps.size == 0:
-                trail.setData([], [])
-                head.setData([], [])
+                self.markers.clear(entry_id)
                 continue
-            upto = int(np.searchsorted(run.steps, frame, side="right"))
-            upto = max(1, upto)
+            upto = rows_up_to(run, frame)
             trail.setData(run.a[:upto], run.b[:upto])
             ended = run.diverged_at is not None and upto >= run.steps.size
             head.setData([run.a[upto - 1]], [run.b[upto - 1]], symbol="x" if ended else "o",
