@@ -97,9 +97,17 @@ class SliceSpec:
                                                  record=self.directions == "pca")
         return trained, initial, path, losses
 
-    def plane(self, objective):
-        """The plane (or line) of these settings for ``objective``."""
-        center, initial, path, losses = self.centre(objective)
+    def plane(self, objective, center=None, center_label=None):
+        """The plane (or line) of these settings for ``objective``; ``center`` (an array
+        of the parameter shape) replaces the centre these settings would choose, e.g. an
+        optimizer's current position."""
+        if center is None:
+            center, initial, path, losses = self.centre(objective)
+        else:
+            center = np.asarray(center, dtype=np.float64).reshape(objective.param_shape)
+            initial = objective.initial_theta(self.init_scale, self.seed)
+            path = self.centre(objective)[2] if self.directions == "pca" else None
+            losses = np.array([objective.loss(initial), objective.loss(center)])
         seed = self.seed + 1
         kind = self.directions
         if kind in ("gaussian", "filter", "layer", "model"):
@@ -114,7 +122,8 @@ class SliceSpec:
             plane = coordinate_plane(center, (r1, c1), None if self.is_cut else (r2, c2))
         else:
             plane = interpolation_line(initial, center)
-        plane.info.update({"center": self.center, "train_steps": self.train_steps if self.center == "trained" else 0,
+        plane.info.update({"center": center_label or self.center,
+                           "train_steps": self.train_steps if self.center == "trained" else 0,
                            "center_loss": float(losses[-1]), "initial_loss": float(losses[0])})
         return plane
 

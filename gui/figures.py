@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtGui
+from PyQt6 import QtGui, QtWidgets
 
 from core.contours import contour_set
 from core.errors import HillwalkError
@@ -69,6 +69,10 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.contour_item = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen((255, 255, 255, 170), width=1))
         self.contour_item.setZValue(5)
         self.plot.addItem(self.contour_item)
+        # The image and thousands of contour segments stay still while paths animate over
+        # them: keep them as cached pixmaps instead of repainting them every frame.
+        for item in (self.image, self.contour_item.curve):  # a PlotDataItem draws through .curve
+            item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
         self.centre_marker = pg.ScatterPlotItem([0], [0], symbol="+", size=16, pen=pg.mkPen("k", width=2),
                                                 brush=None)

@@ -89,6 +89,7 @@ class RunResult:
     grad_norm: np.ndarray
     diverged_at: int | None
     finished: bool
+    thetas: np.ndarray | None = None   # full parameters of the recorded rows
 
 
 def default_optimizers():
@@ -135,6 +136,7 @@ class AppState(QtCore.QObject):
         self.data_values = None          # cached data component when the slice shows the total
         self.cut: Landscape | None = None
         self.runs: dict[int, RunResult] = {}
+        self.custom_centre = None        # (label, theta, entry id): an optimizer's position as the centre
         self.frame = 0
         self.playing = True
         self.jobs = JobSlots(self)
@@ -175,6 +177,8 @@ class AppState(QtCore.QObject):
         if proposed == self.slice:
             return
         plane_changed = any(getattr(proposed, f) != getattr(self.slice, f) for f in PLANE_FIELDS)
+        if proposed.center != self.slice.center:
+            self.custom_centre = None
         self.slice = proposed
         self.slice_changed.emit()
         if self.objective is None:
@@ -188,7 +192,20 @@ class AppState(QtCore.QObject):
     def retrain_centre(self):
         """Recompute the centre (and so the plane) for the current objective."""
         if self.objective is not None:
+            self.custom_centre = None
+            self.slice_changed.emit()
             self._request_plane()
+
+    def centre_on_run(self, entry_id: int):
+        """Centre the slice on a method's position at the current step."""
+        run = self.runs.get(entry_id)
+        if run is None or run.thetas is None or run.steps.size == 0:
+            self._reject("that method has no recorded position yet; wait for its run")
+            return
+        row = max(0, min(int(np.searchsorted(run.steps, self.frame, side="right")) - 1, run.thetas.shape[0] - 1))
+        self.custom_centre = (f"{run.label} at step {int(run.steps[row])}", run.thetas[row].copy(), entry_id)
+        self.slice_changed.emit()
+        self._request_plane()
 
     def set_view(self, **changes):
         proposed = replace(self.view, **changes)
@@ -300,6 +317,7 @@ class AppState(QtCore.QObject):
     def _request_problem(self, proposed: ClassifierSpec):
         self._pending_problem = proposed
         self.jobs.cancel_all()
+        self.custom_centre = None
 
         def job(report, should_stop):
             report(0.0, "loading data")
@@ -327,13 +345,14 @@ class AppState(QtCore.QObject):
 
     def _request_plane(self):
         objective, spec = self.objective, self.slice
+        label, theta = self.custom_centre[:2] if self.custom_centre is not None else (None, None)
         self.jobs.cancel("slice")
         self.jobs.cancel("cut")
         self.jobs.cancel_matching("run:")
 
         def job(report, should_stop):
             report(0.0, "centre and directions")
-            return spec.plane(objective)
+            return spec.plane(objective, center=theta, center_label=label)
 
         self.jobs.start("plane", job)
 
@@ -607,12 +626,14 @@ def _run_result(entry_id, label, walker, plane, in_plane) -> RunResult:
     if in_plane:
         ab = trajectory.thetas.reshape(-1, 2)
         a, b, off = ab[:, 0], ab[:, 1], np.zeros(ab.shape[0])
+        thetas = np.stack([plane.point(ai, bi) for ai, bi in ab]) if ab.size else None
     else:
         projection = project_onto_plane(trajectory.thetas, plane)
         a, b, off = projection.a, projection.b, projection.relative_distance
+        thetas = trajectory.thetas
     return RunResult(entry_id, label, trajectory.steps, a, b, off, trajectory.loss, trajectory.batch_loss,
                      trajectory.train_acc, trajectory.val_acc, trajectory.grad_norm, trajectory.diverged_at,
-                     walker.finished)
+                     walker.finished, thetas)
 
 
 def run_label(spec: OptimizerSpec) -> str:

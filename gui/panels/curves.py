@@ -54,6 +54,9 @@ class CurvesPanel(QtWidgets.QWidget):
             self.cursors.append(cursor)
         for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
+            # long runs: draw at most about one point per pixel
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
             # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
@@ -82,6 +85,9 @@ class CurvesPanel(QtWidgets.QWidget):
                 self.lines[entry_id] = {
                     "loss": self.loss_plot.plot([], []), "train": self.accuracy_plot.plot([], []),
                     "val": self.accuracy_plot.plot([], []), "grad": self.gradient_plot.plot([], [])}
+                for item in self.lines[entry_id].values():
+                    # the curves stay still while the cursor moves over them: cache their pixels
+                    item.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             lines = self.lines[entry_id]
             for name, item in lines.items():
                 style = QtCore.Qt.PenStyle.DashLine if name == "val" else QtCore.Qt.PenStyle.SolidLine

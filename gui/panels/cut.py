@@ -64,6 +64,7 @@ class CutPanel(QtWidgets.QWidget):
         for side in ("bottom", "left"):
             self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
+        self.curve.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.markers = RunMarkers(self.plot, trail_width=1.5, head_size=11)
         self.trails, self.heads = self.markers.trails, self.markers.heads
         layout.addWidget(self.plot_widget)
@@ -101,6 +102,12 @@ class CutPanel(QtWidgets.QWidget):
             else cut.values
         self.plot.setLogMode(False, bool(log))
         self.curve.setData(cut.alphas, values)
+        # Range from the cut itself, fixed: re-deriving it from every moving marker each
+        # frame would cost more than drawing them.
+        shown = np.log10(values) if log else values
+        low, high = float(np.nanmin(shown)), float(np.nanmax(shown))
+        pad = 0.05 * (high - low or 1.0)
+        self.plot.setRange(xRange=(cut.alphas[0], cut.alphas[-1]), yRange=(low - pad, high + pad), padding=0)
         self.plot.setLabel("left", component_label(cut.component), color="k")
         self._on_frame_changed(self.state.frame)
 

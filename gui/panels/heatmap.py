@@ -40,6 +40,12 @@ class HeatmapPanel(QtWidgets.QWidget):
         plot.addItem(self.start_marker)
         # bottom right: the race usually starts elsewhere (the default start is top left)
         self.legend = plot.addLegend(offset=(-10, -10), labelTextColor="k", brush=(255, 255, 255, 200))
+        crosshair_pen = pg.mkPen((40, 40, 40, 120), width=1)
+        self.crosshair = (pg.InfiniteLine(angle=90, pen=crosshair_pen), pg.InfiniteLine(angle=0, pen=crosshair_pen))
+        for line in self.crosshair:
+            line.setZValue(30)
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
         self.markers = RunMarkers(plot)
         self.trails, self.heads = self.markers.trails, self.markers.heads
         self._shown_landscape = None
@@ -162,6 +168,9 @@ class HeatmapPanel(QtWidgets.QWidget):
         if point is None:
             return
         a, b = point
+        for line, position in zip(self.crosshair, (a, b)):
+            line.setPos(position)
+            line.setVisible(True)
         value = self.value_at(a, b)
         text = f"a = {a:.4g}, b = {b:.4g}"
         if value is not None:

@@ -60,7 +60,7 @@ class LandscapePanel(QtWidgets.QWidget):
         self.contours.setRange(0, 40)
         labelled_row(form, "Contour lines", self.contours, "Number of contour lines")
         self._sync()
-        self.center.currentIndexChanged.connect(lambda: state.set_slice(center=self.center.currentData()))
+        self.center.currentIndexChanged.connect(self._on_centre)
         self.retrain.clicked.connect(state.retrain_centre)
         self.directions.currentIndexChanged.connect(lambda: state.set_slice(directions=self.directions.currentData()))
         self.orthogonalize.toggled.connect(lambda on: state.set_slice(orthogonalize=on))
@@ -74,6 +74,33 @@ class LandscapePanel(QtWidgets.QWidget):
         self.contours.valueChanged.connect(lambda v: state.set_view(contours=v))
         state.slice_changed.connect(self._sync)
         state.view_changed.connect(self._sync)
+        state.optimizers_changed.connect(self._sync)
+        state.runs_updated.connect(self._sync_centre_choices)
+
+    def _on_centre(self):
+        choice = self.center.currentData()
+        if isinstance(choice, str) and choice.startswith("run:"):
+            self.state.centre_on_run(int(choice[4:]))
+        elif self.state.custom_centre is not None and choice == self.state.slice.center:
+            self.state.retrain_centre()  # back from an optimizer's position to the chosen centre
+        else:
+            self.state.set_slice(center=choice)
+
+    def _sync_centre_choices(self):
+        """Offer every method's current position as a centre, beside initial and trained."""
+        wanted = [(f"position of {e.spec.display_name} (lr {e.spec.lr:g}) at the current step", f"run:{e.id}")
+                  for e in self.state.optimizers if e.enabled]
+        present = [(self.center.itemText(k), self.center.itemData(k)) for k in range(2, self.center.count())]
+        if present != wanted:
+            was = self.center.blockSignals(True)
+            while self.center.count() > 2:
+                self.center.removeItem(2)
+            for text, data in wanted:
+                self.center.addItem(text, data)
+            self.center.blockSignals(was)
+        custom = self.state.custom_centre
+        self.center.setToolTip("The slice's centre: the initial W, W trained by gradient descent, or where a method "
+                               "is at the current step" + (f". Now: {custom[0]}" if custom else ""))
 
     def _on_component(self):
         kind = self.component.currentData()
@@ -82,7 +109,9 @@ class LandscapePanel(QtWidgets.QWidget):
 
     def _sync(self):
         spec, view = self.state.slice, self.state.view
-        select_data(self.center, spec.center)
+        self._sync_centre_choices()
+        custom = self.state.custom_centre
+        select_data(self.center, spec.center if custom is None else f"run:{custom[2]}")
         select_data(self.directions, spec.directions)
         set_quietly(self.orthogonalize, spec.orthogonalize)
         set_quietly(self.plane_seed, spec.seed)

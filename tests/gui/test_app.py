@@ -3,7 +3,7 @@ import time
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from core.datasets import Dataset
 from core.directions import random_plane
@@ -218,10 +218,46 @@ def test_changing_range_and_component_recomputes(qtbot, window):
     wait_for_runs(qtbot, window)
 
 
+def test_centre_on_a_methods_current_position(qtbot, window):
+    state = window.state
+    state.set_playing(False)
+    state.set_frame(150)
+    entry = state.optimizers[3]
+    expected = state.runs[entry.id].thetas[150].copy()
+    combo = window.landscape_panel.center
+    combo.setCurrentIndex(combo.findData(f"run:{entry.id}"))
+    qtbot.waitUntil(lambda: state.plane is not None and np.array_equal(state.plane.center, expected),
+                    timeout=SCENE_TIMEOUT_MS)
+    assert "at step 150" in state.plane.info["center"]
+    wait_for_runs(qtbot, window)
+    assert combo.currentData() == f"run:{entry.id}"
+    assert state.landscape.values[50, 50] == pytest.approx(state.objective.loss(expected), rel=1e-12)
+    combo.setCurrentIndex(combo.findData("trained"))  # back to the trained centre
+    qtbot.waitUntil(lambda: state.custom_centre is None and state.plane is not None
+                    and not np.array_equal(state.plane.center, expected), timeout=SCENE_TIMEOUT_MS)
+    wait_for_runs(qtbot, window)
+
+
+def test_mouse_over_the_heatmap_shows_a_crosshair_and_readout(qtbot, window):
+    figure = window.heatmap.figure
+    point = QtCore.QPointF(figure.mapFromScene(window.heatmap.scene_position_of(0.25, -0.5)))
+    viewport = figure.viewport()
+    # a hover move as the window system delivers it (QTest.mouseMove moves no pointer offscreen)
+    move = QtGui.QMouseEvent(QtCore.QEvent.Type.MouseMove, point, viewport.mapToGlobal(point),
+                             QtCore.Qt.MouseButton.NoButton, QtCore.Qt.MouseButton.NoButton,
+                             QtCore.Qt.KeyboardModifier.NoModifier)
+    QtWidgets.QApplication.sendEvent(viewport, move)
+    qtbot.waitUntil(lambda: window.readout.text().startswith("a = "), timeout=5000)
+    fields = dict(part.split(" = ") for part in window.readout.text().split(", "))
+    assert float(fields["a"]) == pytest.approx(0.25, abs=0.01) and float(fields["b"]) == pytest.approx(-0.5, abs=0.01)
+    value = float(fields["loss (data + regularization)"])
+    assert value == pytest.approx(window.heatmap.value_at(0.25, -0.5), rel=1e-5)  # shown to 6 digits
+    vertical, horizontal = window.heatmap.crosshair
+    assert vertical.value() == pytest.approx(0.25, abs=0.02) and horizontal.value() == pytest.approx(-0.5, abs=0.02)
+
+
 def test_export_png_and_svg(qtbot, window, tmp_path, monkeypatch):
     png = window.export_view(tmp_path / "view.png", width=800)
-    from PyQt6 import QtGui
-
     image = QtGui.QImage(str(png))
     assert image.width() == 800
     svg_path = tmp_path / "view.svg"

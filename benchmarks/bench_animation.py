@@ -1,0 +1,76 @@
+"""Per-frame cost of the race animation: 8 paths of 1000 steps on the heatmap, the cut
+and the curves, updated by setData on existing items (what the GUI's QTimer does).
+
+Prints the mean and 95th percentile of one frame's update (setting the frame and letting
+Qt paint), and, as a reference measured in the same run, the cost of one full repaint
+of the window without any change, so the ratio says what the animation adds.
+Run: .venv/bin/python benchmarks/bench_animation.py
+"""
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PyQt6 import QtWidgets  # noqa: E402
+
+from core.optimizers import OptimizerSpec  # noqa: E402
+from gui.app import application, wait_for_scene  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+
+
+def main():
+    app = application()
+    window = MainWindow(settings=None, autostart=False)
+    window.resize(1600, 1000)
+    window.show()
+    state = window.state
+    state.set_race(steps=1000)
+    for k in range(4):  # 8 methods in all
+        state.add_optimizer(OptimizerSpec(("sgd", "nesterov", "adagrad", "adam")[k], lr=0.002 * (k + 1),
+                                          batch_size=64))
+    state.set_playing(False)
+    state.start()
+    if not wait_for_scene(window, timeout_s=600):
+        raise SystemExit("the scene did not finish")
+    assert len(state.runs) == 8 and all(r.steps.size == 1001 for r in state.runs.values())
+    for _ in range(5):
+        app.processEvents()
+
+    def repaint():
+        window.repaint()
+        app.processEvents()
+
+    baseline = []
+    for _ in range(30):
+        started = time.perf_counter()
+        repaint()
+        baseline.append(time.perf_counter() - started)
+    frames = []
+    for frame in range(0, 1001, 5):
+        started = time.perf_counter()
+        state.set_frame(frame)
+        repaint()
+        frames.append(time.perf_counter() - started)
+    frame_ms = 1e3 * np.array(frames)
+    base_ms = 1e3 * np.array(baseline)
+    result = {"paths": 8, "steps": 1000, "frame_mean_ms": round(float(frame_ms.mean()), 2),
+              "frame_p95_ms": round(float(np.percentile(frame_ms, 95)), 2),
+              "repaint_only_mean_ms": round(float(base_ms.mean()), 2),
+              "ratio_to_repaint": round(float(frame_ms.mean() / base_ms.mean()), 2),
+              "window": "1600x1000 offscreen"}
+    print(f"frame update (8 paths x 1000 steps, heatmap + cut + curves, with repaint): mean "
+          f"{result['frame_mean_ms']} ms, 95th percentile {result['frame_p95_ms']} ms; a repaint alone "
+          f"{result['repaint_only_mean_ms']} ms (ratio {result['ratio_to_repaint']})")
+    print(json.dumps(result))
+    window.close()
+    QtWidgets.QApplication.processEvents()
+
+
+if __name__ == "__main__":
+    main()

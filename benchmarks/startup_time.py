@@ -1,0 +1,35 @@
+"""Time from interpreter start to a responsive main window, and to the complete default
+scene (slice, cut and race), offscreen. Prints one JSON line.
+Run: .venv/bin/python benchmarks/startup_time.py
+"""
+import time
+
+STARTED = time.perf_counter()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from gui.app import application, wait_for_scene  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+
+app = application()
+window = MainWindow(settings=None)
+window.resize(1600, 1000)
+window.show()
+app.processEvents()
+responsive = time.perf_counter() - STARTED
+landscape_at = None
+while not window.scene_complete():
+    app.processEvents()
+    if landscape_at is None and window.state.landscape is not None:
+        landscape_at = time.perf_counter() - STARTED
+    time.sleep(0.002)
+complete = time.perf_counter() - STARTED
+print(json.dumps({"responsive_window_s": round(responsive, 3), "first_slice_s": round(landscape_at or complete, 3),
+                  "scene_complete_s": round(complete, 3)}))
+window.close()
