@@ -83,6 +83,8 @@ def build_parser():
                                                   "Without a subcommand it opens the desktop app.")
     parser.add_argument("--screenshot", metavar="FILE", help="open the app offscreen, save a PNG of the window, exit")
     parser.add_argument("--size", default="1600x1000", help="window size for --screenshot, WIDTHxHEIGHT")
+    parser.add_argument("--session", metavar="FILE",
+                        help="open the app (or take the --screenshot) with this session file (.hillwalk.json)")
     commands = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
 
     check = commands.add_parser("gradcheck", help="compare analytic and numerical gradients of a classifier",
@@ -106,6 +108,8 @@ def build_parser():
                                              "it as .npz (self-contained), .csv (long format) or .png (picture).")
     add_problem_arguments(render)
     add_slice_arguments(render)
+    render.add_argument("--session", metavar="FILE", help="take the data, model and slice settings from this session "
+                                                         "file (the options above are then ignored)")
     render.add_argument("--out", required=True, help="output file: .npz, .csv or .png")
     render.add_argument("--save-data", action="store_true",
                         help=".npz only: also store X (with the bias column) and y, to recompute without Hillwalk")
@@ -152,6 +156,9 @@ def build_parser():
     trace.add_argument("--record-every", type=_positive_int, default=None,
                        help="keep parameters every k-th step (default: every step that fits in 64 MB)")
     add_problem_arguments(trace)
+    trace.add_argument("--session", metavar="FILE",
+                       help="run this session's race (its data, model, plane, start, optimizers, steps and seed; "
+                            "the options above are then ignored)")
     trace.add_argument("--out", required=True, help="output file: .csv, .npz or .png")
     trace.add_argument("--png-size", default="1000x800")
     trace.set_defaults(handler=run_trace)
@@ -172,12 +179,55 @@ def optimizer_specs_from_args(args):
                           sampling=args.sampling) for method in methods]
 
 
+def trace_setup_from_session(args):
+    """(objective, start, optimizer specs, settings) of a session's race; also sets the
+    steps, seed and objective kind on ``args``."""
+    from core.errors import HillwalkError
+    from core.session import Session
+    from core.trajectory import PlaneObjective
+
+    session = Session.load(args.session)
+    specs = [o.spec for o in session.optimizers if o.enabled]
+    if not specs:
+        raise HillwalkError(f"{args.session}: the session has no enabled optimizer")
+    classifier = session.problem.build()
+    plane = session.slice.plane(classifier)
+    race = session.race
+    if race.in_plane and plane.dir2 is not None:
+        objective, start = PlaneObjective(classifier, plane), np.array(race.start)
+    else:
+        objective, start = classifier, plane.point(*race.start)
+    args.steps, args.seed, args.objective = race.steps, race.seed, "classifier"
+    return objective, start, specs, {"session": session.to_dict()}
+
+
+def trace_setup_from_options(args):
+    """(objective, start, optimizer specs, settings) from the command-line options."""
+    from core.errors import HillwalkError
+    from core.testfunctions import make_test_function
+
+    specs = optimizer_specs_from_args(args)
+    if args.objective == "classifier":
+        problem = problem_spec_from_args(args)
+        objective = problem.build()
+        if args.start is not None:
+            raise HillwalkError("--start is for 2-D functions; a classifier starts at --init-scale * randn")
+        if not args.init_scale > 0:
+            raise HillwalkError(f"--init-scale must be positive, got {args.init_scale}")
+        return objective, objective.initial_theta(args.init_scale, args.seed), specs, {"problem": problem.to_dict()}
+    if args.batch_size is not None:
+        raise HillwalkError("--batch-size applies to --objective classifier (a 2-D function has no data)")
+    options = {"condition": args.condition, "angle": args.angle} if args.objective == "quadratic" else {}
+    objective = make_test_function(args.objective, **options)
+    start = args.start if args.start is not None else objective.default_start
+    return objective, start, specs, {"function": objective.describe(), "start": list(map(float, start))}
+
+
 def run_trace(args, out=sys.stdout):
     from pathlib import Path
 
     from core.errors import HillwalkError
     from core.export import save_trajectories_csv, save_trajectories_npz
-    from core.testfunctions import make_test_function
     from core.trajectory import Race
 
     path = Path(args.out)
@@ -187,23 +237,10 @@ def run_trace(args, out=sys.stdout):
     if not path.parent.exists():
         raise HillwalkError(f"{path.parent}: no such folder for the output file")
     png_size = parse_size(args.png_size) if suffix == ".png" else None
-    specs = optimizer_specs_from_args(args)
-    if args.objective == "classifier":
-        problem = problem_spec_from_args(args)
-        objective = problem.build()
-        if args.start is not None:
-            raise HillwalkError("--start is for 2-D functions; a classifier starts at --init-scale * randn")
-        if not args.init_scale > 0:
-            raise HillwalkError(f"--init-scale must be positive, got {args.init_scale}")
-        start = objective.initial_theta(args.init_scale, args.seed)
-        settings = {"problem": problem.to_dict()}
+    if args.session:
+        objective, start, specs, settings = trace_setup_from_session(args)
     else:
-        if args.batch_size is not None:
-            raise HillwalkError("--batch-size applies to --objective classifier (a 2-D function has no data)")
-        options = {"condition": args.condition, "angle": args.angle} if args.objective == "quadratic" else {}
-        objective = make_test_function(args.objective, **options)
-        start = args.start if args.start is not None else objective.default_start
-        settings = {"function": objective.describe(), "start": list(map(float, start))}
+        objective, start, specs, settings = trace_setup_from_options(args)
     settings["optimizers"] = [spec.to_dict() for spec in specs]
     settings.update(steps=args.steps, seed=args.seed)
     race = Race(objective, specs, start, args.steps, args.seed, record_every=args.record_every)
@@ -290,8 +327,13 @@ def run_render(args, out=sys.stdout):
     if not path.parent.exists():
         raise HillwalkError(f"{path.parent}: no such folder for the output file")
     png_size = parse_size(args.png_size) if suffix == ".png" else None
-    problem = problem_spec_from_args(args)
-    spec = slice_spec_from_args(args)
+    if args.session:
+        from core.session import Session
+
+        session = Session.load(args.session)
+        problem, spec = session.problem, session.slice
+    else:
+        problem, spec = problem_spec_from_args(args), slice_spec_from_args(args)
     objective = problem.build()
     plane = spec.plane(objective)
     landscape = spec.compute(objective, plane)
@@ -376,13 +418,22 @@ def run_gui(args):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from gui.app import take_screenshot
 
-        return take_screenshot(args.screenshot, size)
+        return take_screenshot(args.screenshot, size, session=load_session_arg(args))
     if not has_display() and os.environ.get("QT_QPA_PLATFORM") not in ("offscreen", "minimal"):
         raise UsageError("hillwalk: no display found (DISPLAY is not set); run it on a desktop, under "
                          "'xvfb-run python main.py', or save a picture with 'python main.py --screenshot shot.png'")
+    session = load_session_arg(args)
     from gui.app import run_app
 
-    return run_app()
+    return run_app(session=session)
+
+
+def load_session_arg(args):
+    if not args.session:
+        return None
+    from core.session import Session
+
+    return Session.load(args.session)
 
 
 def main(argv=None):

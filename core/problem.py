@@ -6,6 +6,7 @@ objective, deterministically (all randomness comes from ``seed``).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 from .datasets import PREPROCESSING_METHODS, load_dataset
@@ -59,6 +60,13 @@ class ClassifierSpec:
         if self.regularizer not in REGULARIZER_KINDS:
             raise HillwalkError(f"unknown regularizer {self.regularizer!r}; choose one of "
                                 f"{', '.join(REGULARIZER_KINDS)}")
+        Regularizer(self.regularizer, self.lam, self.beta)  # validates lambda and beta
+        if not (math.isfinite(self.delta) and self.delta > 0):
+            raise HillwalkError(f"the SVM margin delta must be a positive number, got {self.delta}")
+        if not (math.isfinite(self.val_fraction) and 0 <= self.val_fraction < 1):
+            raise HillwalkError(f"the validation fraction must be in [0, 1), got {self.val_fraction}")
+        if self.subsample is not None and (int(self.subsample) != self.subsample or self.subsample < 2):
+            raise HillwalkError(f"the subsample must be a whole number >= 2, got {self.subsample}")
 
     def load_options(self) -> dict:
         """Loader options that apply to this data set."""

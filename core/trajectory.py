@@ -330,6 +330,10 @@ class PlaneObjective:
         reduced = np.array([np.vdot(self.plane.dir1, grad), np.vdot(self.plane.dir2, grad)])
         return loss, reduced.reshape(np.shape(ab))
 
+    def describe(self) -> dict:
+        inner = self.objective.describe() if hasattr(self.objective, "describe") else {}
+        return {"model": "in-plane", "plane": dict(self.plane.info), "objective": inner}
+
     def accuracy(self, ab, split="train"):
         accuracy = getattr(self.objective, "accuracy", None)
         return accuracy(self.full_parameters(ab), split) if accuracy else float("nan")

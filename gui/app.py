@@ -37,13 +37,15 @@ def application():
     return app
 
 
-def run_app() -> int:
-    """Open the main window (with the last session's settings) and run the event loop."""
+def run_app(session=None) -> int:
+    """Open the main window (with the last settings, or ``session``) and run the event loop."""
     from gui.main_window import MainWindow
 
     app = application()
     settings = QtCore.QSettings(APP_NAME, APP_NAME)
-    window = MainWindow(settings=settings)
+    window = MainWindow(settings=settings, autostart=session is None)
+    if session is not None:
+        window.state.apply_session(session)
     if settings.value("geometry") is None:  # first launch: most of the screen, up to 1600 x 1000
         screen = app.primaryScreen().availableGeometry()
         window.resize(min(1600, int(screen.width() * 0.9)), min(1000, int(screen.height() * 0.9)))
@@ -63,9 +65,10 @@ def wait_for_scene(window, timeout_s=120.0) -> bool:
     return False
 
 
-def take_screenshot(path, size=(1600, 1000), frame_share=1.0) -> int:
+def take_screenshot(path, size=(1600, 1000), frame_share=1.0, session=None) -> int:
     """Build the main window offscreen at ``size`` (width, height), wait until the default
-    scene is computed and the race has run, show ``frame_share`` of it, save a PNG."""
+    scene (or ``session``) is computed and the race has run, show ``frame_share`` of it,
+    save a PNG."""
     from gui.main_window import MainWindow
 
     path = Path(path)
@@ -74,7 +77,9 @@ def take_screenshot(path, size=(1600, 1000), frame_share=1.0) -> int:
     if not path.parent.exists():
         raise HillwalkError(f"{path.parent}: no such folder for the screenshot")
     app = application()
-    window = MainWindow(settings=None)
+    window = MainWindow(settings=None, autostart=session is None)
+    if session is not None:
+        window.state.apply_session(session)
     window.resize(*size)
     window.show()
     try:

@@ -189,6 +189,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.open_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
         file_menu.addAction("Open CIFAR-10 folder…", self.data_panel.choose_folder)
         file_menu.addSeparator()
+        self.open_session_action = file_menu.addAction("Open session…", self.open_session_dialog)
+        self.save_session_action = file_menu.addAction("Save session…", self.save_session_dialog)
+        self.save_session_action.setShortcut(QtGui.QKeySequence.StandardKey.Save)
+        self.recent_menu = file_menu.addMenu("Recent sessions")
+        self._refresh_recent()
+        file_menu.addSeparator()
         self.export_png_action = file_menu.addAction("Export view as PNG…", lambda: self.export_view_dialog("png"))
         self.export_svg_action = file_menu.addAction("Export view as SVG…", lambda: self.export_view_dialog("svg"))
         file_menu.addSeparator()
@@ -305,6 +311,66 @@ class MainWindow(QtWidgets.QMainWindow):
             raise HillwalkError(f"{path}: could not export ({error})") from None
         return path
 
+    # ================================================================= sessions
+    def save_session_dialog(self):
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save the session", "scene.hillwalk.json",
+                                                        "Hillwalk sessions (*.hillwalk.json *.json)")
+        if path:
+            self.save_session(path)
+
+    def save_session(self, path):
+        try:
+            self.state.session().save(path)
+        except HillwalkError as error:
+            self.show_error(str(error))
+            return
+        self._remember_recent(path)
+        self.status_message.setText(f"Saved the session to {path}")
+
+    def open_session_dialog(self):
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a session", "",
+                                                        "Hillwalk sessions (*.hillwalk.json *.json);;All files (*)")
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path) -> bool:
+        """Load a session file; a bad one gives a message and changes nothing."""
+        from core.session import Session
+        from .state import view_from_dict
+
+        try:
+            session = Session.load(path)
+            view_from_dict(session.view)  # validate everything before anything changes
+        except HillwalkError as error:
+            self.show_error(f"Could not open the session: {error}")
+            return False
+        self.state.apply_session(session)
+        self._remember_recent(path)
+        self.status_message.setText(f"Opened {path}")
+        return True
+
+    def _recent_paths(self):
+        if self.settings is None:
+            return list(getattr(self, "_recent", []))
+        value = self.settings.value("recentSessions", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember_recent(self, path):
+        paths = [str(path)] + [p for p in self._recent_paths() if p != str(path)]
+        paths = paths[:8]
+        if self.settings is None:
+            self._recent = paths
+        else:
+            self.settings.setValue("recentSessions", paths)
+        self._refresh_recent()
+
+    def _refresh_recent(self):
+        self.recent_menu.clear()
+        paths = self._recent_paths()
+        for path in paths:
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_session(p)).setToolTip(path)
+        self.recent_menu.setEnabled(bool(paths))
+
     def show_formulas(self):
         box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Information, "Formulas", "", parent=self)
         box.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -328,8 +394,7 @@ class MainWindow(QtWidgets.QMainWindow):
         saved = self.settings.value("scene")
         if saved:
             try:
-                data = json.loads(saved)
-                self.state.load_settings_dict(data)
+                self.state.load_settings_dict(json.loads(saved))
                 self.state.jobs.cancel_all()  # start() below computes the restored scene
             except (HillwalkError, json.JSONDecodeError, TypeError) as error:
                 self.status_message.setText(f"Last settings could not be restored ({error}); using the defaults")
@@ -353,9 +418,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ================================================================= for scripts and tests
     def scene_complete(self) -> bool:
-        """The slice is final and every enabled method has finished (or diverged)."""
+        """Nothing is being computed, the slice is final and every enabled method has
+        finished (or diverged)."""
         state = self.state
         enabled = [e.id for e in state.optimizers if e.enabled]
-        return (state.landscape is not None and state.cut is not None
+        return (not state.jobs.live and state.landscape is not None and state.cut is not None
                 and all(i in state.runs and (state.runs[i].finished or state.runs[i].diverged_at is not None)
                         for i in enabled))

@@ -15,7 +15,6 @@ signals. Only what depends on a change is recomputed:
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, replace
 
@@ -26,9 +25,10 @@ from core.directions import Plane
 from core.errors import HillwalkError
 from core.landscape import Landscape, compute_slice, iter_slice, make_axis
 from core.objectives import LinearClassifier
-from core.optimizers import OptimizerSpec, Schedule
+from core.optimizers import OptimizerSpec
 from core.problem import ClassifierSpec
 from core.regularizers import Regularizer
+from core.session import OptimizerSetting, RaceSettings, Session
 from core.slices import SliceSpec
 from core.trajectory import PlaneObjective, Run, project_onto_plane
 
@@ -48,17 +48,6 @@ class OptimizerEntry:
     spec: OptimizerSpec
     colour: str
     enabled: bool = True
-
-
-@dataclass(frozen=True)
-class RaceSettings:
-    """Shared settings of the race: steps, minibatch seed, start (a, b) on the plane, and
-    whether to optimize within the plane only."""
-
-    steps: int = 300
-    seed: int = 0
-    start: tuple = (-0.7, 0.6)
-    in_plane: bool = False
 
 
 @dataclass(frozen=True)
@@ -569,50 +558,67 @@ class AppState(QtCore.QObject):
         self.error.emit(message if user_error else f"Internal error while computing {kind}: {message}")
 
     # ================================================================= persistence
-    def settings_dict(self) -> dict:
-        """Every setting as plain JSON-able values."""
-        return json.loads(json.dumps({
-            "problem": self.problem.to_dict(), "slice": self.slice.to_dict(), "view": asdict(self.view),
-            "race": asdict(self.race),
-            "optimizers": [{"spec": e.spec.to_dict(), "colour": e.colour, "enabled": e.enabled} for e in self.optimizers],
-        }))
+    def session(self, title="") -> Session:
+        """Every setting as a :class:`~core.session.Session`."""
+        return Session(self.problem, self.slice, self.race,
+                       [OptimizerSetting(e.spec, e.colour, e.enabled) for e in self.optimizers],
+                       asdict(self.view), title)
 
-    def load_settings_dict(self, data: dict):
-        """Replace every setting (raises HillwalkError on invalid content, changing nothing)."""
-        try:
-            problem = ClassifierSpec(**data["problem"])
-            slice_data = dict(data["slice"])
-            for key in ("coords", "alpha_range", "beta_range"):
-                slice_data[key] = tuple(slice_data[key])
-            slice_spec = SliceSpec(**slice_data)
-            view_data = dict(data["view"])
-            view_data["cut_points"] = tuple(tuple(p) for p in view_data["cut_points"])
-            view = ViewSettings(**view_data)
-            race_data = dict(data["race"])
-            race_data["start"] = tuple(race_data["start"])
-            race = RaceSettings(**race_data)
-            entries = []
-            for k, item in enumerate(data["optimizers"]):
-                spec_data = dict(item["spec"])
-                spec_data["schedule"] = Schedule(**spec_data["schedule"])
-                entries.append(OptimizerEntry(k + 1, OptimizerSpec(**spec_data), str(item["colour"]),
-                                              bool(item["enabled"])))
-        except HillwalkError:
-            raise
-        except (KeyError, TypeError, ValueError) as error:
-            raise HillwalkError(f"the settings are incomplete or malformed ({type(error).__name__}: {error})") from None
-        self.problem, self.slice, self.view, self.race = problem, slice_spec, view, race
-        self.optimizers = entries
-        self._next_entry_id = len(entries) + 1
+    def settings_dict(self) -> dict:
+        return self.session().to_dict()
+
+    def apply_session(self, session: Session):
+        """Replace every setting and recompute (raises HillwalkError on an invalid view,
+        changing nothing)."""
+        view = view_from_dict(session.view)
+        self.problem, self.slice, self.view, self.race = session.problem, session.slice, view, session.race
+        self.optimizers = [OptimizerEntry(k + 1, o.spec, o.colour, o.enabled) for k, o in enumerate(session.optimizers)]
+        self._next_entry_id = len(self.optimizers) + 1
+        self.custom_centre = None
         self.problem_changed.emit()
         self.slice_changed.emit()
         self.view_changed.emit()
         self.race_changed.emit()
         self.optimizers_changed.emit()
-        self._request_problem(problem)
+        self.objective = None
+        self._request_problem(self.problem)
+
+    def load_settings_dict(self, data: dict):
+        """Replace every setting from a session dict (raises HillwalkError, changing nothing)."""
+        self.apply_session(Session.from_dict(data))
 
     def shutdown(self, timeout_ms=5000):
         self.jobs.wait(timeout_ms)
+
+
+def view_from_dict(data: dict) -> ViewSettings:
+    """ViewSettings from a session's 'view' object (missing keys take defaults)."""
+    if not isinstance(data, dict):
+        raise HillwalkError("the session's 'view' must be an object")
+    known = set(ViewSettings.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise HillwalkError(f"session: view: unknown field(s) {', '.join(unknown)}")
+    values = dict(data)
+    try:
+        if "cut_points" in values:
+            (a1, b1), (a2, b2) = values["cut_points"]
+            values["cut_points"] = ((float(a1), float(b1)), (float(a2), float(b2)))
+        for name, kind in (("colormap", str), ("cut_mode", str)):
+            if name in values and not isinstance(values[name], kind):
+                raise TypeError(f"{name} must be text")
+        for name in ("log_scale", "curves_log"):
+            if name in values and not isinstance(values[name], bool):
+                raise TypeError(f"{name} must be true or false")
+        if "contours" in values and (not isinstance(values["contours"], int) or not 0 <= values["contours"] <= 100):
+            raise TypeError("contours must be a whole number from 0 to 100")
+        if "cut_angle" in values:
+            values["cut_angle"] = float(values["cut_angle"])
+        if values.get("cut_mode", "angle") not in ("angle", "points"):
+            raise TypeError("cut_mode must be 'angle' or 'points'")
+    except (TypeError, ValueError) as error:
+        raise HillwalkError(f"session: view: {error}") from None
+    return ViewSettings(**values)
 
 
 def _component(text):

@@ -1,0 +1,220 @@
+"""The whole experiment as one validated, versioned, JSON-serializable value.
+
+A session file (``*.hillwalk.json``) holds every setting and seed: the problem (data and
+model), the slice, the race (steps, seed, start, in-plane mode), the optimizers, and the
+view (presentation only). Everything random is seeded, so opening a session reproduces
+the same slice values and the same paths exactly.
+
+Reading is strict: a file that is not JSON, is truncated, comes from a newer Hillwalk,
+names an unknown field or holds a value of the wrong type raises
+:class:`~core.errors.HillwalkError` naming the file and the field; nothing is changed.
+"""
+from __future__ import annotations
+
+import json
+import math
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+
+from .errors import HillwalkError
+from .optimizers import OptimizerSpec, Schedule
+from .problem import ClassifierSpec
+from .slices import SliceSpec
+
+FORMAT = "hillwalk-session"
+SCHEMA_VERSION = 1
+SUFFIX = ".hillwalk.json"
+
+
+@dataclass(frozen=True)
+class RaceSettings:
+    """Shared settings of the race: steps, minibatch seed, start (a, b) on the plane, and
+    whether to optimize within the plane only."""
+
+    steps: int = 300
+    seed: int = 0
+    start: tuple = (-0.7, 0.6)
+    in_plane: bool = False
+
+    def __post_init__(self):
+        if int(self.steps) != self.steps or not 1 <= self.steps <= 100000:
+            raise HillwalkError(f"the number of steps must be a whole number from 1 to 100000, got {self.steps}")
+        if len(self.start) != 2 or not all(math.isfinite(v) for v in self.start):
+            raise HillwalkError(f"the start must be two finite numbers (a, b), got {self.start}")
+
+
+@dataclass(frozen=True)
+class OptimizerSetting:
+    """One optimizer of the race as the session keeps it."""
+
+    spec: OptimizerSpec
+    colour: str = "#0072B2"
+    enabled: bool = True
+
+
+@dataclass
+class Session:
+    problem: ClassifierSpec = field(default_factory=ClassifierSpec)
+    slice: SliceSpec = field(default_factory=SliceSpec)
+    race: RaceSettings = field(default_factory=RaceSettings)
+    optimizers: list = field(default_factory=list)
+    view: dict = field(default_factory=dict)
+    title: str = ""
+
+    # ----------------------------------------------------------------- writing
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "version": SCHEMA_VERSION, "title": self.title,
+                "problem": _plain(asdict(self.problem)), "slice": _plain(asdict(self.slice)),
+                "race": _plain(asdict(self.race)),
+                "optimizers": [{"spec": _plain(asdict(o.spec)), "colour": o.colour, "enabled": o.enabled}
+                               for o in self.optimizers],
+                "view": _plain(dict(self.view))}
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        if not path.parent.exists():
+            raise HillwalkError(f"{path.parent}: no such folder for the session file")
+        try:
+            path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        except OSError as error:
+            raise HillwalkError(f"{path}: could not write the session ({error})") from None
+        return path
+
+    # ----------------------------------------------------------------- reading
+    @classmethod
+    def from_dict(cls, data, source="session") -> "Session":
+        if not isinstance(data, dict):
+            raise HillwalkError(f"{source}: a session is a JSON object, found {type(data).__name__}")
+        if data.get("format") != FORMAT:
+            raise HillwalkError(f"{source}: not a Hillwalk session (its 'format' is {data.get('format')!r}, "
+                                f"expected {FORMAT!r})")
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise HillwalkError(f"{source}: 'version' must be a whole number, got {version!r}")
+        if version > SCHEMA_VERSION:
+            raise HillwalkError(f"{source}: written by a newer Hillwalk (session version {version}; this one reads "
+                                f"up to {SCHEMA_VERSION}); update Hillwalk to open it")
+        if version < 1:
+            raise HillwalkError(f"{source}: unknown session version {version}")
+        _no_unknown(data, {"format", "version", "title", "problem", "slice", "race", "optimizers", "view"}, source)
+        problem = _build(ClassifierSpec, data.get("problem", {}), f"{source}: problem")
+        slice_spec = _build(SliceSpec, data.get("slice", {}), f"{source}: slice")
+        race = _build(RaceSettings, data.get("race", {}), f"{source}: race")
+        raw_optimizers = data.get("optimizers", [])
+        if not isinstance(raw_optimizers, list):
+            raise HillwalkError(f"{source}: 'optimizers' must be a list")
+        optimizers = []
+        for k, item in enumerate(raw_optimizers):
+            where = f"{source}: optimizers[{k}]"
+            if not isinstance(item, dict):
+                raise HillwalkError(f"{where} must be an object")
+            _no_unknown(item, {"spec", "colour", "enabled"}, where)
+            spec_data = dict(item.get("spec", {})) if isinstance(item.get("spec", {}), dict) else None
+            if spec_data is None:
+                raise HillwalkError(f"{where}.spec must be an object")
+            schedule = _build(Schedule, spec_data.pop("schedule", {}), f"{where}.spec.schedule")
+            spec = _build(OptimizerSpec, {**spec_data, "schedule": schedule}, f"{where}.spec")
+            colour = item.get("colour", "#0072B2")
+            enabled = item.get("enabled", True)
+            if not isinstance(colour, str) or not colour.startswith("#"):
+                raise HillwalkError(f"{where}.colour must be a colour like '#0072B2', got {colour!r}")
+            if not isinstance(enabled, bool):
+                raise HillwalkError(f"{where}.enabled must be true or false, got {enabled!r}")
+            optimizers.append(OptimizerSetting(spec, colour, enabled))
+        view = data.get("view", {})
+        if not isinstance(view, dict):
+            raise HillwalkError(f"{source}: 'view' must be an object")
+        title = data.get("title", "")
+        if not isinstance(title, str):
+            raise HillwalkError(f"{source}: 'title' must be text")
+        return cls(problem, slice_spec, race, optimizers, view, title)
+
+    @classmethod
+    def load(cls, path) -> "Session":
+        path = Path(path)
+        if not path.is_file():
+            raise HillwalkError(f"{path}: no such session file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise HillwalkError(f"{path}: cannot read it as a text file ({error})") from None
+        if not text.strip():
+            raise HillwalkError(f"{path}: the session file is empty")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise HillwalkError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
+                                "the file may be truncated or edited by hand") from None
+        return cls.from_dict(data, str(path))
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _plain(value):
+    """Tuples to lists, recursively, so a round trip through JSON compares equal."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _no_unknown(data, known, where):
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise HillwalkError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def _build(cls, data, where):
+    """Construct dataclass ``cls`` from JSON values, checking names and types."""
+    if not isinstance(data, dict):
+        raise HillwalkError(f"{where} must be an object")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    _no_unknown(data, known, where)
+    values = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        default = f.default if f.default is not MISSING else None
+        values[f.name] = _coerce(data[f.name], hints[f.name], default, f"{where}.{f.name}")
+    try:
+        return cls(**values)
+    except HillwalkError as error:
+        raise HillwalkError(f"{where}: {error}") from None
+    except (TypeError, ValueError) as error:
+        raise HillwalkError(f"{where}: {error}") from None
+
+
+def _coerce(value, hint, default, where):
+    """Check one JSON value against a field's type; tuples come back as tuples."""
+    allowed = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
+        else {hint}
+    if value is None:
+        if type(None) in allowed:
+            return None
+        raise HillwalkError(f"{where} may not be null")
+    if bool in allowed or isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise HillwalkError(f"{where} must be true or false, got {value!r}")
+    if int in allowed and float not in allowed:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise HillwalkError(f"{where} must be a whole number, got {value!r}")
+    if float in allowed:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+        raise HillwalkError(f"{where} must be a finite number, got {value!r}")
+    if str in allowed:
+        if isinstance(value, str):
+            return value
+        raise HillwalkError(f"{where} must be text, got {value!r}")
+    if tuple in allowed or isinstance(default, tuple):
+        if isinstance(value, list) and all(isinstance(v, (int, float, list)) and not isinstance(v, bool)
+                                           for v in value):
+            return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        raise HillwalkError(f"{where} must be a list of numbers, got {value!r}")
+    return value

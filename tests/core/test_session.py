@@ -1,0 +1,134 @@
+"""Session files: round trips that reproduce the same numbers, and every kind of bad file."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import HillwalkError
+from core.optimizers import OptimizerSpec, Schedule
+from core.problem import ClassifierSpec
+from core.session import SCHEMA_VERSION, OptimizerSetting, RaceSettings, Session
+from core.slices import SliceSpec
+from core.trajectory import Race
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def session():
+    return Session(problem=ClassifierSpec(dataset="iris", loss="svm", regularizer="elastic", lam=0.01),
+                   slice=SliceSpec(grid=21, directions="layer", orthogonalize=True, seed=3),
+                   race=RaceSettings(steps=40, seed=2, start=(0.3, -0.2)),
+                   optimizers=[OptimizerSetting(OptimizerSpec("adam", lr=0.01, batch_size=16), "#E69F00"),
+                               OptimizerSetting(OptimizerSpec("sgd", lr=0.05, momentum=0.5, batch_size=16,
+                                                              schedule=Schedule("step", 0.5, 10)), "#0072B2",
+                                                False)],
+                   view={"colormap": "viridis", "log_scale": True}, title="test scene")
+
+
+def compute(session):
+    objective = session.problem.build()
+    plane = session.slice.plane(objective)
+    landscape = session.slice.compute(objective, plane)
+    specs = [o.spec for o in session.optimizers if o.enabled]
+    paths = Race(objective, specs, plane.point(*session.race.start), session.race.steps,
+                 session.race.seed).run_to_end()
+    return landscape.values, [p.thetas for p in paths]
+
+
+def test_round_trip_reproduces_the_same_slice_and_paths(session, tmp_path):
+    path = session.save(tmp_path / "scene.hillwalk.json")
+    loaded = Session.load(path)
+    assert loaded.to_dict() == session.to_dict()
+    assert loaded.optimizers[1].spec.schedule == Schedule("step", 0.5, 10) and not loaded.optimizers[1].enabled
+    values_a, paths_a = compute(session)
+    values_b, paths_b = compute(loaded)
+    np.testing.assert_array_equal(values_a, values_b)
+    for a, b in zip(paths_a, paths_b):
+        np.testing.assert_array_equal(a, b)
+
+
+def write(tmp_path, content):
+    path = tmp_path / "bad.hillwalk.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def valid(session):
+    return json.loads(json.dumps(session.to_dict()))
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.update(version=SCHEMA_VERSION + 1), "written by a newer Hillwalk"),
+    (lambda d: d.update(format="something-else"), "not a Hillwalk session"),
+    (lambda d: d.update(version="1"), "'version' must be a whole number"),
+    (lambda d: d["problem"].update(lam="a lot"), "problem.lam must be a finite number"),
+    (lambda d: d["problem"].update(lam=-1.0), "lam must be a finite number >= 0"),
+    (lambda d: d["problem"].update(colour="red"), "problem: unknown field\\(s\\) colour"),
+    (lambda d: d["slice"].update(grid=1), "grid size must be a whole number from 2"),
+    (lambda d: d["slice"].update(grid=10.5), "slice.grid must be a whole number"),
+    (lambda d: d["slice"].update(directions="sideways"), "unknown directions 'sideways'"),
+    (lambda d: d["race"].update(start=[1.0]), "start must be two finite numbers"),
+    (lambda d: d["optimizers"][0]["spec"].update(lr=-0.1), "learning rate must be a positive number"),
+    (lambda d: d["optimizers"][0]["spec"]["schedule"].update(kind="weekly"), "unknown schedule 'weekly'"),
+    (lambda d: d["optimizers"][0].update(enabled="yes"), "enabled must be true or false"),
+    (lambda d: d.update(optimizers={"a": 1}), "'optimizers' must be a list"),
+    (lambda d: d.update(view=[]), "'view' must be an object"),
+    (lambda d: d.update(extra=1), "unknown field\\(s\\) extra"),
+])
+def test_hand_edited_invalid_sessions_are_refused_with_the_field_named(session, tmp_path, mutate, message):
+    data = valid(session)
+    mutate(data)
+    with pytest.raises(HillwalkError, match=message):
+        Session.load(write(tmp_path, data))
+
+
+def test_corrupt_truncated_empty_and_missing_files(session, tmp_path):
+    text = json.dumps(session.to_dict(), indent=2)
+    with pytest.raises(HillwalkError, match="not valid JSON .*truncated"):
+        Session.load(write(tmp_path, text[: len(text) // 2]))
+    with pytest.raises(HillwalkError, match="not valid JSON"):
+        Session.load(write(tmp_path, "{this is not json"))
+    with pytest.raises(HillwalkError, match="the session file is empty"):
+        Session.load(write(tmp_path, "  \n"))
+    with pytest.raises(HillwalkError, match="no such session file"):
+        Session.load(tmp_path / "absent.hillwalk.json")
+    with pytest.raises(HillwalkError, match="a session is a JSON object"):
+        Session.load(write(tmp_path, "[1, 2]"))
+    binary = tmp_path / "binary.hillwalk.json"
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(HillwalkError, match="cannot read it as a text file"):
+        Session.load(binary)
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+
+
+def test_render_and_trace_take_a_session(session, tmp_path):
+    path = session.save(tmp_path / "scene.hillwalk.json")
+    out = tmp_path / "slice.npz"
+    result = run("render", "--session", str(path), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    values, paths = compute(session)
+    with np.load(out) as archive:
+        np.testing.assert_array_equal(archive["loss"], values)
+    trace_out = tmp_path / "race.npz"
+    result = run("trace", "--session", str(path), "--out", str(trace_out))
+    assert result.returncode == 0, result.stderr
+    with np.load(trace_out) as archive:
+        np.testing.assert_array_equal(archive["theta"], paths[0])  # one enabled optimizer
+
+
+def test_a_bad_session_on_the_command_line_exits_2(tmp_path):
+    path = write(tmp_path, '{"format": "hillwalk-session", "version": 99}')
+    for command in (["render", "--session", str(path), "--out", str(tmp_path / "x.npz")],
+                    ["trace", "--session", str(path), "--out", str(tmp_path / "x.csv")]):
+        result = run(*command)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "written by a newer Hillwalk" in lines[0]

@@ -1,0 +1,85 @@
+"""File > Save/Open session and Recent sessions, driven through the menus."""
+import json
+
+import numpy as np
+import pytest
+from PyQt6 import QtWidgets
+
+from gui.main_window import MainWindow
+
+TIMEOUT_MS = 60000
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow(settings=None)
+    qtbot.addWidget(win)
+    win.resize(1300, 850)
+    win.show()
+    qtbot.waitUntil(win.scene_complete, timeout=TIMEOUT_MS)
+    yield win
+    win.close()
+
+
+def snapshot(state):
+    return state.landscape.values.copy(), {k: r.thetas.copy() for k, r in state.runs.items()}
+
+
+def test_save_then_open_reproduces_the_same_slice_and_paths(qtbot, window, tmp_path, monkeypatch):
+    state = window.state
+    window.model_panel.loss.setCurrentIndex(window.model_panel.loss.findData("svm"))
+    qtbot.waitUntil(lambda: state.problem.loss == "svm" and window.scene_complete(), timeout=TIMEOUT_MS)
+    state.set_race(steps=60, start=(0.4, 0.3))
+    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
+    saved_values, saved_paths = snapshot(state)
+    path = tmp_path / "scene.hillwalk.json"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.save_session_action.trigger()
+    assert json.loads(path.read_text())["problem"]["loss"] == "svm"
+
+    window.model_panel.loss.setCurrentIndex(window.model_panel.loss.findData("softmax"))  # change things
+    state.set_race(steps=30)
+    qtbot.waitUntil(lambda: state.problem.loss == "softmax" and window.scene_complete(), timeout=TIMEOUT_MS)
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.open_session_action.trigger()
+    qtbot.waitUntil(lambda: state.problem.loss == "svm" and window.scene_complete(), timeout=TIMEOUT_MS)
+    values, paths = snapshot(state)
+    np.testing.assert_array_equal(values, saved_values)
+    assert sorted(paths) == sorted(saved_paths)
+    for key in paths:
+        np.testing.assert_array_equal(paths[key], saved_paths[key])
+    assert window.model_panel.loss.currentData() == "svm" and window.optimizers_panel.steps.value() == 60
+    recent = window.recent_menu.actions()
+    assert recent and recent[0].text() == "scene.hillwalk.json"
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"format": "hillwalk-session", "version": 7}', "newer Hillwalk"),
+    ('{"format": "hillwalk-session", "ver', "not valid JSON"),
+    ('{"format": "hillwalk-session", "version": 1, "problem": {"lam": "x"}}', "problem.lam must be a finite number"),
+    ('{"format": "hillwalk-session", "version": 1, "view": {"contours": "many"}}', "contours must be a whole number"),
+])
+def test_a_bad_session_changes_nothing(qtbot, window, tmp_path, content, message):
+    state = window.state
+    before = state.session().to_dict()
+    picture = state.landscape
+    path = tmp_path / "bad.hillwalk.json"
+    path.write_text(content)
+    assert window.open_session(path) is False
+    assert window.error_dialog.isVisible() and message in window.error_dialog.text()
+    assert state.session().to_dict() == before and state.landscape is picture
+    window.error_dialog.close()
+
+
+def test_recent_sessions_reopen(qtbot, window, tmp_path):
+    state = window.state
+    path = tmp_path / "wine.hillwalk.json"
+    window.data_panel.dataset.setCurrentIndex(window.data_panel.dataset.findData("wine"))
+    qtbot.waitUntil(lambda: state.problem.dataset == "wine" and window.scene_complete(), timeout=TIMEOUT_MS)
+    window.save_session(path)
+    window.data_panel.dataset.setCurrentIndex(window.data_panel.dataset.findData("iris"))
+    qtbot.waitUntil(lambda: state.problem.dataset == "iris" and window.scene_complete(), timeout=TIMEOUT_MS)
+    window.recent_menu.actions()[0].trigger()
+    qtbot.waitUntil(lambda: state.problem.dataset == "wine" and window.scene_complete(), timeout=TIMEOUT_MS)
+    assert window.data_panel.dataset.currentData() == "wine"
