@@ -162,7 +162,57 @@ def build_parser():
     trace.add_argument("--out", required=True, help="output file: .csv, .npz or .png")
     trace.add_argument("--png-size", default="1000x800")
     trace.set_defaults(handler=run_trace)
+
+    race = commands.add_parser("race", help="animate a session's race over its slice as a GIF",
+                               description="Compute a session's slice and race (or the default scene) and write "
+                                           "the race as an animated GIF.")
+    race.add_argument("--session", metavar="FILE", help="the session (default: the app's default scene)")
+    race.add_argument("--out", required=True, help="output .gif")
+    race.add_argument("--fps", type=_positive_int, default=15, help="frames per second (default: 15)")
+    race.add_argument("--frames", type=_positive_int, default=60, help="number of frames (default: 60)")
+    race.add_argument("--gif-size", default="800x600", help="WIDTHxHEIGHT (default: 800x600)")
+    race.set_defaults(handler=run_race)
     return parser
+
+
+def run_race(args, out=sys.stdout):
+    from core.errors import HillwalkError
+    from core.session import Session, default_race_optimizers
+    from core.trajectory import PlaneObjective, Race, plane_coordinates
+
+    if not args.out.lower().endswith(".gif"):
+        raise HillwalkError(f"{args.out}: the race is written as an animated .gif")
+    width, height = parse_size(args.gif_size)
+    session = Session.load(args.session) if args.session else Session(optimizers=default_race_optimizers())
+    enabled = [o for o in session.optimizers if o.enabled]
+    if not enabled:
+        raise HillwalkError("the session has no enabled optimizer to race")
+    objective = session.problem.build()
+    plane = session.slice.plane(objective)
+    if plane.dir2 is None:
+        raise HillwalkError("the race is drawn on a 2-D slice; the session's slice is a 1-D cut")
+    landscape = session.slice.compute(objective, plane)
+    in_plane = session.race.in_plane
+    walker = PlaneObjective(objective, plane) if in_plane else objective
+    start = np.array(session.race.start) if in_plane else plane.point(*session.race.start)
+    trajectories = Race(walker, [o.spec for o in enabled], start, session.race.steps, session.race.seed).run_to_end()
+    if not has_display():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gui.animation import PathToDraw, render_race_gif
+    from gui.app import application
+    from gui.state import run_label, view_from_dict
+
+    application()
+    view = view_from_dict(session.view)
+    paths = []
+    for setting, trajectory in zip(enabled, trajectories):
+        a, b, _, _ = plane_coordinates(trajectory, plane, in_plane)
+        paths.append(PathToDraw(run_label(setting.spec), trajectory.steps, a, b, setting.colour, trajectory.diverged_at))
+    written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
+                                      title=session.title or f"{session.problem.loss} on {session.problem.dataset}",
+                                      log_scale=view.log_scale, colormap=view.colormap, contours=view.contours)
+    print(f"wrote {written}: {frames} frames at {args.fps} frames per second, {width}x{height}", file=out)
+    return EXIT_OK
 
 
 def optimizer_specs_from_args(args):

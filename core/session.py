@@ -54,6 +54,20 @@ class OptimizerSetting:
     enabled: bool = True
 
 
+# Colour-blind-safe qualitative palette (Okabe & Ito), one colour per optimizer.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
+
+
+def default_race_optimizers():
+    """The default race: SGD, SGD with momentum, RMSProp and Adam on minibatches of 64,
+    learning rates that make a visible race on digits."""
+    specs = [OptimizerSpec("sgd", lr=0.1, batch_size=64),
+             OptimizerSpec("momentum", lr=0.01, momentum=0.9, batch_size=64),
+             OptimizerSpec("rmsprop", lr=0.003, batch_size=64),
+             OptimizerSpec("adam", lr=0.003, batch_size=64)]
+    return [OptimizerSetting(spec, PALETTE[k]) for k, spec in enumerate(specs)]
+
+
 @dataclass
 class Session:
     problem: ClassifierSpec = field(default_factory=ClassifierSpec)

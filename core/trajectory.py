@@ -298,6 +298,25 @@ def project_onto_plane(thetas, plane) -> Projection:
     return Projection(coefficients[0], b, distance, relative)
 
 
+def plane_coordinates(trajectory, plane, in_plane=False):
+    """A recorded path in the plane's (a, b) coordinates.
+
+    Returns
+    -------
+    a, b, off_plane : arrays (R,)
+        For an in-plane run the parameters are (a, b) themselves and off_plane is 0;
+        otherwise least-squares coordinates and the relative distance from the plane.
+    thetas : array (R, *param_shape)
+        The full parameters of every row.
+    """
+    if in_plane:
+        ab = trajectory.thetas.reshape(-1, 2)
+        thetas = np.stack([plane.point(a, b) for a, b in ab]) if ab.size else np.zeros((0,) + plane.center.shape)
+        return ab[:, 0], ab[:, 1], np.zeros(ab.shape[0]), thetas
+    projection = project_onto_plane(trajectory.thetas, plane)
+    return projection.a, projection.b, projection.relative_distance, trajectory.thetas
+
+
 def losses_on_plane(objective, plane, a, b):
     """The loss at ``center + a d1 + b d2`` for each pair: what a slice shows there."""
     return np.array([objective.loss(plane.point(ai, bi)) for ai, bi in zip(a, b)])

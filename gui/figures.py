@@ -13,9 +13,8 @@ from PyQt6 import QtGui, QtWidgets
 
 from core.contours import contour_set
 from core.errors import HillwalkError
+from core.session import PALETTE  # one colour per optimizer, shared with session files
 
-# Colour-blind-safe qualitative palette (Okabe & Ito), one colour per optimizer.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
                     "accuracy": "training accuracy"}

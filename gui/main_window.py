@@ -195,8 +195,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recent_menu = file_menu.addMenu("Recent sessions")
         self._refresh_recent()
         file_menu.addSeparator()
-        self.export_png_action = file_menu.addAction("Export view as PNG…", lambda: self.export_view_dialog("png"))
-        self.export_svg_action = file_menu.addAction("Export view as SVG…", lambda: self.export_view_dialog("svg"))
+        export_menu = file_menu.addMenu("Export")
+        self.export_png_action = export_menu.addAction("Heatmap as PNG…", lambda: self.export_view_dialog("png"))
+        self.export_svg_action = export_menu.addAction("Heatmap as SVG…", lambda: self.export_view_dialog("svg"))
+        for which, title in (("cut", "Cut"), ("curves", "Curves")):
+            for kind in ("png", "svg"):
+                export_menu.addAction(f"{title} as {kind.upper()}…",
+                                      lambda w=which, k=kind: self.export_view_dialog(k, w))
+        export_menu.addSeparator()
+        self.export_slice_actions = {kind: export_menu.addAction(f"Slice as {kind.upper()}…",
+                                                                 lambda k=kind: self.export_data_dialog("slice", k))
+                                     for kind in ("npz", "csv")}
+        self.export_paths_actions = {kind: export_menu.addAction(f"Paths as {kind.upper()}…",
+                                                                 lambda k=kind: self.export_data_dialog("paths", k))
+                                     for kind in ("csv", "npz")}
+        self.export_gif_action = export_menu.addAction("Race as animated GIF…", self.export_gif_dialog)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("Quit", self.close)
         quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
@@ -280,23 +293,39 @@ class MainWindow(QtWidgets.QMainWindow):
         self.error_dialog.show()
 
     # ================================================================= export, help
-    def export_view_dialog(self, kind):
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Export the view as {kind.upper()}", f"hillwalk.{kind}",
-                                                        f"{kind.upper()} (*.{kind})")
-        if path:
-            try:
-                self.export_view(path)
-                self.status_message.setText(f"Exported {path}")
-            except HillwalkError as error:
-                self.show_error(str(error))
+    def export_view_dialog(self, kind, which="heatmap"):
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Export the {which} as {kind.upper()}",
+                                                        f"hillwalk-{which}.{kind}", f"{kind.upper()} (*.{kind})")
+        if not path:
+            return
+        width = None
+        if kind == "png":
+            width, ok = QtWidgets.QInputDialog.getInt(self, "PNG width", "Width in pixels:", 1600, 200, 8000, 100)
+            if not ok:
+                return
+        self._export(lambda: self.export_view(path, width, which), path)
 
-    def export_view(self, path, width=None):
-        """Export the heatmap (with its paths) through pyqtgraph's exporters."""
+    def _export(self, action, path):
+        try:
+            action()
+            self.status_message.setText(f"Exported {path}")
+        except HillwalkError as error:
+            self.show_error(str(error))
+
+    def _plot_item(self, which):
+        items = {"heatmap": self.heatmap.figure.ci, "cut": self.cut_panel.plot, "curves": self.curves.graphics.ci}
+        if which not in items:
+            raise HillwalkError(f"unknown view {which!r}; export the heatmap, cut or curves")
+        return items[which]
+
+    def export_view(self, path, width=None, which="heatmap"):
+        """Export a view (heatmap, cut or curves) through pyqtgraph's exporters: PNG at
+        ``width`` pixels, or SVG."""
         path = Path(path)
         suffix = path.suffix.lower()
         if not path.parent.exists():
             raise HillwalkError(f"{path.parent}: no such folder")
-        item = self.heatmap.figure.ci
+        item = self._plot_item(which)
         if suffix == ".png":
             exporter = pg.exporters.ImageExporter(item)
             if width:
@@ -310,6 +339,69 @@ class MainWindow(QtWidgets.QMainWindow):
         except (OSError, ValueError) as error:
             raise HillwalkError(f"{path}: could not export ({error})") from None
         return path
+
+    def export_data_dialog(self, what, kind):
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Export the {what} as {kind.upper()}",
+                                                        f"hillwalk-{what}.{kind}", f"{kind.upper()} (*.{kind})")
+        if path:
+            action = self.export_slice if what == "slice" else self.export_paths
+            self._export(lambda: action(path), path)
+
+    def export_slice(self, path):
+        """The slice in ``render``'s formats: .npz (self-contained) or .csv (long format)."""
+        from core.export import landscape_meta, save_landscape_csv, save_landscape_npz
+
+        state = self.state
+        if state.landscape is None:
+            raise HillwalkError("there is no finished slice to export yet")
+        path = Path(path)
+        if path.suffix.lower() == ".npz":
+            meta = landscape_meta(state.landscape, {"session": state.session().to_dict()}, state.objective)
+            return save_landscape_npz(path, state.landscape, meta, state.objective, save_data=True)
+        if path.suffix.lower() == ".csv":
+            return save_landscape_csv(path, state.landscape)
+        raise HillwalkError(f"{path}: export the slice as .npz or .csv")
+
+    def export_paths(self, path):
+        """The paths in ``trace``'s formats: .csv or .npz (every enabled method)."""
+        from core.export import save_trajectories_csv, save_trajectories_npz
+
+        state = self.state
+        trajectories = [state.runs[e.id].trajectory for e in state.optimizers
+                        if e.enabled and e.id in state.runs and state.runs[e.id].trajectory is not None]
+        if not trajectories:
+            raise HillwalkError("there are no paths to export yet")
+        path = Path(path)
+        if path.suffix.lower() == ".csv":
+            return save_trajectories_csv(path, trajectories, with_data=True)
+        if path.suffix.lower() == ".npz":
+            return save_trajectories_npz(path, trajectories, {"format": "hillwalk-trajectory", "version": 1,
+                                                              "session": state.session().to_dict()})
+        raise HillwalkError(f"{path}: export the paths as .csv or .npz")
+
+    def export_gif_dialog(self):
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export the race as an animated GIF", "race.gif",
+                                                        "GIF (*.gif)")
+        if not path:
+            return
+        fps, ok = QtWidgets.QInputDialog.getInt(self, "Frame rate", "Frames per second:", 15, 1, 60)
+        if not ok:
+            return
+        width, ok = QtWidgets.QInputDialog.getInt(self, "GIF width", "Width in pixels:", 800, 200, 4000, 50)
+        if ok:
+            self._export(lambda: self.export_gif(path, fps=fps, width=width), path)
+
+    def export_gif(self, path, fps=15, width=800, frames=60):
+        """The race over the slice as an animated GIF (height = 3/4 of the width)."""
+        from .animation import PathToDraw, render_race_gif
+
+        state = self.state
+        paths = [PathToDraw(run.label, run.steps, run.a, run.b, entry.colour, run.diverged_at)
+                 for entry in state.optimizers if entry.enabled and (run := state.runs.get(entry.id)) is not None]
+        return render_race_gif(state.landscape, paths, path, (int(width), int(width * 3 // 4)), fps, frames,
+                               title=f"{state.problem.loss} on {state.problem.dataset}",
+                               log_scale=state.view.log_scale, colormap=state.view.colormap,
+                               contours=state.view.contours)
 
     # ================================================================= sessions
     def save_session_dialog(self):

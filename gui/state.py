@@ -28,9 +28,9 @@ from core.objectives import LinearClassifier
 from core.optimizers import OptimizerSpec
 from core.problem import ClassifierSpec
 from core.regularizers import Regularizer
-from core.session import OptimizerSetting, RaceSettings, Session
+from core.session import OptimizerSetting, RaceSettings, Session, default_race_optimizers
 from core.slices import SliceSpec
-from core.trajectory import PlaneObjective, Run, project_onto_plane
+from core.trajectory import PlaneObjective, Run, plane_coordinates
 
 from .figures import PALETTE
 from .workers import JobSlots
@@ -79,14 +79,11 @@ class RunResult:
     diverged_at: int | None
     finished: bool
     thetas: np.ndarray | None = None   # full parameters of the recorded rows
+    trajectory: object = None          # the core Trajectory (for exports in trace's formats)
 
 
 def default_optimizers():
-    specs = [OptimizerSpec("sgd", lr=0.1, batch_size=64),
-             OptimizerSpec("momentum", lr=0.01, momentum=0.9, batch_size=64),
-             OptimizerSpec("rmsprop", lr=0.003, batch_size=64),
-             OptimizerSpec("adam", lr=0.003, batch_size=64)]
-    return [OptimizerEntry(k + 1, spec, PALETTE[k]) for k, spec in enumerate(specs)]
+    return [OptimizerEntry(k + 1, o.spec, o.colour) for k, o in enumerate(default_race_optimizers())]
 
 
 class AppState(QtCore.QObject):
@@ -629,17 +626,11 @@ def _component(text):
 
 def _run_result(entry_id, label, walker, plane, in_plane) -> RunResult:
     trajectory = walker.trajectory()
-    if in_plane:
-        ab = trajectory.thetas.reshape(-1, 2)
-        a, b, off = ab[:, 0], ab[:, 1], np.zeros(ab.shape[0])
-        thetas = np.stack([plane.point(ai, bi) for ai, bi in ab]) if ab.size else None
-    else:
-        projection = project_onto_plane(trajectory.thetas, plane)
-        a, b, off = projection.a, projection.b, projection.relative_distance
-        thetas = trajectory.thetas
+    a, b, off, thetas = plane_coordinates(trajectory, plane, in_plane)
+    trajectory.label = label
     return RunResult(entry_id, label, trajectory.steps, a, b, off, trajectory.loss, trajectory.batch_loss,
                      trajectory.train_acc, trajectory.val_acc, trajectory.grad_norm, trajectory.diverged_at,
-                     walker.finished, thetas)
+                     walker.finished, thetas, trajectory)
 
 
 def run_label(spec: OptimizerSpec) -> str:

@@ -60,3 +60,23 @@ def test_trace_png_of_a_classifier_shows_curves(tmp_path):
                  "--lr", "0.01", "--steps", "40", "--out", str(out), "--png-size", "600x400")
     assert result.returncode == 0, result.stderr
     assert png_size(out) == (600, 400)
+
+
+def test_race_command_writes_a_gif_from_a_session(tmp_path):
+    from PIL import Image
+
+    from core.optimizers import OptimizerSpec
+    from core.problem import ClassifierSpec
+    from core.session import OptimizerSetting, RaceSettings, Session
+    from core.slices import SliceSpec
+
+    session = Session(problem=ClassifierSpec(dataset="iris"), slice=SliceSpec(grid=31),
+                      race=RaceSettings(steps=40), optimizers=[OptimizerSetting(OptimizerSpec("adam", lr=0.05))])
+    path = session.save(tmp_path / "iris.hillwalk.json")
+    out = tmp_path / "race.gif"
+    result = run("race", "--session", str(path), "--out", str(out), "--frames", "12", "--gif-size", "320x240")
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as image:
+        assert image.n_frames == 12 and image.size == (320, 240)
+    bad = run("race", "--out", str(tmp_path / "race.png"))
+    assert bad.returncode == 2 and "animated .gif" in bad.stderr
