@@ -15,6 +15,9 @@ from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
 from .panels.data import DataPanel
 from .panels.heatmap import HeatmapPanel
+from .panels.lab_gradcheck import GradientCheckLab
+from .panels.lab_sanity import SanityLab
+from .panels.lab_stepsize import StepSizeLab
 from .panels.landscape import LandscapePanel
 from .panels.model import ModelPanel
 from .panels.optimizers import OptimizersPanel
@@ -72,7 +75,14 @@ class MainWindow(QtWidgets.QMainWindow):
         central.addWidget(self.heatmap)
         central.addWidget(lower)
         central.setSizes([620, 380])
-        self.setCentralWidget(central)
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setObjectName("centralTabs")
+        self.tabs.addTab(central, "Landscape and race")
+        self.labs = {"Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
+                     "Sanity checks": SanityLab(self.state)}
+        for name, lab in self.labs.items():
+            self.tabs.addTab(lab, name)
+        self.setCentralWidget(self.tabs)
 
         self.data_panel = DataPanel(self.state)
         self.model_panel = ModelPanel(self.state)

@@ -1,0 +1,202 @@
+"""Computations behind the learning labs (each reproduces a lesson of the CS231n notes)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import HillwalkError
+from .losses import _svm_margins
+from .objectives import LinearClassifier
+from .regularizers import Regularizer
+
+STEP_EXPONENTS = tuple(range(-10, 0))  # the notes' sweep: step sizes 1e-10 ... 1e-1
+
+
+# --------------------------------------------------------------------------- gradient check
+
+def broken_gradient(objective):
+    """A deliberately wrong gradient: the regularization term is dropped, a classic slip.
+
+    Returns a function theta -> gradient (shaped like theta)."""
+    def gradient(theta):
+        full = objective.loss_and_grad(theta)[1]
+        if not hasattr(objective, "regularizer"):
+            return full * 1.01  # no regularizer to forget: be 1% off instead
+        W = np.asarray(theta, dtype=np.float64).reshape(objective.param_shape)
+        return (full - objective.regularizer.gradient(W, objective.reg_mask).reshape(np.shape(theta)))
+    return gradient
+
+
+# --------------------------------------------------------------------------- step size
+
+@dataclass
+class StepSizeSweep:
+    """The loss after one step of size ``10**k`` along the negative gradient.
+
+    Attributes
+    ----------
+    exponents : int array (K,) ; step_sizes : float array (K,)
+    losses : float array (K,) (inf where the step overflowed)
+    start_loss : float ; best_index : int
+    """
+
+    exponents: np.ndarray
+    step_sizes: np.ndarray
+    losses: np.ndarray
+    start_loss: float
+    best_index: int
+
+    @property
+    def best_step(self) -> float:
+        return float(self.step_sizes[self.best_index])
+
+
+def step_size_sweep(objective, theta, exponents=STEP_EXPONENTS) -> StepSizeSweep:
+    """The notes' experiment: from ``theta``, one step ``-10**k * grad`` for each k."""
+    theta = np.asarray(theta, dtype=np.float64)
+    start_loss, grad = objective.loss_and_grad(theta)
+    exponents = np.asarray(exponents, dtype=int)
+    step_sizes = 10.0 ** exponents.astype(float)
+    losses = np.empty(exponents.size)
+    with np.errstate(all="ignore"):
+        for k, step in enumerate(step_sizes):
+            value = objective.loss(theta - step * grad)
+            losses[k] = value if math.isfinite(value) else math.inf
+    if not np.isfinite(losses).any():
+        raise HillwalkError("every step size made the loss overflow; the gradient at this point is enormous")
+    return StepSizeSweep(exponents, step_sizes, losses, float(start_loss), int(np.nanargmin(losses)))
+
+
+# --------------------------------------------------------------------------- sanity checks
+
+@dataclass
+class SanityReport:
+    """Loss at a tiny random W against its expected value, and overfitting a tiny subset."""
+
+    loss_at_tiny_w: float
+    expected: float
+    expected_formula: str
+    subset_size: int
+    subset_losses: np.ndarray        # loss of the subset after each training step
+    subset_accuracy: float
+
+    @property
+    def relative_gap(self) -> float:
+        return abs(self.loss_at_tiny_w - self.expected) / self.expected
+
+    @property
+    def overfits(self) -> bool:
+        return self.subset_losses[-1] < 0.05 * self.subset_losses[0] and self.subset_accuracy == 1.0
+
+
+def sanity_checks(objective: LinearClassifier, subset_size=20, steps=300, seed=0, scale=1e-4) -> SanityReport:
+    """The notes' two checks for a classifier.
+
+    * At ``W = scale * randn`` every score is about 0, so the SVM loss should be
+      ``(C - 1) * delta`` and the softmax loss ``ln C`` (no regularization).
+    * With no regularization, ``subset_size`` examples should be fit perfectly: full-batch
+      gradient descent (backtracking step) drives their loss towards 0.
+    """
+    from .centers import train_full_batch
+
+    if not isinstance(objective, LinearClassifier):
+        raise HillwalkError("the sanity checks are for classifiers on data")
+    C = objective.n_classes
+    plain = LinearClassifier(objective.train, None, objective.loss_name, objective.delta, Regularizer("none"))
+    theta = plain.initial_theta(scale, seed)
+    loss = plain.loss(theta)
+    if objective.loss_name == "svm":
+        expected, formula = (C - 1) * objective.delta, f"(C - 1) x delta = ({C} - 1) x {objective.delta:g}"
+    else:
+        expected, formula = math.log(C), f"ln C = ln {C}"
+    rng = np.random.default_rng(seed)
+    size = min(subset_size, objective.n_train)
+    chosen = rng.choice(objective.n_train, size, replace=False)
+    train = objective.train
+    subset = train.with_step(train.X[chosen], train.y[chosen], f"random subset of {size} (seed {seed})")
+    tiny = LinearClassifier(subset, None, objective.loss_name, objective.delta, Regularizer("none"))
+    final, _, losses = train_full_batch(tiny, tiny.initial_theta(scale, seed), steps, record=False)
+    return SanityReport(float(loss), float(expected), formula, size, losses, tiny.accuracy(final))
+
+
+# --------------------------------------------------------------------------- hinge anatomy
+
+def hinge_terms_along_cut(objective: LinearClassifier, plane, example: int, alphas):
+    """The SVM loss of one example along a cut, term by term.
+
+    Returns
+    -------
+    terms : array (C - 1, len(alphas)): ``max(0, s_j - s_y + delta)`` for each j != y
+    classes : list of the class indices j of the rows
+    """
+    if objective.loss_name != "svm":
+        raise HillwalkError("the hinge anatomy is about the SVM loss; switch the loss to SVM")
+    if not 0 <= example < objective.n_train:
+        raise HillwalkError(f"example {example} is out of range (0..{objective.n_train - 1})")
+    x = objective.X[example]
+    y = int(objective.y[example])
+    W0 = plane.center.reshape(objective.param_shape)
+    D1 = plane.dir1.reshape(objective.param_shape)
+    scores = (W0 @ x)[None, :] + np.asarray(alphas)[:, None] * (D1 @ x)[None, :]      # (n, C)
+    margins = _svm_margins(scores, np.full(len(alphas), y), objective.delta)            # (n, C)
+    classes = [j for j in range(objective.n_classes) if j != y]
+    return np.maximum(margins[:, classes], 0.0).T, classes
+
+
+TOY_POINTS = np.array([[-1.0], [0.0], [1.0]])   # three 1-D points ...
+TOY_LABELS = np.array([0, 1, 2])                # ... one per class
+
+
+def toy_hinge_problem(weights, row=0, column=0, base=None, delta=1.0):
+    """The notes' toy: 3 one-dimensional points (with the bias trick), 3 classes; the SVM
+    data loss as one weight ``W[row, column]`` varies, and each hinge term on its own.
+
+    Returns
+    -------
+    total : array (len(weights),): the mean loss over the three points
+    terms : dict {(i, j): array}: ``max(0, s_j - s_{y_i} + delta) / 3`` for each point i and
+        class j != y_i (zero everywhere terms included, so the sum is ``total``)
+    """
+    X = np.hstack([TOY_POINTS, np.ones((3, 1))])                       # (3, 2)
+    W = np.array([[-1.0, 0.5], [0.2, 0.1], [1.0, -0.5]]) if base is None else np.array(base, dtype=float)
+    weights = np.asarray(weights, dtype=np.float64)
+    terms = {}
+    total = np.zeros(weights.size)
+    for k, value in enumerate(weights):
+        Wk = W.copy()
+        Wk[row, column] = value
+        scores = X @ Wk.T
+        margins = _svm_margins(scores, TOY_LABELS, delta)
+        for i in range(3):
+            for j in range(3):
+                if j == TOY_LABELS[i]:
+                    continue
+                terms.setdefault((i, j), np.zeros(weights.size))[k] = max(0.0, margins[i, j]) / 3
+        total[k] = np.maximum(margins, 0).sum() / 3
+    return total, terms
+
+
+# --------------------------------------------------------------------------- decision regions
+
+def decision_regions(objective: LinearClassifier, theta, resolution=200, margin=0.15):
+    """The predicted class over the plane of a 2-D data set (in its preprocessed features).
+
+    Returns
+    -------
+    xs : array (resolution,) ; ys : array (resolution,)
+    classes : int array (resolution, resolution): ``classes[j, i]`` at ``(xs[i], ys[j])``
+    """
+    if objective.train.n_features != 2:
+        raise HillwalkError(f"decision regions need a data set with 2 features (spiral, blobs, xor, circles); "
+                            f"this one has {objective.train.n_features}")
+    X = objective.train.X
+    low, high = X.min(axis=0), X.max(axis=0)
+    pad = margin * (high - low)
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    points = np.c_[gx.ravel(), gy.ravel(), np.ones(gx.size)]
+    W = np.asarray(theta, dtype=np.float64).reshape(objective.param_shape)
+    return xs, ys, np.argmax(points @ W.T, axis=1).reshape(resolution, resolution)

@@ -1,0 +1,127 @@
+"""Gradient-check lab: analytic against numerical gradients at the current W."""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+from core.gradcheck import ERROR_BANDS, gradient_check, h_sweep
+from core.labs import broken_gradient
+
+from .lab_base import LabPanel
+from .widgets import ScientificSpinBox, combo
+
+
+class GradientCheckLab(LabPanel):
+    """Relative error of every checked parameter as an image (C x (D+1)) and a histogram
+    on a log axis with the rule-of-thumb bands, an h-sweep, kink flags, and a toggle that
+    breaks the gradient on purpose."""
+
+    kind = "lab:gradcheck"
+
+    def __init__(self, state, parent=None):
+        super().__init__(state, parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        controls = QtWidgets.QHBoxLayout()
+        self.method = combo([("centered difference", "centered"), ("forward difference", "forward")],
+                            tooltip="Centered: error O(h^2); forward: O(h)")
+        self.h = ScientificSpinBox(1e-12, 1e-1, 1e-5)
+        self.h.setToolTip("Difference step h")
+        self.samples = QtWidgets.QSpinBox()
+        self.samples.setRange(0, 100000)
+        self.samples.setValue(0)
+        self.samples.setSpecialValueText("all")
+        self.samples.setToolTip("How many randomly chosen parameters to check (all: every one)")
+        self.broken = QtWidgets.QCheckBox("break the gradient (drop the regularization term)")
+        self.broken.setObjectName("breakGradient")
+        self.broken.setToolTip("Check a deliberately wrong gradient, to see what failing looks like")
+        self.check_button = QtWidgets.QPushButton("Check again")
+        for widget in (QtWidgets.QLabel("At:"), self.make_point_choice(), QtWidgets.QLabel("Difference:"), self.method, QtWidgets.QLabel("h"), self.h,
+                       QtWidgets.QLabel("parameters"), self.samples, self.broken, self.check_button):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        layout.addLayout(controls)
+        layout.addWidget(self.status)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        layout.addWidget(self.graphics, 1)
+        self.image_plot = self.graphics.addPlot(row=0, col=0, title="log10 relative error of each parameter of W")
+        self.image_plot.setLabel("bottom", "feature (last column: bias)", color="k")
+        self.image_plot.setLabel("left", "class", color="k")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image_plot.addItem(self.image)
+        self.image_bar = pg.ColorBarItem(values=(-16, 0), colorMap=pg.colormap.get("CET-R4"), interactive=False)
+        self.image_bar.setImageItem(self.image, insert_in=self.image_plot)
+        self.histogram_plot = self.graphics.addPlot(row=1, col=0, title="relative errors (log axis) and the "
+                                                                        "rule-of-thumb bands")
+        self.histogram_plot.setLabel("bottom", "log10 relative error", color="k")
+        self.histogram_plot.setLabel("left", "parameters", color="k")
+        self.histogram = pg.PlotDataItem([], [], stepMode="center", fillLevel=0, brush=(0, 114, 178, 150))
+        self.kink_histogram = pg.PlotDataItem([], [], stepMode="center", fillLevel=0, brush=(213, 94, 0, 150))
+        self.histogram_plot.addItem(self.histogram)
+        self.histogram_plot.addItem(self.kink_histogram)
+        for level, text, height in zip(ERROR_BANDS, ("< 1e-7 excellent", "< 1e-4 fine with kinks", "> 1e-2 wrong"),
+                                       (0.92, 0.78, 0.64)):
+            line = pg.InfiniteLine(np.log10(level), angle=90, pen=pg.mkPen("#555", style=QtCore.Qt.PenStyle.DashLine),
+                                   label=text, labelOpts={"position": height, "color": "k", "anchors": [(0, 0), (0, 0)]})
+            self.histogram_plot.addItem(line)
+        self.sweep_plot = self.graphics.addPlot(row=0, col=1, rowspan=2, title="error against h (log-log)")
+        self.sweep_plot.setLogMode(True, True)
+        for plot in (self.sweep_plot, self.histogram_plot, self.image_plot):
+            for side in ("bottom", "left"):
+                plot.getAxis(side).enableAutoSIPrefix(False)
+        self.sweep_plot.setLabel("bottom", "h", color="k")
+        self.sweep_plot.setLabel("left", "relative error", color="k")
+        self.sweep_plot.addLegend(labelTextColor="k")
+        self.sweep_max = self.sweep_plot.plot([], [], pen=pg.mkPen("#D55E00", width=2), symbol="o", symbolSize=5,
+                                              name="largest")
+        self.sweep_median = self.sweep_plot.plot([], [], pen=pg.mkPen("#0072B2", width=2), symbol="o",
+                                                 symbolSize=5, name="median")
+        self.check_button.clicked.connect(self.refresh)
+        self.broken.toggled.connect(self.refresh)
+        self.method.currentIndexChanged.connect(self.refresh)
+        self.h.valueChanged.connect(self.refresh)
+        self.samples.valueChanged.connect(self.refresh)
+
+    def make_job(self):
+        objective, theta = self.state.objective, self.current_point()
+        method, h, samples, broken = self.method.currentData(), self.h.value(), self.samples.value() or None, \
+            self.broken.isChecked()
+
+        def job(report, should_stop):
+            report(0.1, "gradient check")
+            gradient_fn = broken_gradient(objective) if broken else None
+            result = gradient_check(objective, theta, samples=samples, h=h, method=method, gradient_fn=gradient_fn)
+            if should_stop():
+                return None
+            report(0.6, "h sweep")
+            sweep = h_sweep(objective, theta, samples=min(30, theta.size), method=method)
+            return result, sweep, objective.param_shape
+
+        return job
+
+    def show_result(self, outcome):
+        if outcome is None:
+            return
+        result, (hs, max_errors, median_errors), shape = outcome
+        grid = np.full(int(np.prod(shape)), np.nan)
+        grid[result.indices] = np.log10(np.maximum(result.rel_error, 1e-16))
+        self.image.setImage(grid.reshape(shape), autoLevels=False)
+        self.image_bar.setLevels((-16, 0))
+        logs = np.log10(np.maximum(result.rel_error, 1e-16))
+        edges = np.linspace(-16, 0.5, 50)
+        for item, chosen in ((self.histogram, ~result.near_kink), (self.kink_histogram, result.near_kink)):
+            counts, _ = np.histogram(logs[chosen], bins=edges)
+            item.setData(edges, counts)
+        self.sweep_max.setData(hs, np.maximum(max_errors, 1e-17))
+        self.sweep_median.setData(hs, np.maximum(median_errors, 1e-17))
+        kinks = int(result.near_kink.sum())
+        bands = html.escape(", ".join(f"{k}: {v}" for k, v in result.band_counts().items()))  # '<' is markup
+        self.status.setText(
+            f"{result.indices.size} parameters checked at {self.point_text()}, {result.method} differences, "
+            f"h = {result.h:g}. Largest relative error away from kinks: <b>{result.max_rel_error_away_from_kinks:.2e}</b>"
+            f"{' (the gradient is broken on purpose)' if self.broken.isChecked() else ''}. Bands: {bands}. "
+            f"{kinks} parameter(s) straddle a kink (orange in the histogram; a legitimate disagreement). "
+            "The h sweep: truncation error grows to the right, round-off to the left.")
