@@ -145,6 +145,29 @@ def hinge_terms_along_cut(objective: LinearClassifier, plane, example: int, alph
     return np.maximum(margins[:, classes], 0.0).T, classes
 
 
+def hinge_kinks(objective: LinearClassifier, plane, example: int):
+    """Positions s along ``plane``'s first direction where one of the example's hinge
+    terms ``max(0, M_j + s G_j)`` changes from zero to linear (``s = -M_j / G_j``)."""
+    x = objective.X[example]
+    y = int(objective.y[example])
+    W0 = plane.center.reshape(objective.param_shape)
+    D1 = plane.dir1.reshape(objective.param_shape)
+    base, slope = W0 @ x, D1 @ x
+    offsets = base - base[y] + objective.delta
+    slopes = slope - slope[y]
+    keep = (np.arange(objective.n_classes) != y) & (slopes != 0)
+    return np.sort(-offsets[keep] / slopes[keep])
+
+
+def kink_range(kinks, at_least=(-1.0, 1.0), margin=0.25):
+    """A range of s holding every kink (and ``at_least``), with a margin on both sides."""
+    low, high = at_least
+    if kinks.size:
+        low, high = min(low, float(kinks.min())), max(high, float(kinks.max()))
+    pad = margin * (high - low)
+    return low - pad, high + pad
+
+
 TOY_POINTS = np.array([[-1.0], [0.0], [1.0]])   # three 1-D points ...
 TOY_LABELS = np.array([0, 1, 2])                # ... one per class
 

@@ -15,7 +15,10 @@ from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
 from .panels.data import DataPanel
 from .panels.heatmap import HeatmapPanel
+from .panels.lab_compare import LossComparisonLab
 from .panels.lab_gradcheck import GradientCheckLab
+from .panels.lab_hinge import HingeAnatomyLab
+from .panels.lab_regions import DecisionRegionsLab
 from .panels.lab_sanity import SanityLab
 from .panels.lab_stepsize import StepSizeLab
 from .panels.landscape import LandscapePanel
@@ -79,7 +82,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.setObjectName("centralTabs")
         self.tabs.addTab(central, "Landscape and race")
         self.labs = {"Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
-                     "Sanity checks": SanityLab(self.state)}
+                     "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
+                     "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state)}
         for name, lab in self.labs.items():
             self.tabs.addTab(lab, name)
         self.setCentralWidget(self.tabs)

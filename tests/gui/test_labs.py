@@ -78,3 +78,55 @@ def test_sanity_lab_reports_ln_c_and_overfitting(qtbot, window):
     assert report.overfits and report.subset_losses[-1] < 1e-3
     assert "ln C = ln 10" in lab.initial.text() and "as expected" in lab.initial.text()
     assert "gradient works" in lab.overfit.text()
+
+
+def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
+    from core.landscape import compute_slice
+    from core.objectives import LinearClassifier
+
+    lab = open_lab(qtbot, window, "SVM vs softmax")
+    state = window.state
+    svm = LinearClassifier(state.objective.train, state.objective.val, "svm", regularizer=state.objective.regularizer)
+    expected = compute_slice(svm, state.plane, lab.result["svm"].alphas, lab.result["svm"].betas, "total")
+    np.testing.assert_allclose(lab.result["svm"].values, expected.values, rtol=1e-12)
+    np.testing.assert_allclose(lab.result["softmax"].values, state.landscape.values, rtol=1e-12)
+    lab.show_cursor(0.3, -0.2)
+    for vertical, horizontal in lab.crosshairs.values():
+        assert vertical.value() == pytest.approx(0.3) and horizontal.value() == pytest.approx(-0.2)
+    assert "svm" in lab.readout.text() and "softmax" in lab.readout.text()
+    qtbot.mouseClick(lab.shared_levels, QtCore.Qt.MouseButton.LeftButton)
+    assert lab.figures["svm"].colorbar.levels() == lab.figures["softmax"].colorbar.levels()
+
+
+def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
+    lab = open_lab(qtbot, window, "Hinge anatomy")
+    alphas, terms, classes, label, weights, total, toy_terms = lab.result
+    assert terms.shape == (9, alphas.size) and label not in classes
+    assert np.any(terms[:, 0] > 0) or np.any(terms[:, -1] > 0)  # the range holds the kinks
+    np.testing.assert_allclose(sum(toy_terms.values()), total, rtol=1e-12)
+    qtbot.mouseClick(lab.toggle, QtCore.Qt.MouseButton.LeftButton)
+    assert window.state.slice.component == "example:0"
+    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
+    qtbot.mouseClick(lab.toggle, QtCore.Qt.MouseButton.LeftButton)
+    assert window.state.slice.component == "data"
+    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
+
+
+def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window):
+    from core.labs import decision_regions
+
+    state = window.state
+    lab = window.labs["Decision regions"]
+    window.tabs.setCurrentWidget(lab)
+    assert "2 features" in lab.status.text()  # digits has 64
+    window.data_panel.dataset.setCurrentIndex(window.data_panel.dataset.findData("blobs"))
+    qtbot.waitUntil(lambda: state.problem.dataset == "blobs" and window.scene_complete(), timeout=TIMEOUT_MS)
+    entry = state.optimizers[3]
+    lab.source.setCurrentIndex(lab.source.findData(entry.id))
+    state.set_frame(10)
+    early = lab.classes.copy()
+    _, _, expected = decision_regions(state.objective, state.runs[entry.id].thetas[10], resolution=160)
+    np.testing.assert_array_equal(early, expected)
+    state.set_frame(state.race.steps)
+    assert not np.array_equal(lab.classes, early)  # the regions moved with the race
+    assert "blobs: training accuracy" in lab.status.text()
