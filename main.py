@@ -207,7 +207,7 @@ def run_race(args, out=sys.stdout):
     paths = []
     for setting, trajectory in zip(enabled, trajectories):
         a, b, _, _ = plane_coordinates(trajectory, plane, in_plane)
-        paths.append(PathToDraw(run_label(setting.spec), trajectory.steps, a, b, setting.colour, trajectory.diverged_at))
+        paths.append(PathToDraw(run_label(setting.spec, hasattr(objective, "train")), trajectory.steps, a, b, setting.colour, trajectory.diverged_at))
     written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
                                       title=session.title or f"{session.problem.loss} on {session.problem.dataset}",
                                       log_scale=view.log_scale, colormap=view.colormap, contours=view.contours)

@@ -13,6 +13,7 @@ from .datasets import PREPROCESSING_METHODS, load_dataset
 from .errors import HillwalkError
 from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
 from .regularizers import REGULARIZER_KINDS, Regularizer
+from .testfunctions import TEST_FUNCTION_NAMES, make_test_function
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class ClassifierSpec:
 
     Attributes
     ----------
+    objective : str
+        "classifier" (a linear classifier on ``dataset``) or the name of a 2-D test
+        function (quadratic, rosenbrock, beale, himmelblau, saddle, monkey, rastrigin);
+        ``condition`` and ``angle`` shape the quadratic.
     dataset : str
         Embedded name (digits, iris, wine), synthetic name (spiral, blobs, xor, circles)
         or a path to a CSV file, an NPZ file or a CIFAR-10 folder.
@@ -50,8 +55,16 @@ class ClassifierSpec:
     beta: float = 1.0
     regularize_bias: bool = False
     seed: int = 0
+    objective: str = "classifier"
+    condition: float = 20.0
+    angle: float = 30.0
 
     def __post_init__(self):
+        if self.objective != "classifier" and self.objective not in TEST_FUNCTION_NAMES:
+            raise HillwalkError(f"unknown objective {self.objective!r}; choose classifier or one of "
+                                f"{', '.join(TEST_FUNCTION_NAMES)}")
+        if self.objective == "quadratic" and not (math.isfinite(self.condition) and self.condition >= 1):
+            raise HillwalkError(f"the condition number must be >= 1, got {self.condition}")
         if self.preprocessing not in PREPROCESSING_METHODS:
             raise HillwalkError(f"unknown preprocessing {self.preprocessing!r}; choose one of "
                                 f"{', '.join(PREPROCESSING_METHODS)}")
@@ -77,8 +90,16 @@ class ClassifierSpec:
             options["label_column"] = self.label_column
         return options
 
-    def build(self) -> LinearClassifier:
-        """Load, split, preprocess and wrap the data in a :class:`LinearClassifier`."""
+    @property
+    def is_function(self) -> bool:
+        return self.objective != "classifier"
+
+    def build(self):
+        """Load, split, preprocess and wrap the data in a :class:`LinearClassifier` (or
+        make the 2-D test function)."""
+        if self.is_function:
+            options = {"condition": self.condition, "angle": self.angle} if self.objective == "quadratic" else {}
+            return make_test_function(self.objective, **options)
         data = load_dataset(self.dataset, seed=self.seed, **self.load_options())
         train, val = prepare_splits(data, self.preprocessing, self.val_fraction, self.seed)
         return LinearClassifier(train, val, self.loss, self.delta,

@@ -101,6 +101,11 @@ class SliceSpec:
         """The plane (or line) of these settings for ``objective``; ``center`` (an array
         of the parameter shape) replaces the centre these settings would choose, e.g. an
         optimizer's current position."""
+        if hasattr(objective, "view"):  # a 2-D function: its own x and y are the plane
+            plane = coordinate_plane(np.zeros(2), 0, None if self.is_cut else 1)
+            plane.info.update({"label1": "x", "label2": "y", "center": "origin", "train_steps": 0,
+                               "center_loss": objective.loss(np.zeros(2)), "initial_loss": objective.loss(np.zeros(2))})
+            return plane
         if center is None:
             center, initial, path, losses = self.centre(objective)
         else:

@@ -24,7 +24,7 @@ from .panels.lab_stepsize import StepSizeLab
 from .panels.landscape import LandscapePanel
 from .panels.model import ModelPanel
 from .panels.optimizers import OptimizersPanel
-from .state import AppState
+from .state import AppState, objective_summary
 
 FRAME_INTERVAL_MS = 30
 SPEEDS = [("1 step / frame", 1), ("2 steps / frame", 2), ("5 steps / frame", 5), ("10 steps / frame", 10)]
@@ -47,6 +47,21 @@ m&#770; = m / (1 - b1<sup>t</sup>), v&#770; = v / (1 - b2<sup>t</sup>)<br>
 <p>The heatmap shows L(W + a d1 + b d2); paths are the optimizers' iterates projected onto that plane
 (least squares), so a path of a high-dimensional model is mostly off the plane: the percentage below the
 heatmap says how much. Tick "optimize within the plane only" to make the paths lie exactly on the slice.</p>"""
+
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+
+
+def preset_paths():
+    """The shipped preset sessions, in their numbered order."""
+    return sorted(PRESETS_DIR.glob("*.hillwalk.json"))
+
+
+def preset_title(path) -> str:
+    try:
+        return json.loads(Path(path).read_text()).get("title") or Path(path).stem
+    except (OSError, ValueError):
+        return Path(path).stem
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -80,6 +95,7 @@ class MainWindow(QtWidgets.QMainWindow):
         central.setSizes([620, 380])
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setObjectName("centralTabs")
+        self.tabs.setUsesScrollButtons(True)  # many labs: scroll the tab bar rather than widen the window
         self.tabs.addTab(central, "Landscape and race")
         self.labs = {"Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
                      "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
@@ -167,7 +183,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scrub = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.scrub.setObjectName("scrubSlider")
         self.scrub.setRange(0, self.state.race.steps)
-        self.scrub.setMinimumWidth(300)
+        self.scrub.setMinimumWidth(120)
         self.scrub.setToolTip("Scrub through the recorded steps")
         self.scrub.valueChanged.connect(self._on_scrub)
         bar.addWidget(self.scrub)
@@ -227,6 +243,11 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addSeparator()
         quit_action = file_menu.addAction("Quit", self.close)
         quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        self.presets_menu = menu.addMenu("&Presets")
+        for path in preset_paths():
+            title = preset_title(path)
+            action = self.presets_menu.addAction(title, lambda p=path: self.open_session(p))
+            action.setToolTip(str(path))
         view_menu = menu.addMenu("&View")
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
@@ -286,7 +307,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.progress_bar.setVisible(False)
             if self.status_message.text().startswith("computing"):
                 objective = self.state.objective
-                self.status_message.setText(f"Ready: {objective.train.summary()}" if objective is not None else "Ready")
+                self.status_message.setText(f"Ready: {objective_summary(objective)}" if objective is not None
+                                            else "Ready")
 
     def cancel_work(self):
         self.state.jobs.cancel_all()
@@ -371,7 +393,8 @@ class MainWindow(QtWidgets.QMainWindow):
         path = Path(path)
         if path.suffix.lower() == ".npz":
             meta = landscape_meta(state.landscape, {"session": state.session().to_dict()}, state.objective)
-            return save_landscape_npz(path, state.landscape, meta, state.objective, save_data=True)
+            return save_landscape_npz(path, state.landscape, meta, state.objective,
+                                      save_data=hasattr(state.objective, "X"))
         if path.suffix.lower() == ".csv":
             return save_landscape_csv(path, state.landscape)
         raise HillwalkError(f"{path}: export the slice as .npz or .csv")
@@ -452,8 +475,13 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self.state.apply_session(session)
         self._remember_recent(path)
-        self.status_message.setText(f"Opened {path}")
+        self.status_message.setText(f"Opened {session.title or path}")
+        self.show_lab(self.state.view.lab)
         return True
+
+    def show_lab(self, name):
+        """Bring a lab's tab (or, for "", the landscape) to the front."""
+        self.tabs.setCurrentWidget(self.labs.get(name, self.tabs.widget(0)))
 
     def _recent_paths(self):
         if self.settings is None:

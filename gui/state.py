@@ -55,6 +55,7 @@ class ViewSettings:
     colormap: str = "CET-R4"
     log_scale: bool = False
     contours: int = 10
+    lab: str = ""                    # the tab to show ("" keeps the landscape)
     cut_mode: str = "angle"          # "angle" through the centre, or "points" between two (a, b) points
     cut_angle: float = 0.0           # degrees from the a axis
     cut_points: tuple = ((-0.8, -0.5), (0.8, 0.5))
@@ -220,6 +221,31 @@ class AppState(QtCore.QObject):
         self.race = proposed
         self.race_changed.emit()
         self._restart_runs()
+
+    def choose_objective(self, name: str):
+        """Switch between the classifier on data and a 2-D test function; a function
+        brings its own view range, start point and colour scale."""
+        if name == self.problem.objective:
+            return
+        try:
+            problem = replace(self.problem, objective=name)
+            target = problem.build() if problem.is_function else None
+        except HillwalkError as error:
+            self._reject(str(error))
+            return
+        if target is not None:
+            (x0, x1), (y0, y1) = target.view
+            self.slice = replace(self.slice, alpha_range=(x0, x1), beta_range=(y0, y1), component="total")
+            self.race = replace(self.race, start=tuple(float(v) for v in target.default_start), in_plane=False)
+            self.view = replace(self.view, log_scale=name not in ("saddle", "monkey"))
+        else:
+            self.slice = replace(self.slice, alpha_range=(-1.0, 1.0), beta_range=(-1.0, 1.0))
+            self.race = replace(self.race, start=RaceSettings().start)
+            self.view = replace(self.view, log_scale=False)
+        self.slice_changed.emit()
+        self.race_changed.emit()
+        self.view_changed.emit()
+        self._request_problem(problem)
 
     def set_start(self, a: float, b: float):
         """The common start of every path: ``centre + a d1 + b d2`` (a click on the heatmap)."""
@@ -462,7 +488,7 @@ class AppState(QtCore.QObject):
             return
         objective, plane, race, spec = self.objective, self.plane, self.race, entry.spec
         in_plane = race.in_plane and plane.dir2 is not None
-        label = run_label(spec)
+        label = run_label(spec, has_data=hasattr(objective, "train"))
 
         def job(report, should_stop):
             if in_plane:
@@ -501,7 +527,7 @@ class AppState(QtCore.QObject):
             self.objective = objective
             self.problem_changed.emit()
             self.objective_ready.emit()
-            self.status.emit(f"Loaded {objective.train.summary()}")
+            self.status.emit(f"Loaded {objective_summary(objective)}")
             self._adopt_plane(plane)
         elif kind == "reg":
             proposed, objective = result
@@ -588,6 +614,13 @@ class AppState(QtCore.QObject):
         self.jobs.wait(timeout_ms)
 
 
+def objective_summary(objective) -> str:
+    """One line about the objective: its data set, or its formula."""
+    if hasattr(objective, "train"):
+        return objective.train.summary()
+    return f"{objective.name}: {objective.formula}"
+
+
 def view_from_dict(data: dict) -> ViewSettings:
     """ViewSettings from a session's 'view' object (missing keys take defaults)."""
     if not isinstance(data, dict):
@@ -601,7 +634,7 @@ def view_from_dict(data: dict) -> ViewSettings:
         if "cut_points" in values:
             (a1, b1), (a2, b2) = values["cut_points"]
             values["cut_points"] = ((float(a1), float(b1)), (float(a2), float(b2)))
-        for name, kind in (("colormap", str), ("cut_mode", str)):
+        for name, kind in (("colormap", str), ("cut_mode", str), ("lab", str)):
             if name in values and not isinstance(values[name], kind):
                 raise TypeError(f"{name} must be text")
         for name in ("log_scale", "curves_log"):
@@ -633,7 +666,7 @@ def _run_result(entry_id, label, walker, plane, in_plane) -> RunResult:
                      walker.finished, thetas, trajectory)
 
 
-def run_label(spec: OptimizerSpec) -> str:
-    """The legend name of a run: method, learning rate and batch."""
-    batch = "" if spec.batch_size is None or not spec.uses_gradient else f", batch {spec.batch_size}"
+def run_label(spec: OptimizerSpec, has_data: bool = True) -> str:
+    """The legend name of a run: method, learning rate and (on data) batch."""
+    batch = "" if spec.batch_size is None or not spec.uses_gradient or not has_data else f", batch {spec.batch_size}"
     return f"{spec.display_name} lr {spec.lr:g}{batch}"

@@ -66,11 +66,15 @@ class CurvesPanel(QtWidgets.QWidget):
         state.frame_changed.connect(self._on_frame_changed)
         self._on_view_changed()
 
+    def _log_loss(self) -> bool:
+        """Log scale as asked, unless some loss is not positive (e.g. on a saddle)."""
+        losses = [run.loss for run in self.state.runs.values() if run.loss.size]
+        return self.state.view.curves_log and all(np.all(loss > 0) for loss in losses)
+
     def _on_view_changed(self):
         was = self.log_loss.blockSignals(True)
         self.log_loss.setChecked(self.state.view.curves_log)
         self.log_loss.blockSignals(was)
-        self.loss_plot.setLogMode(False, self.state.view.curves_log)
         self._on_runs_updated()
 
     def _on_runs_updated(self):
@@ -80,6 +84,10 @@ class CurvesPanel(QtWidgets.QWidget):
                 for plot, item in zip((self.loss_plot, self.accuracy_plot, self.accuracy_plot, self.gradient_plot),
                                       self.lines.pop(entry_id).values()):
                     plot.removeItem(item)
+        log = self._log_loss()
+        self.loss_plot.setLogMode(False, log)
+        self.log_loss.setToolTip("Show the loss on a logarithmic axis" + ("" if log or not self.state.view.curves_log
+                                 else " (off now: some loss is not positive)"))
         for entry_id, entry in wanted.items():
             if entry_id not in self.lines:
                 self.lines[entry_id] = {
@@ -97,7 +105,7 @@ class CurvesPanel(QtWidgets.QWidget):
                 for item in lines.values():
                     item.setData([], [])
                 continue
-            positive = np.maximum(run.loss, 1e-300) if self.state.view.curves_log else run.loss
+            positive = np.maximum(run.loss, 1e-300) if log else run.loss
             lines["loss"].setData(run.steps, positive)
             finite_acc = np.isfinite(run.train_acc)
             lines["train"].setData(run.steps[finite_acc], run.train_acc[finite_acc])
@@ -113,7 +121,7 @@ class CurvesPanel(QtWidgets.QWidget):
         axis = self.loss_plot.getAxis("left")
         losses = [run.loss for run in self.state.runs.values() if run.loss.size]
         ticks = None
-        if self.state.view.curves_log and losses:
+        if self._log_loss() and losses:
             values = np.concatenate(losses)
             values = values[np.isfinite(values) & (values > 0)]
             if values.size:

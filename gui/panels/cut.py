@@ -108,7 +108,8 @@ class CutPanel(QtWidgets.QWidget):
         low, high = float(np.nanmin(shown)), float(np.nanmax(shown))
         pad = 0.05 * (high - low or 1.0)
         self.plot.setRange(xRange=(cut.alphas[0], cut.alphas[-1]), yRange=(low - pad, high + pad), padding=0)
-        self.plot.setLabel("left", component_label(cut.component), color="k")
+        function = hasattr(self.state.objective, "view")
+        self.plot.setLabel("left", "f(x, y)" if function else component_label(cut.component), color="k")
         self._on_frame_changed(self.state.frame)
 
     def _on_runs_updated(self):

@@ -6,6 +6,7 @@ from pathlib import Path
 from PyQt6 import QtWidgets
 
 from core.datasets import EMBEDDED_NAMES, SYNTHETIC_NAMES
+from core.testfunctions import TEST_FUNCTION_NAMES
 
 from .widgets import combo, labelled_row, select_data, set_quietly
 
@@ -21,6 +22,11 @@ class DataPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.state = state
         form = QtWidgets.QFormLayout(self)
+        self.objective = combo([("a linear classifier on data", "classifier")]
+                               + [(f"2-D function: {name}", name) for name in TEST_FUNCTION_NAMES])
+        self.objective.setObjectName("objectiveCombo")
+        labelled_row(form, "Minimise", self.objective, "A classifier's loss on a data set, or a classic 2-D test "
+                     "function (its own x and y are the plane)")
         self.dataset = combo([(n, n) for n in EMBEDDED_NAMES] + [(f"{n} (synthetic)", n) for n in SYNTHETIC_NAMES])
         self.dataset.setObjectName("datasetCombo")
         labelled_row(form, "Data set", self.dataset, "The data the classifier is trained on: embedded real data "
@@ -53,6 +59,7 @@ class DataPanel(QtWidgets.QWidget):
         self.summary.setWordWrap(True)
         form.addRow(self.summary)
         self._sync()
+        self.objective.currentIndexChanged.connect(lambda: state.choose_objective(self.objective.currentData()))
         self.dataset.currentIndexChanged.connect(lambda: self._apply(dataset=self.dataset.currentData()))
         self.preprocessing.currentIndexChanged.connect(lambda: self._apply(preprocessing=self.preprocessing.currentData()))
         self.val_fraction.valueChanged.connect(lambda v: self._apply(val_fraction=round(v, 4)))
@@ -73,7 +80,11 @@ class DataPanel(QtWidgets.QWidget):
             self.dataset.blockSignals(True)
             self.dataset.addItem(Path(problem.dataset).name, problem.dataset)
             self.dataset.blockSignals(False)
+        select_data(self.objective, problem.objective)
         select_data(self.dataset, problem.dataset)
+        for widget in (self.dataset, self.preprocessing, self.val_fraction, self.open_file_button,
+                       self.open_folder_button):
+            widget.setEnabled(not problem.is_function)
         select_data(self.preprocessing, problem.preprocessing)
         set_quietly(self.val_fraction, problem.val_fraction)
         set_quietly(self.subsample, problem.subsample or 0)
@@ -82,6 +93,11 @@ class DataPanel(QtWidgets.QWidget):
 
     def _show_summary(self):
         objective = self.state.objective
+        if not hasattr(objective, "train"):
+            self.summary.setText(f"{objective.name}: {objective.formula}<br><small>minima: "
+                                 f"{', '.join(str(tuple(round(v, 3) for v in m)) for m in objective.minima) or 'none'}"
+                                 "</small>")
+            return
         steps = "; ".join(objective.train.provenance.get("steps", [])[-2:])
         self.summary.setText(f"{objective.train.summary()}<br><small>{steps}</small>")
 

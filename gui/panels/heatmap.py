@@ -76,7 +76,10 @@ class HeatmapPanel(QtWidgets.QWidget):
         view = self.state.view
         previous = self._shown_landscape
         self._shown_landscape = landscape
-        title = f"{self.state.problem.loss} {component_label(landscape.component)}"
+        objective = self.state.objective
+        function = objective is not None and hasattr(objective, "view")
+        title = f"{objective.name}: {objective.formula}" if function else \
+            f"{self.state.problem.loss} {component_label(landscape.component)}"
         if landscape.method == "preview":
             title += " (coarse preview)"
         # A coarse preview is cheap to trace here; a full grid's contours come from a worker
@@ -88,7 +91,13 @@ class HeatmapPanel(QtWidgets.QWidget):
             x, y = segments
             segments = np.zeros((0, 2, 2)) if x is None else np.stack([x, y], axis=1).reshape(-1, 2, 2)
         self.figure.show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
-                                   contours=view.contours, title=title, segments=segments)
+                                   contours=view.contours, title=title, segments=segments,
+                                   value_label="f(x, y)" if function else None)
+        if function:  # stars at the known minima instead of a centre cross
+            self.figure.centre_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima],
+                                              symbol="star", size=18, brush=pg.mkBrush("w"))
+        else:
+            self.figure.centre_marker.setData([0], [0], symbol="+", size=16, brush=None)
         self._draw_cut_line()
         self._draw_start()
         self._on_frame_changed(self.state.frame)  # the legend is rebuilt only when runs change

@@ -33,6 +33,8 @@ class LabPanel(QtWidgets.QWidget):
         race's start, or the slice's centre."""
         self.point = QtWidgets.QComboBox()
         self.point.setObjectName("labPoint")
+        self.point.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.point.setMinimumContentsLength(18)
         for text, data in POINTS:
             self.point.addItem(text, data)
         self.point.setToolTip("Where to evaluate. Near a trained minimum the gradient almost vanishes, so relative "
@@ -44,8 +46,10 @@ class LabPanel(QtWidgets.QWidget):
         """The parameters the lab evaluates at (see make_point_choice)."""
         state = self.state
         choice = self.point.currentData() if hasattr(self, "point") else "centre"
-        if choice == "initial":
+        if choice == "initial" and hasattr(state.objective, "initial_theta"):
             return state.objective.initial_theta(state.slice.init_scale, state.slice.seed)
+        if choice == "initial":  # a 2-D function has no random initialization: use its start
+            return state.plane.point(*state.race.start)
         if choice == "start" and state.plane.dir2 is not None:
             return state.plane.point(*state.race.start)
         return state.plane.center

@@ -34,15 +34,21 @@ class GradientCheckLab(LabPanel):
         self.samples.setValue(0)
         self.samples.setSpecialValueText("all")
         self.samples.setToolTip("How many randomly chosen parameters to check (all: every one)")
-        self.broken = QtWidgets.QCheckBox("break the gradient (drop the regularization term)")
+        self.broken = QtWidgets.QCheckBox("break the gradient")
         self.broken.setObjectName("breakGradient")
-        self.broken.setToolTip("Check a deliberately wrong gradient, to see what failing looks like")
+        self.broken.setToolTip("Check a deliberately wrong gradient (the regularization term dropped), to see what "
+                               "failing looks like")
         self.check_button = QtWidgets.QPushButton("Check again")
-        for widget in (QtWidgets.QLabel("At:"), self.make_point_choice(), QtWidgets.QLabel("Difference:"), self.method, QtWidgets.QLabel("h"), self.h,
-                       QtWidgets.QLabel("parameters"), self.samples, self.broken, self.check_button):
+        for widget in (QtWidgets.QLabel("At:"), self.make_point_choice(), QtWidgets.QLabel("Difference:"), self.method,
+                       QtWidgets.QLabel("h"), self.h):
             controls.addWidget(widget)
         controls.addStretch(1)
         layout.addLayout(controls)
+        second_row = QtWidgets.QHBoxLayout()  # two rows keep the window narrow enough for small screens
+        for widget in (QtWidgets.QLabel("parameters"), self.samples, self.broken, self.check_button):
+            second_row.addWidget(widget)
+        second_row.addStretch(1)
+        layout.addLayout(second_row)
         layout.addWidget(self.status)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")

@@ -23,6 +23,8 @@ class DecisionRegionsLab(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         top = QtWidgets.QHBoxLayout()
         self.source = QtWidgets.QComboBox()
+        self.source.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(18)
         self.source.setObjectName("regionsSource")
         self.source.setToolTip("Whose W draws the regions")
         top.addWidget(QtWidgets.QLabel("W of:"))

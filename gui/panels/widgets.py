@@ -78,6 +78,9 @@ def labelled_row(layout: QtWidgets.QFormLayout, label: str, widget, tooltip: str
 def combo(items, current=None, tooltip=""):
     """A combo box of (text, data) pairs."""
     box = QtWidgets.QComboBox()
+    # long item texts must not force a wide window: show about 14 characters, the rest on open
+    box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(14)
     for text, data in items:
         box.addItem(text, data)
     if current is not None:

@@ -61,7 +61,8 @@ def test_clicking_the_heatmap_moves_the_start_of_every_path(qtbot, window):
     wait_for_runs(qtbot, window)
     for run in state.runs.values():
         assert (run.a[0], run.b[0]) == pytest.approx(state.race.start, abs=1e-9)
-    assert "a = 0.5" in window.optimizers_panel.start_label.text()
+    shown = dict(part.split(" = ") for part in window.optimizers_panel.start_label.text().split(", "))
+    assert (float(shown["a"]), float(shown["b"])) == pytest.approx(state.race.start, abs=1e-3)
 
 
 def test_play_pause_step_and_reset(qtbot, window):
@@ -240,7 +241,8 @@ def test_centre_on_a_methods_current_position(qtbot, window):
 
 def test_mouse_over_the_heatmap_shows_a_crosshair_and_readout(qtbot, window):
     figure = window.heatmap.figure
-    point = QtCore.QPointF(figure.mapFromScene(window.heatmap.scene_position_of(0.25, -0.5)))
+    # (0.3, -0.5) is a grid point: pixel rounding cannot move it into a neighbouring cell
+    point = QtCore.QPointF(figure.mapFromScene(window.heatmap.scene_position_of(0.3, -0.5)))
     viewport = figure.viewport()
     # a hover move as the window system delivers it (QTest.mouseMove moves no pointer offscreen)
     move = QtGui.QMouseEvent(QtCore.QEvent.Type.MouseMove, point, viewport.mapToGlobal(point),
@@ -249,11 +251,11 @@ def test_mouse_over_the_heatmap_shows_a_crosshair_and_readout(qtbot, window):
     QtWidgets.QApplication.sendEvent(viewport, move)
     qtbot.waitUntil(lambda: window.readout.text().startswith("a = "), timeout=5000)
     fields = dict(part.split(" = ") for part in window.readout.text().split(", "))
-    assert float(fields["a"]) == pytest.approx(0.25, abs=0.01) and float(fields["b"]) == pytest.approx(-0.5, abs=0.01)
+    assert float(fields["a"]) == pytest.approx(0.3, abs=0.005) and float(fields["b"]) == pytest.approx(-0.5, abs=0.005)
     value = float(fields["loss (data + regularization)"])
-    assert value == pytest.approx(window.heatmap.value_at(0.25, -0.5), rel=1e-5)  # shown to 6 digits
+    assert value == pytest.approx(window.heatmap.value_at(0.3, -0.5), rel=1e-5)  # shown to 6 digits
     vertical, horizontal = window.heatmap.crosshair
-    assert vertical.value() == pytest.approx(0.25, abs=0.02) and horizontal.value() == pytest.approx(-0.5, abs=0.02)
+    assert vertical.value() == pytest.approx(0.3, abs=0.005) and horizontal.value() == pytest.approx(-0.5, abs=0.005)
 
 
 def test_export_png_and_svg(qtbot, window, tmp_path, monkeypatch):

@@ -1,0 +1,37 @@
+"""Every preset of the Presets menu loads and computes its scene."""
+import numpy as np
+import pytest
+
+from core.session import Session
+from gui.main_window import MainWindow, preset_paths
+
+TIMEOUT_MS = 120000
+
+
+@pytest.fixture(scope="module")
+def presets():
+    paths = preset_paths()
+    assert len(paths) >= 9
+    return paths
+
+
+@pytest.mark.parametrize("index", range(9))
+def test_each_preset_loads_and_computes(qtbot, presets, index):
+    path = presets[index]
+    session = Session.load(path)  # a valid session file
+    window = MainWindow(settings=None, autostart=False)
+    qtbot.addWidget(window)
+    window.resize(1300, 850)
+    window.show()
+    action = next(a for a in window.presets_menu.actions() if a.text() == session.title)
+    action.trigger()
+    qtbot.waitUntil(lambda: window.state.problem == session.problem and window.scene_complete(), timeout=TIMEOUT_MS)
+    state = window.state
+    assert state.slice == session.slice and state.race == session.race
+    assert np.all(np.isfinite(state.landscape.values))
+    assert len(state.runs) == sum(o.enabled for o in session.optimizers)
+    if session.view.get("lab"):
+        assert window.tabs.currentWidget() is window.labs[session.view["lab"]]
+        lab = window.labs[session.view["lab"]]
+        qtbot.waitUntil(lambda: lab.result is not None, timeout=TIMEOUT_MS)
+    window.close()
