@@ -232,6 +232,9 @@ class MainWindow(QtWidgets.QMainWindow):
             for kind in ("png", "svg"):
                 export_menu.addAction(f"{title} as {kind.upper()}…",
                                       lambda w=which, k=kind: self.export_view_dialog(k, w))
+        self.export_tab_actions = {kind: export_menu.addAction(f"Current lab tab as {kind.upper()}…",
+                                                               lambda k=kind: self.export_tab_dialog(k))
+                                   for kind in ("png", "svg")}
         export_menu.addSeparator()
         self.export_slice_actions = {kind: export_menu.addAction(f"Slice as {kind.upper()}…",
                                                                  lambda k=kind: self.export_data_dialog("slice", k))
@@ -374,6 +377,54 @@ class MainWindow(QtWidgets.QMainWindow):
             exporter.export(str(path))
         except (OSError, ValueError) as error:
             raise HillwalkError(f"{path}: could not export ({error})") from None
+        return path
+
+    def export_tab_dialog(self, kind):
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Export the current tab as {kind.upper()}",
+                                                        f"hillwalk-lab.{kind}", f"{kind.upper()} (*.{kind})")
+        if not path:
+            return
+        width = None
+        if kind == "png":
+            width, ok = QtWidgets.QInputDialog.getInt(self, "PNG width", "Width in pixels:", 1600, 200, 8000, 100)
+            if not ok:
+                return
+        self._export(lambda: self.export_tab(path, width), path)
+
+    def export_tab(self, path, width=None):
+        """The current central tab (a lab, or the landscape) as PNG at ``width`` pixels or
+        as SVG (the widgets painted into Qt's SVG generator)."""
+        from PyQt6 import QtSvg
+
+        path = Path(path)
+        if not path.parent.exists():
+            raise HillwalkError(f"{path.parent}: no such folder")
+        widget = self.tabs.currentWidget()
+        size = widget.size()
+        suffix = path.suffix.lower()
+        if suffix == ".png":
+            scale = (int(width) / size.width()) if width else 1.0
+            image = QtGui.QImage(int(size.width() * scale), int(size.height() * scale),
+                                 QtGui.QImage.Format.Format_ARGB32)
+            image.fill(QtGui.QColor("white"))
+            painter = QtGui.QPainter(image)
+            painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+            painter.scale(scale, scale)
+            widget.render(painter)
+            painter.end()
+            if not image.save(str(path), "PNG"):
+                raise HillwalkError(f"{path}: could not write the PNG")
+        elif suffix == ".svg":
+            generator = QtSvg.QSvgGenerator()
+            generator.setFileName(str(path))
+            generator.setSize(size)
+            generator.setViewBox(QtCore.QRect(0, 0, size.width(), size.height()))
+            generator.setTitle(f"Hillwalk: {self.tabs.tabText(self.tabs.currentIndex())}")
+            painter = QtGui.QPainter(generator)
+            widget.render(painter)
+            painter.end()
+        else:
+            raise HillwalkError(f"{path}: export as .png or .svg")
         return path
 
     def export_data_dialog(self, what, kind):

@@ -130,3 +130,22 @@ def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window):
     state.set_frame(state.race.steps)
     assert not np.array_equal(lab.classes, early)  # the regions moved with the race
     assert "blobs: training accuracy" in lab.status.text()
+
+
+@pytest.mark.parametrize("name", ["Gradient check", "Step size", "Sanity checks", "SVM vs softmax", "Hinge anatomy",
+                                  "Decision regions"])
+def test_every_lab_exports_to_png_and_svg(qtbot, window, tmp_path, monkeypatch, name):
+    import xml.etree.ElementTree as ElementTree
+
+    from PyQt6 import QtGui, QtWidgets
+
+    window.tabs.setCurrentWidget(window.labs[name])
+    qtbot.wait(50)
+    png, svg = tmp_path / "lab.png", tmp_path / "lab.svg"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(png), ""))
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getInt", lambda *a, **k: (900, True))
+    window.export_tab_actions["png"].trigger()
+    assert QtGui.QImage(str(png)).width() == 900
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(svg), ""))
+    window.export_tab_actions["svg"].trigger()
+    assert ElementTree.parse(svg).getroot().tag.endswith("svg")
