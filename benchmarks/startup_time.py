@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from gui.app import application, wait_for_scene  # noqa: E402
+from gui.app import application  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 
 app = application()

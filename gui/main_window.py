@@ -332,17 +332,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.error_dialog.show()
 
     # ================================================================= export, help
-    def export_view_dialog(self, kind, which="heatmap"):
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Export the {which} as {kind.upper()}",
-                                                        f"hillwalk-{which}.{kind}", f"{kind.upper()} (*.{kind})")
+    def _ask_export_target(self, kind, what):
+        """Ask for the file (and, for PNG, the width); None when cancelled."""
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Export the {what} as {kind.upper()}",
+                                                        f"hillwalk-{what}.{kind}", f"{kind.upper()} (*.{kind})")
         if not path:
-            return
+            return None
         width = None
         if kind == "png":
             width, ok = QtWidgets.QInputDialog.getInt(self, "PNG width", "Width in pixels:", 1600, 200, 8000, 100)
             if not ok:
-                return
-        self._export(lambda: self.export_view(path, width, which), path)
+                return None
+        return path, width
+
+    def export_view_dialog(self, kind, which="heatmap"):
+        target = self._ask_export_target(kind, which)
+        if target is not None:
+            path, width = target
+            self._export(lambda: self.export_view(path, width, which), path)
 
     def _export(self, action, path):
         try:
@@ -380,16 +387,10 @@ class MainWindow(QtWidgets.QMainWindow):
         return path
 
     def export_tab_dialog(self, kind):
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Export the current tab as {kind.upper()}",
-                                                        f"hillwalk-lab.{kind}", f"{kind.upper()} (*.{kind})")
-        if not path:
-            return
-        width = None
-        if kind == "png":
-            width, ok = QtWidgets.QInputDialog.getInt(self, "PNG width", "Width in pixels:", 1600, 200, 8000, 100)
-            if not ok:
-                return
-        self._export(lambda: self.export_tab(path, width), path)
+        target = self._ask_export_target(kind, "lab")
+        if target is not None:
+            path, width = target
+            self._export(lambda: self.export_tab(path, width), path)
 
     def export_tab(self, path, width=None):
         """The current central tab (a lab, or the landscape) as PNG at ``width`` pixels or

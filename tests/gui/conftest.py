@@ -28,3 +28,20 @@ def no_worker_left_running(qapp):
         pool, threads = _running_workers()
     assert pool == 0 and not threads, (f"test left workers running: {pool} thread-pool task(s), "
                                        f"threads {[t.name for t in threads]}")
+
+
+SCENE_TIMEOUT_MS = 120000
+
+
+@pytest.fixture
+def window(qtbot):
+    """The main window (no saved settings) with its default scene computed."""
+    from gui.main_window import MainWindow
+
+    win = MainWindow(settings=None)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitUntil(win.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    yield win
+    win.close()

@@ -15,15 +15,6 @@ from gui.main_window import MainWindow
 SCENE_TIMEOUT_MS = 60000
 
 
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(settings=None)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitUntil(win.scene_complete, timeout=SCENE_TIMEOUT_MS)
-    yield win
-    win.close()
 
 
 def wait_for_new_landscape(qtbot, state, old):

@@ -8,20 +8,10 @@ import pytest
 from PIL import Image
 from PyQt6 import QtGui, QtWidgets
 
-from gui.main_window import MainWindow
 
 TIMEOUT_MS = 60000
 
 
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(settings=None)
-    qtbot.addWidget(win)
-    win.resize(1300, 850)
-    win.show()
-    qtbot.waitUntil(win.scene_complete, timeout=TIMEOUT_MS)
-    yield win
-    win.close()
 
 
 def answer_dialogs(monkeypatch, path, numbers=()):

@@ -7,20 +7,10 @@ from PyQt6 import QtCore
 
 from core.gradcheck import gradient_check
 from core.labs import sanity_checks, step_size_sweep
-from gui.main_window import MainWindow
 
 TIMEOUT_MS = 60000
 
 
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(settings=None)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitUntil(win.scene_complete, timeout=TIMEOUT_MS)
-    yield win
-    win.close()
 
 
 def open_lab(qtbot, window, name):
