@@ -113,9 +113,9 @@ class Session:
         if version < 1:
             raise HillwalkError(f"{source}: unknown session version {version}")
         _no_unknown(data, {"format", "version", "title", "problem", "slice", "race", "optimizers", "view"}, source)
-        problem = _build(ClassifierSpec, data.get("problem", {}), f"{source}: problem")
-        slice_spec = _build(SliceSpec, data.get("slice", {}), f"{source}: slice")
-        race = _build(RaceSettings, data.get("race", {}), f"{source}: race")
+        problem = build_dataclass(ClassifierSpec, data.get("problem", {}), f"{source}: problem")
+        slice_spec = build_dataclass(SliceSpec, data.get("slice", {}), f"{source}: slice")
+        race = build_dataclass(RaceSettings, data.get("race", {}), f"{source}: race")
         raw_optimizers = data.get("optimizers", [])
         if not isinstance(raw_optimizers, list):
             raise HillwalkError(f"{source}: 'optimizers' must be a list")
@@ -128,8 +128,8 @@ class Session:
             spec_data = dict(item.get("spec", {})) if isinstance(item.get("spec", {}), dict) else None
             if spec_data is None:
                 raise HillwalkError(f"{where}.spec must be an object")
-            schedule = _build(Schedule, spec_data.pop("schedule", {}), f"{where}.spec.schedule")
-            spec = _build(OptimizerSpec, {**spec_data, "schedule": schedule}, f"{where}.spec")
+            schedule = build_dataclass(Schedule, spec_data.pop("schedule", {}), f"{where}.spec.schedule")
+            spec = build_dataclass(OptimizerSpec, {**spec_data, "schedule": schedule}, f"{where}.spec")
             colour = item.get("colour", "#0072B2")
             enabled = item.get("enabled", True)
             if not isinstance(colour, str) or not colour.startswith("#"):
@@ -181,8 +181,9 @@ def _no_unknown(data, known, where):
         raise HillwalkError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
-def _build(cls, data, where):
-    """Construct dataclass ``cls`` from JSON values, checking names and types."""
+def build_dataclass(cls, data, where):
+    """Construct dataclass ``cls`` from JSON values, checking names and types (lists of
+    numbers become tuples); errors name ``where`` and the field."""
     if not isinstance(data, dict):
         raise HillwalkError(f"{where} must be an object")
     hints = typing.get_type_hints(cls)

@@ -23,12 +23,12 @@ from PyQt6 import QtCore
 
 from core.directions import Plane
 from core.errors import HillwalkError
-from core.landscape import Landscape, compute_slice, iter_slice, make_axis
+from core.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
 from core.objectives import LinearClassifier
 from core.optimizers import OptimizerSpec
 from core.problem import ClassifierSpec
 from core.regularizers import Regularizer
-from core.session import OptimizerSetting, RaceSettings, Session, default_race_optimizers
+from core.session import OptimizerSetting, RaceSettings, Session, build_dataclass, default_race_optimizers
 from core.slices import SliceSpec
 from core.trajectory import PlaneObjective, Run, plane_coordinates
 
@@ -56,6 +56,14 @@ class ViewSettings:
     log_scale: bool = False
     contours: int = 10
     lab: str = ""                    # the tab to show ("" keeps the landscape)
+
+    def __post_init__(self):
+        if not 0 <= self.contours <= 100:
+            raise HillwalkError(f"contours must be a whole number from 0 to 100, got {self.contours}")
+        if self.cut_mode not in ("angle", "points"):
+            raise HillwalkError(f"cut_mode must be 'angle' or 'points', got {self.cut_mode!r}")
+        if len(self.cut_points) != 2 or any(len(p) != 2 for p in self.cut_points):
+            raise HillwalkError("cut_points must be two (a, b) points")
     cut_mode: str = "angle"          # "angle" through the centre, or "points" between two (a, b) points
     cut_angle: float = 0.0           # degrees from the a axis
     cut_points: tuple = ((-0.8, -0.5), (0.8, 0.5))
@@ -396,7 +404,7 @@ class AppState(QtCore.QObject):
             if split_total:
                 data_values = result.values
                 reg = compute_slice(objective, plane, alphas, betas, "reg", budget)
-                result = Landscape(data_values + reg.values, alphas, betas, _component("total"), plane, result.method,
+                result = Landscape(data_values + reg.values, alphas, betas, Component.parse("total"), plane, result.method,
                                    result.fallback_points + reg.fallback_points, result.seconds + reg.seconds)
             return result, data_values
 
@@ -623,38 +631,8 @@ def objective_summary(objective) -> str:
 
 def view_from_dict(data: dict) -> ViewSettings:
     """ViewSettings from a session's 'view' object (missing keys take defaults)."""
-    if not isinstance(data, dict):
-        raise HillwalkError("the session's 'view' must be an object")
-    known = set(ViewSettings.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise HillwalkError(f"session: view: unknown field(s) {', '.join(unknown)}")
-    values = dict(data)
-    try:
-        if "cut_points" in values:
-            (a1, b1), (a2, b2) = values["cut_points"]
-            values["cut_points"] = ((float(a1), float(b1)), (float(a2), float(b2)))
-        for name, kind in (("colormap", str), ("cut_mode", str), ("lab", str)):
-            if name in values and not isinstance(values[name], kind):
-                raise TypeError(f"{name} must be text")
-        for name in ("log_scale", "curves_log"):
-            if name in values and not isinstance(values[name], bool):
-                raise TypeError(f"{name} must be true or false")
-        if "contours" in values and (not isinstance(values["contours"], int) or not 0 <= values["contours"] <= 100):
-            raise TypeError("contours must be a whole number from 0 to 100")
-        if "cut_angle" in values:
-            values["cut_angle"] = float(values["cut_angle"])
-        if values.get("cut_mode", "angle") not in ("angle", "points"):
-            raise TypeError("cut_mode must be 'angle' or 'points'")
-    except (TypeError, ValueError) as error:
-        raise HillwalkError(f"session: view: {error}") from None
-    return ViewSettings(**values)
+    return build_dataclass(ViewSettings, data, "session: view")
 
-
-def _component(text):
-    from core.landscape import Component
-
-    return Component.parse(text)
 
 
 def _run_result(entry_id, label, walker, plane, in_plane) -> RunResult:

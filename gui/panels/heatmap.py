@@ -5,6 +5,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from core.landscape import Component, Landscape
+
 from ..figures import LandscapeFigure, component_label
 from .markers import RunMarkers, rows_up_to
 
@@ -67,9 +69,7 @@ class HeatmapPanel(QtWidgets.QWidget):
             self._draw_landscape(state.landscape)
         elif state.preview is not None and state.plane is not None:
             alphas, betas, values = state.preview
-            from core.landscape import Landscape
-
-            self._draw_landscape(Landscape(values, alphas, betas, _component(state.slice.component), state.plane,
+            self._draw_landscape(Landscape(values, alphas, betas, Component.parse(state.slice.component), state.plane,
                                            "preview"))
 
     def _draw_landscape(self, landscape):
@@ -197,9 +197,4 @@ class HeatmapPanel(QtWidgets.QWidget):
         """Scene coordinates of plane point (a, b) (for tests and tooling)."""
         return self.figure.plot.vb.mapViewToScene(QtCore.QPointF(a, b))
 
-
-def _component(text):
-    from core.landscape import Component
-
-    return Component.parse(text)
 
