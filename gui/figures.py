@@ -27,15 +27,17 @@ def component_label(component) -> str:
     return COMPONENT_LABELS.get(text, text)
 
 
-def display_values(values, log_scale):
-    """What the colours show: the values, or log10 of them (non-positive values are
-    clipped to half the smallest positive one so that zero losses stay visible)."""
+def clip_for_log(values):
+    """Values ready for a log scale: non-positive ones raised to half the smallest positive
+    one (1e-12 if none), so that zero losses stay visible."""
     values = np.asarray(values, dtype=np.float64)
-    if not log_scale:
-        return values
     positive = values[values > 0]
-    floor = positive.min() / 2 if positive.size else 1e-12
-    return np.log10(np.maximum(values, floor))
+    return np.maximum(values, positive.min() / 2 if positive.size else 1e-12)
+
+
+def display_values(values, log_scale):
+    """What the colours show: the values, or log10 of them (see clip_for_log)."""
+    return np.log10(clip_for_log(values)) if log_scale else np.asarray(values, dtype=np.float64)
 
 
 def grid_transform(alphas, betas):
@@ -155,10 +157,12 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.plot.setLogMode(False, bool(log_scale))
         values = np.asarray(landscape.values)
         if log_scale:
-            values = np.maximum(values, values[values > 0].min() / 2 if np.any(values > 0) else 1e-12)
+            values = clip_for_log(values)
         self.curve.setData(landscape.alphas, values)
         centre_index = int(np.argmin(np.abs(landscape.alphas)))
-        self.centre_marker.setData([landscape.alphas[centre_index]], [values[centre_index]])
+        # scatter items are not transformed by the plot's log mode: place them in log10 units
+        marker_y = np.log10(values[centre_index]) if log_scale else values[centre_index]
+        self.centre_marker.setData([landscape.alphas[centre_index]], [marker_y])
         self.plot.setLabel("bottom", landscape.plane.describe_axis(1), color="k")
         self.plot.setLabel("left", component_label(landscape.component), color="k")
         self.plot.enableAutoRange()

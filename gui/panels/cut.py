@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from ..figures import component_label
+from ..figures import clip_for_log, component_label
 from .markers import RunMarkers, rows_up_to
 from .widgets import combo, select_data, set_quietly
 
@@ -98,8 +98,7 @@ class CutPanel(QtWidgets.QWidget):
     def _on_cut_ready(self):
         cut = self.state.cut
         log = self.state.view.log_scale
-        values = np.maximum(cut.values, np.min(cut.values[cut.values > 0]) / 2) if log and np.any(cut.values > 0) \
-            else cut.values
+        values = clip_for_log(cut.values) if log else cut.values
         self.plot.setLogMode(False, bool(log))
         self.curve.setData(cut.alphas, values)
         # Range from the cut itself, fixed: re-deriving it from every moving marker each
@@ -129,6 +128,8 @@ class CutPanel(QtWidgets.QWidget):
                 continue
             upto = rows_up_to(run, frame)
             s = positions_on_cut(run.a[:upto], run.b[:upto], origin, direction, plane)
-            loss = np.maximum(run.loss[:upto], 1e-300) if state.view.log_scale else run.loss[:upto]
+            log = state.view.log_scale
+            loss = np.maximum(run.loss[:upto], 1e-300) if log else run.loss[:upto]
             trail.setData(s, loss)
-            self.heads[entry_id].setData([s[-1]], [loss[-1]])
+            # scatter items are not transformed by the plot's log mode: place them in log10 units
+            self.heads[entry_id].setData([s[-1]], [np.log10(loss[-1]) if log else loss[-1]])

@@ -328,3 +328,14 @@ def test_the_gui_thread_never_stalls_during_a_large_slice(qtbot):
     print(f"largest gap between 10 ms ticks: {max(gaps):.1f} ms over {len(gaps)} ticks")
     assert max(gaps) < 50, f"largest gap between 10 ms ticks: {max(gaps)} ms"
     win.close()
+
+
+def test_cut_markers_sit_on_their_curves_in_log_scale(qtbot, window):
+    state = window.state
+    window.landscape_panel.scale.setCurrentIndex(window.landscape_panel.scale.findData(True))
+    qtbot.waitUntil(lambda: state.view.log_scale, timeout=5000)
+    state.set_frame(50)
+    for entry_id, head in window.cut_panel.heads.items():
+        run = state.runs[entry_id]
+        row = int(np.searchsorted(run.steps, 50, side="right")) - 1
+        assert head.data["y"][0] == pytest.approx(np.log10(run.loss[row]))  # log10 units, like the curve's
