@@ -11,7 +11,7 @@ from PyQt6 import QtGui
 
 from core.errors import HillwalkError
 
-from .figures import LandscapeFigure
+from .figures import LandscapeFigure, delete_now
 
 
 @dataclass
@@ -87,7 +87,7 @@ def render_race_gif(landscape, paths, path, size=(800, 600), fps=15, frames=60, 
             images.append(qimage_to_pil(figure.grab().toImage()))
     finally:
         figure.hide()
-        figure.deleteLater()
+        delete_now(figure)
     duration = 10 * int(round(100 / fps))  # GIF stores delays in hundredths of a second
     try:
         images[0].save(path, save_all=True, append_images=images[1:], duration=duration, loop=0, optimize=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtGui, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from core.contours import contour_set
 from core.errors import HillwalkError
@@ -168,6 +168,18 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.plot.enableAutoRange()
 
 
+def delete_now(widget):
+    """Delete ``widget`` and its children at once rather than at interpreter exit.
+
+    Scripts have no event loop to run ``deleteLater``; widgets left to PyQt's exit
+    clean-up occasionally crashed the process (SIGSEGV) after its work was done.
+    """
+    widget.deleteLater()
+    app = QtWidgets.QApplication.instance()
+    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
+    app.processEvents()
+
+
 def save_widget_png(widget, path, size=(1200, 900)):
     """Render ``widget`` at ``size`` (width, height) and save it as a PNG."""
     path = Path(path)
@@ -192,7 +204,7 @@ def render_landscape_png(landscape, path, size=(1200, 900), title=None, log_scal
         figure.show_landscape(landscape, colormap=colormap, log_scale=log_scale, contours=contours, title=title)
         return save_widget_png(figure, path, size)
     finally:
-        figure.deleteLater()
+        delete_now(figure)
 
 
 
@@ -260,4 +272,4 @@ def render_race_png(objective, trajectories, path, size=(1000, 800)):
     try:
         return save_widget_png(figure, path, size)
     finally:
-        figure.deleteLater()
+        delete_now(figure)
