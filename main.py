@@ -65,8 +65,48 @@ def add_problem_arguments(parser):
                             "sum |W|) (default: l2)")
     group.add_argument("--lam", type=_finite_float, default=1e-3, help="regularization strength (default: 1e-3)")
     group.add_argument("--beta", type=_finite_float, default=1.0, help="elastic net's L2 weight (default: 1)")
-    group.add_argument("--reg-bias", action="store_true", help="also regularize the bias column")
+    group.add_argument("--reg-bias", action="store_true", help="also regularize the bias column (network: b1, b2)")
     group.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
+    add_model_arguments(parser)
+
+
+def add_model_arguments(parser, defaults=True):
+    """--model and the network's options. With ``defaults`` false every option defaults to
+    None, meaning "keep what the session says" (``race``)."""
+    def default(value):
+        return value if defaults else None
+
+    group = parser.add_argument_group("network (--model net)")
+    group.add_argument("--model", choices=["linear", "net"], default=default("linear"),
+                       help="a linear classifier, or a two-layer network h = act(X W1 + b1), "
+                            "scores = h W2 + b2" + (" (default: linear)" if defaults else ""))
+    group.add_argument("--hidden", type=_positive_int, default=default(64),
+                       help="hidden units of the network" + (" (default: 64)" if defaults else ""))
+    group.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid", "elu"],
+                       default=default("relu"), help="hidden activation" + (" (default: relu)" if defaults else ""))
+    group.add_argument("--slope", type=_finite_float, default=default(0.01),
+                       help="leaky_relu's negative slope" + (" (default: 0.01)" if defaults else ""))
+    group.add_argument("--init", choices=["small", "xavier", "he"], default=default("he"),
+                       help="weight initialization: small = 0.01 randn, xavier = randn / sqrt(fan_in), "
+                            "he = randn * sqrt(2 / fan_in)" + (" (default: he)" if defaults else ""))
+
+
+MODEL_OPTIONS = ("model", "hidden", "activation", "slope", "init")
+
+
+def problem_title(problem):
+    """'softmax on digits' or 'softmax, 64-unit relu net, on spiral'."""
+    if problem.model == "net":
+        return f"{problem.loss}, {problem.hidden}-unit {problem.activation} net, on {problem.dataset}"
+    return f"{problem.loss} on {problem.dataset}"
+
+
+def with_model_options(problem, args):
+    """``problem`` with the model options given on the command line (those not None)."""
+    import dataclasses
+
+    changes = {name: getattr(args, name) for name in MODEL_OPTIONS if getattr(args, name, None) is not None}
+    return dataclasses.replace(problem, **changes) if changes else problem
 
 
 def problem_spec_from_args(args):
@@ -75,7 +115,8 @@ def problem_spec_from_args(args):
     return ClassifierSpec(dataset=args.dataset, preprocessing=args.preprocess, val_fraction=args.val_fraction,
                           subsample=args.subsample, label_column=args.label_column, loss=args.loss,
                           delta=args.delta, regularizer=args.reg, lam=args.lam, beta=args.beta,
-                          regularize_bias=args.reg_bias, seed=args.seed)
+                          regularize_bias=args.reg_bias, seed=args.seed, model=args.model, hidden=args.hidden,
+                          activation=args.activation, slope=args.slope, init=args.init)
 
 
 def build_parser():
@@ -98,7 +139,8 @@ def build_parser():
     check.add_argument("--h", type=_finite_float, default=1e-5, help="difference step (default: 1e-5)")
     check.add_argument("--method", default="centered", choices=["centered", "forward"])
     check.add_argument("--scale", type=_finite_float, default=1e-3,
-                       help="check at W = scale * randn(C, D+1) drawn with --seed (default: 1e-3)")
+                       help="linear: check at W = scale * randn(C, D+1) drawn with --seed; a network is checked at "
+                            "its --init initialization (default: 1e-3)")
     check.add_argument("--threshold", type=_finite_float, default=None,
                        help="pass threshold on the relative error (default: 1e-6 centered, 1e-3 forward)")
     check.set_defaults(handler=run_gradcheck)
@@ -167,6 +209,7 @@ def build_parser():
                                description="Compute a session's slice and race (or the default scene) and write "
                                            "the race as an animated GIF.")
     race.add_argument("--session", metavar="FILE", help="the session (default: the app's default scene)")
+    add_model_arguments(race, defaults=False)
     race.add_argument("--out", required=True, help="output .gif")
     race.add_argument("--fps", type=_positive_int, default=15, help="frames per second (default: 15)")
     race.add_argument("--frames", type=_positive_int, default=60, help="number of frames (default: 60)")
@@ -187,7 +230,8 @@ def run_race(args, out=sys.stdout):
     enabled = [o for o in session.optimizers if o.enabled]
     if not enabled:
         raise HillwalkError("the session has no enabled optimizer to race")
-    objective = session.problem.build()
+    problem = with_model_options(session.problem, args)
+    objective = problem.build()
     plane = session.slice.plane(objective)
     if plane.dir2 is None:
         raise HillwalkError("the race is drawn on a 2-D slice; the session's slice is a 1-D cut")
@@ -209,7 +253,7 @@ def run_race(args, out=sys.stdout):
         a, b, _, _ = plane_coordinates(trajectory, plane, in_plane)
         paths.append(PathToDraw(run_label(setting.spec, hasattr(objective, "train")), trajectory.steps, a, b, setting.colour, trajectory.diverged_at))
     written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
-                                      title=session.title or f"{session.problem.loss} on {session.problem.dataset}",
+                                      title=session.title or f"{problem_title(problem)}",
                                       log_scale=view.log_scale, colormap=view.colormap, contours=view.contours)
     print(f"wrote {written}: {frames} frames at {args.fps} frames per second, {width}x{height}", file=out)
     return EXIT_OK
@@ -428,21 +472,32 @@ def run_gradcheck(args, out=sys.stdout):
     result = gradient_check(objective, theta, samples=args.samples or None, h=args.h, method=args.method,
                             seed=args.seed)
     threshold = args.threshold if args.threshold is not None else PASS_THRESHOLDS[(args.loss, args.method)]
-    C, D1 = objective.param_shape
     worst = result.max_rel_error_away_from_kinks
     passed = worst < threshold
     reg = "no regularization" if args.reg == "none" else f"{args.reg} regularization (lambda {args.lam:g})"
     print(f"gradient check: {objective.train.name}, {objective.n_train} training examples, {args.loss} loss, {reg}",
           file=out)
-    print(f"W: {C} x {D1} = {C * D1} parameters at {args.scale:g} * randn (seed {args.seed}); "
-          f"{result.indices.size} checked, {args.method} differences, h = {args.h:g}", file=out)
+    if args.model == "net":
+        shapes = ", ".join(f"{name} {' x '.join(map(str, shape))}" for name, shape in objective.shapes.items())
+        where = f"{args.init} initialization (seed {args.seed})"
+        print(f"network: {args.hidden} {args.activation} units; {shapes} = {objective.size} parameters at {where}; "
+              f"{result.indices.size} checked, {args.method} differences, h = {args.h:g}", file=out)
+    else:
+        C, D1 = objective.param_shape
+        print(f"W: {C} x {D1} = {C * D1} parameters at {args.scale:g} * randn (seed {args.seed}); "
+              f"{result.indices.size} checked, {args.method} differences, h = {args.h:g}", file=out)
     bands = ", ".join(f"{k}: {v}" for k, v in result.band_counts().items())
     pct = result.percentiles()
     print(f"relative error: median {pct['median']:.2e}, 90th percentile {pct['p90']:.2e}, bands {bands}", file=out)
     kinks = int(result.near_kink.sum())
     if kinks:
-        print(f"{kinks} parameter(s) straddle a kink (SVM margin or L1 at 0) and are left out of the verdict; "
+        print(f"{kinks} parameter(s) straddle a kink (SVM margin, ReLU or L1 at 0) and are left out of the verdict; "
               f"their largest error is {result.rel_error[result.near_kink].max():.2e}", file=out)
+    unresolved = int((result.unresolved & ~result.near_kink).sum())
+    if unresolved:
+        print(f"{unresolved} parameter(s) have a derivative below the round-off resolution of the difference "
+              f"({result.resolution:.1e}: both analytic and numerical are rounding noise) and are left out too",
+              file=out)
     print(f"max relative error: {worst:.3e} (threshold {threshold:g}) -> {'PASS' if passed else 'FAIL'}", file=out)
     return EXIT_OK if passed else EXIT_FAILED_CHECK
 

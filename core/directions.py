@@ -26,6 +26,7 @@ import numpy as np
 from .errors import HillwalkError
 
 NORMALIZATIONS = ("filter", "layer", "model", "none")
+BIAS_MODES = ("zero", "keep")
 DIRECTION_KINDS = ("gaussian", "gradient", "pca", "coords", "interpolate")
 
 
@@ -34,13 +35,16 @@ class Block:
     """One parameter block (a layer's weight array) inside the flat parameter vector.
 
     ``filter_axis`` is the axis that indexes filters (output units): 0 for a linear
-    classifier's ``W`` (C x (D+1)), whose rows are class templates.
+    classifier's ``W`` (C x (D+1)), whose rows are class templates; 1 for a network's
+    ``W1`` (D x H) and ``W2`` (H x C), whose columns are units. ``is_bias`` marks a
+    network's bias vectors, which directions either zero or keep (see :func:`normalize`).
     """
 
     name: str
     shape: tuple
     offset: int
     filter_axis: int = 0
+    is_bias: bool = False
 
     @property
     def size(self) -> int:
@@ -128,7 +132,7 @@ def gaussian_direction(shape, rng):
     return rng.standard_normal(shape)
 
 
-def normalize(direction, center, blocks, mode):
+def normalize(direction, center, blocks, mode, biases="zero"):
     """Scale a direction relative to the centre.
 
     Parameters
@@ -136,6 +140,13 @@ def normalize(direction, center, blocks, mode):
     direction, center : arrays of the parameter shape
     blocks : list of Block
     mode : {"filter", "layer", "model", "none"}
+    biases : {"zero", "keep"}
+        What happens to blocks marked ``is_bias`` (a network's b1, b2), as in Li et al.'s
+        code: "zero" sets them to 0 in the direction (the centre's biases stay fixed
+        across the plane); "keep" gives them a direction too: under filter and layer
+        normalization each bias "filter" is a single number, so the direction's bias
+        equals the centre's bias (their ``d.copy_(w)``); under model and none, the bias
+        entries are scaled with everything else.
 
     Returns
     -------
@@ -143,15 +154,25 @@ def normalize(direction, center, blocks, mode):
     """
     if mode not in NORMALIZATIONS:
         raise HillwalkError(f"unknown normalization {mode!r}; choose one of {', '.join(NORMALIZATIONS)}")
+    if biases not in BIAS_MODES:
+        raise HillwalkError(f"unknown bias handling {biases!r}; choose one of {', '.join(BIAS_MODES)}")
     d = np.array(direction, dtype=np.float64)
+    c = np.asarray(center, dtype=np.float64)
+    flat_d, flat_c = d.reshape(-1), c.reshape(-1)
+    bias_blocks = [block for block in blocks if block.is_bias]
+    if biases == "zero":
+        for block in bias_blocks:
+            block.view(flat_d)[...] = 0.0
     if mode == "none":
         return d
-    c = np.asarray(center, dtype=np.float64)
     if mode == "model":
         return d * _ratio(np.linalg.norm(c), np.linalg.norm(d), "the centre")
-    flat_d, flat_c = d.reshape(-1), c.reshape(-1)
     for block in blocks:
         bd, bc = block.view(flat_d), block.view(flat_c)
+        if block.is_bias:
+            if biases == "keep":
+                bd[...] = bc
+            continue
         if mode == "layer":
             bd *= _ratio(np.linalg.norm(bc), np.linalg.norm(bd), f"block {block.name}")
             continue
@@ -164,6 +185,13 @@ def normalize(direction, center, blocks, mode):
                                 "is zero at the centre; use another centre (e.g. trained) or another normalization")
         bd *= centre_norms / np.where(direction_norms > 0, direction_norms, 1.0)
     return d
+
+
+def bias_note(blocks, biases):
+    """How a plane treats biases, for its info: 'in W (bias trick)', 'zeroed' or 'kept'."""
+    if not any(block.is_bias for block in blocks):
+        return "in W (bias trick)"
+    return "zeroed" if biases == "zero" else "kept"
 
 
 def _ratio(target, current, what):
@@ -189,7 +217,7 @@ def orthogonalize(d1, d2):
     return (residual * (norm2 / residual_norm)).reshape(d2.shape)
 
 
-def random_plane(objective, center, normalization="filter", orthogonal=False, seed=0, line=False):
+def random_plane(objective, center, normalization="filter", orthogonal=False, seed=0, line=False, biases="zero"):
     """A plane (or line) through ``center`` along Gaussian directions.
 
     Parameters
@@ -202,23 +230,25 @@ def random_plane(objective, center, normalization="filter", orthogonal=False, se
     seed : int
     line : bool
         Only one direction (a 1-D cut).
+    biases : {"zero", "keep"}
+        Networks only: see :func:`normalize`.
     """
     center = np.asarray(center, dtype=np.float64)
     rng = np.random.default_rng(seed)
     blocks = layout_of(objective)
-    dir1 = normalize(gaussian_direction(center.shape, rng), center, blocks, normalization)
+    dir1 = normalize(gaussian_direction(center.shape, rng), center, blocks, normalization, biases)
     dir2 = None
     if not line:
-        dir2 = normalize(gaussian_direction(center.shape, rng), center, blocks, normalization)
+        dir2 = normalize(gaussian_direction(center.shape, rng), center, blocks, normalization, biases)
         if orthogonal:
             dir2 = orthogonalize(dir1, dir2)
     label = f"{normalization}-normalized gaussian" if normalization != "none" else "gaussian"
     return Plane(center, dir1, dir2, {"kind": "gaussian", "normalization": normalization,
                                       "orthogonalized": bool(orthogonal and not line), "seed": seed,
-                                      "label1": label, "label2": label})
+                                      "biases": bias_note(blocks, biases), "label1": label, "label2": label})
 
 
-def gradient_plane(objective, center, normalization="filter", orthogonal=True, seed=0, line=False):
+def gradient_plane(objective, center, normalization="filter", orthogonal=True, seed=0, line=False, biases="zero"):
     """dir1 = the negative gradient at the centre, normalized like the random directions;
     dir2 = a Gaussian direction (orthogonalized against dir1 unless asked not to)."""
     center = np.asarray(center, dtype=np.float64)
@@ -226,15 +256,17 @@ def gradient_plane(objective, center, normalization="filter", orthogonal=True, s
     if not np.any(grad):
         raise HillwalkError("the gradient is zero at this centre, so it gives no direction; use random directions")
     blocks = layout_of(objective)
-    dir1 = normalize(-np.asarray(grad, dtype=np.float64).reshape(center.shape), center, blocks, normalization)
+    dir1 = normalize(-np.asarray(grad, dtype=np.float64).reshape(center.shape), center, blocks, normalization,
+                     biases)
     dir2 = None
     if not line:
         dir2 = normalize(gaussian_direction(center.shape, np.random.default_rng(seed)), center, blocks,
-                         normalization)
+                         normalization, biases)
         if orthogonal:
             dir2 = orthogonalize(dir1, dir2)
     return Plane(center, dir1, dir2, {"kind": "gradient", "normalization": normalization,
                                       "orthogonalized": bool(orthogonal and not line), "seed": seed,
+                                      "biases": bias_note(blocks, biases),
                                       "label1": f"negative gradient ({normalization})",
                                       "label2": f"{normalization}-normalized gaussian"})
 

@@ -11,9 +11,13 @@ from dataclasses import asdict, dataclass
 
 from .datasets import PREPROCESSING_METHODS, load_dataset
 from .errors import HillwalkError
+from .network import ACTIVATIONS, INIT_SCHEMES, TwoLayerNet
 from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
 from .regularizers import REGULARIZER_KINDS, Regularizer
 from .testfunctions import TEST_FUNCTION_NAMES, make_test_function
+
+
+MODELS = ("linear", "net")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,10 @@ class ClassifierSpec:
         See :class:`~core.objectives.LinearClassifier` and :class:`~core.regularizers.Regularizer`.
     seed : int
         Seed of every random choice made while building (synthetic data, subsample, split).
+    model : {"linear", "net"}
+        A linear classifier, or a two-layer network (:class:`~core.network.TwoLayerNet`)
+        with ``hidden`` units, ``activation`` (``slope`` for leaky_relu) and weight
+        initialization ``init``.
     """
 
     dataset: str = "digits"
@@ -58,6 +66,11 @@ class ClassifierSpec:
     objective: str = "classifier"
     condition: float = 20.0
     angle: float = 30.0
+    model: str = "linear"
+    hidden: int = 64
+    activation: str = "relu"
+    slope: float = 0.01
+    init: str = "he"
 
     def __post_init__(self):
         if self.objective != "classifier" and self.objective not in TEST_FUNCTION_NAMES:
@@ -65,6 +78,16 @@ class ClassifierSpec:
                                 f"{', '.join(TEST_FUNCTION_NAMES)}")
         if self.objective == "quadratic" and not (math.isfinite(self.condition) and self.condition >= 1):
             raise HillwalkError(f"the condition number must be >= 1, got {self.condition}")
+        if self.model not in MODELS:
+            raise HillwalkError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.activation not in ACTIVATIONS:
+            raise HillwalkError(f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if self.init not in INIT_SCHEMES:
+            raise HillwalkError(f"unknown initialization {self.init!r}; choose one of {', '.join(INIT_SCHEMES)}")
+        if int(self.hidden) != self.hidden or not 1 <= self.hidden <= 4096:
+            raise HillwalkError(f"the hidden size must be a whole number from 1 to 4096, got {self.hidden}")
+        if not (math.isfinite(self.slope) and 0 <= self.slope < 1):
+            raise HillwalkError(f"the leaky ReLU slope must be in [0, 1), got {self.slope}")
         if self.preprocessing not in PREPROCESSING_METHODS:
             raise HillwalkError(f"unknown preprocessing {self.preprocessing!r}; choose one of "
                                 f"{', '.join(PREPROCESSING_METHODS)}")
@@ -95,15 +118,18 @@ class ClassifierSpec:
         return self.objective != "classifier"
 
     def build(self):
-        """Load, split, preprocess and wrap the data in a :class:`LinearClassifier` (or
-        make the 2-D test function)."""
+        """Load, split, preprocess and wrap the data in a :class:`LinearClassifier` or a
+        :class:`~core.network.TwoLayerNet` (or make the 2-D test function)."""
         if self.is_function:
             options = {"condition": self.condition, "angle": self.angle} if self.objective == "quadratic" else {}
             return make_test_function(self.objective, **options)
         data = load_dataset(self.dataset, seed=self.seed, **self.load_options())
         train, val = prepare_splits(data, self.preprocessing, self.val_fraction, self.seed)
-        return LinearClassifier(train, val, self.loss, self.delta,
-                                Regularizer(self.regularizer, self.lam, self.beta), self.regularize_bias)
+        regularizer = Regularizer(self.regularizer, self.lam, self.beta)
+        if self.model == "net":
+            return TwoLayerNet(train, val, int(self.hidden), self.activation, self.slope, self.init, self.loss,
+                               self.delta, regularizer, self.regularize_bias)
+        return LinearClassifier(train, val, self.loss, self.delta, regularizer, self.regularize_bias)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .centers import train_full_batch
-from .directions import (coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane)
+from .directions import BIAS_MODES, coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane
 from .errors import HillwalkError
 from .landscape import DEFAULT_BUDGET_BYTES, Component, compute_slice, iter_slice, make_axis
 
@@ -35,8 +35,11 @@ class SliceSpec:
         ``coords``), ``interpolate`` (the line from the initial to the trained weights;
         a cut).
     orthogonalize : bool
+    biases : {"zero", "keep"}
+        Networks: whether random and gradient directions zero the biases or keep them
+        (see :func:`core.directions.normalize`); recorded in the plane's info.
     coords : tuple of 4 ints
-        (row1, col1, row2, col2) of W for ``coords``.
+        (row1, col1, row2, col2) of W for ``coords`` (of W1 for a network).
     grid : int
         Points per axis.
     cut : bool
@@ -51,6 +54,7 @@ class SliceSpec:
     init_scale: float = 1e-3
     directions: str = "filter"
     orthogonalize: bool = False
+    biases: str = "zero"
     coords: tuple = (0, 0, 1, 0)
     grid: int = 101
     cut: bool = False
@@ -65,6 +69,8 @@ class SliceSpec:
             raise HillwalkError(f"unknown centre {self.center!r}; choose init or trained")
         if self.directions not in DIRECTION_CHOICES:
             raise HillwalkError(f"unknown directions {self.directions!r}; choose one of {', '.join(DIRECTION_CHOICES)}")
+        if self.biases not in BIAS_MODES:
+            raise HillwalkError(f"unknown bias handling {self.biases!r}; choose one of {', '.join(BIAS_MODES)}")
         if self.directions == "pca" and self.center != "trained":
             raise HillwalkError("PCA directions come from the training trajectory: use a trained centre")
         if not (math.isfinite(self.init_scale) and self.init_scale > 0):
@@ -117,14 +123,17 @@ class SliceSpec:
         kind = self.directions
         if kind in ("gaussian", "filter", "layer", "model"):
             normalization = "none" if kind == "gaussian" else kind
-            plane = random_plane(objective, center, normalization, self.orthogonalize, seed, line=self.is_cut)
+            plane = random_plane(objective, center, normalization, self.orthogonalize, seed, line=self.is_cut,
+                                 biases=self.biases)
         elif kind == "gradient":
-            plane = gradient_plane(objective, center, "filter", True, seed, line=self.is_cut)
+            plane = gradient_plane(objective, center, "filter", True, seed, line=self.is_cut, biases=self.biases)
         elif kind == "pca":
             plane = pca_plane(path, line=self.is_cut)
         elif kind == "coords":
             r1, c1, r2, c2 = (int(v) for v in self.coords)
-            plane = coordinate_plane(center, (r1, c1), None if self.is_cut else (r2, c2))
+            # A network's parameters are one flat vector: the coordinates index W1.
+            where = getattr(objective, "weight_index", lambda row, col: (row, col))
+            plane = coordinate_plane(center, where(r1, c1), None if self.is_cut else where(r2, c2))
         else:
             plane = interpolation_line(initial, center)
         plane.info.update({"center": center_label or self.center,

@@ -1,0 +1,478 @@
+"""A two-layer neural network classifier, with backpropagation written by hand.
+
+``h = act(X W1 + b1)``, ``scores = h W2 + b2``, followed by the SVM or softmax loss of the
+linear model and its weight penalty (weights only unless biases are asked for).
+
+Every layer is a forward/backward pair: ``*_forward`` returns its output and a cache,
+``*_backward`` takes the upstream gradient and the cache and returns the gradients of its
+inputs (as in the CS231n assignments). The network composes them.
+
+Parameters live in one flat vector ``theta`` of length
+``D*H + H + H*C + C``, in the order W1 (D x H), b1 (H), W2 (H x C), b2 (C). The blocks are
+declared by :meth:`TwoLayerNet.parameter_blocks`, so directions can be normalized per neuron
+(a column of W1: one hidden unit's incoming weights; a column of W2: one class's output
+weights) or per layer.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .datasets import Dataset, require_two_classes
+from .errors import HillwalkError
+from .losses import _softmax_per_example, _svm_per_example, softmax_loss, svm_loss
+from .regularizers import Regularizer
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "elu")
+INIT_SCHEMES = ("small", "xavier", "he")
+SMALL_INIT_SCALE = 0.01  # the notes' "small random numbers": 0.01 * randn
+# Activations with a kink at 0: a difference interval that crosses it is flagged.
+KINKED_ACTIVATIONS = ("relu", "leaky_relu")
+# At most this many bytes of temporaries per chunk in :meth:`TwoLayerNet.evaluate_batch`.
+DEFAULT_CHUNK_BYTES = 64 * 2 ** 20
+
+
+# --------------------------------------------------------------------------- layers
+
+def affine_forward(x, W, b):
+    """``x W + b``. x: (N, D), W: (D, M), b: (M,) -> out (N, M), cache."""
+    return x @ W + b, (x, W)
+
+
+def affine_backward(dout, cache):
+    """Gradients of :func:`affine_forward`. dout: (N, M) -> dx (N, D), dW (D, M), db (M,)."""
+    x, W = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+
+def activation_forward(z, kind, slope=0.01):
+    """Elementwise activation of pre-activations z (any shape) -> (out, cache).
+
+    relu ``max(0, z)``; leaky_relu ``z`` if z > 0 else ``slope * z``; tanh; sigmoid
+    ``1 / (1 + exp(-z))``; elu ``z`` if z > 0 else ``exp(z) - 1`` (alpha = 1).
+    """
+    if kind == "relu":
+        out = np.maximum(z, 0.0)
+    elif kind == "leaky_relu":
+        out = np.where(z > 0, z, slope * z)
+    elif kind == "tanh":
+        out = np.tanh(z)
+    elif kind == "sigmoid":
+        out = _sigmoid(z)
+    elif kind == "elu":
+        out = np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
+    else:
+        raise HillwalkError(f"unknown activation {kind!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return out, (z, out, kind, slope)
+
+
+def activation_backward(dout, cache):
+    """Gradient of :func:`activation_forward` with respect to its input (same shape)."""
+    z, out, kind, slope = cache
+    if kind == "relu":
+        return dout * (z > 0)
+    if kind == "leaky_relu":
+        return dout * np.where(z > 0, 1.0, slope)
+    if kind == "tanh":
+        return dout * (1.0 - out * out)
+    if kind == "sigmoid":
+        return dout * out * (1.0 - out)
+    return dout * np.where(z > 0, 1.0, out + 1.0)  # elu: d/dz (exp(z) - 1) = exp(z) = out + 1
+
+
+def activation_in_place(z, kind, slope=0.01):
+    """The activation applied to z in place (no cache; for fast batched evaluation)."""
+    if kind == "relu":
+        np.maximum(z, 0.0, out=z)
+    elif kind == "leaky_relu":
+        np.maximum(z, slope * z, out=z)  # equal to the definition for 0 <= slope < 1
+    elif kind == "tanh":
+        np.tanh(z, out=z)
+    elif kind == "sigmoid":
+        np.copyto(z, _sigmoid(z))
+    else:
+        negative = z < 0
+        z[negative] = np.expm1(z[negative])
+    return z
+
+
+def _sigmoid(z):
+    # Two branches so that exp never overflows: 1/(1+e^-z) for z >= 0, e^z/(1+e^z) below.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def init_weights(fan_in, fan_out, scheme, rng):
+    """A (fan_in, fan_out) weight matrix: small ``0.01 randn``, Xavier ``randn / sqrt(fan_in)``
+    or He ``randn * sqrt(2 / fan_in)`` (the notes' forms)."""
+    draw = rng.standard_normal((fan_in, fan_out))
+    if scheme == "small":
+        return SMALL_INIT_SCALE * draw
+    if scheme == "xavier":
+        return draw / math.sqrt(fan_in)
+    if scheme == "he":
+        return draw * math.sqrt(2.0 / fan_in)
+    raise HillwalkError(f"unknown initialization {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
+
+
+# --------------------------------------------------------------------------- the network
+
+class TwoLayerNet:
+    """A two-layer network classifier behind the shared objective interface.
+
+    Parameters
+    ----------
+    train : Dataset (N x D features) ; val : Dataset or None
+    hidden : int
+        Hidden units H (1 .. 4096).
+    activation : one of ACTIVATIONS ; slope : float
+        Negative-side slope of leaky_relu.
+    init : one of INIT_SCHEMES
+        How :meth:`initial_theta` draws the weights (biases start at 0).
+    loss, delta, regularizer, regularize_bias
+        As for :class:`~core.objectives.LinearClassifier`; the penalty applies to W1 and W2,
+        and to b1, b2 only with ``regularize_bias``.
+
+    Notes
+    -----
+    ``param_shape == (D*H + H + H*C + C,)``: theta is flat; :meth:`unpack` gives the blocks.
+    """
+
+    def __init__(self, train: Dataset, val: Dataset | None = None, hidden: int = 64, activation: str = "relu",
+                 slope: float = 0.01, init: str = "he", loss: str = "softmax", delta: float = 1.0,
+                 regularizer: Regularizer | None = None, regularize_bias: bool = False):
+        from .objectives import LOSS_NAMES
+
+        if loss not in LOSS_NAMES:
+            raise HillwalkError(f"unknown loss {loss!r}; choose one of {', '.join(LOSS_NAMES)}")
+        if activation not in ACTIVATIONS:
+            raise HillwalkError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if init not in INIT_SCHEMES:
+            raise HillwalkError(f"unknown initialization {init!r}; choose one of {', '.join(INIT_SCHEMES)}")
+        if int(hidden) != hidden or not 1 <= hidden <= 4096:
+            raise HillwalkError(f"the hidden size must be a whole number from 1 to 4096, got {hidden}")
+        if not (math.isfinite(slope) and 0 <= slope < 1):
+            raise HillwalkError(f"the leaky ReLU slope must be in [0, 1), got {slope}")
+        if not math.isfinite(delta) or delta <= 0:
+            raise HillwalkError(f"the SVM margin delta must be a positive number, got {delta}")
+        if val is not None and val.n_features != train.n_features:
+            raise HillwalkError(f"validation data has {val.n_features} features but training data has "
+                                f"{train.n_features}")
+        self.train = require_two_classes(train)
+        self.val = val
+        self.hidden = int(hidden)
+        self.activation = activation
+        self.slope = float(slope)
+        self.init = init
+        self.loss_name = loss
+        self.delta = float(delta)
+        self.regularizer = regularizer or Regularizer()
+        self.regularize_bias = bool(regularize_bias)
+        self.X = np.asarray(train.X, dtype=np.float64)      # (N, D)
+        self.y = train.y                                     # (N,)
+        self.X_val = val.X if val is not None and val.n_examples else None
+        self.y_val = val.y if self.X_val is not None else None
+        self.n_classes = train.n_classes
+        D, H, C = self.X.shape[1], self.hidden, self.n_classes
+        self.shapes = {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}
+        self.offsets = {}
+        offset = 0
+        for name, shape in self.shapes.items():
+            self.offsets[name] = offset
+            offset += int(np.prod(shape))
+        self.param_shape = (offset,)
+        self.reg_mask = np.zeros(offset, dtype=bool)
+        for name in ("W1", "W2") + (("b1", "b2") if self.regularize_bias else ()):
+            self.reg_mask[self._slice(name)] = True
+
+    # ----------------------------------------------------------------- layout
+    @property
+    def n_train(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def size(self) -> int:
+        return self.param_shape[0]
+
+    def _slice(self, name):
+        start = self.offsets[name]
+        return slice(start, start + int(np.prod(self.shapes[name])))
+
+    def unpack(self, theta):
+        """Views ``(W1 (D,H), b1 (H,), W2 (H,C), b2 (C,))`` of a flat theta."""
+        flat = self._as_flat(theta)
+        return tuple(flat[self._slice(name)].reshape(self.shapes[name]) for name in ("W1", "b1", "W2", "b2"))
+
+    def pack(self, W1, b1, W2, b2):
+        """The flat theta of four blocks."""
+        return np.concatenate([np.ravel(W1), np.ravel(b1), np.ravel(W2), np.ravel(b2)]).astype(np.float64)
+
+    def _as_flat(self, theta):
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.size != self.size:
+            raise HillwalkError(f"parameters of size {theta.size} do not fit this network, which has {self.size} "
+                                f"(D={self.shapes['W1'][0]}, H={self.hidden}, C={self.n_classes})")
+        return theta.reshape(-1)
+
+    def weight_index(self, row, col):
+        """The flat index of ``W1[row, col]``."""
+        D, H = self.shapes["W1"]
+        if not (0 <= row < D and 0 <= col < H):
+            raise HillwalkError(f"W1[{row}, {col}] is outside W1, which is {D} x {H}")
+        return self.offsets["W1"] + row * H + col
+
+    def parameter_blocks(self):
+        """W1 and W2 with their filters along axis 1 (a column is one unit's incoming
+        weights), and the biases b1, b2 marked as such."""
+        from .directions import Block
+
+        return [Block(name, self.shapes[name], self.offsets[name], filter_axis=1 if name.startswith("W") else 0,
+                      is_bias=name.startswith("b")) for name in ("W1", "b1", "W2", "b2")]
+
+    def initial_theta(self, scale=None, seed: int = 0):
+        """Weights drawn by the network's initialization scheme with ``seed``; biases 0.
+
+        ``scale`` is accepted for interface compatibility and ignored: the scheme sets it.
+        """
+        rng = np.random.default_rng(seed)
+        D, H = self.shapes["W1"]
+        W1 = init_weights(D, H, self.init, rng)
+        W2 = init_weights(H, self.n_classes, self.init, rng)
+        return self.pack(W1, np.zeros(H), W2, np.zeros(self.n_classes))
+
+    # ----------------------------------------------------------------- forward / backward
+    def score_loss(self, scores, y):
+        """(loss, dscores) of the configured loss for scores (n x C) and labels (n,)."""
+        if self.loss_name == "svm":
+            return svm_loss(scores, y, self.delta)
+        return softmax_loss(scores, y)
+
+    def forward(self, theta, X):
+        """Scores (n, C) of inputs X (n, D), and the caches of the three layers."""
+        W1, b1, W2, b2 = self.unpack(theta)
+        z, cache1 = affine_forward(X, W1, b1)
+        h, cache_act = activation_forward(z, self.activation, self.slope)
+        scores, cache2 = affine_forward(h, W2, b2)
+        return scores, (cache1, cache_act, cache2)
+
+    def backward(self, dscores, caches):
+        """Flat gradient of the data loss from ``dscores`` (n, C) and the forward caches."""
+        cache1, cache_act, cache2 = caches
+        dh, dW2, db2 = affine_backward(dscores, cache2)
+        dz = activation_backward(dh, cache_act)
+        _, dW1, db1 = affine_backward(dz, cache1)
+        return self.pack(dW1, db1, dW2, db2)
+
+    def hidden_activations(self, theta, X=None):
+        """Pre-activations and activations of the hidden layer, each (n, H)."""
+        W1, b1, _, _ = self.unpack(theta)
+        z = (self.X if X is None else X) @ W1 + b1
+        return z, activation_forward(z, self.activation, self.slope)[0]
+
+    # ----------------------------------------------------------------- interface
+    def loss(self, theta) -> float:
+        return self.loss_and_grad(theta, need_grad=False)[0]
+
+    def loss_and_grad(self, theta, batch=None, need_grad=True):
+        """Mean data loss over ``batch`` (all training examples when None) plus the penalty,
+        and its gradient shaped like ``theta`` (None when ``need_grad`` is false)."""
+        flat = self._as_flat(theta)
+        X, y = (self.X, self.y) if batch is None else (self.X[batch], self.y[batch])
+        scores, caches = self.forward(flat, X)
+        data_loss, dscores = self.score_loss(scores, y)
+        loss = data_loss + self.regularizer.penalty(flat, self.reg_mask)
+        if not need_grad:
+            return loss, None
+        grad = self.backward(dscores, caches) + self.regularizer.gradient(flat, self.reg_mask)
+        return loss, grad.reshape(np.shape(theta))
+
+    def _per_example(self, scores, y):
+        if self.loss_name == "svm":
+            return _svm_per_example(scores, y, self.delta)
+        return _softmax_per_example(scores, y)
+
+    def per_example_losses(self, theta, X=None, y=None):
+        """``L_i`` of each example (training set by default), shape (N,)."""
+        X, y = (self.X, self.y) if X is None else (X, y)
+        return self._per_example(self.forward(theta, X)[0], y)
+
+    def loss_terms(self, theta):
+        """``L_i / N`` for every example, then the penalty entry by entry (see
+        :meth:`core.objectives.LinearClassifier.loss_terms` for why)."""
+        flat = self._as_flat(theta)
+        return np.concatenate([self.per_example_losses(flat) / self.n_train,
+                               self.regularizer.penalty_terms(flat, self.reg_mask)])
+
+    def components(self, theta) -> dict:
+        flat = self._as_flat(theta)
+        data_loss, _ = self.score_loss(self.forward(flat, self.X)[0], self.y)
+        reg = self.regularizer.penalty(flat, self.reg_mask)
+        return {"data": data_loss, "reg": reg, "total": data_loss + reg}
+
+    def predict(self, theta, X):
+        """Predicted classes of inputs X (n, D), shape (n,)."""
+        return np.argmax(self.forward(theta, X)[0], axis=1)
+
+    def accuracy(self, theta, split: str = "train") -> float:
+        if split == "train":
+            X, y = self.X, self.y
+        elif split == "val":
+            if self.X_val is None:
+                return float("nan")
+            X, y = self.X_val, self.y_val
+        else:
+            raise HillwalkError(f"unknown split {split!r}; use 'train' or 'val'")
+        return float(np.mean(self.predict(theta, X) == y))
+
+    # ----------------------------------------------------------------- kinks
+    def kinks_near(self, theta, flat_indices, h: float):
+        """Which parameters lie within ``h`` of a kink: a ReLU/leaky-ReLU pre-activation
+        crossing 0, an SVM margin crossing 0, or a weight at 0 under L1.
+
+        Each test bounds how far the quantity can move when the parameter moves by h
+        (first order, with the activation's largest slope), so it errs on the side of
+        flagging.
+
+        Returns
+        -------
+        bool array, shape (len(flat_indices),)
+        """
+        flat = self._as_flat(theta)
+        indices = np.asarray(flat_indices, dtype=np.int64)
+        near = np.zeros(indices.size, dtype=bool)
+        if self.regularizer.active and self.regularizer.kind in ("l1", "elastic"):
+            near |= (np.abs(flat[indices]) <= h) & self.reg_mask[indices]
+        W1, b1, W2, b2 = self.unpack(flat)
+        z, hidden = self.hidden_activations(flat)
+        kinked = self.activation in KINKED_ACTIVATIONS
+        svm = self.loss_name == "svm"
+        if not (kinked or svm):
+            return near
+        rows = np.arange(self.n_train)
+        if svm:
+            scores = hidden @ W2 + b2
+            margins = scores - scores[rows, self.y][:, None] + self.delta  # (N, C)
+            margins[rows, self.y] = np.inf  # the correct class's own term is constant
+        # |act'(z)|: exact for the kinked ones once no kink lies in reach (checked first),
+        # an upper bound for the smooth ones (sigmoid' <= 1/4; tanh', elu' <= 1).
+        if self.activation == "relu":
+            local_slope = (z > 0).astype(np.float64)
+        elif self.activation == "leaky_relu":
+            local_slope = np.where(z > 0, 1.0, self.slope)
+        else:
+            local_slope = np.full_like(z, 0.25 if self.activation == "sigmoid" else 1.0)
+        w2_row_span = np.abs(W2)                                      # (H, C)
+        for k, index in enumerate(indices):
+            name, position = self._locate(int(index))
+            if name in ("W1", "b1"):
+                d, j = (position if name == "W1" else (None, position[0]))
+                reach_z = h * (np.abs(self.X[:, d]) if d is not None else np.ones(self.n_train))  # (N,)
+                if kinked and np.any(np.abs(z[:, j]) <= reach_z):
+                    near[k] = True
+                    continue
+                if svm:
+                    # scores move by dh_j * W2[j, :]; a margin by dh_j * (W2[j, c] - W2[j, y]).
+                    dh = local_slope[:, j] * reach_z
+                    spread = w2_row_span[j][None, :] + w2_row_span[j][self.y][:, None]   # (N, C)
+                    near[k] |= bool(np.any(np.abs(margins) <= dh[:, None] * spread))
+            elif svm:
+                if name == "W2":
+                    j, c = position
+                    move = h * np.abs(hidden[:, j])
+                else:
+                    c, move = position[0], np.full(self.n_train, h)
+                other = (self.y != c) & (np.abs(margins[:, c]) <= move)
+                own_rows = self.y == c
+                own = np.abs(margins[own_rows]) <= move[own_rows, None]
+                near[k] |= bool(other.any() or own.any())
+        return near
+
+    def _locate(self, flat_index):
+        """(block name, index tuple inside the block) of a flat parameter index."""
+        for name in ("b2", "W2", "b1", "W1"):
+            if flat_index >= self.offsets[name]:
+                return name, np.unravel_index(flat_index - self.offsets[name], self.shapes[name])
+        raise HillwalkError(f"parameter index {flat_index} is out of range")  # pragma: no cover
+
+    # ----------------------------------------------------------------- batched evaluation
+    def bytes_per_point(self) -> int:
+        """Working memory of one parameter vector in :meth:`evaluate_batch`."""
+        return 8 * self.n_train * (2 * self.hidden + 3 * self.n_classes) + 8 * self.size
+
+    def evaluate_batch(self, thetas, component="total", chunk_bytes=DEFAULT_CHUNK_BYTES):
+        """A landscape component at many parameter vectors at once.
+
+        The first layers of all points in a chunk are one matrix product
+        ``X @ [W1_1 | W1_2 | ...]`` (N x D times D x P*H), the second a batched product;
+        the loss then runs over a (P, N, C) array.
+
+        Parameters
+        ----------
+        thetas : array (P, size) (or (P, *param_shape))
+        component : "total", "data", "reg", "accuracy", "example:K" or a Component
+
+        Returns
+        -------
+        values : array (P,)
+        """
+        from .landscape import Component
+
+        component = component if isinstance(component, Component) else Component.parse(component)
+        thetas = np.asarray(thetas, dtype=np.float64).reshape(-1, self.size)
+        values = np.empty(thetas.shape[0])
+        per_chunk = max(1, int(chunk_bytes // self.bytes_per_point()))
+        for start in range(0, thetas.shape[0], per_chunk):
+            block = thetas[start:start + per_chunk]
+            values[start:start + block.shape[0]] = self._evaluate_chunk(block, component)
+        return values
+
+    def _evaluate_chunk(self, thetas, component):
+        P = thetas.shape[0]
+        D, H = self.shapes["W1"]
+        C = self.n_classes
+        if component.kind == "reg":
+            return np.array([self.regularizer.penalty(t, self.reg_mask) for t in thetas])
+        if component.kind == "example":
+            X, y = self.X[component.index:component.index + 1], self.y[component.index:component.index + 1]
+        else:
+            X, y = self.X, self.y
+        N = X.shape[0]
+        W1 = thetas[:, self._slice("W1")].reshape(P, D, H)
+        b1 = thetas[:, self._slice("b1")]                                  # (P, H)
+        W2 = thetas[:, self._slice("W2")].reshape(P, H, C)
+        b2 = thetas[:, self._slice("b2")]                                  # (P, C)
+        stacked = np.ascontiguousarray(W1.transpose(1, 0, 2)).reshape(D, P * H)
+        z = (X @ stacked).reshape(N, P, H)
+        z += b1[None]
+        activation_in_place(z, self.activation, self.slope)
+        scores = np.matmul(z.transpose(1, 0, 2), W2)                      # (P, N, C)
+        scores += b2[:, None, :]
+        if component.kind == "accuracy":
+            return np.mean(np.argmax(scores, axis=2) == y[None], axis=1)
+        rows = np.arange(N)
+        if self.loss_name == "svm":
+            correct = scores[:, rows, y]                                   # (P, N)
+            margins = scores - correct[:, :, None] + self.delta
+            margins[:, rows, y] = 0.0
+            np.maximum(margins, 0.0, out=margins)
+            per_example = margins.sum(axis=2)
+        else:
+            top = scores.max(axis=2)
+            correct = scores[:, rows, y] - top
+            scores -= top[:, :, None]
+            np.exp(scores, out=scores)
+            per_example = np.log(scores.sum(axis=2)) - correct
+        data = per_example.mean(axis=1)
+        if component.kind in ("data", "example"):
+            return data
+        return data + np.array([self.regularizer.penalty(t, self.reg_mask) for t in thetas])
+
+    def describe(self) -> dict:
+        return {"model": "net", "hidden": self.hidden, "activation": self.activation, "slope": self.slope,
+                "init": self.init, "loss": self.loss_name, "delta": self.delta,
+                "regularizer": self.regularizer.kind, "lam": self.regularizer.lam, "beta": self.regularizer.beta,
+                "regularize_bias": self.regularize_bias, "param_shape": list(self.param_shape),
+                "blocks": {name: list(shape) for name, shape in self.shapes.items()},
+                "n_train": self.n_train, "n_val": 0 if self.X_val is None else int(self.X_val.shape[0]),
+                "data": self.train.provenance}
