@@ -80,3 +80,26 @@ def test_race_command_writes_a_gif_from_a_session(tmp_path):
         assert image.n_frames == 12 and image.size == (320, 240)
     bad = run("race", "--out", str(tmp_path / "race.png"))
     assert bad.returncode == 2 and "animated .gif" in bad.stderr
+
+
+def test_race_command_takes_a_network_over_the_session_model(tmp_path):
+    from PIL import Image
+
+    from core.optimizers import OptimizerSpec
+    from core.problem import ClassifierSpec
+    from core.session import OptimizerSetting, RaceSettings, Session
+    from core.slices import SliceSpec
+
+    session = Session(problem=ClassifierSpec(dataset="spiral", preprocessing="standardize"),
+                      slice=SliceSpec(grid=21, train_steps=100), race=RaceSettings(steps=20),
+                      optimizers=[OptimizerSetting(OptimizerSpec("adam", lr=0.01))])
+    path = session.save(tmp_path / "spiral.hillwalk.json")
+    out = tmp_path / "net.gif"
+    result = run("race", "--session", str(path), "--model", "net", "--hidden", "16", "--activation", "tanh",
+                 "--init", "xavier", "--out", str(out), "--frames", "5", "--gif-size", "320x240")
+    assert result.returncode == 0, result.stderr
+    assert "5 frames" in result.stdout
+    with Image.open(out) as image:
+        assert image.n_frames >= 2  # PIL merges identical consecutive frames
+    bad = run("race", "--model", "mlp", "--out", str(out))
+    assert bad.returncode == 2 and "--model" in bad.stderr
