@@ -1,5 +1,12 @@
 """Landscape fast path against the textbook evaluation, measured in the same run.
 
+Networks have no fast path: the case ``digits_net64_relu_101`` times the generic batched
+path (chunks of parameter vectors through :meth:`TwoLayerNet.evaluate_batch`) against
+point-by-point ``loss(theta)``, and reports the rate of useful work it reaches (the
+textbook forward pass, ``2 N (D H + H C)`` flops a point) as a fraction of this machine's
+matrix-multiply throughput, measured in the same run: the best of several 1024 x 1024
+products, taken before and after the case (the machines are shared and noisy).
+
 The fast path is timed as the best of three runs; the textbook evaluation forms ``W' = W + a D1 + b D2`` for every grid point and computes
 the full loss from ``X @ W'^T``. For the CIFAR-sized cases it is timed on a random sample
 of grid points and extrapolated to the whole grid (the output says so).
@@ -7,7 +14,7 @@ of grid points and extrapolated to the whole grid (the output says so).
 Prints a line per case and, last, one JSON object:
 ``{case: {fast_s, reference_s, reference_extrapolated, speedup, max_rel_err, ...}}``.
 
-Run: .venv/bin/python benchmarks/bench_landscape.py [--quick]
+Run: .venv/bin/python benchmarks/bench_landscape.py [--quick] [--only linear|net]
 """
 import argparse
 import json
@@ -73,6 +80,81 @@ def run_case(name, objective, center, grid, sample_points=None, seed=0):
     return result
 
 
+def matmul_throughput(size=1024, repeats=7):
+    """Best observed flop rate (per second) of a size x size float64 matrix product."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((size, size)), rng.standard_normal((size, size))
+    out = np.empty((size, size))
+    np.matmul(a, b, out=out)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - started)
+    return 2 * size ** 3 / best
+
+
+def same_shape_products_rate(objective, points=200):
+    """Flop rate of only the two products a point needs, at the batched path's shapes
+    ((H x D+1)(D+1 x N) and (C x H+1)(H+1 x N), written into preallocated buffers): the
+    ceiling of any evaluation built on these products, whatever its elementwise work."""
+    n, d = objective.X.shape
+    h, c = objective.hidden, objective.n_classes
+    rng = np.random.default_rng(0)
+    inputs_t, hidden_t, scores_t = rng.standard_normal((d + 1, n)), np.ones((h + 1, n)), np.empty((c, n))
+    layer1, layer2 = rng.standard_normal((h, d + 1)), rng.standard_normal((c, h + 1))
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(points):
+            np.matmul(layer1, inputs_t, out=hidden_t[:h])
+            np.matmul(layer2, hidden_t, out=scores_t)
+        best = min(best, time.perf_counter() - started)
+    return 2 * n * (d * h + h * c) * points / best
+
+
+def run_network_case(quick=False, grid=101, hidden=64):
+    """A 64-hidden-unit ReLU net on digits, 101 x 101: batched against point by point."""
+    objective = ClassifierSpec(dataset="digits", loss="softmax", regularizer="l2", lam=1e-3, model="net",
+                               hidden=hidden, activation="relu", init="he").build()
+    center, _, _ = train_full_batch(objective, objective.initial_theta(seed=0), 50, record=False)
+    plane = random_plane(objective, center, "filter", seed=1)
+    axis = make_axis(-1.0, 1.0, grid)
+    peak_before = matmul_throughput()
+    runs = []
+    for _ in range(2 if quick else 3):
+        started = time.perf_counter()
+        batched = compute_slice(objective, plane, axis, axis, "total")
+        runs.append(time.perf_counter() - started)
+    batched_s = min(runs)
+    peak = max(peak_before, matmul_throughput())
+    sample = 200 if quick else 1000
+    points = np.random.default_rng(0).choice(grid * grid, sample, replace=False)
+    started = time.perf_counter()
+    reference = reference_slice(objective, plane, axis, axis, "total", points=points)
+    reference_s = (time.perf_counter() - started) * grid * grid / sample
+    n, d = objective.X.shape
+    flops_per_point = 2 * n * (d * hidden + hidden * objective.n_classes)
+    rate = flops_per_point * grid * grid / batched_s
+    products = same_shape_products_rate(objective)
+    result = {"batched_s": round(batched_s, 3), "reference_s": round(reference_s, 2),
+              "reference_extrapolated": True, "reference_points_timed": sample,
+              "speedup": round(reference_s / batched_s, 2), "max_rel_err": max_relative_error(batched.values, reference),
+              "gflops": round(rate / 1e9, 1), "matmul_gflops": round(peak / 1e9, 1),
+              "fraction_of_matmul": round(rate / peak, 3), "target_fraction": 0.5, "grid": f"{grid}x{grid}",
+              "same_shape_products_gflops": round(products / 1e9, 1),
+              "fraction_of_same_shape_products": round(rate / products, 3),
+              "method": batched.method}
+    print(f"digits {hidden}-unit ReLU net {grid}x{grid}: batched {batched_s:.2f} s, point by point {reference_s:.2f} s "
+          f"(timed on {sample} points, extrapolated), speedup {result['speedup']}x, max rel err "
+          f"{result['max_rel_err']:.1e}; {rate / 1e9:.1f} GFLOP/s of useful work = "
+          f"{result['fraction_of_matmul']:.2f} of the measured matrix-multiply throughput "
+          f"({peak / 1e9:.1f} GFLOP/s, 1024x1024 float64; target 0.5); the products alone at this problem's "
+          f"shapes run at {products / 1e9:.1f} GFLOP/s, of which the whole evaluation reaches "
+          f"{rate / products:.2f}", flush=True)
+    return result
+
+
 def peak_memory_of_slice(objective, center, grid):
     plane = random_plane(objective, center, "filter", seed=0)
     axis = make_axis(-1.0, 1.0, grid)
@@ -86,8 +168,14 @@ def peak_memory_of_slice(objective, center, grid):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller samples (a smoke run)")
+    parser.add_argument("--only", choices=["linear", "net"], default=None, help="run only these cases")
     args = parser.parse_args()
     results = {}
+    if args.only != "linear":
+        results["digits_net64_relu_101"] = run_network_case(args.quick)
+        if args.only == "net":
+            print(json.dumps(results))
+            return
     for loss in ("softmax", "svm"):
         objective = ClassifierSpec(dataset="digits", loss=loss, regularizer="l2", lam=1e-3).build()
         center, _, _ = train_full_batch(objective, objective.initial_theta(1e-3, 0), 300, record=False)

@@ -242,7 +242,9 @@ def reference_slice(objective, plane, alphas, betas=None, component="total", poi
 # --------------------------------------------------------------------------- generic path
 
 class _Generic:
-    """Any objective: evaluate the component at every grid point, a row at a time."""
+    """Any objective: evaluate the component at every grid point, a row at a time, in
+    chunks of points when the objective has ``evaluate_batch(thetas, component)`` (and
+    ``bytes_per_point()`` to size them under the budget), else point by point."""
 
     def __init__(self, objective, plane, alphas, betas, component, budget_bytes):
         self.objective, self.plane, self.alphas, self.betas = objective, plane, alphas, betas
@@ -257,7 +259,9 @@ class _Generic:
         theta_bytes = 8 * self.plane.center.size
         for j, b in enumerate(self.betas):
             if self.batch is not None:
-                per_chunk = max(1, int(self.budget_bytes // max(1, 4 * theta_bytes)))
+                # the parameter vectors of a chunk, and what the objective needs per point
+                per_point = 4 * theta_bytes + getattr(self.objective, "bytes_per_point", lambda: 0)()
+                per_chunk = max(1, int(self.budget_bytes // per_point))
                 for start in range(0, row_points, per_chunk):
                     a = self.alphas[start:start + per_chunk]
                     thetas = (self.plane.center[None] + a.reshape((-1,) + (1,) * self.plane.center.ndim)

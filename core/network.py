@@ -182,6 +182,8 @@ class TwoLayerNet:
             self.offsets[name] = offset
             offset += int(np.prod(shape))
         self.param_shape = (offset,)
+        # [X^T; 1] (D+1, N): with b1 stored after W1, the first layer is one product.
+        self._inputs_t = np.vstack([self.X.T, np.ones((1, self.n_train))])
         self.reg_mask = np.zeros(offset, dtype=bool)
         for name in ("W1", "W2") + (("b1", "b2") if self.regularize_bias else ()):
             self.reg_mask[self._slice(name)] = True
@@ -397,20 +399,28 @@ class TwoLayerNet:
 
     # ----------------------------------------------------------------- batched evaluation
     def bytes_per_point(self) -> int:
-        """Working memory of one parameter vector in :meth:`evaluate_batch`."""
-        return 8 * self.n_train * (2 * self.hidden + 3 * self.n_classes) + 8 * self.size
+        """Working memory of one parameter vector in :meth:`evaluate_batch` (its scores
+        and per-example values; the hidden buffer is shared by the chunk)."""
+        return 8 * self.n_train * (2 * self.n_classes + 2) + 8 * self.size
 
     def evaluate_batch(self, thetas, component="total", chunk_bytes=DEFAULT_CHUNK_BYTES):
-        """A landscape component at many parameter vectors at once.
+        """A landscape component at many parameter vectors, with no per-point allocation.
 
-        The first layers of all points in a chunk are one matrix product
-        ``X @ [W1_1 | W1_2 | ...]`` (N x D times D x P*H), the second a batched product;
-        the loss then runs over a (P, N, C) array.
+        The layout of theta puts b1 right after W1 and b2 right after W2, so
+        ``[W1; b1]`` (D+1 x H) and ``[W2; b2]`` (H+1 x C) are views of it; with a constant-1
+        row appended to ``X^T`` and to the hidden layer, each layer is one matrix product
+        written into a preallocated buffer: ``H^T = act([W1; b1]^T [X^T; 1])`` (H x N),
+        ``S^T = [W2; b2]^T [H^T; 1]`` (C x N). Keeping examples on the last axis makes the
+        loss's reductions over classes run along contiguous rows for a whole chunk.
+        Per-point temporaries (half a megabyte each on digits) cost more in page faults
+        than the products themselves, hence the buffers.
 
         Parameters
         ----------
         thetas : array (P, size) (or (P, *param_shape))
         component : "total", "data", "reg", "accuracy", "example:K" or a Component
+        chunk_bytes : int
+            Memory for the scores of one chunk of points.
 
         Returns
         -------
@@ -421,52 +431,63 @@ class TwoLayerNet:
         component = component if isinstance(component, Component) else Component.parse(component)
         thetas = np.asarray(thetas, dtype=np.float64).reshape(-1, self.size)
         values = np.empty(thetas.shape[0])
+        if component.kind == "reg":
+            for k, theta in enumerate(thetas):
+                values[k] = self.regularizer.penalty(theta, self.reg_mask)
+            return values
+        if component.kind == "example":
+            k = component.index
+            inputs_t, labels = self._inputs_t[:, k:k + 1], self.y[k:k + 1]
+        else:
+            inputs_t, labels = self._inputs_t, self.y
+        n = labels.size
         per_chunk = max(1, int(chunk_bytes // self.bytes_per_point()))
+        hidden_t = np.ones((self.hidden + 1, n))                 # last row: the constant 1 for b2
+        scores_t = np.empty((min(per_chunk, thetas.shape[0]), self.n_classes, n))
         for start in range(0, thetas.shape[0], per_chunk):
             block = thetas[start:start + per_chunk]
-            values[start:start + block.shape[0]] = self._evaluate_chunk(block, component)
+            values[start:start + block.shape[0]] = self._evaluate_chunk(block, component, inputs_t, labels,
+                                                                       hidden_t, scores_t[:block.shape[0]])
         return values
 
-    def _evaluate_chunk(self, thetas, component):
-        P = thetas.shape[0]
+    def _evaluate_chunk(self, thetas, component, inputs_t, labels, hidden_t, scores_t):
+        """Values of one chunk; inputs_t (D+1, n), hidden_t (H+1, n), scores_t (P, C, n)."""
         D, H = self.shapes["W1"]
         C = self.n_classes
-        if component.kind == "reg":
-            return np.array([self.regularizer.penalty(t, self.reg_mask) for t in thetas])
-        if component.kind == "example":
-            X, y = self.X[component.index:component.index + 1], self.y[component.index:component.index + 1]
-        else:
-            X, y = self.X, self.y
-        N = X.shape[0]
-        W1 = thetas[:, self._slice("W1")].reshape(P, D, H)
-        b1 = thetas[:, self._slice("b1")]                                  # (P, H)
-        W2 = thetas[:, self._slice("W2")].reshape(P, H, C)
-        b2 = thetas[:, self._slice("b2")]                                  # (P, C)
-        stacked = np.ascontiguousarray(W1.transpose(1, 0, 2)).reshape(D, P * H)
-        z = (X @ stacked).reshape(N, P, H)
-        z += b1[None]
-        activation_in_place(z, self.activation, self.slope)
-        scores = np.matmul(z.transpose(1, 0, 2), W2)                      # (P, N, C)
-        scores += b2[:, None, :]
+        first = (D + 1) * H
+        hidden_part = hidden_t[:H]
+        for p, theta in enumerate(thetas):
+            layer1 = theta[:first].reshape(D + 1, H)              # [W1; b1]
+            layer2 = theta[first:].reshape(H + 1, C)              # [W2; b2]
+            np.matmul(layer1.T, inputs_t, out=hidden_part)
+            activation_in_place(hidden_part, self.activation, self.slope)
+            np.matmul(layer2.T, hidden_t, out=scores_t[p])
+        columns = np.arange(labels.size)
         if component.kind == "accuracy":
-            return np.mean(np.argmax(scores, axis=2) == y[None], axis=1)
-        rows = np.arange(N)
+            return np.mean(np.argmax(scores_t, axis=1) == labels[None], axis=1)
+        correct = scores_t[:, labels, columns]                   # (P, n)
         if self.loss_name == "svm":
-            correct = scores[:, rows, y]                                   # (P, N)
-            margins = scores - correct[:, :, None] + self.delta
-            margins[:, rows, y] = 0.0
-            np.maximum(margins, 0.0, out=margins)
-            per_example = margins.sum(axis=2)
+            scores_t -= correct[:, None, :]
+            scores_t += self.delta
+            scores_t[:, labels, columns] = 0.0
+            np.maximum(scores_t, 0.0, out=scores_t)
+            data = scores_t.sum(axis=1).mean(axis=1)
         else:
-            top = scores.max(axis=2)
-            correct = scores[:, rows, y] - top
-            scores -= top[:, :, None]
-            np.exp(scores, out=scores)
-            per_example = np.log(scores.sum(axis=2)) - correct
-        data = per_example.mean(axis=1)
+            # L_i = log sum_j exp(s_j - s_y): shifting by the correct score instead of the
+            # largest saves a reduction; the sum holds exp(0) = 1, so it never underflows,
+            # and where a difference overflows (s_j - s_y > 709) the point is redone with
+            # the usual max shift.
+            scores_t -= correct[:, None, :]
+            with np.errstate(over="ignore"):
+                np.exp(scores_t, out=scores_t)
+            sums = scores_t.sum(axis=1)                           # (P, n)
+            data = np.log(sums).mean(axis=1)
+            for p in np.flatnonzero(~np.isfinite(data)):
+                scores = self.forward(thetas[p], inputs_t[:-1].T)[0]
+                data[p] = _softmax_per_example(scores, labels).mean()
         if component.kind in ("data", "example"):
             return data
-        return data + np.array([self.regularizer.penalty(t, self.reg_mask) for t in thetas])
+        return data + np.array([self.regularizer.penalty(theta, self.reg_mask) for theta in thetas])
 
     def describe(self) -> dict:
         return {"model": "net", "hidden": self.hidden, "activation": self.activation, "slope": self.slope,
