@@ -3,10 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 
-.PHONY: run test system-deps clean
+.PHONY: run test system-deps test-system-deps clean
 
 system-deps:
 	bash tools/install-system-deps.sh
+
+# The 3-D view's tests open a real window on a virtual X server with software OpenGL.
+test-system-deps:
+	bash tools/install-system-deps.sh xvfb xauth libgl1-mesa-dri libglx-mesa0
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +27,7 @@ $(VENV)/.installed-test: pyproject.toml | $(VPY)
 run: system-deps $(VENV)/.installed-run
 	$(VPY) main.py
 
-test: system-deps $(VENV)/.installed-test
+test: test-system-deps $(VENV)/.installed-test
 	$(VPY) -m pytest
 
 clean:

@@ -102,7 +102,8 @@ def sanity_checks(objective: LinearClassifier, subset_size=20, steps=300, seed=0
     from .centers import train_full_batch
 
     if not isinstance(objective, LinearClassifier):
-        raise HillwalkError("the sanity checks are for classifiers on data")
+        raise HillwalkError("the sanity checks are for the linear classifier (the expected losses assume scores "
+                            "near 0); choose the linear model")
     C = objective.n_classes
     plain = LinearClassifier(objective.train, None, objective.loss_name, objective.delta, Regularizer("none"))
     theta = plain.initial_theta(scale, seed)
@@ -203,7 +204,7 @@ def toy_hinge_problem(weights, row=0, column=0, base=None, delta=1.0):
 
 # --------------------------------------------------------------------------- decision regions
 
-def decision_regions(objective: LinearClassifier, theta, resolution=200, margin=0.15):
+def decision_regions(objective, theta, resolution=200, margin=0.15):
     """The predicted class over the plane of a 2-D data set (in its preprocessed features).
 
     Returns
@@ -220,6 +221,4 @@ def decision_regions(objective: LinearClassifier, theta, resolution=200, margin=
     xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
     ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
     gx, gy = np.meshgrid(xs, ys)
-    points = np.c_[gx.ravel(), gy.ravel(), np.ones(gx.size)]
-    W = np.asarray(theta, dtype=np.float64).reshape(objective.param_shape)
-    return xs, ys, np.argmax(points @ W.T, axis=1).reshape(resolution, resolution)
+    return xs, ys, objective.predict(theta, np.c_[gx.ravel(), gy.ravel()]).reshape(resolution, resolution)

@@ -162,6 +162,11 @@ class LinearClassifier:
         reg = self.regularizer.penalty(W, self.reg_mask)
         return {"data": data_loss, "reg": reg, "total": data_loss + reg}
 
+    def predict(self, theta, X):
+        """Predicted classes of raw inputs X (n, D) (the bias column is added here), shape (n,)."""
+        W = self._as_matrix(theta)
+        return np.argmax(add_bias(X) @ W.T, axis=1)
+
     def accuracy(self, theta, split: str = "train") -> float:
         """Fraction of correctly classified examples of ``split`` ("train" or "val");
         NaN for "val" when there is no validation set."""

@@ -125,6 +125,11 @@ class ClassifierSpec:
             return make_test_function(self.objective, **options)
         data = load_dataset(self.dataset, seed=self.seed, **self.load_options())
         train, val = prepare_splits(data, self.preprocessing, self.val_fraction, self.seed)
+        return self.model_on(train, val)
+
+    def model_on(self, train, val=None):
+        """The model of these settings (linear or network, loss, regularizer) on data that
+        is already split and preprocessed."""
         regularizer = Regularizer(self.regularizer, self.lam, self.beta)
         if self.model == "net":
             return TwoLayerNet(train, val, int(self.hidden), self.activation, self.slope, self.init, self.loss,

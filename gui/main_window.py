@@ -21,6 +21,7 @@ from .panels.lab_hinge import HingeAnatomyLab
 from .panels.lab_regions import DecisionRegionsLab
 from .panels.lab_sanity import SanityLab
 from .panels.lab_stepsize import StepSizeLab
+from .panels.surface3d import Surface3DPanel
 from .panels.landscape import LandscapePanel
 from .panels.model import ModelPanel
 from .panels.optimizers import OptimizersPanel
@@ -99,7 +100,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.addTab(central, "Landscape and race")
         self.labs = {"Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
                      "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
-                     "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state)}
+                     "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
+                     "3D surface": Surface3DPanel(self.state)}
         for name, lab in self.labs.items():
             self.tabs.addTab(lab, name)
         self.setCentralWidget(self.tabs)

@@ -24,10 +24,8 @@ from PyQt6 import QtCore
 from core.directions import Plane
 from core.errors import HillwalkError
 from core.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
-from core.objectives import LinearClassifier
 from core.optimizers import OptimizerSpec
 from core.problem import ClassifierSpec
-from core.regularizers import Regularizer
 from core.session import OptimizerSetting, RaceSettings, Session, build_dataclass, default_race_optimizers
 from core.slices import SliceSpec
 from core.trajectory import PlaneObjective, Run, plane_coordinates
@@ -355,9 +353,7 @@ class AppState(QtCore.QObject):
         self.jobs.cancel("reg")
 
         def job(report, should_stop):
-            objective = LinearClassifier(old.train, old.val, proposed.loss, proposed.delta,
-                                         Regularizer(proposed.regularizer, proposed.lam, proposed.beta),
-                                         proposed.regularize_bias)
+            objective = proposed.model_on(old.train, old.val)
             report(0.3, "regularization term")
             return proposed, objective
 

@@ -1,12 +1,13 @@
 """SVM and softmax side by side on the same plane, with linked cursors."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
 from core.landscape import compute_slice
-from core.objectives import LinearClassifier
 
 from ..figures import LandscapeFigure
 from .lab_base import LabPanel
@@ -50,19 +51,21 @@ class LossComparisonLab(LabPanel):
     def make_job(self):
         state = self.state
         objective, plane, spec = state.objective, state.plane, state.slice
-        if not isinstance(objective, LinearClassifier) or plane.dir2 is None:
+        if not hasattr(objective, "loss_name") or plane.dir2 is None:
             self.status.setText("The comparison needs a classifier and a 2-D slice.")
             return None
         alphas, betas = spec.alpha_axis(), np.linspace(*map(float, spec.beta_range), int(spec.grid))
         component = spec.component if spec.component in ("total", "data") or spec.component.startswith("example") \
             else "total"
 
+        problems = {loss: replace(state.problem, loss=loss) for loss in ("svm", "softmax")}
+
         def job(report, should_stop):
             results = {}
-            for k, loss in enumerate(("svm", "softmax")):
+            for k, (loss, problem) in enumerate(problems.items()):
                 report(0.5 * k, f"{loss} slice")
-                other = LinearClassifier(objective.train, objective.val, loss, objective.delta, objective.regularizer,
-                                         objective.regularize_bias)
+                other = problem.model_on(objective.train, objective.val) if loss != objective.loss_name \
+                    else objective
                 results[loss] = compute_slice(other, plane, alphas, betas, component,
                                               int(spec.budget_mb * 2 ** 20), should_stop=should_stop)
             return results

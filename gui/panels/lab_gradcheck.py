@@ -114,6 +114,13 @@ class GradientCheckLab(LabPanel):
         result, (hs, max_errors, median_errors), shape = outcome
         grid = np.full(int(np.prod(shape)), np.nan)
         grid[result.indices] = np.log10(np.maximum(result.rel_error, 1e-16))
+        if len(shape) == 1:  # a network's flat vector: rows of a near-square raster, W1, b1, W2, b2 in order
+            width = int(np.ceil(np.sqrt(grid.size)))
+            grid = np.concatenate([grid, np.full(width * width - grid.size, np.nan)])
+            shape = (width, width)
+            self.image_plot.setTitle("log10 relative error of each parameter (W1, b1, W2, b2 row by row)")
+        else:
+            self.image_plot.setTitle("log10 relative error of each parameter of W")
         self.image.setImage(grid.reshape(shape), autoLevels=False)
         self.image_bar.setLevels((-16, 0))
         logs = np.log10(np.maximum(result.rel_error, 1e-16))

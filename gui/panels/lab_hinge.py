@@ -72,7 +72,8 @@ class HingeAnatomyLab(LabPanel):
         state = self.state
         objective, plane = state.objective, state.plane
         if not isinstance(objective, LinearClassifier) or plane.dir2 is None:
-            self.status.setText("The anatomy needs a classifier and a 2-D slice.")
+            self.status.setText("The hinge anatomy is about the linear SVM and needs a 2-D slice: choose the linear "
+                                "model in the Model panel.")
             return None
         svm = objective if objective.loss_name == "svm" else LinearClassifier(
             objective.train, objective.val, "svm", objective.delta, objective.regularizer, objective.regularize_bias)

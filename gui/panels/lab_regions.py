@@ -7,7 +7,6 @@ from PyQt6 import QtGui, QtWidgets
 
 from core.errors import HillwalkError
 from core.labs import decision_regions
-from core.objectives import LinearClassifier
 
 from ..figures import PALETTE
 
@@ -79,7 +78,7 @@ class DecisionRegionsLab(QtWidgets.QWidget):
     def redraw(self):
         objective = self.state.objective
         theta = self.current_theta()
-        if not isinstance(objective, LinearClassifier) or theta is None:
+        if not hasattr(objective, "predict") or theta is None:
             return
         try:
             xs, ys, classes = decision_regions(objective, theta, resolution=160)
@@ -102,5 +101,8 @@ class DecisionRegionsLab(QtWidgets.QWidget):
         self.points.setData(X[:, 0], X[:, 1], brush=[pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in y])
         accuracy = objective.accuracy(theta)
         self.status.setText(f"{objective.train.name}: training accuracy {100 * accuracy:.1f}% for "
-                            f"{self.source.currentText()}. A linear classifier draws straight boundaries: it cannot "
-                            "separate a spiral's arms.")
+                            f"{self.source.currentText()}. "
+                            + ("A linear classifier draws straight boundaries: it cannot separate a spiral's arms."
+                               if not hasattr(objective, "hidden") else
+                               f"A network with {objective.hidden} {objective.activation} units bends its "
+                               "boundaries around the data."))

@@ -1,4 +1,5 @@
-"""Model panel: the loss, its margin, and the regularizer."""
+"""Model panel: linear classifier or two-layer network, the loss, its margin, and the
+regularizer."""
 from __future__ import annotations
 
 from PyQt6 import QtWidgets
@@ -11,6 +12,28 @@ class ModelPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.state = state
         form = QtWidgets.QFormLayout(self)
+        self.model = combo([("linear classifier", "linear"), ("two-layer network", "net")])
+        self.model.setObjectName("modelCombo")
+        labelled_row(form, "Model", self.model, "Linear: scores = W x. Network: h = act(x W1 + b1), "
+                     "scores = h W2 + b2; its loss surface is no longer a bowl")
+        self.hidden = QtWidgets.QSpinBox()
+        self.hidden.setObjectName("hiddenSpin")
+        self.hidden.setRange(1, 1024)
+        self.hidden.setKeyboardTracking(False)  # one rebuild when typing ends, not one per digit
+        labelled_row(form, "hidden units", self.hidden, "H, the width of the hidden layer")
+        self.activation = combo([("ReLU: max(0, z)", "relu"), ("leaky ReLU: max(slope z, z)", "leaky_relu"),
+                                 ("tanh", "tanh"), ("sigmoid", "sigmoid"), ("ELU: exp(z) - 1 below 0", "elu")])
+        self.activation.setObjectName("activationCombo")
+        labelled_row(form, "activation", self.activation, "The hidden layer's nonlinearity")
+        self.slope = QtWidgets.QDoubleSpinBox()
+        self.slope.setDecimals(3)
+        self.slope.setRange(0.0, 0.99)
+        self.slope.setSingleStep(0.01)
+        labelled_row(form, "leaky slope", self.slope, "Leaky ReLU's slope for z < 0")
+        self.init = combo([("He: randn * sqrt(2 / fan_in)", "he"), ("Xavier: randn / sqrt(fan_in)", "xavier"),
+                           ("small: 0.01 * randn", "small")])
+        self.init.setObjectName("initCombo")
+        labelled_row(form, "initialization", self.init, "How the initial weights are drawn (seeded); biases start at 0")
         self.loss = combo([("softmax (cross-entropy)", "softmax"), ("multiclass SVM (hinge)", "svm")])
         self.loss.setObjectName("lossCombo")
         labelled_row(form, "Loss", self.loss, "Softmax: -log p(correct class). SVM: sum of max(0, s_j - s_y + delta)")
@@ -33,6 +56,11 @@ class ModelPanel(QtWidgets.QWidget):
         self.regularize_bias.setToolTip("Whether the bias (last column of W) is penalised; usually not")
         form.addRow(self.regularize_bias)
         self._sync()
+        self.model.currentIndexChanged.connect(lambda: state.set_problem(model=self.model.currentData()))
+        self.hidden.valueChanged.connect(lambda v: state.set_problem(hidden=v))
+        self.activation.currentIndexChanged.connect(lambda: state.set_problem(activation=self.activation.currentData()))
+        self.slope.valueChanged.connect(lambda v: state.set_problem(slope=v))
+        self.init.currentIndexChanged.connect(lambda: state.set_problem(init=self.init.currentData()))
         self.loss.currentIndexChanged.connect(lambda: state.set_problem(loss=self.loss.currentData()))
         self.delta.valueChanged.connect(lambda v: state.set_problem(delta=v))
         self.regularizer.currentIndexChanged.connect(lambda: state.set_problem(regularizer=self.regularizer.currentData()))
@@ -43,6 +71,16 @@ class ModelPanel(QtWidgets.QWidget):
 
     def _sync(self):
         problem = self.state.problem
+        select_data(self.model, problem.model)
+        set_quietly(self.hidden, problem.hidden)
+        select_data(self.activation, problem.activation)
+        set_quietly(self.slope, problem.slope)
+        select_data(self.init, problem.init)
+        network = problem.model == "net"
+        for widget in (self.hidden, self.activation, self.init):
+            widget.setEnabled(network)
+        self.slope.setEnabled(network and problem.activation == "leaky_relu")
+        self.regularize_bias.setText("regularize the biases (b1, b2)" if network else "regularize the bias column")
         select_data(self.loss, problem.loss)
         set_quietly(self.delta, problem.delta)
         select_data(self.regularizer, problem.regularizer)
