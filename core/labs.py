@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import HillwalkError
-from .losses import _svm_margins
+from .losses import _svm_margins, softmax_loss
 from .objectives import LinearClassifier
 from .regularizers import Regularizer
 
@@ -222,3 +222,102 @@ def decision_regions(objective, theta, resolution=200, margin=0.15):
     ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
     gx, gy = np.meshgrid(xs, ys)
     return xs, ys, objective.predict(theta, np.c_[gx.ravel(), gy.ravel()]).reshape(resolution, resolution)
+
+
+# --------------------------------------------------------------------------- weight initialization
+
+# The lab compares the network's three schemes with the notes' "too large" one (randn * 1),
+# which saturates tanh and sigmoid units.
+INIT_LAB_SCHEMES = ("small", "large", "xavier", "he")
+INIT_LAB_LABELS = {"small": "small: 0.01 randn (too small)", "large": "randn * 1 (too large)",
+                   "xavier": "Xavier: randn / sqrt(fan_in)", "he": "He: randn * sqrt(2 / fan_in)"}
+
+
+@dataclass
+class InitStatistics:
+    """A network's hidden layers at initialization under one scheme.
+
+    Attributes
+    ----------
+    scheme : str
+    activations : list of arrays (n, H), one per hidden layer
+    gradients : list of arrays, one per weight matrix (layer 1 .. output), the softmax
+        loss's gradient at initialization
+    activation_std, gradient_norm : float arrays (depth,) and (depth + 1,)
+    saturated : float array (depth,)
+        Share of units within 1% of the activation's bound (tanh: |h| > 0.99; sigmoid:
+        h < 0.01 or h > 0.99); NaN for unbounded activations.
+    dead : float array (depth,)
+        Share of exactly-zero activations (ReLU's dead side).
+    """
+
+    scheme: str
+    activations: list
+    gradients: list
+    activation_std: np.ndarray
+    gradient_norm: np.ndarray
+    saturated: np.ndarray
+    dead: np.ndarray
+
+
+def initialization_statistics(X, y, n_classes, hidden=64, activation="tanh", depth=1, schemes=INIT_LAB_SCHEMES,
+                              seed=0, slope=0.01, examples=500):
+    """The notes' experiment: push data through a freshly initialized network and look at
+    each hidden layer's activations and each weight matrix's gradient, per scheme.
+
+    Parameters
+    ----------
+    X : (N, D) features ; y : (N,) labels ; n_classes : int
+    hidden : units per hidden layer ; depth : hidden layers (1 is the app's two-layer net)
+    activation : one of core.network.ACTIVATIONS
+    schemes : names from INIT_LAB_SCHEMES ; seed : int (the same draws for every scheme)
+    examples : at most this many examples (a seeded subset)
+
+    Returns
+    -------
+    list of InitStatistics, one per scheme
+    """
+    from .network import (ACTIVATIONS, activation_backward, activation_forward, affine_backward, affine_forward,
+                          init_weights)
+
+    if activation not in ACTIVATIONS:
+        raise HillwalkError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    if not 1 <= int(depth) <= 20:
+        raise HillwalkError(f"the number of hidden layers must be from 1 to 20, got {depth}")
+    X = np.asarray(X, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    if X.shape[0] > examples:
+        chosen = np.sort(rng.choice(X.shape[0], examples, replace=False))
+        X, y = X[chosen], np.asarray(y)[chosen]
+    widths = [X.shape[1]] + [int(hidden)] * int(depth) + [int(n_classes)]
+    results = []
+    for scheme in schemes:
+        if scheme not in INIT_LAB_SCHEMES:
+            raise HillwalkError(f"unknown scheme {scheme!r}; choose from {', '.join(INIT_LAB_SCHEMES)}")
+        draws = np.random.default_rng(seed)
+        weights = [init_weights(fan_in, fan_out, "small", draws) / 0.01 if scheme == "large"
+                   else init_weights(fan_in, fan_out, scheme, draws)
+                   for fan_in, fan_out in zip(widths[:-1], widths[1:])]
+        h, caches, activations = X, [], []
+        for W in weights[:-1]:
+            z, affine_cache = affine_forward(h, W, np.zeros(W.shape[1]))
+            h, activation_cache = activation_forward(z, activation, slope)
+            caches.append((affine_cache, activation_cache))
+            activations.append(h)
+        scores, last_cache = affine_forward(h, weights[-1], np.zeros(weights[-1].shape[1]))
+        _, dscores = softmax_loss(scores, y)
+        gradients = [None] * len(weights)
+        upstream, gradients[-1], _ = affine_backward(dscores, last_cache)
+        for k in range(len(weights) - 2, -1, -1):
+            affine_cache, activation_cache = caches[k]
+            upstream, gradients[k], _ = affine_backward(activation_backward(upstream, activation_cache), affine_cache)
+        if activation == "tanh":
+            saturated = [float(np.mean(np.abs(a) > 0.99)) for a in activations]
+        elif activation == "sigmoid":
+            saturated = [float(np.mean((a < 0.01) | (a > 0.99))) for a in activations]
+        else:
+            saturated = [float("nan")] * len(activations)
+        results.append(InitStatistics(scheme, activations, gradients, np.array([a.std() for a in activations]),
+                                      np.array([np.linalg.norm(g) for g in gradients]), np.array(saturated),
+                                      np.array([float(np.mean(a == 0)) for a in activations])))
+    return results

@@ -18,6 +18,8 @@ from .panels.heatmap import HeatmapPanel
 from .panels.lab_compare import LossComparisonLab
 from .panels.lab_gradcheck import GradientCheckLab
 from .panels.lab_hinge import HingeAnatomyLab
+from .panels.lab_init import InitializationLab
+from .panels.lab_showcase import LinearVsNetworkLab
 from .panels.lab_regions import DecisionRegionsLab
 from .panels.lab_sanity import SanityLab
 from .panels.lab_stepsize import StepSizeLab
@@ -101,6 +103,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.labs = {"Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
                      "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
                      "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
+                     "Linear vs network": LinearVsNetworkLab(self.state), "Initialization": InitializationLab(self.state),
                      "3D surface": Surface3DPanel(self.state)}
         for name, lab in self.labs.items():
             self.tabs.addTab(lab, name)

@@ -80,6 +80,15 @@ PRESETS = {
         optimizers=race(OptimizerSpec("random-search", lr=0.01), OptimizerSpec("random-local-search", lr=0.01),
                         OptimizerSpec("sgd", lr=0.1)),
         view=dict(VIEW), title="Random search, random local search and gradient descent on digits"),
+    "10-spiral-network": Session(
+        problem=ClassifierSpec(dataset="spiral", preprocessing="standardize", model="net", hidden=64,
+                               activation="relu", init="he", lam=1e-3),
+        slice=SliceSpec(center="trained", train_steps=500, directions="filter"),
+        race=RaceSettings(steps=300),
+        optimizers=race(OptimizerSpec("sgd", lr=0.5), OptimizerSpec("momentum", lr=0.1, momentum=0.9),
+                        OptimizerSpec("adam", lr=0.01)),
+        view={**VIEW, "lab": "Linear vs network"},
+        title="The spiral: a linear classifier fails, a 64-unit ReLU network separates the arms"),
 }
 
 

@@ -22,7 +22,7 @@ class DataPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.state = state
         form = QtWidgets.QFormLayout(self)
-        self.objective = combo([("a linear classifier on data", "classifier")]
+        self.objective = combo([("a classifier on data (see Model)", "classifier")]
                                + [(f"2-D function: {name}", name) for name in TEST_FUNCTION_NAMES])
         self.objective.setObjectName("objectiveCombo")
         labelled_row(form, "Minimise", self.objective, "A classifier's loss on a data set, or a classic 2-D test "

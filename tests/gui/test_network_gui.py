@@ -1,0 +1,68 @@
+"""Networks in the app: the model switch, the initialization lab, the spiral showcase."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.network import TwoLayerNet
+
+SCENE_TIMEOUT_MS = 120000
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_switching_the_model_to_a_network_recomputes_the_slice(qtbot, window):
+    state = window.state
+    old = state.landscape
+    combo = window.model_panel.model
+    assert not window.model_panel.hidden.isEnabled()
+    combo.setCurrentIndex(combo.findData("net"))
+    qtbot.waitUntil(lambda: isinstance(state.objective, TwoLayerNet) and state.landscape is not None
+                    and state.landscape is not old and state.landscape.plane is state.plane,
+                    timeout=SCENE_TIMEOUT_MS)
+    assert window.model_panel.hidden.isEnabled() and window.model_panel.activation.isEnabled()
+    assert state.problem.model == "net" and state.objective.hidden == 64
+    assert state.landscape.method == "generic" and state.plane.info["biases"] == "zeroed"
+    assert state.landscape.values.shape == old.values.shape
+    assert not np.allclose(state.landscape.values, old.values)
+    centre = state.landscape.values[50, 50]
+    assert centre == pytest.approx(state.objective.loss(state.plane.center), rel=1e-9)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert all(run.thetas.shape[1:] == state.objective.param_shape for run in state.runs.values())
+
+
+def test_the_initialization_lab_shows_different_histograms_per_scheme(qtbot, window):
+    lab = window.labs["Initialization"]
+    window.show_lab("Initialization")
+    qtbot.waitUntil(lambda: lab.result is not None, timeout=SCENE_TIMEOUT_MS)
+    by_scheme = {stats.scheme: stats for stats in lab.result}
+    assert set(by_scheme) == {"small", "large", "xavier", "he"}
+    spreads = {scheme: stats.activation_std[0] for scheme, stats in by_scheme.items()}
+    assert spreads["small"] < 0.5 * spreads["xavier"] and spreads["xavier"] < spreads["large"]  # tanh
+    assert by_scheme["large"].saturated[0] > 0.5 > by_scheme["small"].saturated[0]
+    drawn = {}
+    for scheme, plot in lab.activation_plots.items():
+        curves = plot.listDataItems()
+        assert len(curves) == 1  # one hidden layer
+        drawn[scheme] = curves[0].getData()
+    assert not np.allclose(drawn["small"][1], drawn["large"][1])
+    old = lab.result
+    lab.depth.setValue(4)  # deeper stacks: one curve per layer
+    qtbot.waitUntil(lambda: lab.result is not old and lab.result is not None, timeout=SCENE_TIMEOUT_MS)
+    assert len(lab.activation_plots["he"].listDataItems()) == 4
+    assert "activation std per layer" in lab.status.text()
+
+
+def test_the_spiral_preset_shows_linear_failing_and_the_network_succeeding(qtbot, window):
+    window.open_session(ROOT / "resources" / "presets" / "10-spiral-network.hillwalk.json")
+    lab = window.labs["Linear vs network"]
+    assert window.tabs.currentWidget() is lab
+    qtbot.waitUntil(lambda: lab.result is not None and isinstance(window.state.objective, TwoLayerNet),
+                    timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result["net"]["model"].train.name == "spiral",
+                    timeout=SCENE_TIMEOUT_MS)
+    accuracies = lab.accuracies()
+    assert accuracies["linear"] < 0.60 and accuracies["net"] >= 0.95
+    assert "training accuracy 9" in lab.region_plots["net"].titleLabel.text
+    assert lab.figures["net"].image.image is not None
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
