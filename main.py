@@ -383,6 +383,9 @@ def add_slice_arguments(parser):
                        help="gaussian (raw), filter/layer/model (normalized Gaussian), gradient, pca (of the training "
                             "path), coords (--coords), interpolate (initial -> trained line) (default: filter)")
     group.add_argument("--orthogonalize", action="store_true", help="make the second direction orthogonal")
+    group.add_argument("--biases", choices=["zero", "keep"], default="zero",
+                       help="networks: zero the biases in random/gradient directions, or keep them (the direction's "
+                            "bias = the centre's, as in Li et al.'s code) (default: zero)")
     group.add_argument("--coords", type=int, nargs=4, default=[0, 0, 1, 0], metavar=("R1", "C1", "R2", "C2"),
                        help="for --directions coords: W[R1, C1] and W[R2, C2] (default: 0 0 1 0)")
     group.add_argument("--grid", type=_positive_int, default=101, help="points per axis (default: 101)")
@@ -400,7 +403,8 @@ def slice_spec_from_args(args):
     from core.slices import SliceSpec
 
     return SliceSpec(center=args.center, train_steps=args.train_steps, init_scale=args.init_scale,
-                     directions=args.directions, orthogonalize=args.orthogonalize, coords=tuple(args.coords),
+                     directions=args.directions, orthogonalize=args.orthogonalize, biases=args.biases,
+                     coords=tuple(args.coords),
                      grid=args.grid, cut=args.cut, alpha_range=tuple(args.range),
                      beta_range=tuple(args.brange if args.brange is not None else args.range),
                      component=args.component, seed=args.seed, budget_mb=args.budget_mb)

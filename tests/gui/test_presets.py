@@ -11,11 +11,11 @@ TIMEOUT_MS = 120000
 @pytest.fixture(scope="module")
 def presets():
     paths = preset_paths()
-    assert len(paths) >= 9
+    assert len(paths) >= 10
     return paths
 
 
-@pytest.mark.parametrize("index", range(9))
+@pytest.mark.parametrize("index", range(10))
 def test_each_preset_loads_and_computes(qtbot, presets, index):
     path = presets[index]
     session = Session.load(path)  # a valid session file
