@@ -19,9 +19,10 @@ import math
 
 import numpy as np
 
-from .datasets import Dataset, require_two_classes
+from .datasets import Dataset
 from .errors import HillwalkError
-from .losses import _softmax_per_example, _svm_per_example, softmax_loss, svm_loss
+from .losses import _softmax_per_example
+from .objectives import ClassifierObjective
 from .regularizers import Regularizer
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "elu")
@@ -118,7 +119,7 @@ def init_weights(fan_in, fan_out, scheme, rng):
 
 # --------------------------------------------------------------------------- the network
 
-class TwoLayerNet:
+class TwoLayerNet(ClassifierObjective):
     """A two-layer network classifier behind the shared objective interface.
 
     Parameters
@@ -142,10 +143,6 @@ class TwoLayerNet:
     def __init__(self, train: Dataset, val: Dataset | None = None, hidden: int = 64, activation: str = "relu",
                  slope: float = 0.01, init: str = "he", loss: str = "softmax", delta: float = 1.0,
                  regularizer: Regularizer | None = None, regularize_bias: bool = False):
-        from .objectives import LOSS_NAMES
-
-        if loss not in LOSS_NAMES:
-            raise HillwalkError(f"unknown loss {loss!r}; choose one of {', '.join(LOSS_NAMES)}")
         if activation not in ACTIVATIONS:
             raise HillwalkError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
         if init not in INIT_SCHEMES:
@@ -154,26 +151,13 @@ class TwoLayerNet:
             raise HillwalkError(f"the hidden size must be a whole number from 1 to 4096, got {hidden}")
         if not (math.isfinite(slope) and 0 <= slope < 1):
             raise HillwalkError(f"the leaky ReLU slope must be in [0, 1), got {slope}")
-        if not math.isfinite(delta) or delta <= 0:
-            raise HillwalkError(f"the SVM margin delta must be a positive number, got {delta}")
-        if val is not None and val.n_features != train.n_features:
-            raise HillwalkError(f"validation data has {val.n_features} features but training data has "
-                                f"{train.n_features}")
-        self.train = require_two_classes(train)
-        self.val = val
+        self._set_head(train, val, loss, delta, regularizer, regularize_bias)
         self.hidden = int(hidden)
         self.activation = activation
         self.slope = float(slope)
         self.init = init
-        self.loss_name = loss
-        self.delta = float(delta)
-        self.regularizer = regularizer or Regularizer()
-        self.regularize_bias = bool(regularize_bias)
         self.X = np.asarray(train.X, dtype=np.float64)      # (N, D)
-        self.y = train.y                                     # (N,)
-        self.X_val = val.X if val is not None and val.n_examples else None
-        self.y_val = val.y if self.X_val is not None else None
-        self.n_classes = train.n_classes
+        self.X_val = val.X if self.y_val is not None else None
         D, H, C = self.X.shape[1], self.hidden, self.n_classes
         self.shapes = {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}
         self.offsets = {}
@@ -189,10 +173,6 @@ class TwoLayerNet:
             self.reg_mask[self._slice(name)] = True
 
     # ----------------------------------------------------------------- layout
-    @property
-    def n_train(self) -> int:
-        return self.X.shape[0]
-
     @property
     def size(self) -> int:
         return self.param_shape[0]
@@ -244,12 +224,6 @@ class TwoLayerNet:
         return self.pack(W1, np.zeros(H), W2, np.zeros(self.n_classes))
 
     # ----------------------------------------------------------------- forward / backward
-    def score_loss(self, scores, y):
-        """(loss, dscores) of the configured loss for scores (n x C) and labels (n,)."""
-        if self.loss_name == "svm":
-            return svm_loss(scores, y, self.delta)
-        return softmax_loss(scores, y)
-
     def forward(self, theta, X):
         """Scores (n, C) of inputs X (n, D), and the caches of the three layers."""
         W1, b1, W2, b2 = self.unpack(theta)
@@ -273,9 +247,6 @@ class TwoLayerNet:
         return z, activation_forward(z, self.activation, self.slope)[0]
 
     # ----------------------------------------------------------------- interface
-    def loss(self, theta) -> float:
-        return self.loss_and_grad(theta, need_grad=False)[0]
-
     def loss_and_grad(self, theta, batch=None, need_grad=True):
         """Mean data loss over ``batch`` (all training examples when None) plus the penalty,
         and its gradient shaped like ``theta`` (None when ``need_grad`` is false)."""
@@ -289,43 +260,15 @@ class TwoLayerNet:
         grad = self.backward(dscores, caches) + self.regularizer.gradient(flat, self.reg_mask)
         return loss, grad.reshape(np.shape(theta))
 
-    def _per_example(self, scores, y):
-        if self.loss_name == "svm":
-            return _svm_per_example(scores, y, self.delta)
-        return _softmax_per_example(scores, y)
+    def _params(self, theta):
+        return self._as_flat(theta)
 
-    def per_example_losses(self, theta, X=None, y=None):
-        """``L_i`` of each example (training set by default), shape (N,)."""
-        X, y = (self.X, self.y) if X is None else (X, y)
-        return self._per_example(self.forward(theta, X)[0], y)
-
-    def loss_terms(self, theta):
-        """``L_i / N`` for every example, then the penalty entry by entry (see
-        :meth:`core.objectives.LinearClassifier.loss_terms` for why)."""
-        flat = self._as_flat(theta)
-        return np.concatenate([self.per_example_losses(flat) / self.n_train,
-                               self.regularizer.penalty_terms(flat, self.reg_mask)])
-
-    def components(self, theta) -> dict:
-        flat = self._as_flat(theta)
-        data_loss, _ = self.score_loss(self.forward(flat, self.X)[0], self.y)
-        reg = self.regularizer.penalty(flat, self.reg_mask)
-        return {"data": data_loss, "reg": reg, "total": data_loss + reg}
+    def _scores(self, theta, X):
+        return self.forward(theta, X)[0]
 
     def predict(self, theta, X):
         """Predicted classes of inputs X (n, D), shape (n,)."""
         return np.argmax(self.forward(theta, X)[0], axis=1)
-
-    def accuracy(self, theta, split: str = "train") -> float:
-        if split == "train":
-            X, y = self.X, self.y
-        elif split == "val":
-            if self.X_val is None:
-                return float("nan")
-            X, y = self.X_val, self.y_val
-        else:
-            raise HillwalkError(f"unknown split {split!r}; use 'train' or 'val'")
-        return float(np.mean(self.predict(theta, X) == y))
 
     # ----------------------------------------------------------------- kinks
     def kinks_near(self, theta, flat_indices, h: float):

@@ -25,7 +25,89 @@ from .regularizers import Regularizer
 LOSS_NAMES = ("svm", "softmax")
 
 
-class LinearClassifier:
+class ClassifierObjective:
+    """What every classifier objective shares: the checked data and loss settings, the
+    loss head, and the interface methods written in terms of three model hooks.
+
+    Subclasses set ``self.X`` (the model's inputs, N rows) and ``self.X_val`` (or None),
+    ``param_shape`` and ``reg_mask``, and implement ``_params(theta)`` (theta checked and
+    shaped like ``reg_mask``) and ``_scores(params, X)`` ((n, C) scores of model inputs).
+    """
+
+    def _set_head(self, train, val, loss, delta, regularizer, regularize_bias):
+        if loss not in LOSS_NAMES:
+            raise HillwalkError(f"unknown loss {loss!r}; choose one of {', '.join(LOSS_NAMES)}")
+        if not math.isfinite(delta) or delta <= 0:
+            raise HillwalkError(f"the SVM margin delta must be a positive number, got {delta}")
+        if val is not None and val.n_features != train.n_features:
+            raise HillwalkError(f"validation data has {val.n_features} features but training data has "
+                                f"{train.n_features}")
+        self.train = require_two_classes(train)
+        self.val = val
+        self.loss_name = loss
+        self.delta = float(delta)
+        self.regularizer = regularizer or Regularizer()
+        self.regularize_bias = bool(regularize_bias)
+        self.y = train.y                    # (N,)
+        self.y_val = val.y if val is not None and val.n_examples else None
+        self.n_classes = train.n_classes
+
+    @property
+    def n_train(self) -> int:
+        return self.X.shape[0]
+
+    def score_loss(self, scores, y):
+        """(loss, dscores) of the configured loss for scores (n x C) and labels (n,)."""
+        if self.loss_name == "svm":
+            return svm_loss(scores, y, self.delta)
+        return softmax_loss(scores, y)
+
+    def loss(self, theta) -> float:
+        return self.loss_and_grad(theta, need_grad=False)[0]
+
+    def per_example_losses(self, theta, X=None, y=None):
+        """``L_i`` for each example (training set by default; X in the model's input
+        form), shape (N,)."""
+        X, y = (self.X, self.y) if X is None else (X, y)
+        scores = self._scores(self._params(theta), X)
+        if self.loss_name == "svm":
+            return _svm_per_example(scores, y, self.delta)
+        return _softmax_per_example(scores, y)
+
+    def loss_terms(self, theta):
+        """The objective as a sum of terms: ``L_i / N`` for every example, then the penalty
+        entry by entry. ``loss_terms(theta).sum() == loss(theta)`` up to rounding.
+
+        Finite differences taken term by term avoid the cancellation of the large,
+        unchanged part of the rounded total, which otherwise limits a centered difference
+        at h = 1e-5 to about ``eps * |L| / h`` (2e-11) absolute accuracy.
+        """
+        params = self._params(theta)
+        return np.concatenate([self.per_example_losses(params) / self.n_train,
+                               self.regularizer.penalty_terms(params, self.reg_mask)])
+
+    def components(self, theta) -> dict:
+        """``{"data": mean data loss, "reg": lam * R, "total": sum}`` over the training set."""
+        params = self._params(theta)
+        data_loss, _ = self.score_loss(self._scores(params, self.X), self.y)
+        reg = self.regularizer.penalty(params, self.reg_mask)
+        return {"data": data_loss, "reg": reg, "total": data_loss + reg}
+
+    def accuracy(self, theta, split: str = "train") -> float:
+        """Fraction of correctly classified examples of ``split`` ("train" or "val");
+        NaN for "val" when there is no validation set."""
+        if split == "train":
+            X, y = self.X, self.y
+        elif split == "val":
+            if self.X_val is None:
+                return float("nan")
+            X, y = self.X_val, self.y_val
+        else:
+            raise HillwalkError(f"unknown split {split!r}; use 'train' or 'val'")
+        return float(np.mean(np.argmax(self._scores(self._params(theta), X), axis=1) == y))
+
+
+class LinearClassifier(ClassifierObjective):
     """A linear classifier ``scores = X_b W^T`` with the bias trick, an SVM or softmax
     loss and a weight penalty.
 
@@ -50,34 +132,15 @@ class LinearClassifier:
 
     def __init__(self, train: Dataset, val: Dataset | None = None, loss: str = "softmax", delta: float = 1.0,
                  regularizer: Regularizer | None = None, regularize_bias: bool = False):
-        if loss not in LOSS_NAMES:
-            raise HillwalkError(f"unknown loss {loss!r}; choose one of {', '.join(LOSS_NAMES)}")
-        if not math.isfinite(delta) or delta <= 0:
-            raise HillwalkError(f"the SVM margin delta must be a positive number, got {delta}")
-        if val is not None and val.n_features != train.n_features:
-            raise HillwalkError(f"validation data has {val.n_features} features but training data has "
-                                f"{train.n_features}")
-        self.train = require_two_classes(train)
-        self.val = val
-        self.loss_name = loss
-        self.delta = float(delta)
-        self.regularizer = regularizer or Regularizer()
-        self.regularize_bias = bool(regularize_bias)
+        self._set_head(train, val, loss, delta, regularizer, regularize_bias)
         self.X = add_bias(train.X)          # (N, D+1)
-        self.y = train.y                    # (N,)
-        self.X_val = add_bias(val.X) if val is not None and val.n_examples else None
-        self.y_val = val.y if self.X_val is not None else None
-        self.n_classes = train.n_classes
+        self.X_val = add_bias(val.X) if self.y_val is not None else None
         self.param_shape = (self.n_classes, self.X.shape[1])
         self.reg_mask = np.ones(self.param_shape, dtype=bool)
         if not self.regularize_bias:
             self.reg_mask[:, -1] = False
 
     # ----------------------------------------------------------------- basics
-    @property
-    def n_train(self) -> int:
-        return self.X.shape[0]
-
     @property
     def size(self) -> int:
         return self.param_shape[0] * self.param_shape[1]
@@ -88,12 +151,6 @@ class LinearClassifier:
             raise HillwalkError(f"parameters of size {theta.size} do not fit a {self.param_shape[0]} x "
                                 f"{self.param_shape[1]} classifier")
         return theta.reshape(self.param_shape)
-
-    def score_loss(self, scores, y):
-        """(loss, dscores) of the configured loss for scores (n x C) and labels (n,)."""
-        if self.loss_name == "svm":
-            return svm_loss(scores, y, self.delta)
-        return softmax_loss(scores, y)
 
     def parameter_blocks(self):
         """One block, W; its filters (rows) are the class templates."""
@@ -106,9 +163,6 @@ class LinearClassifier:
         return scale * np.random.default_rng(seed).standard_normal(self.param_shape)
 
     # ----------------------------------------------------------------- interface
-    def loss(self, theta) -> float:
-        return self.loss_and_grad(theta, need_grad=False)[0]
-
     def loss_and_grad(self, theta, batch=None, need_grad=True):
         """Objective and gradient.
 
@@ -134,52 +188,16 @@ class LinearClassifier:
         grad = dscores.T @ X + self.regularizer.gradient(W, self.reg_mask)
         return loss, grad.reshape(np.shape(theta))
 
-    def per_example_losses(self, theta, X=None, y=None):
-        """``L_i`` for each example (training set by default), shape (N,)."""
-        W = self._as_matrix(theta)
-        X, y = (self.X, self.y) if X is None else (X, y)
-        scores = X @ W.T
-        if self.loss_name == "svm":
-            return _svm_per_example(scores, y, self.delta)
-        return _softmax_per_example(scores, y)
+    def _params(self, theta):
+        return self._as_matrix(theta)
 
-    def loss_terms(self, theta):
-        """The objective as a sum of terms: ``L_i / N`` for every example, then the penalty
-        entry by entry. ``loss_terms(theta).sum() == loss(theta)`` up to rounding.
-
-        Finite differences taken term by term avoid the cancellation of the large,
-        unchanged part of the rounded total, which otherwise limits a centered difference
-        at h = 1e-5 to about ``eps * |L| / h`` (2e-11) absolute accuracy.
-        """
-        W = self._as_matrix(theta)
-        return np.concatenate([self.per_example_losses(W) / self.n_train,
-                               self.regularizer.penalty_terms(W, self.reg_mask)])
-
-    def components(self, theta) -> dict:
-        """``{"data": mean data loss, "reg": lam * R(W), "total": sum}`` over the training set."""
-        W = self._as_matrix(theta)
-        data_loss, _ = self.score_loss(self.X @ W.T, self.y)
-        reg = self.regularizer.penalty(W, self.reg_mask)
-        return {"data": data_loss, "reg": reg, "total": data_loss + reg}
+    def _scores(self, W, X):
+        return X @ W.T
 
     def predict(self, theta, X):
         """Predicted classes of raw inputs X (n, D) (the bias column is added here), shape (n,)."""
         W = self._as_matrix(theta)
         return np.argmax(add_bias(X) @ W.T, axis=1)
-
-    def accuracy(self, theta, split: str = "train") -> float:
-        """Fraction of correctly classified examples of ``split`` ("train" or "val");
-        NaN for "val" when there is no validation set."""
-        W = self._as_matrix(theta)
-        if split == "train":
-            X, y = self.X, self.y
-        elif split == "val":
-            if self.X_val is None:
-                return float("nan")
-            X, y = self.X_val, self.y_val
-        else:
-            raise HillwalkError(f"unknown split {split!r}; use 'train' or 'val'")
-        return float(np.mean(np.argmax(X @ W.T, axis=1) == y))
 
     def kinks_near(self, theta, flat_indices, h: float):
         """Which parameters lie within ``h`` of a kink of the objective.

@@ -13,7 +13,6 @@ from core.centers import train_full_batch
 from core.errors import HillwalkError
 from core.labs import decision_regions
 from core.session import PALETTE
-from core.slices import SliceSpec
 
 from ..figures import LandscapeFigure
 from .lab_base import LabPanel
