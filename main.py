@@ -222,7 +222,9 @@ def run_race(args, out=sys.stdout):
     from core.errors import HillwalkError
     from core.session import Session, default_race_optimizers
     from core.trajectory import PlaneObjective, Race, plane_coordinates
+    from gui.workers import use_all_cores
 
+    use_all_cores()
     if not args.out.lower().endswith(".gif"):
         raise HillwalkError(f"{args.out}: the race is written as an animated .gif")
     width, height = parse_size(args.gif_size)
@@ -415,7 +417,9 @@ def run_render(args, out=sys.stdout):
 
     from core.errors import HillwalkError
     from core.export import FORMATS, landscape_meta, save_landscape_csv, save_landscape_npz
+    from gui.workers import use_all_cores
 
+    use_all_cores()
     path = Path(args.out)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:

@@ -18,19 +18,21 @@ Run: .venv/bin/python benchmarks/bench_landscape.py [--quick] [--only linear|net
 """
 import argparse
 import json
+import os
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.centers import train_full_batch  # noqa: E402
 from core.datasets import Dataset  # noqa: E402
 from core.directions import random_plane  # noqa: E402
-from core.landscape import compute_slice, make_axis, reference_slice  # noqa: E402
+from core.landscape import Parallelism, compute_slice, make_axis, reference_slice, set_parallelism  # noqa: E402
 from core.objectives import LinearClassifier  # noqa: E402
 from core.problem import ClassifierSpec  # noqa: E402
 from core.regularizers import Regularizer  # noqa: E402
@@ -121,12 +123,24 @@ def run_network_case(quick=False, grid=101, hidden=64):
     plane = random_plane(objective, center, "filter", seed=1)
     axis = make_axis(-1.0, 1.0, grid)
     peak_before = matmul_throughput()
-    runs = []
-    for _ in range(2 if quick else 3):
-        started = time.perf_counter()
-        batched = compute_slice(objective, plane, axis, axis, "total")
-        runs.append(time.perf_counter() - started)
-    batched_s = min(runs)
+
+    def best_time(parallelism):
+        previous = set_parallelism(parallelism)
+        try:
+            runs = []
+            for _ in range(2 if quick else 3):
+                started = time.perf_counter()
+                landscape = compute_slice(objective, plane, axis, axis, "total")
+                runs.append(time.perf_counter() - started)
+        finally:
+            set_parallelism(previous)
+        return min(runs), landscape
+
+    serial_s, serial = best_time(Parallelism(1))
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    batched_s, batched = best_time(Parallelism(workers, lambda: threadpool_limits(1, user_api="blas")))
+    if max_relative_error(batched.values, serial.values) > 1e-13:
+        raise SystemExit("threads changed the values beyond rounding: a bug")
     peak = max(peak_before, matmul_throughput())
     sample = 200 if quick else 1000
     points = np.random.default_rng(0).choice(grid * grid, sample, replace=False)
@@ -137,7 +151,8 @@ def run_network_case(quick=False, grid=101, hidden=64):
     flops_per_point = 2 * n * (d * hidden + hidden * objective.n_classes)
     rate = flops_per_point * grid * grid / batched_s
     products = same_shape_products_rate(objective)
-    result = {"batched_s": round(batched_s, 3), "reference_s": round(reference_s, 2),
+    result = {"batched_s": round(batched_s, 3), "workers": workers, "serial_s": round(serial_s, 3),
+              "reference_s": round(reference_s, 2),
               "reference_extrapolated": True, "reference_points_timed": sample,
               "speedup": round(reference_s / batched_s, 2), "max_rel_err": max_relative_error(batched.values, reference),
               "gflops": round(rate / 1e9, 1), "matmul_gflops": round(peak / 1e9, 1),
@@ -145,7 +160,8 @@ def run_network_case(quick=False, grid=101, hidden=64):
               "same_shape_products_gflops": round(products / 1e9, 1),
               "fraction_of_same_shape_products": round(rate / products, 3),
               "method": batched.method}
-    print(f"digits {hidden}-unit ReLU net {grid}x{grid}: batched {batched_s:.2f} s, point by point {reference_s:.2f} s "
+    print(f"digits {hidden}-unit ReLU net {grid}x{grid}: batched {batched_s:.2f} s ({workers} threads, BLAS held to "
+          f"one; {serial_s:.2f} s in one thread), point by point {reference_s:.2f} s "
           f"(timed on {sample} points, extrapolated), speedup {result['speedup']}x, max rel err "
           f"{result['max_rel_err']:.1e}; {rate / 1e9:.1f} GFLOP/s of useful work = "
           f"{result['fraction_of_matmul']:.2f} of the measured matrix-multiply throughput "

@@ -14,8 +14,10 @@ show progress and partial rows and stop promptly by no longer iterating.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +39,44 @@ GROUP_PRODUCT_MIN = 2.0 ** -900
 PRODUCT_GROUP = 16
 # Multiply-adds per progress step of the fast path (a few tens of milliseconds).
 WORK_PER_STEP = 4_000_000
+
+
+# --------------------------------------------------------------------------- parallelism
+
+@dataclass(frozen=True)
+class Parallelism:
+    """How the generic batched path may use threads.
+
+    ``workers`` threads share each chunk of points (``evaluate_batch(..., workers=)``).
+    ``blas_limit`` is a callable returning a context manager that limits the BLAS library
+    to one thread while they run (e.g. ``lambda: threadpoolctl.threadpool_limits(1,
+    "blas")``): without it, each worker's products would spread over every core too and
+    the threads would fight. The split does not change a point's operations; the only
+    difference measured is the BLAS library's own (one thread or several): at most 1 ulp
+    on a few grid points.
+    """
+
+    workers: int = 1
+    blas_limit: object = None
+
+    def __post_init__(self):
+        if int(self.workers) != self.workers or self.workers < 1:
+            raise HillwalkError(f"the number of workers must be a whole number >= 1, got {self.workers}")
+
+
+_parallelism = Parallelism()
+
+
+def set_parallelism(parallelism: Parallelism):
+    """Set the default :class:`Parallelism` of every later evaluation (the app and the
+    command line do this once at start); returns the previous one."""
+    global _parallelism
+    previous, _parallelism = _parallelism, parallelism
+    return previous
+
+
+def get_parallelism() -> Parallelism:
+    return _parallelism
 
 
 # --------------------------------------------------------------------------- grids, components
@@ -251,31 +291,72 @@ class _Generic:
         self.component = component
         self.fallback_points = 0
         self.batch = getattr(objective, "evaluate_batch", None)
+        # only objectives whose evaluate_batch takes ``workers`` share a chunk among threads
+        self.threaded = self.batch is not None and "workers" in inspect.signature(self.batch).parameters
         self.budget_bytes = budget_bytes
+
+    def _evaluate(self, thetas):
+        parallel = get_parallelism()
+        if parallel.workers == 1 or not self.threaded:
+            return self.batch(thetas, self.component)
+        if parallel.blas_limit is None:
+            return self.batch(thetas, self.component, workers=parallel.workers)
+        with parallel.blas_limit():
+            return self.batch(thetas, self.component, workers=parallel.workers)
 
     def run(self, values):
         total = values.size
         row_points = self.alphas.size
-        theta_bytes = 8 * self.plane.center.size
+        if self.batch is not None:
+            yield from self._run_batched(values)
+            return
         for j, b in enumerate(self.betas):
-            if self.batch is not None:
-                # the parameter vectors of a chunk, and what the objective needs per point
-                per_point = 4 * theta_bytes + getattr(self.objective, "bytes_per_point", lambda: 0)()
-                per_chunk = max(1, int(self.budget_bytes // per_point))
-                for start in range(0, row_points, per_chunk):
-                    a = self.alphas[start:start + per_chunk]
-                    thetas = (self.plane.center[None] + a.reshape((-1,) + (1,) * self.plane.center.ndim)
-                              * self.plane.dir1[None])
-                    if self.plane.dir2 is not None and b != 0:
-                        thetas = thetas + b * self.plane.dir2[None]
-                    values[j, start:start + a.size] = self.batch(thetas, self.component)
-                    yield (j * row_points + start + a.size) / total, j, None
-            else:
-                for i, a in enumerate(self.alphas):
-                    values[j, i] = evaluate_point(self.objective, self.plane.point(a, b), self.component)
-                    if i % 16 == 15:
-                        yield (j * row_points + i + 1) / total, j, None
+            for i, a in enumerate(self.alphas):
+                values[j, i] = evaluate_point(self.objective, self.plane.point(a, b), self.component)
+                if i % 16 == 15:
+                    yield (j * row_points + i + 1) / total, j, None
             yield (j + 1) * row_points / total, j + 1, None
+
+    def _run_batched(self, values):
+        """Chunks of grid points in row-major order (a chunk may span rows), sized by the
+        budget: the parameter vectors and what the objective needs per point."""
+        total = values.size
+        per_point = 2 * 8 * self.plane.center.size + getattr(self.objective, "bytes_per_point", lambda: 0)()
+        per_chunk = min(total, max(1, int(self.budget_bytes // per_point)))
+        buffer = np.empty((per_chunk, self.plane.center.size))  # reused: fresh arrays cost page faults
+        flat_values = values.reshape(-1)
+        workers = get_parallelism().workers
+        for start in range(0, total, per_chunk):
+            stop = min(start + per_chunk, total)
+            thetas = buffer[:stop - start]
+            if workers == 1:
+                self._fill(thetas, start)
+            else:  # forming the vectors is memory-bound work too: share it
+                bounds = [(stop - start) * k // workers for k in range(workers + 1)]
+                # a pool per chunk: no thread outlives a chunk, even if the consumer stops
+                with ThreadPoolExecutor(workers, thread_name_prefix="hillwalk-grid") as pool:
+                    for done in [pool.submit(self._fill, thetas[low:high], start + low)
+                                 for low, high in zip(bounds[:-1], bounds[1:])]:
+                        done.result()
+            flat_values[start:stop] = self._evaluate(thetas.reshape((stop - start,) + self.plane.center.shape))
+            yield stop / total, stop // self.alphas.size, None
+
+    def _fill(self, thetas, first):
+        """thetas[k] = the parameters of flat grid point first + k, by the same operations,
+        in the same order, as ``plane.point(a, b)``."""
+        if thetas.shape[0] == 0:
+            return
+        rows, columns = np.divmod(np.arange(first, first + thetas.shape[0]), self.alphas.size)
+        np.multiply(self.alphas[columns][:, None], self.plane.dir1.reshape(1, -1), out=thetas)
+        thetas += self.plane.center.reshape(1, -1)
+        if self.plane.dir2 is None:
+            return
+        dir2 = self.plane.dir2.reshape(-1)
+        edges = [0, *(np.flatnonzero(np.diff(rows)) + 1), rows.size]
+        for low, high in zip(edges[:-1], edges[1:]):  # row by row: b * dir2 is one vector
+            b = self.betas[rows[low]]
+            if b != 0:
+                thetas[low:high] += b * dir2
 
 
 # --------------------------------------------------------------------------- fast linear path

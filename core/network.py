@@ -16,6 +16,7 @@ weights) or per layer.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -31,7 +32,7 @@ SMALL_INIT_SCALE = 0.01  # the notes' "small random numbers": 0.01 * randn
 # Activations with a kink at 0: a difference interval that crosses it is flagged.
 KINKED_ACTIVATIONS = ("relu", "leaky_relu")
 # At most this many bytes of temporaries per chunk in :meth:`TwoLayerNet.evaluate_batch`.
-DEFAULT_CHUNK_BYTES = 64 * 2 ** 20
+DEFAULT_CHUNK_BYTES = 4 * 2 ** 20
 
 
 # --------------------------------------------------------------------------- layers
@@ -346,7 +347,7 @@ class TwoLayerNet(ClassifierObjective):
         and per-example values; the hidden buffer is shared by the chunk)."""
         return 8 * self.n_train * (2 * self.n_classes + 2) + 8 * self.size
 
-    def evaluate_batch(self, thetas, component="total", chunk_bytes=DEFAULT_CHUNK_BYTES):
+    def evaluate_batch(self, thetas, component="total", chunk_bytes=DEFAULT_CHUNK_BYTES, workers=1):
         """A landscape component at many parameter vectors, with no per-point allocation.
 
         The layout of theta puts b1 right after W1 and b2 right after W2, so
@@ -363,7 +364,12 @@ class TwoLayerNet(ClassifierObjective):
         thetas : array (P, size) (or (P, *param_shape))
         component : "total", "data", "reg", "accuracy", "example:K" or a Component
         chunk_bytes : int
-            Memory for the scores of one chunk of points.
+            Memory for the scores of one chunk of points (a few MB keeps them in cache).
+        workers : int
+            Threads that share the points (NumPy releases the GIL in its products and
+            ufuncs). Pays off when the BLAS library is limited to one thread meanwhile
+            (see :class:`core.landscape.Parallelism`): small products gain little from
+            BLAS threads, and a single thread leaves the elementwise work serial.
 
         Returns
         -------
@@ -383,14 +389,30 @@ class TwoLayerNet(ClassifierObjective):
             inputs_t, labels = self._inputs_t[:, k:k + 1], self.y[k:k + 1]
         else:
             inputs_t, labels = self._inputs_t, self.y
-        n = labels.size
-        per_chunk = max(1, int(chunk_bytes // self.bytes_per_point()))
-        hidden_t = np.ones((self.hidden + 1, n))                 # last row: the constant 1 for b2
-        scores_t = np.empty((min(per_chunk, thetas.shape[0]), self.n_classes, n))
-        for start in range(0, thetas.shape[0], per_chunk):
-            block = thetas[start:start + per_chunk]
-            values[start:start + block.shape[0]] = self._evaluate_chunk(block, component, inputs_t, labels,
-                                                                       hidden_t, scores_t[:block.shape[0]])
+        count = thetas.shape[0]
+        splits = max(1, min(int(workers), count))
+        bounds = [count * k // splits for k in range(splits + 1)]
+        parts = [slice(low, high) for low, high in zip(bounds[:-1], bounds[1:])]
+
+        def run(part):
+            # Each worker has its own buffers; a point's operations do not depend on which
+            # chunk or worker computes it. Slices, not index arrays: views, no copies.
+            n = labels.size
+            per_chunk = max(1, int(chunk_bytes // self.bytes_per_point()))
+            hidden_t = np.ones((self.hidden + 1, n))                 # last row: the constant 1 for b2
+            scores_t = np.empty((min(per_chunk, part.stop - part.start), self.n_classes, n))
+            for start in range(part.start, part.stop, per_chunk):
+                rows = slice(start, min(start + per_chunk, part.stop))
+                size = rows.stop - rows.start
+                values[rows] = self._evaluate_chunk(thetas[rows], component, inputs_t, labels, hidden_t,
+                                                    scores_t[:size])
+
+        if splits == 1:
+            run(parts[0])
+        else:
+            with ThreadPoolExecutor(splits, thread_name_prefix="hillwalk-batch") as pool:
+                for done in [pool.submit(run, part) for part in parts]:
+                    done.result()
         return values
 
     def _evaluate_chunk(self, thetas, component, inputs_t, labels, hidden_t, scores_t):

@@ -31,7 +31,7 @@ from core.slices import SliceSpec
 from core.trajectory import PlaneObjective, Run, plane_coordinates
 
 from .figures import PALETTE
-from .workers import JobSlots
+from .workers import JobSlots, use_all_cores
 
 REGULARIZATION_FIELDS = ("regularizer", "lam", "beta", "regularize_bias")
 PLANE_FIELDS = ("center", "train_steps", "init_scale", "directions", "orthogonalize", "coords", "seed", "cut")
@@ -116,6 +116,7 @@ class AppState(QtCore.QObject):
 
     def __init__(self, parent=None, problem: ClassifierSpec | None = None, slice_spec: SliceSpec | None = None):
         super().__init__(parent)
+        use_all_cores()
         self.problem = problem or ClassifierSpec()
         self.slice = slice_spec or SliceSpec()
         self.view = ViewSettings()

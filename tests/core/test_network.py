@@ -250,3 +250,41 @@ def test_slice_spec_records_the_bias_choice_and_indexes_w1_for_coords():
         SliceSpec(center="init", directions="coords", coords=(5, 0, 0, 1)).plane(net)
     with pytest.raises(HillwalkError, match="bias handling"):
         SliceSpec(biases="sometimes")
+
+
+def test_threads_share_a_landscape_without_changing_it():
+    from core.landscape import Parallelism, set_parallelism
+
+    net = spiral_net(hidden=16)
+    plane = random_plane(net, away_from_init(net), "filter", seed=4)
+    alphas, betas = make_axis(-1, 1, 11), make_axis(-1, 1, 9)
+    serial = compute_slice(net, plane, alphas, betas, budget_bytes=23 * net.bytes_per_point())
+    previous = set_parallelism(Parallelism(3))
+    try:
+        # 23-point chunks span rows; three workers split each chunk
+        threaded = compute_slice(net, plane, alphas, betas, budget_bytes=23 * net.bytes_per_point())
+    finally:
+        set_parallelism(previous)
+    np.testing.assert_array_equal(threaded.values, serial.values)
+    reference = reference_slice(net, plane, alphas, betas)
+    assert np.max(np.abs(threaded.values - reference) / np.abs(reference)) < 1e-9
+    thetas = np.stack([away_from_init(net, seed=s) for s in range(7)])
+    np.testing.assert_array_equal(net.evaluate_batch(thetas, workers=3), net.evaluate_batch(thetas))
+    with pytest.raises(HillwalkError, match="workers"):
+        Parallelism(0)
+
+
+def test_objectives_without_threaded_batches_still_work_with_threads_on():
+    from core.directions import coordinate_plane
+    from core.landscape import Parallelism, set_parallelism
+    from core.testfunctions import make_test_function
+
+    bowl = make_test_function("quadratic", condition=10.0, angle=20.0)
+    plane = coordinate_plane(np.zeros(2), 0, 1)
+    axis = make_axis(-1, 1, 21)
+    previous = set_parallelism(Parallelism(2))
+    try:
+        landscape = compute_slice(bowl, plane, axis, axis)
+    finally:
+        set_parallelism(previous)
+    np.testing.assert_allclose(landscape.values, reference_slice(bowl, plane, axis, axis), rtol=1e-12)
