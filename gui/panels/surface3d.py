@@ -14,7 +14,8 @@ from ..figures import display_values
 from .markers import rows_up_to
 
 HEIGHT_SHARE = 0.6   # the surface's height as a share of its (a, b) footprint's width
-PATH_LIFT = 0.01     # paths float this share of the height above the surface, to stay visible
+PATH_LIFT = 0.02     # paths float this share of the height above the surface, to stay visible
+SEGMENT_PIECES = 8   # each step of a path is drawn as this many pieces along the surface
 
 
 def opengl_unavailable_reason() -> str | None:
@@ -56,6 +57,17 @@ def bilinear(landscape_axes, heights, a, b):
     v = (b - betas[j]) / (betas[j + 1] - betas[j])
     return ((1 - u) * (1 - v) * heights[j, i] + u * (1 - v) * heights[j, i + 1]
             + (1 - u) * v * heights[j + 1, i] + u * v * heights[j + 1, i + 1])
+
+
+def follow_surface(a, b, pieces=SEGMENT_PIECES):
+    """The path with ``pieces - 1`` points inserted evenly into each segment, so that its
+    drawn line follows the surface between recorded steps instead of cutting through it."""
+    if a.size < 2:
+        return a, b
+    t = np.arange(pieces) / pieces
+    fine_a = (a[:-1, None] + t * np.diff(a)[:, None]).ravel()
+    fine_b = (b[:-1, None] + t * np.diff(b)[:, None]).ravel()
+    return np.append(fine_a, a[-1]), np.append(fine_b, b[-1])
 
 
 class Surface3DPanel(QtWidgets.QWidget):
@@ -139,7 +151,7 @@ class Surface3DPanel(QtWidgets.QWidget):
             self.view.addItem(self.surface)
         else:
             self.surface.setData(x=x, y=y, z=z.T, colors=colours)
-        self.view.opts["distance"] = 2.4 * width
+        self.view.opts["distance"] = 1.9 * width
         self.view.opts["center"] = QtGui.QVector3D(0.0, 0.0, 0.5 * HEIGHT_SHARE * width)  # orbit the middle
         self._geometry = (alphas, betas, heights, low, scale, x[0] - alphas[0], y[0] - betas[0])
         unit = "log10 " if view.log_scale else ""
@@ -166,6 +178,7 @@ class Surface3DPanel(QtWidgets.QWidget):
             a, b = a[keep], b[keep]
             if a.size == 0:
                 continue
+            a, b = follow_surface(a, b)
             z = (bilinear((alphas, betas), heights, a, b) - low) * scale + lift
             points = np.c_[a + shift_x, b + shift_y, z]
             colour = QtGui.QColor(colours[entry_id]).getRgbF()
