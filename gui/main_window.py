@@ -408,6 +408,16 @@ class MainWindow(QtWidgets.QMainWindow):
         widget = self.tabs.currentWidget()
         size = widget.size()
         suffix = path.suffix.lower()
+        if isinstance(widget, Surface3DPanel) and widget.available:
+            # an OpenGL view paints into its own framebuffer, not through QPainter
+            if suffix != ".png":
+                raise HillwalkError("the 3D view is drawn by OpenGL, a raster picture: export it as PNG")
+            view_size = widget.view.size()
+            scale = (int(width) / view_size.width()) if width else 1.0
+            image = widget.render_image(int(view_size.width() * scale), int(view_size.height() * scale))
+            if not image.save(str(path), "PNG"):
+                raise HillwalkError(f"{path}: could not write the PNG")
+            return path
         if suffix == ".png":
             scale = (int(width) / size.width()) if width else 1.0
             image = QtGui.QImage(int(size.width() * scale), int(size.height() * scale),

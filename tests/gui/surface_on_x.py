@@ -15,6 +15,8 @@ import numpy as np  # noqa: E402
 
 
 def main(out_path):
+    from PyQt6 import QtGui
+
     from gui.app import application, dispose_window, wait_for_scene
     from gui.main_window import MainWindow
 
@@ -40,6 +42,11 @@ def main(out_path):
         rows = pixels[: 640 * 480 * 3].reshape(-1, 3)
         report.update(std=float(rows.std()), colours=int(np.unique(rows, axis=0).shape[0]),
                       paths=len(panel.paths))
+        exported = window.export_tab(Path(out_path).with_name("exported.png"), width=500)  # File > Export
+        picture = QtGui.QImage(str(exported))
+        report.update(exported_width=picture.width(),
+                      exported_colours=len({picture.pixel(x, y) for x in range(0, picture.width(), 7)
+                                            for y in range(0, picture.height(), 7)}))
     dispose_window(window)
     print(json.dumps(report))
     return 0
