@@ -62,7 +62,7 @@ def run_app(session=None) -> int:
     settings = QtCore.QSettings(APP_NAME, APP_NAME)
     window = MainWindow(settings=settings, autostart=session is None)
     if session is not None:
-        window.state.apply_session(session)
+        window.apply_session(session)
     if settings.value("geometry") is None:  # first launch: most of the screen, up to 1600 x 1000
         screen = app.primaryScreen().availableGeometry()
         window.resize(min(1600, int(screen.width() * 0.9)), min(1000, int(screen.height() * 0.9)))
@@ -98,7 +98,7 @@ def take_screenshot(path, size=(1600, 1000), frame_share=1.0, session=None) -> i
     app = application()
     window = MainWindow(settings=None, autostart=session is None)
     if session is not None:
-        window.state.apply_session(session)
+        window.apply_session(session)
     window.resize(*size)
     window.show()
     try:

@@ -83,11 +83,13 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.legend = None
 
     def show_landscape(self, landscape, colormap=DEFAULT_COLORMAP, log_scale=False, contours=10, title=None,
-                       value_label=None, segments=None):
+                       value_label=None, segments=None, narrow=False):
         """Draw ``landscape`` (replacing what was shown); ``value_label`` names what the
         colours show (default: from the landscape's component). Contour ``segments``
         (K, 2, 2) may be given precomputed (a GUI computes them in a worker); otherwise
-        ``contours`` evenly spaced levels are traced here."""
+        ``contours`` evenly spaced levels are traced here. ``narrow`` (figures side by
+        side): the vertical axis gives the norm and cosine but not the direction's kind,
+        which the horizontal axis names, so the label is not cut off."""
         self.landscape = landscape
         plane = landscape.plane
         if title is not None:
@@ -115,7 +117,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.centre_marker.setData([0], [0])
         self.centre_marker.setZValue(10)
         self.plot.setLabel("bottom", plane.describe_axis(1), color="k")
-        self.plot.setLabel("left", plane.describe_axis(2), color="k")
+        self.plot.setLabel("left", plane.describe_axis(2, name_direction=not narrow), color="k")
         half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
         half_b = (landscape.betas[1] - landscape.betas[0]) / 2
         self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),

@@ -540,11 +540,15 @@ class MainWindow(QtWidgets.QMainWindow):
         except HillwalkError as error:
             self.show_error(f"Could not open the session: {error}")
             return False
-        self.state.apply_session(session)
+        self.apply_session(session)
         self._remember_recent(path)
         self.status_message.setText(f"Opened {session.title or path}")
-        self.show_lab(self.state.view.lab)
         return True
+
+    def apply_session(self, session):
+        """Every setting of a (validated) session, and the tab it was saved on."""
+        self.state.apply_session(session)
+        self.show_lab(self.state.view.lab)
 
     def show_lab(self, name):
         """Bring a lab's tab (or, for "", the landscape) to the front."""

@@ -78,7 +78,8 @@ class LossComparisonLab(LabPanel):
         view = self.state.view
         for name, landscape in results.items():
             self.figures[name].show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
-                                              contours=view.contours, title=f"{name} {landscape.component}")
+                                              contours=view.contours, title=f"{name} {landscape.component}",
+                                              narrow=True)
         if self.shared_levels.isChecked():
             levels = [self.figures[name].colorbar.levels() for name in results]
             low, high = min(l[0] for l in levels), max(l[1] for l in levels)

@@ -113,7 +113,7 @@ class LinearVsNetworkLab(LabPanel):
                                              color="k")
             self.figures[name].show_landscape(result["landscape"], colormap=view.colormap, log_scale=view.log_scale,
                                               contours=view.contours,
-                                              title=f"{describe}: loss around its trained weights")
+                                              title=f"{describe}: loss landscape", narrow=True)
             val = "" if np.isnan(result["val"]) else f", validation {100 * result['val']:.1f}%"
             lines.append(f"<b>{describe}</b>: loss {result['loss']:.3f}, training accuracy "
                          f"{100 * result['train']:.1f}%{val}")

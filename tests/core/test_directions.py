@@ -124,3 +124,12 @@ def test_plane_rejects_bad_directions(center):
         Plane(center, np.zeros_like(center), None)
     with pytest.raises(HillwalkError, match="NaN"):
         Plane(center, np.full_like(center, np.nan), None)
+
+
+def test_axis_labels_always_give_norms_and_cosine(objective, center):
+    plane = random_plane(objective, center, "filter", orthogonal=False, seed=2)
+    full, narrow = plane.describe_axis(2), plane.describe_axis(2, name_direction=False)
+    cosine = f"cos(d1, d2) = {plane.info['cosine']:.2g}"
+    assert "filter-normalized" in full and "filter-normalized" not in narrow
+    for label in (full, narrow):
+        assert label.startswith("b: ") and f"|d2| = {plane.info['norm2']:.3g}" in label and cosine in label

@@ -73,3 +73,26 @@ def test_recent_sessions_reopen(qtbot, window, tmp_path):
     window.recent_menu.actions()[0].trigger()
     qtbot.waitUntil(lambda: state.problem.dataset == "wine" and window.scene_complete(), timeout=TIMEOUT_MS)
     assert window.data_panel.dataset.currentData() == "wine"
+
+
+def test_a_session_opened_from_the_command_line_shows_the_tab_it_was_saved_on(qtbot, tmp_path, monkeypatch):
+    """`--screenshot --session` and `--session` apply a session as File > Open does,
+    lab tab included (they once left the landscape tab in front)."""
+    import gui.app as app_module
+    from core.session import Session
+    from gui.main_window import PRESETS_DIR
+
+    seen = {}
+    dispose = app_module.dispose_window
+
+    def look_then_dispose(window):
+        lab = window.labs["Linear vs network"]
+        seen.update(front=window.tabs.currentWidget() is lab, computed=lab.result is not None)
+        dispose(window)
+
+    monkeypatch.setattr(app_module, "dispose_window", look_then_dispose)
+    session = Session.load(PRESETS_DIR / "10-spiral-network.hillwalk.json")
+    assert session.view["lab"] == "Linear vs network"
+    app_module.take_screenshot(tmp_path / "shot.png", size=(1000, 700), session=session)
+    assert seen == {"front": True, "computed": True}
+    assert (tmp_path / "shot.png").stat().st_size > 10000
