@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import HillwalkError
+from .errors import HillwalkError, require_choice
 
 RESOURCES_DIR = Path(__file__).resolve().parent.parent / "resources"
 EMBEDDED_NAMES = ("digits", "iris", "wine")
@@ -155,8 +155,7 @@ def require_two_classes(data: "Dataset") -> "Dataset":
 
 def load_embedded(name: str) -> Dataset:
     """One of the data sets shipped in ``resources/`` (see its README for provenance)."""
-    if name not in EMBEDDED_NAMES:
-        raise HillwalkError(f"unknown embedded data set {name!r}; choose one of {', '.join(EMBEDDED_NAMES)}")
+    require_choice(name, EMBEDDED_NAMES, "embedded data set")
     with np.load(RESOURCES_DIR / f"{name}.npz", allow_pickle=False) as archive:
         provenance = json.loads(str(archive["provenance"]))
         provenance["steps"] = []
@@ -551,8 +550,7 @@ class Preprocessor:
     @classmethod
     def fit(cls, X, method: str) -> "Preprocessor":
         """Fit on X (N x D). Constant features get scale 1 so they map to 0, not NaN."""
-        if method not in PREPROCESSING_METHODS:
-            raise HillwalkError(f"unknown preprocessing {method!r}; choose one of {', '.join(PREPROCESSING_METHODS)}")
+        require_choice(method, PREPROCESSING_METHODS, "preprocessing")
         D = X.shape[1]
         offset, scale = np.zeros(D), np.ones(D)
         if method == "center":

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import HillwalkError
+from .errors import HillwalkError, require_choice
 
 NORMALIZATIONS = ("filter", "layer", "model", "none")
 BIAS_MODES = ("zero", "keep")
@@ -156,10 +156,8 @@ def normalize(direction, center, blocks, mode, biases="zero"):
     -------
     A new array of the parameter shape.
     """
-    if mode not in NORMALIZATIONS:
-        raise HillwalkError(f"unknown normalization {mode!r}; choose one of {', '.join(NORMALIZATIONS)}")
-    if biases not in BIAS_MODES:
-        raise HillwalkError(f"unknown bias handling {biases!r}; choose one of {', '.join(BIAS_MODES)}")
+    require_choice(mode, NORMALIZATIONS, "normalization")
+    require_choice(biases, BIAS_MODES, "bias handling")
     d = np.array(direction, dtype=np.float64)
     c = np.asarray(center, dtype=np.float64)
     flat_d, flat_c = d.reshape(-1), c.reshape(-1)

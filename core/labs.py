@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import HillwalkError
+from .errors import HillwalkError, require_choice
 from .losses import _svm_margins, softmax_loss
 from .objectives import LinearClassifier
 from .regularizers import Regularizer
@@ -280,8 +280,7 @@ def initialization_statistics(X, y, n_classes, hidden=64, activation="tanh", dep
     from .network import (ACTIVATIONS, activation_backward, activation_forward, affine_backward, affine_forward,
                           init_weights)
 
-    if activation not in ACTIVATIONS:
-        raise HillwalkError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    require_choice(activation, ACTIVATIONS, "activation")
     if not 1 <= int(depth) <= 20:
         raise HillwalkError(f"the number of hidden layers must be from 1 to 20, got {depth}")
     X = np.asarray(X, dtype=np.float64)

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .datasets import Dataset
-from .errors import HillwalkError
+from .errors import HillwalkError, require_choice
 from .losses import _softmax_per_example
 from .objectives import ClassifierObjective
 from .regularizers import Regularizer
@@ -120,6 +120,17 @@ def init_weights(fan_in, fan_out, scheme, rng):
 
 # --------------------------------------------------------------------------- the network
 
+def check_network_settings(hidden, activation, slope, init):
+    """Raise :class:`HillwalkError` naming the first bad setting of a network: hidden
+    units (1 .. 4096), activation, leaky-ReLU slope (in [0, 1)) or initialization."""
+    require_choice(activation, ACTIVATIONS, "activation")
+    require_choice(init, INIT_SCHEMES, "initialization")
+    if int(hidden) != hidden or not 1 <= hidden <= 4096:
+        raise HillwalkError(f"the hidden size must be a whole number from 1 to 4096, got {hidden}")
+    if not (math.isfinite(slope) and 0 <= slope < 1):
+        raise HillwalkError(f"the leaky ReLU slope must be in [0, 1), got {slope}")
+
+
 class TwoLayerNet(ClassifierObjective):
     """A two-layer network classifier behind the shared objective interface.
 
@@ -144,14 +155,7 @@ class TwoLayerNet(ClassifierObjective):
     def __init__(self, train: Dataset, val: Dataset | None = None, hidden: int = 64, activation: str = "relu",
                  slope: float = 0.01, init: str = "he", loss: str = "softmax", delta: float = 1.0,
                  regularizer: Regularizer | None = None, regularize_bias: bool = False):
-        if activation not in ACTIVATIONS:
-            raise HillwalkError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-        if init not in INIT_SCHEMES:
-            raise HillwalkError(f"unknown initialization {init!r}; choose one of {', '.join(INIT_SCHEMES)}")
-        if int(hidden) != hidden or not 1 <= hidden <= 4096:
-            raise HillwalkError(f"the hidden size must be a whole number from 1 to 4096, got {hidden}")
-        if not (math.isfinite(slope) and 0 <= slope < 1):
-            raise HillwalkError(f"the leaky ReLU slope must be in [0, 1), got {slope}")
+        check_network_settings(hidden, activation, slope, init)
         self._set_head(train, val, loss, delta, regularizer, regularize_bias)
         self.hidden = int(hidden)
         self.activation = activation

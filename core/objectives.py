@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from .datasets import Dataset, Preprocessor, add_bias, require_two_classes, train_val_split
-from .errors import HillwalkError
+from .errors import HillwalkError, require_choice
 from .losses import _softmax_per_example, _svm_per_example, softmax_loss, svm_loss
 from .regularizers import Regularizer
 
@@ -35,8 +35,7 @@ class ClassifierObjective:
     """
 
     def _set_head(self, train, val, loss, delta, regularizer, regularize_bias):
-        if loss not in LOSS_NAMES:
-            raise HillwalkError(f"unknown loss {loss!r}; choose one of {', '.join(LOSS_NAMES)}")
+        require_choice(loss, LOSS_NAMES, "loss")
         if not math.isfinite(delta) or delta <= 0:
             raise HillwalkError(f"the SVM margin delta must be a positive number, got {delta}")
         if val is not None and val.n_features != train.n_features:

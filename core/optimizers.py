@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from .errors import HillwalkError
+from .errors import HillwalkError, require_choice
 
 GRADIENT_METHODS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 SEARCH_METHODS = ("random-search", "random-local-search")
@@ -39,8 +39,7 @@ class Schedule:
     k: float = 1e-3
 
     def __post_init__(self):
-        if self.kind not in SCHEDULES:
-            raise HillwalkError(f"unknown schedule {self.kind!r}; choose one of {', '.join(SCHEDULES)}")
+        require_choice(self.kind, SCHEDULES, "schedule")
         if not (math.isfinite(self.gamma) and 0 < self.gamma <= 1):
             raise HillwalkError(f"the step-decay factor gamma must be in (0, 1], got {self.gamma}")
         if int(self.every) != self.every or self.every < 1:
@@ -101,8 +100,7 @@ class OptimizerSpec:
     label: str = ""
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            raise HillwalkError(f"unknown optimizer {self.method!r}; choose one of {', '.join(METHODS)}")
+        require_choice(self.method, METHODS, "optimizer")
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise HillwalkError(f"the learning rate must be a positive number, got {self.lr}")
         if self.momentum is not None and not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):

@@ -10,10 +10,10 @@ import math
 from dataclasses import asdict, dataclass
 
 from .datasets import PREPROCESSING_METHODS, load_dataset
-from .errors import HillwalkError
-from .network import ACTIVATIONS, INIT_SCHEMES, TwoLayerNet
+from .errors import HillwalkError, require_choice
+from .network import TwoLayerNet, check_network_settings
 from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
-from .regularizers import REGULARIZER_KINDS, Regularizer
+from .regularizers import Regularizer
 from .testfunctions import TEST_FUNCTION_NAMES, make_test_function
 
 
@@ -78,25 +78,11 @@ class ClassifierSpec:
                                 f"{', '.join(TEST_FUNCTION_NAMES)}")
         if self.objective == "quadratic" and not (math.isfinite(self.condition) and self.condition >= 1):
             raise HillwalkError(f"the condition number must be >= 1, got {self.condition}")
-        if self.model not in MODELS:
-            raise HillwalkError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
-        if self.activation not in ACTIVATIONS:
-            raise HillwalkError(f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-        if self.init not in INIT_SCHEMES:
-            raise HillwalkError(f"unknown initialization {self.init!r}; choose one of {', '.join(INIT_SCHEMES)}")
-        if int(self.hidden) != self.hidden or not 1 <= self.hidden <= 4096:
-            raise HillwalkError(f"the hidden size must be a whole number from 1 to 4096, got {self.hidden}")
-        if not (math.isfinite(self.slope) and 0 <= self.slope < 1):
-            raise HillwalkError(f"the leaky ReLU slope must be in [0, 1), got {self.slope}")
-        if self.preprocessing not in PREPROCESSING_METHODS:
-            raise HillwalkError(f"unknown preprocessing {self.preprocessing!r}; choose one of "
-                                f"{', '.join(PREPROCESSING_METHODS)}")
-        if self.loss not in LOSS_NAMES:
-            raise HillwalkError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSS_NAMES)}")
-        if self.regularizer not in REGULARIZER_KINDS:
-            raise HillwalkError(f"unknown regularizer {self.regularizer!r}; choose one of "
-                                f"{', '.join(REGULARIZER_KINDS)}")
-        Regularizer(self.regularizer, self.lam, self.beta)  # validates lambda and beta
+        require_choice(self.model, MODELS, "model")
+        check_network_settings(self.hidden, self.activation, self.slope, self.init)
+        require_choice(self.preprocessing, PREPROCESSING_METHODS, "preprocessing")
+        require_choice(self.loss, LOSS_NAMES, "loss")
+        Regularizer(self.regularizer, self.lam, self.beta)  # validates its kind, lambda and beta
         if not (math.isfinite(self.delta) and self.delta > 0):
             raise HillwalkError(f"the SVM margin delta must be a positive number, got {self.delta}")
         if not (math.isfinite(self.val_fraction) and 0 <= self.val_fraction < 1):

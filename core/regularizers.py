@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import HillwalkError
+from .errors import HillwalkError, require_choice
 
 REGULARIZER_KINDS = ("none", "l2", "l1", "elastic")
 
@@ -38,9 +38,7 @@ class Regularizer:
     beta: float = 1.0
 
     def __post_init__(self):
-        if self.kind not in REGULARIZER_KINDS:
-            raise HillwalkError(
-                f"unknown regularizer {self.kind!r}; choose one of {', '.join(REGULARIZER_KINDS)}")
+        require_choice(self.kind, REGULARIZER_KINDS, "regularizer")
         for name in ("lam", "beta"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:

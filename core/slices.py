@@ -12,7 +12,7 @@ import numpy as np
 
 from .centers import train_full_batch
 from .directions import BIAS_MODES, coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane
-from .errors import HillwalkError
+from .errors import HillwalkError, require_choice
 from .landscape import DEFAULT_BUDGET_BYTES, Component, compute_slice, iter_slice, make_axis
 
 CENTERS = ("init", "trained")
@@ -67,10 +67,8 @@ class SliceSpec:
     def __post_init__(self):
         if self.center not in CENTERS:
             raise HillwalkError(f"unknown centre {self.center!r}; choose init or trained")
-        if self.directions not in DIRECTION_CHOICES:
-            raise HillwalkError(f"unknown directions {self.directions!r}; choose one of {', '.join(DIRECTION_CHOICES)}")
-        if self.biases not in BIAS_MODES:
-            raise HillwalkError(f"unknown bias handling {self.biases!r}; choose one of {', '.join(BIAS_MODES)}")
+        require_choice(self.directions, DIRECTION_CHOICES, "directions")
+        require_choice(self.biases, BIAS_MODES, "bias handling")
         if self.directions == "pca" and self.center != "trained":
             raise HillwalkError("PCA directions come from the training trajectory: use a trained centre")
         if not (math.isfinite(self.init_scale) and self.init_scale > 0):
