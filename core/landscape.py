@@ -14,10 +14,10 @@ show progress and partial rows and stop promptly by no longer iterating.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -299,9 +299,7 @@ class _Generic:
         parallel = get_parallelism()
         if parallel.workers == 1 or not self.threaded:
             return self.batch(thetas, self.component)
-        if parallel.blas_limit is None:
-            return self.batch(thetas, self.component, workers=parallel.workers)
-        with parallel.blas_limit():
+        with parallel.blas_limit() if parallel.blas_limit is not None else contextlib.nullcontext():
             return self.batch(thetas, self.component, workers=parallel.workers)
 
     def run(self, values):
@@ -325,19 +323,10 @@ class _Generic:
         per_chunk = min(total, max(1, int(self.budget_bytes // per_point)))
         buffer = np.empty((per_chunk, self.plane.center.size))  # reused: fresh arrays cost page faults
         flat_values = values.reshape(-1)
-        workers = get_parallelism().workers
         for start in range(0, total, per_chunk):
             stop = min(start + per_chunk, total)
             thetas = buffer[:stop - start]
-            if workers == 1:
-                self._fill(thetas, start)
-            else:  # forming the vectors is memory-bound work too: share it
-                bounds = [(stop - start) * k // workers for k in range(workers + 1)]
-                # a pool per chunk: no thread outlives a chunk, even if the consumer stops
-                with ThreadPoolExecutor(workers, thread_name_prefix="hillwalk-grid") as pool:
-                    for done in [pool.submit(self._fill, thetas[low:high], start + low)
-                                 for low, high in zip(bounds[:-1], bounds[1:])]:
-                        done.result()
+            self._fill(thetas, start)
             flat_values[start:stop] = self._evaluate(thetas.reshape((stop - start,) + self.plane.center.shape))
             yield stop / total, stop // self.alphas.size, None
 
