@@ -12,6 +12,16 @@ import sys
 
 import numpy as np
 
+from core.datasets import PREPROCESSING_METHODS
+from core.directions import BIAS_MODES
+from core.network import ACTIVATIONS, INIT_SCHEMES
+from core.objectives import LOSS_NAMES
+from core.optimizers import SCHEDULES
+from core.problem import MODELS
+from core.regularizers import REGULARIZER_KINDS
+from core.slices import CENTERS, DIRECTION_CHOICES
+from core.testfunctions import TEST_FUNCTION_NAMES
+
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
@@ -50,7 +60,7 @@ def add_problem_arguments(parser):
     group.add_argument("--dataset", default="digits",
                        help="digits, iris, wine, spiral, blobs, xor, circles, or a path to a .csv file, "
                             "a .npz file (arrays X, y) or a CIFAR-10 python folder (default: digits)")
-    group.add_argument("--preprocess", default="center", choices=["none", "center", "standardize", "minmax"],
+    group.add_argument("--preprocess", default="center", choices=PREPROCESSING_METHODS,
                        help="feature preprocessing, fitted on the training part (default: center)")
     group.add_argument("--val-fraction", type=_finite_float, default=0.2,
                        help="share held out for validation (default: 0.2)")
@@ -58,9 +68,9 @@ def add_problem_arguments(parser):
                        help="CIFAR-10 only: use this many randomly chosen examples")
     group.add_argument("--label-column", default=None,
                        help="CSV only: label column by name or index (default: the last column)")
-    group.add_argument("--loss", default="softmax", choices=["svm", "softmax"], help="(default: softmax)")
+    group.add_argument("--loss", default="softmax", choices=LOSS_NAMES, help="(default: softmax)")
     group.add_argument("--delta", type=_finite_float, default=1.0, help="SVM margin (default: 1)")
-    group.add_argument("--reg", default="l2", choices=["none", "l2", "l1", "elastic"],
+    group.add_argument("--reg", default="l2", choices=REGULARIZER_KINDS,
                        help="regularizer: l2 = lam*sum W^2, l1 = lam*sum |W|, elastic = lam*(beta*sum W^2 + "
                             "sum |W|) (default: l2)")
     group.add_argument("--lam", type=_finite_float, default=1e-3, help="regularization strength (default: 1e-3)")
@@ -77,16 +87,16 @@ def add_model_arguments(parser, defaults=True):
         return value if defaults else None
 
     group = parser.add_argument_group("network (--model net)")
-    group.add_argument("--model", choices=["linear", "net"], default=default("linear"),
+    group.add_argument("--model", choices=MODELS, default=default("linear"),
                        help="a linear classifier, or a two-layer network h = act(X W1 + b1), "
                             "scores = h W2 + b2" + (" (default: linear)" if defaults else ""))
     group.add_argument("--hidden", type=_positive_int, default=default(64),
                        help="hidden units of the network" + (" (default: 64)" if defaults else ""))
-    group.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid", "elu"],
+    group.add_argument("--activation", choices=ACTIVATIONS,
                        default=default("relu"), help="hidden activation" + (" (default: relu)" if defaults else ""))
     group.add_argument("--slope", type=_finite_float, default=default(0.01),
                        help="leaky_relu's negative slope" + (" (default: 0.01)" if defaults else ""))
-    group.add_argument("--init", choices=["small", "xavier", "he"], default=default("he"),
+    group.add_argument("--init", choices=INIT_SCHEMES, default=default("he"),
                        help="weight initialization: small = 0.01 randn, xavier = randn / sqrt(fan_in), "
                             "he = randn * sqrt(2 / fan_in)" + (" (default: he)" if defaults else ""))
 
@@ -166,8 +176,7 @@ def build_parser():
                                             "set's classifier, and write the path: .csv, .npz, or .png (2-D "
                                             "functions: the paths on the surface; classifiers: loss curves).")
     trace.add_argument("--objective", default="rosenbrock",
-                       choices=["rosenbrock", "beale", "himmelblau", "saddle", "monkey", "rastrigin", "quadratic",
-                                "classifier"])
+                       choices=(*TEST_FUNCTION_NAMES, "classifier"))
     trace.add_argument("--optimizer", default="sgd",
                        help="sgd, momentum, nesterov, adagrad, rmsprop, adam, random-search, random-local-search; "
                             "several separated by commas race each other (default: sgd)")
@@ -180,7 +189,7 @@ def build_parser():
     trace.add_argument("--beta2", type=_finite_float, default=0.999)
     trace.add_argument("--eps", type=_finite_float, default=None,
                        help="default as in torch: 1e-10 for adagrad, 1e-8 otherwise")
-    trace.add_argument("--schedule", default="constant", choices=["constant", "step", "exp", "inv"],
+    trace.add_argument("--schedule", default="constant", choices=SCHEDULES,
                        help="constant; step: lr*gamma^(t//every); exp: lr*exp(-k t); inv: lr/(1 + k t)")
     trace.add_argument("--gamma", type=_finite_float, default=0.5)
     trace.add_argument("--every", type=_positive_int, default=100)
@@ -255,7 +264,7 @@ def run_race(args, out=sys.stdout):
         a, b, _, _ = plane_coordinates(trajectory, plane, in_plane)
         paths.append(PathToDraw(run_label(setting.spec, hasattr(objective, "train")), trajectory.steps, a, b, setting.colour, trajectory.diverged_at))
     written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
-                                      title=session.title or f"{problem_title(problem)}",
+                                      title=session.title or problem_title(problem),
                                       log_scale=view.log_scale, colormap=view.colormap, contours=view.contours)
     print(f"wrote {written}: {frames} frames at {args.fps} frames per second, {width}x{height}", file=out)
     return EXIT_OK
@@ -374,18 +383,18 @@ def run_trace(args, out=sys.stdout):
 
 def add_slice_arguments(parser):
     group = parser.add_argument_group("slice")
-    group.add_argument("--center", default="trained", choices=["init", "trained"],
+    group.add_argument("--center", default="trained", choices=CENTERS,
                        help="centre W: the initial weights or those after --train-steps of full-batch gradient "
                             "descent (default: trained)")
     group.add_argument("--train-steps", type=_positive_int, default=300, help="(default: 300)")
     group.add_argument("--init-scale", type=_finite_float, default=1e-3,
                        help="initial W = scale * randn (default: 1e-3)")
     group.add_argument("--directions", default="filter",
-                       choices=["gaussian", "filter", "layer", "model", "gradient", "pca", "coords", "interpolate"],
+                       choices=DIRECTION_CHOICES,
                        help="gaussian (raw), filter/layer/model (normalized Gaussian), gradient, pca (of the training "
                             "path), coords (--coords), interpolate (initial -> trained line) (default: filter)")
     group.add_argument("--orthogonalize", action="store_true", help="make the second direction orthogonal")
-    group.add_argument("--biases", choices=["zero", "keep"], default="zero",
+    group.add_argument("--biases", choices=BIAS_MODES, default="zero",
                        help="networks: zero the biases in random/gradient directions, or keep them (the direction's "
                             "bias = the centre's, as in Li et al.'s code) (default: zero)")
     group.add_argument("--coords", type=int, nargs=4, default=[0, 0, 1, 0], metavar=("R1", "C1", "R2", "C2"),

@@ -291,10 +291,9 @@ def initialization_statistics(X, y, n_classes, hidden=64, activation="tanh", dep
     widths = [X.shape[1]] + [int(hidden)] * int(depth) + [int(n_classes)]
     results = []
     for scheme in schemes:
-        if scheme not in INIT_LAB_SCHEMES:
-            raise HillwalkError(f"unknown scheme {scheme!r}; choose from {', '.join(INIT_LAB_SCHEMES)}")
-        draws = np.random.default_rng(seed)
-        weights = [init_weights(fan_in, fan_out, "small", draws) / 0.01 if scheme == "large"
+        require_choice(scheme, INIT_LAB_SCHEMES, "scheme")
+        draws = np.random.default_rng(seed)  # the same draws for every scheme: only the scale differs
+        weights = [draws.standard_normal((fan_in, fan_out)) if scheme == "large"
                    else init_weights(fan_in, fan_out, scheme, draws)
                    for fan_in, fan_out in zip(widths[:-1], widths[1:])]
         h, caches, activations = X, [], []
