@@ -18,7 +18,6 @@ Run: .venv/bin/python benchmarks/bench_landscape.py [--quick] [--only linear|net
 """
 import argparse
 import json
-import os
 import sys
 import time
 import tracemalloc
@@ -137,8 +136,9 @@ def run_network_case(quick=False, grid=101, hidden=64):
         return min(runs), landscape
 
     serial_s, serial = best_time(Parallelism(1))
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    batched_s, batched = best_time(Parallelism(workers, lambda: threadpool_limits(1, user_api="blas")))
+    all_cores = Parallelism.all_cores(lambda: threadpool_limits(1, user_api="blas"))
+    workers = all_cores.workers
+    batched_s, batched = best_time(all_cores)
     if max_relative_error(batched.values, serial.values) > 1e-13:
         raise SystemExit("threads changed the values beyond rounding: a bug")
     peak = max(peak_before, matmul_throughput())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -62,6 +63,12 @@ class Parallelism:
     def __post_init__(self):
         if int(self.workers) != self.workers or self.workers < 1:
             raise HillwalkError(f"the number of workers must be a whole number >= 1, got {self.workers}")
+
+    @classmethod
+    def all_cores(cls, blas_limit=None, most: int = 8) -> "Parallelism":
+        """One worker per core (at most ``most``), with ``blas_limit`` when there are several."""
+        workers = max(1, min(os.cpu_count() or 1, most))
+        return cls(workers, blas_limit if workers > 1 else None)
 
 
 _parallelism = Parallelism()

@@ -22,7 +22,7 @@ import numpy as np
 from PyQt6 import QtCore
 
 from core.directions import Plane
-from core.errors import HillwalkError
+from core.errors import HillwalkError, require_choice
 from core.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
 from core.optimizers import OptimizerSpec
 from core.problem import ClassifierSpec
@@ -31,7 +31,7 @@ from core.slices import SliceSpec
 from core.trajectory import PlaneObjective, Run, plane_coordinates
 
 from .figures import PALETTE
-from .workers import JobSlots, use_all_cores
+from .workers import JobSlots
 
 REGULARIZATION_FIELDS = ("regularizer", "lam", "beta", "regularize_bias")
 PLANE_FIELDS = ("center", "train_steps", "init_scale", "directions", "orthogonalize", "coords", "seed", "cut")
@@ -54,18 +54,17 @@ class ViewSettings:
     log_scale: bool = False
     contours: int = 10
     lab: str = ""                    # the tab to show ("" keeps the landscape)
-
-    def __post_init__(self):
-        if not 0 <= self.contours <= 100:
-            raise HillwalkError(f"contours must be a whole number from 0 to 100, got {self.contours}")
-        if self.cut_mode not in ("angle", "points"):
-            raise HillwalkError(f"cut_mode must be 'angle' or 'points', got {self.cut_mode!r}")
-        if len(self.cut_points) != 2 or any(len(p) != 2 for p in self.cut_points):
-            raise HillwalkError("cut_points must be two (a, b) points")
     cut_mode: str = "angle"          # "angle" through the centre, or "points" between two (a, b) points
     cut_angle: float = 0.0           # degrees from the a axis
     cut_points: tuple = ((-0.8, -0.5), (0.8, 0.5))
     curves_log: bool = True
+
+    def __post_init__(self):
+        if not 0 <= self.contours <= 100:
+            raise HillwalkError(f"contours must be a whole number from 0 to 100, got {self.contours}")
+        require_choice(self.cut_mode, ("angle", "points"), "cut_mode")
+        if len(self.cut_points) != 2 or any(len(p) != 2 for p in self.cut_points):
+            raise HillwalkError("cut_points must be two (a, b) points")
 
 
 @dataclass
@@ -116,7 +115,6 @@ class AppState(QtCore.QObject):
 
     def __init__(self, parent=None, problem: ClassifierSpec | None = None, slice_spec: SliceSpec | None = None):
         super().__init__(parent)
-        use_all_cores()
         self.problem = problem or ClassifierSpec()
         self.slice = slice_spec or SliceSpec()
         self.view = ViewSettings()

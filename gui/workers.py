@@ -179,22 +179,3 @@ class JobSlots(QtCore.QObject):
         if not self.running:
             self.busy_changed.emit(False)
 
-
-def use_all_cores():
-    """Let the generic batched path (networks) share each chunk of points among the
-    machine's cores, with the BLAS library held to one thread meanwhile (threadpoolctl).
-
-    Small per-point products gain little from BLAS threads and leave the elementwise work
-    on one core; one thread per core with single-threaded BLAS measured 1.6x faster on a
-    64-unit net (benchmarks/bench_landscape.py). Values agree with one thread's to 1 ulp
-    (single- and multi-threaded BLAS round a few products differently).
-    """
-    import os
-
-    from threadpoolctl import threadpool_limits
-
-    from core.landscape import Parallelism, set_parallelism
-
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    set_parallelism(Parallelism(workers, (lambda: threadpool_limits(1, user_api="blas")) if workers > 1 else None))
-    return workers
