@@ -8,7 +8,7 @@ from PyQt6 import QtGui, QtWidgets
 from core.errors import HillwalkError
 from core.labs import decision_regions
 
-from ..figures import PALETTE
+from ..figures import PALETTE, grid_transform
 
 
 class DecisionRegionsLab(QtWidgets.QWidget):
@@ -78,7 +78,7 @@ class DecisionRegionsLab(QtWidgets.QWidget):
     def redraw(self):
         objective = self.state.objective
         theta = self.current_theta()
-        if not hasattr(objective, "predict") or theta is None:
+        if not hasattr(objective, "train") or theta is None:
             return
         try:
             xs, ys, classes = decision_regions(objective, theta, resolution=160)
@@ -89,16 +89,7 @@ class DecisionRegionsLab(QtWidgets.QWidget):
             self.classes = None
             return
         self.classes = classes
-        colours = np.array([QtGui.QColor(PALETTE[k % len(PALETTE)]).getRgb()[:3] for k in range(objective.n_classes)])
-        light = (0.55 * colours + 0.45 * 255).astype(np.uint8)
-        self.image.setImage(light[classes], autoLevels=False, levels=(0, 255))
-        dx, dy = xs[1] - xs[0], ys[1] - ys[0]
-        transform = QtGui.QTransform()
-        transform.translate(xs[0] - dx / 2, ys[0] - dy / 2)
-        transform.scale(dx, dy)
-        self.image.setTransform(transform)
-        X, y = objective.train.X, objective.train.y
-        self.points.setData(X[:, 0], X[:, 1], brush=[pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in y])
+        draw_regions(self.image, self.points, (xs, ys, classes), objective)
         accuracy = objective.accuracy(theta)
         self.status.setText(f"{objective.train.name}: training accuracy {100 * accuracy:.1f}% for "
                             f"{self.source.currentText()}. "
@@ -106,3 +97,15 @@ class DecisionRegionsLab(QtWidgets.QWidget):
                                if not hasattr(objective, "hidden") else
                                f"A network with {objective.hidden} {objective.activation} units bends its "
                                "boundaries around the data."))
+
+
+def draw_regions(image, points, regions, objective):
+    """Paint ``regions`` = (xs, ys, classes (ny, nx)) into ``image``, each class in a light
+    tint of its colour, and the objective's training points over them in full colour."""
+    xs, ys, classes = regions
+    colours = np.array([QtGui.QColor(PALETTE[k % len(PALETTE)]).getRgb()[:3] for k in range(objective.n_classes)])
+    light = (0.55 * colours + 0.45 * 255).astype(np.uint8)
+    image.setImage(light[classes], autoLevels=False, levels=(0, 255))
+    image.setTransform(grid_transform(xs, ys))
+    X, y = objective.train.X, objective.train.y
+    points.setData(X[:, 0], X[:, 1], brush=[pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in y])

@@ -7,22 +7,17 @@ from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtGui, QtWidgets
+from PyQt6 import QtWidgets
 
 from core.centers import train_full_batch
 from core.errors import HillwalkError
 from core.labs import decision_regions
-from core.session import PALETTE
 
 from ..figures import LandscapeFigure
 from .lab_base import LabPanel
+from .lab_regions import draw_regions
 
 GRID = 61  # a side-by-side pair: a coarser grid than the main slice keeps it quick
-
-
-def region_image(classes, n_classes):
-    colours = np.array([QtGui.QColor(PALETTE[k % len(PALETTE)]).getRgb()[:3] for k in range(n_classes)])
-    return (0.55 * colours + 0.45 * 255).astype(np.uint8)[classes]
 
 
 class LinearVsNetworkLab(LabPanel):
@@ -96,17 +91,7 @@ class LinearVsNetworkLab(LabPanel):
         for name, title in self.MODELS:
             result = results[name]
             model = result["model"]
-            xs, ys, classes = result["regions"]
-            image = self.region_images[name]
-            image.setImage(region_image(classes, model.n_classes), autoLevels=False, levels=(0, 255))
-            dx, dy = xs[1] - xs[0], ys[1] - ys[0]
-            transform = QtGui.QTransform()
-            transform.translate(xs[0] - dx / 2, ys[0] - dy / 2)
-            transform.scale(dx, dy)
-            image.setTransform(transform)
-            X, y = model.train.X, model.train.y
-            self.region_points[name].setData(X[:, 0], X[:, 1],
-                                             brush=[pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in y])
+            draw_regions(self.region_images[name], self.region_points[name], result["regions"], model)
             describe = title if name == "linear" else \
                 f"{model.hidden}-unit {model.activation} network"
             self.region_plots[name].setTitle(f"{describe}: training accuracy {100 * result['train']:.1f}%",
