@@ -40,6 +40,14 @@ def display_values(values, log_scale):
     return np.log10(clip_for_log(values)) if log_scale else np.asarray(values, dtype=np.float64)
 
 
+def colour_range(shown):
+    """(low, high) of the finite values shown, widened to (low, low + 1) when they are all
+    equal and (0, 1) when none is finite, so that a colour scale always has a span."""
+    finite = shown[np.isfinite(shown)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    return low, high if high > low else low + 1.0
+
+
 def grid_transform(alphas, betas):
     """Maps pixel (i, j), spanning [i, i+1] x [j, j+1], so that its centre lands on
     (alphas[i], betas[j]). Isocurves use the same pixel-centre convention."""
@@ -103,10 +111,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         shown = display_values(landscape.values, log_scale)
         self.image.setImage(shown, autoLevels=False)
         self.image.setTransform(grid_transform(landscape.alphas, landscape.betas))
-        finite = shown[np.isfinite(shown)]
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        if low == high:
-            high = low + 1.0
+        low, high = colour_range(shown)
         self.colorbar.setColorMap(pg.colormap.get(colormap))
         self.colorbar.setLevels((low, high))
         label = value_label or component_label(landscape.component)

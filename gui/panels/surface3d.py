@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ..figures import display_values
+from ..figures import colour_range, display_values
 from .markers import rows_up_to
 
 HEIGHT_SHARE = 0.6   # the surface's height as a share of its (a, b) footprint's width
@@ -40,10 +40,8 @@ def surface_heights(landscape, log_scale):
     """Heights (nb, na) to draw and the range they span: log10 of the values on a log
     scale (non-positive values clipped as the heatmap does), the values otherwise."""
     values = display_values(landscape.values, log_scale)
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    values = np.where(np.isfinite(values), values, high)
-    return values, low, high if high > low else low + 1.0
+    low, high = colour_range(values)
+    return np.where(np.isfinite(values), values, high), low, high
 
 
 def bilinear(landscape_axes, heights, a, b):
@@ -80,7 +78,7 @@ class Surface3DPanel(QtWidgets.QWidget):
         self.surface = None
         self.paths = {}
         self.heads = {}
-        self._geometry = None    # (alphas, betas, heights, low, scale) of the drawn surface
+        self._geometry = None    # (alphas, betas, heights, low, scale, shift_x, shift_y) of the surface
         layout = QtWidgets.QVBoxLayout(self)
         self.status = QtWidgets.QLabel("")
         self.status.setWordWrap(True)
