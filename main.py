@@ -12,15 +12,15 @@ import sys
 
 import numpy as np
 
-from core.datasets import PREPROCESSING_METHODS
-from core.directions import BIAS_MODES
-from core.network import ACTIVATIONS, INIT_SCHEMES
-from core.objectives import LOSS_NAMES
-from core.optimizers import SCHEDULES
-from core.problem import MODELS
-from core.regularizers import REGULARIZER_KINDS
-from core.slices import CENTERS, DIRECTION_CHOICES
-from core.testfunctions import TEST_FUNCTION_NAMES
+from core.data.datasets import PREPROCESSING_METHODS
+from core.landscapes.directions import BIAS_MODES
+from core.models.network import ACTIVATIONS, INIT_SCHEMES
+from core.models.objectives import LOSS_NAMES
+from core.optimization.optimizers import SCHEDULES
+from core.models.problem import MODELS
+from core.models.regularizers import REGULARIZER_KINDS
+from core.landscapes.slices import CENTERS, DIRECTION_CHOICES
+from core.models.testfunctions import TEST_FUNCTION_NAMES
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -120,7 +120,7 @@ def with_model_options(problem, args):
 
 
 def problem_spec_from_args(args):
-    from core.problem import ClassifierSpec
+    from core.models.problem import ClassifierSpec
 
     return ClassifierSpec(dataset=args.dataset, preprocessing=args.preprocess, val_fraction=args.val_fraction,
                           subsample=args.subsample, label_column=args.label_column, loss=args.loss,
@@ -229,8 +229,8 @@ def build_parser():
 
 def run_race(args, out=sys.stdout):
     from core.errors import HillwalkError
-    from core.session import Session, default_race_optimizers
-    from core.trajectory import PlaneObjective, Race, plane_coordinates
+    from core.io.session import Session, default_race_optimizers
+    from core.optimization.trajectory import PlaneObjective, Race, plane_coordinates
     if not args.out.lower().endswith(".gif"):
         raise HillwalkError(f"{args.out}: the race is written as an animated .gif")
     width, height = parse_size(args.gif_size)
@@ -259,7 +259,7 @@ def run_race(args, out=sys.stdout):
     paths = []
     for setting, trajectory in zip(enabled, trajectories):
         a, b, _, _ = plane_coordinates(trajectory, plane, in_plane)
-        paths.append(PathToDraw(run_label(setting.spec, hasattr(objective, "train")), trajectory.steps, a, b, setting.colour, trajectory.diverged_at))
+        paths.append(PathToDraw(run_label(setting.spec, hasattr(objective, "train")), trajectory.steps, a, b, setting.color, trajectory.diverged_at))
     written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
                                       title=session.title or problem_title(problem),
                                       log_scale=view.log_scale, colormap=view.colormap, contours=view.contours)
@@ -268,7 +268,7 @@ def run_race(args, out=sys.stdout):
 
 
 def optimizer_specs_from_args(args):
-    from core.optimizers import OptimizerSpec, Schedule
+    from core.optimization.optimizers import OptimizerSpec, Schedule
 
     schedule = Schedule(args.schedule, args.gamma, args.every, args.k)
     methods = [m.strip() for m in args.optimizer.split(",") if m.strip()]
@@ -285,8 +285,8 @@ def trace_setup_from_session(args):
     """(objective, start, optimizer specs, settings) of a session's race; also sets the
     steps, seed and objective kind on ``args``."""
     from core.errors import HillwalkError
-    from core.session import Session
-    from core.trajectory import PlaneObjective
+    from core.io.session import Session
+    from core.optimization.trajectory import PlaneObjective
 
     session = Session.load(args.session)
     specs = [o.spec for o in session.optimizers if o.enabled]
@@ -306,7 +306,7 @@ def trace_setup_from_session(args):
 def trace_setup_from_options(args):
     """(objective, start, optimizer specs, settings) from the command-line options."""
     from core.errors import HillwalkError
-    from core.testfunctions import make_test_function
+    from core.models.testfunctions import make_test_function
 
     specs = optimizer_specs_from_args(args)
     if args.objective == "classifier":
@@ -329,8 +329,8 @@ def run_trace(args, out=sys.stdout):
     from pathlib import Path
 
     from core.errors import HillwalkError
-    from core.export import save_trajectories_csv, save_trajectories_npz
-    from core.trajectory import Race
+    from core.io.export import save_trajectories_csv, save_trajectories_npz
+    from core.optimization.trajectory import Race
 
     path = Path(args.out)
     suffix = path.suffix.lower()
@@ -408,7 +408,7 @@ def add_slice_arguments(parser):
 
 
 def slice_spec_from_args(args):
-    from core.slices import SliceSpec
+    from core.landscapes.slices import SliceSpec
 
     return SliceSpec(center=args.center, train_steps=args.train_steps, init_scale=args.init_scale,
                      directions=args.directions, orthogonalize=args.orthogonalize, biases=args.biases,
@@ -422,7 +422,7 @@ def run_render(args, out=sys.stdout):
     from pathlib import Path
 
     from core.errors import HillwalkError
-    from core.export import FORMATS, landscape_meta, save_landscape_csv, save_landscape_npz
+    from core.io.export import FORMATS, landscape_meta, save_landscape_csv, save_landscape_npz
     path = Path(args.out)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -433,7 +433,7 @@ def run_render(args, out=sys.stdout):
         raise HillwalkError(f"{path.parent}: no such folder for the output file")
     png_size = parse_size(args.png_size) if suffix == ".png" else None
     if args.session:
-        from core.session import Session
+        from core.io.session import Session
 
         session = Session.load(args.session)
         problem, spec = session.problem, session.slice
@@ -472,7 +472,7 @@ def run_render(args, out=sys.stdout):
 
 def run_gradcheck(args, out=sys.stdout):
     from core.errors import HillwalkError
-    from core.gradcheck import PASS_THRESHOLDS, gradient_check
+    from core.labs.gradcheck import PASS_THRESHOLDS, gradient_check
 
     if args.h <= 0:
         raise HillwalkError(f"--h must be positive, got {args.h}")
@@ -547,7 +547,7 @@ def run_gui(args):
 def load_session_arg(args):
     if not args.session:
         return None
-    from core.session import Session
+    from core.io.session import Session
 
     return Session.load(args.session)
 
@@ -563,7 +563,7 @@ def use_all_cores():
     """
     from threadpoolctl import threadpool_limits
 
-    from core.landscape import Parallelism, set_parallelism
+    from core.landscapes.landscape import Parallelism, set_parallelism
 
     set_parallelism(Parallelism.all_cores(lambda: threadpool_limits(1, user_api="blas")))
 

@@ -19,7 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PyQt6 import QtWidgets  # noqa: E402
 
-from core.optimizers import OptimizerSpec  # noqa: E402
+from core.optimization.optimizers import OptimizerSpec  # noqa: E402
 from gui.app import application, wait_for_scene  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 

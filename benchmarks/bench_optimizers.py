@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.optimizers import GRADIENT_METHODS, OptimizerSpec  # noqa: E402
-from core.problem import ClassifierSpec  # noqa: E402
-from core.trajectory import Race, Run  # noqa: E402
+from core.optimization.optimizers import GRADIENT_METHODS, OptimizerSpec  # noqa: E402
+from core.models.problem import ClassifierSpec  # noqa: E402
+from core.optimization.trajectory import Race, Run  # noqa: E402
 
 
 def per_call(function, repeats):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.gradcheck import numerical_gradient, relative_error  # noqa: E402
-from core.problem import ClassifierSpec  # noqa: E402
+from core.labs.gradcheck import numerical_gradient, relative_error  # noqa: E402
+from core.models.problem import ClassifierSpec  # noqa: E402
 
 
 def main():

@@ -22,7 +22,7 @@ class PathToDraw:
     steps: np.ndarray
     a: np.ndarray
     b: np.ndarray
-    colour: str
+    color: str
     diverged_at: int | None = None
 
 
@@ -81,7 +81,7 @@ def render_race_gif(landscape, paths, path, size=(800, 600), fps=15, frames=60, 
             for item in paths:
                 upto = max(1, int(np.searchsorted(item.steps, step, side="right")))
                 ended = item.diverged_at is not None and upto >= item.steps.size
-                drawn.append((item.label, np.c_[item.a[:upto], item.b[:upto]], item.colour, ended))
+                drawn.append((item.label, np.c_[item.a[:upto], item.b[:upto]], item.color, ended))
             figure.show_paths(drawn)
             figure.plot.setTitle(f"{title or ''}   step {step}", color="k", size="11pt")
             images.append(qimage_to_pil(figure.grab().toImage()))

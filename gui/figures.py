@@ -11,9 +11,9 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from core.contours import contour_set
+from core.landscapes.contours import contour_set
 from core.errors import HillwalkError
-from core.session import PALETTE  # one colour per optimizer, shared with session files
+from core.io.session import PALETTE  # one colour per optimizer, shared with session files
 
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
@@ -40,7 +40,7 @@ def display_values(values, log_scale):
     return np.log10(clip_for_log(values)) if log_scale else np.asarray(values, dtype=np.float64)
 
 
-def colour_range(shown):
+def color_range(shown):
     """(low, high) of the finite values shown, widened to (low, low + 1) when they are all
     equal and (0, 1) when none is finite, so that a colour scale always has a span."""
     finite = shown[np.isfinite(shown)]
@@ -60,7 +60,7 @@ def grid_transform(alphas, betas):
 
 
 class LandscapeFigure(pg.GraphicsLayoutWidget):
-    """A heatmap (slice) or curve (cut) of a :class:`~core.landscape.Landscape`."""
+    """A heatmap (slice) or curve (cut) of a :class:`~core.landscapes.landscape.Landscape`."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -83,9 +83,9 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         for item in (self.image, self.contour_item.curve):  # a PlotDataItem draws through .curve
             item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
-        self.centre_marker = pg.ScatterPlotItem([0], [0], symbol="+", size=16, pen=pg.mkPen("k", width=2),
+        self.center_marker = pg.ScatterPlotItem([0], [0], symbol="+", size=16, pen=pg.mkPen("k", width=2),
                                                 brush=None)
-        self.plot.addItem(self.centre_marker)
+        self.plot.addItem(self.center_marker)
         self.landscape = None
         self.path_items = []
         self.legend = None
@@ -111,7 +111,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         shown = display_values(landscape.values, log_scale)
         self.image.setImage(shown, autoLevels=False)
         self.image.setTransform(grid_transform(landscape.alphas, landscape.betas))
-        low, high = colour_range(shown)
+        low, high = color_range(shown)
         self.colorbar.setColorMap(pg.colormap.get(colormap))
         self.colorbar.setLevels((low, high))
         label = value_label or component_label(landscape.component)
@@ -119,8 +119,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         if segments is None:
             segments = contour_set(shown, landscape.alphas, landscape.betas, contours)
         self.show_contours(segments)
-        self.centre_marker.setData([0], [0])
-        self.centre_marker.setZValue(10)
+        self.center_marker.setData([0], [0])
+        self.center_marker.setZValue(10)
         self.plot.setLabel("bottom", plane.describe_axis(1), color="k")
         self.plot.setLabel("left", plane.describe_axis(2, name_direction=not narrow), color="k")
         half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
@@ -144,11 +144,11 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         if self.legend is None:
             self.legend = self.plot.addLegend(offset=(-10, -10), labelTextColor="k", brush=(255, 255, 255, 200))
         self.legend.clear()
-        for label, xy, colour, diverged in paths:
+        for label, xy, color, diverged in paths:
             xy = np.asarray(xy, dtype=np.float64)
-            line = pg.PlotDataItem(xy[:, 0], xy[:, 1], pen=pg.mkPen(colour, width=2.5))
+            line = pg.PlotDataItem(xy[:, 0], xy[:, 1], pen=pg.mkPen(color, width=2.5))
             end = pg.ScatterPlotItem([xy[-1, 0]], [xy[-1, 1]], symbol="x" if diverged else "o", size=marker_size,
-                                     pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(colour))
+                                     pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(color))
             start = pg.ScatterPlotItem([xy[0, 0]], [xy[0, 1]], symbol="s", size=marker_size - 2,
                                        pen=pg.mkPen("k", width=1), brush=pg.mkBrush("w"))
             for item in (line, start, end):
@@ -166,10 +166,10 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         if log_scale:
             values = clip_for_log(values)
         self.curve.setData(landscape.alphas, values)
-        centre_index = int(np.argmin(np.abs(landscape.alphas)))
+        center_index = int(np.argmin(np.abs(landscape.alphas)))
         # scatter items are not transformed by the plot's log mode: place them in log10 units
-        marker_y = np.log10(values[centre_index]) if log_scale else values[centre_index]
-        self.centre_marker.setData([landscape.alphas[centre_index]], [marker_y])
+        marker_y = np.log10(values[center_index]) if log_scale else values[center_index]
+        self.center_marker.setData([landscape.alphas[center_index]], [marker_y])
         self.plot.setLabel("bottom", landscape.plane.describe_axis(1), color="k")
         self.plot.setLabel("left", component_label(landscape.component), color="k")
         self.plot.enableAutoRange()
@@ -217,8 +217,8 @@ def render_landscape_png(landscape, path, size=(1200, 900), title=None, log_scal
 
 def function_landscape(objective, trajectories, grid=201, margin=0.08):
     """The landscape of a 2-D function over its view, widened to hold every path."""
-    from core.directions import coordinate_plane
-    from core.landscape import compute_slice, make_axis
+    from core.landscapes.directions import coordinate_plane
+    from core.landscapes.landscape import compute_slice, make_axis
 
     (x0, x1), (y0, y1) = objective.view
     points = np.concatenate([t.thetas.reshape(-1, 2) for t in trajectories] or [np.zeros((0, 2))])
@@ -256,11 +256,11 @@ def render_race_png(objective, trajectories, path, size=(1000, 800)):
                               title=f"{objective.name}: {objective.formula}", value_label="f(x, y)")
         figure.plot.setLabel("bottom", "x", color="k")
         figure.plot.setLabel("left", "y", color="k")
-        figure.centre_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima])
-        figure.centre_marker.setSymbol("star")
-        figure.centre_marker.setSize(18)
-        figure.centre_marker.setBrush(pg.mkBrush("w"))
-        figure.centre_marker.setZValue(30)  # minima stay visible above the paths
+        figure.center_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima])
+        figure.center_marker.setSymbol("star")
+        figure.center_marker.setSize(18)
+        figure.center_marker.setBrush(pg.mkBrush("w"))
+        figure.center_marker.setZValue(30)  # minima stay visible above the paths
         figure.show_paths([(t.label, t.thetas.reshape(-1, 2), PALETTE[k % len(PALETTE)], t.diverged_at is not None)
                            for k, t in enumerate(trajectories)])
         a, b = landscape.alphas, landscape.betas

@@ -452,7 +452,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_slice(self, path):
         """The slice in ``render``'s formats: .npz (self-contained) or .csv (long format)."""
-        from core.export import landscape_meta, save_landscape_csv, save_landscape_npz
+        from core.io.export import landscape_meta, save_landscape_csv, save_landscape_npz
 
         state = self.state
         if state.landscape is None:
@@ -468,7 +468,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_paths(self, path):
         """The paths in ``trace``'s formats: .csv or .npz (every enabled method)."""
-        from core.export import save_trajectories_csv, save_trajectories_npz
+        from core.io.export import save_trajectories_csv, save_trajectories_npz
 
         state = self.state
         trajectories = [state.runs[e.id].trajectory for e in state.optimizers
@@ -500,7 +500,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from .animation import PathToDraw, render_race_gif
 
         state = self.state
-        paths = [PathToDraw(run.label, run.steps, run.a, run.b, entry.colour, run.diverged_at)
+        paths = [PathToDraw(run.label, run.steps, run.a, run.b, entry.color, run.diverged_at)
                  for entry in state.optimizers if entry.enabled and (run := state.runs.get(entry.id)) is not None]
         return render_race_gif(state.landscape, paths, path, (int(width), int(width * 3 // 4)), fps, frames,
                                title=f"{state.problem.loss} on {state.problem.dataset}",
@@ -531,7 +531,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_session(self, path) -> bool:
         """Load a session file; a bad one gives a message and changes nothing."""
-        from core.session import Session
+        from core.io.session import Session
         from .state import view_from_dict
 
         try:

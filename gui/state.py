@@ -21,14 +21,14 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 from PyQt6 import QtCore
 
-from core.directions import Plane
+from core.landscapes.directions import Plane
 from core.errors import HillwalkError, require_choice
-from core.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
-from core.optimizers import OptimizerSpec
-from core.problem import ClassifierSpec
-from core.session import OptimizerSetting, RaceSettings, Session, build_dataclass, default_race_optimizers
-from core.slices import SliceSpec
-from core.trajectory import PlaneObjective, Run, plane_coordinates
+from core.landscapes.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
+from core.optimization.optimizers import OptimizerSpec
+from core.models.problem import ClassifierSpec
+from core.io.session import OptimizerSetting, RaceSettings, Session, build_dataclass, default_race_optimizers
+from core.landscapes.slices import SliceSpec
+from core.optimization.trajectory import PlaneObjective, Run, plane_coordinates
 
 from .figures import PALETTE
 from .workers import JobSlots
@@ -44,7 +44,7 @@ class OptimizerEntry:
 
     id: int
     spec: OptimizerSpec
-    colour: str
+    color: str
     enabled: bool = True
 
 
@@ -89,7 +89,7 @@ class RunResult:
 
 
 def default_optimizers():
-    return [OptimizerEntry(k + 1, o.spec, o.colour) for k, o in enumerate(default_race_optimizers())]
+    return [OptimizerEntry(k + 1, o.spec, o.color) for k, o in enumerate(default_race_optimizers())]
 
 
 class AppState(QtCore.QObject):
@@ -128,7 +128,7 @@ class AppState(QtCore.QObject):
         self.data_values = None          # cached data component when the slice shows the total
         self.cut: Landscape | None = None
         self.runs: dict[int, RunResult] = {}
-        self.custom_centre = None        # (label, theta, entry id): an optimizer's position as the centre
+        self.custom_center = None        # (label, theta, entry id): an optimizer's position as the centre
         self.frame = 0
         self.playing = True
         self.jobs = JobSlots(self)
@@ -170,7 +170,7 @@ class AppState(QtCore.QObject):
             return
         plane_changed = any(getattr(proposed, f) != getattr(self.slice, f) for f in PLANE_FIELDS)
         if proposed.center != self.slice.center:
-            self.custom_centre = None
+            self.custom_center = None
         self.slice = proposed
         self.slice_changed.emit()
         if self.objective is None:
@@ -181,21 +181,21 @@ class AppState(QtCore.QObject):
             self._request_slice()
             self._request_cut()
 
-    def retrain_centre(self):
+    def retrain_center(self):
         """Recompute the centre (and so the plane) for the current objective."""
         if self.objective is not None:
-            self.custom_centre = None
+            self.custom_center = None
             self.slice_changed.emit()
             self._request_plane()
 
-    def centre_on_run(self, entry_id: int):
+    def center_on_run(self, entry_id: int):
         """Centre the slice on a method's position at the current step."""
         run = self.runs.get(entry_id)
         if run is None or run.thetas is None or run.steps.size == 0:
             self._reject("that method has no recorded position yet; wait for its run")
             return
         row = max(0, min(int(np.searchsorted(run.steps, self.frame, side="right")) - 1, run.thetas.shape[0] - 1))
-        self.custom_centre = (f"{run.label} at step {int(run.steps[row])}", run.thetas[row].copy(), entry_id)
+        self.custom_center = (f"{run.label} at step {int(run.steps[row])}", run.thetas[row].copy(), entry_id)
         self.slice_changed.emit()
         self._request_plane()
 
@@ -257,9 +257,9 @@ class AppState(QtCore.QObject):
         self.set_race(start=(float(a), float(b)))
 
     def add_optimizer(self, spec: OptimizerSpec | None = None) -> OptimizerEntry:
-        used = {e.colour for e in self.optimizers}
-        colour = next((c for c in PALETTE if c not in used), PALETTE[len(self.optimizers) % len(PALETTE)])
-        entry = OptimizerEntry(self._next_entry_id, spec or OptimizerSpec("adam", lr=0.003, batch_size=64), colour)
+        used = {e.color for e in self.optimizers}
+        color = next((c for c in PALETTE if c not in used), PALETTE[len(self.optimizers) % len(PALETTE)])
+        entry = OptimizerEntry(self._next_entry_id, spec or OptimizerSpec("adam", lr=0.003, batch_size=64), color)
         self._next_entry_id += 1
         self.optimizers.append(entry)
         self.optimizers_changed.emit()
@@ -274,7 +274,7 @@ class AppState(QtCore.QObject):
         self.runs_updated.emit()
 
     def update_optimizer(self, entry_id: int, spec: OptimizerSpec | None = None, enabled: bool | None = None,
-                         colour: str | None = None):
+                         color: str | None = None):
         entry = self.entry(entry_id)
         if entry is None:
             return
@@ -283,8 +283,8 @@ class AppState(QtCore.QObject):
             entry.spec, rerun = spec, True
         if enabled is not None and enabled != entry.enabled:
             entry.enabled, rerun = enabled, True
-        if colour is not None:
-            entry.colour = colour
+        if color is not None:
+            entry.color = color
         self.optimizers_changed.emit()
         if rerun:
             self._restart_run(entry)
@@ -334,7 +334,7 @@ class AppState(QtCore.QObject):
     def _request_problem(self, proposed: ClassifierSpec):
         self._pending_problem = proposed
         self.jobs.cancel_all()
-        self.custom_centre = None
+        self.custom_center = None
 
         def job(report, should_stop):
             report(0.0, "loading data")
@@ -360,7 +360,7 @@ class AppState(QtCore.QObject):
 
     def _request_plane(self):
         objective, spec = self.objective, self.slice
-        label, theta = self.custom_centre[:2] if self.custom_centre is not None else (None, None)
+        label, theta = self.custom_center[:2] if self.custom_center is not None else (None, None)
         self.jobs.cancel("slice")
         self.jobs.cancel("cut")
         self.jobs.cancel_matching("run:")
@@ -433,7 +433,7 @@ class AppState(QtCore.QObject):
             return
 
         def job(report, should_stop):
-            from core.contours import contour_set
+            from core.landscapes.contours import contour_set
 
             from .figures import display_values
 
@@ -462,13 +462,13 @@ class AppState(QtCore.QObject):
         if objective is None or plane is None or plane.dir2 is None:
             return
         origin, direction, (s0, s1) = self.cut_line()
-        centre = plane.point(origin[0], origin[1])
+        center = plane.point(origin[0], origin[1])
         along = direction[0] * plane.dir1 + direction[1] * plane.dir2
         component = self.slice.component
         budget = int(self.slice.budget_mb * 2 ** 20)
 
         def job(report, should_stop):
-            line = Plane(centre, along, None, {"kind": "cut", "label1": "s: position along the cut"})
+            line = Plane(center, along, None, {"kind": "cut", "label1": "s: position along the cut"})
             return compute_slice(objective, line, make_axis(s0, s1, 201), None, component, budget,
                                  should_stop=should_stop)
 
@@ -585,9 +585,9 @@ class AppState(QtCore.QObject):
 
     # ================================================================= persistence
     def session(self, title="") -> Session:
-        """Every setting as a :class:`~core.session.Session`."""
+        """Every setting as a :class:`~core.io.session.Session`."""
         return Session(self.problem, self.slice, self.race,
-                       [OptimizerSetting(e.spec, e.colour, e.enabled) for e in self.optimizers],
+                       [OptimizerSetting(e.spec, e.color, e.enabled) for e in self.optimizers],
                        asdict(self.view), title)
 
     def settings_dict(self) -> dict:
@@ -598,9 +598,9 @@ class AppState(QtCore.QObject):
         changing nothing)."""
         view = view_from_dict(session.view)
         self.problem, self.slice, self.view, self.race = session.problem, session.slice, view, session.race
-        self.optimizers = [OptimizerEntry(k + 1, o.spec, o.colour, o.enabled) for k, o in enumerate(session.optimizers)]
+        self.optimizers = [OptimizerEntry(k + 1, o.spec, o.color, o.enabled) for k, o in enumerate(session.optimizers)]
         self._next_entry_id = len(self.optimizers) + 1
-        self.custom_centre = None
+        self.custom_center = None
         self.problem_changed.emit()
         self.slice_changed.emit()
         self.view_changed.emit()

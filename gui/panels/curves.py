@@ -99,7 +99,7 @@ class CurvesPanel(QtWidgets.QWidget):
             lines = self.lines[entry_id]
             for name, item in lines.items():
                 style = QtCore.Qt.PenStyle.DashLine if name == "val" else QtCore.Qt.PenStyle.SolidLine
-                item.setPen(pg.mkPen(entry.colour, width=2, style=style))
+                item.setPen(pg.mkPen(entry.color, width=2, style=style))
             run = self.state.runs.get(entry_id)
             if run is None:
                 for item in lines.values():

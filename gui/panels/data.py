@@ -5,8 +5,8 @@ from pathlib import Path
 
 from PyQt6 import QtWidgets
 
-from core.datasets import EMBEDDED_NAMES, SYNTHETIC_NAMES
-from core.testfunctions import TEST_FUNCTION_NAMES
+from core.data.datasets import EMBEDDED_NAMES, SYNTHETIC_NAMES
+from core.models.testfunctions import TEST_FUNCTION_NAMES
 
 from .widgets import combo, labelled_row, select_data, set_quietly
 

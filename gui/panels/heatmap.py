@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from core.landscape import Component, Landscape
+from core.landscapes.landscape import Component, Landscape
 
 from ..figures import LandscapeFigure, component_label
 from .markers import RunMarkers, rows_up_to
@@ -94,10 +94,10 @@ class HeatmapPanel(QtWidgets.QWidget):
                                    contours=view.contours, title=title, segments=segments,
                                    value_label="f(x, y)" if function else None)
         if function:  # stars at the known minima instead of a centre cross
-            self.figure.centre_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima],
+            self.figure.center_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima],
                                               symbol="star", size=18, brush=pg.mkBrush("w"))
         else:
-            self.figure.centre_marker.setData([0], [0], symbol="+", size=16, brush=None)
+            self.figure.center_marker.setData([0], [0], symbol="+", size=16, brush=None)
         self._draw_cut_line()
         self._draw_start()
         self._on_frame_changed(self.state.frame)  # the legend is rebuilt only when runs change

@@ -6,7 +6,7 @@ from PyQt6 import QtWidgets
 
 
 POINTS = [("a random initial W (as in the notes)", "initial"), ("the race's start", "start"),
-          ("the slice's centre", "centre")]
+          ("the slice's centre", "center")]
 
 
 class LabPanel(QtWidgets.QWidget):
@@ -45,7 +45,7 @@ class LabPanel(QtWidgets.QWidget):
     def current_point(self):
         """The parameters the lab evaluates at (see make_point_choice)."""
         state = self.state
-        choice = self.point.currentData() if hasattr(self, "point") else "centre"
+        choice = self.point.currentData() if hasattr(self, "point") else "center"
         if choice == "initial" and hasattr(state.objective, "initial_theta"):
             return state.objective.initial_theta(state.slice.init_scale, state.slice.seed)
         if choice == "initial":  # a 2-D function has no random initialization: use its start

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from core.landscape import compute_slice
+from core.landscapes.landscape import compute_slice
 
 from ..figures import LandscapeFigure
 from .lab_base import LabPanel

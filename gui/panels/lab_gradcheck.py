@@ -7,8 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from core.gradcheck import ERROR_BANDS, gradient_check, h_sweep
-from core.labs import broken_gradient
+from core.labs.gradcheck import ERROR_BANDS, gradient_check, h_sweep
+from core.labs.lessons import broken_gradient
 
 from .lab_base import LabPanel
 from .widgets import ScientificSpinBox, combo

@@ -5,10 +5,10 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from core.directions import Plane
-from core.labs import hinge_kinks, hinge_terms_along_cut, kink_range, toy_hinge_problem
-from core.landscape import make_axis
-from core.objectives import LinearClassifier
+from core.landscapes.directions import Plane
+from core.labs.lessons import hinge_kinks, hinge_terms_along_cut, kink_range, toy_hinge_problem
+from core.landscapes.landscape import make_axis
+from core.models.objectives import LinearClassifier
 
 from ..figures import PALETTE
 from .lab_base import LabPanel

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from core.labs import INIT_LAB_LABELS, INIT_LAB_SCHEMES, initialization_statistics
+from core.labs.lessons import INIT_LAB_LABELS, INIT_LAB_SCHEMES, initialization_statistics
 
 from .lab_base import LabPanel
 from .widgets import combo, select_data
@@ -14,7 +14,7 @@ from .widgets import combo, select_data
 BINS = 60
 
 
-def layer_colour(k, count):
+def layer_color(k, count):
     """Layer k of count, from light to dark blue (deeper layers darker)."""
     t = 0.0 if count == 1 else k / (count - 1)
     return pg.mkColor(int(120 - 100 * t), int(180 - 120 * t), int(230 - 60 * t))
@@ -97,13 +97,13 @@ class InitializationLab(LabPanel):
             edges = np.linspace(low, high, BINS + 1)
             for k, layer in enumerate(stats.activations):
                 counts, _ = np.histogram(layer, bins=edges)
-                left.plot(edges, counts / layer.size, stepMode="center", pen=pg.mkPen(layer_colour(k, depth), width=2))
+                left.plot(edges, counts / layer.size, stepMode="center", pen=pg.mkPen(layer_color(k, depth), width=2))
             logs = [np.log10(np.maximum(np.abs(g.ravel()), 1e-30)) for g in stats.gradients]
             edges = np.linspace(-16, max(1.0, float(np.ceil(max(l.max() for l in logs)))), BINS + 1)
             for k, layer in enumerate(logs):
                 counts, _ = np.histogram(layer, bins=edges)
                 right.plot(edges, counts / layer.size, stepMode="center",
-                           pen=pg.mkPen(layer_colour(k, len(logs)), width=2))
+                           pen=pg.mkPen(layer_color(k, len(logs)), width=2))
             shape = ", ".join(f"{s:.2g}" for s in stats.activation_std)
             extra = ""
             if np.isfinite(stats.saturated).all():

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PyQt6 import QtGui, QtWidgets
 
 from core.errors import HillwalkError
-from core.labs import decision_regions
+from core.labs.lessons import decision_regions
 
 from ..figures import PALETTE, grid_transform
 
@@ -53,7 +53,7 @@ class DecisionRegionsLab(QtWidgets.QWidget):
         current = self.source.currentData()
         self.source.blockSignals(True)
         self.source.clear()
-        self.source.addItem("the slice's centre", "centre")
+        self.source.addItem("the slice's centre", "center")
         for entry in self.state.optimizers:
             if entry.enabled:
                 self.source.addItem(f"{entry.spec.display_name} (lr {entry.spec.lr:g}) at the current step", entry.id)
@@ -67,7 +67,7 @@ class DecisionRegionsLab(QtWidgets.QWidget):
     def current_theta(self):
         state = self.state
         choice = self.source.currentData()
-        if choice in (None, "centre"):
+        if choice in (None, "center"):
             return state.plane.center if state.plane is not None else None
         run = state.runs.get(choice)
         if run is None or run.thetas is None or run.steps.size == 0:
@@ -103,8 +103,8 @@ def draw_regions(image, points, regions, objective):
     """Paint ``regions`` = (xs, ys, classes (ny, nx)) into ``image``, each class in a light
     tint of its colour, and the objective's training points over them in full colour."""
     xs, ys, classes = regions
-    colours = np.array([QtGui.QColor(PALETTE[k % len(PALETTE)]).getRgb()[:3] for k in range(objective.n_classes)])
-    light = (0.55 * colours + 0.45 * 255).astype(np.uint8)
+    colors = np.array([QtGui.QColor(PALETTE[k % len(PALETTE)]).getRgb()[:3] for k in range(objective.n_classes)])
+    light = (0.55 * colors + 0.45 * 255).astype(np.uint8)
     image.setImage(light[classes], autoLevels=False, levels=(0, 255))
     image.setTransform(grid_transform(xs, ys))
     X, y = objective.train.X, objective.train.y

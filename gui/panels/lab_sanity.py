@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from core.labs import sanity_checks
+from core.labs.lessons import sanity_checks
 
 from .lab_base import LabPanel
 

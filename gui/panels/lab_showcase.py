@@ -9,9 +9,9 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from core.centers import train_full_batch
+from core.landscapes.centers import train_full_batch
 from core.errors import HillwalkError
-from core.labs import decision_regions
+from core.labs.lessons import decision_regions
 
 from ..figures import LandscapeFigure
 from .lab_base import LabPanel

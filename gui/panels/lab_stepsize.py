@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from core.labs import step_size_sweep
+from core.labs.lessons import step_size_sweep
 
 from .lab_base import LabPanel
 

@@ -21,7 +21,7 @@ class LandscapePanel(QtWidgets.QWidget):
         self.state = state
         form = QtWidgets.QFormLayout(self)
         self.center = combo([("trained (gradient descent)", "trained"), ("initial weights", "init")])
-        labelled_row(form, "Centre", self.center, "The slice is centred on the initial W or on W trained by full-batch "
+        labelled_row(form, "Center", self.center, "The slice is centred on the initial W or on W trained by full-batch "
                      "gradient descent (so the minimum is visible)")
         self.retrain = QtWidgets.QPushButton("Retrain centre")
         self.retrain.setToolTip("Train the centre again for the current loss and regularization")
@@ -60,8 +60,8 @@ class LandscapePanel(QtWidgets.QWidget):
         self.contours.setRange(0, 40)
         labelled_row(form, "Contour lines", self.contours, "Number of contour lines")
         self._sync()
-        self.center.currentIndexChanged.connect(self._on_centre)
-        self.retrain.clicked.connect(state.retrain_centre)
+        self.center.currentIndexChanged.connect(self._on_center)
+        self.retrain.clicked.connect(state.retrain_center)
         self.directions.currentIndexChanged.connect(lambda: state.set_slice(directions=self.directions.currentData()))
         self.orthogonalize.toggled.connect(lambda on: state.set_slice(orthogonalize=on))
         self.plane_seed.valueChanged.connect(lambda v: state.set_slice(seed=v))
@@ -75,18 +75,18 @@ class LandscapePanel(QtWidgets.QWidget):
         state.slice_changed.connect(self._sync)
         state.view_changed.connect(self._sync)
         state.optimizers_changed.connect(self._sync)
-        state.runs_updated.connect(self._sync_centre_choices)
+        state.runs_updated.connect(self._sync_center_choices)
 
-    def _on_centre(self):
+    def _on_center(self):
         choice = self.center.currentData()
         if isinstance(choice, str) and choice.startswith("run:"):
-            self.state.centre_on_run(int(choice[4:]))
-        elif self.state.custom_centre is not None and choice == self.state.slice.center:
-            self.state.retrain_centre()  # back from an optimizer's position to the chosen centre
+            self.state.center_on_run(int(choice[4:]))
+        elif self.state.custom_center is not None and choice == self.state.slice.center:
+            self.state.retrain_center()  # back from an optimizer's position to the chosen centre
         else:
             self.state.set_slice(center=choice)
 
-    def _sync_centre_choices(self):
+    def _sync_center_choices(self):
         """Offer every method's current position as a centre, beside initial and trained."""
         wanted = [(f"position of {e.spec.display_name} (lr {e.spec.lr:g}) at the current step", f"run:{e.id}")
                   for e in self.state.optimizers if e.enabled]
@@ -98,7 +98,7 @@ class LandscapePanel(QtWidgets.QWidget):
             for text, data in wanted:
                 self.center.addItem(text, data)
             self.center.blockSignals(was)
-        custom = self.state.custom_centre
+        custom = self.state.custom_center
         self.center.setToolTip("The slice's centre: the initial W, W trained by gradient descent, or where a method "
                                "is at the current step" + (f". Now: {custom[0]}" if custom else ""))
 
@@ -109,8 +109,8 @@ class LandscapePanel(QtWidgets.QWidget):
 
     def _sync(self):
         spec, view = self.state.slice, self.state.view
-        self._sync_centre_choices()
-        custom = self.state.custom_centre
+        self._sync_center_choices()
+        custom = self.state.custom_center
         select_data(self.center, spec.center if custom is None else f"run:{custom[2]}")
         select_data(self.directions, spec.directions)
         set_quietly(self.orthogonalize, spec.orthogonalize)

@@ -37,8 +37,8 @@ class RunMarkers:
                     item.setZValue(self.z_value)
                     self.plot.addItem(item)
                 self.trails[entry_id], self.heads[entry_id] = trail, head
-            self.trails[entry_id].setPen(pg.mkPen(entry.colour, width=self.trail_width))
-            self.heads[entry_id].setBrush(pg.mkBrush(entry.colour))
+            self.trails[entry_id].setPen(pg.mkPen(entry.color, width=self.trail_width))
+            self.heads[entry_id].setBrush(pg.mkBrush(entry.color))
         return wanted
 
     def clear(self, entry_id):

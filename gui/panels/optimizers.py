@@ -7,7 +7,7 @@ from dataclasses import replace
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from core.errors import HillwalkError
-from core.optimizers import OptimizerSpec, Schedule
+from core.optimization.optimizers import OptimizerSpec, Schedule
 
 from .widgets import ScientificSpinBox, combo, labelled_row, select_data, set_quietly
 
@@ -34,9 +34,9 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.remove_button = QtWidgets.QPushButton("Remove")
         self.remove_button.setObjectName("removeOptimizer")
         self.remove_button.setToolTip("Remove the selected method")
-        self.colour_button = QtWidgets.QPushButton("Colour…")
-        self.colour_button.setToolTip("Change the selected method's colour")
-        for button in (self.add_button, self.remove_button, self.colour_button):
+        self.color_button = QtWidgets.QPushButton("Colour…")
+        self.color_button.setToolTip("Change the selected method's colour")
+        for button in (self.add_button, self.remove_button, self.color_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
 
@@ -115,7 +115,7 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.list.itemChanged.connect(self._on_item_changed)
         self.add_button.clicked.connect(self._on_add)
         self.remove_button.clicked.connect(self._on_remove)
-        self.colour_button.clicked.connect(self._on_colour)
+        self.color_button.clicked.connect(self._on_color)
         for widget in self._editors:
             signal = widget.currentIndexChanged if isinstance(widget, QtWidgets.QComboBox) else widget.valueChanged
             signal.connect(self._on_editor_changed)
@@ -142,7 +142,7 @@ class OptimizersPanel(QtWidgets.QWidget):
             item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(QtCore.Qt.CheckState.Checked if entry.enabled else QtCore.Qt.CheckState.Unchecked)
             pixmap = QtGui.QPixmap(14, 14)
-            pixmap.fill(QtGui.QColor(entry.colour))
+            pixmap.fill(QtGui.QColor(entry.color))
             item.setIcon(QtGui.QIcon(pixmap))
             self.list.addItem(item)
         self.list.blockSignals(False)
@@ -166,13 +166,13 @@ class OptimizersPanel(QtWidgets.QWidget):
         if entry is not None:
             self.state.remove_optimizer(entry.id)
 
-    def _on_colour(self):
+    def _on_color(self):
         entry = self._selected_entry()
         if entry is None:
             return
-        colour = QtWidgets.QColorDialog.getColor(QtGui.QColor(entry.colour), self, "Colour of the path")
-        if colour.isValid():
-            self.state.update_optimizer(entry.id, colour=colour.name())
+        color = QtWidgets.QColorDialog.getColor(QtGui.QColor(entry.color), self, "Colour of the path")
+        if color.isValid():
+            self.state.update_optimizer(entry.id, color=color.name())
 
     # ----------------------------------------------------------------- editor
     def _sync_editor(self):
@@ -180,7 +180,7 @@ class OptimizersPanel(QtWidgets.QWidget):
         for widget in self._editors:
             widget.setEnabled(entry is not None)
         self.remove_button.setEnabled(entry is not None)
-        self.colour_button.setEnabled(entry is not None)
+        self.color_button.setEnabled(entry is not None)
         if entry is None:
             return
         spec = entry.spec

@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ..figures import colour_range, display_values
+from ..figures import color_range, display_values
 from .markers import rows_up_to
 
 HEIGHT_SHARE = 0.6   # the surface's height as a share of its (a, b) footprint's width
@@ -40,7 +40,7 @@ def surface_heights(landscape, log_scale):
     """Heights (nb, na) to draw and the range they span: log10 of the values on a log
     scale (non-positive values clipped as the heatmap does), the values otherwise."""
     values = display_values(landscape.values, log_scale)
-    low, high = colour_range(values)
+    low, high = color_range(values)
     return np.where(np.isfinite(values), values, high), low, high
 
 
@@ -139,16 +139,16 @@ class Surface3DPanel(QtWidgets.QWidget):
         x = alphas - 0.5 * (alphas[0] + alphas[-1])
         y = betas - 0.5 * (betas[0] + betas[-1])
         z = (heights - low) * scale
-        colours = pg.colormap.get(view.colormap).map((heights - low) / (high - low), mode="float")
+        colors = pg.colormap.get(view.colormap).map((heights - low) / (high - low), mode="float")
         # The surface wants z[i, j] at (x[i], y[j]) and one colour per vertex in that order,
         # flattened (the mesh indexes its vertex colours by flat vertex number).
-        colours = colours.reshape(heights.shape + (4,)).transpose(1, 0, 2).reshape(-1, 4)
+        colors = colors.reshape(heights.shape + (4,)).transpose(1, 0, 2).reshape(-1, 4)
         if self.surface is None:
-            self.surface = self.gl.GLSurfacePlotItem(x=x, y=y, z=z.T, colors=colours, shader=None, smooth=False,
+            self.surface = self.gl.GLSurfacePlotItem(x=x, y=y, z=z.T, colors=colors, shader=None, smooth=False,
                                                      computeNormals=False)
             self.view.addItem(self.surface)
         else:
-            self.surface.setData(x=x, y=y, z=z.T, colors=colours)
+            self.surface.setData(x=x, y=y, z=z.T, colors=colors)
         self.view.opts["distance"] = 1.9 * width
         self.view.opts["center"] = QtGui.QVector3D(0.0, 0.0, 0.5 * HEIGHT_SHARE * width)  # orbit the middle
         self._geometry = (alphas, betas, heights, low, scale, x[0] - alphas[0], y[0] - betas[0])
@@ -165,10 +165,10 @@ class Surface3DPanel(QtWidgets.QWidget):
             return
         alphas, betas, heights, low, scale, shift_x, shift_y = self._geometry
         lift = PATH_LIFT * HEIGHT_SHARE * max(alphas[-1] - alphas[0], betas[-1] - betas[0])
-        colours = {entry.id: entry.colour for entry in self.state.optimizers if entry.enabled}
+        colors = {entry.id: entry.color for entry in self.state.optimizers if entry.enabled}
         seen = set()
         for entry_id, run in self.state.runs.items():
-            if entry_id not in colours or run.a.size == 0:
+            if entry_id not in colors or run.a.size == 0:
                 continue
             upto = rows_up_to(run, self.state.frame)
             a, b = run.a[:upto], run.b[:upto]
@@ -179,15 +179,15 @@ class Surface3DPanel(QtWidgets.QWidget):
             a, b = follow_surface(a, b)
             z = (bilinear((alphas, betas), heights, a, b) - low) * scale + lift
             points = np.c_[a + shift_x, b + shift_y, z]
-            colour = QtGui.QColor(colours[entry_id]).getRgbF()
+            color = QtGui.QColor(colors[entry_id]).getRgbF()
             if entry_id not in self.paths:
-                self.paths[entry_id] = self.gl.GLLinePlotItem(pos=points, color=colour, width=3, antialias=True)
-                self.heads[entry_id] = self.gl.GLScatterPlotItem(pos=points[-1:], color=colour, size=12)
+                self.paths[entry_id] = self.gl.GLLinePlotItem(pos=points, color=color, width=3, antialias=True)
+                self.heads[entry_id] = self.gl.GLScatterPlotItem(pos=points[-1:], color=color, size=12)
                 self.view.addItem(self.paths[entry_id])
                 self.view.addItem(self.heads[entry_id])
             else:
-                self.paths[entry_id].setData(pos=points, color=colour)
-                self.heads[entry_id].setData(pos=points[-1:], color=colour)
+                self.paths[entry_id].setData(pos=points, color=color)
+                self.heads[entry_id].setData(pos=points[-1:], color=color)
             seen.add(entry_id)
         for entry_id in [k for k in self.paths if k not in seen]:
             self.view.removeItem(self.paths.pop(entry_id))

@@ -4,7 +4,7 @@ import pickle
 import numpy as np
 import pytest
 
-from core.datasets import (CIFAR_TRAIN_BATCHES, Preprocessor, add_bias, load_cifar10, load_csv, load_dataset,
+from core.data.datasets import (CIFAR_TRAIN_BATCHES, Preprocessor, add_bias, load_cifar10, load_csv, load_dataset,
                            load_embedded, load_npz, make_blobs, make_circles, make_spiral, make_xor,
                            train_val_split)
 from core.errors import HillwalkError

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from core.datasets import Dataset
-from core.directions import (Plane, coordinate_plane, gradient_plane, interpolation_line, orthogonalize, pca_plane,
+from core.data.datasets import Dataset
+from core.landscapes.directions import (Plane, coordinate_plane, gradient_plane, interpolation_line, orthogonalize, pca_plane,
                              random_plane)
 from core.errors import HillwalkError
-from core.objectives import LinearClassifier
+from core.models.objectives import LinearClassifier
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_filter_normalization_matches_its_definition_row_by_row(objective, cente
 
 
 @pytest.mark.parametrize("mode", ["layer", "model"])
-def test_layer_and_model_normalization_match_the_centre_norm(objective, center, mode):
+def test_layer_and_model_normalization_match_the_center_norm(objective, center, mode):
     plane = random_plane(objective, center, mode, seed=0)
     assert plane.info["norm1"] == pytest.approx(np.linalg.norm(center), rel=1e-12)
     assert plane.info["norm2"] == pytest.approx(np.linalg.norm(center), rel=1e-12)

@@ -1,4 +1,6 @@
-"""core/ is a plain NumPy library: no module in it may import Qt or pyqtgraph."""
+"""core/ is a plain NumPy library: no module in it may import Qt or pyqtgraph, and its
+parts import one another one way only (data -> models -> landscapes / optimization ->
+labs -> io -> experiment)."""
 import ast
 import json
 import pkgutil
@@ -11,9 +13,49 @@ import core
 CORE_DIR = Path(core.__file__).parent
 FORBIDDEN = ("PyQt6", "PyQt5", "PySide6", "PySide2", "pyqtgraph", "gui")
 
+# Which parts of core each part may import (besides itself, core.errors and the top-level
+# modules listed in TOP_LEVEL_MAY_IMPORT_ALL).
+ALLOWED_PARTS = {
+    "data": set(),
+    "models": {"data"},
+    "landscapes": {"data", "models"},
+    "optimization": set(),
+    "labs": {"data", "models", "landscapes", "optimization"},
+    "io": {"data", "models", "landscapes", "optimization", "labs"},
+}
+
 
 def core_module_names():
-    return sorted(f"core.{m.name}" for m in pkgutil.iter_modules([str(CORE_DIR)]))
+    return sorted(m.name for m in pkgutil.walk_packages([str(CORE_DIR)], prefix="core."))
+
+
+def core_sources():
+    return sorted(CORE_DIR.rglob("*.py"))
+
+
+def imported_core_modules(path):
+    """(line, absolute module name) of every core module ``path`` imports."""
+    package = ".".join(("core",) + path.relative_to(CORE_DIR).parent.parts)
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "core":
+                    yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module
+            if module.split(".")[0] == "core":
+                yield node.lineno, module
+
+
+def part_of(module):
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in ALLOWED_PARTS) else None
 
 
 def test_importing_every_core_module_loads_no_qt():
@@ -30,7 +72,7 @@ def test_importing_every_core_module_loads_no_qt():
 def test_core_sources_import_only_numpy_the_standard_library_and_core():
     allowed_third_party = {"numpy"}
     stdlib = set(sys.stdlib_module_names)
-    for path in CORE_DIR.glob("*.py"):
+    for path in core_sources():
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -44,3 +86,21 @@ def test_core_sources_import_only_numpy_the_standard_library_and_core():
             for root in roots:
                 assert root in stdlib or root in allowed_third_party or root == "core", \
                     f"{path.name}:{node.lineno} imports {root}"
+
+
+def test_core_parts_import_one_way():
+    every_part = set(ALLOWED_PARTS)
+    assert {p.name for p in CORE_DIR.iterdir() if (p / "__init__.py").exists()} == every_part, \
+        "a new part of core needs its place in ALLOWED_PARTS"
+    for path in core_sources():
+        relative = path.relative_to(CORE_DIR)
+        own = relative.parts[0] if len(relative.parts) > 1 else None
+        if own is None:
+            continue  # core.errors and the experiment layer sit outside the parts
+        for line, module in imported_core_modules(path):
+            target = part_of(module)
+            if module == "core.errors" or target is None or target == own:
+                if target is None and module not in ("core", "core.errors"):
+                    raise AssertionError(f"{relative}:{line} imports the top-level {module}")
+                continue
+            assert target in ALLOWED_PARTS[own], f"{relative}:{line}: core.{own} may not import {module}"

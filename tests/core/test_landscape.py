@@ -6,13 +6,13 @@ import threading
 import numpy as np
 import pytest
 
-from core.centers import train_full_batch
-from core.datasets import Dataset
-from core.directions import random_plane
+from core.landscapes.centers import train_full_batch
+from core.data.datasets import Dataset
+from core.landscapes.directions import random_plane
 from core.errors import HillwalkError
-from core.landscape import (Component, compute_slice, iter_slice, make_axis, reference_slice, relu_sweep)
-from core.objectives import LinearClassifier
-from core.regularizers import Regularizer
+from core.landscapes.landscape import (Component, compute_slice, iter_slice, make_axis, reference_slice, relu_sweep)
+from core.models.objectives import LinearClassifier
+from core.models.regularizers import Regularizer
 
 
 def random_problem(loss, reg, seed, n=70, d=5, classes=4, scale=1.0):
@@ -164,7 +164,7 @@ def test_relu_sweep_matches_the_direct_sum_on_uniform_and_uneven_grids():
         assert np.all(np.abs(values - direct) <= bound)
 
 
-def test_axis_has_the_centre_exactly_on_the_grid():
+def test_axis_has_the_center_exactly_on_the_grid():
     axis = make_axis(-1, 1, 101)
     assert axis[50] == 0.0 and axis[0] == -1 and axis[-1] == 1 and axis.size == 101
     assert make_axis(-0.3, 0.3, 401)[200] == 0.0

@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from core.datasets import load_embedded, make_blobs
+from core.data.datasets import load_embedded, make_blobs
 from core.errors import HillwalkError
-from core.gradcheck import (choose_indices, gradient_check, h_sweep, numerical_gradient, relative_error)
-from core.objectives import LinearClassifier, prepare_splits
-from core.problem import ClassifierSpec
-from core.regularizers import Regularizer
+from core.labs.gradcheck import (choose_indices, gradient_check, h_sweep, numerical_gradient, relative_error)
+from core.models.objectives import LinearClassifier, prepare_splits
+from core.models.problem import ClassifierSpec
+from core.models.regularizers import Regularizer
 
 LOSSES = ("svm", "softmax")
 REGULARIZERS = ("none", "l2", "l1", "elastic")
@@ -109,8 +109,8 @@ def test_loss_terms_sum_to_the_loss(digits_standardized):
 def test_accuracy_on_separable_blobs():
     train, val = prepare_splits(make_blobs(spread=0.1, seed=0), "none", 0.2, seed=0)
     objective = LinearClassifier(train, val, "softmax")
-    centres = 2.0 * np.c_[np.cos(2 * np.pi * np.arange(3) / 3), np.sin(2 * np.pi * np.arange(3) / 3)]
-    W = np.c_[centres, np.zeros(3)]  # score = <x, centre>: the nearest centre wins
+    centers = 2.0 * np.c_[np.cos(2 * np.pi * np.arange(3) / 3), np.sin(2 * np.pi * np.arange(3) / 3)]
+    W = np.c_[centers, np.zeros(3)]  # score = <x, centre>: the nearest centre wins
     assert objective.accuracy(W, "train") == 1.0 and objective.accuracy(W, "val") == 1.0
     assert math.isnan(LinearClassifier(train).accuracy(W, "val"))
 

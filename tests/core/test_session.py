@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from core.errors import HillwalkError
-from core.optimizers import OptimizerSpec, Schedule
-from core.problem import ClassifierSpec
-from core.session import SCHEMA_VERSION, OptimizerSetting, RaceSettings, Session
-from core.slices import SliceSpec
-from core.trajectory import Race
+from core.optimization.optimizers import OptimizerSpec, Schedule
+from core.models.problem import ClassifierSpec
+from core.io.session import SCHEMA_VERSION, OptimizerSetting, RaceSettings, Session
+from core.landscapes.slices import SliceSpec
+from core.optimization.trajectory import Race
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def valid(session):
     (lambda d: d.update(version="1"), "'version' must be a whole number"),
     (lambda d: d["problem"].update(lam="a lot"), "problem.lam must be a finite number"),
     (lambda d: d["problem"].update(lam=-1.0), "lam must be a finite number >= 0"),
-    (lambda d: d["problem"].update(colour="red"), "problem: unknown field\\(s\\) colour"),
+    (lambda d: d["problem"].update(color="red"), "problem: unknown field\\(s\\) color"),
     (lambda d: d["slice"].update(grid=1), "grid size must be a whole number from 2"),
     (lambda d: d["slice"].update(grid=10.5), "slice.grid must be a whole number"),
     (lambda d: d["slice"].update(directions="sideways"), "unknown directions 'sideways'"),
@@ -132,3 +132,14 @@ def test_a_bad_session_on_the_command_line_exits_2(tmp_path):
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "written by a newer Hillwalk" in lines[0]
+
+
+def test_a_version_1_session_spelling_colour_still_opens(session, tmp_path):
+    data = session.to_dict()
+    data["version"] = 1
+    for item in data["optimizers"]:
+        item["colour"] = item.pop("color")
+    path = tmp_path / "old.hillwalk.json"
+    path.write_text(json.dumps(data))
+    reopened = Session.load(path)
+    assert [o.color for o in reopened.optimizers] == [o.color for o in session.optimizers]

@@ -40,12 +40,12 @@ def main(out_path):
         pixels = np.frombuffer(image.convertToFormat(image.Format.Format_RGB888).constBits().asstring(
             image.sizeInBytes()), dtype=np.uint8)
         rows = pixels[: 640 * 480 * 3].reshape(-1, 3)
-        report.update(std=float(rows.std()), colours=int(np.unique(rows, axis=0).shape[0]),
+        report.update(std=float(rows.std()), colors=int(np.unique(rows, axis=0).shape[0]),
                       paths=len(panel.paths))
         exported = window.export_tab(Path(out_path).with_name("exported.png"), width=500)  # File > Export
         picture = QtGui.QImage(str(exported))
         report.update(exported_width=picture.width(),
-                      exported_colours=len({picture.pixel(x, y) for x in range(0, picture.width(), 7)
+                      exported_colors=len({picture.pixel(x, y) for x in range(0, picture.width(), 7)
                                             for y in range(0, picture.height(), 7)}))
     dispose_window(window)
     print(json.dumps(report))

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from core.datasets import Dataset
-from core.directions import random_plane
-from core.objectives import LinearClassifier
-from core.regularizers import Regularizer
-from core.slices import SliceSpec
+from core.data.datasets import Dataset
+from core.landscapes.directions import random_plane
+from core.models.objectives import LinearClassifier
+from core.models.regularizers import Regularizer
+from core.landscapes.slices import SliceSpec
 from gui.main_window import MainWindow
 
 SCENE_TIMEOUT_MS = 60000
@@ -97,20 +97,20 @@ def test_changing_the_loss_recomputes_the_slice(qtbot, window):
     wait_for_new_landscape(qtbot, state, old)
     assert state.problem.loss == "svm"
     assert not np.allclose(state.landscape.values, old.values)
-    centre = state.landscape.values[50, 50]  # (a, b) = (0, 0)
-    assert centre == pytest.approx(state.objective.loss(state.plane.center), rel=1e-12)
+    center = state.landscape.values[50, 50]  # (a, b) = (0, 0)
+    assert center == pytest.approx(state.objective.loss(state.plane.center), rel=1e-12)
     assert state.objective.loss_name == "svm"
     wait_for_runs(qtbot, window)
 
 
 def test_changing_lambda_changes_the_total_but_not_the_data_part(qtbot, window):
     state = window.state
-    old_total, old_data, old_centre = state.landscape.values.copy(), state.data_values.copy(), state.plane.center
+    old_total, old_data, old_center = state.landscape.values.copy(), state.data_values.copy(), state.plane.center
     window.model_panel.lam.setValue(0.05)
     qtbot.waitUntil(lambda: state.problem.lam == 0.05 and state.landscape is not None
                     and not np.allclose(state.landscape.values, old_total), timeout=SCENE_TIMEOUT_MS)
     np.testing.assert_array_equal(state.data_values, old_data)       # only the regularization term was redone
-    assert state.plane.center is old_centre                          # the centre is kept
+    assert state.plane.center is old_center                          # the centre is kept
     np.testing.assert_allclose(state.landscape.values - state.data_values,
                                50 * (old_total - old_data), rtol=1e-9)  # lambda 1e-3 -> 5e-2
     wait_for_runs(qtbot, window)
@@ -210,7 +210,7 @@ def test_changing_range_and_component_recomputes(qtbot, window):
     wait_for_runs(qtbot, window)
 
 
-def test_centre_on_a_methods_current_position(qtbot, window):
+def test_center_on_a_methods_current_position(qtbot, window):
     state = window.state
     state.set_playing(False)
     state.set_frame(150)
@@ -225,7 +225,7 @@ def test_centre_on_a_methods_current_position(qtbot, window):
     assert combo.currentData() == f"run:{entry.id}"
     assert state.landscape.values[50, 50] == pytest.approx(state.objective.loss(expected), rel=1e-12)
     combo.setCurrentIndex(combo.findData("trained"))  # back to the trained centre
-    qtbot.waitUntil(lambda: state.custom_centre is None and state.plane is not None
+    qtbot.waitUntil(lambda: state.custom_center is None and state.plane is not None
                     and not np.array_equal(state.plane.center, expected), timeout=SCENE_TIMEOUT_MS)
     wait_for_runs(qtbot, window)
 
@@ -262,8 +262,8 @@ def test_export_png_and_svg(qtbot, window, tmp_path, monkeypatch):
 
 def test_screenshot_is_not_blank(qtbot, window):
     image = window.grab().toImage()
-    colours = {image.pixel(x, y) for x in range(0, image.width(), 17) for y in range(0, image.height(), 17)}
-    assert len(colours) > 50
+    colors = {image.pixel(x, y) for x in range(0, image.width(), 17) for y in range(0, image.height(), 17)}
+    assert len(colors) > 50
 
 
 def test_help_formulas_and_view_menu(qtbot, window):

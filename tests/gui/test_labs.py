@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PyQt6 import QtCore
 
-from core.gradcheck import gradient_check
-from core.labs import sanity_checks, step_size_sweep
+from core.labs.gradcheck import gradient_check
+from core.labs.lessons import sanity_checks, step_size_sweep
 
 TIMEOUT_MS = 60000
 
@@ -53,7 +53,7 @@ def test_step_size_lab_matches_the_sweep_and_sends_a_learning_rate(qtbot, window
     qtbot.mouseClick(lab.send_button, QtCore.Qt.MouseButton.LeftButton)
     assert state.entry(target.id).spec.lr == pytest.approx(1e-3)
     lab.result = None
-    lab.point.setCurrentIndex(lab.point.findData("centre"))  # from the trained minimum: nearly flat
+    lab.point.setCurrentIndex(lab.point.findData("center"))  # from the trained minimum: nearly flat
     qtbot.waitUntil(lambda: lab.result is not None, timeout=TIMEOUT_MS)
     assert lab.result.start_loss == pytest.approx(state.objective.loss(state.plane.center))
     qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
@@ -71,8 +71,8 @@ def test_sanity_lab_reports_ln_c_and_overfitting(qtbot, window):
 
 
 def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
-    from core.landscape import compute_slice
-    from core.objectives import LinearClassifier
+    from core.landscapes.landscape import compute_slice
+    from core.models.objectives import LinearClassifier
 
     lab = open_lab(qtbot, window, "SVM vs softmax")
     state = window.state
@@ -103,7 +103,7 @@ def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
 
 
 def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window):
-    from core.labs import decision_regions
+    from core.labs.lessons import decision_regions
 
     state = window.state
     lab = window.labs["Decision regions"]

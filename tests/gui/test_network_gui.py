@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.network import TwoLayerNet
+from core.models.network import TwoLayerNet
 
 SCENE_TIMEOUT_MS = 120000
 
@@ -25,8 +25,8 @@ def test_switching_the_model_to_a_network_recomputes_the_slice(qtbot, window):
     assert state.landscape.method == "generic" and state.plane.info["biases"] == "zeroed"
     assert state.landscape.values.shape == old.values.shape
     assert not np.allclose(state.landscape.values, old.values)
-    centre = state.landscape.values[50, 50]
-    assert centre == pytest.approx(state.objective.loss(state.plane.center), rel=1e-9)
+    center = state.landscape.values[50, 50]
+    assert center == pytest.approx(state.objective.loss(state.plane.center), rel=1e-9)
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     assert all(run.thetas.shape[1:] == state.objective.param_shape for run in state.runs.values())
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from core.session import Session
+from core.io.session import Session
 from gui.main_window import MainWindow, preset_paths
 
 TIMEOUT_MS = 120000

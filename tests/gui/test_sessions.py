@@ -79,7 +79,7 @@ def test_a_session_opened_from_the_command_line_shows_the_tab_it_was_saved_on(qt
     """`--screenshot --session` and `--session` apply a session as File > Open does,
     lab tab included (they once left the landscape tab in front)."""
     import gui.app as app_module
-    from core.session import Session
+    from core.io.session import Session
     from gui.main_window import PRESETS_DIR
 
     seen = {}

@@ -54,7 +54,7 @@ def test_under_xvfb_the_3d_view_draws_the_surface_and_paths(x_server, tmp_path):
     assert report["platform"] == "xcb"
     assert report["available"], report["reason"]
     # A blank (single-colour) frame has std 0 and one colour; the coloured surface has many.
-    assert report["std"] > 20 and report["colours"] > 200
+    assert report["std"] > 20 and report["colors"] > 200
     assert report["paths"] == 4  # the default race's four methods
-    assert report["exported_width"] == 500 and report["exported_colours"] > 50
+    assert report["exported_width"] == 500 and report["exported_colors"] > 50
     assert out.stat().st_size > 10000

@@ -12,7 +12,7 @@ import numpy as np
 
 from .centers import train_full_batch
 from .directions import BIAS_MODES, coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane
-from .errors import HillwalkError, require_choice
+from ..errors import HillwalkError, require_choice
 from .landscape import DEFAULT_BUDGET_BYTES, Component, compute_slice, iter_slice, make_axis
 
 CENTERS = ("init", "trained")
@@ -37,7 +37,7 @@ class SliceSpec:
     orthogonalize : bool
     biases : {"zero", "keep"}
         Networks: whether random and gradient directions zero the biases or keep them
-        (see :func:`core.directions.normalize`); recorded in the plane's info.
+        (see :func:`core.landscapes.directions.normalize`); recorded in the plane's info.
     coords : tuple of 4 ints
         (row1, col1, row2, col2) of W for ``coords`` (of W1 for a network).
     grid : int
@@ -92,7 +92,7 @@ class SliceSpec:
     def beta_axis(self):
         return None if self.is_cut else make_axis(float(self.beta_range[0]), float(self.beta_range[1]), int(self.grid))
 
-    def centre(self, objective):
+    def compute_center(self, objective):
         """(centre theta, initial theta, training path or None, loss history)."""
         initial = objective.initial_theta(self.init_scale, self.seed)
         if self.center == "init" and self.directions != "interpolate":
@@ -111,11 +111,11 @@ class SliceSpec:
                                "center_loss": objective.loss(np.zeros(2)), "initial_loss": objective.loss(np.zeros(2))})
             return plane
         if center is None:
-            center, initial, path, losses = self.centre(objective)
+            center, initial, path, losses = self.compute_center(objective)
         else:
             center = np.asarray(center, dtype=np.float64).reshape(objective.param_shape)
             initial = objective.initial_theta(self.init_scale, self.seed)
-            path = self.centre(objective)[2] if self.directions == "pca" else None
+            path = self.compute_center(objective)[2] if self.directions == "pca" else None
             losses = np.array([objective.loss(initial), objective.loss(center)])
         seed = self.seed + 1
         kind = self.directions
@@ -140,7 +140,7 @@ class SliceSpec:
         return plane
 
     def iterate(self, objective, plane=None):
-        """:func:`~core.landscape.iter_slice` for these settings (progress steps)."""
+        """:func:`~core.landscapes.landscape.iter_slice` for these settings (progress steps)."""
         plane = plane if plane is not None else self.plane(objective)
         return iter_slice(objective, plane, self.alpha_axis(), self.beta_axis(), self.component,
                           int(self.budget_mb * 2 ** 20))

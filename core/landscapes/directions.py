@@ -23,36 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import HillwalkError, require_choice
+from ..errors import HillwalkError, require_choice
+from ..models.blocks import Block
 
 NORMALIZATIONS = ("filter", "layer", "model", "none")
 BIAS_MODES = ("zero", "keep")
 DIRECTION_KINDS = ("gaussian", "gradient", "pca", "coords", "interpolate")
-
-
-@dataclass(frozen=True)
-class Block:
-    """One parameter block (a layer's weight array) inside the flat parameter vector.
-
-    ``filter_axis`` is the axis that indexes filters (output units): 0 for a linear
-    classifier's ``W`` (C x (D+1)), whose rows are class templates; 1 for a network's
-    ``W1`` (D x H) and ``W2`` (H x C), whose columns are units. ``is_bias`` marks a
-    network's bias vectors, which directions either zero or keep (see :func:`normalize`).
-    """
-
-    name: str
-    shape: tuple
-    offset: int
-    filter_axis: int = 0
-    is_bias: bool = False
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    def view(self, flat):
-        """The block's entries of a flat vector, shaped like the block (a view)."""
-        return flat[self.offset:self.offset + self.size].reshape(self.shape)
 
 
 def layout_of(objective):
@@ -89,7 +65,7 @@ class Plane:
             shapes.add(self.dir2.shape)
         if len(shapes) != 1:
             raise HillwalkError(f"centre and directions must have the same shape, got {sorted(shapes)}")
-        for name, array in (("centre", self.center), ("direction 1", self.dir1), ("direction 2", self.dir2)):
+        for name, array in (("center", self.center), ("direction 1", self.dir1), ("direction 2", self.dir2)):
             if array is not None and not np.all(np.isfinite(array)):
                 raise HillwalkError(f"the {name} holds NaN or infinite values")
         norm1 = float(np.linalg.norm(self.dir1))
@@ -179,13 +155,13 @@ def normalize(direction, center, blocks, mode, biases="zero"):
             bd *= _ratio(np.linalg.norm(bc), np.linalg.norm(bd), f"block {block.name}")
             continue
         axes = tuple(k for k in range(bd.ndim) if k != block.filter_axis)
-        centre_norms = np.sqrt(np.sum(bc ** 2, axis=axes, keepdims=True))
+        center_norms = np.sqrt(np.sum(bc ** 2, axis=axes, keepdims=True))
         direction_norms = np.sqrt(np.sum(bd ** 2, axis=axes, keepdims=True))
-        if np.any(centre_norms == 0):
-            zero = int(np.flatnonzero(centre_norms.ravel() == 0)[0])
+        if np.any(center_norms == 0):
+            zero = int(np.flatnonzero(center_norms.ravel() == 0)[0])
             raise HillwalkError(f"filter normalization needs non-zero filters, but filter {zero} of {block.name} "
                                 "is zero at the centre; use another centre (e.g. trained) or another normalization")
-        bd *= centre_norms / np.where(direction_norms > 0, direction_norms, 1.0)
+        bd *= center_norms / np.where(direction_norms > 0, direction_norms, 1.0)
     return d
 
 
@@ -307,8 +283,8 @@ def pca_plane(trajectory, center=None, line=False):
             axis = -axis
         extent = float(np.max(np.abs(deviations @ axis)))
         directions.append((axis * extent).reshape(final.shape))
-    centre = final if center is None else np.asarray(center, dtype=np.float64)
-    return Plane(centre, directions[0], None if line else directions[1],
+    center = final if center is None else np.asarray(center, dtype=np.float64)
+    return Plane(center, directions[0], None if line else directions[1],
                  {"kind": "pca", "normalization": "trajectory extent", "orthogonalized": True,
                   "explained_variance": explained[:1] if line else explained, "trajectory_points": path.shape[0],
                   "label1": f"PC1 ({100 * explained[0]:.1f}% of variance)",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import HillwalkError
+from ..errors import HillwalkError
 from .optimizers import OptimizerSpec
 
 DEFAULT_DIVERGENCE_FACTOR = 1e6

@@ -2,7 +2,7 @@
 
 Both take the class scores of N examples and return the mean loss over the examples and
 its gradient with respect to the scores. Regularization is not part of these functions
-(see :mod:`core.regularizers`); the objectives in :mod:`core.objectives` combine them.
+(see :mod:`core.models.regularizers`); the objectives in :mod:`core.models.objectives` combine them.
 """
 from __future__ import annotations
 

@@ -52,13 +52,13 @@ def contour_segments(values, xs, ys, level):
 
     for cell_code, (first, second) in _PAIRS.items():
         add(code == cell_code, first, second)
-    centre_above = (a + b + c + d) / 4 > level
+    center_above = (a + b + c + d) / 4 > level
     for cell_code in (5, 10):
         saddle = code == cell_code
         # code 5 (bottom-left and top-right above): if the centre is above, they connect and the
         # lines cut off bottom-right and top-left; code 10 mirrors it.
-        cut_bottom_right = saddle & (centre_above if cell_code == 5 else ~centre_above)
-        cut_bottom_left = saddle & ~(centre_above if cell_code == 5 else ~centre_above)
+        cut_bottom_right = saddle & (center_above if cell_code == 5 else ~center_above)
+        cut_bottom_left = saddle & ~(center_above if cell_code == 5 else ~center_above)
         add(cut_bottom_right, 0, 1)
         add(cut_bottom_right, 2, 3)
         add(cut_bottom_left, 3, 0)

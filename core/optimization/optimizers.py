@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from .errors import HillwalkError, require_choice
+from ..errors import HillwalkError, require_choice
 
 GRADIENT_METHODS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 SEARCH_METHODS = ("random-search", "random-local-search")

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import HillwalkError, require_choice
-from .losses import _svm_margins, softmax_loss
-from .objectives import LinearClassifier
-from .regularizers import Regularizer
+from ..errors import HillwalkError, require_choice
+from ..models.losses import _svm_margins, softmax_loss
+from ..models.objectives import LinearClassifier
+from ..models.regularizers import Regularizer
 
 STEP_EXPONENTS = tuple(range(-10, 0))  # the notes' sweep: step sizes 1e-10 ... 1e-1
 
@@ -99,7 +99,7 @@ def sanity_checks(objective: LinearClassifier, subset_size=20, steps=300, seed=0
     * With no regularization, ``subset_size`` examples should be fit perfectly: full-batch
       gradient descent (backtracking step) drives their loss towards 0.
     """
-    from .centers import train_full_batch
+    from ..landscapes.centers import train_full_batch
 
     if not isinstance(objective, LinearClassifier):
         raise HillwalkError("the sanity checks are for the linear classifier (the expected losses assume scores "
@@ -269,7 +269,7 @@ def initialization_statistics(X, y, n_classes, hidden=64, activation="tanh", dep
     ----------
     X : (N, D) features ; y : (N,) labels ; n_classes : int
     hidden : units per hidden layer ; depth : hidden layers (1 is the app's two-layer net)
-    activation : one of core.network.ACTIVATIONS
+    activation : one of core.models.network.ACTIVATIONS
     schemes : names from INIT_LAB_SCHEMES ; seed : int (the same draws for every scheme)
     examples : at most this many examples (a seeded subset)
 
@@ -277,7 +277,7 @@ def initialization_statistics(X, y, n_classes, hidden=64, activation="tanh", dep
     -------
     list of InitStatistics, one per scheme
     """
-    from .network import (ACTIVATIONS, activation_backward, activation_forward, affine_backward, affine_forward,
+    from ..models.network import (ACTIVATIONS, activation_backward, activation_forward, affine_backward, affine_forward,
                           init_weights)
 
     require_choice(activation, ACTIVATIONS, "activation")

@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .datasets import Dataset
-from .errors import HillwalkError, require_choice
+from ..data.datasets import Dataset
+from ..errors import HillwalkError, require_choice
 from .losses import _softmax_per_example
 from .objectives import ClassifierObjective
 from .regularizers import Regularizer
@@ -144,7 +144,7 @@ class TwoLayerNet(ClassifierObjective):
     init : one of INIT_SCHEMES
         How :meth:`initial_theta` draws the weights (biases start at 0).
     loss, delta, regularizer, regularize_bias
-        As for :class:`~core.objectives.LinearClassifier`; the penalty applies to W1 and W2,
+        As for :class:`~core.models.objectives.LinearClassifier`; the penalty applies to W1 and W2,
         and to b1, b2 only with ``regularize_bias``.
 
     Notes
@@ -212,7 +212,7 @@ class TwoLayerNet(ClassifierObjective):
     def parameter_blocks(self):
         """W1 and W2 with their filters along axis 1 (a column is one unit's incoming
         weights), and the biases b1, b2 marked as such."""
-        from .directions import Block
+        from .blocks import Block
 
         return [Block(name, self.shapes[name], self.offsets[name], filter_axis=1 if name.startswith("W") else 0,
                       is_bias=name.startswith("b")) for name in ("W1", "b1", "W2", "b2")]
@@ -372,14 +372,14 @@ class TwoLayerNet(ClassifierObjective):
         workers : int
             Threads that share the points (NumPy releases the GIL in its products and
             ufuncs). Pays off when the BLAS library is limited to one thread meanwhile
-            (see :class:`core.landscape.Parallelism`): small products gain little from
+            (see :class:`core.landscapes.landscape.Parallelism`): small products gain little from
             BLAS threads, and a single thread leaves the elementwise work serial.
 
         Returns
         -------
         values : array (P,)
         """
-        from .landscape import Component
+        from .components import Component
 
         component = component if isinstance(component, Component) else Component.parse(component)
         thetas = np.asarray(thetas, dtype=np.float64).reshape(-1, self.size)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .errors import HillwalkError
+from ..errors import HillwalkError
 
 TEST_FUNCTION_NAMES = ("quadratic", "rosenbrock", "beale", "himmelblau", "saddle", "monkey", "rastrigin")
 

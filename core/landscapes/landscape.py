@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import HillwalkError
-from .losses import _softmax_per_example, _svm_per_example
-from .objectives import LinearClassifier
+from ..errors import HillwalkError
+from ..models.components import Component
+from ..models.losses import _softmax_per_example, _svm_per_example
+from ..models.objectives import LinearClassifier
 
 DEFAULT_BUDGET_BYTES = 256 * 2 ** 20
 MAX_GRID = 2001
@@ -102,40 +103,6 @@ def make_axis(low, high, n):
     if n % 2 == 1 and low == -high:
         axis[n // 2] = 0.0
     return axis
-
-
-@dataclass(frozen=True)
-class Component:
-    """What a slice shows: ``total``, ``data``, ``reg``, ``example`` (one example's data
-    loss, ``index``) or ``accuracy`` (training accuracy)."""
-
-    kind: str = "total"
-    index: int | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> "Component":
-        """'total', 'data', 'reg', 'accuracy' or 'example:K'."""
-        text = str(text).strip()
-        if text.startswith("example:") or text.startswith("example="):
-            try:
-                return cls("example", int(text.split(text[7], 1)[1]))
-            except ValueError:
-                raise HillwalkError(f"component {text!r}: give the example as a whole number, e.g. example:3") from None
-        if text in ("total", "data", "reg", "accuracy"):
-            return cls(text)
-        raise HillwalkError(f"unknown component {text!r}; choose total, data, reg, accuracy or example:K")
-
-    def __str__(self):
-        return f"example:{self.index}" if self.kind == "example" else self.kind
-
-    def check(self, objective):
-        if self.kind == "example":
-            n = getattr(objective, "n_train", 0)
-            if self.index is None or not 0 <= self.index < n:
-                raise HillwalkError(f"example index {self.index} is out of range: the training set has {n} "
-                                    f"examples (0..{n - 1})")
-        elif self.kind != "total" and not hasattr(objective, "components"):
-            raise HillwalkError(f"component {self} needs a data set; this objective only has a total loss")
 
 
 # --------------------------------------------------------------------------- results
@@ -447,7 +414,7 @@ def relu_sweep(offsets, slopes, xs):
 
 
 class _FastLinear:
-    """Exact fast evaluation for :class:`~core.objectives.LinearClassifier`.
+    """Exact fast evaluation for :class:`~core.models.objectives.LinearClassifier`.
 
     Scores are taken relative to the correct class, ``S'_ic = S_ic - S_iy``, so that
     ``S'_iy = 0`` and every shift used below is >= 0:

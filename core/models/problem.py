@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .datasets import PREPROCESSING_METHODS, load_dataset
-from .errors import HillwalkError, require_choice
+from ..data.datasets import PREPROCESSING_METHODS, load_dataset
+from ..errors import HillwalkError, require_choice
 from .network import TwoLayerNet, check_network_settings
 from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
 from .regularizers import Regularizer
@@ -42,11 +42,11 @@ class ClassifierSpec:
     label_column : str or None
         CSV only: the label column by name or index (default: last).
     loss, delta, regularizer, lam, beta, regularize_bias
-        See :class:`~core.objectives.LinearClassifier` and :class:`~core.regularizers.Regularizer`.
+        See :class:`~core.models.objectives.LinearClassifier` and :class:`~core.models.regularizers.Regularizer`.
     seed : int
         Seed of every random choice made while building (synthetic data, subsample, split).
     model : {"linear", "net"}
-        A linear classifier, or a two-layer network (:class:`~core.network.TwoLayerNet`)
+        A linear classifier, or a two-layer network (:class:`~core.models.network.TwoLayerNet`)
         with ``hidden`` units, ``activation`` (``slope`` for leaky_relu) and weight
         initialization ``init``.
     """
@@ -105,7 +105,7 @@ class ClassifierSpec:
 
     def build(self):
         """Load, split, preprocess and wrap the data in a :class:`LinearClassifier` or a
-        :class:`~core.network.TwoLayerNet` (or make the 2-D test function)."""
+        :class:`~core.models.network.TwoLayerNet` (or make the 2-D test function)."""
         if self.is_function:
             options = {"condition": self.condition, "angle": self.angle} if self.objective == "quadratic" else {}
             return make_test_function(self.objective, **options)

@@ -18,13 +18,13 @@ import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
-from .errors import HillwalkError
-from .optimizers import OptimizerSpec, Schedule
-from .problem import ClassifierSpec
-from .slices import SliceSpec
+from ..errors import HillwalkError
+from ..optimization.optimizers import OptimizerSpec, Schedule
+from ..models.problem import ClassifierSpec
+from ..landscapes.slices import SliceSpec
 
 FORMAT = "hillwalk-session"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: optimizers' "colour" is spelt "color" (version 1 files still open)
 SUFFIX = ".hillwalk.json"
 
 
@@ -50,7 +50,7 @@ class OptimizerSetting:
     """One optimizer of the race as the session keeps it."""
 
     spec: OptimizerSpec
-    colour: str = "#0072B2"
+    color: str = "#0072B2"
     enabled: bool = True
 
 
@@ -82,7 +82,7 @@ class Session:
         return {"format": FORMAT, "version": SCHEMA_VERSION, "title": self.title,
                 "problem": _plain(asdict(self.problem)), "slice": _plain(asdict(self.slice)),
                 "race": _plain(asdict(self.race)),
-                "optimizers": [{"spec": _plain(asdict(o.spec)), "colour": o.colour, "enabled": o.enabled}
+                "optimizers": [{"spec": _plain(asdict(o.spec)), "color": o.color, "enabled": o.enabled}
                                for o in self.optimizers],
                 "view": _plain(dict(self.view))}
 
@@ -124,19 +124,21 @@ class Session:
             where = f"{source}: optimizers[{k}]"
             if not isinstance(item, dict):
                 raise HillwalkError(f"{where} must be an object")
-            _no_unknown(item, {"spec", "colour", "enabled"}, where)
+            if "colour" in item and "color" not in item:  # version 1 sessions spelt it so
+                item = {("color" if key == "colour" else key): value for key, value in item.items()}
+            _no_unknown(item, {"spec", "color", "enabled"}, where)
             spec_data = dict(item.get("spec", {})) if isinstance(item.get("spec", {}), dict) else None
             if spec_data is None:
                 raise HillwalkError(f"{where}.spec must be an object")
             schedule = build_dataclass(Schedule, spec_data.pop("schedule", {}), f"{where}.spec.schedule")
             spec = build_dataclass(OptimizerSpec, {**spec_data, "schedule": schedule}, f"{where}.spec")
-            colour = item.get("colour", "#0072B2")
+            color = item.get("color", "#0072B2")
             enabled = item.get("enabled", True)
-            if not isinstance(colour, str) or not colour.startswith("#"):
-                raise HillwalkError(f"{where}.colour must be a colour like '#0072B2', got {colour!r}")
+            if not isinstance(color, str) or not color.startswith("#"):
+                raise HillwalkError(f"{where}.color must be a colour like '#0072B2', got {color!r}")
             if not isinstance(enabled, bool):
                 raise HillwalkError(f"{where}.enabled must be true or false, got {enabled!r}")
-            optimizers.append(OptimizerSetting(spec, colour, enabled))
+            optimizers.append(OptimizerSetting(spec, color, enabled))
         view = data.get("view", {})
         if not isinstance(view, dict):
             raise HillwalkError(f"{source}: 'view' must be an object")

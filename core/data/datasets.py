@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import HillwalkError, require_choice
+from ..errors import HillwalkError, require_choice
 
-RESOURCES_DIR = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
 EMBEDDED_NAMES = ("digits", "iris", "wine")
 SYNTHETIC_NAMES = ("spiral", "blobs", "xor", "circles")
 PREPROCESSING_METHODS = ("none", "center", "standardize", "minmax")
@@ -189,9 +189,9 @@ def make_blobs(classes=3, points_per_class=100, spread=0.6, seed=0) -> Dataset:
     _check_count("points per class", points_per_class, 1)
     rng = np.random.default_rng(seed)
     angles = 2 * np.pi * np.arange(classes) / classes
-    centres = 2.0 * np.c_[np.cos(angles), np.sin(angles)]
+    centers = 2.0 * np.c_[np.cos(angles), np.sin(angles)]
     y = np.repeat(np.arange(classes), points_per_class)
-    X = centres[y] + spread * rng.standard_normal((y.size, 2))
+    X = centers[y] + spread * rng.standard_normal((y.size, 2))
     return _synthetic("blobs", X, y, classes, dict(classes=classes, points_per_class=points_per_class,
                                                   spread=spread, seed=seed))
 

@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
-from .datasets import Dataset, Preprocessor, add_bias, require_two_classes, train_val_split
-from .errors import HillwalkError, require_choice
+from ..data.datasets import Dataset, Preprocessor, add_bias, require_two_classes, train_val_split
+from ..errors import HillwalkError, require_choice
 from .losses import _softmax_per_example, _svm_per_example, softmax_loss, svm_loss
 from .regularizers import Regularizer
 
@@ -153,7 +153,7 @@ class LinearClassifier(ClassifierObjective):
 
     def parameter_blocks(self):
         """One block, W; its filters (rows) are the class templates."""
-        from .directions import Block
+        from .blocks import Block
 
         return [Block("W", self.param_shape, 0, filter_axis=0)]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import HillwalkError
+from ..errors import HillwalkError
 
 DIFFERENCE_METHODS = ("forward", "centered")
 # Rules of thumb for float64 (CS231n): above 1e-2 probably wrong, 1e-2..1e-4 suspicious,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import HillwalkError
+from ..errors import HillwalkError
 
 
 def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import HillwalkError
+from ..errors import HillwalkError
 
 FORMATS = (".npz", ".csv", ".png")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import HillwalkError, require_choice
+from ..errors import HillwalkError, require_choice
 
 REGULARIZER_KINDS = ("none", "l2", "l1", "elastic")
 

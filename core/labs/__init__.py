@@ -1,0 +1,8 @@
+"""Labs: the computations behind each lesson of the notes.
+
+``gradcheck`` compares analytic with numerical gradients (relative errors, kinks, h
+sweeps); ``lessons`` holds the other labs' computations (step-size sweep, sanity checks,
+hinge anatomy, decision regions, initialization statistics). Built on
+:mod:`core.models`, :mod:`core.landscapes` and :mod:`core.optimization`; nothing below
+imports it.
+"""
