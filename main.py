@@ -283,35 +283,33 @@ def optimizer_specs_from_args(args):
 
 def trace_setup_from_session(args):
     """(objective, start, optimizer specs, settings) of a session's race; also sets the
-    steps, seed and objective kind on ``args``."""
+    steps, seed and objective kind on ``args``. The run starts where the app's would
+    (core.experiment.start_run: in the plane, or at the plane's point)."""
+    from core import experiment
     from core.errors import HillwalkError
     from core.io.session import Session
-    from core.optimization.trajectory import PlaneObjective
 
     session = Session.load(args.session)
     specs = [o.spec for o in session.optimizers if o.enabled]
     if not specs:
         raise HillwalkError(f"{args.session}: the session has no enabled optimizer")
-    classifier = session.problem.build()
-    plane = session.slice.plane(classifier)
-    race = session.race
-    if race.in_plane and plane.dir2 is not None:
-        objective, start = PlaneObjective(classifier, plane), np.array(race.start)
-    else:
-        objective, start = classifier, plane.point(*race.start)
-    args.steps, args.seed, args.objective = race.steps, race.seed, "classifier"
-    return objective, start, specs, {"session": session.to_dict()}
+    classifier = experiment.build_objective(session.problem)
+    plane = experiment.build_plane(classifier, session.slice)
+    run = experiment.start_run(classifier, plane, session.race, specs[0])
+    args.steps, args.seed, args.objective = session.race.steps, session.race.seed, "classifier"
+    return run.objective, run.origin, specs, {"session": session.to_dict()}
 
 
 def trace_setup_from_options(args):
     """(objective, start, optimizer specs, settings) from the command-line options."""
+    from core import experiment
     from core.errors import HillwalkError
     from core.models.testfunctions import make_test_function
 
     specs = optimizer_specs_from_args(args)
     if args.objective == "classifier":
         problem = problem_spec_from_args(args)
-        objective = problem.build()
+        objective = experiment.build_objective(problem)
         if args.start is not None:
             raise HillwalkError("--start is for 2-D functions; a classifier starts at --init-scale * randn")
         if not args.init_scale > 0:
@@ -421,6 +419,7 @@ def slice_spec_from_args(args):
 def run_render(args, out=sys.stdout):
     from pathlib import Path
 
+    from core import experiment
     from core.errors import HillwalkError
     from core.io.export import FORMATS, landscape_meta, save_landscape_csv, save_landscape_npz
     path = Path(args.out)
@@ -439,9 +438,9 @@ def run_render(args, out=sys.stdout):
         problem, spec = session.problem, session.slice
     else:
         problem, spec = problem_spec_from_args(args), slice_spec_from_args(args)
-    objective = problem.build()
-    plane = spec.plane(objective)
-    landscape = spec.compute(objective, plane)
+    objective = experiment.build_objective(problem)
+    plane = experiment.build_plane(objective, spec)
+    landscape = experiment.compute_landscape(objective, plane, spec)
     settings = {"problem": problem.to_dict(), "slice": spec.to_dict()}
     meta = landscape_meta(landscape, settings, objective)
     if suffix == ".npz":

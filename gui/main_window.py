@@ -471,8 +471,8 @@ class MainWindow(QtWidgets.QMainWindow):
         from core.io.export import save_trajectories_csv, save_trajectories_npz
 
         state = self.state
-        trajectories = [state.runs[e.id].trajectory for e in state.optimizers
-                        if e.enabled and e.id in state.runs and state.runs[e.id].trajectory is not None]
+        trajectories = [state.runs[e.id].trajectory() for e in state.optimizers
+                        if e.enabled and e.id in state.runs and len(state.runs[e.id])]
         if not trajectories:
             raise HillwalkError("there are no paths to export yet")
         path = Path(path)

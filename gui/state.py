@@ -21,21 +21,22 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 from PyQt6 import QtCore
 
-from core.landscapes.directions import Plane
+from core import experiment
 from core.errors import HillwalkError, require_choice
-from core.landscapes.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
-from core.optimization.optimizers import OptimizerSpec
-from core.models.problem import ClassifierSpec
 from core.io.session import OptimizerSetting, RaceSettings, Session, build_dataclass, default_race_optimizers
+from core.landscapes.directions import Plane
+from core.landscapes.landscape import Landscape
 from core.landscapes.slices import SliceSpec
-from core.optimization.trajectory import PlaneObjective, Run, plane_coordinates
+from core.models.problem import ClassifierSpec
+from core.optimization.optimizers import OptimizerSpec
+from core.optimization.paths import PathRecord
 
 from .figures import PALETTE
 from .workers import JobSlots
 
 REGULARIZATION_FIELDS = ("regularizer", "lam", "beta", "regularize_bias")
 PLANE_FIELDS = ("center", "train_steps", "init_scale", "directions", "orthogonalize", "coords", "seed", "cut")
-RUN_CHUNK_STEPS = 10
+FRAME_INTERVAL_MS = 33   # streamed results reach the views at most once a frame (30 per second)
 
 
 @dataclass
@@ -67,25 +68,15 @@ class ViewSettings:
             raise HillwalkError("cut_points must be two (a, b) points")
 
 
-@dataclass
-class RunResult:
-    """What the views need of a run, in plane coordinates (arrays share their length)."""
+class RunResult(PathRecord):
+    """One method's path as the views need it, in plane coordinates (see
+    :class:`core.optimization.paths.PathRecord`: ``steps``, ``a``, ``b``, ``off_plane``,
+    ``loss``, ``batch_loss``, ``train_acc``, ``val_acc``, ``grad_norm`` share their length),
+    grown by the increments its worker streams."""
 
-    entry_id: int
-    label: str
-    steps: np.ndarray
-    a: np.ndarray
-    b: np.ndarray
-    off_plane: np.ndarray
-    loss: np.ndarray
-    batch_loss: np.ndarray
-    train_acc: np.ndarray
-    val_acc: np.ndarray
-    grad_norm: np.ndarray
-    diverged_at: int | None
-    finished: bool
-    thetas: np.ndarray | None = None   # full parameters of the recorded rows
-    trajectory: object = None          # the core Trajectory (for exports in trace's formats)
+    def __init__(self, entry_id: int, label: str, plane, in_plane: bool, method: str = ""):
+        super().__init__(plane, in_plane, label, method)
+        self.entry_id = entry_id
 
 
 def default_optimizers():
@@ -138,6 +129,11 @@ class AppState(QtCore.QObject):
         self.jobs.failed.connect(self._on_job_failed)
         self.jobs.busy_changed.connect(self.busy_changed)
         self._pending_problem = None
+        self._switching_objective = False
+        self._runs_update_timer = QtCore.QTimer(self)
+        self._runs_update_timer.setSingleShot(True)
+        self._runs_update_timer.setInterval(FRAME_INTERVAL_MS)
+        self._runs_update_timer.timeout.connect(self._emit_runs_updated)
 
     # ================================================================= setters (panels call these)
     def start(self):
@@ -189,13 +185,13 @@ class AppState(QtCore.QObject):
             self._request_plane()
 
     def center_on_run(self, entry_id: int):
-        """Centre the slice on a method's position at the current step."""
+        """Center the slice on a method's position at the current step."""
         run = self.runs.get(entry_id)
-        if run is None or run.thetas is None or run.steps.size == 0:
+        if run is None or run.steps.size == 0:
             self._reject("that method has no recorded position yet; wait for its run")
             return
-        row = max(0, min(int(np.searchsorted(run.steps, self.frame, side="right")) - 1, run.thetas.shape[0] - 1))
-        self.custom_center = (f"{run.label} at step {int(run.steps[row])}", run.thetas[row].copy(), entry_id)
+        row = max(0, min(int(np.searchsorted(run.steps, self.frame, side="right")) - 1, run.steps.size - 1))
+        self.custom_center = (f"{run.label} at step {int(run.steps[row])}", run.theta_at(row), entry_id)
         self.slice_changed.emit()
         self._request_plane()
 
@@ -229,20 +225,25 @@ class AppState(QtCore.QObject):
 
     def choose_objective(self, name: str):
         """Switch between the classifier on data and a 2-D test function; a function
-        brings its own view range, start point and colour scale."""
+        brings its own view range, start point and color scale (taken when it is built,
+        in the worker)."""
         if name == self.problem.objective:
             return
         try:
             problem = replace(self.problem, objective=name)
-            target = problem.build() if problem.is_function else None
         except HillwalkError as error:
             self._reject(str(error))
             return
-        if target is not None:
-            (x0, x1), (y0, y1) = target.view
+        self._request_problem(problem, switching_objective=True)
+
+    def _adopt_objective_defaults(self, objective):
+        """The view range, start and color scale that suit a newly chosen objective."""
+        view_range = getattr(objective, "view", None)
+        if view_range is not None:  # a 2-D function
+            (x0, x1), (y0, y1) = view_range
             self.slice = replace(self.slice, alpha_range=(x0, x1), beta_range=(y0, y1), component="total")
-            self.race = replace(self.race, start=tuple(float(v) for v in target.default_start), in_plane=False)
-            self.view = replace(self.view, log_scale=name not in ("saddle", "monkey"))
+            self.race = replace(self.race, start=tuple(float(v) for v in objective.default_start), in_plane=False)
+            self.view = replace(self.view, log_scale=objective.name not in ("saddle", "monkey"))
         else:
             self.slice = replace(self.slice, alpha_range=(-1.0, 1.0), beta_range=(-1.0, 1.0))
             self.race = replace(self.race, start=RaceSettings().start)
@@ -250,7 +251,6 @@ class AppState(QtCore.QObject):
         self.slice_changed.emit()
         self.race_changed.emit()
         self.view_changed.emit()
-        self._request_problem(problem)
 
     def set_start(self, a: float, b: float):
         """The common start of every path: ``centre + a d1 + b d2`` (a click on the heatmap)."""
@@ -331,17 +331,17 @@ class AppState(QtCore.QObject):
         self.slice_changed.emit()
         self.race_changed.emit()
 
-    def _request_problem(self, proposed: ClassifierSpec):
+    def _request_problem(self, proposed: ClassifierSpec, switching_objective: bool = False):
         self._pending_problem = proposed
+        self._switching_objective = switching_objective
         self.jobs.cancel_all()
         self.custom_center = None
+        spec = self.slice
 
         def job(report, should_stop):
-            report(0.0, "loading data")
-            objective = proposed.build()
-            report(0.5, "training the centre")
-            plane = self.slice.plane(objective)
-            return objective, plane
+            objective = experiment.build_objective(proposed, report)
+            report(0.5, "training the center")
+            return objective, experiment.build_plane(objective, spec)
 
         self.progress.emit("loading data", 0.0)
         self.jobs.start("problem", job)
@@ -352,7 +352,7 @@ class AppState(QtCore.QObject):
         self.jobs.cancel("reg")
 
         def job(report, should_stop):
-            objective = proposed.model_on(old.train, old.val)
+            objective = experiment.rebuild_regularization(proposed, old)
             report(0.3, "regularization term")
             return proposed, objective
 
@@ -366,8 +366,7 @@ class AppState(QtCore.QObject):
         self.jobs.cancel_matching("run:")
 
         def job(report, should_stop):
-            report(0.0, "centre and directions")
-            return spec.plane(objective, center=theta, center_label=label)
+            return experiment.build_plane(objective, spec, theta, label, report)
 
         self.jobs.start("plane", job)
 
@@ -375,33 +374,9 @@ class AppState(QtCore.QObject):
         objective, plane, spec = self.objective, self.plane, self.slice
         if objective is None or plane is None:
             return
-        component = spec.component
-        split_total = component == "total" and hasattr(objective, "regularizer")
-        budget = int(spec.budget_mb * 2 ** 20)
-        alphas, betas = spec.alpha_axis(), make_axis(*map(float, spec.beta_range), int(spec.grid))
 
         def job(report, should_stop):
-            steps = iter_slice(objective, plane, alphas, betas, "data" if split_total else component, budget)
-            result = None
-            for step in steps:
-                if should_stop():
-                    return None
-                if step.result is not None:
-                    result = step.result
-                    break
-                if step.preview is not None:
-                    report(step.fraction, "slice", ("preview", step.preview))
-                elif step.rows_done:
-                    report(step.fraction, "slice", ("rows", step.rows_done, step.values.copy()))
-                else:
-                    report(step.fraction, "slice")
-            data_values = None
-            if split_total:
-                data_values = result.values
-                reg = compute_slice(objective, plane, alphas, betas, "reg", budget)
-                result = Landscape(data_values + reg.values, alphas, betas, Component.parse("total"), plane, result.method,
-                                   result.fallback_points + reg.fallback_points, result.seconds + reg.seconds)
-            return result, data_values
+            return experiment.compute_scene_slice(objective, plane, spec, report, should_stop)
 
         self.jobs.start("slice", job)
 
@@ -410,18 +385,13 @@ class AppState(QtCore.QObject):
         objective, plane, spec, landscape = self.objective, self.plane, self.slice, self.landscape
         if landscape is None:
             return self._request_slice()
-        component = spec.component
-        if component in ("data", "accuracy") or component.startswith("example"):
-            return  # unaffected by regularization
-        if component == "total" and self.data_values is None:
+        scene = experiment.SceneSlice(landscape, self.data_values)
+        if str(spec.component) == "total" and self.data_values is None:
             return self._request_slice()
 
         def job(report, should_stop):
-            reg = compute_slice(objective, plane, landscape.alphas, landscape.betas, "reg",
-                                int(spec.budget_mb * 2 ** 20))
-            values = reg.values if component == "reg" else self.data_values + reg.values
-            return Landscape(values, landscape.alphas, landscape.betas, landscape.component, plane, reg.method,
-                             reg.fallback_points, reg.seconds), self.data_values
+            return experiment.recompute_regularization(objective, plane, scene, spec.component,
+                                                       int(spec.budget_mb * 2 ** 20), should_stop)
 
         self.jobs.start("slice", job)
 
@@ -433,44 +403,23 @@ class AppState(QtCore.QObject):
             return
 
         def job(report, should_stop):
-            from core.landscapes.contours import contour_set
-
-            from .figures import display_values
-
-            return landscape, contour_set(display_values(landscape.values, view.log_scale), landscape.alphas,
-                                          landscape.betas, view.contours)
+            return landscape, experiment.compute_contours(landscape, view.log_scale, view.contours)
 
         self.jobs.start("contours", job)
 
     def cut_line(self):
         """(start (a, b), direction (a, b), s range) of the 1-D cut in plane coordinates."""
-        view = self.view
-        a0, a1 = (float(v) for v in self.slice.alpha_range)
-        b0, b1 = (float(v) for v in self.slice.beta_range)
-        if view.cut_mode == "points":
-            p1, p2 = (np.asarray(p, dtype=float) for p in view.cut_points)
-            if np.allclose(p1, p2):
-                p2 = p1 + np.array([1.0, 0.0])
-            return p1, p2 - p1, (-0.25, 1.25)
-        angle = math.radians(view.cut_angle)
-        direction = np.array([math.cos(angle), math.sin(angle)])
-        reach = max(abs(a0), abs(a1), abs(b0), abs(b1))
-        return np.zeros(2), direction, (-reach, reach)
+        geometry = experiment.cut_geometry(self.slice, self.view.cut_mode, self.view.cut_angle, self.view.cut_points)
+        return geometry.origin, geometry.direction, geometry.s_range
 
     def _request_cut(self):
-        objective, plane = self.objective, self.plane
+        objective, plane, spec = self.objective, self.plane, self.slice
         if objective is None or plane is None or plane.dir2 is None:
             return
-        origin, direction, (s0, s1) = self.cut_line()
-        center = plane.point(origin[0], origin[1])
-        along = direction[0] * plane.dir1 + direction[1] * plane.dir2
-        component = self.slice.component
-        budget = int(self.slice.budget_mb * 2 ** 20)
+        geometry = experiment.cut_geometry(spec, self.view.cut_mode, self.view.cut_angle, self.view.cut_points)
 
         def job(report, should_stop):
-            line = Plane(center, along, None, {"kind": "cut", "label1": "s: position along the cut"})
-            return compute_slice(objective, line, make_axis(s0, s1, 201), None, component, budget,
-                                 should_stop=should_stop)
+            return experiment.compute_cut(objective, plane, spec, geometry, should_stop)
 
         self.jobs.start("cut", job)
 
@@ -480,34 +429,43 @@ class AppState(QtCore.QObject):
         self.set_frame(0)
         for entry in self.optimizers:
             self._restart_run(entry, notify=False)
-        self.runs_updated.emit()
+        self._runs_changed()
+        self.set_playing(True)  # a restarted race plays: its paths appear without a key press
 
     def _restart_run(self, entry: OptimizerEntry, notify=True):
         self.jobs.cancel(f"run:{entry.id}")
         self.runs.pop(entry.id, None)
         if not entry.enabled or self.objective is None or self.plane is None:
             if notify:
-                self.runs_updated.emit()
+                self._runs_changed()
             return
         objective, plane, race, spec = self.objective, self.plane, self.race, entry.spec
-        in_plane = race.in_plane and plane.dir2 is not None
-        label = run_label(spec, has_data=hasattr(objective, "train"))
+        label = run_label(spec, has_data=getattr(objective, "train", None) is not None)
+        self.runs[entry.id] = RunResult(entry.id, label, plane, race.in_plane and plane.dir2 is not None, spec.method)
 
         def job(report, should_stop):
-            if in_plane:
-                walker = Run(PlaneObjective(objective, plane), spec, np.array(race.start), race.steps, race.seed)
-            else:
-                walker = Run(objective, spec, plane.point(*race.start), race.steps, race.seed)
-            while not walker.finished:
-                if should_stop():
-                    return None
-                walker.advance(RUN_CHUNK_STEPS)
-                report(walker.t / max(1, race.steps), label, _run_result(entry.id, label, walker, plane, in_plane))
-            return _run_result(entry.id, label, walker, plane, in_plane)
+            return experiment.stream_run(objective, plane, race, spec, label, report, should_stop)
 
         self.jobs.start(f"run:{entry.id}", job)
         if notify:
-            self.runs_updated.emit()
+            self._runs_changed()
+
+    def _runs_changed(self):
+        """Tell the views the runs changed, at most once a frame: increments arrive from
+        several workers, each at most every 50 ms, and are merged into one redraw."""
+        if not self._runs_update_timer.isActive():
+            self._runs_update_timer.start()
+
+    def _emit_runs_updated(self):
+        self.runs_updated.emit()
+
+    def _append_increment(self, kind, increment):
+        entry_id = int(kind.split(":", 1)[1])
+        run = self.runs.get(entry_id)
+        if run is None or increment is None:
+            return
+        run.extend(increment)
+        self._runs_changed()
 
     # ================================================================= job results
     def _on_job_progress(self, kind, fraction, text):
@@ -520,24 +478,26 @@ class AppState(QtCore.QObject):
                 self.landscape_ready.emit(False)
             return
         if kind.startswith("run:"):
-            self.runs[partial.entry_id] = partial
-            self.runs_updated.emit()
+            self._append_increment(kind, partial)
 
     def _on_job_finished(self, kind, result):
         if kind == "problem":
             objective, plane = result
             self.problem = self._pending_problem
             self.objective = objective
+            if self._switching_objective:
+                self._switching_objective = False
+                self._adopt_objective_defaults(objective)
             self.problem_changed.emit()
             self.objective_ready.emit()
-            self.status.emit(f"Loaded {objective_summary(objective)}")
+            self.status.emit(f"Loaded {experiment.describe_objective(objective)}")
             self._adopt_plane(plane)
         elif kind == "reg":
             proposed, objective = result
             self.problem, self.objective = proposed, objective
             self.problem_changed.emit()
             self.objective_ready.emit()
-            self.status.emit("Regularization changed: the centre is kept (Retrain centre moves it to the new minimum)")
+            self.status.emit("Regularization changed: the center is kept (Retrain center moves it to the new minimum)")
             self._request_reg_only()
             self._request_cut()
             self._restart_runs()
@@ -546,7 +506,7 @@ class AppState(QtCore.QObject):
         elif kind == "slice":
             if result is None:
                 return
-            self.landscape, self.data_values = result
+            self.landscape, self.data_values = result.landscape, result.data_values
             self.preview = None
             self.landscape_ready.emit(True)
             self.request_contours()
@@ -558,9 +518,7 @@ class AppState(QtCore.QObject):
                 self.cut = result
                 self.cut_ready.emit()
         elif kind.startswith("run:"):
-            if result is not None:
-                self.runs[result.entry_id] = result
-                self.runs_updated.emit()
+            self._append_increment(kind, result)
 
     def _adopt_plane(self, plane):
         self.plane = plane
@@ -619,24 +577,13 @@ class AppState(QtCore.QObject):
 
 def objective_summary(objective) -> str:
     """One line about the objective: its data set, or its formula."""
-    if hasattr(objective, "train"):
-        return objective.train.summary()
-    return f"{objective.name}: {objective.formula}"
+    return experiment.describe_objective(objective)
 
 
 def view_from_dict(data: dict) -> ViewSettings:
     """ViewSettings from a session's 'view' object (missing keys take defaults)."""
     return build_dataclass(ViewSettings, data, "session: view")
 
-
-
-def _run_result(entry_id, label, walker, plane, in_plane) -> RunResult:
-    trajectory = walker.trajectory()
-    a, b, off, thetas = plane_coordinates(trajectory, plane, in_plane)
-    trajectory.label = label
-    return RunResult(entry_id, label, trajectory.steps, a, b, off, trajectory.loss, trajectory.batch_loss,
-                     trajectory.train_acc, trajectory.val_acc, trajectory.grad_norm, trajectory.diverged_at,
-                     walker.finished, thetas, trajectory)
 
 
 def run_label(spec: OptimizerSpec, has_data: bool = True) -> str:

@@ -1,8 +1,12 @@
 """Running core work off the GUI thread.
 
-A job is a plain function ``job(report, should_stop)``: it calls ``report(fraction, text,
-partial=None)`` now and then, checks ``should_stop()`` between small steps, and returns
-its result (or raises :class:`~core.errors.HillwalkError` for a user-facing problem).
+A job is a plain function ``job(report, should_stop)``, usually a task of
+:mod:`core.experiment`: it calls ``report(fraction, text, partial=None)`` now and then, checks
+``should_stop()`` between small steps, and returns its result (or raises
+:class:`~core.errors.HillwalkError` for a user-facing problem). A partial result is an
+increment (what is new since the previous one, never a copy of everything so far), posted by
+the task at most every ~50 ms (:data:`core.optimization.paths.DEFAULT_POST_INTERVAL_S`), so
+that the GUI thread, which merges them into one redraw a frame, never falls behind its queue.
 :class:`Worker` runs it in the global ``QThreadPool`` and carries progress, partial
 results, the result and errors back to the GUI thread as signals.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,10 +123,13 @@ class Run:
         self.origin = start.copy()
         self.t = 0
         self.diverged_at = None
-        self._rows = {name: [] for name in ("steps", "loss", "batch_loss", "train_acc", "val_acc", "grad_norm",
-                                            "step_length", "lr")}
+        # Compact growable columns (8 bytes a value, not a Python float object each).
+        self._rows = {name: array("d") for name in ("loss", "batch_loss", "train_acc", "val_acc", "grad_norm",
+                                                    "step_length", "lr")}
+        self._rows["steps"] = array("q")
         self._theta_rows = []
-        self._theta_steps = []
+        self._theta_steps = array("q")
+        self._released = 0  # theta rows before this index were handed over (release_recorded)
         self._last_step_length = 0.0
         self._start_scale = None
         self._search_loss = None
@@ -215,12 +219,41 @@ class Run:
             self._theta_steps.append(self.t)
 
     # ----------------------------------------------------------------- results
+    def recorded_rows(self, first: int = 0) -> dict:
+        """The rows whose parameters were kept, from the ``first``-th such row on.
+
+        Returns a dict of arrays sharing their first axis (k): ``steps`` (int), the scalar
+        columns (float) and ``thetas`` (k, *param_shape). Costs O(k): an app asking for what
+        is new since its last look pays only for the new rows.
+        """
+        theta_steps = np.frombuffer(self._theta_steps, dtype=np.int64)[first:].copy() \
+            if len(self._theta_steps) else np.zeros(0, dtype=np.int64)
+        # Row t of the scalar columns is step t (one row per step, from 0).
+        rows = {name: np.frombuffer(column, dtype=np.float64)[theta_steps].copy() if len(column) else np.zeros(0)
+                for name, column in self._rows.items() if name != "steps"}
+        rows["steps"] = theta_steps
+        new_thetas = self._theta_rows[first:]
+        if any(theta is None for theta in new_thetas):
+            raise HillwalkError("those parameter rows were already handed over and released")
+        rows["thetas"] = np.stack(new_thetas) if new_thetas else np.zeros((0,) + self.theta.shape)
+        return rows
+
+    def release_recorded(self, upto: int):
+        """Forget the parameters of recorded rows before ``upto`` (a streaming consumer has
+        taken them): a long run then holds only what was not yet handed over. The scalar
+        rows are kept; :meth:`trajectory` is no longer available afterwards."""
+        for k in range(self._released, min(upto, len(self._theta_rows))):
+            self._theta_rows[k] = None
+        self._released = max(self._released, upto)
+
     def trajectory(self, recorded_only=True) -> Trajectory:
         """The record so far. With ``recorded_only``, scalar rows are restricted to the
         steps whose parameters were kept (so every array has the same length)."""
         rows = {k: np.asarray(v, dtype=np.float64) for k, v in self._rows.items()}
         steps = np.asarray(self._rows["steps"], dtype=np.int64)
         theta_steps = np.asarray(self._theta_steps, dtype=np.int64)
+        if self._released:
+            raise HillwalkError("this run streamed its rows (release_recorded); take them from its increments")
         # the last row may be recorded without its theta when the run diverged later
         thetas = np.stack(self._theta_rows) if self._theta_rows else np.zeros((0,) + self.theta.shape)
         if recorded_only:

@@ -1,0 +1,265 @@
+"""The experiment layer: every "given these settings, compute X" task of a scene.
+
+The desktop app's workers and the command line call these same functions, so what the
+window shows and what ``main.py render`` / ``trace`` / ``race`` write cannot drift apart.
+Each task is a plain function (or generator) of settings and earlier results; the long ones
+take ``report(fraction, text, partial=None)`` for progress and partial results and
+``should_stop()`` for cancellation (both optional), and return None when stopped.
+
+The tasks of a scene, in the order they depend on one another:
+
+* :func:`build_objective` -- the objective of a problem (data, model, loss, regularizer);
+  :func:`rebuild_regularization` -- the same data with other regularization settings;
+* :func:`build_plane` -- the center and the directions of the slice;
+* :func:`compute_scene_slice` -- the slice (the total split into its data and
+  regularization parts where that lets a later change of lambda recompute only the
+  cheap part: :func:`recompute_regularization`);
+* :func:`cut_geometry` / :func:`compute_cut` -- the 1-D cut through the slice;
+* :func:`compute_contours` -- the level lines of the slice as shown;
+* :func:`start_run` / :func:`stream_run` -- one method of the race, streamed as increments.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import HillwalkError
+from .landscapes.contours import contour_set
+from .landscapes.directions import Plane
+from .landscapes.landscape import Component, Landscape, iter_slice, make_axis
+from .optimization.paths import (DEFAULT_POST_INTERVAL_S, PathIncrement, PathRecord, iter_path, race_walker,
+                                 walks_in_plane)
+
+CUT_POINTS = 201
+
+
+def _quiet(fraction, text="", partial=None):
+    """A ``report`` that ignores everything (the command line's)."""
+
+
+def _never():
+    return False
+
+
+def describe_objective(objective) -> str:
+    """One line about the objective: its data set, or its formula."""
+    if getattr(objective, "train", None) is not None:
+        return objective.train.summary()
+    return f"{objective.name}: {objective.formula}"
+
+
+# --------------------------------------------------------------------------- objective and plane
+
+def build_objective(problem, report=_quiet):
+    """The objective of ``problem`` (a :class:`core.models.problem.ClassifierSpec`)."""
+    report(0.0, "loading data")
+    return problem.build()
+
+
+def rebuild_regularization(problem, objective):
+    """``problem``'s objective on ``objective``'s data (only the regularization differs):
+    no reloading, no new split."""
+    return problem.model_on(objective.train, objective.val)
+
+
+def build_plane(objective, slice_spec, center=None, center_label=None, report=_quiet) -> Plane:
+    """The plane (or line) of ``slice_spec`` for ``objective``; ``center`` (parameters)
+    replaces the center the settings would choose (e.g. an optimizer's position)."""
+    report(0.0, "center and directions")
+    return slice_spec.plane(objective, center=center, center_label=center_label)
+
+
+# --------------------------------------------------------------------------- slice
+
+@dataclass
+class SceneSlice:
+    """A computed slice and, when the total was split, its data part.
+
+    Attributes
+    ----------
+    landscape : Landscape
+    data_values : array of the landscape's shape, or None
+        The data loss on the grid, kept so that a new regularization only needs the
+        (cheap) regularization grid.
+    """
+
+    landscape: Landscape
+    data_values: np.ndarray | None = None
+
+
+def splits_total(objective, component) -> bool:
+    """Whether the slice of ``component`` is computed as data + regularization."""
+    return str(component) == "total" and getattr(objective, "regularizer", None) is not None
+
+
+def compute_scene_slice(objective, plane, slice_spec, report=_quiet, should_stop=_never) -> SceneSlice | None:
+    """The slice of ``slice_spec`` on ``plane``.
+
+    Partial results (through ``report``): ``("preview", (alphas, betas, values))``, a coarse
+    grid computed first so that something appears at once. Returns None when stopped.
+    """
+    alphas, betas = slice_spec.alpha_axis(), slice_spec.beta_axis()
+    budget = int(slice_spec.budget_mb * 2 ** 20)
+    component = slice_spec.component
+    split = splits_total(objective, component)
+    result = None
+    for step in iter_slice(objective, plane, alphas, betas, "data" if split else component, budget):
+        if should_stop():
+            return None
+        if step.result is not None:
+            result = step.result
+            break
+        report(step.fraction * (0.9 if split else 1.0), "slice",
+               ("preview", step.preview) if step.preview is not None else None)
+    if not split:
+        return SceneSlice(result, None)
+    regularization = _regularization_grid(objective, plane, alphas, betas, budget, should_stop)
+    if regularization is None:
+        return None
+    landscape = Landscape(result.values + regularization.values, alphas, result.betas, Component.parse("total"),
+                          plane, result.method, result.fallback_points + regularization.fallback_points,
+                          result.seconds + regularization.seconds)
+    return SceneSlice(landscape, result.values)
+
+
+def _regularization_grid(objective, plane, alphas, betas, budget, should_stop):
+    result = None
+    for step in iter_slice(objective, plane, alphas, betas, "reg", budget):
+        if should_stop():
+            return None
+        result = step.result
+    return result
+
+
+def recompute_regularization(objective, plane, scene: SceneSlice, component, budget_bytes,
+                             should_stop=_never) -> SceneSlice | None:
+    """After a change of regularization: the slice of ``component`` on the same plane and
+    grid, reusing ``scene``'s data grid. Returns ``scene`` itself when the component does not
+    depend on the regularization, and None when the data grid is missing (compute the whole
+    slice then) or when stopped."""
+    component = str(component)
+    if component in ("data", "accuracy") or component.startswith("example"):
+        return scene
+    if component == "total" and scene.data_values is None:
+        return None
+    landscape = scene.landscape
+    regularization = _regularization_grid(objective, plane, landscape.alphas, landscape.betas, budget_bytes,
+                                          should_stop)
+    if regularization is None:
+        return None
+    values = regularization.values if component == "reg" else scene.data_values + regularization.values
+    return SceneSlice(Landscape(values, landscape.alphas, landscape.betas, landscape.component, plane,
+                                regularization.method, regularization.fallback_points, regularization.seconds),
+                      scene.data_values)
+
+
+def compute_landscape(objective, plane, slice_spec, should_stop=_never) -> Landscape | None:
+    """The slice or cut of ``slice_spec`` as the app shows it (``render`` writes this)."""
+    scene = compute_scene_slice(objective, plane, slice_spec, should_stop=should_stop)
+    return None if scene is None else scene.landscape
+
+
+# --------------------------------------------------------------------------- cut
+
+@dataclass(frozen=True)
+class CutGeometry:
+    """A 1-D cut in plane coordinates: ``origin + s * direction`` for s in ``s_range``.
+
+    origin, direction : arrays (2,) ; s_range : (low, high)
+    """
+
+    origin: np.ndarray
+    direction: np.ndarray
+    s_range: tuple
+
+
+def cut_geometry(slice_spec, cut_mode, cut_angle, cut_points) -> CutGeometry:
+    """The cut through the center at ``cut_angle`` degrees from the a axis (``"angle"``),
+    or through two (a, b) points, a little beyond both (``"points"``)."""
+    if cut_mode == "points":
+        p1, p2 = (np.asarray(p, dtype=float) for p in cut_points)
+        if np.allclose(p1, p2):
+            p2 = p1 + np.array([1.0, 0.0])
+        return CutGeometry(p1, p2 - p1, (-0.25, 1.25))
+    angle = math.radians(cut_angle)
+    reach = max(abs(float(v)) for v in (*slice_spec.alpha_range, *slice_spec.beta_range))
+    return CutGeometry(np.zeros(2), np.array([math.cos(angle), math.sin(angle)]), (-reach, reach))
+
+
+def compute_cut(objective, plane, slice_spec, geometry: CutGeometry, should_stop=_never) -> Landscape | None:
+    """The loss along ``geometry`` (``CUT_POINTS`` points), or None when stopped."""
+    if plane.dir2 is None:
+        raise HillwalkError("a cut through the slice needs a plane (two directions), not a line")
+    center = plane.point(geometry.origin[0], geometry.origin[1])
+    along = geometry.direction[0] * plane.dir1 + geometry.direction[1] * plane.dir2
+    line = Plane(center, along, None, {"kind": "cut", "label1": "s: position along the cut"})
+    result = None
+    for step in iter_slice(objective, line, make_axis(*geometry.s_range, CUT_POINTS), None, slice_spec.component,
+                           int(slice_spec.budget_mb * 2 ** 20)):
+        if should_stop():
+            return None
+        result = step.result
+    return result
+
+
+# --------------------------------------------------------------------------- contours
+
+def clip_for_log(values):
+    """Values ready for a log scale: non-positive ones raised to half the smallest positive
+    one (1e-12 if none), so that zero losses stay visible."""
+    values = np.asarray(values, dtype=np.float64)
+    positive = values[values > 0]
+    return np.maximum(values, positive.min() / 2 if positive.size else 1e-12)
+
+
+def display_values(values, log_scale):
+    """What the colors show: the values, or log10 of them (see :func:`clip_for_log`)."""
+    return np.log10(clip_for_log(values)) if log_scale else np.asarray(values, dtype=np.float64)
+
+
+def compute_contours(landscape: Landscape, log_scale: bool, levels: int):
+    """Line segments (K, 2, 2) of ``levels`` level lines of the slice as displayed."""
+    if landscape.betas is None:
+        raise HillwalkError("contour lines need a 2-D slice, not a cut")
+    return contour_set(display_values(landscape.values, log_scale), landscape.alphas, landscape.betas, levels)
+
+
+# --------------------------------------------------------------------------- runs
+
+def start_run(objective, plane, race, spec):
+    """The run of ``spec`` in the race ``race`` (a :class:`core.io.session.RaceSettings`)
+    on ``plane``: in the plane when ``race.in_plane`` (and the plane has two directions),
+    from ``plane.point(*race.start)`` otherwise."""
+    return race_walker(objective, plane, race.start, spec, race.steps, race.seed, in_plane=race.in_plane)
+
+
+def stream_run(objective, plane, race, spec, label="", report=_quiet, should_stop=_never,
+               interval_s=DEFAULT_POST_INTERVAL_S) -> PathIncrement | None:
+    """Run one method of the race, posting its new rows through ``report`` (as partials,
+    at most every ``interval_s``) and returning the last increment (None when stopped)."""
+    run = start_run(objective, plane, race, spec)
+    last = None
+    for increment in iter_path(run, plane, should_stop, interval_s):
+        if increment.finished or increment.diverged_at is not None or increment.escaped_at is not None:
+            last = increment
+            break
+        report(increment.steps_made / max(1, race.steps), label, increment)
+    if should_stop() or last is None:
+        return None
+    return last
+
+
+def record_race(objective, plane, race, specs, labels=None, should_stop=_never) -> list[PathRecord] | None:
+    """Every method of the race run to its end (what ``trace --session`` and ``race`` do)."""
+    records = []
+    for k, spec in enumerate(specs):
+        run = start_run(objective, plane, race, spec)
+        record = PathRecord(plane, walks_in_plane(run), labels[k] if labels else spec.display_name, spec.method)
+        for increment in iter_path(run, plane, should_stop, interval_s=math.inf):
+            record.extend(increment)
+        if should_stop():
+            return None
+        records.append(record)
+    return records

@@ -1,0 +1,128 @@
+"""Streaming a run as increments (core.optimization.paths) and the experiment layer's tasks
+(core.experiment) against the plain computations they replace."""
+import numpy as np
+import pytest
+
+from core import experiment
+from core.io.session import RaceSettings
+from core.landscapes.landscape import compute_slice
+from core.landscapes.slices import SliceSpec
+from core.models.problem import ClassifierSpec
+from core.optimization.optimizers import OptimizerSpec
+from core.optimization.paths import PathRecord, iter_path, race_walker
+from core.optimization.trajectory import PlaneObjective, Run, plane_coordinates
+
+
+@pytest.fixture(scope="module")
+def scene():
+    problem = ClassifierSpec(dataset="iris", loss="softmax", regularizer="l2", lam=1e-3)
+    objective = experiment.build_objective(problem)
+    spec = SliceSpec(grid=21, train_steps=50)
+    plane = experiment.build_plane(objective, spec)
+    return objective, plane, spec
+
+
+@pytest.mark.parametrize("in_plane", [False, True])
+@pytest.mark.parametrize("record_every", [1, 7])
+def test_streamed_increments_add_up_to_the_whole_trajectory(scene, in_plane, record_every):
+    objective, plane, _ = scene
+    spec = OptimizerSpec("momentum", lr=0.05, momentum=0.9, batch_size=16)
+    reference = race_walker(objective, plane, (0.6, -0.4), spec, 300, 3, in_plane, record_every=record_every)
+    whole = reference.run_to_end()
+    a, b, off, thetas = plane_coordinates(whole, plane, in_plane)
+    run = race_walker(objective, plane, (0.6, -0.4), spec, 300, 3, in_plane, record_every=record_every)
+    record = PathRecord(plane, in_plane)
+    ticks = iter([k * 0.03 for k in range(100000)])  # a clock 30 ms per reading: several increments
+    increments = list(iter_path(run, plane, interval_s=0.05, clock=lambda: next(ticks)))
+    for increment in increments:
+        record.extend(increment)
+    assert len(increments) > 3
+    assert increments[-1].finished and not any(i.finished for i in increments[:-1])
+    np.testing.assert_array_equal(record.steps, whole.steps)
+    np.testing.assert_allclose(record.a, a, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(record.b, b, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(record.off_plane, off, rtol=0, atol=1e-12)
+    for name in ("loss", "batch_loss", "train_acc", "val_acc", "grad_norm", "step_length", "lr"):
+        np.testing.assert_array_equal(getattr(record, name), getattr(whole, name))
+    np.testing.assert_allclose(record.thetas, thetas, rtol=0, atol=1e-12)
+    row = len(record) // 2
+    np.testing.assert_allclose(record.theta_at(row), thetas[row], rtol=0, atol=1e-12)
+    exported = record.trajectory()
+    np.testing.assert_allclose(exported.thetas.reshape(whole.thetas.shape), whole.thetas, rtol=0, atol=1e-12)
+
+
+def test_increments_carry_only_new_rows(scene):
+    objective, plane, _ = scene
+    run = race_walker(objective, plane, (0.5, 0.5), OptimizerSpec("sgd", lr=0.1), 500, 0)
+    ticks = iter([k * 0.02 for k in range(100000)])
+    sizes = [i.size for i in iter_path(run, plane, interval_s=0.05, clock=lambda: next(ticks))]
+    assert sum(sizes) == 501  # rows 0..500, each posted once
+    assert max(sizes) < 501
+
+
+def test_a_stopped_stream_yields_nothing_more(scene):
+    objective, plane, _ = scene
+    run = race_walker(objective, plane, (0.5, 0.5), OptimizerSpec("sgd", lr=0.1), 100000, 0)
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) > 3
+
+    increments = list(iter_path(run, plane, should_stop, interval_s=0.0))
+    assert len(increments) <= 3
+    assert run.t < 100000
+
+
+def test_the_scene_slice_equals_the_plain_slice(scene):
+    objective, plane, spec = scene
+    shown = experiment.compute_scene_slice(objective, plane, spec)
+    plain = compute_slice(objective, plane, spec.alpha_axis(), spec.beta_axis(), "total")
+    np.testing.assert_allclose(shown.landscape.values, plain.values, rtol=1e-12, atol=1e-12)
+    assert shown.data_values is not None
+    assert experiment.compute_landscape(objective, plane, spec).values.shape == (21, 21)
+
+
+def test_a_new_regularization_reuses_the_data_grid(scene):
+    objective, plane, spec = scene
+    shown = experiment.compute_scene_slice(objective, plane, spec)
+    stronger = experiment.rebuild_regularization(ClassifierSpec(dataset="iris", lam=0.1), objective)
+    updated = experiment.recompute_regularization(stronger, plane, shown, "total", 2 ** 26)
+    plain = compute_slice(stronger, plane, spec.alpha_axis(), spec.beta_axis(), "total")
+    np.testing.assert_allclose(updated.landscape.values, plain.values, rtol=1e-12, atol=1e-12)
+    assert experiment.recompute_regularization(stronger, plane, shown, "data", 2 ** 26) is shown
+
+
+def test_cut_geometry_and_cut(scene):
+    objective, plane, spec = scene
+    geometry = experiment.cut_geometry(spec, "points", 0.0, ((-0.5, 0.0), (0.5, 0.0)))
+    cut = experiment.compute_cut(objective, plane, spec, geometry)
+    assert cut.values.shape == (experiment.CUT_POINTS,)
+    # s = 0 is the first point, s = 1 the second
+    s = cut.alphas
+    k = int(np.argmin(np.abs(s - 0.0)))
+    assert cut.values[k] == pytest.approx(objective.loss(plane.point(-0.5 + s[k], 0.0)), rel=1e-10)
+
+
+def test_start_run_uses_the_plane_as_the_app_does(scene):
+    objective, plane, _ = scene
+    spec = OptimizerSpec("adam", lr=0.01)
+    in_plane = experiment.start_run(objective, plane, RaceSettings(start=(0.3, 0.2), in_plane=True), spec)
+    assert isinstance(in_plane.objective, PlaneObjective)
+    np.testing.assert_array_equal(in_plane.origin, [0.3, 0.2])
+    free = experiment.start_run(objective, plane, RaceSettings(start=(0.3, 0.2), in_plane=False), spec)
+    assert isinstance(free, Run) and free.objective is objective
+    np.testing.assert_allclose(free.origin, plane.point(0.3, 0.2))
+
+
+def test_stream_run_posts_increments_and_returns_the_last(scene):
+    objective, plane, _ = scene
+    race = RaceSettings(start=(0.3, 0.2), steps=200, in_plane=False)
+    posted = []
+    last = experiment.stream_run(objective, plane, race, OptimizerSpec("sgd", lr=0.1), "sgd",
+                                 report=lambda fraction, text, partial=None: posted.append(partial),
+                                 interval_s=0.0)
+    assert last.finished
+    assert sum(p.size for p in posted) + last.size == 201
+    records = experiment.record_race(objective, plane, race, [OptimizerSpec("sgd", lr=0.1)])
+    np.testing.assert_array_equal(records[0].steps, np.arange(201))

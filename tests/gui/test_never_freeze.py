@@ -1,0 +1,107 @@
+"""The window never freezes: long runs stream as increments, the GUI thread keeps processing
+events, Cancel stops the work, and a restarted race plays. Driven as a person would."""
+import pytest
+from PyQt6 import QtCore
+
+from gui.main_window import MainWindow
+
+SCENE_TIMEOUT_MS = 240000
+
+
+@pytest.fixture
+def iris_window(qtbot):
+    win = MainWindow(settings=None)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitUntil(win.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    combo = win.data_panel.dataset
+    combo.setCurrentIndex(combo.findData("iris"))
+    qtbot.waitUntil(lambda: win.state.problem.dataset == "iris" and win.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    yield win
+    win.state.jobs.cancel_all()
+    win.close()
+
+
+def type_steps(qtbot, window, text):
+    spin = window.optimizers_panel.steps
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, text)
+    qtbot.keyClick(spin, QtCore.Qt.Key.Key_Return)
+
+
+def test_100000_steps_on_iris_stream_while_the_window_answers_and_cancel_stops_them(qtbot, iris_window):
+    window, state = iris_window, iris_window.state
+    type_steps(qtbot, window, "100000")
+    qtbot.waitUntil(lambda: state.race.steps == 100000, timeout=5000)
+    # Rows arrive while the runs compute: the views get partial paths, not one final blob.
+    qtbot.waitUntil(lambda: state.runs and min(len(r) for r in state.runs.values()) > 200, timeout=SCENE_TIMEOUT_MS)
+    assert any(state.jobs.is_live(f"run:{e.id}") for e in state.optimizers)
+    # The GUI thread keeps processing events: queued callbacks run while the jobs are busy.
+    ran = []
+    for k in range(5):
+        QtCore.QTimer.singleShot(0, lambda k=k: ran.append(k))
+        qtbot.wait(20)
+    assert ran == list(range(5))
+    assert any(state.jobs.is_live(f"run:{e.id}") for e in state.optimizers), "the runs ended too soon to test"
+    assert window.cancel_button.isVisible()
+    qtbot.mouseClick(window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+    assert not any(kind.startswith("run:") for kind in state.jobs.live)
+    qtbot.waitUntil(lambda: not state.jobs.running, timeout=10000)
+    rows = {entry_id: len(run) for entry_id, run in state.runs.items()}
+    qtbot.wait(300)
+    assert {entry_id: len(run) for entry_id, run in state.runs.items()} == rows  # nothing arrives after Cancel
+    still_walking = [run for run in state.runs.values() if run.diverged_at is None]
+    assert still_walking and all(run.steps_made < 100000 and not run.finished for run in still_walking)
+    assert "Cancelled" in window.status_message.text()
+
+
+def test_the_race_plays_after_a_click_on_the_heatmap(qtbot, iris_window):
+    window, state = iris_window, iris_window.state
+    window.activateWindow()
+    window.setFocus()
+    if state.playing:
+        qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
+    assert not state.playing
+    figure = window.heatmap.figure
+    view_point = figure.mapFromScene(window.heatmap.scene_position_of(0.3, -0.2))
+    qtbot.mouseClick(figure.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=view_point)
+    assert state.race.start == pytest.approx((0.3, -0.2), abs=0.05)
+    assert state.playing  # the restarted race plays: its paths appear without pressing Space
+    qtbot.waitUntil(lambda: state.frame > 0, timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+def test_increments_reach_the_views_at_most_once_a_frame(qtbot, iris_window):
+    window, state = iris_window, iris_window.state
+    updates, partials = [], []
+    state.runs_updated.connect(lambda: updates.append(1))
+    state.jobs.partial.connect(lambda kind, partial: partials.append(kind))
+    type_steps(qtbot, window, "20000")
+    qtbot.waitUntil(lambda: state.race.steps == 20000 and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    assert len(partials) >= 4  # streamed, not posted once at the end
+    assert all(run.finished and len(run) == 20001 for run in state.runs.values())
+    # A burst of increments from several workers within one frame makes one redraw.
+    updates.clear()
+    first = {entry_id: len(run) for entry_id, run in state.runs.items()}
+    for entry_id in first:
+        run = state.runs[entry_id]
+        state._append_increment(f"run:{entry_id}", _empty_increment_like(run))
+    assert updates == []
+    qtbot.waitUntil(lambda: updates == [1], timeout=5000)
+    qtbot.wait(100)
+    assert updates == [1]
+
+
+def _empty_increment_like(run):
+    import numpy as np
+
+    from core.optimization.paths import PathIncrement
+
+    empty = np.zeros(0)
+    return PathIncrement(steps=np.zeros(0, dtype=np.int64), a=empty, b=empty, off_plane=empty, loss=empty,
+                         batch_loss=empty, train_acc=empty, val_acc=empty, grad_norm=empty, step_length=empty,
+                         lr=empty, thetas=None if run.in_plane else np.zeros((0,) + run.plane.center.shape),
+                         steps_made=run.steps_made, diverged_at=run.diverged_at, escaped_at=None,
+                         finished=run.finished)
