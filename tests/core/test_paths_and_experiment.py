@@ -126,3 +126,15 @@ def test_stream_run_posts_increments_and_returns_the_last(scene):
     assert sum(p.size for p in posted) + last.size == 201
     records = experiment.record_race(objective, plane, race, [OptimizerSpec("sgd", lr=0.1)])
     np.testing.assert_array_equal(records[0].steps, np.arange(201))
+
+
+def test_a_streamed_run_hands_its_parameters_over_instead_of_keeping_a_second_copy(scene):
+    objective, plane, _ = scene
+    run = race_walker(objective, plane, (0.5, 0.5), OptimizerSpec("sgd", lr=0.1), 300, 0)
+    record = PathRecord(plane, False)
+    for increment in iter_path(run, plane, interval_s=0.0):
+        record.extend(increment)
+    assert all(theta is None for theta in run._theta_rows)  # released as they were handed over
+    assert record.thetas.shape == (301,) + objective.param_shape
+    with pytest.raises(Exception, match="streamed"):
+        run.trajectory()
