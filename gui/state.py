@@ -16,6 +16,7 @@ signals. Only what depends on a change is recomputed:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -457,7 +458,13 @@ class AppState(QtCore.QObject):
             self._runs_update_timer.start()
 
     def _emit_runs_updated(self):
+        started = time.perf_counter()
         self.runs_updated.emit()
+        # The views redraw synchronously here. Wait at least as long as that took before
+        # the next redraw, so the GUI thread stays idle half the time or more for input,
+        # whatever the paths' length and however slow the machine.
+        spent_ms = (time.perf_counter() - started) * 1000.0
+        self._runs_update_timer.setInterval(max(FRAME_INTERVAL_MS, min(int(spent_ms), 500)))
 
     def _append_increment(self, kind, increment):
         entry_id = int(kind.split(":", 1)[1])

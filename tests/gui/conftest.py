@@ -7,7 +7,9 @@ from PyQt6 import QtCore
 
 
 def _running_workers():
-    pool_threads = QtCore.QThreadPool.globalInstance().activeThreadCount()
+    from gui.workers import run_pool
+
+    pool_threads = QtCore.QThreadPool.globalInstance().activeThreadCount() + run_pool().activeThreadCount()
     python_threads = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
                       and not t.daemon]
     return pool_threads, python_threads
