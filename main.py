@@ -326,6 +326,7 @@ def trace_setup_from_options(args):
 def run_trace(args, out=sys.stdout):
     from pathlib import Path
 
+    from core import experiment
     from core.errors import HillwalkError
     from core.io.export import save_trajectories_csv, save_trajectories_npz
     from core.optimization.trajectory import Race
@@ -357,8 +358,12 @@ def run_trace(args, out=sys.stdout):
         from gui.app import application
         from gui.figures import render_race_png
 
+        landscape = None
+        if getattr(objective, "view", None) is not None:  # a 2-D function: its surface under the paths
+            landscape = experiment.function_landscape(objective, np.concatenate(
+                [t.thetas.reshape(-1, 2) for t in trajectories] or [np.zeros((0, 2))]))
         application()
-        render_race_png(objective, trajectories, path, png_size)
+        render_race_png(objective, trajectories, path, png_size, landscape)
     for trajectory in trajectories:
         final = trajectory.thetas[-1]
         where = ", ".join(f"{v:.6g}" for v in final.ravel()[:2]) if final.size <= 2 else f"|W| = {np.linalg.norm(final):.4g}"

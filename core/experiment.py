@@ -27,8 +27,8 @@ import numpy as np
 
 from .errors import HillwalkError
 from .landscapes.contours import contour_set
-from .landscapes.directions import Plane
-from .landscapes.landscape import Component, Landscape, iter_slice, make_axis
+from .landscapes.directions import Plane, coordinate_plane
+from .landscapes.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
 from .optimization.paths import (DEFAULT_POST_INTERVAL_S, PathIncrement, PathRecord, iter_path, race_walker,
                                  walks_in_plane)
 
@@ -224,6 +224,29 @@ def compute_contours(landscape: Landscape, log_scale: bool, levels: int):
     if landscape.betas is None:
         raise HillwalkError("contour lines need a 2-D slice, not a cut")
     return contour_set(display_values(landscape.values, log_scale), landscape.alphas, landscape.betas, levels)
+
+
+def function_landscape(objective, points, grid=201, margin=0.08) -> Landscape:
+    """A 2-D function over its view, widened to hold the given points (paths), on a
+    ``grid`` x ``grid`` grid.
+
+    points : array (P, 2) of (x, y)
+    """
+    (x0, x1), (y0, y1) = objective.view
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    # Widen the view for paths that leave it, but by at most one view size on each side:
+    # a diverged path must not shrink the landscape to a dot.
+    wx, wy = x1 - x0, y1 - y0
+    inside = points[(points[:, 0] > x0 - wx) & (points[:, 0] < x1 + wx) & (points[:, 1] > y0 - wy)
+                    & (points[:, 1] < y1 + wy)]
+    if inside.size:
+        x0, x1 = min(x0, inside[:, 0].min()), max(x1, inside[:, 0].max())
+        y0, y1 = min(y0, inside[:, 1].min()), max(y1, inside[:, 1].max())
+    pad_x, pad_y = margin * (x1 - x0), margin * (y1 - y0)
+    plane = coordinate_plane(np.zeros(2), 0, 1)
+    plane.info.update(label1="x", label2="y")
+    return compute_slice(objective, plane, make_axis(x0 - pad_x, x1 + pad_x, grid),
+                         make_axis(y0 - pad_y, y1 + pad_y, grid), "total")
 
 
 # --------------------------------------------------------------------------- runs

@@ -11,8 +11,9 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from core.landscapes.contours import contour_set
 from core.errors import HillwalkError
+from core.landscapes.contours import contour_set
+from core.experiment import clip_for_log, display_values  # noqa: F401 (the views' colour rule, from core)
 from core.io.session import PALETTE  # one colour per optimizer, shared with session files
 
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
@@ -25,19 +26,6 @@ def component_label(component) -> str:
     if text.startswith("example:"):
         return f"loss of example {text.split(':', 1)[1]}"
     return COMPONENT_LABELS.get(text, text)
-
-
-def clip_for_log(values):
-    """Values ready for a log scale: non-positive ones raised to half the smallest positive
-    one (1e-12 if none), so that zero losses stay visible."""
-    values = np.asarray(values, dtype=np.float64)
-    positive = values[values > 0]
-    return np.maximum(values, positive.min() / 2 if positive.size else 1e-12)
-
-
-def display_values(values, log_scale):
-    """What the colours show: the values, or log10 of them (see clip_for_log)."""
-    return np.log10(clip_for_log(values)) if log_scale else np.asarray(values, dtype=np.float64)
 
 
 def color_range(shown):
@@ -215,28 +203,6 @@ def render_landscape_png(landscape, path, size=(1200, 900), title=None, log_scal
 
 
 
-def function_landscape(objective, trajectories, grid=201, margin=0.08):
-    """The landscape of a 2-D function over its view, widened to hold every path."""
-    from core.landscapes.directions import coordinate_plane
-    from core.landscapes.landscape import compute_slice, make_axis
-
-    (x0, x1), (y0, y1) = objective.view
-    points = np.concatenate([t.thetas.reshape(-1, 2) for t in trajectories] or [np.zeros((0, 2))])
-    # Widen the view for paths that leave it, but by at most one view size on each side:
-    # a diverged path must not shrink the landscape to a dot.
-    wx, wy = x1 - x0, y1 - y0
-    inside = points[(points[:, 0] > x0 - wx) & (points[:, 0] < x1 + wx) & (points[:, 1] > y0 - wy)
-                    & (points[:, 1] < y1 + wy)]
-    if inside.size:
-        x0, x1 = min(x0, inside[:, 0].min()), max(x1, inside[:, 0].max())
-        y0, y1 = min(y0, inside[:, 1].min()), max(y1, inside[:, 1].max())
-    pad_x, pad_y = margin * (x1 - x0), margin * (y1 - y0)
-    plane = coordinate_plane(np.zeros(2), 0, 1)
-    plane.info.update(label1="x", label2="y")
-    return compute_slice(objective, plane, make_axis(x0 - pad_x, x1 + pad_x, grid),
-                         make_axis(y0 - pad_y, y1 + pad_y, grid), "total")
-
-
 def wants_log_scale(values):
     """Log colours when a non-negative surface spans more than two orders of magnitude."""
     finite = values[np.isfinite(values)]
@@ -246,10 +212,10 @@ def wants_log_scale(values):
     return positive.size > 0 and finite.max() / positive.min() > 100
 
 
-def render_race_png(objective, trajectories, path, size=(1000, 800)):
-    """Paths on a 2-D function's surface, or loss curves for a classifier."""
-    if hasattr(objective, "view"):
-        landscape = function_landscape(objective, trajectories)
+def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=None):
+    """Paths on a 2-D function's surface (``landscape``, from
+    :func:`core.experiment.function_landscape`), or loss curves for a classifier."""
+    if landscape is not None:
         figure = LandscapeFigure()
         log_scale = wants_log_scale(landscape.values)
         figure.show_landscape(landscape, log_scale=log_scale, contours=14,
