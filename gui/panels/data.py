@@ -93,7 +93,7 @@ class DataPanel(QtWidgets.QWidget):
 
     def _show_summary(self):
         objective = self.state.objective
-        if not hasattr(objective, "train"):
+        if not objective.has_data:
             self.summary.setText(f"{objective.name}: {objective.formula}<br><small>minima: "
                                  f"{', '.join(str(tuple(round(v, 3) for v in m)) for m in objective.minima) or 'none'}"
                                  "</small>")
