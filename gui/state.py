@@ -25,6 +25,7 @@ from core.landscapes.directions import Plane
 from core.errors import HillwalkError, require_choice
 from core.landscapes.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
 from core.optimization.optimizers import OptimizerSpec
+from core.models.interface import check_settings
 from core.models.problem import ClassifierSpec
 from core.io.session import OptimizerSetting, RaceSettings, Session, build_dataclass, default_race_optimizers
 from core.landscapes.slices import SliceSpec
@@ -145,9 +146,12 @@ class AppState(QtCore.QObject):
         self._request_problem(self.problem)
 
     def set_problem(self, **changes):
-        """Change data or model settings (fields of ClassifierSpec)."""
+        """Change data or model settings (fields of ClassifierSpec); a setting the
+        objective cannot honour is refused with one message."""
         try:
             proposed = replace(self.problem, **changes)
+            check_settings(self.objective, problem=proposed,
+                           changed=[f for f, v in changes.items() if v != getattr(self.problem, f)])
         except HillwalkError as error:
             self._reject(str(error))
             return
@@ -161,8 +165,12 @@ class AppState(QtCore.QObject):
             self._request_problem(proposed)
 
     def set_slice(self, **changes):
+        """Change the slice (fields of SliceSpec); a setting the objective cannot honour
+        (a data component of a 2-D function, its centre or directions) is refused."""
         try:
             proposed = replace(self.slice, **changes)
+            check_settings(self.objective, slice_spec=proposed,
+                           changed=[f for f, v in changes.items() if v != getattr(self.slice, f)])
         except HillwalkError as error:
             self._reject(str(error))
             return
@@ -200,7 +208,11 @@ class AppState(QtCore.QObject):
         self._request_plane()
 
     def set_view(self, **changes):
-        proposed = replace(self.view, **changes)
+        try:
+            proposed = replace(self.view, **changes)
+        except HillwalkError as error:
+            self._reject(str(error))
+            return
         if proposed == self.view:
             return
         cut_changed = any(getattr(proposed, f) != getattr(self.view, f) for f in ("cut_mode", "cut_angle", "cut_points"))
@@ -213,7 +225,11 @@ class AppState(QtCore.QObject):
             self.request_contours()
 
     def set_race(self, **changes):
-        proposed = replace(self.race, **changes)
+        try:
+            proposed = replace(self.race, **changes)
+        except HillwalkError as error:
+            self._reject(str(error))
+            return
         if proposed == self.race:
             return
         for name, value in changes.items():
@@ -278,6 +294,13 @@ class AppState(QtCore.QObject):
         entry = self.entry(entry_id)
         if entry is None:
             return
+        if spec is not None and self.objective is not None:
+            try:
+                check_settings(self.objective, optimizer=spec,
+                               changed=[f for f in spec.__dataclass_fields__ if getattr(spec, f) != getattr(entry.spec, f)])
+            except HillwalkError as error:
+                self._reject(str(error))
+                return
         rerun = False
         if spec is not None and spec != entry.spec:
             entry.spec, rerun = spec, True
@@ -326,10 +349,13 @@ class AppState(QtCore.QObject):
 
     # ================================================================= computations
     def _reject(self, message):
+        """One error message; every setting stays as it was and the panels resync to it."""
         self.error.emit(message)
-        self.problem_changed.emit()  # panels resync to the unchanged settings
+        self.problem_changed.emit()
         self.slice_changed.emit()
+        self.view_changed.emit()
         self.race_changed.emit()
+        self.optimizers_changed.emit()
 
     def _request_problem(self, proposed: ClassifierSpec):
         self._pending_problem = proposed
