@@ -106,7 +106,7 @@ def objective_name(objective) -> str:
     return f"the {name} function"
 
 
-def check_settings(objective, problem=None, slice_spec=None, changed=()):
+def check_settings(objective, problem=None, slice_spec=None, changed=(), optimizer=None):
     """Refuse a setting that the objective in force cannot honour.
 
     Parameters
@@ -119,8 +119,10 @@ def check_settings(objective, problem=None, slice_spec=None, changed=()):
         The proposed slice settings.
     changed : iterable of str
         The fields being changed. A spec always carries every field (a function's spec
-        still holds lambda), so only a *change* of a field that means nothing is refused;
-        the slice's component is checked whatever changed.
+        still holds lambda, an Adam spec a momentum), so only a *change* of a field that
+        means nothing is refused.
+    optimizer : OptimizerSpec or None
+        The proposed settings of one optimizer (``changed`` names its fields).
 
     Raises
     ------
@@ -134,6 +136,8 @@ def check_settings(objective, problem=None, slice_spec=None, changed=()):
         _check_problem(objective, problem, changed)
     if slice_spec is not None:
         _check_slice(objective, slice_spec, changed)
+    if optimizer is not None:
+        _check_optimizer(objective, optimizer, changed)
 
 
 def _check_problem(objective, problem, changed):
@@ -165,6 +169,8 @@ def _check_problem(objective, problem, changed):
 
 def _check_slice(objective, slice_spec, changed):
     name = objective_name(objective)
+    if "component" not in changed:
+        return _check_plane(objective, changed, name)
     component = Component.parse(slice_spec.component)
     if component.kind in ("data", "accuracy", "example") and not objective.has_components:
         raise HillwalkError(f"'{component.kind}' cannot be shown for {name}: it has no data set, only a total "
@@ -173,12 +179,30 @@ def _check_slice(objective, slice_spec, changed):
         raise HillwalkError(f"the regularization cannot be shown for {name}: it has no regularizer; "
                             f"show the total")
     component.check(objective)  # an example index inside the training set
+    _check_plane(objective, changed, name)
+
+
+def _check_plane(objective, changed, name):
     if objective.has_own_plane:
         fields = sorted(changed & set(PLANE_FIELDS))
         if fields:
             raise HillwalkError(f"{_spell(fields, {'seed': 'the plane seed'})} no effect on {name}: its own x "
                                 f"and y are the plane; change the range instead")
 
+
+def _check_optimizer(objective, spec, changed):
+    info = spec.info
+    fields = sorted(f for f in changed & set(SPEC_SETTINGS) if not info.applies(f))
+    if fields:
+        raise HillwalkError(f"{_spell(fields, {'alpha': 'the RMSProp decay'})} no effect on {info.label}; "
+                            f"it uses {', '.join(_LABELS.get(f, f) for f in info.settings)}")
+    if "batch_size" in changed and spec.batch_size is not None and not objective.supports_minibatches:
+        raise HillwalkError(f"The batch size has no effect on {objective_name(objective)}: it has no examples "
+                            f"to sample; leave it at full batch")
+
+
+# OptimizerSpec fields that a method may or may not use (optimization.optimizers.SETTINGS).
+SPEC_SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "schedule", "batch_size")
 
 _LABELS = {"lam": "lambda", "regularize_bias": "regularizing the bias", "val_fraction": "the validation share",
            "subsample": "the subsample", "label_column": "the label column", "seed": "the data seed",
@@ -187,7 +211,9 @@ _LABELS = {"lam": "lambda", "regularize_bias": "regularizing the bias", "val_fra
            "regularizer": "the regularizer", "beta": "beta", "dataset": "the data set",
            "preprocessing": "the preprocessing", "model": "the model", "loss": "the loss", "delta": "delta",
            "hidden": "the hidden units", "activation": "the activation", "slope": "the leaky slope",
-           "init": "the initialization", "directions": "the directions"}
+           "init": "the initialization", "directions": "the directions", "lr": "the learning rate",
+           "momentum": "momentum", "alpha": "the decay alpha", "beta1": "beta1", "beta2": "beta2", "eps": "eps",
+           "schedule": "the schedule", "batch_size": "the batch size"}
 
 
 def _spell(fields, labels=None) -> str:

@@ -104,8 +104,10 @@ class LandscapePanel(QtWidgets.QWidget):
                 self.center.addItem(text, data)
             self.center.blockSignals(was)
         custom = self.state.custom_center
-        self.center.setToolTip("The slice's centre: the initial W, W trained by gradient descent, or where a method "
-                               "is at the current step" + (f". Now: {custom[0]}" if custom else ""))
+        # the description the enabling rules extend with why the control is disabled
+        self.center.setProperty("baseToolTip", "The slice's centre: the initial W, W trained by gradient descent, or "
+                                "where a method is at the current step" + (f". Now: {custom[0]}" if custom else ""))
+        self._apply_rules()
 
     def _on_component(self):
         kind = self.component.currentData()

@@ -7,7 +7,7 @@ from core.data.datasets import load_embedded
 from core.errors import HillwalkError
 from core.landscapes.directions import random_plane
 from core.landscapes.slices import SliceSpec
-from core.models.interface import CAPABILITIES, Objective, check_settings, conforms
+from core.models.interface import CAPABILITIES, SPEC_SETTINGS, Objective, check_settings, conforms
 from core.models.network import TwoLayerNet
 from core.models.objectives import LinearClassifier, prepare_splits
 from core.models.problem import ClassifierSpec
@@ -144,6 +144,19 @@ def test_nothing_is_refused_while_loading_or_when_the_kind_of_objective_changes(
     check_settings(None, ClassifierSpec(objective="beale", lam=3.0), SliceSpec(component="data"), changed=["lam"])
     # from a classifier to a function: the new objective is not built yet, so nothing to hold it to
     check_settings(objectives["linear"], ClassifierSpec(objective="beale", lam=3.0), changed=["objective", "lam"])
+
+
+def test_an_optimizer_setting_is_refused_where_its_method_or_the_objective_does_not_use_it(objectives):
+    assert SPEC_SETTINGS == SETTINGS  # the interface's copy of the optimizers' list (models may not import it)
+    linear, beale = objectives["linear"], make_test_function("beale")
+    adam = OptimizerSpec("adam", momentum=0.5)
+    with pytest.raises(HillwalkError, match="Momentum has no effect on Adam; it uses the learning rate, beta1"):
+        check_settings(linear, optimizer=adam, changed=["momentum"])
+    check_settings(linear, optimizer=adam, changed=["lr"])  # a spec carries every field; only changes count
+    check_settings(linear, optimizer=OptimizerSpec("sgd", batch_size=8), changed=["batch_size"])
+    with pytest.raises(HillwalkError, match="The batch size has no effect on the beale function"):
+        check_settings(beale, optimizer=OptimizerSpec("sgd", batch_size=8), changed=["batch_size"])
+    check_settings(beale, optimizer=OptimizerSpec("sgd", batch_size=None), changed=["batch_size"])
 
 
 # --------------------------------------------------------------------------- escapes
