@@ -99,7 +99,7 @@ def conforms(objective) -> list[str]:
 
 
 def objective_name(objective) -> str:
-    """How messages name the objective: 'Beale's function' or 'this classifier'."""
+    """How messages name the objective: 'the beale function', 'this linear classifier'."""
     if objective.has_data:
         return "this network" if objective.is_network else "this linear classifier"
     name = objective.describe().get("name", "this objective")
@@ -157,32 +157,31 @@ def _check_problem(objective, problem, changed):
         raise HillwalkError(f"{_spell(sorted(changed & set(NETWORK_FIELDS)))} no effect on a linear classifier: "
                             f"choose the two-layer network under Model first")
     if "slope" in changed and problem.activation != "leaky_relu":
-        raise HillwalkError("the leaky slope only applies to the leaky ReLU activation; choose it first")
+        raise HillwalkError("The leaky slope only applies to the leaky ReLU activation; choose it first")
     if "delta" in changed and problem.loss != "svm":
-        raise HillwalkError("the margin delta only applies to the SVM loss; choose the SVM loss first")
+        raise HillwalkError("The margin delta only applies to the SVM loss; choose the SVM loss first")
     if "beta" in changed and problem.regularizer != "elastic":
-        raise HillwalkError("beta only applies to the elastic net; choose the elastic-net regularizer first")
+        raise HillwalkError("Beta only applies to the elastic net; choose the elastic-net regularizer first")
     if changed & {"lam", "regularize_bias"} and problem.regularizer == "none":
         raise HillwalkError(f"{_spell(sorted(changed & {'lam', 'regularize_bias'}))} no effect without a "
                             f"regularizer; choose L2, L1 or the elastic net first")
 
 
+_COMPONENT_NAMES = {"data": "The data loss", "accuracy": "The training accuracy", "example": "One example's loss",
+                    "reg": "The regularization"}
+
+
 def _check_slice(objective, slice_spec, changed):
     name = objective_name(objective)
-    if "component" not in changed:
-        return _check_plane(objective, changed, name)
-    component = Component.parse(slice_spec.component)
-    if component.kind in ("data", "accuracy", "example") and not objective.has_components:
-        raise HillwalkError(f"'{component.kind}' cannot be shown for {name}: it has no data set, only a total "
-                            f"loss; show the total")
-    if component.kind == "reg" and not objective.has_regularizer:
-        raise HillwalkError(f"the regularization cannot be shown for {name}: it has no regularizer; "
-                            f"show the total")
-    component.check(objective)  # an example index inside the training set
-    _check_plane(objective, changed, name)
-
-
-def _check_plane(objective, changed, name):
+    if "component" in changed:
+        component = Component.parse(slice_spec.component)
+        if component.kind in ("data", "accuracy", "example") and not objective.has_components:
+            raise HillwalkError(f"{_COMPONENT_NAMES[component.kind]} cannot be shown for {name}: it has no data "
+                                f"set, only a total loss; show the total")
+        if component.kind == "reg" and not objective.has_regularizer:
+            raise HillwalkError(f"The regularization cannot be shown for {name}: it has no regularizer; "
+                                f"show the total")
+        component.check(objective)  # an example index inside the training set
     if objective.has_own_plane:
         fields = sorted(changed & set(PLANE_FIELDS))
         if fields:

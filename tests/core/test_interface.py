@@ -126,9 +126,9 @@ def test_a_classifier_refuses_only_what_its_settings_do_not_use(objectives):
     l2 = ClassifierSpec(dataset="iris", regularizer="l2")
     check_settings(linear, ClassifierSpec(dataset="iris", lam=0.5), changed=["lam"])
     check_settings(linear, ClassifierSpec(dataset="iris", regularizer="elastic", beta=2.0), changed=["beta"])
-    with pytest.raises(HillwalkError, match="beta only applies to the elastic net"):
+    with pytest.raises(HillwalkError, match="Beta only applies to the elastic net"):
         check_settings(linear, ClassifierSpec(dataset="iris", regularizer="l2", beta=2.0), changed=["beta"])
-    with pytest.raises(HillwalkError, match="delta only applies to the SVM loss"):
+    with pytest.raises(HillwalkError, match="The margin delta only applies to the SVM loss"):
         check_settings(linear, ClassifierSpec(dataset="iris", loss="softmax", delta=2.0), changed=["delta"])
     with pytest.raises(HillwalkError, match="The hidden units has no effect on a linear classifier"):
         check_settings(linear, ClassifierSpec(dataset="iris", hidden=8), changed=["hidden"])
