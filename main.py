@@ -359,7 +359,7 @@ def run_trace(args, out=sys.stdout):
         from gui.figures import render_race_png
 
         landscape = None
-        if getattr(objective, "view", None) is not None:  # a 2-D function: its surface under the paths
+        if objective.has_own_plane:  # a 2-D function: its surface under the paths
             landscape = experiment.function_landscape(objective, np.concatenate(
                 [t.thetas.reshape(-1, 2) for t in trajectories] or [np.zeros((0, 2))]))
         application()

@@ -45,7 +45,7 @@ def _never():
 
 def describe_objective(objective) -> str:
     """One line about the objective: its data set, or its formula."""
-    if getattr(objective, "train", None) is not None:
+    if objective.has_data:
         return objective.train.summary()
     return f"{objective.name}: {objective.formula}"
 
@@ -91,7 +91,7 @@ class SceneSlice:
 
 def splits_total(objective, component) -> bool:
     """Whether the slice of ``component`` is computed as data + regularization."""
-    return str(component) == "total" and getattr(objective, "regularizer", None) is not None
+    return str(component) == "total" and objective.has_regularizer
 
 
 def compute_scene_slice(objective, plane, slice_spec, report=_quiet, should_stop=_never) -> SceneSlice | None:

@@ -24,6 +24,7 @@ from PyQt6 import QtCore
 
 from core import experiment
 from core.errors import HillwalkError, require_choice
+from core.models.interface import check_settings
 from core.io.session import OptimizerSetting, RaceSettings, Session, build_dataclass, default_race_optimizers
 from core.landscapes.directions import Plane
 from core.landscapes.landscape import Landscape
@@ -142,9 +143,12 @@ class AppState(QtCore.QObject):
         self._request_problem(self.problem)
 
     def set_problem(self, **changes):
-        """Change data or model settings (fields of ClassifierSpec)."""
+        """Change data or model settings (fields of ClassifierSpec); a setting the
+        objective cannot honour is refused with one message."""
         try:
             proposed = replace(self.problem, **changes)
+            check_settings(self.objective, problem=proposed,
+                           changed=[f for f, v in changes.items() if v != getattr(self.problem, f)])
         except HillwalkError as error:
             self._reject(str(error))
             return
@@ -158,8 +162,12 @@ class AppState(QtCore.QObject):
             self._request_problem(proposed)
 
     def set_slice(self, **changes):
+        """Change the slice (fields of SliceSpec); a setting the objective cannot honour
+        (a data component of a 2-D function, its centre or directions) is refused."""
         try:
             proposed = replace(self.slice, **changes)
+            check_settings(self.objective, slice_spec=proposed,
+                           changed=[f for f, v in changes.items() if v != getattr(self.slice, f)])
         except HillwalkError as error:
             self._reject(str(error))
             return
@@ -197,7 +205,11 @@ class AppState(QtCore.QObject):
         self._request_plane()
 
     def set_view(self, **changes):
-        proposed = replace(self.view, **changes)
+        try:
+            proposed = replace(self.view, **changes)
+        except HillwalkError as error:
+            self._reject(str(error))
+            return
         if proposed == self.view:
             return
         cut_changed = any(getattr(proposed, f) != getattr(self.view, f) for f in ("cut_mode", "cut_angle", "cut_points"))
@@ -210,7 +222,11 @@ class AppState(QtCore.QObject):
             self.request_contours()
 
     def set_race(self, **changes):
-        proposed = replace(self.race, **changes)
+        try:
+            proposed = replace(self.race, **changes)
+        except HillwalkError as error:
+            self._reject(str(error))
+            return
         if proposed == self.race:
             return
         for name, value in changes.items():
@@ -239,12 +255,11 @@ class AppState(QtCore.QObject):
 
     def _adopt_objective_defaults(self, objective):
         """The view range, start and color scale that suit a newly chosen objective."""
-        view_range = getattr(objective, "view", None)
-        if view_range is not None:  # a 2-D function
-            (x0, x1), (y0, y1) = view_range
+        if objective.has_own_plane:  # a 2-D function
+            (x0, x1), (y0, y1) = objective.view
             self.slice = replace(self.slice, alpha_range=(x0, x1), beta_range=(y0, y1), component="total")
             self.race = replace(self.race, start=tuple(float(v) for v in objective.default_start), in_plane=False)
-            self.view = replace(self.view, log_scale=objective.name not in ("saddle", "monkey"))
+            self.view = replace(self.view, log_scale=objective.bounded_below)
         else:
             self.slice = replace(self.slice, alpha_range=(-1.0, 1.0), beta_range=(-1.0, 1.0))
             self.race = replace(self.race, start=RaceSettings().start)
@@ -279,6 +294,13 @@ class AppState(QtCore.QObject):
         entry = self.entry(entry_id)
         if entry is None:
             return
+        if spec is not None and self.objective is not None:
+            try:
+                check_settings(self.objective, optimizer=spec,
+                               changed=[f for f in spec.__dataclass_fields__ if getattr(spec, f) != getattr(entry.spec, f)])
+            except HillwalkError as error:
+                self._reject(str(error))
+                return
         rerun = False
         if spec is not None and spec != entry.spec:
             entry.spec, rerun = spec, True
@@ -327,10 +349,13 @@ class AppState(QtCore.QObject):
 
     # ================================================================= computations
     def _reject(self, message):
+        """One error message; every setting stays as it was and the panels resync to it."""
         self.error.emit(message)
-        self.problem_changed.emit()  # panels resync to the unchanged settings
+        self.problem_changed.emit()
         self.slice_changed.emit()
+        self.view_changed.emit()
         self.race_changed.emit()
+        self.optimizers_changed.emit()
 
     def _request_problem(self, proposed: ClassifierSpec, switching_objective: bool = False):
         self._pending_problem = proposed
@@ -441,7 +466,7 @@ class AppState(QtCore.QObject):
                 self._runs_changed()
             return
         objective, plane, race, spec = self.objective, self.plane, self.race, entry.spec
-        label = run_label(spec, has_data=getattr(objective, "train", None) is not None)
+        label = run_label(spec, has_data=objective.has_data)
         self.runs[entry.id] = RunResult(entry.id, label, plane, race.in_plane and plane.dir2 is not None, spec.method)
 
         def job(report, should_stop):

@@ -29,7 +29,7 @@ def _writable(path):
 def landscape_meta(landscape, settings: dict, objective=None) -> dict:
     """Everything needed to understand and reproduce a landscape, JSON-serializable."""
     meta = {"format": "hillwalk-landscape", "version": 1, "settings": settings, "landscape": landscape.meta()}
-    if objective is not None and hasattr(objective, "describe"):
+    if objective is not None:
         meta["objective"] = objective.describe()
     return json.loads(json.dumps(meta, default=_jsonable))
 
@@ -51,7 +51,7 @@ def save_landscape_npz(path, landscape, meta: dict, objective=None, save_data=Fa
               "dir2": np.zeros_like(plane.dir1) if plane.dir2 is None else plane.dir2,
               "meta": np.array(json.dumps(meta))}
     if save_data:
-        if objective is None or not hasattr(objective, "X"):
+        if objective is None or not objective.has_data:
             raise HillwalkError("--save-data needs a data set; this objective has none")
         arrays["X"], arrays["y"] = objective.X, objective.y
     try:

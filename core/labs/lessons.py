@@ -22,7 +22,7 @@ def broken_gradient(objective):
     Returns a function theta -> gradient (shaped like theta)."""
     def gradient(theta):
         full = objective.loss_and_grad(theta)[1]
-        if not hasattr(objective, "regularizer"):
+        if not objective.has_regularizer:
             return full * 1.01  # no regularizer to forget: be 1% off instead
         W = np.asarray(theta, dtype=np.float64).reshape(objective.param_shape)
         return (full - objective.regularizer.gradient(W, objective.reg_mask).reshape(np.shape(theta)))

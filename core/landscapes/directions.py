@@ -33,7 +33,7 @@ DIRECTION_KINDS = ("gaussian", "gradient", "pca", "coords", "interpolate")
 
 def layout_of(objective):
     """The objective's parameter blocks; a single block of its shape if it declares none."""
-    if hasattr(objective, "parameter_blocks"):
+    if objective.has_layers:
         return objective.parameter_blocks()
     return [Block("theta", tuple(objective.param_shape), 0, 0)]
 

@@ -264,7 +264,7 @@ class _Generic:
         self.objective, self.plane, self.alphas, self.betas = objective, plane, alphas, betas
         self.component = component
         self.fallback_points = 0
-        self.batch = getattr(objective, "evaluate_batch", None)
+        self.batch = objective.evaluate_batch if objective.has_batch_evaluation else None
         # only objectives whose evaluate_batch takes ``workers`` share a chunk among threads
         self.threaded = self.batch is not None and "workers" in inspect.signature(self.batch).parameters
         self.budget_bytes = budget_bytes
@@ -293,7 +293,7 @@ class _Generic:
         """Chunks of grid points in row-major order (a chunk may span rows), sized by the
         budget: the parameter vectors and what the objective needs per point."""
         total = values.size
-        per_point = 2 * 8 * self.plane.center.size + getattr(self.objective, "bytes_per_point", lambda: 0)()
+        per_point = 2 * 8 * self.plane.center.size + self.objective.bytes_per_point()
         per_chunk = min(total, max(1, int(self.budget_bytes // per_point)))
         buffer = np.empty((per_chunk, self.plane.center.size))  # reused: fresh arrays cost page faults
         flat_values = values.reshape(-1)

@@ -105,7 +105,7 @@ class SliceSpec:
         """The plane (or line) of these settings for ``objective``; ``center`` (an array
         of the parameter shape) replaces the centre these settings would choose, e.g. an
         optimizer's current position."""
-        if hasattr(objective, "view"):  # a 2-D function: its own x and y are the plane
+        if objective.has_own_plane:  # a 2-D function: its own x and y are the plane
             plane = coordinate_plane(np.zeros(2), 0, None if self.is_cut else 1)
             plane.info.update({"label1": "x", "label2": "y", "center": "origin", "train_steps": 0,
                                "center_loss": objective.loss(np.zeros(2)), "initial_loss": objective.loss(np.zeros(2))})
@@ -130,7 +130,7 @@ class SliceSpec:
         elif kind == "coords":
             r1, c1, r2, c2 = (int(v) for v in self.coords)
             # A network's parameters are one flat vector: the coordinates index W1.
-            where = getattr(objective, "weight_index", lambda row, col: (row, col))
+            where = objective.weight_index
             plane = coordinate_plane(center, where(r1, c1), None if self.is_cut else where(r2, c2))
         else:
             plane = interpolation_line(initial, center)

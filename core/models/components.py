@@ -32,9 +32,9 @@ class Component:
 
     def check(self, objective):
         if self.kind == "example":
-            n = getattr(objective, "n_train", 0)
+            n = objective.n_train
             if self.index is None or not 0 <= self.index < n:
                 raise HillwalkError(f"example index {self.index} is out of range: the training set has {n} "
                                     f"examples (0..{n - 1})")
-        elif self.kind != "total" and not hasattr(objective, "components"):
+        elif self.kind != "total" and not objective.has_components:
             raise HillwalkError(f"component {self} needs a data set; this objective only has a total loss")

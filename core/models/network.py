@@ -152,6 +152,9 @@ class TwoLayerNet(ClassifierObjective):
     ``param_shape == (D*H + H + H*C + C,)``: theta is flat; :meth:`unpack` gives the blocks.
     """
 
+    has_batch_evaluation = True  # evaluate_batch and bytes_per_point below
+    is_network = True
+
     def __init__(self, train: Dataset, val: Dataset | None = None, hidden: int = 64, activation: str = "relu",
                  slope: float = 0.01, init: str = "he", loss: str = "softmax", delta: float = 1.0,
                  regularizer: Regularizer | None = None, regularize_bias: bool = False):

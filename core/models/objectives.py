@@ -7,9 +7,11 @@ Every objective has
   plus regularization);
 * ``loss_and_grad(theta, batch=None) -> (loss, grad)``: the same with its gradient, over
   the examples ``batch`` (an index array) when given;
-* ``accuracy(theta, split="train") -> float`` where there is data to classify.
+* ``accuracy(theta, split="train") -> float`` where there is data to classify;
 
-Optimizers, trajectories, landscapes and the gradient check only use this interface.
+and declares what it can do with capability flags (``has_data``, ``has_regularizer``,
+``bounded_below`` ...). The interface is spelled out in :mod:`core.models.interface`;
+optimizers, trajectories, landscapes and the gradient check only use it.
 """
 from __future__ import annotations
 
@@ -33,6 +35,19 @@ class ClassifierObjective:
     ``param_shape`` and ``reg_mask``, and implement ``_params(theta)`` (theta checked and
     shaped like ``reg_mask``) and ``_scores(params, X)`` ((n, C) scores of model inputs).
     """
+
+    # capabilities (see core.models.interface): a classifier on data with a weight penalty,
+    # whose losses (SVM, softmax) and penalties are >= 0
+    has_data = True
+    has_regularizer = True
+    has_components = True
+    bounded_below = True
+    supports_minibatches = True
+    has_random_init = True
+    has_own_plane = False
+    has_layers = True
+    has_batch_evaluation = False
+    is_network = False
 
     def _set_head(self, train, val, loss, delta, regularizer, regularize_bias):
         require_choice(loss, LOSS_NAMES, "loss")
@@ -156,6 +171,11 @@ class LinearClassifier(ClassifierObjective):
         from .blocks import Block
 
         return [Block("W", self.param_shape, 0, filter_axis=0)]
+
+    def weight_index(self, row, col):
+        """The index of ``W[row, col]`` in theta: the pair itself, theta being the matrix W
+        (the plane checks that it lies inside W)."""
+        return row, col
 
     def initial_theta(self, scale: float = 1e-3, seed: int = 0):
         """Small Gaussian weights ``scale * randn(C, D+1)``."""

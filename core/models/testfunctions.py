@@ -26,6 +26,18 @@ class TestFunction:
     param_shape = (2,)
     size = 2
     n_train = 0
+    # capabilities (see core.models.interface): no data, no weights, no random start; x and y
+    # are the plane. Subclasses unbounded below (saddles) set bounded_below = False.
+    has_data = False
+    has_regularizer = False
+    has_components = False
+    bounded_below = True
+    supports_minibatches = False
+    has_random_init = False
+    has_own_plane = True
+    has_layers = False
+    has_batch_evaluation = True
+    is_network = False
 
     def _point(self, theta):
         theta = np.asarray(theta, dtype=np.float64)
@@ -50,7 +62,12 @@ class TestFunction:
         thetas = np.asarray(thetas, dtype=np.float64).reshape(-1, 2)
         return self._value(thetas[:, 0], thetas[:, 1])
 
+    def bytes_per_point(self) -> int:
+        """Working memory per point of :meth:`evaluate_batch`: a few float temporaries."""
+        return 8 * 8
+
     def accuracy(self, theta, split="train"):
+        """NaN: there is nothing to classify."""
         return float("nan")
 
     def describe(self) -> dict:
@@ -150,6 +167,7 @@ class Saddle(TestFunction):
     name = "saddle"
     formula = "x^2 - y^2"
     minima = ()
+    bounded_below = False  # -y^2 falls without end
     default_start = (-1.5, 1e-3)
     view = ((-2.0, 2.0), (-2.0, 2.0))
 
@@ -164,6 +182,7 @@ class MonkeySaddle(TestFunction):
     name = "monkey"
     formula = "x^3 - 3 x y^2"
     minima = ()
+    bounded_below = False  # x^3 falls without end as x -> -inf
     default_start = (1.5, 0.1)
     view = ((-2.0, 2.0), (-2.0, 2.0))
 

@@ -12,21 +12,143 @@ Schedules give the learning rate of update number ``t`` (0 for the first update)
 * ``step``: ``lr0 * gamma ** (t // every)``
 * ``exp``: ``lr0 * exp(-k t)``
 * ``inv``: ``lr0 / (1 + k t)``
+
+:data:`METHOD_INFO` describes every method as data (its labels, which settings apply and
+their defaults, its update rule), so the GUI and the command line need not repeat it.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
+from types import MappingProxyType
+from typing import Callable
 
 import numpy as np
 
 from ..errors import HillwalkError, require_choice
 
-GRADIENT_METHODS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-SEARCH_METHODS = ("random-search", "random-local-search")
-METHODS = GRADIENT_METHODS + SEARCH_METHODS
 SCHEDULES = ("constant", "step", "exp", "inv")
-DEFAULT_EPS = {"adagrad": 1e-10}  # torch's defaults; 1e-8 for the others
+# The OptimizerSpec fields a method may use ("schedule" stands for its kind, gamma, every, k).
+SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "schedule", "batch_size")
+
+
+# --------------------------------------------------------------------------- update rules
+# One function per rule: (theta, grad, lr, spec, state, t) -> new theta, with ``state`` the
+# optimizer's dict of buffers (updated in place) and ``t`` the update number, counted from 1.
+# theta and grad are float arrays of the parameter shape; theta is not modified.
+
+def _momentum_velocity(grad, mu, state):
+    """torch's buffer: ``v = g`` at the first update, then ``v = mu v + g``."""
+    state["velocity"] = grad.copy() if "velocity" not in state else mu * state["velocity"] + grad
+    return state["velocity"]
+
+
+def sgd_rule(theta, grad, lr, spec, state, t):
+    """``x -= lr g``; with momentum mu > 0, momentum SGD (``x -= lr v``), as in torch."""
+    mu = spec.effective_momentum
+    if mu == 0:
+        return theta - lr * grad
+    return theta - lr * _momentum_velocity(grad, mu, state)
+
+
+def nesterov_rule(theta, grad, lr, spec, state, t):
+    """``v = mu v + g``; ``x -= lr (g + mu v)`` (plain SGD when mu is 0)."""
+    mu = spec.effective_momentum
+    if mu == 0:
+        return theta - lr * grad
+    return theta - lr * (grad + mu * _momentum_velocity(grad, mu, state))
+
+
+def adagrad_rule(theta, grad, lr, spec, state, t):
+    """``G += g^2``; ``x -= lr g / (sqrt(G) + eps)``."""
+    state["sum_squares"] = state.get("sum_squares", np.zeros_like(theta)) + grad * grad
+    return theta - lr * grad / (np.sqrt(state["sum_squares"]) + spec.effective_eps)
+
+
+def rmsprop_rule(theta, grad, lr, spec, state, t):
+    """``E = alpha E + (1 - alpha) g^2``; ``x -= lr g / (sqrt(E) + eps)``."""
+    state["square_avg"] = spec.alpha * state.get("square_avg", np.zeros_like(theta)) + (1 - spec.alpha) * grad * grad
+    return theta - lr * grad / (np.sqrt(state["square_avg"]) + spec.effective_eps)
+
+
+def adam_rule(theta, grad, lr, spec, state, t):
+    """``m = b1 m + (1-b1) g``; ``v = b2 v + (1-b2) g^2``;
+    ``x -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)`` (torch's order)."""
+    m = spec.beta1 * state.get("m", np.zeros_like(theta)) + (1 - spec.beta1) * grad
+    v = spec.beta2 * state.get("v", np.zeros_like(theta)) + (1 - spec.beta2) * grad * grad
+    state["m"], state["v"] = m, v
+    bias1 = 1 - spec.beta1 ** t
+    bias2 = 1 - spec.beta2 ** t
+    denominator = np.sqrt(v) / math.sqrt(bias2) + spec.effective_eps
+    return theta - (lr / bias1) * m / denominator
+
+
+# --------------------------------------------------------------------------- the methods
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """One optimization method, as data.
+
+    Attributes
+    ----------
+    method : str
+        The name in OptimizerSpec.method, session files and the command line.
+    label : str
+        How menus name it ("SGD + momentum").
+    short_name : str
+        How legends name it ("SGD+momentum").
+    settings : tuple of str
+        The SETTINGS that apply to it; the others have no effect.
+    defaults : mapping
+        Default values of the settings that apply (``eps`` as torch has it).
+    rule : callable or None
+        The update rule (see above); None for the derivative-free searches.
+    """
+
+    method: str
+    label: str
+    short_name: str
+    settings: tuple
+    defaults: MappingProxyType
+    rule: Callable | None = None
+
+    @property
+    def uses_gradient(self) -> bool:
+        return self.rule is not None
+
+    def applies(self, setting: str) -> bool:
+        return setting in self.settings
+
+
+def _info(method, label, short_name, settings, rule=None, **defaults):
+    base = {"lr": 1e-3, "momentum": 0.0, "alpha": 0.99, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+            "schedule": "constant", "batch_size": None}
+    base.update(defaults)
+    return MethodInfo(method, label, short_name, settings,
+                      MappingProxyType({name: base[name] for name in settings}), rule)
+
+
+METHOD_INFO = MappingProxyType({info.method: info for info in (
+    _info("sgd", "SGD", "SGD", ("lr", "momentum", "schedule", "batch_size"), sgd_rule),
+    _info("momentum", "SGD + momentum", "SGD+momentum", ("lr", "momentum", "schedule", "batch_size"), sgd_rule,
+          momentum=0.9),
+    _info("nesterov", "Nesterov momentum", "Nesterov", ("lr", "momentum", "schedule", "batch_size"), nesterov_rule,
+          momentum=0.9),
+    _info("adagrad", "AdaGrad", "AdaGrad", ("lr", "eps", "schedule", "batch_size"), adagrad_rule, eps=1e-10),
+    _info("rmsprop", "RMSProp", "RMSProp", ("lr", "alpha", "eps", "schedule", "batch_size"), rmsprop_rule),
+    _info("adam", "Adam", "Adam", ("lr", "beta1", "beta2", "eps", "schedule", "batch_size"), adam_rule),
+    _info("random-search", "random search", "random search", ("lr", "schedule")),
+    _info("random-local-search", "random local search", "random local search", ("lr", "schedule")),
+)})
+METHODS = tuple(METHOD_INFO)
+GRADIENT_METHODS = tuple(m for m, info in METHOD_INFO.items() if info.uses_gradient)
+SEARCH_METHODS = tuple(m for m, info in METHOD_INFO.items() if not info.uses_gradient)
+
+
+def methods_using(setting: str) -> tuple:
+    """Labels of the methods a setting applies to, e.g. ("SGD", "SGD + momentum", ...)."""
+    require_choice(setting, SETTINGS, "optimizer setting")
+    return tuple(info.label for info in METHOD_INFO.values() if info.applies(setting))
 
 
 @dataclass(frozen=True)
@@ -119,27 +241,28 @@ class OptimizerSpec:
             object.__setattr__(self, "schedule", Schedule(**self.schedule))
 
     @property
+    def info(self) -> MethodInfo:
+        return METHOD_INFO[self.method]
+
+    @property
     def effective_momentum(self) -> float:
         if self.momentum is not None:
             return self.momentum
-        return 0.9 if self.method in ("momentum", "nesterov") else 0.0
+        return self.info.defaults.get("momentum", 0.0)
 
     @property
     def effective_eps(self) -> float:
-        return self.eps if self.eps is not None else DEFAULT_EPS.get(self.method, 1e-8)
+        return self.eps if self.eps is not None else self.info.defaults.get("eps", 1e-8)
 
     @property
     def uses_gradient(self) -> bool:
-        return self.method in GRADIENT_METHODS
+        return self.info.uses_gradient
 
     @property
     def display_name(self) -> str:
         if self.label:
             return self.label
-        names = {"sgd": "SGD", "momentum": "SGD+momentum", "nesterov": "Nesterov", "adagrad": "AdaGrad",
-                 "rmsprop": "RMSProp", "adam": "Adam", "random-search": "random search",
-                 "random-local-search": "random local search"}
-        name = names[self.method]
+        name = self.info.short_name
         if self.method == "sgd" and self.effective_momentum > 0:
             name = "SGD+momentum"
         elif self.method == "sgd" and self.batch_size is None:
@@ -184,40 +307,13 @@ class Optimizer:
         ``v = mu v - lr g; x += v`` the velocity is ``-lr`` times torch's: the same path
         at constant lr.
         """
-        spec = self.spec
-        method = spec.method
+        rule = self.spec.info.rule
+        if rule is None:
+            raise HillwalkError(f"{self.spec.method} does not use gradients")
         lr = self.current_lr()
-        grad = np.asarray(grad, dtype=np.float64)
-        theta = np.asarray(theta, dtype=np.float64)
-        eps = spec.effective_eps
         self.t += 1
-        if method in ("sgd", "momentum", "nesterov"):
-            mu = spec.effective_momentum
-            if mu == 0:
-                return theta - lr * grad
-            if "velocity" not in self.state:
-                self.state["velocity"] = grad.copy()
-            else:
-                self.state["velocity"] = mu * self.state["velocity"] + grad
-            direction = grad + mu * self.state["velocity"] if method == "nesterov" else self.state["velocity"]
-            return theta - lr * direction
-        if method == "adagrad":
-            total = self.state.get("sum_squares", np.zeros_like(theta)) + grad * grad
-            self.state["sum_squares"] = total
-            return theta - lr * grad / (np.sqrt(total) + eps)
-        if method == "rmsprop":
-            average = spec.alpha * self.state.get("square_avg", np.zeros_like(theta)) + (1 - spec.alpha) * grad * grad
-            self.state["square_avg"] = average
-            return theta - lr * grad / (np.sqrt(average) + eps)
-        if method == "adam":
-            m = spec.beta1 * self.state.get("m", np.zeros_like(theta)) + (1 - spec.beta1) * grad
-            v = spec.beta2 * self.state.get("v", np.zeros_like(theta)) + (1 - spec.beta2) * grad * grad
-            self.state["m"], self.state["v"] = m, v
-            bias1 = 1 - spec.beta1 ** self.t
-            bias2 = 1 - spec.beta2 ** self.t
-            denominator = np.sqrt(v) / math.sqrt(bias2) + eps
-            return theta - (lr / bias1) * m / denominator
-        raise HillwalkError(f"{method} does not use gradients")
+        return rule(np.asarray(theta, dtype=np.float64), np.asarray(grad, dtype=np.float64), lr, self.spec, self.state,
+                    self.t)
 
     def search_step(self, objective, theta, theta_loss, origin):
         """One candidate of a derivative-free method (one loss evaluation).

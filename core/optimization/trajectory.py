@@ -8,7 +8,9 @@ Row 0 is the start; a run of ``steps`` updates has ``steps + 1`` rows.
 
 Divergence is a result: a non-finite value, or a loss whose magnitude exceeds
 ``divergence_factor * max(|L_0|, 1)``, stops that run and marks it diverged at step t; rows
-up to t - 1 remain, with no NaN or infinity among them.
+up to t - 1 remain, with no NaN or infinity among them. On an objective that is not bounded
+below (a saddle), a loss falling to -inf or below ``UNBOUNDED_LOSS_FLOOR`` is no failure of
+the method: the run stops there too but is marked ``escaped_at`` t (unbounded below).
 """
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ from ..errors import HillwalkError
 from .optimizers import OptimizerSpec
 
 DEFAULT_DIVERGENCE_FACTOR = 1e6
+# On an objective unbounded below, a loss under this floor means the run escaped to -inf;
+# plots of such losses clip here.
+UNBOUNDED_LOSS_FLOOR = -1e6
 DEFAULT_THETA_BUDGET_BYTES = 64 * 2 ** 20
 
 
@@ -63,7 +68,11 @@ class Trajectory:
     thetas : array (R, *param_shape)
     loss, batch_loss, train_acc, val_acc, grad_norm, step_length, lr : float arrays (R,)
     diverged_at : int or None
+        The step whose loss was non-finite or blew up (rows stop at the step before).
     label, method : str
+    escaped_at : int or None
+        On an objective unbounded below: the step whose loss fell below
+        ``UNBOUNDED_LOSS_FLOOR`` (rows stop at the step before); never set with diverged_at.
     """
 
     steps: np.ndarray
@@ -79,6 +88,7 @@ class Trajectory:
     label: str
     method: str
     loss_evaluations: int = 0
+    escaped_at: int | None = None
 
 
 class Run:
@@ -111,7 +121,7 @@ class Run:
             raise HillwalkError("the start point holds NaN or infinite values")
         self.objective, self.spec, self.steps, self.seed = objective, spec, int(steps), seed
         self.optimizer = spec.build(seed)
-        self.sampler = BatchSampler(getattr(objective, "n_train", 0) or 1, spec.batch_size, spec.sampling, seed)
+        self.sampler = BatchSampler(objective.n_train or 1, spec.batch_size, spec.sampling, seed)
         if record_every is None:
             rows = self.steps + 1
             record_every = max(1, math.ceil(rows * start.nbytes / max(1, theta_budget_bytes)))
@@ -123,6 +133,7 @@ class Run:
         self.origin = start.copy()
         self.t = 0
         self.diverged_at = None
+        self.escaped_at = None
         # Compact growable columns (8 bytes a value, not a Python float object each).
         self._rows = {name: array("d") for name in ("loss", "batch_loss", "train_acc", "val_acc", "grad_norm",
                                                     "step_length", "lr")}
@@ -138,7 +149,7 @@ class Run:
     # ----------------------------------------------------------------- state
     @property
     def finished(self) -> bool:
-        return self.diverged_at is not None or self._finished_recording
+        return self.diverged_at is not None or self.escaped_at is not None or self._finished_recording
 
     @property
     def label(self) -> str:
@@ -170,6 +181,10 @@ class Run:
             return True
         return abs(loss) > self.divergence_factor * self._start_scale
 
+    def _escaped(self, loss) -> bool:
+        """Whether the loss ran off below the floor of an objective unbounded below."""
+        return not self.objective.bounded_below and (loss == -math.inf or loss < UNBOUNDED_LOSS_FLOOR)
+
     def _record_and_step(self) -> bool:
         """Evaluate at theta_t, record row t, and update to theta_{t+1} unless t is the
         last step. Returns True when an update was made."""
@@ -184,6 +199,9 @@ class Run:
             if not math.isfinite(full_loss):
                 raise HillwalkError("the loss is not finite at the start point; choose another start")
             self._start_scale = max(abs(full_loss), 1.0)
+        if self._escaped(full_loss):
+            self.escaped_at = self.t
+            return False
         if self._diverged(full_loss, self.theta, grad) or not math.isfinite(batch_loss):
             self.diverged_at = self.t
             return False
@@ -208,7 +226,7 @@ class Run:
         rows["steps"].append(self.t)
         rows["loss"].append(float(full_loss))
         rows["batch_loss"].append(float(batch_loss))
-        accuracy = getattr(self.objective, "accuracy", None)
+        accuracy = self.objective.accuracy  # NaN where there is nothing to classify
         rows["train_acc"].append(accuracy(self.theta, "train") if accuracy else float("nan"))
         rows["val_acc"].append(accuracy(self.theta, "val") if accuracy else float("nan"))
         rows["grad_norm"].append(float(np.linalg.norm(grad)))
@@ -264,7 +282,7 @@ class Run:
                           train_acc=rows["train_acc"], val_acc=rows["val_acc"], grad_norm=rows["grad_norm"],
                           step_length=rows["step_length"], lr=rows["lr"], diverged_at=self.diverged_at,
                           label=self.label, method=self.spec.method,
-                          loss_evaluations=self.optimizer.loss_evaluations)
+                          loss_evaluations=self.optimizer.loss_evaluations, escaped_at=self.escaped_at)
 
 
 class Race:
@@ -358,16 +376,29 @@ def losses_on_plane(objective, plane, a, b):
 class PlaneObjective:
     """The objective restricted to a plane: ``theta = (a, b)`` stands for
     ``center + a d1 + b d2``; the gradient is ``(d1 . g, d2 . g)``. Optimizing it keeps the
-    path exactly on the slice."""
+    path exactly on the slice.
+
+    Its capabilities (core.models.interface) are those of the (a, b) problem: no data of
+    its own (accuracy is the wrapped objective's), no regularizer or layers to expose;
+    minibatches and boundedness are the wrapped objective's."""
 
     param_shape = (2,)
     size = 2
+    has_data = False
+    has_regularizer = False
+    has_components = False
+    has_random_init = False
+    has_own_plane = False
+    has_layers = False
+    has_batch_evaluation = False
+    is_network = False
 
     def __init__(self, objective, plane):
         if plane.dir2 is None:
             raise HillwalkError("in-plane optimization needs a plane (two directions), not a cut")
         self.objective, self.plane = objective, plane
-        self.n_train = getattr(objective, "n_train", 0)
+        self.n_train = objective.n_train
+        self.bounded_below, self.supports_minibatches = objective.bounded_below, objective.supports_minibatches
 
     def full_parameters(self, ab):
         ab = np.asarray(ab, dtype=np.float64).reshape(2)
@@ -383,9 +414,8 @@ class PlaneObjective:
         return loss, reduced.reshape(np.shape(ab))
 
     def describe(self) -> dict:
-        inner = self.objective.describe() if hasattr(self.objective, "describe") else {}
+        inner = self.objective.describe()
         return {"model": "in-plane", "plane": dict(self.plane.info), "objective": inner}
 
     def accuracy(self, ab, split="train"):
-        accuracy = getattr(self.objective, "accuracy", None)
-        return accuracy(self.full_parameters(ab), split) if accuracy else float("nan")
+        return self.objective.accuracy(self.full_parameters(ab), split)

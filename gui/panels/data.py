@@ -8,7 +8,7 @@ from PyQt6 import QtWidgets
 from core.data.datasets import EMBEDDED_NAMES, SYNTHETIC_NAMES
 from core.models.testfunctions import TEST_FUNCTION_NAMES
 
-from .widgets import combo, labelled_row, select_data, set_quietly
+from .widgets import combo, labelled_row, select_data, set_applicable, set_quietly
 
 PREPROCESSING = [("zero-centre", "center"), ("standardize", "standardize"), ("scale to [0, 1]", "minmax"),
                  ("none", "none")]
@@ -69,6 +69,7 @@ class DataPanel(QtWidgets.QWidget):
         self.open_folder_button.clicked.connect(self.choose_folder)
         state.problem_changed.connect(self._sync)
         state.objective_ready.connect(self._show_summary)
+        state.objective_ready.connect(self._apply_rules)
 
     def _apply(self, **changes):
         self.state.set_problem(**changes)
@@ -82,18 +83,28 @@ class DataPanel(QtWidgets.QWidget):
             self.dataset.blockSignals(False)
         select_data(self.objective, problem.objective)
         select_data(self.dataset, problem.dataset)
-        for widget in (self.dataset, self.preprocessing, self.val_fraction, self.open_file_button,
-                       self.open_folder_button):
-            widget.setEnabled(not problem.is_function)
         select_data(self.preprocessing, problem.preprocessing)
         set_quietly(self.val_fraction, problem.val_fraction)
         set_quietly(self.subsample, problem.subsample or 0)
         set_quietly(self.seed, problem.seed)
-        self.subsample.setEnabled(Path(problem.dataset).is_dir())
+        self._apply_rules()
+
+    def _apply_rules(self):
+        """Data controls only where there is data: the objective in force (or, while the
+        first one loads, the settings) says whether it is a classifier on a data set."""
+        objective, problem = self.state.objective, self.state.problem
+        has_data = objective.has_data if objective is not None else not problem.is_function
+        no_data = "a 2-D test function has no data set; choose 'a classifier on data' under Minimise"
+        for widget in (self.dataset, self.preprocessing, self.val_fraction, self.open_file_button,
+                       self.open_folder_button, self.seed):
+            set_applicable(widget, has_data, no_data)
+        set_applicable(self.subsample, has_data and Path(problem.dataset).is_dir(),
+                       no_data if not has_data else "only a CIFAR-10 folder is subsampled; open one with the "
+                       "button above")
 
     def _show_summary(self):
         objective = self.state.objective
-        if not hasattr(objective, "train"):
+        if not objective.has_data:
             self.summary.setText(f"{objective.name}: {objective.formula}<br><small>minima: "
                                  f"{', '.join(str(tuple(round(v, 3) for v in m)) for m in objective.minima) or 'none'}"
                                  "</small>")

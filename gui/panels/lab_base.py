@@ -46,7 +46,7 @@ class LabPanel(QtWidgets.QWidget):
         """The parameters the lab evaluates at (see make_point_choice)."""
         state = self.state
         choice = self.point.currentData() if hasattr(self, "point") else "center"
-        if choice == "initial" and hasattr(state.objective, "initial_theta"):
+        if choice == "initial" and state.objective.has_random_init:
             return state.objective.initial_theta(state.slice.init_scale, state.slice.seed)
         if choice == "initial":  # a 2-D function has no random initialization: use its start
             return state.plane.point(*state.race.start)

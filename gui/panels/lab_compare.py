@@ -51,7 +51,7 @@ class LossComparisonLab(LabPanel):
     def make_job(self):
         state = self.state
         objective, plane, spec = state.objective, state.plane, state.slice
-        if not hasattr(objective, "train") or plane.dir2 is None:
+        if not objective.has_data or plane.dir2 is None:
             self.status.setText("The comparison needs a classifier and a 2-D slice.")
             return None
         alphas, betas = spec.alpha_axis(), np.linspace(*map(float, spec.beta_range), int(spec.grid))

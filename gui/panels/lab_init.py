@@ -67,11 +67,11 @@ class InitializationLab(LabPanel):
 
     def make_job(self):
         objective = self.state.objective
-        if not hasattr(objective, "train"):
+        if not objective.has_data:
             self.status.setText("The initialization lab needs a data set (choose a classifier in the Data panel).")
             return None
         X, y, classes = objective.train.X, objective.train.y, objective.n_classes
-        hidden = getattr(objective, "hidden", self.state.problem.hidden)
+        hidden = objective.hidden if objective.is_network else self.state.problem.hidden
         activation, depth, seed = self.activation.currentData(), self.depth.value(), self.state.slice.seed
         slope = self.state.problem.slope
 

@@ -78,7 +78,7 @@ class DecisionRegionsLab(QtWidgets.QWidget):
     def redraw(self):
         objective = self.state.objective
         theta = self.current_theta()
-        if not hasattr(objective, "train") or theta is None:
+        if not objective.has_data or theta is None:
             return
         try:
             xs, ys, classes = decision_regions(objective, theta, resolution=160)
@@ -94,7 +94,7 @@ class DecisionRegionsLab(QtWidgets.QWidget):
         self.status.setText(f"{objective.train.name}: training accuracy {100 * accuracy:.1f}% for "
                             f"{self.source.currentText()}. "
                             + ("A linear classifier draws straight boundaries: it cannot separate a spiral's arms."
-                               if not hasattr(objective, "hidden") else
+                               if not objective.is_network else
                                f"A network with {objective.hidden} {objective.activation} units bends its "
                                "boundaries around the data."))
 

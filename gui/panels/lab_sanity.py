@@ -37,7 +37,7 @@ class SanityLab(LabPanel):
 
     def make_job(self):
         objective = self.state.objective
-        if not hasattr(objective, "train"):
+        if not objective.has_data:
             self.status.setText("The sanity checks are for classifiers on data.")
             return None
 

@@ -51,7 +51,7 @@ class LinearVsNetworkLab(LabPanel):
     def make_job(self):
         state = self.state
         objective = state.objective
-        if not hasattr(objective, "train") or objective.train.n_features != 2:
+        if not objective.has_data or objective.train.n_features != 2:
             self.status.setText("This comparison needs a 2-D data set: choose spiral, blobs, xor or circles in the "
                                 "Data panel (or the Presets menu's spiral scene).")
             return None

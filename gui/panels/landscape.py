@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
-from .widgets import combo, labelled_row, select_data, set_quietly
+from .widgets import combo, labelled_row, select_data, set_applicable, set_item_applicable, set_quietly
 
 DIRECTIONS = [("filter-normalized Gaussian", "filter"), ("layer-normalized Gaussian", "layer"),
               ("model-normalized Gaussian", "model"), ("raw Gaussian", "gaussian"),
@@ -13,6 +13,9 @@ DIRECTIONS = [("filter-normalized Gaussian", "filter"), ("layer-normalized Gauss
 COMPONENTS = [("total loss", "total"), ("data loss", "data"), ("regularization", "reg"),
               ("training accuracy", "accuracy"), ("one example", "example")]
 COLORMAPS = ["CET-R4", "viridis", "inferno", "CET-L1", "CET-D1"]
+# Directions whose second direction can be orthogonalized (the others are orthogonal by
+# construction, or a line).
+ORTHOGONALIZABLE = ("filter", "layer", "model", "gaussian")
 
 
 class LandscapePanel(QtWidgets.QWidget):
@@ -76,6 +79,8 @@ class LandscapePanel(QtWidgets.QWidget):
         state.view_changed.connect(self._sync)
         state.optimizers_changed.connect(self._sync)
         state.runs_updated.connect(self._sync_center_choices)
+        state.objective_ready.connect(self._apply_rules)
+        state.problem_changed.connect(self._apply_rules)
 
     def _on_center(self):
         choice = self.center.currentData()
@@ -99,12 +104,13 @@ class LandscapePanel(QtWidgets.QWidget):
                 self.center.addItem(text, data)
             self.center.blockSignals(was)
         custom = self.state.custom_center
-        self.center.setToolTip("The slice's centre: the initial W, W trained by gradient descent, or where a method "
-                               "is at the current step" + (f". Now: {custom[0]}" if custom else ""))
+        # the description the enabling rules extend with why the control is disabled
+        self.center.setProperty("baseToolTip", "The slice's centre: the initial W, W trained by gradient descent, or "
+                                "where a method is at the current step" + (f". Now: {custom[0]}" if custom else ""))
+        self._apply_rules()
 
     def _on_component(self):
         kind = self.component.currentData()
-        self.example.setEnabled(kind == "example")
         self.state.set_slice(component=f"example:{self.example.value()}" if kind == "example" else kind)
 
     def _sync(self):
@@ -121,10 +127,37 @@ class LandscapePanel(QtWidgets.QWidget):
         select_data(self.component, kind)
         if kind == "example":
             set_quietly(self.example, int(spec.component.split(":")[1]))
-        self.example.setEnabled(kind == "example")
         select_data(self.scale, view.log_scale)
         select_data(self.colormap, view.colormap)
         set_quietly(self.contours, view.contours)
+        self._apply_rules()
+
+    def _apply_rules(self):
+        """Centre, directions and seed only for a model's weights (a 2-D function's own x
+        and y are the plane); components other than the total only with data (and the
+        regularization only with a regularizer); the example index only for one example."""
+        objective, spec = self.state.objective, self.state.slice
+        if objective is None:  # the first objective is loading: the settings say what it will be
+            function = self.state.problem.is_function
+            has_data = regularized = not function
+            random_init = not function
+        else:
+            function, has_data = objective.has_own_plane, objective.has_components
+            regularized, random_init = objective.has_regularizer, objective.has_random_init
+        own_plane = "a 2-D function's own x and y are the plane; change the range instead"
+        set_applicable(self.center, not function, own_plane)
+        set_applicable(self.retrain, random_init and not function, own_plane)
+        set_applicable(self.directions, not function, own_plane)
+        set_applicable(self.plane_seed, not function, own_plane)
+        set_applicable(self.orthogonalize, not function and spec.directions in ORTHOGONALIZABLE,
+                       own_plane if function else "these directions are orthogonal by construction (or a line); "
+                       "only random Gaussian directions can be orthogonalized")
+        no_data = "a 2-D test function has only a total loss; choose 'a classifier on data' under Minimise"
+        for kind in ("data", "accuracy", "example"):
+            set_item_applicable(self.component, kind, has_data, no_data)
+        set_item_applicable(self.component, "reg", regularized, no_data)
+        set_applicable(self.example, has_data and spec.component.startswith("example"),
+                       no_data if not has_data else "choose 'one example' under Show first")
 
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
-from .widgets import ScientificSpinBox, combo, labelled_row, select_data, set_quietly
+from .widgets import ScientificSpinBox, combo, labelled_row, select_data, set_applicable, set_quietly
 
 
 class ModelPanel(QtWidgets.QWidget):
@@ -68,6 +68,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.beta.valueChanged.connect(lambda v: state.set_problem(beta=v))
         self.regularize_bias.toggled.connect(lambda on: state.set_problem(regularize_bias=on))
         state.problem_changed.connect(self._sync)
+        state.objective_ready.connect(self._apply_rules)
 
     def _sync(self):
         problem = self.state.problem
@@ -77,9 +78,6 @@ class ModelPanel(QtWidgets.QWidget):
         set_quietly(self.slope, problem.slope)
         select_data(self.init, problem.init)
         network = problem.model == "net"
-        for widget in (self.hidden, self.activation, self.init):
-            widget.setEnabled(network)
-        self.slope.setEnabled(network and problem.activation == "leaky_relu")
         self.regularize_bias.setText("regularize the biases (b1, b2)" if network else "regularize the bias column")
         select_data(self.loss, problem.loss)
         set_quietly(self.delta, problem.delta)
@@ -87,5 +85,30 @@ class ModelPanel(QtWidgets.QWidget):
         set_quietly(self.lam, problem.lam)
         set_quietly(self.beta, problem.beta)
         set_quietly(self.regularize_bias, problem.regularize_bias)
-        self.delta.setEnabled(problem.loss == "svm")
-        self.beta.setEnabled(problem.regularizer == "elastic")
+        self._apply_rules()
+
+    def _apply_rules(self):
+        """Each control only where it means something, for the objective in force (or,
+        while the first one loads, the settings) and the chosen model, loss and regularizer."""
+        objective, problem = self.state.objective, self.state.problem
+        classifier = objective.has_data if objective is not None else not problem.is_function
+        regularized = objective.has_regularizer if objective is not None else classifier
+        function = "a 2-D test function has no model; choose 'a classifier on data' under Minimise"
+        no_weights = "a 2-D test function has no weights to regularize; choose 'a classifier on data' under Minimise"
+        for widget in (self.model, self.loss):
+            set_applicable(widget, classifier, function)
+        network = classifier and problem.model == "net"
+        for widget in (self.hidden, self.activation, self.init):
+            set_applicable(widget, network, function if not classifier else "only a two-layer network has it; "
+                           "choose the network under Model")
+        set_applicable(self.slope, network and problem.activation == "leaky_relu",
+                       function if not classifier else "only the leaky ReLU of a network has a slope")
+        set_applicable(self.delta, classifier and problem.loss == "svm",
+                       function if not classifier else "only the SVM loss has a margin; softmax ignores it")
+        set_applicable(self.regularizer, regularized, no_weights)
+        penalty = regularized and problem.regularizer != "none"
+        why_no_penalty = no_weights if not regularized else "no regularizer is chosen; choose L2, L1 or the elastic net"
+        set_applicable(self.lam, penalty, why_no_penalty)
+        set_applicable(self.regularize_bias, penalty, why_no_penalty)
+        set_applicable(self.beta, penalty and problem.regularizer == "elastic",
+                       why_no_penalty if not penalty else "beta weighs the L2 part of the elastic net only")

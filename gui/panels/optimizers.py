@@ -7,13 +7,13 @@ from dataclasses import replace
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from core.errors import HillwalkError
-from core.optimization.optimizers import OptimizerSpec, Schedule
+from core.optimization.optimizers import METHOD_INFO, OptimizerSpec, Schedule, methods_using
 
-from .widgets import ScientificSpinBox, combo, labelled_row, select_data, set_quietly
+from .widgets import ScientificSpinBox, combo, labelled_row, select_data, set_applicable, set_quietly
 
-METHODS = [("SGD", "sgd"), ("SGD + momentum", "momentum"), ("Nesterov momentum", "nesterov"), ("AdaGrad", "adagrad"),
-           ("RMSProp", "rmsprop"), ("Adam", "adam"), ("random search", "random-search"),
-           ("random local search", "random-local-search")]
+# Settings a user chooses for the race as a whole rather than per method: kept when the
+# method changes (the others follow the new method's defaults unless the user changed them).
+KEPT_ACROSS_METHODS = ("lr", "schedule", "batch_size")
 SCHEDULES = [("constant", "constant"), ("step decay", "step"), ("exponential decay", "exp"), ("1/t decay", "inv")]
 
 
@@ -42,7 +42,7 @@ class OptimizersPanel(QtWidgets.QWidget):
 
         editor = QtWidgets.QGroupBox("Selected method")
         form = QtWidgets.QFormLayout(editor)
-        self.method = combo(METHODS)
+        self.method = combo([(info.label, info.method) for info in METHOD_INFO.values()])
         self.method.setObjectName("methodCombo")
         labelled_row(form, "Method", self.method, "Update rule (as defined by torch.optim)")
         self.lr = ScientificSpinBox(1e-8, 1e4, 1e-3)
@@ -123,7 +123,10 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.seed.valueChanged.connect(lambda v: state.set_race(seed=v))
         self.in_plane.toggled.connect(lambda on: state.set_race(in_plane=on))
         state.optimizers_changed.connect(self._sync_list)
+        state.optimizers_changed.connect(self._sync_race)  # the race seed matters only to some methods
         state.race_changed.connect(self._sync_race)
+        state.objective_ready.connect(self._sync_list)
+        state.objective_ready.connect(self._sync_race)
         if self.list.count():
             self.list.setCurrentRow(0)
 
@@ -137,7 +140,7 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for entry in self.state.optimizers:
-            item = QtWidgets.QListWidgetItem(_describe(entry.spec))
+            item = QtWidgets.QListWidgetItem(_describe(entry.spec, self._minibatches()))
             item.setData(QtCore.Qt.ItemDataRole.UserRole, entry.id)
             item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(QtCore.Qt.CheckState.Checked if entry.enabled else QtCore.Qt.CheckState.Unchecked)
@@ -152,6 +155,10 @@ class OptimizersPanel(QtWidgets.QWidget):
         elif ids:
             self.list.setCurrentRow(min(len(ids) - 1, max(0, self.list.currentRow())))
         self._sync_editor()
+
+    def _minibatches(self) -> bool:
+        objective = self.state.objective
+        return objective is None or objective.supports_minibatches
 
     def _on_item_changed(self, item):
         entry_id = item.data(QtCore.Qt.ItemDataRole.UserRole)
@@ -177,11 +184,11 @@ class OptimizersPanel(QtWidgets.QWidget):
     # ----------------------------------------------------------------- editor
     def _sync_editor(self):
         entry = self._selected_entry()
-        for widget in self._editors:
-            widget.setEnabled(entry is not None)
         self.remove_button.setEnabled(entry is not None)
         self.color_button.setEnabled(entry is not None)
         if entry is None:
+            for widget in self._editors:
+                set_applicable(widget, False, "select a method in the list above")
             return
         spec = entry.spec
         for widget, value in ((self.lr, spec.lr), (self.momentum, spec.effective_momentum), (self.alpha, spec.alpha),
@@ -191,30 +198,62 @@ class OptimizersPanel(QtWidgets.QWidget):
             set_quietly(widget, value)
         select_data(self.method, spec.method)
         select_data(self.schedule, spec.schedule.kind)
-        method = spec.method
-        self.momentum.setEnabled(method in ("sgd", "momentum", "nesterov"))
-        self.alpha.setEnabled(method == "rmsprop")
-        self.beta1.setEnabled(method == "adam")
-        self.beta2.setEnabled(method == "adam")
-        self.eps.setEnabled(method in ("adagrad", "rmsprop", "adam"))
-        self.batch.setEnabled(spec.uses_gradient)
-        self.gamma.setEnabled(spec.schedule.kind == "step")
-        self.every.setEnabled(spec.schedule.kind == "step")
-        self.k.setEnabled(spec.schedule.kind in ("exp", "inv"))
+        self._apply_rules(spec)
+
+    def _setting_widgets(self):
+        """The editor's widget of each method setting (names of optimizers.SETTINGS)."""
+        return {"lr": self.lr, "momentum": self.momentum, "alpha": self.alpha, "beta1": self.beta1,
+                "beta2": self.beta2, "eps": self.eps, "schedule": self.schedule, "batch_size": self.batch}
+
+    def _apply_rules(self, spec):
+        """A setting's control only for the methods it applies to (core's method table),
+        the batch size only where there are examples to sample, the schedule's
+        parameters only for the schedules that use them."""
+        info = spec.info
+        set_applicable(self.method, True)
+        for setting, widget in self._setting_widgets().items():
+            set_applicable(widget, info.applies(setting), f"{info.label} does not use it (it applies to "
+                           f"{', '.join(methods_using(setting))})")
+        objective = self.state.objective
+        if info.applies("batch_size") and objective is not None and not objective.supports_minibatches:
+            set_applicable(self.batch, False, "a 2-D test function has no examples to sample: every step is "
+                           "a full gradient")
+        kind = spec.schedule.kind
+        set_applicable(self.gamma, kind == "step", "only the step-decay schedule uses gamma")
+        set_applicable(self.every, kind == "step", "only the step-decay schedule decays every few steps")
+        set_applicable(self.k, kind in ("exp", "inv"), "only the exponential and 1/t schedules use k")
 
     def _on_editor_changed(self):
         entry = self._selected_entry()
         if entry is None:
             return
-        method = self.method.currentData()
-        momentum = self.momentum.value()
-        if method != entry.spec.method and method in ("momentum", "nesterov") and momentum == 0:
-            momentum = 0.9
+        old, new = entry.spec.info, METHOD_INFO[self.method.currentData()]
         try:
             schedule = Schedule(self.schedule.currentData(), self.gamma.value(), self.every.value(), self.k.value())
-            spec = replace(entry.spec, method=method, lr=self.lr.value(), momentum=momentum, alpha=self.alpha.value(),
-                           beta1=self.beta1.value(), beta2=self.beta2.value(), eps=self.eps.value(),
-                           schedule=schedule, batch_size=self.batch.value() or None)
+        except HillwalkError as error:
+            self.state.error.emit(str(error))
+            self._sync_editor()
+            return
+        shown = {"lr": self.lr.value(), "momentum": self.momentum.value(), "alpha": self.alpha.value(),
+                 "beta1": self.beta1.value(), "beta2": self.beta2.value(), "eps": self.eps.value(),
+                 "schedule": schedule, "batch_size": self.batch.value() or None}
+        effective = {"momentum": entry.spec.effective_momentum, "eps": entry.spec.effective_eps}
+        changes = {}
+        for setting, value in shown.items():
+            before = effective.get(setting, getattr(entry.spec, setting))
+            if not old.applies(setting) and not new.applies(setting) or value == before:
+                continue  # untouched (momentum and eps may be None: "the method's default")
+            changes[setting] = value
+        if new is not old:
+            changes["method"] = new.method
+            # settings the user left at the old method's default follow the new method's
+            for setting, default in new.defaults.items():
+                if setting in KEPT_ACROSS_METHODS or setting in changes:
+                    continue
+                if not old.applies(setting) or effective.get(setting, getattr(entry.spec, setting)) == old.defaults[setting]:
+                    changes[setting] = None if setting in ("momentum", "eps") else default
+        try:
+            spec = replace(entry.spec, **changes)
         except HillwalkError as error:
             self.state.error.emit(str(error))
             self._sync_editor()
@@ -227,9 +266,17 @@ class OptimizersPanel(QtWidgets.QWidget):
         set_quietly(self.seed, race.seed)
         set_quietly(self.in_plane, race.in_plane)
         self.start_label.setText(f"a = {race.start[0]:.3g}, b = {race.start[1]:.3g}")
+        objective = self.state.objective
+        set_applicable(self.in_plane, objective is None or not objective.has_own_plane,
+                       "a 2-D function's paths already lie in its plane (x, y)")
+        set_applicable(self.seed, objective is None or objective.supports_minibatches
+                       or any(not e.spec.uses_gradient for e in self.state.optimizers),
+                       "nothing is random here: a 2-D function has no minibatches to draw and no method searches "
+                       "at random")
 
 
-def _describe(spec: OptimizerSpec) -> str:
-    batch = "full batch" if spec.batch_size is None else f"batch {spec.batch_size}"
+def _describe(spec: OptimizerSpec, minibatches: bool = True) -> str:
+    """The list's line for a method; the batch only where there are examples to sample."""
+    batch = "full batch" if spec.batch_size is None or not minibatches else f"batch {spec.batch_size}"
     return f"{spec.display_name}, lr {spec.lr:g}, {batch}" if spec.uses_gradient else \
         f"{spec.display_name}, scale {spec.lr:g}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from PyQt6 import QtGui, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 
 class ScientificSpinBox(QtWidgets.QDoubleSpinBox):
@@ -105,3 +105,51 @@ def set_quietly(widget, value):
     else:
         widget.setValue(value)
     widget.blockSignals(was)
+
+
+def set_applicable(widget, applies: bool, why_not: str = ""):
+    """Enable ``widget`` (and its form label) only where its setting means something;
+    when disabled its tooltip says why, after the setting's own description."""
+    base = widget.property("baseToolTip")
+    if base is None:
+        base = widget.toolTip()
+        widget.setProperty("baseToolTip", base)
+    widget.setEnabled(bool(applies))
+    tooltip = base if applies or not why_not else (f"{base}\n\nDisabled: {why_not}" if base else f"Disabled: {why_not}")
+    widget.setToolTip(tooltip)
+    label = _form_label(widget)
+    if label is not None:
+        label.setEnabled(bool(applies))
+        label.setToolTip(tooltip)
+
+
+def _form_label(widget):
+    """The label of ``widget``'s row in a QFormLayout, if it sits in one."""
+    parent = widget.parentWidget()
+    layout = parent.layout() if parent is not None else None
+    if isinstance(layout, QtWidgets.QFormLayout):
+        return layout.labelForField(widget)
+    return None
+
+
+def set_item_applicable(box: QtWidgets.QComboBox, data, applies: bool, why_not: str = ""):
+    """Enable one item of a combo box (found by its data) only where it means something;
+    a disabled item cannot be chosen and its tooltip says why."""
+    index = box.findData(data)
+    item = box.model().item(index) if index >= 0 else None
+    if item is None:
+        return
+    item.setEnabled(bool(applies))
+    box.setItemData(index, None if applies else f"Disabled: {why_not}", QtCore.Qt.ItemDataRole.ToolTipRole)
+
+
+def run_ending_note(run) -> str:
+    """What the legend adds after a run's label when it stopped early: ' (diverged at
+    step t)' or, on an objective unbounded below, ' (unbounded below: escaped at step t)'.
+    ``run`` is a RunResult (its core trajectory says whether it escaped)."""
+    escaped_at = run.trajectory.escaped_at if run.trajectory is not None else None
+    if escaped_at is not None:
+        return f" (unbounded below: escaped at step {escaped_at})"
+    if run.diverged_at is not None:
+        return f" (diverged at step {run.diverged_at})"
+    return ""
