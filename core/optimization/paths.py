@@ -244,4 +244,4 @@ class PathRecord:
                           val_acc=self.val_acc.copy(), grad_norm=self.grad_norm.copy(),
                           step_length=self.step_length.copy(), lr=self.lr.copy(),
                           diverged_at=self.diverged_at, label=self.label, method=self.method,
-                          loss_evaluations=self.loss_evaluations)
+                          loss_evaluations=self.loss_evaluations, escaped_at=self.escaped_at)

@@ -146,10 +146,9 @@ def set_item_applicable(box: QtWidgets.QComboBox, data, applies: bool, why_not: 
 def run_ending_note(run) -> str:
     """What the legend adds after a run's label when it stopped early: ' (diverged at
     step t)' or, on an objective unbounded below, ' (unbounded below: escaped at step t)'.
-    ``run`` is a RunResult (its core trajectory says whether it escaped)."""
-    escaped_at = run.trajectory.escaped_at if run.trajectory is not None else None
-    if escaped_at is not None:
-        return f" (unbounded below: escaped at step {escaped_at})"
+    ``run`` is a RunResult (a :class:`core.optimization.paths.PathRecord`)."""
+    if run.escaped_at is not None:
+        return f" (unbounded below: escaped at step {run.escaped_at})"
     if run.diverged_at is not None:
         return f" (diverged at step {run.diverged_at})"
     return ""

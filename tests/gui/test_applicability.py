@@ -181,5 +181,5 @@ def test_a_saddle_escape_is_labelled_unbounded_below(qtbot, open_session):
     session = replace(session, optimizers=[replace(session.optimizers[0], spec=OptimizerSpec("sgd", lr=0.1))])
     window = open_session(session)
     run = next(iter(window.state.runs.values()))
-    assert run.diverged_at is None and run.trajectory.escaped_at is not None
-    assert run_ending_note(run) == f" (unbounded below: escaped at step {run.trajectory.escaped_at})"
+    assert run.diverged_at is None and run.escaped_at is not None
+    assert run_ending_note(run) == f" (unbounded below: escaped at step {run.escaped_at})"
