@@ -31,6 +31,7 @@ from core.landscapes.slices import SliceSpec
 from core.optimization.trajectory import PlaneObjective, Run, plane_coordinates
 
 from .figures import PALETTE
+from .lab_state import LabState
 from .workers import JobSlots
 
 REGULARIZATION_FIELDS = ("regularizer", "lam", "beta", "regularize_bias")
@@ -138,6 +139,7 @@ class AppState(QtCore.QObject):
         self.jobs.failed.connect(self._on_job_failed)
         self.jobs.busy_changed.connect(self.busy_changed)
         self._pending_problem = None
+        self.labs = LabState(self)
 
     # ================================================================= setters (panels call these)
     def start(self):
