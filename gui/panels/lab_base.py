@@ -7,7 +7,7 @@ changes while the panel is shown (the panel says when it is), and says when the 
 not apply, in which case the panel shows that one line instead of its plots."""
 from __future__ import annotations
 
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 POINTS = [("a random initial W (as in the notes)", "initial"), ("the race's start", "start"),
           ("the slice's centre", "center")]
@@ -28,6 +28,7 @@ class LabPanel(QtWidgets.QWidget):
         self.reason.setObjectName("labReason")
         self.reason.setWordWrap(True)
         self.reason.setVisible(False)
+        self.reason.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
         self.reason.setContentsMargins(12, 12, 12, 12)
         self.body = QtWidgets.QWidget()
         outer.addWidget(self.reason)

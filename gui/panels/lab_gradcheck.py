@@ -112,9 +112,11 @@ class GradientCheckLab(LabPanel):
         for item, chosen in ((self.histogram, ~result.near_kink), (self.kink_histogram, result.near_kink)):
             counts, _ = np.histogram(logs[chosen], bins=edges)
             item.setData(edges, counts)
-        # a log axis cannot show an error of exactly 0: floor it at 1e-17, below any float64 error
-        self.sweep_max.setData(hs, np.maximum(outcome.max_errors, 1e-17))
-        self.sweep_median.setData(hs, np.maximum(outcome.median_errors, 1e-17))
+        # a log axis cannot show an error of exactly 0: floor it at 1e-17, below any float64
+        # error; an h whose difference overflowed (NaN error) has no point to draw
+        for curve, errors in ((self.sweep_max, outcome.max_errors), (self.sweep_median, outcome.median_errors)):
+            drawable = np.isfinite(errors)
+            curve.setData(hs[drawable], np.maximum(errors[drawable], 1e-17))
         kinks = int(result.near_kink.sum())
         bands = html.escape(", ".join(f"{k}: {v}" for k, v in result.band_counts().items()))  # '<' is markup
         self.status.setText(

@@ -11,6 +11,7 @@ from ..lab_state import DEFAULT_SETTINGS, INIT_LAB_LABELS, INIT_LAB_SCHEMES
 from .lab_base import LabPanel
 from .widgets import combo, select_data
 
+TABLE_HEADERS = {"small": "0.01 randn", "large": "randn", "xavier": "Xavier", "he": "He"}
 RIDGE_HEIGHT = 0.9   # each layer's histogram fills this much of its unit-high band
 
 
@@ -84,7 +85,9 @@ class InitializationLab(LabPanel):
         row.addWidget(self.graphics, 4)
         self.table = QtWidgets.QTableWidget(0, len(INIT_LAB_SCHEMES))
         self.table.setObjectName("initLabTable")
-        self.table.setHorizontalHeaderLabels([INIT_LAB_LABELS[s].split(":")[0] for s in INIT_LAB_SCHEMES])
+        self.table.setHorizontalHeaderLabels([TABLE_HEADERS[s] for s in INIT_LAB_SCHEMES])
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumWidth(300)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setToolTip("Standard deviation of each hidden layer's activations, per scheme")
         right = QtWidgets.QVBoxLayout()
@@ -96,7 +99,8 @@ class InitializationLab(LabPanel):
         self.activation_plots, self.gradient_plots = {}, {}
         for index, scheme in enumerate(INIT_LAB_SCHEMES):
             left = self.graphics.addPlot(row=index, col=0, title=f"{INIT_LAB_LABELS[scheme]}: activations per layer")
-            right_plot = self.graphics.addPlot(row=index, col=1, title="log10 |weight gradient| per layer")
+            right_plot = self.graphics.addPlot(row=index, col=1, title="log10 |weight gradient| per layer "
+                                                                       "(top: output)")
             for plot in (left, right_plot):
                 plot.getAxis("bottom").enableAutoSIPrefix(False)
                 plot.getAxis("left").enableAutoSIPrefix(False)

@@ -44,8 +44,10 @@ class SanityLab(LabPanel):
             f"({100 * report.relative_gap:.2f}% off) — "
             + ("<span style='color:#090'>as expected</span>" if ok else
                "<span style='color:#b00'>far off: suspect a bug in the loss</span>"))
-        losses = np.maximum(report.subset_losses, 1e-300)  # a log axis: a loss of exactly 0 shows at 1e-300
-        self.curve.setData(np.arange(losses.size), losses)
+        steps = np.arange(report.subset_losses.size)
+        drawable = np.isfinite(report.subset_losses)
+        # a log axis: a loss of exactly 0 shows at 1e-300
+        self.curve.setData(steps[drawable], np.maximum(report.subset_losses[drawable], 1e-300))
         self.overfit.setText(
             f"Loss from {report.subset_losses[0]:.4f} to <b>{report.subset_losses[-1]:.2e}</b> in "
             f"{report.subset_losses.size - 1} steps; training accuracy on the subset {100 * report.subset_accuracy:.0f}% — "
