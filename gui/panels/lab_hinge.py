@@ -53,8 +53,8 @@ class HingeAnatomyLab(LabPanel):
         layout.addWidget(self.status)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.cut_plot = self.graphics.addPlot(row=0, col=0, title="one example along the cut: hinge terms and sum")
-        self.toy_plot = self.graphics.addPlot(row=0, col=1, title="toy: 3 points, 3 classes, loss against one weight")
+        self.cut_plot = self.graphics.addPlot(row=0, col=0, title="one example along the cut")
+        self.toy_plot = self.graphics.addPlot(row=0, col=1, title="toy: 3 points, 3 classes")
         self.legends = {}
         for column, (plot, label) in enumerate(((self.cut_plot, "s: position along the cut"),
                                                 (self.toy_plot, "the chosen weight"))):
@@ -102,11 +102,11 @@ class HingeAnatomyLab(LabPanel):
         for color, j, term in zip(colors, anatomy.classes, anatomy.terms):
             if np.any(term > 0):
                 self.term_curves.append(self._draw(self.cut_plot, anatomy.alphas, term, color, 1.5,
-                                                   f"max(0, s{j} - s{anatomy.label} + delta)"))
-        self._draw(self.cut_plot, anatomy.alphas, anatomy.total, "k", 3, "sum: the example's loss")
+                                                   f"max(0, s{j}−s{anatomy.label}+δ)"))
+        self._draw(self.cut_plot, anatomy.alphas, anatomy.total, "k", 3, "sum: the loss")
         for k, ((i, j), term) in enumerate(anatomy.toy_terms.items()):
             self._draw(self.toy_plot, anatomy.weights, term, PALETTE[k % len(PALETTE)], 1.5, f"point {i}, class {j}")
-        self._draw(self.toy_plot, anatomy.weights, anatomy.toy_total, "k", 3, "mean over the 3 points")
+        self._draw(self.toy_plot, anatomy.weights, anatomy.toy_total, "k", 3, "mean of the 3")
         active = int(np.sum(np.any(anatomy.terms > 0, axis=1)))
         self.status.setText(f"Example {anatomy.example} (class {anatomy.label}), along the cut's direction through "
                             f"the slice's centre, widened to s in [{anatomy.alphas[0]:.3g}, {anatomy.alphas[-1]:.3g}] "
