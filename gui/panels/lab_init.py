@@ -34,7 +34,8 @@ def draw_ridges(plot, edges, shares):
         fill = pg.mkColor(color)
         fill.setAlpha(70)
         plot.plot(edges, k + height, stepMode="center", fillLevel=k, brush=fill, pen=pg.mkPen(color, width=1.5))
-    plot.getAxis("left").setTicks([[(k + 0.4, str(k + 1)) for k in range(count)]])
+    every = max(1, count // 5)  # a few layer numbers: the plots are short
+    plot.getAxis("left").setTicks([[(k + 0.4, str(k + 1)) for k in range(count) if k == 0 or (k + 1) % every == 0]])
     plot.setYRange(0, count, padding=0.02)
 
 
@@ -86,8 +87,7 @@ class InitializationLab(LabPanel):
         self.table = QtWidgets.QTableWidget(0, len(INIT_LAB_SCHEMES))
         self.table.setObjectName("initLabTable")
         self.table.setHorizontalHeaderLabels([TABLE_HEADERS[s] for s in INIT_LAB_SCHEMES])
-        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumWidth(300)
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setToolTip("Standard deviation of each hidden layer's activations, per scheme")
         right = QtWidgets.QVBoxLayout()
@@ -98,9 +98,8 @@ class InitializationLab(LabPanel):
         layout.addWidget(self.status)
         self.activation_plots, self.gradient_plots = {}, {}
         for index, scheme in enumerate(INIT_LAB_SCHEMES):
-            left = self.graphics.addPlot(row=index, col=0, title=f"{INIT_LAB_LABELS[scheme]}: activations per layer")
-            right_plot = self.graphics.addPlot(row=index, col=1, title="log10 |weight gradient| per layer "
-                                                                       "(top: output)")
+            left = self.graphics.addPlot(row=index, col=0, title=f"{INIT_LAB_LABELS[scheme]}")
+            right_plot = self.graphics.addPlot(row=index, col=1, title=f"{TABLE_HEADERS[scheme]}: log10 |gradient|")
             for plot in (left, right_plot):
                 plot.getAxis("bottom").enableAutoSIPrefix(False)
                 plot.getAxis("left").enableAutoSIPrefix(False)
@@ -133,23 +132,23 @@ class InitializationLab(LabPanel):
             draw_ridges(self.activation_plots[stats.scheme], stats.activation_edges, stats.activation_share)
             draw_ridges(self.gradient_plots[stats.scheme], stats.gradient_edges, stats.gradient_share)
             for k, std in enumerate(stats.activation_std):
-                self.table.setItem(k, column, QtWidgets.QTableWidgetItem(f"{std:.3g}"))
+                self.table.setItem(k, column, QtWidgets.QTableWidgetItem(f"{std:.2g}"))
             extra = ""
             if np.isfinite(stats.saturated).all():
-                extra = f"; saturated {100 * stats.saturated.max():.0f}% at most"
+                extra = f", saturated {100 * stats.saturated.max():.0f}% at most"
             elif stats.dead.any():
-                extra = f"; dead (zero) {100 * stats.dead.mean():.0f}%"
+                extra = f", dead (zero) {100 * stats.dead.mean():.0f}%"
             if stats.gradient_zero.any():
-                extra += f"; {100 * stats.gradient_zero.max():.0f}% of some layer's gradient exactly 0"
+                extra += f", up to {100 * stats.gradient_zero.max():.0f}% of a layer's gradient exactly 0"
             if stats.gradient_nonfinite.any():
-                extra += "; the gradient overflowed"
-            lines.append(f"<b>{INIT_LAB_LABELS[stats.scheme]}</b>: activation std per layer "
-                         f"{stats.activation_std[0]:.2g} → {stats.activation_std[-1]:.2g}; first-layer gradient "
-                         f"norm {stats.gradient_norm[0]:.2e}{extra}")
+                extra += ", the gradient overflowed"
+            lines.append(f"<b>{TABLE_HEADERS[stats.scheme]}</b>: activation std per layer "
+                         f"{stats.activation_std[0]:.2g} → {stats.activation_std[-1]:.2g}, first-layer gradient "
+                         f"norm {stats.gradient_norm[0]:.1e}{extra}")
         source = (f"{experiment.examples} unit-Gaussian inputs" if experiment.inputs == "gaussian" else
                   f"{experiment.examples} training examples")
         self.status.setText(f"{experiment.depth} hidden layers of {experiment.width} {experiment.activation} units, "
-                            f"{source}.<br>" + "<br>".join(lines) + "<br>Too small: activations and gradients "
-                            "shrink towards 0 (vanishing); too large: tanh/sigmoid units saturate and their gradients "
-                            "vanish too; Xavier (tanh) and He (ReLU) keep the spread from layer to layer. Darker, "
-                            "higher histograms are deeper layers.")
+                            f"{source}; one histogram per layer, deeper layers higher and darker (the gradients' top "
+                            "row: the output layer). Too small: activations and gradients shrink towards 0; too "
+                            "large: tanh/sigmoid units saturate; Xavier (tanh) and He (ReLU) keep the spread.<br>"
+                            + "; ".join(lines))
