@@ -34,6 +34,7 @@ from core.optimization.optimizers import OptimizerSpec
 from core.optimization.paths import PathRecord
 
 from .figures import PALETTE
+from .lab_state import LabState
 from .workers import JobSlots
 
 REGULARIZATION_FIELDS = ("regularizer", "lam", "beta", "regularize_bias")
@@ -136,6 +137,7 @@ class AppState(QtCore.QObject):
         self._runs_update_timer.setSingleShot(True)
         self._runs_update_timer.setInterval(FRAME_INTERVAL_MS)
         self._runs_update_timer.timeout.connect(self._emit_runs_updated)
+        self.labs = LabState(self)
 
     # ================================================================= setters (panels call these)
     def start(self):

@@ -2,7 +2,9 @@
 
 ``gradcheck`` compares analytic with numerical gradients (relative errors, kinks, h
 sweeps); ``lessons`` holds the other labs' computations (step-size sweep, sanity checks,
-hinge anatomy, decision regions, initialization statistics). Built on
+hinge anatomy, decision regions, initialization statistics); ``tasks`` wraps each lab's
+"given these settings, compute X" as one function with progress and cancel, returning a
+result dataclass, and says where each lab applies (what the app's workers run). Built on
 :mod:`core.models`, :mod:`core.landscapes` and :mod:`core.optimization`; nothing below
 imports it.
 """

@@ -24,6 +24,11 @@ PASS_THRESHOLDS = {("softmax", "centered"): 1e-6, ("svm", "centered"): 1e-6,
                    ("softmax", "forward"): 1e-3, ("svm", "forward"): 1e-3}
 
 
+class StopRequested(Exception):
+    """Raised inside a long check when its ``should_stop()`` says stop (the lab tasks
+    catch it and return None)."""
+
+
 def relative_error(analytic, numerical):
     """Elementwise ``|a - n| / max(|a|, |n|)``, with 0/0 defined as 0.
 
@@ -43,7 +48,7 @@ def relative_error(analytic, numerical):
         return np.where(scale > 0, diff / np.where(scale > 0, scale, 1.0), 0.0)
 
 
-def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None):
+def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None, should_stop=None):
     """Finite-difference gradient of a scalar function.
 
     Parameters
@@ -58,6 +63,8 @@ def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None):
     method : {"forward", "centered"}
     indices : int array or None
         Flat indices of the entries to differentiate; None for all.
+    should_stop : callable () -> bool, or None
+        Checked before every entry; raises :class:`StopRequested` when it says stop.
 
     Returns
     -------
@@ -73,6 +80,8 @@ def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None):
     result = np.empty(chosen.size)
     f_here = f(x) if method == "forward" else None
     for k, i in enumerate(chosen):
+        if should_stop is not None and should_stop():
+            raise StopRequested()
         original = flat[i]
         flat[i] = original + h
         f_plus = f(x)
@@ -157,7 +166,8 @@ def choose_indices(size: int, samples: int | None, seed: int = 0):
     return np.sort(np.random.default_rng(seed).choice(size, samples, replace=False))
 
 
-def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", seed=0, gradient_fn=None):
+def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", seed=0, gradient_fn=None,
+                   should_stop=None):
     """Compare an objective's analytic gradient with finite differences.
 
     Parameters
@@ -170,6 +180,8 @@ def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", se
     gradient_fn : callable or None
         theta -> gradient to check instead of ``objective.loss_and_grad`` (used to show
         what a broken gradient looks like).
+    should_stop : callable () -> bool, or None
+        See :func:`numerical_gradient`.
 
     Returns
     -------
@@ -180,7 +192,7 @@ def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", se
     grad = gradient_fn(theta) if gradient_fn is not None else objective.loss_and_grad(theta)[1]
     analytic = np.asarray(grad, dtype=np.float64).reshape(-1)[indices]
     difference_function = _difference_function(objective)
-    numerical = numerical_gradient(difference_function, theta, h, method, indices)
+    numerical = numerical_gradient(difference_function, theta, h, method, indices, should_stop)
     if objective.has_data:  # classifiers have kinks (SVM margins, L1 at 0); 2-D functions are smooth
         near_kink = np.asarray(objective.kinks_near(theta, indices, h), dtype=bool)
     else:
@@ -197,7 +209,7 @@ def roundoff_level(terms, h):
     return float(np.finfo(np.float64).eps * np.sum(np.abs(terms)) / h)
 
 
-def h_sweep(objective, theta, hs=None, samples=20, method="centered", seed=0):
+def h_sweep(objective, theta, hs=None, samples=20, method="centered", seed=0, should_stop=None):
     """Gradient-check error as a function of the difference step h.
 
     Large h: truncation error (O(h) forward, O(h^2) centered); small h: round-off
@@ -215,7 +227,7 @@ def h_sweep(objective, theta, hs=None, samples=20, method="centered", seed=0):
     max_errors, median_errors = np.empty(hs.size), np.empty(hs.size)
     for k, h in enumerate(hs):
         errors = relative_error(analytic, numerical_gradient(_difference_function(objective), theta, h, method,
-                                                             indices))
+                                                             indices, should_stop))
         max_errors[k], median_errors[k] = errors.max(), np.median(errors)
     return hs, max_errors, median_errors
 

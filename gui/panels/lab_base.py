@@ -1,31 +1,54 @@
-"""Shared behaviour of the lab tabs: recompute when the scene changes, but only while
-visible (or when next shown), in a worker of the app's job slots."""
+"""Shared behaviour of the lab tabs: views of ``state.labs`` (gui/lab_state.py).
+
+A lab panel reads its settings from its widgets, asks ``state.labs.request(lab, ...)``
+when they change, and draws ``state.labs.result(lab)`` when ``lab_ready`` fires. It never
+computes: the state runs the lab's core task in a worker, recomputes when the scene
+changes while the panel is shown (the panel says when it is), and says when the lab does
+not apply, in which case the panel shows that one line instead of its plots."""
 from __future__ import annotations
 
-from PyQt6 import QtWidgets
-
+from PyQt6 import QtCore, QtWidgets
 
 POINTS = [("a random initial W (as in the notes)", "initial"), ("the race's start", "start"),
           ("the slice's centre", "center")]
 
 
 class LabPanel(QtWidgets.QWidget):
-    """Subclasses implement ``make_job()`` (returning a job function, or None when the lab
-    has nothing to compute) and ``show_result(result)``."""
+    """Subclasses set ``lab`` (a name of core.labs.tasks.LAB_NAMES), build their widgets
+    into ``self.body``, and implement ``settings()`` and ``show_result(result)``."""
 
-    kind = "lab"
+    lab = ""
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
-        self.result = None
-        self._dirty = True
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.reason = QtWidgets.QLabel("")
+        self.reason.setObjectName("labReason")
+        self.reason.setWordWrap(True)
+        self.reason.setVisible(False)
+        self.reason.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+        self.reason.setContentsMargins(12, 12, 12, 12)
+        self.body = QtWidgets.QWidget()
+        outer.addWidget(self.reason)
+        outer.addWidget(self.body, 1)
         self.status = QtWidgets.QLabel("")
         self.status.setWordWrap(True)
-        state.plane_ready.connect(self.invalidate)
-        state.objective_ready.connect(self.invalidate)
-        state.jobs.finished.connect(self._on_finished)
-        state.jobs.failed.connect(self._on_failed)
+        labs = state.labs
+        labs.lab_ready.connect(self._on_ready)
+        labs.lab_failed.connect(self._on_failed)
+        labs.lab_unavailable.connect(self._on_unavailable)
+        labs.lab_pending.connect(self._on_pending)
+
+    @property
+    def result(self):
+        """The lab's last result, as the state holds it (None until computed)."""
+        return self.state.labs.result(self.lab)
+
+    def settings(self) -> dict:
+        """The lab's settings as the widgets show them (keys of lab_state.DEFAULT_SETTINGS)."""
+        return {}
 
     def make_point_choice(self):
         """A combo choosing where the lab evaluates: a random initial W (the notes' choice;
@@ -42,53 +65,43 @@ class LabPanel(QtWidgets.QWidget):
         self.point.currentIndexChanged.connect(self.refresh)
         return self.point
 
-    def current_point(self):
-        """The parameters the lab evaluates at (see make_point_choice)."""
-        state = self.state
-        choice = self.point.currentData() if hasattr(self, "point") else "center"
-        if choice == "initial" and state.objective.has_random_init:
-            return state.objective.initial_theta(state.slice.init_scale, state.slice.seed)
-        if choice == "initial":  # a 2-D function has no random initialization: use its start
-            return state.plane.point(*state.race.start)
-        if choice == "start" and state.plane.dir2 is not None:
-            return state.plane.point(*state.race.start)
-        return state.plane.center
-
     def point_text(self) -> str:
         return self.point.currentText() if hasattr(self, "point") else "the slice's centre"
 
-    def invalidate(self):
-        self._dirty = True
-        if self.isVisible():
-            self.refresh()
+    def refresh(self):
+        """Ask the state to compute the lab with the widgets' settings."""
+        self.state.labs.request(self.lab, **self.settings())
 
     def showEvent(self, event):
         super().showEvent(event)
-        if self._dirty:
-            self.refresh()
+        self.state.labs.set_visible(self.lab, True, **self.settings())
 
-    def refresh(self):
-        """Start the lab's computation for the current scene."""
-        self._dirty = False
-        if self.state.objective is None or self.state.plane is None:
-            self.status.setText("Waiting for the scene…")
-            return
-        job = self.make_job()
-        if job is not None:
+    def hideEvent(self, event):
+        super().hideEvent(event)
+        self.state.labs.set_visible(self.lab, False)
+
+    def _show_available(self, available: bool):
+        self.reason.setVisible(not available)
+        self.body.setVisible(available)
+
+    def _on_ready(self, lab):
+        if lab == self.lab:
+            self._show_available(True)
+            self.show_result(self.result)
+
+    def _on_failed(self, lab, message):
+        if lab == self.lab:
+            self.status.setText(f"<span style='color:#b00'>{message}</span>")
+
+    def _on_unavailable(self, lab, reason):
+        if lab == self.lab:
+            self.reason.setText(reason)
+            self._show_available(False)
+
+    def _on_pending(self, lab):
+        if lab == self.lab and self.isVisible():
             self.status.setText("Computing…")
-            self.state.jobs.start(self.kind, job)
-
-    def _on_finished(self, kind, result):
-        if kind == self.kind:
-            self.result = result
-            self.show_result(result)
-
-    def _on_failed(self, kind, message, user_error):
-        if kind == self.kind:
-            self.status.setText(f"<span style='color:#b00'>{message.splitlines()[0]}</span>")
-
-    def make_job(self):  # pragma: no cover - abstract
-        raise NotImplementedError
+            self._show_available(True)
 
     def show_result(self, result):  # pragma: no cover - abstract
         raise NotImplementedError

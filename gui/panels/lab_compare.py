@@ -1,13 +1,9 @@
 """SVM and softmax side by side on the same plane, with linked cursors."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
-
-from core.landscapes.landscape import compute_slice
 
 from ..figures import LandscapeFigure
 from .lab_base import LabPanel
@@ -17,11 +13,11 @@ class LossComparisonLab(LabPanel):
     """The same plane (the slice's centre and directions) under both losses, on the same
     data and regularization; the mouse over either shows the same (a, b) on both."""
 
-    kind = "lab:compare"
+    lab = "compare"
 
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
-        layout = QtWidgets.QVBoxLayout(self)
+        layout = QtWidgets.QVBoxLayout(self.body)
         top = QtWidgets.QHBoxLayout()
         self.shared_levels = QtWidgets.QCheckBox("one colour scale for both")
         self.shared_levels.setObjectName("sharedLevels")
@@ -48,33 +44,10 @@ class LossComparisonLab(LabPanel):
         self.shared_levels.toggled.connect(lambda: self.result is not None and self.show_result(self.result))
         state.view_changed.connect(lambda: self.result is not None and self.show_result(self.result))
 
-    def make_job(self):
-        state = self.state
-        objective, plane, spec = state.objective, state.plane, state.slice
-        if not objective.has_data or plane.dir2 is None:
-            self.status.setText("The comparison needs a classifier and a 2-D slice.")
-            return None
-        alphas, betas = spec.alpha_axis(), np.linspace(*map(float, spec.beta_range), int(spec.grid))
-        component = spec.component if spec.component in ("total", "data") or spec.component.startswith("example") \
-            else "total"
-
-        problems = {loss: replace(state.problem, loss=loss) for loss in ("svm", "softmax")}
-
-        def job(report, should_stop):
-            results = {}
-            for k, (loss, problem) in enumerate(problems.items()):
-                report(0.5 * k, f"{loss} slice")
-                other = problem.model_on(objective.train, objective.val) if loss != objective.loss_name \
-                    else objective
-                results[loss] = compute_slice(other, plane, alphas, betas, component,
-                                              int(spec.budget_mb * 2 ** 20), should_stop=should_stop)
-            return results
-
-        return job
-
-    def show_result(self, results):
-        if results is None or any(r is None for r in results.values()):
+    def show_result(self, comparison):
+        if comparison is None:
             return
+        results = comparison.landscapes
         view = self.state.view
         for name, landscape in results.items():
             self.figures[name].show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
@@ -90,7 +63,7 @@ class LossComparisonLab(LabPanel):
 
     def values_at(self, a, b):
         out = {}
-        for name, landscape in (self.result or {}).items():
+        for name, landscape in (self.result.landscapes if self.result is not None else {}).items():
             i = int(np.argmin(np.abs(landscape.alphas - a)))
             j = int(np.argmin(np.abs(landscape.betas - b)))
             out[name] = float(landscape.values[j, i])

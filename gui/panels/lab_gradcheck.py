@@ -7,8 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from core.labs.gradcheck import ERROR_BANDS, gradient_check, h_sweep
-from core.labs.lessons import broken_gradient
+from ..lab_state import ERROR_BANDS
 
 from .lab_base import LabPanel
 from .widgets import ScientificSpinBox, combo
@@ -19,11 +18,11 @@ class GradientCheckLab(LabPanel):
     on a log axis with the rule-of-thumb bands, an h-sweep, kink flags, and a toggle that
     breaks the gradient on purpose."""
 
-    kind = "lab:gradcheck"
+    lab = "gradcheck"
 
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
-        layout = QtWidgets.QVBoxLayout(self)
+        layout = QtWidgets.QVBoxLayout(self.body)
         controls = QtWidgets.QHBoxLayout()
         self.method = combo([("centered difference", "centered"), ("forward difference", "forward")],
                             tooltip="Centered: error O(h^2); forward: O(h)")
@@ -91,27 +90,12 @@ class GradientCheckLab(LabPanel):
         self.h.valueChanged.connect(self.refresh)
         self.samples.valueChanged.connect(self.refresh)
 
-    def make_job(self):
-        objective, theta = self.state.objective, self.current_point()
-        method, h, samples, broken = self.method.currentData(), self.h.value(), self.samples.value() or None, \
-            self.broken.isChecked()
-
-        def job(report, should_stop):
-            report(0.1, "gradient check")
-            gradient_fn = broken_gradient(objective) if broken else None
-            result = gradient_check(objective, theta, samples=samples, h=h, method=method, gradient_fn=gradient_fn)
-            if should_stop():
-                return None
-            report(0.6, "h sweep")
-            sweep = h_sweep(objective, theta, samples=min(30, theta.size), method=method)
-            return result, sweep, objective.param_shape
-
-        return job
+    def settings(self):
+        return {"point": self.point.currentData(), "method": self.method.currentData(), "h": self.h.value(),
+                "samples": self.samples.value() or None, "broken": self.broken.isChecked()}
 
     def show_result(self, outcome):
-        if outcome is None:
-            return
-        result, (hs, max_errors, median_errors), shape = outcome
+        result, hs, shape = outcome.check, outcome.hs, outcome.param_shape
         grid = np.full(int(np.prod(shape)), np.nan)
         grid[result.indices] = np.log10(np.maximum(result.rel_error, 1e-16))
         if len(shape) == 1:  # a network's flat vector: rows of a near-square raster, W1, b1, W2, b2 in order
@@ -128,13 +112,16 @@ class GradientCheckLab(LabPanel):
         for item, chosen in ((self.histogram, ~result.near_kink), (self.kink_histogram, result.near_kink)):
             counts, _ = np.histogram(logs[chosen], bins=edges)
             item.setData(edges, counts)
-        self.sweep_max.setData(hs, np.maximum(max_errors, 1e-17))
-        self.sweep_median.setData(hs, np.maximum(median_errors, 1e-17))
+        # a log axis cannot show an error of exactly 0: floor it at 1e-17, below any float64
+        # error; an h whose difference overflowed (NaN error) has no point to draw
+        for curve, errors in ((self.sweep_max, outcome.max_errors), (self.sweep_median, outcome.median_errors)):
+            drawable = np.isfinite(errors)
+            curve.setData(hs[drawable], np.maximum(errors[drawable], 1e-17))
         kinks = int(result.near_kink.sum())
         bands = html.escape(", ".join(f"{k}: {v}" for k, v in result.band_counts().items()))  # '<' is markup
         self.status.setText(
             f"{result.indices.size} parameters checked at {self.point_text()}, {result.method} differences, "
             f"h = {result.h:g}. Largest relative error away from kinks: <b>{result.max_rel_error_away_from_kinks:.2e}</b>"
-            f"{' (the gradient is broken on purpose)' if self.broken.isChecked() else ''}. Bands: {bands}. "
+            f"{' (the gradient is broken on purpose)' if outcome.broken else ''}. Bands: {bands}. "
             f"{kinks} parameter(s) straddle a kink (orange in the histogram; a legitimate disagreement). "
             "The h sweep: truncation error grows to the right, round-off to the left.")

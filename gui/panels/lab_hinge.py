@@ -5,25 +5,33 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from core.landscapes.directions import Plane
-from core.labs.lessons import hinge_kinks, hinge_terms_along_cut, kink_range, toy_hinge_problem
-from core.landscapes.landscape import make_axis
-from core.models.objectives import LinearClassifier
-
 from ..figures import PALETTE
 from .lab_base import LabPanel
+
+# Ten qualitative colours that stay apart on white (Tableau 10): digits and CIFAR-10 have
+# nine hinge terms per example, more than the optimizers' palette holds.
+TERM_COLORS = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+               "#9C755F", "#BAB0AC")
+
+
+def term_colors(count: int) -> list:
+    """``count`` distinct colours: Tableau 10, or evenly spaced hues beyond ten."""
+    if count <= len(TERM_COLORS):
+        return list(TERM_COLORS[:count])
+    return [pg.intColor(k, hues=count, values=1, maxValue=210).name() for k in range(count)]
 
 
 class HingeAnatomyLab(LabPanel):
     """Left: one example's SVM loss along the cut, each hinge term drawn and their sum.
     Right: the notes' toy problem (three 1-D points, three classes) against one weight.
-    A button switches the main slice between this example and the data-set mean."""
+    The legends sit below the plots, so they never cover a curve. A button switches the
+    main slice between this example and the data-set mean."""
 
-    kind = "lab:hinge"
+    lab = "hinge"
 
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
-        layout = QtWidgets.QVBoxLayout(self)
+        layout = QtWidgets.QVBoxLayout(self.body)
         top = QtWidgets.QHBoxLayout()
         self.example = QtWidgets.QSpinBox()
         self.example.setObjectName("hingeExample")
@@ -45,19 +53,28 @@ class HingeAnatomyLab(LabPanel):
         layout.addWidget(self.status)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.cut_plot = self.graphics.addPlot(row=0, col=0, title="one example along the cut: hinge terms and sum")
-        self.toy_plot = self.graphics.addPlot(row=0, col=1, title="toy: 3 points, 3 classes, loss against one weight")
-        for plot, label in ((self.cut_plot, "s: position along the cut"), (self.toy_plot, "the chosen weight")):
+        self.cut_plot = self.graphics.addPlot(row=0, col=0, title="one example along the cut")
+        self.toy_plot = self.graphics.addPlot(row=0, col=1, title="toy: 3 points, 3 classes")
+        self.legends = {}
+        for column, (plot, label) in enumerate(((self.cut_plot, "s: position along the cut"),
+                                                (self.toy_plot, "the chosen weight"))):
             plot.setLabel("bottom", label, color="k")
             plot.setLabel("left", "SVM loss", color="k")
-            plot.addLegend(labelTextColor="k", offset=(10, 10))
             plot.getAxis("left").enableAutoSIPrefix(False)
+            legend = pg.LegendItem(labelTextColor="k", colCount=2)
+            self.graphics.addItem(legend, row=1, col=column)
+            self.legends[plot] = legend
+        self.graphics.ci.layout.setRowStretchFactor(0, 4)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
         layout.addWidget(self.graphics, 1)
         self.example.valueChanged.connect(self.refresh)
         self.weight.currentIndexChanged.connect(self.refresh)
         self.toggle.clicked.connect(self.toggle_slice)
-        state.view_changed.connect(self.invalidate)
         state.slice_changed.connect(self._sync_toggle)
+
+    def settings(self):
+        row, column = self.weight.currentData()
+        return {"example": self.example.value(), "toy_row": row, "toy_column": column}
 
     def _sync_toggle(self):
         showing = self.state.slice.component.startswith("example")
@@ -68,50 +85,32 @@ class HingeAnatomyLab(LabPanel):
         showing = self.state.slice.component.startswith("example")
         self.state.set_slice(component="data" if showing else f"example:{self.example.value()}")
 
-    def make_job(self):
-        state = self.state
-        objective, plane = state.objective, state.plane
-        if not isinstance(objective, LinearClassifier) or plane.dir2 is None:
-            self.status.setText("The hinge anatomy is about the linear SVM and needs a 2-D slice: choose the linear "
-                                "model in the Model panel.")
-            return None
-        svm = objective if objective.loss_name == "svm" else LinearClassifier(
-            objective.train, objective.val, "svm", objective.delta, objective.regularizer, objective.regularize_bias)
-        self.example.setMaximum(svm.n_train - 1)
-        origin, direction, (s0, s1) = state.cut_line()
-        line = Plane(plane.point(*origin), direction[0] * plane.dir1 + direction[1] * plane.dir2, None,
-                     {"kind": "cut"})
-        example, (row, column) = self.example.value(), self.weight.currentData()
+    def _draw(self, plot, x, y, color, width, name):
+        curve = plot.plot(x, y, pen=pg.mkPen(color, width=width))
+        self.legends[plot].addItem(curve, name)
+        return curve
 
-        def job(report, should_stop):
-            # widen the cut until it holds every kink of this example's hinge terms
-            low, high = kink_range(hinge_kinks(svm, line, example), at_least=(s0, s1))
-            alphas = make_axis(low, high, 801)
-            terms, classes = hinge_terms_along_cut(svm, line, example, alphas)
-            weights = np.linspace(-4, 4, 401)
-            total, toy_terms = toy_hinge_problem(weights, row, column)
-            return alphas, terms, classes, int(svm.y[example]), weights, total, toy_terms
-
-        return job
-
-    def show_result(self, result):
-        alphas, terms, classes, label, weights, total, toy_terms = result
+    def show_result(self, anatomy):
+        self.example.blockSignals(True)
+        self.example.setMaximum(anatomy.n_train - 1)
+        self.example.blockSignals(False)
         for plot in (self.cut_plot, self.toy_plot):
             plot.clear()
-            plot.legend.clear()
-        for k, (j, term) in enumerate(zip(classes, terms)):
+            self.legends[plot].clear()
+        self.term_curves = []
+        colors = term_colors(len(anatomy.classes))
+        for color, j, term in zip(colors, anatomy.classes, anatomy.terms):
             if np.any(term > 0):
-                self.cut_plot.plot(alphas, term, pen=pg.mkPen(PALETTE[k % len(PALETTE)], width=1.5),
-                                   name=f"max(0, s{j} - s{label} + delta)")
-        self.cut_plot.plot(alphas, terms.sum(axis=0), pen=pg.mkPen("k", width=3), name="sum: the example's loss")
-        for k, ((i, j), term) in enumerate(toy_terms.items()):
-            self.toy_plot.plot(weights, term, pen=pg.mkPen(PALETTE[k % len(PALETTE)], width=1.5),
-                               name=f"point {i}, class {j}")
-        self.toy_plot.plot(weights, total, pen=pg.mkPen("k", width=3), name="mean over the 3 points")
-        active = int(np.sum(np.any(terms > 0, axis=1)))
-        self.status.setText(f"Example {self.example.value()} (class {label}), along the cut's direction through the "
-                            f"slice's centre, widened to s in [{alphas[0]:.3g}, {alphas[-1]:.3g}] to hold every kink: "
-                            f"{active} of {len(classes)} hinge terms are active somewhere; each is zero on one side of its kink and linear on the "
-                            "other, so their sum is piecewise linear. Averaged over many examples the kinks blur into "
-                            "a bowl.")
+                self.term_curves.append(self._draw(self.cut_plot, anatomy.alphas, term, color, 1.5,
+                                                   f"max(0, s{j}−s{anatomy.label}+δ)"))
+        self._draw(self.cut_plot, anatomy.alphas, anatomy.total, "k", 3, "sum: the loss")
+        for k, ((i, j), term) in enumerate(anatomy.toy_terms.items()):
+            self._draw(self.toy_plot, anatomy.weights, term, PALETTE[k % len(PALETTE)], 1.5, f"point {i}, class {j}")
+        self._draw(self.toy_plot, anatomy.weights, anatomy.toy_total, "k", 3, "mean of the 3")
+        active = int(np.sum(np.any(anatomy.terms > 0, axis=1)))
+        self.status.setText(f"Example {anatomy.example} (class {anatomy.label}), along the cut's direction through "
+                            f"the slice's centre, widened to s in [{anatomy.alphas[0]:.3g}, {anatomy.alphas[-1]:.3g}] "
+                            f"to hold every kink: {active} of {len(anatomy.classes)} hinge terms are active somewhere; "
+                            "each is zero on one side of its kink and linear on the other, so their sum is piecewise "
+                            "linear. Averaged over many examples the kinks blur into a bowl.")
         self._sync_toggle()

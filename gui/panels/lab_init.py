@@ -1,17 +1,18 @@
 """Weight-initialization lab: each hidden layer's activations and each weight matrix's
-gradient at initialization, for the four schemes side by side (the notes' experiment)."""
+gradient at initialization, for the four schemes side by side (the notes' experiment:
+by default 10 layers of 500 tanh units on unit-Gaussian input)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from core.labs.lessons import INIT_LAB_LABELS, INIT_LAB_SCHEMES, initialization_statistics
-
+from ..lab_state import DEFAULT_SETTINGS, INIT_LAB_LABELS, INIT_LAB_SCHEMES
 from .lab_base import LabPanel
 from .widgets import combo, select_data
 
-BINS = 60
+TABLE_HEADERS = {"small": "0.01 randn", "large": "randn", "xavier": "Xavier", "he": "He"}
+RIDGE_HEIGHT = 0.9   # each layer's histogram fills this much of its unit-high band
 
 
 def layer_color(k, count):
@@ -20,99 +21,134 @@ def layer_color(k, count):
     return pg.mkColor(int(120 - 100 * t), int(180 - 120 * t), int(230 - 60 * t))
 
 
+def draw_ridges(plot, edges, shares):
+    """One histogram per layer, stacked upwards (layer 1 at the bottom): ``edges`` (bins + 1,),
+    ``shares`` (layers, bins). Each is scaled to its own peak, so a layer collapsed into one
+    bin shows as a spike rather than vanishing next to a wide one."""
+    plot.clear()
+    count = shares.shape[0]
+    for k, share in enumerate(shares):
+        peak = share.max()
+        height = share / peak * RIDGE_HEIGHT if peak > 0 else share
+        color = layer_color(k, count)
+        fill = pg.mkColor(color)
+        fill.setAlpha(70)
+        plot.plot(edges, k + height, stepMode="center", fillLevel=k, brush=fill, pen=pg.mkPen(color, width=1.5))
+    every = max(1, count // 5)  # a few layer numbers: the plots are short
+    plot.getAxis("left").setTicks([[(k + 0.4, str(k + 1)) for k in range(count) if k == 0 or (k + 1) % every == 0]])
+    plot.setYRange(0, count, padding=0.02)
+
+
 class InitializationLab(LabPanel):
-    kind = "lab:init"
+    """Per scheme: each hidden layer's activation histogram and each weight matrix's
+    log10 |gradient| histogram, stacked by layer; the activation std per layer as a table."""
+
+    lab = "init"
 
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
-        layout = QtWidgets.QVBoxLayout(self)
+        defaults = DEFAULT_SETTINGS["init"]
+        layout = QtWidgets.QVBoxLayout(self.body)
         controls = QtWidgets.QHBoxLayout()
+        controls.addWidget(QtWidgets.QLabel("Input"))
+        self.inputs = combo([("unit-Gaussian (the notes)", "gaussian"), ("the data set's features", "data")])
+        self.inputs.setObjectName("initLabInput")
+        self.inputs.setToolTip("Unit-Gaussian input of the layers' width, as in the notes' experiment, or the "
+                               "training data")
+        controls.addWidget(self.inputs)
         controls.addWidget(QtWidgets.QLabel("Activation"))
         self.activation = combo([("tanh", "tanh"), ("ReLU", "relu"), ("leaky ReLU", "leaky_relu"),
                                  ("sigmoid", "sigmoid"), ("ELU", "elu")])
         self.activation.setObjectName("initLabActivation")
+        select_data(self.activation, defaults["activation"])
         controls.addWidget(self.activation)
         controls.addWidget(QtWidgets.QLabel("Hidden layers"))
         self.depth = QtWidgets.QSpinBox()
         self.depth.setObjectName("initLabDepth")
-        self.depth.setRange(1, 10)
-        self.depth.setToolTip("1 is the app's two-layer network; more layers of the same width show how the "
-                              "effect of a scheme compounds with depth, as in the notes")
+        self.depth.setRange(1, 20)
+        self.depth.setValue(defaults["depth"])
+        self.depth.setToolTip("How many hidden layers of the same width: the effect of a scheme compounds with "
+                              "depth (the notes use 10)")
         controls.addWidget(self.depth)
+        controls.addWidget(QtWidgets.QLabel("Units per layer"))
+        self.width = QtWidgets.QSpinBox()
+        self.width.setObjectName("initLabWidth")
+        self.width.setRange(10, 1000)
+        self.width.setSingleStep(50)
+        self.width.setValue(defaults["width"])
+        self.width.setToolTip("Units in every hidden layer (the notes use 500)")
+        controls.addWidget(self.width)
         controls.addStretch(1)
         layout.addLayout(controls)
+        row = QtWidgets.QHBoxLayout()
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        layout.addWidget(self.graphics, 1)
+        row.addWidget(self.graphics, 4)
+        self.table = QtWidgets.QTableWidget(0, len(INIT_LAB_SCHEMES))
+        self.table.setObjectName("initLabTable")
+        self.table.setHorizontalHeaderLabels([TABLE_HEADERS[s] for s in INIT_LAB_SCHEMES])
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setToolTip("Standard deviation of each hidden layer's activations, per scheme")
+        right = QtWidgets.QVBoxLayout()
+        right.addWidget(QtWidgets.QLabel("Activation std per layer"))
+        right.addWidget(self.table, 1)
+        row.addLayout(right, 1)
+        layout.addLayout(row, 1)
         layout.addWidget(self.status)
         self.activation_plots, self.gradient_plots = {}, {}
-        for row, scheme in enumerate(INIT_LAB_SCHEMES):
-            left = self.graphics.addPlot(row=row, col=0, title=f"{INIT_LAB_LABELS[scheme]}: activations")
-            right = self.graphics.addPlot(row=row, col=1, title="log10 |weight gradient|")
-            for plot in (left, right):
+        for index, scheme in enumerate(INIT_LAB_SCHEMES):
+            left = self.graphics.addPlot(row=index, col=0, title=f"{INIT_LAB_LABELS[scheme]}")
+            right_plot = self.graphics.addPlot(row=index, col=1, title=f"{TABLE_HEADERS[scheme]}: log10 |gradient|")
+            for plot in (left, right_plot):
                 plot.getAxis("bottom").enableAutoSIPrefix(False)
                 plot.getAxis("left").enableAutoSIPrefix(False)
-            self.activation_plots[scheme], self.gradient_plots[scheme] = left, right
-        self.activation.currentIndexChanged.connect(self.refresh)
-        self.depth.valueChanged.connect(self.refresh)
+                plot.setLabel("left", "layer", color="k")
+            self.activation_plots[scheme], self.gradient_plots[scheme] = left, right_plot
+        for widget in (self.inputs, self.activation):
+            widget.currentIndexChanged.connect(self.refresh)
+        for widget in (self.depth, self.width):
+            widget.valueChanged.connect(self.refresh)
         state.problem_changed.connect(self._follow_problem)
         self._follow_problem()
+
+    def settings(self):
+        return {"activation": self.activation.currentData(), "depth": self.depth.value(),
+                "width": self.width.value(), "inputs": self.inputs.currentData()}
 
     def _follow_problem(self):
         """Start from the network's own activation when the model is a network."""
         problem = self.state.problem
         if problem.model == "net" and self.activation.currentData() != problem.activation:
             select_data(self.activation, problem.activation)
-            self.invalidate()
+            if self.isVisible():
+                self.refresh()
 
-    def make_job(self):
-        objective = self.state.objective
-        if not objective.has_data:
-            self.status.setText("The initialization lab needs a data set (choose a classifier in the Data panel).")
-            return None
-        X, y, classes = objective.train.X, objective.train.y, objective.n_classes
-        hidden = objective.hidden if objective.is_network else self.state.problem.hidden
-        activation, depth, seed = self.activation.currentData(), self.depth.value(), self.state.slice.seed
-        slope = self.state.problem.slope
-
-        def job(report, should_stop):
-            report(0.2, "initialization statistics")
-            return initialization_statistics(X, y, classes, hidden, activation, depth, seed=seed, slope=slope)
-
-        return job
-
-    def show_result(self, results):
-        if results is None:
-            return
-        depth = len(results[0].activations)
+    def show_result(self, experiment):
         lines = []
-        for stats in results:
-            left, right = self.activation_plots[stats.scheme], self.gradient_plots[stats.scheme]
-            left.clear()
-            right.clear()
-            values = np.concatenate([a.ravel() for a in stats.activations])
-            low, high = float(values.min()), float(values.max())
-            if high <= low:
-                high = low + 1e-12
-            edges = np.linspace(low, high, BINS + 1)
-            for k, layer in enumerate(stats.activations):
-                counts, _ = np.histogram(layer, bins=edges)
-                left.plot(edges, counts / layer.size, stepMode="center", pen=pg.mkPen(layer_color(k, depth), width=2))
-            logs = [np.log10(np.maximum(np.abs(g.ravel()), 1e-30)) for g in stats.gradients]
-            edges = np.linspace(-16, max(1.0, float(np.ceil(max(l.max() for l in logs)))), BINS + 1)
-            for k, layer in enumerate(logs):
-                counts, _ = np.histogram(layer, bins=edges)
-                right.plot(edges, counts / layer.size, stepMode="center",
-                           pen=pg.mkPen(layer_color(k, len(logs)), width=2))
-            shape = ", ".join(f"{s:.2g}" for s in stats.activation_std)
+        self.table.setRowCount(experiment.depth)
+        self.table.setVerticalHeaderLabels([f"layer {k + 1}" for k in range(experiment.depth)])
+        for column, stats in enumerate(experiment.statistics):
+            draw_ridges(self.activation_plots[stats.scheme], stats.activation_edges, stats.activation_share)
+            draw_ridges(self.gradient_plots[stats.scheme], stats.gradient_edges, stats.gradient_share)
+            for k, std in enumerate(stats.activation_std):
+                self.table.setItem(k, column, QtWidgets.QTableWidgetItem(f"{std:.2g}"))
             extra = ""
             if np.isfinite(stats.saturated).all():
-                extra = f"; saturated {100 * stats.saturated.max():.0f}% at most"
+                extra = f", saturated {100 * stats.saturated.max():.0f}% at most"
             elif stats.dead.any():
-                extra = f"; dead (zero) {100 * stats.dead.mean():.0f}%"
-            lines.append(f"<b>{INIT_LAB_LABELS[stats.scheme]}</b>: activation std per layer {shape}; "
-                         f"first-layer gradient norm {stats.gradient_norm[0]:.2e}{extra}")
-        self.status.setText("<br>".join(lines) + "<br>Too small: activations and gradients shrink towards 0 "
-                            "(vanishing); too large: tanh/sigmoid units saturate and their gradients vanish too; "
-                            "Xavier (tanh) and He (ReLU) keep the spread from layer to layer. Darker curves are "
-                            "deeper layers.")
+                extra = f", dead (zero) {100 * stats.dead.mean():.0f}%"
+            if stats.gradient_zero.any():
+                extra += f", up to {100 * stats.gradient_zero.max():.0f}% of a layer's gradient exactly 0"
+            if stats.gradient_nonfinite.any():
+                extra += ", the gradient overflowed"
+            lines.append(f"<b>{TABLE_HEADERS[stats.scheme]}</b>: activation std per layer "
+                         f"{stats.activation_std[0]:.2g} → {stats.activation_std[-1]:.2g}, first-layer gradient "
+                         f"norm {stats.gradient_norm[0]:.1e}{extra}")
+        source = (f"{experiment.examples} unit-Gaussian inputs" if experiment.inputs == "gaussian" else
+                  f"{experiment.examples} training examples")
+        self.status.setText(f"{experiment.depth} hidden layers of {experiment.width} {experiment.activation} units, "
+                            f"{source}; one histogram per layer, deeper layers higher and darker (the gradients' top "
+                            "row: the output layer). Too small: activations and gradients shrink towards 0; too "
+                            "large: tanh/sigmoid units saturate; Xavier (tanh) and He (ReLU) keep the spread.<br>"
+                            + "; ".join(lines))

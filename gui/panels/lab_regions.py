@@ -5,21 +5,22 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtGui, QtWidgets
 
-from core.errors import HillwalkError
-from core.labs.lessons import decision_regions
-
 from ..figures import PALETTE, grid_transform
+from .lab_base import LabPanel
 
 
-class DecisionRegionsLab(QtWidgets.QWidget):
+class DecisionRegionsLab(LabPanel):
     """For 2-D data (spiral, blobs, xor, circles): the class each point of the plane gets
     from a chosen method's W at the animation's step (or the slice's centre), with the
-    training points on top; it follows the race as it plays."""
+    training points on top. It follows the race as it plays: each frame asks the state
+    for that frame's regions, which a worker computes (the state keeps one request in
+    flight and runs only the latest frame's when it lands); the panel only draws."""
+
+    lab = "regions"
 
     def __init__(self, state, parent=None):
-        super().__init__(parent)
-        self.state = state
-        layout = QtWidgets.QVBoxLayout(self)
+        super().__init__(state, parent)
+        layout = QtWidgets.QVBoxLayout(self.body)
         top = QtWidgets.QHBoxLayout()
         self.source = QtWidgets.QComboBox()
         self.source.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -30,8 +31,6 @@ class DecisionRegionsLab(QtWidgets.QWidget):
         top.addWidget(self.source)
         top.addStretch(1)
         layout.addLayout(top)
-        self.status = QtWidgets.QLabel("")
-        self.status.setWordWrap(True)
         layout.addWidget(self.status)
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot = self.plot_widget.getPlotItem()
@@ -42,11 +41,9 @@ class DecisionRegionsLab(QtWidgets.QWidget):
         self.plot.addItem(self.points)
         layout.addWidget(self.plot_widget, 1)
         self.classes = None
-        self.source.currentIndexChanged.connect(self.redraw)
+        self.source.currentIndexChanged.connect(self.refresh)
         state.optimizers_changed.connect(self._sync_sources)
-        state.frame_changed.connect(lambda _: self.isVisible() and self.redraw())
-        state.runs_updated.connect(lambda: self.isVisible() and self.redraw())
-        state.plane_ready.connect(self.redraw)
+        state.frame_changed.connect(self._on_frame)
         self._sync_sources()
 
     def _sync_sources(self):
@@ -60,39 +57,22 @@ class DecisionRegionsLab(QtWidgets.QWidget):
         self.source.setCurrentIndex(max(0, self.source.findData(current)))
         self.source.blockSignals(False)
 
-    def showEvent(self, event):
-        super().showEvent(event)
-        self.redraw()
+    def settings(self):
+        source = self.source.currentData() or "center"
+        return {"source": source, "frame": 0 if source == "center" else self.state.frame}
 
-    def current_theta(self):
-        state = self.state
-        choice = self.source.currentData()
-        if choice in (None, "center"):
-            return state.plane.center if state.plane is not None else None
-        run = state.runs.get(choice)
-        if run is None or run.thetas is None or run.steps.size == 0:
-            return None
-        row = max(0, min(int(np.searchsorted(run.steps, state.frame, side="right")) - 1, run.thetas.shape[0] - 1))
-        return run.thetas[row]
+    def _on_frame(self, _frame):
+        if self.isVisible() and self.source.currentData() not in (None, "center"):
+            self.refresh()
 
-    def redraw(self):
+    def show_result(self, regions):
         objective = self.state.objective
-        theta = self.current_theta()
-        if not objective.has_data or theta is None:
-            return
-        try:
-            xs, ys, classes = decision_regions(objective, theta, resolution=160)
-        except HillwalkError as error:
-            self.status.setText(f"{error}. Choose one in the Data panel.")
-            self.image.clear()
-            self.points.clear()
-            self.classes = None
-            return
-        self.classes = classes
-        draw_regions(self.image, self.points, (xs, ys, classes), objective)
-        accuracy = objective.accuracy(theta)
-        self.status.setText(f"{objective.train.name}: training accuracy {100 * accuracy:.1f}% for "
-                            f"{self.source.currentText()}. "
+        self.classes = regions.classes
+        draw_regions(self.image, self.points, (regions.xs, regions.ys, regions.classes), objective)
+        source, frame = regions.tag
+        who = "the slice's centre" if source == "center" else \
+            f"{self.source.itemText(max(0, self.source.findData(source))).replace('the current step', f'step {frame}')}"
+        self.status.setText(f"{objective.train.name}: training accuracy {100 * regions.accuracy:.1f}% for {who}. "
                             + ("A linear classifier draws straight boundaries: it cannot separate a spiral's arms."
                                if not objective.is_network else
                                f"A network with {objective.hidden} {objective.activation} units bends its "
@@ -100,12 +80,15 @@ class DecisionRegionsLab(QtWidgets.QWidget):
 
 
 def draw_regions(image, points, regions, objective):
-    """Paint ``regions`` = (xs, ys, classes (ny, nx)) into ``image``, each class in a light
-    tint of its colour, and the objective's training points over them in full colour."""
+    """Paint ``regions`` = (xs (nx,), ys (ny,), classes (ny, nx)) into ``image``, each class
+    in a light tint of its colour, and the objective's training points over them in full
+    colour (points with a non-finite coordinate are left out: they have no place)."""
     xs, ys, classes = regions
     colors = np.array([QtGui.QColor(PALETTE[k % len(PALETTE)]).getRgb()[:3] for k in range(objective.n_classes)])
     light = (0.55 * colors + 0.45 * 255).astype(np.uint8)
     image.setImage(light[classes], autoLevels=False, levels=(0, 255))
     image.setTransform(grid_transform(xs, ys))
     X, y = objective.train.X, objective.train.y
-    points.setData(X[:, 0], X[:, 1], brush=[pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in y])
+    finite = np.isfinite(X[:, :2]).all(axis=1)
+    brushes = [pg.mkBrush(PALETTE[k % len(PALETTE)]) for k in range(objective.n_classes)]
+    points.setData(X[finite, 0], X[finite, 1], brush=[brushes[k] for k in y[finite]])

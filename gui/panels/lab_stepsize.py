@@ -7,21 +7,21 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from core.labs.lessons import step_size_sweep
-
+from ..lab_state import EXPLOSION_FACTOR
 from .lab_base import LabPanel
 
 
 class StepSizeLab(LabPanel):
-    """The notes' sweep (k = -10 .. -1) from the slice's centre: a plot on a log axis with
-    the best step marked, the table of values, and a button (or a double click on a row)
-    that gives the chosen step size to an optimizer as its learning rate."""
+    """The notes' sweep (k = -10 .. -1, continued until the loss explodes) from the chosen
+    point: a plot on log axes with the best step starred and the first exploded one
+    crossed, the table of values, and a button (or a double click on a row) that gives the
+    chosen step size to an optimizer as its learning rate."""
 
-    kind = "lab:stepsize"
+    lab = "stepsize"
 
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
-        layout = QtWidgets.QHBoxLayout(self)
+        layout = QtWidgets.QHBoxLayout(self.body)
         left = QtWidgets.QVBoxLayout()
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot = self.plot_widget.getPlotItem()
@@ -32,12 +32,18 @@ class StepSizeLab(LabPanel):
         self.plot.setLabel("left", "loss after one step (log scale)", color="k")
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#0072B2", width=2), symbol="o", symbolSize=7,
                                     symbolBrush="#0072B2")
-        self.best = pg.ScatterPlotItem([], [], symbol="star", size=20, brush=pg.mkBrush("#E69F00"),
-                                       pen=pg.mkPen("k"))
-        self.plot.addItem(self.best)
+        # markers as PlotDataItems: they follow the plot's log mode like the curve
+        self.best = self.plot.plot([], [], pen=None, symbol="star", symbolSize=20, symbolBrush="#E69F00",
+                                   symbolPen="k")
+        self.exploded = self.plot.plot([], [], pen=None, symbol="x", symbolSize=16, symbolBrush="#D55E00",
+                                       symbolPen=pg.mkPen("#D55E00", width=2))
         self.start_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#555", style=QtCore.Qt.PenStyle.DashLine),
                                           label="loss before the step", labelOpts={"position": 0.15, "color": "k"})
         self.plot.addItem(self.start_line)
+        self.explosion_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#D55E00", style=QtCore.Qt.PenStyle.DotLine),
+                                              label=f"{EXPLOSION_FACTOR:g} x the start: exploded",
+                                              labelOpts={"position": 0.15, "color": "#D55E00"})
+        self.plot.addItem(self.explosion_line)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(QtWidgets.QLabel("From:"))
         top.addWidget(self.make_point_choice())
@@ -79,28 +85,42 @@ class StepSizeLab(LabPanel):
         index = self.target.findData(current)
         self.target.setCurrentIndex(max(0, index))
 
-    def make_job(self):
-        objective, theta = self.state.objective, self.current_point()
-
-        def job(report, should_stop):
-            report(0.2, "step-size sweep")
-            return step_size_sweep(objective, theta)
-
-        return job
+    def settings(self):
+        return {"point": self.point.currentData()}
 
     def show_result(self, sweep):
-        finite = np.isfinite(sweep.losses) & (sweep.losses > 0)
+        finite = np.isfinite(sweep.losses)
+        # A log axis cannot show a loss of exactly 0 (an SVM whose every margin is met
+        # after the step): then the loss axis is linear instead
+        log_loss = bool(np.all(sweep.losses[finite] > 0) and sweep.start_loss > 0)
+        self.plot.setLogMode(True, log_loss)
+        self.plot.setLabel("left", "loss after one step" + (" (log scale)" if log_loss else ""), color="k")
         self.curve.setData(sweep.step_sizes[finite], sweep.losses[finite])
-        self.best.setData([np.log10(sweep.best_step)], [np.log10(sweep.losses[sweep.best_index])])
-        self.start_line.setValue(np.log10(sweep.start_loss) if sweep.start_loss > 0 else 0)
+        self.best.setData([sweep.best_step], [sweep.losses[sweep.best_index]])
+        to_axis = np.log10 if log_loss else float
+        self.start_line.setValue(to_axis(sweep.start_loss))
+        self.explosion_line.setValue(to_axis(max(EXPLOSION_FACTOR * sweep.start_loss, np.finfo(float).tiny)))
+        exploded = sweep.exploded_index
+        if exploded is not None and finite[exploded]:
+            self.exploded.setData([sweep.step_sizes[exploded]], [sweep.losses[exploded]])
+        else:
+            self.exploded.setData([], [])
         self.table.setRowCount(sweep.exponents.size)
-        for row, (step, loss) in enumerate(zip(sweep.step_sizes, sweep.losses)):
-            self.table.setItem(row, 0, QtWidgets.QTableWidgetItem(f"1e{int(np.log10(step))}"))
+        for row, (exponent, loss) in enumerate(zip(sweep.exponents, sweep.losses)):
+            self.table.setItem(row, 0, QtWidgets.QTableWidgetItem(f"1e{int(exponent)}"))
             self.table.setItem(row, 1, QtWidgets.QTableWidgetItem("overflow" if not np.isfinite(loss) else f"{loss:.6g}"))
         self.table.selectRow(sweep.best_index)
+        if exploded is None:
+            explosion = (f" Up to {sweep.step_sizes[-1]:g} the loss never exceeded {EXPLOSION_FACTOR:g} x its start "
+                         "here.")
+        else:
+            value = sweep.losses[exploded]
+            explosion = (f" At <b>{sweep.step_sizes[exploded]:g}</b> the step overshoots and the loss explodes ("
+                         + (f"{value:.4g}, {value / sweep.start_loss:.3g} x the start" if np.isfinite(value)
+                            else "it overflows") + ").")
         self.status.setText(f"From {self.point_text()} (loss {sweep.start_loss:.4g}): one step of size 10^k along the "
                             f"negative gradient. Best: <b>{sweep.best_step:g}</b> (loss {sweep.losses[sweep.best_index]:.4g})."
-                            " Too small is slow but steady; too large overshoots and the loss explodes.")
+                            " Too small is slow but steady; too large overshoots." + explosion)
 
     def send(self, row):
         """Give the step size of table row ``row`` to the target optimizer as its lr."""

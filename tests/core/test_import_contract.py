@@ -104,3 +104,39 @@ def test_core_parts_import_one_way():
                     raise AssertionError(f"{relative}:{line} imports the top-level {module}")
                 continue
             assert target in ALLOWED_PARTS[own], f"{relative}:{line}: core.{own} may not import {module}"
+
+
+# Panels are views: they edit the state and draw its results. These modules compute, so a
+# panel importing one has a second road to core (labs' tasks run through gui/lab_state.py).
+PANEL_FORBIDDEN = ("core.labs", "core.landscapes.landscape", "core.landscapes.centers", "core.labs.gradcheck",
+                   "core.models.objectives", "core.models.network")
+# Panels outside the labs that still import one, each to be moved onto the state by its
+# owner; the entry must go when the import does (the test fails on a stale entry too).
+PANELS_NOT_YET_VIEWS = {"heatmap.py": {"core.landscapes.landscape"}}
+
+
+def panel_imports(path):
+    """(line, module, what it may reach) of every absolute import of a gui/panels file:
+    ``from core.labs import tasks`` names core.labs and reaches core.labs.tasks too."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, [alias.name]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            yield node.lineno, node.module, [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+
+
+def test_panels_import_no_computing_part_of_core():
+    panels_dir = CORE_DIR.parent / "gui" / "panels"
+    found = {}
+    for path in sorted(panels_dir.glob("*.py")):
+        for line, module, reached in panel_imports(path):
+            if any(m == f or m.startswith(f + ".") for m in reached for f in PANEL_FORBIDDEN):
+                found.setdefault(path.name, {})[module] = line
+    pending = {name: set(modules) for name, modules in found.items() if name in PANELS_NOT_YET_VIEWS}
+    offenders = {name: modules for name, modules in found.items() if name not in PANELS_NOT_YET_VIEWS}
+    assert not offenders, f"panels importing core's computing modules (ask the state instead): {offenders}"
+    assert not any(name.startswith("lab_") for name in PANELS_NOT_YET_VIEWS)
+    assert pending == {name: modules for name, modules in PANELS_NOT_YET_VIEWS.items()}, \
+        "PANELS_NOT_YET_VIEWS lists an import that is gone: remove its entry"

@@ -1,5 +1,7 @@
-"""The lab tabs: values asserted against the core functions they show."""
+"""The lab tabs: values asserted against the core functions they show, results landing in
+``state.labs``, and the labs' computations kept off the GUI thread."""
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -10,20 +12,31 @@ from core.labs.lessons import sanity_checks, step_size_sweep
 
 TIMEOUT_MS = 60000
 
+LAB_NAMES = {"Gradient check": "gradcheck", "Step size": "stepsize", "Sanity checks": "sanity",
+             "SVM vs softmax": "compare", "Hinge anatomy": "hinge", "Decision regions": "regions",
+             "Linear vs network": "showcase", "Initialization": "init"}
 
+
+def wait_for_new_result(qtbot, window, name, action):
+    """Do ``action`` (a click, a tab switch) and wait until the lab's next result lands in
+    the state; returns it."""
+    labs = window.state.labs
+    with qtbot.waitSignal(labs.lab_ready, timeout=TIMEOUT_MS, check_params_cb=lambda lab: lab == LAB_NAMES[name]):
+        action()
+    return labs.result(LAB_NAMES[name])
 
 
 def open_lab(qtbot, window, name):
     lab = window.labs[name]
-    lab.result = None
-    window.tabs.setCurrentWidget(lab)
-    qtbot.waitUntil(lambda: lab.result is not None, timeout=TIMEOUT_MS)
+    wait_for_new_result(qtbot, window, name, lambda: window.show_lab(name))
+    assert lab.result is window.state.labs.result(lab.lab)  # the panel draws what the state holds
     return lab
 
 
 def test_gradient_check_lab_shows_core_values(qtbot, window):
     lab = open_lab(qtbot, window, "Gradient check")
-    result, (hs, max_errors, _), shape = lab.result
+    outcome = lab.result
+    result, hs, max_errors, shape = outcome.check, outcome.hs, outcome.max_errors, outcome.param_shape
     state = window.state
     theta = state.objective.initial_theta(state.slice.init_scale, state.slice.seed)
     expected = gradient_check(state.objective, theta)
@@ -33,29 +46,38 @@ def test_gradient_check_lab_shows_core_values(qtbot, window):
     assert np.argmin(max_errors) not in (0, hs.size - 1)  # round-off left, truncation right
     assert "Largest relative error away from kinks" in lab.status.text()
     assert "&lt;1e-07: " in lab.status.text()  # escaped, so the label shows "<1e-07" instead of eating it as markup
-    lab.result = None
-    qtbot.mouseClick(lab.broken, QtCore.Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: lab.result is not None, timeout=TIMEOUT_MS)
-    assert lab.result[0].max_rel_error_away_from_kinks > 1e-3  # what failing looks like
+    broken = wait_for_new_result(qtbot, window, "Gradient check",
+                                 lambda: qtbot.mouseClick(lab.broken, QtCore.Qt.MouseButton.LeftButton))
+    assert broken.check.max_rel_error_away_from_kinks > 1e-3  # what failing looks like
+    assert state.labs.settings["gradcheck"]["broken"] is True
     assert "broken on purpose" in lab.status.text()
 
 
-def test_step_size_lab_matches_the_sweep_and_sends_a_learning_rate(qtbot, window):
+def test_step_size_lab_matches_the_sweep_reaches_the_explosion_and_sends_a_learning_rate(qtbot, window):
     lab = open_lab(qtbot, window, "Step size")
     state = window.state
+    sweep = state.labs.result("stepsize")
     expected = step_size_sweep(state.objective, state.objective.initial_theta(state.slice.init_scale, state.slice.seed))
-    np.testing.assert_allclose(lab.result.losses, expected.losses, rtol=1e-12)
-    assert lab.table.rowCount() == 10 and lab.table.item(0, 0).text() == "1e-10"
+    np.testing.assert_allclose(sweep.losses, expected.losses, rtol=1e-12)
+    assert lab.table.item(0, 0).text() == "1e-10"
     assert lab.result.best_index == int(np.argmin(expected.losses))
+    # on digits the best step is the notes' last one (1e-1): the sweep goes on past it until
+    # the loss has clearly exploded, and the lab shows where
+    assert sweep.best_step == pytest.approx(0.1)
+    assert lab.table.rowCount() == sweep.exponents.size > 10
+    exploded = sweep.exploded_index
+    assert exploded == sweep.exponents.size - 1 and sweep.losses[exploded] > 10 * sweep.start_loss
+    assert lab.table.item(exploded, 0).text() == f"1e{sweep.exponents[exploded]}"
+    assert lab.exploded.xData[0] == pytest.approx(sweep.step_sizes[exploded])  # crossed on the plot
+    assert "the loss explodes" in lab.status.text()
     target = state.optimizers[1]
     lab.target.setCurrentIndex(lab.target.findData(target.id))
     lab.table.selectRow(7)  # 1e-3
     qtbot.mouseClick(lab.send_button, QtCore.Qt.MouseButton.LeftButton)
     assert state.entry(target.id).spec.lr == pytest.approx(1e-3)
-    lab.result = None
-    lab.point.setCurrentIndex(lab.point.findData("center"))  # from the trained minimum: nearly flat
-    qtbot.waitUntil(lambda: lab.result is not None, timeout=TIMEOUT_MS)
-    assert lab.result.start_loss == pytest.approx(state.objective.loss(state.plane.center))
+    from_center = wait_for_new_result(qtbot, window, "Step size",
+                                      lambda: lab.point.setCurrentIndex(lab.point.findData("center")))
+    assert from_center.start_loss == pytest.approx(state.objective.loss(state.plane.center))
     qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
 
 
@@ -76,10 +98,11 @@ def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
 
     lab = open_lab(qtbot, window, "SVM vs softmax")
     state = window.state
+    landscapes = state.labs.result("compare").landscapes
     svm = LinearClassifier(state.objective.train, state.objective.val, "svm", regularizer=state.objective.regularizer)
-    expected = compute_slice(svm, state.plane, lab.result["svm"].alphas, lab.result["svm"].betas, "total")
-    np.testing.assert_allclose(lab.result["svm"].values, expected.values, rtol=1e-12)
-    np.testing.assert_allclose(lab.result["softmax"].values, state.landscape.values, rtol=1e-12)
+    expected = compute_slice(svm, state.plane, landscapes["svm"].alphas, landscapes["svm"].betas, "total")
+    np.testing.assert_allclose(landscapes["svm"].values, expected.values, rtol=1e-12)
+    np.testing.assert_allclose(landscapes["softmax"].values, state.landscape.values, rtol=1e-12)
     lab.show_cursor(0.3, -0.2)
     for vertical, horizontal in lab.crosshairs.values():
         assert vertical.value() == pytest.approx(0.3) and horizontal.value() == pytest.approx(-0.2)
@@ -89,11 +112,31 @@ def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
 
 
 def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
+    from core.models.objectives import LinearClassifier
+
     lab = open_lab(qtbot, window, "Hinge anatomy")
-    alphas, terms, classes, label, weights, total, toy_terms = lab.result
+    anatomy = window.state.labs.result("hinge")
+    alphas, terms, classes, label = anatomy.alphas, anatomy.terms, anatomy.classes, anatomy.label
     assert terms.shape == (9, alphas.size) and label not in classes
     assert np.any(terms[:, 0] > 0) or np.any(terms[:, -1] > 0)  # the range holds the kinks
-    np.testing.assert_allclose(sum(toy_terms.values()), total, rtol=1e-12)
+    np.testing.assert_allclose(sum(anatomy.toy_terms.values()), anatomy.toy_total, rtol=1e-12)
+    # the sum is the example's SVM data loss (built in the worker from the softmax scene)
+    state = window.state
+    svm = LinearClassifier(state.objective.train, None, "svm")
+    origin, direction, _ = state.cut_line()
+    center = state.plane.point(*origin)
+    along = direction[0] * state.plane.dir1 + direction[1] * state.plane.dir2
+    for k in (0, alphas.size // 3, alphas.size - 1):
+        W = (center + alphas[k] * along).reshape(svm.param_shape)
+        scores = W @ svm.X[0]
+        margins = np.maximum(0, scores - scores[label] + 1.0)
+        assert anatomy.total[k] == pytest.approx(margins.sum() - 1.0, rel=1e-9, abs=1e-12)
+    # nine hinge terms: nine distinct colours; the legends sit below the plots, off the curves
+    colors = {curve.opts["pen"].color().name() for curve in lab.term_curves}
+    assert len(colors) == len(lab.term_curves) >= 2
+    qtbot.waitUntil(lambda: all(not legend.sceneBoundingRect().intersects(plot.vb.sceneBoundingRect())
+                                and legend.sceneBoundingRect().top() > plot.vb.sceneBoundingRect().bottom()
+                                for plot, legend in lab.legends.items()), timeout=5000)  # once laid out
     qtbot.mouseClick(lab.toggle, QtCore.Qt.MouseButton.LeftButton)
     assert window.state.slice.component == "example:0"
     qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
@@ -102,24 +145,89 @@ def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
     qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
 
 
-def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window):
+def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window, monkeypatch):
+    import core.labs.lessons
+    import core.labs.tasks
     from core.labs.lessons import decision_regions
 
     state = window.state
     lab = window.labs["Decision regions"]
-    window.tabs.setCurrentWidget(lab)
-    assert "2 features" in lab.status.text()  # digits has 64
+    window.show_lab("Decision regions")
+    # digits has 64 features: the lab shows why it does not apply instead of empty axes
+    assert "2 features" in lab.reason.text() and lab.reason.isVisible() and not lab.body.isVisible()
     window.data_panel.dataset.setCurrentIndex(window.data_panel.dataset.findData("blobs"))
     qtbot.waitUntil(lambda: state.problem.dataset == "blobs" and window.scene_complete(), timeout=TIMEOUT_MS)
+    assert lab.body.isVisible() and not lab.reason.isVisible()
+    if state.playing:
+        window.play_action.trigger()  # pause (Space): the test moves the frames itself
     entry = state.optimizers[3]
     lab.source.setCurrentIndex(lab.source.findData(entry.id))
-    state.set_frame(10)
+    qtbot.waitUntil(lambda: not state.labs.busy("regions"), timeout=TIMEOUT_MS)
+    wait_for_new_result(qtbot, window, "Decision regions", lambda: state.set_frame(10))
+    qtbot.waitUntil(lambda: not state.labs.busy("regions"), timeout=TIMEOUT_MS)
     early = lab.classes.copy()
+    assert state.labs.result("regions").tag == (entry.id, 10)
     _, _, expected = decision_regions(state.objective, state.runs[entry.id].thetas[10], resolution=160)
     np.testing.assert_array_equal(early, expected)
-    state.set_frame(state.race.steps)
+
+    # every frame of a fast scrub asks for regions; none is computed on the GUI thread and
+    # at most one request is in flight: far fewer computations than frames, the last one wins
+    threads = []
+    real = core.labs.tasks.decision_regions
+
+    def recording(*args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(core.labs.tasks, "decision_regions", recording)
+    monkeypatch.setattr(core.labs.lessons, "decision_regions", recording)
+    started = state.labs.started["regions"]
+    frames = list(range(11, state.race.steps + 1))
+    for frame in frames:
+        state.set_frame(frame)
+    qtbot.waitUntil(lambda: not state.labs.busy("regions") and state.labs.result("regions").tag[1] == frames[-1],
+                    timeout=TIMEOUT_MS)
+    computed = state.labs.started["regions"] - started
+    assert 1 <= computed <= 2 < len(frames)
+    assert threads and not any(threads)
     assert not np.array_equal(lab.classes, early)  # the regions moved with the race
     assert "blobs: training accuracy" in lab.status.text()
+
+
+def test_a_lab_that_does_not_apply_shows_its_reason(qtbot, window):
+    state = window.state
+    lab = window.labs["Sanity checks"]
+    window.show_lab("Sanity checks")
+    window.data_panel.objective.setCurrentIndex(window.data_panel.objective.findData("rosenbrock"))
+    qtbot.waitUntil(lambda: not hasattr(state.objective, "train") and window.scene_complete(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: lab.reason.isVisible(), timeout=TIMEOUT_MS)
+    assert "test function" in lab.reason.text() and not lab.body.isVisible()
+    assert state.labs.result("sanity") is None and state.labs.reasons["sanity"] == lab.reason.text()
+    hinge = window.labs["Hinge anatomy"]
+    window.show_lab("Hinge anatomy")
+    assert hinge.reason.isVisible() and "Data panel" in hinge.reason.text()
+
+
+def test_initialization_lab_defaults_to_the_notes_deep_tanh_stack(qtbot, window):
+    lab = open_lab(qtbot, window, "Initialization")
+    experiment = window.state.labs.result("init")
+    assert (experiment.depth, experiment.width, experiment.activation, experiment.inputs) == (10, 500, "tanh",
+                                                                                              "gaussian")
+    assert lab.table.rowCount() == 10 and lab.table.columnCount() == 4
+    for scheme in ("small", "large", "xavier", "he"):
+        assert len(lab.activation_plots[scheme].listDataItems()) == 10
+    small, large, xavier = (experiment.by_scheme(s) for s in ("small", "large", "xavier"))
+    assert small.activation_std[-1] < 1e-3 * small.activation_std[0]      # collapses towards 0
+    assert large.saturated.min() > 0.85                                  # saturates at +-1
+    assert xavier.activation_std[-1] > 0.1                               # keeps the spread
+    assert lab.table.item(9, 0).text() == f"{small.activation_std[9]:.3g}"
+    # ReLU: randn weights blow the activations up; the gradient histogram is still drawn
+    relu = wait_for_new_result(qtbot, window, "Initialization",
+                               lambda: lab.activation.setCurrentIndex(lab.activation.findData("relu")))
+    too_large = relu.by_scheme("large")
+    assert too_large.gradient_share.sum() > 0 and np.all(too_large.gradient_share.sum(axis=1) > 0.5)
+    heights = [curve.getData()[1] for curve in lab.gradient_plots["large"].listDataItems()]
+    assert len(heights) == 11 and all(np.all(np.isfinite(h)) and np.ptp(h) > 0 for h in heights)
 
 
 @pytest.mark.parametrize("name", ["Gradient check", "Step size", "Sanity checks", "SVM vs softmax", "Hinge anatomy",
@@ -139,3 +247,4 @@ def test_every_lab_exports_to_png_and_svg(qtbot, window, tmp_path, monkeypatch, 
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(svg), ""))
     window.export_tab_actions["svg"].trigger()
     assert ElementTree.parse(svg).getroot().tag.endswith("svg")
+    qtbot.waitUntil(lambda: not window.state.jobs.live, timeout=TIMEOUT_MS)

@@ -43,7 +43,7 @@ def test_the_initialization_lab_shows_different_histograms_per_scheme(qtbot, win
     drawn = {}
     for scheme, plot in lab.activation_plots.items():
         curves = plot.listDataItems()
-        assert len(curves) == 1  # one hidden layer
+        assert len(curves) == 10  # the notes' default: ten hidden layers
         drawn[scheme] = curves[0].getData()
     assert not np.allclose(drawn["small"][1], drawn["large"][1])
     old = lab.result
@@ -59,7 +59,7 @@ def test_the_spiral_preset_shows_linear_failing_and_the_network_succeeding(qtbot
     assert window.tabs.currentWidget() is lab
     qtbot.waitUntil(lambda: lab.result is not None and isinstance(window.state.objective, TwoLayerNet),
                     timeout=SCENE_TIMEOUT_MS)
-    qtbot.waitUntil(lambda: lab.result is not None and lab.result["net"]["model"].train.name == "spiral",
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result["net"].model.train.name == "spiral",
                     timeout=SCENE_TIMEOUT_MS)
     accuracies = lab.accuracies()
     assert accuracies["linear"] < 0.60 and accuracies["net"] >= 0.95

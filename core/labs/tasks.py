@@ -1,0 +1,388 @@
+"""Every lab's "given these settings, compute X", as one plain function per lab.
+
+Each task takes plain inputs (the objective, parameters, a plane, settings) and two
+optional callables: ``report(fraction, text)`` for progress and ``should_stop()`` for
+cancellation. It returns a plain result dataclass, or None when it was stopped. The app
+runs them in its workers (gui/lab_state.py); tests and scripts call them directly.
+
+:func:`unavailable_reason` says where each lab applies, from the objective's own type
+and attributes, so the app and the tests cannot disagree about it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import HillwalkError, require_choice
+from ..landscapes.centers import train_full_batch
+from ..landscapes.directions import Plane
+from ..landscapes.landscape import Landscape, compute_slice, make_axis
+from ..models.objectives import LinearClassifier
+from .gradcheck import DIFFERENCE_METHODS, GradientCheckResult, StopRequested, gradient_check, h_sweep
+from .lessons import (INIT_INPUTS, InitStatistics, SanityReport, StepSizeSweep, broken_gradient, decision_regions,
+                      gaussian_inputs, hinge_kinks, hinge_terms_along_cut, initialization_statistics, kink_range,
+                      sanity_checks, step_size_sweep, toy_hinge_problem)
+
+LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "showcase", "init")
+POINT_CHOICES = ("initial", "start", "center")
+REGIONS_RESOLUTION = 160
+SHOWCASE_GRID = 61       # a side-by-side pair: a coarser grid than the main slice keeps it quick
+HINGE_SAMPLES = 801      # points along the widened cut
+TOY_WEIGHTS = np.linspace(-4.0, 4.0, 401)
+
+
+def _report(report, fraction, text):
+    if report is not None:
+        report(fraction, text)
+
+
+def _stopped(should_stop) -> bool:
+    return should_stop is not None and should_stop()
+
+
+# --------------------------------------------------------------------------- where labs apply
+
+def is_classifier(objective) -> bool:
+    """A classifier on data (linear or network), not a 2-D test function."""
+    return objective.has_data
+
+
+def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str | None:
+    """Why ``lab`` does not apply to ``objective`` (and the slice's ``plane``), in one line
+    that says what to choose instead; None where it applies.
+
+    * gradient check, step size, initialization: every objective;
+    * sanity checks, hinge anatomy: the linear classifier (their expected values and
+      hinge terms are those of a linear score function), not networks or functions;
+    * SVM vs softmax: a classifier on data, on a 2-D slice;
+    * decision regions, linear vs network: data with 2 features.
+    """
+    require_choice(lab, LAB_NAMES, "lab")
+    if lab in ("gradcheck", "stepsize", "init"):
+        return None
+    if not is_classifier(objective):
+        name = objective.describe().get("name", "a test function")
+        return (f"This lab needs a classifier on data; {name} is a 2-D test function. "
+                "Choose a data set in the Data panel.")
+    if lab in ("sanity", "hinge") and objective.is_network:
+        what = "the sanity checks' expected losses assume" if lab == "sanity" else "the hinge anatomy draws"
+        return (f"This lab is for the linear classifier ({what} scores linear in W); the model is a network. "
+                "Choose Model: linear in the Model panel.")
+    if lab in ("hinge", "compare") and plane is not None and plane.dir2 is None:
+        return "This lab needs a 2-D slice; the landscape is a 1-D cut. Turn off 'cut' in the Landscape panel."
+    if lab in ("regions", "showcase") and objective.train.n_features != 2:
+        return (f"This lab needs a data set with 2 features (spiral, blobs, xor, circles); "
+                f"{objective.train.name} has {objective.train.n_features}. Choose one in the Data panel.")
+    return None
+
+
+def evaluation_point(objective, plane: Plane, choice: str, start=(0.0, 0.0), init_scale=1e-3, seed=0):
+    """The parameters a lab evaluates at.
+
+    Parameters
+    ----------
+    choice : {"initial", "start", "center"}
+        A random initial W (the notes' choice: ``objective.initial_theta(init_scale,
+        seed)``; a 2-D function, which has none, uses the race's start), the race's start
+        ``plane.point(*start)`` (on a 1-D cut: the centre), or the slice's centre.
+
+    Returns
+    -------
+    array of the objective's parameter shape
+    """
+    require_choice(choice, POINT_CHOICES, "point")
+    if choice == "initial" and objective.has_random_init:
+        return objective.initial_theta(init_scale, seed)
+    if choice in ("initial", "start") and plane.dir2 is not None:
+        return plane.point(*start)
+    return plane.center
+
+
+# --------------------------------------------------------------------------- gradient check
+
+@dataclass
+class GradientCheckLab:
+    """A gradient check and its h sweep.
+
+    Attributes
+    ----------
+    check : GradientCheckResult
+    hs, max_errors, median_errors : float arrays (M,): the h sweep
+    param_shape : tuple: the objective's parameter shape
+    broken : bool: the gradient checked was broken on purpose
+    """
+
+    check: GradientCheckResult
+    hs: np.ndarray
+    max_errors: np.ndarray
+    median_errors: np.ndarray
+    param_shape: tuple
+    broken: bool
+
+
+def gradient_check_task(objective, theta, method="centered", h=1e-5, samples=None, broken=False, sweep_samples=30,
+                        report=None, should_stop=None) -> GradientCheckLab | None:
+    """Analytic against numerical gradients at ``theta`` (``samples`` random parameters,
+    or all), optionally of a deliberately broken gradient, and the error against h on
+    ``sweep_samples`` parameters."""
+    require_choice(method, DIFFERENCE_METHODS, "difference")
+    theta = np.asarray(theta, dtype=np.float64)
+    try:
+        _report(report, 0.05, "gradient check")
+        gradient_fn = broken_gradient(objective) if broken else None
+        check = gradient_check(objective, theta, samples=samples, h=h, method=method, gradient_fn=gradient_fn,
+                               should_stop=should_stop)
+        _report(report, 0.6, "h sweep")
+        hs, max_errors, median_errors = h_sweep(objective, theta, samples=min(sweep_samples, theta.size),
+                                                method=method, should_stop=should_stop)
+    except StopRequested:
+        return None
+    return GradientCheckLab(check, hs, max_errors, median_errors, tuple(objective.param_shape), bool(broken))
+
+
+# --------------------------------------------------------------------------- step size, sanity
+
+def step_size_task(objective, theta, report=None, should_stop=None) -> StepSizeSweep | None:
+    """The notes' step-size sweep from ``theta``, extended until the loss explodes."""
+    _report(report, 0.1, "step-size sweep")
+    return step_size_sweep(objective, theta, should_stop=should_stop)
+
+
+def sanity_task(objective, report=None, should_stop=None) -> SanityReport | None:
+    """The notes' two sanity checks (see :func:`~core.labs.lessons.sanity_checks`)."""
+    reason = unavailable_reason("sanity", objective)
+    if reason is not None:
+        raise HillwalkError(reason)
+    _report(report, 0.1, "sanity checks")
+    if _stopped(should_stop):
+        return None
+    return sanity_checks(objective)
+
+
+# --------------------------------------------------------------------------- SVM vs softmax
+
+@dataclass
+class LossComparison:
+    """The same plane under both losses: ``landscapes["svm"]`` and ``landscapes["softmax"]``
+    (each values (len(betas), len(alphas)))."""
+
+    landscapes: dict
+
+
+def loss_comparison_task(problem, objective, plane: Plane, alphas, betas, component="total",
+                         budget_bytes=256 * 2 ** 20, report=None, should_stop=None) -> LossComparison | None:
+    """The slice of ``plane`` under the SVM and the softmax loss, everything else (data,
+    model, regularization) as in ``problem`` / ``objective``.
+
+    Parameters
+    ----------
+    problem : core.models.problem.ClassifierSpec of ``objective``
+    alphas : (n,) ; betas : (m,) ; component : "total", "data" or "example:K" (others
+        fall back to "total": accuracy does not depend on the loss)
+    """
+    reason = unavailable_reason("compare", objective, plane)
+    if reason is not None:
+        raise HillwalkError(reason)
+    if not (component in ("total", "data") or component.startswith("example")):
+        component = "total"
+    landscapes = {}
+    for k, loss in enumerate(("svm", "softmax")):
+        _report(report, 0.5 * k, f"{loss} slice")
+        other = objective if loss == objective.loss_name else \
+            replace(problem, loss=loss).model_on(objective.train, objective.val)
+        landscape = compute_slice(other, plane, alphas, betas, component, budget_bytes, should_stop=should_stop)
+        if landscape is None or _stopped(should_stop):
+            return None
+        landscapes[loss] = landscape
+    return LossComparison(landscapes)
+
+
+# --------------------------------------------------------------------------- hinge anatomy
+
+@dataclass
+class HingeAnatomy:
+    """One example's SVM hinge terms along a cut, and the notes' toy problem.
+
+    Attributes
+    ----------
+    example, label : int: the example and its class
+    alphas : (n,) positions s along the cut (widened to hold every kink)
+    terms : (C - 1, n): ``max(0, s_j - s_y + delta)`` for the classes j != y in ``classes``
+    classes : list of int
+    weights : (m,) the toy weight's values ; toy_total : (m,) the toy's mean loss
+    toy_terms : dict {(point i, class j): (m,)}: its terms (summing to ``toy_total``)
+    n_train : int: the number of training examples (the example's range)
+    """
+
+    example: int
+    label: int
+    alphas: np.ndarray
+    terms: np.ndarray
+    classes: list
+    weights: np.ndarray
+    toy_total: np.ndarray
+    toy_terms: dict
+    n_train: int
+
+    @property
+    def total(self) -> np.ndarray:
+        """The example's SVM data loss along the cut, (n,)."""
+        return self.terms.sum(axis=0)
+
+
+def hinge_task(objective, center, direction, s_range=(-1.0, 1.0), example=0, toy_row=0, toy_column=0,
+               report=None, should_stop=None) -> HingeAnatomy | None:
+    """The SVM loss of training example ``example`` along the line ``center + s direction``
+    term by term (on the objective's data, with the SVM loss whatever loss the objective
+    has), widened from ``s_range`` until it holds every kink; and the toy problem against
+    its weight ``W[toy_row, toy_column]``."""
+    reason = unavailable_reason("hinge", objective)
+    if reason is not None:
+        raise HillwalkError(reason)
+    _report(report, 0.1, "hinge terms")
+    svm = objective if objective.loss_name == "svm" else LinearClassifier(
+        objective.train, objective.val, "svm", objective.delta, objective.regularizer, objective.regularize_bias)
+    if not 0 <= int(example) < svm.n_train:
+        raise HillwalkError(f"example {example} is out of range: choose one from 0 to {svm.n_train - 1}")
+    line = Plane(np.asarray(center, dtype=np.float64), np.asarray(direction, dtype=np.float64), None, {"kind": "cut"})
+    low, high = kink_range(hinge_kinks(svm, line, int(example)), at_least=tuple(s_range))
+    alphas = make_axis(low, high, HINGE_SAMPLES)
+    terms, classes = hinge_terms_along_cut(svm, line, int(example), alphas)
+    if _stopped(should_stop):
+        return None
+    _report(report, 0.6, "toy problem")
+    toy_total, toy_terms = toy_hinge_problem(TOY_WEIGHTS, int(toy_row), int(toy_column))
+    return HingeAnatomy(int(example), int(svm.y[int(example)]), alphas, terms, classes, TOY_WEIGHTS.copy(),
+                        toy_total, toy_terms, svm.n_train)
+
+
+# --------------------------------------------------------------------------- decision regions
+
+@dataclass
+class DecisionRegions:
+    """The predicted class over the plane of a 2-D data set.
+
+    Attributes
+    ----------
+    xs : (nx,) ; ys : (ny,) ; classes : int (ny, nx): ``classes[j, i]`` at ``(xs[i], ys[j])``
+    accuracy : float: training accuracy of the same parameters
+    tag : object: what the request was for (e.g. (source, step)), returned unchanged
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    classes: np.ndarray
+    accuracy: float
+    tag: object = None
+
+
+def regions_task(objective, theta, resolution=REGIONS_RESOLUTION, tag=None, report=None,
+                 should_stop=None) -> DecisionRegions | None:
+    """Decision regions and training accuracy of ``theta`` on a 2-D data set."""
+    reason = unavailable_reason("regions", objective)
+    if reason is not None:
+        raise HillwalkError(reason)
+    _report(report, 0.1, "decision regions")
+    xs, ys, classes = decision_regions(objective, theta, resolution=resolution)
+    if _stopped(should_stop):
+        return None
+    return DecisionRegions(xs, ys, classes, float(objective.accuracy(theta)), tag)
+
+
+# --------------------------------------------------------------------------- linear vs network
+
+@dataclass
+class TrainedModel:
+    """One model of the linear-vs-network comparison, trained by full-batch GD.
+
+    Attributes
+    ----------
+    model : the objective ; theta : its trained parameters
+    regions : DecisionRegions ; landscape : Landscape around ``theta`` (filter-normalized plane)
+    train_accuracy, val_accuracy (NaN without validation data), loss : float
+    """
+
+    model: object
+    theta: np.ndarray
+    regions: DecisionRegions
+    landscape: Landscape
+    train_accuracy: float
+    val_accuracy: float
+    loss: float
+
+
+def linear_vs_network_task(problem, slice_spec, objective, report=None, should_stop=None) -> dict | None:
+    """Both models (``problem`` with model "linear" and "net") on ``objective``'s data,
+    trained from the same seed, with their regions and a landscape around the trained
+    weights (trained centre, filter-normalized directions, a ``SHOWCASE_GRID`` grid).
+
+    Returns
+    -------
+    {"linear": TrainedModel, "net": TrainedModel}, or None when stopped.
+    """
+    reason = unavailable_reason("showcase", objective)
+    if reason is not None:
+        raise HillwalkError(reason)
+    plane_spec = replace(slice_spec, center="trained", directions="filter", grid=SHOWCASE_GRID, cut=False,
+                         component="total", train_steps=max(slice_spec.train_steps, 500))
+    results = {}
+    for k, name in enumerate(("linear", "net")):
+        _report(report, 0.5 * k, f"training the {name} model")
+        model = replace(problem, model=name).model_on(objective.train, objective.val)
+        theta, _, _ = train_full_batch(model, model.initial_theta(slice_spec.init_scale, slice_spec.seed),
+                                       plane_spec.train_steps, record=False)
+        if _stopped(should_stop):
+            return None
+        xs, ys, classes = decision_regions(model, theta, resolution=REGIONS_RESOLUTION)
+        train_accuracy = float(model.accuracy(theta))
+        _report(report, 0.5 * k + 0.25, f"{name} landscape")
+        plane = plane_spec.plane(model, center=theta, center_label="trained")
+        landscape = plane_spec.compute(model, plane, should_stop=should_stop)
+        if landscape is None:
+            return None
+        results[name] = TrainedModel(model, theta, DecisionRegions(xs, ys, classes, train_accuracy, name), landscape,
+                                     train_accuracy, float(model.accuracy(theta, "val")), float(model.loss(theta)))
+    return results
+
+
+# --------------------------------------------------------------------------- initialization
+
+@dataclass
+class InitExperiment:
+    """The initialization lab's result: the settings it ran with and one
+    :class:`~core.labs.lessons.InitStatistics` per scheme."""
+
+    activation: str
+    depth: int
+    width: int
+    inputs: str
+    examples: int
+    statistics: list
+
+    def by_scheme(self, scheme: str) -> InitStatistics:
+        return next(s for s in self.statistics if s.scheme == scheme)
+
+    def __iter__(self):
+        return iter(self.statistics)
+
+
+def initialization_task(objective=None, activation="tanh", depth=10, width=500, inputs="gaussian", examples=256,
+                        seed=0, slope=0.01, report=None, should_stop=None) -> InitExperiment | None:
+    """The notes' experiment: ``depth`` layers of ``width`` units on unit-Gaussian inputs
+    (``inputs="gaussian"``, the default: ``examples`` x ``width`` draws, 10 random classes)
+    or on the objective's training data (``inputs="data"``), for the four schemes."""
+    require_choice(inputs, INIT_INPUTS, "input")
+    if inputs == "data":
+        if objective is None or not is_classifier(objective):
+            raise HillwalkError("the initialization lab's 'data set' input needs a classifier on data; choose "
+                                "unit-Gaussian input, or a data set in the Data panel")
+        X, y, n_classes = objective.train.X, objective.train.y, objective.n_classes
+    else:
+        X, y = gaussian_inputs(examples, width, 10, seed)
+        n_classes = 10
+    statistics = initialization_statistics(X, y, n_classes, width, activation, depth, seed=seed, slope=slope,
+                                           examples=examples, report=report, should_stop=should_stop)
+    if statistics is None:
+        return None
+    return InitExperiment(activation, int(depth), int(width), inputs, min(int(examples), X.shape[0]), statistics)

@@ -1,0 +1,297 @@
+"""The labs' part of the app's state: each lab's settings and last result.
+
+Labs are views like any other: a lab panel reads its widgets, calls
+``state.labs.request(lab, **settings)``, and draws ``state.labs.result(lab)`` when
+``lab_ready(lab)`` fires. The computation is a core task (core/labs/tasks.py) run in the
+app's job slots (``state.jobs``, kind ``"lab:<name>"``); a new request of a lab cancels
+its stale one. The decision-regions lab follows the race, so its requests coalesce: at
+most one is in flight and, when it lands, only the latest of the requests made meanwhile
+runs.
+
+When the scene changes (a new objective or plane, the race's start, the slice's grid, the
+cut line) the results that depend on it are dropped; labs that are visible recompute at
+once, hidden ones when next shown (panels say when with :meth:`LabState.set_visible`).
+"""
+from __future__ import annotations
+
+import numpy as np
+from PyQt6 import QtCore
+
+from core.errors import HillwalkError
+from core.labs import tasks
+from core.labs.gradcheck import ERROR_BANDS  # noqa: F401 - constants the lab panels draw
+from core.labs.lessons import EXPLOSION_FACTOR, INIT_LAB_LABELS, INIT_LAB_SCHEMES  # noqa: F401
+from core.landscapes.landscape import make_axis
+
+LABS = tasks.LAB_NAMES
+COALESCED = ("regions",)   # follows the animation: latest request wins, one in flight
+
+# The lab's defaults: what request() fills in for settings a panel leaves out.
+DEFAULT_SETTINGS = {
+    "gradcheck": {"point": "initial", "method": "centered", "h": 1e-5, "samples": None, "broken": False},
+    "stepsize": {"point": "initial"},
+    "sanity": {},
+    "compare": {},
+    "hinge": {"example": 0, "toy_row": 0, "toy_column": 0},
+    "regions": {"source": "center", "frame": 0},
+    "showcase": {},
+    "init": {"activation": "tanh", "depth": 10, "width": 500, "inputs": "gaussian", "examples": 256},
+}
+
+# Which of the app's signals make each lab's result stale (besides a new objective or plane).
+DEPENDS_ON = {
+    "gradcheck": ("race_changed",),        # the point may be the race's start
+    "stepsize": ("race_changed",),
+    "sanity": (),
+    "compare": ("slice_changed",),         # the slice's range, grid and component
+    "hinge": ("view_changed",),            # the cut line
+    "regions": ("runs_updated",),          # a method's W at the step
+    "showcase": ("slice_changed",),
+    "init": (),
+}
+
+
+class LabState(QtCore.QObject):
+    """Settings and results of every lab; see the module docstring.
+
+    Signals
+    -------
+    lab_ready(lab) : a new result of ``lab`` is in :meth:`result`
+    lab_failed(lab, message) : the lab's computation failed (a user error's message, or
+        the first line of an internal error)
+    lab_unavailable(lab, reason) : the lab does not apply to the current scene
+    lab_pending(lab) : the lab's result was dropped and is being (or will be) recomputed
+    """
+
+    lab_ready = QtCore.pyqtSignal(str)
+    lab_failed = QtCore.pyqtSignal(str, str)
+    lab_unavailable = QtCore.pyqtSignal(str, str)
+    lab_pending = QtCore.pyqtSignal(str)
+
+    def __init__(self, app_state):
+        super().__init__(app_state)
+        self.app = app_state
+        self.settings = {lab: dict(DEFAULT_SETTINGS[lab]) for lab in LABS}
+        self.results: dict = {lab: None for lab in LABS}
+        self.reasons: dict = {lab: None for lab in LABS}
+        self.visible: set = set()
+        self.started = {lab: 0 for lab in LABS}   # jobs started per lab (the regions lab coalesces)
+        self._stale = set(LABS)
+        self._queued: dict = {}                   # coalesced labs: the latest settings waiting to run
+        self._scene_timer = QtCore.QTimer(self)
+        self._scene_timer.setSingleShot(True)
+        self._scene_timer.setInterval(0)          # objective_ready and plane_ready come in one pass: recompute once
+        self._scene_timer.timeout.connect(self._recompute_visible)
+        app_state.objective_ready.connect(lambda: self._invalidate(LABS))
+        app_state.plane_ready.connect(lambda: self._invalidate(LABS))
+        for signal in ("race_changed", "slice_changed", "view_changed", "runs_updated"):
+            affected = tuple(lab for lab in LABS if signal in DEPENDS_ON[lab])
+            # new runs move the regions lab's W: it keeps its picture until the new one lands
+            getattr(app_state, signal).connect(lambda *_, affected=affected, drop=signal != "runs_updated":
+                                               self._invalidate(affected, drop))
+        app_state.jobs.finished.connect(self._on_finished)
+        app_state.jobs.failed.connect(self._on_failed)
+
+    # ================================================================= what panels call
+    def result(self, lab: str):
+        """The lab's last result (a core task's result dataclass), or None."""
+        return self.results[lab]
+
+    def unavailable_reason(self, lab: str, objective=None) -> str | None:
+        """Why the lab does not apply to ``objective`` (default: the current one) and the
+        current plane, or None; see :func:`core.labs.tasks.unavailable_reason`."""
+        objective = self.app.objective if objective is None else objective
+        if objective is None:
+            return None
+        return tasks.unavailable_reason(lab, objective, self.app.plane)
+
+    def set_visible(self, lab: str, visible: bool, **settings):
+        """A panel says whether it is shown (with its widgets' current ``settings``); a
+        lab whose result is stale, or whose settings changed, recomputes when shown."""
+        if visible:
+            self.visible.add(lab)
+            changed = any(self.settings[lab].get(k) != v for k, v in settings.items())
+            self.settings[lab].update(settings)
+            if lab in self._stale or changed:
+                self._compute(lab)
+        else:
+            self.visible.discard(lab)
+
+    def request(self, lab: str, **settings):
+        """Compute ``lab`` with ``settings`` (merged into its stored settings) for the
+        current scene, in a worker; the result comes with ``lab_ready(lab)``."""
+        if lab not in LABS:
+            raise HillwalkError(f"unknown lab {lab!r}")
+        unknown = set(settings) - set(DEFAULT_SETTINGS[lab])
+        if unknown:
+            raise HillwalkError(f"the {lab} lab has no setting {', '.join(sorted(unknown))}")
+        self.settings[lab].update(settings)
+        self._compute(lab)
+
+    def busy(self, lab: str) -> bool:
+        return self.app.jobs.is_live(self.kind(lab))
+
+    @staticmethod
+    def kind(lab: str) -> str:
+        return f"lab:{lab}"
+
+    # ================================================================= invalidation
+    def _invalidate(self, labs, drop=True):
+        for lab in labs:
+            if not drop and lab == "regions" and self.settings[lab]["source"] == "center":
+                continue  # the centre's regions do not depend on the runs
+            self._stale.add(lab)
+            if not drop:
+                continue
+            self.results[lab] = None
+            self.app.jobs.cancel(self.kind(lab))
+            self._queued.pop(lab, None)
+            self.lab_pending.emit(lab)
+        if any(lab in self.visible for lab in labs):
+            self._scene_timer.start()
+
+    def _recompute_visible(self):
+        for lab in LABS:
+            if lab in self.visible and lab in self._stale:
+                self._compute(lab)
+
+    # ================================================================= running
+    def _compute(self, lab):
+        app = self.app
+        if app.objective is None or app.plane is None:
+            self._stale.add(lab)   # computed when the scene arrives
+            return
+        self._stale.discard(lab)
+        reason = self.unavailable_reason(lab)
+        self.reasons[lab] = reason
+        if reason is not None:
+            app.jobs.cancel(self.kind(lab))
+            self.results[lab] = None
+            self.lab_unavailable.emit(lab, reason)
+            return
+        settings = dict(self.settings[lab])
+        if lab in COALESCED and self.busy(lab):
+            self._queued[lab] = settings
+            return
+        try:
+            job = getattr(self, f"_job_{lab}")(settings)
+        except HillwalkError as error:
+            self.lab_failed.emit(lab, str(error))
+            return
+        if job is None:
+            return
+        self.started[lab] += 1
+        app.jobs.start(self.kind(lab), job)
+        if lab not in COALESCED:   # the regions follow every frame: no "computing" flicker
+            self.lab_pending.emit(lab)
+
+    def _on_finished(self, kind, result):
+        lab = self._lab_of(kind)
+        if lab is None:
+            return
+        if result is not None:
+            self.results[lab] = result
+            self.lab_ready.emit(lab)
+        self._run_queued(lab)
+
+    def _on_failed(self, kind, message, user_error):
+        lab = self._lab_of(kind)
+        if lab is None:
+            return
+        self.lab_failed.emit(lab, message.splitlines()[0] if message else "error")
+        self._run_queued(lab)
+
+    def _run_queued(self, lab):
+        settings = self._queued.pop(lab, None)
+        if settings is not None:
+            self.settings[lab].update(settings)
+            self._compute(lab)
+
+    @staticmethod
+    def _lab_of(kind):
+        if not kind.startswith("lab:"):
+            return None
+        lab = kind[4:]
+        return lab if lab in LABS else None
+
+    # ================================================================= jobs: plain inputs for core tasks
+    def _point_inputs(self, settings):
+        app = self.app
+        return (app.objective, app.plane, settings["point"], tuple(app.race.start), app.slice.init_scale,
+                app.slice.seed)
+
+    def _job_gradcheck(self, s):
+        objective, plane, point, start, scale, seed = self._point_inputs(s)
+
+        def job(report, should_stop):
+            theta = tasks.evaluation_point(objective, plane, point, start, scale, seed)
+            return tasks.gradient_check_task(objective, theta, s["method"], s["h"], s["samples"], s["broken"],
+                                             report=report, should_stop=should_stop)
+        return job
+
+    def _job_stepsize(self, s):
+        objective, plane, point, start, scale, seed = self._point_inputs(s)
+
+        def job(report, should_stop):
+            theta = tasks.evaluation_point(objective, plane, point, start, scale, seed)
+            return tasks.step_size_task(objective, theta, report=report, should_stop=should_stop)
+        return job
+
+    def _job_sanity(self, s):
+        objective = self.app.objective
+        return lambda report, should_stop: tasks.sanity_task(objective, report=report, should_stop=should_stop)
+
+    def _job_compare(self, s):
+        app = self.app
+        problem, objective, plane, spec = app.problem, app.objective, app.plane, app.slice
+        alphas = spec.alpha_axis()
+        betas = make_axis(*map(float, spec.beta_range), int(spec.grid))
+        budget = int(spec.budget_mb * 2 ** 20)
+        return lambda report, should_stop: tasks.loss_comparison_task(
+            problem, objective, plane, alphas, betas, spec.component, budget, report=report, should_stop=should_stop)
+
+    def _job_hinge(self, s):
+        app = self.app
+        objective, plane = app.objective, app.plane
+        origin, direction, s_range = app.cut_line()
+
+        def job(report, should_stop):
+            center = plane.point(*origin)
+            along = direction[0] * plane.dir1 + direction[1] * plane.dir2
+            return tasks.hinge_task(objective, center, along, s_range, s["example"], s["toy_row"], s["toy_column"],
+                                    report=report, should_stop=should_stop)
+        return job
+
+    def regions_theta(self, source, frame):
+        """The parameters whose regions the lab draws: the slice's centre, or a method's
+        recorded W at ``frame`` (None while that method has no recorded position)."""
+        app = self.app
+        if source in (None, "center"):
+            return app.plane.center if app.plane is not None else None
+        run = app.runs.get(source)
+        if run is None or run.steps.size == 0:
+            return None
+        row = max(0, min(int(np.searchsorted(run.steps, frame, side="right")) - 1, run.steps.size - 1))
+        return run.theta_at(row)
+
+    def _job_regions(self, s):
+        objective = self.app.objective
+        theta = self.regions_theta(s["source"], s["frame"])
+        if theta is None:
+            return None
+        tag = (s["source"], int(s["frame"]))
+        return lambda report, should_stop: tasks.regions_task(objective, theta, tag=tag, report=report,
+                                                              should_stop=should_stop)
+
+    def _job_showcase(self, s):
+        app = self.app
+        problem, spec, objective = app.problem, app.slice, app.objective
+        return lambda report, should_stop: tasks.linear_vs_network_task(problem, spec, objective, report=report,
+                                                                        should_stop=should_stop)
+
+    def _job_init(self, s):
+        app = self.app
+        objective, seed, slope = app.objective, app.slice.seed, app.problem.slope
+        return lambda report, should_stop: tasks.initialization_task(
+            objective, s["activation"], s["depth"], s["width"], s["inputs"], s["examples"], seed, slope,
+            report=report, should_stop=should_stop)
