@@ -368,8 +368,9 @@ def run_trace(args, out=sys.stdout):
         final = trajectory.thetas[-1]
         where = ", ".join(f"{v:.6g}" for v in final.ravel()[:2]) if final.size <= 2 else f"|W| = {np.linalg.norm(final):.4g}"
         extra = ""
-        if hasattr(objective, "distance_to_nearest_minimum"):
-            extra = f", {objective.distance_to_nearest_minimum(final):.3g} from the nearest minimum"
+        if objective.has_own_plane:  # a 2-D function knows its minima (a saddle has none)
+            distance = objective.distance_to_nearest_minimum(final)
+            extra = f", {distance:.3g} from the nearest minimum" if np.isfinite(distance) else ", no minimum to reach"
         elif trajectory.train_acc.size:
             extra = f", train accuracy {trajectory.train_acc[-1]:.3f}"
         print(f"{trajectory.label}: {trajectory.steps.size} rows, final loss {trajectory.loss[-1]:.6g} at "
@@ -377,6 +378,9 @@ def run_trace(args, out=sys.stdout):
         if trajectory.diverged_at is not None:
             print(f"hillwalk: {trajectory.label} diverged at step {trajectory.diverged_at}: its rows stop at step "
                   f"{trajectory.diverged_at - 1} (lower the learning rate)", file=sys.stderr)
+        if trajectory.escaped_at is not None:
+            print(f"{trajectory.label}: unbounded below, escaped at step {trajectory.escaped_at} (the loss fell under "
+                  f"the floor; its rows stop at step {trajectory.escaped_at - 1})", file=out)
     print(f"wrote {path}", file=out)
     return EXIT_OK
 

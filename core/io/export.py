@@ -124,7 +124,7 @@ def save_trajectories_npz(path, trajectories, meta: dict):
         for name in TRAJECTORY_ARRAYS:
             arrays[name + suffix] = getattr(trajectory, name)
         runs.append({"label": trajectory.label, "method": trajectory.method, "diverged_at": trajectory.diverged_at,
-                     "loss_evaluations": trajectory.loss_evaluations})
+                     "escaped_at": trajectory.escaped_at, "loss_evaluations": trajectory.loss_evaluations})
     if race:
         arrays["methods"] = np.array([t.label for t in trajectories])
     arrays["meta"] = np.array(json.dumps({**meta, "runs": runs}, default=_jsonable))
