@@ -188,7 +188,9 @@ def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window, monkey
     qtbot.waitUntil(lambda: not state.labs.busy("regions") and state.labs.result("regions").tag[1] == frames[-1],
                     timeout=TIMEOUT_MS)
     computed = state.labs.started["regions"] - started
-    assert 1 <= computed <= 2 < len(frames)
+    # the first request, the latest frame's, and at most one more from a signal that lands
+    # while the first computes (on a loaded machine): never one per frame
+    assert 1 <= computed <= 3 < len(frames)
     assert threads and not any(threads)
     assert not np.array_equal(lab.classes, early)  # the regions moved with the race
     assert "blobs: training accuracy" in lab.status.text()
