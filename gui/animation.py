@@ -1,22 +1,57 @@
-"""The race as an animated GIF: the slice's heatmap with every path growing frame by
-frame, rendered offscreen with pyqtgraph and written with Pillow."""
+"""The race as an animated GIF, in two halves so that the GUI thread never waits for it.
+
+1. :func:`render_race_background` (GUI thread, once): the still picture (heatmap, colour
+   bar, contours, axes, labels, legend) drawn by pyqtgraph into a ``QImage``, with the map
+   from plane (a, b) coordinates to its pixels (:class:`PlaneToPixels`). Only this half
+   needs widgets.
+2. :func:`write_race_gif` (any thread: a worker in the app, the main thread in
+   ``main.py race``): each frame's paths, markers and step label drawn with ``QPainter``
+   onto a copy of that image (``QImage`` and ``QPainter`` are safe off the GUI thread),
+   quantized to one palette with Pillow, and the GIF written to a temporary file in the
+   target folder that replaces the target only when it is complete.
+
+Which rows each frame shows, and whether a request fits the limits and the memory budget,
+comes from :mod:`core.io.animation_frames`, shared with the command line.
+:class:`RaceGifExport` runs the halves in the app as jobs of the state's job slots.
+"""
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 from PIL import Image
-from PyQt6 import QtGui
+from PyQt6 import QtCore, QtGui
 
 from core.errors import HillwalkError
+from core.io.animation_frames import RaceFrames, check_gif_request, race_frames
+from core.landscapes.contours import contour_set
 
-from .figures import LandscapeFigure, delete_now
+from .figures import DEFAULT_COLORMAP, LandscapeFigure, delete_now, display_values
+from .workers import Cancelled
+
+GIF_JOB_KIND = "export:gif"
+TRAIL_WIDTH = 2.5         # the paths' look, as LandscapeFigure.show_paths draws them
+MARKER_SIZE = 11
+START_MARKER_SIZE = MARKER_SIZE - 2
+TITLE_POINT_SIZE = 11
+# Stored frame delays are in hundredths of a second (GIF), so a delay is a multiple of 10 ms.
+GIF_DELAY_UNIT_MS = 10
+# Qt's painter misbehaves on coordinates near the integer limits; a diverged path can
+# leave the picture by any amount, and anything past this is clipped away anyway.
+FAR_OUTSIDE_PX = 1e6
 
 
 @dataclass
 class PathToDraw:
-    """One method's path in plane coordinates, for drawing."""
+    """One method's path in plane coordinates, for drawing.
+
+    ``steps``, ``a`` and ``b`` are (T,) arrays: the step of each recorded row and its
+    plane coordinates."""
 
     label: str
     steps: np.ndarray
@@ -26,24 +61,290 @@ class PathToDraw:
     diverged_at: int | None = None
 
 
-def frame_steps(last_step: int, frames: int):
-    """``frames`` steps from 0 to ``last_step``, evenly spaced (fewer if there are fewer steps)."""
-    if frames < 2:
-        raise HillwalkError(f"an animation needs at least 2 frames, got {frames}")
-    return np.unique(np.round(np.linspace(0, last_step, frames)).astype(int))
+@dataclass(frozen=True)
+class PlaneToPixels:
+    """Where plane coordinates land in the background image: ``x = x0 + x_per_a * a``,
+    ``y = y0 + y_per_b * b`` in pixels (y grows downwards, so ``y_per_b`` < 0)."""
+
+    x0: float
+    x_per_a: float
+    y0: float
+    y_per_b: float
+
+    def __call__(self, a, b):
+        """Pixel coordinates (x, y), each shaped like ``a`` and ``b``."""
+        return self.x0 + self.x_per_a * np.asarray(a, float), self.y0 + self.y_per_b * np.asarray(b, float)
+
+
+@dataclass
+class RaceBackground:
+    """The still picture of a race GIF and where its moving parts go.
+
+    Attributes
+    ----------
+    image : QImage (width x height, RGB32)
+        Heatmap, colour bar, contours, axes, labels and legend; the title row left blank.
+    to_pixels : PlaneToPixels
+    plot_rect : QRectF
+        The plot area in pixels: paths are clipped to it.
+    title_rect : QRectF
+        The title row in pixels, where each frame writes "title   step N".
+    title : str
+    title_pixel_size : int
+        The title font's size in pixels (the figure's 11 pt).
+    """
+
+    image: QtGui.QImage
+    to_pixels: PlaneToPixels
+    plot_rect: QtCore.QRectF
+    title_rect: QtCore.QRectF
+    title: str
+    title_pixel_size: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.width(), self.image.height()
+
+
+def check_race_gif(landscape, paths, path, size, fps, frames) -> Path:
+    """Refuse a race GIF that cannot be made, before any work; returns the target path.
+
+    Raises HillwalkError for a name not ending in .gif, a missing folder, no 2-D slice, no
+    path, or a size, frame rate, frame count or memory estimate out of bounds."""
+    path = Path(path)
+    if path.suffix.lower() != ".gif":
+        raise HillwalkError(f"{path}: the animation is written as GIF; give a file name ending in .gif")
+    if not path.parent.is_dir():
+        raise HillwalkError(f"{path.parent}: no such folder for the animation")
+    width, height = size
+    check_gif_request(width, height, fps, frames)
+    if landscape is None or landscape.betas is None:
+        raise HillwalkError("the race animation needs a 2-D slice (not a cut) under it; wait for the slice "
+                            "or switch the landscape from a cut to a slice")
+    if not paths or not any(np.size(p.steps) for p in paths):
+        raise HillwalkError("there is no path to animate; enable at least one optimizer and let it run")
+    return path
+
+
+def plan_race_frames(paths, frames: int) -> RaceFrames:
+    """The frames of ``paths`` (list of PathToDraw); see core.io.animation_frames.race_frames."""
+    return race_frames([p.steps for p in paths], frames, [p.diverged_at is not None for p in paths])
+
+
+def race_contours(landscape, log_scale, contours):
+    """Contour segments (K, 2, 2) of the landscape as the heatmap colours it (worker-safe)."""
+    return contour_set(display_values(landscape.values, log_scale), landscape.alphas, landscape.betas, contours)
+
+
+def render_race_background(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
+                           contours=10, segments=None) -> RaceBackground:
+    """Draw the still part of the race GIF with pyqtgraph (GUI thread only).
+
+    Parameters
+    ----------
+    landscape : Landscape (2-D slice)
+    paths : list of PathToDraw (named in the legend)
+    size : (width, height) in pixels
+    segments : (K, 2, 2) contour segments, or None to trace ``contours`` levels here
+    """
+    width, height = size
+    figure = LandscapeFigure()
+    # drawn offscreen: on a desktop the figure must not flash up as a window
+    figure.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen)
+    try:
+        # a blank title keeps the title row, where every frame writes its own title and step
+        figure.show_landscape(landscape, colormap=colormap, log_scale=log_scale, contours=contours, title=" ",
+                              segments=segments)
+        # the legend names every path; the paths themselves are drawn frame by frame
+        figure.show_paths([(p.label, np.c_[p.a[:1], p.b[:1]], p.color, p.diverged_at is not None)
+                           for p in paths if np.size(p.steps)])
+        for item in figure.path_items:
+            item.setData([], [])
+        figure.resize(width, height)
+        figure.show()
+        figure.ci.layout.activate()
+        image = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
+        image.fill(QtGui.QColor("white"))
+        painter = QtGui.QPainter(image)
+        try:
+            figure.render(painter)
+        finally:
+            painter.end()
+        scene_to_pixels = figure.viewportTransform()
+        offset = QtCore.QPointF(figure.viewport().pos())
+        view_box = figure.plot.vb
+
+        def pixel(a, b):
+            return scene_to_pixels.map(view_box.mapViewToScene(QtCore.QPointF(a, b))) + offset
+
+        origin, unit_a, unit_b = pixel(0.0, 0.0), pixel(1.0, 0.0), pixel(0.0, 1.0)
+        to_pixels = PlaneToPixels(origin.x(), unit_a.x() - origin.x(), origin.y(), unit_b.y() - origin.y())
+        plot_rect = scene_to_pixels.mapRect(view_box.sceneBoundingRect()).translated(offset)
+        title_rect = scene_to_pixels.mapRect(figure.plot.titleLabel.sceneBoundingRect()).translated(offset)
+        title_pixel_size = max(1, round(TITLE_POINT_SIZE * figure.logicalDpiY() / 72))
+    finally:
+        figure.hide()
+        delete_now(figure)
+    return RaceBackground(image, to_pixels, plot_rect, title_rect, title or "", title_pixel_size)
+
+
+def draw_race_frame(background: RaceBackground, paths, rows, ended, step) -> QtGui.QImage:
+    """One frame: ``background`` with each path's first ``rows[p]`` rows, its start
+    square, its head (a dot, or a cross where it diverged: ``ended[p]``) and the title
+    with the step. Safe on any thread.
+
+    Parameters
+    ----------
+    paths : list of P PathToDraw ; rows : (P,) int ; ended : (P,) bool ; step : int
+    """
+    image = background.image.copy()
+    painter = QtGui.QPainter(image)
+    try:
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        painter.setClipRect(background.plot_rect)
+        outline = pg.mkPen("k", width=1.5)
+        for path, count, stopped in zip(paths, rows, ended):
+            if count < 1:
+                continue
+            x, y = background.to_pixels(path.a[:count], path.b[:count])
+            keep = np.isfinite(x) & np.isfinite(y)
+            if not keep.any():
+                continue
+            x = np.clip(x[keep], -FAR_OUTSIDE_PX, FAR_OUTSIDE_PX)
+            y = np.clip(y[keep], -FAR_OUTSIDE_PX, FAR_OUTSIDE_PX)
+            painter.setPen(pg.mkPen(path.color, width=TRAIL_WIDTH))
+            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            painter.drawPolyline(QtGui.QPolygonF([QtCore.QPointF(px, py) for px, py in zip(x, y)]))
+            _draw_symbol(painter, "s", x[0], y[0], START_MARKER_SIZE, pg.mkPen("k", width=1), pg.mkBrush("w"))
+            _draw_symbol(painter, "x" if stopped else "o", x[-1], y[-1], MARKER_SIZE, outline, pg.mkBrush(path.color))
+        painter.setClipping(False)
+        font = QtGui.QFont()
+        font.setPixelSize(background.title_pixel_size)
+        painter.setFont(font)
+        painter.setPen(QtGui.QColor("black"))
+        painter.drawText(background.title_rect, QtCore.Qt.AlignmentFlag.AlignCenter,
+                         f"{background.title}   step {int(step)}")
+    finally:
+        painter.end()
+    return image
+
+
+def _draw_symbol(painter, symbol, x, y, size, pen, brush):
+    painter.save()
+    painter.translate(float(x), float(y))
+    pg.graphicsItems.ScatterPlotItem.drawSymbol(painter, symbol, size, pen, brush)
+    painter.restore()
 
 
 def qimage_to_pil(image: QtGui.QImage) -> Image.Image:
-    image = image.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
-    width, height = image.width(), image.height()
-    buffer = image.constBits().asstring(image.sizeInBytes())
-    rows = np.frombuffer(buffer, dtype=np.uint8).reshape(height, image.bytesPerLine())
-    return Image.fromarray(rows[:, :width * 4].reshape(height, width, 4).copy(), "RGBA").convert("RGB")
+    """An RGB Pillow image (height x width x 3) of a QImage."""
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    data = image.constBits().asstring(image.sizeInBytes())
+    return Image.frombuffer("RGB", (image.width(), image.height()), data, "raw", "RGB", image.bytesPerLine(), 1)
+
+
+def race_palette(background: RaceBackground, paths) -> Image.Image:
+    """One 256-colour palette for every frame: the background's colours plus the paths'
+    colours, black and white (the markers), so that frames do not flicker between palettes."""
+    extras = []
+    for color in [p.color for p in paths] + ["black", "white"]:
+        rgb = QtGui.QColor(color).getRgb()[:3]
+        if rgb not in extras:
+            extras.append(rgb)
+    quantized = qimage_to_pil(background.image).quantize(256 - len(extras), method=Image.Quantize.FASTOCTREE)
+    used = len(quantized.getcolors(256) or []) or 256 - len(extras)
+    values = quantized.getpalette()[:3 * used] + [v for rgb in extras for v in rgb]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(values + [0] * (768 - len(values)))
+    return palette
+
+
+class _ProgressFile:
+    """A writable file that reports each write (so that writing the file, after the last
+    frame is drawn, can be cancelled too)."""
+
+    def __init__(self, handle, on_write):
+        self.handle, self.on_write = handle, on_write
+
+    def write(self, data):
+        self.on_write()
+        return self.handle.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+
+def write_race_gif(background: RaceBackground, paths, plan: RaceFrames, path, fps, report=None,
+                   should_stop=None):
+    """Draw the frames of ``plan`` over ``background`` and write them as a GIF to ``path``.
+
+    Safe on any thread. The GIF goes to a temporary file beside ``path`` that replaces
+    ``path`` only when complete; on an error or a cancel it is removed and an existing
+    ``path`` is left as it was.
+
+    Parameters
+    ----------
+    paths : list of P PathToDraw, in the order of ``plan``'s columns
+    plan : RaceFrames
+    report : callable(fraction, text) or None
+        Progress; in a worker it raises :class:`~gui.workers.Cancelled` once cancelled.
+    should_stop : callable() -> bool, or None
+
+    Returns
+    -------
+    (Path, number of frames)
+    """
+    path = Path(path)
+    report = report or (lambda fraction, text="": None)
+    should_stop = should_stop or (lambda: False)
+
+    def check_cancel():
+        if should_stop():
+            raise Cancelled()
+
+    palette = race_palette(background, paths)
+    count = plan.count
+
+    def frames():
+        for index in range(count):
+            check_cancel()
+            report(0.05 + 0.85 * index / count, f"GIF frame {index + 1} of {count}")
+            frame = draw_race_frame(background, paths, plan.rows[index], plan.ended[index], plan.steps[index])
+            yield qimage_to_pil(frame).quantize(palette=palette, dither=Image.Dither.NONE)
+
+    def on_write():
+        check_cancel()
+        report(0.95, "writing the GIF")
+
+    delay = GIF_DELAY_UNIT_MS * int(round(1000 / (GIF_DELAY_UNIT_MS * fps)))
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        with open(temporary, "xb") as handle:
+            sequence = frames()
+            first = next(sequence)
+            first.save(_ProgressFile(handle, on_write), format="GIF", save_all=True, append_images=sequence,
+                       duration=delay, loop=0, optimize=False)
+        os.replace(temporary, path)
+    except OSError as error:
+        _remove_quietly(temporary)
+        raise HillwalkError(f"{path}: could not write the GIF ({error.strerror or error}); check the folder's "
+                            f"permissions and free space") from None
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+    report(1.0, "GIF written")
+    return path, count
+
+
+def _remove_quietly(path):
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def render_race_gif(landscape, paths, path, size=(800, 600), fps=15, frames=60, title=None, log_scale=False,
-                    colormap="CET-R4", contours=10):
-    """Write the race over ``landscape`` as an animated GIF.
+                    colormap=DEFAULT_COLORMAP, contours=10, report=None, should_stop=None):
+    """Write the race over ``landscape`` as an animated GIF, on this thread (GUI thread:
+    it renders the background with pyqtgraph). The app uses :class:`RaceGifExport`.
 
     Parameters
     ----------
@@ -55,42 +356,92 @@ def render_race_gif(landscape, paths, path, size=(800, 600), fps=15, frames=60, 
     -------
     Path of the file and the number of frames written.
     """
-    path = Path(path)
-    if path.suffix.lower() != ".gif":
-        raise HillwalkError(f"{path}: the animation is written as GIF; give a file name ending in .gif")
-    if not path.parent.exists():
-        raise HillwalkError(f"{path.parent}: no such folder for the animation")
-    if landscape is None or landscape.betas is None:
-        raise HillwalkError("the race animation needs a 2-D slice (not a cut) under it")
-    if not (1 <= fps <= 60):
-        raise HillwalkError(f"the frame rate must be between 1 and 60 frames per second, got {fps}")
-    width, height = size
-    if not (100 <= width <= 4000 and 100 <= height <= 4000):
-        raise HillwalkError(f"the GIF size must be between 100 and 4000 pixels a side, got {width}x{height}")
-    if not paths:
-        raise HillwalkError("there is no path to animate; enable at least one optimizer")
-    last = max(int(p.steps[-1]) for p in paths if p.steps.size)
-    figure = LandscapeFigure()
-    images = []
-    try:
-        figure.show_landscape(landscape, colormap=colormap, log_scale=log_scale, contours=contours, title=title)
-        figure.resize(width, height)
-        figure.show()
-        for step in frame_steps(last, frames):
-            drawn = []
-            for item in paths:
-                upto = max(1, int(np.searchsorted(item.steps, step, side="right")))
-                ended = item.diverged_at is not None and upto >= item.steps.size
-                drawn.append((item.label, np.c_[item.a[:upto], item.b[:upto]], item.color, ended))
-            figure.show_paths(drawn)
-            figure.plot.setTitle(f"{title or ''}   step {step}", color="k", size="11pt")
-            images.append(qimage_to_pil(figure.grab().toImage()))
-    finally:
-        figure.hide()
-        delete_now(figure)
-    duration = 10 * int(round(100 / fps))  # GIF stores delays in hundredths of a second
-    try:
-        images[0].save(path, save_all=True, append_images=images[1:], duration=duration, loop=0, optimize=False)
-    except OSError as error:
-        raise HillwalkError(f"{path}: could not write the GIF ({error})") from None
-    return path, len(images)
+    path = check_race_gif(landscape, paths, path, size, fps, frames)
+    plan = plan_race_frames(paths, frames)
+    background = render_race_background(landscape, paths, size, title, log_scale, colormap, contours)
+    return write_race_gif(background, paths, plan, path, fps, report, should_stop)
+
+
+class RaceGifExport(QtCore.QObject):
+    """One race GIF export in the app, as jobs of ``state.jobs`` (kind ``export:gif``):
+
+    1. worker: the contour lines and the frame plan;
+    2. GUI thread: the background (:func:`render_race_background`), one stall;
+    3. worker: the frames and the file (:func:`write_race_gif`).
+
+    Progress and errors travel the state's usual road (progress bar, error dialog); the
+    status bar's Cancel or a new export stops it. ``running`` is False once it has ended,
+    with ``result`` (path, frames) set if the file was written.
+    """
+
+    written = QtCore.pyqtSignal(str, int)    # path, frames
+    failed = QtCore.pyqtSignal(str)          # a problem outside the jobs (the background)
+    ended = QtCore.pyqtSignal()              # written, failed or cancelled
+
+    def __init__(self, state, landscape, paths, path, size, fps, frames, title, log_scale, colormap, contours,
+                 parent=None):
+        super().__init__(parent)
+        self.path = check_race_gif(landscape, paths, path, size, fps, frames)
+        self.state = state
+        self.landscape, self.paths, self.size, self.fps, self.frames = landscape, list(paths), size, fps, frames
+        self.title, self.log_scale, self.colormap, self.contours = title, log_scale, colormap, contours
+        self.running = False
+        self.result = None
+        self.error = None
+        self._worker = None
+
+    def start(self):
+        landscape, paths, log_scale, contours, frames = (self.landscape, self.paths, self.log_scale,
+                                                         self.contours, self.frames)
+
+        def prepare(report, should_stop):
+            report(0.0, "GIF: tracing the contour lines", force=True)
+            segments = race_contours(landscape, log_scale, contours)
+            if should_stop():
+                raise Cancelled()
+            return segments, plan_race_frames(paths, frames)
+
+        self.running = True
+        self._run(prepare, self._on_prepared)
+        return self
+
+    def _run(self, job, on_result):
+        worker = self.state.jobs.start(GIF_JOB_KIND, job)
+        self._worker = worker
+        worker.signals.finished.connect(lambda job_id, result: self._on_finished(worker, on_result, result))
+        worker.signals.failed.connect(lambda job_id, message, user_error: self._on_failed(worker, message))
+        worker.signals.done.connect(lambda job_id: self._on_done(worker))
+
+    def _on_finished(self, worker, on_result, result):
+        if worker is self._worker and not worker.cancelled:
+            on_result(result)
+
+    def _on_failed(self, worker, message):
+        if worker is self._worker and not worker.cancelled:
+            self.error = message  # the state shows it (error dialog and status bar)
+
+    def _on_done(self, worker):
+        if worker is self._worker and self.running:
+            self.running = False
+            self.ended.emit()
+
+    def _on_prepared(self, result):
+        segments, plan = result
+        try:
+            background = render_race_background(self.landscape, self.paths, self.size, self.title, self.log_scale,
+                                                self.colormap, self.contours, segments)
+        except HillwalkError as error:
+            self.error = str(error)
+            self.failed.emit(self.error)
+            return  # the preparing worker's end ends the export
+        paths, path, fps = self.paths, self.path, self.fps
+
+        def write(report, should_stop):
+            return write_race_gif(background, paths, plan, path, fps, report, should_stop)
+
+        self._run(write, self._on_written)
+
+    def _on_written(self, result):
+        written, count = result
+        self.result = (Path(written), int(count))
+        self.written.emit(str(written), int(count))
