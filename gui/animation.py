@@ -137,7 +137,7 @@ def race_contours(landscape, log_scale, contours):
 
 
 def render_race_background(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
-                           contours=10, segments=None) -> RaceBackground:
+                           contours=10, segments=None, dispose=delete_now) -> RaceBackground:
     """Draw the still part of the race GIF with pyqtgraph (GUI thread only).
 
     Parameters
@@ -146,6 +146,11 @@ def render_race_background(landscape, paths, size, title=None, log_scale=False, 
     paths : list of PathToDraw (named in the legend)
     size : (width, height) in pixels
     segments : (K, 2, 2) contour segments, or None to trace ``contours`` levels here
+    dispose : callable(widget)
+        How to get rid of the offscreen figure: ``delete_now`` (the default) for scripts,
+        which have no event loop to run ``deleteLater``; the app passes a plain
+        ``deleteLater``, as ``delete_now`` processes events, which would re-enter the
+        caller in the middle of its work.
     """
     width, height = size
     figure = LandscapeFigure()
@@ -184,7 +189,7 @@ def render_race_background(landscape, paths, size, title=None, log_scale=False, 
         title_pixel_size = max(1, round(TITLE_POINT_SIZE * figure.logicalDpiY() / 72))
     finally:
         figure.hide()
-        delete_now(figure)
+        dispose(figure)
     return RaceBackground(image, to_pixels, plot_rect, title_rect, title or "", title_pixel_size)
 
 
@@ -223,7 +228,7 @@ def draw_race_frame(background: RaceBackground, paths, rows, ended, step) -> QtG
         painter.setFont(font)
         painter.setPen(QtGui.QColor("black"))
         painter.drawText(background.title_rect, QtCore.Qt.AlignmentFlag.AlignCenter,
-                         f"{background.title}   step {int(step)}")
+                         f"{background.title} step {int(step)}".strip())
     finally:
         painter.end()
     return image
@@ -389,6 +394,7 @@ class RaceGifExport(QtCore.QObject):
         self.result = None
         self.error = None
         self._worker = None
+        self._on_result = None
 
     def start(self):
         landscape, paths, log_scale, contours, frames = (self.landscape, self.paths, self.log_scale,
@@ -406,22 +412,30 @@ class RaceGifExport(QtCore.QObject):
         return self
 
     def _run(self, job, on_result):
-        worker = self.state.jobs.start(GIF_JOB_KIND, job)
-        self._worker = worker
-        worker.signals.finished.connect(lambda job_id, result: self._on_finished(worker, on_result, result))
-        worker.signals.failed.connect(lambda job_id, message, user_error: self._on_failed(worker, message))
-        worker.signals.done.connect(lambda job_id: self._on_done(worker))
+        # bound methods of this QObject (not lambdas): the worker's signals then reach them
+        # queued, on the GUI thread that owns this object
+        self._on_result = on_result
+        self._worker = self.state.jobs.start(GIF_JOB_KIND, job)
+        self._worker.signals.finished.connect(self._on_worker_finished)
+        self._worker.signals.failed.connect(self._on_worker_failed)
+        self._worker.signals.done.connect(self._on_worker_done)
 
-    def _on_finished(self, worker, on_result, result):
-        if worker is self._worker and not worker.cancelled:
-            on_result(result)
+    def _is_current(self, job_id) -> bool:
+        return self._worker is not None and job_id == self._worker.id and not self._worker.cancelled
 
-    def _on_failed(self, worker, message):
-        if worker is self._worker and not worker.cancelled:
+    @QtCore.pyqtSlot(int, object)
+    def _on_worker_finished(self, job_id, result):
+        if self._is_current(job_id):
+            self._on_result(result)
+
+    @QtCore.pyqtSlot(int, str, bool)
+    def _on_worker_failed(self, job_id, message, user_error):
+        if self._is_current(job_id):
             self.error = message  # the state shows it (error dialog and status bar)
 
-    def _on_done(self, worker):
-        if worker is self._worker and self.running:
+    @QtCore.pyqtSlot(int)
+    def _on_worker_done(self, job_id):
+        if self._worker is not None and job_id == self._worker.id and self.running:
             self.running = False
             self.ended.emit()
 
@@ -429,7 +443,8 @@ class RaceGifExport(QtCore.QObject):
         segments, plan = result
         try:
             background = render_race_background(self.landscape, self.paths, self.size, self.title, self.log_scale,
-                                                self.colormap, self.contours, segments)
+                                                self.colormap, self.contours, segments,
+                                                dispose=lambda figure: figure.deleteLater())
         except HillwalkError as error:
             self.error = str(error)
             self.failed.emit(self.error)
