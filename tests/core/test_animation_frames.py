@@ -1,10 +1,17 @@
-"""The race GIF's frame plan and request checks (core.io.animation_frames), without Qt."""
+"""The race GIF's frame plan and request checks (core.io.animation_frames), without Qt,
+and the `main.py race` command refusing an impossible GIF before any work."""
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from core.errors import HillwalkError
 from core.io.animation_frames import (GIF_MAX_SIDE, GIF_MEMORY_BUDGET_BYTES, WORKING_BYTES_PER_PIXEL,
                                       check_gif_request, frame_steps, gif_memory_estimate, race_frames)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_frame_steps_are_evenly_spread_from_zero_to_the_last_step():
@@ -85,3 +92,19 @@ def test_an_oversize_request_is_refused_with_the_estimate_the_budget_and_what_fi
 def test_a_smaller_budget_is_respected():
     with pytest.raises(HillwalkError, match="choose a smaller size"):
         check_gif_request(1000, 1000, 15, 2, budget_bytes=10_000_000)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--fps", "0"], "frame rate must be between 1 and 60"),
+    (["--fps", "61"], "frame rate must be between 1 and 60"),
+    (["--frames", "0"], "between 2 and 1000 frames"),
+    (["--frames", "1"], "between 2 and 1000 frames"),
+    (["--gif-size", "4000x3000", "--frames", "500"], "over the 1.0 GB budget"),
+])
+def test_the_race_command_refuses_an_impossible_gif_before_reading_the_session(tmp_path, args, fragment):
+    # the session file does not exist: a refusal that names the GIF setting came before any work
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "race", "--session", str(tmp_path / "none.json"),
+                             "--out", str(tmp_path / "race.gif"), *args], capture_output=True, text=True, cwd=ROOT,
+                            timeout=300)
+    assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
