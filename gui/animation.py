@@ -19,13 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PIL import Image
-from PyQt6 import QtCore, QtGui
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from core.errors import HillwalkError
 from core.io.animation_frames import RaceFrames, check_gif_request, race_frames
@@ -41,6 +42,9 @@ START_MARKER_SIZE = MARKER_SIZE - 2
 TITLE_POINT_SIZE = 11
 # Stored frame delays are in hundredths of a second (GIF), so a delay is a multiple of 10 ms.
 GIF_DELAY_UNIT_MS = 10
+# The background is rendered in strips of about this many pixels, one per GUI event-loop
+# turn: 30 rows at 4000 px wide, 4 strips at 800 x 600.
+STRIP_PIXELS = 120_000
 # Qt's painter misbehaves on coordinates near the integer limits; a diverged path can
 # leave the picture by any amount, and anything past this is clipped away anyway.
 FAR_OUTSIDE_PX = 1e6
@@ -136,9 +140,22 @@ def race_contours(landscape, log_scale, contours):
     return contour_set(display_values(landscape.values, log_scale), landscape.alphas, landscape.betas, contours)
 
 
-def render_race_background(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
-                           contours=10, segments=None, dispose=delete_now) -> RaceBackground:
-    """Draw the still part of the race GIF with pyqtgraph (GUI thread only).
+def new_canvas(size) -> QtGui.QImage:
+    """A white RGB32 image of ``size`` (width, height) for the background (any thread:
+    filling a large one takes a while, so the app does it in the worker)."""
+    image = QtGui.QImage(int(size[0]), int(size[1]), QtGui.QImage.Format.Format_RGB32)
+    image.fill(QtGui.QColor("white"))
+    return image
+
+
+def race_background_steps(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
+                          contours=10, segments=None, canvas=None, dispose=delete_now):
+    """Draw the still part of the race GIF with pyqtgraph, a slice at a time (GUI thread only).
+
+    A generator: each ``next()`` does one piece of work small enough for one GUI frame
+    (building the figure, setting it up, rendering a strip of ``STRIP_PIXELS`` pixels), so
+    that the app can run the pieces from its event loop; it returns the
+    :class:`RaceBackground` (``StopIteration.value``). Closing it early disposes of the figure.
 
     Parameters
     ----------
@@ -146,6 +163,7 @@ def render_race_background(landscape, paths, size, title=None, log_scale=False, 
     paths : list of PathToDraw (named in the legend)
     size : (width, height) in pixels
     segments : (K, 2, 2) contour segments, or None to trace ``contours`` levels here
+    canvas : QImage (width x height, RGB32, white) to draw on, or None for a new one
     dispose : callable(widget)
         How to get rid of the offscreen figure: ``delete_now`` (the default) for scripts,
         which have no event loop to run ``deleteLater``; the app passes a plain
@@ -153,10 +171,16 @@ def render_race_background(landscape, paths, size, title=None, log_scale=False, 
         caller in the middle of its work.
     """
     width, height = size
+    image = new_canvas(size) if canvas is None else canvas
     figure = LandscapeFigure()
     # drawn offscreen: on a desktop the figure must not flash up as a window
     figure.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen)
     try:
+        # rendered once, strip by strip: a cache would render the whole image and contours
+        # for the first strip
+        for item in (figure.image, figure.contour_item.curve):
+            item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
+        yield
         # a blank title keeps the title row, where every frame writes its own title and step
         figure.show_landscape(landscape, colormap=colormap, log_scale=log_scale, contours=contours, title=" ",
                               segments=segments)
@@ -167,30 +191,77 @@ def render_race_background(landscape, paths, size, title=None, log_scale=False, 
             item.setData([], [])
         figure.resize(width, height)
         figure.show()
-        figure.ci.layout.activate()
-        image = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
-        image.fill(QtGui.QColor("white"))
-        painter = QtGui.QPainter(image)
-        try:
-            figure.render(painter)
-        finally:
-            painter.end()
+        _settle_layout(figure)
+        yield
+        rows = max(1, STRIP_PIXELS // width)
+        for top in range(0, height, rows):
+            strip = min(rows, height - top)
+            painter = QtGui.QPainter(image)
+            try:
+                _paint_view(figure, painter, QtCore.QPoint(0, top), QtGui.QRegion(0, top, width, strip))
+            finally:
+                painter.end()
+            yield
+        # the viewport is the whole figure (pyqtgraph's views have no frame or scroll bars),
+        # so the viewport's transform takes scene coordinates to the image's pixels
         scene_to_pixels = figure.viewportTransform()
-        offset = QtCore.QPointF(figure.viewport().pos())
         view_box = figure.plot.vb
 
         def pixel(a, b):
-            return scene_to_pixels.map(view_box.mapViewToScene(QtCore.QPointF(a, b))) + offset
+            return scene_to_pixels.map(view_box.mapViewToScene(QtCore.QPointF(a, b)))
 
         origin, unit_a, unit_b = pixel(0.0, 0.0), pixel(1.0, 0.0), pixel(0.0, 1.0)
         to_pixels = PlaneToPixels(origin.x(), unit_a.x() - origin.x(), origin.y(), unit_b.y() - origin.y())
-        plot_rect = scene_to_pixels.mapRect(view_box.sceneBoundingRect()).translated(offset)
-        title_rect = scene_to_pixels.mapRect(figure.plot.titleLabel.sceneBoundingRect()).translated(offset)
+        plot_rect = scene_to_pixels.mapRect(view_box.sceneBoundingRect())
+        title_rect = scene_to_pixels.mapRect(figure.plot.titleLabel.sceneBoundingRect())
         title_pixel_size = max(1, round(TITLE_POINT_SIZE * figure.logicalDpiY() / 72))
     finally:
         figure.hide()
         dispose(figure)
     return RaceBackground(image, to_pixels, plot_rect, title_rect, title or "", title_pixel_size)
+
+
+def _paint_view(figure, painter, target_offset, region):
+    """Paint ``region`` of the figure's view (viewport pixels) at ``target_offset``.
+
+    Through the viewport's own paint event, as on screen and in ``QWidget.grab``:
+    ``QGraphicsView.render`` takes another road, on which the first figure a process
+    paints came out with its axes out of step with the heatmap."""
+    QtWidgets.QWidget.render(figure.viewport(), painter, target_offset, region)
+
+
+def _settle_layout(figure, passes=3):
+    """Lay the figure out as its first paint will leave it.
+
+    Axes size themselves to their tick labels when they first paint; painted strip by
+    strip with the event loop running in between, later strips could see another layout
+    than the first. Painting once into a single pixel measures the labels cheaply; the
+    layout requests this raises are then applied (only those, so nothing else of the app
+    runs here), until the plot area stops moving."""
+    view_box = figure.plot.vb
+    everything = QtGui.QRegion(0, 0, figure.width(), figure.height())
+    for _ in range(passes):
+        before = view_box.sceneBoundingRect()
+        pixel = QtGui.QImage(1, 1, QtGui.QImage.Format.Format_RGB32)
+        painter = QtGui.QPainter(pixel)
+        try:
+            _paint_view(figure, painter, QtCore.QPoint(0, 0), everything)
+        finally:
+            painter.end()
+        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest.value)
+        if view_box.sceneBoundingRect() == before:
+            return
+
+
+def render_race_background(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
+                           contours=10, segments=None) -> RaceBackground:
+    """:func:`race_background_steps` all at once (scripts, tests)."""
+    steps = race_background_steps(landscape, paths, size, title, log_scale, colormap, contours, segments)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            return finished.value
 
 
 def draw_race_frame(background: RaceBackground, paths, rows, ended, step) -> QtGui.QImage:
@@ -367,20 +438,42 @@ def render_race_gif(landscape, paths, path, size=(800, 600), fps=15, frames=60, 
     return write_race_gif(background, paths, plan, path, fps, report, should_stop)
 
 
+class _BackgroundHandoff:
+    """Carries the background from the GUI thread to the worker waiting for it."""
+
+    POLL_S = 0.02  # how often the waiting worker checks whether it was cancelled
+
+    def __init__(self):
+        self._ready = threading.Event()
+        self.background = None
+        self.error = None
+
+    def deliver(self, background=None, error=None):
+        self.background, self.error = background, error
+        self._ready.set()
+
+    def wait(self, should_stop) -> RaceBackground:
+        while not self._ready.wait(self.POLL_S):
+            if should_stop():
+                raise Cancelled()
+        if self.error is not None:
+            raise self.error
+        return self.background
+
+
 class RaceGifExport(QtCore.QObject):
-    """One race GIF export in the app, as jobs of ``state.jobs`` (kind ``export:gif``):
+    """One race GIF export in the app: one job of ``state.jobs`` (kind ``export:gif``).
 
-    1. worker: the contour lines and the frame plan;
-    2. GUI thread: the background (:func:`render_race_background`), one stall;
-    3. worker: the frames and the file (:func:`write_race_gif`).
-
-    Progress and errors travel the state's usual road (progress bar, error dialog); the
-    status bar's Cancel or a new export stops it. ``running`` is False once it has ended,
-    with ``result`` (path, frames) set if the file was written.
+    The worker traces the contour lines, plans the frames and prepares a blank canvas,
+    then hands them to the GUI thread, which renders the background into the canvas a
+    strip per event-loop turn (:func:`race_background_steps`) while the worker waits;
+    the worker then draws and writes the frames (:func:`write_race_gif`). Progress and
+    errors travel the state's usual road (progress bar, error dialog); the status bar's
+    Cancel or a new export stops it at any point. ``running`` is False once it has ended,
+    with ``result`` (path, frames) set if the file was written, ``error`` if it failed.
     """
 
     written = QtCore.pyqtSignal(str, int)    # path, frames
-    failed = QtCore.pyqtSignal(str)          # a problem outside the jobs (the background)
     ended = QtCore.pyqtSignal()              # written, failed or cancelled
 
     def __init__(self, state, landscape, paths, path, size, fps, frames, title, log_scale, colormap, contours,
@@ -394,69 +487,87 @@ class RaceGifExport(QtCore.QObject):
         self.result = None
         self.error = None
         self._worker = None
-        self._on_result = None
+        self._handoff = _BackgroundHandoff()
+        self._background_steps = None
 
     def start(self):
-        landscape, paths, log_scale, contours, frames = (self.landscape, self.paths, self.log_scale,
-                                                         self.contours, self.frames)
+        """Start the job; returns self."""
+        landscape, paths, path, size, fps, frames = (self.landscape, self.paths, self.path, self.size, self.fps,
+                                                     self.frames)
+        log_scale, contours, handoff = self.log_scale, self.contours, self._handoff
 
-        def prepare(report, should_stop):
+        def job(report, should_stop):
             report(0.0, "GIF: tracing the contour lines", force=True)
             segments = race_contours(landscape, log_scale, contours)
-            if should_stop():
-                raise Cancelled()
-            return segments, plan_race_frames(paths, frames)
+            plan = plan_race_frames(paths, frames)
+            canvas = new_canvas(size)
+            report(0.02, "GIF: drawing the background", partial=(segments, canvas))
+            background = handoff.wait(should_stop)
+            return write_race_gif(background, paths, plan, path, fps, report, should_stop)
 
         self.running = True
-        self._run(prepare, self._on_prepared)
-        return self
-
-    def _run(self, job, on_result):
-        # bound methods of this QObject (not lambdas): the worker's signals then reach them
-        # queued, on the GUI thread that owns this object
-        self._on_result = on_result
+        # bound methods of this QObject (not lambdas): the worker's signals reach them queued,
+        # on the GUI thread that owns this object
         self._worker = self.state.jobs.start(GIF_JOB_KIND, job)
+        self._worker.signals.partial.connect(self._on_worker_partial)
         self._worker.signals.finished.connect(self._on_worker_finished)
         self._worker.signals.failed.connect(self._on_worker_failed)
         self._worker.signals.done.connect(self._on_worker_done)
+        return self
 
-    def _is_current(self, job_id) -> bool:
-        return self._worker is not None and job_id == self._worker.id and not self._worker.cancelled
+    def _is_live(self) -> bool:
+        return self._worker is not None and not self._worker.cancelled
+
+    @QtCore.pyqtSlot(int, object)
+    def _on_worker_partial(self, job_id, partial):
+        if not self._is_live():
+            return
+        segments, canvas = partial
+        self._background_steps = race_background_steps(
+            self.landscape, self.paths, self.size, self.title, self.log_scale, self.colormap, self.contours,
+            segments, canvas, dispose=lambda figure: figure.deleteLater())
+        QtCore.QTimer.singleShot(0, self._render_background_piece)
+
+    def _render_background_piece(self):
+        """One piece of the background per event-loop turn; the last hands it to the worker."""
+        steps = self._background_steps
+        if steps is None:
+            return
+        if not self._is_live():
+            self._drop_background()
+            return
+        try:
+            next(steps)
+        except StopIteration as finished:
+            self._background_steps = None
+            self._handoff.deliver(background=finished.value)
+            return
+        except Exception as error:  # carried to the worker, which reports it like its own
+            self._background_steps = None
+            self._handoff.deliver(error=error)
+            return
+        QtCore.QTimer.singleShot(0, self._render_background_piece)
+
+    def _drop_background(self):
+        if self._background_steps is not None:
+            self._background_steps.close()  # disposes of the offscreen figure
+            self._background_steps = None
 
     @QtCore.pyqtSlot(int, object)
     def _on_worker_finished(self, job_id, result):
-        if self._is_current(job_id):
-            self._on_result(result)
+        if self._is_live():
+            written, count = result
+            self.result = (Path(written), int(count))
+            self.written.emit(str(written), int(count))
 
     @QtCore.pyqtSlot(int, str, bool)
     def _on_worker_failed(self, job_id, message, user_error):
-        if self._is_current(job_id):
+        if self._is_live():
             self.error = message  # the state shows it (error dialog and status bar)
 
     @QtCore.pyqtSlot(int)
     def _on_worker_done(self, job_id):
-        if self._worker is not None and job_id == self._worker.id and self.running:
+        self._drop_background()
+        if self.running:
             self.running = False
             self.ended.emit()
-
-    def _on_prepared(self, result):
-        segments, plan = result
-        try:
-            background = render_race_background(self.landscape, self.paths, self.size, self.title, self.log_scale,
-                                                self.colormap, self.contours, segments,
-                                                dispose=lambda figure: figure.deleteLater())
-        except HillwalkError as error:
-            self.error = str(error)
-            self.failed.emit(self.error)
-            return  # the preparing worker's end ends the export
-        paths, path, fps = self.paths, self.path, self.fps
-
-        def write(report, should_stop):
-            return write_race_gif(background, paths, plan, path, fps, report, should_stop)
-
-        self._run(write, self._on_written)
-
-    def _on_written(self, result):
-        written, count = result
-        self.result = (Path(written), int(count))
-        self.written.emit(str(written), int(count))

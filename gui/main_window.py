@@ -517,7 +517,6 @@ class MainWindow(QtWidgets.QMainWindow):
             return None
         export.written.connect(lambda written, count: self.status_message.setText(
             f"Exported {written}: {count} frames at {fps} frames per second"))
-        export.failed.connect(self.show_error)
         self.gif_export = export
         return export.start()
 
