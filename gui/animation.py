@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PIL import Image
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
 from core.errors import HillwalkError
 from core.io.animation_frames import RaceFrames, check_gif_request, race_frames
@@ -45,6 +45,7 @@ GIF_DELAY_UNIT_MS = 10
 # The background is rendered in strips of about this many pixels, one per GUI event-loop
 # turn: 30 rows at 4000 px wide, 4 strips at 800 x 600.
 STRIP_PIXELS = 120_000
+MAX_LAYOUT_RESTARTS = 2
 # Qt's painter misbehaves on coordinates near the integer limits; a diverged path can
 # leave the picture by any amount, and anything past this is clipped away anyway.
 FAR_OUTSIDE_PX = 1e6
@@ -86,7 +87,7 @@ class RaceBackground:
 
     Attributes
     ----------
-    image : QImage (width x height, RGB32)
+    image : QImage (width x height, RGBX8888)
         Heatmap, colour bar, contours, axes, labels and legend; the title row left blank.
     to_pixels : PlaneToPixels
     plot_rect : QRectF
@@ -141,9 +142,10 @@ def race_contours(landscape, log_scale, contours):
 
 
 def new_canvas(size) -> QtGui.QImage:
-    """A white RGB32 image of ``size`` (width, height) for the background (any thread:
-    filling a large one takes a while, so the app does it in the worker)."""
-    image = QtGui.QImage(int(size[0]), int(size[1]), QtGui.QImage.Format.Format_RGB32)
+    """A white RGBX8888 image of ``size`` (width, height) for the background (any thread:
+    filling a large one takes a while, so the app does it in the worker). RGBX bytes are
+    what Pillow and the palette mapping read without conversion."""
+    image = QtGui.QImage(int(size[0]), int(size[1]), QtGui.QImage.Format.Format_RGBX8888)
     image.fill(QtGui.QColor("white"))
     return image
 
@@ -153,7 +155,8 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
     """Draw the still part of the race GIF with pyqtgraph, a slice at a time (GUI thread only).
 
     A generator: each ``next()`` does one piece of work small enough for one GUI frame
-    (building the figure, setting it up, rendering a strip of ``STRIP_PIXELS`` pixels), so
+    (building the figure, showing the slice, the legend and size, rendering a strip of
+    ``STRIP_PIXELS`` pixels), so
     that the app can run the pieces from its event loop; it returns the
     :class:`RaceBackground` (``StopIteration.value``). Closing it early disposes of the figure.
 
@@ -163,7 +166,7 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
     paths : list of PathToDraw (named in the legend)
     size : (width, height) in pixels
     segments : (K, 2, 2) contour segments, or None to trace ``contours`` levels here
-    canvas : QImage (width x height, RGB32, white) to draw on, or None for a new one
+    canvas : QImage from :func:`new_canvas` to draw on, or None for a new one
     dispose : callable(widget)
         How to get rid of the offscreen figure: ``delete_now`` (the default) for scripts,
         which have no event loop to run ``deleteLater``; the app passes a plain
@@ -184,6 +187,7 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
         # a blank title keeps the title row, where every frame writes its own title and step
         figure.show_landscape(landscape, colormap=colormap, log_scale=log_scale, contours=contours, title=" ",
                               segments=segments)
+        yield
         # the legend names every path; the paths themselves are drawn frame by frame
         figure.show_paths([(p.label, np.c_[p.a[:1], p.b[:1]], p.color, p.diverged_at is not None)
                            for p in paths if np.size(p.steps)])
@@ -191,21 +195,29 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
             item.setData([], [])
         figure.resize(width, height)
         figure.show()
-        _settle_layout(figure)
         yield
+        view_box = figure.plot.vb
         rows = max(1, STRIP_PIXELS // width)
-        for top in range(0, height, rows):
+        top, plot_area, restarts = 0, view_box.sceneBoundingRect(), 0
+        while top < height:
             strip = min(rows, height - top)
             painter = QtGui.QPainter(image)
             try:
                 _paint_view(figure, painter, QtCore.QPoint(0, top), QtGui.QRegion(0, top, width, strip))
             finally:
                 painter.end()
+            top += strip
+            # Axes size themselves to their tick labels when they first paint, which can move
+            # the plot area; apply such layout requests now (only those: nothing else of the
+            # app runs here) and start again if the picture moved, so strips never disagree.
+            QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest.value)
+            if view_box.sceneBoundingRect() != plot_area and restarts < MAX_LAYOUT_RESTARTS:
+                top, plot_area, restarts = 0, view_box.sceneBoundingRect(), restarts + 1
+                image.fill(QtGui.QColor("white"))
             yield
         # the viewport is the whole figure (pyqtgraph's views have no frame or scroll bars),
         # so the viewport's transform takes scene coordinates to the image's pixels
         scene_to_pixels = figure.viewportTransform()
-        view_box = figure.plot.vb
 
         def pixel(a, b):
             return scene_to_pixels.map(view_box.mapViewToScene(QtCore.QPointF(a, b)))
@@ -230,29 +242,6 @@ def _paint_view(figure, painter, target_offset, region):
     QtWidgets.QWidget.render(figure.viewport(), painter, target_offset, region)
 
 
-def _settle_layout(figure, passes=3):
-    """Lay the figure out as its first paint will leave it.
-
-    Axes size themselves to their tick labels when they first paint; painted strip by
-    strip with the event loop running in between, later strips could see another layout
-    than the first. Painting once into a single pixel measures the labels cheaply; the
-    layout requests this raises are then applied (only those, so nothing else of the app
-    runs here), until the plot area stops moving."""
-    view_box = figure.plot.vb
-    everything = QtGui.QRegion(0, 0, figure.width(), figure.height())
-    for _ in range(passes):
-        before = view_box.sceneBoundingRect()
-        pixel = QtGui.QImage(1, 1, QtGui.QImage.Format.Format_RGB32)
-        painter = QtGui.QPainter(pixel)
-        try:
-            _paint_view(figure, painter, QtCore.QPoint(0, 0), everything)
-        finally:
-            painter.end()
-        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest.value)
-        if view_box.sceneBoundingRect() == before:
-            return
-
-
 def render_race_background(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
                            contours=10, segments=None) -> RaceBackground:
     """:func:`race_background_steps` all at once (scripts, tests)."""
@@ -264,45 +253,79 @@ def render_race_background(landscape, paths, size, title=None, log_scale=False, 
             return finished.value
 
 
-def draw_race_frame(background: RaceBackground, paths, rows, ended, step) -> QtGui.QImage:
-    """One frame: ``background`` with each path's first ``rows[p]`` rows, its start
-    square, its head (a dot, or a cross where it diverged: ``ended[p]``) and the title
-    with the step. Safe on any thread.
+def image_pixels(image: QtGui.QImage) -> np.ndarray:
+    """A (height, width, 4) uint8 view (no copy) of a 32-bit QImage's pixels; valid while
+    ``image`` lives."""
+    bits = image.bits()
+    bits.setsize(image.sizeInBytes())
+    rows = np.frombuffer(bits, dtype=np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, :4 * image.width()].reshape(image.height(), image.width(), 4)
 
-    Parameters
-    ----------
-    paths : list of P PathToDraw ; rows : (P,) int ; ended : (P,) bool ; step : int
+
+class FramePainter:
+    """Draws frames over a background into one reusable buffer (any thread).
+
+    Restoring the background is a NumPy copy and the drawing touches only the paths' and
+    the title's pixels: the Qt calls, which hold Python's GIL while they run, stay short,
+    so the GUI thread is not kept waiting by a worker drawing 4000-pixel frames.
     """
-    image = background.image.copy()
-    painter = QtGui.QPainter(image)
-    try:
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        painter.setClipRect(background.plot_rect)
-        outline = pg.mkPen("k", width=1.5)
-        for path, count, stopped in zip(paths, rows, ended):
-            if count < 1:
-                continue
-            x, y = background.to_pixels(path.a[:count], path.b[:count])
-            keep = np.isfinite(x) & np.isfinite(y)
-            if not keep.any():
-                continue
-            x = np.clip(x[keep], -FAR_OUTSIDE_PX, FAR_OUTSIDE_PX)
-            y = np.clip(y[keep], -FAR_OUTSIDE_PX, FAR_OUTSIDE_PX)
-            painter.setPen(pg.mkPen(path.color, width=TRAIL_WIDTH))
-            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-            painter.drawPolyline(QtGui.QPolygonF([QtCore.QPointF(px, py) for px, py in zip(x, y)]))
-            _draw_symbol(painter, "s", x[0], y[0], START_MARKER_SIZE, pg.mkPen("k", width=1), pg.mkBrush("w"))
-            _draw_symbol(painter, "x" if stopped else "o", x[-1], y[-1], MARKER_SIZE, outline, pg.mkBrush(path.color))
-        painter.setClipping(False)
-        font = QtGui.QFont()
-        font.setPixelSize(background.title_pixel_size)
-        painter.setFont(font)
-        painter.setPen(QtGui.QColor("black"))
-        painter.drawText(background.title_rect, QtCore.Qt.AlignmentFlag.AlignCenter,
-                         f"{background.title} step {int(step)}".strip())
-    finally:
-        painter.end()
-    return image
+
+    def __init__(self, background: RaceBackground):
+        self.background = background
+        self.background_pixels = image_pixels(background.image)       # (H, W, 4) RGBX, a view
+        self.pixels = np.empty_like(self.background_pixels)            # (H, W, 4) RGBX, the frame
+        height, width = self.pixels.shape[:2]
+        self.image = QtGui.QImage(sip.voidptr(self.pixels.ctypes.data), width, height, 4 * width,
+                                  QtGui.QImage.Format.Format_RGBX8888)  # shares self.pixels' memory
+
+    def draw(self, paths, rows, ended, step) -> np.ndarray:
+        """The frame's (H, W, 4) RGBX pixels (this painter's buffer: copy to keep them):
+        the background with each path's first ``rows[p]`` rows, its start square, its head
+        (a dot, or a cross where it diverged: ``ended[p]``) and the title with the step.
+
+        Parameters
+        ----------
+        paths : list of P PathToDraw ; rows : (P,) int ; ended : (P,) bool ; step : int
+        """
+        background = self.background
+        np.copyto(self.pixels, self.background_pixels)
+        painter = QtGui.QPainter(self.image)
+        try:
+            painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+            painter.setClipRect(background.plot_rect)
+            outline = pg.mkPen("k", width=1.5)
+            for path, count, stopped in zip(paths, rows, ended):
+                if count < 1:
+                    continue
+                x, y = background.to_pixels(path.a[:count], path.b[:count])
+                keep = np.isfinite(x) & np.isfinite(y)
+                if not keep.any():
+                    continue
+                x = np.clip(x[keep], -FAR_OUTSIDE_PX, FAR_OUTSIDE_PX)
+                y = np.clip(y[keep], -FAR_OUTSIDE_PX, FAR_OUTSIDE_PX)
+                painter.setPen(pg.mkPen(path.color, width=TRAIL_WIDTH))
+                painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+                painter.drawPolyline(QtGui.QPolygonF([QtCore.QPointF(px, py) for px, py in zip(x, y)]))
+                _draw_symbol(painter, "s", x[0], y[0], START_MARKER_SIZE, pg.mkPen("k", width=1), pg.mkBrush("w"))
+                _draw_symbol(painter, "x" if stopped else "o", x[-1], y[-1], MARKER_SIZE, outline,
+                             pg.mkBrush(path.color))
+            painter.setClipping(False)
+            font = QtGui.QFont()
+            font.setPixelSize(background.title_pixel_size)
+            painter.setFont(font)
+            painter.setPen(QtGui.QColor("black"))
+            painter.drawText(background.title_rect, QtCore.Qt.AlignmentFlag.AlignCenter,
+                             f"{background.title} step {int(step)}".strip())
+        finally:
+            painter.end()
+        return self.pixels
+
+
+def draw_race_frame(background: RaceBackground, paths, rows, ended, step) -> QtGui.QImage:
+    """One frame as a QImage of its own (see :meth:`FramePainter.draw`)."""
+    painter = FramePainter(background)
+    painter.draw(paths, rows, ended, step)
+    return painter.image.copy()
 
 
 def _draw_symbol(painter, symbol, x, y, size, pen, brush):
@@ -312,27 +335,68 @@ def _draw_symbol(painter, symbol, x, y, size, pen, brush):
     painter.restore()
 
 
-def qimage_to_pil(image: QtGui.QImage) -> Image.Image:
-    """An RGB Pillow image (height x width x 3) of a QImage."""
-    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
-    data = image.constBits().asstring(image.sizeInBytes())
-    return Image.frombuffer("RGB", (image.width(), image.height()), data, "raw", "RGB", image.bytesPerLine(), 1)
+def _packed(pixels) -> np.ndarray:
+    """(H, W) uint32 view of (H, W, 4) uint8 RGBX pixels (one number a colour)."""
+    return pixels.view(np.uint32)[..., 0]
 
 
-def race_palette(background: RaceBackground, paths) -> Image.Image:
-    """One 256-colour palette for every frame: the background's colours plus the paths'
-    colours, black and white (the markers), so that frames do not flicker between palettes."""
-    extras = []
-    for color in [p.color for p in paths] + ["black", "white"]:
-        rgb = QtGui.QColor(color).getRgb()[:3]
-        if rgb not in extras:
-            extras.append(rgb)
-    quantized = qimage_to_pil(background.image).quantize(256 - len(extras), method=Image.Quantize.FASTOCTREE)
-    used = len(quantized.getcolors(256) or []) or 256 - len(extras)
-    values = quantized.getpalette()[:3 * used] + [v for rgb in extras for v in rgb]
-    palette = Image.new("P", (1, 1))
-    palette.putpalette(values + [0] * (768 - len(values)))
-    return palette
+def _unpacked(colors) -> np.ndarray:
+    """(N, 3) int32 RGB of (N,) colours from :func:`_packed` (viewed as bytes again, they
+    are back in memory order, R first, whatever the machine's byte order)."""
+    return np.ascontiguousarray(colors, dtype=np.uint32).view(np.uint8).reshape(-1, 4)[:, :3].astype(np.int32)
+
+
+class PaletteMapper:
+    """One 256-colour palette for every frame, and frames mapped to it with NumPy.
+
+    The palette is the background's colours (Pillow's fast octree on a sample of its
+    pixels) plus the paths' colours, black and white (the markers), so frames do not
+    flicker between palettes. The background is mapped once; a frame maps only the pixels
+    that differ from it (paths, markers, title), each distinct colour to its nearest
+    palette entry. NumPy releases the GIL where Pillow's RGBX-to-RGB conversion would not.
+    """
+
+    SAMPLE_PIXELS = 250_000
+    CHUNK = 4096  # colours matched at once: (CHUNK, 256, 3) int32 is 12 MB
+
+    def __init__(self, background_pixels, extra_colors):
+        height, width = background_pixels.shape[:2]
+        extras = []
+        for color in list(extra_colors) + ["black", "white"]:
+            rgb = QtGui.QColor(color).getRgb()[:3]
+            if rgb not in extras:
+                extras.append(rgb)
+        stride = max(1, int(np.sqrt(height * width / self.SAMPLE_PIXELS)))
+        sample = np.ascontiguousarray(background_pixels[::stride, ::stride, :3])
+        octree = Image.fromarray(sample).quantize(256 - len(extras), method=Image.Quantize.FASTOCTREE)
+        values = octree.getpalette()[:3 * (256 - len(extras))] + [v for rgb in extras for v in rgb]
+        values += [0] * (768 - len(values))
+        self.palette_values = values
+        self.palette = np.array(values, dtype=np.int32).reshape(256, 3)
+        self.background_packed = _packed(background_pixels)
+        colors, inverse = np.unique(self.background_packed, return_inverse=True)
+        self.background_indices = self.nearest(colors)[inverse].reshape(height, width)
+
+    def nearest(self, packed_colors) -> np.ndarray:
+        """(N,) uint8 palette index nearest (in RGB) to each of (N,) packed colours."""
+        rgb = _unpacked(packed_colors)
+        indices = np.empty(rgb.shape[0], dtype=np.uint8)
+        for start in range(0, rgb.shape[0], self.CHUNK):
+            difference = rgb[start:start + self.CHUNK, None, :] - self.palette[None, :, :]
+            indices[start:start + self.CHUNK] = np.argmin(np.einsum("npc,npc->np", difference, difference), axis=1)
+        return indices
+
+    def frame(self, pixels) -> Image.Image:
+        """A palette ("P") image of (H, W, 4) RGBX ``pixels`` over the background."""
+        packed = _packed(pixels)
+        rows, columns = np.nonzero(packed != self.background_packed)
+        indices = self.background_indices.copy()
+        if rows.size:
+            colors, inverse = np.unique(packed[rows, columns], return_inverse=True)
+            indices[rows, columns] = self.nearest(colors)[inverse]
+        image = Image.frombuffer("P", (indices.shape[1], indices.shape[0]), indices, "raw", "P", 0, 1)
+        image.putpalette(self.palette_values)
+        return image
 
 
 class _ProgressFile:
@@ -378,15 +442,16 @@ def write_race_gif(background: RaceBackground, paths, plan: RaceFrames, path, fp
         if should_stop():
             raise Cancelled()
 
-    palette = race_palette(background, paths)
+    painter = FramePainter(background)
+    palette = PaletteMapper(painter.background_pixels, [p.color for p in paths])
     count = plan.count
 
     def frames():
         for index in range(count):
             check_cancel()
             report(0.05 + 0.85 * index / count, f"GIF frame {index + 1} of {count}")
-            frame = draw_race_frame(background, paths, plan.rows[index], plan.ended[index], plan.steps[index])
-            yield qimage_to_pil(frame).quantize(palette=palette, dither=Image.Dither.NONE)
+            pixels = painter.draw(paths, plan.rows[index], plan.ended[index], plan.steps[index])
+            yield palette.frame(pixels)
 
     def on_write():
         check_cancel()

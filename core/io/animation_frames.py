@@ -26,9 +26,9 @@ GIF_MAX_FRAMES = 1000
 # size (4000 x 3000) with room for the working images, on a machine with a few GB free.
 GIF_MEMORY_BUDGET_BYTES = 1 << 30
 # Bytes a pixel of the working images take besides the kept frames: the background and
-# the frame being drawn (4 each, 32-bit), its 24-bit copy for Pillow (3), the frame
-# quantized to the palette (1) and the writer's difference to the previous frame (1),
-# rounded up for the interpreter's and the allocator's slack.
+# the frame being drawn (4 each, 32-bit), the background's palette indices, the frame's,
+# the mask of its changed pixels and the writer's difference to the previous frame (1
+# each), rounded up for the interpreter's and the allocator's slack.
 WORKING_BYTES_PER_PIXEL = 16
 
 
