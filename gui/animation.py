@@ -340,24 +340,22 @@ def _packed(pixels) -> np.ndarray:
     return pixels.view(np.uint32)[..., 0]
 
 
-def _unpacked(colors) -> np.ndarray:
-    """(N, 3) int32 RGB of (N,) colours from :func:`_packed` (viewed as bytes again, they
-    are back in memory order, R first, whatever the machine's byte order)."""
-    return np.ascontiguousarray(colors, dtype=np.uint32).view(np.uint8).reshape(-1, 4)[:, :3].astype(np.int32)
-
-
 class PaletteMapper:
     """One 256-colour palette for every frame, and frames mapped to it with NumPy.
 
     The palette is the background's colours (Pillow's fast octree on a sample of its
     pixels) plus the paths' colours, black and white (the markers), so frames do not
-    flicker between palettes. The background is mapped once; a frame maps only the pixels
-    that differ from it (paths, markers, title), each distinct colour to its nearest
-    palette entry. NumPy releases the GIL where Pillow's RGBX-to-RGB conversion would not.
+    flicker between palettes. Pixels are mapped through a table of the nearest palette
+    entry for every colour at 5 bits a channel (32^3 entries), with NumPy, which releases
+    Python's GIL on large arrays where Pillow's RGBX-to-RGB conversion would hold it; the
+    background is mapped once, and a frame maps only the pixels that differ from it
+    (paths, markers, title).
     """
 
     SAMPLE_PIXELS = 250_000
-    CHUNK = 4096  # colours matched at once: (CHUNK, 256, 3) int32 is 12 MB
+    LEVELS_BITS = 5
+    ROWS_AT_ONCE = 256  # the background is mapped in bands, so its temporaries stay small
+    CHUNK = 4096  # table entries matched at once: (CHUNK, 256, 3) int32 is 12 MB
 
     def __init__(self, background_pixels, extra_colors):
         height, width = background_pixels.shape[:2]
@@ -372,28 +370,43 @@ class PaletteMapper:
         values = octree.getpalette()[:3 * (256 - len(extras))] + [v for rgb in extras for v in rgb]
         values += [0] * (768 - len(values))
         self.palette_values = values
-        self.palette = np.array(values, dtype=np.int32).reshape(256, 3)
+        self.table = self._nearest_table(np.array(values, dtype=np.int32).reshape(256, 3))
         self.background_packed = _packed(background_pixels)
-        colors, inverse = np.unique(self.background_packed, return_inverse=True)
-        self.background_indices = self.nearest(colors)[inverse].reshape(height, width)
+        self.background_indices = self._lookup_background(background_pixels)
 
-    def nearest(self, packed_colors) -> np.ndarray:
-        """(N,) uint8 palette index nearest (in RGB) to each of (N,) packed colours."""
-        rgb = _unpacked(packed_colors)
-        indices = np.empty(rgb.shape[0], dtype=np.uint8)
-        for start in range(0, rgb.shape[0], self.CHUNK):
-            difference = rgb[start:start + self.CHUNK, None, :] - self.palette[None, :, :]
-            indices[start:start + self.CHUNK] = np.argmin(np.einsum("npc,npc->np", difference, difference), axis=1)
+    def _nearest_table(self, palette) -> np.ndarray:
+        """(32^3,) uint8: the palette entry nearest each colour at the table's precision."""
+        levels = 1 << self.LEVELS_BITS
+        step = 256 // levels
+        centers = np.arange(levels, dtype=np.int32) * step + step // 2
+        red, green, blue = np.meshgrid(centers, centers, centers, indexing="ij")
+        colors = np.stack([red.ravel(), green.ravel(), blue.ravel()], axis=1)
+        table = np.empty(colors.shape[0], dtype=np.uint8)
+        for start in range(0, colors.shape[0], self.CHUNK):
+            difference = colors[start:start + self.CHUNK, None, :] - palette[None, :, :]
+            table[start:start + self.CHUNK] = np.argmin((difference * difference).sum(axis=2), axis=1)
+        return table
+
+    def _lookup(self, pixels) -> np.ndarray:
+        """Palette indices, shaped like ``pixels`` without its last axis, of RGBX ``pixels`` (..., 4)."""
+        shift, bits = 8 - self.LEVELS_BITS, self.LEVELS_BITS
+        keys = (pixels[..., 0] >> shift).astype(np.uint16) << (2 * bits)
+        keys |= (pixels[..., 1] >> shift).astype(np.uint16) << bits
+        keys |= (pixels[..., 2] >> shift).astype(np.uint16)
+        return self.table[keys]
+
+    def _lookup_background(self, pixels) -> np.ndarray:
+        indices = np.empty(pixels.shape[:2], dtype=np.uint8)
+        for top in range(0, pixels.shape[0], self.ROWS_AT_ONCE):
+            indices[top:top + self.ROWS_AT_ONCE] = self._lookup(pixels[top:top + self.ROWS_AT_ONCE])
         return indices
 
     def frame(self, pixels) -> Image.Image:
         """A palette ("P") image of (H, W, 4) RGBX ``pixels`` over the background."""
-        packed = _packed(pixels)
-        rows, columns = np.nonzero(packed != self.background_packed)
+        rows, columns = np.nonzero(_packed(pixels) != self.background_packed)
         indices = self.background_indices.copy()
         if rows.size:
-            colors, inverse = np.unique(packed[rows, columns], return_inverse=True)
-            indices[rows, columns] = self.nearest(colors)[inverse]
+            indices[rows, columns] = self._lookup(pixels[rows, columns])
         image = Image.frombuffer("P", (indices.shape[1], indices.shape[0]), indices, "raw", "P", 0, 1)
         image.putpalette(self.palette_values)
         return image
