@@ -51,6 +51,7 @@ class TickWatch:
 
     def start(self):
         self.longest_gap = 0.0
+        self.longest_gap_at = 0.0
         self.peak_resident = resident_bytes()
         self.last = time.perf_counter()
         self.timer.start()
@@ -60,7 +61,8 @@ class TickWatch:
 
     def _tick(self):
         now = time.perf_counter()
-        self.longest_gap = max(self.longest_gap, now - self.last)
+        if now - self.last > self.longest_gap:
+            self.longest_gap, self.longest_gap_at = now - self.last, self.last
         self.last = now
         self.peak_resident = max(self.peak_resident, resident_bytes())
 
@@ -108,6 +110,8 @@ def main():
     animation.race_background_steps = timed_background_steps
 
     watch = TickWatch()
+    progress = []  # (time, text) of each progress report
+    window.state.progress.connect(lambda text, fraction: progress.append((time.perf_counter(), text)))
     watch.start()
     run_events_until(app, lambda: False, 2.0)
     watch.stop()
@@ -120,6 +124,7 @@ def main():
             path = Path(folder) / f"race-{width}.gif"
             resident_before = resident_bytes()
             background_pieces.clear()
+            progress.clear()
             watch.start()
             started = time.perf_counter()
             export = window.export_gif(path, fps=15, width=width, frames=args.frames)
@@ -137,6 +142,9 @@ def main():
                   f"= {watch.longest_gap / FRAME_BUDGET_S:.2f} x the 50 ms frame budget "
                   f"(background: {len(background_pieces)} pieces on the GUI thread, {1e3 * sum(background_pieces):.0f} ms "
                   f"in all, the longest {1e3 * max(background_pieces):.0f} ms)")
+            during = [text for at, text in progress if at <= watch.longest_gap_at]
+            print(f"  the longest gap began {1e3 * (watch.longest_gap_at - started):.0f} ms into the export, "
+                  f"after the progress report {during[-1] if during else 'none'!r}")
             print(f"  peak memory {format_bytes(watch.peak_resident - resident_before)} above the "
                   f"{format_bytes(resident_before)} before; estimate {format_bytes(estimate)}, "
                   f"budget {format_bytes(GIF_MEMORY_BUDGET_BYTES)}")

@@ -178,6 +178,9 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
     figure = LandscapeFigure()
     # drawn offscreen: on a desktop the figure must not flash up as a window
     figure.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen)
+    # ... and shown only to be laid out: with updates on, the event loop would paint the
+    # whole figure at once (700 ms at 4000 px), which the strips below are here to avoid
+    figure.setUpdatesEnabled(False)
     try:
         # rendered once, strip by strip: a cache would render the whole image and contours
         # for the first strip
