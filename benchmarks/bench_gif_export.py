@@ -25,7 +25,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PyQt6 import QtCore  # noqa: E402
 
 import gui.animation as animation  # noqa: E402
-from core.io.animation_frames import GIF_MEMORY_BUDGET_BYTES, format_bytes, gif_memory_estimate  # noqa: E402
+from core.io.animation_frames import (  # noqa: E402
+    GIF_MEMORY_BUDGET_BYTES,
+    format_bytes,
+    gif_memory_estimate,
+)
 from gui.app import application, wait_for_scene  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 
@@ -130,18 +134,19 @@ def main():
             export = window.export_gif(path, fps=15, width=width, frames=args.frames)
             if export is None:
                 raise SystemExit(f"{width} px: refused ({window.status_message.text()})")
-            if not run_events_until(app, lambda: not export.running, 1800):
+            if not run_events_until(app, lambda export=export: not export.running, 1800):
                 raise SystemExit(f"{width} px: the export did not finish")
             elapsed = time.perf_counter() - started
             watch.stop()
             if export.result is None:
                 raise SystemExit(f"{width} px: the export failed: {export.error}")
             estimate = gif_memory_estimate(width, height, args.frames)
-            print(f"{width}x{height}, {export.result[1]} frames: {elapsed:.1f} s, file {format_bytes(path.stat().st_size)}")
+            print(f"{width}x{height}, {export.result[1]} frames: {elapsed:.1f} s, "
+                  f"file {format_bytes(path.stat().st_size)}")
             print(f"  longest GUI-thread gap {1e3 * watch.longest_gap:.0f} ms "
                   f"= {watch.longest_gap / FRAME_BUDGET_S:.2f} x the 50 ms frame budget "
-                  f"(background: {len(background_pieces)} pieces on the GUI thread, {1e3 * sum(background_pieces):.0f} ms "
-                  f"in all, the longest {1e3 * max(background_pieces):.0f} ms)")
+                  f"(background: {len(background_pieces)} pieces on the GUI thread, "
+                  f"{1e3 * sum(background_pieces):.0f} ms in all, the longest {1e3 * max(background_pieces):.0f} ms)")
             during = [text for at, text in progress if at <= watch.longest_gap_at]
             print(f"  the longest gap began {1e3 * (watch.longest_gap_at - started):.0f} ms into the export, "
                   f"after the progress report {during[-1] if during else 'none'!r}")

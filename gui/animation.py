@@ -473,7 +473,7 @@ def write_race_gif(background: RaceBackground, paths, plan: RaceFrames, path, fp
         check_cancel()
         report(0.95, "writing the GIF")
 
-    delay = GIF_DELAY_UNIT_MS * int(round(1000 / (GIF_DELAY_UNIT_MS * fps)))
+    delay = GIF_DELAY_UNIT_MS * round(1000 / (GIF_DELAY_UNIT_MS * fps))
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
         with open(temporary, "xb") as handle:

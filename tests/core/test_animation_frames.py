@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 from core.errors import HillwalkError
-from core.io.animation_frames import (GIF_MAX_SIDE, GIF_MEMORY_BUDGET_BYTES, WORKING_BYTES_PER_PIXEL,
-                                      check_gif_request, frame_steps, gif_memory_estimate, race_frames)
+from core.io.animation_frames import (
+    GIF_MAX_SIDE,
+    GIF_MEMORY_BUDGET_BYTES,
+    WORKING_BYTES_PER_PIXEL,
+    check_gif_request,
+    frame_steps,
+    gif_memory_estimate,
+    race_frames,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,6 +112,6 @@ def test_the_race_command_refuses_an_impossible_gif_before_reading_the_session(t
     # the session file does not exist: a refusal that names the GIF setting came before any work
     result = subprocess.run([sys.executable, str(ROOT / "main.py"), "race", "--session", str(tmp_path / "none.json"),
                              "--out", str(tmp_path / "race.gif"), *args], capture_output=True, text=True, cwd=ROOT,
-                            timeout=300)
+                            timeout=300, check=False)
     assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []
