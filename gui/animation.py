@@ -576,8 +576,12 @@ class RaceGifExport(QtCore.QObject):
         landscape, paths, path, size, fps, frames = (self.landscape, self.paths, self.path, self.size, self.fps,
                                                      self.frames)
         log_scale, contours, handoff = self.log_scale, self.contours, self._handoff
+        connected = threading.Event()
 
         def job(report, should_stop):
+            # the pool may run the job before start() below has connected to the worker's
+            # signals; a partial result sent before that would be lost
+            connected.wait()
             report(0.0, "GIF: tracing the contour lines", force=True)
             segments = race_contours(landscape, log_scale, contours)
             plan = plan_race_frames(paths, frames)
@@ -594,6 +598,7 @@ class RaceGifExport(QtCore.QObject):
         self._worker.signals.finished.connect(self._on_worker_finished)
         self._worker.signals.failed.connect(self._on_worker_failed)
         self._worker.signals.done.connect(self._on_worker_done)
+        connected.set()
         return self
 
     def _is_live(self) -> bool:
