@@ -231,9 +231,15 @@ def run_race(args, out=sys.stdout):
     from core.errors import HillwalkError
     from core.io.session import Session, default_race_optimizers
     from core.optimization.trajectory import PlaneObjective, Race, plane_coordinates
+    from core.io.animation_frames import check_gif_request
     if not args.out.lower().endswith(".gif"):
         raise HillwalkError(f"{args.out}: the race is written as an animated .gif")
     width, height = parse_size(args.gif_size)
+    # refuse an impossible GIF (frame rate, frame count, size, memory) before the slice and race are computed
+    check_gif_request(width, height, args.fps, args.frames)
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        raise HillwalkError(f"{folder}: no such folder for the animation")
     session = Session.load(args.session) if args.session else Session(optimizers=default_race_optimizers())
     enabled = [o for o in session.optimizers if o.enabled]
     if not enabled:

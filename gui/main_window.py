@@ -10,6 +10,7 @@ import pyqtgraph.exporters  # noqa: F401 - registers the exporters used by File 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from core.errors import HillwalkError
+from core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
 
 from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
@@ -488,24 +489,36 @@ class MainWindow(QtWidgets.QMainWindow):
                                                         "GIF (*.gif)")
         if not path:
             return
-        fps, ok = QtWidgets.QInputDialog.getInt(self, "Frame rate", "Frames per second:", 15, 1, 60)
+        fps, ok = QtWidgets.QInputDialog.getInt(self, "Frame rate", "Frames per second:", 15, GIF_MIN_FPS,
+                                                GIF_MAX_FPS)
         if not ok:
             return
-        width, ok = QtWidgets.QInputDialog.getInt(self, "GIF width", "Width in pixels:", 800, 200, 4000, 50)
+        width, ok = QtWidgets.QInputDialog.getInt(self, "GIF width", "Width in pixels:", 800, 200, GIF_MAX_SIDE, 50)
         if ok:
-            self._export(lambda: self.export_gif(path, fps=fps, width=width), path)
+            self.export_gif(path, fps=fps, width=width)
 
     def export_gif(self, path, fps=15, width=800, frames=60):
-        """The race over the slice as an animated GIF (height = 3/4 of the width)."""
-        from .animation import PathToDraw, render_race_gif
+        """Start exporting the race over the slice as an animated GIF (height = 3/4 of the
+        width) in a worker, and return the :class:`~gui.animation.RaceGifExport` (None when
+        the request is refused: the error dialog says why). Progress and Cancel are the
+        status bar's; ``self.gif_export.running`` turns False when it has ended."""
+        from .animation import PathToDraw, RaceGifExport  # Pillow is loaded on the first export, not at start-up
 
         state = self.state
         paths = [PathToDraw(run.label, run.steps, run.a, run.b, entry.color, run.diverged_at)
                  for entry in state.optimizers if entry.enabled and (run := state.runs.get(entry.id)) is not None]
-        return render_race_gif(state.landscape, paths, path, (int(width), int(width * 3 // 4)), fps, frames,
-                               title=f"{state.problem.loss} on {state.problem.dataset}",
-                               log_scale=state.view.log_scale, colormap=state.view.colormap,
-                               contours=state.view.contours)
+        try:
+            export = RaceGifExport(state, state.landscape, paths, path, (int(width), int(width) * 3 // 4), int(fps),
+                                   int(frames), title=f"{state.problem.loss} on {state.problem.dataset}",
+                                   log_scale=state.view.log_scale, colormap=state.view.colormap,
+                                   contours=state.view.contours, parent=self)
+        except HillwalkError as error:
+            self.show_error(str(error))
+            return None
+        export.written.connect(lambda written, count: self.status_message.setText(
+            f"Exported {written}: {count} frames at {fps} frames per second"))
+        self.gif_export = export
+        return export.start()
 
     # ================================================================= sessions
     def save_session_dialog(self):

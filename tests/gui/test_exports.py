@@ -70,10 +70,11 @@ def test_paths_export_in_trace_formats(window, tmp_path, monkeypatch):
         assert len(archive["methods"]) == 4 and archive["theta_0"].shape == (301, 10, 65)
 
 
-def test_race_exports_as_an_animated_gif(window, tmp_path, monkeypatch):
+def test_race_exports_as_an_animated_gif(window, qtbot, tmp_path, monkeypatch):
     gif = tmp_path / "race.gif"
     answer_dialogs(monkeypatch, gif, [12, 400])
     window.export_gif_action.trigger()
+    qtbot.waitUntil(lambda: not window.gif_export.running, timeout=TIMEOUT_MS)  # it runs in a worker
     with Image.open(gif) as image:
         assert image.n_frames == 60 and image.size == (400, 300)
         assert image.info["duration"] == 80  # 1/12 s in the GIF's hundredths of a second
