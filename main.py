@@ -228,10 +228,11 @@ def build_parser():
 
 
 def run_race(args, out=sys.stdout):
+    from core import experiment
     from core.errors import HillwalkError
-    from core.io.session import Session, default_race_optimizers
-    from core.optimization.trajectory import PlaneObjective, Race, plane_coordinates
     from core.io.animation_frames import check_gif_request
+    from core.io.session import Session, default_race_optimizers
+
     if not args.out.lower().endswith(".gif"):
         raise HillwalkError(f"{args.out}: the race is written as an animated .gif")
     width, height = parse_size(args.gif_size)
@@ -245,27 +246,24 @@ def run_race(args, out=sys.stdout):
     if not enabled:
         raise HillwalkError("the session has no enabled optimizer to race")
     problem = with_model_options(session.problem, args)
-    objective = problem.build()
-    plane = session.slice.plane(objective)
+    # The same tasks, in the same order, as the app's workers: objective, plane, slice, runs.
+    objective = experiment.build_objective(problem)
+    plane = experiment.build_plane(objective, session.slice)
     if plane.dir2 is None:
         raise HillwalkError("the race is drawn on a 2-D slice; the session's slice is a 1-D cut")
-    landscape = session.slice.compute(objective, plane)
-    in_plane = session.race.in_plane
-    walker = PlaneObjective(objective, plane) if in_plane else objective
-    start = np.array(session.race.start) if in_plane else plane.point(*session.race.start)
-    trajectories = Race(walker, [o.spec for o in enabled], start, session.race.steps, session.race.seed).run_to_end()
+    landscape = experiment.compute_landscape(objective, plane, session.slice)
     if not has_display():
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gui.animation import PathToDraw, render_race_gif
     from gui.app import application
     from gui.state import run_label, view_from_dict
 
+    labels = [run_label(setting.spec, objective.has_data) for setting in enabled]
+    records = experiment.record_race(objective, plane, session.race, [o.spec for o in enabled], labels)
     application()
     view = view_from_dict(session.view)
-    paths = []
-    for setting, trajectory in zip(enabled, trajectories):
-        a, b, _, _ = plane_coordinates(trajectory, plane, in_plane)
-        paths.append(PathToDraw(run_label(setting.spec, hasattr(objective, "train")), trajectory.steps, a, b, setting.color, trajectory.diverged_at))
+    paths = [PathToDraw(record.label, record.steps, record.a, record.b, setting.color, record.diverged_at)
+             for setting, record in zip(enabled, records)]
     written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
                                       title=session.title or problem_title(problem),
                                       log_scale=view.log_scale, colormap=view.colormap, contours=view.contours)
