@@ -6,6 +6,14 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from .markers import finite_rows
+
+# Where the loss of an objective unbounded below (a saddle) is clipped before drawing; the
+# core defines the project-wide floor, this view's copy is named for what it does here.
+LOSS_CURVE_FLOOR = -1e6
+MIN_PLOT_HEIGHT = 90  # px per plot; with less room the panel shows one plot at a time
+PLOT_NAMES = ("Loss", "Accuracy", "Gradient norm")
+
 
 def log_ticks(low, high):
     """Ticks for a log axis from ``low`` to ``high`` (> 0): 1, 2 and 5 times powers of ten
@@ -22,7 +30,9 @@ def log_ticks(low, high):
 
 class CurvesPanel(QtWidgets.QWidget):
     """Three plots against the step, linked on x; a vertical cursor follows the frame.
-    Colours are those of the heatmap's legend and the Optimizers list."""
+    Colours are those of the heatmap's legend and the Optimizers list. Where the panel is
+    too short for three legible plots (less than MIN_PLOT_HEIGHT each), it shows one at a
+    time, chosen with a tab bar."""
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
@@ -36,6 +46,15 @@ class CurvesPanel(QtWidgets.QWidget):
         self.log_loss.setToolTip("Show the loss on a logarithmic axis")
         top.addWidget(self.log_loss)
         top.addStretch(1)
+        self.selector = QtWidgets.QTabBar()
+        self.selector.setObjectName("curvesSelector")
+        for name in PLOT_NAMES:
+            self.selector.addTab(name)
+        self.selector.setToolTip("The panel is short: choose the plot to show (all three show when it is taller)")
+        self.selector.setDrawBase(False)
+        self.selector.setExpanding(False)
+        self.selector.setVisible(False)
+        top.addWidget(self.selector)
         layout.addLayout(top)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
@@ -52,6 +71,11 @@ class CurvesPanel(QtWidgets.QWidget):
             cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#555555", style=QtCore.Qt.PenStyle.DashLine))
             plot.addItem(cursor)
             self.cursors.append(cursor)
+        self.plots = (self.loss_plot, self.accuracy_plot, self.gradient_plot)
+        self.compact = False
+        for plot in self.plots:
+            for side in ("bottom", "left"):  # no placeholder axes before the first run
+                plot.showAxis(side, False)
         for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
             # long runs: draw at most about one point per pixel
@@ -60,12 +84,37 @@ class CurvesPanel(QtWidgets.QWidget):
             # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
+        self.selector.currentChanged.connect(lambda _index: self._arrange_plots())
         state.view_changed.connect(self._on_view_changed)
         state.runs_updated.connect(self._on_runs_updated)
         state.optimizers_changed.connect(self._on_runs_updated)
         state.frame_changed.connect(self._on_frame_changed)
         self._on_view_changed()
 
+    # ----------------------------------------------------------------- layout
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        compact = self.graphics.height() < len(self.plots) * MIN_PLOT_HEIGHT
+        if compact != self.compact:
+            self.compact = compact
+            self._arrange_plots()
+
+    def shown_plots(self):
+        """The plots on screen: all three, or the one the tab bar picks."""
+        return [self.plots[self.selector.currentIndex()]] if self.compact else list(self.plots)
+
+    def _arrange_plots(self):
+        layout = self.graphics.ci
+        for plot in self.plots:
+            if plot in layout.items:
+                layout.removeItem(plot)
+        shown = self.shown_plots()
+        for row, plot in enumerate(shown):
+            layout.addItem(plot, row=row, col=0)
+            plot.setLabel("bottom", "step" if plot is shown[-1] else None, color="k")
+        self.selector.setVisible(self.compact)
+
+    # ----------------------------------------------------------------- data
     def _log_loss(self) -> bool:
         """Log scale as asked, unless some loss is not positive (e.g. on a saddle)."""
         losses = [run.loss for run in self.state.runs.values() if run.loss.size]
@@ -85,6 +134,10 @@ class CurvesPanel(QtWidgets.QWidget):
                                       self.lines.pop(entry_id).values()):
                     plot.removeItem(item)
         log = self._log_loss()
+        if any(run.steps.size for run in self.state.runs.values()):
+            for plot in self.plots:
+                for side in ("bottom", "left"):
+                    plot.showAxis(side, True)
         self.loss_plot.setLogMode(False, log)
         self.log_loss.setToolTip("Show the loss on a logarithmic axis" + ("" if log or not self.state.view.curves_log
                                  else " (off now: some loss is not positive)"))
@@ -105,15 +158,22 @@ class CurvesPanel(QtWidgets.QWidget):
                 for item in lines.values():
                     item.setData([], [])
                 continue
-            positive = np.maximum(run.loss, 1e-300) if log else run.loss
-            lines["loss"].setData(run.steps, positive)
+            loss = np.maximum(run.loss, 1e-300 if log else LOSS_CURVE_FLOOR)
+            keep = finite_rows(loss)  # a diverged run ends in inf/NaN
+            lines["loss"].setData(run.steps[keep], loss[keep])
             finite_acc = np.isfinite(run.train_acc)
             lines["train"].setData(run.steps[finite_acc], run.train_acc[finite_acc])
             finite_val = np.isfinite(run.val_acc)
             lines["val"].setData(run.steps[finite_val], run.val_acc[finite_val])
-            lines["grad"].setData(run.steps, np.maximum(run.grad_norm, 1e-300))
+            gradient = np.maximum(run.grad_norm, 1e-300)
+            keep = finite_rows(gradient)
+            lines["grad"].setData(run.steps[keep], gradient[keep])
             tip = run.label + (f" (diverged at step {run.diverged_at})" if run.diverged_at is not None else "")
             lines["loss"].setToolTip(tip)
+        clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
+        title = f"full-data loss (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else "full-data loss"
+        if title != self.loss_plot.titleLabel.text:  # a new title re-lays the plots out: only on a change
+            self.loss_plot.setTitle(title)
         self._set_loss_ticks()
         self._on_frame_changed(self.state.frame)
 
