@@ -111,7 +111,11 @@ class CurvesPanel(QtWidgets.QWidget):
         shown = self.shown_plots()
         for row, plot in enumerate(shown):
             layout.addItem(plot, row=row, col=0)
-            plot.setLabel("bottom", "step" if plot is shown[-1] else None, color="k")
+            axis = plot.getAxis("bottom")  # "step" under the lowest plot only
+            if plot is shown[-1]:
+                axis.setLabel("step", color="k")
+            else:
+                axis.showLabel(False)
         self.selector.setVisible(self.compact)
 
     # ----------------------------------------------------------------- data

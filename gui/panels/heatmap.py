@@ -8,6 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 from core.landscapes.landscape import Component, Landscape
 
 from ..figures import LandscapeFigure, component_label
+from ..state import run_label
 from .markers import RunMarkers, last_finite_row, rows_up_to
 
 
@@ -164,9 +165,11 @@ class HeatmapPanel(QtWidgets.QWidget):
         state = self.state
         wanted = self.markers.sync(e for e in state.optimizers if e.enabled)
         entries = []
+        has_data = hasattr(state.objective, "train")
         for entry_id, entry in wanted.items():
             run = state.runs.get(entry_id)
-            label = run.label if run is not None else entry.spec.display_name
+            # the label a run will carry, before it starts too: a restart keeps the legend
+            label = run.label if run is not None else run_label(entry.spec, has_data)
             if run is not None and run.diverged_at is not None:
                 label += f" (diverged at step {run.diverged_at})"
             entries.append((entry_id, label, entry.color))
