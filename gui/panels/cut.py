@@ -54,7 +54,7 @@ class CutPanel(QtWidgets.QWidget):
             spin.setDecimals(2)
             spin.setSingleStep(0.1)
             spin.setValue(value)
-            spin.setPrefix(f"{name} ")
+            spin.setPrefix(f"{name[0]} ")
             spin.setObjectName(f"cutPoint_{name}")
             spin.setToolTip("End points of the cut in plane coordinates (a, b); the heatmap marks them 1 and 2")
         controls.addWidget(QtWidgets.QLabel("Cut:"))
@@ -62,16 +62,17 @@ class CutPanel(QtWidgets.QWidget):
         controls.addWidget(self.angle)
         controls.addStretch(1)
         layout.addLayout(controls)
-        # The end points get a row of their own: side by side with the mode they made the
-        # panel so wide that the curves beside it were squeezed.
+        # The end points get two rows of their own (point 1, point 2, as the heatmap numbers
+        # them): side by side with the mode they made the panel so wide that the curves
+        # beside it were squeezed.
         self.points_row = QtWidgets.QWidget()
-        points_layout = QtWidgets.QHBoxLayout(self.points_row)
+        points_layout = QtWidgets.QGridLayout(self.points_row)
         points_layout.setContentsMargins(0, 0, 0, 0)
-        for k, spin in enumerate(self.points):
-            if k in (0, 2):
-                points_layout.addWidget(QtWidgets.QLabel("from" if k == 0 else "to"))
-            points_layout.addWidget(spin)
-        points_layout.addStretch(1)
+        for row in range(2):
+            points_layout.addWidget(QtWidgets.QLabel(f"point {row + 1}:"), row, 0)
+            points_layout.addWidget(self.points[2 * row], row, 1)
+            points_layout.addWidget(self.points[2 * row + 1], row, 2)
+        points_layout.setColumnStretch(3, 1)
         layout.addWidget(self.points_row)
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot = self.plot_widget.getPlotItem()
