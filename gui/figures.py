@@ -117,7 +117,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         for item in (self.image, self.contour_item.curve):  # a PlotDataItem draws through .curve
             item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
-        self.center_marker = pg.ScatterPlotItem([0], [0], symbol="+", size=16, pen=pg.mkPen("k", width=2),
+        # empty until a landscape is shown (show_landscape places it at the centre)
+        self.center_marker = pg.ScatterPlotItem([], [], symbol="+", size=16, pen=pg.mkPen("k", width=2),
                                                 brush=None)
         self.plot.addItem(self.center_marker)
         self.landscape = None

@@ -69,6 +69,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self.cursors = []
         for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
             cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#555555", style=QtCore.Qt.PenStyle.DashLine))
+            cursor.setVisible(False)  # with the axes, once there is a run
             plot.addItem(cursor)
             self.cursors.append(cursor)
         self.plots = (self.loss_plot, self.accuracy_plot, self.gradient_plot)
@@ -139,9 +140,10 @@ class CurvesPanel(QtWidgets.QWidget):
                     plot.removeItem(item)
         log = self._log_loss()
         if any(run.steps.size for run in self.state.runs.values()):
-            for plot in self.plots:
+            for plot, cursor in zip(self.plots, self.cursors):
                 for side in ("bottom", "left"):
                     plot.showAxis(side, True)
+                cursor.setVisible(True)
         self.loss_plot.setLogMode(False, log)
         self.log_loss.setToolTip("Show the loss on a logarithmic axis" + ("" if log or not self.state.view.curves_log
                                  else " (off now: some loss is not positive)"))

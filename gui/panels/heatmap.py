@@ -50,6 +50,7 @@ class HeatmapPanel(QtWidgets.QWidget):
                                for name in ("1", "2")]
         for label in self.cut_end_labels:
             label.setZValue(26)
+            label.setVisible(False)  # shown for a cut between two points
             plot.addItem(label, ignoreBounds=True)
         # in a row of its own under the plot, so that it never covers a path
         self.legend = self.figure.legend_below()
