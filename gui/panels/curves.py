@@ -12,20 +12,25 @@ from .markers import finite_rows
 # core defines the project-wide floor, this view's copy is named for what it does here.
 LOSS_CURVE_FLOOR = -1e6
 MIN_PLOT_HEIGHT = 90  # px per plot; with less room the panel shows one plot at a time
-PLOT_NAMES = ("Loss", "Accuracy", "Gradient norm")
+PLOT_NAMES = ("Loss", "Accuracy", "Gradient")  # short: the tab bar must fit beside the check box at 1024 px
 
 
-def log_ticks(low, high):
+def log_ticks(low, high, max_ticks=None):
     """Ticks for a log axis from ``low`` to ``high`` (> 0): 1, 2 and 5 times powers of ten
-    when the range spans less than three decades, powers of ten otherwise. Values are in
-    log10 space, as pyqtgraph's log mode expects."""
+    when the range spans less than three decades (and, given ``max_ticks``, that many fit),
+    powers of ten otherwise. Values are in log10 space, as pyqtgraph's log mode expects."""
     if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high <= 0:
         return None
     first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
-    multiples = (1, 2, 5) if last - first <= 3 else (1,)
-    values = [m * 10.0 ** k for k in range(first, last + 1) for m in multiples]
-    chosen = [v for v in values if low / 1.5 <= v <= high * 1.5]
-    return [[(float(np.log10(v)), f"{v:g}") for v in chosen], []]
+
+    def chosen(multiples):
+        values = [m * 10.0 ** k for k in range(first, last + 1) for m in multiples]
+        return [v for v in values if low / 1.5 <= v <= high * 1.5]
+
+    ticks = chosen((1, 2, 5)) if last - first <= 3 else chosen((1,))
+    if max_ticks is not None and len(ticks) > max_ticks:
+        ticks = chosen((1,))
+    return [[(float(np.log10(v)), f"{v:g}") for v in ticks], []]
 
 
 class CurvesPanel(QtWidgets.QWidget):
@@ -40,7 +45,7 @@ class CurvesPanel(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QtWidgets.QHBoxLayout()
-        self.log_loss = QtWidgets.QCheckBox("log scale loss")
+        self.log_loss = QtWidgets.QCheckBox("log loss")
         self.log_loss.setObjectName("curvesLogLoss")
         self.log_loss.setChecked(state.view.curves_log)
         self.log_loss.setToolTip("Show the loss on a logarithmic axis")
@@ -53,6 +58,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self.selector.setToolTip("The panel is short: choose the plot to show (all three show when it is taller)")
         self.selector.setDrawBase(False)
         self.selector.setExpanding(False)
+        self.selector.setUsesScrollButtons(False)  # every tab whole: the panel asks for the room
         self.selector.setVisible(False)
         top.addWidget(self.selector)
         layout.addLayout(top)
@@ -86,6 +92,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
         self.selector.currentChanged.connect(lambda _index: self._arrange_plots())
+        self.loss_plot.vb.sigResized.connect(lambda _view_box: self._set_loss_ticks())  # how many labels fit
         state.view_changed.connect(self._on_view_changed)
         state.runs_updated.connect(self._on_runs_updated)
         state.optimizers_changed.connect(self._on_runs_updated)
@@ -191,7 +198,8 @@ class CurvesPanel(QtWidgets.QWidget):
             values = np.concatenate(losses)
             values = values[np.isfinite(values) & (values > 0)]
             if values.size:
-                ticks = log_ticks(values.min(), values.max())
+                # a label needs about 18 px: a short plot gets decades only
+                ticks = log_ticks(values.min(), values.max(), max_ticks=max(2, int(self.loss_plot.vb.height() // 18)))
         axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)
 
     def _on_frame_changed(self, frame):
