@@ -132,6 +132,28 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             self.plot.showAxis(side, shown)
         self.colorbar.setVisible(shown and (self.landscape is None or not self.landscape.is_cut))
 
+    def fit_legend_columns(self):
+        """As many legend entries side by side as the figure's width holds: a legend wider
+        than the figure widened the layout past the window, pushing the colour bar (and a
+        centred title's end) out of sight."""
+        legend = getattr(self, "legend", None)  # resizeEvent comes during __init__ too
+        items = legend.items if legend is not None else []
+        if not items:
+            return
+        spacing = 60  # the sample line (20 px), the gaps around it and between entries
+        # the text item's own width: the label's geometry is only set by the next layout pass
+        widths = sorted((label.item.boundingRect().width() + spacing for _sample, label in items), reverse=True)
+        available = self.width() - 20
+        columns = 1
+        while columns < len(widths) and sum(widths[:columns + 1]) <= available:
+            columns += 1
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.fit_legend_columns()
+
     def legend_below(self):
         """A legend in its own row under the plot: it never covers the data."""
         if self.legend is None:
@@ -192,7 +214,6 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             self.plot.removeItem(item)
         self.path_items = []
         self.legend_below().clear()
-        self.legend.setColumnCount(min(len(paths), 4) or 1)
         for label, xy, color, diverged in paths:
             xy = np.asarray(xy, dtype=np.float64)
             line = pg.PlotDataItem(xy[:, 0], xy[:, 1], pen=pg.mkPen(color, width=2.5))
@@ -205,6 +226,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
                 self.plot.addItem(item)
                 self.path_items.append(item)
             self.legend.addItem(line, label + (" (diverged)" if diverged else ""))
+        self.fit_legend_columns()
 
     def _show_cut(self, landscape, log_scale):
         self.contour_item.setData([], [])

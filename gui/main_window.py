@@ -32,6 +32,7 @@ from .state import AppState, objective_summary
 FRAME_INTERVAL_MS = 30
 COMPACT_WIDTH = 1400  # narrower windows stack the four docks as tabs in one column
 MAX_DOCK_WIDTH = 360  # px: a dock never takes more, so that 1024 px leave the views room
+TINY_WIDTH, TINY_DOCK_WIDTH = 1000, 200  # below 1000 px docks may narrow to 200 px and scroll sideways
 SPEEDS = [("1 step / frame", 1), ("2 steps / frame", 2), ("5 steps / frame", 5), ("10 steps / frame", 10)]
 
 # m-hat and v-hat are m and v with a combining circumflex (U+0302) in italics: Qt's
@@ -151,6 +152,25 @@ class FlowLayout(QtWidgets.QLayout):
         return y + row_height - rect.y()
 
 
+class PageStack(QtWidgets.QStackedWidget):
+    """A QStackedWidget as small as its current page allows: a plain one is as wide as
+    its widest page (a lab needing 557 px), which kept the whole window from narrowing."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        # the layout would otherwise impose the largest page's minimum on the widget
+        self.layout().setSizeConstraint(QtWidgets.QLayout.SizeConstraint.SetNoConstraint)
+        self.currentChanged.connect(lambda _index: self.updateGeometry())
+
+    def minimumSizeHint(self):
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
+
+    def sizeHint(self):
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+
 class PageStrip(QtWidgets.QWidget):
     """Tab-like buttons, one per page of a QStackedWidget, wrapping onto as many rows as
     the width needs; ``group_label_before`` puts a caption before the button of a page
@@ -242,7 +262,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # The pages (the landscape, then the labs) are stacked; a strip of tab-like buttons
         # that wraps onto a second row picks one, so every lab is reachable without the
         # scroll arrows a single tab bar needed, at any window width.
-        self.tabs = QtWidgets.QStackedWidget()
+        self.tabs = PageStack()
         self.tabs.setObjectName("centralPages")
         self.labs = {"Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
                      "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
@@ -282,6 +302,8 @@ class MainWindow(QtWidgets.QMainWindow):
             scroll.setMinimumWidth(min(width_for_whole_texts(panel) + scrollbar + 4, MAX_DOCK_WIDTH))
             dock.setWidget(scroll)
             self.docks[name] = dock
+        self._dock_widths = {name: dock.widget().minimumWidth() for name, dock in self.docks.items()}
+        self._tiny = False
         # The default arrangement follows the window's width until the user moves a dock
         # or a saved arrangement is restored.
         self._auto_dock_layout = True
@@ -770,16 +792,32 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._arranging_docks:
             self._auto_dock_layout = False  # the user's arrangement stays
 
+    def _fit_docks_to_width(self, width):
+        """Below TINY_WIDTH the docks give up their whole-text width (and scroll sideways),
+        so that even an 800 px window fits; above it they keep it."""
+        tiny = width < TINY_WIDTH
+        if tiny == self._tiny:
+            return
+        self._tiny = tiny
+        for name, dock in self.docks.items():
+            scroll = dock.widget()
+            scroll.setMinimumWidth(min(TINY_DOCK_WIDTH, self._dock_widths[name]) if tiny else self._dock_widths[name])
+            scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded if tiny
+                                                else QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
     def resizeEvent(self, event):
         super().resizeEvent(event)
+        self._fit_docks_to_width(event.size().width())
         if self._auto_dock_layout:
             self._arrange_docks(compact=event.size().width() < COMPACT_WIDTH)
 
     def setVisible(self, visible):
         # Arrange before the first show: the wide arrangement's minimum width (about
         # 1250 px) would otherwise stretch a window opened at 1024 px before any resizeEvent.
-        if visible and self._auto_dock_layout:
-            self._arrange_docks(compact=self.width() < COMPACT_WIDTH)
+        if visible:
+            self._fit_docks_to_width(self.width())
+            if self._auto_dock_layout:
+                self._arrange_docks(compact=self.width() < COMPACT_WIDTH)
         super().setVisible(visible)
 
     def _recent_paths(self):

@@ -116,26 +116,6 @@ class HeatmapPanel(QtWidgets.QWidget):
         self._draw_start()
         self._on_frame_changed(self.state.frame)  # the legend is rebuilt only when runs change
 
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._fit_legend_columns()
-
-    def _fit_legend_columns(self):
-        """As many legend entries side by side as the figure's width holds (a legend
-        wider than the figure pushed the colour bar out of sight)."""
-        items = self.legend.items
-        if not items:
-            return
-        spacing = 60  # the sample line (20 px), the gaps around it and between entries
-        # the text item's own width: the label's geometry is only set by the next layout pass
-        widths = sorted((label.item.boundingRect().width() + spacing for _sample, label in items), reverse=True)
-        available = self.figure.width() - 20
-        columns = 1
-        while columns < len(widths) and sum(widths[:columns + 1]) <= available:
-            columns += 1
-        if columns != self.legend.columnCount:
-            self.legend.setColumnCount(columns)
-
     def _on_contours_ready(self, landscape, segments):
         if landscape is self._shown_landscape:
             self.figure.show_contours(segments)
@@ -181,7 +161,7 @@ class HeatmapPanel(QtWidgets.QWidget):
             self.legend.clear()
             for entry_id, label, _color in entries:
                 self.legend.addItem(self.trails[entry_id], label)
-            self._fit_legend_columns()
+            self.figure.fit_legend_columns()
         self._on_frame_changed(state.frame)
 
     def _on_frame_changed(self, frame):
