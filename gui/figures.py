@@ -47,6 +47,38 @@ def grid_transform(alphas, betas):
     return transform
 
 
+SCIENTIFIC_BELOW, SCIENTIFIC_FROM = 1e-3, 1e4  # magnitudes outside [1e-3, 1e4) get powers-of-ten labels
+
+
+def readable_tick_strings(values, scale, spacing):
+    """Labels for ticks ``values`` (spaced ``spacing`` apart, times ``scale``) that stay
+    short and distinct at any magnitude: decimals with as many places as the spacing
+    needs from 1e-3 to 1e4, and ``1.2e6``-style labels beyond, with as many digits as
+    tell neighbours apart. (pyqtgraph's own labels run to ``0.00010000`` or ``1000000``
+    on a colour bar only 45 px wide, or hide the scale in an ``(x1e+06)``.)"""
+    values = [float(v) * scale for v in values]
+    spacing = abs(float(spacing) * scale) or 1.0
+    largest = max((abs(v) for v in values), default=0.0)
+    if largest >= SCIENTIFIC_FROM or 0 < largest < SCIENTIFIC_BELOW:
+        decimals = max(0, int(np.floor(np.log10(largest))) - int(np.floor(np.log10(spacing))))
+        return [_short_exponent(f"{v:.{decimals}e}") if v != 0 else "0" for v in values]
+    places = max(0, int(np.ceil(-np.log10(spacing))))
+    return [f"{v:.{places}f}" for v in values]
+
+
+def _short_exponent(text):
+    """'1.5e+06' -> '1.5e6', '2e-04' -> '2e-4'."""
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def use_readable_ticks(axis):
+    """Give an AxisItem :func:`readable_tick_strings` (and no SI prefix in its label)."""
+    axis.enableAutoSIPrefix(False)
+    # the colour bar builds its own axis, so the method is replaced on the instance
+    axis.tickStrings = readable_tick_strings
+
+
 class LandscapeFigure(pg.GraphicsLayoutWidget):
     """A heatmap (slice) or curve (cut) of a :class:`~core.landscapes.landscape.Landscape`."""
 
@@ -63,6 +95,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(DEFAULT_COLORMAP), interactive=False,
                                         width=18)
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        use_readable_ticks(self.colorbar.axis)
+        self.colorbar.axis.setWidth(None)  # as wide as its labels need (pyqtgraph fixes 45 px)
         self.contour_item = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen((255, 255, 255, 170), width=1))
         self.contour_item.setZValue(5)
         self.plot.addItem(self.contour_item)
@@ -71,12 +105,49 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         for item in (self.image, self.contour_item.curve):  # a PlotDataItem draws through .curve
             item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
-        self.center_marker = pg.ScatterPlotItem([0], [0], symbol="+", size=16, pen=pg.mkPen("k", width=2),
+        # empty until a landscape is shown (show_landscape places it at the centre)
+        self.center_marker = pg.ScatterPlotItem([], [], symbol="+", size=16, pen=pg.mkPen("k", width=2),
                                                 brush=None)
         self.plot.addItem(self.center_marker)
         self.landscape = None
         self.path_items = []
         self.legend = None
+        self.show_axes(False)  # no placeholder 0..1 axes before there is anything to show
+
+    def show_axes(self, shown):
+        """Show or hide the axes and the colour bar (hidden until the first landscape)."""
+        for side in ("bottom", "left"):
+            self.plot.showAxis(side, shown)
+        self.colorbar.setVisible(shown and (self.landscape is None or not self.landscape.is_cut))
+
+    def fit_legend_columns(self):
+        """As many legend entries side by side as the figure's width holds: a legend wider
+        than the figure widened the layout past the window, pushing the colour bar (and a
+        centred title's end) out of sight."""
+        legend = getattr(self, "legend", None)  # resizeEvent comes during __init__ too
+        items = legend.items if legend is not None else []
+        if not items:
+            return
+        spacing = 60  # the sample line (20 px), the gaps around it and between entries
+        # the text item's own width: the label's geometry is only set by the next layout pass
+        widths = sorted((label.item.boundingRect().width() + spacing for _sample, label in items), reverse=True)
+        available = self.width() - 20
+        columns = 1
+        while columns < len(widths) and sum(widths[:columns + 1]) <= available:
+            columns += 1
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.fit_legend_columns()
+
+    def legend_below(self):
+        """A legend in its own row under the plot: it never covers the data."""
+        if self.legend is None:
+            self.legend = pg.LegendItem(labelTextColor="k", brush=(255, 255, 255, 0), horSpacing=18)
+            self.addItem(self.legend, row=1, col=0)
+        return self.legend
 
     def show_landscape(self, landscape, colormap=DEFAULT_COLORMAP, log_scale=False, contours=10, title=None,
                        value_label=None, segments=None, narrow=False):
@@ -87,6 +158,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         side): the vertical axis gives the norm and cosine but not the direction's kind,
         which the horizontal axis names, so the label is not cut off."""
         self.landscape = landscape
+        self.show_axes(True)
         plane = landscape.plane
         if title is not None:
             self.plot.setTitle(title, color="k", size="11pt")
@@ -129,9 +201,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         for item in self.path_items:
             self.plot.removeItem(item)
         self.path_items = []
-        if self.legend is None:
-            self.legend = self.plot.addLegend(offset=(-10, -10), labelTextColor="k", brush=(255, 255, 255, 200))
-        self.legend.clear()
+        self.legend_below().clear()
         for label, xy, color, diverged in paths:
             xy = np.asarray(xy, dtype=np.float64)
             line = pg.PlotDataItem(xy[:, 0], xy[:, 1], pen=pg.mkPen(color, width=2.5))
@@ -144,6 +214,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
                 self.plot.addItem(item)
                 self.path_items.append(item)
             self.legend.addItem(line, label + (" (diverged)" if diverged else ""))
+        self.fit_legend_columns()
 
     def _show_cut(self, landscape, log_scale):
         self.contour_item.setData([], [])

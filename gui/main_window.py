@@ -31,8 +31,13 @@ from .panels.optimizers import OptimizersPanel
 from .state import AppState, objective_summary
 
 FRAME_INTERVAL_MS = 30
+COMPACT_WIDTH = 1400  # narrower windows stack the four docks as tabs in one column
+MAX_DOCK_WIDTH = 360  # px: a dock never takes more, so that 1024 px leave the views room
+TINY_WIDTH, TINY_DOCK_WIDTH = 1000, 200  # below 1000 px docks may narrow to 200 px and scroll sideways
 SPEEDS = [("1 step / frame", 1), ("2 steps / frame", 2), ("5 steps / frame", 5), ("10 steps / frame", 10)]
 
+# m-hat and v-hat are m and v with a combining circumflex (U+0302) in italics: Qt's
+# rich text drops the combining mark on the upright face of the default font.
 FORMULAS = """<h3>Losses (mean over the N training examples, plus lambda R(W))</h3>
 <p><b>Scores</b> s = W x, with x extended by a constant 1 (the bias trick); W is C x (D+1).</p>
 <p><b>Multiclass SVM</b>: L<sub>i</sub> = sum<sub>j != y<sub>i</sub></sub> max(0, s<sub>j</sub> - s<sub>y<sub>i</sub></sub> + delta)</p>
@@ -44,13 +49,15 @@ The bias column is left out unless "regularize the bias column" is ticked.</p>
 <b>Nesterov</b>: v = mu v + g; x -= lr (g + mu v)<br>
 <b>AdaGrad</b>: G += g<sup>2</sup>; x -= lr g / (sqrt(G) + eps)<br>
 <b>RMSProp</b>: E = alpha E + (1 - alpha) g<sup>2</sup>; x -= lr g / (sqrt(E) + eps)<br>
-<b>Adam</b>: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g<sup>2</sup>; x -= lr m&#770; / (sqrt(v&#770;) + eps) with
-m&#770; = m / (1 - b1<sup>t</sup>), v&#770; = v / (1 - b2<sup>t</sup>)<br>
+<b>Adam</b>: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g<sup>2</sup>; x -= lr <i>m&#770;</i> / (sqrt(<i>v&#770;</i>) + eps) with
+the bias-corrected <i>m&#770;</i> = m / (1 - b1<sup>t</sup>), <i>v&#770;</i> = v / (1 - b2<sup>t</sup>)<br>
 <b>Random search</b>: keep the best of start + lr randn; <b>random local search</b>: move to x + lr randn only if the loss drops.</p>
 <h3>The picture</h3>
-<p>The heatmap shows L(W + a d1 + b d2); paths are the optimizers' iterates projected onto that plane
-(least squares), so a path of a high-dimensional model is mostly off the plane: the percentage below the
-heatmap says how much. Tick "optimize within the plane only" to make the paths lie exactly on the slice.</p>"""
+<p>The heatmap shows L(W + a d1 + b d2). The default race optimizes within the plane only, so every path
+lies exactly on the slice. Untick "optimize within the plane only" to race the full model: its iterates are
+then projected onto the plane (least squares) and lie mostly off it; a dashed ring round each marker grows
+with the share of the point's distance from the centre that is off the plane, and the line below the
+heatmap gives the percentages.</p>"""
 
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
@@ -66,6 +73,162 @@ def preset_title(path) -> str:
         return json.loads(Path(path).read_text()).get("title") or Path(path).stem
     except (OSError, ValueError):
         return Path(path).stem
+
+
+def width_for_whole_texts(panel) -> int:
+    """The width ``panel`` needs to show every combo box's longest item whole.
+
+    The panels' combo boxes ask for room for about 14 characters (so that no single long
+    item widens the window); a dock exactly that wide cut their texts off, so the dock is
+    widened by what the widest item lacks."""
+    lacking = 0
+    for box in panel.findChildren(QtWidgets.QComboBox):
+        texts = [box.itemText(k) for k in range(box.count())]
+        if not texts:
+            continue
+        option = QtWidgets.QStyleOptionComboBox()
+        box.initStyleOption(option)
+        text_width = max(box.fontMetrics().horizontalAdvance(text) for text in texts)
+        whole = box.style().sizeFromContents(QtWidgets.QStyle.ContentsType.CT_ComboBox, option,
+                                             QtCore.QSize(text_width, box.fontMetrics().height()), box).width()
+        lacking = max(lacking, whole - box.sizeHint().width())
+    return panel.sizeHint().width() + lacking
+
+
+class FlowLayout(QtWidgets.QLayout):
+    """Lays its items out left to right and wraps them onto further rows, like words in a
+    line of text (Qt's flow-layout example)."""
+
+    def __init__(self, parent=None, spacing=2):
+        super().__init__(parent)
+        self._items = []
+        self.setSpacing(spacing)
+        self.setContentsMargins(0, 0, 0, 0)
+
+    def addItem(self, item):
+        self._items.append(item)
+
+    def count(self):
+        return len(self._items)
+
+    def itemAt(self, index):
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index):
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def expandingDirections(self):
+        return QtCore.Qt.Orientation(0)
+
+    def hasHeightForWidth(self):
+        return True
+
+    def heightForWidth(self, width):
+        return self._place(QtCore.QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect):
+        super().setGeometry(rect)
+        self._place(rect, move=True)
+
+    def sizeHint(self):
+        return self.minimumSize()
+
+    def minimumSize(self):
+        size = QtCore.QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        return size
+
+    def _place(self, rect, move):
+        """Position the items in ``rect`` (when ``move``); the height they need."""
+        x, y, row_height = rect.x(), rect.y(), 0
+        for item in self._items:
+            hint = item.sizeHint()
+            if x + hint.width() > rect.right() + 1 and row_height > 0:
+                x, y, row_height = rect.x(), y + row_height + self.spacing(), 0
+            if move:
+                item.setGeometry(QtCore.QRect(QtCore.QPoint(x, y), hint))
+            x += hint.width() + self.spacing()
+            row_height = max(row_height, hint.height())
+        return y + row_height - rect.y()
+
+
+class PageStack(QtWidgets.QStackedWidget):
+    """A QStackedWidget as small as its current page allows: a plain one is as wide as
+    its widest page (a lab needing 557 px), which kept the whole window from narrowing."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        # the layout would otherwise impose the largest page's minimum on the widget
+        self.layout().setSizeConstraint(QtWidgets.QLayout.SizeConstraint.SetNoConstraint)
+        self.currentChanged.connect(lambda _index: self.updateGeometry())
+
+    def minimumSizeHint(self):
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
+
+    def sizeHint(self):
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+
+class PageStrip(QtWidgets.QWidget):
+    """Tab-like buttons, one per page of a QStackedWidget, wrapping onto as many rows as
+    the width needs; ``group_label_before`` puts a caption before the button of a page
+    index (e.g. "Labs:")."""
+
+    def __init__(self, pages: QtWidgets.QStackedWidget, names, group_label_before=None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("pageStrip")
+        self.pages = pages
+        self.buttons: list[QtWidgets.QToolButton] = []
+        self.group = QtWidgets.QButtonGroup(self)
+        self.group.setExclusive(True)
+        layout = FlowLayout(self, spacing=3)
+        size_policy = self.sizePolicy()
+        size_policy.setHeightForWidth(True)
+        self.setSizePolicy(size_policy)
+        for index, name in enumerate(names):
+            if group_label_before and index in group_label_before:
+                caption = QtWidgets.QLabel(group_label_before[index])
+                caption.setContentsMargins(8, 0, 2, 0)
+                layout.addWidget(caption)
+            button = QtWidgets.QToolButton()
+            button.setText(name)
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.setObjectName(f"page:{name}")
+            button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
+            self.group.addButton(button, index)
+            layout.addWidget(button)
+            self.buttons.append(button)
+        self.setStyleSheet("QToolButton { padding: 3px 8px; border: 1px solid transparent; border-radius: 3px }"
+                           "QToolButton:checked { background: palette(base); border: 1px solid palette(mid);"
+                           " font-weight: bold }")
+        self.group.idClicked.connect(pages.setCurrentIndex)
+        pages.currentChanged.connect(self._on_page_changed)
+        self._on_page_changed(pages.currentIndex())
+
+    def _on_page_changed(self, index):
+        if 0 <= index < len(self.buttons):
+            self.buttons[index].setChecked(True)
+
+    def hasHeightForWidth(self):
+        return True
+
+    def heightForWidth(self, width):
+        return self.layout().heightForWidth(width)
+
+    def sizeHint(self):
+        width = max(self.width(), 200)
+        return QtCore.QSize(width, self.layout().heightForWidth(width))
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        # the row count changes with the width: let the parent layout give the new height
+        height = self.layout().heightForWidth(event.size().width())
+        if height != self.minimumHeight():
+            self.setMinimumHeight(height)
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -97,40 +260,60 @@ class MainWindow(QtWidgets.QMainWindow):
         central.addWidget(self.heatmap)
         central.addWidget(lower)
         central.setSizes([620, 380])
-        self.tabs = QtWidgets.QTabWidget()
-        self.tabs.setObjectName("centralTabs")
-        self.tabs.setUsesScrollButtons(True)  # many labs: scroll the tab bar rather than widen the window
-        self.tabs.addTab(central, "Landscape and race")
+        # The pages (the landscape, then the labs) are stacked; a strip of tab-like buttons
+        # that wraps onto a second row picks one, so every lab is reachable without the
+        # scroll arrows a single tab bar needed, at any window width.
+        self.tabs = PageStack()
+        self.tabs.setObjectName("centralPages")
         self.labs = {"Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
                      "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
                      "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
                      "Linear vs network": LinearVsNetworkLab(self.state), "Initialization": InitializationLab(self.state),
                      "3D surface": Surface3DPanel(self.state)}
-        for name, lab in self.labs.items():
-            self.tabs.addTab(lab, name)
-        self.setCentralWidget(self.tabs)
+        self.page_names = ["Landscape and race", *self.labs]
+        self.tabs.addWidget(central)
+        for lab in self.labs.values():
+            self.tabs.addWidget(lab)
+        self.page_strip = PageStrip(self.tabs, self.page_names, group_label_before={1: "Labs:"})
+        container = QtWidgets.QWidget()
+        container_layout = QtWidgets.QVBoxLayout(container)
+        container_layout.setContentsMargins(0, 2, 0, 0)
+        container_layout.setSpacing(2)
+        container_layout.addWidget(self.page_strip)
+        container_layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(container)
 
         self.data_panel = DataPanel(self.state)
         self.model_panel = ModelPanel(self.state)
         self.landscape_panel = LandscapePanel(self.state)
         self.optimizers_panel = OptimizersPanel(self.state)
         self.docks = {}
-        left = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
-        right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
-        for name, panel, area in (("Data", self.data_panel, left), ("Model", self.model_panel, left),
-                                  ("Landscape", self.landscape_panel, left),
-                                  ("Optimizers", self.optimizers_panel, right)):
+        for name, panel in (("Data", self.data_panel), ("Model", self.model_panel),
+                            ("Landscape", self.landscape_panel), ("Optimizers", self.optimizers_panel)):
             dock = QtWidgets.QDockWidget(name, self)
             dock.setObjectName(f"{name.lower()}Dock")
             scroll = QtWidgets.QScrollArea()
             scroll.setWidget(panel)
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            # As wide as the panel wants (whole combo texts) plus a vertical scroll bar:
+            # a dock squeezed below that clipped its controls.
+            scrollbar = self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+            scroll.setMinimumWidth(min(width_for_whole_texts(panel) + scrollbar + 4, MAX_DOCK_WIDTH))
             dock.setWidget(scroll)
-            self.addDockWidget(area, dock)
             self.docks[name] = dock
-        self.tabifyDockWidget(self.docks["Data"], self.docks["Model"])
-        self.docks["Data"].raise_()
+        self._dock_widths = {name: dock.widget().minimumWidth() for name, dock in self.docks.items()}
+        self._tiny = False
+        # The default arrangement follows the window's width until the user moves a dock
+        # or a saved arrangement is restored.
+        self._auto_dock_layout = True
+        self._arranging_docks = False
+        self._compact_docks = None
+        self._arrange_docks(compact=False)
+        for dock in self.docks.values():
+            dock.dockLocationChanged.connect(self._on_dock_moved)
+            dock.topLevelChanged.connect(self._on_dock_moved)
 
         self._build_transport()
         self._build_status_bar()
@@ -205,7 +388,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.readout = QtWidgets.QLabel("")
         self.readout.setObjectName("readout")
         self.progress_bar = QtWidgets.QProgressBar()
+        self.progress_bar.setObjectName("progressBar")
         self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setFormat("%p%")
         self.progress_bar.setMaximumWidth(180)
         self.progress_bar.setVisible(False)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
@@ -257,9 +442,17 @@ class MainWindow(QtWidgets.QMainWindow):
             title = preset_title(path)
             action = self.presets_menu.addAction(title, lambda p=path: self.open_session(p))
             action.setToolTip(str(path))
+        self.labs_menu = menu.addMenu("&Labs")
+        for name in self.page_names:
+            self.labs_menu.addAction(name, lambda n=name: self.show_lab("" if n == self.page_names[0] else n))
         view_menu = menu.addMenu("&View")
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        self.reset_scene_action = view_menu.addAction("Reset to the default scene", self.reset_to_default_scene)
+        self.reset_scene_action.setObjectName("resetSceneAction")
+        self.reset_scene_action.setToolTip("Every setting back to the scene Hillwalk opens with the first time "
+                                           "(the last settings are kept across launches otherwise)")
         help_menu = menu.addMenu("&Help")
         help_menu.addAction("Formulas…", self.show_formulas)
         help_menu.addAction("About Hillwalk", self.show_about)
@@ -307,7 +500,9 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.progress_bar.setVisible(True)
         self.progress_bar.setValue(int(1000 * fraction))
-        self.progress_bar.setFormat(text)
+        # the bar holds the percentage; the words (a method's label can be long) go to
+        # the status message beside it, and whole into the tooltip
+        self.progress_bar.setToolTip(text)
         self.status_message.setText(text)
 
     def _on_busy(self, busy):
@@ -436,7 +631,7 @@ class MainWindow(QtWidgets.QMainWindow):
             generator.setFileName(str(path))
             generator.setSize(size)
             generator.setViewBox(QtCore.QRect(0, 0, size.width(), size.height()))
-            generator.setTitle(f"Hillwalk: {self.tabs.tabText(self.tabs.currentIndex())}")
+            generator.setTitle(f"Hillwalk: {self.page_names[self.tabs.currentIndex()]}")
             painter = QtGui.QPainter(generator)
             widget.render(painter)
             painter.end()
@@ -567,6 +762,77 @@ class MainWindow(QtWidgets.QMainWindow):
         """Bring a lab's tab (or, for "", the landscape) to the front."""
         self.tabs.setCurrentWidget(self.labs.get(name, self.tabs.widget(0)))
 
+    def reset_to_default_scene(self):
+        """Every setting back to the scene of a first launch (data, model, slice, race,
+        optimizers, view), recomputed, on the landscape page, playing."""
+        from core.io.session import Session, default_race_optimizers
+
+        self.apply_session(Session(optimizers=default_race_optimizers()))
+        self.speed.setCurrentIndex(1)
+        self.state.set_playing(True)
+        self.status_message.setText("Back to the default scene")
+
+    # ================================================================= docks
+    def _arrange_docks(self, compact):
+        """The default dock arrangement: Data and Model as tabs above Landscape on the
+        left and Optimizers on the right; in a narrow window all four as tabs in one
+        column on the left, so that the central views keep their room."""
+        if compact == self._compact_docks:
+            return
+        self._arranging_docks = True
+        try:
+            left = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea
+            right = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+            docks = self.docks
+            for dock in docks.values():
+                self.removeDockWidget(dock)
+            self.addDockWidget(left, docks["Data"])
+            self.tabifyDockWidget(docks["Data"], docks["Model"])
+            if compact:
+                self.tabifyDockWidget(docks["Model"], docks["Landscape"])
+                self.tabifyDockWidget(docks["Landscape"], docks["Optimizers"])
+            else:
+                self.addDockWidget(left, docks["Landscape"])
+                self.addDockWidget(right, docks["Optimizers"])
+            for dock in docks.values():
+                dock.show()
+            docks["Data"].raise_()
+            self._compact_docks = compact
+        finally:
+            self._arranging_docks = False
+
+    def _on_dock_moved(self, *_args):
+        if not self._arranging_docks:
+            self._auto_dock_layout = False  # the user's arrangement stays
+
+    def _fit_docks_to_width(self, width):
+        """Below TINY_WIDTH the docks give up their whole-text width (and scroll sideways),
+        so that even an 800 px window fits; above it they keep it."""
+        tiny = width < TINY_WIDTH
+        if tiny == self._tiny:
+            return
+        self._tiny = tiny
+        for name, dock in self.docks.items():
+            scroll = dock.widget()
+            scroll.setMinimumWidth(min(TINY_DOCK_WIDTH, self._dock_widths[name]) if tiny else self._dock_widths[name])
+            scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded if tiny
+                                                else QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit_docks_to_width(event.size().width())
+        if self._auto_dock_layout:
+            self._arrange_docks(compact=event.size().width() < COMPACT_WIDTH)
+
+    def setVisible(self, visible):
+        # Arrange before the first show: the wide arrangement's minimum width (about
+        # 1250 px) would otherwise stretch a window opened at 1024 px before any resizeEvent.
+        if visible:
+            self._fit_docks_to_width(self.width())
+            if self._auto_dock_layout:
+                self._arrange_docks(compact=self.width() < COMPACT_WIDTH)
+        super().setVisible(visible)
+
     def _recent_paths(self):
         if self.settings is None:
             return list(getattr(self, "_recent", []))
@@ -608,7 +874,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreGeometry(geometry)
         window_state = self.settings.value("windowState")
         if window_state is not None:
-            self.restoreState(window_state)
+            self._arranging_docks = True
+            try:
+                if self.restoreState(window_state):
+                    self._auto_dock_layout = False  # the arrangement the user left
+            finally:
+                self._arranging_docks = False
         saved = self.settings.value("scene")
         if saved:
             try:

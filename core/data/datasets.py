@@ -364,6 +364,32 @@ def _encode_labels(raw_labels):
     return tuple(distinct_names), y
 
 
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header; an empty archive's end record
+NPY_SIGNATURE = b"\x93NUMPY"
+
+
+def _require_zip_archive(path):
+    """Raise a HillwalkError unless ``path`` starts like a ZIP archive (what an .npz is).
+
+    ``numpy.load`` takes any file that is neither a ZIP nor an .npy for a pickle, so a
+    damaged or mislabelled file would otherwise be reported as "pickled data"."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(NPY_SIGNATURE))
+    except OSError as error:
+        raise HillwalkError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    if head.startswith(ZIP_SIGNATURES):
+        return
+    if not head:
+        raise HillwalkError(f"{path}: the file is empty; an .npz archive needs arrays 'X' and 'y' "
+                            "(numpy.savez(path, X=X, y=y))")
+    if head.startswith(NPY_SIGNATURE):
+        raise HillwalkError(f"{path}: this is a single .npy array, not an .npz archive; save both arrays with "
+                            "numpy.savez(path, X=X, y=y)")
+    raise HillwalkError(f"{path}: not a readable .npz archive: the file is corrupt or of another kind (an .npz "
+                        "is a ZIP of .npy arrays); save one with numpy.savez(path, X=X, y=y)")
+
+
 def load_npz(path) -> Dataset:
     """Load ``X`` (N x D) and ``y`` (N ints) from an ``.npz`` archive.
 
@@ -373,8 +399,10 @@ def load_npz(path) -> Dataset:
     path = Path(path)
     if not path.exists():
         raise HillwalkError(f"{path}: no such file; check the path")
+    _require_zip_archive(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # Our own handle: numpy leaves the file open when the ZIP directory is unreadable.
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
             missing = [k for k in ("X", "y") if k not in archive.files]
             if missing:
                 raise HillwalkError(f"{path}: the archive lacks array(s) {', '.join(missing)}; it needs 'X' "
@@ -384,9 +412,16 @@ def load_npz(path) -> Dataset:
             feature_names = tuple(archive["feature_names"]) if "feature_names" in archive.files else None
     except HillwalkError:
         raise
-    except Exception as error:  # zipfile, pickle and format errors differ between NumPy versions
-        raise HillwalkError(f"{path}: not a readable .npz archive ({type(error).__name__}: {error}); "
-                            "save one with numpy.savez(path, X=X, y=y)") from None
+    except ValueError as error:
+        if "allow_pickle" in str(error):  # an object array inside a genuine archive
+            raise HillwalkError(f"{path}: the archive holds object arrays (pickled Python data), which Hillwalk "
+                                "does not load because unpickling can run code; save plain numeric arrays with "
+                                "numpy.savez(path, X=X, y=y)") from None
+        raise HillwalkError(f"{path}: the .npz archive is corrupt ({error}); save it again with "
+                            "numpy.savez(path, X=X, y=y)") from None
+    except Exception as error:  # zipfile and format errors differ between NumPy versions
+        raise HillwalkError(f"{path}: the .npz archive is corrupt ({type(error).__name__}: {error}); save it "
+                            "again with numpy.savez(path, X=X, y=y)") from None
     y_array = np.asarray(y)
     if class_names is None:
         if y_array.ndim == 1 and y_array.size and y_array.dtype.kind in "iub":

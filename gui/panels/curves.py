@@ -6,23 +6,38 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from .markers import finite_rows
 
-def log_ticks(low, high):
+# Where the loss of an objective unbounded below (a saddle) is clipped before drawing; the
+# core defines the project-wide floor, this view's copy is named for what it does here.
+LOSS_CURVE_FLOOR = -1e6
+MIN_PLOT_HEIGHT = 90  # px per plot; with less room the panel shows one plot at a time
+PLOT_NAMES = ("Loss", "Accuracy", "Gradient")  # short: the tab bar must fit beside the check box at 1024 px
+
+
+def log_ticks(low, high, max_ticks=None):
     """Ticks for a log axis from ``low`` to ``high`` (> 0): 1, 2 and 5 times powers of ten
-    when the range spans less than three decades, powers of ten otherwise. Values are in
-    log10 space, as pyqtgraph's log mode expects."""
+    when the range spans less than three decades (and, given ``max_ticks``, that many fit),
+    powers of ten otherwise. Values are in log10 space, as pyqtgraph's log mode expects."""
     if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high <= 0:
         return None
     first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
-    multiples = (1, 2, 5) if last - first <= 3 else (1,)
-    values = [m * 10.0 ** k for k in range(first, last + 1) for m in multiples]
-    chosen = [v for v in values if low / 1.5 <= v <= high * 1.5]
-    return [[(float(np.log10(v)), f"{v:g}") for v in chosen], []]
+
+    def chosen(multiples):
+        values = [m * 10.0 ** k for k in range(first, last + 1) for m in multiples]
+        return [v for v in values if low / 1.5 <= v <= high * 1.5]
+
+    ticks = chosen((1, 2, 5)) if last - first <= 3 else chosen((1,))
+    if max_ticks is not None and len(ticks) > max_ticks:
+        ticks = chosen((1,))
+    return [[(float(np.log10(v)), f"{v:g}") for v in ticks], []]
 
 
 class CurvesPanel(QtWidgets.QWidget):
     """Three plots against the step, linked on x; a vertical cursor follows the frame.
-    Colours are those of the heatmap's legend and the Optimizers list."""
+    Colours are those of the heatmap's legend and the Optimizers list. Where the panel is
+    too short for three legible plots (less than MIN_PLOT_HEIGHT each), it shows one at a
+    time, chosen with a tab bar."""
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
@@ -30,12 +45,22 @@ class CurvesPanel(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QtWidgets.QHBoxLayout()
-        self.log_loss = QtWidgets.QCheckBox("log scale loss")
+        self.log_loss = QtWidgets.QCheckBox("log loss")
         self.log_loss.setObjectName("curvesLogLoss")
         self.log_loss.setChecked(state.view.curves_log)
         self.log_loss.setToolTip("Show the loss on a logarithmic axis")
         top.addWidget(self.log_loss)
         top.addStretch(1)
+        self.selector = QtWidgets.QTabBar()
+        self.selector.setObjectName("curvesSelector")
+        for name in PLOT_NAMES:
+            self.selector.addTab(name)
+        self.selector.setToolTip("The panel is short: choose the plot to show (all three show when it is taller)")
+        self.selector.setDrawBase(False)
+        self.selector.setExpanding(False)
+        self.selector.setUsesScrollButtons(False)  # every tab whole: the panel asks for the room
+        self.selector.setVisible(False)
+        top.addWidget(self.selector)
         layout.addLayout(top)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
@@ -50,8 +75,14 @@ class CurvesPanel(QtWidgets.QWidget):
         self.cursors = []
         for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
             cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#555555", style=QtCore.Qt.PenStyle.DashLine))
+            cursor.setVisible(False)  # with the axes, once there is a run
             plot.addItem(cursor)
             self.cursors.append(cursor)
+        self.plots = (self.loss_plot, self.accuracy_plot, self.gradient_plot)
+        self.compact = False
+        for plot in self.plots:
+            for side in ("bottom", "left"):  # no placeholder axes before the first run
+                plot.showAxis(side, False)
         for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
             # long runs: draw at most about one point per pixel
@@ -60,12 +91,42 @@ class CurvesPanel(QtWidgets.QWidget):
             # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
+        self.selector.currentChanged.connect(lambda _index: self._arrange_plots())
+        self.loss_plot.vb.sigResized.connect(lambda _view_box: self._set_loss_ticks())  # how many labels fit
         state.view_changed.connect(self._on_view_changed)
         state.runs_updated.connect(self._on_runs_updated)
         state.optimizers_changed.connect(self._on_runs_updated)
         state.frame_changed.connect(self._on_frame_changed)
         self._on_view_changed()
 
+    # ----------------------------------------------------------------- layout
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        compact = self.graphics.height() < len(self.plots) * MIN_PLOT_HEIGHT
+        if compact != self.compact:
+            self.compact = compact
+            self._arrange_plots()
+
+    def shown_plots(self):
+        """The plots on screen: all three, or the one the tab bar picks."""
+        return [self.plots[self.selector.currentIndex()]] if self.compact else list(self.plots)
+
+    def _arrange_plots(self):
+        layout = self.graphics.ci
+        for plot in self.plots:
+            if plot in layout.items:
+                layout.removeItem(plot)
+        shown = self.shown_plots()
+        for row, plot in enumerate(shown):
+            layout.addItem(plot, row=row, col=0)
+            axis = plot.getAxis("bottom")  # "step" under the lowest plot only
+            if plot is shown[-1]:
+                axis.setLabel("step", color="k")
+            else:
+                axis.showLabel(False)
+        self.selector.setVisible(self.compact)
+
+    # ----------------------------------------------------------------- data
     def _log_loss(self) -> bool:
         """Log scale as asked, unless some loss is not positive (e.g. on a saddle)."""
         losses = [run.loss for run in self.state.runs.values() if run.loss.size]
@@ -85,6 +146,11 @@ class CurvesPanel(QtWidgets.QWidget):
                                       self.lines.pop(entry_id).values()):
                     plot.removeItem(item)
         log = self._log_loss()
+        if any(run.steps.size for run in self.state.runs.values()):
+            for plot, cursor in zip(self.plots, self.cursors):
+                for side in ("bottom", "left"):
+                    plot.showAxis(side, True)
+                cursor.setVisible(True)
         self.loss_plot.setLogMode(False, log)
         self.log_loss.setToolTip("Show the loss on a logarithmic axis" + ("" if log or not self.state.view.curves_log
                                  else " (off now: some loss is not positive)"))
@@ -105,15 +171,22 @@ class CurvesPanel(QtWidgets.QWidget):
                 for item in lines.values():
                     item.setData([], [])
                 continue
-            positive = np.maximum(run.loss, 1e-300) if log else run.loss
-            lines["loss"].setData(run.steps, positive)
+            loss = np.maximum(run.loss, 1e-300 if log else LOSS_CURVE_FLOOR)
+            keep = finite_rows(loss)  # a diverged run ends in inf/NaN
+            lines["loss"].setData(run.steps[keep], loss[keep])
             finite_acc = np.isfinite(run.train_acc)
             lines["train"].setData(run.steps[finite_acc], run.train_acc[finite_acc])
             finite_val = np.isfinite(run.val_acc)
             lines["val"].setData(run.steps[finite_val], run.val_acc[finite_val])
-            lines["grad"].setData(run.steps, np.maximum(run.grad_norm, 1e-300))
+            gradient = np.maximum(run.grad_norm, 1e-300)
+            keep = finite_rows(gradient)
+            lines["grad"].setData(run.steps[keep], gradient[keep])
             tip = run.label + (f" (diverged at step {run.diverged_at})" if run.diverged_at is not None else "")
             lines["loss"].setToolTip(tip)
+        clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
+        title = f"full-data loss (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else "full-data loss"
+        if title != self.loss_plot.titleLabel.text:  # a new title re-lays the plots out: only on a change
+            self.loss_plot.setTitle(title)
         self._set_loss_ticks()
         self._on_frame_changed(self.state.frame)
 
@@ -125,7 +198,8 @@ class CurvesPanel(QtWidgets.QWidget):
             values = np.concatenate(losses)
             values = values[np.isfinite(values) & (values > 0)]
             if values.size:
-                ticks = log_ticks(values.min(), values.max())
+                # a label needs about 18 px: a short plot gets decades only
+                ticks = log_ticks(values.min(), values.max(), max_ticks=max(2, int(self.loss_plot.vb.height() // 18)))
         axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)
 
     def _on_frame_changed(self, frame):

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from ..figures import clip_for_log, component_label
-from .markers import RunMarkers, rows_up_to
+from .markers import RunMarkers, finite_rows, rows_up_to
 from .widgets import combo, select_data, set_quietly
+
+# Where the loss of an objective unbounded below (a saddle) is clipped before drawing; the
+# core defines the project-wide floor, this view's copy is named for what it does here.
+LOSS_CURVE_FLOOR = -1e6
+CUT_POINT_LIMIT = 1000.0  # the end points' spin boxes stay narrow (a slice's range is rarely past 10)
 
 
 def positions_on_cut(a, b, origin, direction, plane):
@@ -45,19 +50,30 @@ class CutPanel(QtWidgets.QWidget):
         self.angle.setToolTip("Angle of the cut from the a axis, in the plane's (a, b) coordinates")
         self.points = [QtWidgets.QDoubleSpinBox() for _ in range(4)]
         for spin, value, name in zip(self.points, np.ravel(state.view.cut_points), ("a1", "b1", "a2", "b2")):
-            spin.setRange(-1e6, 1e6)
-            spin.setDecimals(3)
+            spin.setRange(-CUT_POINT_LIMIT, CUT_POINT_LIMIT)
+            spin.setDecimals(2)
             spin.setSingleStep(0.1)
             spin.setValue(value)
-            spin.setPrefix(f"{name} ")
-            spin.setToolTip("End points of the cut in plane coordinates (a, b)")
+            spin.setPrefix(f"{name[0]} ")
+            spin.setObjectName(f"cutPoint_{name}")
+            spin.setToolTip("End points of the cut in plane coordinates (a, b); the heatmap marks them 1 and 2")
         controls.addWidget(QtWidgets.QLabel("Cut:"))
         controls.addWidget(self.mode)
         controls.addWidget(self.angle)
-        for spin in self.points:
-            controls.addWidget(spin)
         controls.addStretch(1)
         layout.addLayout(controls)
+        # The end points get two rows of their own (point 1, point 2, as the heatmap numbers
+        # them): side by side with the mode they made the panel so wide that the curves
+        # beside it were squeezed.
+        self.points_row = QtWidgets.QWidget()
+        points_layout = QtWidgets.QGridLayout(self.points_row)
+        points_layout.setContentsMargins(0, 0, 0, 0)
+        for row in range(2):
+            points_layout.addWidget(QtWidgets.QLabel(f"point {row + 1}:"), row, 0)
+            points_layout.addWidget(self.points[2 * row], row, 1)
+            points_layout.addWidget(self.points[2 * row + 1], row, 2)
+        points_layout.setColumnStretch(3, 1)
+        layout.addWidget(self.points_row)
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setLabel("bottom", "s: position along the cut", color="k")
@@ -65,6 +81,15 @@ class CutPanel(QtWidgets.QWidget):
             self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
         self.curve.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # s = 0 and s = 1 are the end points 1 and 2 of a cut between two points
+        self.end_lines = [pg.InfiniteLine(s, angle=90, pen=pg.mkPen("#777777", style=QtCore.Qt.PenStyle.DotLine),
+                                          label=name, labelOpts={"position": 0.95, "color": "k"})
+                          for s, name in ((0.0, "1"), (1.0, "2"))]
+        for line in self.end_lines:
+            line.setVisible(False)
+            self.plot.addItem(line, ignoreBounds=True)
+        for side in ("bottom", "left"):  # no placeholder axes before the first cut
+            self.plot.showAxis(side, False)
         self.markers = RunMarkers(self.plot, trail_width=1.5, head_size=11)
         self.trails, self.heads = self.markers.trails, self.markers.heads
         layout.addWidget(self.plot_widget)
@@ -87,8 +112,9 @@ class CutPanel(QtWidgets.QWidget):
             set_quietly(spin, float(value))
         points_mode = view.cut_mode == "points"
         self.angle.setVisible(not points_mode)
-        for spin in self.points:
-            spin.setVisible(points_mode)
+        self.points_row.setVisible(points_mode)
+        for line in self.end_lines:
+            line.setVisible(points_mode)
 
     def _on_controls_changed(self):
         values = [spin.value() for spin in self.points]
@@ -98,13 +124,16 @@ class CutPanel(QtWidgets.QWidget):
     def _on_cut_ready(self):
         cut = self.state.cut
         log = self.state.view.log_scale
-        values = clip_for_log(cut.values) if log else cut.values
+        values = clip_for_log(cut.values) if log else np.maximum(cut.values, LOSS_CURVE_FLOOR)
+        for side in ("bottom", "left"):
+            self.plot.showAxis(side, True)
         self.plot.setLogMode(False, bool(log))
-        self.curve.setData(cut.alphas, values)
+        finite = np.isfinite(values)
+        self.curve.setData(cut.alphas[finite], values[finite])
         # Range from the cut itself, fixed: re-deriving it from every moving marker each
         # frame would cost more than drawing them.
-        shown = np.log10(values) if log else values
-        low, high = float(np.nanmin(shown)), float(np.nanmax(shown))
+        shown = np.log10(values[finite]) if log else values[finite]
+        low, high = (float(shown.min()), float(shown.max())) if shown.size else (0.0, 1.0)
         pad = 0.05 * (high - low or 1.0)
         self.plot.setRange(xRange=(cut.alphas[0], cut.alphas[-1]), yRange=(low - pad, high + pad), padding=0)
         function = hasattr(self.state.objective, "view")
@@ -129,7 +158,12 @@ class CutPanel(QtWidgets.QWidget):
             upto = rows_up_to(run, frame)
             s = positions_on_cut(run.a[:upto], run.b[:upto], origin, direction, plane)
             log = state.view.log_scale
-            loss = np.maximum(run.loss[:upto], 1e-300) if log else run.loss[:upto]
+            loss = np.maximum(run.loss[:upto], 1e-300 if log else LOSS_CURVE_FLOOR)
+            keep = finite_rows(s, loss)  # a diverged run ends in inf/NaN
+            if not keep.any():
+                self.markers.clear(entry_id)
+                continue
+            s, loss = s[keep], loss[keep]
             trail.setData(s, loss)
             # scatter items are not transformed by the plot's log mode: place them in log10 units
             self.heads[entry_id].setData([s[-1]], [np.log10(loss[-1]) if log else loss[-1]])

@@ -8,7 +8,8 @@ from PyQt6 import QtCore, QtWidgets
 from core.landscapes.landscape import Component, Landscape
 
 from ..figures import LandscapeFigure, component_label
-from .markers import RunMarkers, rows_up_to
+from ..state import run_label
+from .markers import RunMarkers, last_finite_row, rows_up_to
 
 
 class HeatmapPanel(QtWidgets.QWidget):
@@ -40,15 +41,27 @@ class HeatmapPanel(QtWidgets.QWidget):
                                                brush=pg.mkBrush("w"))
         self.start_marker.setZValue(25)
         plot.addItem(self.start_marker)
-        # bottom right: the race usually starts elsewhere (the default start is top left)
-        self.legend = plot.addLegend(offset=(-10, -10), labelTextColor="k", brush=(255, 255, 255, 200))
+        # the two end points of a cut "between two points", numbered as in the Cut controls
+        self.cut_ends = pg.ScatterPlotItem([], [], symbol="d", size=13, pen=pg.mkPen("k", width=1.5),
+                                           brush=pg.mkBrush("w"))
+        self.cut_ends.setZValue(26)
+        plot.addItem(self.cut_ends)
+        self.cut_end_labels = [pg.TextItem(name, color="k", fill=pg.mkBrush(255, 255, 255, 200), anchor=(-0.3, 1.1))
+                               for name in ("1", "2")]
+        for label in self.cut_end_labels:
+            label.setZValue(26)
+            label.setVisible(False)  # shown for a cut between two points
+            plot.addItem(label, ignoreBounds=True)
+        # in a row of its own under the plot, so that it never covers a path
+        self.legend = self.figure.legend_below()
+        self._legend_entries = None  # the (label, colour) pairs the legend shows
         crosshair_pen = pg.mkPen((40, 40, 40, 120), width=1)
         self.crosshair = (pg.InfiniteLine(angle=90, pen=crosshair_pen), pg.InfiniteLine(angle=0, pen=crosshair_pen))
         for line in self.crosshair:
             line.setZValue(30)
             line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
-        self.markers = RunMarkers(plot)
+        self.markers = RunMarkers(plot, halo=True, rings=True)
         self.trails, self.heads = self.markers.trails, self.markers.heads
         self._shown_landscape = None
         self.figure.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -61,6 +74,7 @@ class HeatmapPanel(QtWidgets.QWidget):
         state.frame_changed.connect(self._on_frame_changed)
         state.race_changed.connect(self._draw_start)
         state.plane_ready.connect(self._draw_start)
+        state.view_changed.connect(self._draw_cut_line)
 
     # ----------------------------------------------------------------- landscape
     def _on_landscape_ready(self, final):
@@ -92,7 +106,7 @@ class HeatmapPanel(QtWidgets.QWidget):
             segments = np.zeros((0, 2, 2)) if x is None else np.stack([x, y], axis=1).reshape(-1, 2, 2)
         self.figure.show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
                                    contours=view.contours, title=title, segments=segments,
-                                   value_label="f(x, y)" if function else None)
+                                   value_label="f(x, y)" if function else None, narrow=True)
         if function:  # stars at the known minima instead of a centre cross
             self.figure.center_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima],
                                               symbol="star", size=18, brush=pg.mkBrush("w"))
@@ -114,6 +128,13 @@ class HeatmapPanel(QtWidgets.QWidget):
         origin, direction, (s0, s1) = self.state.cut_line()
         ends = np.array([origin + s0 * direction, origin + s1 * direction])
         self.cut_line.setData(ends[:, 0], ends[:, 1])
+        between_points = self.state.view.cut_mode == "points"
+        points = np.array([origin, origin + direction]) if between_points else np.zeros((0, 2))
+        self.cut_ends.setData(points[:, 0], points[:, 1])
+        for label, point in zip(self.cut_end_labels, points if between_points else [None, None]):
+            label.setVisible(point is not None)
+            if point is not None:
+                label.setPos(float(point[0]), float(point[1]))
 
     def _draw_start(self):
         a, b = self.state.race.start
@@ -124,13 +145,23 @@ class HeatmapPanel(QtWidgets.QWidget):
     def _on_runs_updated(self):
         state = self.state
         wanted = self.markers.sync(e for e in state.optimizers if e.enabled)
-        self.legend.clear()
+        entries = []
+        has_data = hasattr(state.objective, "train")
         for entry_id, entry in wanted.items():
             run = state.runs.get(entry_id)
-            label = run.label if run is not None else entry.spec.display_name
+            # the label a run will carry, before it starts too: a restart keeps the legend
+            label = run.label if run is not None else run_label(entry.spec, has_data)
             if run is not None and run.diverged_at is not None:
                 label += f" (diverged at step {run.diverged_at})"
-            self.legend.addItem(self.trails[entry_id], label)
+            entries.append((entry_id, label, entry.color))
+        # runs_updated fires for every increment of every run: rebuild the legend (and
+        # with it the figure's layout) only when what it says changes
+        if entries != self._legend_entries:
+            self._legend_entries = entries
+            self.legend.clear()
+            for entry_id, label, _color in entries:
+                self.legend.addItem(self.trails[entry_id], label)
+            self.figure.fit_legend_columns()
         self._on_frame_changed(state.frame)
 
     def _on_frame_changed(self, frame):
@@ -138,21 +169,29 @@ class HeatmapPanel(QtWidgets.QWidget):
         for entry_id, trail in self.trails.items():
             run = self.state.runs.get(entry_id)
             head = self.heads[entry_id]
-            if run is None or run.steps.size == 0:
+            upto = rows_up_to(run, frame) if run is not None and run.steps.size else 0
+            # a diverged run records inf/NaN: draw up to its last finite point
+            last = last_finite_row(upto, run.a, run.b) if upto else None
+            if last is None:
                 self.markers.clear(entry_id)
                 continue
-            upto = rows_up_to(run, frame)
-            trail.setData(run.a[:upto], run.b[:upto])
+            keep = slice(0, last + 1)
+            trail.setData(run.a[keep], run.b[keep], connect="finite")
             ended = run.diverged_at is not None and upto >= run.steps.size
-            head.setData([run.a[upto - 1]], [run.b[upto - 1]], symbol="x" if ended else "o",
-                         size=16 if ended else 12)
-            notes.append(f"{run.label}: off-plane {100 * run.off_plane[upto - 1]:.0f}%")
+            head.setData([run.a[last]], [run.b[last]], symbol="x" if ended else "o", size=16 if ended else 12)
+            share = float(run.off_plane[last])
+            self.markers.show_ring(entry_id, run.a[last], run.b[last], share)
+            if np.isfinite(share):
+                notes.append(f"{run.label}: off-plane {100 * share:.0f}%")
         plane = self.state.plane
         text = ""
         if plane is not None:
             text = f"{plane.describe_axis(1)}  |  {plane.describe_axis(2)}" if plane.dir2 is not None else ""
         if notes:
+            off = any(not note.endswith(" 0%") for note in notes)
             text += "<br>" + "; ".join(notes) + f" (step {frame})"
+            text += (" &mdash; a dashed ring round a marker grows with the share of the point's distance from "
+                     "the centre that lies off the plane" if off else " &mdash; every path lies in the plane")
         self.info.setText(text)
 
     # ----------------------------------------------------------------- mouse

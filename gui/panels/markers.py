@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6 import QtCore
+
+OFF_PLANE_RING_PX = 44    # extra diameter of the off-plane ring, in pixels, for a point wholly off the plane
+OFF_PLANE_SHOWN_FROM = 0.005  # shares below this draw no ring (an in-plane run is exactly 0)
 
 
 def rows_up_to(run, frame) -> int:
@@ -10,17 +14,43 @@ def rows_up_to(run, frame) -> int:
     return max(1, int(np.searchsorted(run.steps, frame, side="right")))
 
 
+def finite_rows(*columns) -> np.ndarray:
+    """Boolean mask (R,) of the rows where every column (arrays of shape (R,)) is finite:
+    a diverged run records inf or NaN, which the plot items must not be given."""
+    mask = np.ones(np.shape(columns[0]), dtype=bool)
+    for column in columns:
+        mask &= np.isfinite(column)
+    return mask
+
+
+def last_finite_row(upto, *columns) -> int | None:
+    """Index of the last row before ``upto`` where every column is finite, or None."""
+    rows = np.flatnonzero(finite_rows(*(np.asarray(c)[:upto] for c in columns)))
+    return int(rows[-1]) if rows.size else None
+
+
+def off_plane_ring_size(share, head_size) -> float:
+    """Diameter (px) of the ring drawn around a head whose point lies ``share`` (0..1) of
+    its distance from the centre off the plane: the head itself at 0, growing linearly."""
+    return head_size + OFF_PLANE_RING_PX * float(np.clip(share, 0.0, 1.0))
+
+
 class RunMarkers:
     """A trail (line) and a head (marker) per enabled optimizer entry, on one plot.
 
     ``sync(entries)`` creates, recolours and removes items to match the entries;
-    ``trails``/``heads`` map entry ids to the items."""
+    ``trails``/``heads`` map entry ids to the items. With ``halo`` each trail is drawn
+    over a white band, so that any colour stays visible on any colour map; with
+    ``rings`` each head gets a dashed ring (``rings[entry_id]``) whose size shows how far
+    off the plane the point is (:func:`off_plane_ring_size`)."""
 
-    def __init__(self, plot, trail_width=2.5, head_size=12, z_value=20):
+    def __init__(self, plot, trail_width=2.5, head_size=12, z_value=20, halo=False, rings=False):
         self.plot = plot
         self.trail_width, self.head_size, self.z_value = trail_width, head_size, z_value
+        self.halo, self.with_rings = halo, rings
         self.trails: dict[int, pg.PlotDataItem] = {}
         self.heads: dict[int, pg.ScatterPlotItem] = {}
+        self.rings: dict[int, pg.ScatterPlotItem] = {}
 
     def sync(self, entries):
         """Match the items to ``entries`` (the enabled OptimizerEntry objects)."""
@@ -29,18 +59,40 @@ class RunMarkers:
             if entry_id not in wanted:
                 self.plot.removeItem(self.trails.pop(entry_id))
                 self.plot.removeItem(self.heads.pop(entry_id))
+                if entry_id in self.rings:
+                    self.plot.removeItem(self.rings.pop(entry_id))
         for entry_id, entry in wanted.items():
             if entry_id not in self.trails:
                 trail = pg.PlotDataItem([], [])
                 head = pg.ScatterPlotItem([], [], size=self.head_size, pen=pg.mkPen("k", width=1.5))
-                for item in (trail, head):
+                items = [trail, head]
+                if self.with_rings:
+                    self.rings[entry_id] = pg.ScatterPlotItem([], [], symbol="o", brush=pg.mkBrush(None))
+                    items.append(self.rings[entry_id])
+                for item in items:
                     item.setZValue(self.z_value)
                     self.plot.addItem(item)
                 self.trails[entry_id], self.heads[entry_id] = trail, head
             self.trails[entry_id].setPen(pg.mkPen(entry.color, width=self.trail_width))
+            if self.halo:
+                self.trails[entry_id].setShadowPen(pg.mkPen((255, 255, 255, 210), width=self.trail_width + 3))
             self.heads[entry_id].setBrush(pg.mkBrush(entry.color))
+            if entry_id in self.rings:
+                self.rings[entry_id].setPen(pg.mkPen(entry.color, width=2, style=QtCore.Qt.PenStyle.DashLine))
         return wanted
+
+    def show_ring(self, entry_id, a, b, share):
+        """The off-plane ring of one head at (a, b); hidden for a point (nearly) in the plane."""
+        ring = self.rings.get(entry_id)
+        if ring is None:
+            return
+        if share < OFF_PLANE_SHOWN_FROM or not np.isfinite(share):
+            ring.setData([], [])
+        else:
+            ring.setData([a], [b], size=off_plane_ring_size(share, self.head_size))
 
     def clear(self, entry_id):
         self.trails[entry_id].setData([], [])
         self.heads[entry_id].setData([], [])
+        if entry_id in self.rings:
+            self.rings[entry_id].setData([], [])

@@ -10,12 +10,27 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ..figures import color_range, display_values
+from ..figures import color_range, component_label, display_values, readable_tick_strings, use_readable_ticks
 from .markers import rows_up_to
 
 HEIGHT_SHARE = 0.6   # the surface's height as a share of its (a, b) footprint's width
 PATH_LIFT = 0.02     # paths float this share of the height above the surface, to stay visible
 SEGMENT_PIECES = 8   # each step of a path is drawn as this many pieces along the surface
+TICK_SHARE = 0.025   # tick marks are this share of the footprint's width long
+AXIS_COLOR = (0.2, 0.2, 0.2, 1.0)
+
+
+def nice_ticks(low, high, count=5):
+    """About ``count`` round values (1, 2 or 5 times a power of ten apart) in [low, high]."""
+    span = float(high) - float(low)
+    if not (np.isfinite(span) and span > 0):
+        return np.array([float(low)])
+    raw = span / max(1, count)
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = power * min((m for m in (1, 2, 5, 10) if m * power >= raw), default=10)
+    first = np.ceil(low / step) * step
+    ticks = np.arange(first, high + step * 1e-9, step)
+    return np.round(ticks / step) * step  # no 0.30000000000000004
 
 
 def opengl_unavailable_reason() -> str | None:
@@ -42,6 +57,12 @@ def surface_heights(landscape, log_scale):
     values = display_values(landscape.values, log_scale)
     low, high = color_range(values)
     return np.where(np.isfinite(values), values, high), low, high
+
+
+def _tick_texts(values):
+    """Short, distinct labels for round tick values of any magnitude."""
+    spacing = float(values[1] - values[0]) if len(values) > 1 else 1.0
+    return readable_tick_strings(values, 1.0, spacing)
 
 
 def bilinear(landscape_axes, heights, a, b):
@@ -99,7 +120,21 @@ class Surface3DPanel(QtWidgets.QWidget):
         self.view.setBackgroundColor("w")
         self.view.setCameraPosition(distance=4.2, elevation=32, azimuth=-60)
         self.view.setToolTip("Drag to rotate, scroll to zoom, middle-drag (or Ctrl-drag) to pan")
-        layout.addWidget(self.view, 1)
+        self._axis_items = []    # the axes' lines and labels, rebuilt with the surface
+        # the colour bar is a 2-D plot beside the 3-D view: it stays upright while the view turns
+        self.colorbar_widget = pg.GraphicsLayoutWidget()
+        self.colorbar_widget.setObjectName("surfaceColorBar")
+        self.colorbar_widget.setBackground("w")
+        self.colorbar_widget.setFixedWidth(110)
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(state.view.colormap),
+                                        interactive=False, width=16)
+        use_readable_ticks(self.colorbar.axis)
+        self.colorbar.axis.setWidth(None)
+        self.colorbar_widget.addItem(self.colorbar)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.view, 1)
+        row.addWidget(self.colorbar_widget)
+        layout.addLayout(row, 1)
         layout.addWidget(self.status)
         state.landscape_ready.connect(self._on_landscape)
         state.view_changed.connect(self.redraw)
@@ -153,11 +188,62 @@ class Surface3DPanel(QtWidgets.QWidget):
         self.view.opts["center"] = QtGui.QVector3D(0.0, 0.0, 0.5 * HEIGHT_SHARE * width)  # orbit the middle
         self._geometry = (alphas, betas, heights, low, scale, x[0] - alphas[0], y[0] - betas[0])
         unit = "log10 " if view.log_scale else ""
+        self.colorbar.setColorMap(pg.colormap.get(view.colormap))
+        self.colorbar.setLevels((low, high))
+        self.colorbar.axis.setLabel(f"{unit}{component_label(landscape.component)}", color="k")
+        self._draw_axes(x, y, low, high, scale, shift=(x[0] - alphas[0], y[0] - betas[0]), log_scale=view.log_scale)
         self.status.setText(f"Height: {unit}{landscape.component} from {low:.4g} to {high:.4g} "
                             f"(scaled to {HEIGHT_SHARE:g} of the footprint). Paths are drawn on the surface at "
                             "their (a, b) position; off-plane parts of a path show where the slice says, not "
                             "their true loss. Drag to rotate, scroll to zoom.")
         self.draw_paths()
+
+    def _draw_axes(self, x, y, low, high, scale, shift, log_scale):
+        """Axes along the footprint's front (a) and left (b) edges and a vertical height
+        axis at its back-left corner, each with ticks and numbers, and their names.
+
+        ``x``, ``y`` are the scene coordinates of the grid (a and b shifted by ``shift``);
+        heights map to ``(h - low) * scale``."""
+        for item in self._axis_items:
+            self.view.removeItem(item)
+        self._axis_items = []
+        gl = self.gl
+        x0, x1, y0, y1 = float(x[0]), float(x[-1]), float(y[0]), float(y[-1])
+        tick = TICK_SHARE * max(x1 - x0, y1 - y0)
+        top = (high - low) * scale
+        segments = [(x0, y0, 0), (x1, y0, 0), (x0, y0, 0), (x0, y1, 0), (x0, y1, 0), (x0, y1, top)]
+        labels = []
+        for a in nice_ticks(x0 - shift[0], x1 - shift[0]):
+            px = a + shift[0]
+            segments += [(px, y0, 0), (px, y0 - tick, 0)]
+            labels.append(((px, y0 - 3 * tick, 0), f"{a:g}"))
+        for b in nice_ticks(y0 - shift[1], y1 - shift[1]):
+            py = b + shift[1]
+            segments += [(x0, py, 0), (x0 - tick, py, 0)]
+            labels.append(((x0 - 3.5 * tick, py, 0), f"{b:g}"))
+        heights = nice_ticks(low, high)
+        for height, text in zip(heights, _tick_texts(heights)):
+            pz = (height - low) * scale
+            segments += [(x0, y1, pz), (x0 - tick, y1, pz)]
+            labels.append(((x0 - 2 * tick, y1, pz), text))
+        lines = gl.GLLinePlotItem(pos=np.array(segments, dtype=float), mode="lines", color=AXIS_COLOR, width=1.5,
+                                  antialias=True)
+        self._axis_items.append(lines)
+        font = QtGui.QFont()
+        font.setPointSize(9)
+        name_font = QtGui.QFont(font)
+        name_font.setBold(True)
+        for position, text in labels:
+            # "additive" blending, the text item's default, turns dark text on white into white
+            self._axis_items.append(gl.GLTextItem(pos=np.array(position), text=text, color=QtGui.QColor(40, 40, 40),
+                                                  font=font, glOptions="translucent"))
+        names = (((0.5 * (x0 + x1), y0 - 7 * tick, 0), "a"), ((x0 - 7 * tick, 0.5 * (y0 + y1), 0), "b"),
+                 ((x0, y1, top + 2 * tick), "log10 value" if log_scale else "value"))
+        for position, text in names:
+            self._axis_items.append(gl.GLTextItem(pos=np.array(position), text=text, color=QtGui.QColor(0, 0, 0),
+                                                  font=name_font, glOptions="translucent"))
+        for item in self._axis_items:
+            self.view.addItem(item)
 
     def draw_paths(self):
         """Each method's trail up to the current frame, lifted onto the surface."""

@@ -147,6 +147,37 @@ def test_npz_that_is_not_an_archive(tmp_path):
         load_npz(path)
 
 
+def _damaged_copies(good):
+    """Ways an .npz goes bad: truncated in transfer, bytes flipped inside a member,
+    overwritten with text, or emptied."""
+    flipped = bytearray(good)
+    for k in range(60, 120):
+        flipped[k] ^= 0xFF
+    return {"truncated": good[:len(good) // 2], "flipped": bytes(flipped), "text": b"hello, not arrays",
+            "empty": b""}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "text", "empty"])
+def test_a_corrupt_npz_is_reported_as_corrupt_not_as_pickled_data(tmp_path, damage):
+    good = tmp_path / "good.npz"
+    np.savez(good, X=np.ones((10, 3)), y=np.arange(10) % 2)
+    path = tmp_path / f"{damage}.npz"
+    path.write_bytes(_damaged_copies(good.read_bytes())[damage])
+    with pytest.raises(HillwalkError) as caught:
+        load_npz(path)
+    message = str(caught.value)
+    assert "pickle" not in message.lower()
+    assert ("corrupt" in message) or (damage == "empty" and "the file is empty" in message)
+    assert "numpy.savez(path, X=X, y=y)" in message  # says how to fix it
+
+
+def test_an_npz_with_object_arrays_is_refused_for_safety(tmp_path):
+    path = tmp_path / "objects.npz"
+    np.savez(path, X=np.array([{"a": 1}, None], dtype=object), y=np.array([0, 1]))
+    with pytest.raises(HillwalkError, match="object arrays .*unpickling can run code"):
+        load_npz(path)
+
+
 # --------------------------------------------------------------------------- CIFAR-10
 
 def write_cifar_folder(folder, per_batch=20, seed=0, data_shape=None, skip=()):

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def session():
     return Session(problem=ClassifierSpec(dataset="iris", loss="svm", regularizer="elastic", lam=0.01),
                    slice=SliceSpec(grid=21, directions="layer", orthogonalize=True, seed=3),
-                   race=RaceSettings(steps=40, seed=2, start=(0.3, -0.2)),
+                   race=RaceSettings(steps=40, seed=2, start=(0.3, -0.2), in_plane=False),  # the full model
                    optimizers=[OptimizerSetting(OptimizerSpec("adam", lr=0.01, batch_size=16), "#E69F00"),
                                OptimizerSetting(OptimizerSpec("sgd", lr=0.05, momentum=0.5, batch_size=16,
                                                               schedule=Schedule("step", 0.5, 10)), "#0072B2",

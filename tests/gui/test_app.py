@@ -188,6 +188,11 @@ def test_a_diverging_learning_rate_shows_a_diverged_mark(qtbot, window):
 
 
 def test_in_plane_mode_puts_paths_on_the_slice(qtbot, window):
+    assert window.state.race.in_plane  # the default race runs in the plane: untick, then tick again
+    qtbot.mouseClick(window.optimizers_panel.in_plane, QtCore.Qt.MouseButton.LeftButton)
+    assert not window.state.race.in_plane
+    wait_for_runs(qtbot, window)
+    assert all(np.any(run.off_plane > 0) for run in window.state.runs.values())
     qtbot.mouseClick(window.optimizers_panel.in_plane, QtCore.Qt.MouseButton.LeftButton)
     assert window.state.race.in_plane
     wait_for_runs(qtbot, window)

@@ -62,12 +62,13 @@ def test_paths_export_in_trace_formats(window, tmp_path, monkeypatch):
     rows = list(csv.reader(table.read_text().splitlines()))
     assert rows[0][:3] == ["method", "step", "loss"] and rows[0][-4:] == ["batch_loss", "train_acc", "val_acc",
                                                                          "grad_norm"]
-    assert len(rows[0]) == 3 + 650 + 4 and len(rows) == 1 + 4 * 301
+    in_plane = window.state.race.in_plane  # the default race: its parameters are (a, b)
+    assert len(rows[0]) == 3 + (2 if in_plane else 650) + 4 and len(rows) == 1 + 4 * 301
     archive_path = tmp_path / "paths.npz"
     answer_dialogs(monkeypatch, archive_path)
     export_action(window, "Paths as NPZ…").trigger()
     with np.load(archive_path) as archive:
-        assert len(archive["methods"]) == 4 and archive["theta_0"].shape == (301, 10, 65)
+        assert len(archive["methods"]) == 4 and archive["theta_0"].shape == ((301, 2) if in_plane else (301, 10, 65))
 
 
 def test_race_exports_as_an_animated_gif(window, qtbot, tmp_path, monkeypatch):

@@ -1,0 +1,174 @@
+"""The window's rough edges a newcomer hit: no way back to the default scene, a legend
+over the paths, an unmarked cut, docks and plots squeezed to nothing in small windows,
+unreadable colour-bar numbers."""
+import numpy as np
+import pytest
+from PyQt6 import QtCore, QtWidgets
+
+from core.io.session import RaceSettings, default_race_optimizers
+from core.landscapes.slices import SliceSpec
+from core.models.problem import ClassifierSpec
+from gui.figures import LandscapeFigure
+from gui.state import ViewSettings
+
+SCENE_TIMEOUT_MS = 120000
+INPUTS = (QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox, QtWidgets.QAbstractButton)
+
+
+def menu_action(window, menu_title, text):
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == menu_title)
+    return next(a for a in menu.actions() if a.text() == text)
+
+
+def test_view_reset_brings_back_the_default_scene(qtbot, window):
+    state = window.state
+    window.model_panel.lam.setValue(0.05)
+    qtbot.mouseClick(window.optimizers_panel.in_plane, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: state.problem.lam == 0.05 and not state.race.in_plane, timeout=SCENE_TIMEOUT_MS)
+    window.show_lab("Step size")
+
+    menu_action(window, "View", "Reset to the default scene").trigger()
+
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert state.problem == ClassifierSpec() and state.slice == SliceSpec() and state.race == RaceSettings()
+    assert state.view == ViewSettings()
+    assert [(e.spec, e.color, e.enabled) for e in state.optimizers] == \
+        [(o.spec, o.color, o.enabled) for o in default_race_optimizers()]
+    assert window.model_panel.lam.value() == pytest.approx(ClassifierSpec().lam)  # the panels show it too
+    assert window.optimizers_panel.in_plane.isChecked()
+    assert window.tabs.currentIndex() == 0 and state.playing
+
+
+def test_the_default_race_heads_for_the_minimum_on_distinct_roads(window):
+    runs = list(window.state.runs.values())
+    assert len(runs) == 4
+    start = np.array(window.state.race.start)
+    for run in runs:
+        end = np.array([run.a[-1], run.b[-1]])
+        assert np.linalg.norm(end) < 0.25 * np.linalg.norm(start)  # at least 75% of the way to the centre
+        assert np.all(run.off_plane == 0)
+    # at step 20 (mid-race on screen) no two markers share a place
+    places = [np.array([run.a[20], run.b[20]]) for run in runs]
+    gaps = [np.linalg.norm(p - q) for k, p in enumerate(places) for q in places[k + 1:]]
+    assert min(gaps) > 0.03
+
+
+def test_the_legend_is_outside_the_data_and_kept_while_runs_update(qtbot, window):
+    heatmap = window.heatmap
+    legend, data_area = heatmap.legend, heatmap.figure.plot.vb
+    assert len(legend.items) == 4
+    assert not legend.sceneBoundingRect().intersects(data_area.sceneBoundingRect())
+    labels_before = [label for _sample, label in legend.items]
+
+    figure = heatmap.figure  # a click on the heatmap restarts every run: dozens of updates
+    scene_point = heatmap.scene_position_of(-0.5, 0.5)
+    qtbot.mouseClick(figure.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=figure.mapFromScene(scene_point))
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert [label for _sample, label in legend.items] == labels_before  # the same items: never rebuilt
+
+    window.optimizers_panel.list.setCurrentRow(0)
+    window.optimizers_panel.lr.setValue(0.05)  # a new label: now the legend changes
+    qtbot.waitUntil(lambda: any("lr 0.05" in label.text for _sample, label in legend.items), timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+def test_a_cut_between_two_points_marks_them_on_the_heatmap(qtbot, window):
+    cut = window.cut_panel
+    cut.mode.setCurrentIndex(cut.mode.findData("points"))
+    for spin, value in zip(cut.points, (-0.6, 0.2, 0.4, -0.3)):
+        spin.setValue(value)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    ends = window.heatmap.cut_ends.getData()
+    np.testing.assert_allclose(np.c_[ends[0], ends[1]], [[-0.6, 0.2], [0.4, -0.3]])
+    labels = window.heatmap.cut_end_labels
+    assert all(label.isVisible() for label in labels)
+    placed = [coordinate for label in labels for coordinate in (label.pos().x(), label.pos().y())]
+    assert placed == pytest.approx([-0.6, 0.2, 0.4, -0.3])
+    assert all(line.isVisible() for line in cut.end_lines)  # s = 0 and s = 1 on the cut's own plot
+    # the end points sit in a row of their own: the curves beside the cut keep their room
+    assert cut.points_row.isVisible()
+    assert window.curves.width() >= 0.6 * cut.width()
+
+    cut.mode.setCurrentIndex(cut.mode.findData("angle"))
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert len(window.heatmap.cut_ends.getData()[0]) == 0 and not any(label.isVisible() for label in labels)
+
+
+def controls_clipped(panel, viewport_width):
+    """The input widgets of ``panel`` that are narrower than their minimum size or run
+    past the visible width (names for the failure message)."""
+    clipped = []
+    for widget in panel.findChildren(QtWidgets.QWidget):
+        if not isinstance(widget, INPUTS) or not widget.isVisibleTo(panel):
+            continue
+        left = widget.mapTo(panel, QtCore.QPoint(0, 0)).x()
+        if widget.width() < min(widget.minimumSizeHint().width(), 40) or left + widget.width() > viewport_width + 1:
+            clipped.append(f"{type(widget).__name__} {widget.objectName() or widget.toolTip()[:30]!r}")
+        if isinstance(widget, QtWidgets.QComboBox):
+            room = widget.width() - 28  # the frame and the arrow
+            if widget.fontMetrics().horizontalAdvance(widget.currentText()) > room:
+                clipped.append(f"combo text {widget.currentText()!r}")
+    return clipped
+
+
+def test_at_1024_by_768_every_dock_and_page_is_usable(qtbot, window):
+    # Like a person dragging the border: the wide arrangement stops at its minimum width
+    # (about 1250 px), where the docks regroup as tabs and the window shrinks further.
+    window.resize(1024, 768)
+    qtbot.waitUntil(lambda: window._compact_docks, timeout=5000)
+    window.resize(1024, 768)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 768, timeout=5000)
+    for name, dock in window.docks.items():
+        dock.show()
+        dock.raise_()
+        qtbot.wait(20)
+        scroll = dock.widget()
+        assert scroll.viewport().width() > 200, name
+        assert controls_clipped(scroll.widget(), scroll.viewport().width()) == [], name
+    # every page (the landscape and each lab) has its button on screen: no scroll arrows
+    strip = window.page_strip
+    for button in strip.buttons:
+        corner = button.mapTo(window, QtCore.QPoint(button.width(), button.height()))
+        assert button.isVisible() and corner.x() <= window.width() and corner.y() <= window.height(), button.text()
+    qtbot.mouseClick(strip.buttons[-1], QtCore.Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.labs["3D surface"]
+    qtbot.mouseClick(strip.buttons[0], QtCore.Qt.MouseButton.LeftButton)
+    # the views keep room to draw: heatmap, cut and the curves' plot(s)
+    assert window.heatmap.figure.plot.vb.height() > 150
+    assert window.cut_panel.plot.vb.height() > 80
+    assert all(plot.vb.height() > 80 for plot in window.curves.shown_plots())
+
+
+def test_at_1280_by_720_the_curves_show_one_legible_plot_chosen_by_a_tab(qtbot, window):
+    window.resize(1280, 720)
+    curves = window.curves
+    qtbot.waitUntil(lambda: curves.compact, timeout=5000)
+    assert curves.selector.isVisible()
+    qtbot.mouseClick(curves.selector, QtCore.Qt.MouseButton.LeftButton,
+                     pos=curves.selector.tabRect(1).center())
+    assert curves.shown_plots() == [curves.accuracy_plot]
+    qtbot.wait(50)
+    assert curves.accuracy_plot.vb.height() > 80
+    assert curves.loss_plot.scene() is None  # off the screen, not squeezed
+    window.resize(1600, 1200)
+    qtbot.waitUntil(lambda: not curves.compact, timeout=5000)
+    qtbot.wait(50)
+    assert all(plot.vb.height() > 40 for plot in curves.plots)
+
+
+@pytest.mark.parametrize("low, high", [(0.0201, 0.0202), (0.0, 1e-4), (1e-4, 5e-4), (2e-5, 1.2e-4), (0.0, 1e6), (3e5, 1.2e6)])
+def test_the_colour_bar_numbers_stay_short_and_distinct(qtbot, low, high):
+    figure = LandscapeFigure()
+    qtbot.addWidget(figure)
+    axis = figure.colorbar.axis
+    axis.setRange(low, high)
+    label_texts = []
+    for spacing, values in axis.tickValues(low, high, 300):
+        texts = axis.tickStrings(values, 1.0, spacing)
+        assert len(set(texts)) == len(texts), texts  # neighbours told apart
+        assert all(len(text) <= 8 for text in texts), texts
+        for text, value in zip(texts, values):
+            assert float(text) == pytest.approx(value, rel=1e-3, abs=spacing / 2)  # no hidden scale factor
+        label_texts += texts
+    assert label_texts
+    assert "x1e" not in axis.labelString() and "(x" not in axis.labelString()
