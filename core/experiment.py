@@ -97,8 +97,8 @@ def splits_total(objective, component) -> bool:
 def compute_scene_slice(objective, plane, slice_spec, report=_quiet, should_stop=_never) -> SceneSlice | None:
     """The slice of ``slice_spec`` on ``plane``.
 
-    Partial results (through ``report``): ``("preview", (alphas, betas, values))``, a coarse
-    grid computed first so that something appears at once. Returns None when stopped.
+    Partial results (through ``report``): ``("preview", Landscape)``, a coarse grid (method
+    ``"preview"``) computed first so that something appears at once. Returns None when stopped.
     """
     alphas, betas = slice_spec.alpha_axis(), slice_spec.beta_axis()
     budget = int(slice_spec.budget_mb * 2 ** 20)
@@ -111,8 +111,12 @@ def compute_scene_slice(objective, plane, slice_spec, report=_quiet, should_stop
         if step.result is not None:
             result = step.result
             break
-        report(step.fraction * (0.9 if split else 1.0), "slice",
-               ("preview", step.preview) if step.preview is not None else None)
+        preview = None
+        if step.preview is not None:
+            coarse_alphas, coarse_betas, coarse_values = step.preview
+            preview = ("preview", Landscape(coarse_values, coarse_alphas, coarse_betas, Component.parse(component),
+                                            plane, "preview"))
+        report(step.fraction * (0.9 if split else 1.0), "slice", preview)
     if not split:
         return SceneSlice(result, None)
     regularization = _regularization_grid(objective, plane, alphas, betas, budget, should_stop)

@@ -657,7 +657,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if path.suffix.lower() == ".npz":
             meta = landscape_meta(state.landscape, {"session": state.session().to_dict()}, state.objective)
             return save_landscape_npz(path, state.landscape, meta, state.objective,
-                                      save_data=hasattr(state.objective, "X"))
+                                      save_data=state.objective.has_data)
         if path.suffix.lower() == ".csv":
             return save_landscape_csv(path, state.landscape)
         raise HillwalkError(f"{path}: export the slice as .npz or .csv")

@@ -118,7 +118,7 @@ class AppState(QtCore.QObject):
         self.objective = None
         self.plane: Plane | None = None
         self.landscape: Landscape | None = None
-        self.preview: tuple | None = None
+        self.preview: Landscape | None = None   # a coarse grid shown while the slice computes
         self.data_values = None          # cached data component when the slice shows the total
         self.cut: Landscape | None = None
         self.runs: dict[int, RunResult] = {}

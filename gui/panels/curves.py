@@ -6,11 +6,14 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
+
 from .markers import finite_rows
+from .widgets import run_ending_note
 
 # Where the loss of an objective unbounded below (a saddle) is clipped before drawing; the
 # core defines the project-wide floor, this view's copy is named for what it does here.
-LOSS_CURVE_FLOOR = -1e6
+LOSS_CURVE_FLOOR = UNBOUNDED_LOSS_FLOOR  # where an escape to -inf is called (core)
 MIN_PLOT_HEIGHT = 90  # px per plot; with less room the panel shows one plot at a time
 PLOT_NAMES = ("Loss", "Accuracy", "Gradient")  # short: the tab bar must fit beside the check box at 1024 px
 
@@ -181,7 +184,7 @@ class CurvesPanel(QtWidgets.QWidget):
             gradient = np.maximum(run.grad_norm, 1e-300)
             keep = finite_rows(gradient)
             lines["grad"].setData(run.steps[keep], gradient[keep])
-            tip = run.label + (f" (diverged at step {run.diverged_at})" if run.diverged_at is not None else "")
+            tip = run.label + run_ending_note(run)
             lines["loss"].setToolTip(tip)
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
         title = f"full-data loss (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else "full-data loss"

@@ -5,13 +5,15 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
+
 from ..figures import clip_for_log, component_label
-from .markers import RunMarkers, finite_rows, rows_up_to
+from .markers import RunMarkers, drawn_rows, finite_rows, rows_up_to
 from .widgets import combo, select_data, set_quietly
 
 # Where the loss of an objective unbounded below (a saddle) is clipped before drawing; the
 # core defines the project-wide floor, this view's copy is named for what it does here.
-LOSS_CURVE_FLOOR = -1e6
+LOSS_CURVE_FLOOR = UNBOUNDED_LOSS_FLOOR  # where an escape to -inf is called (core)
 CUT_POINT_LIMIT = 1000.0  # the end points' spin boxes stay narrow (a slice's range is rarely past 10)
 
 
@@ -155,10 +157,10 @@ class CutPanel(QtWidgets.QWidget):
             if run is None or run.steps.size == 0:
                 self.markers.clear(entry_id)
                 continue
-            upto = rows_up_to(run, frame)
-            s = positions_on_cut(run.a[:upto], run.b[:upto], origin, direction, plane)
+            rows = drawn_rows(rows_up_to(run, frame))
+            s = positions_on_cut(run.a[rows], run.b[rows], origin, direction, plane)
             log = state.view.log_scale
-            loss = np.maximum(run.loss[:upto], 1e-300 if log else LOSS_CURVE_FLOOR)
+            loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
             keep = finite_rows(s, loss)  # a diverged run ends in inf/NaN
             if not keep.any():
                 self.markers.clear(entry_id)

@@ -5,11 +5,11 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from core.landscapes.landscape import Component, Landscape
 
 from ..figures import LandscapeFigure, component_label
 from ..state import run_label
-from .markers import RunMarkers, last_finite_row, rows_up_to
+from .markers import RunMarkers, drawn_rows, last_finite_row, rows_up_to
+from .widgets import run_ending_note
 
 
 class HeatmapPanel(QtWidgets.QWidget):
@@ -82,16 +82,14 @@ class HeatmapPanel(QtWidgets.QWidget):
         if final and state.landscape is not None:
             self._draw_landscape(state.landscape)
         elif state.preview is not None and state.plane is not None:
-            alphas, betas, values = state.preview
-            self._draw_landscape(Landscape(values, alphas, betas, Component.parse(state.slice.component), state.plane,
-                                           "preview"))
+            self._draw_landscape(state.preview)
 
     def _draw_landscape(self, landscape):
         view = self.state.view
         previous = self._shown_landscape
         self._shown_landscape = landscape
         objective = self.state.objective
-        function = objective is not None and hasattr(objective, "view")
+        function = objective is not None and objective.has_own_plane
         title = f"{objective.name}: {objective.formula}" if function else \
             f"{self.state.problem.loss} {component_label(landscape.component)}"
         if landscape.method == "preview":
@@ -146,13 +144,13 @@ class HeatmapPanel(QtWidgets.QWidget):
         state = self.state
         wanted = self.markers.sync(e for e in state.optimizers if e.enabled)
         entries = []
-        has_data = hasattr(state.objective, "train")
+        has_data = state.objective is not None and state.objective.has_data
         for entry_id, entry in wanted.items():
             run = state.runs.get(entry_id)
             # the label a run will carry, before it starts too: a restart keeps the legend
             label = run.label if run is not None else run_label(entry.spec, has_data)
-            if run is not None and run.diverged_at is not None:
-                label += f" (diverged at step {run.diverged_at})"
+            if run is not None:
+                label += run_ending_note(run)
             entries.append((entry_id, label, entry.color))
         # runs_updated fires for every increment of every run: rebuild the legend (and
         # with it the figure's layout) only when what it says changes
@@ -175,7 +173,7 @@ class HeatmapPanel(QtWidgets.QWidget):
             if last is None:
                 self.markers.clear(entry_id)
                 continue
-            keep = slice(0, last + 1)
+            keep = drawn_rows(last + 1)
             trail.setData(run.a[keep], run.b[keep], connect="finite")
             ended = run.diverged_at is not None and upto >= run.steps.size
             head.setData([run.a[last]], [run.b[last]], symbol="x" if ended else "o", size=16 if ended else 12)

@@ -14,6 +14,19 @@ def rows_up_to(run, frame) -> int:
     return max(1, int(np.searchsorted(run.steps, frame, side="right")))
 
 
+MAX_DRAWN_POINTS = 4000  # a path of 100000 steps is drawn through 4000 of its rows
+
+
+def drawn_rows(count: int, limit: int = MAX_DRAWN_POINTS):
+    """Which of the first ``count`` rows a path's line is drawn through: all of them up to
+    ``limit``, else ``limit`` evenly spaced rows, the first and the last included. A line of
+    100000 points costs the GUI thread far more than a frame to stroke, and a plot a few
+    hundred pixels wide shows no more than a few thousand of them anyway."""
+    if count <= limit:
+        return slice(0, count)
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(np.int64))
+
+
 def finite_rows(*columns) -> np.ndarray:
     """Boolean mask (R,) of the rows where every column (arrays of shape (R,)) is finite:
     a diverged run records inf or NaN, which the plot items must not be given."""
