@@ -11,7 +11,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.optimization.optimizers import OptimizerSpec  # noqa: E402
 from core.models.problem import ClassifierSpec  # noqa: E402
-from core.io.session import PALETTE, OptimizerSetting, RaceSettings, Session  # noqa: E402
+from core.io.session import DEFAULT_RACE_COLORS, PALETTE, OptimizerSetting, RaceSettings, Session  # noqa: E402
 from core.landscapes.slices import SliceSpec  # noqa: E402
 from core.models.testfunctions import make_test_function  # noqa: E402
 
@@ -20,7 +20,9 @@ VIEW = {"colormap": "CET-R4", "log_scale": False, "contours": 10, "cut_mode": "a
 
 
 def race(*specs):
-    return [OptimizerSetting(spec, PALETTE[k]) for k, spec in enumerate(specs)]
+    # the race's colours first: none of them is the basin's blue
+    colors = DEFAULT_RACE_COLORS + tuple(c for c in PALETTE if c not in DEFAULT_RACE_COLORS)
+    return [OptimizerSetting(spec, colors[k]) for k, spec in enumerate(specs)]
 
 
 def digits_race():

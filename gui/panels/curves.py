@@ -100,25 +100,48 @@ class CurvesPanel(QtWidgets.QWidget):
         state.runs_updated.connect(self._on_runs_updated)
         state.optimizers_changed.connect(self._on_runs_updated)
         state.frame_changed.connect(self._on_frame_changed)
+        state.objective_ready.connect(self._on_objective_ready)
         self._on_view_changed()
+
+    def _on_objective_ready(self):
+        compact = self.graphics.height() < len(self.available_plots()) * MIN_PLOT_HEIGHT
+        self.compact = compact
+        self._arrange_plots()
 
     # ----------------------------------------------------------------- layout
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        compact = self.graphics.height() < len(self.plots) * MIN_PLOT_HEIGHT
+        compact = self.graphics.height() < len(self.available_plots()) * MIN_PLOT_HEIGHT
         if compact != self.compact:
             self.compact = compact
             self._arrange_plots()
 
+    def available_plots(self):
+        """The plots that mean something for the objective: no accuracy for a 2-D function."""
+        objective = self.state.objective
+        if objective is not None and not objective.has_data:
+            return [self.loss_plot, self.gradient_plot]
+        return list(self.plots)
+
     def shown_plots(self):
-        """The plots on screen: all three, or the one the tab bar picks."""
-        return [self.plots[self.selector.currentIndex()]] if self.compact else list(self.plots)
+        """The plots on screen: all that apply, or the one the tab bar picks."""
+        available = self.available_plots()
+        if not self.compact:
+            return available
+        chosen = self.plots[self.selector.currentIndex()]
+        return [chosen if chosen in available else available[0]]
 
     def _arrange_plots(self):
         layout = self.graphics.ci
         for plot in self.plots:
             if plot in layout.items:
                 layout.removeItem(plot)
+        available = self.available_plots()
+        for index, plot in enumerate(self.plots):
+            self.selector.setTabVisible(index, plot in available)
+            plot.setVisible(plot in available)
+        if self.plots[self.selector.currentIndex()] not in available:
+            self.selector.setCurrentIndex(self.plots.index(available[0]))
         shown = self.shown_plots()
         for row, plot in enumerate(shown):
             layout.addItem(plot, row=row, col=0)
@@ -155,8 +178,14 @@ class CurvesPanel(QtWidgets.QWidget):
                     plot.showAxis(side, True)
                 cursor.setVisible(True)
         self.loss_plot.setLogMode(False, log)
-        self.log_loss.setToolTip("Show the loss on a logarithmic axis" + ("" if log or not self.state.view.curves_log
-                                 else " (off now: some loss is not positive)"))
+        non_positive = any(np.any(run.loss <= 0) for run in self.state.runs.values() if run.loss.size)
+        self.log_loss.setEnabled(not non_positive)
+        was = self.log_loss.blockSignals(True)  # shows what is drawn; the setting itself stays
+        self.log_loss.setChecked(self.state.view.curves_log and not non_positive)
+        self.log_loss.blockSignals(was)
+        self.log_loss.setToolTip("Disabled: some loss is not positive (the objective is unbounded below), so the "
+                                 "loss is shown on a linear axis" if non_positive
+                                 else "Show the loss on a logarithmic axis")
         for entry_id, entry in wanted.items():
             if entry_id not in self.lines:
                 self.lines[entry_id] = {

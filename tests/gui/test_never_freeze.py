@@ -3,24 +3,18 @@ events, Cancel stops the work, and a restarted race plays. Driven as a person wo
 import pytest
 from PyQt6 import QtCore
 
-from gui.main_window import MainWindow
-
 SCENE_TIMEOUT_MS = 240000
 
 
 @pytest.fixture
-def iris_window(qtbot):
-    win = MainWindow(settings=None)
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitUntil(win.scene_complete, timeout=SCENE_TIMEOUT_MS)
-    combo = win.data_panel.dataset
+def iris_window(qtbot, window):
+    """The window (conftest's, default scene computed) switched to iris in the Data panel."""
+    combo = window.data_panel.dataset
     combo.setCurrentIndex(combo.findData("iris"))
-    qtbot.waitUntil(lambda: win.state.problem.dataset == "iris" and win.scene_complete(), timeout=SCENE_TIMEOUT_MS)
-    yield win
-    win.state.jobs.cancel_all()
-    win.close()
+    qtbot.waitUntil(lambda: window.state.problem.dataset == "iris" and window.scene_complete(),
+                    timeout=SCENE_TIMEOUT_MS)
+    yield window
+    window.state.jobs.cancel_all()
 
 
 def type_steps(qtbot, window, text):
