@@ -264,7 +264,8 @@ class AppState(QtCore.QObject):
             self.view = replace(self.view, log_scale=objective.bounded_below)
         else:
             self.slice = replace(self.slice, alpha_range=(-1.0, 1.0), beta_range=(-1.0, 1.0))
-            self.race = replace(self.race, start=RaceSettings().start)
+            default_race = RaceSettings()
+            self.race = replace(self.race, start=default_race.start, in_plane=default_race.in_plane)
             self.view = replace(self.view, log_scale=False)
         self.slice_changed.emit()
         self.race_changed.emit()
