@@ -56,7 +56,7 @@ class LabPanel(QtWidgets.QWidget):
         race's start, or the slice's centre."""
         self.point = QtWidgets.QComboBox()
         self.point.setObjectName("labPoint")
-        self.point.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.point.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.point.setMinimumContentsLength(18)
         for text, data in POINTS:
             self.point.addItem(text, data)

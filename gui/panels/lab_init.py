@@ -53,6 +53,7 @@ class InitializationLab(LabPanel):
         controls.addWidget(QtWidgets.QLabel("Input"))
         self.inputs = combo([("unit-Gaussian (the notes)", "gaussian"), ("the data set's features", "data")])
         self.inputs.setObjectName("initLabInput")
+        self.inputs.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.inputs.setToolTip("Unit-Gaussian input of the layers' width, as in the notes' experiment, or the "
                                "training data")
         controls.addWidget(self.inputs)
