@@ -263,12 +263,13 @@ def start_run(objective, plane, race, spec):
 
 
 def stream_run(objective, plane, race, spec, label="", report=_quiet, should_stop=_never,
-               interval_s=DEFAULT_POST_INTERVAL_S) -> PathIncrement | None:
+               interval_s=DEFAULT_POST_INTERVAL_S, gate=None) -> PathIncrement | None:
     """Run one method of the race, posting its new rows through ``report`` (as partials,
-    at most every ``interval_s``) and returning the last increment (None when stopped)."""
+    at most every ``interval_s``) and returning the last increment (None when stopped).
+    ``gate``: see :func:`core.optimization.paths.iter_path`."""
     run = start_run(objective, plane, race, spec)
     last = None
-    for increment in iter_path(run, plane, should_stop, interval_s):
+    for increment in iter_path(run, plane, should_stop, interval_s, gate=gate):
         if increment.finished or increment.diverged_at is not None or increment.escaped_at is not None:
             last = increment
             break

@@ -13,6 +13,7 @@ The plane is used through ``center``, ``dir1``, ``dir2`` and ``point(a, b)`` onl
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -114,7 +115,7 @@ def take_increment(run: Run, plane, cursor: int) -> tuple[PathIncrement, int]:
 
 
 def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POST_INTERVAL_S, clock=time.monotonic,
-              release: bool = True):
+              release: bool = True, gate=None):
     """Advance ``run`` to its end, yielding :class:`PathIncrement`s.
 
     The first increment comes after the first few steps (the first visible piece at once),
@@ -123,14 +124,20 @@ def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POS
     ``should_stop()`` is checked: a cancelled run stops within a few milliseconds and yields
     nothing more. With ``release`` the run forgets the parameters it has handed over, so a
     long run's parameters are held once (in the consumer's record), not twice.
+
+    ``gate`` (a context manager, e.g. a semaphore shared by the runs of a race) is held
+    around each chunk of work: runs that share it take turns, chunk by chunk, so they advance
+    side by side while fewer of them compete at once for the interpreter.
     """
+    gate = gate if gate is not None else contextlib.nullcontext()
     cursor, chunk, last_post = 0, 1, -math.inf
     while not run.finished:
         if should_stop is not None and should_stop():
             return
-        started = clock()
-        run.advance(chunk)
-        spent = clock() - started
+        with gate:
+            started = clock()
+            run.advance(chunk)
+            spent = clock() - started
         # Grow or shrink the chunk towards CHUNK_TARGET_S of work, by at most a factor 2.
         if spent < CHUNK_TARGET_S / 2:
             chunk *= 2

@@ -8,11 +8,12 @@ from PyQt6 import QtCore, QtWidgets
 
 from core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from .markers import finite_rows
+from .markers import drawn_rows, finite_rows
 from .widgets import run_ending_note
 
 # Where the loss of an objective unbounded below (a saddle) is clipped before drawing; the
 # core defines the project-wide floor, this view's copy is named for what it does here.
+CURVE_POINTS = 2000
 LOSS_CURVE_FLOOR = UNBOUNDED_LOSS_FLOOR  # where an escape to -inf is called (core)
 MIN_PLOT_HEIGHT = 90  # px per plot; with less room the panel shows one plot at a time
 PLOT_NAMES = ("Loss", "Accuracy", "Gradient")  # short: the tab bar must fit beside the check box at 1024 px
@@ -203,16 +204,22 @@ class CurvesPanel(QtWidgets.QWidget):
                 for item in lines.values():
                     item.setData([], [])
                 continue
-            loss = np.maximum(run.loss, 1e-300 if log else LOSS_CURVE_FLOOR)
+            # a long run's curves through at most CURVE_POINTS rows: stroking 16000-point
+            # curves cost the GUI thread ~18 ms each, and a plot shows no more than a point
+            # or two per pixel
+            rows = drawn_rows(run.steps.size, CURVE_POINTS)
+            steps = run.steps[rows]
+            loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
             keep = finite_rows(loss)  # a diverged run ends in inf/NaN
-            lines["loss"].setData(run.steps[keep], loss[keep])
-            finite_acc = np.isfinite(run.train_acc)
-            lines["train"].setData(run.steps[finite_acc], run.train_acc[finite_acc])
-            finite_val = np.isfinite(run.val_acc)
-            lines["val"].setData(run.steps[finite_val], run.val_acc[finite_val])
-            gradient = np.maximum(run.grad_norm, 1e-300)
+            lines["loss"].setData(steps[keep], loss[keep])
+            train_acc, val_acc = run.train_acc[rows], run.val_acc[rows]
+            finite_acc = np.isfinite(train_acc)
+            lines["train"].setData(steps[finite_acc], train_acc[finite_acc])
+            finite_val = np.isfinite(val_acc)
+            lines["val"].setData(steps[finite_val], val_acc[finite_val])
+            gradient = np.maximum(run.grad_norm[rows], 1e-300)
             keep = finite_rows(gradient)
-            lines["grad"].setData(run.steps[keep], gradient[keep])
+            lines["grad"].setData(steps[keep], gradient[keep])
             tip = run.label + run_ending_note(run)
             lines["loss"].setToolTip(tip)
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
