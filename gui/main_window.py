@@ -907,10 +907,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ================================================================= for scripts and tests
     def scene_complete(self) -> bool:
-        """Nothing is being computed, the slice is final and every enabled method has
-        finished (or diverged)."""
+        """Nothing is being computed, the slice is final, every enabled method has
+        finished (or diverged) and the views have drawn the runs' last rows."""
         state = self.state
         enabled = [e.id for e in state.optimizers if e.enabled]
-        return (not state.jobs.live and state.landscape is not None and state.cut is not None
+        return (not state.jobs.live and state.views_current and state.landscape is not None and state.cut is not None
                 and all(i in state.runs and (state.runs[i].finished or state.runs[i].diverged_at is not None)
                         for i in enabled))

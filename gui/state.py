@@ -492,6 +492,12 @@ class AppState(QtCore.QObject):
         if not self._runs_update_timer.isActive():
             self._runs_update_timer.start()
 
+    @property
+    def views_current(self) -> bool:
+        """True when the views have been told of every increment that has arrived (no
+        merged redraw is waiting for its frame)."""
+        return not self._runs_update_timer.isActive()
+
     def _emit_runs_updated(self):
         started = time.perf_counter()
         self.runs_updated.emit()
