@@ -162,6 +162,7 @@ def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window, monkey
         window.play_action.trigger()  # pause (Space): the test moves the frames itself
     entry = state.optimizers[3]
     lab.source.setCurrentIndex(lab.source.findData(entry.id))
+    state.set_frame(0 if state.frame == 10 else state.frame)  # the race played on: step 10 must be a change
     qtbot.waitUntil(lambda: not state.labs.busy("regions"), timeout=TIMEOUT_MS)
     wait_for_new_result(qtbot, window, "Decision regions", lambda: state.set_frame(10))
     qtbot.waitUntil(lambda: not state.labs.busy("regions"), timeout=TIMEOUT_MS)
