@@ -154,10 +154,13 @@ class CurvesPanel(QtWidgets.QWidget):
         self.selector.setVisible(self.compact)
 
     # ----------------------------------------------------------------- data
+    def _losses_positive(self) -> bool:
+        """Whether every recorded loss is positive (not so on a saddle): a log axis can show them."""
+        return all(np.all(run.loss > 0) for run in self.state.runs.values() if run.loss.size)
+
     def _log_loss(self) -> bool:
-        """Log scale as asked, unless some loss is not positive (e.g. on a saddle)."""
-        losses = [run.loss for run in self.state.runs.values() if run.loss.size]
-        return self.state.view.curves_log and all(np.all(loss > 0) for loss in losses)
+        """Log scale as asked, unless some loss is not positive."""
+        return self.state.view.curves_log and self._losses_positive()
 
     def _on_view_changed(self):
         was = self.log_loss.blockSignals(True)
@@ -172,14 +175,15 @@ class CurvesPanel(QtWidgets.QWidget):
                 for plot, item in zip((self.loss_plot, self.accuracy_plot, self.accuracy_plot, self.gradient_plot),
                                       self.lines.pop(entry_id).values()):
                     plot.removeItem(item)
-        log = self._log_loss()
+        positive = self._losses_positive()
+        log = self.state.view.curves_log and positive
         if any(run.steps.size for run in self.state.runs.values()):
             for plot, cursor in zip(self.plots, self.cursors):
                 for side in ("bottom", "left"):
                     plot.showAxis(side, True)
                 cursor.setVisible(True)
         self.loss_plot.setLogMode(False, log)
-        non_positive = any(np.any(run.loss <= 0) for run in self.state.runs.values() if run.loss.size)
+        non_positive = not positive
         self.log_loss.setEnabled(not non_positive)
         was = self.log_loss.blockSignals(True)  # shows what is drawn; the setting itself stays
         self.log_loss.setChecked(self.state.view.curves_log and not non_positive)
