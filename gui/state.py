@@ -513,8 +513,15 @@ class AppState(QtCore.QObject):
         run = self.runs.get(entry_id)
         if run is None or increment is None:
             return
+        was_ended = run.ended
         run.extend(increment)
-        self._runs_changed()
+        if run.ended and not was_ended:
+            # a run's end (finished, diverged, escaped) changes the legend's text: tell the
+            # views now, not a frame later (once per run, so it costs nothing)
+            self._runs_update_timer.stop()
+            self._emit_runs_updated()
+        else:
+            self._runs_changed()
 
     # ================================================================= job results
     def _on_job_progress(self, kind, fraction, text):
