@@ -19,6 +19,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..errors import HillwalkError
+from .files import write_text_atomically
 from ..optimization.optimizers import OptimizerSpec, Schedule
 from ..models.problem import ClassifierSpec
 from ..landscapes.slices import SliceSpec
@@ -100,14 +101,9 @@ class Session:
                 "view": _plain(dict(self.view))}
 
     def save(self, path) -> Path:
-        path = Path(path)
-        if not path.parent.exists():
-            raise HillwalkError(f"{path.parent}: no such folder for the session file")
-        try:
-            path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        except OSError as error:
-            raise HillwalkError(f"{path}: could not write the session ({error})") from None
-        return path
+        """Write the session atomically: a failed write (full disk, read-only folder)
+        raises :class:`HillwalkError` and leaves an existing file of that name intact."""
+        return write_text_atomically(path, json.dumps(self.to_dict(), indent=2) + "\n", "session file")
 
     # ----------------------------------------------------------------- reading
     @classmethod
