@@ -29,7 +29,6 @@ def small_window(qapp):
     window.resize(1400, 900)
     window.show()
     window.apply_session(small_session())
-    window.state.set_playing(False)  # the frame is part of the state compared
     yield window
     window.close()
     window.state.shutdown()
@@ -64,6 +63,7 @@ def state_fingerprint(state):
 def test_bad_input_in_the_window(case, small_window, qapp, tmp_path, monkeypatch):
     window = small_window
     assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS), "the scene did not settle"
+    window.state.set_playing(False)  # the frame is part of the state compared
     messages = []
     original = window.show_error
     monkeypatch.setattr(window, "show_error", lambda message: (messages.append(message), original(message)))
