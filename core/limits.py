@@ -77,13 +77,13 @@ RANGES = {
     "problem.condition": _r("the condition number", 1, 1e8, why="beyond 1e8 the quadratic's valley is below "
                             "the plot's resolution"),
     "problem.angle": _r("the quadratic's rotation angle (degrees)", -360, 360),
-    "problem.hidden": _r("the number of hidden units", 1, 4096, integer=True,
+    "problem.hidden": _r("the hidden size (units)", 1, 4096, integer=True,
                          why="also checked against the memory a forward pass needs on the data"),
     "problem.slope": _r("leaky ReLU's negative slope", 0, 1, open_high=True),
     # the slice (SliceSpec)
     "slice.train_steps": _r("the centre's training steps", 0, 100000, integer=True),
     "slice.init_scale": _r("the initial weight scale", 0, 1e3, open_low=True),
-    "slice.grid": _r("the points per axis", 2, 2001, integer=True,
+    "slice.grid": _r("the grid size", 2, 2001, integer=True,
                      why="also checked against the memory budget (--budget-mb) on the data"),
     "slice.range_end": _r("an end of a slice's range", -1e6, 1e6),
     "slice.coord": _r("a parameter index of the coords directions", 0, 10 ** 9, integer=True,

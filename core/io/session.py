@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import HillwalkError
 from .files import write_text_atomically
+from ..limits import check
 from ..optimization.optimizers import OptimizerSpec, Schedule
 from ..models.problem import ClassifierSpec
 from ..landscapes.slices import SliceSpec
@@ -44,10 +45,12 @@ class RaceSettings:
     in_plane: bool = True
 
     def __post_init__(self):
-        if int(self.steps) != self.steps or not 1 <= self.steps <= 100000:
-            raise HillwalkError(f"the number of steps must be a whole number from 1 to 100000, got {self.steps}")
-        if len(self.start) != 2 or not all(math.isfinite(v) for v in self.start):
-            raise HillwalkError(f"the start must be two finite numbers (a, b), got {self.start}")
+        check("race.steps", self.steps)
+        check("race.seed", self.seed)
+        if not (isinstance(self.start, tuple) and len(self.start) == 2):
+            raise HillwalkError(f"the start must be two numbers (a, b), got {self.start!r}")
+        for value in self.start:
+            check("race.start", value)
 
 
 @dataclass(frozen=True)

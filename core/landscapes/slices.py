@@ -5,7 +5,6 @@ Seeds: the initial weights use ``seed``, the random directions ``seed + 1``.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy as np
 from .centers import train_full_batch
 from .directions import BIAS_MODES, coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane
 from ..errors import HillwalkError, require_choice
+from ..limits import check
 from .landscape import DEFAULT_BUDGET_BYTES, Component, compute_slice, iter_slice, make_axis
 
 CENTERS = ("init", "trained")
@@ -71,12 +71,21 @@ class SliceSpec:
         require_choice(self.biases, BIAS_MODES, "bias handling")
         if self.directions == "pca" and self.center != "trained":
             raise HillwalkError("PCA directions come from the training trajectory: use a trained centre")
-        if not (math.isfinite(self.init_scale) and self.init_scale > 0):
-            raise HillwalkError(f"the initial weight scale must be a positive number, got {self.init_scale}")
-        if int(self.train_steps) != self.train_steps or not 0 <= self.train_steps <= 100000:
-            raise HillwalkError(f"training steps must be a whole number from 0 to 100000, got {self.train_steps}")
-        if not (math.isfinite(self.budget_mb) and self.budget_mb > 0):
-            raise HillwalkError(f"the memory budget must be a positive number of MB, got {self.budget_mb}")
+        check("slice.init_scale", self.init_scale)
+        check("slice.train_steps", self.train_steps)
+        check("slice.budget_mb", self.budget_mb)
+        check("slice.grid", self.grid)
+        check("slice.seed", self.seed)
+        if not (isinstance(self.coords, tuple) and len(self.coords) == 4):
+            raise HillwalkError(f"coords must be four whole numbers (row1, col1, row2, col2), got {self.coords!r}")
+        for index in self.coords:
+            check("slice.coord", index)
+        for name in ("alpha_range", "beta_range"):
+            value = getattr(self, name)
+            if not (isinstance(value, tuple) and len(value) == 2):
+                raise HillwalkError(f"{name} must be two numbers (low, high), got {value!r}")
+            for end in value:
+                check("slice.range_end", end)
         Component.parse(self.component)
         self.alpha_axis()
         if not self.is_cut:

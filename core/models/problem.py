@@ -6,11 +6,11 @@ objective, deterministically (all randomness comes from ``seed``).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 from ..data.datasets import PREPROCESSING_METHODS, load_dataset
 from ..errors import HillwalkError, require_choice
+from ..limits import check, check_optional
 from .network import TwoLayerNet, check_network_settings
 from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
 from .regularizers import Regularizer
@@ -76,19 +76,27 @@ class ClassifierSpec:
         if self.objective != "classifier" and self.objective not in TEST_FUNCTION_NAMES:
             raise HillwalkError(f"unknown objective {self.objective!r}; choose classifier or one of "
                                 f"{', '.join(TEST_FUNCTION_NAMES)}")
-        if self.objective == "quadratic" and not (math.isfinite(self.condition) and self.condition >= 1):
-            raise HillwalkError(f"the condition number must be >= 1, got {self.condition}")
+        if not isinstance(self.dataset, str) or not self.dataset.strip():
+            raise HillwalkError("the data set must be a name or a path; choose one in the Data panel or with --dataset")
+        if "\0" in self.dataset:
+            raise HillwalkError("the data set's path holds a NUL character; give a real file name")
+        check("problem.condition", self.condition)
+        check("problem.angle", self.angle)
         require_choice(self.model, MODELS, "model")
+        check("problem.hidden", self.hidden)
+        check("problem.slope", self.slope)
         check_network_settings(self.hidden, self.activation, self.slope, self.init)
         require_choice(self.preprocessing, PREPROCESSING_METHODS, "preprocessing")
         require_choice(self.loss, LOSS_NAMES, "loss")
-        Regularizer(self.regularizer, self.lam, self.beta)  # validates its kind, lambda and beta
-        if not (math.isfinite(self.delta) and self.delta > 0):
-            raise HillwalkError(f"the SVM margin delta must be a positive number, got {self.delta}")
-        if not (math.isfinite(self.val_fraction) and 0 <= self.val_fraction < 1):
-            raise HillwalkError(f"the validation fraction must be in [0, 1), got {self.val_fraction}")
-        if self.subsample is not None and (int(self.subsample) != self.subsample or self.subsample < 2):
-            raise HillwalkError(f"the subsample must be a whole number >= 2, got {self.subsample}")
+        check("problem.lam", self.lam)
+        check("problem.beta", self.beta)
+        Regularizer(self.regularizer, self.lam, self.beta)  # validates its kind
+        check("problem.delta", self.delta)
+        check("problem.val_fraction", self.val_fraction)
+        check_optional("problem.subsample", self.subsample)
+        check("problem.seed", self.seed)
+        if self.label_column is not None and not isinstance(self.label_column, str):
+            raise HillwalkError(f"the label column must be a column name or index as text, got {self.label_column!r}")
 
     def load_options(self) -> dict:
         """Loader options that apply to this data set."""

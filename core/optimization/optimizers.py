@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import HillwalkError, require_choice
+from ..limits import check, check_optional
 
 SCHEDULES = ("constant", "step", "exp", "inv")
 # The OptimizerSpec fields a method may use ("schedule" stands for its kind, gamma, every, k).
@@ -162,12 +163,9 @@ class Schedule:
 
     def __post_init__(self):
         require_choice(self.kind, SCHEDULES, "schedule")
-        if not (math.isfinite(self.gamma) and 0 < self.gamma <= 1):
-            raise HillwalkError(f"the step-decay factor gamma must be in (0, 1], got {self.gamma}")
-        if int(self.every) != self.every or self.every < 1:
-            raise HillwalkError(f"'every' (steps between decays) must be a whole number >= 1, got {self.every}")
-        if not (math.isfinite(self.k) and self.k >= 0):
-            raise HillwalkError(f"the decay rate k must be a number >= 0, got {self.k}")
+        check("schedule.gamma", self.gamma)
+        check("schedule.every", self.every)
+        check("schedule.k", self.k)
 
     def lr(self, lr0: float, t: int) -> float:
         """Learning rate of update number ``t`` (0-based)."""
@@ -223,18 +221,12 @@ class OptimizerSpec:
 
     def __post_init__(self):
         require_choice(self.method, METHODS, "optimizer")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise HillwalkError(f"the learning rate must be a positive number, got {self.lr}")
-        if self.momentum is not None and not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
-            raise HillwalkError(f"momentum must be in [0, 1), got {self.momentum}")
+        check("optimizer.lr", self.lr)
+        check_optional("optimizer.momentum", self.momentum)
         for name in ("alpha", "beta1", "beta2"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 0 <= value < 1):
-                raise HillwalkError(f"{name} must be in [0, 1), got {value}")
-        if self.eps is not None and not (math.isfinite(self.eps) and self.eps > 0):
-            raise HillwalkError(f"eps must be a positive number, got {self.eps}")
-        if self.batch_size is not None and (int(self.batch_size) != self.batch_size or self.batch_size < 1):
-            raise HillwalkError(f"the batch size must be a whole number >= 1, got {self.batch_size}")
+            check(f"optimizer.{name}", getattr(self, name))
+        check_optional("optimizer.eps", self.eps)
+        check_optional("optimizer.batch_size", self.batch_size)
         if self.sampling not in ("epoch", "replacement"):
             raise HillwalkError(f"unknown minibatch sampling {self.sampling!r}; use epoch or replacement")
         if isinstance(self.schedule, dict):

@@ -262,8 +262,8 @@ def test_test_function_gradients_and_minima(name):
 
 
 def test_bad_optimizer_settings():
-    for kwargs, message in [(dict(method="sgdd"), "unknown optimizer 'sgdd'"), (dict(lr=0.0), "positive number"),
-                            (dict(momentum=1.0), "momentum must be in"), (dict(beta2=1.5), "beta2 must be in"),
+    for kwargs, message in [(dict(method="sgdd"), "unknown optimizer 'sgdd'"), (dict(lr=0.0), "learning rate must be a number in"),
+                            (dict(momentum=1.0), "momentum mu must be a number in"), (dict(beta2=1.5), "beta2 must be a number in"),
                             (dict(batch_size=0), "batch size"), (dict(eps=-1.0), "eps must be")]:
         with pytest.raises(HillwalkError, match=message):
             OptimizerSpec(**kwargs)

@@ -79,11 +79,11 @@ def test_a_diverging_run_writes_its_rows_and_says_so(tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (("--optimizer", "sgdd"), "unknown optimizer 'sgdd'"),
-    (("--lr", "-1"), "learning rate must be a positive number"),
+    (("--lr", "-1"), "learning rate must be a number in (0, 1e+06]"),
     (("--batch-size", "8"), "--batch-size applies to --objective classifier"),
     (("--objective", "classifier", "--start", "1", "2"), "--start is for 2-D functions"),
-    (("--momentum", "1.5"), "momentum must be in [0, 1)"),
-    (("--schedule", "step", "--gamma", "2"), "gamma must be in (0, 1]"),
+    (("--momentum", "1.5"), "momentum mu must be a number in [0, 1)"),
+    (("--schedule", "step", "--gamma", "2"), "gamma must be a number in (0, 1]"),
     (("--optimizer", "adam,adam"), "names a method twice"),
     (("--condition", "0.5", "--objective", "quadratic"), "condition number must be >= 1"),
 ])
