@@ -108,7 +108,7 @@ RANGES = {
     "schedule.every": _r("the steps between decays", 1, 100000, integer=True),
     "schedule.k": _r("the decay rate k", 0, 1e3),
     # the view
-    "view.contours": _r("the number of contour levels", 0, 100, integer=True,
+    "view.contours": _r("the number of contours", 0, 100, integer=True,
                         why="more lines than pixels between them add nothing"),
     "view.cut_angle": _r("the cut's angle (degrees)", -360, 360),
     "view.cut_point": _r("a cut point's coordinate", -1e6, 1e6),

@@ -325,6 +325,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timer.start()
 
         self.state.error.connect(self.show_error)
+        self.state.session_opened.connect(self._on_session_opened)
         self.state.status.connect(lambda text: self.status_message.setText(text))
         self.state.progress.connect(self._on_progress)
         self.state.busy_changed.connect(self._on_busy)
@@ -737,26 +738,21 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.open_session(path)
 
-    def open_session(self, path) -> bool:
-        """Load a session file; a bad one gives a message and changes nothing."""
-        from core.io.session import Session
-        from .state import view_from_dict
-
-        try:
-            session = Session.load(path)
-            view_from_dict(session.view)  # validate everything before anything changes
-        except HillwalkError as error:
-            self.show_error(f"Could not open the session: {error}")
-            return False
-        self.apply_session(session)
-        self._remember_recent(path)
-        self.status_message.setText(f"Opened {session.title or path}")
-        return True
+    def open_session(self, path):
+        """Open a session file (read and checked in a worker); a bad one gives one message
+        and changes nothing. When it has opened, it joins Recent sessions and its tab
+        comes to the front (:meth:`_on_session_opened`)."""
+        self.state.open_session_file(path)
 
     def apply_session(self, session):
-        """Every setting of a (validated) session, and the tab it was saved on."""
+        """Every setting of a session, then the tab it was saved on."""
         self.state.apply_session(session)
+
+    def _on_session_opened(self, source):
         self.show_lab(self.state.view.lab)
+        if source:
+            self._remember_recent(source)
+            self.status_message.setText(f"Opened {Path(source).name}")
 
     def show_lab(self, name):
         """Bring a lab's tab (or, for "", the landscape) to the front."""

@@ -24,9 +24,10 @@ import numpy as np
 from PyQt6 import QtCore
 
 from core import experiment
-from core.errors import HillwalkError, require_choice
+from core.errors import HillwalkError
 from core.models.interface import check_settings
-from core.io.session import OptimizerSetting, RaceSettings, Session, build_dataclass, default_race_optimizers
+from core.io.session import (OptimizerSetting, RaceSettings, Session, ViewSettings, default_race_optimizers,
+                             view_from_dict)
 from core.landscapes.directions import Plane
 from core.landscapes.landscape import Landscape
 from core.landscapes.slices import SliceSpec
@@ -52,25 +53,6 @@ class OptimizerEntry:
     spec: OptimizerSpec
     color: str
     enabled: bool = True
-
-
-@dataclass(frozen=True)
-class ViewSettings:
-    colormap: str = "CET-R4"
-    log_scale: bool = False
-    contours: int = 10
-    lab: str = ""                    # the tab to show ("" keeps the landscape)
-    cut_mode: str = "angle"          # "angle" through the centre, or "points" between two (a, b) points
-    cut_angle: float = 0.0           # degrees from the a axis
-    cut_points: tuple = ((-0.8, -0.5), (0.8, 0.5))
-    curves_log: bool = True
-
-    def __post_init__(self):
-        if not 0 <= self.contours <= 100:
-            raise HillwalkError(f"contours must be a whole number from 0 to 100, got {self.contours}")
-        require_choice(self.cut_mode, ("angle", "points"), "cut_mode")
-        if len(self.cut_points) != 2 or any(len(p) != 2 for p in self.cut_points):
-            raise HillwalkError("cut_points must be two (a, b) points")
 
 
 class RunResult(PathRecord):
@@ -108,6 +90,7 @@ class AppState(QtCore.QObject):
     error = QtCore.pyqtSignal(str)
     progress = QtCore.pyqtSignal(str, float)   # text, fraction (1.0 when idle)
     busy_changed = QtCore.pyqtSignal(bool)
+    session_opened = QtCore.pyqtSignal(str)    # a session's settings took effect (its file, or "")
 
     def __init__(self, parent=None, problem: ClassifierSpec | None = None, slice_spec: SliceSpec | None = None):
         super().__init__(parent)
@@ -537,7 +520,15 @@ class AppState(QtCore.QObject):
             self._append_increment(kind, partial)
 
     def _on_job_finished(self, kind, result):
-        if kind == "problem":
+        if kind == "session":
+            session, view, objective, plane, source = result
+            self._adopt_session(session, view)
+            self.objective = objective
+            self.objective_ready.emit()
+            self.status.emit(f"Loaded {experiment.describe_objective(objective)}")
+            self._adopt_plane(plane)
+            self.session_opened.emit(source)
+        elif kind == "problem":
             objective, plane = result
             self.problem = self._pending_problem
             self.objective = objective
@@ -587,6 +578,10 @@ class AppState(QtCore.QObject):
 
     def _on_job_failed(self, kind, message, user_error):
         self.progress.emit("ready", 1.0)
+        if kind == "session":
+            self.error.emit(f"Could not open the session: {message}" if user_error
+                            else f"Could not open the session (internal error): {message}")
+            return
         if kind in ("problem", "reg"):
             self._pending_problem = None
             self.problem_changed.emit()  # the panels go back to the settings still in force
@@ -607,10 +602,37 @@ class AppState(QtCore.QObject):
     def settings_dict(self) -> dict:
         return self.session().to_dict()
 
-    def apply_session(self, session: Session):
-        """Replace every setting and recompute (raises HillwalkError on an invalid view,
-        changing nothing)."""
-        view = view_from_dict(session.view)
+    def apply_session(self, session: Session, source: str = ""):
+        """Open a session: its data and model are built, and its plane found, in a worker;
+        only when all of that succeeds does every setting change at once (then the slice,
+        cut and runs are computed as usual). A session that cannot be opened changes
+        nothing and gives one message. ``source`` (the file) comes back with
+        :attr:`session_opened`."""
+        self._request_session(lambda: session, source)
+
+    def open_session_file(self, path):
+        """Read, check and open a session file, the reading included in the worker: a large
+        or slow file never holds up the window, and a newer request cancels it."""
+        self._request_session(lambda: Session.load(path), str(path))
+
+    def _request_session(self, read, source):
+        def job(report, should_stop):
+            session = read()
+            view = view_from_dict(session.view)
+            report(0.1, "loading data")
+            objective = experiment.build_objective(session.problem, report)
+            report(0.5, "training the center")
+            plane = experiment.build_plane(objective, session.slice, report=report)
+            return session, view, objective, plane, source
+
+        self.progress.emit("opening the session", 0.0)
+        self.jobs.start("session", job)
+
+    def _adopt_session(self, session: Session, view: ViewSettings):
+        """Every setting of a checked session at once (nothing computed here)."""
+        self.jobs.cancel_all()
+        self._pending_problem = None
+        self._switching_objective = False
         self.problem, self.slice, self.view, self.race = session.problem, session.slice, view, session.race
         self.optimizers = [OptimizerEntry(k + 1, o.spec, o.color, o.enabled) for k, o in enumerate(session.optimizers)]
         self._next_entry_id = len(self.optimizers) + 1
@@ -620,12 +642,13 @@ class AppState(QtCore.QObject):
         self.view_changed.emit()
         self.race_changed.emit()
         self.optimizers_changed.emit()
-        self.objective = None
-        self._request_problem(self.problem)
 
     def load_settings_dict(self, data: dict):
-        """Replace every setting from a session dict (raises HillwalkError, changing nothing)."""
-        self.apply_session(Session.from_dict(data))
+        """Replace every setting from a session dict, computing nothing (:meth:`start`
+        computes); raises HillwalkError, changing nothing, on an invalid dict."""
+        session = Session.from_dict(data)
+        self._adopt_session(session, view_from_dict(session.view))
+        self.objective = None
 
     def shutdown(self, timeout_ms=5000):
         self.jobs.wait(timeout_ms)
@@ -634,12 +657,6 @@ class AppState(QtCore.QObject):
 def objective_summary(objective) -> str:
     """One line about the objective: its data set, or its formula."""
     return experiment.describe_objective(objective)
-
-
-def view_from_dict(data: dict) -> ViewSettings:
-    """ViewSettings from a session's 'view' object (missing keys take defaults)."""
-    return build_dataclass(ViewSettings, data, "session: view")
-
 
 
 def run_label(spec: OptimizerSpec, has_data: bool = True) -> str:

@@ -18,9 +18,9 @@ import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
-from ..errors import HillwalkError
-from .files import write_text_atomically
-from ..limits import check
+from ..errors import HillwalkError, require_choice
+from .files import require_regular_file, write_text_atomically
+from ..limits import check, format_bytes
 from ..optimization.optimizers import OptimizerSpec, Schedule
 from ..models.problem import ClassifierSpec
 from ..landscapes.slices import SliceSpec
@@ -28,6 +28,12 @@ from ..landscapes.slices import SliceSpec
 FORMAT = "hillwalk-session"
 SCHEMA_VERSION = 2  # 2: optimizers' "colour" is spelt "color" (version 1 files still open)
 SUFFIX = ".hillwalk.json"
+# Larger files are refused before reading: a session of every setting is a few kB; this
+# leaves room for long titles and many optimizers while keeping the read short.
+MAX_SESSION_BYTES = 256 * 2 ** 20
+
+# The colour maps the landscape can be drawn with (pyqtgraph's names).
+COLORMAPS = ("CET-R4", "viridis", "inferno", "CET-L1", "CET-D1")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,53 @@ class RaceSettings:
             raise HillwalkError(f"the start must be two numbers (a, b), got {self.start!r}")
         for value in self.start:
             check("race.start", value)
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """How the scene is drawn (presentation only: no computed value depends on it except
+    the cut's line and the contour levels).
+
+    Attributes
+    ----------
+    colormap : one of COLORMAPS
+    log_scale : bool: the colour scale
+    contours : int: number of contour levels (0: none)
+    lab : str: the page shown by its title ("" or a title the window does not have: the landscape)
+    cut_mode : "angle" (through the centre) or "points" (between two (a, b) points)
+    cut_angle : float: degrees from the a axis
+    cut_points : ((a0, b0), (a1, b1))
+    curves_log : bool: the curves' loss axis
+    """
+
+    colormap: str = "CET-R4"
+    log_scale: bool = False
+    contours: int = 10
+    lab: str = ""
+    cut_mode: str = "angle"
+    cut_angle: float = 0.0
+    cut_points: tuple = ((-0.8, -0.5), (0.8, 0.5))
+    curves_log: bool = True
+
+    def __post_init__(self):
+        require_choice(self.colormap, COLORMAPS, "colour map")
+        check("view.contours", self.contours)
+        require_choice(self.cut_mode, ("angle", "points"), "cut_mode")
+        check("view.cut_angle", self.cut_angle)
+        points = self.cut_points
+        if not (isinstance(points, tuple) and len(points) == 2
+                and all(isinstance(p, tuple) and len(p) == 2 for p in points)):
+            raise HillwalkError(f"cut_points must be two (a, b) points, got {points!r}")
+        for point in points:
+            for value in point:
+                check("view.cut_point", value)
+        if points[0] == points[1]:
+            raise HillwalkError("the cut's two points are the same point; move one of them")
+
+
+def view_from_dict(data, where="session: view") -> ViewSettings:
+    """:class:`ViewSettings` from a session's 'view' object (missing keys take defaults)."""
+    return build_dataclass(ViewSettings, data, where)
 
 
 @dataclass(frozen=True)
@@ -154,6 +207,7 @@ class Session:
         view = data.get("view", {})
         if not isinstance(view, dict):
             raise HillwalkError(f"{source}: 'view' must be an object")
+        view_from_dict(view, f"{source}: view")  # the whole session is checked before any of it is used
         title = data.get("title", "")
         if not isinstance(title, str):
             raise HillwalkError(f"{source}: 'title' must be text")
@@ -161,13 +215,18 @@ class Session:
 
     @classmethod
     def load(cls, path) -> "Session":
-        path = Path(path)
-        if not path.is_file():
-            raise HillwalkError(f"{path}: no such session file")
+        path = require_regular_file(path, "session file")
+        size = path.stat().st_size
+        if size > MAX_SESSION_BYTES:
+            raise HillwalkError(f"{path}: {format_bytes(size)} is far too large for a session (at most "
+                                f"{format_bytes(MAX_SESSION_BYTES)}); is it really a .hillwalk.json file?")
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise HillwalkError(f"{path}: cannot read it as a text file ({error})") from None
+            text = path.read_bytes().decode("utf-8")
+        except OSError as error:
+            raise HillwalkError(f"{path}: cannot read the session file ({error.strerror or error})") from None
+        except UnicodeDecodeError as error:
+            raise HillwalkError(f"{path}: not a text file (byte {error.start} is not UTF-8); a session file is "
+                                "JSON text") from None
         if not text.strip():
             raise HillwalkError(f"{path}: the session file is empty")
         try:
@@ -175,6 +234,11 @@ class Session:
         except json.JSONDecodeError as error:
             raise HillwalkError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
                                 "the file may be truncated or edited by hand") from None
+        except ValueError as error:  # e.g. a number of more than 4300 digits
+            raise HillwalkError(f"{path}: not a valid session ({error})") from None
+        except RecursionError:
+            raise HillwalkError(f"{path}: the JSON is nested too deeply to be a session; the file is damaged "
+                                "or not a session") from None
         return cls.from_dict(data, str(path))
 
 
@@ -187,6 +251,13 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def _is_finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any float
+        return False
 
 
 def _no_unknown(data, known, where):
@@ -234,7 +305,7 @@ def _coerce(value, hint, default, where):
             return value
         raise HillwalkError(f"{where} must be a whole number, got {value!r}")
     if float in allowed:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and _is_finite(value):
             return float(value)
         raise HillwalkError(f"{where} must be a finite number, got {value!r}")
     if str in allowed:

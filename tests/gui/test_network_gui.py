@@ -56,7 +56,7 @@ def test_the_initialization_lab_shows_different_histograms_per_scheme(qtbot, win
 def test_the_spiral_preset_shows_linear_failing_and_the_network_succeeding(qtbot, window):
     window.open_session(ROOT / "resources" / "presets" / "10-spiral-network.hillwalk.json")
     lab = window.labs["Linear vs network"]
-    assert window.tabs.currentWidget() is lab
+    qtbot.waitUntil(lambda: window.tabs.currentWidget() is lab, timeout=SCENE_TIMEOUT_MS)
     qtbot.waitUntil(lambda: lab.result is not None and isinstance(window.state.objective, TwoLayerNet),
                     timeout=SCENE_TIMEOUT_MS)
     qtbot.waitUntil(lambda: lab.result is not None and lab.result["net"].model.train.name == "spiral",

@@ -56,8 +56,9 @@ def test_a_bad_session_changes_nothing(qtbot, window, tmp_path, content, message
     picture = state.landscape
     path = tmp_path / "bad.hillwalk.json"
     path.write_text(content)
-    assert window.open_session(path) is False
-    assert window.error_dialog.isVisible() and message in window.error_dialog.text()
+    window.open_session(path)
+    qtbot.waitUntil(lambda: window.error_dialog is not None and window.error_dialog.isVisible(), timeout=TIMEOUT_MS)
+    assert message in window.error_dialog.text()
     assert state.session().to_dict() == before and state.landscape is picture
     window.error_dialog.close()
 
