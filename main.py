@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 import numpy as np
@@ -29,7 +30,17 @@ class UsageError(Exception):
     """A command-line mistake; printed as one line, exit status 2."""
 
 
+# argparse reads "-1" and "-.5" as numbers but "-1e-3" as an unknown option ("expected 2
+# arguments" for --range -1e-3 1e-3); no option of ours looks like a number, so any token
+# that reads as one (exponent, inf and nan included: their checks give the real message) is a value.
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
+
     def error(self, message):  # argparse would print the usage block and exit itself
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
@@ -54,6 +65,28 @@ def _finite_float(text):
     return value
 
 
+def _in_range(name, integer=False):
+    """An argparse type: a number within core.limits.RANGES[name] (the table every spec
+    checks with), for options that reach no spec."""
+    def parse(text):
+        from core.errors import HillwalkError
+        from core.limits import check
+
+        value = _whole_number(text) if integer else _finite_float(text)
+        try:
+            return check(name, value)
+        except HillwalkError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse
+
+
+def _whole_number(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
 def add_problem_arguments(parser):
     """The data set and model options shared by every subcommand that needs a classifier."""
     group = parser.add_argument_group("data and model")
@@ -76,7 +109,8 @@ def add_problem_arguments(parser):
     group.add_argument("--lam", type=_finite_float, default=1e-3, help="regularization strength (default: 1e-3)")
     group.add_argument("--beta", type=_finite_float, default=1.0, help="elastic net's L2 weight (default: 1)")
     group.add_argument("--reg-bias", action="store_true", help="also regularize the bias column (network: b1, b2)")
-    group.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
+    group.add_argument("--seed", type=_whole_number, default=0,
+                       help="seed of every random choice, 0 to 2^32 - 1 (default: 0)")
     add_model_arguments(parser)
 
 
@@ -144,7 +178,7 @@ def build_parser():
                                             "0 when the largest relative error away from kinks is below the "
                                             "threshold, 1 otherwise, 2 on bad input.")
     add_problem_arguments(check)
-    check.add_argument("--samples", type=_positive_int, default=50,
+    check.add_argument("--samples", type=_in_range("gradcheck.samples", integer=True), default=50,
                        help="number of randomly chosen parameters to check; 0 checks all (default: 50)")
     check.add_argument("--h", type=_finite_float, default=1e-5, help="difference step (default: 1e-5)")
     check.add_argument("--method", default="centered", choices=["centered", "forward"])
@@ -166,7 +200,8 @@ def build_parser():
     render.add_argument("--save-data", action="store_true",
                         help=".npz only: also store X (with the bias column) and y, to recompute without Hillwalk")
     render.add_argument("--color-scale", default="linear", choices=["linear", "log"], help=".png colour scale")
-    render.add_argument("--contours", type=_positive_int, default=10, help=".png: number of contour lines")
+    render.add_argument("--contours", type=_in_range("view.contours", integer=True), default=10,
+                        help=".png: number of contour lines, 0 to 100 (default: 10)")
     render.add_argument("--png-size", default="1200x900", help=".png size, WIDTHxHEIGHT (default: 1200x900)")
     render.set_defaults(handler=run_render)
 
@@ -194,17 +229,20 @@ def build_parser():
     trace.add_argument("--gamma", type=_finite_float, default=0.5)
     trace.add_argument("--every", type=_positive_int, default=100)
     trace.add_argument("--k", type=_finite_float, default=1e-3)
-    trace.add_argument("--steps", type=_positive_int, default=500, help="(default: 500)")
-    trace.add_argument("--start", type=_finite_float, nargs=2, metavar=("X", "Y"), default=None,
+    trace.add_argument("--steps", type=_in_range("race.steps", integer=True), default=500,
+                       help="1 to 100000 (default: 500)")
+    trace.add_argument("--start", type=_in_range("race.start"), nargs=2, metavar=("X", "Y"), default=None,
                        help="2-D functions: the start point (default: the function's own)")
-    trace.add_argument("--condition", type=_finite_float, default=20.0, help="quadratic: condition number")
-    trace.add_argument("--angle", type=_finite_float, default=30.0, help="quadratic: rotation in degrees")
+    trace.add_argument("--condition", type=_in_range("problem.condition"), default=20.0,
+                       help="quadratic: condition number, 1 to 1e8")
+    trace.add_argument("--angle", type=_in_range("problem.angle"), default=30.0,
+                       help="quadratic: rotation in degrees")
     trace.add_argument("--batch-size", type=_positive_int, default=None,
                        help="classifier: examples per gradient (default: the full batch)")
     trace.add_argument("--sampling", default="epoch", choices=["epoch", "replacement"])
-    trace.add_argument("--init-scale", type=_finite_float, default=1e-3,
+    trace.add_argument("--init-scale", type=_in_range("slice.init_scale"), default=1e-3,
                        help="classifier: start at W = scale * randn (seed --seed)")
-    trace.add_argument("--record-every", type=_positive_int, default=None,
+    trace.add_argument("--record-every", type=_in_range("race.steps", integer=True), default=None,
                        help="keep parameters every k-th step (default: every step that fits in 64 MB)")
     add_problem_arguments(trace)
     trace.add_argument("--session", metavar="FILE",
@@ -220,8 +258,10 @@ def build_parser():
     race.add_argument("--session", metavar="FILE", help="the session (default: the app's default scene)")
     add_model_arguments(race, defaults=False)
     race.add_argument("--out", required=True, help="output .gif")
-    race.add_argument("--fps", type=_positive_int, default=15, help="frames per second (default: 15)")
-    race.add_argument("--frames", type=_positive_int, default=60, help="number of frames (default: 60)")
+    race.add_argument("--fps", type=_in_range("gif.fps", integer=True), default=15,
+                      help="frames per second, 1 to 60 (default: 15)")
+    race.add_argument("--frames", type=_in_range("gif.frames", integer=True), default=60,
+                      help="number of frames, 2 to 1000 (default: 60)")
     race.add_argument("--gif-size", default="800x600", help="WIDTHxHEIGHT (default: 800x600)")
     race.set_defaults(handler=run_race)
     return parser
@@ -580,8 +620,20 @@ def use_all_cores():
     set_parallelism(Parallelism.all_cores(lambda: threadpool_limits(1, user_api="blas")))
 
 
+def printable_output():
+    """Let stdout and stderr print any path: a file name that is not valid in the locale's
+    encoding (bytes kept as surrogates) would otherwise fail the final "wrote ..." line,
+    after the file was written."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass  # not a text stream we can reconfigure (a test's capture, a closed stream)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    printable_output()
     from core.errors import HillwalkError
 
     try:

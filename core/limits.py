@@ -21,9 +21,9 @@ from .errors import HillwalkError
 # Working memory the app may plan for one task, over and above the data (bytes).
 MEMORY_BUDGET_BYTES = 2 * 2 ** 30
 
-# The largest seed NumPy's generators and the sessions take: an unsigned 32-bit number
-# keeps sessions portable to any seeding scheme.
-MAX_SEED = 2 ** 32 - 1
+# The largest seed: what the window's seed boxes (a C int) hold, so that every session the
+# command line writes also opens in the window.
+MAX_SEED = 2 ** 31 - 1
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class NumericRange:
     def describe(self) -> str:
         """'a whole number from 1 to 100000', 'a number in (0, 1)'..."""
         if self.integer:
-            return f"a whole number from {self.low:g} to {self.high:g}"
+            return f"a whole number from {int(self.low)} to {int(self.high)}"
         left = "(" if self.open_low else "["
         right = ")" if self.open_high else "]"
         return f"a number in {left}{self.low:g}, {self.high:g}{right}"
@@ -73,11 +73,11 @@ RANGES = {
     "problem.delta": _r("the SVM margin delta", 0, 1e6, open_low=True),
     "problem.lam": _r("the regularization strength lambda", 0, 1e6),
     "problem.beta": _r("the elastic net's L2 weight beta", 0, 1e6),
-    "problem.seed": _r("the seed", 0, MAX_SEED, integer=True, why="an unsigned 32-bit number"),
+    "problem.seed": _r("the seed", 0, MAX_SEED, integer=True, why="what a seed box holds (a C int)"),
     "problem.condition": _r("the condition number", 1, 1e8, why="beyond 1e8 the quadratic's valley is below "
                             "the plot's resolution"),
     "problem.angle": _r("the quadratic's rotation angle (degrees)", -360, 360),
-    "problem.hidden": _r("the hidden size (units)", 1, 4096, integer=True,
+    "problem.hidden": _r("the hidden size", 1, 4096, integer=True,
                          why="also checked against the memory a forward pass needs on the data"),
     "problem.slope": _r("leaky ReLU's negative slope", 0, 1, open_high=True),
     # the slice (SliceSpec)
@@ -86,6 +86,7 @@ RANGES = {
     "slice.grid": _r("the grid size", 2, 2001, integer=True,
                      why="also checked against the memory budget (--budget-mb) on the data"),
     "slice.range_end": _r("an end of a slice's range", -1e6, 1e6),
+    "slice.extent": _r("the landscape's range +-", 0, 1e6, open_low=True),
     "slice.coord": _r("a parameter index of the coords directions", 0, 10 ** 9, integer=True,
                       why="also checked against the parameter's shape"),
     "slice.seed": _r("the slice's seed", 0, MAX_SEED, integer=True),

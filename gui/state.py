@@ -25,6 +25,7 @@ from PyQt6 import QtCore
 
 from core import experiment
 from core.errors import HillwalkError
+from core.limits import RANGES, check
 from core.models.interface import check_settings
 from core.io.session import (OptimizerSetting, RaceSettings, Session, ViewSettings, default_race_optimizers,
                              view_from_dict)
@@ -338,6 +339,17 @@ class AppState(QtCore.QObject):
 
     def reset_playback(self):
         self.set_frame(0)
+
+    def refuse_value(self, name: str, value: float):
+        """A number typed outside its box's range (the range of ``core.limits.RANGES[name]``):
+        one message with the valid range; nothing changes."""
+        try:
+            check(name, value)
+        except HillwalkError as error:
+            self._reject(str(error))
+            return
+        valid = RANGES[name]
+        self._reject(f"{valid.what} {value:g} is beyond what its box shows; it must be {valid.describe()}")
 
     # ================================================================= computations
     def _reject(self, message):

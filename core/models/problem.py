@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 from ..data.datasets import PREPROCESSING_METHODS, load_dataset
 from ..errors import HillwalkError, require_choice
-from ..limits import check, check_optional
+from ..limits import check, check_memory, check_optional
 from .network import TwoLayerNet, check_network_settings
 from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
 from .regularizers import Regularizer
@@ -126,6 +126,12 @@ class ClassifierSpec:
         is already split and preprocessed."""
         regularizer = Regularizer(self.regularizer, self.lam, self.beta)
         if self.model == "net":
+            # a forward and backward pass keeps about four N x H arrays (pre-activations,
+            # activations, their gradients) besides the parameters
+            n, d = train.X.shape
+            classes = len(train.class_names)
+            check_memory(8.0 * (4 * n * self.hidden + 3 * self.hidden * (d + classes + 2)),
+                         f"a {self.hidden}-unit network on {n} examples", "use fewer hidden units or a subsample")
             return TwoLayerNet(train, val, int(self.hidden), self.activation, self.slope, self.init, self.loss,
                                self.delta, regularizer, self.regularize_bias)
         return LinearClassifier(train, val, self.loss, self.delta, regularizer, self.regularize_bias)

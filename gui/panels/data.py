@@ -8,7 +8,7 @@ from PyQt6 import QtWidgets
 from core.data.datasets import EMBEDDED_NAMES, SYNTHETIC_NAMES
 from core.models.testfunctions import TEST_FUNCTION_NAMES
 
-from .widgets import combo, labelled_row, select_data, set_applicable, set_quietly
+from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, combo, labelled_row, select_data, set_applicable, set_quietly
 
 PREPROCESSING = [("zero-centre", "center"), ("standardize", "standardize"), ("scale to [0, 1]", "minmax"),
                  ("none", "none")]
@@ -42,17 +42,17 @@ class DataPanel(QtWidgets.QWidget):
         form.addRow(buttons)
         self.preprocessing = combo(PREPROCESSING)
         labelled_row(form, "Preprocessing", self.preprocessing, "Feature scaling fitted on the training part only")
-        self.val_fraction = QtWidgets.QDoubleSpinBox()
-        self.val_fraction.setRange(0.0, 0.9)
+        self.val_fraction = RangeDoubleSpinBox()
         self.val_fraction.setSingleStep(0.05)
+        bind_range(self.val_fraction, "problem.val_fraction", state.refuse_value)
         labelled_row(form, "Validation share", self.val_fraction,
                      "Share of examples held out (stratified) to measure validation accuracy")
         self.subsample = QtWidgets.QSpinBox()
         self.subsample.setRange(0, 60000)
         self.subsample.setSpecialValueText("all")
         labelled_row(form, "CIFAR subsample", self.subsample, "CIFAR-10 only: use this many random images (0 = all)")
-        self.seed = QtWidgets.QSpinBox()
-        self.seed.setRange(0, 2 ** 31 - 1)
+        self.seed = RangeSpinBox()
+        bind_range(self.seed, "problem.seed", state.refuse_value)
         labelled_row(form, "Data seed", self.seed, "Seed of the synthetic data, the subsample and the split")
         self.summary = QtWidgets.QLabel("")
         self.summary.setObjectName("dataSummary")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
-from .widgets import combo, labelled_row, select_data, set_applicable, set_item_applicable, set_quietly
+from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, combo, labelled_row, select_data, set_applicable, set_item_applicable, set_quietly
 
 DIRECTIONS = [("filter-normalized Gaussian", "filter"), ("layer-normalized Gaussian", "layer"),
               ("model-normalized Gaussian", "model"), ("raw Gaussian", "gaussian"),
@@ -36,14 +36,14 @@ class LandscapePanel(QtWidgets.QWidget):
         self.orthogonalize = QtWidgets.QCheckBox("orthogonalize the second direction")
         self.orthogonalize.setToolTip("Make d2 orthogonal to d1; the cosine between them is always shown")
         form.addRow(self.orthogonalize)
-        self.plane_seed = QtWidgets.QSpinBox()
-        self.plane_seed.setRange(0, 2 ** 31 - 1)
+        self.plane_seed = RangeSpinBox()
+        bind_range(self.plane_seed, "slice.seed", state.refuse_value)
         labelled_row(form, "Plane seed", self.plane_seed, "Seed of the initial weights and of the random directions")
-        self.extent = QtWidgets.QDoubleSpinBox()
+        self.extent = RangeDoubleSpinBox()
         self.extent.setObjectName("rangeSpin")
-        self.extent.setRange(1e-4, 1e6)
         self.extent.setDecimals(4)
         self.extent.setSingleStep(0.25)
+        bind_range(self.extent, "slice.extent", state.refuse_value)
         labelled_row(form, "Range +-", self.extent, "a and b run from -range to +range")
         self.grid = combo([(f"{n} x {n}", n) for n in (51, 101, 201, 401)])
         self.grid.setObjectName("gridCombo")
@@ -59,8 +59,8 @@ class LandscapePanel(QtWidgets.QWidget):
         labelled_row(form, "Colour scale", self.scale, "Linear colours, or log10 of the values (wide ranges)")
         self.colormap = combo([(n, n) for n in COLORMAPS])
         labelled_row(form, "Colour map", self.colormap, "CET-R4 runs from blue (low) to red (high), as in the notes")
-        self.contours = QtWidgets.QSpinBox()
-        self.contours.setRange(0, 40)
+        self.contours = RangeSpinBox()
+        bind_range(self.contours, "view.contours", state.refuse_value)
         labelled_row(form, "Contour lines", self.contours, "Number of contour lines")
         self._sync()
         self.center.currentIndexChanged.connect(self._on_center)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
-from .widgets import ScientificSpinBox, combo, labelled_row, select_data, set_applicable, set_quietly
+from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, ScientificSpinBox, combo, labelled_row, select_data, set_applicable, set_quietly
 
 
 class ModelPanel(QtWidgets.QWidget):
@@ -16,19 +16,19 @@ class ModelPanel(QtWidgets.QWidget):
         self.model.setObjectName("modelCombo")
         labelled_row(form, "Model", self.model, "Linear: scores = W x. Network: h = act(x W1 + b1), "
                      "scores = h W2 + b2; its loss surface is no longer a bowl")
-        self.hidden = QtWidgets.QSpinBox()
+        self.hidden = RangeSpinBox()
         self.hidden.setObjectName("hiddenSpin")
-        self.hidden.setRange(1, 1024)
         self.hidden.setKeyboardTracking(False)  # one rebuild when typing ends, not one per digit
+        bind_range(self.hidden, "problem.hidden", state.refuse_value)
         labelled_row(form, "hidden units", self.hidden, "H, the width of the hidden layer")
         self.activation = combo([("ReLU: max(0, z)", "relu"), ("leaky ReLU: max(slope z, z)", "leaky_relu"),
                                  ("tanh", "tanh"), ("sigmoid", "sigmoid"), ("ELU: exp(z) - 1 below 0", "elu")])
         self.activation.setObjectName("activationCombo")
         labelled_row(form, "activation", self.activation, "The hidden layer's nonlinearity")
-        self.slope = QtWidgets.QDoubleSpinBox()
+        self.slope = RangeDoubleSpinBox()
         self.slope.setDecimals(3)
-        self.slope.setRange(0.0, 0.99)
         self.slope.setSingleStep(0.01)
+        bind_range(self.slope, "problem.slope", state.refuse_value)
         labelled_row(form, "leaky slope", self.slope, "Leaky ReLU's slope for z < 0")
         self.init = combo([("He: randn * sqrt(2 / fan_in)", "he"), ("Xavier: randn / sqrt(fan_in)", "xavier"),
                            ("small: 0.01 * randn", "small")])
@@ -37,20 +37,21 @@ class ModelPanel(QtWidgets.QWidget):
         self.loss = combo([("softmax (cross-entropy)", "softmax"), ("multiclass SVM (hinge)", "svm")])
         self.loss.setObjectName("lossCombo")
         labelled_row(form, "Loss", self.loss, "Softmax: -log p(correct class). SVM: sum of max(0, s_j - s_y + delta)")
-        self.delta = QtWidgets.QDoubleSpinBox()
-        self.delta.setRange(0.01, 100.0)
+        self.delta = RangeDoubleSpinBox()
         self.delta.setSingleStep(0.1)
+        bind_range(self.delta, "problem.delta", state.refuse_value)
         labelled_row(form, "SVM margin delta", self.delta, "The SVM's margin; at scores of 0 the loss is (C-1)*delta")
         self.regularizer = combo([("none", "none"), ("L2: sum W^2", "l2"), ("L1: sum |W|", "l1"),
                                   ("elastic net: beta sum W^2 + sum |W|", "elastic")])
         labelled_row(form, "Regularizer", self.regularizer, "The weight penalty R(W), scaled by lambda")
         self.lam = ScientificSpinBox(1e-8, 1e3, 1e-3, allow_zero=True)
         self.lam.setObjectName("lambdaSpin")
+        bind_range(self.lam, "problem.lam", state.refuse_value)
         labelled_row(form, "lambda", self.lam, "Regularization strength (arrows step 1, 2, 5 per decade). Changing it "
                      "recomputes only the regularization term; the centre is kept")
-        self.beta = QtWidgets.QDoubleSpinBox()
-        self.beta.setRange(0.0, 100.0)
+        self.beta = RangeDoubleSpinBox()
         self.beta.setSingleStep(0.1)
+        bind_range(self.beta, "problem.beta", state.refuse_value)
         labelled_row(form, "elastic beta", self.beta, "Weight of the L2 part of the elastic net")
         self.regularize_bias = QtWidgets.QCheckBox("regularize the bias column")
         self.regularize_bias.setToolTip("Whether the bias (last column of W) is penalised; usually not")

@@ -2,11 +2,106 @@
 from __future__ import annotations
 
 import math
+import re
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 
-class ScientificSpinBox(QtWidgets.QDoubleSpinBox):
+# text that is only the beginning of a number: a sign, a point, or a mantissa awaiting its exponent
+_NUMBER_BEGUN = re.compile(r"^[-+]?[.,]?$|^[-+]?\d*[.,]?\d*[eE][-+]?$")
+
+
+def _typed_number(text):
+    """The number in a spin box's text (None when it is not one yet: "", "-", "1e")."""
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+class _ReportsOutOfRange:
+    """Spin-box behaviour: a number typed outside the box's range is neither refused key by
+    key nor silently clamped or cut (Qt would turn 1.5 typed into a momentum box of range
+    [0, 0.999] into 0.5); when the edit ends (Enter, or the focus leaves) it is offered to
+    ``out_of_range`` (the panel hands it to the state, which refuses it with the valid range
+    in one message) and the box shows the value in force again."""
+
+    def validate(self, text, position):
+        state, text, position = super().validate(text, position)
+        if state == QtGui.QValidator.State.Invalid:
+            typed = self._strip_affixes(text)
+            value = _typed_number(typed)
+            if value is not None and not self.minimum() <= value <= self.maximum():
+                return QtGui.QValidator.State.Intermediate, text, position
+            if _NUMBER_BEGUN.match(typed):  # "-", "1e-": the start of a number that may be out of range
+                return QtGui.QValidator.State.Intermediate, text, position
+        return state, text, position
+
+    def _strip_affixes(self, text):
+        text = text.strip()
+        prefix, suffix = self.prefix(), self.suffix()
+        if prefix and text.startswith(prefix):
+            text = text[len(prefix):]
+        if suffix and text.endswith(suffix):
+            text = text[:-len(suffix)]
+        return text
+
+    def _offer_typed_value(self):
+        value = _typed_number(self._strip_affixes(self.lineEdit().text()))
+        if value is not None and not self.minimum() <= value <= self.maximum():
+            self.out_of_range.emit(value)
+
+    def keyPressEvent(self, event):
+        if event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
+            self._offer_typed_value()
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event):
+        self._offer_typed_value()
+        super().focusOutEvent(event)
+
+
+class RangeSpinBox(_ReportsOutOfRange, QtWidgets.QSpinBox):
+    """A whole-number box that reports numbers typed outside its range (see
+    :class:`_ReportsOutOfRange`). Its value changes when typing ends, not at every key:
+    on the way to 1000000 the box would otherwise pass through 100 and apply it."""
+
+    out_of_range = QtCore.pyqtSignal(float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setKeyboardTracking(False)
+
+
+class RangeDoubleSpinBox(_ReportsOutOfRange, QtWidgets.QDoubleSpinBox):
+    """A number box that reports numbers typed outside its range (see
+    :class:`_ReportsOutOfRange`); like :class:`RangeSpinBox`, its value changes when typing ends."""
+
+    out_of_range = QtCore.pyqtSignal(float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setKeyboardTracking(False)
+
+
+def bind_range(box, name, refuse):
+    """Give ``box`` the valid range ``core.limits.RANGES[name]`` (an open end one display
+    step inside) and send numbers typed outside it to ``refuse(name, value)``."""
+    from core.limits import RANGES
+
+    valid = RANGES[name]
+    step = 1 if isinstance(box, QtWidgets.QSpinBox) else 10.0 ** -box.decimals()
+    low = valid.low + (step if valid.open_low else 0)
+    high = valid.high - (step if valid.open_high else 0)
+    if isinstance(box, QtWidgets.QSpinBox):  # a C int holds the box's value
+        low, high = int(max(low, -2 ** 31)), int(min(high, 2 ** 31 - 1))
+    box.setRange(low, high)
+    box.out_of_range.connect(lambda value: refuse(name, value))
+    return box
+
+
+class ScientificSpinBox(RangeDoubleSpinBox):
     """A spin box for positive quantities spanning decades (learning rates, lambda).
 
     Shows values like ``3e-04``; the arrows multiply or divide by about 2 (1, 2, 5 steps
@@ -44,7 +139,7 @@ class ScientificSpinBox(QtWidgets.QDoubleSpinBox):
         except ValueError:
             return QtGui.QValidator.State.Invalid, text, position
         if not math.isfinite(value) or value < self.minimum() or value > self.maximum():
-            return QtGui.QValidator.State.Intermediate, text, position
+            return QtGui.QValidator.State.Intermediate, text, position  # reported when the edit ends
         return QtGui.QValidator.State.Acceptable, text, position
 
     def stepBy(self, steps):
