@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -31,6 +32,9 @@ SUFFIX = ".hillwalk.json"
 # Larger files are refused before reading: a session of every setting is a few kB; this
 # leaves room for long titles and many optimizers while keeping the read short.
 MAX_SESSION_BYTES = 256 * 2 ** 20
+
+# A race of more methods than this is unreadable, and each is a run in the window.
+MAX_OPTIMIZERS = 32
 
 # The colour maps the landscape can be drawn with (pyqtgraph's names).
 COLORMAPS = ("CET-R4", "viridis", "inferno", "CET-L1", "CET-D1")
@@ -184,6 +188,8 @@ class Session:
         raw_optimizers = data.get("optimizers", [])
         if not isinstance(raw_optimizers, list):
             raise HillwalkError(f"{source}: 'optimizers' must be a list")
+        if len(raw_optimizers) > MAX_OPTIMIZERS:
+            raise HillwalkError(f"{source}: {len(raw_optimizers)} optimizers; a race holds at most {MAX_OPTIMIZERS}")
         optimizers = []
         for k, item in enumerate(raw_optimizers):
             where = f"{source}: optimizers[{k}]"
@@ -199,7 +205,7 @@ class Session:
             spec = build_dataclass(OptimizerSpec, {**spec_data, "schedule": schedule}, f"{where}.spec")
             color = item.get("color", "#0072B2")
             enabled = item.get("enabled", True)
-            if not isinstance(color, str) or not color.startswith("#"):
+            if not isinstance(color, str) or not _COLOR.match(color):
                 raise HillwalkError(f"{where}.color must be a colour like '#0072B2', got {color!r}")
             if not isinstance(enabled, bool):
                 raise HillwalkError(f"{where}.enabled must be true or false, got {enabled!r}")
@@ -243,6 +249,9 @@ class Session:
 
 
 # --------------------------------------------------------------------------- helpers
+
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
 
 def _plain(value):
     """Tuples to lists, recursively, so a round trip through JSON compares equal."""

@@ -52,8 +52,9 @@ class LandscapePanel(QtWidgets.QWidget):
         self.component.setObjectName("componentCombo")
         labelled_row(form, "Show", self.component, "What the colours show: the total loss, its data or regularization "
                      "part, the training accuracy, or the loss of one example")
-        self.example = QtWidgets.QSpinBox()
+        self.example = RangeSpinBox()  # its maximum follows the training set (_apply_rules)
         self.example.setRange(0, 10 ** 6)
+        self.example.out_of_range.connect(lambda v: state.set_slice(component=f"example:{int(v)}"))
         labelled_row(form, "Example index", self.example, "The training example whose loss is shown")
         self.scale = combo([("linear", False), ("log", True)])
         labelled_row(form, "Colour scale", self.scale, "Linear colours, or log10 of the values (wide ranges)")
@@ -156,6 +157,8 @@ class LandscapePanel(QtWidgets.QWidget):
         for kind in ("data", "accuracy", "example"):
             set_item_applicable(self.component, kind, has_data, no_data)
         set_item_applicable(self.component, "reg", regularized, no_data)
+        if has_data and getattr(objective, "n_train", 0):
+            self.example.setMaximum(objective.n_train - 1)
         set_applicable(self.example, has_data and spec.component.startswith("example"),
                        no_data if not has_data else "choose 'one example' under Show first")
 

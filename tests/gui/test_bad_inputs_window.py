@@ -46,15 +46,29 @@ def wait_until(qapp, condition, timeout_ms):
     return True
 
 
+PLAIN = (type(None), bool, int, float, str, tuple)
+
+
 def state_fingerprint(state):
-    """Every field of the state: settings compared by value, results by identity (a
-    refused input may not replace the objective, plane, picture or paths)."""
-    settings = {"problem": state.problem, "slice": state.slice, "race": state.race, "view": state.view,
-                "optimizers": [dataclasses.astuple(e) for e in state.optimizers],
-                "custom_center": None if state.custom_center is None else state.custom_center[0],
-                "frame": state.frame, "labs": {k: dict(v) for k, v in state.labs.settings.items()}}
-    results = {name: id(getattr(state, name)) for name in ("objective", "plane", "landscape", "cut")}
-    results["runs"] = {k: id(run) for k, run in state.runs.items()}
+    """Every public field of the state (and of its labs): settings (plain values,
+    dataclasses, lists of them) compared by value, everything else (the objective, plane,
+    picture, paths, lab results) by identity: a refused input may not replace any of them."""
+    settings, results = {}, {}
+    for owner, prefix in ((state, ""), (state.labs, "labs.")):
+        for name, value in vars(owner).items():
+            if name.startswith("_") or name in ("jobs", "labs", "app"):
+                continue
+            frozen = dataclasses.is_dataclass(value) and type(value).__dataclass_params__.frozen  # a spec
+            if (isinstance(value, PLAIN) and not isinstance(value, tuple)) or frozen:
+                settings[prefix + name] = value
+            elif isinstance(value, list) and all(dataclasses.is_dataclass(v) for v in value):
+                settings[prefix + name] = [dataclasses.astuple(v) for v in value]
+            elif isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+                settings[prefix + name] = {k: dict(v) for k, v in value.items()}
+            elif isinstance(value, dict):
+                results[prefix + name] = {k: id(v) for k, v in value.items()}
+            else:
+                results[prefix + name] = id(value)
     values = None if state.landscape is None else state.landscape.values.copy()
     return settings, results, values
 
@@ -95,3 +109,57 @@ def test_bad_input_in_the_window(case, small_window, qapp, tmp_path, monkeypatch
         window.state.error.connect(original)
         if window.error_dialog is not None:
             window.error_dialog.close()
+
+
+def test_a_large_session_is_read_off_the_gui_thread(small_window, qapp, tmp_path):
+    """A valid 100 MB session (padded with whitespace) opens without holding up the window:
+    opening returns at once, a queued callback runs while the file is read and checked, and
+    then the session takes effect."""
+    from PyQt6 import QtCore
+
+    window = small_window
+    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+    session = small_session()
+    session.title = "padded"
+    data = session.to_dict()
+    data["race"]["steps"] = 40
+    import json
+
+    text = json.dumps(data)
+    path = tmp_path / "large.hillwalk.json"
+    path.write_text(text[:-1] + " " * (100 * 2 ** 20) + "}")
+    ran = []
+    window.open_session(path)
+    assert window.state.jobs.is_live("session")  # opening returned before the file was read
+    QtCore.QTimer.singleShot(0, lambda: ran.append(window.state.jobs.is_live("session")))
+    assert wait_until(qapp, lambda: ran, SETTLE_TIMEOUT_MS)
+    assert ran == [True], "the GUI thread was held until the session was read"
+    assert wait_until(qapp, lambda: window.state.race.steps == 40 and window.scene_complete(), SETTLE_TIMEOUT_MS)
+    window.state.set_race(steps=60)  # back to the module's scene
+    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+
+
+def test_an_example_index_beyond_the_data_is_refused_and_does_not_stick(small_window, qapp):
+    from tests.corpus.values import type_into
+
+    window, state = small_window, small_window.state
+    panel = window.landscape_panel
+    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+    panel.component.setCurrentIndex(panel.component.findData("example"))
+    assert wait_until(qapp, lambda: state.slice.component == "example:0" and window.scene_complete(),
+                      SETTLE_TIMEOUT_MS)
+    messages = []
+    state.error.connect(messages.append)
+    try:
+        before = state.slice
+        type_into(panel.example, "1000000")
+        assert wait_until(qapp, lambda: messages, SETTLE_TIMEOUT_MS)
+        assert len(messages) == 1 and "example" in messages[0]
+        assert state.slice == before and panel.example.value() == 0
+    finally:
+        state.error.disconnect(messages.append)
+        if window.error_dialog is not None:
+            window.error_dialog.close()
+        panel.component.setCurrentIndex(panel.component.findData("total"))
+        assert wait_until(qapp, lambda: state.slice.component == "total" and window.scene_complete(),
+                          SETTLE_TIMEOUT_MS)
