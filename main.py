@@ -570,8 +570,12 @@ def parse_size(text):
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise UsageError(f"hillwalk: --size must look like 1600x1000, got {text!r}") from None
-    if not (200 <= width <= 10000 and 200 <= height <= 10000):
-        raise UsageError(f"hillwalk: --size must be between 200x200 and 10000x10000, got {text!r}")
+    from core.limits import RANGES
+
+    side = RANGES["picture.side"]
+    if not (side.contains(width) and side.contains(height)):
+        raise UsageError(f"hillwalk: --size must be between {int(side.low)}x{int(side.low)} and "
+                         f"{int(side.high)}x{int(side.high)}, got {text!r}")
     return width, height
 
 

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import HillwalkError
+from ..errors import HillwalkError
+from ..limits import RANGES
 
-GIF_MIN_SIDE = 100
-GIF_MAX_SIDE = 4000
-GIF_MIN_FPS = 1
-GIF_MAX_FPS = 60
-GIF_MIN_FRAMES = 2
-GIF_MAX_FRAMES = 1000
+# the ranges of core/limits.py, under the names the GIF code and dialogs use
+GIF_MIN_SIDE, GIF_MAX_SIDE = int(RANGES["gif.side"].low), int(RANGES["gif.side"].high)
+GIF_MIN_FPS, GIF_MAX_FPS = int(RANGES["gif.fps"].low), int(RANGES["gif.fps"].high)
+GIF_MIN_FRAMES, GIF_MAX_FRAMES = int(RANGES["gif.frames"].low), int(RANGES["gif.frames"].high)
 # Every frame is kept until the file is written; 1 GiB holds 60 frames at the largest
 # size (4000 x 3000) with room for the working images, on a machine with a few GB free.
 GIF_MEMORY_BUDGET_BYTES = 1 << 30
