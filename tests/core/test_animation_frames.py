@@ -102,10 +102,10 @@ def test_a_smaller_budget_is_respected():
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--fps", "0"], "frame rate must be between 1 and 60"),
-    (["--fps", "61"], "frame rate must be between 1 and 60"),
-    (["--frames", "0"], "between 2 and 1000 frames"),
-    (["--frames", "1"], "between 2 and 1000 frames"),
+    (["--fps", "0"], "frames per second must be a whole number from 1 to 60"),
+    (["--fps", "61"], "frames per second must be a whole number from 1 to 60"),
+    (["--frames", "0"], "number of frames must be a whole number from 2 to 1000"),
+    (["--frames", "1"], "number of frames must be a whole number from 2 to 1000"),
     (["--gif-size", "4000x3000", "--frames", "500"], "over the 1.0 GB budget"),
 ])
 def test_the_race_command_refuses_an_impossible_gif_before_reading_the_session(tmp_path, args, fragment):

@@ -38,7 +38,7 @@ def test_gradcheck_exits_1_when_the_error_exceeds_the_threshold():
 @pytest.mark.parametrize("args, fragment", [
     (("gradcheck", "--dataset", "nowhere"), "unknown data set 'nowhere'"),
     (("gradcheck", "--loss", "hinge"), "invalid choice: 'hinge'"),
-    (("gradcheck", "--samples", "-3"), "expected a number >= 0"),
+    (("gradcheck", "--samples", "-3"), "must be a whole number from 0"),
     (("gradcheck", "--lam", "-1"), "lambda must be a number in [0, 1e+06]"),
     (("gradcheck", "--lam", "nan"), "expected a finite number"),
     (("gradcheck", "--h", "0"), "--h must be positive"),

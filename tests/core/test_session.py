@@ -100,7 +100,7 @@ def test_corrupt_truncated_empty_and_missing_files(session, tmp_path):
         Session.load(write(tmp_path, "[1, 2]"))
     binary = tmp_path / "binary.hillwalk.json"
     binary.write_bytes(bytes(range(256)))
-    with pytest.raises(HillwalkError, match="cannot read it as a text file"):
+    with pytest.raises(HillwalkError, match="not a text file"):
         Session.load(binary)
 
 
