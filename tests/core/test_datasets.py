@@ -45,8 +45,8 @@ def test_load_dataset_resolves_names_and_paths(tmp_path):
     assert load_dataset("iris").name == "iris"
     assert load_dataset("xor", seed=3).provenance["parameters"]["seed"] == 3
     path = tmp_path / "t.csv"
-    path.write_text("a,b,label\n1,2,x\n3,4,y\n")
-    assert load_dataset(str(path)).n_examples == 2
+    path.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n")
+    assert load_dataset(str(path)).n_examples == 3
     with pytest.raises(HillwalkError, match="unknown data set 'nope'"):
         load_dataset("nope")
     with pytest.raises(HillwalkError, match="unsupported file type .txt"):
@@ -80,8 +80,8 @@ def test_csv_without_header_numeric_labels_last_column(tmp_path):
 
 
 def test_csv_label_column_by_index(tmp_path):
-    data = load_csv(write(tmp_path, "0,2.0,3.0\n1,5.0,6.0\n"), label_column=0)
-    assert data.y.tolist() == [0, 1] and data.X.tolist() == [[2, 3], [5, 6]]
+    data = load_csv(write(tmp_path, "0,2.0,3.0\n1,5.0,6.0\n1,7.0,8.0\n"), label_column=0)
+    assert data.y.tolist() == [0, 1, 1] and data.X.tolist() == [[2, 3], [5, 6], [7, 8]]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -124,7 +124,7 @@ def test_npz_round_trip(tmp_path):
 
 @pytest.mark.parametrize("arrays, message", [
     (dict(X=np.ones((3, 2)), y=np.array([0, 1])), "X has 3 examples but y has 2 labels"),
-    (dict(X=np.ones((3, 2)), y=np.array([0, 1, -1])), "labels must lie in 0..1"),
+    (dict(X=np.ones((3, 2)), y=np.array([0, 1, -1]), class_names=np.array(["a", "b"])), "labels must lie in 0..1"),
     (dict(X=np.ones((3, 2)), y=np.array([0, 1, 2]), class_names=np.array(["a", "b"])), "labels must lie in 0..1"),
     (dict(X=np.array([[1.0, np.nan], [1, 2]]), y=np.array([0, 1])), "NaN or infinite values"),
     (dict(X=np.ones((3, 2)), y=np.array([1, 1, 1])), "single class"),
