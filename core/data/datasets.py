@@ -14,6 +14,7 @@ size, an ``.npy`` header's shape) is checked against
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import pickle
@@ -362,7 +363,7 @@ def _parse_csv(path, reader, label_column, header):
     lines = array("q")           # each example's line in the file
     raw_labels = []
     distinct_labels = {}         # one string object a label value: a million rows of "cat" share one
-    for line, row in (rows if names is not None else _chain_first(first, rows)):
+    for line, row in (rows if names is not None else itertools.chain([first], rows)):
         if len(row) != width:
             raise HillwalkError(f"{path}: line {line} has {len(row)} fields but line {first_line} has {width}; "
                                 "every row needs the same number of comma-separated values")
@@ -395,11 +396,6 @@ def _parse_csv(path, reader, label_column, header):
     provenance = {"name": path.stem, "source": str(path), "format": "csv",
                   "label_column": names[label_index] if names else label_index}
     return require_usable_classes(Dataset(X, y, class_names, feature_names, provenance))
-
-
-def _chain_first(first, rows):
-    yield first
-    yield from rows
 
 
 def _drop(row, label_column, width):
