@@ -558,8 +558,9 @@ def _check_npz_members(path):
                 try:
                     version = np.lib.format.read_magic(member)
                 except ValueError:
-                    raise HillwalkError(f"{path}: member {info.filename} is not a .npy array: the archive is corrupt "
-                                        f"or was not written by numpy.savez; save it again with {NPZ_HOW_TO_SAVE}") from None
+                    raise HillwalkError(f"{path}: member {info.filename} is not a .npy array: the archive is "
+                                        "corrupt or was not written by numpy.savez; save it again with "
+                                        f"{NPZ_HOW_TO_SAVE}") from None
                 if version == (1, 0):
                     shape, _, dtype = np.lib.format.read_array_header_1_0(member)
                 elif version == (2, 0):
