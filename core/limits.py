@@ -21,6 +21,13 @@ from .errors import HillwalkError
 # Working memory the app may plan for one task, over and above the data (bytes).
 MEMORY_BUDGET_BYTES = 2 * 2 ** 30
 
+# The most a data set may take once read, counted as its float64 features (N x D x 8
+# bytes), the form every model works on: CIFAR-10's 60000 images (1.37 GB) fit. A file or
+# archive that declares more (its size on disk, a zip member's size, an .npy header's
+# shape) is refused before it is read; the split and preprocessing copy the features a few
+# times, so a larger set would not fit the machine's memory beside them.
+DATA_BUDGET_BYTES = 3 * 2 ** 29  # 1.5 GB
+
 # The largest seed: what the window's seed boxes (a C int) hold, so that every session the
 # command line writes also opens in the window.
 MAX_SEED = 2 ** 31 - 1

@@ -4,19 +4,30 @@ preprocessing and train/validation splits.
 Every loader validates what it reads and raises :class:`~core.errors.HillwalkError`
 (and nothing else) with a message that names the file, says what is wrong and how to fix
 it. Every random choice takes a seed.
+
+Nothing is opened that could hang or exhaust memory: a path must name a regular file
+(:func:`~core.io.files.require_regular_file`: not a named pipe, a device or a socket,
+also through a symbolic link), and what a file declares (its size on disk, a zip member's
+size, an ``.npy`` header's shape) is checked against
+:data:`~core.limits.DATA_BUDGET_BYTES` before it is read.
 """
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import pickle
+import zipfile
+from array import array
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from .. import limits
 from ..errors import HillwalkError, require_choice
+from ..io.files import require_regular_file
 
 RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
 EMBEDDED_NAMES = ("digits", "iris", "wine")
@@ -81,6 +92,11 @@ class Dataset:
     def name(self) -> str:
         return self.provenance.get("name", "data")
 
+    @property
+    def origin(self) -> str:
+        """How messages name this data: a file's path, or a shipped or synthetic set's name."""
+        return self.provenance.get("source", self.name) if "format" in self.provenance else self.name
+
     def with_step(self, X, y, step: str) -> "Dataset":
         """A copy with new arrays and ``step`` appended to the provenance."""
         provenance = dict(self.provenance)
@@ -88,9 +104,12 @@ class Dataset:
         return replace(self, X=X, y=y, provenance=provenance)
 
     def summary(self) -> str:
+        """One line: size, classes and, when the file's labels were renumbered, how."""
         counts = np.bincount(self.y, minlength=self.n_classes)
+        mapping = self.provenance.get("label_mapping")
         return (f"{self.name}: {self.n_examples} examples x {self.n_features} features, "
-                f"{self.n_classes} classes (smallest class {counts.min()}, largest {counts.max()})")
+                f"{self.n_classes} classes (smallest class {counts.min()}, largest {counts.max()})"
+                + (f"; {mapping}" if mapping else ""))
 
 
 def validate_arrays(X, y, n_classes, source="data"):
@@ -110,6 +129,9 @@ def validate_arrays(X, y, n_classes, source="data"):
     X : float64 array, shape (N, D) (a copy)
     y : int64 array, shape (N,) (a copy)
     """
+    if np.asarray(X).dtype.kind == "c":  # float64 would drop the imaginary part with a warning
+        raise HillwalkError(f"{source}: X holds complex numbers; features must be real: save the real part "
+                            "(X.real) or the magnitude (numpy.abs(X)) instead")
     try:
         X = np.array(X, dtype=np.float64)
     except (TypeError, ValueError):
@@ -131,8 +153,7 @@ def validate_arrays(X, y, n_classes, source="data"):
         raise HillwalkError(f"{source}: X holds NaN or infinite values (first at example {bad[0]}, "
                             f"feature {bad[1]}); remove or impute them")
     if y_raw.dtype.kind == "f":
-        if not np.all(np.isfinite(y_raw)) or not np.all(y_raw == np.round(y_raw)):
-            raise HillwalkError(f"{source}: labels must be whole numbers 0..C-1")
+        _require_whole_labels(y_raw, source)
     elif y_raw.dtype.kind not in "iub":
         raise HillwalkError(f"{source}: labels must be integers 0..C-1, got values of type {y_raw.dtype}")
     y = y_raw.astype(np.int64)
@@ -142,12 +163,37 @@ def validate_arrays(X, y, n_classes, source="data"):
     return X, y
 
 
+def _require_whole_labels(y, source):
+    """Raise unless the float labels ``y`` (any shape) are finite whole numbers."""
+    bad = ~np.isfinite(y)
+    bad[~bad] = y[~bad] != np.round(y[~bad])
+    if bad.any():
+        first = np.argwhere(bad)[0]
+        raise HillwalkError(f"{source}: labels must be whole numbers 0..C-1 (class numbers), but label "
+                            f"{y[tuple(first)]:g} of example {first[0]} is not; give each class a whole number")
+
+
 def require_two_classes(data: "Dataset") -> "Dataset":
     """Return ``data`` unchanged, or raise when all its examples share one class."""
     if np.unique(data.y).size < 2:
-        source = data.provenance.get("source", data.name)
+        source = data.origin
         raise HillwalkError(f"{source}: all examples belong to a single class; a classifier needs at "
                             "least two classes")
+    return data
+
+
+def require_usable_classes(data: "Dataset") -> "Dataset":
+    """``data`` unchanged if its labels make classes a classifier can learn: at least two,
+    and not one for every example (labels that are all distinct are identifiers or a
+    measurement, not classes; there is nothing to generalize from, and no class could
+    give both a training and a validation example)."""
+    require_two_classes(data)
+    present = np.unique(data.y).size
+    if present == data.n_examples:
+        source = data.origin
+        raise HillwalkError(f"{source}: {data.n_examples} examples in {present} classes: every example has a "
+                            "label of its own, so the labels are identifiers or measurements, not classes; "
+                            "give each example the label of its class (in a CSV, choose the label column)")
     return data
 
 
@@ -173,7 +219,7 @@ def make_spiral(arms=3, points_per_arm=100, noise=0.2, seed=0) -> Dataset:
     """
     _check_count("arms", arms, 2)
     _check_count("points per arm", points_per_arm, 2)
-    rng = np.random.default_rng(seed)
+    rng = random_generator(seed)
     X = np.zeros((arms * points_per_arm, 2))
     y = np.repeat(np.arange(arms), points_per_arm)
     radius = np.linspace(0.0, 1.0, points_per_arm)
@@ -187,7 +233,7 @@ def make_blobs(classes=3, points_per_class=100, spread=0.6, seed=0) -> Dataset:
     """Isotropic Gaussian blobs (std ``spread``) centred on a circle of radius 2."""
     _check_count("classes", classes, 2)
     _check_count("points per class", points_per_class, 1)
-    rng = np.random.default_rng(seed)
+    rng = random_generator(seed)
     angles = 2 * np.pi * np.arange(classes) / classes
     centers = 2.0 * np.c_[np.cos(angles), np.sin(angles)]
     y = np.repeat(np.arange(classes), points_per_class)
@@ -199,7 +245,7 @@ def make_blobs(classes=3, points_per_class=100, spread=0.6, seed=0) -> Dataset:
 def make_xor(points=200, noise=0.1, seed=0) -> Dataset:
     """Points uniform in [-1, 1]^2; class 1 where ``x1 * x2 > 0`` (before noise)."""
     _check_count("points", points, 4)
-    rng = np.random.default_rng(seed)
+    rng = random_generator(seed)
     clean = rng.uniform(-1.0, 1.0, size=(points, 2))
     y = (clean[:, 0] * clean[:, 1] > 0).astype(np.int64)
     X = clean + noise * rng.standard_normal(clean.shape)
@@ -211,7 +257,7 @@ def make_circles(points=200, noise=0.05, factor=0.5, seed=0) -> Dataset:
     _check_count("points", points, 4)
     if not 0 < factor < 1:
         raise HillwalkError(f"circles: the inner radius factor must be between 0 and 1, got {factor}")
-    rng = np.random.default_rng(seed)
+    rng = random_generator(seed)
     y = np.arange(points) % 2
     angle = rng.uniform(0, 2 * np.pi, points)
     radius = np.where(y == 0, 1.0, factor)
@@ -220,6 +266,16 @@ def make_circles(points=200, noise=0.05, factor=0.5, seed=0) -> Dataset:
 
 
 SYNTHETIC_MAKERS = {"spiral": make_spiral, "blobs": make_blobs, "xor": make_xor, "circles": make_circles}
+
+
+def random_generator(seed):
+    """``numpy.random.default_rng(seed)`` for a seed in the range of ``problem.seed`` (a
+    whole number from 0 to 2^32 - 1); anything else is a :class:`HillwalkError`, not
+    NumPy's ValueError."""
+    if isinstance(seed, np.integer):
+        seed = int(seed)
+    limits.check("problem.seed", seed)
+    return np.random.default_rng(int(seed))
 
 
 def _check_count(what, value, minimum):
@@ -253,67 +309,93 @@ def load_csv(path, label_column=None, header="auto") -> Dataset:
         number.
 
     Labels may be strings or numbers; their sorted distinct values become classes
-    ``0..C-1`` and the values themselves the class names.
+    ``0..C-1`` and the values themselves the class names. Labels that are all distinct
+    (an identifier or a measurement in the label column) are refused, see
+    :func:`require_usable_classes`.
+
+    The file is read row by row into float64 features (blank lines skipped; messages give
+    the file's line numbers); a file larger on disk than :data:`~core.limits.DATA_BUDGET_BYTES`
+    is refused before it is opened, and one whose features outgrow it while being read
+    (short numbers take more memory than text) is refused when they do.
     """
-    path = Path(path)
-    rows = _read_csv_rows(path)
-    width = len(rows[0])
-    for line_number, row in enumerate(rows, start=1):
-        if len(row) != width:
-            raise HillwalkError(f"{path}: line {line_number} has {len(row)} fields but line 1 has {width}; "
-                                "every row needs the same number of comma-separated values")
-    if width < 2:
-        raise HillwalkError(f"{path}: needs at least two columns (features and a label), found {width}")
-
-    names = None
-    if header is True or (header == "auto" and not all(_is_number(c) for c in _drop(rows[0], label_column, width))):
-        names = [c.strip() for c in rows[0]]
-        rows = rows[1:]
-        if not rows:
-            raise HillwalkError(f"{path}: the file has a header but no data rows")
-    label_index = _resolve_label_column(path, label_column, names, width)
-    first_data_line = 2 if names is not None else 1
-
-    X = np.empty((len(rows), width - 1))
-    feature_columns = [c for c in range(width) if c != label_index]
-    for r, row in enumerate(rows):
-        for k, c in enumerate(feature_columns):
-            try:
-                X[r, k] = float(row[c])
-            except ValueError:
-                column_name = names[c] if names else f"column {c + 1}"
-                raise HillwalkError(f"{path}: line {r + first_data_line}, {column_name}: {row[c].strip()!r} is not "
-                                    "a number; features must be numeric") from None
-    bad = np.argwhere(~np.isfinite(X))
-    if bad.size:
-        r, k = bad[0]
-        column_name = names[feature_columns[k]] if names else f"column {feature_columns[k] + 1}"
-        raise HillwalkError(f"{path}: line {r + first_data_line}, {column_name} is NaN or infinite; "
-                            "remove or fill in missing values")
-
-    raw_labels = [row[label_index].strip() for row in rows]
-    class_names, y = _encode_labels(raw_labels)
-    feature_names = tuple(names[c] for c in feature_columns) if names else tuple(f"x{c + 1}" for c in feature_columns)
-    provenance = {"name": path.stem, "source": str(path), "format": "csv",
-                  "label_column": names[label_index] if names else label_index}
-    return require_two_classes(Dataset(X, y, class_names, feature_names, provenance))
-
-
-def _read_csv_rows(path):
-    if not path.exists():
-        raise HillwalkError(f"{path}: no such file; check the path")
-    if path.is_dir():
-        raise HillwalkError(f"{path}: is a folder, not a CSV file")
+    path = _require_data_file(path, "CSV file")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+            return _parse_csv(path, csv.reader(handle), label_column, header)
     except UnicodeDecodeError:
         raise HillwalkError(f"{path}: is not a text CSV file (could not decode it as UTF-8)") from None
     except (OSError, csv.Error) as error:
         raise HillwalkError(f"{path}: cannot read it as CSV ({error})") from None
-    if not rows:
+
+
+def _require_data_file(path, what):
+    """``path`` as a Path if it is a regular file no larger than the data budget."""
+    path = Path(path)
+    if not path.exists():
+        raise HillwalkError(f"{path}: no such file; check the path")
+    require_regular_file(path, what)
+    size = path.stat().st_size
+    if size > limits.DATA_BUDGET_BYTES:
+        raise HillwalkError(f"{path}: the file is {limits.format_bytes(size)}, over the "
+                            f"{limits.format_bytes(limits.DATA_BUDGET_BYTES)} budget for a data set; use a "
+                            "sample of its rows")
+    return path
+
+
+def _parse_csv(path, reader, label_column, header):
+    # (line number, fields) of every row with content; line numbers are the file's
+    rows = ((reader.line_num, row) for row in reader if row and any(cell.strip() for cell in row))
+    first = next(rows, None)
+    if first is None:
         raise HillwalkError(f"{path}: the file is empty; it needs one example per line")
-    return rows
+    first_line, first_row = first
+    width = len(first_row)
+    if width < 2:
+        raise HillwalkError(f"{path}: needs at least two columns (features and a label), found {width}")
+    names = None
+    if header is True or (header == "auto" and not all(_is_number(c) for c in _drop(first_row, label_column, width))):
+        names = [c.strip() for c in first_row]
+    label_index = _resolve_label_column(path, label_column, names, width)
+    feature_columns = [c for c in range(width) if c != label_index]
+    max_values = limits.DATA_BUDGET_BYTES // 8
+
+    values = array("d")          # the features, row after row
+    lines = array("q")           # each example's line in the file
+    raw_labels = []
+    distinct_labels = {}         # one string object a label value: a million rows of "cat" share one
+    for line, row in (rows if names is not None else itertools.chain([first], rows)):
+        if len(row) != width:
+            raise HillwalkError(f"{path}: line {line} has {len(row)} fields but line {first_line} has {width}; "
+                                "every row needs the same number of comma-separated values")
+        try:
+            values.extend([float(row[c]) for c in feature_columns])
+        except ValueError:
+            c = next(c for c in feature_columns if not _is_number(row[c]))
+            column_name = names[c] if names else f"column {c + 1}"
+            raise HillwalkError(f"{path}: line {line}, {column_name}: {row[c].strip()!r} is not "
+                                "a number; features must be numeric") from None
+        if len(values) > max_values:
+            raise HillwalkError(f"{path}: holds more than {max_values} feature values, over the "
+                                f"{limits.format_bytes(limits.DATA_BUDGET_BYTES)} budget for a data set as "
+                                "numbers; use a sample of its rows")
+        label = row[label_index].strip()
+        raw_labels.append(distinct_labels.setdefault(label, label))
+        lines.append(line)
+    if not raw_labels:
+        raise HillwalkError(f"{path}: the file has a header but no data rows")
+
+    X = np.frombuffer(values, dtype=np.float64).reshape(len(raw_labels), width - 1)
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        r, k = bad[0]
+        column_name = names[feature_columns[k]] if names else f"column {feature_columns[k] + 1}"
+        raise HillwalkError(f"{path}: line {lines[r]}, {column_name} is NaN or infinite; "
+                            "remove or fill in missing values")
+    class_names, y = _encode_labels(raw_labels)
+    feature_names = tuple(names[c] for c in feature_columns) if names else tuple(f"x{c + 1}" for c in feature_columns)
+    provenance = {"name": path.stem, "source": str(path), "format": "csv",
+                  "label_column": names[label_index] if names else label_index}
+    return require_usable_classes(Dataset(X, y, class_names, feature_names, provenance))
 
 
 def _drop(row, label_column, width):
@@ -390,17 +472,33 @@ def _require_zip_archive(path):
                         "is a ZIP of .npy arrays); save one with numpy.savez(path, X=X, y=y)")
 
 
-def load_npz(path) -> Dataset:
-    """Load ``X`` (N x D) and ``y`` (N ints) from an ``.npz`` archive.
+NPZ_ARRAYS = ("X", "y", "class_names", "feature_names")
+NPZ_HOW_TO_SAVE = "numpy.savez(path, X=X, y=y)"
 
-    Optional arrays ``class_names`` and ``feature_names`` are used when present; without
-    ``class_names`` the classes are ``0..max(y)``.
+
+def load_npz(path) -> Dataset:
+    """Load ``X`` (N x D) and ``y`` (N labels) from an ``.npz`` archive.
+
+    Optional arrays ``class_names`` and ``feature_names`` are used when present.
+
+    Labels: with ``class_names`` (C names), ``y`` holds class numbers ``0..C-1``. Without,
+    ``y`` holds whole numbers of any size (-1 and 1, or 0 and 10^9): labels that are
+    already ``0..C-1`` are the classes; others are renumbered ``0..C-1`` in increasing
+    order (``numpy.unique``), each class named by its label, and the renumbering is
+    recorded in ``provenance["label_mapping"]`` (shown by :meth:`Dataset.summary`), so a
+    label of 10^9 makes one class, not 10^9. Labels that are not whole numbers are refused,
+    and so are labels that are all distinct (:func:`require_usable_classes`).
+
+    Before any array is read, the members ``X``, ``y``, ``class_names`` and
+    ``feature_names`` are checked: each must be a real ``.npy`` array (object arrays stay
+    refused: unpickling can run code), and neither a member's uncompressed size in the
+    zip header nor its ``.npy`` header's shape x item size (for ``X``, as float64) may
+    exceed :data:`~core.limits.DATA_BUDGET_BYTES`, alone or together.
     """
-    path = Path(path)
-    if not path.exists():
-        raise HillwalkError(f"{path}: no such file; check the path")
+    path = _require_data_file(path, "NumPy .npz file")
     _require_zip_archive(path)
     try:
+        _check_npz_members(path)
         # Our own handle: numpy leaves the file open when the ZIP directory is unreadable.
         with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
             missing = [k for k in ("X", "y") if k not in archive.files]
@@ -414,28 +512,106 @@ def load_npz(path) -> Dataset:
         raise
     except ValueError as error:
         if "allow_pickle" in str(error):  # an object array inside a genuine archive
-            raise HillwalkError(f"{path}: the archive holds object arrays (pickled Python data), which Hillwalk "
-                                "does not load because unpickling can run code; save plain numeric arrays with "
-                                "numpy.savez(path, X=X, y=y)") from None
+            raise _object_arrays_refused(path) from None
         raise HillwalkError(f"{path}: the .npz archive is corrupt ({error}); save it again with "
-                            "numpy.savez(path, X=X, y=y)") from None
+                            f"{NPZ_HOW_TO_SAVE}") from None
     except Exception as error:  # zipfile and format errors differ between NumPy versions
         raise HillwalkError(f"{path}: the .npz archive is corrupt ({type(error).__name__}: {error}); save it "
-                            "again with numpy.savez(path, X=X, y=y)") from None
+                            f"again with {NPZ_HOW_TO_SAVE}") from None
+    provenance = {"name": path.stem, "source": str(path), "format": "npz"}
     y_array = np.asarray(y)
     if class_names is None:
-        if y_array.ndim == 1 and y_array.size and y_array.dtype.kind in "iub":
-            class_names = tuple(str(k) for k in range(int(max(y_array.max(), 0)) + 1))
-        else:
-            class_names = ("0", "1")  # validation below reports the real problem
+        y_array, class_names, mapping = _classes_from_labels(y_array, str(path))
+        if mapping:
+            provenance["label_mapping"] = mapping
     X_array = np.asarray(X)
     if feature_names is None:
         width = X_array.shape[1] if X_array.ndim == 2 else 0
         feature_names = tuple(f"x{k + 1}" for k in range(width))
     if X_array.ndim == 2 and len(feature_names) != X_array.shape[1]:
         feature_names = tuple(f"x{k + 1}" for k in range(X_array.shape[1]))
-    provenance = {"name": path.stem, "source": str(path), "format": "npz"}
-    return require_two_classes(Dataset(X_array, y_array, class_names, feature_names, provenance))
+    return require_usable_classes(Dataset(X_array, y_array, class_names, feature_names, provenance))
+
+
+def _object_arrays_refused(path):
+    return HillwalkError(f"{path}: the archive holds object arrays (pickled Python data), which Hillwalk does not "
+                         f"load because unpickling can run code; save plain numeric arrays with {NPZ_HOW_TO_SAVE}")
+
+
+def _check_npz_members(path):
+    """Refuse, before reading them, the arrays of the archive at ``path`` that load_npz
+    would read if they are not plain ``.npy`` arrays or declare more than the data budget
+    (see :func:`load_npz`). Zip and header errors propagate for the caller to report."""
+    budget = limits.DATA_BUDGET_BYTES
+    over = f"over the {limits.format_bytes(budget)} budget for a data set; use a smaller data set (fewer examples)"
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: info for info in archive.infolist()}
+        for key in NPZ_ARRAYS:
+            info = members.get(key) or members.get(key + ".npy")  # the member numpy.load reads for key
+            if info is None:
+                continue
+            if info.file_size > budget:
+                raise HillwalkError(f"{path}: member {info.filename} declares {limits.format_bytes(info.file_size)} "
+                                    f"uncompressed, {over}")
+            with archive.open(info) as member:
+                try:
+                    version = np.lib.format.read_magic(member)
+                except ValueError:
+                    raise HillwalkError(f"{path}: member {info.filename} is not a .npy array: the archive is "
+                                        "corrupt or was not written by numpy.savez; save it again with "
+                                        f"{NPZ_HOW_TO_SAVE}") from None
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise HillwalkError(f"{path}: member {info.filename} is a .npy array of format version "
+                                        f"{version[0]}.{version[1]}, which Hillwalk does not read; save it again "
+                                        f"with {NPZ_HOW_TO_SAVE}")
+            if dtype.hasobject:
+                raise _object_arrays_refused(path)
+            count = math.prod(shape)
+            size = count * max(dtype.itemsize, 8 if key == "X" else 0)  # X is read, then made float64
+            if size > budget:
+                raise HillwalkError(f"{path}: {info.filename} declares an array of {' x '.join(map(str, shape))} "
+                                    f"{dtype} ({limits.format_bytes(size)}), {over}")
+            total += size
+    if total > budget:
+        raise HillwalkError(f"{path}: its arrays declare {limits.format_bytes(total)} together, {over}")
+
+
+def _classes_from_labels(y, source):
+    """Classes of whole-number labels ``y`` (N,) given without class names.
+
+    Returns
+    -------
+    y : int64 array, shape (N,), in ``0..C-1``
+    class_names : tuple of str, length C
+    mapping : str or None
+        How labels were renumbered (None when they already were ``0..C-1``).
+
+    Labels that cannot be classes (not 1-D, empty, not numbers) come back as they are,
+    for :func:`validate_arrays` to report.
+    """
+    if y.ndim != 1 or y.size == 0 or y.dtype.kind not in "iubf":
+        return y, ("0", "1"), None
+    if y.dtype.kind == "f":
+        _require_whole_labels(y, source)
+    values = np.unique(y)  # sorted and distinct: 0..C-1 exactly when it starts at 0 and ends at C-1
+    if values[0] == 0 and values[-1] == values.size - 1:
+        return y.astype(np.int64), tuple(str(k) for k in range(values.size)), None
+    names = tuple(_label_name(v) for v in values)
+    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    mapping = f"labels {shown} renumbered as classes 0..{len(names) - 1} in increasing order"
+    return np.searchsorted(values, y).astype(np.int64), names, mapping
+
+
+def _label_name(value):
+    """A label's text: '1000000000' for 1e9 (float or int), '1e+300' beyond exact integers."""
+    if isinstance(value, (np.floating, float)) and abs(value) >= 2 ** 53:
+        return f"{value:g}"
+    return str(int(value))
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -482,15 +658,26 @@ def load_cifar10(folder, batches=CIFAR_TRAIN_BATCHES, subsample=None, seed=0) ->
     -------
     Dataset with X of shape (N, 3072), float64 pixel values 0..255 (channels R, G, B, each
     32 x 32 row-major, as stored), and 10 classes named from ``batches.meta``.
+
+    Every file must be a regular file (a named pipe or a device is refused unopened); the
+    batches' size on disk (about their pixels' size) and the float64 features kept after
+    ``subsample`` must each fit :data:`~core.limits.DATA_BUDGET_BYTES`.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise HillwalkError(f"{folder}: no such folder; point at the unpacked 'cifar-10-batches-py' folder")
     wanted = list(batches) + ["batches.meta"]
-    missing = [name for name in wanted if not (folder / name).is_file()]
+    missing = [name for name in wanted if not (folder / name).exists()]
     if missing:
         raise HillwalkError(f"{folder}: missing CIFAR-10 file(s) {', '.join(missing)}; the folder must hold "
                             "data_batch_1..5, test_batch and batches.meta from the python version")
+    for name in wanted:
+        require_regular_file(folder / name, "CIFAR-10 batch file")
+    budget = limits.DATA_BUDGET_BYTES
+    on_disk = sum((folder / name).stat().st_size for name in batches)
+    if on_disk > budget:
+        raise HillwalkError(f"{folder}: the batch files take {limits.format_bytes(on_disk)}, over the "
+                            f"{limits.format_bytes(budget)} budget for a data set; load fewer batches")
     meta = _load_cifar_pickle(folder / "batches.meta")
     label_names = meta.get("label_names")
     if not isinstance(label_names, (list, tuple)) or len(label_names) != 10:
@@ -518,9 +705,14 @@ def load_cifar10(folder, batches=CIFAR_TRAIN_BATCHES, subsample=None, seed=0) ->
         if int(subsample) != subsample or not 2 <= subsample:
             raise HillwalkError(f"CIFAR-10 subsample must be a whole number >= 2, got {subsample}")
         if subsample < X_raw.shape[0]:
-            keep = np.sort(np.random.default_rng(seed).choice(X_raw.shape[0], int(subsample), replace=False))
+            keep = np.sort(random_generator(seed).choice(X_raw.shape[0], int(subsample), replace=False))
             steps.append(f"random subsample of {subsample} from {X_raw.shape[0]} (seed {seed})")
             X_raw, y = X_raw[keep], y[keep]
+    as_float = X_raw.shape[0] * CIFAR_FEATURES * 8
+    if as_float > budget:
+        raise HillwalkError(f"{folder}: {X_raw.shape[0]} images as float64 features take "
+                            f"{limits.format_bytes(as_float)}, over the {limits.format_bytes(budget)} budget for a "
+                            f"data set; choose a subsample of at most {budget // (CIFAR_FEATURES * 8)} images")
     channels = ("r", "g", "b")
     feature_names = tuple(f"{channels[k // 1024]}_{(k % 1024) // 32}_{k % 32}" for k in range(CIFAR_FEATURES))
     provenance = {"name": "cifar10", "source": str(folder), "format": "cifar10-python",
@@ -571,6 +763,17 @@ def load_dataset(spec: str, seed: int = 0, **options) -> Dataset:
 
 # --------------------------------------------------------------------------- preprocessing
 
+# The largest feature magnitude a model is given, after preprocessing. A training step
+# multiplies a feature by another through the weights (scores ~ lr * |x|^2 * D), and the
+# landscape and the penalty square the weights; at 1e100 these stay far below float64's
+# 1.8e308, while values near 1e150 would already overflow in a few steps.
+MAX_FEATURE_MAGNITUDE = 1e100
+
+PREPROCESSING_STEPS = {"center": "zero-centre (training mean)", "standardize": "standardize (training mean and std)",
+                       "minmax": "scale to [0, 1] (training min and max)"}
+_PREPROCESSING_VERBS = {"center": "zero-centre", "standardize": "standardize", "minmax": "scale to [0, 1]"}
+
+
 @dataclass(frozen=True)
 class Preprocessor:
     """A feature transform fitted on training data and applied to any split.
@@ -583,29 +786,66 @@ class Preprocessor:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X, method: str) -> "Preprocessor":
-        """Fit on X (N x D). Constant features get scale 1 so they map to 0, not NaN."""
+    def fit(cls, X, method: str, source: str = "data") -> "Preprocessor":
+        """Fit on X (N x D). Constant features get scale 1 so they map to 0, not NaN.
+
+        Statistics that overflow float64 (a mean of values near 1e308, a standard deviation
+        of values near 1e300 whose squares overflow, the span of values near -+1e308) are
+        refused with a :class:`HillwalkError` that names ``source``, without a NumPy warning.
+        """
         require_choice(method, PREPROCESSING_METHODS, "preprocessing")
         D = X.shape[1]
         offset, scale = np.zeros(D), np.ones(D)
-        if method == "center":
-            offset = X.mean(axis=0)
-        elif method == "standardize":
-            offset = X.mean(axis=0)
-            std = X.std(axis=0)
-            scale = np.where(std > 0, std, 1.0)
-        elif method == "minmax":
-            offset = X.min(axis=0)
-            span = X.max(axis=0) - offset
-            scale = np.where(span > 0, span, 1.0)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below, in words
+            if method == "center":
+                offset = X.mean(axis=0)
+            elif method == "standardize":
+                offset = X.mean(axis=0)
+                std = X.std(axis=0)
+                scale = np.where(std > 0, std, 1.0)
+            elif method == "minmax":
+                offset = X.min(axis=0)
+                span = X.max(axis=0) - offset
+                scale = np.where(span > 0, span, 1.0)
+        if not (np.all(np.isfinite(offset)) and np.all(np.isfinite(scale))):
+            raise _too_large_to(method, X, source)
         return cls(method, offset, scale)
 
     def apply(self, data: Dataset) -> Dataset:
+        """``data`` with its features transformed (a new step in its provenance)."""
         if self.method == "none":
             return data
-        labels = {"center": "zero-centre (training mean)", "standardize": "standardize (training mean and std)",
-                  "minmax": "scale to [0, 1] (training min and max)"}
-        return data.with_step((data.X - self.offset) / self.scale, data.y, labels[self.method])
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = (data.X - self.offset) / self.scale
+        if not np.all(np.isfinite(X)):
+            raise _too_large_to(self.method, data.X, data.origin)
+        return data.with_step(X, data.y, PREPROCESSING_STEPS[self.method])
+
+
+def _power_of_ten_below(value: float) -> float:
+    return 10.0 ** math.floor(math.log10(value)) if value > 0 else 1.0
+
+
+def _too_large_to(method, X, source):
+    largest = float(np.max(np.abs(X)))
+    return HillwalkError(f"{source}: the features are too large to {_PREPROCESSING_VERBS[method]}: values up to "
+                         f"{largest:.3g} overflow its arithmetic; rescale the data, e.g. divide it by "
+                         f"{_power_of_ten_below(largest):g}")
+
+
+def require_safe_features(data: Dataset) -> Dataset:
+    """``data`` unchanged if no feature exceeds :data:`MAX_FEATURE_MAGNITUDE` in magnitude
+    (the models' arithmetic stays finite); otherwise a :class:`HillwalkError` that says how
+    large they are and after which step."""
+    largest = float(np.max(np.abs(data.X)))
+    if largest > MAX_FEATURE_MAGNITUDE:
+        steps = data.provenance.get("steps", [])
+        after = [s for s in steps if s in PREPROCESSING_STEPS.values()]
+        when = f"after {after[-1].split(' (')[0]}" if after else "without preprocessing"
+        raise HillwalkError(f"{data.origin}: the features are too large for the models: {when} they reach "
+                            f"{largest:.3g}, and beyond {MAX_FEATURE_MAGNITUDE:g} the loss and its gradient overflow; "
+                            f"rescale the data, e.g. divide it by {_power_of_ten_below(largest):g}")
+    return data
 
 
 def add_bias(X):
@@ -617,27 +857,41 @@ def add_bias(X):
 def train_val_split(data: Dataset, val_fraction=0.2, seed=0):
     """Split into (train, val) at random with ``seed``; ``val`` is None for fraction 0.
 
-    Stratified: each class contributes ``round(val_fraction * count)`` examples to the
-    validation set, so small classes are represented on both sides.
+    Stratified: class k of ``n_k`` examples gives ``round(val_fraction * n_k)`` of them,
+    but at least one, to the validation part, so every class is represented on both
+    sides. A class that cannot be (a single example, or a share that would hold out all
+    of its examples) is refused with a :class:`HillwalkError` naming the class and the
+    share that would work. Classes without any example (named, but absent from ``y``)
+    are on neither side.
     """
     if not 0 <= val_fraction < 1 or not math.isfinite(val_fraction):
         raise HillwalkError(f"the validation fraction must be in [0, 1), got {val_fraction}")
+    rng = random_generator(seed)
     if val_fraction == 0:
         return data, None
-    rng = np.random.default_rng(seed)
+    counts = np.bincount(data.y, minlength=data.n_classes)
+    takes = np.where(counts > 0, np.maximum(np.round(val_fraction * counts), 1), 0).astype(int)
+    short = np.flatnonzero(takes >= counts)
+    short = short[counts[short] > 0]
+    if short.size:
+        k = min(short, key=lambda c: counts[c])
+        name, count = data.class_names[k], int(counts[k])
+        if count == 1:
+            raise HillwalkError(f"{data.origin}: class {name!r} has a single example, which cannot be both in "
+                                f"training and in validation (validation share {val_fraction:g}); set the "
+                                "validation share to 0, or add examples of that class")
+        smallest = counts[counts > 0].min()  # >= 2 here: a single example was refused above
+        largest = min(math.floor((1 - 1 / smallest) * 100) / 100, limits.RANGES["problem.val_fraction"].high)
+        raise HillwalkError(f"{data.origin}: a validation share of {val_fraction:g} would hold out all {count} "
+                            f"examples of class {name!r}, and every class needs a training example; choose a "
+                            f"validation share of at most {largest:g}")
     val_index = []
     for k in range(data.n_classes):
         members = np.flatnonzero(data.y == k)
-        take = int(round(val_fraction * members.size))
-        val_index.extend(rng.choice(members, take, replace=False).tolist())
+        val_index.extend(rng.choice(members, takes[k], replace=False).tolist())
     val_mask = np.zeros(data.n_examples, dtype=bool)
     val_mask[val_index] = True
-    if val_mask.all() or not val_mask.any():
-        raise HillwalkError(f"a validation fraction of {val_fraction} leaves one side empty for "
-                            f"{data.n_examples} examples; choose a fraction between them")
     step = f"split {int((~val_mask).sum())} train / {int(val_mask.sum())} validation (seed {seed})"
     train = data.with_step(data.X[~val_mask], data.y[~val_mask], step + ": train part")
-    if np.unique(train.y).size < 2:
-        raise HillwalkError("the training part of the split has a single class; lower the validation fraction")
     val = data.with_step(data.X[val_mask], data.y[val_mask], step + ": validation part")
     return train, val

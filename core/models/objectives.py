@@ -19,7 +19,8 @@ import math
 
 import numpy as np
 
-from ..data.datasets import Dataset, Preprocessor, add_bias, require_two_classes, train_val_split
+from ..data.datasets import (Dataset, Preprocessor, add_bias, require_safe_features, require_two_classes,
+                             train_val_split)
 from ..errors import HillwalkError, require_choice
 from .losses import _softmax_per_example, _svm_per_example, softmax_loss, svm_loss
 from .regularizers import Regularizer
@@ -262,10 +263,22 @@ def prepare_splits(data: Dataset, preprocessing: str = "center", val_fraction: f
     """Split ``data`` into train/validation and fit ``preprocessing`` on the training part
     only (the validation part is transformed with the training statistics).
 
+    Refused with one :class:`HillwalkError` each, before any model sees the data: a
+    split that leaves a class without a training example, or without a validation example
+    when ``val_fraction > 0`` (see :func:`~core.data.datasets.train_val_split`); a bad
+    seed; preprocessing whose statistics overflow; features that end up larger than
+    :data:`~core.data.datasets.MAX_FEATURE_MAGNITUDE` (values near 1e300 left as they are
+    or only centred), where the loss and its gradient would overflow.
+
     Returns
     -------
     (train, val) : Dataset, Dataset or None
+        Features of shape (N_train, D) and (N_val, D).
     """
     train, val = train_val_split(data, val_fraction, seed)
-    preprocessor = Preprocessor.fit(train.X, preprocessing)
-    return preprocessor.apply(train), (preprocessor.apply(val) if val is not None else None)
+    preprocessor = Preprocessor.fit(train.X, preprocessing, data.origin)
+    train, val = preprocessor.apply(train), (preprocessor.apply(val) if val is not None else None)
+    require_safe_features(train)
+    if val is not None:
+        require_safe_features(val)
+    return train, val

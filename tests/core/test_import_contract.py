@@ -25,8 +25,9 @@ ALLOWED_PARTS = {
 }
 
 
-# Top-level modules every part may import: the error type and the table of valid ranges.
-TOP_LEVEL_FOR_ALL = ("core.errors", "core.limits")
+# Modules every part may import: the error type, the table of valid ranges, and the checks
+# that a path is a regular file (core.io.files imports nothing of core but errors).
+TOP_LEVEL_FOR_ALL = ("core.errors", "core.limits", "core.io.files")
 
 
 def core_module_names():
