@@ -365,7 +365,6 @@ class AppState(QtCore.QObject):
         self._pending_problem = proposed
         self._switching_objective = switching_objective
         self.jobs.cancel_all()
-        self.custom_center = None
         spec = self.slice
 
         def job(report, should_stop):
@@ -543,6 +542,7 @@ class AppState(QtCore.QObject):
         elif kind == "problem":
             objective, plane = result
             self.problem = self._pending_problem
+            self.custom_center = None  # an optimizer's position on the old objective means nothing now
             self.objective = objective
             if self._switching_objective:
                 self._switching_objective = False
