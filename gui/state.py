@@ -601,6 +601,14 @@ class AppState(QtCore.QObject):
             self.error.emit(f"{prefix}: {message}" if user_error else f"{prefix} (internal error): {message}")
             if self.objective is not None and self.landscape is None:
                 self._request_slice()
+            if self.objective is not None and self.plane is not None:
+                # the request stopped the scene's work: finish what it interrupted
+                if self.cut is None:
+                    self._request_cut()
+                interrupted = [e for e in self.optimizers if e.enabled and (run := self.runs.get(e.id)) is not None
+                               and not (run.finished or run.diverged_at is not None)]
+                for entry in interrupted:
+                    self._restart_run(entry)
             return
         self.error.emit(message if user_error else f"Internal error while computing {kind}: {message}")
 

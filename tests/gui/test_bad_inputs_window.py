@@ -163,3 +163,29 @@ def test_an_example_index_beyond_the_data_is_refused_and_does_not_stick(small_wi
         panel.component.setCurrentIndex(panel.component.findData("total"))
         assert wait_until(qapp, lambda: state.slice.component == "total" and window.scene_complete(),
                           SETTLE_TIMEOUT_MS)
+
+
+def test_a_refused_file_during_a_race_lets_the_race_finish(small_window, qapp, tmp_path):
+    """Opening a data file stops the scene's work while it loads; when the file is refused,
+    the settings stay and the interrupted runs are run again to their end."""
+    window, state = small_window, small_window.state
+    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+    messages = []
+    state.error.connect(messages.append)
+    try:
+        state.set_race(steps=4000)
+        assert wait_until(qapp, lambda: any(len(run) > 1 for run in state.runs.values()), SETTLE_TIMEOUT_MS)
+        before = (state.problem, state.slice, state.race)
+        bad = tmp_path / "bad.csv"
+        bad.write_text("a,b,label\n1,2\n")
+        window.data_panel.open_path(bad)
+        assert wait_until(qapp, lambda: messages and window.scene_complete(), SETTLE_TIMEOUT_MS)
+        assert len(messages) == 1 and (state.problem, state.slice, state.race) == before
+        assert all(run.finished or run.diverged_at is not None for run in state.runs.values())
+        assert all(int(run.steps[-1]) == 4000 for run in state.runs.values() if run.diverged_at is None)
+    finally:
+        state.error.disconnect(messages.append)
+        if window.error_dialog is not None:
+            window.error_dialog.close()
+        state.set_race(steps=60)
+        assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
