@@ -45,12 +45,14 @@ def test_gradient_check_lab_shows_core_values(qtbot, window):
     assert result.max_rel_error_away_from_kinks < 1e-6
     assert np.argmin(max_errors) not in (0, hs.size - 1)  # round-off left, truncation right
     assert "Largest relative error away from kinks" in lab.status.text()
+    assert "PASS</b>: every relative error away from kinks is below 1e-06" in lab.status.text()
     assert "&lt;1e-07: " in lab.status.text()  # escaped, so the label shows "<1e-07" instead of eating it as markup
     broken = wait_for_new_result(qtbot, window, "Gradient check",
                                  lambda: qtbot.mouseClick(lab.broken, QtCore.Qt.MouseButton.LeftButton))
     assert broken.check.max_rel_error_away_from_kinks > 1e-3  # what failing looks like
     assert state.labs.settings["gradcheck"]["broken"] is True
     assert "broken on purpose" in lab.status.text()
+    assert "FAIL</b>: the analytic gradient disagrees with the finite differences" in lab.status.text()
 
 
 def test_step_size_lab_matches_the_sweep_reaches_the_explosion_and_sends_a_learning_rate(qtbot, window):
