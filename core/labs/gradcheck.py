@@ -127,7 +127,8 @@ class GradientCheckResult:
         what rounding alone puts into a difference quotient: a derivative that is 0 in
         exact arithmetic (an SVM bias whose margin counts balance) shows up as -1e-15
         against -2e-13, a relative error near 1 that says nothing about the gradient.
-        Also those below the difference's truncation error, estimated from a second
+        Also those whose derivatives, or whose disagreement, lie within what the difference
+        resolves: ``resolution`` plus its truncation error, estimated from a second
         difference at 2h (a derivative that is 0 at a critical point differences to about
         h^2 f'''/6). Reported apart and left out of the verdict, like kinks.
     resolution : float
@@ -317,16 +318,19 @@ def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", se
     magnitude = np.maximum(np.abs(analytic), np.abs(numerical))
     unresolved = magnitude < resolution  # False where NaN
     rel_error = relative_error(analytic, numerical)
-    # A derivative that is 0 in exact arithmetic at a critical point (the monkey saddle at
-    # its centre) differences to about h^2 f'''/6, not to 0: a relative error of 1 that says
-    # nothing about the gradient. The difference at 2h estimates that truncation error (it
-    # changes by 3 times it; a forward difference by once); parameters whose derivatives are
-    # both below it are unresolved too. Only disagreeing parameters pay for the estimate.
+    # What the difference quotient itself can resolve: its round-off (``resolution``) plus
+    # its truncation error, which the difference at 2h estimates (it changes by 3 times it;
+    # a forward difference by once). A disagreement within that says nothing about the
+    # gradient: a derivative that is 0 at a critical point (the monkey saddle's centre)
+    # differences to about h^2 f'''/6, a relative error of 1; a derivative of 3e-7 against
+    # a round-off of 2e-11 carries a relative error of 1e-5 from rounding alone. Such
+    # parameters are unresolved too. Only disagreeing parameters pay for the estimate.
     suspect = np.isfinite(rel_error) & (rel_error > ERROR_BANDS[0]) & ~near_kink & ~unresolved
     if suspect.any():
         wider = numerical_gradient(difference_function, theta, 2 * h, method, indices[suspect], should_stop)
-        truncation = np.abs(wider - numerical[suspect]) / (3.0 if method == "centered" else 1.0)
-        unresolved[suspect] = magnitude[suspect] <= truncation + resolution
+        noise = np.abs(wider - numerical[suspect]) / (3.0 if method == "centered" else 1.0) + resolution
+        disagreement = np.abs(analytic[suspect] - numerical[suspect])
+        unresolved[suspect] = (magnitude[suspect] <= noise) | (disagreement <= noise)
     return GradientCheckResult(indices, analytic, numerical, rel_error, near_kink, method, float(h), unresolved,
                                resolution, loss_finite)
 
