@@ -10,7 +10,7 @@ from ..errors import HillwalkError, require_choice
 from ..models.losses import _svm_margins, softmax_loss
 from ..models.objectives import LinearClassifier
 from ..models.regularizers import Regularizer
-from .separability import conflicting_duplicates, linear_separation
+from .separability import conflicting_duplicates, linear_separation, standardized
 
 STEP_EXPONENTS = tuple(range(-10, 0))  # the notes' sweep: step sizes 1e-10 ... 1e-1
 EXPLOSION_FACTOR = 10.0   # a loss above this many times the start loss has clearly exploded
@@ -119,7 +119,7 @@ SANITY_SCALE = 1e-4        # the notes' "small random W" of the initial-loss che
 SANITY_SUBSET = 20         # examples the overfitting check fits
 OVERFIT_STEPS = 3000       # at most this many Adam steps ...
 OVERFIT_GOAL = 1e-3        # ... stopping once every example is right and the loss is below this share of its start
-OVERFIT_RATE = 1e-2        # Adam's learning rate, in standardized coordinates (unit-spread features)
+OVERFIT_RATE = 1e-2        # Adam's learning rate on standardized (unit-spread) features
 FIT_SHARE = 0.05           # a fit: every example right, and the loss below this share of its start
 NEAR_ZERO = 0.01           # the notes' value holds when every correct loss is within 1% of it
 SEPARATING_MARGIN = 40.0   # softmax at score margins of 40: a loss below (C - 1) e^-40
@@ -154,7 +154,7 @@ class InitialLossCheck:
     spread : float: the largest span of one example's scores
     feature_size : float: the largest |x| of the data (what makes the scores large)
     scale : float: the weights' scale
-    verdict : "expected" | "consistent" | "bug"
+    verdict : "expected" | "consistent" | "bug" | "undetermined" (the scores overflow the bounds)
     reason : str: the verdict in words (plain text)
     """
 
@@ -281,35 +281,42 @@ def initial_loss_check(objective, scale=SANITY_SCALE, seed=0) -> InitialLossChec
     plain = unregularized_copy(objective, objective.train)
     theta = scale * np.random.default_rng(seed).standard_normal(plain.param_shape)
     C, delta = plain.n_classes, plain.delta
+    # data near the float64 limit give scores (or spans, squared) that overflow: that is
+    # reported as a check that cannot tell, below, not warned about
     with np.errstate(over="ignore", invalid="ignore"):
         loss = float(plain.loss(theta))
         scores = np.asarray(plain._scores(plain._params(theta), plain.X), dtype=np.float64)     # (N, C)
-    y = plain.y
-    rows = np.arange(y.size)
-    mean = scores.mean(axis=1)
-    span = scores.max(axis=1) - scores.min(axis=1)                                             # r_i, (N,)
-    shift = mean - scores[rows, y]                                                             # (N,)
-    if plain.loss_name == "svm":
-        at_zero, formula = (C - 1) * delta, f"(C - 1) x delta = ({C} - 1) x {delta:g}"
-        low = at_zero + C * float(shift.mean())
-        allowance = (C - 1) * float(np.maximum(span - delta, 0.0).mean())
-        why = ("(C - 1) x delta, shifted by the scores to first order (exact while every score difference is below "
-               f"delta), plus at most (C - 1) x (span - delta) where the hinge clips")
-    else:
-        at_zero, formula = math.log(C), f"ln C = ln {C}"
-        low = at_zero + float(shift.mean())
-        allowance = float((span ** 2).mean() / 8)
-        why = ("ln C, shifted by the scores to first order, plus at most span^2 / 8 for the log-sum-exp's curvature "
-               "(Hoeffding's lemma)")
-    high = low + allowance
-    # what rounding can put into a mean of N losses of this size: far below any bug's effect
-    rounding = 1e-9 * (at_zero + float(span.mean()))
-    spread = float(span.max()) if span.size else 0.0
-    feature_size = float(np.max(np.abs(objective.train.X))) if objective.train.X.size else 0.0
-    deviation = max(abs(low - at_zero), abs(high - at_zero)) / at_zero  # what the scores do to a correct loss
+        y = plain.y
+        rows = np.arange(y.size)
+        mean = scores.mean(axis=1)
+        span = scores.max(axis=1) - scores.min(axis=1)                                         # r_i, (N,)
+        shift = mean - scores[rows, y]                                                         # (N,)
+        if plain.loss_name == "svm":
+            at_zero, formula = (C - 1) * delta, f"(C - 1) x delta = ({C} - 1) x {delta:g}"
+            low = at_zero + C * float(shift.mean())
+            allowance = (C - 1) * float(np.maximum(span - delta, 0.0).mean())
+            why = ("(C - 1) x delta, shifted by the scores to first order (exact while every score difference is "
+                   "below delta), plus at most (C - 1) x (span - delta) where the hinge clips")
+        else:
+            at_zero, formula = math.log(C), f"ln C = ln {C}"
+            low = at_zero + float(shift.mean())
+            allowance = float((span ** 2).mean() / 8)
+            why = ("ln C, shifted by the scores to first order, plus at most span^2 / 8 for the log-sum-exp's "
+                   "curvature (Hoeffding's lemma)")
+        high = low + allowance
+        # what rounding can put into a mean of N losses of this size: far below any bug's effect
+        rounding = 1e-9 * (at_zero + float(span.mean()))
+        spread = float(span.max()) if span.size else 0.0
+        feature_size = float(np.max(np.abs(objective.train.X))) if objective.train.X.size else 0.0
+        deviation = max(abs(low - at_zero), abs(high - at_zero)) / at_zero  # what the scores do to a correct loss
     near_zero = deviation <= NEAR_ZERO
     interval = f"[{low:.4f}, {high:.4f}]"
-    if not (math.isfinite(loss) and low - rounding <= loss <= high + rounding):
+    if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(rounding)):
+        verdict = "undetermined"
+        reason = (f"cannot tell: at this scale the scores reach {np.max(np.abs(scores)):.3g}, because the features "
+                  f"reach {feature_size:.3g} in size, too large for the bounds a correct loss obeys to say anything; "
+                  "standardize the features (Data panel: preprocessing) and check again")
+    elif not (math.isfinite(loss) and low - rounding <= loss <= high + rounding):
         verdict = "bug"
         digits = _distinguishing_digits(loss, low if loss < low else high)
         reason = (f"suspect a bug in the loss: {loss:.{digits}g} is outside [{low:.{digits}g}, {high:.{digits}g}], "
@@ -336,52 +343,15 @@ def _distinguishing_digits(value, other, at_least=5):
     return digits
 
 
-def _first_layer_standardizer(X):
-    """S (D + 1, D + 1) with ``[x, 1] S = [(x - mean) / spread, 1]`` over the rows of X (N, D)
-    (a feature with no spread keeps its scale)."""
-    mean = X.mean(axis=0)
-    spread = X.std(axis=0)
-    # a constant feature's spread is 0, or rounding noise (1e-17 for a centred constant):
-    # dividing by it would blow the weights up, so such a feature keeps its scale
-    spread[spread <= 1e-9 * np.maximum(np.abs(X).max(axis=0), np.finfo(np.float64).tiny)] = 1.0
-    D = X.shape[1]
-    S = np.zeros((D + 1, D + 1))
-    S[:D, :D] = np.diag(1.0 / spread)
-    S[D, :D] = -mean / spread
-    S[D, D] = 1.0
-    return S
-
-
-def _standardized_coordinates(model, S):
-    """(to_model, to_standardized_gradient): the first layer's weights in coordinates in
-    which the inputs are standardized. A linear first layer absorbs any affine change of
-    its inputs, so the model, its loss and its gradient (by the chain rule) stay the ones
-    under test; only the optimizer sees well-scaled coordinates.
-
-    Linear: scores = [x, 1] W^T, W = W' S^T, dL/dW' = dL/dW S.
-    Network: z = [x, 1] P with P = [W1; b1] (stored contiguously), P = S P', dL/dP' = S^T dL/dP.
-    """
-    if not model.is_network:
-        shape = model.param_shape
-        return (lambda t: (t.reshape(shape) @ S.T).reshape(shape),
-                lambda g: (np.asarray(g).reshape(shape) @ S).reshape(shape))
-    width = S.shape[0] * model.hidden  # (D + 1) x H entries of [W1; b1]
-
-    def to_model(t):
-        out = np.array(t, dtype=np.float64)
-        out[:width] = (S @ t[:width].reshape(-1, model.hidden)).ravel()
-        return out
-
-    def to_standardized(g):
-        out = np.array(g, dtype=np.float64)
-        out[:width] = (S.T @ out[:width].reshape(-1, model.hidden)).ravel()
-        return out
-    return to_model, to_standardized
-
-
 def overfit_check(objective, subset_size=SANITY_SUBSET, steps=OVERFIT_STEPS, seed=0, should_stop=None) -> OverfitCheck:
     """Fit ``subset_size`` random training examples without regularization, tuned to
-    converge (Adam in standardized coordinates), and say what a failure means.
+    converge, and say what a failure means.
+
+    The run: Adam on the same model class and loss (a subclass with a broken loss stays
+    broken) with the subset's features standardized. A model whose first layer is linear
+    absorbs any affine change of its inputs, so fitting the standardized examples is the
+    same task, and the loss and gradient code under test are the same; only the optimizer
+    sees well-scaled coordinates, and the same learning rate suits every data set.
 
     A failure is blamed on a bug only on evidence: the gradient disagrees with finite
     differences (a gradient check at the run's start), or, for a linear model, the loss
@@ -397,19 +367,18 @@ def overfit_check(objective, subset_size=SANITY_SUBSET, steps=OVERFIT_STEPS, see
     chosen = np.sort(rng.choice(objective.n_train, size, replace=False))
     train = objective.train
     subset = train.with_step(train.X[chosen], train.y[chosen], f"random subset of {size} (seed {seed})")
-    tiny = unregularized_copy(objective, subset)
-    S = _first_layer_standardizer(subset.X)
-    to_model, to_standardized = _standardized_coordinates(tiny, S)
-    # the start, drawn in the standardized coordinates: a network's scheme (He, Xavier) is
-    # made for unit-spread inputs; a linear model starts at small weights, as in the notes
+    scaled = subset.with_step(standardized(subset.X), subset.y, "standardized on the subset")
+    tiny = unregularized_copy(objective, scaled)
+    # a network's scheme (He, Xavier) is made for unit-spread inputs; a linear model
+    # starts at small weights, as in the notes
     if tiny.is_network:
         start = np.asarray(tiny.initial_theta(None, seed), dtype=np.float64)
     else:
         start = SANITY_SCALE * np.random.default_rng(seed).standard_normal(tiny.param_shape)
-    method = (f"Adam, learning rate {OVERFIT_RATE:g}, up to {steps} steps, in standardized coordinates (each "
-              "feature centred and divided by its spread on the subset: the first layer absorbs that exactly, so "
-              "the model and its gradient are the ones under test)")
-    theta, losses = _adam_run(tiny, start, steps, to_model, to_standardized, should_stop)
+    method = (f"Adam, learning rate {OVERFIT_RATE:g}, up to {steps} steps, on the subset's features standardized "
+              "(centred and divided by their spread: the first layer absorbs that exactly, so it is the same task, "
+              "and the loss and gradient under test are the same)")
+    theta, losses = _adam_run(tiny, start, steps, should_stop)
     accuracy = float(tiny.accuracy(theta))
     final, first = float(losses[-1]), float(losses[0])
 
@@ -420,7 +389,7 @@ def overfit_check(objective, subset_size=SANITY_SUBSET, steps=OVERFIT_STEPS, see
         return result("fits", f"fits: all {size} examples right, the loss from {first:.3g} down to {final:.2g}: the "
                               "loss and its gradient drive the model to fit data")
     with np.errstate(over="ignore", invalid="ignore"):
-        check = gradient_check(tiny, to_model(start), samples=min(OVERFIT_CHECKED, tiny.size), seed=seed)
+        check = gradient_check(tiny, start, samples=min(OVERFIT_CHECKED, tiny.size), seed=seed)
     verdict = check.verdict()
     if not verdict.passed:
         return result("gradient bug", f"suspect a bug in the gradient: at the run's start {verdict.reason}")
@@ -461,38 +430,35 @@ def overfit_check(objective, subset_size=SANITY_SUBSET, steps=OVERFIT_STEPS, see
     return result("not converged", f"not converged, but nothing points to a bug: {gradient_ok}; {why}")
 
 
-def _adam_run(model, start, steps, to_model, to_standardized, should_stop):
-    """Adam on ``model.loss_and_grad`` from ``start`` in the coordinates ``to_model`` maps
-    from; stops early once every example is right and the loss is below ``OVERFIT_GOAL``
-    of its start.
+def _adam_run(model, start, steps, should_stop):
+    """Adam on ``model.loss_and_grad`` from ``start``; stops early once every example is
+    right and the loss is below ``OVERFIT_GOAL`` of its start.
 
     Returns
     -------
-    theta : the model's parameters at the end ; losses : float array (steps run + 1,)
+    theta : the parameters at the end ; losses : float array (steps run + 1,)
     """
     from .gradcheck import StopRequested
 
-    t = np.array(start, dtype=np.float64)
-    moment, second = np.zeros_like(t), np.zeros_like(t)
+    theta = np.array(start, dtype=np.float64)
+    moment, second = np.zeros_like(theta), np.zeros_like(theta)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     with np.errstate(over="ignore", invalid="ignore"):
-        loss, grad = model.loss_and_grad(to_model(t))
+        loss, grad = model.loss_and_grad(theta)
         losses = [float(loss)]
         for k in range(1, int(steps) + 1):
             if should_stop is not None and k % 100 == 0 and should_stop():
                 raise StopRequested()
-            g = to_standardized(grad)
-            if not np.all(np.isfinite(g)):
+            if not np.all(np.isfinite(grad)):
                 break
-            moment = beta1 * moment + (1 - beta1) * g
-            second = beta2 * second + (1 - beta2) * g * g
-            t = t - OVERFIT_RATE * (moment / (1 - beta1 ** k)) / (np.sqrt(second / (1 - beta2 ** k)) + eps)
-            theta = to_model(t)
+            moment = beta1 * moment + (1 - beta1) * grad
+            second = beta2 * second + (1 - beta2) * grad * grad
+            theta = theta - OVERFIT_RATE * (moment / (1 - beta1 ** k)) / (np.sqrt(second / (1 - beta2 ** k)) + eps)
             loss, grad = model.loss_and_grad(theta)
             losses.append(float(loss))
             if not math.isfinite(loss) or (loss <= OVERFIT_GOAL * losses[0] and model.accuracy(theta) == 1.0):
                 break
-    return to_model(t), np.array(losses)
+    return theta, np.array(losses)
 
 
 def _loss_at_separating_weights(model, separation):

@@ -77,26 +77,65 @@ def conflicting_duplicates(X, y) -> list:
     return pairs
 
 
+def standardized(X):
+    """X (N, D) with every feature centred and divided by its spread, shape (N, D).
+
+    Features are first divided by their largest |x|, so values near the float64 limit do
+    not overflow the variance; a constant feature (spread 0, or rounding noise such as
+    1e-17 for a centred constant) is only centred.
+    """
+    return _standardizing(X)[0]
+
+
+def _standardizing(X):
+    """(X standardized, a, b): the standardized X equals ``X * a + b`` (a, b shape (D,))."""
+    X = np.asarray(X, dtype=np.float64)
+    size = np.abs(X).max(axis=0) if X.shape[0] else np.ones(X.shape[1])
+    size = np.where(size > 0, size, 1.0)
+    Z = X / size                                             # every entry in [-1, 1]
+    mean = Z.mean(axis=0)
+    Z = Z - mean
+    spread = Z.std(axis=0)
+    spread = np.where(spread > 1e-9, spread, 1.0)
+    return Z / spread, 1.0 / (size * spread), -mean / spread
+
+
 def linear_separation(X_bias, y, n_classes) -> Separation:
     """Whether a linear classifier can get every example right.
 
     Parameters
     ----------
-    X_bias : float array (N, D + 1): the examples with the bias column (``x~``)
+    X_bias : float array (N, D + 1): the examples with the bias column (``x~``, ones last)
     y : int array (N,) in 0..n_classes-1
     n_classes : int
 
     Returns
     -------
-    Separation
+    Separation (its W applies to ``X_bias`` as given)
+
+    Notes
+    -----
+    Separability does not change under an affine map of the features, which the bias
+    absorbs: the search runs on standardized features, where its rounding tolerances hold
+    whatever the data's units, and W is mapped back.
     """
     X_bias = np.asarray(X_bias, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
-    n, width = X_bias.shape
     duplicates = conflicting_duplicates(X_bias, y)
     if duplicates:
         return Separation(False, conflict=np.array(sorted({r for pair in duplicates for r in pair})),
                           duplicates=duplicates)
+    features, a, b = _standardizing(X_bias[:, :-1])
+    found = _separation(np.hstack([features, np.ones((X_bias.shape[0], 1))]), y, n_classes)
+    if found.W is not None:  # the same scores from the given features: [x, 1] W^T
+        W = found.W
+        found.W = np.hstack([W[:, :-1] * a, (W[:, -1] + W[:, :-1] @ b)[:, None]])
+    return found
+
+
+def _separation(X_bias, y, n_classes) -> Separation:
+    """:func:`linear_separation` on well-scaled features."""
+    n, width = X_bias.shape
     rows, examples = [], []
     for i in range(n):
         for j in range(n_classes):
@@ -109,6 +148,8 @@ def linear_separation(X_bias, y, n_classes) -> Separation:
         return Separation(True, np.zeros((n_classes, width)), np.inf)
     points = np.array(rows)                                   # (n (C-1), C (D+1))
     nearest, support, _ = min_norm_point(points)
+    if not support:  # the minor cycle broke down in rounding: no answer rather than a wrong one
+        return Separation(None)
     largest = float(np.sqrt(np.max(np.sum(points * points, axis=1))))
     W = nearest.reshape(n_classes, width)
     scores = X_bias @ W.T

@@ -44,8 +44,8 @@ class SanityLab(LabPanel):
         self.initial.setText(
             f"At W = {initial.scale:g} x randn the notes expect every score to be about 0, and so a loss of "
             f"{initial.formula} = <b>{initial.at_zero:.4f}</b>. Measured: <b>{initial.loss:.4f}</b> "
-            f"({100 * initial.relative_gap:.2f}% off) — " + _verdict(initial.reason, initial.verdict == "bug",
-                                                                     initial.verdict != "bug"))
+            f"({100 * initial.relative_gap:.2f}% off) — "
+            + _verdict(initial.reason, initial.verdict == "bug", initial.verdict in ("expected", "consistent")))
         steps = np.arange(overfit.losses.size)
         drawable = np.isfinite(overfit.losses)
         # a log axis: a loss of exactly 0 shows at 1e-300

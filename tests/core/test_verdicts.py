@@ -269,3 +269,10 @@ def test_linear_separation_certifies_either_way():
     assert (np.argmax(scores, axis=1) == [0, 1, 1, 1]).all()
     twice = linear_separation(np.vstack([xor, xor[:1]]), np.array([0, 1, 1, 1, 1]), 2)
     assert twice.separable is False and twice.duplicates == [(0, 4)]
+    # the answer does not depend on the features' units (nor does W's classification)
+    for scale in (1e-6, 1e6, 1e200):
+        far = xor * np.array([scale, scale, 1.0])
+        assert linear_separation(far, labels, 2).separable is False
+        split = linear_separation(far + np.array([3 * scale, 0.0, 0.0]), np.array([0, 1, 1, 1]), 2)
+        assert split.separable
+        assert (np.argmax((far + np.array([3 * scale, 0.0, 0.0])) @ split.W.T, axis=1) == [0, 1, 1, 1]).all()

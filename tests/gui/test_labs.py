@@ -109,7 +109,7 @@ def test_sanity_lab_on_wine_blames_no_correct_loss(qtbot, window):
         initial, overfit = lab.initial.text(), lab.overfit.text()
         assert "consistent with a correct loss" in initial and "does not hold on these data" in initial
         assert "features reach 934 in size" in initial
-        assert "fits" in overfit and "100%" in overfit and "standardized coordinates" in overfit
+        assert "fits" in overfit and "100%" in overfit and "features standardized" in overfit
         assert "bug" not in initial + overfit
     report = wait_for_new_result(qtbot, window, "Sanity checks",
                                  lambda: model.model.setCurrentIndex(model.model.findData("net")))
