@@ -205,7 +205,7 @@ class GradientCheckResult:
         q = np.percentile(finite, [50, 90, 99, 100])
         return {"median": float(q[0]), "p90": float(q[1]), "p99": float(q[2]), "max": float(q[3])}
 
-    def verdict(self, threshold: float | None = None) -> "GradientVerdict":
+    def verdict(self, threshold: float | None = None) -> GradientVerdict:
         """PASS or FAIL against ``threshold`` (default: :data:`METHOD_THRESHOLDS` of the
         method), with the reason of a failure."""
         threshold = METHOD_THRESHOLDS[self.method] if threshold is None else float(threshold)
