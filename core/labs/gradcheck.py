@@ -223,13 +223,14 @@ class GradientCheckResult:
         reasons = []
         analytic, numerical = int(self.nonfinite_analytic.sum()), int(self.nonfinite_numerical.sum())
         if analytic:
-            cause = ("the loss is not finite there either: the weights are too large for it; check at smaller "
-                     "weights" if not self.loss_finite else
+            cause = ("the loss is not finite there either: it overflows (the weights or the features are too "
+                     "large); check at smaller weights, or standardize the features" if not self.loss_finite else
                      "the gradient code overflows or divides by zero at these weights")
             reasons.append(f"{analytic} parameter(s) have a non-finite analytic derivative (NaN or inf): {cause}")
         if numerical:
             if not self.loss_finite:
-                cause = "the loss itself is not finite at the checked weights (it overflows); check at smaller weights"
+                cause = ("the loss itself is not finite at the checked weights: it overflows (the weights or the "
+                         "features are too large); check at smaller weights, or standardize the features")
             elif self.h > 1:
                 cause = (f"h = {self.h:g} is too large: the loss overflows at W + h and W - h; use a small "
                          "step such as 1e-5")
