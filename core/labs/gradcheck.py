@@ -5,6 +5,7 @@ loss evaluations per parameter.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,12 @@ ERROR_BANDS = (1e-7, 1e-4, 1e-2)
 # gradient to 1e-8 or better on well-scaled data; 1e-6 leaves room for truncation error
 # on raw features while staying far below the notes' "1e-4 is too high for smooth losses".
 # A forward difference is only O(h) accurate, hence its looser threshold.
-PASS_THRESHOLDS = {("softmax", "centered"): 1e-6, ("svm", "centered"): 1e-6,
-                   ("softmax", "forward"): 1e-3, ("svm", "forward"): 1e-3}
+METHOD_THRESHOLDS = {"centered": 1e-6, "forward": 1e-3}
+PASS_THRESHOLDS = {(loss, method): threshold for method, threshold in METHOD_THRESHOLDS.items()
+                   for loss in ("softmax", "svm")}
+# A derivative that is NaN or inf is a failure whatever the threshold: a relative error
+# cannot be formed from it, and treating it as 0 (or leaving it out) would report PASS
+# for a check in which nothing was compared.
 
 
 class StopRequested(Exception):
@@ -38,14 +43,18 @@ def relative_error(analytic, numerical):
 
     Returns
     -------
-    float64 array of that shape, values in [0, 2] (inf never occurs).
+    float64 array of that shape: values in [0, 2] where both derivatives are finite, NaN
+    where either is NaN or infinite (no error can be formed: never 0, which would pass).
     """
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numerical, dtype=np.float64)
+    finite = np.isfinite(a) & np.isfinite(n)
+    a, n = np.where(finite, a, 0.0), np.where(finite, n, 0.0)
     scale = np.maximum(np.abs(a), np.abs(n))
     diff = np.abs(a - n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(scale > 0, diff / np.where(scale > 0, scale, 1.0), 0.0)
+        error = np.where(scale > 0, diff / np.where(scale > 0, scale, 1.0), 0.0)
+    return np.where(finite, error, np.nan)
 
 
 def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None, should_stop=None):
@@ -78,20 +87,23 @@ def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None, should
     flat = x.reshape(-1)
     chosen = np.arange(flat.size) if indices is None else np.asarray(indices, dtype=np.int64)
     result = np.empty(chosen.size)
-    f_here = f(x) if method == "forward" else None
-    for k, i in enumerate(chosen):
-        if should_stop is not None and should_stop():
-            raise StopRequested()
-        original = flat[i]
-        flat[i] = original + h
-        f_plus = f(x)
-        if method == "centered":
-            flat[i] = original - h
-            f_minus = f(x)
-            result[k] = np.sum(np.subtract(f_plus, f_minus)) / (2 * h)
-        else:
-            result[k] = np.sum(np.subtract(f_plus, f_here)) / h
-        flat[i] = original
+    # An overflowing loss gives a NaN or infinite entry, which the checks count and name;
+    # NumPy's warnings about it would only bury that message.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        f_here = f(x) if method == "forward" else None
+        for k, i in enumerate(chosen):
+            if should_stop is not None and should_stop():
+                raise StopRequested()
+            original = flat[i]
+            flat[i] = original + h
+            f_plus = f(x)
+            if method == "centered":
+                flat[i] = original - h
+                f_minus = f(x)
+                result[k] = np.sum(np.subtract(f_plus, f_minus)) / (2 * h)
+            else:
+                result[k] = np.sum(np.subtract(f_plus, f_here)) / h
+            flat[i] = original
     return result.reshape(np.shape(theta)) if indices is None else result
 
 
@@ -103,7 +115,9 @@ class GradientCheckResult:
     ----------
     indices : int array, shape (K,)
         Flat indices of the checked parameters.
-    analytic, numerical, rel_error : float arrays, shape (K,)
+    analytic, numerical : float arrays, shape (K,)
+    rel_error : float array, shape (K,)
+        NaN where either derivative is NaN or infinite (see :func:`relative_error`).
     near_kink : bool array, shape (K,)
         Parameters whose difference interval contains a kink (SVM margin, ReLU, L1 at 0).
     method : str
@@ -113,8 +127,14 @@ class GradientCheckResult:
         what rounding alone puts into a difference quotient: a derivative that is 0 in
         exact arithmetic (an SVM bias whose margin counts balance) shows up as -1e-15
         against -2e-13, a relative error near 1 that says nothing about the gradient.
-        Reported apart and left out of the verdict, like kinks.
+        Also those whose derivatives, or whose disagreement, lie within what the difference
+        resolves: ``resolution`` plus its truncation error, estimated from a second
+        difference at 2h (a derivative that is 0 at a critical point differences to about
+        h^2 f'''/6). Reported apart and left out of the verdict, like kinks.
     resolution : float
+    loss_finite : bool
+        Whether the objective (every term of it) is finite at the checked parameters;
+        it tells an overflowing loss from a too large h when a derivative is not finite.
     """
 
     indices: np.ndarray
@@ -126,35 +146,128 @@ class GradientCheckResult:
     h: float
     unresolved: np.ndarray = None
     resolution: float = 0.0
+    loss_finite: bool = True
 
     def __post_init__(self):
         if self.unresolved is None:
             self.unresolved = np.zeros(self.indices.size, dtype=bool)
 
     @property
+    def nonfinite_analytic(self) -> np.ndarray:
+        """bool (K,): the analytic derivative is NaN or infinite."""
+        return ~np.isfinite(self.analytic)
+
+    @property
+    def nonfinite_numerical(self) -> np.ndarray:
+        """bool (K,): the numerical derivative is NaN or infinite."""
+        return ~np.isfinite(self.numerical)
+
+    @property
+    def nonfinite(self) -> np.ndarray:
+        """bool (K,): either derivative is NaN or infinite (no relative error exists)."""
+        return self.nonfinite_analytic | self.nonfinite_numerical
+
+    @property
     def max_rel_error(self) -> float:
-        """Largest relative error over all checked parameters."""
+        """Largest relative error over all checked parameters; inf when any derivative is
+        not finite (a comparison with a threshold must fail)."""
+        if self.nonfinite.any():
+            return math.inf
         return float(self.rel_error.max()) if self.rel_error.size else 0.0
 
     @property
     def max_rel_error_away_from_kinks(self) -> float:
         """Largest relative error over parameters whose difference did not straddle a kink
-        (and whose derivative is above the round-off resolution)."""
+        (and whose derivative is above the round-off resolution); inf when any derivative,
+        kink or not, is NaN or infinite."""
+        if self.nonfinite.any():
+            return math.inf
         away = self.rel_error[~self.near_kink & ~self.unresolved]
         return float(away.max()) if away.size else 0.0
 
     def band_counts(self) -> dict:
-        """How many errors fall in each rule-of-thumb band."""
-        e = self.rel_error
+        """How many errors fall in each rule-of-thumb band (and, when there are any, how
+        many parameters have no error because a derivative is not finite)."""
+        e = self.rel_error[np.isfinite(self.rel_error)]
         low, mid, high = ERROR_BANDS
-        return {f"<{low:g}": int((e < low).sum()), f"{low:g}..{mid:g}": int(((e >= low) & (e < mid)).sum()),
-                f"{mid:g}..{high:g}": int(((e >= mid) & (e < high)).sum()), f">={high:g}": int((e >= high).sum())}
+        counts = {f"<{low:g}": int((e < low).sum()), f"{low:g}..{mid:g}": int(((e >= low) & (e < mid)).sum()),
+                  f"{mid:g}..{high:g}": int(((e >= mid) & (e < high)).sum()), f">={high:g}": int((e >= high).sum())}
+        if self.nonfinite.any():
+            counts["non-finite"] = int(self.nonfinite.sum())
+        return counts
 
     def percentiles(self) -> dict:
-        if not self.rel_error.size:
+        """Median, 90th and 99th percentiles and maximum of the finite relative errors
+        ({} when there are none)."""
+        finite = self.rel_error[np.isfinite(self.rel_error)]
+        if not finite.size:
             return {}
-        q = np.percentile(self.rel_error, [50, 90, 99, 100])
+        q = np.percentile(finite, [50, 90, 99, 100])
         return {"median": float(q[0]), "p90": float(q[1]), "p99": float(q[2]), "max": float(q[3])}
+
+    def verdict(self, threshold: float | None = None) -> GradientVerdict:
+        """PASS or FAIL against ``threshold`` (default: :data:`METHOD_THRESHOLDS` of the
+        method), with the reason of a failure."""
+        threshold = METHOD_THRESHOLDS[self.method] if threshold is None else float(threshold)
+        worst = self.max_rel_error_away_from_kinks
+        reasons = self._nonfinite_reasons()
+        if not reasons and not worst < threshold:
+            away = ~self.near_kink & ~self.unresolved
+            where = int(self.indices[away][np.argmax(self.rel_error[away])])
+            reasons.append(f"the analytic gradient disagrees with the finite differences: relative error "
+                           f"{worst:.2e} at parameter {where}, above the threshold {threshold:g}")
+        return GradientVerdict(not reasons, worst, threshold, "; ".join(reasons))
+
+    def _nonfinite_reasons(self) -> list:
+        """One sentence per kind of non-finite derivative: how many, and why."""
+        reasons = []
+        analytic, numerical = int(self.nonfinite_analytic.sum()), int(self.nonfinite_numerical.sum())
+        if analytic:
+            cause = ("the loss is not finite there either: it overflows (the weights or the features are too "
+                     "large); check at smaller weights, or standardize the features" if not self.loss_finite else
+                     "the gradient code overflows or divides by zero at these weights")
+            reasons.append(f"{analytic} parameter(s) have a non-finite analytic derivative (NaN or inf): {cause}")
+        if numerical:
+            if not self.loss_finite:
+                cause = ("the loss itself is not finite at the checked weights: it overflows (the weights or the "
+                         "features are too large); check at smaller weights, or standardize the features")
+            elif self.h > 1:
+                cause = (f"h = {self.h:g} is too large: the loss overflows at W + h and W - h; use a small "
+                         "step such as 1e-5")
+            else:
+                cause = (f"the loss overflows at W + h or W - h (h = {self.h:g}): the weights are at the edge of the "
+                         "floating-point range; check at smaller weights")
+            reasons.append(f"{numerical} parameter(s) have a non-finite numerical derivative (NaN or inf): {cause}")
+        return reasons
+
+
+@dataclass(frozen=True)
+class GradientVerdict:
+    """The outcome of a gradient check against a threshold.
+
+    Attributes
+    ----------
+    passed : bool
+    worst : float
+        The largest relative error away from kinks (inf when a derivative is not finite).
+    threshold : float
+    reason : str
+        Why it failed, in one sentence (or several joined by '; '); '' when it passed.
+    """
+
+    passed: bool
+    worst: float
+    threshold: float
+    reason: str
+
+    @property
+    def word(self) -> str:
+        return "PASS" if self.passed else "FAIL"
+
+    def line(self) -> str:
+        """'max relative error: 2.3e-09 (threshold 1e-06) -> PASS', or '-> FAIL: reason'."""
+        text = f"max relative error: {self.worst:.3e} (threshold {self.threshold:g}) -> {self.word}"
+        return text if self.passed else f"{text}: {self.reason}"
 
 
 def choose_indices(size: int, samples: int | None, seed: int = 0):
@@ -189,18 +302,38 @@ def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", se
     """
     theta = np.asarray(theta, dtype=np.float64)
     indices = choose_indices(theta.size, samples, seed)
-    grad = gradient_fn(theta) if gradient_fn is not None else objective.loss_and_grad(theta)[1]
-    analytic = np.asarray(grad, dtype=np.float64).reshape(-1)[indices]
     difference_function = _difference_function(objective)
-    numerical = numerical_gradient(difference_function, theta, h, method, indices, should_stop)
-    if objective.has_data:  # classifiers have kinks (SVM margins, L1 at 0); 2-D functions are smooth
-        near_kink = np.asarray(objective.kinks_near(theta, indices, h), dtype=bool)
-    else:
-        near_kink = np.zeros(indices.size, dtype=bool)
-    resolution = roundoff_level(difference_function(theta), h)
-    unresolved = np.maximum(np.abs(analytic), np.abs(numerical)) < resolution
-    return GradientCheckResult(indices, analytic, numerical, relative_error(analytic, numerical), near_kink,
-                               method, float(h), unresolved, resolution)
+    # Weights or steps that overflow the loss give NaN or infinite derivatives, which the
+    # result counts and its verdict names (a failure); NumPy's warnings would only bury that.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        grad = gradient_fn(theta) if gradient_fn is not None else objective.loss_and_grad(theta)[1]
+        analytic = np.asarray(grad, dtype=np.float64).reshape(-1)[indices]
+        numerical = numerical_gradient(difference_function, theta, h, method, indices, should_stop)
+        if objective.has_data:  # classifiers have kinks (SVM margins, L1 at 0); 2-D functions are smooth
+            near_kink = np.asarray(objective.kinks_near(theta, indices, h), dtype=bool)
+        else:
+            near_kink = np.zeros(indices.size, dtype=bool)
+        terms = np.asarray(difference_function(theta), dtype=np.float64)
+        loss_finite = bool(np.all(np.isfinite(terms)))
+        resolution = roundoff_level(terms, h) if loss_finite else 0.0
+    magnitude = np.maximum(np.abs(analytic), np.abs(numerical))
+    unresolved = magnitude < resolution  # False where NaN
+    rel_error = relative_error(analytic, numerical)
+    # What the difference quotient itself can resolve: its round-off (``resolution``) plus
+    # its truncation error, which the difference at 2h estimates (it changes by 3 times it;
+    # a forward difference by once). A disagreement within that says nothing about the
+    # gradient: a derivative that is 0 at a critical point (the monkey saddle's centre)
+    # differences to about h^2 f'''/6, a relative error of 1; a derivative of 3e-7 against
+    # a round-off of 2e-11 carries a relative error of 1e-5 from rounding alone. Such
+    # parameters are unresolved too. Only disagreeing parameters pay for the estimate.
+    suspect = np.isfinite(rel_error) & (rel_error > ERROR_BANDS[0]) & ~near_kink & ~unresolved
+    if suspect.any():
+        wider = numerical_gradient(difference_function, theta, 2 * h, method, indices[suspect], should_stop)
+        noise = np.abs(wider - numerical[suspect]) / (3.0 if method == "centered" else 1.0) + resolution
+        disagreement = np.abs(analytic[suspect] - numerical[suspect])
+        unresolved[suspect] = (magnitude[suspect] <= noise) | (disagreement <= noise)
+    return GradientCheckResult(indices, analytic, numerical, rel_error, near_kink, method, float(h), unresolved,
+                               resolution, loss_finite)
 
 
 def roundoff_level(terms, h):
@@ -219,16 +352,20 @@ def h_sweep(objective, theta, hs=None, samples=20, method="centered", seed=0, sh
     -------
     hs : float array, shape (M,)
     max_errors, median_errors : float arrays, shape (M,)
+        NaN at an h where any derivative (analytic or numerical) is NaN or infinite: such
+        an h has no error to draw, and a plot must leave it out rather than show it as 0.
     """
     hs = np.logspace(-12, -1, 23) if hs is None else np.asarray(hs, dtype=np.float64)
     theta = np.asarray(theta, dtype=np.float64)
     indices = choose_indices(theta.size, samples, seed)
-    analytic = np.asarray(objective.loss_and_grad(theta)[1]).reshape(-1)[indices]
-    max_errors, median_errors = np.empty(hs.size), np.empty(hs.size)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        analytic = np.asarray(objective.loss_and_grad(theta)[1], dtype=np.float64).reshape(-1)[indices]
+    max_errors, median_errors = np.full(hs.size, np.nan), np.full(hs.size, np.nan)
     for k, h in enumerate(hs):
         errors = relative_error(analytic, numerical_gradient(_difference_function(objective), theta, h, method,
                                                              indices, should_stop))
-        max_errors[k], median_errors[k] = errors.max(), np.median(errors)
+        if np.all(np.isfinite(errors)):
+            max_errors[k], median_errors[k] = errors.max(), np.median(errors)
     return hs, max_errors, median_errors
 
 

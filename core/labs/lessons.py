@@ -10,6 +10,7 @@ from ..errors import HillwalkError, require_choice
 from ..models.losses import _svm_margins, softmax_loss
 from ..models.objectives import LinearClassifier
 from ..models.regularizers import Regularizer
+from .separability import conflicting_duplicates, linear_separation, standardized
 
 STEP_EXPONENTS = tuple(range(-10, 0))  # the notes' sweep: step sizes 1e-10 ... 1e-1
 EXPLOSION_FACTOR = 10.0   # a loss above this many times the start loss has clearly exploded
@@ -114,55 +115,367 @@ def step_size_sweep(objective, theta, exponents=None, explosion_factor=EXPLOSION
 
 # --------------------------------------------------------------------------- sanity checks
 
-@dataclass
-class SanityReport:
-    """Loss at a tiny random W against its expected value, and overfitting a tiny subset."""
+SANITY_SCALE = 1e-4        # the notes' "small random W" of the initial-loss check
+SANITY_SUBSET = 20         # examples the overfitting check fits
+OVERFIT_STEPS = 3000       # at most this many Adam steps ...
+OVERFIT_GOAL = 1e-3        # ... stopping once every example is right and the loss is below this share of its start
+OVERFIT_RATE = 1e-2        # Adam's learning rate on standardized (unit-spread) features
+FIT_SHARE = 0.05           # a fit: every example right, and the loss below this share of its start
+NEAR_ZERO = 0.01           # the notes' value holds when every correct loss is within 1% of it
+SEPARATING_MARGIN = 40.0   # softmax at score margins of 40: a loss below (C - 1) e^-40
+OVERFIT_CHECKED = 300      # parameters the gradient check samples when a fit fails
 
-    loss_at_tiny_w: float
-    expected: float
-    expected_formula: str
-    subset_size: int
-    subset_losses: np.ndarray        # loss of the subset after each training step
-    subset_accuracy: float
+
+@dataclass
+class InitialLossCheck:
+    """The loss at a small random W against what a correct loss can be there.
+
+    At ``W = scale * randn`` the notes expect every score to be about 0, and so a loss of
+    ``ln C`` (softmax) or ``(C - 1) delta`` (SVM). Whether the scores are near 0 depends on
+    the data's scale, so the check computes, from the actual scores ``s`` (N, C), the
+    interval in which any correct loss lies:
+
+    * softmax: ``L_i = ln C + (mean_j s_ij - s_iy) + ln mean_j exp(s_ij - mean_j s_ij)``,
+      and the last term lies in ``[0, r_i^2 / 8]`` (Jensen; Hoeffding's lemma), ``r_i`` the
+      span ``max_j s_ij - min_j s_ij`` of the example's scores;
+    * SVM: ``L_i = (C - 1) delta + C (mean_j s_ij - s_iy) + sum_{j != y} max(0, s_iy - s_ij - delta)``,
+      and the last sum (what the hinge clips) lies in ``[0, (C - 1) max(0, r_i - delta)]``.
+
+    A measured loss outside the interval (widened by round-off only) cannot come from a
+    correct loss; inside it, the loss is correct as far as this check can tell. The
+    interval is within 1% of the notes' value exactly when the scores are near 0 relative
+    to the loss's own scale (1 for softmax, delta for the SVM).
+
+    Attributes
+    ----------
+    loss : float: measured, no regularization, on the training set
+    at_zero : float: the notes' value (every score 0) ; formula : str: how it is computed
+    low, high : float: where a correct loss lies at these scores
+    spread : float: the largest span of one example's scores
+    feature_size : float: the largest |x| of the data (what makes the scores large)
+    scale : float: the weights' scale
+    verdict : "expected" | "consistent" | "bug" | "undetermined" (the scores overflow the bounds)
+    reason : str: the verdict in words (plain text)
+    """
+
+    loss: float
+    at_zero: float
+    formula: str
+    low: float
+    high: float
+    spread: float
+    feature_size: float
+    scale: float
+    verdict: str
+    reason: str
 
     @property
     def relative_gap(self) -> float:
-        return abs(self.loss_at_tiny_w - self.expected) / self.expected
+        """|measured - the notes' value| / the notes' value."""
+        return abs(self.loss - self.at_zero) / self.at_zero
+
+
+@dataclass
+class OverfitCheck:
+    """Fitting a tiny subset without regularization, and what a failure means.
+
+    Attributes
+    ----------
+    size : int ; examples : int array (size,): the subset's training-set indices
+    losses : float array (steps + 1,): the subset's loss after each step
+    accuracy : float: on the subset, at the end
+    verdict : "fits" | "duplicates" | "not separable" | "loss bug" | "gradient bug" | "not converged"
+    reason : str: the verdict in words (plain text)
+    method : str: how the run was tuned (plain text)
+    """
+
+    size: int
+    examples: np.ndarray
+    losses: np.ndarray
+    accuracy: float
+    verdict: str
+    reason: str
+    method: str
+
+    @property
+    def fits(self) -> bool:
+        return self.verdict == "fits"
+
+    @property
+    def suspects_bug(self) -> bool:
+        return self.verdict in ("loss bug", "gradient bug")
+
+
+@dataclass
+class SanityReport:
+    """The notes' two sanity checks: :class:`InitialLossCheck` and :class:`OverfitCheck`."""
+
+    initial: InitialLossCheck
+    overfit: OverfitCheck
+
+    # the names the labs and scripts have used since the first version
+    @property
+    def loss_at_tiny_w(self) -> float:
+        return self.initial.loss
+
+    @property
+    def expected(self) -> float:
+        return self.initial.at_zero
+
+    @property
+    def expected_formula(self) -> str:
+        return self.initial.formula
+
+    @property
+    def relative_gap(self) -> float:
+        return self.initial.relative_gap
+
+    @property
+    def subset_size(self) -> int:
+        return self.overfit.size
+
+    @property
+    def subset_losses(self) -> np.ndarray:
+        return self.overfit.losses
+
+    @property
+    def subset_accuracy(self) -> float:
+        return self.overfit.accuracy
 
     @property
     def overfits(self) -> bool:
-        return self.subset_losses[-1] < 0.05 * self.subset_losses[0] and self.subset_accuracy == 1.0
+        return self.overfit.fits
+
+    @property
+    def suspects_bug(self) -> bool:
+        """Whether either check found evidence of a bug (and only then)."""
+        return self.initial.verdict == "bug" or self.overfit.suspects_bug
 
 
-def sanity_checks(objective: LinearClassifier, subset_size=20, steps=300, seed=0, scale=1e-4) -> SanityReport:
-    """The notes' two checks for a classifier.
+def sanity_checks(objective, subset_size=SANITY_SUBSET, steps=OVERFIT_STEPS, seed=0, scale=SANITY_SCALE,
+                  should_stop=None) -> SanityReport:
+    """The notes' two checks for a classifier (linear or network), each holding its own
+    assumptions (see :func:`initial_loss_check` and :func:`overfit_check`).
 
-    * At ``W = scale * randn`` every score is about 0, so the SVM loss should be
-      ``(C - 1) * delta`` and the softmax loss ``ln C`` (no regularization).
-    * With no regularization, ``subset_size`` examples should be fit perfectly: full-batch
-      gradient descent (backtracking step) drives their loss towards 0.
+    Raises :class:`~core.labs.gradcheck.StopRequested` when ``should_stop()`` says stop.
     """
-    from ..landscapes.centers import train_full_batch
+    if not getattr(objective, "has_data", False):
+        raise HillwalkError("the sanity checks need a classifier on data; choose a data set in the Data panel")
+    initial = initial_loss_check(objective, scale, seed)
+    return SanityReport(initial, overfit_check(objective, subset_size, steps, seed, should_stop))
 
-    if not isinstance(objective, LinearClassifier):
-        raise HillwalkError("the sanity checks are for the linear classifier (the expected losses assume scores "
-                            "near 0); choose the linear model")
-    C = objective.n_classes
-    plain = LinearClassifier(objective.train, None, objective.loss_name, objective.delta, Regularizer("none"))
-    theta = plain.initial_theta(scale, seed)
-    loss = plain.loss(theta)
-    if objective.loss_name == "svm":
-        expected, formula = (C - 1) * objective.delta, f"(C - 1) x delta = ({C} - 1) x {objective.delta:g}"
+
+def unregularized_copy(objective, train):
+    """The same model and loss as ``objective`` (its own class, so a subclass with a
+    broken loss stays broken) on ``train``, without regularization or validation data."""
+    none = Regularizer("none")
+    if objective.is_network:
+        return type(objective)(train, None, objective.hidden, objective.activation, objective.slope, objective.init,
+                               objective.loss_name, objective.delta, none)
+    return type(objective)(train, None, objective.loss_name, objective.delta, none)
+
+
+def initial_loss_check(objective, scale=SANITY_SCALE, seed=0) -> InitialLossCheck:
+    """The loss at ``W = scale * randn`` (every parameter, seeded) without regularization,
+    against the interval in which a correct loss lies at the scores it produces."""
+    plain = unregularized_copy(objective, objective.train)
+    theta = scale * np.random.default_rng(seed).standard_normal(plain.param_shape)
+    C, delta = plain.n_classes, plain.delta
+    # data near the float64 limit give scores (or spans, squared) that overflow: that is
+    # reported as a check that cannot tell, below, not warned about
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = float(plain.loss(theta))
+        scores = np.asarray(plain._scores(plain._params(theta), plain.X), dtype=np.float64)     # (N, C)
+        y = plain.y
+        rows = np.arange(y.size)
+        mean = scores.mean(axis=1)
+        span = scores.max(axis=1) - scores.min(axis=1)                                         # r_i, (N,)
+        shift = mean - scores[rows, y]                                                         # (N,)
+        if plain.loss_name == "svm":
+            at_zero, formula = (C - 1) * delta, f"(C - 1) x delta = ({C} - 1) x {delta:g}"
+            low = at_zero + C * float(shift.mean())
+            allowance = (C - 1) * float(np.maximum(span - delta, 0.0).mean())
+            why = ("(C - 1) x delta, shifted by the scores to first order (exact while every score difference is "
+                   "below delta), plus at most (C - 1) x (span - delta) where the hinge clips")
+        else:
+            at_zero, formula = math.log(C), f"ln C = ln {C}"
+            low = at_zero + float(shift.mean())
+            allowance = float((span ** 2).mean() / 8)
+            why = ("ln C, shifted by the scores to first order, plus at most span^2 / 8 for the log-sum-exp's "
+                   "curvature (Hoeffding's lemma)")
+        high = low + allowance
+        # what rounding can put into a mean of N losses of this size: far below any bug's effect
+        rounding = 1e-9 * (at_zero + float(span.mean()))
+        spread = float(span.max()) if span.size else 0.0
+        feature_size = float(np.max(np.abs(objective.train.X))) if objective.train.X.size else 0.0
+        deviation = max(abs(low - at_zero), abs(high - at_zero)) / at_zero  # what the scores do to a correct loss
+    near_zero = deviation <= NEAR_ZERO
+    interval = f"[{low:.4f}, {high:.4f}]"
+    if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(rounding)):
+        verdict = "undetermined"
+        reason = (f"cannot tell: at this scale the scores reach {np.max(np.abs(scores)):.3g}, because the features "
+                  f"reach {feature_size:.3g} in size, too large for the bounds a correct loss obeys to say anything; "
+                  "standardize the features (Data panel: preprocessing) and check again")
+    elif not (math.isfinite(loss) and low - rounding <= loss <= high + rounding):
+        verdict = "bug"
+        digits = _distinguishing_digits(loss, low if loss < low else high)
+        reason = (f"suspect a bug in the loss: {loss:.{digits}g} is outside [{low:.{digits}g}, {high:.{digits}g}], "
+                  f"where any correct {plain.loss_name} loss lies at these scores ({why})")
+    elif near_zero:
+        verdict = "expected"
+        reason = (f"as expected: every score is about 0 (an example's scores span at most {spread:.1g}), and a "
+                  f"correct loss lies in {interval} there")
     else:
-        expected, formula = math.log(C), f"ln C = ln {C}"
+        verdict = "consistent"
+        reason = (f"consistent with a correct loss: the notes' value assumes every score is about 0, which does not "
+                  f"hold on these data at this scale: an example's scores span up to {spread:.2g}, because the "
+                  f"features reach {feature_size:.3g} in size, and that moves a correct loss by up to "
+                  f"{deviation:.1%}. At these scores a correct loss lies in {interval}: {why}")
+    return InitialLossCheck(loss, float(at_zero), formula, float(low), float(high), spread, feature_size, float(scale),
+                            verdict, reason)
+
+
+def _distinguishing_digits(value, other, at_least=5):
+    """Significant digits that print ``value`` and ``other`` differently (up to 17)."""
+    digits = at_least
+    while digits < 17 and f"{value:.{digits}g}" == f"{other:.{digits}g}":
+        digits += 1
+    return digits
+
+
+def overfit_check(objective, subset_size=SANITY_SUBSET, steps=OVERFIT_STEPS, seed=0, should_stop=None) -> OverfitCheck:
+    """Fit ``subset_size`` random training examples without regularization, tuned to
+    converge, and say what a failure means.
+
+    The run: Adam on the same model class and loss (a subclass with a broken loss stays
+    broken) with the subset's features standardized. A model whose first layer is linear
+    absorbs any affine change of its inputs, so fitting the standardized examples is the
+    same task, and the loss and gradient code under test are the same; only the optimizer
+    sees well-scaled coordinates, and the same learning rate suits every data set.
+
+    A failure is blamed on a bug only on evidence: the gradient disagrees with finite
+    differences (a gradient check at the run's start), or, for a linear model, the loss
+    does not vanish at a W that classifies every example with a wide margin. Otherwise the
+    check says which of its assumptions fails: duplicate points with different labels (no
+    model fits them), examples no linear model separates (with the ones that conflict),
+    or a run that has not converged.
+    """
+    from .gradcheck import gradient_check
+
     rng = np.random.default_rng(seed)
     size = min(subset_size, objective.n_train)
-    chosen = rng.choice(objective.n_train, size, replace=False)
+    chosen = np.sort(rng.choice(objective.n_train, size, replace=False))
     train = objective.train
     subset = train.with_step(train.X[chosen], train.y[chosen], f"random subset of {size} (seed {seed})")
-    tiny = LinearClassifier(subset, None, objective.loss_name, objective.delta, Regularizer("none"))
-    final, _, losses = train_full_batch(tiny, tiny.initial_theta(scale, seed), steps, record=False)
-    return SanityReport(float(loss), float(expected), formula, size, losses, tiny.accuracy(final))
+    scaled = subset.with_step(standardized(subset.X), subset.y, "standardized on the subset")
+    tiny = unregularized_copy(objective, scaled)
+    # a network's scheme (He, Xavier) is made for unit-spread inputs; a linear model
+    # starts at small weights, as in the notes
+    if tiny.is_network:
+        start = np.asarray(tiny.initial_theta(None, seed), dtype=np.float64)
+    else:
+        start = SANITY_SCALE * np.random.default_rng(seed).standard_normal(tiny.param_shape)
+    method = (f"Adam, learning rate {OVERFIT_RATE:g}, up to {steps} steps, on the subset's features standardized "
+              "(centred and divided by their spread: the first layer absorbs that exactly, so it is the same task, "
+              "and the loss and gradient under test are the same)")
+    theta, losses = _adam_run(tiny, start, steps, should_stop)
+    accuracy = float(tiny.accuracy(theta))
+    final, first = float(losses[-1]), float(losses[0])
+
+    def result(verdict, reason):
+        return OverfitCheck(size, chosen, losses, accuracy, verdict, reason, method)
+
+    if accuracy == 1.0 and final < FIT_SHARE * first:
+        return result("fits", f"fits: all {size} examples right, the loss from {first:.3g} down to {final:.2g}: the "
+                              "loss and its gradient drive the model to fit data")
+    with np.errstate(over="ignore", invalid="ignore"):
+        check = gradient_check(tiny, start, samples=min(OVERFIT_CHECKED, tiny.size), seed=seed)
+    verdict = check.verdict()
+    if not verdict.passed:
+        return result("gradient bug", f"suspect a bug in the gradient: at the run's start {verdict.reason}")
+    gradient_ok = (f"the gradient agrees with finite differences at the run's start (largest relative error "
+                   f"{verdict.worst:.1e})")
+    duplicates = conflicting_duplicates(subset.X, subset.y)
+    if duplicates:
+        i, k = duplicates[0]
+        return result("duplicates", f"no model can fit them: training examples {chosen[i]} and {chosen[k]} are the "
+                                    f"same point with different labels ({subset.y[i]} and {subset.y[k]}); "
+                                    f"{gradient_ok}, so nothing points to a bug")
+    if not tiny.is_network:
+        separation = linear_separation(tiny.X, tiny.y, tiny.n_classes)
+        if separation.separable is False:
+            names = ", ".join(str(chosen[r]) for r in separation.conflict)
+            labels = ", ".join(str(subset.y[r]) for r in separation.conflict)
+            return result("not separable",
+                          f"not separable by a linear model: no W gets all {size} examples right (training examples "
+                          f"{names}, of classes {labels}, cannot all be right at once), so 100% is out of reach; "
+                          f"{gradient_ok}, so nothing points to a bug. A network (Model panel) can fit them")
+        if separation.separable:
+            bound, value, margin = _loss_at_separating_weights(tiny, separation)
+            if not (math.isfinite(value) and value <= bound + 1e-6 * first):
+                return result("loss bug",
+                              f"suspect a bug in the loss: the examples are separable (a W classifies every one with "
+                              f"a score margin of {margin:g}, where a correct {tiny.loss_name} loss is at most "
+                              f"{bound:.1g}), yet this loss is {value:.4g} there")
+            why = "the examples are separable, but only with a small margin, which takes many steps"
+        else:
+            why = "the examples are barely separable, if at all (within rounding)"
+    else:
+        causes = ["a network's loss is not convex: a run can stall on a plateau"]
+        if tiny.hidden < size:
+            causes.append(f"{tiny.hidden} hidden unit(s) may be too few for {size} examples")
+        if tiny.init == "small":
+            causes.append("the 'small' initialization (0.01 x randn) starts where the gradients are weak")
+        why = "; ".join(causes) + "; more hidden units or another initialization would help"
+    return result("not converged", f"not converged, but nothing points to a bug: {gradient_ok}; {why}")
+
+
+def _adam_run(model, start, steps, should_stop):
+    """Adam on ``model.loss_and_grad`` from ``start``; stops early once every example is
+    right and the loss is below ``OVERFIT_GOAL`` of its start.
+
+    Returns
+    -------
+    theta : the parameters at the end ; losses : float array (steps run + 1,)
+    """
+    from .gradcheck import StopRequested
+
+    theta = np.array(start, dtype=np.float64)
+    moment, second = np.zeros_like(theta), np.zeros_like(theta)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, grad = model.loss_and_grad(theta)
+        losses = [float(loss)]
+        for k in range(1, int(steps) + 1):
+            if should_stop is not None and k % 100 == 0 and should_stop():
+                raise StopRequested()
+            if not np.all(np.isfinite(grad)):
+                break
+            moment = beta1 * moment + (1 - beta1) * grad
+            second = beta2 * second + (1 - beta2) * grad * grad
+            theta = theta - OVERFIT_RATE * (moment / (1 - beta1 ** k)) / (np.sqrt(second / (1 - beta2 ** k)) + eps)
+            loss, grad = model.loss_and_grad(theta)
+            losses.append(float(loss))
+            if not math.isfinite(loss) or (loss <= OVERFIT_GOAL * losses[0] and model.accuracy(theta) == 1.0):
+                break
+    return theta, np.array(losses)
+
+
+def _loss_at_separating_weights(model, separation):
+    """The loss at the separating W scaled to a wide margin, and what a correct loss is
+    at most there (softmax: margins of 40 give ``ln(1 + (C - 1) e^-40)``; SVM: margins of
+    2 delta give 0).
+
+    Returns
+    -------
+    bound, value, margin : floats
+    """
+    margin = SEPARATING_MARGIN if model.loss_name == "softmax" else 2 * model.delta
+    W = separation.W * (margin / separation.margin)
+    bound = math.log1p((model.n_classes - 1) * math.exp(-margin)) if model.loss_name == "softmax" else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = float(model.loss(W))
+    return bound, value, margin
 
 
 # --------------------------------------------------------------------------- hinge anatomy

@@ -53,8 +53,9 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
     that says what to choose instead; None where it applies.
 
     * gradient check, step size, initialization: every objective;
-    * sanity checks, hinge anatomy: the linear classifier (their expected values and
-      hinge terms are those of a linear score function), not networks or functions;
+    * sanity checks: a classifier on data (linear or network);
+    * hinge anatomy: the linear classifier (its hinge terms are those of a linear score
+      function), not networks or functions;
     * SVM vs softmax: a classifier on data, on a 2-D slice;
     * decision regions, linear vs network: data with 2 features.
     """
@@ -65,10 +66,9 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
         name = objective.describe().get("name", "a test function")
         return (f"This lab needs a classifier on data; {name} is a 2-D test function. "
                 "Choose a data set in the Data panel.")
-    if lab in ("sanity", "hinge") and objective.is_network:
-        what = "the sanity checks' expected losses assume" if lab == "sanity" else "the hinge anatomy draws"
-        return (f"This lab is for the linear classifier ({what} scores linear in W); the model is a network. "
-                "Choose Model: linear in the Model panel.")
+    if lab == "hinge" and objective.is_network:
+        return ("This lab is for the linear classifier (the hinge anatomy draws scores linear in W); the model is a "
+                "network. Choose Model: linear in the Model panel.")
     if lab in ("hinge", "compare") and plane is not None and plane.dir2 is None:
         return "This lab needs a 2-D slice; the landscape is a 1-D cut. Turn off 'cut' in the Landscape panel."
     if lab in ("regions", "showcase") and objective.train.n_features != 2:
@@ -150,14 +150,18 @@ def step_size_task(objective, theta, report=None, should_stop=None) -> StepSizeS
 
 
 def sanity_task(objective, report=None, should_stop=None) -> SanityReport | None:
-    """The notes' two sanity checks (see :func:`~core.labs.lessons.sanity_checks`)."""
+    """The notes' two sanity checks (see :func:`~core.labs.lessons.sanity_checks`), for a
+    linear classifier or a network; None when stopped."""
     reason = unavailable_reason("sanity", objective)
     if reason is not None:
         raise HillwalkError(reason)
     _report(report, 0.1, "sanity checks")
     if _stopped(should_stop):
         return None
-    return sanity_checks(objective)
+    try:
+        return sanity_checks(objective, should_stop=should_stop)
+    except StopRequested:
+        return None
 
 
 # --------------------------------------------------------------------------- SVM vs softmax

@@ -119,9 +119,16 @@ class GradientCheckLab(LabPanel):
             curve.setData(hs[drawable], np.maximum(errors[drawable], 1e-17))
         kinks = int(result.near_kink.sum())
         bands = html.escape(", ".join(f"{k}: {v}" for k, v in result.band_counts().items()))  # '<' is markup
+        verdict = result.verdict()
+        if verdict.passed:
+            said = f"<b style='color:#090'>PASS</b>: every relative error away from kinks is below {verdict.threshold:g}"
+        else:
+            said = f"<b style='color:#b00'>FAIL</b>: {html.escape(verdict.reason)}"
+        undrawn = int(np.sum(~np.isfinite(outcome.max_errors)))
         self.status.setText(
+            f"{said}{' (the gradient is broken on purpose)' if outcome.broken else ''}.<br>"
             f"{result.indices.size} parameters checked at {self.point_text()}, {result.method} differences, "
-            f"h = {result.h:g}. Largest relative error away from kinks: <b>{result.max_rel_error_away_from_kinks:.2e}</b>"
-            f"{' (the gradient is broken on purpose)' if outcome.broken else ''}. Bands: {bands}. "
+            f"h = {result.h:g}. Largest relative error away from kinks: <b>{verdict.worst:.2e}</b>. Bands: {bands}. "
             f"{kinks} parameter(s) straddle a kink (orange in the histogram; a legitimate disagreement). "
-            "The h sweep: truncation error grows to the right, round-off to the left.")
+            "The h sweep: truncation error grows to the right, round-off to the left"
+            + (f"; {undrawn} h value(s) gave a NaN or infinite derivative and are not drawn." if undrawn else "."))

@@ -1,6 +1,8 @@
 """Sanity-check lab: the loss at a tiny random W, and overfitting a tiny subset."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
@@ -9,8 +11,9 @@ from .lab_base import LabPanel
 
 
 class SanityLab(LabPanel):
-    """The loss at a tiny random W against its expected value, and 20 examples fitted
-    without regularization (linear classifiers)."""
+    """The loss at a tiny random W against what a correct loss can be at its scores, and
+    20 examples fitted without regularization (linear classifiers and networks); each
+    says which of its assumptions fails rather than blame a correct loss."""
 
     lab = "sanity"
 
@@ -37,20 +40,27 @@ class SanityLab(LabPanel):
         layout.addWidget(self.plot_widget, 1)
 
     def show_result(self, report):
-        ok = report.relative_gap < 0.01
+        initial, overfit = report.initial, report.overfit
         self.initial.setText(
-            f"At W = 1e-4 x randn every score is about 0, so the loss should be {report.expected_formula} = "
-            f"<b>{report.expected:.4f}</b>. Measured: <b>{report.loss_at_tiny_w:.4f}</b> "
-            f"({100 * report.relative_gap:.2f}% off) — "
-            + ("<span style='color:#090'>as expected</span>" if ok else
-               "<span style='color:#b00'>far off: suspect a bug in the loss</span>"))
-        steps = np.arange(report.subset_losses.size)
-        drawable = np.isfinite(report.subset_losses)
+            f"At W = {initial.scale:g} x randn the notes expect every score to be about 0, and so a loss of "
+            f"{initial.formula} = <b>{initial.at_zero:.4f}</b>. Measured: <b>{initial.loss:.4f}</b> "
+            f"({100 * initial.relative_gap:.2f}% off) — "
+            + _verdict(initial.reason, initial.verdict == "bug", initial.verdict in ("expected", "consistent")))
+        steps = np.arange(overfit.losses.size)
+        drawable = np.isfinite(overfit.losses)
         # a log axis: a loss of exactly 0 shows at 1e-300
-        self.curve.setData(steps[drawable], np.maximum(report.subset_losses[drawable], 1e-300))
+        self.curve.setData(steps[drawable], np.maximum(overfit.losses[drawable], 1e-300))
         self.overfit.setText(
-            f"Loss from {report.subset_losses[0]:.4f} to <b>{report.subset_losses[-1]:.2e}</b> in "
-            f"{report.subset_losses.size - 1} steps; training accuracy on the subset {100 * report.subset_accuracy:.0f}% — "
-            + ("<span style='color:#090'>the model can fit data: the gradient works</span>" if report.overfits else
-               "<span style='color:#b00'>not fitting a tiny subset signals a bug</span>"))
+            f"Loss from {overfit.losses[0]:.4f} to <b>{overfit.losses[-1]:.2e}</b> in {overfit.losses.size - 1} "
+            f"steps; training accuracy on the subset {100 * overfit.accuracy:.0f}% — "
+            + _verdict(overfit.reason, overfit.suspects_bug, overfit.fits)
+            + f"<br><small>The run: {html.escape(overfit.method)}.</small>")
         self.status.setText("")
+
+
+def _verdict(reason, bug, fine):
+    """The reason with its first clause coloured: red for a suspected bug, green when the
+    check passed, amber when it cannot tell (an assumption of the check fails)."""
+    head, _, tail = reason.partition(": ")
+    color = "#b00" if bug else "#090" if fine else "#a60"
+    return f"<span style='color:{color}'>{html.escape(head)}</span>: {html.escape(tail)}"

@@ -43,7 +43,7 @@ def test_where_each_lab_applies(digits, blobs):
     assert [lab for lab in tasks.LAB_NAMES if tasks.unavailable_reason(lab, linear, plane)] == ["regions", "showcase"]
     assert "2 features" in tasks.unavailable_reason("regions", linear)
     net = replace(digits[0], model="net", hidden=8).build()
-    assert "linear classifier" in tasks.unavailable_reason("sanity", net)
+    assert tasks.unavailable_reason("sanity", net) is None  # the checks hold for networks too
     assert "linear classifier" in tasks.unavailable_reason("hinge", net)
     assert tasks.unavailable_reason("compare", net) is None
     function = ClassifierSpec(objective="rosenbrock").build()
@@ -103,15 +103,20 @@ def test_step_size_task_runs_past_the_explosion(digits):
     assert tasks.step_size_task(objective, theta, should_stop=stop_at_once) is None
 
 
-def test_sanity_task_matches_the_checks_and_refuses_networks(digits):
+def test_sanity_task_matches_the_checks_for_linear_models_and_networks(digits):
     problem, objective, _, _ = digits
     report = tasks.sanity_task(objective)
     expected = sanity_checks(objective)
     assert report.loss_at_tiny_w == expected.loss_at_tiny_w and report.expected == pytest.approx(math.log(10))
     np.testing.assert_array_equal(report.subset_losses, expected.subset_losses)
-    with pytest.raises(HillwalkError, match="linear classifier"):
-        tasks.sanity_task(replace(problem, model="net", hidden=8).build())
+    net = tasks.sanity_task(replace(problem, model="net", hidden=8).build())
+    assert net.initial.verdict == "expected" and net.overfits
+    with pytest.raises(HillwalkError, match="test function"):
+        tasks.sanity_task(ClassifierSpec(objective="rosenbrock").build())
     assert tasks.sanity_task(objective, should_stop=stop_at_once) is None
+    # a stop asked for during the overfitting run ends it too
+    calls = []
+    assert tasks.sanity_task(objective, should_stop=lambda: calls.append(1) or len(calls) > 1) is None
 
 
 def test_loss_comparison_task_slices_the_same_plane_under_both_losses(digits):

@@ -45,12 +45,14 @@ def test_gradient_check_lab_shows_core_values(qtbot, window):
     assert result.max_rel_error_away_from_kinks < 1e-6
     assert np.argmin(max_errors) not in (0, hs.size - 1)  # round-off left, truncation right
     assert "Largest relative error away from kinks" in lab.status.text()
+    assert "PASS</b>: every relative error away from kinks is below 1e-06" in lab.status.text()
     assert "&lt;1e-07: " in lab.status.text()  # escaped, so the label shows "<1e-07" instead of eating it as markup
     broken = wait_for_new_result(qtbot, window, "Gradient check",
                                  lambda: qtbot.mouseClick(lab.broken, QtCore.Qt.MouseButton.LeftButton))
     assert broken.check.max_rel_error_away_from_kinks > 1e-3  # what failing looks like
     assert state.labs.settings["gradcheck"]["broken"] is True
     assert "broken on purpose" in lab.status.text()
+    assert "FAIL</b>: the analytic gradient disagrees with the finite differences" in lab.status.text()
 
 
 def test_step_size_lab_matches_the_sweep_reaches_the_explosion_and_sends_a_learning_rate(qtbot, window):
@@ -87,9 +89,33 @@ def test_sanity_lab_reports_ln_c_and_overfitting(qtbot, window):
     expected = sanity_checks(window.state.objective)
     assert report.expected == pytest.approx(math.log(10))
     assert report.loss_at_tiny_w == pytest.approx(expected.loss_at_tiny_w)
-    assert report.overfits and report.subset_losses[-1] < 1e-3
+    assert report.overfits and report.subset_losses[-1] < 0.01 * report.subset_losses[0]
     assert "ln C = ln 10" in lab.initial.text() and "as expected" in lab.initial.text()
-    assert "gradient works" in lab.overfit.text()
+    assert "drive the model to fit data" in lab.overfit.text() and "bug" not in lab.overfit.text()
+
+
+def test_sanity_lab_on_wine_blames_no_correct_loss(qtbot, window):
+    # wine with the default preprocessing (centred, not scaled: proline reaches ~900) is
+    # 1.7% / 2.7% off the notes' ln C / (C - 1) delta, and fitting 20 examples takes a
+    # tuned run: the lab says which assumption fails and never suspects the loss
+    lab = open_lab(qtbot, window, "Sanity checks")
+    state = window.state
+    data, model = window.data_panel, window.model_panel
+    for choose, loss in ((lambda: data.dataset.setCurrentIndex(data.dataset.findData("wine")), "softmax"),
+                         (lambda: model.loss.setCurrentIndex(model.loss.findData("svm")), "svm")):
+        report = wait_for_new_result(qtbot, window, "Sanity checks", choose)
+        assert state.problem.dataset == "wine" and state.problem.loss == loss
+        assert report.initial.verdict == "consistent" and report.overfits and not report.suspects_bug
+        initial, overfit = lab.initial.text(), lab.overfit.text()
+        assert "consistent with a correct loss" in initial and "does not hold on these data" in initial
+        assert "features reach 934 in size" in initial
+        assert "fits" in overfit and "100%" in overfit and "features standardized" in overfit
+        assert "bug" not in initial + overfit
+    report = wait_for_new_result(qtbot, window, "Sanity checks",
+                                 lambda: model.model.setCurrentIndex(model.model.findData("net")))
+    assert state.problem.model == "net" and lab.body.isVisible() and not lab.reason.isVisible()
+    assert report.overfits and not report.suspects_bug and "bug" not in lab.initial.text() + lab.overfit.text()
+    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
 
 
 def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
