@@ -180,9 +180,9 @@ def build_parser():
     add_problem_arguments(check)
     check.add_argument("--samples", type=_in_range("gradcheck.samples", integer=True), default=50,
                        help="number of randomly chosen parameters to check; 0 checks all (default: 50)")
-    check.add_argument("--h", type=_finite_float, default=1e-5, help="difference step (default: 1e-5)")
+    check.add_argument("--h", type=_in_range("gradcheck.h"), default=1e-5, help="difference step (default: 1e-5)")
     check.add_argument("--method", default="centered", choices=["centered", "forward"])
-    check.add_argument("--scale", type=_finite_float, default=1e-3,
+    check.add_argument("--scale", type=_in_range("gradcheck.scale"), default=1e-3,
                        help="linear: check at W = scale * randn(C, D+1) drawn with --seed; a network is checked at "
                             "its --init initialization (default: 1e-3)")
     check.add_argument("--threshold", type=_finite_float, default=None,

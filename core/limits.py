@@ -126,10 +126,11 @@ RANGES = {
     "gif.side": _r("the GIF's width or height (pixels)", 100, 4000, integer=True,
                    why="also checked against a 1 GiB memory budget for all frames"),
     "picture.side": _r("a picture's width or height (pixels)", 200, 10000, integer=True),
-    "gradcheck.h": _r("the difference step h", 0, 1, open_low=True,
-                      why="beyond 1 a difference is no longer a derivative"),
+    "gradcheck.h": _r("the difference step h", 0, 1e300, open_low=True,
+                      why="a step too large to resolve a derivative is not refused: the check fails and says why"),
     "gradcheck.samples": _r("the number of parameters checked (0: all)", 0, 10 ** 7, integer=True),
-    "gradcheck.scale": _r("the weight scale of the check", 0, 1e3, open_low=True),
+    "gradcheck.scale": _r("the weight scale of the check", 0, 1e300, open_low=True,
+                          why="weights whose loss overflows fail the check, named"),
 }
 
 

@@ -41,7 +41,7 @@ def test_gradcheck_exits_1_when_the_error_exceeds_the_threshold():
     (("gradcheck", "--samples", "-3"), "must be a whole number from 0"),
     (("gradcheck", "--lam", "-1"), "lambda must be a number in [0, 1e+06]"),
     (("gradcheck", "--lam", "nan"), "expected a finite number"),
-    (("gradcheck", "--h", "0"), "--h must be positive"),
+    (("gradcheck", "--h", "0"), "difference step h must be a number in (0"),
     (("gradcheck", "--dataset", "digits", "--subsample", "5"), "subsample do not apply"),
     (("frobnicate",), "invalid choice: 'frobnicate'"),
 ])
