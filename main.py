@@ -267,7 +267,8 @@ def build_parser():
     return parser
 
 
-def run_race(args, out=sys.stdout):
+def run_race(args, out=None):
+    out = sys.stdout if out is None else out  # looked up now: a test may have replaced it
     from core import experiment
     from core.errors import HillwalkError
     from core.io.animation_frames import check_gif_request
@@ -367,7 +368,8 @@ def trace_setup_from_options(args):
     return objective, start, specs, {"function": objective.describe(), "start": list(map(float, start))}
 
 
-def run_trace(args, out=sys.stdout):
+def run_trace(args, out=None):
+    out = sys.stdout if out is None else out  # looked up now: a test may have replaced it
     from pathlib import Path
 
     from core import experiment
@@ -469,7 +471,8 @@ def slice_spec_from_args(args):
                      component=args.component, seed=args.seed, budget_mb=args.budget_mb)
 
 
-def run_render(args, out=sys.stdout):
+def run_render(args, out=None):
+    out = sys.stdout if out is None else out  # looked up now: a test may have replaced it
     from pathlib import Path
 
     from core import experiment
