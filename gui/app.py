@@ -38,6 +38,33 @@ def application():
     return app
 
 
+def report_unexpected_error(kind, value, trace):
+    """``sys.excepthook`` of the running app: an exception that escapes a Qt slot is a bug,
+    and PyQt would end the whole app for it (qFatal). Instead it costs one line on stderr
+    (the traceback with HILLWALK_DEBUG=1) and one message in the window; the settings stay."""
+    import os
+    import traceback
+
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, trace)
+        return
+    if os.environ.get("HILLWALK_DEBUG"):
+        traceback.print_exception(kind, value, trace)
+    else:
+        sys.stderr.write(f"hillwalk: internal error ({kind.__name__}: {value}); set HILLWALK_DEBUG=1 for details "
+                         "and please report it\n")
+    for widget in QtWidgets.QApplication.topLevelWidgets():
+        if callable(getattr(widget, "show_error", None)):
+            widget.show_error(f"Internal error ({kind.__name__}: {value}); please report it. Your settings are "
+                              "unchanged.")
+            break
+
+
+def install_error_net():
+    """Make :func:`report_unexpected_error` the hook for exceptions nobody caught."""
+    sys.excepthook = report_unexpected_error
+
+
 def dispose_window(window):
     """Stop the window's jobs, then delete it and its widget tree now, on the GUI thread.
 
@@ -59,6 +86,7 @@ def run_app(session=None) -> int:
     from gui.main_window import MainWindow
 
     app = application()
+    install_error_net()
     settings = QtCore.QSettings(APP_NAME, APP_NAME)
     window = MainWindow(settings=settings, autostart=session is None)
     if session is not None:

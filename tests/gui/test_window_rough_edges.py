@@ -172,3 +172,23 @@ def test_the_colour_bar_numbers_stay_short_and_distinct(qtbot, low, high):
         label_texts += texts
     assert label_texts
     assert "x1e" not in axis.labelString() and "(x" not in axis.labelString()
+
+
+def test_an_exception_escaping_a_slot_costs_one_message_not_the_app(qtbot, capsys, monkeypatch):
+    """The running app's exception hook: one line on stderr and one message in the window
+    (PyQt would otherwise abort the whole app)."""
+    from gui.app import report_unexpected_error
+    from gui.main_window import MainWindow
+
+    monkeypatch.delenv("HILLWALK_DEBUG", raising=False)
+    window = MainWindow(settings=None, autostart=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        raise ZeroDivisionError("division by zero")
+    except ZeroDivisionError as error:
+        report_unexpected_error(type(error), error, error.__traceback__)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hillwalk: internal error (ZeroDivisionError")
+    assert window.error_dialog.isVisible() and "Internal error (ZeroDivisionError" in window.error_dialog.text()
+    window.error_dialog.close()
