@@ -54,7 +54,7 @@ def report_unexpected_error(kind, value, trace):
         sys.stderr.write(f"hillwalk: internal error ({kind.__name__}: {value}); set HILLWALK_DEBUG=1 for details "
                          "and please report it\n")
     for widget in QtWidgets.QApplication.topLevelWidgets():
-        if callable(getattr(widget, "show_error", None)):
+        if callable(getattr(widget, "show_error", None)) and widget.isVisible():
             widget.show_error(f"Internal error ({kind.__name__}: {value}); please report it. Your settings are "
                               "unchanged.")
             break
