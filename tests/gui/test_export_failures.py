@@ -3,7 +3,7 @@ one message, never a false "Exported", no libpng text on stderr, no partial file
 temporary left, and an existing file keeps its bytes; also when pyqtgraph's exporters
 hand back nothing."""
 import contextlib
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 from PyQt6 import QtGui, QtWidgets
