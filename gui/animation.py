@@ -16,9 +16,6 @@ comes from :mod:`core.io.animation_frames`, shared with the command line.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +27,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
 from core.errors import HillwalkError
 from core.io.animation_frames import RaceFrames, check_gif_request, race_frames
+from core.io.files import atomic_output
 from core.landscapes.contours import contour_set
 
 from .figures import DEFAULT_COLORMAP, LandscapeFigure, delete_now, display_values
@@ -474,28 +472,16 @@ def write_race_gif(background: RaceBackground, paths, plan: RaceFrames, path, fp
         report(0.95, "writing the GIF")
 
     delay = GIF_DELAY_UNIT_MS * round(1000 / (GIF_DELAY_UNIT_MS * fps))
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    try:
-        with open(temporary, "xb") as handle:
-            sequence = frames()
-            first = next(sequence)
-            first.save(_ProgressFile(handle, on_write), format="GIF", save_all=True, append_images=sequence,
-                       duration=delay, loop=0, optimize=False)
-        os.replace(temporary, path)
-    except OSError as error:
-        _remove_quietly(temporary)
-        raise HillwalkError(f"{path}: could not write the GIF ({error.strerror or error}); check the folder's "
-                            f"permissions and free space") from None
-    except BaseException:
-        _remove_quietly(temporary)
-        raise
+    # atomic_output: a full disk, a read-only folder or a cancel removes the temporary and
+    # leaves an existing file of that name as it was (one HillwalkError for a failed write)
+    with atomic_output(path, "GIF animation") as temporary, open(temporary, "wb") as handle:
+        sequence = frames()
+        first = next(sequence)
+        first.save(_ProgressFile(handle, on_write), format="GIF", save_all=True, append_images=sequence,
+                   duration=delay, loop=0, optimize=False)
     report(1.0, "GIF written")
     return path, count
 
-
-def _remove_quietly(path):
-    with contextlib.suppress(OSError):
-        os.unlink(path)
 
 
 def render_race_gif(landscape, paths, path, size=(800, 600), fps=15, frames=60, title=None, log_scale=False,

@@ -136,8 +136,9 @@ def take_screenshot(path, size=(1600, 1000), frame_share=1.0, session=None) -> i
         window.state.set_frame(int(round(frame_share * window.state.max_frame)))
         for _ in range(5):
             app.processEvents()
-        if not window.grab().save(str(path), "PNG"):
-            raise HillwalkError(f"{path}: could not write the PNG file (permissions? disk full?)")
+        from gui.figures import save_png
+
+        save_png(window.grab(), path, "screenshot")  # atomically: a failed write leaves nothing behind
     finally:
         dispose_window(window)
     return 0

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from core.errors import HillwalkError
+from core.io.files import atomic_output, check_output_folder
 from core.landscapes.contours import contour_set
 from core.experiment import clip_for_log, display_values  # noqa: F401 (the views' colour rule, from core)
 from core.io.session import PALETTE  # one colour per optimizer, shared with session files
@@ -246,20 +247,49 @@ def delete_now(widget):
     app.processEvents()
 
 
+def png_bytes(picture, path) -> bytes:
+    """The PNG encoding of ``picture`` (a QImage or QPixmap), made in memory.
+
+    Qt's PNG writer reports a failed file write by printing "libpng error: Write Error"
+    on stderr and returning False; encoding into memory cannot fail that way, and the
+    bytes then go to the disk through Python, where a failure is an OSError.
+    """
+    if picture.isNull() or picture.width() == 0 or picture.height() == 0:
+        raise HillwalkError(f"{path}: the picture is empty (the view has no size on screen); nothing was written")
+    data = QtCore.QByteArray()
+    buffer = QtCore.QBuffer(data)
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    encoded = picture.save(buffer, "PNG")
+    buffer.close()
+    if not encoded or data.isEmpty():
+        raise HillwalkError(f"{path}: could not encode the picture as PNG; nothing was written")
+    return bytes(data)
+
+
+def write_bytes_atomically(path, data: bytes, what: str) -> Path:
+    """Write ``data`` to ``path`` through :func:`core.io.files.atomic_output`: on a
+    failure one HillwalkError, no partial file, an existing file unchanged."""
+    with atomic_output(path, what) as temporary, open(temporary, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def save_png(picture, path, what: str = "PNG file") -> Path:
+    """Save a QImage or QPixmap as a PNG file, atomically (see :func:`png_bytes`)."""
+    return write_bytes_atomically(path, png_bytes(picture, path), what)
+
+
 def save_widget_png(widget, path, size=(1200, 900)):
     """Render ``widget`` at ``size`` (width, height) and save it as a PNG."""
-    path = Path(path)
-    if not path.parent.exists():
-        raise HillwalkError(f"{path.parent}: no such folder")
+    path = check_output_folder(path, "PNG file")
     widget.resize(*size)
     widget.show()
     app = pg.mkQApp()
     for _ in range(3):
         app.processEvents()
-    if not widget.grab().save(str(path), "PNG"):
-        raise HillwalkError(f"{path}: could not write the PNG file (permissions? disk full?)")
+    picture = widget.grab()
     widget.hide()
-    return path
+    return save_png(picture, path)
 
 
 def render_landscape_png(landscape, path, size=(1200, 900), title=None, log_scale=False, contours=10,

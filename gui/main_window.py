@@ -554,11 +554,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self._export(lambda: self.export_view(path, width, which), path)
 
     def _export(self, action, path):
+        """Run an export; "Exported" only when the file was written, one message otherwise."""
+        from core.io.files import describe_write_error
+
         try:
             action()
-            self.status_message.setText(f"Exported {path}")
         except HillwalkError as error:
             self.show_error(str(error))
+            return
+        except OSError as error:  # every writer goes through atomic_output; this is a safety net for a slot
+            self.show_error(f"{path}: could not export: {describe_write_error(error)}")
+            return
+        self.status_message.setText(f"Exported {path}")
 
     def _plot_item(self, which):
         items = {"heatmap": self.heatmap.figure.ci, "cut": self.cut_panel.plot, "curves": self.curves.graphics.ci}
@@ -568,25 +575,30 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_view(self, path, width=None, which="heatmap"):
         """Export a view (heatmap, cut or curves) through pyqtgraph's exporters: PNG at
-        ``width`` pixels, or SVG."""
-        path = Path(path)
+        ``width`` pixels, or SVG. The exporters make the picture in memory (``toBytes``):
+        pyqtgraph ignores the result of Qt's file write, and its SVG writer would leave a
+        partial file on a full disk; the bytes are written atomically here."""
+        from core.io.files import check_output_folder
+
+        from .figures import png_bytes, write_bytes_atomically
+
+        path = check_output_folder(path, "export")
         suffix = path.suffix.lower()
-        if not path.parent.exists():
-            raise HillwalkError(f"{path.parent}: no such folder")
         item = self._plot_item(which)
         if suffix == ".png":
             exporter = pg.exporters.ImageExporter(item)
             if width:
                 exporter.parameters()["width"] = int(width)
+            if int(exporter.parameters()["width"]) <= 0 or int(exporter.parameters()["height"]) <= 0:
+                raise HillwalkError(f"{path}: the {which} view has no size on screen; show it, then export it")
+            data = png_bytes(exporter.export(toBytes=True), path)
         elif suffix == ".svg":
-            exporter = pg.exporters.SVGExporter(item)
+            data = pg.exporters.SVGExporter(item).export(toBytes=True)
+            if not data:
+                raise HillwalkError(f"{path}: the SVG of the {which} view came out empty; nothing was written")
         else:
             raise HillwalkError(f"{path}: export as .png or .svg")
-        try:
-            exporter.export(str(path))
-        except (OSError, ValueError) as error:
-            raise HillwalkError(f"{path}: could not export ({error})") from None
-        return path
+        return write_bytes_atomically(path, data, f"{which} {suffix[1:].upper()}")
 
     def export_tab_dialog(self, kind):
         target = self._ask_export_target(kind, "lab")
@@ -596,12 +608,16 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_tab(self, path, width=None):
         """The current central tab (a lab, or the landscape) as PNG at ``width`` pixels or
-        as SVG (the widgets painted into Qt's SVG generator)."""
+        as SVG (the widgets painted into Qt's SVG generator). Both are made in memory and
+        written atomically: Qt's writers report a failed file write only by a return
+        value (and libpng text on stderr)."""
         from PyQt6 import QtSvg
 
-        path = Path(path)
-        if not path.parent.exists():
-            raise HillwalkError(f"{path.parent}: no such folder")
+        from core.io.files import check_output_folder
+
+        from .figures import save_png, write_bytes_atomically
+
+        path = check_output_folder(path, "export")
         widget = self.tabs.currentWidget()
         size = widget.size()
         suffix = path.suffix.lower()
@@ -612,33 +628,42 @@ class MainWindow(QtWidgets.QMainWindow):
             view_size = widget.view.size()
             scale = (int(width) / view_size.width()) if width else 1.0
             image = widget.render_image(int(view_size.width() * scale), int(view_size.height() * scale))
-            if not image.save(str(path), "PNG"):
-                raise HillwalkError(f"{path}: could not write the PNG")
-            return path
+            return save_png(image, path, "3D view PNG")
+        if size.width() <= 0 or size.height() <= 0:
+            raise HillwalkError(f"{path}: the tab has no size on screen; show it, then export it")
         if suffix == ".png":
             scale = (int(width) / size.width()) if width else 1.0
             image = QtGui.QImage(int(size.width() * scale), int(size.height() * scale),
                                  QtGui.QImage.Format.Format_ARGB32)
             image.fill(QtGui.QColor("white"))
-            painter = QtGui.QPainter(image)
+            painter = QtGui.QPainter()
+            if not painter.begin(image):  # a null image (too large to allocate) cannot be painted on
+                raise HillwalkError(f"{path}: could not draw a {image.width()} x {image.height()} picture; "
+                                    f"choose a smaller width")
             painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
             painter.scale(scale, scale)
             widget.render(painter)
             painter.end()
-            if not image.save(str(path), "PNG"):
-                raise HillwalkError(f"{path}: could not write the PNG")
-        elif suffix == ".svg":
+            return save_png(image, path, "tab PNG")
+        if suffix == ".svg":
+            data = QtCore.QByteArray()
+            buffer = QtCore.QBuffer(data)
+            buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
             generator = QtSvg.QSvgGenerator()
-            generator.setFileName(str(path))
+            generator.setOutputDevice(buffer)
             generator.setSize(size)
             generator.setViewBox(QtCore.QRect(0, 0, size.width(), size.height()))
             generator.setTitle(f"Hillwalk: {self.page_names[self.tabs.currentIndex()]}")
-            painter = QtGui.QPainter(generator)
+            painter = QtGui.QPainter()
+            if not painter.begin(generator):
+                raise HillwalkError(f"{path}: could not start drawing the SVG; nothing was written")
             widget.render(painter)
-            painter.end()
-        else:
-            raise HillwalkError(f"{path}: export as .png or .svg")
-        return path
+            painter.end()  # the generator writes the closing </svg> here
+            buffer.close()
+            if data.isEmpty():
+                raise HillwalkError(f"{path}: the SVG came out empty; nothing was written")
+            return write_bytes_atomically(path, bytes(data), "tab SVG")
+        raise HillwalkError(f"{path}: export as .png or .svg")
 
     def export_data_dialog(self, what, kind):
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, f"Export the {what} as {kind.upper()}",

@@ -5,25 +5,38 @@
   shape; zeros for a cut), ``meta`` (a JSON string) and optionally ``X`` (the design
   matrix used, bias column included) and ``y``.
 * CSV: long format, ``a,b,loss`` for a slice and ``a,loss`` for a cut.
+
+Every file is written through :func:`~core.io.files.atomic_output`: a full disk or a
+read-only folder gives one :class:`~core.errors.HillwalkError` and leaves no partial file;
+an existing file of that name keeps its bytes.
 """
 from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import HillwalkError
+from .files import atomic_output, check_output_folder
 
 FORMATS = (".npz", ".csv", ".png")
 
 
 def _writable(path):
-    path = Path(path)
-    if not path.parent.exists():
-        raise HillwalkError(f"{path.parent}: no such folder for the output file")
-    return path
+    return check_output_folder(path, "output file")
+
+
+def _write_npz(path, arrays, what):
+    # np.savez_compressed appends ".npz" to a file name without it; an open handle is
+    # written as it is, whatever the temporary's name
+    with atomic_output(path, what) as temporary, open(temporary, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def _write_csv(path, write_rows, what):
+    with atomic_output(path, what) as temporary, open(temporary, "w", newline="") as handle:
+        write_rows(csv.writer(handle))
 
 
 def landscape_meta(landscape, settings: dict, objective=None) -> dict:
@@ -54,28 +67,24 @@ def save_landscape_npz(path, landscape, meta: dict, objective=None, save_data=Fa
         if objective is None or not objective.has_data:
             raise HillwalkError("--save-data needs a data set; this objective has none")
         arrays["X"], arrays["y"] = objective.X, objective.y
-    try:
-        np.savez_compressed(path, **arrays)
-    except OSError as error:
-        raise HillwalkError(f"{path}: could not write it ({error})") from None
+    _write_npz(path, arrays, "landscape file")
     return path
 
 
 def save_landscape_csv(path, landscape):
     path = _writable(path)
-    try:
-        with open(path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            if landscape.betas is None:
-                writer.writerow(["a", "loss"])
-                writer.writerows(zip(map(repr, landscape.alphas.tolist()), map(repr, landscape.values.tolist())))
-            else:
-                writer.writerow(["a", "b", "loss"])
-                for j, b in enumerate(landscape.betas.tolist()):
-                    for i, a in enumerate(landscape.alphas.tolist()):
-                        writer.writerow([repr(a), repr(b), repr(float(landscape.values[j, i]))])
-    except OSError as error:
-        raise HillwalkError(f"{path}: could not write it ({error})") from None
+
+    def write_rows(writer):
+        if landscape.betas is None:
+            writer.writerow(["a", "loss"])
+            writer.writerows(zip(map(repr, landscape.alphas.tolist()), map(repr, landscape.values.tolist())))
+        else:
+            writer.writerow(["a", "b", "loss"])
+            for j, b in enumerate(landscape.betas.tolist()):
+                for i, a in enumerate(landscape.alphas.tolist()):
+                    writer.writerow([repr(a), repr(b), repr(float(landscape.values[j, i]))])
+
+    _write_csv(path, write_rows, "landscape file")
     return path
 
 
@@ -92,21 +101,20 @@ def save_trajectories_csv(path, trajectories, with_data=False):
     header = (["method"] if race else []) + ["step", "loss"] + [f"theta_{k}" for k in range(size)]
     if with_data:
         header += ["batch_loss", "train_acc", "val_acc", "grad_norm"]
-    try:
-        with open(path, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            for trajectory in trajectories:
-                flat = trajectory.thetas.reshape(trajectory.thetas.shape[0], -1)
-                for r in range(trajectory.steps.size):
-                    row = ([trajectory.label] if race else []) + [int(trajectory.steps[r]), repr(float(trajectory.loss[r]))]
-                    row += [repr(float(v)) for v in flat[r]]
-                    if with_data:
-                        row += [repr(float(getattr(trajectory, k)[r])) for k in ("batch_loss", "train_acc", "val_acc",
-                                                                                 "grad_norm")]
-                    writer.writerow(row)
-    except OSError as error:
-        raise HillwalkError(f"{path}: could not write it ({error})") from None
+
+    def write_rows(writer):
+        writer.writerow(header)
+        for trajectory in trajectories:
+            flat = trajectory.thetas.reshape(trajectory.thetas.shape[0], -1)
+            for r in range(trajectory.steps.size):
+                row = ([trajectory.label] if race else []) + [int(trajectory.steps[r]), repr(float(trajectory.loss[r]))]
+                row += [repr(float(v)) for v in flat[r]]
+                if with_data:
+                    row += [repr(float(getattr(trajectory, k)[r])) for k in ("batch_loss", "train_acc", "val_acc",
+                                                                             "grad_norm")]
+                writer.writerow(row)
+
+    _write_csv(path, write_rows, "trajectory file")
     return path
 
 
@@ -128,8 +136,5 @@ def save_trajectories_npz(path, trajectories, meta: dict):
     if race:
         arrays["methods"] = np.array([t.label for t in trajectories])
     arrays["meta"] = np.array(json.dumps({**meta, "runs": runs}, default=_jsonable))
-    try:
-        np.savez_compressed(path, **arrays)
-    except OSError as error:
-        raise HillwalkError(f"{path}: could not write it ({error})") from None
+    _write_npz(path, arrays, "trajectory file")
     return path

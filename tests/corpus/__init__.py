@@ -86,17 +86,16 @@ class Place:
     def fill_disk(self):
         """Fill the tmpfs to the last byte."""
         assert self.mounted, "fill_disk needs a case with needs='full-disk'"
-        with open(self.folder / "filler", "wb") as handle:
+        # unbuffered: a buffered file keeps the bytes a full disk refused and raises
+        # ENOSPC again when it is closed
+        with open(self.folder / "filler", "wb", buffering=0) as handle:
             block = b"\0" * 65536
             with contextlib.suppress(OSError):
-                while True:
-                    handle.write(block)
-                    handle.flush()
-        with open(self.folder / "filler", "ab") as handle:  # the last partial block
-            with contextlib.suppress(OSError):
-                while True:
-                    handle.write(b"\0")
-                    handle.flush()
+                while handle.write(block):
+                    pass
+            with contextlib.suppress(OSError):  # the last partial block
+                while handle.write(b"\0"):
+                    pass
 
     def make_read_only(self):
         assert self.mounted, "make_read_only needs a case with needs='read-only'"
