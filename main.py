@@ -279,9 +279,9 @@ def run_race(args, out=None):
     width, height = parse_size(args.gif_size)
     # refuse an impossible GIF (frame rate, frame count, size, memory) before the slice and race are computed
     check_gif_request(width, height, args.fps, args.frames)
-    folder = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(folder):
-        raise HillwalkError(f"{folder}: no such folder for the animation")
+    from core.io.files import check_output_folder
+
+    check_output_folder(os.path.abspath(args.out), "animation")  # before the slice and race are computed
     session = Session.load(args.session) if args.session else Session(optimizers=default_race_optimizers())
     enabled = [o for o in session.optimizers if o.enabled]
     if not enabled:
@@ -375,14 +375,14 @@ def run_trace(args, out=None):
     from core import experiment
     from core.errors import HillwalkError
     from core.io.export import save_trajectories_csv, save_trajectories_npz
+    from core.io.files import check_output_folder
     from core.optimization.trajectory import Race
 
     path = Path(args.out)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".npz", ".png"):
         raise HillwalkError(f"{path}: unknown output format {suffix or '(none)'}; use .csv, .npz or .png")
-    if not path.parent.exists():
-        raise HillwalkError(f"{path.parent}: no such folder for the output file")
+    check_output_folder(path)  # before the race is run
     png_size = parse_size(args.png_size) if suffix == ".png" else None
     if args.session:
         objective, start, specs, settings = trace_setup_from_session(args)
@@ -478,14 +478,14 @@ def run_render(args, out=None):
     from core import experiment
     from core.errors import HillwalkError
     from core.io.export import FORMATS, landscape_meta, save_landscape_csv, save_landscape_npz
+    from core.io.files import check_output_folder
     path = Path(args.out)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise HillwalkError(f"{path}: unknown output format {suffix or '(none)'}; use .npz, .csv or .png")
     if args.save_data and suffix != ".npz":
         raise HillwalkError("--save-data only applies to .npz output")
-    if not path.parent.exists():
-        raise HillwalkError(f"{path.parent}: no such folder for the output file")
+    check_output_folder(path)  # before the slice is computed
     png_size = parse_size(args.png_size) if suffix == ".png" else None
     if args.session:
         from core.io.session import Session

@@ -27,7 +27,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
 from core.errors import HillwalkError
 from core.io.animation_frames import RaceFrames, check_gif_request, race_frames
-from core.io.files import atomic_output
+from core.io.files import atomic_output, check_output_folder
 from core.landscapes.contours import contour_set
 
 from .figures import DEFAULT_COLORMAP, LandscapeFigure, delete_now, display_values
@@ -117,8 +117,7 @@ def check_race_gif(landscape, paths, path, size, fps, frames) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".gif":
         raise HillwalkError(f"{path}: the animation is written as GIF; give a file name ending in .gif")
-    if not path.parent.is_dir():
-        raise HillwalkError(f"{path.parent}: no such folder for the animation")
+    check_output_folder(path, "animation")  # a read-only folder is refused before the frames are drawn
     width, height = size
     check_gif_request(width, height, fps, frames)
     if landscape is None or landscape.betas is None:

@@ -64,6 +64,11 @@ def check_output_folder(path, what: str = "output file") -> Path:
         raise HillwalkError(f"{path.parent}: no such folder for the {what}")
     if path.is_dir():
         raise HillwalkError(f"{path}: is a folder; give a file name for the {what}")
+    # checked before any work, so that a long computation does not end in a refusal; the
+    # write itself still reports what it meets (a full disk, a folder made read-only since)
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise HillwalkError(f"{path.parent}: cannot write the {what} into this folder (read-only or no "
+                            "permission); choose another folder")
     return path
 
 
