@@ -101,15 +101,24 @@ def run_app(session=None) -> int:
 
 
 def wait_for_scene(window, timeout_s=120.0) -> bool:
-    """Process events until the window's slice and race are computed (or time runs out)."""
+    """Process events until the window's slice and race are computed (or time runs out);
+    a message the window shows meanwhile (a session whose data cannot be loaded) ends the
+    wait with a :class:`HillwalkError` carrying it."""
     app = application()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        if window.scene_complete():
-            return True
-        time.sleep(0.01)
-    return False
+    messages = []
+    window.state.error.connect(messages.append)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            if messages:
+                raise HillwalkError(f"{messages[0]}; nothing was saved")
+            if window.scene_complete():
+                return True
+            time.sleep(0.01)
+        return False
+    finally:
+        window.state.error.disconnect(messages.append)
 
 
 def take_screenshot(path, size=(1600, 1000), frame_share=1.0, session=None) -> int:
@@ -121,8 +130,9 @@ def take_screenshot(path, size=(1600, 1000), frame_share=1.0, session=None) -> i
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise HillwalkError(f"{path}: the screenshot is saved as PNG; give a file name ending in .png")
-    if not path.parent.exists():
-        raise HillwalkError(f"{path.parent}: no such folder for the screenshot")
+    from core.io.files import check_output_folder
+
+    check_output_folder(path, "screenshot")
     app = application()
     window = MainWindow(settings=None, autostart=session is None)
     if session is not None:

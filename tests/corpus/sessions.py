@@ -79,3 +79,13 @@ CASES += [
           "nothing changed", _session(problem={"dataset": "gone.csv"}), "gone.csv"),
     _case("session-view-not-object", "a view that is a list", _session(view=[1]), "'view' must be an object"),
 ]
+
+
+def _screenshot_cli(place):
+    path = _write(place, "gone.hillwalk.json", _session(problem={"dataset": "gone.csv"}))
+    return ["--screenshot", str(place.folder / "shot.png"), "--session", str(path)]
+
+
+CASES.append(BadInput("session-missing-data-screenshot", "session", "a screenshot of a session whose data file is "
+                      "gone: refused as soon as the data fails to load, no picture", "gone.csv: no such file",
+                      cli=_screenshot_cli))
