@@ -21,6 +21,10 @@ def _quiet_offscreen_messages(mode, context, message):
     # expected when no screen exists and says nothing useful to a user.
     if "propagateSizeHints" in message:
         return
+    # Under a non-UTF-8 locale Qt announces, in four lines, that it switched to C.UTF-8;
+    # it works either way, and the lines would surround the one line a command prints.
+    if message.startswith("Detected locale") and "UTF-8" in message:
+        return
     if _previous_message_handler is not None:
         _previous_message_handler(mode, context, message)
     else:
