@@ -47,3 +47,19 @@ def window(qtbot):
     qtbot.waitUntil(win.scene_complete, timeout=SCENE_TIMEOUT_MS)
     yield win
     win.close()
+
+
+@pytest.fixture(scope="module")
+def small_window(qapp):
+    """One main window per test module on the small scene (tests/gui/scenes.py), not yet
+    computed: each test waits for ``scene_complete`` itself and leaves the scene as it found it."""
+    from gui.main_window import MainWindow
+    from tests.gui.scenes import small_session
+
+    win = MainWindow(settings=None, autostart=False)
+    win.resize(1400, 900)
+    win.show()
+    win.apply_session(small_session())
+    yield win
+    win.close()
+    win.state.shutdown()

@@ -6,32 +6,10 @@ import numpy as np
 import pytest
 
 from tests.corpus import PlaceUnavailable, place_for, window_cases
+from tests.gui.scenes import small_session
 
 # Generous enough for a machine four times slower than ours, under load.
 SETTLE_TIMEOUT_MS = 240000
-
-
-def small_session():
-    """A quick scene: iris, a 41 x 41 slice, a 60-step race."""
-    from core.io.session import RaceSettings, Session, default_race_optimizers
-    from core.landscapes.slices import SliceSpec
-    from core.models.problem import ClassifierSpec
-
-    return Session(ClassifierSpec(dataset="iris"), SliceSpec(grid=41, train_steps=50),
-                   RaceSettings(steps=60), default_race_optimizers())
-
-
-@pytest.fixture(scope="module")
-def small_window(qapp):
-    from gui.main_window import MainWindow
-
-    window = MainWindow(settings=None, autostart=False)
-    window.resize(1400, 900)
-    window.show()
-    window.apply_session(small_session())
-    yield window
-    window.close()
-    window.state.shutdown()
 
 
 def wait_until(qapp, condition, timeout_ms):

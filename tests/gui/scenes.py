@@ -1,0 +1,11 @@
+"""Scenes the GUI tests share: a small one that computes in a moment."""
+
+
+def small_session():
+    """A quick scene: iris, a 41 x 41 slice, a 60-step race."""
+    from core.io.session import RaceSettings, Session, default_race_optimizers
+    from core.landscapes.slices import SliceSpec
+    from core.models.problem import ClassifierSpec
+
+    return Session(ClassifierSpec(dataset="iris"), SliceSpec(grid=41, train_steps=50), RaceSettings(steps=60),
+                   default_race_optimizers())
