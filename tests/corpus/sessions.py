@@ -89,3 +89,23 @@ def _screenshot_cli(place):
 CASES.append(BadInput("session-missing-data-screenshot", "session", "a screenshot of a session whose data file is "
                       "gone: refused as soon as the data fails to load, no picture", "gone.csv: no such file",
                       cli=_screenshot_cli))
+
+
+def _fifo_session_cli(place):
+    import os
+
+    path = place.folder / "pipe.hillwalk.json"
+    os.mkfifo(path)
+    return ["render", "--session", str(path), "--out", str(place.folder / "out.npz")]
+
+
+def _fifo_session_window(place):
+    import os
+
+    path = place.folder / "pipe.hillwalk.json"
+    os.mkfifo(path)
+    return lambda window: window.open_session(path)
+
+
+CASES.append(BadInput("session-fifo", "session", "a named pipe called .hillwalk.json (reading it would wait forever)",
+                      "named pipe", cli=_fifo_session_cli, window=_fifo_session_window))
