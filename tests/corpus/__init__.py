@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,8 @@ def place_for(case: BadInput, tmp_path: Path, size_kb: int = 4096):
     folder.mkdir()
     if os.geteuid() != 0:
         raise PlaceUnavailable("mounting a tmpfs needs root")
+    if shutil.which("mount") is None or shutil.which("umount") is None:
+        raise PlaceUnavailable("no mount command on this machine")
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(folder)],
                             capture_output=True, text=True)
     if result.returncode != 0:
