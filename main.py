@@ -110,7 +110,7 @@ def add_problem_arguments(parser):
     group.add_argument("--beta", type=_finite_float, default=1.0, help="elastic net's L2 weight (default: 1)")
     group.add_argument("--reg-bias", action="store_true", help="also regularize the bias column (network: b1, b2)")
     group.add_argument("--seed", type=_whole_number, default=0,
-                       help="seed of every random choice, 0 to 2^32 - 1 (default: 0)")
+                       help="seed of every random choice, 0 to 2^31 - 1 (default: 0)")
     add_model_arguments(parser)
 
 
@@ -276,7 +276,7 @@ def run_race(args, out=None):
 
     if not args.out.lower().endswith(".gif"):
         raise HillwalkError(f"{args.out}: the race is written as an animated .gif")
-    width, height = parse_size(args.gif_size)
+    width, height = parse_size(args.gif_size, "--gif-size", "gif.side")
     # refuse an impossible GIF (frame rate, frame count, size, memory) before the slice and race are computed
     check_gif_request(width, height, args.fps, args.frames)
     from core.io.files import check_output_folder
@@ -383,7 +383,7 @@ def run_trace(args, out=None):
     if suffix not in (".csv", ".npz", ".png"):
         raise HillwalkError(f"{path}: unknown output format {suffix or '(none)'}; use .csv, .npz or .png")
     check_output_folder(path)  # before the race is run
-    png_size = parse_size(args.png_size) if suffix == ".png" else None
+    png_size = parse_size(args.png_size, "--png-size") if suffix == ".png" else None
     if args.session:
         objective, start, specs, settings = trace_setup_from_session(args)
     else:
@@ -486,7 +486,7 @@ def run_render(args, out=None):
     if args.save_data and suffix != ".npz":
         raise HillwalkError("--save-data only applies to .npz output")
     check_output_folder(path)  # before the slice is computed
-    png_size = parse_size(args.png_size) if suffix == ".png" else None
+    png_size = parse_size(args.png_size, "--png-size") if suffix == ".png" else None
     if args.session:
         from core.io.session import Session
 
@@ -576,16 +576,16 @@ def run_gradcheck(args, out=None):
     return EXIT_OK if verdict.passed else EXIT_FAILED_CHECK
 
 
-def parse_size(text):
+def parse_size(text, option="--size", limit="picture.side"):
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise UsageError(f"hillwalk: --size must look like 1600x1000, got {text!r}") from None
+        raise UsageError(f"{option} must look like 1600x1000, got {text!r}") from None
     from core.limits import RANGES
 
-    side = RANGES["picture.side"]
+    side = RANGES[limit]
     if not (side.contains(width) and side.contains(height)):
-        raise UsageError(f"hillwalk: --size must be between {int(side.low)}x{int(side.low)} and "
+        raise UsageError(f"{option} must be between {int(side.low)}x{int(side.low)} and "
                          f"{int(side.high)}x{int(side.high)}, got {text!r}")
     return width, height
 

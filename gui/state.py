@@ -340,16 +340,18 @@ class AppState(QtCore.QObject):
     def reset_playback(self):
         self.set_frame(0)
 
-    def refuse_value(self, name: str, value: float):
-        """A number typed outside its box's range (the range of ``core.limits.RANGES[name]``):
-        one message with the valid range; nothing changes."""
+    def refuse_value(self, name: str, value: float, box_low: float | None = None, box_high: float | None = None):
+        """A number typed outside its box's range (the range of ``core.limits.RANGES[name]``,
+        an open end one display step inside): one message with the valid range; nothing changes."""
         try:
             check(name, value)
         except HillwalkError as error:
             self._reject(str(error))
             return
         valid = RANGES[name]
-        self._reject(f"{valid.what} {value:g} is beyond what its box shows; it must be {valid.describe()}")
+        shown = f" ({box_low:g} to {box_high:g})" if box_low is not None else ""
+        self._reject(f"{valid.what} of {value:g} is valid but finer than its box shows{shown}; set it in a session "
+                     "file")
 
     # ================================================================= computations
     def _reject(self, message):
@@ -641,6 +643,9 @@ class AppState(QtCore.QObject):
             view = view_from_dict(session.view)
             report(0.1, "loading data")
             objective = experiment.build_objective(session.problem, report)
+            # what the objective cannot show (a data component of a 2-D function, an example
+            # beyond the training set) is refused here, before anything changes
+            check_settings(objective, problem=session.problem, slice_spec=session.slice, changed=("component",))
             report(0.5, "training the center")
             plane = experiment.build_plane(objective, session.slice, report=report)
             return session, view, objective, plane, source

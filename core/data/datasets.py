@@ -132,8 +132,15 @@ def validate_arrays(X, y, n_classes, source="data"):
     if np.asarray(X).dtype.kind == "c":  # float64 would drop the imaginary part with a warning
         raise HillwalkError(f"{source}: X holds complex numbers; features must be real: save the real part "
                             "(X.real) or the magnitude (numpy.abs(X)) instead")
+    if np.asarray(X).dtype.kind in "mMV":  # dates, durations, raw bytes: not features
+        raise HillwalkError(f"{source}: X holds {np.asarray(X).dtype} values, not numbers; save the features as "
+                            "a numeric array")
     try:
-        X = np.array(X, dtype=np.float64)
+        with np.errstate(over="raise", invalid="raise"):
+            X = np.array(X, dtype=np.float64)
+    except FloatingPointError:
+        raise HillwalkError(f"{source}: some features are too large for 64-bit floats (beyond 1.8e308); "
+                            "rescale them") from None
     except (TypeError, ValueError):
         raise HillwalkError(f"{source}: the features are not all numbers; "
                             "remove or encode non-numeric columns") from None
@@ -270,7 +277,7 @@ SYNTHETIC_MAKERS = {"spiral": make_spiral, "blobs": make_blobs, "xor": make_xor,
 
 def random_generator(seed):
     """``numpy.random.default_rng(seed)`` for a seed in the range of ``problem.seed`` (a
-    whole number from 0 to 2^32 - 1); anything else is a :class:`HillwalkError`, not
+    whole number from 0 to 2^31 - 1); anything else is a :class:`HillwalkError`, not
     NumPy's ValueError."""
     if isinstance(seed, np.integer):
         seed = int(seed)

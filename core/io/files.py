@@ -84,11 +84,13 @@ def atomic_output(path, what: str = "file"):
     :class:`HillwalkError` naming ``path``.
     """
     path = check_output_folder(path, what)
-    existed = path.exists()
+    # through a symbolic link the file it points to is written, as a plain open() would
+    target = Path(os.path.realpath(path))
+    existed = target.exists()
     unchanged = "the existing file is unchanged" if existed else "nothing was written"
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=f".part{path.suffix}",
-                                             dir=path.parent)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.stem[:40]}.", suffix=f".part{target.suffix}",
+                                             dir=target.parent)
         os.close(handle)
     except OSError as error:
         raise HillwalkError(f"{path}: could not write the {what}: {describe_write_error(error)}") from None
@@ -100,13 +102,13 @@ def atomic_output(path, what: str = "file"):
         _flush_to_disk(temporary)
         if existed:  # keep the permissions the user gave the old file
             with contextlib.suppress(OSError):
-                os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
+                os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
         else:  # mkstemp makes 0600; a new file gets the usual permissions
             umask = os.umask(0)
             os.umask(umask)
             with contextlib.suppress(OSError):
                 os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except OSError as error:
         _remove(temporary)
         raise HillwalkError(f"{path}: could not write the {what}: {describe_write_error(error)}; "

@@ -101,8 +101,6 @@ class ViewSettings:
         for point in points:
             for value in point:
                 check("view.cut_point", value)
-        if points[0] == points[1]:
-            raise HillwalkError("the cut's two points are the same point; move one of them")
 
 
 def view_from_dict(data, where="session: view") -> ViewSettings:

@@ -211,7 +211,11 @@ class GradientCheckResult:
         threshold = METHOD_THRESHOLDS[self.method] if threshold is None else float(threshold)
         worst = self.max_rel_error_away_from_kinks
         reasons = self._nonfinite_reasons()
-        if not reasons and not worst < threshold:
+        compared = int((~self.near_kink & ~self.unresolved).sum())
+        if not reasons and compared == 0:
+            reasons.append(f"no parameter could be compared: every derivative is below what a difference with "
+                           f"h = {self.h:g} resolves or straddles a kink; use a larger h such as 1e-5")
+        elif not reasons and not worst < threshold:
             away = ~self.near_kink & ~self.unresolved
             where = int(self.indices[away][np.argmax(self.rel_error[away])])
             reasons.append(f"the analytic gradient disagrees with the finite differences: relative error "

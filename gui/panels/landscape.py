@@ -158,7 +158,9 @@ class LandscapePanel(QtWidgets.QWidget):
             set_item_applicable(self.component, kind, has_data, no_data)
         set_item_applicable(self.component, "reg", regularized, no_data)
         if has_data and getattr(objective, "n_train", 0):
+            was = self.example.blockSignals(True)  # a clamp here is not the user's choice
             self.example.setMaximum(objective.n_train - 1)
+            self.example.blockSignals(was)
         set_applicable(self.example, has_data and spec.component.startswith("example"),
                        no_data if not has_data else "choose 'one example' under Show first")
 

@@ -91,13 +91,15 @@ def bind_range(box, name, refuse):
     from core.limits import RANGES
 
     valid = RANGES[name]
+    if isinstance(box, ScientificSpinBox):  # decades: keep values such as eps = 1e-14 as they are
+        box.setDecimals(max(box.decimals(), 20))
     step = 1 if isinstance(box, QtWidgets.QSpinBox) else 10.0 ** -box.decimals()
     low = valid.low + (step if valid.open_low else 0)
     high = valid.high - (step if valid.open_high else 0)
     if isinstance(box, QtWidgets.QSpinBox):  # a C int holds the box's value
         low, high = int(max(low, -2 ** 31)), int(min(high, 2 ** 31 - 1))
     box.setRange(low, high)
-    box.out_of_range.connect(lambda value: refuse(name, value))
+    box.out_of_range.connect(lambda value: refuse(name, value, box.minimum(), box.maximum()))
     return box
 
 

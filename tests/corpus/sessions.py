@@ -109,3 +109,10 @@ def _fifo_session_window(place):
 
 CASES.append(BadInput("session-fifo", "session", "a named pipe called .hillwalk.json (reading it would wait forever)",
                       "named pipe", cli=_fifo_session_cli, window=_fifo_session_window))
+
+CASES += [
+    _case("session-component-without-data", "a 2-D function's session showing the accuracy",
+          _session(problem={"objective": "rosenbrock"}, slice={"component": "accuracy"}), "accuracy"),
+    _case("session-example-beyond-data", "a session showing example 100000 of iris",
+          _session(problem={"dataset": "iris"}, slice={"component": "example:100000"}), "example index 100000"),
+]
