@@ -392,6 +392,10 @@ def run_trace(args, out=None):
     settings.update(steps=args.steps, seed=args.seed)
     race = Race(objective, specs, start, args.steps, args.seed, record_every=args.record_every)
     trajectories = race.run_to_end()
+    empty = [t.label for t in trajectories if t.steps.size == 0]
+    if empty:  # the start itself is not finite: nothing to write or draw
+        raise HillwalkError(f"{', '.join(empty)}: the loss is not finite at the start, so there is no path; "
+                            "start nearer the function's minima (--start) or at smaller weights")
     meta = {"format": "hillwalk-trajectory", "version": 1, "settings": settings,
             "objective": objective.describe()}
     if suffix == ".csv":

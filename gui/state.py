@@ -119,6 +119,7 @@ class AppState(QtCore.QObject):
         self.jobs.busy_changed.connect(self.busy_changed)
         self._pending_problem = None
         self._switching_objective = False
+        self._interrupted = set()   # jobs a data request stopped (redone if the data is refused)
         # The race's runs take turns chunk by chunk (a few ms each): they advance side by
         # side, yet only RUN_GATE_SIZE of them compete with the GUI thread for the
         # interpreter at once (with four, the GUI thread got a fifth of it: 300 ms gaps).
@@ -366,6 +367,8 @@ class AppState(QtCore.QObject):
     def _request_problem(self, proposed: ClassifierSpec, switching_objective: bool = False):
         self._pending_problem = proposed
         self._switching_objective = switching_objective
+        # the scene's work stops while the data loads; if the data is refused it is redone
+        self._interrupted = set(self.jobs.live) - {"problem"}
         self.jobs.cancel_all()
         spec = self.slice
 
@@ -603,10 +606,18 @@ class AppState(QtCore.QObject):
             self.error.emit(f"{prefix}: {message}" if user_error else f"{prefix} (internal error): {message}")
             if self.objective is not None and self.landscape is None:
                 self._request_slice()
+            interrupted, self._interrupted = self._interrupted, set()
+            if self.objective is not None and "plane" in interrupted:
+                self._request_plane()  # the plane's slice, cut and runs follow it
+                return
             if self.objective is not None and self.plane is not None:
                 # the request stopped the scene's work: finish what it interrupted
-                if self.cut is None:
+                if self.cut is None or "cut" in interrupted:
                     self._request_cut()
+                if "slice" in interrupted and self.landscape is not None:
+                    self._request_slice()
+                if "contours" in interrupted:
+                    self.request_contours()
                 interrupted = [e for e in self.optimizers if e.enabled and (run := self.runs.get(e.id)) is not None
                                and not (run.finished or run.diverged_at is not None)]
                 for entry in interrupted:

@@ -167,3 +167,34 @@ def test_a_refused_file_during_a_race_lets_the_race_finish(small_window, qapp, t
             window.error_dialog.close()
         state.set_race(steps=60)
         assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+
+
+def test_a_refused_file_redoes_the_plane_and_contours_it_interrupted(small_window, qapp, tmp_path):
+    """A new plane seed or contour count asked for just before a data file that is refused:
+    the work the file's loading stopped is done again, so the picture matches the settings."""
+    window, state = small_window, small_window.state
+    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+    messages, contours = [], []
+    state.error.connect(messages.append)
+    def on_contours(*args):
+        contours.append(args)
+    state.contours_ready.connect(on_contours)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2\n")
+    try:
+        old_plane = state.plane
+        state.set_slice(seed=5)
+        state.set_view(contours=20)
+        window.data_panel.open_path(bad)
+        assert wait_until(qapp, lambda: messages and window.scene_complete(), SETTLE_TIMEOUT_MS)
+        assert len(messages) == 1 and state.slice.seed == 5 and state.view.contours == 20
+        assert state.plane is not old_plane and state.landscape.plane is state.plane
+        assert contours and contours[-1][0] is state.landscape
+    finally:
+        state.error.disconnect(messages.append)
+        state.contours_ready.disconnect(on_contours)
+        if window.error_dialog is not None:
+            window.error_dialog.close()
+        state.set_slice(seed=0)
+        state.set_view(contours=10)
+        assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
