@@ -367,8 +367,11 @@ class AppState(QtCore.QObject):
     def _request_problem(self, proposed: ClassifierSpec, switching_objective: bool = False):
         self._pending_problem = proposed
         self._switching_objective = switching_objective
+        if self.jobs.is_live("session"):  # the newer request wins, and says so
+            self.status.emit("Opening the session was stopped by the change of data or model; open it again to "
+                             "use it")
         # the scene's work stops while the data loads; if the data is refused it is redone
-        self._interrupted = set(self.jobs.live) - {"problem"}
+        self._interrupted = set(self.jobs.live) - {"problem", "session"}
         self.jobs.cancel_all()
         spec = self.slice
 
