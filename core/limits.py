@@ -143,6 +143,20 @@ def check(name: str, value):
     return value
 
 
+_COUNT_WORDS = {2: "two", 4: "four"}
+
+
+def check_numbers(name: str, values, what: str, form: str):
+    """``values`` if it is a tuple of ``len(form's parts)`` numbers, each in ``RANGES[name]``;
+    ``what`` names the setting and ``form`` shows its parts ('(a, b)') in messages."""
+    count = form.count(",") + 1
+    if not (isinstance(values, tuple) and len(values) == count):
+        raise HillwalkError(f"{what} must be {_COUNT_WORDS.get(count, count)} numbers {form}, got {values!r}")
+    for value in values:
+        check(name, value)
+    return values
+
+
 def check_optional(name: str, value):
     """:func:`check` unless ``value`` is None (a setting left at its default)."""
     return value if value is None else check(name, value)

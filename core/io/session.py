@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import HillwalkError, require_choice
 from .files import require_regular_file, write_text_atomically
-from ..limits import check, format_bytes
+from ..limits import check, check_numbers, format_bytes
 from ..optimization.optimizers import OptimizerSpec, Schedule
 from ..models.problem import ClassifierSpec
 from ..landscapes.slices import SliceSpec
@@ -57,10 +57,7 @@ class RaceSettings:
     def __post_init__(self):
         check("race.steps", self.steps)
         check("race.seed", self.seed)
-        if not (isinstance(self.start, tuple) and len(self.start) == 2):
-            raise HillwalkError(f"the start must be two numbers (a, b), got {self.start!r}")
-        for value in self.start:
-            check("race.start", value)
+        check_numbers("race.start", self.start, "the start", "(a, b)")
 
 
 @dataclass(frozen=True)
@@ -95,12 +92,10 @@ class ViewSettings:
         require_choice(self.cut_mode, ("angle", "points"), "cut_mode")
         check("view.cut_angle", self.cut_angle)
         points = self.cut_points
-        if not (isinstance(points, tuple) and len(points) == 2
-                and all(isinstance(p, tuple) and len(p) == 2 for p in points)):
+        if not (isinstance(points, tuple) and len(points) == 2):
             raise HillwalkError(f"cut_points must be two (a, b) points, got {points!r}")
         for point in points:
-            for value in point:
-                check("view.cut_point", value)
+            check_numbers("view.cut_point", point, "a cut point", "(a, b)")
 
 
 def view_from_dict(data, where="session: view") -> ViewSettings:

@@ -12,7 +12,7 @@ import numpy as np
 from .centers import train_full_batch
 from .directions import BIAS_MODES, coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane
 from ..errors import HillwalkError, require_choice
-from ..limits import check
+from ..limits import check, check_numbers
 from .landscape import DEFAULT_BUDGET_BYTES, Component, compute_slice, iter_slice, make_axis
 
 CENTERS = ("init", "trained")
@@ -76,16 +76,9 @@ class SliceSpec:
         check("slice.budget_mb", self.budget_mb)
         check("slice.grid", self.grid)
         check("slice.seed", self.seed)
-        if not (isinstance(self.coords, tuple) and len(self.coords) == 4):
-            raise HillwalkError(f"coords must be four whole numbers (row1, col1, row2, col2), got {self.coords!r}")
-        for index in self.coords:
-            check("slice.coord", index)
+        check_numbers("slice.coord", self.coords, "coords", "(row1, col1, row2, col2)")
         for name in ("alpha_range", "beta_range"):
-            value = getattr(self, name)
-            if not (isinstance(value, tuple) and len(value) == 2):
-                raise HillwalkError(f"{name} must be two numbers (low, high), got {value!r}")
-            for end in value:
-                check("slice.range_end", end)
+            check_numbers("slice.range_end", getattr(self, name), name, "(low, high)")
         Component.parse(self.component)
         self.alpha_axis()
         if not self.is_cut:

@@ -38,20 +38,14 @@ def _csv(rows):
     return "".join(",".join(str(v) for v in row) + "\n" for row in rows)
 
 
-def _text_file(name, text):
+def _file(name, content):
+    """A maker of the file ``name`` holding ``content`` (text, or bytes as they are)."""
     def make(place):
         path = place.folder / name
-        path.write_text(text)
+        (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
         return path
     return make
 
-
-def _bytes_file(name, content):
-    def make(place):
-        path = place.folder / name
-        path.write_bytes(content)
-        return path
-    return make
 
 
 def _npz_file(name, **arrays):
@@ -247,9 +241,9 @@ _Y40 = np.arange(40) % 2
 CASES = [
     # values that overflow the arithmetic
     _case("data-overflow-csv", "a CSV whose values are near 1e300: the loss overflows after zero-centring",
-          _text_file("huge.csv", _csv(np.c_[_X40 * 1e300, _Y40].tolist())), "too large"),
+          _file("huge.csv", _csv(np.c_[_X40 * 1e300, _Y40].tolist())), "too large"),
     _case("data-overflow-standardize", "values near 1e300 standardized: their squares overflow",
-          _text_file("huge.csv", _csv(np.c_[_X40 * 1e300, _Y40].tolist())), "too large to standardize",
+          _file("huge.csv", _csv(np.c_[_X40 * 1e300, _Y40].tolist())), "too large to standardize",
           window=False, options=("--preprocess", "standardize")),
     _case("data-overflow-npz", "an NPZ whose features reach 1.7e308, used as they are",
           _npz_file("huge.npz", X=_X40 / np.abs(_X40).max() * 1.7e308, y=_Y40), "too large", window=False,
@@ -262,7 +256,7 @@ CASES = [
     _case("data-labels-all-distinct", "an NPZ whose 40 labels are 0, 1e9, 2e9, ...: one class an example",
           _npz_file("ids.npz", X=_X40, y=np.arange(40) * 10 ** 9), "40 examples in 40 classes"),
     _case("data-labels-all-distinct-csv", "a CSV whose last column is a measurement, not a class",
-          _text_file("measured.csv", _csv(_X40.tolist())), "40 examples in 40 classes"),
+          _file("measured.csv", _csv(_X40.tolist())), "40 examples in 40 classes"),
     _case("data-labels-huge-with-names", "an NPZ with two class names and labels 0 and 1e9",
           _npz_file("named.npz", X=_X40, y=_Y40 * 10 ** 9, class_names=np.array(["no", "yes"])),
           "labels must lie in 0..1"),
@@ -291,11 +285,11 @@ CASES = [
           "unpickling can run code"),
     # splits
     _case("data-val-share-singleton-class", "a CSV with a class of one example, validation share 0.2",
-          _text_file("rare.csv", _csv(np.c_[_X40[:11], [0] * 5 + [1] * 5 + [2]].tolist())), "validation share"),
+          _file("rare.csv", _csv(np.c_[_X40[:11], [0] * 5 + [1] * 5 + [2]].tolist())), "validation share"),
     BadInput("data-val-share-099-iris", "data", "a validation share of 0.99 on iris", "validation share",
              cli=_render_named("iris", "--val-fraction", "0.99")),
     _case("data-val-share-small-csv", "a validation share of 0.9 on 10 examples in 5 classes",
-          _text_file("ten.csv", _csv(np.c_[_X40[:10], np.arange(10) // 2].tolist())), "validation share",
+          _file("ten.csv", _csv(np.c_[_X40[:10], np.arange(10) // 2].tolist())), "validation share",
           window=False, options=("--val-fraction", "0.9")),
     # seeds
     BadInput("data-seed-negative-synthetic", "data", "seed -1 for the synthetic spiral", "seed",
@@ -303,14 +297,14 @@ CASES = [
     BadInput("data-seed-negative-split", "data", "seed -1 for iris's split", "seed",
              cli=_render_named("iris", "--seed", "-1")),
     # the classics
-    _case("data-csv-empty", "an empty CSV", _text_file("empty.csv", ""), "the file is empty"),
-    _case("data-csv-ragged", "a CSV whose line 2 has a field fewer", _text_file("ragged.csv", "1,2,0\n3,4\n5,6,1\n"),
+    _case("data-csv-empty", "an empty CSV", _file("empty.csv", ""), "the file is empty"),
+    _case("data-csv-ragged", "a CSV whose line 2 has a field fewer", _file("ragged.csv", "1,2,0\n3,4\n5,6,1\n"),
           "line 2 has 2 fields but line 1 has 3"),
     _case("data-csv-text", "a CSV with a word among the numbers",
-          _text_file("words.csv", "1,2,0\n3,abc,1\n5,6,1\n"), "'abc' is not a number"),
-    _case("data-csv-nan", "a CSV with a NaN feature", _text_file("nan.csv", "a,b,y\n1,2,0\n3,nan,1\n5,6,1\n"),
+          _file("words.csv", "1,2,0\n3,abc,1\n5,6,1\n"), "'abc' is not a number"),
+    _case("data-csv-nan", "a CSV with a NaN feature", _file("nan.csv", "a,b,y\n1,2,0\n3,nan,1\n5,6,1\n"),
           "NaN or infinite"),
-    _case("data-csv-binary", "binary bytes called .csv", _bytes_file("bytes.csv", bytes(range(256)) * 4),
+    _case("data-csv-binary", "binary bytes called .csv", _file("bytes.csv", bytes(range(256)) * 4),
           "not a text CSV file"),
     _case("data-npz-nan", "an NPZ with NaN in X", _npz_file("nan.npz", X=np.where(_X40 > 1, np.nan, _X40), y=_Y40),
           "NaN or infinite"),
@@ -319,7 +313,7 @@ CASES = [
           "must be a 2-D table"),
     _case("data-npz-length-mismatch", "an NPZ with 40 examples and 39 labels",
           _npz_file("short.npz", X=_X40, y=_Y40[:-1]), "X has 40 examples but y has 39 labels"),
-    _case("data-npz-not-zip", "text called .npz", _text_file("text.npz", "hello\n"), "not a readable .npz archive"),
+    _case("data-npz-not-zip", "text called .npz", _file("text.npz", "hello\n"), "not a readable .npz archive"),
     _case("data-missing-path", "a path to no file", _missing("nowhere.csv"), "no such file"),
     _case("data-folder-not-cifar", "a folder of other files opened as CIFAR-10",
           _folder("photos", ["a.txt", "b.txt"]), "missing CIFAR-10 file", folder=True),
