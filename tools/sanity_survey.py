@@ -23,7 +23,7 @@ def warnings_of(report):
     """(loss warning, subset warning) the lab shows for ``report``."""
     if hasattr(report, "suspects_bug"):  # the checks that hold their own assumptions
         return report.initial.verdict == "bug", report.overfit.suspects_bug
-    return report.relative_gap >= 0.01, not report.overfits
+    return report.initial.relative_gap >= 0.01, not report.overfit.fits
 
 
 def main(argv=None):

@@ -213,39 +213,6 @@ class SanityReport:
     initial: InitialLossCheck
     overfit: OverfitCheck
 
-    # the names the labs and scripts have used since the first version
-    @property
-    def loss_at_tiny_w(self) -> float:
-        return self.initial.loss
-
-    @property
-    def expected(self) -> float:
-        return self.initial.at_zero
-
-    @property
-    def expected_formula(self) -> str:
-        return self.initial.formula
-
-    @property
-    def relative_gap(self) -> float:
-        return self.initial.relative_gap
-
-    @property
-    def subset_size(self) -> int:
-        return self.overfit.size
-
-    @property
-    def subset_losses(self) -> np.ndarray:
-        return self.overfit.losses
-
-    @property
-    def subset_accuracy(self) -> float:
-        return self.overfit.accuracy
-
-    @property
-    def overfits(self) -> bool:
-        return self.overfit.fits
-
     @property
     def suspects_bug(self) -> bool:
         """Whether either check found evidence of a bug (and only then)."""

@@ -107,10 +107,10 @@ def test_sanity_task_matches_the_checks_for_linear_models_and_networks(digits):
     problem, objective, _, _ = digits
     report = tasks.sanity_task(objective)
     expected = sanity_checks(objective)
-    assert report.loss_at_tiny_w == expected.loss_at_tiny_w and report.expected == pytest.approx(math.log(10))
-    np.testing.assert_array_equal(report.subset_losses, expected.subset_losses)
+    assert report.initial.loss == expected.initial.loss and report.initial.at_zero == pytest.approx(math.log(10))
+    np.testing.assert_array_equal(report.overfit.losses, expected.overfit.losses)
     net = tasks.sanity_task(replace(problem, model="net", hidden=8).build())
-    assert net.initial.verdict == "expected" and net.overfits
+    assert net.initial.verdict == "expected" and net.overfit.fits
     with pytest.raises(HillwalkError, match="test function"):
         tasks.sanity_task(ClassifierSpec(objective="rosenbrock").build())
     assert tasks.sanity_task(objective, should_stop=stop_at_once) is None

@@ -113,7 +113,7 @@ def test_no_false_bug_warning_on_any_shipped_data_set(dataset, loss, model, no_w
     assert not report.suspects_bug, (report.initial.reason, report.overfit.reason)
     assert report.initial.verdict in ("expected", "consistent")
     rounding = 1e-12 * report.initial.high
-    assert report.initial.low - rounding <= report.loss_at_tiny_w <= report.initial.high + rounding
+    assert report.initial.low - rounding <= report.initial.loss <= report.initial.high + rounding
     if model == "linear" and dataset in NOT_LINEARLY_SEPARABLE:
         assert report.overfit.verdict == "not separable" and "bug" not in report.overfit.reason.replace(
             "nothing points to a bug", "")
@@ -126,7 +126,7 @@ def test_wine_is_consistent_and_fitted_where_the_notes_value_is_off(no_warnings)
     # (softmax) and 2.7% (SVM) off ln C / (C - 1) delta, because proline reaches ~900
     for loss, gap in (("softmax", 0.0168), ("svm", 0.0273)):
         report = sanity_checks(ClassifierSpec(dataset="wine", loss=loss).build())
-        assert report.relative_gap == pytest.approx(gap, abs=5e-4)
+        assert report.initial.relative_gap == pytest.approx(gap, abs=5e-4)
         assert report.initial.verdict == "consistent"
         assert "features reach 934 in size" in report.initial.reason
         assert report.initial.reason.startswith("consistent with a correct loss: the notes' value assumes every "
@@ -221,7 +221,7 @@ def test_a_broken_softmax_gradient_is_flagged():
 
 def test_a_network_gradient_with_a_wrong_sign_is_flagged():
     report = sanity_checks(_broken(NetAscendsOnW2))
-    assert report.overfit.verdict == "gradient bug" and not report.overfits
+    assert report.overfit.verdict == "gradient bug" and not report.overfit.fits
 
 
 def test_an_svm_loss_that_counts_the_correct_class_is_flagged_twice():

@@ -87,9 +87,9 @@ def test_sanity_lab_reports_ln_c_and_overfitting(qtbot, window):
     lab = open_lab(qtbot, window, "Sanity checks")
     report = lab.result
     expected = sanity_checks(window.state.objective)
-    assert report.expected == pytest.approx(math.log(10))
-    assert report.loss_at_tiny_w == pytest.approx(expected.loss_at_tiny_w)
-    assert report.overfits and report.subset_losses[-1] < 0.01 * report.subset_losses[0]
+    assert report.initial.at_zero == pytest.approx(math.log(10))
+    assert report.initial.loss == pytest.approx(expected.initial.loss)
+    assert report.overfit.fits and report.overfit.losses[-1] < 0.01 * report.overfit.losses[0]
     assert "ln C = ln 10" in lab.initial.text() and "as expected" in lab.initial.text()
     assert "drive the model to fit data" in lab.overfit.text() and "bug" not in lab.overfit.text()
 
@@ -105,7 +105,7 @@ def test_sanity_lab_on_wine_blames_no_correct_loss(qtbot, window):
                          (lambda: model.loss.setCurrentIndex(model.loss.findData("svm")), "svm")):
         report = wait_for_new_result(qtbot, window, "Sanity checks", choose)
         assert state.problem.dataset == "wine" and state.problem.loss == loss
-        assert report.initial.verdict == "consistent" and report.overfits and not report.suspects_bug
+        assert report.initial.verdict == "consistent" and report.overfit.fits and not report.suspects_bug
         initial, overfit = lab.initial.text(), lab.overfit.text()
         assert "consistent with a correct loss" in initial and "does not hold on these data" in initial
         assert "features reach 934 in size" in initial
@@ -114,7 +114,7 @@ def test_sanity_lab_on_wine_blames_no_correct_loss(qtbot, window):
     report = wait_for_new_result(qtbot, window, "Sanity checks",
                                  lambda: model.model.setCurrentIndex(model.model.findData("net")))
     assert state.problem.model == "net" and lab.body.isVisible() and not lab.reason.isVisible()
-    assert report.overfits and not report.suspects_bug and "bug" not in lab.initial.text() + lab.overfit.text()
+    assert report.overfit.fits and not report.suspects_bug and "bug" not in lab.initial.text() + lab.overfit.text()
     qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
 
 
