@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from core.errors import HillwalkError
-from core.io.files import atomic_output, check_output_folder
+from core.io.files import check_output_folder, write_bytes_atomically
 from core.landscapes.contours import contour_set
 from core.experiment import clip_for_log, display_values  # noqa: F401 (the views' colour rule, from core)
 from core.io.session import PALETTE  # one colour per optimizer, shared with session files
@@ -264,14 +264,6 @@ def png_bytes(picture, path) -> bytes:
     if not encoded or data.isEmpty():
         raise HillwalkError(f"{path}: could not encode the picture as PNG; nothing was written")
     return bytes(data)
-
-
-def write_bytes_atomically(path, data: bytes, what: str) -> Path:
-    """Write ``data`` to ``path`` through :func:`core.io.files.atomic_output`: on a
-    failure one HillwalkError, no partial file, an existing file unchanged."""
-    with atomic_output(path, what) as temporary, open(temporary, "wb") as handle:
-        handle.write(data)
-    return Path(path)
 
 
 def save_png(picture, path, what: str = "PNG file") -> Path:

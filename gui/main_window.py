@@ -578,9 +578,9 @@ class MainWindow(QtWidgets.QMainWindow):
         ``width`` pixels, or SVG. The exporters make the picture in memory (``toBytes``):
         pyqtgraph ignores the result of Qt's file write, and its SVG writer would leave a
         partial file on a full disk; the bytes are written atomically here."""
-        from core.io.files import check_output_folder
+        from core.io.files import check_output_folder, write_bytes_atomically
 
-        from .figures import png_bytes, write_bytes_atomically
+        from .figures import png_bytes
 
         path = check_output_folder(path, "export")
         suffix = path.suffix.lower()
@@ -613,9 +613,9 @@ class MainWindow(QtWidgets.QMainWindow):
         value (and libpng text on stderr)."""
         from PyQt6 import QtSvg
 
-        from core.io.files import check_output_folder
+        from core.io.files import check_output_folder, write_bytes_atomically
 
-        from .figures import save_png, write_bytes_atomically
+        from .figures import save_png
 
         path = check_output_folder(path, "export")
         widget = self.tabs.currentWidget()

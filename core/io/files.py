@@ -118,12 +118,16 @@ def atomic_output(path, what: str = "file"):
         raise
 
 
-def write_text_atomically(path, text: str, what: str = "file", encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` through :func:`atomic_output`."""
-    with atomic_output(path, what) as temporary:
-        with open(temporary, "w", encoding=encoding, newline="") as handle:
-            handle.write(text)
+def write_bytes_atomically(path, data: bytes, what: str = "file") -> Path:
+    """Write ``data`` to ``path`` through :func:`atomic_output`."""
+    with atomic_output(path, what) as temporary, open(temporary, "wb") as handle:
+        handle.write(data)
     return Path(path)
+
+
+def write_text_atomically(path, text: str, what: str = "file", encoding: str = "utf-8") -> Path:
+    """Write ``text`` (newlines as they are) to ``path`` through :func:`atomic_output`."""
+    return write_bytes_atomically(path, text.encode(encoding), what)
 
 
 def _flush_to_disk(path: Path):
