@@ -376,9 +376,7 @@ class AppState(QtCore.QObject):
         spec = self.slice
 
         def job(report, should_stop):
-            objective = experiment.build_objective(proposed, report)
-            report(0.5, "training the center")
-            return objective, experiment.build_plane(objective, spec)
+            return objective_and_plane(proposed, spec, report)
 
         self.progress.emit("loading data", 0.0)
         self.jobs.start("problem", job)
@@ -542,23 +540,17 @@ class AppState(QtCore.QObject):
         if kind == "session":
             session, view, objective, plane, source = result
             self._adopt_session(session, view)
-            self.objective = objective
-            self.objective_ready.emit()
-            self.status.emit(f"Loaded {experiment.describe_objective(objective)}")
-            self._adopt_plane(plane)
+            self._adopt_objective(objective, plane)
             self.session_opened.emit(source)
         elif kind == "problem":
             objective, plane = result
             self.problem = self._pending_problem
             self.custom_center = None  # an optimizer's position on the old objective means nothing now
-            self.objective = objective
             if self._switching_objective:
                 self._switching_objective = False
                 self._adopt_objective_defaults(objective)
             self.problem_changed.emit()
-            self.objective_ready.emit()
-            self.status.emit(f"Loaded {experiment.describe_objective(objective)}")
-            self._adopt_plane(plane)
+            self._adopt_objective(objective, plane)
         elif kind == "reg":
             proposed, objective = result
             self.problem, self.objective = proposed, objective
@@ -586,6 +578,13 @@ class AppState(QtCore.QObject):
                 self.cut_ready.emit()
         elif kind.startswith("run:"):
             self._append_increment(kind, result)
+
+    def _adopt_objective(self, objective, plane):
+        """A newly built objective and its plane take effect; the slice, cut and runs follow."""
+        self.objective = objective
+        self.objective_ready.emit()
+        self.status.emit(f"Loaded {experiment.describe_objective(objective)}")
+        self._adopt_plane(plane)
 
     def _adopt_plane(self, plane):
         self.plane = plane
@@ -655,13 +654,7 @@ class AppState(QtCore.QObject):
         def job(report, should_stop):
             session = read()
             view = view_from_dict(session.view)
-            report(0.1, "loading data")
-            objective = experiment.build_objective(session.problem, report)
-            # what the objective cannot show (a data component of a 2-D function, an example
-            # beyond the training set) is refused here, before anything changes
-            check_settings(objective, problem=session.problem, slice_spec=session.slice, changed=("component",))
-            report(0.5, "training the center")
-            plane = experiment.build_plane(objective, session.slice, report=report)
+            objective, plane = objective_and_plane(session.problem, session.slice, report, check_component=True)
             return session, view, objective, plane, source
 
         self.progress.emit("opening the session", 0.0)
@@ -691,6 +684,18 @@ class AppState(QtCore.QObject):
 
     def shutdown(self, timeout_ms=5000):
         self.jobs.wait(timeout_ms)
+
+
+def objective_and_plane(problem: ClassifierSpec, slice_spec: SliceSpec, report, check_component=False):
+    """(objective, plane) for new data and model settings: the work of a data change and of
+    an opened session, in a worker. With ``check_component``, a component the objective
+    cannot show (a data component of a 2-D function, an example beyond the training set)
+    is refused before the plane is trained, so that nothing changes."""
+    objective = experiment.build_objective(problem, report)
+    if check_component:
+        check_settings(objective, problem=problem, slice_spec=slice_spec, changed=("component",))
+    report(0.5, "training the center")
+    return objective, experiment.build_plane(objective, slice_spec)
 
 
 def objective_summary(objective) -> str:
