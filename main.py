@@ -65,14 +65,14 @@ def _finite_float(text):
     return value
 
 
-def _in_range(name, integer=False):
+def _in_range(name):
     """An argparse type: a number within core.limits.RANGES[name] (the table every spec
     checks with), for options that reach no spec."""
     def parse(text):
         from core.errors import HillwalkError
-        from core.limits import check
+        from core.limits import RANGES, check
 
-        value = _whole_number(text) if integer else _finite_float(text)
+        value = _whole_number(text) if RANGES[name].integer else _finite_float(text)
         try:
             return check(name, value)
         except HillwalkError as error:
@@ -178,7 +178,7 @@ def build_parser():
                                             "0 when the largest relative error away from kinks is below the "
                                             "threshold, 1 otherwise, 2 on bad input.")
     add_problem_arguments(check)
-    check.add_argument("--samples", type=_in_range("gradcheck.samples", integer=True), default=50,
+    check.add_argument("--samples", type=_in_range("gradcheck.samples"), default=50,
                        help="number of randomly chosen parameters to check; 0 checks all (default: 50)")
     check.add_argument("--h", type=_in_range("gradcheck.h"), default=1e-5, help="difference step (default: 1e-5)")
     check.add_argument("--method", default="centered", choices=["centered", "forward"])
@@ -200,7 +200,7 @@ def build_parser():
     render.add_argument("--save-data", action="store_true",
                         help=".npz only: also store X (with the bias column) and y, to recompute without Hillwalk")
     render.add_argument("--color-scale", default="linear", choices=["linear", "log"], help=".png colour scale")
-    render.add_argument("--contours", type=_in_range("view.contours", integer=True), default=10,
+    render.add_argument("--contours", type=_in_range("view.contours"), default=10,
                         help=".png: number of contour lines, 0 to 100 (default: 10)")
     render.add_argument("--png-size", default="1200x900", help=".png size, WIDTHxHEIGHT (default: 1200x900)")
     render.set_defaults(handler=run_render)
@@ -229,7 +229,7 @@ def build_parser():
     trace.add_argument("--gamma", type=_finite_float, default=0.5)
     trace.add_argument("--every", type=_positive_int, default=100)
     trace.add_argument("--k", type=_finite_float, default=1e-3)
-    trace.add_argument("--steps", type=_in_range("race.steps", integer=True), default=500,
+    trace.add_argument("--steps", type=_in_range("race.steps"), default=500,
                        help="1 to 100000 (default: 500)")
     trace.add_argument("--start", type=_in_range("race.start"), nargs=2, metavar=("X", "Y"), default=None,
                        help="2-D functions: the start point (default: the function's own)")
@@ -242,7 +242,7 @@ def build_parser():
     trace.add_argument("--sampling", default="epoch", choices=["epoch", "replacement"])
     trace.add_argument("--init-scale", type=_in_range("slice.init_scale"), default=1e-3,
                        help="classifier: start at W = scale * randn (seed --seed)")
-    trace.add_argument("--record-every", type=_in_range("race.steps", integer=True), default=None,
+    trace.add_argument("--record-every", type=_in_range("race.steps"), default=None,
                        help="keep parameters every k-th step (default: every step that fits in 64 MB)")
     add_problem_arguments(trace)
     trace.add_argument("--session", metavar="FILE",
@@ -258,9 +258,9 @@ def build_parser():
     race.add_argument("--session", metavar="FILE", help="the session (default: the app's default scene)")
     add_model_arguments(race, defaults=False)
     race.add_argument("--out", required=True, help="output .gif")
-    race.add_argument("--fps", type=_in_range("gif.fps", integer=True), default=15,
+    race.add_argument("--fps", type=_in_range("gif.fps"), default=15,
                       help="frames per second, 1 to 60 (default: 15)")
-    race.add_argument("--frames", type=_in_range("gif.frames", integer=True), default=60,
+    race.add_argument("--frames", type=_in_range("gif.frames"), default=60,
                       help="number of frames, 2 to 1000 (default: 60)")
     race.add_argument("--gif-size", default="800x600", help="WIDTHxHEIGHT (default: 800x600)")
     race.set_defaults(handler=run_race)
