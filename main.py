@@ -13,15 +13,16 @@ import sys
 
 import numpy as np
 
-from core.data.datasets import PREPROCESSING_METHODS
-from core.landscapes.directions import BIAS_MODES
-from core.models.network import ACTIVATIONS, INIT_SCHEMES
-from core.models.objectives import LOSS_NAMES
-from core.optimization.optimizers import SCHEDULES
-from core.models.problem import MODELS
-from core.models.regularizers import REGULARIZER_KINDS
-from core.landscapes.slices import CENTERS, DIRECTION_CHOICES
-from core.models.testfunctions import TEST_FUNCTION_NAMES
+import hillwalk
+from hillwalk.core.data.datasets import PREPROCESSING_METHODS
+from hillwalk.core.landscapes.directions import BIAS_MODES
+from hillwalk.core.landscapes.slices import CENTERS, DIRECTION_CHOICES
+from hillwalk.core.models.network import ACTIVATIONS, INIT_SCHEMES
+from hillwalk.core.models.objectives import LOSS_NAMES
+from hillwalk.core.models.problem import MODELS
+from hillwalk.core.models.regularizers import REGULARIZER_KINDS
+from hillwalk.core.models.testfunctions import TEST_FUNCTION_NAMES
+from hillwalk.core.optimization.optimizers import SCHEDULES
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -69,8 +70,8 @@ def _in_range(name):
     """An argparse type: a number within core.limits.RANGES[name] (the table every spec
     checks with), for options that reach no spec."""
     def parse(text):
-        from core.errors import HillwalkError
-        from core.limits import RANGES, check
+        from hillwalk.core.errors import HillwalkError
+        from hillwalk.core.limits import RANGES, check
 
         value = _whole_number(text) if RANGES[name].integer else _finite_float(text)
         try:
@@ -154,7 +155,7 @@ def with_model_options(problem, args):
 
 
 def problem_spec_from_args(args):
-    from core.models.problem import ClassifierSpec
+    from hillwalk.core.models.problem import ClassifierSpec
 
     return ClassifierSpec(dataset=args.dataset, preprocessing=args.preprocess, val_fraction=args.val_fraction,
                           subsample=args.subsample, label_column=args.label_column, loss=args.loss,
@@ -166,6 +167,7 @@ def problem_spec_from_args(args):
 def build_parser():
     parser = _Parser(prog="hillwalk", description="Hillwalk: a desktop lab for loss functions and optimizers. "
                                                   "Without a subcommand it opens the desktop app.")
+    parser.add_argument("--version", action="version", version=f"hillwalk {hillwalk.__version__}")
     parser.add_argument("--screenshot", metavar="FILE", help="open the app offscreen, save a PNG of the window, exit")
     parser.add_argument("--size", default="1600x1000", help="window size for --screenshot, WIDTHxHEIGHT")
     parser.add_argument("--session", metavar="FILE",
@@ -269,17 +271,17 @@ def build_parser():
 
 def run_race(args, out=None):
     out = sys.stdout if out is None else out  # looked up now: a test may have replaced it
-    from core import experiment
-    from core.errors import HillwalkError
-    from core.io.animation_frames import check_gif_request
-    from core.io.session import Session, default_race_optimizers
+    from hillwalk.core import experiment
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.io.animation_frames import check_gif_request
+    from hillwalk.core.io.session import Session, default_race_optimizers
 
     if not args.out.lower().endswith(".gif"):
         raise HillwalkError(f"{args.out}: the race is written as an animated .gif")
     width, height = parse_size(args.gif_size, "--gif-size", "gif.side")
     # refuse an impossible GIF (frame rate, frame count, size, memory) before the slice and race are computed
     check_gif_request(width, height, args.fps, args.frames)
-    from core.io.files import check_output_folder
+    from hillwalk.core.io.files import check_output_folder
 
     check_output_folder(os.path.abspath(args.out), "animation")  # before the slice and race are computed
     session = Session.load(args.session) if args.session else Session(optimizers=default_race_optimizers())
@@ -295,9 +297,9 @@ def run_race(args, out=None):
     landscape = experiment.compute_landscape(objective, plane, session.slice)
     if not has_display():
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from gui.animation import PathToDraw, render_race_gif
-    from gui.app import application
-    from gui.state import run_label, view_from_dict
+    from hillwalk.gui.animation import PathToDraw, render_race_gif
+    from hillwalk.gui.app import application
+    from hillwalk.gui.state import run_label, view_from_dict
 
     labels = [run_label(setting.spec, objective.has_data) for setting in enabled]
     records = experiment.record_race(objective, plane, session.race, [o.spec for o in enabled], labels)
@@ -313,7 +315,7 @@ def run_race(args, out=None):
 
 
 def optimizer_specs_from_args(args):
-    from core.optimization.optimizers import OptimizerSpec, Schedule
+    from hillwalk.core.optimization.optimizers import OptimizerSpec, Schedule
 
     schedule = Schedule(args.schedule, args.gamma, args.every, args.k)
     methods = [m.strip() for m in args.optimizer.split(",") if m.strip()]
@@ -330,9 +332,9 @@ def trace_setup_from_session(args):
     """(objective, start, optimizer specs, settings) of a session's race; also sets the
     steps, seed and objective kind on ``args``. The run starts where the app's would
     (core.experiment.start_run: in the plane, or at the plane's point)."""
-    from core import experiment
-    from core.errors import HillwalkError
-    from core.io.session import Session
+    from hillwalk.core import experiment
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.io.session import Session
 
     session = Session.load(args.session)
     specs = [o.spec for o in session.optimizers if o.enabled]
@@ -347,9 +349,9 @@ def trace_setup_from_session(args):
 
 def trace_setup_from_options(args):
     """(objective, start, optimizer specs, settings) from the command-line options."""
-    from core import experiment
-    from core.errors import HillwalkError
-    from core.models.testfunctions import make_test_function
+    from hillwalk.core import experiment
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.models.testfunctions import make_test_function
 
     specs = optimizer_specs_from_args(args)
     if args.objective == "classifier":
@@ -372,11 +374,11 @@ def run_trace(args, out=None):
     out = sys.stdout if out is None else out  # looked up now: a test may have replaced it
     from pathlib import Path
 
-    from core import experiment
-    from core.errors import HillwalkError
-    from core.io.export import save_trajectories_csv, save_trajectories_npz
-    from core.io.files import check_output_folder
-    from core.optimization.trajectory import Race
+    from hillwalk.core import experiment
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.io.export import save_trajectories_csv, save_trajectories_npz
+    from hillwalk.core.io.files import check_output_folder
+    from hillwalk.core.optimization.trajectory import Race
 
     path = Path(args.out)
     suffix = path.suffix.lower()
@@ -405,8 +407,8 @@ def run_trace(args, out=None):
     else:
         if not has_display():
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from gui.app import application
-        from gui.figures import render_race_png
+        from hillwalk.gui.app import application
+        from hillwalk.gui.figures import render_race_png
 
         landscape = None
         if objective.has_own_plane:  # a 2-D function: its surface under the paths
@@ -465,7 +467,7 @@ def add_slice_arguments(parser):
 
 
 def slice_spec_from_args(args):
-    from core.landscapes.slices import SliceSpec
+    from hillwalk.core.landscapes.slices import SliceSpec
 
     return SliceSpec(center=args.center, train_steps=args.train_steps, init_scale=args.init_scale,
                      directions=args.directions, orthogonalize=args.orthogonalize, biases=args.biases,
@@ -479,10 +481,10 @@ def run_render(args, out=None):
     out = sys.stdout if out is None else out  # looked up now: a test may have replaced it
     from pathlib import Path
 
-    from core import experiment
-    from core.errors import HillwalkError
-    from core.io.export import FORMATS, landscape_meta, save_landscape_csv, save_landscape_npz
-    from core.io.files import check_output_folder
+    from hillwalk.core import experiment
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.io.export import FORMATS, landscape_meta, save_landscape_csv, save_landscape_npz
+    from hillwalk.core.io.files import check_output_folder
     path = Path(args.out)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -492,7 +494,7 @@ def run_render(args, out=None):
     check_output_folder(path)  # before the slice is computed
     png_size = parse_size(args.png_size, "--png-size") if suffix == ".png" else None
     if args.session:
-        from core.io.session import Session
+        from hillwalk.core.io.session import Session
 
         session = Session.load(args.session)
         problem, spec = session.problem, session.slice
@@ -510,8 +512,8 @@ def run_render(args, out=None):
     else:
         if not has_display():
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from gui.app import application
-        from gui.figures import component_label, render_landscape_png
+        from hillwalk.gui.app import application
+        from hillwalk.gui.figures import component_label, render_landscape_png
 
         application()
         title = (f"{problem.loss} {component_label(spec.component)} on {objective.train.name}, "
@@ -533,8 +535,8 @@ def run_gradcheck(args, out=None):
     """The gradient check's report on ``out`` (standard output by default); its last line
     is the verdict (PASS, or FAIL with the reason). Exit status 0 for PASS, 1 for FAIL (a
     NaN or infinite derivative is a failure: nothing was compared)."""
-    from core.errors import HillwalkError
-    from core.labs.gradcheck import METHOD_THRESHOLDS, gradient_check
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.labs.gradcheck import METHOD_THRESHOLDS, gradient_check
 
     out = sys.stdout if out is None else out  # looked up now: a test may have replaced it since import
 
@@ -585,7 +587,7 @@ def parse_size(text, option="--size", limit="picture.side"):
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise UsageError(f"{option} must look like 1600x1000, got {text!r}") from None
-    from core.limits import RANGES
+    from hillwalk.core.limits import RANGES
 
     side = RANGES[limit]
     if not (side.contains(width) and side.contains(height)):
@@ -603,14 +605,14 @@ def run_gui(args):
         size = parse_size(args.size)
         if not has_display():
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from gui.app import take_screenshot
+        from hillwalk.gui.app import take_screenshot
 
         return take_screenshot(args.screenshot, size, session=load_session_arg(args))
     if not has_display() and os.environ.get("QT_QPA_PLATFORM") not in ("offscreen", "minimal"):
         raise UsageError("hillwalk: no display found (DISPLAY is not set); run it on a desktop, under "
                          "'xvfb-run python main.py', or save a picture with 'python main.py --screenshot shot.png'")
     session = load_session_arg(args)
-    from gui.app import run_app
+    from hillwalk.gui.app import run_app
 
     return run_app(session=session)
 
@@ -618,7 +620,7 @@ def run_gui(args):
 def load_session_arg(args):
     if not args.session:
         return None
-    from core.io.session import Session
+    from hillwalk.core.io.session import Session
 
     return Session.load(args.session)
 
@@ -634,7 +636,7 @@ def use_all_cores():
     """
     from threadpoolctl import threadpool_limits
 
-    from core.landscapes.landscape import Parallelism, set_parallelism
+    from hillwalk.core.landscapes.landscape import Parallelism, set_parallelism
 
     set_parallelism(Parallelism.all_cores(lambda: threadpool_limits(1, user_api="blas")))
 
@@ -653,7 +655,7 @@ def printable_output():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     printable_output()
-    from core.errors import HillwalkError
+    from hillwalk.core.errors import HillwalkError
 
     try:
         args = build_parser().parse_args(argv)

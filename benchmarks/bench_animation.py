@@ -8,20 +8,17 @@ Run: .venv/bin/python benchmarks/bench_animation.py
 """
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PyQt6 import QtWidgets  # noqa: E402
 
-from core.optimization.optimizers import OptimizerSpec  # noqa: E402
-from gui.app import application, wait_for_scene  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
+from hillwalk.core.optimization.optimizers import OptimizerSpec  # noqa: E402
+from hillwalk.gui.app import application, wait_for_scene  # noqa: E402
+from hillwalk.gui.main_window import MainWindow  # noqa: E402
 
 
 def main():

@@ -14,24 +14,22 @@ Run: .venv/bin/python benchmarks/bench_gif_export.py [--widths 800,4000] [--fram
 """
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PyQt6 import QtCore  # noqa: E402
 
-import gui.animation as animation  # noqa: E402
-from core.io.animation_frames import (  # noqa: E402
+import hillwalk.gui.animation as animation  # noqa: E402
+from hillwalk.core.io.animation_frames import (  # noqa: E402
     GIF_MEMORY_BUDGET_BYTES,
     format_bytes,
     gif_memory_estimate,
 )
-from gui.app import application, wait_for_scene  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
+from hillwalk.gui.app import application, wait_for_scene  # noqa: E402
+from hillwalk.gui.main_window import MainWindow  # noqa: E402
 
 FRAME_BUDGET_S = 0.050
 TICK_MS = 5

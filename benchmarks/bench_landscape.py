@@ -18,23 +18,19 @@ Run: .venv/bin/python benchmarks/bench_landscape.py [--quick] [--only linear|net
 """
 import argparse
 import json
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from core.landscapes.centers import train_full_batch  # noqa: E402
-from core.data.datasets import Dataset  # noqa: E402
-from core.landscapes.directions import random_plane  # noqa: E402
-from core.landscapes.landscape import Parallelism, compute_slice, make_axis, reference_slice, set_parallelism  # noqa: E402
-from core.models.objectives import LinearClassifier  # noqa: E402
-from core.models.problem import ClassifierSpec  # noqa: E402
-from core.models.regularizers import Regularizer  # noqa: E402
+from hillwalk.core.data.datasets import Dataset  # noqa: E402
+from hillwalk.core.landscapes.centers import train_full_batch  # noqa: E402
+from hillwalk.core.landscapes.directions import random_plane  # noqa: E402
+from hillwalk.core.landscapes.landscape import Parallelism, compute_slice, make_axis, reference_slice, set_parallelism  # noqa: E402
+from hillwalk.core.models.objectives import LinearClassifier  # noqa: E402
+from hillwalk.core.models.problem import ClassifierSpec  # noqa: E402
+from hillwalk.core.models.regularizers import Regularizer  # noqa: E402
 
 
 def cifar_sized_problem(loss, seed=0, n=10000, d=3072, classes=10):

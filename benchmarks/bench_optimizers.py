@@ -12,16 +12,11 @@ Prints a line per figure and, last, one JSON object.
 Run: .venv/bin/python benchmarks/bench_optimizers.py
 """
 import json
-import sys
 import time
-from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from core.optimization.optimizers import GRADIENT_METHODS, OptimizerSpec  # noqa: E402
-from core.models.problem import ClassifierSpec  # noqa: E402
-from core.optimization.trajectory import Race, Run  # noqa: E402
+from hillwalk.core.models.problem import ClassifierSpec  # noqa: E402
+from hillwalk.core.optimization.optimizers import GRADIENT_METHODS, OptimizerSpec  # noqa: E402
+from hillwalk.core.optimization.trajectory import Race, Run  # noqa: E402
 
 
 def per_call(function, repeats):
@@ -45,9 +40,9 @@ def main():
     for method in GRADIENT_METHODS:
         optimizer = OptimizerSpec(method, lr=1e-3).build()
         optimizer.update(theta, grad)  # create the state
-        update_overhead[method] = round(per_call(lambda: optimizer.update(theta, grad), 2000) / gradient_s, 4)
+        update_overhead[method] = round(per_call(lambda optimizer=optimizer: optimizer.update(theta, grad), 2000) / gradient_s, 4)
         run = Run(objective, OptimizerSpec(method, lr=1e-3), theta, 10 ** 9)
-        step_s = per_call(lambda: run.advance(1), 40)
+        step_s = per_call(lambda run=run: run.advance(1), 40)
         recording_overhead[method] = round((step_s - gradient_s) / gradient_s, 3)
         print(f"{method:9s} update / gradient = {update_overhead[method]:.4f}; recorded step costs "
               f"{1 + recording_overhead[method]:.2f} gradients")

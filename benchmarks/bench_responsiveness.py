@@ -74,10 +74,9 @@ def report(case, gap_ms, seconds, bound=False):
 
 def run_case(case: str, cap_s: float):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    sys.path.insert(0, str(ROOT))
     from PyQt6 import QtCore, QtWidgets
 
-    from gui.main_window import MainWindow
+    from hillwalk.gui.main_window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     window = MainWindow(settings=None, autostart=False)
@@ -136,11 +135,11 @@ def run_case(case: str, cap_s: float):
     elif case == "cifar-401":
         import numpy as np
 
-        from core.data.datasets import Dataset
-        from core.landscapes.directions import random_plane
-        from core.landscapes.slices import SliceSpec
-        from core.models.objectives import LinearClassifier
-        from core.models.regularizers import Regularizer
+        from hillwalk.core.data.datasets import Dataset
+        from hillwalk.core.landscapes.directions import random_plane
+        from hillwalk.core.landscapes.slices import SliceSpec
+        from hillwalk.core.models.objectives import LinearClassifier
+        from hillwalk.core.models.regularizers import Regularizer
 
         rng = np.random.default_rng(0)
         n, d = 10000, 3072

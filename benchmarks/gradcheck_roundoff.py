@@ -7,13 +7,9 @@ Run: .venv/bin/python benchmarks/gradcheck_roundoff.py
 """
 import itertools
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from core.labs.gradcheck import numerical_gradient, relative_error  # noqa: E402
-from core.models.problem import ClassifierSpec  # noqa: E402
+from hillwalk.core.labs.gradcheck import numerical_gradient, relative_error  # noqa: E402
+from hillwalk.core.models.problem import ClassifierSpec  # noqa: E402
 
 
 def main():

@@ -8,14 +8,11 @@ STARTED = time.perf_counter()
 
 import json  # noqa: E402
 import os  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from gui.app import application  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
+from hillwalk.gui.app import application  # noqa: E402
+from hillwalk.gui.main_window import MainWindow  # noqa: E402
 
 app = application()
 window = MainWindow(settings=None)

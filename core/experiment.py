@@ -29,8 +29,14 @@ from .errors import HillwalkError
 from .landscapes.contours import contour_set
 from .landscapes.directions import Plane, coordinate_plane
 from .landscapes.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
-from .optimization.paths import (DEFAULT_POST_INTERVAL_S, PathIncrement, PathRecord, iter_path, race_walker,
-                                 walks_in_plane)
+from .optimization.paths import (
+    DEFAULT_POST_INTERVAL_S,
+    PathIncrement,
+    PathRecord,
+    iter_path,
+    race_walker,
+    walks_in_plane,
+)
 
 CUT_POINTS = 201
 

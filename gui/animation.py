@@ -25,10 +25,10 @@ import pyqtgraph as pg
 from PIL import Image
 from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
-from core.errors import HillwalkError
-from core.io.animation_frames import RaceFrames, check_gif_request, race_frames
-from core.io.files import atomic_output, check_output_folder
-from core.landscapes.contours import contour_set
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.io.animation_frames import RaceFrames, check_gif_request, race_frames
+from hillwalk.core.io.files import atomic_output, check_output_folder
+from hillwalk.core.landscapes.contours import contour_set
 
 from .figures import DEFAULT_COLORMAP, LandscapeFigure, delete_now, display_values
 from .workers import Cancelled

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PyQt6 import QtCore, QtWidgets
 
-from core.errors import HillwalkError
+from hillwalk.core.errors import HillwalkError
 
 APP_NAME = "Hillwalk"
 
@@ -77,7 +77,7 @@ def dispose_window(window):
     after the work was done. Deleting the tree while Qt and Python are both fully alive
     takes that ordering out of chance.
     """
-    from gui.figures import delete_now
+    from hillwalk.gui.figures import delete_now
 
     window.close()  # closeEvent cancels the jobs and waits for the pool
     window.state.shutdown()
@@ -87,7 +87,7 @@ def dispose_window(window):
 
 def run_app(session=None) -> int:
     """Open the main window (with the last settings, or ``session``) and run the event loop."""
-    from gui.main_window import MainWindow
+    from hillwalk.gui.main_window import MainWindow
 
     app = application()
     install_error_net()
@@ -129,12 +129,12 @@ def take_screenshot(path, size=(1600, 1000), frame_share=1.0, session=None) -> i
     """Build the main window offscreen at ``size`` (width, height), wait until the default
     scene (or ``session``) is computed and the race has run, show ``frame_share`` of it,
     save a PNG."""
-    from gui.main_window import MainWindow
+    from hillwalk.gui.main_window import MainWindow
 
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise HillwalkError(f"{path}: the screenshot is saved as PNG; give a file name ending in .png")
-    from core.io.files import check_output_folder
+    from hillwalk.core.io.files import check_output_folder
 
     check_output_folder(path, "screenshot")
     app = application()
@@ -150,7 +150,7 @@ def take_screenshot(path, size=(1600, 1000), frame_share=1.0, session=None) -> i
         window.state.set_frame(int(round(frame_share * window.state.max_frame)))
         for _ in range(5):
             app.processEvents()
-        from gui.figures import save_png
+        from hillwalk.gui.figures import save_png
 
         save_png(window.grab(), path, "screenshot")  # atomically: a failed write leaves nothing behind
     finally:

@@ -11,11 +11,11 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from core.errors import HillwalkError
-from core.io.files import check_output_folder, write_bytes_atomically
-from core.landscapes.contours import contour_set
-from core.experiment import clip_for_log, display_values  # noqa: F401 (the views' colour rule, from core)
-from core.io.session import PALETTE  # one colour per optimizer, shared with session files
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.experiment import clip_for_log, display_values  # noqa: F401 (the views' colour rule, from core)
+from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
+from hillwalk.core.io.session import PALETTE  # one colour per optimizer, shared with session files
+from hillwalk.core.landscapes.contours import contour_set
 
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",

@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore
 
-from core.errors import HillwalkError
-from core.labs import tasks
-from core.labs.gradcheck import ERROR_BANDS  # noqa: F401 - constants the lab panels draw
-from core.labs.lessons import EXPLOSION_FACTOR, INIT_LAB_LABELS, INIT_LAB_SCHEMES  # noqa: F401
-from core.landscapes.landscape import make_axis
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.labs import tasks
+from hillwalk.core.labs.gradcheck import ERROR_BANDS  # noqa: F401 - constants the lab panels draw
+from hillwalk.core.labs.lessons import EXPLOSION_FACTOR, INIT_LAB_LABELS, INIT_LAB_SCHEMES  # noqa: F401
+from hillwalk.core.landscapes.landscape import make_axis
 
 LABS = tasks.LAB_NAMES
 COALESCED = ("regions",)   # follows the animation: latest request wins, one in flight

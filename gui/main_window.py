@@ -2,6 +2,7 @@
 below, control panels in docks, a transport bar, menus and a status bar."""
 from __future__ import annotations
 
+import importlib.resources
 import json
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 - registers the exporters used by File > Export
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from core.errors import HillwalkError
-from core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
 
 from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
@@ -20,14 +21,14 @@ from .panels.lab_compare import LossComparisonLab
 from .panels.lab_gradcheck import GradientCheckLab
 from .panels.lab_hinge import HingeAnatomyLab
 from .panels.lab_init import InitializationLab
-from .panels.lab_showcase import LinearVsNetworkLab
 from .panels.lab_regions import DecisionRegionsLab
 from .panels.lab_sanity import SanityLab
+from .panels.lab_showcase import LinearVsNetworkLab
 from .panels.lab_stepsize import StepSizeLab
-from .panels.surface3d import Surface3DPanel
 from .panels.landscape import LandscapePanel
 from .panels.model import ModelPanel
 from .panels.optimizers import OptimizersPanel
+from .panels.surface3d import Surface3DPanel
 from .state import AppState, objective_summary
 
 FRAME_INTERVAL_MS = 30
@@ -60,12 +61,29 @@ with the share of the point's distance from the centre that is off the plane, an
 heatmap gives the percentages.</p>"""
 
 
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+# found through the package (an installed package's files are plain files on disk)
+PRESETS_DIR = Path(str(importlib.resources.files("hillwalk.resources").joinpath("presets")))
 
 
 def preset_paths():
     """The shipped preset sessions, in their numbered order."""
     return sorted(PRESETS_DIR.glob("*.hillwalk.json"))
+
+
+def about_text() -> str:
+    """What Help > About says: Hillwalk's version (from the installed package) and the
+    versions of Python, Qt, PyQt6, pyqtgraph and NumPy."""
+    import platform
+
+    import numpy
+
+    import hillwalk
+
+    return (f"<b>Hillwalk {hillwalk.__version__}</b><br>A lab for loss functions, loss landscapes and "
+            "optimizers, after Stanford's CS231n.<br><br>"
+            f"Python {platform.python_version()} &middot; Qt {QtCore.qVersion()} &middot; "
+            f"PyQt6 {QtCore.PYQT_VERSION_STR} &middot; pyqtgraph {pg.__version__} &middot; NumPy {numpy.__version__}"
+            "<br>MIT licence")
 
 
 def preset_title(path) -> str:
@@ -248,6 +266,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = settings
         self.state = AppState(self)
         self.error_dialog = None
+        self.about_box = None
 
         self.heatmap = HeatmapPanel(self.state)
         self.cut_panel = CutPanel(self.state)
@@ -555,7 +574,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _export(self, action, path):
         """Run an export; "Exported" only when the file was written, one message otherwise."""
-        from core.io.files import describe_write_error
+        from hillwalk.core.io.files import describe_write_error
 
         try:
             action()
@@ -578,7 +597,7 @@ class MainWindow(QtWidgets.QMainWindow):
         ``width`` pixels, or SVG. The exporters make the picture in memory (``toBytes``):
         pyqtgraph ignores the result of Qt's file write, and its SVG writer would leave a
         partial file on a full disk; the bytes are written atomically here."""
-        from core.io.files import check_output_folder, write_bytes_atomically
+        from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
 
         from .figures import png_bytes
 
@@ -613,7 +632,7 @@ class MainWindow(QtWidgets.QMainWindow):
         value (and libpng text on stderr)."""
         from PyQt6 import QtSvg
 
-        from core.io.files import check_output_folder, write_bytes_atomically
+        from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
 
         from .figures import save_png
 
@@ -674,7 +693,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_slice(self, path):
         """The slice in ``render``'s formats: .npz (self-contained) or .csv (long format)."""
-        from core.io.export import landscape_meta, save_landscape_csv, save_landscape_npz
+        from hillwalk.core.io.export import landscape_meta, save_landscape_csv, save_landscape_npz
 
         state = self.state
         if state.landscape is None:
@@ -690,7 +709,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_paths(self, path):
         """The paths in ``trace``'s formats: .csv or .npz (every enabled method)."""
-        from core.io.export import save_trajectories_csv, save_trajectories_npz
+        from hillwalk.core.io.export import save_trajectories_csv, save_trajectories_npz
 
         state = self.state
         trajectories = [state.runs[e.id].trajectory() for e in state.optimizers
@@ -786,7 +805,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def reset_to_default_scene(self):
         """Every setting back to the scene of a first launch (data, model, slice, race,
         optimizers, view), recomputed, on the landscape page, playing."""
-        from core.io.session import Session, default_race_optimizers
+        from hillwalk.core.io.session import Session, default_race_optimizers
 
         self.apply_session(Session(optimizers=default_race_optimizers()))
         self.speed.setCurrentIndex(1)
@@ -885,8 +904,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self._formulas = box
 
     def show_about(self):
-        QtWidgets.QMessageBox.about(self, "About Hillwalk", "<b>Hillwalk</b>: a lab for loss functions, loss "
-                                    "landscapes and optimizers, after Stanford's CS231n.")
+        """Help > About: the version of Hillwalk and of what it runs on, for a bug report.
+        Opened window-modal without a nested event loop, so the app keeps drawing."""
+        if self.about_box is None:
+            self.about_box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Information, "About Hillwalk",
+                                                   about_text(), QtWidgets.QMessageBox.StandardButton.Ok, self)
+            self.about_box.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.about_box.open()
 
     # ================================================================= persistence
     def _restore(self):

@@ -23,18 +23,24 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 from PyQt6 import QtCore
 
-from core import experiment
-from core.errors import HillwalkError
-from core.limits import RANGES, check
-from core.models.interface import check_settings
-from core.io.session import (OptimizerSetting, RaceSettings, Session, ViewSettings, default_race_optimizers,
-                             view_from_dict)
-from core.landscapes.directions import Plane
-from core.landscapes.landscape import Landscape
-from core.landscapes.slices import SliceSpec
-from core.models.problem import ClassifierSpec
-from core.optimization.optimizers import OptimizerSpec
-from core.optimization.paths import PathRecord
+from hillwalk.core import experiment
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.io.session import (
+    OptimizerSetting,
+    RaceSettings,
+    Session,
+    ViewSettings,
+    default_race_optimizers,
+    view_from_dict,
+)
+from hillwalk.core.landscapes.directions import Plane
+from hillwalk.core.landscapes.landscape import Landscape
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.limits import RANGES, check
+from hillwalk.core.models.interface import check_settings
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.optimization.optimizers import OptimizerSpec
+from hillwalk.core.optimization.paths import PathRecord
 
 from .figures import PALETTE
 from .lab_state import LabState

@@ -21,7 +21,7 @@ import traceback
 
 from PyQt6 import QtCore
 
-from core.errors import HillwalkError
+from hillwalk.core.errors import HillwalkError
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second per job
 RUN_THREADS = 8             # races of up to 8 methods advance together

@@ -3,17 +3,15 @@
 Each preset reproduces a figure of the CS231n notes or a classic optimizer scene.
 Run: .venv/bin/python tools/make_presets.py
 """
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from core.optimization.optimizers import OptimizerSpec  # noqa: E402
-from core.models.problem import ClassifierSpec  # noqa: E402
-from core.io.session import DEFAULT_RACE_COLORS, PALETTE, OptimizerSetting, RaceSettings, Session  # noqa: E402
-from core.landscapes.slices import SliceSpec  # noqa: E402
-from core.models.testfunctions import make_test_function  # noqa: E402
+from hillwalk.core.io.session import DEFAULT_RACE_COLORS, PALETTE, OptimizerSetting, RaceSettings, Session  # noqa: E402
+from hillwalk.core.landscapes.slices import SliceSpec  # noqa: E402
+from hillwalk.core.models.problem import ClassifierSpec  # noqa: E402
+from hillwalk.core.models.testfunctions import make_test_function  # noqa: E402
+from hillwalk.core.optimization.optimizers import OptimizerSpec  # noqa: E402
 
 VIEW = {"colormap": "CET-R4", "log_scale": False, "contours": 10, "cut_mode": "angle", "cut_angle": 0.0,
         "cut_points": [[-0.8, -0.5], [0.8, 0.5]], "curves_log": True, "lab": ""}

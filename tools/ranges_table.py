@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from core.limits import RANGES
+from hillwalk.core.limits import RANGES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BEGIN, END = "<!-- ranges:begin -->", "<!-- ranges:end -->"

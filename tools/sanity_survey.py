@@ -11,10 +11,10 @@ import sys
 import warnings
 from collections import Counter
 
-from core.data.datasets import PREPROCESSING_METHODS
-from core.errors import HillwalkError
-from core.labs.lessons import sanity_checks
-from core.models.problem import ClassifierSpec
+from hillwalk.core.data.datasets import PREPROCESSING_METHODS
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.labs.lessons import sanity_checks
+from hillwalk.core.models.problem import ClassifierSpec
 
 DATASETS = ("digits", "iris", "wine", "spiral", "blobs", "xor", "circles")
 

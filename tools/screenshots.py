@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -31,12 +30,11 @@ def main():
     parser.add_argument("--only", default="", help="comma-separated picture names to take (default: all)")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    sys.path.insert(0, str(ROOT))
     from PyQt6 import QtCore, QtWidgets
 
-    from core.io.session import Session
-    from gui.app import application, dispose_window
-    from gui.main_window import MainWindow
+    from hillwalk.core.io.session import Session
+    from hillwalk.gui.app import application, dispose_window
+    from hillwalk.gui.main_window import MainWindow
 
     app = application()
     out = Path(args.out)
@@ -77,8 +75,9 @@ def main():
             if lab:
                 window.show_lab(lab)
                 key = window.labs[lab].lab
-                ok = settle(lambda: state.labs.result(key) is not None or state.labs.unavailable_reason(key)) and ok
-                settle(lambda: not state.jobs.running, 60)
+                labs = state.labs
+                ok = settle(lambda: labs.result(key) is not None or labs.unavailable_reason(key)) and ok  # noqa: B023 (waited on here)
+                settle(lambda: not state.jobs.running, 60)  # noqa: B023 (waited on here)
             settle(lambda: False, 0.3)
             path = out / f"{picture}-{width}x{height}.png"
             window.grab().save(str(path), "PNG")

@@ -14,6 +14,7 @@ size, an ``.npy`` header's shape) is checked against
 from __future__ import annotations
 
 import csv
+import importlib.resources
 import itertools
 import json
 import math
@@ -29,7 +30,6 @@ from .. import limits
 from ..errors import HillwalkError, require_choice
 from ..io.files import require_regular_file
 
-RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
 EMBEDDED_NAMES = ("digits", "iris", "wine")
 SYNTHETIC_NAMES = ("spiral", "blobs", "xor", "circles")
 PREPROCESSING_METHODS = ("none", "center", "standardize", "minmax")
@@ -209,7 +209,9 @@ def require_usable_classes(data: "Dataset") -> "Dataset":
 def load_embedded(name: str) -> Dataset:
     """One of the data sets shipped in ``resources/`` (see its README for provenance)."""
     require_choice(name, EMBEDDED_NAMES, "embedded data set")
-    with np.load(RESOURCES_DIR / f"{name}.npz", allow_pickle=False) as archive:
+    # found through the package, wherever and however it was installed
+    shipped = importlib.resources.files("hillwalk.resources").joinpath(f"{name}.npz")
+    with importlib.resources.as_file(shipped) as path, np.load(path, allow_pickle=False) as archive:
         provenance = json.loads(str(archive["provenance"]))
         provenance["steps"] = []
         return Dataset(archive["X"], archive["y"], tuple(archive["class_names"]),

@@ -20,11 +20,11 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..errors import HillwalkError, require_choice
-from .files import require_regular_file, write_text_atomically
-from ..limits import check, check_numbers, format_bytes
-from ..optimization.optimizers import OptimizerSpec, Schedule
-from ..models.problem import ClassifierSpec
 from ..landscapes.slices import SliceSpec
+from ..limits import check, check_numbers, format_bytes
+from ..models.problem import ClassifierSpec
+from ..optimization.optimizers import OptimizerSpec, Schedule
+from .files import require_regular_file, write_text_atomically
 
 FORMAT = "hillwalk-session"
 SCHEMA_VERSION = 2  # 2: optimizers' "colour" is spelt "color" (version 1 files still open)

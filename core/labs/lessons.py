@@ -653,8 +653,14 @@ def initialization_statistics(X, y, n_classes, hidden=500, activation="tanh", de
     -------
     list of InitStatistics, one per scheme; None when stopped.
     """
-    from ..models.network import (ACTIVATIONS, activation_backward, activation_forward, affine_backward, affine_forward,
-                                  init_weights)
+    from ..models.network import (
+        ACTIVATIONS,
+        activation_backward,
+        activation_forward,
+        affine_backward,
+        affine_forward,
+        init_weights,
+    )
 
     require_choice(activation, ACTIVATIONS, "activation")
     if not 1 <= int(depth) <= 20:
@@ -709,8 +715,8 @@ def initialization_statistics(X, y, n_classes, hidden=500, activation="tanh", de
         results.append(InitStatistics(
             scheme, activation_edges,
             np.array([_shares(a[np.isfinite(a)], activation_edges) for a in activations]),
-            gradient_edges, np.array([_shares(l, gradient_edges) * l.size / max(1, m.size)
-                                      for l, m in zip(logs, magnitudes)]),
+            gradient_edges, np.array([_shares(log, gradient_edges) * log.size / max(1, m.size)
+                                      for log, m in zip(logs, magnitudes)]),
             np.array([float(np.mean(m == 0)) for m in magnitudes]),
             np.array([float(np.mean(~np.isfinite(m))) for m in magnitudes]),
             np.array([float(a.mean()) for a in activations]), np.array([float(a.std()) for a in activations]),

@@ -20,9 +20,22 @@ from ..landscapes.directions import Plane
 from ..landscapes.landscape import Landscape, compute_slice, make_axis
 from ..models.objectives import LinearClassifier
 from .gradcheck import DIFFERENCE_METHODS, GradientCheckResult, StopRequested, gradient_check, h_sweep
-from .lessons import (INIT_INPUTS, InitStatistics, SanityReport, StepSizeSweep, broken_gradient, decision_regions,
-                      gaussian_inputs, hinge_kinks, hinge_terms_along_cut, initialization_statistics, kink_range,
-                      sanity_checks, step_size_sweep, toy_hinge_problem)
+from .lessons import (
+    INIT_INPUTS,
+    InitStatistics,
+    SanityReport,
+    StepSizeSweep,
+    broken_gradient,
+    decision_regions,
+    gaussian_inputs,
+    hinge_kinks,
+    hinge_terms_along_cut,
+    initialization_statistics,
+    kink_range,
+    sanity_checks,
+    step_size_sweep,
+    toy_hinge_problem,
+)
 
 LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "showcase", "init")
 POINT_CHOICES = ("initial", "start", "center")

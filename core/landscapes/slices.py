@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .centers import train_full_batch
-from .directions import BIAS_MODES, coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane
 from ..errors import HillwalkError, require_choice
 from ..limits import check, check_numbers
+from .centers import train_full_batch
+from .directions import BIAS_MODES, coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane
 from .landscape import DEFAULT_BUDGET_BYTES, Component, compute_slice, iter_slice, make_axis
 
 CENTERS = ("init", "trained")

@@ -19,8 +19,7 @@ import math
 
 import numpy as np
 
-from ..data.datasets import (Dataset, Preprocessor, add_bias, require_safe_features, require_two_classes,
-                             train_val_split)
+from ..data.datasets import Dataset, Preprocessor, add_bias, require_safe_features, require_two_classes, train_val_split
 from ..errors import HillwalkError, require_choice
 from .losses import _softmax_per_example, _svm_per_example, softmax_loss, svm_loss
 from .regularizers import Regularizer

@@ -16,7 +16,6 @@ from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
 from .regularizers import Regularizer
 from .testfunctions import TEST_FUNCTION_NAMES, make_test_function
 
-
 MODELS = ("linear", "net")
 
 

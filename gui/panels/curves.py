@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
+from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
 from .markers import drawn_rows, finite_rows
 from .widgets import run_ending_note

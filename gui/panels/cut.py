@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
+from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
 from ..figures import clip_for_log, component_label
 from .markers import RunMarkers, drawn_rows, finite_rows, rows_up_to

@@ -5,10 +5,19 @@ from pathlib import Path
 
 from PyQt6 import QtWidgets
 
-from core.data.datasets import EMBEDDED_NAMES, SYNTHETIC_NAMES
-from core.models.testfunctions import TEST_FUNCTION_NAMES
+from hillwalk.core.data.datasets import EMBEDDED_NAMES, SYNTHETIC_NAMES
+from hillwalk.core.models.testfunctions import TEST_FUNCTION_NAMES
 
-from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, combo, labelled_row, select_data, set_applicable, set_quietly
+from .widgets import (
+    RangeDoubleSpinBox,
+    RangeSpinBox,
+    bind_range,
+    combo,
+    labelled_row,
+    select_data,
+    set_applicable,
+    set_quietly,
+)
 
 PREPROCESSING = [("zero-centre", "center"), ("standardize", "standardize"), ("scale to [0, 1]", "minmax"),
                  ("none", "none")]

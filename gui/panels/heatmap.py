@@ -5,7 +5,6 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-
 from ..figures import LandscapeFigure, component_label
 from ..state import run_label
 from .markers import RunMarkers, drawn_rows, last_finite_row, rows_up_to

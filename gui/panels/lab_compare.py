@@ -55,7 +55,7 @@ class LossComparisonLab(LabPanel):
                                               narrow=True)
         if self.shared_levels.isChecked():
             levels = [self.figures[name].colorbar.levels() for name in results]
-            low, high = min(l[0] for l in levels), max(l[1] for l in levels)
+            low, high = min(level[0] for level in levels), max(level[1] for level in levels)
             for figure in self.figures.values():
                 figure.colorbar.setLevels((low, high))
         self.status.setText("The same plane under both losses: the SVM's piecewise-linear bowl with kinks, the "

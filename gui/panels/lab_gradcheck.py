@@ -8,7 +8,6 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from ..lab_state import ERROR_BANDS
-
 from .lab_base import LabPanel
 from .widgets import ScientificSpinBox, combo
 

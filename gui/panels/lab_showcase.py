@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from core.errors import HillwalkError
+from hillwalk.core.errors import HillwalkError
 
 from ..figures import LandscapeFigure
 from .lab_base import LabPanel
@@ -35,7 +35,7 @@ class LinearVsNetworkLab(LabPanel):
         layout.addWidget(self.graphics, 3)
         row = QtWidgets.QHBoxLayout()
         self.figures = {}
-        for model, title in self.MODELS:
+        for model, _title in self.MODELS:
             self.figures[model] = LandscapeFigure()
             row.addWidget(self.figures[model])
         layout.addLayout(row, 2)

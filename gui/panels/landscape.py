@@ -1,10 +1,19 @@
 """Landscape panel: centre, directions, range, resolution, component and colours."""
 from __future__ import annotations
 
-
 from PyQt6 import QtWidgets
 
-from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, combo, labelled_row, select_data, set_applicable, set_item_applicable, set_quietly
+from .widgets import (
+    RangeDoubleSpinBox,
+    RangeSpinBox,
+    bind_range,
+    combo,
+    labelled_row,
+    select_data,
+    set_applicable,
+    set_item_applicable,
+    set_quietly,
+)
 
 DIRECTIONS = [("filter-normalized Gaussian", "filter"), ("layer-normalized Gaussian", "layer"),
               ("model-normalized Gaussian", "model"), ("raw Gaussian", "gaussian"),

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
-from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, ScientificSpinBox, combo, labelled_row, select_data, set_applicable, set_quietly
+from .widgets import (
+    RangeDoubleSpinBox,
+    RangeSpinBox,
+    ScientificSpinBox,
+    bind_range,
+    combo,
+    labelled_row,
+    select_data,
+    set_applicable,
+    set_quietly,
+)
 
 
 class ModelPanel(QtWidgets.QWidget):

@@ -6,10 +6,20 @@ from dataclasses import replace
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from core.errors import HillwalkError
-from core.optimization.optimizers import METHOD_INFO, OptimizerSpec, Schedule, methods_using
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.optimization.optimizers import METHOD_INFO, OptimizerSpec, Schedule, methods_using
 
-from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, ScientificSpinBox, combo, labelled_row, select_data, set_applicable, set_quietly
+from .widgets import (
+    RangeDoubleSpinBox,
+    RangeSpinBox,
+    ScientificSpinBox,
+    bind_range,
+    combo,
+    labelled_row,
+    select_data,
+    set_applicable,
+    set_quietly,
+)
 
 # Settings a user chooses for the race as a whole rather than per method: kept when the
 # method changes (the others follow the new method's defaults unless the user changed them).

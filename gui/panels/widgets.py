@@ -6,7 +6,6 @@ import re
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-
 # text that is only the beginning of a number: a sign, a point, or a mantissa awaiting its exponent
 _NUMBER_BEGUN = re.compile(r"^[-+]?[.,]?$|^[-+]?\d*[.,]?\d*[eE][-+]?$")
 
@@ -88,7 +87,7 @@ class RangeDoubleSpinBox(_ReportsOutOfRange, QtWidgets.QDoubleSpinBox):
 def bind_range(box, name, refuse):
     """Give ``box`` the valid range ``core.limits.RANGES[name]`` (an open end one display
     step inside) and send numbers typed outside it to ``refuse(name, value)``."""
-    from core.limits import RANGES
+    from hillwalk.core.limits import RANGES
 
     valid = RANGES[name]
     if isinstance(box, ScientificSpinBox):  # decades: keep values such as eps = 1e-14 as they are

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import HillwalkError
-from core.io.animation_frames import (
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.io.animation_frames import (
     GIF_MAX_SIDE,
     GIF_MEMORY_BUDGET_BYTES,
     WORKING_BYTES_PER_PIXEL,

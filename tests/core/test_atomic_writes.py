@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import HillwalkError
-from core.io import export
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.io import export
 from tests.corpus import BadInput, PlaceUnavailable, place_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,12 +22,12 @@ OLD = b"an earlier file of the same name\n"
 @pytest.fixture(scope="module")
 def results():
     """A small landscape (a 5 x 5 slice) and a two-method race on a 2-D function."""
-    from core import experiment
-    from core.landscapes.slices import SliceSpec
-    from core.models.problem import ClassifierSpec
-    from core.models.testfunctions import make_test_function
-    from core.optimization.optimizers import OptimizerSpec
-    from core.optimization.trajectory import Race
+    from hillwalk.core import experiment
+    from hillwalk.core.landscapes.slices import SliceSpec
+    from hillwalk.core.models.problem import ClassifierSpec
+    from hillwalk.core.models.testfunctions import make_test_function
+    from hillwalk.core.optimization.optimizers import OptimizerSpec
+    from hillwalk.core.optimization.trajectory import Race
 
     spec = SliceSpec(grid=5, train_steps=1)
     objective = experiment.build_objective(ClassifierSpec(dataset="iris"))

@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-import main
+from hillwalk import main
 from tests.corpus import PlaceUnavailable, cli_cases, place_for
 
 # A case that hangs fails instead of stalling the suite; generous for a slow, busy machine.

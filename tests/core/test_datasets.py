@@ -9,12 +9,27 @@ import zipfile
 import numpy as np
 import pytest
 
-from core import limits
-from core.data.datasets import (CIFAR_TRAIN_BATCHES, MAX_FEATURE_MAGNITUDE, Dataset, Preprocessor, add_bias,
-                                load_cifar10, load_csv, load_dataset, load_embedded, load_npz, make_blobs,
-                                make_circles, make_spiral, make_xor, require_safe_features, train_val_split)
-from core.errors import HillwalkError
-from core.models.objectives import LinearClassifier, prepare_splits
+from hillwalk.core import limits
+from hillwalk.core.data.datasets import (
+    CIFAR_TRAIN_BATCHES,
+    MAX_FEATURE_MAGNITUDE,
+    Dataset,
+    Preprocessor,
+    add_bias,
+    load_cifar10,
+    load_csv,
+    load_dataset,
+    load_embedded,
+    load_npz,
+    make_blobs,
+    make_circles,
+    make_spiral,
+    make_xor,
+    require_safe_features,
+    train_val_split,
+)
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.models.objectives import LinearClassifier, prepare_splits
 
 
 @pytest.mark.parametrize("name, shape, classes", [("digits", (1797, 64), 10), ("iris", (150, 4), 3),

@@ -2,11 +2,18 @@
 import numpy as np
 import pytest
 
-from core.data.datasets import Dataset
-from core.landscapes.directions import (Plane, coordinate_plane, gradient_plane, interpolation_line, orthogonalize, pca_plane,
-                             random_plane)
-from core.errors import HillwalkError
-from core.models.objectives import LinearClassifier
+from hillwalk.core.data.datasets import Dataset
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.landscapes.directions import (
+    Plane,
+    coordinate_plane,
+    gradient_plane,
+    interpolation_line,
+    orthogonalize,
+    pca_plane,
+    random_plane,
+)
+from hillwalk.core.models.objectives import LinearClassifier
 
 
 @pytest.fixture(scope="module")

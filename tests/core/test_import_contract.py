@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import core
+import hillwalk.core
 
-CORE_DIR = Path(core.__file__).parent
-FORBIDDEN = ("PyQt6", "PyQt5", "PySide6", "PySide2", "pyqtgraph", "gui")
+CORE_DIR = Path(hillwalk.core.__file__).parent
+FORBIDDEN = ("PyQt6", "PyQt5", "PySide6", "PySide2", "pyqtgraph", "hillwalk.gui")
 
 # Which parts of core each part may import (besides itself, core.errors and the top-level
 # modules listed in TOP_LEVEL_MAY_IMPORT_ALL).
@@ -31,7 +31,12 @@ TOP_LEVEL_FOR_ALL = ("core.errors", "core.limits", "core.io.files")
 
 
 def core_module_names():
-    return sorted(m.name for m in pkgutil.walk_packages([str(CORE_DIR)], prefix="core."))
+    return sorted(m.name for m in pkgutil.walk_packages([str(CORE_DIR)], prefix="hillwalk.core."))
+
+
+def within_package(module):
+    """``hillwalk.core.x`` as ``core.x``: the rules below name core's modules from core."""
+    return module.removeprefix("hillwalk.") if module.startswith("hillwalk.core") else module
 
 
 def core_sources():
@@ -45,15 +50,15 @@ def imported_core_modules(path):
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name.split(".")[0] == "core":
-                    yield node.lineno, alias.name
+                if within_package(alias.name).split(".")[0] == "core":
+                    yield node.lineno, within_package(alias.name)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
                 base = base[:len(base) - (node.level - 1)]
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
-                module = node.module
+                module = within_package(node.module)
             if module.split(".")[0] == "core":
                 yield node.lineno, module
 
@@ -70,7 +75,7 @@ def test_importing_every_core_module_loads_no_qt():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=CORE_DIR.parent)
     loaded = json.loads(result.stdout)
-    offenders = [m for m in loaded if m.split(".")[0] in FORBIDDEN]
+    offenders = [m for m in loaded if m.split(".")[0] in FORBIDDEN or m.startswith("hillwalk.gui")]
     assert not offenders, f"core pulls in {offenders}"
 
 
@@ -81,16 +86,18 @@ def test_core_sources_import_only_numpy_the_standard_library_and_core():
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                roots = [alias.name.split(".")[0] for alias in node.names]
+                modules = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
                 if node.level:  # relative: inside core
                     continue
-                roots = [node.module.split(".")[0]]
+                modules = [node.module]
             else:
                 continue
-            for root in roots:
-                assert root in stdlib or root in allowed_third_party or root == "core", \
-                    f"{path.name}:{node.lineno} imports {root}"
+            for module in modules:
+                root = module.split(".")[0]
+                own = module == "hillwalk" or module.startswith("hillwalk.core")
+                assert root in stdlib or root in allowed_third_party or own, \
+                    f"{path.name}:{node.lineno} imports {module}"
 
 
 def test_core_parts_import_one_way():
@@ -127,9 +134,10 @@ def panel_imports(path):
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                yield node.lineno, alias.name, [alias.name]
+                yield node.lineno, within_package(alias.name), [within_package(alias.name)]
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            yield node.lineno, node.module, [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            module = within_package(node.module)
+            yield node.lineno, module, [module] + [f"{module}.{a.name}" for a in node.names]
 
 
 def test_panels_import_no_computing_part_of_core():
@@ -145,3 +153,32 @@ def test_panels_import_no_computing_part_of_core():
     assert not any(name.startswith("lab_") for name in PANELS_NOT_YET_VIEWS)
     assert pending == {name: modules for name, modules in PANELS_NOT_YET_VIEWS.items()}, \
         "PANELS_NOT_YET_VIEWS lists an import that is gone: remove its entry"
+
+
+# The distribution installs one top-level name, hillwalk; the repository's folders are its
+# parts. A bare `import core` (or gui, resources, main) works in a checkout by accident of
+# the working directory and fails once installed, or imports someone else's `core`.
+BARE_NAMES = ("core", "gui", "resources", "main")
+
+
+def test_everything_imports_the_package_by_its_name():
+    root = CORE_DIR.parent
+    sources = [root / "main.py", root / "__init__.py", root / "__main__.py"]
+    for folder in ("core", "gui", "tests", "tools", "benchmarks"):
+        sources += sorted((root / folder).rglob("*.py"))
+    offenders = []
+    for path in sources:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                modules = [node.module]
+            else:
+                modules = []
+            offenders += [f"{path.relative_to(root)}:{node.lineno} {m}" for m in modules
+                          if m.split(".")[0] in BARE_NAMES]
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "insert" \
+                    and ast.unparse(node.func.value) == "sys.path":
+                offenders.append(f"{path.relative_to(root)}:{node.lineno} sys.path.insert")
+    assert not offenders, f"import hillwalk.<part>, not the bare name: {offenders}"

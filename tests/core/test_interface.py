@@ -3,18 +3,18 @@ not apply, escapes to minus infinity, and the optimizers' metadata."""
 import numpy as np
 import pytest
 
-from core.data.datasets import load_embedded
-from core.errors import HillwalkError
-from core.landscapes.directions import random_plane
-from core.landscapes.slices import SliceSpec
-from core.models.interface import CAPABILITIES, SPEC_SETTINGS, Objective, check_settings, conforms
-from core.models.network import TwoLayerNet
-from core.models.objectives import LinearClassifier, prepare_splits
-from core.models.problem import ClassifierSpec
-from core.models.regularizers import Regularizer
-from core.models.testfunctions import TEST_FUNCTION_NAMES, make_test_function
-from core.optimization.optimizers import METHOD_INFO, METHODS, SETTINGS, OptimizerSpec, Schedule, methods_using
-from core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR, PlaneObjective, Run
+from hillwalk.core.data.datasets import load_embedded
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.landscapes.directions import random_plane
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.interface import CAPABILITIES, SPEC_SETTINGS, Objective, check_settings, conforms
+from hillwalk.core.models.network import TwoLayerNet
+from hillwalk.core.models.objectives import LinearClassifier, prepare_splits
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.models.regularizers import Regularizer
+from hillwalk.core.models.testfunctions import TEST_FUNCTION_NAMES, make_test_function
+from hillwalk.core.optimization.optimizers import METHOD_INFO, METHODS, SETTINGS, OptimizerSpec, Schedule, methods_using
+from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR, PlaneObjective, Run
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.errors import HillwalkError
-from core.labs import tasks
-from core.labs.gradcheck import gradient_check, h_sweep
-from core.labs.lessons import (INIT_LAB_SCHEMES, decision_regions, has_exploded, sanity_checks, step_size_sweep)
-from core.landscapes.directions import Plane
-from core.landscapes.landscape import compute_slice, make_axis
-from core.landscapes.slices import SliceSpec
-from core.models.network import activation_forward, init_weights
-from core.models.problem import ClassifierSpec
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.labs import tasks
+from hillwalk.core.labs.gradcheck import gradient_check, h_sweep
+from hillwalk.core.labs.lessons import INIT_LAB_SCHEMES, decision_regions, has_exploded, sanity_checks, step_size_sweep
+from hillwalk.core.landscapes.directions import Plane
+from hillwalk.core.landscapes.landscape import compute_slice, make_axis
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.network import activation_forward, init_weights
+from hillwalk.core.models.problem import ClassifierSpec
 
 
 def stop_at_once():
@@ -164,7 +164,7 @@ def test_linear_vs_network_task_trains_both_models(blobs):
     problem, objective, spec, _ = blobs
     results = tasks.linear_vs_network_task(replace(problem, hidden=16), spec, objective)
     assert set(results) == {"linear", "net"}
-    for name, trained in results.items():
+    for trained in results.values():
         assert trained.train_accuracy == trained.model.accuracy(trained.theta)
         assert trained.landscape.values.shape == (tasks.SHOWCASE_GRID, tasks.SHOWCASE_GRID)
         assert np.all(np.isfinite(trained.landscape.values))

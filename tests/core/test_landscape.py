@@ -6,13 +6,20 @@ import threading
 import numpy as np
 import pytest
 
-from core.landscapes.centers import train_full_batch
-from core.data.datasets import Dataset
-from core.landscapes.directions import random_plane
-from core.errors import HillwalkError
-from core.landscapes.landscape import (Component, compute_slice, iter_slice, make_axis, reference_slice, relu_sweep)
-from core.models.objectives import LinearClassifier
-from core.models.regularizers import Regularizer
+from hillwalk.core.data.datasets import Dataset
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.landscapes.centers import train_full_batch
+from hillwalk.core.landscapes.directions import random_plane
+from hillwalk.core.landscapes.landscape import (
+    Component,
+    compute_slice,
+    iter_slice,
+    make_axis,
+    reference_slice,
+    relu_sweep,
+)
+from hillwalk.core.models.objectives import LinearClassifier
+from hillwalk.core.models.regularizers import Regularizer
 
 
 def random_problem(loss, reg, seed, n=70, d=5, classes=4, scale=1.0):

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from core.errors import HillwalkError
-from core.limits import RANGES, check, check_memory
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.limits import RANGES, check, check_memory
 from tools.ranges_table import README, readme_with_table
 
 

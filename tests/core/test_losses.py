@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from core.labs.gradcheck import numerical_gradient, relative_error
-from core.models.losses import softmax_loss, svm_loss
+from hillwalk.core.labs.gradcheck import numerical_gradient, relative_error
+from hillwalk.core.models.losses import softmax_loss, svm_loss
 
 # DOMAIN.md: rows are the images cat, car, frog; columns the class scores cat, car, frog.
 REFERENCE_SCORES = np.array([[3.2, 5.1, -1.7],

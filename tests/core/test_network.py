@@ -3,19 +3,27 @@ landscapes and network-aware directions."""
 import numpy as np
 import pytest
 
-from core.landscapes.centers import train_full_batch
-from core.data.datasets import Dataset
-from core.landscapes.directions import layout_of, normalize, random_plane
-from core.errors import HillwalkError
-from core.labs.gradcheck import gradient_check, numerical_gradient
-from core.landscapes.landscape import compute_slice, make_axis, reference_slice
-from core.models.network import (ACTIVATIONS, TwoLayerNet, activation_backward, activation_forward, activation_in_place,
-                          affine_backward, affine_forward, init_weights)
-from core.optimization.optimizers import OptimizerSpec
-from core.models.problem import ClassifierSpec
-from core.models.regularizers import REGULARIZER_KINDS
-from core.landscapes.slices import SliceSpec
-from core.optimization.trajectory import Race
+from hillwalk.core.data.datasets import Dataset
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.labs.gradcheck import gradient_check, numerical_gradient
+from hillwalk.core.landscapes.centers import train_full_batch
+from hillwalk.core.landscapes.directions import layout_of, normalize, random_plane
+from hillwalk.core.landscapes.landscape import compute_slice, make_axis, reference_slice
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.network import (
+    ACTIVATIONS,
+    TwoLayerNet,
+    activation_backward,
+    activation_forward,
+    activation_in_place,
+    affine_backward,
+    affine_forward,
+    init_weights,
+)
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.models.regularizers import REGULARIZER_KINDS
+from hillwalk.core.optimization.optimizers import OptimizerSpec
+from hillwalk.core.optimization.trajectory import Race
 
 
 def spiral_net(**options):
@@ -253,7 +261,7 @@ def test_slice_spec_records_the_bias_choice_and_indexes_w1_for_coords():
 
 
 def test_threads_share_a_landscape_without_changing_it():
-    from core.landscapes.landscape import Parallelism, set_parallelism
+    from hillwalk.core.landscapes.landscape import Parallelism, set_parallelism
 
     net = spiral_net(hidden=16)
     plane = random_plane(net, away_from_init(net), "filter", seed=4)
@@ -275,9 +283,9 @@ def test_threads_share_a_landscape_without_changing_it():
 
 
 def test_objectives_without_threaded_batches_still_work_with_threads_on():
-    from core.landscapes.directions import coordinate_plane
-    from core.landscapes.landscape import Parallelism, set_parallelism
-    from core.models.testfunctions import make_test_function
+    from hillwalk.core.landscapes.directions import coordinate_plane
+    from hillwalk.core.landscapes.landscape import Parallelism, set_parallelism
+    from hillwalk.core.models.testfunctions import make_test_function
 
     bowl = make_test_function("quadratic", condition=10.0, angle=20.0)
     plane = coordinate_plane(np.zeros(2), 0, 1)

@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from core.data.datasets import load_embedded, make_blobs
-from core.errors import HillwalkError
-from core.labs.gradcheck import (choose_indices, gradient_check, h_sweep, numerical_gradient, relative_error)
-from core.models.objectives import LinearClassifier, prepare_splits
-from core.models.problem import ClassifierSpec
-from core.models.regularizers import Regularizer
+from hillwalk.core.data.datasets import load_embedded, make_blobs
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.labs.gradcheck import choose_indices, gradient_check, h_sweep, numerical_gradient, relative_error
+from hillwalk.core.models.objectives import LinearClassifier, prepare_splits
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.models.regularizers import Regularizer
 
 LOSSES = ("svm", "softmax")
 REGULARIZERS = ("none", "l2", "l1", "elastic")

@@ -4,16 +4,23 @@ import math
 import numpy as np
 import pytest
 
-from core.data.datasets import load_embedded
-from core.landscapes.directions import random_plane
-from core.errors import HillwalkError
-from core.labs.gradcheck import numerical_gradient
-from core.models.objectives import LinearClassifier, prepare_splits
-from core.optimization.optimizers import OptimizerSpec, Schedule
-from core.models.problem import ClassifierSpec
-from core.models.regularizers import Regularizer
-from core.models.testfunctions import TEST_FUNCTION_NAMES, make_test_function
-from core.optimization.trajectory import BatchSampler, PlaneObjective, Race, Run, losses_on_plane, project_onto_plane
+from hillwalk.core.data.datasets import load_embedded
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.labs.gradcheck import numerical_gradient
+from hillwalk.core.landscapes.directions import random_plane
+from hillwalk.core.models.objectives import LinearClassifier, prepare_splits
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.models.regularizers import Regularizer
+from hillwalk.core.models.testfunctions import TEST_FUNCTION_NAMES, make_test_function
+from hillwalk.core.optimization.optimizers import OptimizerSpec, Schedule
+from hillwalk.core.optimization.trajectory import (
+    BatchSampler,
+    PlaneObjective,
+    Race,
+    Run,
+    losses_on_plane,
+    project_onto_plane,
+)
 
 X0 = np.array([1.0, -2.0])
 G0 = np.array([0.5, -1.0])

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from core import experiment
-from core.io.session import RaceSettings
-from core.landscapes.landscape import compute_slice
-from core.landscapes.slices import SliceSpec
-from core.models.problem import ClassifierSpec
-from core.optimization.optimizers import OptimizerSpec
-from core.optimization.paths import PathRecord, iter_path, race_walker
-from core.optimization.trajectory import PlaneObjective, Run, plane_coordinates
+from hillwalk.core import experiment
+from hillwalk.core.io.session import RaceSettings
+from hillwalk.core.landscapes.landscape import compute_slice
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.optimization.optimizers import OptimizerSpec
+from hillwalk.core.optimization.paths import PathRecord, iter_path, race_walker
+from hillwalk.core.optimization.trajectory import PlaneObjective, Run, plane_coordinates
 
 
 @pytest.fixture(scope="module")

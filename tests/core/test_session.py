@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import HillwalkError
-from core.optimization.optimizers import OptimizerSpec, Schedule
-from core.models.problem import ClassifierSpec
-from core.io.session import SCHEMA_VERSION, OptimizerSetting, RaceSettings, Session
-from core.landscapes.slices import SliceSpec
-from core.optimization.trajectory import Race
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.io.session import SCHEMA_VERSION, OptimizerSetting, RaceSettings, Session
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.optimization.optimizers import OptimizerSpec, Schedule
+from hillwalk.core.optimization.trajectory import Race
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,13 +6,13 @@ import warnings
 import numpy as np
 import pytest
 
-from core.labs.gradcheck import METHOD_THRESHOLDS, gradient_check, h_sweep, relative_error
-from core.labs.lessons import initial_loss_check, overfit_check, sanity_checks
-from core.labs.separability import linear_separation
-from core.models.network import TwoLayerNet
-from core.models.objectives import LinearClassifier
-from core.models.problem import ClassifierSpec
-from core.models.regularizers import Regularizer
+from hillwalk.core.labs.gradcheck import METHOD_THRESHOLDS, gradient_check, h_sweep, relative_error
+from hillwalk.core.labs.lessons import initial_loss_check, overfit_check, sanity_checks
+from hillwalk.core.labs.separability import linear_separation
+from hillwalk.core.models.network import TwoLayerNet
+from hillwalk.core.models.objectives import LinearClassifier
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.models.regularizers import Regularizer
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ def _cli(*args, out="out.npz"):
 
 def type_into(box, text):
     """Type ``text`` into a spin box over what it shows, then press Enter (as a person would)."""
-    from PyQt6 import QtCore as Qt, QtTest
+    from PyQt6 import QtCore as Qt
+    from PyQt6 import QtTest
 
     box.setFocus()
     box.lineEdit().selectAll()

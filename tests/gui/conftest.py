@@ -7,7 +7,7 @@ from PyQt6 import QtCore
 
 
 def _running_workers():
-    from gui.workers import run_pool
+    from hillwalk.gui.workers import run_pool
 
     pool_threads = QtCore.QThreadPool.globalInstance().activeThreadCount() + run_pool().activeThreadCount()
     python_threads = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
@@ -38,7 +38,7 @@ SCENE_TIMEOUT_MS = 120000
 @pytest.fixture
 def window(qtbot):
     """The main window (no saved settings) with its default scene computed."""
-    from gui.main_window import MainWindow
+    from hillwalk.gui.main_window import MainWindow
 
     win = MainWindow(settings=None)
     qtbot.addWidget(win)
@@ -53,7 +53,7 @@ def window(qtbot):
 def small_window(qapp):
     """One main window per test module on the small scene (tests/gui/scenes.py), not yet
     computed: each test waits for ``scene_complete`` itself and leaves the scene as it found it."""
-    from gui.main_window import MainWindow
+    from hillwalk.gui.main_window import MainWindow
     from tests.gui.scenes import small_session
 
     win = MainWindow(settings=None, autostart=False)

@@ -9,16 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 import numpy as np  # noqa: E402
 
 
 def main(out_path):
     from PyQt6 import QtGui
 
-    from gui.app import application, dispose_window, wait_for_scene
-    from gui.main_window import MainWindow
+    from hillwalk.gui.app import application, dispose_window, wait_for_scene
+    from hillwalk.gui.main_window import MainWindow
 
     app = application()
     window = MainWindow(settings=None)

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from core.data.datasets import Dataset
-from core.landscapes.directions import random_plane
-from core.models.objectives import LinearClassifier
-from core.models.regularizers import Regularizer
-from core.landscapes.slices import SliceSpec
-from gui.main_window import MainWindow
+from hillwalk.core.data.datasets import Dataset
+from hillwalk.core.landscapes.directions import random_plane
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.objectives import LinearClassifier
+from hillwalk.core.models.regularizers import Regularizer
+from hillwalk.gui.main_window import MainWindow
 
 SCENE_TIMEOUT_MS = 60000
 

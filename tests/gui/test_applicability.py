@@ -6,10 +6,10 @@ from dataclasses import replace
 import pytest
 from PyQt6 import QtCore
 
-from core.io.session import Session
-from core.optimization.optimizers import OptimizerSpec
-from gui.main_window import MainWindow, preset_paths
-from gui.panels.widgets import run_ending_note
+from hillwalk.core.io.session import Session
+from hillwalk.core.optimization.optimizers import OptimizerSpec
+from hillwalk.gui.main_window import MainWindow, preset_paths
+from hillwalk.gui.panels.widgets import run_ending_note
 
 TIMEOUT_MS = 120000
 

@@ -3,10 +3,10 @@ sees the data set (the Data panel's summary)."""
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
-from core.io.session import RaceSettings, Session, default_race_optimizers
-from core.landscapes.slices import SliceSpec
-from core.models.problem import ClassifierSpec
-from gui.main_window import MainWindow
+from hillwalk.core.io.session import RaceSettings, Session, default_race_optimizers
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.gui.main_window import MainWindow
 
 SCENE_TIMEOUT_MS = 240000  # a machine four times slower than ours, under load
 

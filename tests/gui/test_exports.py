@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 from PyQt6 import QtGui, QtWidgets
 
-
 TIMEOUT_MS = 60000
 
 

@@ -87,7 +87,7 @@ def test_a_new_export_replaces_a_running_one(window, qtbot, tmp_path):
 
 
 def test_frames_draw_the_paths_where_the_heatmap_puts_plane_coordinates(window):
-    from gui.animation import PathToDraw, draw_race_frame, render_race_background
+    from hillwalk.gui.animation import PathToDraw, draw_race_frame, render_race_background
 
     landscape = window.state.landscape
     path = PathToDraw("probe", np.array([0, 1]), np.array([-0.5, 0.5]), np.array([-0.5, 0.5]), "#00ff00")

@@ -65,10 +65,10 @@ def test_trace_png_of_a_classifier_shows_curves(tmp_path):
 def test_race_command_writes_a_gif_from_a_session(tmp_path):
     from PIL import Image
 
-    from core.optimization.optimizers import OptimizerSpec
-    from core.models.problem import ClassifierSpec
-    from core.io.session import OptimizerSetting, RaceSettings, Session
-    from core.landscapes.slices import SliceSpec
+    from hillwalk.core.io.session import OptimizerSetting, RaceSettings, Session
+    from hillwalk.core.landscapes.slices import SliceSpec
+    from hillwalk.core.models.problem import ClassifierSpec
+    from hillwalk.core.optimization.optimizers import OptimizerSpec
 
     session = Session(problem=ClassifierSpec(dataset="iris"), slice=SliceSpec(grid=31),
                       race=RaceSettings(steps=40), optimizers=[OptimizerSetting(OptimizerSpec("adam", lr=0.05))])
@@ -85,10 +85,10 @@ def test_race_command_writes_a_gif_from_a_session(tmp_path):
 def test_race_command_takes_a_network_over_the_session_model(tmp_path):
     from PIL import Image
 
-    from core.optimization.optimizers import OptimizerSpec
-    from core.models.problem import ClassifierSpec
-    from core.io.session import OptimizerSetting, RaceSettings, Session
-    from core.landscapes.slices import SliceSpec
+    from hillwalk.core.io.session import OptimizerSetting, RaceSettings, Session
+    from hillwalk.core.landscapes.slices import SliceSpec
+    from hillwalk.core.models.problem import ClassifierSpec
+    from hillwalk.core.optimization.optimizers import OptimizerSpec
 
     session = Session(problem=ClassifierSpec(dataset="spiral", preprocessing="standardize"),
                       slice=SliceSpec(grid=21, train_steps=100), race=RaceSettings(steps=20),

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PyQt6 import QtCore
 
-from core.labs.gradcheck import gradient_check
-from core.labs.lessons import sanity_checks, step_size_sweep
+from hillwalk.core.labs.gradcheck import gradient_check
+from hillwalk.core.labs.lessons import sanity_checks, step_size_sweep
 
 TIMEOUT_MS = 60000
 
@@ -119,8 +119,8 @@ def test_sanity_lab_on_wine_blames_no_correct_loss(qtbot, window):
 
 
 def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
-    from core.landscapes.landscape import compute_slice
-    from core.models.objectives import LinearClassifier
+    from hillwalk.core.landscapes.landscape import compute_slice
+    from hillwalk.core.models.objectives import LinearClassifier
 
     lab = open_lab(qtbot, window, "SVM vs softmax")
     state = window.state
@@ -138,7 +138,7 @@ def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
 
 
 def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
-    from core.models.objectives import LinearClassifier
+    from hillwalk.core.models.objectives import LinearClassifier
 
     lab = open_lab(qtbot, window, "Hinge anatomy")
     anatomy = window.state.labs.result("hinge")
@@ -172,9 +172,9 @@ def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
 
 
 def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window, monkeypatch):
-    import core.labs.lessons
-    import core.labs.tasks
-    from core.labs.lessons import decision_regions
+    import hillwalk.core.labs.lessons
+    import hillwalk.core.labs.tasks
+    from hillwalk.core.labs.lessons import decision_regions
 
     state = window.state
     lab = window.labs["Decision regions"]
@@ -200,14 +200,14 @@ def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window, monkey
     # every frame of a fast scrub asks for regions; none is computed on the GUI thread and
     # at most one request is in flight: far fewer computations than frames, the last one wins
     threads = []
-    real = core.labs.tasks.decision_regions
+    real = hillwalk.core.labs.tasks.decision_regions
 
     def recording(*args, **kwargs):
         threads.append(threading.current_thread() is threading.main_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(core.labs.tasks, "decision_regions", recording)
-    monkeypatch.setattr(core.labs.lessons, "decision_regions", recording)
+    monkeypatch.setattr(hillwalk.core.labs.tasks, "decision_regions", recording)
+    monkeypatch.setattr(hillwalk.core.labs.lessons, "decision_regions", recording)
     started = state.labs.started["regions"]
     frames = list(range(11, state.race.steps + 1))
     for frame in frames:

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.models.network import TwoLayerNet
+from hillwalk.core.models.network import TwoLayerNet
 
 SCENE_TIMEOUT_MS = 120000
 

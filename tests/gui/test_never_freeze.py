@@ -91,7 +91,7 @@ def test_increments_reach_the_views_at_most_once_a_frame(qtbot, iris_window):
 def _empty_increment_like(run):
     import numpy as np
 
-    from core.optimization.paths import PathIncrement
+    from hillwalk.core.optimization.paths import PathIncrement
 
     empty = np.zeros(0)
     return PathIncrement(steps=np.zeros(0, dtype=np.int64), a=empty, b=empty, off_plane=empty, loss=empty,

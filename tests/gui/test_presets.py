@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from core.io.session import Session
-from gui.main_window import MainWindow, preset_paths
+from hillwalk.core.io.session import Session
+from hillwalk.gui.main_window import MainWindow, preset_paths
 
 TIMEOUT_MS = 120000
 

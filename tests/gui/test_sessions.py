@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from PyQt6 import QtWidgets
 
-
 TIMEOUT_MS = 60000
 
 
@@ -79,9 +78,9 @@ def test_recent_sessions_reopen(qtbot, window, tmp_path):
 def test_a_session_opened_from_the_command_line_shows_the_tab_it_was_saved_on(qtbot, tmp_path, monkeypatch):
     """`--screenshot --session` and `--session` apply a session as File > Open does,
     lab tab included (they once left the landscape tab in front)."""
-    import gui.app as app_module
-    from core.io.session import Session
-    from gui.main_window import PRESETS_DIR
+    import hillwalk.gui.app as app_module
+    from hillwalk.core.io.session import Session
+    from hillwalk.gui.main_window import PRESETS_DIR
 
     seen = {}
     dispose = app_module.dispose_window

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from PyQt6 import QtCore, QtWidgets
 
-from core.io.session import RaceSettings, default_race_optimizers
-from core.landscapes.slices import SliceSpec
-from core.models.problem import ClassifierSpec
-from gui.figures import LandscapeFigure
-from gui.state import ViewSettings
+from hillwalk.core.io.session import RaceSettings, default_race_optimizers
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.gui.figures import LandscapeFigure
+from hillwalk.gui.state import ViewSettings
 
 SCENE_TIMEOUT_MS = 120000
 INPUTS = (QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox, QtWidgets.QAbstractButton)
@@ -177,8 +177,8 @@ def test_the_colour_bar_numbers_stay_short_and_distinct(qtbot, low, high):
 def test_an_exception_escaping_a_slot_costs_one_message_not_the_app(qtbot, capsys, monkeypatch):
     """The running app's exception hook: one line on stderr and one message in the window
     (PyQt would otherwise abort the whole app)."""
-    from gui.app import report_unexpected_error
-    from gui.main_window import MainWindow
+    from hillwalk.gui.app import report_unexpected_error
+    from hillwalk.gui.main_window import MainWindow
 
     monkeypatch.delenv("HILLWALK_DEBUG", raising=False)
     window = MainWindow(settings=None, autostart=False)
