@@ -25,9 +25,11 @@ $(VENV)/.installed-test: pyproject.toml | $(VPY)
 	touch $@ $(VENV)/.installed-run
 
 run: system-deps $(VENV)/.installed-run
-	$(VPY) main.py
+	$(VPY) -m hillwalk
 
+# the linter first (seconds), then the tests
 test: test-system-deps $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
 	$(VPY) -m pytest
 
 clean:
