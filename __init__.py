@@ -8,9 +8,19 @@ The repository's top-level folders are this package's parts, mapped at install t
 Importing ``hillwalk`` loads nothing but the standard library, so ``hillwalk.core`` stays
 usable from a notebook without Qt.
 """
-from importlib import metadata as _metadata
 
-try:
-    __version__ = _metadata.version("hillwalk")
-except _metadata.PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name):
+    """``hillwalk.__version__``, read from the installed distribution's metadata on first use:
+    importing importlib.metadata costs tens of milliseconds that ``import hillwalk.core``
+    should not pay."""
+    if name != "__version__":
+        raise AttributeError(f"module 'hillwalk' has no attribute {name!r}")
+    from importlib import metadata
+
+    try:
+        version = metadata.version("hillwalk")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        version = "0+unknown"
+    globals()["__version__"] = version
+    return version

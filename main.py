@@ -46,6 +46,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+class _PrintVersion(argparse.Action):
+    """``--version``: reads the version only when asked (the metadata lookup costs tens of ms)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"hillwalk {hillwalk.__version__}")
+        parser.exit()
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -167,7 +175,7 @@ def problem_spec_from_args(args):
 def build_parser():
     parser = _Parser(prog="hillwalk", description="Hillwalk: a desktop lab for loss functions and optimizers. "
                                                   "Without a subcommand it opens the desktop app.")
-    parser.add_argument("--version", action="version", version=f"hillwalk {hillwalk.__version__}")
+    parser.add_argument("--version", action=_PrintVersion, nargs=0, help="print Hillwalk's version and exit")
     parser.add_argument("--screenshot", metavar="FILE", help="open the app offscreen, save a PNG of the window, exit")
     parser.add_argument("--size", default="1600x1000", help="window size for --screenshot, WIDTHxHEIGHT")
     parser.add_argument("--session", metavar="FILE",
