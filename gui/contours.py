@@ -46,10 +46,11 @@ def contour_levels(values, count):
 def _generator(values, xs, ys):
     # Choices, deliberately:
     # - "threaded" with one thread, not the default "serial": both trace the same lines, but
-    #   serial holds the GIL for the whole call (2.9 s on a noisy 2001 x 2001 grid with 100
-    #   levels: the GUI thread froze for all of it), while threaded marches with the GIL
-    #   released (longest gap ~25 ms there). One thread: the app's other workers (slices,
-    #   runs) share a few cores, and 401 x 401 takes milliseconds anyway.
+    #   serial holds the GIL for the whole call, so a worker tracing a rugged 2001 x 2001
+    #   grid with 100 levels froze the GUI thread for all of its 2.7 s, while threaded
+    #   marches with the GIL released (longest gap ~27 ms; benchmarks/bench_contours.py).
+    #   One thread: the app's other workers (slices, runs) share a few cores, and a
+    #   401 x 401 slice takes milliseconds anyway.
     # - LineType.ChunkCombinedNan: each level comes back as one (N, 2) array of joined lines
     #   with NaN separators, which is the drawing format; chunk_size=0 keeps the grid one
     #   chunk, so that no line is cut at a chunk border.
