@@ -15,7 +15,6 @@ The tasks of a scene, in the order they depend on one another:
   regularization parts where that lets a later change of lambda recompute only the
   cheap part: :func:`recompute_regularization`);
 * :func:`cut_geometry` / :func:`compute_cut` -- the 1-D cut through the slice;
-* :func:`compute_contours` -- the level lines of the slice as shown;
 * :func:`start_run` / :func:`stream_run` -- one method of the race, streamed as increments.
 """
 from __future__ import annotations
@@ -26,7 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import HillwalkError
-from .landscapes.contours import contour_set
 from .landscapes.directions import Plane, coordinate_plane
 from .landscapes.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
 from .optimization.paths import (
@@ -214,7 +212,7 @@ def compute_cut(objective, plane, slice_spec, geometry: CutGeometry, should_stop
     return result
 
 
-# --------------------------------------------------------------------------- contours
+# --------------------------------------------------------------------------- values as shown
 
 def clip_for_log(values):
     """Values ready for a log scale: non-positive ones raised to half the smallest positive
@@ -227,13 +225,6 @@ def clip_for_log(values):
 def display_values(values, log_scale):
     """What the colors show: the values, or log10 of them (see :func:`clip_for_log`)."""
     return np.log10(clip_for_log(values)) if log_scale else np.asarray(values, dtype=np.float64)
-
-
-def compute_contours(landscape: Landscape, log_scale: bool, levels: int):
-    """Line segments (K, 2, 2) of ``levels`` level lines of the slice as displayed."""
-    if landscape.betas is None:
-        raise HillwalkError("contour lines need a 2-D slice, not a cut")
-    return contour_set(display_values(landscape.values, log_scale), landscape.alphas, landscape.betas, levels)
 
 
 def function_landscape(objective, points, grid=201, margin=0.08) -> Landscape:

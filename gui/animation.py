@@ -28,9 +28,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets, sip
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.io.animation_frames import RaceFrames, check_gif_request, race_frames
 from hillwalk.core.io.files import atomic_output, check_output_folder
-from hillwalk.core.landscapes.contours import contour_set
 
-from .figures import DEFAULT_COLORMAP, LandscapeFigure, delete_now, display_values
+from .contours import landscape_contours
+from .figures import DEFAULT_COLORMAP, LandscapeFigure, delete_now
 from .workers import Cancelled
 
 GIF_JOB_KIND = "export:gif"
@@ -133,11 +133,6 @@ def plan_race_frames(paths, frames: int) -> RaceFrames:
     return race_frames([p.steps for p in paths], frames, [p.diverged_at is not None for p in paths])
 
 
-def race_contours(landscape, log_scale, contours):
-    """Contour segments (K, 2, 2) of the landscape as the heatmap colours it (worker-safe)."""
-    return contour_set(display_values(landscape.values, log_scale), landscape.alphas, landscape.betas, contours)
-
-
 def new_canvas(size) -> QtGui.QImage:
     """A white RGBX8888 image of ``size`` (width, height) for the background (any thread:
     filling a large one takes a while, so the app does it in the worker). RGBX bytes are
@@ -148,7 +143,7 @@ def new_canvas(size) -> QtGui.QImage:
 
 
 def race_background_steps(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
-                          contours=10, segments=None, canvas=None, dispose=delete_now):
+                          contours=10, lines=None, canvas=None, dispose=delete_now):
     """Draw the still part of the race GIF with pyqtgraph, a slice at a time (GUI thread only).
 
     A generator: each ``next()`` does one piece of work small enough for one GUI frame
@@ -162,7 +157,7 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
     landscape : Landscape (2-D slice)
     paths : list of PathToDraw (named in the legend)
     size : (width, height) in pixels
-    segments : (K, 2, 2) contour segments, or None to trace ``contours`` levels here
+    lines : ContourLines (gui.contours), or None to trace ``contours`` levels here
     canvas : QImage from :func:`new_canvas` to draw on, or None for a new one
     dispose : callable(widget)
         How to get rid of the offscreen figure: ``delete_now`` (the default) for scripts,
@@ -186,7 +181,7 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
         yield
         # a blank title keeps the title row, where every frame writes its own title and step
         figure.show_landscape(landscape, colormap=colormap, log_scale=log_scale, contours=contours, title=" ",
-                              segments=segments)
+                              lines=lines)
         yield
         # the legend names every path; the paths themselves are drawn frame by frame
         figure.show_paths([(p.label, np.c_[p.a[:1], p.b[:1]], p.color, p.diverged_at is not None)
@@ -243,9 +238,9 @@ def _paint_view(figure, painter, target_offset, region):
 
 
 def render_race_background(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
-                           contours=10, segments=None) -> RaceBackground:
+                           contours=10, lines=None) -> RaceBackground:
     """:func:`race_background_steps` all at once (scripts, tests)."""
-    steps = race_background_steps(landscape, paths, size, title, log_scale, colormap, contours, segments)
+    steps = race_background_steps(landscape, paths, size, title, log_scale, colormap, contours, lines)
     while True:
         try:
             next(steps)
@@ -568,10 +563,12 @@ class RaceGifExport(QtCore.QObject):
             # signals; a partial result sent before that would be lost
             connected.wait()
             report(0.0, "GIF: tracing the contour lines", force=True)
-            segments = race_contours(landscape, log_scale, contours)
+            lines = landscape_contours(landscape, log_scale, contours, should_stop)
+            if lines is None:
+                raise Cancelled()
             plan = plan_race_frames(paths, frames)
             canvas = new_canvas(size)
-            report(0.02, "GIF: drawing the background", partial=(segments, canvas))
+            report(0.02, "GIF: drawing the background", partial=(lines, canvas))
             background = handoff.wait(should_stop)
             return write_race_gif(background, paths, plan, path, fps, report, should_stop)
 
@@ -593,10 +590,10 @@ class RaceGifExport(QtCore.QObject):
     def _on_worker_partial(self, job_id, partial):
         if not self._is_live():
             return
-        segments, canvas = partial
+        lines, canvas = partial
         self._background_steps = race_background_steps(
             self.landscape, self.paths, self.size, self.title, self.log_scale, self.colormap, self.contours,
-            segments, canvas, dispose=lambda figure: figure.deleteLater())
+            lines, canvas, dispose=lambda figure: figure.deleteLater())
         QtCore.QTimer.singleShot(0, self._render_background_piece)
 
     def _render_background_piece(self):

@@ -15,7 +15,8 @@ from hillwalk.core.errors import HillwalkError
 from hillwalk.core.experiment import clip_for_log, display_values  # noqa: F401 (the views' colour rule, from core)
 from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
 from hillwalk.core.io.session import PALETTE  # one colour per optimizer, shared with session files
-from hillwalk.core.landscapes.contours import contour_set
+
+from .contours import ContourLines, contour_lines, no_lines
 
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
@@ -98,10 +99,12 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
         use_readable_ticks(self.colorbar.axis)
         self.colorbar.axis.setWidth(None)  # as wide as its labels need (pyqtgraph fixes 45 px)
-        self.contour_item = pg.PlotDataItem([], [], connect="pairs", pen=pg.mkPen((255, 255, 255, 170), width=1))
+        # joined polylines with NaN between lines (gui.contours): "finite" breaks the line there
+        self.contour_item = pg.PlotDataItem([], [], connect="finite", pen=pg.mkPen((255, 255, 255, 170), width=1))
+        self.contour_lines = no_lines()  # what contour_item shows
         self.contour_item.setZValue(5)
         self.plot.addItem(self.contour_item)
-        # The image and thousands of contour segments stay still while paths animate over
+        # The image and thousands of contour vertices stay still while paths animate over
         # them: keep them as cached pixmaps instead of repainting them every frame.
         for item in (self.image, self.contour_item.curve):  # a PlotDataItem draws through .curve
             item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -151,13 +154,14 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         return self.legend
 
     def show_landscape(self, landscape, colormap=DEFAULT_COLORMAP, log_scale=False, contours=10, title=None,
-                       value_label=None, segments=None, narrow=False):
+                       value_label=None, lines=None, narrow=False):
         """Draw ``landscape`` (replacing what was shown); ``value_label`` names what the
-        colours show (default: from the landscape's component). Contour ``segments``
-        (K, 2, 2) may be given precomputed (a GUI computes them in a worker); otherwise
-        ``contours`` evenly spaced levels are traced here. ``narrow`` (figures side by
-        side): the vertical axis gives the norm and cosine but not the direction's kind,
-        which the horizontal axis names, so the label is not cut off."""
+        colours show (default: from the landscape's component). Contour ``lines``
+        (:class:`~gui.contours.ContourLines`) may be given precomputed (a GUI traces them
+        in a worker); otherwise ``contours`` evenly spaced levels are traced here.
+        ``narrow`` (figures side by side): the vertical axis gives the norm and cosine but
+        not the direction's kind, which the horizontal axis names, so the label is not cut
+        off."""
         self.landscape = landscape
         self.show_axes(True)
         plane = landscape.plane
@@ -177,9 +181,9 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.colorbar.setLevels((low, high))
         label = value_label or component_label(landscape.component)
         self.colorbar.axis.setLabel(f"log10 {label}" if log_scale else label, color="k")
-        if segments is None:
-            segments = contour_set(shown, landscape.alphas, landscape.betas, contours)
-        self.show_contours(segments)
+        if lines is None:
+            lines = contour_lines(shown, landscape.alphas, landscape.betas, contours)
+        self.show_contours(lines)
         self.center_marker.setData([0], [0])
         self.center_marker.setZValue(10)
         self.plot.setLabel("bottom", plane.describe_axis(1), color="k")
@@ -189,10 +193,11 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),
                            yRange=(landscape.betas[0] - half_b, landscape.betas[-1] + half_b), padding=0)
 
-    def show_contours(self, segments):
-        """Draw contour segments (K, 2, 2) in (a, b) coordinates."""
-        segments = np.asarray(segments, dtype=np.float64).reshape(-1, 2, 2)
-        self.contour_item.setData(segments[:, :, 0].ravel(), segments[:, :, 1].ravel())
+    def show_contours(self, lines):
+        """Draw contour ``lines`` (:class:`~gui.contours.ContourLines`: x, y arrays (N,)
+        with NaN between lines) in (a, b) coordinates."""
+        self.contour_lines = ContourLines(*lines)
+        self.contour_item.setData(*self.contour_lines)
 
     def show_paths(self, paths, marker_size=11):
         """Draw optimizer paths in (a, b) coordinates, replacing earlier ones.
@@ -218,7 +223,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.fit_legend_columns()
 
     def _show_cut(self, landscape, log_scale):
-        self.contour_item.setData([], [])
+        self.show_contours(no_lines())
         self.image.setVisible(False)
         self.colorbar.setVisible(False)
         self.plot.setLogMode(False, bool(log_scale))

@@ -42,6 +42,7 @@ from hillwalk.core.models.problem import ClassifierSpec
 from hillwalk.core.optimization.optimizers import OptimizerSpec
 from hillwalk.core.optimization.paths import PathRecord
 
+from .contours import landscape_contours
 from .figures import PALETTE
 from .lab_state import LabState
 from .workers import JobSlots
@@ -89,7 +90,7 @@ class AppState(QtCore.QObject):
     plane_ready = QtCore.pyqtSignal()
     landscape_ready = QtCore.pyqtSignal(bool)  # True when final, False for a partial or preview
     cut_ready = QtCore.pyqtSignal()
-    contours_ready = QtCore.pyqtSignal(object, object)  # landscape, segments (K, 2, 2)
+    contours_ready = QtCore.pyqtSignal(object, object)  # landscape, ContourLines (gui.contours)
     runs_updated = QtCore.pyqtSignal()
     frame_changed = QtCore.pyqtSignal(int)
     playing_changed = QtCore.pyqtSignal(bool)
@@ -437,14 +438,14 @@ class AppState(QtCore.QObject):
         self.jobs.start("slice", job)
 
     def request_contours(self):
-        """Trace the contours of the current landscape in a worker (on a 401 x 401 grid
-        this takes tens of milliseconds: too long for the GUI thread)."""
+        """Trace the contours of the current landscape in a worker (a few milliseconds on
+        a 401 x 401 grid, seconds on a rugged 2001 x 2001 one with 100 levels)."""
         landscape, view = self.landscape, self.view
         if landscape is None or landscape.betas is None:
             return
 
         def job(report, should_stop):
-            return landscape, experiment.compute_contours(landscape, view.log_scale, view.contours)
+            return landscape, landscape_contours(landscape, view.log_scale, view.contours, should_stop)
 
         self.jobs.start("contours", job)
 

@@ -5,6 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from ..contours import no_lines
 from ..figures import LandscapeFigure, component_label
 from ..state import run_label
 from .markers import RunMarkers, drawn_rows, last_finite_row, rows_up_to
@@ -96,13 +97,9 @@ class HeatmapPanel(QtWidgets.QWidget):
         # A coarse preview is cheap to trace here; a full grid's contours come from a worker
         # (contours_ready); a redraw of the same grid keeps the lines it has.
         keep = previous is landscape and landscape.method != "preview"
-        segments = None if landscape.method == "preview" else (
-            self.figure.contour_item.getData() if keep else np.zeros((0, 2, 2)))
-        if keep:
-            x, y = segments
-            segments = np.zeros((0, 2, 2)) if x is None else np.stack([x, y], axis=1).reshape(-1, 2, 2)
+        lines = None if landscape.method == "preview" else (self.figure.contour_lines if keep else no_lines())
         self.figure.show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
-                                   contours=view.contours, title=title, segments=segments,
+                                   contours=view.contours, title=title, lines=lines,
                                    value_label="f(x, y)" if function else None, narrow=True)
         if function:  # stars at the known minima instead of a centre cross
             self.figure.center_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima],
@@ -113,9 +110,9 @@ class HeatmapPanel(QtWidgets.QWidget):
         self._draw_start()
         self._on_frame_changed(self.state.frame)  # the legend is rebuilt only when runs change
 
-    def _on_contours_ready(self, landscape, segments):
+    def _on_contours_ready(self, landscape, lines):
         if landscape is self._shown_landscape:
-            self.figure.show_contours(segments)
+            self.figure.show_contours(lines)
 
     def _on_view_changed(self):
         if self._shown_landscape is not None:

@@ -1,4 +1,4 @@
-"""core/ is a plain NumPy library: no module in it may import Qt or pyqtgraph, and its
+"""core/ is a plain NumPy library: no module in it may import Qt, pyqtgraph or contourpy, and its
 parts import one another one way only (data -> models -> landscapes / optimization ->
 labs -> io -> experiment)."""
 import ast
@@ -11,7 +11,7 @@ from pathlib import Path
 import hillwalk.core
 
 CORE_DIR = Path(hillwalk.core.__file__).parent
-FORBIDDEN = ("PyQt6", "PyQt5", "PySide6", "PySide2", "pyqtgraph", "hillwalk.gui")
+FORBIDDEN = ("PyQt6", "PyQt5", "PySide6", "PySide2", "pyqtgraph", "contourpy", "hillwalk.gui")
 
 # Which parts of core each part may import (besides itself, core.errors and the top-level
 # modules listed in TOP_LEVEL_MAY_IMPORT_ALL).
