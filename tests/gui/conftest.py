@@ -43,11 +43,12 @@ WORKER_STOP_GRACE_S = 60.0
 # Xvfb) (measured: at most 12 s).
 SUBPROCESS_TIMEOUT_S = 300
 
-# How many ticks of the playback timer (33 ms each, idle) a test lets pass before it says
-# that something did not happen (a second message, a frame after Pause, a row after
-# Cancel): counted in the app's own frames, not in milliseconds, so a slow machine waits
-# as many frames as a fast one.
-QUIET_FRAMES = 5
+# How many ticks of the playback timer (33 ms each, idle: the 100 ms the tests waited
+# before) a test lets pass before it says that something did not happen (a second message,
+# a frame after Pause, a redraw after a burst): counted in the app's own frames, each a turn
+# of its event loop, not in milliseconds, so a slow or busy machine waits as many turns as
+# a fast one.
+QUIET_FRAMES = 3
 
 
 def pytest_configure(config):

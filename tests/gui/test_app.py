@@ -70,7 +70,7 @@ def test_play_pause_step_and_reset(qtbot, window):
     qtbot.waitUntil(lambda: state.frame > 10, timeout=UI_TIMEOUT_MS)
     qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
     paused_at = state.frame
-    wait_for_frames(qtbot, window)  # frames of the playback timer pass: none moves the race on
+    wait_for_frames(qtbot, window, 5)  # frames of the playback timer pass: none moves the race on
     assert state.frame == paused_at and not state.playing
     qtbot.keyClick(window, QtCore.Qt.Key.Key_R)
     assert state.frame == 0 and window.scrub.value() == 0
