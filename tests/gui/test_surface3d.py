@@ -39,11 +39,11 @@ def x_server():
         process.kill()
         reason = process.stderr.read().decode(errors="replace")[:200]
         process.stderr.close()
-        process.wait(timeout=10)
+        process.wait(timeout=SUBPROCESS_TIMEOUT_S)
         pytest.skip(f"no X server: Xvfb did not start ({reason})")
     yield f":{number}"
     process.terminate()
-    process.wait(timeout=10)
+    process.wait(timeout=SUBPROCESS_TIMEOUT_S)
     process.stderr.close()
 
 
