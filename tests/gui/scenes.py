@@ -1,11 +1,33 @@
-"""Scenes the GUI tests share: a small one that computes in a moment."""
+"""Scenes the GUI tests start from: small ones that compute in a fraction of a second.
+
+The default scene of a first launch (digits, a 101 x 101 slice, a 300-step race) takes
+seconds; GUI tests start from :func:`small_session` instead, or from another small scene
+named with ``@pytest.mark.scene("small_digits_session")`` (a function of this module) when
+what they check needs its data set or a longer race.
+"""
+from dataclasses import replace
 
 
 def small_session():
-    """A quick scene: iris, a 41 x 41 slice, a 60-step race."""
+    """A quick scene: iris, a 41 x 41 slice, a 60-step race of the default four methods."""
     from hillwalk.core.io.session import RaceSettings, Session, default_race_optimizers
     from hillwalk.core.landscapes.slices import SliceSpec
     from hillwalk.core.models.problem import ClassifierSpec
 
     return Session(ClassifierSpec(dataset="iris"), SliceSpec(grid=41, train_steps=50), RaceSettings(steps=60),
                    default_race_optimizers())
+
+
+def small_digits_session():
+    """The default scene's data and model (digits, 64 features, 10 classes, softmax with
+    L2) on the small scene's slice and race: for tests whose assertions are about digits."""
+    from hillwalk.core.models.problem import ClassifierSpec
+
+    return replace(small_session(), problem=ClassifierSpec())
+
+
+def long_race_session():
+    """The small scene with a 300-step race (the default's length): for exports that must
+    take a while, so that they can be cancelled or replaced while they run."""
+    session = small_session()
+    return replace(session, race=replace(session.race, steps=300))

@@ -1,5 +1,8 @@
-"""Run by test_surface3d under a real X server (Xvfb, xcb platform): open the app, show
-the 3-D tab once the scene is computed, render the GL view and report what it drew.
+"""Run by test_surface3d under a real X server (Xvfb, xcb platform): open the app on a
+session file (the tests' small scene), show the 3-D tab once the scene is computed, render
+the GL view and report what it drew.
+
+    python surface_on_x.py OUT.png SESSION.hillwalk.json [TIMEOUT_S]
 
 Prints one JSON line: {"available": bool, "reason": str|None, "std": float, "colours": int,
 "paths": int}; exit status 0 when it ran.
@@ -12,25 +15,34 @@ from pathlib import Path
 import numpy as np  # noqa: E402
 
 
-def main(out_path):
+def main(out_path, session_path, timeout_s=120.0):
     from PyQt6 import QtGui
 
+    from hillwalk.core.io.session import Session
     from hillwalk.gui.app import application, dispose_window, wait_for_scene
     from hillwalk.gui.main_window import MainWindow
 
     app = application()
-    window = MainWindow(settings=None)
+    window = MainWindow(settings=None, autostart=False)
+    window.apply_session(Session.load(session_path))
     window.resize(1400, 900)
     window.show()
-    if not wait_for_scene(window):
+    if not wait_for_scene(window, timeout_s):
         print(json.dumps({"error": "the scene did not finish"}))
         return 1
     window.show_lab("3D surface")
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+    panel = window.labs["3D surface"]
+    # Until the tab has drawn the surface and every enabled method's path on it (or says
+    # why it cannot): however long that takes on this machine.
+    enabled = sum(entry.enabled for entry in window.state.optimizers)
+    deadline = time.monotonic() + timeout_s
+    while panel.available and not (panel.surface is not None and len(panel.paths) == enabled):
+        if time.monotonic() > deadline:
+            print(json.dumps({"error": "the 3-D tab did not draw the surface and its paths"}))
+            return 1
         app.processEvents()
         time.sleep(0.02)
-    panel = window.labs["3D surface"]
+    app.processEvents()
     report = {"available": panel.available, "reason": panel.reason, "platform": app.platformName()}
     if panel.available:
         image = panel.render_image(640, 480)
@@ -51,4 +63,4 @@ def main(out_path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[2], *(float(v) for v in sys.argv[3:4])))

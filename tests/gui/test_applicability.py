@@ -10,8 +10,7 @@ from hillwalk.core.io.session import Session
 from hillwalk.core.optimization.optimizers import OptimizerSpec
 from hillwalk.gui.main_window import MainWindow, preset_paths
 from hillwalk.gui.panels.widgets import run_ending_note
-
-TIMEOUT_MS = 120000
+from tests.gui.conftest import SCENE_TIMEOUT_MS, wait_for_frames
 
 
 def small_session(title_start, steps=40, **problem_changes):
@@ -35,7 +34,8 @@ def open_session(qtbot):
         window.errors = []
         window.state.error.connect(window.errors.append)
         window.apply_session(session)
-        qtbot.waitUntil(lambda: window.state.objective is not None and window.scene_complete(), timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: window.state.objective is not None and window.scene_complete(),
+                        timeout=SCENE_TIMEOUT_MS)
         windows.append(window)
         return window
 
@@ -46,8 +46,8 @@ def open_session(qtbot):
 
 def settle(qtbot, window):
     """Let any work a change started finish (and any late error arrive)."""
-    qtbot.wait(50)
-    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
+    wait_for_frames(qtbot, window, 2)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
 
 
 def test_on_a_2d_function_regularization_and_components_are_disabled_or_refused_once(qtbot, open_session):
@@ -101,7 +101,7 @@ def test_on_a_2d_function_regularization_and_components_are_disabled_or_refused_
     landscape.extent.selectAll()
     qtbot.keyClicks(landscape.extent, "3")
     qtbot.keyClick(landscape.extent, QtCore.Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: state.slice.alpha_range == (-3.0, 3.0), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.slice.alpha_range == (-3.0, 3.0), timeout=SCENE_TIMEOUT_MS)
     settle(qtbot, window)
     assert len(window.errors) == errors
     assert state.landscape.alphas[0] == -3.0
@@ -164,13 +164,13 @@ def test_on_a_classifier_the_rules_follow_the_model_loss_and_regularizer(qtbot, 
     model.regularizer.setFocus()
     while model.regularizer.currentData() != "none":
         qtbot.keyClick(model.regularizer, QtCore.Qt.Key.Key_Up)
-    qtbot.waitUntil(lambda: state.problem.regularizer == "none", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.problem.regularizer == "none", timeout=SCENE_TIMEOUT_MS)
     settle(qtbot, window)
     assert not model.lam.isEnabled() and "no regularizer is chosen" in model.lam.toolTip()
     assert not model.regularize_bias.isEnabled()
     while model.regularizer.currentData() != "elastic":
         qtbot.keyClick(model.regularizer, QtCore.Qt.Key.Key_Down)
-    qtbot.waitUntil(lambda: state.problem.regularizer == "elastic", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.problem.regularizer == "elastic", timeout=SCENE_TIMEOUT_MS)
     settle(qtbot, window)
     assert model.lam.isEnabled() and model.beta.isEnabled()
     assert window.errors == []

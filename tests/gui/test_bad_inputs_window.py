@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 
 from tests.corpus import PlaceUnavailable, place_for, window_cases
+from tests.gui.conftest import SCENE_TIMEOUT_MS, wait_for_frames
 from tests.gui.scenes import small_session
-
-# Generous enough for a machine four times slower than ours, under load.
-SETTLE_TIMEOUT_MS = 240000
 
 
 def wait_until(qapp, condition, timeout_ms):
@@ -52,9 +50,9 @@ def state_fingerprint(state):
 
 
 @pytest.mark.parametrize("case", window_cases(), ids=lambda c: c.name)
-def test_bad_input_in_the_window(case, small_window, qapp, tmp_path, monkeypatch):
+def test_bad_input_in_the_window(case, small_window, qapp, qtbot, tmp_path, monkeypatch):
     window = small_window
-    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS), "the scene did not settle"
+    assert wait_until(qapp, window.scene_complete, SCENE_TIMEOUT_MS), "the scene did not settle"
     window.state.set_playing(False)  # the frame is part of the state compared
     messages = []
     original = window.show_error
@@ -68,12 +66,12 @@ def test_bad_input_in_the_window(case, small_window, qapp, tmp_path, monkeypatch
                 before_state = state_fingerprint(window.state)
                 before_files = place.listing()
                 act(window)
-                settled = wait_until(qapp, lambda: messages and window.scene_complete(), SETTLE_TIMEOUT_MS)
+                settled = wait_until(qapp, lambda: messages and window.scene_complete(), SCENE_TIMEOUT_MS)
                 after_files = place.listing()
         except PlaceUnavailable as reason:
             pytest.skip(str(reason))
         assert settled, f"no message, or the scene did not settle; messages {messages}"
-        wait_until(qapp, lambda: False, 100)  # a second message would arrive now
+        wait_for_frames(qtbot, window)  # a second message would arrive now
         assert len(messages) == 1, f"messages: {messages}"
         assert case.message.lower() in messages[0].lower(), f"message: {messages[0]!r}"
         assert "\n" not in messages[0].strip(), f"not one line: {messages[0]!r}"
@@ -96,7 +94,7 @@ def test_a_large_session_is_read_off_the_gui_thread(small_window, qapp, tmp_path
     from PyQt6 import QtCore
 
     window = small_window
-    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+    assert wait_until(qapp, window.scene_complete, SCENE_TIMEOUT_MS)
     session = small_session()
     session.title = "padded"
     data = session.to_dict()
@@ -110,11 +108,11 @@ def test_a_large_session_is_read_off_the_gui_thread(small_window, qapp, tmp_path
     window.open_session(path)
     assert window.state.jobs.is_live("session")  # opening returned before the file was read
     QtCore.QTimer.singleShot(0, lambda: ran.append(window.state.jobs.is_live("session")))
-    assert wait_until(qapp, lambda: ran, SETTLE_TIMEOUT_MS)
+    assert wait_until(qapp, lambda: ran, SCENE_TIMEOUT_MS)
     assert ran == [True], "the GUI thread was held until the session was read"
-    assert wait_until(qapp, lambda: window.state.race.steps == 40 and window.scene_complete(), SETTLE_TIMEOUT_MS)
+    assert wait_until(qapp, lambda: window.state.race.steps == 40 and window.scene_complete(), SCENE_TIMEOUT_MS)
     window.state.set_race(steps=60)  # back to the module's scene
-    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+    assert wait_until(qapp, window.scene_complete, SCENE_TIMEOUT_MS)
 
 
 def test_an_example_index_beyond_the_data_is_refused_and_does_not_stick(small_window, qapp):
@@ -122,16 +120,16 @@ def test_an_example_index_beyond_the_data_is_refused_and_does_not_stick(small_wi
 
     window, state = small_window, small_window.state
     panel = window.landscape_panel
-    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+    assert wait_until(qapp, window.scene_complete, SCENE_TIMEOUT_MS)
     panel.component.setCurrentIndex(panel.component.findData("example"))
     assert wait_until(qapp, lambda: state.slice.component == "example:0" and window.scene_complete(),
-                      SETTLE_TIMEOUT_MS)
+                      SCENE_TIMEOUT_MS)
     messages = []
     state.error.connect(messages.append)
     try:
         before = state.slice
         type_into(panel.example, "1000000")
-        assert wait_until(qapp, lambda: messages, SETTLE_TIMEOUT_MS)
+        assert wait_until(qapp, lambda: messages, SCENE_TIMEOUT_MS)
         assert len(messages) == 1 and "example" in messages[0]
         assert state.slice == before and panel.example.value() == 0
     finally:
@@ -140,40 +138,40 @@ def test_an_example_index_beyond_the_data_is_refused_and_does_not_stick(small_wi
             window.error_dialog.close()
         panel.component.setCurrentIndex(panel.component.findData("total"))
         assert wait_until(qapp, lambda: state.slice.component == "total" and window.scene_complete(),
-                          SETTLE_TIMEOUT_MS)
+                          SCENE_TIMEOUT_MS)
 
 
 def test_a_refused_file_during_a_race_lets_the_race_finish(small_window, qapp, tmp_path):
     """Opening a data file stops the scene's work while it loads; when the file is refused,
     the settings stay and the interrupted runs are run again to their end."""
     window, state = small_window, small_window.state
-    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+    assert wait_until(qapp, window.scene_complete, SCENE_TIMEOUT_MS)
     messages = []
     state.error.connect(messages.append)
     try:
-        state.set_race(steps=4000)
-        assert wait_until(qapp, lambda: any(len(run) > 1 for run in state.runs.values()), SETTLE_TIMEOUT_MS)
+        state.set_race(steps=1000)  # a race still running when the file is opened
+        assert wait_until(qapp, lambda: any(len(run) > 1 for run in state.runs.values()), SCENE_TIMEOUT_MS)
         before = (state.problem, state.slice, state.race)
         bad = tmp_path / "bad.csv"
         bad.write_text("a,b,label\n1,2\n")
         window.data_panel.open_path(bad)
-        assert wait_until(qapp, lambda: messages and window.scene_complete(), SETTLE_TIMEOUT_MS)
+        assert wait_until(qapp, lambda: messages and window.scene_complete(), SCENE_TIMEOUT_MS)
         assert len(messages) == 1 and (state.problem, state.slice, state.race) == before
         assert all(run.finished or run.diverged_at is not None for run in state.runs.values())
-        assert all(int(run.steps[-1]) == 4000 for run in state.runs.values() if run.diverged_at is None)
+        assert all(int(run.steps[-1]) == 1000 for run in state.runs.values() if run.diverged_at is None)
     finally:
         state.error.disconnect(messages.append)
         if window.error_dialog is not None:
             window.error_dialog.close()
         state.set_race(steps=60)
-        assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+        assert wait_until(qapp, window.scene_complete, SCENE_TIMEOUT_MS)
 
 
 def test_a_refused_file_redoes_the_plane_and_contours_it_interrupted(small_window, qapp, tmp_path):
     """A new plane seed or contour count asked for just before a data file that is refused:
     the work the file's loading stopped is done again, so the picture matches the settings."""
     window, state = small_window, small_window.state
-    assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+    assert wait_until(qapp, window.scene_complete, SCENE_TIMEOUT_MS)
     messages, contours = [], []
     state.error.connect(messages.append)
     def on_contours(*args):
@@ -186,7 +184,7 @@ def test_a_refused_file_redoes_the_plane_and_contours_it_interrupted(small_windo
         state.set_slice(seed=5)
         state.set_view(contours=20)
         window.data_panel.open_path(bad)
-        assert wait_until(qapp, lambda: messages and window.scene_complete(), SETTLE_TIMEOUT_MS)
+        assert wait_until(qapp, lambda: messages and window.scene_complete(), SCENE_TIMEOUT_MS)
         assert len(messages) == 1 and state.slice.seed == 5 and state.view.contours == 20
         assert state.plane is not old_plane and state.landscape.plane is state.plane
         assert contours and contours[-1][0] is state.landscape
@@ -197,4 +195,4 @@ def test_a_refused_file_redoes_the_plane_and_contours_it_interrupted(small_windo
             window.error_dialog.close()
         state.set_slice(seed=0)
         state.set_view(contours=10)
-        assert wait_until(qapp, window.scene_complete, SETTLE_TIMEOUT_MS)
+        assert wait_until(qapp, window.scene_complete, SCENE_TIMEOUT_MS)

@@ -7,8 +7,7 @@ from hillwalk.core.io.session import RaceSettings, Session, default_race_optimiz
 from hillwalk.core.landscapes.slices import SliceSpec
 from hillwalk.core.models.problem import ClassifierSpec
 from hillwalk.gui.main_window import MainWindow
-
-SCENE_TIMEOUT_MS = 240000  # a machine four times slower than ours, under load
+from tests.gui.conftest import SCENE_TIMEOUT_MS
 
 
 def test_labels_minus_one_and_a_billion_open_as_two_named_classes(qtbot, tmp_path, monkeypatch):

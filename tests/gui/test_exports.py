@@ -1,4 +1,6 @@
-"""Every export of the app, through the File > Export menu; files parse back."""
+"""Every export of the app, through the File > Export menu; files parse back. The tests
+only export (nothing they do changes the scene), so they share one window on the small
+scene (conftest's ``small_window``); sizes are read off that scene."""
 import csv
 import json
 import xml.etree.ElementTree as ElementTree
@@ -8,9 +10,16 @@ import pytest
 from PIL import Image
 from PyQt6 import QtGui, QtWidgets
 
-TIMEOUT_MS = 60000
+from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, SCENE_TIMEOUT_MS
 
 
+@pytest.fixture
+def window(small_window, qtbot):
+    """The module's window with its scene computed; a message a test opens is closed after it."""
+    qtbot.waitUntil(small_window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    yield small_window
+    if small_window.error_dialog is not None:
+        small_window.error_dialog.close()
 
 
 def answer_dialogs(monkeypatch, path, numbers=()):
@@ -46,12 +55,13 @@ def test_slice_exports_in_render_formats(window, tmp_path, monkeypatch):
         assert {"loss", "alphas", "betas", "center", "dir1", "dir2", "meta", "X", "y"} <= set(archive.files)
         np.testing.assert_array_equal(archive["loss"], window.state.landscape.values)
         meta = json.loads(str(archive["meta"]))
-    assert meta["settings"]["session"]["problem"]["dataset"] == "digits"
+    assert meta["settings"]["session"]["problem"]["dataset"] == window.state.problem.dataset == "iris"
     table = tmp_path / "slice.csv"
     answer_dialogs(monkeypatch, table)
     export_action(window, "Slice as CSV…").trigger()
     rows = list(csv.reader(table.read_text().splitlines()))
-    assert rows[0] == ["a", "b", "loss"] and len(rows) == 1 + 101 * 101
+    grid = window.state.slice.grid  # 41 on the small scene
+    assert rows[0] == ["a", "b", "loss"] and len(rows) == 1 + grid * grid
 
 
 def test_paths_export_in_trace_formats(window, tmp_path, monkeypatch):
@@ -61,20 +71,25 @@ def test_paths_export_in_trace_formats(window, tmp_path, monkeypatch):
     rows = list(csv.reader(table.read_text().splitlines()))
     assert rows[0][:3] == ["method", "step", "loss"] and rows[0][-4:] == ["batch_loss", "train_acc", "val_acc",
                                                                          "grad_norm"]
-    in_plane = window.state.race.in_plane  # the default race: its parameters are (a, b)
-    assert len(rows[0]) == 3 + (2 if in_plane else 650) + 4 and len(rows) == 1 + 4 * 301
+    state = window.state
+    in_plane = state.race.in_plane  # the small scene's race, like the default's: its parameters are (a, b)
+    rows_per_run = state.race.steps + 1  # 61 on the small scene
+    parameters = int(np.prod(state.objective.param_shape))  # 15 on iris
+    assert len(rows[0]) == 3 + (2 if in_plane else parameters) + 4 and len(rows) == 1 + 4 * rows_per_run
     archive_path = tmp_path / "paths.npz"
     answer_dialogs(monkeypatch, archive_path)
     export_action(window, "Paths as NPZ…").trigger()
     with np.load(archive_path) as archive:
-        assert len(archive["methods"]) == 4 and archive["theta_0"].shape == ((301, 2) if in_plane else (301, 10, 65))
+        assert len(archive["methods"]) == 4
+        shape = (rows_per_run, 2) if in_plane else (rows_per_run, *state.objective.param_shape)
+        assert archive["theta_0"].shape == shape
 
 
 def test_race_exports_as_an_animated_gif(window, qtbot, tmp_path, monkeypatch):
     gif = tmp_path / "race.gif"
     answer_dialogs(monkeypatch, gif, [12, 400])
     window.export_gif_action.trigger()
-    qtbot.waitUntil(lambda: not window.gif_export.running, timeout=TIMEOUT_MS)  # it runs in a worker
+    qtbot.waitUntil(lambda: not window.gif_export.running, timeout=LONG_WORK_TIMEOUT_MS)  # it runs in a worker
     with Image.open(gif) as image:
         assert image.n_frames == 60 and image.size == (400, 300)
         assert image.info["duration"] == 80  # 1/12 s in the GIF's hundredths of a second

@@ -2,10 +2,11 @@
 status bar shows progress and can cancel it, the file appears whole or not at all, and an
 oversize request is refused before any work."""
 import numpy as np
+import pytest
 from PIL import Image
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-EXPORT_TIMEOUT_MS = 120000
+from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, UI_TIMEOUT_MS
 
 
 def answer_dialogs(monkeypatch, path, numbers):
@@ -30,9 +31,9 @@ def test_gif_export_runs_in_a_worker_reports_progress_and_writes_every_frame(win
     # a callback queued on the GUI thread now runs while the export is still under way
     ran_while_exporting = []
     QtCore.QTimer.singleShot(0, lambda: ran_while_exporting.append(export.running))
-    qtbot.waitUntil(lambda: bool(ran_while_exporting), timeout=EXPORT_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(ran_while_exporting), timeout=UI_TIMEOUT_MS)
     assert ran_while_exporting == [True]
-    qtbot.waitUntil(lambda: not export.running, timeout=EXPORT_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not export.running, timeout=LONG_WORK_TIMEOUT_MS)
     assert export.result == (gif, 60) and export.error is None
     assert any(text.startswith("computing: GIF frame") and 0 < fraction < 1 for text, fraction in progress)
     with Image.open(gif) as image:
@@ -48,16 +49,17 @@ def test_gif_export_runs_in_a_worker_reports_progress_and_writes_every_frame(win
         assert (np.abs(last.astype(int) - color).sum(axis=2) < 30).any(), entry.color
 
 
+@pytest.mark.scene("long_race_session")  # 300 frames of 300 steps: an export that takes a while
 def test_cancel_in_the_status_bar_stops_the_export_and_leaves_the_old_file(window, qtbot, tmp_path):
     gif = tmp_path / "race.gif"
     gif.write_bytes(b"an earlier export")
     progress = record_progress(window)
     export = window.export_gif(gif, fps=15, width=800, frames=300)
     qtbot.waitUntil(lambda: any(text.startswith("computing: GIF frame") for text, _ in progress),
-                    timeout=EXPORT_TIMEOUT_MS)
+                    timeout=LONG_WORK_TIMEOUT_MS)
     assert export.running and window.cancel_button.isVisible()
     qtbot.mouseClick(window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not export.running, timeout=EXPORT_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not export.running, timeout=LONG_WORK_TIMEOUT_MS)
     assert export.result is None and export.error is None
     assert [p.name for p in tmp_path.iterdir()] == ["race.gif"]  # the temporary is gone
     assert gif.read_bytes() == b"an earlier export"
@@ -78,10 +80,11 @@ def test_an_oversize_gif_is_refused_with_one_message_before_any_work(window, qtb
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.scene("long_race_session")
 def test_a_new_export_replaces_a_running_one(window, qtbot, tmp_path):
     first = window.export_gif(tmp_path / "first.gif", fps=15, width=800, frames=300)
     second = window.export_gif(tmp_path / "second.gif", fps=15, width=200, frames=5)
-    qtbot.waitUntil(lambda: not first.running and not second.running, timeout=EXPORT_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not first.running and not second.running, timeout=LONG_WORK_TIMEOUT_MS)
     assert first.result is None and second.result == (tmp_path / "second.gif", 5)
     assert [p.name for p in tmp_path.iterdir()] == ["second.gif"]
 

@@ -3,12 +3,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.gui.conftest import SUBPROCESS_TIMEOUT_S
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args):
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+                          cwd=ROOT, timeout=SUBPROCESS_TIMEOUT_S)
 
 
 def png_size(path):

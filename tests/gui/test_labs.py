@@ -1,5 +1,7 @@
 """The lab tabs: values asserted against the core functions they show, results landing in
-``state.labs``, and the labs' computations kept off the GUI thread."""
+``state.labs``, and the labs' computations kept off the GUI thread. Tests start from the
+small scene; those whose numbers are digits' (64 features, 10 classes) start from the small
+digits scene (tests/gui/scenes.py)."""
 import math
 import threading
 
@@ -9,8 +11,7 @@ from PyQt6 import QtCore
 
 from hillwalk.core.labs.gradcheck import gradient_check
 from hillwalk.core.labs.lessons import sanity_checks, step_size_sweep
-
-TIMEOUT_MS = 60000
+from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
 
 LAB_NAMES = {"Gradient check": "gradcheck", "Step size": "stepsize", "Sanity checks": "sanity",
              "SVM vs softmax": "compare", "Hinge anatomy": "hinge", "Decision regions": "regions",
@@ -21,7 +22,7 @@ def wait_for_new_result(qtbot, window, name, action):
     """Do ``action`` (a click, a tab switch) and wait until the lab's next result lands in
     the state; returns it."""
     labs = window.state.labs
-    with qtbot.waitSignal(labs.lab_ready, timeout=TIMEOUT_MS, check_params_cb=lambda lab: lab == LAB_NAMES[name]):
+    with qtbot.waitSignal(labs.lab_ready, timeout=LAB_TIMEOUT_MS, check_params_cb=lambda lab: lab == LAB_NAMES[name]):
         action()
     return labs.result(LAB_NAMES[name])
 
@@ -33,6 +34,7 @@ def open_lab(qtbot, window, name):
     return lab
 
 
+@pytest.mark.scene("small_digits_session")
 def test_gradient_check_lab_shows_core_values(qtbot, window):
     lab = open_lab(qtbot, window, "Gradient check")
     outcome = lab.result
@@ -55,6 +57,7 @@ def test_gradient_check_lab_shows_core_values(qtbot, window):
     assert "FAIL</b>: the analytic gradient disagrees with the finite differences" in lab.status.text()
 
 
+@pytest.mark.scene("small_digits_session")
 def test_step_size_lab_matches_the_sweep_reaches_the_explosion_and_sends_a_learning_rate(qtbot, window):
     lab = open_lab(qtbot, window, "Step size")
     state = window.state
@@ -80,9 +83,10 @@ def test_step_size_lab_matches_the_sweep_reaches_the_explosion_and_sends_a_learn
     from_center = wait_for_new_result(qtbot, window, "Step size",
                                       lambda: lab.point.setCurrentIndex(lab.point.findData("center")))
     assert from_center.start_loss == pytest.approx(state.objective.loss(state.plane.center))
-    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
 
 
+@pytest.mark.scene("small_digits_session")
 def test_sanity_lab_reports_ln_c_and_overfitting(qtbot, window):
     lab = open_lab(qtbot, window, "Sanity checks")
     report = lab.result
@@ -115,7 +119,7 @@ def test_sanity_lab_on_wine_blames_no_correct_loss(qtbot, window):
                                  lambda: model.model.setCurrentIndex(model.model.findData("net")))
     assert state.problem.model == "net" and lab.body.isVisible() and not lab.reason.isVisible()
     assert report.overfit.fits and not report.suspects_bug and "bug" not in lab.initial.text() + lab.overfit.text()
-    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
 
 
 def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
@@ -137,6 +141,7 @@ def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
     assert lab.figures["svm"].colorbar.levels() == lab.figures["softmax"].colorbar.levels()
 
 
+@pytest.mark.scene("small_digits_session")
 def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
     from hillwalk.core.models.objectives import LinearClassifier
 
@@ -162,13 +167,13 @@ def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
     assert len(colors) == len(lab.term_curves) >= 2
     qtbot.waitUntil(lambda: all(not legend.sceneBoundingRect().intersects(plot.vb.sceneBoundingRect())
                                 and legend.sceneBoundingRect().top() > plot.vb.sceneBoundingRect().bottom()
-                                for plot, legend in lab.legends.items()), timeout=5000)  # once laid out
+                                for plot, legend in lab.legends.items()), timeout=UI_TIMEOUT_MS)  # once laid out
     qtbot.mouseClick(lab.toggle, QtCore.Qt.MouseButton.LeftButton)
     assert window.state.slice.component == "example:0"
-    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     qtbot.mouseClick(lab.toggle, QtCore.Qt.MouseButton.LeftButton)
     assert window.state.slice.component == "data"
-    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
 
 
 def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window, monkeypatch):
@@ -179,19 +184,19 @@ def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window, monkey
     state = window.state
     lab = window.labs["Decision regions"]
     window.show_lab("Decision regions")
-    # digits has 64 features: the lab shows why it does not apply instead of empty axes
+    # iris has 4 features (digits 64): the lab shows why it does not apply instead of empty axes
     assert "2 features" in lab.reason.text() and lab.reason.isVisible() and not lab.body.isVisible()
     window.data_panel.dataset.setCurrentIndex(window.data_panel.dataset.findData("blobs"))
-    qtbot.waitUntil(lambda: state.problem.dataset == "blobs" and window.scene_complete(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.problem.dataset == "blobs" and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
     assert lab.body.isVisible() and not lab.reason.isVisible()
     if state.playing:
         window.play_action.trigger()  # pause (Space): the test moves the frames itself
     entry = state.optimizers[3]
     lab.source.setCurrentIndex(lab.source.findData(entry.id))
     state.set_frame(0 if state.frame == 10 else state.frame)  # the race played on: step 10 must be a change
-    qtbot.waitUntil(lambda: not state.labs.busy("regions"), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not state.labs.busy("regions"), timeout=LAB_TIMEOUT_MS)
     wait_for_new_result(qtbot, window, "Decision regions", lambda: state.set_frame(10))
-    qtbot.waitUntil(lambda: not state.labs.busy("regions"), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not state.labs.busy("regions"), timeout=LAB_TIMEOUT_MS)
     early = lab.classes.copy()
     assert state.labs.result("regions").tag == (entry.id, 10)
     _, _, expected = decision_regions(state.objective, state.runs[entry.id].thetas[10], resolution=160)
@@ -213,7 +218,7 @@ def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window, monkey
     for frame in frames:
         state.set_frame(frame)
     qtbot.waitUntil(lambda: not state.labs.busy("regions") and state.labs.result("regions").tag[1] == frames[-1],
-                    timeout=TIMEOUT_MS)
+                    timeout=LAB_TIMEOUT_MS)
     computed = state.labs.started["regions"] - started
     # the first request, the latest frame's, and at most one more from a signal that lands
     # while the first computes (on a loaded machine): never one per frame
@@ -228,8 +233,9 @@ def test_a_lab_that_does_not_apply_shows_its_reason(qtbot, window):
     lab = window.labs["Sanity checks"]
     window.show_lab("Sanity checks")
     window.data_panel.objective.setCurrentIndex(window.data_panel.objective.findData("rosenbrock"))
-    qtbot.waitUntil(lambda: not hasattr(state.objective, "train") and window.scene_complete(), timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: lab.reason.isVisible(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not hasattr(state.objective, "train") and window.scene_complete(),
+                    timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: lab.reason.isVisible(), timeout=LAB_TIMEOUT_MS)
     assert "test function" in lab.reason.text() and not lab.body.isVisible()
     assert state.labs.result("sanity") is None and state.labs.reasons["sanity"] == lab.reason.text()
     hinge = window.labs["Hinge anatomy"]
@@ -266,8 +272,10 @@ def test_every_lab_exports_to_png_and_svg(qtbot, window, tmp_path, monkeypatch, 
 
     from PyQt6 import QtGui, QtWidgets
 
-    window.tabs.setCurrentWidget(window.labs[name])
-    qtbot.wait(50)
+    lab = window.labs[name]
+    window.tabs.setCurrentWidget(lab)
+    # what is exported is the lab as drawn: its result, or the reason it does not apply
+    qtbot.waitUntil(lambda: lab.result is not None or lab.reason.isVisible(), timeout=LAB_TIMEOUT_MS)
     png, svg = tmp_path / "lab.png", tmp_path / "lab.svg"
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(png), ""))
     monkeypatch.setattr(QtWidgets.QInputDialog, "getInt", lambda *a, **k: (900, True))
@@ -276,4 +284,4 @@ def test_every_lab_exports_to_png_and_svg(qtbot, window, tmp_path, monkeypatch, 
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(svg), ""))
     window.export_tab_actions["svg"].trigger()
     assert ElementTree.parse(svg).getroot().tag.endswith("svg")
-    qtbot.waitUntil(lambda: not window.state.jobs.live, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.state.jobs.live, timeout=SCENE_TIMEOUT_MS)

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from hillwalk.core.models.network import TwoLayerNet
-
-SCENE_TIMEOUT_MS = 120000
+from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +24,8 @@ def test_switching_the_model_to_a_network_recomputes_the_slice(qtbot, window):
     assert state.landscape.method == "generic" and state.plane.info["biases"] == "zeroed"
     assert state.landscape.values.shape == old.values.shape
     assert not np.allclose(state.landscape.values, old.values)
-    center = state.landscape.values[50, 50]
+    rows, columns = state.landscape.values.shape
+    center = state.landscape.values[rows // 2, columns // 2]  # (a, b) = (0, 0)
     assert center == pytest.approx(state.objective.loss(state.plane.center), rel=1e-9)
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     assert all(run.thetas.shape[1:] == state.objective.param_shape for run in state.runs.values())
@@ -34,7 +34,7 @@ def test_switching_the_model_to_a_network_recomputes_the_slice(qtbot, window):
 def test_the_initialization_lab_shows_different_histograms_per_scheme(qtbot, window):
     lab = window.labs["Initialization"]
     window.show_lab("Initialization")
-    qtbot.waitUntil(lambda: lab.result is not None, timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
     by_scheme = {stats.scheme: stats for stats in lab.result}
     assert set(by_scheme) == {"small", "large", "xavier", "he"}
     spreads = {scheme: stats.activation_std[0] for scheme, stats in by_scheme.items()}
@@ -48,7 +48,7 @@ def test_the_initialization_lab_shows_different_histograms_per_scheme(qtbot, win
     assert not np.allclose(drawn["small"][1], drawn["large"][1])
     old = lab.result
     lab.depth.setValue(4)  # deeper stacks: one curve per layer
-    qtbot.waitUntil(lambda: lab.result is not old and lab.result is not None, timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: lab.result is not old and lab.result is not None, timeout=LAB_TIMEOUT_MS)
     assert len(lab.activation_plots["he"].listDataItems()) == 4
     assert "activation std per layer" in lab.status.text()
 
@@ -58,9 +58,9 @@ def test_the_spiral_preset_shows_linear_failing_and_the_network_succeeding(qtbot
     lab = window.labs["Linear vs network"]
     qtbot.waitUntil(lambda: window.tabs.currentWidget() is lab, timeout=SCENE_TIMEOUT_MS)
     qtbot.waitUntil(lambda: lab.result is not None and isinstance(window.state.objective, TwoLayerNet),
-                    timeout=SCENE_TIMEOUT_MS)
+                    timeout=LAB_TIMEOUT_MS)
     qtbot.waitUntil(lambda: lab.result is not None and lab.result["net"].model.train.name == "spiral",
-                    timeout=SCENE_TIMEOUT_MS)
+                    timeout=LAB_TIMEOUT_MS)
     accuracies = lab.accuracies()
     assert accuracies["linear"] < 0.60 and accuracies["net"] >= 0.95
     assert "training accuracy 9" in lab.region_plots["net"].titleLabel.text

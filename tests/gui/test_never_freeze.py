@@ -3,16 +3,13 @@ events, Cancel stops the work, and a restarted race plays. Driven as a person wo
 import pytest
 from PyQt6 import QtCore
 
-SCENE_TIMEOUT_MS = 240000
+from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS, wait_for_frames
 
 
 @pytest.fixture
-def iris_window(qtbot, window):
-    """The window (conftest's, default scene computed) switched to iris in the Data panel."""
-    combo = window.data_panel.dataset
-    combo.setCurrentIndex(combo.findData("iris"))
-    qtbot.waitUntil(lambda: window.state.problem.dataset == "iris" and window.scene_complete(),
-                    timeout=SCENE_TIMEOUT_MS)
+def iris_window(window):
+    """The window (conftest's) on the small scene, which is on iris; its jobs cancelled after the test."""
+    assert window.state.problem.dataset == "iris"
     yield window
     window.state.jobs.cancel_all()
 
@@ -28,23 +25,23 @@ def type_steps(qtbot, window, text):
 def test_100000_steps_on_iris_stream_while_the_window_answers_and_cancel_stops_them(qtbot, iris_window):
     window, state = iris_window, iris_window.state
     type_steps(qtbot, window, "100000")
-    qtbot.waitUntil(lambda: state.race.steps == 100000, timeout=5000)
+    qtbot.waitUntil(lambda: state.race.steps == 100000, timeout=UI_TIMEOUT_MS)
     # Rows arrive while the runs compute: the views get partial paths, not one final blob.
     qtbot.waitUntil(lambda: state.runs and max(len(r) for r in state.runs.values()) > 200, timeout=SCENE_TIMEOUT_MS)
     # The GUI thread keeps processing events: queued callbacks run while the jobs are busy.
     ran = []
     for k in range(5):
         QtCore.QTimer.singleShot(0, lambda k=k: ran.append(k))
-        qtbot.wait(20)
+        qtbot.waitUntil(lambda k=k: len(ran) > k, timeout=UI_TIMEOUT_MS)
     assert ran == list(range(5))
     assert any(state.jobs.is_live(f"run:{e.id}") for e in state.optimizers), "the runs ended too soon to test"
     assert window.cancel_button.isVisible()
     live_runs = [e.id for e in state.optimizers if state.jobs.is_live(f"run:{e.id}")]
     qtbot.mouseClick(window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
     assert not any(kind.startswith("run:") for kind in state.jobs.live)
-    qtbot.waitUntil(lambda: not state.jobs.running, timeout=10000)
+    qtbot.waitUntil(lambda: not state.jobs.running, timeout=UI_TIMEOUT_MS)
     rows = {entry_id: len(run) for entry_id, run in state.runs.items()}
-    qtbot.wait(300)
+    wait_for_frames(qtbot, window, 10)  # rows on their way would arrive in these frames
     assert {entry_id: len(run) for entry_id, run in state.runs.items()} == rows  # nothing arrives after Cancel
     stopped = [state.runs[entry_id] for entry_id in live_runs]
     assert stopped and all(run.steps_made < 100000 and not run.finished for run in stopped)
@@ -72,10 +69,10 @@ def test_increments_reach_the_views_at_most_once_a_frame(qtbot, iris_window):
     updates, partials = [], []
     state.runs_updated.connect(lambda: updates.append(1))
     state.jobs.partial.connect(lambda kind, partial: partials.append(kind))
-    type_steps(qtbot, window, "20000")
-    qtbot.waitUntil(lambda: state.race.steps == 20000 and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    type_steps(qtbot, window, "2000")  # long enough to stream in many increments (hundreds, idle)
+    qtbot.waitUntil(lambda: state.race.steps == 2000 and window.scene_complete(), timeout=LONG_WORK_TIMEOUT_MS)
     assert len(partials) >= 4  # streamed, not posted once at the end
-    assert all(run.finished and len(run) == 20001 for run in state.runs.values())
+    assert all(run.finished and len(run) == 2001 for run in state.runs.values())
     # A burst of increments from several workers within one frame makes one redraw.
     updates.clear()
     first = {entry_id: len(run) for entry_id, run in state.runs.items()}
@@ -83,8 +80,8 @@ def test_increments_reach_the_views_at_most_once_a_frame(qtbot, iris_window):
         run = state.runs[entry_id]
         state._append_increment(f"run:{entry_id}", _empty_increment_like(run))
     assert updates == []
-    qtbot.waitUntil(lambda: updates == [1], timeout=5000)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: updates == [1], timeout=UI_TIMEOUT_MS)
+    wait_for_frames(qtbot, window)  # a second redraw would come in these frames
     assert updates == [1]
 
 

@@ -4,8 +4,7 @@ import pytest
 
 from hillwalk.core.io.session import Session
 from hillwalk.gui.main_window import MainWindow, preset_paths
-
-TIMEOUT_MS = 120000
+from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,8 @@ def test_each_preset_loads_and_computes(qtbot, presets, index):
     window.show()
     action = next(a for a in window.presets_menu.actions() if a.text() == session.title)
     action.trigger()
-    qtbot.waitUntil(lambda: window.state.problem == session.problem and window.scene_complete(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.state.problem == session.problem and window.scene_complete(),
+                    timeout=SCENE_TIMEOUT_MS)
     state = window.state
     assert state.slice == session.slice and state.race == session.race
     assert np.all(np.isfinite(state.landscape.values))
@@ -33,5 +33,5 @@ def test_each_preset_loads_and_computes(qtbot, presets, index):
     if session.view.get("lab"):
         assert window.tabs.currentWidget() is window.labs[session.view["lab"]]
         lab = window.labs[session.view["lab"]]
-        qtbot.waitUntil(lambda: lab.result is not None, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
     window.close()

@@ -5,9 +5,7 @@ import numpy as np
 import pytest
 from PyQt6 import QtWidgets
 
-TIMEOUT_MS = 60000
-
-
+from tests.gui.conftest import SCENE_TIMEOUT_MS
 
 
 def snapshot(state):
@@ -17,9 +15,9 @@ def snapshot(state):
 def test_save_then_open_reproduces_the_same_slice_and_paths(qtbot, window, tmp_path, monkeypatch):
     state = window.state
     window.model_panel.loss.setCurrentIndex(window.model_panel.loss.findData("svm"))
-    qtbot.waitUntil(lambda: state.problem.loss == "svm" and window.scene_complete(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.problem.loss == "svm" and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
     state.set_race(steps=60, start=(0.4, 0.3))
-    qtbot.waitUntil(window.scene_complete, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     saved_values, saved_paths = snapshot(state)
     path = tmp_path / "scene.hillwalk.json"
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
@@ -28,11 +26,11 @@ def test_save_then_open_reproduces_the_same_slice_and_paths(qtbot, window, tmp_p
 
     window.model_panel.loss.setCurrentIndex(window.model_panel.loss.findData("softmax"))  # change things
     state.set_race(steps=30)
-    qtbot.waitUntil(lambda: state.problem.loss == "softmax" and window.scene_complete(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.problem.loss == "softmax" and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
 
     monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
     window.open_session_action.trigger()
-    qtbot.waitUntil(lambda: state.problem.loss == "svm" and window.scene_complete(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.problem.loss == "svm" and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
     values, paths = snapshot(state)
     np.testing.assert_array_equal(values, saved_values)
     assert sorted(paths) == sorted(saved_paths)
@@ -56,7 +54,8 @@ def test_a_bad_session_changes_nothing(qtbot, window, tmp_path, content, message
     path = tmp_path / "bad.hillwalk.json"
     path.write_text(content)
     window.open_session(path)
-    qtbot.waitUntil(lambda: window.error_dialog is not None and window.error_dialog.isVisible(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.error_dialog is not None and window.error_dialog.isVisible(),
+                    timeout=SCENE_TIMEOUT_MS)
     assert message in window.error_dialog.text()
     assert state.session().to_dict() == before and state.landscape is picture
     window.error_dialog.close()
@@ -66,12 +65,12 @@ def test_recent_sessions_reopen(qtbot, window, tmp_path):
     state = window.state
     path = tmp_path / "wine.hillwalk.json"
     window.data_panel.dataset.setCurrentIndex(window.data_panel.dataset.findData("wine"))
-    qtbot.waitUntil(lambda: state.problem.dataset == "wine" and window.scene_complete(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.problem.dataset == "wine" and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
     window.save_session(path)
     window.data_panel.dataset.setCurrentIndex(window.data_panel.dataset.findData("iris"))
-    qtbot.waitUntil(lambda: state.problem.dataset == "iris" and window.scene_complete(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.problem.dataset == "iris" and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
     window.recent_menu.actions()[0].trigger()
-    qtbot.waitUntil(lambda: state.problem.dataset == "wine" and window.scene_complete(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.problem.dataset == "wine" and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
     assert window.data_panel.dataset.currentData() == "wine"
 
 

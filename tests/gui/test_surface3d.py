@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.gui.conftest import SCENE_TIMEOUT_MS, SUBPROCESS_TIMEOUT_S
+from tests.gui.scenes import small_session
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -36,25 +39,27 @@ def x_server():
         process.kill()
         reason = process.stderr.read().decode(errors="replace")[:200]
         process.stderr.close()
-        process.wait(timeout=10)
+        process.wait(timeout=SUBPROCESS_TIMEOUT_S)
         pytest.skip(f"no X server: Xvfb did not start ({reason})")
     yield f":{number}"
     process.terminate()
-    process.wait(timeout=10)
+    process.wait(timeout=SUBPROCESS_TIMEOUT_S)
     process.stderr.close()
 
 
 def test_under_xvfb_the_3d_view_draws_the_surface_and_paths(x_server, tmp_path):
     env = dict(os.environ, DISPLAY=x_server, QT_QPA_PLATFORM="xcb")
     out = tmp_path / "surface.png"
-    result = subprocess.run([sys.executable, str(HERE / "surface_on_x.py"), str(out)], env=env,
-                            capture_output=True, text=True, timeout=300)
+    session = small_session().save(tmp_path / "small.hillwalk.json")
+    result = subprocess.run([sys.executable, str(HERE / "surface_on_x.py"), str(out), str(session),
+                             str(SCENE_TIMEOUT_MS / 1000)], env=env, capture_output=True, text=True,
+                            timeout=SUBPROCESS_TIMEOUT_S)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["platform"] == "xcb"
     assert report["available"], report["reason"]
     # A blank (single-colour) frame has std 0 and one colour; the coloured surface has many.
     assert report["std"] > 20 and report["colors"] > 200
-    assert report["paths"] == 4  # the default race's four methods
+    assert report["paths"] == 4  # the small scene's race: the default four methods
     assert report["exported_width"] == 500 and report["exported_colors"] > 50
     assert out.stat().st_size > 10000

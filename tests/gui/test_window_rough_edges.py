@@ -10,8 +10,8 @@ from hillwalk.core.landscapes.slices import SliceSpec
 from hillwalk.core.models.problem import ClassifierSpec
 from hillwalk.gui.figures import LandscapeFigure
 from hillwalk.gui.state import ViewSettings
+from tests.gui.conftest import DEFAULT_SCENE_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS, wait_for_frames
 
-SCENE_TIMEOUT_MS = 120000
 INPUTS = (QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox, QtWidgets.QAbstractButton)
 
 
@@ -21,6 +21,8 @@ def menu_action(window, menu_title, text):
 
 
 def test_view_reset_brings_back_the_default_scene(qtbot, window):
+    """From the small scene (every setting of data, slice and race differs from the
+    default), with lambda and the in-plane box changed and a lab in front."""
     state = window.state
     window.model_panel.lam.setValue(0.05)
     qtbot.mouseClick(window.optimizers_panel.in_plane, QtCore.Qt.MouseButton.LeftButton)
@@ -29,7 +31,7 @@ def test_view_reset_brings_back_the_default_scene(qtbot, window):
 
     menu_action(window, "View", "Reset to the default scene").trigger()
 
-    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=DEFAULT_SCENE_TIMEOUT_MS)
     assert state.problem == ClassifierSpec() and state.slice == SliceSpec() and state.race == RaceSettings()
     assert state.view == ViewSettings()
     assert [(e.spec, e.color, e.enabled) for e in state.optimizers] == \
@@ -37,20 +39,6 @@ def test_view_reset_brings_back_the_default_scene(qtbot, window):
     assert window.model_panel.lam.value() == pytest.approx(ClassifierSpec().lam)  # the panels show it too
     assert window.optimizers_panel.in_plane.isChecked()
     assert window.tabs.currentIndex() == 0 and state.playing
-
-
-def test_the_default_race_heads_for_the_minimum_on_distinct_roads(window):
-    runs = list(window.state.runs.values())
-    assert len(runs) == 4
-    start = np.array(window.state.race.start)
-    for run in runs:
-        end = np.array([run.a[-1], run.b[-1]])
-        assert np.linalg.norm(end) < 0.25 * np.linalg.norm(start)  # at least 75% of the way to the centre
-        assert np.all(run.off_plane == 0)
-    # at step 20 (mid-race on screen) no two markers share a place
-    places = [np.array([run.a[20], run.b[20]]) for run in runs]
-    gaps = [np.linalg.norm(p - q) for k, p in enumerate(places) for q in places[k + 1:]]
-    assert min(gaps) > 0.03
 
 
 def test_the_legend_is_outside_the_data_and_kept_while_runs_update(qtbot, window):
@@ -115,13 +103,13 @@ def test_at_1024_by_768_every_dock_and_page_is_usable(qtbot, window):
     # Like a person dragging the border: the wide arrangement stops at its minimum width
     # (about 1250 px), where the docks regroup as tabs and the window shrinks further.
     window.resize(1024, 768)
-    qtbot.waitUntil(lambda: window._compact_docks, timeout=5000)
+    qtbot.waitUntil(lambda: window._compact_docks, timeout=UI_TIMEOUT_MS)
     window.resize(1024, 768)
-    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 768, timeout=5000)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 768, timeout=UI_TIMEOUT_MS)
     for name, dock in window.docks.items():
         dock.show()
         dock.raise_()
-        qtbot.wait(20)
+        wait_for_frames(qtbot, window, 2)  # the raised tab is laid out by the next turns of the event loop
         scroll = dock.widget()
         assert scroll.viewport().width() > 200, name
         assert controls_clipped(scroll.widget(), scroll.viewport().width()) == [], name
@@ -142,18 +130,17 @@ def test_at_1024_by_768_every_dock_and_page_is_usable(qtbot, window):
 def test_at_1280_by_720_the_curves_show_one_legible_plot_chosen_by_a_tab(qtbot, window):
     window.resize(1280, 720)
     curves = window.curves
-    qtbot.waitUntil(lambda: curves.compact, timeout=5000)
+    qtbot.waitUntil(lambda: curves.compact, timeout=UI_TIMEOUT_MS)
     assert curves.selector.isVisible()
     qtbot.mouseClick(curves.selector, QtCore.Qt.MouseButton.LeftButton,
                      pos=curves.selector.tabRect(1).center())
     assert curves.shown_plots() == [curves.accuracy_plot]
-    qtbot.wait(50)
-    assert curves.accuracy_plot.vb.height() > 80
+    # the plot's layout settles within a few frames: it gets the room, however long that takes here
+    qtbot.waitUntil(lambda: curves.accuracy_plot.vb.height() > 80, timeout=UI_TIMEOUT_MS)
     assert curves.loss_plot.scene() is None  # off the screen, not squeezed
     window.resize(1600, 1200)
-    qtbot.waitUntil(lambda: not curves.compact, timeout=5000)
-    qtbot.wait(50)
-    assert all(plot.vb.height() > 40 for plot in curves.plots)
+    qtbot.waitUntil(lambda: not curves.compact, timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: all(plot.vb.height() > 40 for plot in curves.plots), timeout=UI_TIMEOUT_MS)
 
 
 @pytest.mark.parametrize("low, high", [(0.0201, 0.0202), (0.0, 1e-4), (1e-4, 5e-4), (2e-5, 1.2e-4), (0.0, 1e6), (3e5, 1.2e6)])
