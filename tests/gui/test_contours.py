@@ -10,6 +10,7 @@ from hillwalk.core.experiment import clip_for_log
 from hillwalk.core.landscapes.landscape import Landscape
 from hillwalk.gui.contours import contour_levels, contour_lines, landscape_contours, trace_levels
 from tests.corpus.values import type_into
+from tests.gui.conftest import SCENE_TIMEOUT_MS
 
 
 def polylines(lines):
@@ -300,13 +301,13 @@ def test_the_heatmap_draws_the_lines_the_worker_traced(small_window, qtbot):
     """Typing a contour count in the Landscape panel: the state traces in a worker and the
     heatmap draws those lines, joined, as one item that breaks at the NaN separators."""
     window, state = small_window, small_window.state
-    qtbot.waitUntil(window.scene_complete, timeout=120000)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     figure = window.heatmap.figure
     spin = window.landscape_panel.contours
     try:
-        with qtbot.waitSignal(state.contours_ready, timeout=120000) as ready:
+        with qtbot.waitSignal(state.contours_ready, timeout=SCENE_TIMEOUT_MS) as ready:
             type_into(spin, "3")
-        qtbot.waitUntil(window.scene_complete, timeout=120000)
+        qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
         landscape, lines = ready.args
         assert landscape is state.landscape and state.view.contours == 3
         expected = landscape_contours(state.landscape, state.view.log_scale, 3)
@@ -316,10 +317,10 @@ def test_the_heatmap_draws_the_lines_the_worker_traced(small_window, qtbot):
         assert figure.contour_item.opts["connect"] == "finite"
         drawn = polylines((x, y))
         assert 3 <= len(drawn) and np.isnan(x).sum() == len(drawn) - 1
-        with qtbot.waitSignal(state.contours_ready, timeout=120000):
+        with qtbot.waitSignal(state.contours_ready, timeout=SCENE_TIMEOUT_MS):
             type_into(spin, "0")
-        qtbot.waitUntil(window.scene_complete, timeout=120000)
+        qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
         assert figure.contour_item.getData()[0] is None  # no lines drawn
     finally:
         state.set_view(contours=10)
-        qtbot.waitUntil(window.scene_complete, timeout=120000)
+        qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
