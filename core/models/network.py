@@ -3,9 +3,9 @@
 ``h = act(X W1 + b1)``, ``scores = h W2 + b2``, followed by the SVM or softmax loss of the
 linear model and its weight penalty (weights only unless biases are asked for).
 
-Every layer is a forward/backward pair: ``*_forward`` returns its output and a cache,
-``*_backward`` takes the upstream gradient and the cache and returns the gradients of its
-inputs (as in the CS231n assignments). The network composes them.
+Every layer is a forward/backward pair from :mod:`core.models.layers`: ``*_forward``
+returns its output and a cache, ``*_backward`` takes the upstream gradient and the cache and
+returns the gradients of its inputs (as in the CS231n assignments). The network composes them.
 
 Parameters live in one flat vector ``theta`` of length
 ``D*H + H + H*C + C``, in the order W1 (D x H), b1 (H), W2 (H x C), b2 (C). The blocks are
@@ -22,100 +22,23 @@ import numpy as np
 
 from ..data.datasets import Dataset
 from ..errors import HillwalkError, require_choice
+from .layers import (
+    ACTIVATIONS,
+    KINKED_ACTIVATIONS,
+    activation_backward,
+    activation_forward,
+    activation_in_place,
+    affine_backward,
+    affine_forward,
+    init_weights,
+)
 from .losses import _softmax_per_example
 from .objectives import ClassifierObjective
 from .regularizers import Regularizer
 
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "elu")
-INIT_SCHEMES = ("small", "xavier", "he")
-SMALL_INIT_SCALE = 0.01  # the notes' "small random numbers": 0.01 * randn
-# Activations with a kink at 0: a difference interval that crosses it is flagged.
-KINKED_ACTIVATIONS = ("relu", "leaky_relu")
+INIT_SCHEMES = ("small", "xavier", "he")  # the app's choices; layers.ALL_INIT_SCHEMES has every scheme
 # At most this many bytes of temporaries per chunk in :meth:`TwoLayerNet.evaluate_batch`.
 DEFAULT_CHUNK_BYTES = 4 * 2 ** 20
-
-
-# --------------------------------------------------------------------------- layers
-
-def affine_forward(x, W, b):
-    """``x W + b``. x: (N, D), W: (D, M), b: (M,) -> out (N, M), cache."""
-    return x @ W + b, (x, W)
-
-
-def affine_backward(dout, cache):
-    """Gradients of :func:`affine_forward`. dout: (N, M) -> dx (N, D), dW (D, M), db (M,)."""
-    x, W = cache
-    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
-
-
-def activation_forward(z, kind, slope=0.01):
-    """Elementwise activation of pre-activations z (any shape) -> (out, cache).
-
-    relu ``max(0, z)``; leaky_relu ``z`` if z > 0 else ``slope * z``; tanh; sigmoid
-    ``1 / (1 + exp(-z))``; elu ``z`` if z > 0 else ``exp(z) - 1`` (alpha = 1).
-    """
-    if kind == "relu":
-        out = np.maximum(z, 0.0)
-    elif kind == "leaky_relu":
-        out = np.where(z > 0, z, slope * z)
-    elif kind == "tanh":
-        out = np.tanh(z)
-    elif kind == "sigmoid":
-        out = _sigmoid(z)
-    elif kind == "elu":
-        out = np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
-    else:
-        raise HillwalkError(f"unknown activation {kind!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return out, (z, out, kind, slope)
-
-
-def activation_backward(dout, cache):
-    """Gradient of :func:`activation_forward` with respect to its input (same shape)."""
-    z, out, kind, slope = cache
-    if kind == "relu":
-        return dout * (z > 0)
-    if kind == "leaky_relu":
-        return dout * np.where(z > 0, 1.0, slope)
-    if kind == "tanh":
-        return dout * (1.0 - out * out)
-    if kind == "sigmoid":
-        return dout * out * (1.0 - out)
-    return dout * np.where(z > 0, 1.0, out + 1.0)  # elu: d/dz (exp(z) - 1) = exp(z) = out + 1
-
-
-def activation_in_place(z, kind, slope=0.01):
-    """The activation applied to z in place (no cache; for fast batched evaluation)."""
-    if kind == "relu":
-        np.maximum(z, 0.0, out=z)
-    elif kind == "leaky_relu":
-        np.maximum(z, slope * z, out=z)  # equal to the definition for 0 <= slope < 1
-    elif kind == "tanh":
-        np.tanh(z, out=z)
-    elif kind == "sigmoid":
-        np.copyto(z, _sigmoid(z))
-    else:
-        negative = z < 0
-        z[negative] = np.expm1(z[negative])
-    return z
-
-
-def _sigmoid(z):
-    # Two branches so that exp never overflows: 1/(1+e^-z) for z >= 0, e^z/(1+e^z) below.
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def init_weights(fan_in, fan_out, scheme, rng):
-    """A (fan_in, fan_out) weight matrix: small ``0.01 randn``, Xavier ``randn / sqrt(fan_in)``
-    or He ``randn * sqrt(2 / fan_in)`` (the notes' forms)."""
-    draw = rng.standard_normal((fan_in, fan_out))
-    if scheme == "small":
-        return SMALL_INIT_SCALE * draw
-    if scheme == "xavier":
-        return draw / math.sqrt(fan_in)
-    if scheme == "he":
-        return draw * math.sqrt(2.0 / fan_in)
-    raise HillwalkError(f"unknown initialization {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
 
 
 # --------------------------------------------------------------------------- the network
