@@ -124,6 +124,7 @@ def maxout_forward(x, W, b):
     A tie goes to the piece with the lowest index (as ``argmax``), which then takes the
     whole gradient in :func:`maxout_backward`.
     """
+    x, W = np.asarray(x, dtype=np.float64), np.asarray(W, dtype=np.float64)  # the cache's x.T, W.transpose
     pieces = maxout_pieces(x, W, b)
     winner = np.argmax(pieces, axis=0)                                      # (N, M)
     out = np.take_along_axis(pieces, winner[None], axis=0)[0]
