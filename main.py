@@ -617,8 +617,8 @@ def run_gui(args):
 
         return take_screenshot(args.screenshot, size, session=load_session_arg(args))
     if not has_display() and os.environ.get("QT_QPA_PLATFORM") not in ("offscreen", "minimal"):
-        raise UsageError("hillwalk: no display found (DISPLAY is not set); run it on a desktop, under "
-                         "'xvfb-run python main.py', or save a picture with 'python main.py --screenshot shot.png'")
+        raise UsageError("no display found (DISPLAY is not set); run it on a desktop, under "
+                         "'xvfb-run hillwalk', or save a picture with 'hillwalk --screenshot shot.png'")
     session = load_session_arg(args)
     from hillwalk.gui.app import run_app
 

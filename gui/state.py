@@ -91,6 +91,8 @@ class AppState(QtCore.QObject):
     landscape_ready = QtCore.pyqtSignal(bool)  # True when final, False for a partial or preview
     cut_ready = QtCore.pyqtSignal()
     contours_ready = QtCore.pyqtSignal(object, object)  # landscape, ContourLines (gui.contours)
+    # owner, {name: (landscape, log_scale, count, ContourLines)}: a lab's figures' lines
+    figure_contours_ready = QtCore.pyqtSignal(str, object)
     runs_updated = QtCore.pyqtSignal()
     frame_changed = QtCore.pyqtSignal(int)
     playing_changed = QtCore.pyqtSignal(bool)
@@ -449,6 +451,25 @@ class AppState(QtCore.QObject):
 
         self.jobs.start("contours", job)
 
+    def request_figure_contours(self, owner: str, landscapes: dict):
+        """Trace the contour lines of a lab's figures (``landscapes``: name -> 2-D
+        Landscape) for the current view in a worker, like the heatmap's: a lab's slice can be
+        as large as the main one (2001 x 2001, 100 levels: seconds of tracing). A new request
+        of the same ``owner`` cancels the stale one; the lines arrive with
+        ``figure_contours_ready``."""
+        log_scale, count = self.view.log_scale, self.view.contours
+
+        def job(report, should_stop):
+            traced = {}
+            for name, landscape in landscapes.items():
+                lines = landscape_contours(landscape, log_scale, count, should_stop)
+                if lines is None:
+                    return None
+                traced[name] = (landscape, log_scale, count, lines)
+            return owner, traced
+
+        self.jobs.start(f"figure-contours:{owner}", job)
+
     def cut_line(self):
         """(start (a, b), direction (a, b), s range) of the 1-D cut in plane coordinates."""
         geometry = experiment.cut_geometry(self.slice, self.view.cut_mode, self.view.cut_angle, self.view.cut_points)
@@ -579,6 +600,9 @@ class AppState(QtCore.QObject):
             self.progress.emit("ready", 1.0)
         elif kind == "contours":
             self.contours_ready.emit(*result)
+        elif kind.startswith("figure-contours:"):
+            if result is not None:
+                self.figure_contours_ready.emit(*result)
         elif kind == "cut":
             if result is not None:
                 self.cut = result

@@ -5,6 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
+from ..contours import no_lines
 from ..figures import LandscapeFigure
 from .lab_base import LabPanel
 
@@ -43,16 +44,29 @@ class LossComparisonLab(LabPanel):
         layout.addLayout(row, 1)
         self.shared_levels.toggled.connect(lambda: self.result is not None and self.show_result(self.result))
         state.view_changed.connect(lambda: self.result is not None and self.show_result(self.result))
+        # name -> (landscape, log scale, count, lines): the lines drawn, traced in a worker
+        self.traced = {}
+        state.figure_contours_ready.connect(self._on_contours_ready)
 
     def show_result(self, comparison):
         if comparison is None:
             return
         results = comparison.landscapes
         view = self.state.view
+        missing = {}
         for name, landscape in results.items():
+            # lines traced for this very landscape and view are kept; others are asked of a
+            # worker (the lab's grid is the main slice's, up to 2001 x 2001)
+            traced = self.traced.get(name)
+            current = traced is not None and traced[0] is landscape and traced[1:3] == (view.log_scale,
+                                                                                          view.contours)
+            if not current:
+                missing[name] = landscape
             self.figures[name].show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
                                               contours=view.contours, title=f"{name} {landscape.component}",
-                                              narrow=True)
+                                              lines=traced[3] if current else no_lines(), narrow=True)
+        if missing:
+            self.state.request_figure_contours(self.lab, missing)
         if self.shared_levels.isChecked():
             levels = [self.figures[name].colorbar.levels() for name in results]
             low, high = min(level[0] for level in levels), max(level[1] for level in levels)
@@ -60,6 +74,17 @@ class LossComparisonLab(LabPanel):
                 figure.colorbar.setLevels((low, high))
         self.status.setText("The same plane under both losses: the SVM's piecewise-linear bowl with kinks, the "
                             "softmax's smooth one.")
+
+    def _on_contours_ready(self, owner, traced):
+        if owner != self.lab or self.result is None:
+            return
+        view = self.state.view
+        for name, entry in traced.items():
+            landscape, log_scale, count, lines = entry
+            if self.result.landscapes.get(name) is landscape and (log_scale, count) == (view.log_scale,
+                                                                                        view.contours):
+                self.traced[name] = entry
+                self.figures[name].show_contours(lines)
 
     def values_at(self, a, b):
         out = {}

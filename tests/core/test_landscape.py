@@ -156,6 +156,23 @@ def test_cancelling_a_401_grid_stops_promptly(loss):
     assert steps == 3  # stopped at the request: no step was evaluated after it
 
 
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_a_401_grid_asks_whether_to_stop_often(loss):
+    """Promptness without a clock: the work between two checks is a small share of the slice
+    (at most 1/16 of it on a 401 x 401 grid), so a cancel waits for one short step at most."""
+    rng = np.random.default_rng(0)
+    n, d = 300, 3072
+    data = Dataset(rng.integers(0, 256, (n, d)).astype(float) - 128, rng.integers(0, 10, n),
+                   tuple(str(k) for k in range(10)), tuple(f"x{k}" for k in range(d)), {"name": "cifar-like"})
+    objective = LinearClassifier(data, loss=loss, regularizer=Regularizer("l2", 1e-3))
+    plane = random_plane(objective, objective.initial_theta(1e-4, 0), "filter", seed=0)
+    axis = make_axis(-1, 1, 401)
+    checks = []
+    result = compute_slice(objective, plane, axis, axis, "total", should_stop=lambda: checks.append(1) and False)
+    assert result is not None and result.values.shape == (401, 401)
+    assert len(checks) >= 16
+
+
 def test_relu_sweep_matches_the_direct_sum_on_uniform_and_uneven_grids():
     rng = np.random.default_rng(0)
     offsets, slopes = rng.standard_normal(400) * 3, rng.standard_normal(400)

@@ -141,6 +141,49 @@ def test_svm_and_softmax_side_by_side_with_linked_cursors(qtbot, window):
     assert lab.figures["svm"].colorbar.levels() == lab.figures["softmax"].colorbar.levels()
 
 
+def test_svm_vs_softmax_contours_are_traced_in_a_worker_for_the_view(qtbot, window, monkeypatch):
+    """The lab's slices are as large as the main one: their contour lines come from a worker
+    and follow the Landscape panel's contour count; the GUI thread traces none."""
+    import hillwalk.gui.figures
+    import hillwalk.gui.state
+    from hillwalk.gui.contours import landscape_contours
+    from tests.corpus.values import type_into
+
+    traced_on_gui_thread, full_grids_traced_by_figures = [], []
+    real_trace, real_lines = hillwalk.gui.state.landscape_contours, hillwalk.gui.figures.contour_lines
+
+    def trace(*args, **kwargs):
+        traced_on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        return real_trace(*args, **kwargs)
+
+    def lines(values, *args, **kwargs):
+        # a figure traces for itself only when given no lines (the heatmap's coarse preview)
+        if np.shape(values) == (state.slice.grid, state.slice.grid):
+            full_grids_traced_by_figures.append(threading.current_thread() is threading.main_thread())
+        return real_lines(values, *args, **kwargs)
+
+    monkeypatch.setattr(hillwalk.gui.state, "landscape_contours", trace)
+    monkeypatch.setattr(hillwalk.gui.figures, "contour_lines", lines)
+    state = window.state
+    with qtbot.waitSignal(state.figure_contours_ready, timeout=LAB_TIMEOUT_MS):
+        lab = open_lab(qtbot, window, "SVM vs softmax")
+
+    def drawn_as_traced(count):
+        for name, landscape in lab.result.landscapes.items():
+            expected = landscape_contours(landscape, state.view.log_scale, count)
+            x, y = lab.figures[name].contour_item.getData()
+            if x is None or len(x) != len(expected.x) or not np.array_equal(x, expected.x, equal_nan=True):
+                return False
+        return True
+
+    qtbot.waitUntil(lambda: drawn_as_traced(state.view.contours), timeout=LAB_TIMEOUT_MS)
+    with qtbot.waitSignal(state.figure_contours_ready, timeout=LAB_TIMEOUT_MS):
+        type_into(window.landscape_panel.contours, "4")
+    qtbot.waitUntil(lambda: drawn_as_traced(4), timeout=LAB_TIMEOUT_MS)
+    assert len(traced_on_gui_thread) >= 4 and not any(traced_on_gui_thread)  # two figures, two counts
+    assert not any(full_grids_traced_by_figures)
+
+
 @pytest.mark.scene("small_digits_session")
 def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
     from hillwalk.core.models.objectives import LinearClassifier
