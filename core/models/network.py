@@ -987,6 +987,70 @@ class TwoLayerNet(Network):
         z = (self.X if X is None else X) @ W1 + b1
         return z, activation_forward(z, self.activation, self.slope)[0]
 
+    def kinks_near(self, theta, flat_indices, h: float):
+        """Which parameters lie within ``h`` of a kink: a ReLU/leaky-ReLU pre-activation
+        crossing 0, an SVM margin crossing 0, or a weight at 0 under L1.
+
+        Each test bounds how far the quantity can move when the parameter moves by h
+        (first order, with the activation's largest slope), so it errs on the side of
+        flagging. The two-layer network keeps this test, so that its gradient checks flag
+        what they flagged before :class:`Network`; it flags at least what the exact
+        :meth:`Network.kinks_near` flags (a test compares them).
+
+        Returns
+        -------
+        bool array, shape (len(flat_indices),)
+        """
+        flat = self._as_flat(theta)
+        indices = np.asarray(flat_indices, dtype=np.int64)
+        near = np.zeros(indices.size, dtype=bool)
+        if self.regularizer.active and self.regularizer.kind in ("l1", "elastic"):
+            near |= (np.abs(flat[indices]) <= h) & self.reg_mask[indices]
+        W1, b1, W2, b2 = self.unpack(flat)
+        z, hidden = self.hidden_activations(flat)
+        kinked = self.activation in KINKED_ACTIVATIONS
+        svm = self.loss_name == "svm"
+        if not (kinked or svm):
+            return near
+        rows = np.arange(self.n_train)
+        if svm:
+            scores = hidden @ W2 + b2
+            margins = scores - scores[rows, self.y][:, None] + self.delta  # (N, C)
+            margins[rows, self.y] = np.inf  # the correct class's own term is constant
+        # |act'(z)|: exact for the kinked ones once no kink lies in reach (checked first),
+        # an upper bound for the smooth ones (sigmoid' <= 1/4; tanh', elu' <= 1).
+        if self.activation == "relu":
+            local_slope = (z > 0).astype(np.float64)
+        elif self.activation == "leaky_relu":
+            local_slope = np.where(z > 0, 1.0, self.slope)
+        else:
+            local_slope = np.full_like(z, 0.25 if self.activation == "sigmoid" else 1.0)
+        w2_row_span = np.abs(W2)                                      # (H, C)
+        for k, index in enumerate(indices):
+            name, position = self._locate(int(index))
+            if name in ("W1", "b1"):
+                d, j = (position if name == "W1" else (None, position[0]))
+                reach_z = h * (np.abs(self.X[:, d]) if d is not None else np.ones(self.n_train))  # (N,)
+                if kinked and np.any(np.abs(z[:, j]) <= reach_z):
+                    near[k] = True
+                    continue
+                if svm:
+                    # scores move by dh_j * W2[j, :]; a margin by dh_j * (W2[j, c] - W2[j, y]).
+                    dh = local_slope[:, j] * reach_z
+                    spread = w2_row_span[j][None, :] + w2_row_span[j][self.y][:, None]   # (N, C)
+                    near[k] |= bool(np.any(np.abs(margins) <= dh[:, None] * spread))
+            elif svm:
+                if name == "W2":
+                    j, c = position
+                    move = h * np.abs(hidden[:, j])
+                else:
+                    c, move = position[0], np.full(self.n_train, h)
+                other = (self.y != c) & (np.abs(margins[:, c]) <= move)
+                own_rows = self.y == c
+                own = np.abs(margins[own_rows]) <= move[own_rows, None]
+                near[k] |= bool(other.any() or own.any())
+        return near
+
     def describe(self) -> dict:
         return {"model": "net", "hidden": self.hidden, "activation": self.activation, "slope": self.slope,
                 "init": self.init, "loss": self.loss_name, "delta": self.delta,

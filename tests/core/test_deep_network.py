@@ -559,3 +559,18 @@ def test_a_network_trains_on_the_spiral_with_every_extra():
     assert net.loss(theta) < 0.5 * start
     net.estimate_running_stats(theta)
     assert net.accuracy(theta) > 0.9
+
+
+@pytest.mark.parametrize("activation, loss, regularizer", [("relu", "svm", "none"), ("leaky_relu", "softmax", "l1"),
+                                                            ("tanh", "svm", "elastic")])
+def test_the_two_layer_bound_flags_at_least_the_exact_kinks(activation, loss, regularizer):
+    # TwoLayerNet keeps its first-order bound (the app's gradient checks flag as before);
+    # it must flag every parameter the exact pattern comparison of Network flags.
+    net = ClassifierSpec(dataset="spiral", preprocessing="standardize", model="net", hidden=10, lam=1e-2,
+                         activation=activation, loss=loss, regularizer=regularizer).build()
+    theta = net.initial_theta(seed=1) + 0.5 * np.random.default_rng(2).standard_normal(net.size)
+    indices, h = np.arange(net.size), 1e-2   # a large step, so that many intervals hold kinks
+    bound = net.kinks_near(theta, indices, h)
+    exact = Network.kinks_near(net, theta, indices, h)
+    assert exact.sum() > 3
+    assert np.all(bound[exact])
