@@ -150,7 +150,9 @@ MODEL_OPTIONS = ("model", "hidden", "activation", "slope", "init")
 def problem_title(problem):
     """'softmax on digits' or 'softmax, 64-unit relu net, on spiral'."""
     if problem.model == "net":
-        return f"{problem.loss}, {problem.hidden}-unit {problem.activation} net, on {problem.dataset}"
+        from hillwalk.core.models.problem import format_widths
+
+        return f"{problem.loss}, {format_widths(problem.hidden)}-unit {problem.activation} net, on {problem.dataset}"
     return f"{problem.loss} on {problem.dataset}"
 
 

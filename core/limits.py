@@ -84,8 +84,15 @@ RANGES = {
     "problem.condition": _r("the condition number", 1, 1e8, why="beyond 1e8 the quadratic's valley is below "
                             "the plot's resolution"),
     "problem.angle": _r("the quadratic's rotation angle (degrees)", -360, 360),
-    "problem.hidden": _r("the hidden size", 1, 4096, integer=True,
-                         why="also checked against the memory a forward pass needs on the data"),
+    "problem.hidden": _r("the hidden size (units per layer)", 1, 4096, integer=True,
+                         why="each layer of --hidden; also checked against the memory a forward pass needs on "
+                             "the data"),
+    "problem.depth": _r("the number of hidden layers", 1, 64, integer=True,
+                        why="a deeper stack's slice costs a pass per layer per point; 64 is core's limit"),
+    "problem.keep_prob": _r("dropout's keep probability p", 0, 1, open_low=True,
+                            why="inverted dropout keeps a unit with probability p; 1 is no dropout"),
+    "problem.pieces": _r("maxout's pieces per unit k", 2, 8, integer=True,
+                         why="one piece is the affine layer itself; each piece multiplies the layer's cost"),
     "problem.slope": _r("leaky ReLU's negative slope", 0, 1, open_high=True),
     # the slice (SliceSpec)
     "slice.train_steps": _r("the centre's training steps", 0, 100000, integer=True),
@@ -98,6 +105,8 @@ RANGES = {
                       why="also checked against the parameter's shape"),
     "slice.seed": _r("the slice's seed", 0, MAX_SEED, integer=True),
     "slice.budget_mb": _r("the working memory budget (MB)", 1, 16384),
+    "slice.dropout_masks": _r("the number of dropout masks K of mean:K", 2, 100, integer=True,
+                              why="mean:1 is fixed; every mask is one more pass per point"),
     # the race
     "race.steps": _r("the number of steps", 1, 100000, integer=True,
                      why="a recorded path of 100000 steps is what the views draw within a frame"),

@@ -27,7 +27,11 @@ from ..optimization.optimizers import OptimizerSpec, Schedule
 from .files import require_regular_file, write_text_atomically
 
 FORMAT = "hillwalk-session"
-SCHEMA_VERSION = 2  # 2: optimizers' "colour" is spelt "color" (version 1 files still open)
+# 2: optimizers' "colour" is spelt "color" (version 1 files still open);
+# 3: deep networks: the problem's "hidden" is a list of widths (an int in versions 1-2, still
+# read), with batchnorm, keep_prob, residual and pieces; the slice's bn_mode and dropout_mode.
+# Older files take the defaults of the new fields, which give their numbers unchanged.
+SCHEMA_VERSION = 3
 SUFFIX = ".hillwalk.json"
 # Larger files are refused before reading: a session of every setting is a few kB; this
 # leaves room for long titles and many optimizers while keeping the read short.
@@ -302,6 +306,12 @@ def _coerce(value, hint, default, where):
         if isinstance(value, bool):
             return value
         raise HillwalkError(f"{where} must be true or false, got {value!r}")
+    if tuple in allowed and int in allowed:  # a width or a list of widths (ClassifierSpec.hidden)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return tuple(value)
+        raise HillwalkError(f"{where} must be a whole number or a list of whole numbers, got {value!r}")
     if int in allowed and float not in allowed:
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import HillwalkError, require_choice
 from ..models.losses import _svm_margins, softmax_loss
+from ..models.network import TwoLayerNet
 from ..models.objectives import LinearClassifier
 from ..models.regularizers import Regularizer
 from .separability import conflicting_duplicates, linear_separation, standardized
@@ -236,9 +237,21 @@ def unregularized_copy(objective, train):
     """The same model and loss as ``objective`` (its own class, so a subclass with a
     broken loss stays broken) on ``train``, without regularization or validation data."""
     none = Regularizer("none")
-    if objective.is_network:
+    if isinstance(objective, TwoLayerNet):  # its own (positional) signature: one width
         return type(objective)(train, None, objective.hidden, objective.activation, objective.slope, objective.init,
                                objective.loss_name, objective.delta, none)
+    if objective.is_network:
+        # every setting of a deep network, its modes too (a copy on other data draws its own
+        # dropout masks for those examples; running statistics carry over, as they would
+        # to any data evaluated in evaluation mode)
+        copy = type(objective)(train, None, objective.widths, objective.activation, objective.slope, objective.init,
+                               objective.loss_name, objective.delta, none, pieces=max(objective.pieces, 2),
+                               batchnorm=objective.batchnorm, keep_prob=objective.keep_prob,
+                               residual=objective.residual, bn_momentum=objective.bn_momentum,
+                               bn_mode=objective.bn_mode, dropout_mode=objective.dropout_mode,
+                               mask_seed=objective.mask_seed)
+        copy.running_stats = objective.running_stats
+        return copy
     return type(objective)(train, None, objective.loss_name, objective.delta, none)
 
 

@@ -16,6 +16,12 @@ from .directions import BIAS_MODES, coordinate_plane, gradient_plane, interpolat
 from .landscape import DEFAULT_BUDGET_BYTES, Component, compute_slice, iter_slice, make_axis
 
 CENTERS = ("init", "trained")
+# How a slice evaluates a network with batch norm: with the centre's running statistics
+# (evaluation mode) or with the batch statistics of the full training data at every point.
+BN_MODES = ("eval", "train")
+# How a slice evaluates a network with dropout: without it (evaluation), with one fixed
+# mask, or as the mean over K masks ("mean:K").
+DROPOUT_SLICE_MODES = ("off", "fixed", "mean:K")
 DIRECTION_CHOICES = ("gaussian", "filter", "layer", "model", "gradient", "pca", "coords", "interpolate")
 
 
@@ -47,6 +53,16 @@ class SliceSpec:
     alpha_range, beta_range : (low, high)
     component : str
         total, data, reg, accuracy or example:K.
+    bn_mode : {"eval", "train"}
+        Networks with batch norm: "eval" normalizes every point of the slice with the
+        running statistics of the centre (each layer's mean and variance over the full
+        training data at the centre: one deterministic function of the weights); "train"
+        normalizes every point with the batch statistics of the full training data at that
+        point. Without batch norm it changes nothing.
+    dropout_mode : "off", "fixed" or "mean:K"
+        Networks with dropout: "off" evaluates without dropout; "fixed" with one mask
+        (per training example and layer) drawn from the problem's seed; "mean:K" averages
+        the loss over K such masks (K from 2 to 100). Without dropout it changes nothing.
     """
 
     center: str = "trained"
@@ -63,8 +79,12 @@ class SliceSpec:
     component: str = "total"
     seed: int = 0
     budget_mb: float = DEFAULT_BUDGET_BYTES / 2 ** 20
+    bn_mode: str = "eval"
+    dropout_mode: str = "off"
 
     def __post_init__(self):
+        require_choice(self.bn_mode, BN_MODES, "batch-norm mode of the slice")
+        object.__setattr__(self, "dropout_mode", check_dropout_mode(self.dropout_mode))
         if self.center not in CENTERS:
             raise HillwalkError(f"unknown centre {self.center!r}; choose init or trained")
         require_choice(self.directions, DIRECTION_CHOICES, "directions")
@@ -152,8 +172,30 @@ class SliceSpec:
         return compute_slice(objective, plane, self.alpha_axis(), self.beta_axis(), self.component,
                              int(self.budget_mb * 2 ** 20), progress=progress, should_stop=should_stop)
 
+    def modes(self) -> dict:
+        """The modes a network with batch norm or dropout is sliced in (see the attributes)."""
+        return {"bn_mode": self.bn_mode, "dropout_mode": self.dropout_mode}
+
     def to_dict(self) -> dict:
         data = asdict(self)
         for key in ("coords", "alpha_range", "beta_range"):
             data[key] = list(data[key])
         return data
+
+
+def check_dropout_mode(mode) -> str:
+    """``mode`` if it is "off", "fixed" or "mean:K" with K in RANGES["slice.dropout_masks"]
+    (2 .. 100); otherwise a :class:`HillwalkError` that says what to write."""
+    if not isinstance(mode, str):
+        raise HillwalkError(f"the dropout mode must be off, fixed or mean:K, got {mode!r}")
+    if mode in ("off", "fixed"):
+        return mode
+    if mode.startswith("mean:"):
+        count = mode[5:]
+        if not count.isdigit():
+            raise HillwalkError(f"dropout mode {mode!r}: K of mean:K must be a whole number from 2 to 100, "
+                                "e.g. mean:8")
+        check("slice.dropout_masks", int(count))
+        return f"mean:{int(count)}"
+    raise HillwalkError(f"unknown dropout mode {mode!r}; choose off, fixed or mean:K (the mean over K masks, "
+                        "e.g. mean:8)")

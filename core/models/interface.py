@@ -6,7 +6,8 @@ members (plain booleans) instead of probing for attributes. :func:`check_setting
 the one place that refuses a setting the objective in force cannot honour.
 
 Implemented by :class:`~core.models.objectives.LinearClassifier`,
-:class:`~core.models.network.TwoLayerNet`, every
+:class:`~core.models.network.Network` (any depth, batch norm, dropout, maxout, skip
+connections) and its plain one-hidden-layer case :class:`~core.models.network.TwoLayerNet`, every
 :class:`~core.models.testfunctions.TestFunction` and
 :class:`~core.optimization.trajectory.PlaneObjective` (structurally: the optimization
 part of core does not import this module).
@@ -29,7 +30,7 @@ CAPABILITIES = (
     "has_own_plane",          # a 2-D function: its own x and y are the plane (no centre, directions or seed)
     "has_layers",             # parameter_blocks(): named blocks (W; or W1, b1, W2, b2) to normalize by
     "has_batch_evaluation",   # evaluate_batch(thetas (K, *param_shape), component) -> (K,) and bytes_per_point()
-    "is_network",             # a two-layer network (hidden, activation, slope, init apply)
+    "is_network",             # a network (hidden, activation, slope, init, batchnorm, keep_prob, residual, pieces apply)
 )
 
 # Every member the app uses, capabilities included (checked by :func:`conforms`).
@@ -39,7 +40,7 @@ MEMBERS = ("param_shape", "size", "n_train", "loss", "loss_and_grad", "accuracy"
 DATA_FIELDS = ("dataset", "preprocessing", "val_fraction", "subsample", "label_column", "seed")
 MODEL_FIELDS = ("model", "loss", "delta")
 REGULARIZATION_FIELDS = ("regularizer", "lam", "beta", "regularize_bias")
-NETWORK_FIELDS = ("hidden", "activation", "slope", "init")
+NETWORK_FIELDS = ("hidden", "activation", "slope", "init", "batchnorm", "keep_prob", "residual", "pieces")
 # SliceSpec fields that choose the plane through a model's weights.
 PLANE_FIELDS = ("center", "train_steps", "init_scale", "directions", "orthogonalize", "biases", "coords", "seed")
 
@@ -158,6 +159,8 @@ def _check_problem(objective, problem, changed):
                             f"choose the two-layer network under Model first")
     if "slope" in changed and problem.activation != "leaky_relu":
         raise HillwalkError("The leaky slope only applies to the leaky ReLU activation; choose it first")
+    if "pieces" in changed and problem.activation != "maxout":
+        raise HillwalkError("The number of maxout pieces only applies to the maxout activation; choose it first")
     if "delta" in changed and problem.loss != "svm":
         raise HillwalkError("The margin delta only applies to the SVM loss; choose the SVM loss first")
     if "beta" in changed and problem.regularizer != "elastic":
@@ -210,7 +213,9 @@ _LABELS = {"lam": "lambda", "regularize_bias": "regularizing the bias", "val_fra
            "regularizer": "the regularizer", "beta": "beta", "dataset": "the data set",
            "preprocessing": "the preprocessing", "model": "the model", "loss": "the loss", "delta": "delta",
            "hidden": "the hidden units", "activation": "the activation", "slope": "the leaky slope",
-           "init": "the initialization", "directions": "the directions", "lr": "the learning rate",
+           "init": "the initialization", "batchnorm": "batch norm", "keep_prob": "the dropout keep probability",
+           "residual": "skip connections", "pieces": "the maxout pieces", "bn_mode": "the batch-norm mode",
+           "dropout_mode": "the dropout mode", "directions": "the directions", "lr": "the learning rate",
            "momentum": "momentum", "alpha": "the decay alpha", "beta1": "beta1", "beta2": "beta2", "eps": "eps",
            "schedule": "the schedule", "batch_size": "the batch size"}
 

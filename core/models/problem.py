@@ -8,15 +8,25 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from ..data.datasets import PREPROCESSING_METHODS, load_dataset
 from ..errors import HillwalkError, require_choice
 from ..limits import check, check_memory, check_optional
-from .network import TwoLayerNet, check_network_settings
+from .layers import ACTIVATIONS as ELEMENTWISE_ACTIVATIONS
+from .layers import ALL_INIT_SCHEMES
+from .network import INIT_SCHEMES as TWO_LAYER_INIT_SCHEMES
+from .network import Network, TwoLayerNet, estimate_pass_bytes
 from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
 from .regularizers import Regularizer
 from .testfunctions import TEST_FUNCTION_NAMES, make_test_function
 
 MODELS = ("linear", "net")
+# The choices the command line and the window offer for a network (any depth): the
+# elementwise activations and maxout; every initialization, zero and "too large" 1.0
+# included (the notes' experiment needs them).
+ACTIVATIONS = ELEMENTWISE_ACTIVATIONS + ("maxout",)
+INIT_SCHEMES = ALL_INIT_SCHEMES
 
 
 @dataclass(frozen=True)
@@ -45,9 +55,22 @@ class ClassifierSpec:
     seed : int
         Seed of every random choice made while building (synthetic data, subsample, split).
     model : {"linear", "net"}
-        A linear classifier, or a two-layer network (:class:`~core.models.network.TwoLayerNet`)
-        with ``hidden`` units, ``activation`` (``slope`` for leaky_relu) and weight
-        initialization ``init``.
+        A linear classifier, or a network (:class:`~core.models.network.Network`; the
+        plain one-hidden-layer case is :class:`~core.models.network.TwoLayerNet`, bit for
+        bit the app's two-layer network) with hidden layers ``hidden``, ``activation``
+        (``slope`` for leaky_relu, ``pieces`` for maxout) and weight initialization ``init``.
+    hidden : tuple of int
+        The widths of the hidden layers, e.g. (100, 100); an int (or a list) is accepted and
+        normalized to a tuple, so ``hidden=64`` and ``hidden=(64,)`` are the same spec.
+    batchnorm : bool
+        Batch normalization between each hidden affine map and its activation.
+    keep_prob : float in (0, 1]
+        Inverted dropout's keep probability p after each hidden activation (1: no dropout).
+    residual : bool
+        Skip connections h + f(h) on every hidden layer after the first whose width equals
+        its input's (needs two consecutive hidden layers of equal width).
+    pieces : int
+        Maxout's k, affine maps per unit (2 .. 8); used only with ``activation="maxout"``.
     """
 
     dataset: str = "digits"
@@ -66,10 +89,14 @@ class ClassifierSpec:
     condition: float = 20.0
     angle: float = 30.0
     model: str = "linear"
-    hidden: int = 64
+    hidden: int | tuple = (64,)
     activation: str = "relu"
     slope: float = 0.01
     init: str = "he"
+    batchnorm: bool = False
+    keep_prob: float = 1.0
+    residual: bool = False
+    pieces: int = 2
 
     def __post_init__(self):
         if self.objective != "classifier" and self.objective not in TEST_FUNCTION_NAMES:
@@ -82,9 +109,19 @@ class ClassifierSpec:
         check("problem.condition", self.condition)
         check("problem.angle", self.angle)
         require_choice(self.model, MODELS, "model")
-        check("problem.hidden", self.hidden)
+        object.__setattr__(self, "hidden", _normalized_widths(self.hidden))
         check("problem.slope", self.slope)
-        check_network_settings(self.hidden, self.activation, self.slope, self.init)
+        require_choice(self.activation, ACTIVATIONS, "activation")
+        require_choice(self.init, INIT_SCHEMES, "initialization")
+        for name in ("batchnorm", "residual"):
+            if not isinstance(getattr(self, name), bool):
+                raise HillwalkError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        check("problem.keep_prob", self.keep_prob)
+        check("problem.pieces", self.pieces)
+        if self.residual and not _has_skip(self.hidden):
+            raise HillwalkError(f"skip connections need at least two hidden layers, two consecutive ones of equal "
+                                f"width (h + f(h) adds a layer's input to its output), got hidden "
+                                f"{format_widths(self.hidden)}")
         require_choice(self.preprocessing, PREPROCESSING_METHODS, "preprocessing")
         require_choice(self.loss, LOSS_NAMES, "loss")
         check("problem.lam", self.lam)
@@ -120,22 +157,82 @@ class ClassifierSpec:
         train, val = prepare_splits(data, self.preprocessing, self.val_fraction, self.seed)
         return self.model_on(train, val)
 
+    @property
+    def is_plain_two_layer(self) -> bool:
+        """One hidden layer with none of batch norm, dropout, maxout or skip connections and
+        an initialization the two-layer network had: :class:`TwoLayerNet`, today's numbers."""
+        return (len(self.hidden) == 1 and not self.batchnorm and self.keep_prob == 1.0 and not self.residual
+                and self.activation != "maxout" and self.init in TWO_LAYER_INIT_SCHEMES)
+
     def model_on(self, train, val=None):
         """The model of these settings (linear or network, loss, regularizer) on data that
         is already split and preprocessed."""
         regularizer = Regularizer(self.regularizer, self.lam, self.beta)
         if self.model == "net":
-            # a forward and backward pass keeps about four N x H arrays (pre-activations,
-            # activations, their gradients) besides the parameters
             n, d = train.X.shape
             classes = len(train.class_names)
-            check_memory(8.0 * (4 * n * self.hidden + 3 * self.hidden * (d + classes + 2)),
-                         f"a {self.hidden}-unit network on {n} examples", "use fewer hidden units or a subsample")
-            return TwoLayerNet(train, val, int(self.hidden), self.activation, self.slope, self.init, self.loss,
-                               self.delta, regularizer, self.regularize_bias)
+            pieces = self.pieces if self.activation == "maxout" else 1
+            # a slice's centre runs a forward and backward pass on the whole training set;
+            # the estimate counts every array its caches and gradients keep
+            needed = estimate_pass_bytes(n, d, classes, self.hidden, pieces, self.batchnorm, self.keep_prob < 1.0,
+                                         self.residual, mask_sets=1 if self.keep_prob < 1.0 else 0)
+            check_memory(needed, f"a {format_widths(self.hidden)}-unit network on {n} examples",
+                         "use fewer or narrower hidden layers, or a subsample")
+            if self.is_plain_two_layer:
+                return TwoLayerNet(train, val, self.hidden[0], self.activation, self.slope, self.init, self.loss,
+                                   self.delta, regularizer, self.regularize_bias)
+            return Network(train, val, self.hidden, self.activation, self.slope, self.init, self.loss, self.delta,
+                           regularizer, self.regularize_bias, pieces=self.pieces, batchnorm=self.batchnorm,
+                           keep_prob=self.keep_prob, residual=self.residual, mask_seed=self.seed)
         return LinearClassifier(train, val, self.loss, self.delta, regularizer, self.regularize_bias)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["hidden"] = list(self.hidden)
+        return data
+
+
+def format_widths(widths) -> str:
+    """'64' or '100-100' (the widths of the hidden layers, for titles and messages)."""
+    return "-".join(str(w) for w in widths)
+
+
+def parse_widths(text: str) -> tuple:
+    """``--hidden 100,100`` (or one number) as a tuple of ints; a message naming the bad
+    part otherwise (the range of each width is checked by the spec)."""
+    parts = [part.strip() for part in str(text).split(",")]
+    if not parts or any(not part for part in parts):
+        raise HillwalkError(f"the hidden layers must be widths separated by commas, e.g. 100,100, got {text!r}")
+    widths = []
+    for part in parts:
+        try:
+            widths.append(int(part))
+        except ValueError:
+            raise HillwalkError(f"the hidden size (units per layer) must be a whole number, got {part!r} in {text!r}") from None
+    return tuple(widths)
+
+
+def _normalized_widths(hidden) -> tuple:
+    """``hidden`` (an int or a sequence of ints) as a tuple of ints, each width and the
+    depth checked against RANGES."""
+    if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+        widths = (int(hidden),)
+    elif isinstance(hidden, (tuple, list)):
+        widths = tuple(hidden)
+    else:
+        raise HillwalkError(f"the hidden layers must be a width or a list of widths, e.g. 64 or [100, 100], "
+                            f"got {hidden!r}")
+    check("problem.depth", len(widths))
+    for width in widths:
+        if isinstance(width, np.integer):
+            width = int(width)
+        check("problem.hidden", width)
+    return tuple(int(width) for width in widths)
+
+
+def _has_skip(widths) -> bool:
+    """Whether a residual network of these widths has a skip (core.models.network: every
+    hidden layer after the first whose input width equals its width)."""
+    return any(a == b for a, b in zip(widths, widths[1:]))
 
 
