@@ -16,10 +16,9 @@ import numpy as np
 import hillwalk
 from hillwalk.core.data.datasets import PREPROCESSING_METHODS
 from hillwalk.core.landscapes.directions import BIAS_MODES
-from hillwalk.core.landscapes.slices import CENTERS, DIRECTION_CHOICES
-from hillwalk.core.models.network import ACTIVATIONS, INIT_SCHEMES
+from hillwalk.core.landscapes.slices import BN_MODES, CENTERS, DIRECTION_CHOICES
 from hillwalk.core.models.objectives import LOSS_NAMES
-from hillwalk.core.models.problem import MODELS
+from hillwalk.core.models.problem import ACTIVATIONS, INIT_SCHEMES, MODELS
 from hillwalk.core.models.regularizers import REGULARIZER_KINDS
 from hillwalk.core.models.testfunctions import TEST_FUNCTION_NAMES
 from hillwalk.core.optimization.optimizers import SCHEDULES
@@ -96,6 +95,17 @@ def _whole_number(text):
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
+def _widths(text):
+    """--hidden: one width or a comma list (each width's range is the spec's check)."""
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.models.problem import parse_widths
+
+    try:
+        return parse_widths(text)
+    except HillwalkError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_problem_arguments(parser):
     """The data set and model options shared by every subcommand that needs a classifier."""
     group = parser.add_argument_group("data and model")
@@ -131,20 +141,36 @@ def add_model_arguments(parser, defaults=True):
 
     group = parser.add_argument_group("network (--model net)")
     group.add_argument("--model", choices=MODELS, default=default("linear"),
-                       help="a linear classifier, or a two-layer network h = act(X W1 + b1), "
-                            "scores = h W2 + b2" + (" (default: linear)" if defaults else ""))
-    group.add_argument("--hidden", type=_positive_int, default=default(64),
-                       help="hidden units of the network" + (" (default: 64)" if defaults else ""))
+                       help="a linear classifier, or a network: each hidden layer h = act(h W + b) (with the "
+                            "options below: affine -> [batch norm] -> activation -> [dropout], [+ h]), then "
+                            "scores = h W + b" + (" (default: linear)" if defaults else ""))
+    group.add_argument("--hidden", type=_widths, default=default((64,)), metavar="W[,W...]",
+                       help="widths of the hidden layers, e.g. 64 (one layer) or 100,100 (two)"
+                            + (" (default: 64)" if defaults else ""))
     group.add_argument("--activation", choices=ACTIVATIONS,
-                       default=default("relu"), help="hidden activation" + (" (default: relu)" if defaults else ""))
+                       default=default("relu"), help="hidden activation; maxout keeps the largest of --pieces "
+                                                     "affine maps per unit" + (" (default: relu)" if defaults else ""))
     group.add_argument("--slope", type=_finite_float, default=default(0.01),
                        help="leaky_relu's negative slope" + (" (default: 0.01)" if defaults else ""))
+    group.add_argument("--pieces", type=_whole_number, default=default(2), metavar="K",
+                       help="maxout: affine maps per unit, 2 to 8" + (" (default: 2)" if defaults else ""))
     group.add_argument("--init", choices=INIT_SCHEMES, default=default("he"),
-                       help="weight initialization: small = 0.01 randn, xavier = randn / sqrt(fan_in), "
-                            "he = randn * sqrt(2 / fan_in)" + (" (default: he)" if defaults else ""))
+                       help="weight initialization: zero = all 0, small = 0.01 randn, large = 1.0 randn, "
+                            "xavier = randn / sqrt(fan_in), he = randn * sqrt(2 / fan_in)"
+                            + (" (default: he)" if defaults else ""))
+    group.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=default(False),
+                       help="batch normalization between each hidden affine map and its activation (runs and "
+                            "gradient checks use batch statistics; slices: --bn-mode)")
+    group.add_argument("--dropout", dest="keep_prob", type=_finite_float, default=default(1.0), metavar="P",
+                       help="inverted dropout after each hidden activation with keep probability P in (0, 1]; "
+                            "1 is none. Runs and gradient checks use one fixed mask drawn from --seed; slices: "
+                            "--dropout-mode" + (" (default: 1)" if defaults else ""))
+    group.add_argument("--residual", action=argparse.BooleanOptionalAction, default=default(False),
+                       help="skip connections h + f(h) on hidden layers of the width of their input (needs two "
+                            "consecutive hidden layers of equal width)")
 
 
-MODEL_OPTIONS = ("model", "hidden", "activation", "slope", "init")
+MODEL_OPTIONS = ("model", "hidden", "activation", "slope", "init", "pieces", "batchnorm", "keep_prob", "residual")
 
 
 def problem_title(problem):
@@ -171,7 +197,8 @@ def problem_spec_from_args(args):
                           subsample=args.subsample, label_column=args.label_column, loss=args.loss,
                           delta=args.delta, regularizer=args.reg, lam=args.lam, beta=args.beta,
                           regularize_bias=args.reg_bias, seed=args.seed, model=args.model, hidden=args.hidden,
-                          activation=args.activation, slope=args.slope, init=args.init)
+                          activation=args.activation, slope=args.slope, init=args.init, pieces=args.pieces,
+                          batchnorm=args.batchnorm, keep_prob=args.keep_prob, residual=args.residual)
 
 
 def build_parser():
@@ -269,6 +296,7 @@ def build_parser():
                                            "the race as an animated GIF.")
     race.add_argument("--session", metavar="FILE", help="the session (default: the app's default scene)")
     add_model_arguments(race, defaults=False)
+    add_mode_arguments(race.add_argument_group("slice (networks with batch norm or dropout)"), defaults=False)
     race.add_argument("--out", required=True, help="output .gif")
     race.add_argument("--fps", type=_in_range("gif.fps"), default=15,
                       help="frames per second, 1 to 60 (default: 15)")
@@ -299,12 +327,13 @@ def run_race(args, out=None):
     if not enabled:
         raise HillwalkError("the session has no enabled optimizer to race")
     problem = with_model_options(session.problem, args)
+    slice_spec = with_mode_options(session.slice, args)
     # The same tasks, in the same order, as the app's workers: objective, plane, slice, runs.
     objective = experiment.build_objective(problem)
-    plane = experiment.build_plane(objective, session.slice)
+    plane = experiment.build_plane(objective, slice_spec)
     if plane.dir2 is None:
         raise HillwalkError("the race is drawn on a 2-D slice; the session's slice is a 1-D cut")
-    landscape = experiment.compute_landscape(objective, plane, session.slice)
+    landscape = experiment.compute_landscape(objective, plane, slice_spec)
     if not has_display():
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from hillwalk.gui.animation import PathToDraw, render_race_gif
@@ -321,7 +350,38 @@ def run_race(args, out=None):
                                       title=session.title or problem_title(problem),
                                       log_scale=view.log_scale, colormap=view.colormap, contours=view.contours)
     print(f"wrote {written}: {frames} frames at {args.fps} frames per second, {width}x{height}", file=out)
+    print_modes(objective, plane, out)
     return EXIT_OK
+
+
+def with_mode_options(slice_spec, args):
+    """``slice_spec`` with --bn-mode / --dropout-mode when given."""
+    import dataclasses
+
+    changes = {name: getattr(args, name) for name in ("bn_mode", "dropout_mode") if getattr(args, name, None)}
+    return dataclasses.replace(slice_spec, **changes) if changes else slice_spec
+
+
+def run_modes(objective) -> str:
+    """How optimizer runs (and gradient checks) evaluate a network with batch norm or
+    dropout, in words; "" for any other objective."""
+    objective = getattr(objective, "objective", objective)  # a run within the plane: its network
+    parts = []
+    if getattr(objective, "batchnorm", False):
+        parts.append("batch norm in training mode (each step normalizes with its batch's statistics)")
+    if getattr(objective, "keep_prob", 1.0) < 1.0:
+        parts.append(f"dropout p = {objective.keep_prob:g} with one fixed mask per example drawn from seed "
+                     f"{objective.mask_seed}, the same at every step (fresh masks per step are not offered yet)")
+    return "; ".join(parts)
+
+
+def print_modes(objective, plane, out):
+    """The modes of a network with batch norm or dropout: the slice's (recorded in the
+    plane's info) and the runs'."""
+    if plane is not None and plane.info.get("modes"):
+        print(f"slice modes: {plane.info['modes']}", file=out)
+    if run_modes(objective):
+        print(f"runs: {run_modes(objective)}", file=out)
 
 
 def optimizer_specs_from_args(args):
@@ -443,6 +503,8 @@ def run_trace(args, out=None):
         if trajectory.escaped_at is not None:
             print(f"{trajectory.label}: unbounded below, escaped at step {trajectory.escaped_at} (the loss fell under "
                   f"the floor; its rows stop at step {trajectory.escaped_at - 1})", file=out)
+    if run_modes(objective):
+        print(f"runs: {run_modes(objective)}", file=out)
     print(f"wrote {path}", file=out)
     return EXIT_OK
 
@@ -474,6 +536,20 @@ def add_slice_arguments(parser):
     group.add_argument("--component", default="total",
                        help="total, data, reg, accuracy or example:K (default: total)")
     group.add_argument("--budget-mb", type=_finite_float, default=256.0, help="working memory budget (default: 256)")
+    add_mode_arguments(group)
+
+
+def add_mode_arguments(group, defaults=True):
+    """--bn-mode and --dropout-mode, how a slice evaluates a network with batch norm or
+    dropout. With ``defaults`` false they default to None: keep the session's (``race``)."""
+    group.add_argument("--bn-mode", choices=BN_MODES, default="eval" if defaults else None,
+                       help="networks with --batchnorm: normalize every point of the slice with the centre's "
+                            "running statistics (eval, deterministic) or with the batch statistics of the full "
+                            "training data at that point (train)" + (" (default: eval)" if defaults else ""))
+    group.add_argument("--dropout-mode", default="off" if defaults else None, metavar="off|fixed|mean:K",
+                       help="networks with --dropout: the slice without dropout (off), with one fixed mask drawn "
+                            "from --seed (fixed: the function the runs train on), or the mean over K masks "
+                            "(mean:K, K from 2 to 100)" + (" (default: off)" if defaults else ""))
 
 
 def slice_spec_from_args(args):
@@ -484,7 +560,8 @@ def slice_spec_from_args(args):
                      coords=tuple(args.coords),
                      grid=args.grid, cut=args.cut, alpha_range=tuple(args.range),
                      beta_range=tuple(args.brange if args.brange is not None else args.range),
-                     component=args.component, seed=args.seed, budget_mb=args.budget_mb)
+                     component=args.component, seed=args.seed, budget_mb=args.budget_mb, bn_mode=args.bn_mode,
+                     dropout_mode=args.dropout_mode)
 
 
 def run_render(args, out=None):
@@ -528,6 +605,8 @@ def run_render(args, out=None):
         application()
         title = (f"{problem.loss} {component_label(spec.component)} on {objective.train.name}, "
                  f"{spec.center} centre")
+        if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
+            title += f"\n{plane.info['modes']}"
         render_landscape_png(landscape, path, png_size, title, args.color_scale == "log", args.contours)
     values = landscape.values
     shape = "x".join(str(v) for v in values.shape[::-1])
@@ -538,6 +617,8 @@ def run_render(args, out=None):
     cosine = f", cosine {info['cosine']:.3g}" if "cosine" in info else ""
     norms = f"|d1| = {info['norm1']:.4g}" + (f", |d2| = {info['norm2']:.4g}" if "norm2" in info else "")
     print(f"directions: {info.get('label1')}; {norms}{cosine}", file=out)
+    if info.get("modes"):
+        print(f"modes: {info['modes']} (the centre's training loss: {info['train_center_loss']:.4g})", file=out)
     return EXIT_OK
 
 
@@ -564,10 +645,22 @@ def run_gradcheck(args, out=None):
     print(f"gradient check: {objective.train.name}, {objective.n_train} training examples, {args.loss} loss, {reg}",
           file=out)
     if args.model == "net":
+        from hillwalk.core.models.problem import format_widths
+
         shapes = ", ".join(f"{name} {' x '.join(map(str, shape))}" for name, shape in objective.shapes.items())
         where = f"{args.init} initialization (seed {args.seed})"
-        print(f"network: {args.hidden} {args.activation} units; {shapes} = {objective.size} parameters at {where}; "
-              f"{result.indices.size} checked, {args.method} differences, h = {args.h:g}", file=out)
+        units = f"{format_widths(objective.widths)} {args.activation}" + (
+            f" ({objective.pieces} pieces)" if args.activation == "maxout" else "")
+        extras = [name for name, on in (("batch norm", objective.batchnorm), ("skip connections", objective.residual),
+                                        (f"dropout p = {objective.keep_prob:g}", objective.keep_prob < 1.0)) if on]
+        print(f"network: {units} units{''.join(', ' + e for e in extras)}; {shapes} = {objective.size} parameters "
+              f"at {where}; {result.indices.size} checked, {args.method} differences, h = {args.h:g}", file=out)
+        if objective.batchnorm:
+            print(f"batch norm: checked in training mode (the batch statistics of the {objective.n_train} training "
+                  "examples, through which the gradient flows)", file=out)
+        if objective.keep_prob < 1.0:
+            print(f"dropout: checked under one fixed mask drawn from seed {objective.mask_seed} (the same mask for "
+                  "the analytic gradient and every difference)", file=out)
     else:
         C, D1 = objective.param_shape
         print(f"W: {C} x {D1} = {C * D1} parameters at {args.scale:g} * randn (seed {args.seed}); "

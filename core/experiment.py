@@ -107,6 +107,9 @@ def compute_scene_slice(objective, plane, slice_spec, report=_quiet, should_stop
     alphas, betas = slice_spec.alpha_axis(), slice_spec.beta_axis()
     budget = int(slice_spec.budget_mb * 2 ** 20)
     component = slice_spec.component
+    # a network with batch norm or dropout is sliced in the slice's modes (the plane's
+    # info records them); any other objective is itself
+    objective = slice_spec.objective_in_modes(objective, plane.center)
     split = splits_total(objective, component)
     result = None
     for step in iter_slice(objective, plane, alphas, betas, "data" if split else component, budget):
@@ -142,7 +145,7 @@ def _regularization_grid(objective, plane, alphas, betas, budget, should_stop):
 
 
 def recompute_regularization(objective, plane, scene: SceneSlice, component, budget_bytes,
-                             should_stop=_never) -> SceneSlice | None:
+                             should_stop=_never, slice_spec=None) -> SceneSlice | None:
     """After a change of regularization: the slice of ``component`` on the same plane and
     grid, reusing ``scene``'s data grid. Returns ``scene`` itself when the component does not
     depend on the regularization, and None when the data grid is missing (compute the whole
@@ -153,6 +156,8 @@ def recompute_regularization(objective, plane, scene: SceneSlice, component, bud
     if component == "total" and scene.data_values is None:
         return None
     landscape = scene.landscape
+    if slice_spec is not None:  # the penalty does not depend on the modes, but one objective draws the slice
+        objective = slice_spec.objective_in_modes(objective, plane.center)
     regularization = _regularization_grid(objective, plane, landscape.alphas, landscape.betas, budget_bytes,
                                           should_stop)
     if regularization is None:
@@ -202,7 +207,11 @@ def compute_cut(objective, plane, slice_spec, geometry: CutGeometry, should_stop
         raise HillwalkError("a cut through the slice needs a plane (two directions), not a line")
     center = plane.point(geometry.origin[0], geometry.origin[1])
     along = geometry.direction[0] * plane.dir1 + geometry.direction[1] * plane.dir2
-    line = Plane(center, along, None, {"kind": "cut", "label1": "s: position along the cut"})
+    info = {"kind": "cut", "label1": "s: position along the cut"}
+    info.update(slice_spec.mode_info(objective))
+    line = Plane(center, along, None, info)
+    # the cut of the slice's surface: the same modes, running statistics of the slice's centre
+    objective = slice_spec.objective_in_modes(objective, plane.center)
     result = None
     for step in iter_slice(objective, line, make_axis(*geometry.s_range, CUT_POINTS), None, slice_spec.component,
                            int(slice_spec.budget_mb * 2 ** 20)):

@@ -141,12 +141,14 @@ class SliceSpec:
             losses = np.array([objective.loss(initial), objective.loss(center)])
         seed = self.seed + 1
         kind = self.directions
+        sliced = self.objective_in_modes(objective, center)
         if kind in ("gaussian", "filter", "layer", "model"):
             normalization = "none" if kind == "gaussian" else kind
             plane = random_plane(objective, center, normalization, self.orthogonalize, seed, line=self.is_cut,
                                  biases=self.biases)
         elif kind == "gradient":
-            plane = gradient_plane(objective, center, "filter", True, seed, line=self.is_cut, biases=self.biases)
+            # the descent direction of the surface shown: the gradient in the slice's modes
+            plane = gradient_plane(sliced, center, "filter", True, seed, line=self.is_cut, biases=self.biases)
         elif kind == "pca":
             plane = pca_plane(path, line=self.is_cut)
         elif kind == "coords":
@@ -159,17 +161,65 @@ class SliceSpec:
         plane.info.update({"center": center_label or self.center,
                            "train_steps": self.train_steps if self.center == "trained" else 0,
                            "center_loss": float(losses[-1]), "initial_loss": float(losses[0])})
+        if sliced is not objective:
+            # the surface drawn is the loss in the slice's modes; the centre's training
+            # loss (batch statistics, the run's fixed mask) is kept beside it
+            plane.info.update(self.mode_info(objective), train_center_loss=plane.info["center_loss"],
+                              center_loss=float(sliced.loss(center)))
         return plane
 
+    def applies_modes(self, objective) -> bool:
+        """Whether ``objective`` is a network with batch norm or dropout, whose loss the
+        slice's ``bn_mode`` / ``dropout_mode`` choose."""
+        return bool(getattr(objective, "is_network", False) and hasattr(objective, "with_modes")
+                    and (getattr(objective, "batchnorm", False) or getattr(objective, "keep_prob", 1.0) < 1.0))
+
+    def objective_in_modes(self, objective, center):
+        """The objective whose values the slice shows: ``objective`` itself unless it is a
+        network with batch norm or dropout, else a copy in this slice's modes, batch norm
+        in "eval" mode normalizing with the running statistics of ``center`` (array of
+        the parameter shape), estimated once from the full training data."""
+        if not self.applies_modes(objective):
+            return objective
+        twin = objective.with_modes(bn_mode=self.bn_mode if objective.batchnorm else "train",
+                                    dropout_mode=self.dropout_mode, running_stats=None)
+        if objective.batchnorm and self.bn_mode == "eval":
+            twin.estimate_running_stats(np.asarray(center, dtype=np.float64).reshape(objective.param_shape))
+        return twin
+
+    def mode_info(self, objective) -> dict:
+        """What the plane's info records about the modes of a network with batch norm or
+        dropout ({} otherwise): the raw modes and one line for outputs and figures."""
+        if not self.applies_modes(objective):
+            return {}
+        info, parts = {}, []
+        if objective.batchnorm:
+            info["bn_mode"] = self.bn_mode
+            parts.append("batch norm: " + ("eval (the centre's running statistics)" if self.bn_mode == "eval"
+                                           else "train (batch statistics of the full training data)"))
+        if objective.keep_prob < 1.0:
+            info["dropout_mode"] = self.dropout_mode
+            info["mask_seed"] = int(objective.mask_seed)
+            if self.dropout_mode == "off":
+                parts.append("dropout: off (evaluation)")
+            elif self.dropout_mode == "fixed":
+                parts.append(f"dropout: one fixed mask (seed {objective.mask_seed}), p = {objective.keep_prob:g}")
+            else:
+                parts.append(f"dropout: mean over {self.dropout_mode[5:]} masks (seeds {objective.mask_seed} "
+                             f"on), p = {objective.keep_prob:g}")
+        info["modes"] = "; ".join(parts)
+        return info
+
     def iterate(self, objective, plane=None):
-        """:func:`~core.landscapes.landscape.iter_slice` for these settings (progress steps)."""
+        """:func:`~core.landscapes.landscape.iter_slice` for these settings (progress steps),
+        in the slice's modes (:meth:`objective_in_modes`)."""
         plane = plane if plane is not None else self.plane(objective)
-        return iter_slice(objective, plane, self.alpha_axis(), self.beta_axis(), self.component,
+        return iter_slice(self.objective_in_modes(objective, plane.center), plane, self.alpha_axis(), self.beta_axis(), self.component,
                           int(self.budget_mb * 2 ** 20))
 
     def compute(self, objective, plane=None, progress=None, should_stop=None):
         plane = plane if plane is not None else self.plane(objective)
-        return compute_slice(objective, plane, self.alpha_axis(), self.beta_axis(), self.component,
+        return compute_slice(self.objective_in_modes(objective, plane.center), plane, self.alpha_axis(), self.beta_axis(), self.component,
                              int(self.budget_mb * 2 ** 20), progress=progress, should_stop=should_stop)
 
     def modes(self) -> dict:
