@@ -30,6 +30,20 @@ def component_label(component) -> str:
     return COMPONENT_LABELS.get(text, text)
 
 
+def modes_note(info) -> str:
+    """The modes a network with batch norm or dropout was sliced in, short enough for a
+    figure's title ("BN eval, dropout fixed mask"), from a plane's recorded ``info``
+    (core.landscapes.slices.SliceSpec.mode_info); "" for any other model."""
+    parts = []
+    if "bn_mode" in info:
+        parts.append("BN " + ("eval: running stats" if info["bn_mode"] == "eval" else "train: full-data stats"))
+    mode = info.get("dropout_mode")
+    if mode is not None:
+        parts.append("dropout " + ("off" if mode == "off" else "one fixed mask" if mode == "fixed"
+                                   else f"mean of {mode[5:]} masks"))
+    return ", ".join(parts)
+
+
 def color_range(shown):
     """(low, high) of the finite values shown, widened to (low, low + 1) when they are all
     equal and (0, 1) when none is finite, so that a colour scale always has a span."""

@@ -10,11 +10,14 @@ signals. Only what depends on a change is recomputed:
   is kept (Retrain moves it), only the regularization grid is recomputed and added to the
   cached data grid; the cut and the runs are redone;
 * centre / directions / seed of the plane: the plane, the slice, the cut and the runs;
-* range / grid / component: the slice and the cut;
+* range / grid / component, and a network's batch-norm and dropout modes: the slice and
+  the cut (with gradient directions the modes choose the plane too: its descent direction
+  is the gradient of the surface shown);
 * one optimizer's settings: only that optimizer's run.
 """
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
@@ -38,7 +41,7 @@ from hillwalk.core.landscapes.landscape import Landscape
 from hillwalk.core.landscapes.slices import SliceSpec
 from hillwalk.core.limits import RANGES, check
 from hillwalk.core.models.interface import check_settings
-from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.models.problem import ClassifierSpec, parse_widths
 from hillwalk.core.optimization.optimizers import OptimizerSpec
 from hillwalk.core.optimization.paths import PathRecord
 
@@ -49,6 +52,9 @@ from .workers import JobSlots
 
 REGULARIZATION_FIELDS = ("regularizer", "lam", "beta", "regularize_bias")
 PLANE_FIELDS = ("center", "train_steps", "init_scale", "directions", "orthogonalize", "coords", "seed", "cut")
+# How a network with batch norm or dropout is sliced (SliceSpec); a change recomputes the
+# slice and the cut on the same plane.
+MODE_FIELDS = ("bn_mode", "dropout_mode")
 RUN_GATE_SIZE = 1
 FRAME_INTERVAL_MS = 33   # streamed results reach the views at most once a frame (30 per second)
 
@@ -163,6 +169,17 @@ class AppState(QtCore.QObject):
         else:
             self._request_problem(proposed)
 
+    def set_hidden_layers(self, text: str):
+        """The hidden layers typed as a comma list of widths ("100, 100"); text that is not
+        one, or widths the spec refuses (range, depth, skip connections), give one message
+        and nothing changes."""
+        try:
+            widths = parse_widths(text)
+        except HillwalkError as error:
+            self._reject(str(error))
+            return
+        self.set_problem(hidden=widths)
+
     def set_slice(self, **changes):
         """Change the slice (fields of SliceSpec); a setting the objective cannot honour
         (a data component of a 2-D function, its centre or directions) is refused."""
@@ -176,6 +193,9 @@ class AppState(QtCore.QObject):
         if proposed == self.slice:
             return
         plane_changed = any(getattr(proposed, f) != getattr(self.slice, f) for f in PLANE_FIELDS)
+        if proposed.directions == "gradient" and any(getattr(proposed, f) != getattr(self.slice, f)
+                                                     for f in MODE_FIELDS):
+            plane_changed = True  # the descent direction is the gradient in the slice's modes
         if proposed.center != self.slice.center:
             self.custom_center = None
         self.slice = proposed
@@ -420,7 +440,8 @@ class AppState(QtCore.QObject):
             return
 
         def job(report, should_stop):
-            return experiment.compute_scene_slice(objective, plane, spec, report, should_stop)
+            return experiment.compute_scene_slice(objective, plane_in_modes(objective, plane, spec), spec, report,
+                                                  should_stop)
 
         self.jobs.start("slice", job)
 
@@ -727,6 +748,23 @@ def objective_and_plane(problem: ClassifierSpec, slice_spec: SliceSpec, report, 
         check_settings(objective, problem=problem, slice_spec=slice_spec, changed=("component",))
     report(0.5, "training the center")
     return objective, experiment.build_plane(objective, slice_spec)
+
+
+def plane_in_modes(objective, plane: Plane, slice_spec: SliceSpec) -> Plane:
+    """``plane``, or for a network with batch norm or dropout whose plane recorded other
+    modes than ``slice_spec``'s (the modes changed, the plane was kept), a copy sharing its
+    arrays whose info records the modes the slice is drawn in (and the centre's loss in
+    them), so that what the figures and exports say is what was computed. Runs in a worker
+    (batch norm's evaluation mode takes a pass over the data for the running statistics)."""
+    modes = slice_spec.mode_info(objective)
+    if not modes or all(plane.info.get(key) == value for key, value in modes.items()):
+        return plane
+    relabelled = copy.copy(plane)
+    relabelled.info = dict(plane.info)
+    relabelled.info.update(modes)
+    sliced = slice_spec.objective_in_modes(objective, plane.center)
+    relabelled.info["center_loss"] = float(sliced.loss(plane.center))
+    return relabelled
 
 
 def objective_summary(objective) -> str:

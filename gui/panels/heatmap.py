@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from ..contours import no_lines
-from ..figures import LandscapeFigure, component_label
+from ..figures import LandscapeFigure, component_label, modes_note
 from ..state import run_label
 from .markers import RunMarkers, drawn_rows, last_finite_row, rows_up_to
 from .widgets import run_ending_note
@@ -92,6 +92,9 @@ class HeatmapPanel(QtWidgets.QWidget):
         function = objective is not None and objective.has_own_plane
         title = f"{objective.name}: {objective.formula}" if function else \
             f"{self.state.problem.loss} {component_label(landscape.component)}"
+        modes = modes_note(landscape.plane.info)
+        if modes:  # the mode the slice was computed in, as recorded with it
+            title += f" ({modes})"
         if landscape.method == "preview":
             title += " (coarse preview)"
         # A coarse preview is cheap to trace here; a full grid's contours come from a worker
@@ -181,6 +184,9 @@ class HeatmapPanel(QtWidgets.QWidget):
         text = ""
         if plane is not None:
             text = f"{plane.describe_axis(1)}  |  {plane.describe_axis(2)}" if plane.dir2 is not None else ""
+        shown = self._shown_landscape
+        if shown is not None and shown.plane.info.get("modes"):
+            text += f"<br>Sliced in {shown.plane.info['modes']}"
         if notes:
             off = any(not note.endswith(" 0%") for note in notes)
             text += "<br>" + "; ".join(notes) + f" (step {frame})"

@@ -1,4 +1,5 @@
-"""Landscape panel: centre, directions, range, resolution, component and colours."""
+"""Landscape panel: centre, directions, range, resolution, component, colours, and how a
+network with batch norm or dropout is sliced."""
 from __future__ import annotations
 
 from PyQt6 import QtWidgets
@@ -65,6 +66,25 @@ class LandscapePanel(QtWidgets.QWidget):
         self.example.setRange(0, 10 ** 6)
         self.example.out_of_range.connect(lambda v: state.set_slice(component=f"example:{int(v)}"))
         labelled_row(form, "Example index", self.example, "The training example whose loss is shown")
+        # a network with batch norm or dropout has no single loss surface: the slice is drawn
+        # in one documented mode (SliceSpec.bn_mode / dropout_mode), recorded on the figure
+        self.bn_mode = combo([("evaluation: the centre's running statistics", "eval"),
+                              ("training: statistics of the full data", "train")])
+        self.bn_mode.setObjectName("bnModeCombo")
+        labelled_row(form, "Batch norm", self.bn_mode, "How batch norm normalizes at every point of the slice: with "
+                     "the running mean and variance of the centre (evaluation mode, one fixed map), or with the mean "
+                     "and variance of the full training data at that point (training mode)")
+        self.dropout_mode = combo([("off (evaluation)", "off"), ("one fixed mask", "fixed"),
+                                   ("mean of K masks", "mean")])
+        self.dropout_mode.setObjectName("dropoutModeCombo")
+        labelled_row(form, "Dropout", self.dropout_mode, "How dropout enters the slice: not at all (evaluation), with "
+                     "one mask drawn from the seed (a random surface), or as the mean over K masks")
+        self.dropout_masks = RangeSpinBox()
+        self.dropout_masks.setObjectName("dropoutMasksSpin")
+        bind_range(self.dropout_masks, "slice.dropout_masks", state.refuse_value)
+        self.dropout_masks.setValue(8)
+        labelled_row(form, "masks K", self.dropout_masks, "How many dropout masks the mean is over (each is one more "
+                     "pass per point)")
         self.scale = combo([("linear", False), ("log", True)])
         labelled_row(form, "Colour scale", self.scale, "Linear colours, or log10 of the values (wide ranges)")
         self.colormap = combo([(n, n) for n in COLORMAPS])
@@ -82,6 +102,9 @@ class LandscapePanel(QtWidgets.QWidget):
         self.grid.currentIndexChanged.connect(lambda: state.set_slice(grid=self.grid.currentData()))
         self.component.currentIndexChanged.connect(self._on_component)
         self.example.valueChanged.connect(self._on_component)
+        self.bn_mode.currentIndexChanged.connect(lambda: state.set_slice(bn_mode=self.bn_mode.currentData()))
+        self.dropout_mode.currentIndexChanged.connect(self._on_dropout_mode)
+        self.dropout_masks.valueChanged.connect(self._on_dropout_mode)
         self.scale.currentIndexChanged.connect(lambda: state.set_view(log_scale=self.scale.currentData()))
         self.colormap.currentIndexChanged.connect(lambda: state.set_view(colormap=self.colormap.currentData()))
         self.contours.valueChanged.connect(lambda v: state.set_view(contours=v))
@@ -100,6 +123,10 @@ class LandscapePanel(QtWidgets.QWidget):
             self.state.retrain_center()  # back from an optimizer's position to the chosen centre
         else:
             self.state.set_slice(center=choice)
+
+    def _on_dropout_mode(self):
+        kind = self.dropout_mode.currentData()
+        self.state.set_slice(dropout_mode=f"mean:{self.dropout_masks.value()}" if kind == "mean" else kind)
 
     def _sync_center_choices(self):
         """Offer every method's current position as a centre, beside initial and trained."""
@@ -137,6 +164,11 @@ class LandscapePanel(QtWidgets.QWidget):
         select_data(self.component, kind)
         if kind == "example":
             set_quietly(self.example, int(spec.component.split(":")[1]))
+        select_data(self.bn_mode, spec.bn_mode)
+        dropout = spec.dropout_mode
+        select_data(self.dropout_mode, "mean" if dropout.startswith("mean:") else dropout)
+        if dropout.startswith("mean:"):
+            set_quietly(self.dropout_masks, int(dropout[5:]))
         select_data(self.scale, view.log_scale)
         select_data(self.colormap, view.colormap)
         set_quietly(self.contours, view.contours)
@@ -172,6 +204,19 @@ class LandscapePanel(QtWidgets.QWidget):
             self.example.blockSignals(was)
         set_applicable(self.example, has_data and spec.component.startswith("example"),
                        no_data if not has_data else "choose 'one example' under Show first")
+        # the modes follow the settings in force (the objective is built from them)
+        problem = self.state.problem
+        network = not function and problem.model == "net"
+        no_network = own_plane if function else "only a network has batch norm or dropout; choose the neural network " \
+            "under Model"
+        set_applicable(self.bn_mode, network and problem.batchnorm,
+                       no_network if not network else "the network has no batch norm; tick 'batch norm' under Model")
+        dropout = network and problem.keep_prob < 1.0
+        no_dropout = no_network if not network else "the network has no dropout (keep probability 1.00); set a keep " \
+            "probability below 1 under Model"
+        set_applicable(self.dropout_mode, dropout, no_dropout)
+        set_applicable(self.dropout_masks, dropout and spec.dropout_mode.startswith("mean:"),
+                       no_dropout if not dropout else "K counts the masks of 'mean of K masks'; choose it first")
 
 
 
