@@ -153,17 +153,22 @@ class AppState(QtCore.QObject):
     def set_problem(self, **changes):
         """Change data or model settings (fields of ClassifierSpec); a setting the
         objective cannot honour is refused with one message."""
+        # A change made while the previous one builds (type the widths, then tick batch
+        # norm at once) extends it instead of dropping it: the network has many fields.
+        base = self._pending_problem if self.jobs.is_live("problem") and self._pending_problem is not None \
+            else self.problem
         try:
-            proposed = replace(self.problem, **changes)
+            proposed = replace(base, **changes)
             check_settings(self.objective, problem=proposed,
-                           changed=[f for f, v in changes.items() if v != getattr(self.problem, f)])
+                           changed=[f for f, v in changes.items() if v != getattr(base, f)])
         except HillwalkError as error:
             self._reject(str(error))
             return
-        if proposed == self.problem:
+        if proposed == base:
             return
-        only_regularization = all(getattr(proposed, f) == getattr(self.problem, f)
-                                  for f in ClassifierSpec.__dataclass_fields__ if f not in REGULARIZATION_FIELDS)
+        only_regularization = base is self.problem and all(
+            getattr(proposed, f) == getattr(self.problem, f)
+            for f in ClassifierSpec.__dataclass_fields__ if f not in REGULARIZATION_FIELDS)
         if only_regularization and self.objective is not None and self.landscape is not None:
             self._request_regularization(proposed)
         else:

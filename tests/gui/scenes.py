@@ -31,3 +31,13 @@ def long_race_session():
     take a while, so that they can be cancelled or replaced while they run."""
     session = small_session()
     return replace(session, race=replace(session.race, steps=300))
+
+
+def small_deep_network_session():
+    """The small scene on a deep network: iris, two hidden layers of 12 ReLU units with
+    batch norm and dropout (keep probability 0.8), sliced in the default modes (batch norm
+    with the centre's running statistics, dropout off)."""
+    from hillwalk.core.models.problem import ClassifierSpec
+
+    problem = ClassifierSpec(dataset="iris", model="net", hidden=(12, 12), batchnorm=True, keep_prob=0.8)
+    return replace(small_session(), problem=problem)
