@@ -186,7 +186,7 @@ class HeatmapPanel(QtWidgets.QWidget):
             text = f"{plane.describe_axis(1)}  |  {plane.describe_axis(2)}" if plane.dir2 is not None else ""
         shown = self._shown_landscape
         if shown is not None and shown.plane.info.get("modes"):
-            text += f"<br>Sliced in {shown.plane.info['modes']}"
+            text += f"<br>Modes of the slice: {shown.plane.info['modes']}"
         if notes:
             off = any(not note.endswith(" 0%") for note in notes)
             text += "<br>" + "; ".join(notes) + f" (step {frame})"

@@ -68,8 +68,8 @@ class LandscapePanel(QtWidgets.QWidget):
         labelled_row(form, "Example index", self.example, "The training example whose loss is shown")
         # a network with batch norm or dropout has no single loss surface: the slice is drawn
         # in one documented mode (SliceSpec.bn_mode / dropout_mode), recorded on the figure
-        self.bn_mode = combo([("evaluation: the centre's running statistics", "eval"),
-                              ("training: statistics of the full data", "train")])
+        self.bn_mode = combo([("eval: centre's running stats", "eval"),
+                              ("train: full-data stats", "train")])
         self.bn_mode.setObjectName("bnModeCombo")
         labelled_row(form, "Batch norm", self.bn_mode, "How batch norm normalizes at every point of the slice: with "
                      "the running mean and variance of the centre (evaluation mode, one fixed map), or with the mean "
