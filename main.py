@@ -606,7 +606,7 @@ def run_render(args, out=None):
         title = (f"{problem.loss} {component_label(spec.component)} on {objective.train.name}, "
                  f"{spec.center} centre")
         if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
-            title += f"\n{plane.info['modes']}"
+            title += f"<br>{plane.info['modes']}"  # the title is rich text: a second line
         render_landscape_png(landscape, path, png_size, title, args.color_scale == "log", args.contours)
     values = landscape.values
     shape = "x".join(str(v) for v in values.shape[::-1])

@@ -173,9 +173,11 @@ class ClassifierSpec:
             classes = len(train.class_names)
             pieces = self.pieces if self.activation == "maxout" else 1
             # a slice's centre runs a forward and backward pass on the whole training set;
-            # the estimate counts every array its caches and gradients keep
+            # the estimate counts every array its caches and gradients keep, the input X
+            # among them, which is the data already loaded (and held to its own budget,
+            # DATA_BUDGET_BYTES): only the pass's new arrays count against this one
             needed = estimate_pass_bytes(n, d, classes, self.hidden, pieces, self.batchnorm, self.keep_prob < 1.0,
-                                         self.residual, mask_sets=1 if self.keep_prob < 1.0 else 0)
+                                         self.residual, mask_sets=1 if self.keep_prob < 1.0 else 0) - 8 * n * d
             check_memory(needed, f"a {format_widths(self.hidden)}-unit network on {n} examples",
                          "use fewer or narrower hidden layers, or a subsample")
             if self.is_plain_two_layer:
