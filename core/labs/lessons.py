@@ -402,8 +402,9 @@ def overfit_check(objective, subset_size=SANITY_SUBSET, steps=OVERFIT_STEPS, see
             why = "the examples are barely separable, if at all (within rounding)"
     else:
         causes = ["a network's loss is not convex: a run can stall on a plateau"]
-        if tiny.hidden < size:
-            causes.append(f"{tiny.hidden} hidden unit(s) may be too few for {size} examples")
+        narrowest = min(tiny.widths)  # the two-layer net and deep nets alike
+        if narrowest < size:
+            causes.append(f"{narrowest} hidden unit(s) per layer may be too few for {size} examples")
         if tiny.init == "small":
             causes.append("the 'small' initialization (0.01 x randn) starts where the gradients are weak")
         why = "; ".join(causes) + "; more hidden units or another initialization would help"

@@ -156,7 +156,7 @@ def _check_problem(objective, problem, changed):
         return
     if changed & set(NETWORK_FIELDS) and problem.model != "net":
         raise HillwalkError(f"{_spell(sorted(changed & set(NETWORK_FIELDS)))} no effect on a linear classifier: "
-                            f"choose the two-layer network under Model first")
+                            f"choose the neural network under Model first")
     if "slope" in changed and problem.activation != "leaky_relu":
         raise HillwalkError("The leaky slope only applies to the leaky ReLU activation; choose it first")
     if "pieces" in changed and problem.activation != "maxout":

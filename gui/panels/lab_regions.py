@@ -75,7 +75,8 @@ class DecisionRegionsLab(LabPanel):
         self.status.setText(f"{objective.train.name}: training accuracy {100 * regions.accuracy:.1f}% for {who}. "
                             + ("A linear classifier draws straight boundaries: it cannot separate a spiral's arms."
                                if not objective.is_network else
-                               f"A network with {objective.hidden} {objective.activation} units bends its "
+                               f"A network with {'-'.join(map(str, objective.widths))} {objective.activation} units "
+                               "bends its "
                                "boundaries around the data."))
 
 

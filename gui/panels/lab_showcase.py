@@ -54,7 +54,7 @@ class LinearVsNetworkLab(LabPanel):
             draw_regions(self.region_images[name], self.region_points[name], (regions.xs, regions.ys, regions.classes),
                          model)
             describe = title if name == "linear" else \
-                f"{model.hidden}-unit {model.activation} network"
+                f"{'-'.join(map(str, model.widths))}-unit {model.activation} network"
             self.region_plots[name].setTitle(f"{describe}: training accuracy {100 * result.train_accuracy:.1f}%",
                                              color="k")
             self.figures[name].show_landscape(result.landscape, colormap=view.colormap, log_scale=view.log_scale,

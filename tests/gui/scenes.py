@@ -40,4 +40,7 @@ def small_deep_network_session():
     from hillwalk.core.models.problem import ClassifierSpec
 
     problem = ClassifierSpec(dataset="iris", model="net", hidden=(12, 12), batchnorm=True, keep_prob=0.8)
-    return replace(small_session(), problem=problem)
+    small = small_session()
+    # 21 x 21: a deep net's slice takes the generic path, point by point, and these tests
+    # recompute it in several modes
+    return replace(small, problem=problem, slice=replace(small.slice, grid=21))
