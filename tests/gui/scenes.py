@@ -43,4 +43,7 @@ def small_deep_network_session():
     small = small_session()
     # 21 x 21: a deep net's slice takes the generic path, point by point, and these tests
     # recompute it in several modes
-    return replace(small, problem=problem, slice=replace(small.slice, grid=21))
+    # a 20-step race and centre: each change restarts the runs, and a deep net's step costs
+    # several two-layer steps
+    return replace(small, problem=problem, slice=replace(small.slice, grid=21, train_steps=20),
+                   race=replace(small.race, steps=20))
