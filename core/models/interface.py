@@ -31,6 +31,8 @@ CAPABILITIES = (
     "has_layers",             # parameter_blocks(): named blocks (W; or W1, b1, W2, b2) to normalize by
     "has_batch_evaluation",   # evaluate_batch(thetas (K, *param_shape), component) -> (K,) and bytes_per_point()
     "is_network",             # a network (hidden, activation, slope, init, batchnorm, keep_prob, residual, pieces apply)
+    "has_step_noise",         # training draws new noise at every step (dropout with fresh masks): at_step(t) is
+                              # the objective of update t, for_evaluation() the noise-free one runs record
 )
 
 # Every member the app uses, capabilities included (checked by :func:`conforms`).
@@ -75,6 +77,7 @@ class Objective(Protocol):
     has_layers: bool
     has_batch_evaluation: bool
     is_network: bool
+    has_step_noise: bool
 
     def loss(self, theta) -> float:
         """The full objective at ``theta`` (array of ``param_shape``, or flat)."""
@@ -88,6 +91,22 @@ class Objective(Protocol):
 
     def describe(self) -> dict:
         """JSON-friendly description (kind, settings, provenance)."""
+
+
+class SteppedObjective(Objective, Protocol):
+    """What an objective with ``has_step_noise`` adds (a network with dropout that draws
+    fresh masks at every training step). A :class:`~core.optimization.trajectory.Run`
+    takes update t's loss and gradient from ``at_step(t)`` and records the full-data loss
+    of ``for_evaluation()``; the objective itself stays one deterministic function (what
+    slices, centres and gradient checks see)."""
+
+    def at_step(self, step: int) -> "Objective":
+        """A copy (sharing the data) whose ``loss_and_grad`` is the training loss of update
+        ``step`` (0-based): its noise is drawn from ``(seed, step)`` only, so it is the same
+        at every call, in any thread, and needs no generator state."""
+
+    def for_evaluation(self) -> "Objective":
+        """A copy (sharing the data) with the noise off (dropout off: evaluation)."""
 
 
 def conforms(objective) -> list[str]:

@@ -60,7 +60,9 @@ MAX_WIDTH = 4096
 MAX_DEPTH = 64
 MAX_PIECES = 16
 MAX_MEAN_MASKS = 100
-DROPOUT_MODES = ("off", "fixed", "mean:K")
+# The network's dropout modes: "fresh" is for training runs (new masks at every step, see
+# Network.at_step); slices choose among the deterministic ones (SliceSpec.dropout_mode).
+DROPOUT_MODES = ("off", "fixed", "mean:K", "fresh")
 # Running statistics before any are estimated or updated (PyTorch's choice: the identity
 # normalization), used only by :meth:`Network.update_running_stats`.
 INITIAL_RUNNING_MEAN, INITIAL_RUNNING_VAR = 0.0, 1.0
@@ -84,9 +86,11 @@ def _check_slope(slope):
 
 
 def parse_dropout_mode(mode):
-    """``(kind, K)`` of a dropout mode: ("off", 0), ("fixed", 1) or ("mean", K) for "mean:K"."""
+    """``(kind, K)`` of a dropout mode: ("off", 0), ("fixed", 1), ("mean", K) for "mean:K", or
+    ("fresh", 1): new masks at every training step, and outside a step the one fixed mask
+    set of "fixed" (K counts the mask sets the network stores)."""
     text = str(mode).strip()
-    if text in ("off", "fixed"):
+    if text in ("off", "fixed", "fresh"):
         return text, (0 if text == "off" else 1)
     if text.startswith("mean:"):
         try:
@@ -97,7 +101,8 @@ def parse_dropout_mode(mode):
             return "mean", count
         raise HillwalkError(f"dropout mode {text!r}: give the number of masks as a whole number from 1 to "
                             f"{MAX_MEAN_MASKS}, e.g. mean:8")
-    raise HillwalkError(f"unknown dropout mode {text!r}; choose off, fixed or mean:K (K masks, e.g. mean:8)")
+    raise HillwalkError(f"unknown dropout mode {text!r}; choose off, fixed, mean:K (K masks, e.g. mean:8) or fresh "
+                        f"(new masks at every training step)")
 
 
 def check_deep_settings(hidden, activation, slope, init, pieces=2, keep_prob=1.0, bn_momentum=0.9,
@@ -249,15 +254,18 @@ class Network(ClassifierObjective):
         statistics of the examples evaluated (the whole training set, or the minibatch);
         "eval" with :attr:`running_stats`, which must be set first
         (:meth:`estimate_running_stats`).
-    dropout_mode : "off", "fixed" or "mean:K"
+    dropout_mode : "off", "fixed", "mean:K" or "fresh"
         Dropout of the loss and gradient: "off" is evaluation (no mask, no scaling);
         "fixed" draws one mask per training example and layer once, from ``mask_seed``,
         so the loss is the same function at every call (what a gradient check or a slice
         needs) and a minibatch uses its own rows of the mask; "mean:K" averages the loss
         and gradient over K such mask sets, drawn with seeds ``mask_seed .. mask_seed+K-1``
-        (so "mean:1" is "fixed"). Fresh masks at every training step are *not* offered
-        yet: they need a step counter from the run that draws them; an optimizer on this
-        objective sees one fixed random function.
+        (so "mean:1" is "fixed"). "fresh" is training with new masks at every step: the
+        network declares ``has_step_noise`` and a run takes update t's loss and gradient
+        from :meth:`at_step` (masks drawn from ``default_rng([mask_seed, t])``) and records
+        the loss of :meth:`for_evaluation` (dropout off); outside a step the network is the
+        "fixed" function (same masks, same numbers), so a slice's trained centre, a
+        gradient check and the labs see one deterministic function.
     mask_seed : int >= 0
 
     Notes
@@ -280,6 +288,8 @@ class Network(ClassifierObjective):
 
     has_batch_evaluation = True  # evaluate_batch and bytes_per_point below
     is_network = True
+    has_step_noise = False       # set per instance: True in "fresh" mode with keep_prob < 1 (at_step)
+    step = None                  # the update whose masks a copy from at_step uses (None: not a step)
     MODES = ("bn_mode", "dropout_mode", "mask_seed", "running_stats")
 
     def __init__(self, train: Dataset, val: Dataset | None = None, hidden=(64,), activation: str = "relu",
@@ -303,6 +313,7 @@ class Network(ClassifierObjective):
         self.bn_mode = bn_mode
         self.dropout_mode = str(dropout_mode).strip()
         self.mask_seed = int(mask_seed)
+        self.has_step_noise = self._fresh_training
         self.running_stats = None
         self.X = np.asarray(train.X, dtype=np.float64)      # (N, D)
         self.X_val = val.X if self.y_val is not None else None
@@ -445,10 +456,14 @@ class Network(ClassifierObjective):
     def _dropout_active(self) -> bool:
         return self.keep_prob < 1.0 and parse_dropout_mode(self.dropout_mode)[0] != "off"
 
+    @property
+    def _fresh_training(self) -> bool:
+        return self.keep_prob < 1.0 and self.dropout_mode == "fresh"
+
     def _draw_masks(self):
         """``self.masks``: None without active dropout, else K mask sets (K = 1 for
-        "fixed"), set j drawn from ``default_rng(mask_seed + j)``, each a list of one
-        (N, width) inverted-dropout mask per hidden layer."""
+        "fixed" and "fresh"), set j drawn from ``default_rng(mask_seed + j)``, each a list of
+        one (N, width) inverted-dropout mask per hidden layer."""
         if not self._dropout_active:
             self.masks = None
             return
@@ -472,9 +487,40 @@ class Network(ClassifierObjective):
         twin.bn_mode, twin.dropout_mode = settings["bn_mode"], str(settings["dropout_mode"]).strip()
         twin.mask_seed = int(settings["mask_seed"])
         twin.running_stats = self._checked_stats(settings["running_stats"])
-        if (twin.dropout_mode, twin.mask_seed) != (self.dropout_mode, self.mask_seed):
+        twin.step, twin.has_step_noise = None, twin._fresh_training
+        # "fresh" stores the mask set of "fixed": switching between the two redraws nothing
+        stored = {"fresh": "fixed"}
+        if self.step is not None or (stored.get(twin.dropout_mode, twin.dropout_mode), twin.mask_seed) != \
+                (stored.get(self.dropout_mode, self.dropout_mode), self.mask_seed):
             twin._draw_masks()
         return twin
+
+    def at_step(self, step: int):
+        """The objective of training update ``step`` (0-based) in "fresh" mode: a copy that
+        shares the data and parameters' layout, whose loss and gradient use dropout masks
+        drawn from ``np.random.default_rng([mask_seed, step])``, one (n, width) mask per
+        hidden layer for the n examples evaluated (the minibatch's, in its order; all N
+        without a batch). The masks are drawn at each call from that seed alone, so the
+        copy is one deterministic function, the same in any thread, and a run holds no
+        generator state; every step has its own masks.
+
+        Batch norm keeps the network's mode (training mode: each step's batch statistics).
+        """
+        if not self.has_step_noise:
+            raise HillwalkError("only a network with dropout (p < 1) in 'fresh' mode draws new masks per step; "
+                                f"this one has p = {self.keep_prob:g} and dropout mode {self.dropout_mode!r}")
+        if isinstance(step, bool) or int(step) != step or step < 0:
+            raise HillwalkError(f"the training step must be a whole number >= 0, got {step!r}")
+        twin = copy.copy(self)
+        twin.step, twin.masks, twin.has_step_noise = int(step), None, False
+        return twin
+
+    def for_evaluation(self):
+        """The copy whose loss a run records while it trains with fresh masks: dropout off
+        (evaluation: no mask, no scaling), batch norm in the network's own mode (in
+        "train" mode the statistics of the whole training set). Accuracy is evaluated
+        with dropout off already (:meth:`accuracy`)."""
+        return self.with_modes(dropout_mode="off")
 
     def _checked_stats(self, stats):
         if stats is None:
@@ -516,7 +562,7 @@ class Network(ClassifierObjective):
         Returns the new statistics (also stored)."""
         flat = self._as_flat(theta)
         rows = slice(None) if batch is None else batch
-        masks = None if self.masks is None else [mask[rows] for mask in self.masks[0]]
+        masks = self._mask_sets(batch)[0]
         batch_stats = self.forward(flat, self.X[rows], masks, "train")[1][2]
         old = self.running_stats or [(np.full(mean.shape, INITIAL_RUNNING_MEAN), np.full(var.shape,
                                       INITIAL_RUNNING_VAR)) for mean, var in batch_stats]
@@ -532,6 +578,8 @@ class Network(ClassifierObjective):
         else:
             bn = self.bn_mode + (" (running statistics set)" if self.running_stats is not None else "")
         dropout = "none" if self.keep_prob == 1.0 else self.dropout_mode
+        if self.step is not None and self.keep_prob < 1.0:
+            dropout = f"fresh (masks of step {self.step})"
         return {"batchnorm": bn, "dropout": dropout, "mask_seed": self.mask_seed if self._dropout_active else None}
 
     # ----------------------------------------------------------------- forward / backward
@@ -619,7 +667,7 @@ class Network(ClassifierObjective):
         """
         flat = self._as_flat(theta)
         if X is None:
-            X, masks, bn_mode = self.X, (None if self.masks is None else self.masks[0]), self.bn_mode
+            X, masks, bn_mode = self.X, self._mask_sets(None)[0], self.bn_mode
         else:
             X, masks, bn_mode = np.asarray(X, dtype=np.float64), None, self._eval_bn_mode()
         running = self._running_for(bn_mode)
@@ -646,7 +694,12 @@ class Network(ClassifierObjective):
 
     # ----------------------------------------------------------------- the loss in its modes
     def _mask_sets(self, rows):
-        """The dropout mask sets of the examples ``rows`` (None: all): [None] without dropout."""
+        """The dropout mask sets of the examples ``rows`` (None: all): [None] without dropout;
+        for a copy from :meth:`at_step`, the one set of its step, drawn for those rows."""
+        if self.step is not None:
+            count = self.n_train if rows is None else np.arange(self.n_train)[rows].size
+            rng = np.random.default_rng([self.mask_seed, self.step])
+            return [[dropout_mask((count, width), self.keep_prob, rng) for width in self.widths]]
         if self.masks is None:
             return [None]
         if rows is None:

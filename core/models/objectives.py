@@ -48,6 +48,7 @@ class ClassifierObjective:
     has_layers = True
     has_batch_evaluation = False
     is_network = False
+    has_step_noise = False
 
     def _set_head(self, train, val, loss, delta, regularizer, regularize_bias):
         require_choice(loss, LOSS_NAMES, "loss")

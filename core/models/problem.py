@@ -166,7 +166,11 @@ class ClassifierSpec:
 
     def model_on(self, train, val=None):
         """The model of these settings (linear or network, loss, regularizer) on data that
-        is already split and preprocessed."""
+        is already split and preprocessed.
+
+        A network with dropout (keep_prob < 1) trains with fresh masks at every step
+        (dropout mode "fresh", masks from ``seed`` and the step); outside a run's steps it
+        is the function of one fixed mask from ``seed``, and slices choose their own mode."""
         regularizer = Regularizer(self.regularizer, self.lam, self.beta)
         if self.model == "net":
             n, d = train.X.shape
@@ -185,7 +189,8 @@ class ClassifierSpec:
                                    self.delta, regularizer, self.regularize_bias)
             return Network(train, val, self.hidden, self.activation, self.slope, self.init, self.loss, self.delta,
                            regularizer, self.regularize_bias, pieces=self.pieces, batchnorm=self.batchnorm,
-                           keep_prob=self.keep_prob, residual=self.residual, mask_seed=self.seed)
+                           keep_prob=self.keep_prob, residual=self.residual, mask_seed=self.seed,
+                           dropout_mode="fresh" if self.keep_prob < 1.0 else "fixed")
         return LinearClassifier(train, val, self.loss, self.delta, regularizer, self.regularize_bias)
 
     def to_dict(self) -> dict:

@@ -38,6 +38,7 @@ class TestFunction:
     has_layers = False
     has_batch_evaluation = True
     is_network = False
+    has_step_noise = False
 
     def _point(self, theta):
         theta = np.asarray(theta, dtype=np.float64)

@@ -11,6 +11,15 @@ Divergence is a result: a non-finite value, or a loss whose magnitude exceeds
 up to t - 1 remain, with no NaN or infinity among them. On an objective that is not bounded
 below (a saddle), a loss falling to -inf or below ``UNBOUNDED_LOSS_FLOOR`` is no failure of
 the method: the run stops there too but is marked ``escaped_at`` t (unbounded below).
+
+Objectives whose training draws new noise at every step (capability ``has_step_noise``: a
+network with dropout in "fresh" mode) are asked for update t's objective,
+``objective.at_step(t)``, before each evaluation: the gradient, the minibatch loss and a
+search's comparison all use step t's masks (drawn from the objective's seed and t alone, so
+a run is reproducible and runs in parallel threads share no generator). The recorded
+full-data ``loss`` is then that of ``objective.for_evaluation()``, the noise-free loss
+(dropout off), the same function as the accuracies; ``batch_loss`` is the loss the method
+saw at that step, masks included. Any other objective is evaluated as it is.
 """
 from __future__ import annotations
 
@@ -122,6 +131,8 @@ class Run:
         if not np.all(np.isfinite(start)):
             raise HillwalkError("the start point holds NaN or infinite values")
         self.objective, self.spec, self.steps, self.seed = objective, spec, int(steps), seed
+        # the noise-free objective whose full-data loss the record shows (see the module doc)
+        self._evaluation = objective.for_evaluation() if objective.has_step_noise else objective
         self.optimizer = spec.build(seed)
         self.sampler = BatchSampler(objective.n_train or 1, spec.batch_size, spec.sampling, seed)
         if record_every is None:
@@ -192,8 +203,12 @@ class Run:
         last step. Returns True when an update was made."""
         objective, spec = self.objective, self.spec
         batch = self.sampler.next() if spec.uses_gradient else None
-        batch_loss, grad = objective.loss_and_grad(self.theta, batch=batch)
-        if batch is None:
+        noisy = objective.has_step_noise
+        stepped = objective.at_step(self.t) if noisy else objective   # update t's masks
+        batch_loss, grad = stepped.loss_and_grad(self.theta, batch=batch)
+        if noisy:
+            full_loss = self._evaluation.loss(self.theta)
+        elif batch is None:
             full_loss = batch_loss
         else:
             full_loss = objective.loss(self.theta)
@@ -215,9 +230,12 @@ class Run:
         if spec.uses_gradient:
             self.theta = self.optimizer.update(self.theta, grad)
         else:
-            if self._search_loss is None:
+            if noisy:
+                # candidate and current point compared on the same function: step t's masks
+                self._search_loss = batch_loss
+            elif self._search_loss is None:
                 self._search_loss = full_loss
-            self.theta, self._search_loss = self.optimizer.search_step(objective, self.theta, self._search_loss,
+            self.theta, self._search_loss = self.optimizer.search_step(stepped, self.theta, self._search_loss,
                                                                         self.origin)
         self._last_step_length = float(np.linalg.norm(self.theta - previous))
         self.t += 1
@@ -382,7 +400,8 @@ class PlaneObjective:
 
     Its capabilities (core.models.interface) are those of the (a, b) problem: no data of
     its own (accuracy is the wrapped objective's), no regularizer or layers to expose;
-    minibatches and boundedness are the wrapped objective's."""
+    minibatches, boundedness and step noise (``at_step``, ``for_evaluation``: the wrapped
+    objective's, restricted to the same plane) are the wrapped objective's."""
 
     param_shape = (2,)
     size = 2
@@ -401,6 +420,14 @@ class PlaneObjective:
         self.objective, self.plane = objective, plane
         self.n_train = objective.n_train
         self.bounded_below, self.supports_minibatches = objective.bounded_below, objective.supports_minibatches
+        self.has_step_noise = objective.has_step_noise
+
+    def at_step(self, step: int) -> "PlaneObjective":
+        """Update ``step``'s objective on the same plane (see the wrapped ``at_step``)."""
+        return PlaneObjective(self.objective.at_step(step), self.plane)
+
+    def for_evaluation(self) -> "PlaneObjective":
+        return PlaneObjective(self.objective.for_evaluation(), self.plane)
 
     def full_parameters(self, ab):
         ab = np.asarray(ab, dtype=np.float64).reshape(2)
