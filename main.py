@@ -363,15 +363,20 @@ def with_mode_options(slice_spec, args):
 
 
 def run_modes(objective) -> str:
-    """How optimizer runs (and gradient checks) evaluate a network with batch norm or
-    dropout, in words; "" for any other objective."""
+    """How optimizer runs evaluate a network with batch norm or dropout, in words; "" for
+    any other objective."""
     objective = getattr(objective, "objective", objective)  # a run within the plane: its network
     parts = []
     if getattr(objective, "batchnorm", False):
         parts.append("batch norm in training mode (each step normalizes with its batch's statistics)")
     if getattr(objective, "keep_prob", 1.0) < 1.0:
-        parts.append(f"dropout p = {objective.keep_prob:g} with one fixed mask per example drawn from seed "
-                     f"{objective.mask_seed}, the same at every step (fresh masks per step are not offered yet)")
+        if getattr(objective, "has_step_noise", False):
+            parts.append(f"dropout p = {objective.keep_prob:g} with fresh masks at every step (step t's masks drawn "
+                         f"from seed ({objective.mask_seed}, t): reproducible, the same for every method of a race); "
+                         f"the recorded loss and accuracies with dropout off (evaluation)")
+        else:
+            parts.append(f"dropout p = {objective.keep_prob:g} with one fixed mask per example drawn from seed "
+                         f"{objective.mask_seed}, the same at every step")
     return "; ".join(parts)
 
 

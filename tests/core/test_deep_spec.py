@@ -115,8 +115,8 @@ def test_model_on_builds_the_two_layer_net_for_the_plain_case_and_a_network_othe
                          activation="maxout", pieces=3, init="large", seed=5).build()
     assert (net.widths, net.batchnorm, net.keep_prob, net.residual, net.pieces, net.init) == \
         ((8, 8), True, 0.7, True, 3, "large")
-    # runs train in training mode with one fixed mask drawn from the problem's seed
-    assert (net.bn_mode, net.dropout_mode, net.mask_seed) == ("train", "fixed", 5)
+    # runs train in training mode with fresh masks per step drawn from the problem's seed
+    assert (net.bn_mode, net.dropout_mode, net.mask_seed, net.has_step_noise) == ("train", "fresh", 5, True)
 
 
 def test_the_memory_check_uses_the_deep_pass_estimate():
@@ -319,8 +319,9 @@ def test_trace_of_a_bn_dropout_network_says_how_runs_train(tmp_path):
                  "--dropout", "0.5", "--dataset", "iris", "--steps", "5", "--lr", "0.1", "--out",
                  str(tmp_path / "t.csv"))
     assert result.returncode == 0, result.stderr
-    assert "batch norm in training mode" in result.stdout and "one fixed mask per example drawn from seed 0" \
-        in result.stdout
+    assert "batch norm in training mode" in result.stdout
+    assert "fresh masks at every step" in result.stdout and "seed (0, t)" in result.stdout
+    assert "dropout off (evaluation)" in result.stdout and "not offered" not in result.stdout
 
 
 # Recorded with Hillwalk at 8140d27, before this change.
