@@ -488,6 +488,9 @@ class Network(ClassifierObjective):
         twin.mask_seed = int(settings["mask_seed"])
         twin.running_stats = self._checked_stats(settings["running_stats"])
         twin.step, twin.has_step_noise = None, twin._fresh_training
+        # the fast two-layer path knows no masks: a copy whose dropout is on leaves it (the
+        # reverse keeps the generic path, which is exact too)
+        twin._plain = self._plain and not twin._dropout_active
         # "fresh" stores the mask set of "fixed": switching between the two redraws nothing
         stored = {"fresh": "fixed"}
         if self.step is not None or (stored.get(twin.dropout_mode, twin.dropout_mode), twin.mask_seed) != \

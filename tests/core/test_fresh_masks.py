@@ -252,3 +252,20 @@ def test_the_mean_training_gradient_over_many_steps_approaches_the_mean_over_k_m
     # while one step's gradient is a whole spread away, and dropout off is not that mean
     assert np.linalg.norm(grads[0] - mean_k) > 0.5 * spread
     assert np.linalg.norm(off - mean_k) > np.linalg.norm(fresh_mean - mean_k)
+
+
+def test_a_copy_with_dropout_switched_on_leaves_the_fast_two_layer_path():
+    """Built with dropout off, a one-layer network takes the fast batched path; switched to a
+    fixed mask by with_modes, its batched values must follow the mask like its loss does."""
+    from hillwalk.core.data.datasets import load_dataset
+    from hillwalk.core.models.network import Network
+    from hillwalk.core.models.objectives import prepare_splits
+
+    train, val = prepare_splits(load_dataset("iris"), "center", 0.2, 0)
+    plain = Network(train, val, hidden=(8,), keep_prob=0.5, dropout_mode="off")
+    masked = plain.with_modes(dropout_mode="fixed")
+    thetas = np.stack([plain.initial_theta(seed=s) for s in range(3)])
+    batched = masked.evaluate_batch(thetas, "total")
+    one_by_one = np.array([masked.loss(theta) for theta in thetas])
+    np.testing.assert_allclose(batched, one_by_one, rtol=1e-12)
+    assert not np.allclose(batched, plain.evaluate_batch(thetas, "total"))
