@@ -1,17 +1,18 @@
 """Weight-initialization lab: each hidden layer's activations and each weight matrix's
-gradient at initialization, for the four schemes side by side (the notes' experiment:
-by default 10 layers of 500 tanh units on unit-Gaussian input)."""
+gradient at initialization, for the five schemes side by side (the notes' experiment:
+by default 10 layers of 500 tanh units on unit-Gaussian input), with or without batch
+norm before each activation, and zero init's symmetry measured after a few steps."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from ..lab_state import DEFAULT_SETTINGS, INIT_LAB_LABELS, INIT_LAB_SCHEMES
+from ..lab_state import DEFAULT_SETTINGS, INIT_LAB_LABELS, INIT_LAB_SCHEMES, SATURATION_LEVEL
 from .lab_base import LabPanel
 from .widgets import combo, select_data
 
-TABLE_HEADERS = {"small": "0.01 randn", "large": "randn", "xavier": "Xavier", "he": "He"}
+TABLE_HEADERS = {"zero": "zero", "small": "0.01 randn", "large": "randn", "xavier": "Xavier", "he": "He"}
 RIDGE_HEIGHT = 0.9   # each layer's histogram fills this much of its unit-high band
 
 
@@ -79,6 +80,12 @@ class InitializationLab(LabPanel):
         self.width.setValue(defaults["width"])
         self.width.setToolTip("Units in every hidden layer (the notes use 500)")
         controls.addWidget(self.width)
+        self.batchnorm = QtWidgets.QCheckBox("Batch norm before each activation")
+        self.batchnorm.setObjectName("initLabBatchnorm")
+        self.batchnorm.setChecked(bool(defaults["batchnorm"]))
+        self.batchnorm.setToolTip("Normalize each unit's pre-activation over the batch (training-mode statistics, "
+                                  "gamma 1, beta 0) between the affine layer and the activation")
+        controls.addWidget(self.batchnorm)
         controls.addStretch(1)
         layout.addLayout(controls)
         row = QtWidgets.QHBoxLayout()
@@ -96,6 +103,10 @@ class InitializationLab(LabPanel):
         right.addWidget(self.table, 1)
         row.addLayout(right, 1)
         layout.addLayout(row, 1)
+        self.symmetry = QtWidgets.QLabel("")
+        self.symmetry.setObjectName("initLabSymmetry")
+        self.symmetry.setWordWrap(True)
+        layout.addWidget(self.symmetry)
         layout.addWidget(self.status)
         self.activation_plots, self.gradient_plots = {}, {}
         for index, scheme in enumerate(INIT_LAB_SCHEMES):
@@ -110,12 +121,14 @@ class InitializationLab(LabPanel):
             widget.currentIndexChanged.connect(self.refresh)
         for widget in (self.depth, self.width):
             widget.valueChanged.connect(self.refresh)
+        self.batchnorm.toggled.connect(self.refresh)
         state.problem_changed.connect(self._follow_problem)
         self._follow_problem()
 
     def settings(self):
         return {"activation": self.activation.currentData(), "depth": self.depth.value(),
-                "width": self.width.value(), "inputs": self.inputs.currentData()}
+                "width": self.width.value(), "inputs": self.inputs.currentData(),
+                "batchnorm": self.batchnorm.isChecked()}
 
     def _follow_problem(self):
         """Start from the network's own activation when the model is a network."""
@@ -136,7 +149,7 @@ class InitializationLab(LabPanel):
                 self.table.setItem(k, column, QtWidgets.QTableWidgetItem(f"{std:.2g}"))
             extra = ""
             if np.isfinite(stats.saturated).all():
-                extra = f", saturated {100 * stats.saturated.max():.0f}% at most"
+                extra = f", saturated (|h| > {SATURATION_LEVEL}) {100 * stats.saturated.max():.0f}% at most"
             elif stats.dead.any():
                 extra = f", dead (zero) {100 * stats.dead.mean():.0f}%"
             if stats.gradient_zero.any():
@@ -148,8 +161,39 @@ class InitializationLab(LabPanel):
                          f"norm {stats.gradient_norm[0]:.1e}{extra}")
         source = (f"{experiment.examples} unit-Gaussian inputs" if experiment.inputs == "gaussian" else
                   f"{experiment.examples} training examples")
-        self.status.setText(f"{experiment.depth} hidden layers of {experiment.width} {experiment.activation} units, "
-                            f"{source}; one histogram per layer, deeper layers higher and darker (the gradients' top "
-                            "row: the output layer). Too small: activations and gradients shrink towards 0; too "
-                            "large: tanh/sigmoid units saturate; Xavier (tanh) and He (ReLU) keep the spread.<br>"
-                            + "; ".join(lines))
+        if experiment.batchnorm:
+            stack = (f"{experiment.depth} hidden layers of {experiment.width} units, affine → batch norm (training-"
+                     f"mode statistics of the batch) → {experiment.activation}")
+            lesson = ("Batch norm rescales every layer's pre-activations to unit spread over the batch, so the scale "
+                      "of the random weights no longer reaches the activations: even 0.01 keeps the spread.")
+        else:
+            stack = f"{experiment.depth} hidden layers of {experiment.width} {experiment.activation} units"
+            lesson = ("Too small: activations and gradients shrink towards 0; too large: tanh/sigmoid units "
+                      "saturate; Xavier (tanh) and He (ReLU) keep the spread.")
+        self.symmetry.setText(symmetry_text(experiment.symmetry))
+        self.status.setText(f"{stack}, {source}; one histogram per layer, deeper layers higher and darker (the "
+                            f"gradients' top row: the output layer). {lesson}<br>" + "; ".join(lines))
+
+
+def _amount(value):
+    return "0" if value == 0 else f"{value:.1e}"
+
+
+def symmetry_text(check):
+    """One sentence on zero init's symmetry (a core SymmetryCheck), with its numbers."""
+    if check is None:
+        return ""
+    measured = (f"after {check.steps} gradient steps (learning rate {check.learning_rate:g}) on the same input, the "
+                f"largest difference between two hidden units of a layer is {_amount(check.unit_difference.max())} "
+                f"in their activations and {_amount(check.column_difference.max())} in their weights")
+    contrast = (f" From Xavier weights the same steps leave units differing by up to "
+                f"{check.contrast_unit_difference.max():.2g}.")
+    if not check.identical:
+        return f"<b>Zero init</b>: {measured}: the symmetry broke (rounding grew).{contrast}"
+    if check.hidden_moved:
+        how = (f"The hidden weights do move (a layer's norm reaches {check.moved[:-1].max():.2g}), but in lockstep: "
+               "every unit computes the same function and receives the same gradient.")
+    else:
+        how = ("The hidden weights never even move: every unit outputs the same value and the zero weights above "
+               "send back no gradient; only the output layer learns.")
+    return f"<b>Zero init: all hidden units stay identical</b>: {measured}. {how}{contrast}"
