@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from ..lab_state import DEFAULT_SETTINGS, INIT_LAB_LABELS, INIT_LAB_SCHEMES, SATURATION_LEVEL
 from .lab_base import LabPanel
@@ -80,11 +80,11 @@ class InitializationLab(LabPanel):
         self.width.setValue(defaults["width"])
         self.width.setToolTip("Units in every hidden layer (the notes use 500)")
         controls.addWidget(self.width)
-        self.batchnorm = QtWidgets.QCheckBox("Batch norm before each activation")
+        self.batchnorm = QtWidgets.QCheckBox("Batch norm")
         self.batchnorm.setObjectName("initLabBatchnorm")
         self.batchnorm.setChecked(bool(defaults["batchnorm"]))
         self.batchnorm.setToolTip("Normalize each unit's pre-activation over the batch (training-mode statistics, "
-                                  "gamma 1, beta 0) between the affine layer and the activation")
+                                  "gamma 1, beta 0) between each affine layer and its activation")
         controls.addWidget(self.batchnorm)
         controls.addStretch(1)
         layout.addLayout(controls)
@@ -98,20 +98,27 @@ class InitializationLab(LabPanel):
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setToolTip("Standard deviation of each hidden layer's activations, per scheme")
-        right = QtWidgets.QVBoxLayout()
-        right.addWidget(QtWidgets.QLabel("Activation std per layer"))
-        right.addWidget(self.table, 1)
-        row.addLayout(right, 1)
-        layout.addLayout(row, 1)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # zero init's sentence sits under the table, beside the plots: below them it would
+        # take the histograms' height in a 720-pixel window
         self.symmetry = QtWidgets.QLabel("")
         self.symmetry.setObjectName("initLabSymmetry")
         self.symmetry.setWordWrap(True)
-        layout.addWidget(self.symmetry)
+        self.symmetry.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+        right = QtWidgets.QVBoxLayout()
+        right.addWidget(QtWidgets.QLabel("Activation std per layer"))
+        right.addWidget(self.table)
+        right.addWidget(self.symmetry, 1)
+        row.addLayout(right, 0)
+        layout.addLayout(row, 1)
         layout.addWidget(self.status)
         self.activation_plots, self.gradient_plots = {}, {}
         for index, scheme in enumerate(INIT_LAB_SCHEMES):
-            left = self.graphics.addPlot(row=index, col=0, title=f"{INIT_LAB_LABELS[scheme]}")
-            right_plot = self.graphics.addPlot(row=index, col=1, title=f"{TABLE_HEADERS[scheme]}: log10 |gradient|")
+            left = self.graphics.addPlot(row=index, col=0)
+            left.setTitle(INIT_LAB_LABELS[scheme], size="8pt")
+            right_plot = self.graphics.addPlot(row=index, col=1)
+            right_plot.setTitle(f"{TABLE_HEADERS[scheme]}: log10 |gradient|", size="8pt")
             for plot in (left, right_plot):
                 plot.getAxis("bottom").enableAutoSIPrefix(False)
                 plot.getAxis("left").enableAutoSIPrefix(False)
@@ -147,6 +154,7 @@ class InitializationLab(LabPanel):
             draw_ridges(self.gradient_plots[stats.scheme], stats.gradient_edges, stats.gradient_share)
             for k, std in enumerate(stats.activation_std):
                 self.table.setItem(k, column, QtWidgets.QTableWidgetItem(f"{std:.2g}"))
+            self._fit_table()
             extra = ""
             if np.isfinite(stats.saturated).all():
                 extra = f", saturated (|h| > {SATURATION_LEVEL}) {100 * stats.saturated.max():.0f}% at most"
@@ -173,6 +181,20 @@ class InitializationLab(LabPanel):
         self.symmetry.setText(symmetry_text(experiment.symmetry))
         self.status.setText(f"{stack}, {source}; one histogram per layer, deeper layers higher and darker (the "
                             f"gradients' top row: the output layer). {lesson}<br>" + "; ".join(lines))
+
+
+    def _fit_table(self):
+        """Size the table to its contents: every scheme's column and every layer's row in view."""
+        table = self.table
+        table.resizeColumnsToContents()
+        frame = 2 * table.frameWidth()
+        # deep stacks scroll vertically: keep room for the scroll bar so no column hides under it
+        scroll = table.verticalScrollBar().sizeHint().width() if table.rowCount() > 12 else 0
+        table.setFixedWidth(table.verticalHeader().width() + table.horizontalHeader().length() + frame + scroll)
+        height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
+        table.setMaximumHeight(height)
+        table.setMinimumHeight(min(height, 12 * table.verticalHeader().defaultSectionSize()))
+        self.symmetry.setFixedWidth(table.width())
 
 
 def _amount(value):
