@@ -1,5 +1,6 @@
 """The initialization lab driven like a person: tick batch norm and watch 0.01's collapse
-disappear from the table; read zero init's symmetry in the lab's sentence."""
+disappear from the table; read zero init's symmetry in the lab's sentence. (Named apart
+from tests/core/test_init_lab.py: the test folders are not packages, basenames must differ.)"""
 from PyQt6 import QtCore
 
 from tests.gui.conftest import LAB_TIMEOUT_MS
