@@ -20,7 +20,12 @@ from PyQt6 import QtCore
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.labs import tasks
 from hillwalk.core.labs.gradcheck import ERROR_BANDS  # noqa: F401 - constants the lab panels draw
-from hillwalk.core.labs.lessons import EXPLOSION_FACTOR, INIT_LAB_LABELS, INIT_LAB_SCHEMES  # noqa: F401
+from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panels draw
+    EXPLOSION_FACTOR,
+    INIT_LAB_LABELS,
+    INIT_LAB_SCHEMES,
+    SATURATION_LEVEL,
+)
 from hillwalk.core.landscapes.landscape import make_axis
 
 LABS = tasks.LAB_NAMES
@@ -35,7 +40,8 @@ DEFAULT_SETTINGS = {
     "hinge": {"example": 0, "toy_row": 0, "toy_column": 0},
     "regions": {"source": "center", "frame": 0},
     "showcase": {},
-    "init": {"activation": "tanh", "depth": 10, "width": 500, "inputs": "gaussian", "examples": 256},
+    "init": {"activation": "tanh", "depth": 10, "width": 500, "inputs": "gaussian", "examples": 256,
+             "batchnorm": False},
 }
 
 # Which of the app's signals make each lab's result stale (besides a new objective or plane).
@@ -294,4 +300,4 @@ class LabState(QtCore.QObject):
         objective, seed, slope = app.objective, app.slice.seed, app.problem.slope
         return lambda report, should_stop: tasks.initialization_task(
             objective, s["activation"], s["depth"], s["width"], s["inputs"], s["examples"], seed, slope,
-            report=report, should_stop=should_stop)
+            bool(s["batchnorm"]), report=report, should_stop=should_stop)

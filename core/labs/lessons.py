@@ -563,13 +563,22 @@ def decision_regions(objective, theta, resolution=200, margin=0.15):
 
 # --------------------------------------------------------------------------- weight initialization
 
-# The lab compares the network's three schemes with the notes' "too large" one (randn * 1),
-# which saturates tanh and sigmoid units.
-INIT_LAB_SCHEMES = ("small", "large", "xavier", "he")
-INIT_LAB_LABELS = {"small": "small: 0.01 randn (too small)", "large": "randn * 1 (too large)",
-                   "xavier": "Xavier: randn / sqrt(fan_in)", "he": "He: randn * sqrt(2 / fan_in)"}
+# The lab compares every scheme of core.models.layers.init_weights: zero (whose symmetry
+# the lab shows apart, see zero_init_symmetry), the notes' 0.01 randn and "too large"
+# randn * 1 (which saturates tanh and sigmoid units), Xavier and He.
+INIT_LAB_SCHEMES = ("zero", "small", "large", "xavier", "he")
+INIT_LAB_LABELS = {"zero": "zero: every weight 0", "small": "small: 0.01 randn (too small)",
+                   "large": "randn * 1 (too large)", "xavier": "Xavier: randn / sqrt(fan_in)",
+                   "he": "He: randn * sqrt(2 / fan_in)"}
 INIT_INPUTS = ("gaussian", "data")
 HISTOGRAM_BINS = 60
+SATURATION_LEVEL = 0.99   # a tanh unit with |h| > 0.99 (a sigmoid one outside [0.01, 0.99]) is saturated
+SYMMETRY_STEPS = 5        # gradient steps of the zero-init check: enough to see nothing break
+SYMMETRY_LEARNING_RATE = 0.5
+# Units of a zero-initialized layer are equal in exact arithmetic; in floating point the
+# matrix products may sum identical columns in different orders (BLAS blocking), which
+# leaves differences of ~1e-16 when the weights move (sigmoid). Far below any real break.
+SYMMETRY_TOLERANCE = 1e-9
 
 
 @dataclass
@@ -646,46 +655,112 @@ def _shares(values, edges):
     return counts / max(1, np.asarray(values).size)
 
 
-def initialization_statistics(X, y, n_classes, hidden=500, activation="tanh", depth=10, schemes=INIT_LAB_SCHEMES,
-                              seed=0, slope=0.01, examples=500, bins=HISTOGRAM_BINS, report=None,
-                              should_stop=None):
-    """The notes' experiment: push data through freshly initialized networks (``depth``
-    hidden layers of ``hidden`` units, no biases) and look at each hidden layer's
-    activations and each weight matrix's gradient of the softmax loss, per scheme.
+def _stack_pass(X, y, weights, biases, activation, slope, batchnorm):
+    """One forward and backward pass of the lab's plain stack: per hidden layer
+    ``affine -> [batch norm, training-mode statistics of this batch, gamma 1, beta 0] ->
+    activation``, then an affine output layer and the softmax loss.
 
     Parameters
     ----------
-    X : (N, D) inputs ; y : (N,) labels ; n_classes : int
-    hidden : units per hidden layer ; depth : hidden layers (1 to 20)
-    activation : one of core.models.network.ACTIVATIONS
-    schemes : names from INIT_LAB_SCHEMES ; seed : int (the same draws for every scheme)
-    examples : at most this many rows of X (a seeded subset)
-    bins : histogram bins
-    report : callable (fraction, text) or None ; should_stop : callable () -> bool or None
+    X : (N, D) ; y : (N,) ; weights : list of (fan_in, fan_out) arrays, the last one the
+    output layer's ; biases : list of (fan_out,) arrays ; batchnorm : bool
 
     Returns
     -------
-    list of InitStatistics, one per scheme; None when stopped.
+    activations : list of (N, width) arrays, one per hidden layer
+    weight_gradients, bias_gradients : lists shaped like ``weights`` and ``biases``
     """
-    from ..models.network import (
-        ACTIVATIONS,
+    from ..models.layers import (
         activation_backward,
         activation_forward,
         affine_backward,
         affine_forward,
-        init_weights,
+        batchnorm_backward,
+        batchnorm_forward,
     )
+
+    h, caches, activations = X, [], []
+    for W, b in zip(weights[:-1], biases[:-1]):
+        z, affine_cache = affine_forward(h, W, b)
+        norm_cache = None
+        if batchnorm:
+            width = W.shape[1]
+            z, norm_cache, _, _ = batchnorm_forward(z, np.ones(width), np.zeros(width), "train",
+                                                    np.zeros(width), np.ones(width))
+        h, activation_cache = activation_forward(z, activation, slope)
+        caches.append((affine_cache, norm_cache, activation_cache))
+        activations.append(h)
+    scores, last_cache = affine_forward(h, weights[-1], biases[-1])
+    _, dscores = softmax_loss(scores, y)
+    weight_gradients, bias_gradients = [None] * len(weights), [None] * len(weights)
+    upstream, weight_gradients[-1], bias_gradients[-1] = affine_backward(dscores, last_cache)
+    for k in range(len(weights) - 2, -1, -1):
+        affine_cache, norm_cache, activation_cache = caches[k]
+        upstream = activation_backward(upstream, activation_cache)
+        if norm_cache is not None:
+            upstream, _, _ = batchnorm_backward(upstream, norm_cache)
+        upstream, weight_gradients[k], bias_gradients[k] = affine_backward(upstream, affine_cache)
+    return activations, weight_gradients, bias_gradients
+
+
+def _saturation(activations, activation):
+    """Per layer, the share of units within 1% of the activation's bound (NaN if unbounded)."""
+    low = 1.0 - SATURATION_LEVEL
+    if activation == "tanh":
+        return [float(np.mean(np.abs(a) > SATURATION_LEVEL)) for a in activations]
+    if activation == "sigmoid":
+        return [float(np.mean((a < low) | (a > SATURATION_LEVEL))) for a in activations]
+    return [float("nan")] * len(activations)
+
+
+def _lab_subset(X, y, examples, rng):
+    """At most ``examples`` rows of (X, y), a seeded subset in their order."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape[0] > examples:
+        chosen = np.sort(rng.choice(X.shape[0], examples, replace=False))
+        X, y = X[chosen], np.asarray(y)[chosen]
+    return X, np.asarray(y)
+
+
+def _check_stack(activation, depth, hidden):
+    from ..models.layers import ACTIVATIONS
 
     require_choice(activation, ACTIVATIONS, "activation")
     if not 1 <= int(depth) <= 20:
         raise HillwalkError(f"the number of hidden layers must be from 1 to 20, got {depth}")
     if not 1 <= int(hidden) <= 2000:
         raise HillwalkError(f"the number of units per hidden layer must be from 1 to 2000, got {hidden}")
-    X = np.asarray(X, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    if X.shape[0] > examples:
-        chosen = np.sort(rng.choice(X.shape[0], examples, replace=False))
-        X, y = X[chosen], np.asarray(y)[chosen]
+
+
+def initialization_statistics(X, y, n_classes, hidden=500, activation="tanh", depth=10, schemes=INIT_LAB_SCHEMES,
+                              seed=0, slope=0.01, examples=500, bins=HISTOGRAM_BINS, batchnorm=False, report=None,
+                              should_stop=None):
+    """The notes' experiment: push data through freshly initialized networks (``depth``
+    hidden layers of ``hidden`` units, no biases) and look at each hidden layer's
+    activations and each weight matrix's gradient of the softmax loss, per scheme.
+
+    With ``batchnorm`` every hidden layer normalizes its pre-activations over the batch
+    (training mode, gamma 1, beta 0) before the activation, so the scale of the weights no
+    longer reaches the activations.
+
+    Parameters
+    ----------
+    X : (N, D) inputs ; y : (N,) labels ; n_classes : int
+    hidden : units per hidden layer ; depth : hidden layers (1 to 20)
+    activation : one of core.models.layers.ACTIVATIONS
+    schemes : names from INIT_LAB_SCHEMES ; seed : int (the same draws for every scheme)
+    examples : at most this many rows of X (a seeded subset)
+    bins : histogram bins ; batchnorm : bool
+    report : callable (fraction, text) or None ; should_stop : callable () -> bool or None
+
+    Returns
+    -------
+    list of InitStatistics, one per scheme; None when stopped.
+    """
+    from ..models.layers import init_weights
+
+    _check_stack(activation, depth, hidden)
+    X, y = _lab_subset(X, y, examples, np.random.default_rng(seed))
     widths = [X.shape[1]] + [int(hidden)] * int(depth) + [int(n_classes)]
     results = []
     for number, scheme in enumerate(schemes):
@@ -695,35 +770,15 @@ def initialization_statistics(X, y, n_classes, hidden=500, activation="tanh", de
         if report is not None:
             report(number / len(schemes), f"initialization: {scheme}")
         draws = np.random.default_rng(seed)  # the same draws for every scheme: only the scale differs
-        weights = [draws.standard_normal((fan_in, fan_out)) if scheme == "large"
-                   else init_weights(fan_in, fan_out, scheme, draws)
-                   for fan_in, fan_out in zip(widths[:-1], widths[1:])]
+        weights = [init_weights(fan_in, fan_out, scheme, draws) for fan_in, fan_out in zip(widths[:-1], widths[1:])]
+        biases = [np.zeros(fan_out) for fan_out in widths[1:]]
         # randn weights under ReLU grow activations ~sqrt(width / 2) per layer and the
         # backward pass can overflow: count non-finite values instead of warning
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            h, caches, activations = X, [], []
-            for W in weights[:-1]:
-                z, affine_cache = affine_forward(h, W, np.zeros(W.shape[1]))
-                h, activation_cache = activation_forward(z, activation, slope)
-                caches.append((affine_cache, activation_cache))
-                activations.append(h)
-            scores, last_cache = affine_forward(h, weights[-1], np.zeros(weights[-1].shape[1]))
-            _, dscores = softmax_loss(scores, y)
-            gradients = [None] * len(weights)
-            upstream, gradients[-1], _ = affine_backward(dscores, last_cache)
-            for k in range(len(weights) - 2, -1, -1):
-                affine_cache, activation_cache = caches[k]
-                upstream, gradients[k], _ = affine_backward(activation_backward(upstream, activation_cache),
-                                                            affine_cache)
+            activations, gradients, _ = _stack_pass(X, y, weights, biases, activation, slope, batchnorm)
             magnitudes = [np.abs(g.ravel()) for g in gradients]
             logs = [np.log10(m[np.isfinite(m) & (m > 0)]) for m in magnitudes]
             gradient_norm = np.array([np.linalg.norm(g) for g in gradients])
-        if activation == "tanh":
-            saturated = [float(np.mean(np.abs(a) > 0.99)) for a in activations]
-        elif activation == "sigmoid":
-            saturated = [float(np.mean((a < 0.01) | (a > 0.99))) for a in activations]
-        else:
-            saturated = [float("nan")] * len(activations)
         activation_edges = _value_edges([a.ravel() for a in activations], bins)
         gradient_edges = _value_edges(logs, bins)
         results.append(InitStatistics(
@@ -734,8 +789,102 @@ def initialization_statistics(X, y, n_classes, hidden=500, activation="tanh", de
             np.array([float(np.mean(m == 0)) for m in magnitudes]),
             np.array([float(np.mean(~np.isfinite(m))) for m in magnitudes]),
             np.array([float(a.mean()) for a in activations]), np.array([float(a.std()) for a in activations]),
-            np.where(np.isfinite(gradient_norm), gradient_norm, np.inf), np.array(saturated),
+            np.where(np.isfinite(gradient_norm), gradient_norm, np.inf), np.array(_saturation(activations, activation)),
             np.array([float(np.mean(a == 0)) for a in activations])))
     if report is not None:
         report(1.0, "initialization: done")
     return results
+
+
+@dataclass
+class SymmetryCheck:
+    """Zero initialization's symmetry, measured: the lab's stack (with biases, all zero)
+    after ``steps`` full-batch gradient steps on the lab's input, next to the same steps
+    from Xavier weights.
+
+    Attributes
+    ----------
+    steps : int ; learning_rate : float ; batchnorm : bool
+    unit_difference : float array (depth,)
+        Per hidden layer, the largest difference between two units' activations on the
+        same example after the steps: ``max_n (max_i h[n, i] - min_i h[n, i])``.
+    column_difference : float array (depth,)
+        Per hidden layer, the largest difference between two units' incoming weights
+        (columns of W, and biases): ``max_d (max_i W[d, i] - min_i W[d, i])``.
+    moved : float array (depth + 1,)
+        Norm of each weight matrix and bias after the steps (they started at 0): whether
+        training moved them at all.
+    contrast_unit_difference : float array (depth,)
+        ``unit_difference`` for the same steps from Xavier weights: what broken symmetry looks like.
+    """
+
+    steps: int
+    learning_rate: float
+    batchnorm: bool
+    unit_difference: np.ndarray
+    column_difference: np.ndarray
+    moved: np.ndarray
+    contrast_unit_difference: np.ndarray
+
+    @property
+    def identical(self) -> bool:
+        """True when every hidden layer's units are equal, in activations and weights, up
+        to SYMMETRY_TOLERANCE (floating-point rounding of the matrix products)."""
+        return bool(np.all(self.unit_difference <= SYMMETRY_TOLERANCE)
+                    and np.all(self.column_difference <= SYMMETRY_TOLERANCE))
+
+    @property
+    def hidden_moved(self) -> bool:
+        """True when training moved any hidden layer's weights (tanh and ReLU: never)."""
+        return bool(np.any(self.moved[:-1] > 0))
+
+
+def zero_init_symmetry(X, y, n_classes, hidden=500, activation="tanh", depth=10, seed=0, slope=0.01, examples=500,
+                       batchnorm=False, steps=SYMMETRY_STEPS, learning_rate=SYMMETRY_LEARNING_RATE):
+    """Train the lab's stack (``depth`` layers of ``hidden`` units, biases, optional batch
+    norm) from zero weights for ``steps`` full-batch gradient steps of the softmax loss on
+    (X, y), and measure how different its hidden units became; the same from Xavier.
+
+    Every unit of a layer computes the same function of the same inputs and receives the
+    same gradient, so they stay identical: the differences are 0 (exactly, when the
+    weights cannot move; to rounding, ~1e-16, when they do), not just small.
+
+    Parameters
+    ----------
+    X : (N, D) ; y : (N,) ; n_classes : int ; the rest as :func:`initialization_statistics`
+    steps : int >= 1 ; learning_rate : float > 0
+
+    Returns
+    -------
+    SymmetryCheck
+    """
+    from ..models.layers import init_weights
+
+    _check_stack(activation, depth, hidden)
+    if int(steps) < 1 or not learning_rate > 0:
+        raise HillwalkError(f"the symmetry check needs at least one step and a positive learning rate, got "
+                            f"{steps} steps at {learning_rate}")
+    X, y = _lab_subset(X, y, examples, np.random.default_rng(seed))
+    widths = [X.shape[1]] + [int(hidden)] * int(depth) + [int(n_classes)]
+
+    def train(scheme):
+        draws = np.random.default_rng(seed)
+        weights = [init_weights(fan_in, fan_out, scheme, draws) for fan_in, fan_out in zip(widths[:-1], widths[1:])]
+        biases = [np.zeros(fan_out) for fan_out in widths[1:]]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            for _ in range(int(steps)):
+                _, weight_gradients, bias_gradients = _stack_pass(X, y, weights, biases, activation, slope,
+                                                                  batchnorm)
+                weights = [W - learning_rate * g for W, g in zip(weights, weight_gradients)]
+                biases = [b - learning_rate * g for b, g in zip(biases, bias_gradients)]
+            activations, _, _ = _stack_pass(X, y, weights, biases, activation, slope, batchnorm)
+        return weights, biases, activations
+
+    weights, biases, activations = train("zero")
+    _, _, contrast = train("xavier")
+    return SymmetryCheck(
+        int(steps), float(learning_rate), bool(batchnorm),
+        np.array([float(np.ptp(a, axis=1).max()) for a in activations]),
+        np.array([max(float(np.ptp(W, axis=1).max()), float(np.ptp(b))) for W, b in zip(weights[:-1], biases[:-1])]),
+        np.array([float(np.sqrt(np.sum(W * W) + np.sum(b * b))) for W, b in zip(weights, biases)]),
+        np.array([float(np.ptp(a, axis=1).max()) for a in contrast]))

@@ -25,6 +25,7 @@ from .lessons import (
     InitStatistics,
     SanityReport,
     StepSizeSweep,
+    SymmetryCheck,
     broken_gradient,
     decision_regions,
     gaussian_inputs,
@@ -35,6 +36,7 @@ from .lessons import (
     sanity_checks,
     step_size_sweep,
     toy_hinge_problem,
+    zero_init_symmetry,
 )
 
 LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "showcase", "init")
@@ -367,8 +369,9 @@ def linear_vs_network_task(problem, slice_spec, objective, report=None, should_s
 
 @dataclass
 class InitExperiment:
-    """The initialization lab's result: the settings it ran with and one
-    :class:`~core.labs.lessons.InitStatistics` per scheme."""
+    """The initialization lab's result: the settings it ran with, one
+    :class:`~core.labs.lessons.InitStatistics` per scheme, and zero init's
+    :class:`~core.labs.lessons.SymmetryCheck`."""
 
     activation: str
     depth: int
@@ -376,6 +379,8 @@ class InitExperiment:
     inputs: str
     examples: int
     statistics: list
+    batchnorm: bool = False
+    symmetry: SymmetryCheck | None = None
 
     def by_scheme(self, scheme: str) -> InitStatistics:
         return next(s for s in self.statistics if s.scheme == scheme)
@@ -385,10 +390,12 @@ class InitExperiment:
 
 
 def initialization_task(objective=None, activation="tanh", depth=10, width=500, inputs="gaussian", examples=256,
-                        seed=0, slope=0.01, report=None, should_stop=None) -> InitExperiment | None:
+                        seed=0, slope=0.01, batchnorm=False, report=None, should_stop=None) -> InitExperiment | None:
     """The notes' experiment: ``depth`` layers of ``width`` units on unit-Gaussian inputs
     (``inputs="gaussian"``, the default: ``examples`` x ``width`` draws, 10 random classes)
-    or on the objective's training data (``inputs="data"``), for the four schemes."""
+    or on the objective's training data (``inputs="data"``), for every scheme of
+    INIT_LAB_SCHEMES, with or without batch norm before each activation; then zero
+    init's symmetry check (a few gradient steps on the same input)."""
     require_choice(inputs, INIT_INPUTS, "input")
     if inputs == "data":
         if objective is None or not is_classifier(objective):
@@ -398,8 +405,17 @@ def initialization_task(objective=None, activation="tanh", depth=10, width=500, 
     else:
         X, y = gaussian_inputs(examples, width, 10, seed)
         n_classes = 10
+    # the statistics take most of the time: their progress runs to 80%, the symmetry check's steps the rest
+    inner = None if report is None else (lambda fraction, text: report(0.8 * fraction, text))
     statistics = initialization_statistics(X, y, n_classes, width, activation, depth, seed=seed, slope=slope,
-                                           examples=examples, report=report, should_stop=should_stop)
-    if statistics is None:
+                                           examples=examples, batchnorm=batchnorm, report=inner,
+                                           should_stop=should_stop)
+    if statistics is None or (should_stop is not None and should_stop()):
         return None
-    return InitExperiment(activation, int(depth), int(width), inputs, min(int(examples), X.shape[0]), statistics)
+    if report is not None:
+        report(0.8, "initialization: zero init's symmetry")
+    symmetry = zero_init_symmetry(X, y, n_classes, width, activation, depth, seed, slope, examples, batchnorm)
+    if report is not None:
+        report(1.0, "initialization: done")
+    return InitExperiment(activation, int(depth), int(width), inputs, min(int(examples), X.shape[0]), statistics,
+                          bool(batchnorm), symmetry)

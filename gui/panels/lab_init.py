@@ -1,17 +1,18 @@
 """Weight-initialization lab: each hidden layer's activations and each weight matrix's
-gradient at initialization, for the four schemes side by side (the notes' experiment:
-by default 10 layers of 500 tanh units on unit-Gaussian input)."""
+gradient at initialization, for the five schemes side by side (the notes' experiment:
+by default 10 layers of 500 tanh units on unit-Gaussian input), with or without batch
+norm before each activation, and zero init's symmetry measured after a few steps."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
-from ..lab_state import DEFAULT_SETTINGS, INIT_LAB_LABELS, INIT_LAB_SCHEMES
+from ..lab_state import DEFAULT_SETTINGS, INIT_LAB_LABELS, INIT_LAB_SCHEMES, SATURATION_LEVEL
 from .lab_base import LabPanel
 from .widgets import combo, select_data
 
-TABLE_HEADERS = {"small": "0.01 randn", "large": "randn", "xavier": "Xavier", "he": "He"}
+TABLE_HEADERS = {"zero": "zero", "small": "0.01 randn", "large": "randn", "xavier": "Xavier", "he": "He"}
 RIDGE_HEIGHT = 0.9   # each layer's histogram fills this much of its unit-high band
 
 
@@ -79,6 +80,12 @@ class InitializationLab(LabPanel):
         self.width.setValue(defaults["width"])
         self.width.setToolTip("Units in every hidden layer (the notes use 500)")
         controls.addWidget(self.width)
+        self.batchnorm = QtWidgets.QCheckBox("Batch norm")
+        self.batchnorm.setObjectName("initLabBatchnorm")
+        self.batchnorm.setChecked(bool(defaults["batchnorm"]))
+        self.batchnorm.setToolTip("Normalize each unit's pre-activation over the batch (training-mode statistics, "
+                                  "gamma 1, beta 0) between each affine layer and its activation")
+        controls.addWidget(self.batchnorm)
         controls.addStretch(1)
         layout.addLayout(controls)
         row = QtWidgets.QHBoxLayout()
@@ -91,16 +98,27 @@ class InitializationLab(LabPanel):
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setToolTip("Standard deviation of each hidden layer's activations, per scheme")
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # zero init's sentence sits under the table, beside the plots: below them it would
+        # take the histograms' height in a 720-pixel window
+        self.symmetry = QtWidgets.QLabel("")
+        self.symmetry.setObjectName("initLabSymmetry")
+        self.symmetry.setWordWrap(True)
+        self.symmetry.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
         right = QtWidgets.QVBoxLayout()
         right.addWidget(QtWidgets.QLabel("Activation std per layer"))
-        right.addWidget(self.table, 1)
-        row.addLayout(right, 1)
+        right.addWidget(self.table)
+        right.addWidget(self.symmetry, 1)
+        row.addLayout(right, 0)
         layout.addLayout(row, 1)
         layout.addWidget(self.status)
         self.activation_plots, self.gradient_plots = {}, {}
         for index, scheme in enumerate(INIT_LAB_SCHEMES):
-            left = self.graphics.addPlot(row=index, col=0, title=f"{INIT_LAB_LABELS[scheme]}")
-            right_plot = self.graphics.addPlot(row=index, col=1, title=f"{TABLE_HEADERS[scheme]}: log10 |gradient|")
+            left = self.graphics.addPlot(row=index, col=0)
+            left.setTitle(INIT_LAB_LABELS[scheme], size="8pt")
+            right_plot = self.graphics.addPlot(row=index, col=1)
+            right_plot.setTitle(f"{TABLE_HEADERS[scheme]}: log10 |gradient|", size="8pt")
             for plot in (left, right_plot):
                 plot.getAxis("bottom").enableAutoSIPrefix(False)
                 plot.getAxis("left").enableAutoSIPrefix(False)
@@ -110,12 +128,14 @@ class InitializationLab(LabPanel):
             widget.currentIndexChanged.connect(self.refresh)
         for widget in (self.depth, self.width):
             widget.valueChanged.connect(self.refresh)
+        self.batchnorm.toggled.connect(self.refresh)
         state.problem_changed.connect(self._follow_problem)
         self._follow_problem()
 
     def settings(self):
         return {"activation": self.activation.currentData(), "depth": self.depth.value(),
-                "width": self.width.value(), "inputs": self.inputs.currentData()}
+                "width": self.width.value(), "inputs": self.inputs.currentData(),
+                "batchnorm": self.batchnorm.isChecked()}
 
     def _follow_problem(self):
         """Start from the network's own activation when the model is a network."""
@@ -134,9 +154,10 @@ class InitializationLab(LabPanel):
             draw_ridges(self.gradient_plots[stats.scheme], stats.gradient_edges, stats.gradient_share)
             for k, std in enumerate(stats.activation_std):
                 self.table.setItem(k, column, QtWidgets.QTableWidgetItem(f"{std:.2g}"))
+            self._fit_table()
             extra = ""
             if np.isfinite(stats.saturated).all():
-                extra = f", saturated {100 * stats.saturated.max():.0f}% at most"
+                extra = f", saturated (|h| > {SATURATION_LEVEL}) {100 * stats.saturated.max():.0f}% at most"
             elif stats.dead.any():
                 extra = f", dead (zero) {100 * stats.dead.mean():.0f}%"
             if stats.gradient_zero.any():
@@ -148,8 +169,53 @@ class InitializationLab(LabPanel):
                          f"norm {stats.gradient_norm[0]:.1e}{extra}")
         source = (f"{experiment.examples} unit-Gaussian inputs" if experiment.inputs == "gaussian" else
                   f"{experiment.examples} training examples")
-        self.status.setText(f"{experiment.depth} hidden layers of {experiment.width} {experiment.activation} units, "
-                            f"{source}; one histogram per layer, deeper layers higher and darker (the gradients' top "
-                            "row: the output layer). Too small: activations and gradients shrink towards 0; too "
-                            "large: tanh/sigmoid units saturate; Xavier (tanh) and He (ReLU) keep the spread.<br>"
-                            + "; ".join(lines))
+        if experiment.batchnorm:
+            stack = (f"{experiment.depth} hidden layers of {experiment.width} units, affine → batch norm (training-"
+                     f"mode statistics of the batch) → {experiment.activation}")
+            lesson = ("Batch norm rescales every layer's pre-activations to unit spread over the batch, so the scale "
+                      "of the random weights no longer reaches the activations: even 0.01 keeps the spread.")
+        else:
+            stack = f"{experiment.depth} hidden layers of {experiment.width} {experiment.activation} units"
+            lesson = ("Too small: activations and gradients shrink towards 0; too large: tanh/sigmoid units "
+                      "saturate; Xavier (tanh) and He (ReLU) keep the spread.")
+        self.symmetry.setText(symmetry_text(experiment.symmetry))
+        self.status.setText(f"{stack}, {source}; one histogram per layer, deeper layers higher and darker (the "
+                            f"gradients' top row: the output layer). {lesson}<br>" + "; ".join(lines))
+
+
+    def _fit_table(self):
+        """Size the table to its contents: every scheme's column and every layer's row in view."""
+        table = self.table
+        table.resizeColumnsToContents()
+        frame = 2 * table.frameWidth()
+        # deep stacks scroll vertically: keep room for the scroll bar so no column hides under it
+        scroll = table.verticalScrollBar().sizeHint().width() if table.rowCount() > 12 else 0
+        table.setFixedWidth(table.verticalHeader().width() + table.horizontalHeader().length() + frame + scroll)
+        height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
+        table.setMaximumHeight(height)
+        table.setMinimumHeight(min(height, 12 * table.verticalHeader().defaultSectionSize()))
+        self.symmetry.setFixedWidth(table.width())
+
+
+def _amount(value):
+    return "0" if value == 0 else f"{value:.1e}"
+
+
+def symmetry_text(check):
+    """One sentence on zero init's symmetry (a core SymmetryCheck), with its numbers."""
+    if check is None:
+        return ""
+    measured = (f"after {check.steps} gradient steps (learning rate {check.learning_rate:g}) on the same input, the "
+                f"largest difference between two hidden units of a layer is {_amount(check.unit_difference.max())} "
+                f"in their activations and {_amount(check.column_difference.max())} in their weights")
+    contrast = (f" From Xavier weights the same steps leave units differing by up to "
+                f"{check.contrast_unit_difference.max():.2g}.")
+    if not check.identical:
+        return f"<b>Zero init</b>: {measured}: the symmetry broke (rounding grew).{contrast}"
+    if check.hidden_moved:
+        how = (f"The hidden weights do move (a layer's norm reaches {check.moved[:-1].max():.2g}), but in lockstep: "
+               "every unit computes the same function and receives the same gradient.")
+    else:
+        how = ("The hidden weights never even move: every unit outputs the same value and the zero weights above "
+               "send back no gradient; only the output layer learns.")
+    return f"<b>Zero init: all hidden units stay identical</b>: {measured}. {how}{contrast}"

@@ -291,14 +291,14 @@ def test_initialization_lab_defaults_to_the_notes_deep_tanh_stack(qtbot, window)
     experiment = window.state.labs.result("init")
     assert (experiment.depth, experiment.width, experiment.activation, experiment.inputs) == (10, 500, "tanh",
                                                                                               "gaussian")
-    assert lab.table.rowCount() == 10 and lab.table.columnCount() == 4
-    for scheme in ("small", "large", "xavier", "he"):
+    assert lab.table.rowCount() == 10 and lab.table.columnCount() == 5
+    for scheme in ("zero", "small", "large", "xavier", "he"):
         assert len(lab.activation_plots[scheme].listDataItems()) == 10
     small, large, xavier = (experiment.by_scheme(s) for s in ("small", "large", "xavier"))
     assert small.activation_std[-1] < 1e-3 * small.activation_std[0]      # collapses towards 0
     assert large.saturated.min() > 0.85                                  # saturates at +-1
     assert xavier.activation_std[-1] > 0.1                               # keeps the spread
-    assert lab.table.item(9, 0).text() == f"{small.activation_std[9]:.2g}"
+    assert lab.table.item(9, 1).text() == f"{small.activation_std[9]:.2g}"
     # ReLU: randn weights blow the activations up; the gradient histogram is still drawn
     relu = wait_for_new_result(qtbot, window, "Initialization",
                                lambda: lab.activation.setCurrentIndex(lab.activation.findData("relu")))

@@ -36,7 +36,7 @@ def test_the_initialization_lab_shows_different_histograms_per_scheme(qtbot, win
     window.show_lab("Initialization")
     qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
     by_scheme = {stats.scheme: stats for stats in lab.result}
-    assert set(by_scheme) == {"small", "large", "xavier", "he"}
+    assert set(by_scheme) == {"zero", "small", "large", "xavier", "he"}
     spreads = {scheme: stats.activation_std[0] for scheme, stats in by_scheme.items()}
     assert spreads["small"] < 0.5 * spreads["xavier"] and spreads["xavier"] < spreads["large"]  # tanh
     assert by_scheme["large"].saturated[0] > 0.5 > by_scheme["small"].saturated[0]
