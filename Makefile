@@ -27,10 +27,11 @@ $(VENV)/.installed-test: pyproject.toml | $(VPY)
 run: system-deps $(VENV)/.installed-run
 	$(VPY) -m hillwalk
 
-# the linter first (seconds), then the tests
+# the linter first (seconds), then the tests, one process per core (at most 4: the GUI tests'
+# own worker threads fill the rest)
 test: test-system-deps $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
-	$(VPY) -m pytest
+	$(VPY) -m pytest -n auto --maxprocesses 4
 
 clean:
 	rm -rf $(VENV) build *.egg-info
