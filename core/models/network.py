@@ -796,6 +796,14 @@ class Network(ClassifierObjective):
                 pattern.append(_svm_margins(scores, self.y, self.delta) > 0)
         return pattern
 
+    def _near_l1_kink(self, flat, indices, h):
+        """Penalized weights within ``h`` of 0 under an L1 (or elastic-net) penalty, whose
+        subgradient jumps there: bool array like ``indices``."""
+        near = np.zeros(indices.size, dtype=bool)
+        if self.regularizer.active and self.regularizer.kind in ("l1", "elastic"):
+            near |= (np.abs(flat[indices]) <= h) & self.reg_mask[indices]
+        return near
+
     def kinks_near(self, theta, flat_indices, h: float):
         """Which parameters lie within ``h`` of a kink: moving the parameter by -h or +h
         changes a ReLU/leaky-ReLU sign pattern, a maxout winner or an SVM margin's sign
@@ -808,9 +816,7 @@ class Network(ClassifierObjective):
         """
         flat = self._as_flat(theta)
         indices = np.asarray(flat_indices, dtype=np.int64)
-        near = np.zeros(indices.size, dtype=bool)
-        if self.regularizer.active and self.regularizer.kind in ("l1", "elastic"):
-            near |= (np.abs(flat[indices]) <= h) & self.reg_mask[indices]
+        near = self._near_l1_kink(flat, indices, h)
         if not (self.pieces > 1 or self.activation in KINKED_ACTIVATIONS or self.loss_name == "svm"):
             return near
         base = self._kink_pattern(flat)
@@ -1059,9 +1065,7 @@ class TwoLayerNet(Network):
         """
         flat = self._as_flat(theta)
         indices = np.asarray(flat_indices, dtype=np.int64)
-        near = np.zeros(indices.size, dtype=bool)
-        if self.regularizer.active and self.regularizer.kind in ("l1", "elastic"):
-            near |= (np.abs(flat[indices]) <= h) & self.reg_mask[indices]
+        near = self._near_l1_kink(flat, indices, h)
         W1, b1, W2, b2 = self.unpack(flat)
         z, hidden = self.hidden_activations(flat)
         kinked = self.activation in KINKED_ACTIVATIONS
