@@ -214,7 +214,9 @@ class GradientCheckResult:
         compared = int((~self.near_kink & ~self.unresolved).sum())
         if not reasons and compared == 0:
             reasons.append(f"no parameter could be compared: every derivative is below what a difference with "
-                           f"h = {self.h:g} resolves or straddles a kink; use a larger h such as 1e-5")
+                           f"h = {self.h:g} resolves or straddles a kink; check at a point where the gradient "
+                           f"is not zero (zero initialization gives none: choose another initialization or seed) "
+                           f"or with an h larger than {self.h:g}")
         elif not reasons and not worst < threshold:
             away = ~self.near_kink & ~self.unresolved
             where = int(self.indices[away][np.argmax(self.rel_error[away])])

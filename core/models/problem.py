@@ -200,7 +200,11 @@ class ClassifierSpec:
 
 
 def format_widths(widths) -> str:
-    """'64' or '100-100' (the widths of the hidden layers, for titles and messages)."""
+    """'64', '100-100', or '10 x 500' for four or more layers of one width (the widths of
+    the hidden layers, for titles and messages)."""
+    widths = [int(w) for w in widths]
+    if len(widths) >= 4 and len(set(widths)) == 1:
+        return f"{len(widths)} x {widths[0]}"
     return "-".join(str(w) for w in widths)
 
 

@@ -120,7 +120,7 @@ def test_model_on_builds_the_two_layer_net_for_the_plain_case_and_a_network_othe
 
 
 def test_the_memory_check_uses_the_deep_pass_estimate():
-    with pytest.raises(HillwalkError, match="4096-4096-4096-4096-4096-4096-4096-4096-unit network .* over the"):
+    with pytest.raises(HillwalkError, match="8 x 4096-unit network .* over the"):
         ClassifierSpec(dataset="digits", model="net", hidden=(4096,) * 8, batchnorm=True).build()
 
 
