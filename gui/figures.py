@@ -30,17 +30,24 @@ def component_label(component) -> str:
     return COMPONENT_LABELS.get(text, text)
 
 
-def modes_note(info) -> str:
+def modes_note(info, short=False) -> str:
     """The modes a network with batch norm or dropout was sliced in, short enough for a
-    figure's title ("BN eval, dropout fixed mask"), from a plane's recorded ``info``
+    figure's title ("BN eval: running stats, dropout one fixed mask"; with ``short``, for
+    a narrow axis label: "BN eval, dropout fixed"), from a plane's recorded ``info``
     (core.landscapes.slices.SliceSpec.mode_info); "" for any other model."""
     parts = []
     if "bn_mode" in info:
-        parts.append("BN " + ("eval: running stats" if info["bn_mode"] == "eval" else "train: full-data stats"))
+        if short:
+            parts.append(f"BN {info['bn_mode']}")
+        else:
+            parts.append("BN " + ("eval: running stats" if info["bn_mode"] == "eval" else "train: full-data stats"))
     mode = info.get("dropout_mode")
     if mode is not None:
-        parts.append("dropout " + ("off" if mode == "off" else "one fixed mask" if mode == "fixed"
-                                   else f"mean of {mode[5:]} masks"))
+        if short:
+            parts.append(f"dropout {mode}")
+        else:
+            parts.append("dropout " + ("off" if mode == "off" else "one fixed mask" if mode == "fixed"
+                                       else f"mean of {mode[5:]} masks"))
     return ", ".join(parts)
 
 

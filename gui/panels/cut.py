@@ -7,7 +7,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from ..figures import clip_for_log, component_label
+from ..figures import clip_for_log, component_label, modes_note
 from .markers import RunMarkers, drawn_rows, finite_rows, rows_up_to
 from .widgets import combo, select_data, set_quietly
 
@@ -140,6 +140,10 @@ class CutPanel(QtWidgets.QWidget):
         self.plot.setRange(xRange=(cut.alphas[0], cut.alphas[-1]), yRange=(low - pad, high + pad), padding=0)
         function = hasattr(self.state.objective, "view")
         self.plot.setLabel("left", "f(x, y)" if function else component_label(cut.component), color="k")
+        # a network with batch norm or dropout: the mode the cut was evaluated in, as recorded
+        modes = modes_note(getattr(cut.plane, "info", None) or {}, short=True)
+        self.plot.setLabel("bottom", f"s: along the cut ({modes})" if modes else "s: position along the cut",
+                           color="k")
         self._on_frame_changed(self.state.frame)
 
     def _on_runs_updated(self):

@@ -172,6 +172,7 @@ def test_switching_the_batch_norm_mode_recomputes_the_slice_on_the_same_plane(qt
     assert training.plane.info["center_loss"] == pytest.approx(reference.loss(plane.center), rel=1e-9)
     assert "BN train" in window.heatmap.figure.plot.titleLabel.text
     assert state.cut.plane.info["bn_mode"] == "train"
+    qtbot.waitUntil(lambda: "BN train" in window.cut_panel.plot.getAxis("bottom").labelText, timeout=UI_TIMEOUT_MS)
 
     # dropout: the mean of K masks, K from its box
     choose(qtbot, panel.dropout_mode, "mean")
@@ -192,6 +193,7 @@ def test_switching_the_batch_norm_mode_recomputes_the_slice_on_the_same_plane(qt
     assert not panel.bn_mode.isEnabled() and "no batch norm" in panel.bn_mode.toolTip()
     assert panel.dropout_mode.isEnabled()
     assert "bn_mode" not in state.landscape.plane.info and "BN" not in window.heatmap.figure.plot.titleLabel.text
+    qtbot.waitUntil(lambda: "BN" not in window.cut_panel.plot.getAxis("bottom").labelText, timeout=UI_TIMEOUT_MS)
 
 
 def test_a_session_saved_with_a_deep_net_reopens_with_the_panels_showing_it(qtbot, window, tmp_path, monkeypatch):
