@@ -216,6 +216,20 @@ def _from_features(f, like_shape):
     return f.reshape(n, k, m).transpose(1, 0, 2)
 
 
+def _share_points(count, workers, run):
+    """Call ``run(part)`` on ``min(workers, count)`` contiguous slices of ``range(count)``,
+    in that many threads (NumPy releases the GIL in its products), or in this thread for one."""
+    splits = max(1, min(int(workers), count))
+    bounds = [count * k // splits for k in range(splits + 1)]
+    parts = [slice(low, high) for low, high in zip(bounds[:-1], bounds[1:])]
+    if splits == 1:
+        run(parts[0])
+        return
+    with ThreadPoolExecutor(splits, thread_name_prefix="hillwalk-batch") as pool:
+        for done in [pool.submit(run, part) for part in parts]:
+            done.result()
+
+
 # --------------------------------------------------------------------------- the network
 
 class Network(ClassifierObjective):
@@ -880,16 +894,7 @@ class Network(ClassifierObjective):
             for p in range(part.start, part.stop):
                 values[p] = value(thetas[p])
 
-        count = thetas.shape[0]
-        splits = max(1, min(int(workers), count))
-        bounds = [count * k // splits for k in range(splits + 1)]
-        parts = [slice(low, high) for low, high in zip(bounds[:-1], bounds[1:])]
-        if splits == 1:
-            run(parts[0])
-        else:
-            with ThreadPoolExecutor(splits, thread_name_prefix="hillwalk-batch") as pool:
-                for done in [pool.submit(run, part) for part in parts]:
-                    done.result()
+        _share_points(thetas.shape[0], workers, run)
         return values
 
     def _evaluate_plain(self, thetas, component, chunk_bytes, workers):
@@ -931,10 +936,6 @@ class Network(ClassifierObjective):
             inputs_t, labels = self._inputs_t[:, k:k + 1], self.y[k:k + 1]
         else:
             inputs_t, labels = self._inputs_t, self.y
-        count = thetas.shape[0]
-        splits = max(1, min(int(workers), count))
-        bounds = [count * k // splits for k in range(splits + 1)]
-        parts = [slice(low, high) for low, high in zip(bounds[:-1], bounds[1:])]
 
         def run(part):
             # Each worker has its own buffers; a point's operations do not depend on which
@@ -949,12 +950,7 @@ class Network(ClassifierObjective):
                 values[rows] = self._evaluate_chunk(thetas[rows], component, inputs_t, labels, hidden_t,
                                                     scores_t[:size])
 
-        if splits == 1:
-            run(parts[0])
-        else:
-            with ThreadPoolExecutor(splits, thread_name_prefix="hillwalk-batch") as pool:
-                for done in [pool.submit(run, part) for part in parts]:
-                    done.result()
+        _share_points(thetas.shape[0], workers, run)
         return values
 
     def _evaluate_chunk(self, thetas, component, inputs_t, labels, hidden_t, scores_t):
