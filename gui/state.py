@@ -661,7 +661,8 @@ class AppState(QtCore.QObject):
         if kind in ("problem", "reg"):
             self._pending_problem = None
             self.problem_changed.emit()  # the panels go back to the settings still in force
-            prefix = "Could not load the data" if kind == "problem" else "Could not change the regularization"
+            # the problem job loads the data, builds the model and finds its plane: any may refuse
+            prefix = "Could not apply the change" if kind == "problem" else "Could not change the regularization"
             self.error.emit(f"{prefix}: {message}" if user_error else f"{prefix} (internal error): {message}")
             if self.objective is not None and self.landscape is None:
                 self._request_slice()

@@ -160,7 +160,9 @@ def normalize(direction, center, blocks, mode, biases="zero"):
         if np.any(center_norms == 0):
             zero = int(np.flatnonzero(center_norms.ravel() == 0)[0])
             raise HillwalkError(f"filter normalization needs non-zero filters, but filter {zero} of {block.name} "
-                                "is zero at the centre; use another centre (e.g. trained) or another normalization")
+                                "is zero at the centre (a zero initialization keeps a network's filters zero, even "
+                                "after training); choose another initialization or centre, or directions "
+                                "normalized per layer or not at all")
         bd *= center_norms / np.where(direction_norms > 0, direction_norms, 1.0)
     return d
 
