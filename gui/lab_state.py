@@ -14,11 +14,15 @@ once, hidden ones when next shown (panels say when with :meth:`LabState.set_visi
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PyQt6 import QtCore
 
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.labs import tasks
+from hillwalk.core.labs.comparison import DEFAULT_VARIANTS, SIDES
+from hillwalk.core.models.problem import parse_widths
 from hillwalk.core.labs.gradcheck import ERROR_BANDS  # noqa: F401 - constants the lab panels draw
 from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panels draw
     EXPLOSION_FACTOR,
@@ -39,7 +43,7 @@ DEFAULT_SETTINGS = {
     "compare": {},
     "hinge": {"example": 0, "toy_row": 0, "toy_column": 0},
     "regions": {"source": "center", "frame": 0},
-    "showcase": {},
+    "models": {"a": DEFAULT_VARIANTS[0], "b": DEFAULT_VARIANTS[1]},
     "init": {"activation": "tanh", "depth": 10, "width": 500, "inputs": "gaussian", "examples": 256,
              "batchnorm": False},
 }
@@ -52,7 +56,7 @@ DEPENDS_ON = {
     "compare": ("slice_changed",),         # the slice's range, grid and component
     "hinge": ("view_changed",),            # the cut line
     "regions": ("runs_updated",),          # a method's W at the step
-    "showcase": ("slice_changed",),
+    "models": ("slice_changed",),          # the directions' kind, seed, range and modes
     "init": (),
 }
 
@@ -67,8 +71,11 @@ class LabState(QtCore.QObject):
         the first line of an internal error)
     lab_unavailable(lab, reason) : the lab does not apply to the current scene
     lab_pending(lab) : the lab's result was dropped and is being (or will be) recomputed
+    models_changed : the Compare two models lab's sides changed (or a change was refused:
+        panels show the sides in force)
     """
 
+    models_changed = QtCore.pyqtSignal()
     lab_ready = QtCore.pyqtSignal(str)
     lab_failed = QtCore.pyqtSignal(str, str)
     lab_unavailable = QtCore.pyqtSignal(str, str)
@@ -133,6 +140,43 @@ class LabState(QtCore.QObject):
             raise HillwalkError(f"the {lab} lab has no setting {', '.join(sorted(unknown))}")
         self.settings[lab].update(settings)
         self._compute(lab)
+
+    # ================================================================= the two models' sides
+    def comparison(self) -> tuple:
+        """The Compare two models lab's sides: (ModelVariant, ModelVariant)."""
+        return tuple(self.settings["models"][side] for side in SIDES)
+
+    def set_comparison(self, variants):
+        """Both sides at once (an opened session's); the lab recomputes when shown."""
+        self.settings["models"].update(zip(SIDES, variants))
+        self.models_changed.emit()
+        self._invalidate(("models",))
+
+    def set_model_side(self, side: str, **changes) -> bool:
+        """Change one side's settings (fields of
+        :class:`~core.labs.comparison.ModelVariant`; ``hidden`` may be text such as
+        "100, 100"). A change the model cannot honour (skip connections between unequal
+        widths, a bad width list ...) is refused with one message (``lab_failed``) and the
+        side stays as it was; either way ``models_changed`` fires so panels show the
+        sides in force. Returns whether the change was applied."""
+        if side not in SIDES:
+            raise HillwalkError(f"the comparison's sides are {' and '.join(SIDES)}, got {side!r}")
+        current = self.settings["models"][side]
+        try:
+            if isinstance(changes.get("hidden"), str):
+                changes["hidden"] = parse_widths(changes["hidden"])
+            variant = replace(current, **changes)
+        except HillwalkError as error:
+            self.lab_failed.emit("models", f"Could not apply the change to model {side.upper()}: {error}")
+            self.models_changed.emit()
+            return False
+        if variant == current:
+            self.models_changed.emit()
+            return True
+        self.settings["models"][side] = variant
+        self.models_changed.emit()
+        self._invalidate(("models",))
+        return True
 
     def busy(self, lab: str) -> bool:
         return self.app.jobs.is_live(self.kind(lab))
@@ -289,11 +333,12 @@ class LabState(QtCore.QObject):
         return lambda report, should_stop: tasks.regions_task(objective, theta, tag=tag, report=report,
                                                               should_stop=should_stop)
 
-    def _job_showcase(self, s):
+    def _job_models(self, s):
         app = self.app
         problem, spec, objective = app.problem, app.slice, app.objective
-        return lambda report, should_stop: tasks.linear_vs_network_task(problem, spec, objective, report=report,
-                                                                        should_stop=should_stop)
+        variants = (s["a"], s["b"])
+        return lambda report, should_stop: tasks.compare_models_task(problem, spec, objective, variants,
+                                                                     report=report, should_stop=should_stop)
 
     def _job_init(self, s):
         app = self.app

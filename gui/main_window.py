@@ -2,6 +2,7 @@
 below, control panels in docks, a transport bar, menus and a status bar."""
 from __future__ import annotations
 
+import html
 import importlib.resources
 import json
 from pathlib import Path
@@ -23,7 +24,7 @@ from .panels.lab_hinge import HingeAnatomyLab
 from .panels.lab_init import InitializationLab
 from .panels.lab_regions import DecisionRegionsLab
 from .panels.lab_sanity import SanityLab
-from .panels.lab_showcase import LinearVsNetworkLab
+from .panels.lab_models import CompareModelsLab
 from .panels.lab_stepsize import StepSizeLab
 from .panels.landscape import LandscapePanel
 from .panels.model import ModelPanel
@@ -63,6 +64,10 @@ heatmap gives the percentages.</p>"""
 
 # found through the package (an installed package's files are plain files on disk)
 PRESETS_DIR = Path(str(importlib.resources.files("hillwalk.resources").joinpath("presets")))
+
+
+# Labs that changed their title: sessions name the page they were saved on by its title.
+RENAMED_LABS = {"Linear vs network": "Compare two models"}
 
 
 def preset_paths():
@@ -287,7 +292,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.labs = {"Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
                      "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
                      "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
-                     "Linear vs network": LinearVsNetworkLab(self.state), "Initialization": InitializationLab(self.state),
+                     "Compare two models": CompareModelsLab(self.state), "Initialization": InitializationLab(self.state),
                      "3D surface": Surface3DPanel(self.state)}
         self.page_names = ["Landscape and race", *self.labs]
         self.tabs.addWidget(central)
@@ -299,6 +304,7 @@ class MainWindow(QtWidgets.QMainWindow):
         container_layout.setContentsMargins(0, 2, 0, 0)
         container_layout.setSpacing(2)
         container_layout.addWidget(self.page_strip)
+        container_layout.addWidget(self._build_caption())
         container_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(container)
 
@@ -792,14 +798,47 @@ class MainWindow(QtWidgets.QMainWindow):
         """Every setting of a session, then the tab it was saved on."""
         self.state.apply_session(session)
 
+    def _build_caption(self):
+        """The opened session's caption (a preset's paragraph: what to look at and why),
+        over the pages until closed or another session opens."""
+        self.caption_box = QtWidgets.QFrame()
+        self.caption_box.setObjectName("sessionCaption")
+        self.caption_box.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        self.caption_box.setStyleSheet("#sessionCaption { background: #fffbe6; }")
+        row = QtWidgets.QHBoxLayout(self.caption_box)
+        row.setContentsMargins(8, 3, 3, 3)
+        self.caption_text = QtWidgets.QLabel("")
+        self.caption_text.setObjectName("sessionCaptionText")
+        self.caption_text.setWordWrap(True)
+        self.caption_text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QtWidgets.QToolButton()
+        close.setObjectName("sessionCaptionClose")
+        close.setText("×")
+        close.setToolTip("Hide the caption")
+        close.setAutoRaise(True)
+        close.clicked.connect(lambda: self.caption_box.setVisible(False))
+        row.addWidget(self.caption_text, 1)
+        row.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        self.caption_box.setVisible(False)
+        return self.caption_box
+
+    def _show_caption(self):
+        state = self.state
+        self.caption_text.setText(f"<b>{html.escape(state.title)}</b> {html.escape(state.caption)}"
+                                  if state.caption else "")
+        self.caption_box.setVisible(bool(state.caption))
+
     def _on_session_opened(self, source):
+        self._show_caption()
         self.show_lab(self.state.view.lab)
         if source:
             self._remember_recent(source)
             self.status_message.setText(f"Opened {Path(source).name}")
 
     def show_lab(self, name):
-        """Bring a lab's tab (or, for "", the landscape) to the front."""
+        """Bring a lab's tab (or, for "", the landscape) to the front; a lab's former
+        title (in sessions saved before it was renamed) brings the lab it became."""
+        name = RENAMED_LABS.get(name, name)
         self.tabs.setCurrentWidget(self.labs.get(name, self.tabs.widget(0)))
 
     def reset_to_default_scene(self):

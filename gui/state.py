@@ -144,6 +144,8 @@ class AppState(QtCore.QObject):
         self._runs_update_timer.setInterval(FRAME_INTERVAL_MS)
         self._runs_update_timer.timeout.connect(self._emit_runs_updated)
         self.labs = LabState(self)
+        # the opened session's title and caption (a preset's paragraph, shown by the window)
+        self.title, self.caption = "", ""
 
     # ================================================================= setters (panels call these)
     def start(self):
@@ -686,11 +688,14 @@ class AppState(QtCore.QObject):
         self.error.emit(message if user_error else f"Internal error while computing {kind}: {message}")
 
     # ================================================================= persistence
-    def session(self, title="") -> Session:
-        """Every setting as a :class:`~core.io.session.Session`."""
+    def session(self, title=None) -> Session:
+        """Every setting as a :class:`~core.io.session.Session` (titled ``title``, or the
+        opened session's title), with the opened session's caption and the Compare two
+        models lab's sides."""
         return Session(self.problem, self.slice, self.race,
                        [OptimizerSetting(e.spec, e.color, e.enabled) for e in self.optimizers],
-                       asdict(self.view), title)
+                       asdict(self.view), self.title if title is None else title, self.caption,
+                       self.labs.comparison())
 
     def settings_dict(self) -> dict:
         return self.session().to_dict()
@@ -724,6 +729,8 @@ class AppState(QtCore.QObject):
         self._pending_problem = None
         self._switching_objective = False
         self.problem, self.slice, self.view, self.race = session.problem, session.slice, view, session.race
+        self.title, self.caption = session.title, session.caption
+        self.labs.set_comparison(session.comparison)
         self.optimizers = [OptimizerEntry(k + 1, o.spec, o.color, o.enabled) for k, o in enumerate(session.optimizers)]
         self._next_entry_id = len(self.optimizers) + 1
         self.custom_center = None

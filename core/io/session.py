@@ -20,6 +20,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..errors import HillwalkError, require_choice
+from ..labs.comparison import DEFAULT_VARIANTS, SIDES, ModelVariant
 from ..landscapes.slices import SliceSpec
 from ..limits import check, check_numbers, format_bytes
 from ..models.problem import ClassifierSpec
@@ -30,8 +31,12 @@ FORMAT = "hillwalk-session"
 # 2: optimizers' "colour" is spelt "color" (version 1 files still open);
 # 3: deep networks: the problem's "hidden" is a list of widths (an int in versions 1-2, still
 # read), with batchnorm, keep_prob, residual and pieces; the slice's bn_mode and dropout_mode.
+# 4: a "caption" (a paragraph shown with the session) and the Compare two models lab's
+# sides ("comparison": {"a": ..., "b": ...}, see core.labs.comparison.ModelVariant).
 # Older files take the defaults of the new fields, which give their numbers unchanged.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+# A caption is a paragraph, not a document.
+MAX_CAPTION_CHARS = 2000
 SUFFIX = ".hillwalk.json"
 # Larger files are refused before reading: a session of every setting is a few kB; this
 # leaves room for long titles and many optimizers while keeping the read short.
@@ -102,6 +107,16 @@ class ViewSettings:
             check_numbers("view.cut_point", point, "a cut point", "(a, b)")
 
 
+def comparison_from_dict(data, where="session: comparison") -> tuple:
+    """The two :class:`ModelVariant` of a session's 'comparison' object ({"a": ..., "b":
+    ...}; a missing side takes the lab's default)."""
+    if not isinstance(data, dict):
+        raise HillwalkError(f"{where} must be an object with sides {' and '.join(SIDES)}")
+    _no_unknown(data, set(SIDES), where)
+    return tuple(build_dataclass(ModelVariant, data[side], f"{where}.{side}") if side in data else default
+                 for side, default in zip(SIDES, DEFAULT_VARIANTS))
+
+
 def view_from_dict(data, where="session: view") -> ViewSettings:
     """:class:`ViewSettings` from a session's 'view' object (missing keys take defaults)."""
     return build_dataclass(ViewSettings, data, where)
@@ -147,15 +162,19 @@ class Session:
     optimizers: list = field(default_factory=list)
     view: dict = field(default_factory=dict)
     title: str = ""
+    caption: str = ""
+    # the Compare two models lab's sides (ModelVariant, ModelVariant)
+    comparison: tuple = DEFAULT_VARIANTS
 
     # ----------------------------------------------------------------- writing
     def to_dict(self) -> dict:
-        return {"format": FORMAT, "version": SCHEMA_VERSION, "title": self.title,
+        return {"format": FORMAT, "version": SCHEMA_VERSION, "title": self.title, "caption": self.caption,
                 "problem": _plain(asdict(self.problem)), "slice": _plain(asdict(self.slice)),
                 "race": _plain(asdict(self.race)),
                 "optimizers": [{"spec": _plain(asdict(o.spec)), "color": o.color, "enabled": o.enabled}
                                for o in self.optimizers],
-                "view": _plain(dict(self.view))}
+                "view": _plain(dict(self.view)),
+                "comparison": {side: _plain(variant.to_dict()) for side, variant in zip(SIDES, self.comparison)}}
 
     def save(self, path) -> Path:
         """Write the session atomically: a failed write (full disk, read-only folder)
@@ -178,7 +197,8 @@ class Session:
                                 f"up to {SCHEMA_VERSION}); update Hillwalk to open it")
         if version < 1:
             raise HillwalkError(f"{source}: unknown session version {version}")
-        _no_unknown(data, {"format", "version", "title", "problem", "slice", "race", "optimizers", "view"}, source)
+        _no_unknown(data, {"format", "version", "title", "caption", "problem", "slice", "race", "optimizers", "view",
+                           "comparison"}, source)
         problem = build_dataclass(ClassifierSpec, data.get("problem", {}), f"{source}: problem")
         slice_spec = build_dataclass(SliceSpec, data.get("slice", {}), f"{source}: slice")
         race = build_dataclass(RaceSettings, data.get("race", {}), f"{source}: race")
@@ -214,7 +234,20 @@ class Session:
         title = data.get("title", "")
         if not isinstance(title, str):
             raise HillwalkError(f"{source}: 'title' must be text")
-        return cls(problem, slice_spec, race, optimizers, view, title)
+        caption = data.get("caption", "")
+        if not isinstance(caption, str):
+            raise HillwalkError(f"{source}: 'caption' must be text")
+        if len(caption) > MAX_CAPTION_CHARS:
+            raise HillwalkError(f"{source}: the caption has {len(caption)} characters; at most {MAX_CAPTION_CHARS}")
+        if "comparison" in data:
+            comparison = comparison_from_dict(data["comparison"], f"{source}: comparison")
+        elif problem.model == "net" and problem.objective == "classifier":
+            # before version 4 the lab was "Linear vs network": the linear classifier
+            # against the session's own network
+            comparison = (DEFAULT_VARIANTS[0], ModelVariant.of(problem, slice_spec))
+        else:
+            comparison = DEFAULT_VARIANTS
+        return cls(problem, slice_spec, race, optimizers, view, title, caption, comparison)
 
     @classmethod
     def load(cls, path) -> "Session":

@@ -19,6 +19,7 @@ from ..landscapes.centers import train_full_batch
 from ..landscapes.directions import Plane
 from ..landscapes.landscape import Landscape, compute_slice, make_axis
 from ..models.objectives import LinearClassifier
+from .comparison import DEFAULT_VARIANTS, SIDES, ModelVariant, distinct_units, nonconvex_share, slice_roughness
 from .gradcheck import DIFFERENCE_METHODS, GradientCheckResult, StopRequested, gradient_check, h_sweep
 from .lessons import (
     INIT_INPUTS,
@@ -39,10 +40,11 @@ from .lessons import (
     zero_init_symmetry,
 )
 
-LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "showcase", "init")
+LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init")
 POINT_CHOICES = ("initial", "start", "center")
 REGIONS_RESOLUTION = 160
-SHOWCASE_GRID = 61       # a side-by-side pair: a coarser grid than the main slice keeps it quick
+MODELS_GRID = 61         # a side-by-side pair: a coarser grid than the main slice keeps it quick
+MODELS_MIN_STEPS = 500   # each side is sliced around a trained minimum
 HINGE_SAMPLES = 801      # points along the widened cut
 TOY_WEIGHTS = np.linspace(-4.0, 4.0, 401)
 
@@ -72,7 +74,8 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
     * hinge anatomy: the linear classifier (its hinge terms are those of a linear score
       function), not networks or functions;
     * SVM vs softmax: a classifier on data, on a 2-D slice;
-    * decision regions, linear vs network: data with 2 features.
+    * compare two models: a classifier on data (its decision regions only for 2 features);
+    * decision regions: data with 2 features.
     """
     require_choice(lab, LAB_NAMES, "lab")
     if lab in ("gradcheck", "stepsize", "init"):
@@ -86,7 +89,7 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
                 "network. Choose Model: linear in the Model panel.")
     if lab in ("hinge", "compare") and plane is not None and plane.dir2 is None:
         return "This lab needs a 2-D slice; the landscape is a 1-D cut. Turn off 'cut' in the Landscape panel."
-    if lab in ("regions", "showcase") and objective.train.n_features != 2:
+    if lab == "regions" and objective.train.n_features != 2:
         return (f"This lab needs a data set with 2 features (spiral, blobs, xor, circles); "
                 f"{objective.train.name} has {objective.train.n_features}. Choose one in the Data panel.")
     return None
@@ -309,60 +312,110 @@ def regions_task(objective, theta, resolution=REGIONS_RESOLUTION, tag=None, repo
     return DecisionRegions(xs, ys, classes, float(objective.accuracy(theta)), tag)
 
 
-# --------------------------------------------------------------------------- linear vs network
+# --------------------------------------------------------------------------- compare two models
 
 @dataclass
 class TrainedModel:
-    """One model of the linear-vs-network comparison, trained by full-batch GD.
+    """One side of the Compare two models lab, trained by full-batch GD.
 
     Attributes
     ----------
-    model : the objective ; theta : its trained parameters
-    regions : DecisionRegions ; landscape : Landscape around ``theta`` (filter-normalized plane)
+    variant : ModelVariant ; model : the objective ; theta : its trained parameters
+    regions : DecisionRegions, or None for data with other than 2 features
+    landscape : Landscape around ``theta`` (the lab's plane, in the side's modes)
     train_accuracy, val_accuracy (NaN without validation data), loss : float
+        At ``theta``, in evaluation (no dropout; batch norm with the centre's statistics).
+    roughness, nonconvex : float
+        :func:`~core.labs.comparison.slice_roughness` and
+        :func:`~core.labs.comparison.nonconvex_share` of the landscape.
+    units : tuple of (distinct, width) per hidden layer (:func:`~core.labs.comparison.distinct_units`)
     """
 
+    variant: ModelVariant
     model: object
     theta: np.ndarray
-    regions: DecisionRegions
+    regions: DecisionRegions | None
     landscape: Landscape
     train_accuracy: float
     val_accuracy: float
     loss: float
+    roughness: float
+    nonconvex: float
+    units: tuple
 
 
-def linear_vs_network_task(problem, slice_spec, objective, report=None, should_stop=None) -> dict | None:
-    """Both models (``problem`` with model "linear" and "net") on ``objective``'s data,
-    trained from the same seed, with their regions and a landscape around the trained
-    weights (trained centre, filter-normalized directions, a ``SHOWCASE_GRID`` grid).
+@dataclass
+class ModelComparison:
+    """The lab's result: ``sides`` = {"a": TrainedModel, "b": TrainedModel}, and the grid
+    and training both were made with."""
+
+    sides: dict
+    grid: int
+    train_steps: int
+
+    def __getitem__(self, side):
+        return self.sides[side]
+
+
+def compare_models_task(problem, slice_spec, objective, variants=DEFAULT_VARIANTS, report=None,
+                        should_stop=None) -> ModelComparison | None:
+    """Both sides of the comparison on ``objective``'s data (already split and
+    preprocessed, so both see the same examples), each trained from the same seed by
+    ``max(slice_spec.train_steps, MODELS_MIN_STEPS)`` full-batch GD steps, then sliced
+    around its trained weights with ``slice_spec``'s kind of directions, seed and range,
+    on a ``MODELS_GRID`` grid, in the side's batch-norm and dropout modes.
+
+    Parameters
+    ----------
+    problem : ClassifierSpec (data, loss, regularizer, seed; the model is each side's)
+    slice_spec : SliceSpec ; objective : the current classifier (for its data)
+    variants : (ModelVariant, ModelVariant)
 
     Returns
     -------
-    {"linear": TrainedModel, "net": TrainedModel}, or None when stopped.
+    ModelComparison, or None when stopped.
     """
-    reason = unavailable_reason("showcase", objective)
+    reason = unavailable_reason("models", objective)
     if reason is not None:
         raise HillwalkError(reason)
-    plane_spec = replace(slice_spec, center="trained", directions="filter", grid=SHOWCASE_GRID, cut=False,
-                         component="total", train_steps=max(slice_spec.train_steps, 500))
-    results = {}
-    for k, name in enumerate(("linear", "net")):
-        _report(report, 0.5 * k, f"training the {name} model")
-        model = replace(problem, model=name).model_on(objective.train, objective.val)
+    if len(variants) != 2:
+        raise HillwalkError(f"the comparison has two sides, got {len(variants)}")
+    plane_spec = replace(slice_spec, center="trained", grid=MODELS_GRID, cut=False, component="total",
+                         train_steps=max(slice_spec.train_steps, MODELS_MIN_STEPS))
+    if plane_spec.directions in ("coords", "interpolate", "pca"):
+        # the sides have different parameters: only directions drawn for each model apply
+        plane_spec = replace(plane_spec, directions="filter")
+    sides = {}
+    for k, (side, variant) in enumerate(zip(SIDES, variants)):
+        name = variant.describe()
+        spec = variant.problem(problem)
+        side_slice = variant.slice_spec(plane_spec)
+        _report(report, 0.5 * k, f"model {side.upper()}: training the {name}")
+        model = spec.model_on(objective.train, objective.val)
         theta, _, _ = train_full_batch(model, model.initial_theta(slice_spec.init_scale, slice_spec.seed),
-                                       plane_spec.train_steps, record=False)
+                                       side_slice.train_steps, record=False)
         if _stopped(should_stop):
             return None
-        xs, ys, classes = decision_regions(model, theta, resolution=REGIONS_RESOLUTION)
-        train_accuracy = float(model.accuracy(theta))
-        _report(report, 0.5 * k + 0.25, f"{name} landscape")
-        plane = plane_spec.plane(model, center=theta, center_label="trained")
-        landscape = plane_spec.compute(model, plane, should_stop=should_stop)
-        if landscape is None:
+        evaluation = model.for_evaluation() if hasattr(model, "for_evaluation") else model
+        regions = None
+        if objective.train.n_features == 2:
+            xs, ys, classes = decision_regions(evaluation, theta, resolution=REGIONS_RESOLUTION)
+            regions = DecisionRegions(xs, ys, classes, float(evaluation.accuracy(theta)), side)
+        _report(report, 0.5 * k + 0.2, f"model {side.upper()}: its landscape")
+        plane = side_slice.plane(model, center=theta, center_label="trained")
+
+        def progress(step, k=k, side=side):
+            _report(report, 0.5 * k + 0.2 + 0.3 * step.fraction, f"model {side.upper()}: its landscape")
+
+        landscape = side_slice.compute(model, plane, progress=progress, should_stop=should_stop)
+        if landscape is None or _stopped(should_stop):
             return None
-        results[name] = TrainedModel(model, theta, DecisionRegions(xs, ys, classes, train_accuracy, name), landscape,
-                                     train_accuracy, float(model.accuracy(theta, "val")), float(model.loss(theta)))
-    return results
+        sides[side] = TrainedModel(variant, model, theta, regions, landscape, float(evaluation.accuracy(theta)),
+                                   float(evaluation.accuracy(theta, "val")), float(evaluation.loss(theta)),
+                                   slice_roughness(landscape), nonconvex_share(landscape),
+                                   distinct_units(model, theta))
+    _report(report, 1.0, "models compared")
+    return ModelComparison(sides, MODELS_GRID, plane_spec.train_steps)
 
 
 # --------------------------------------------------------------------------- initialization

@@ -14,6 +14,11 @@ def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True
     the loss predicts, then grows by 1.5x for the next step; this keeps plain gradient
     descent stable on any data scale without a hand-tuned learning rate.
 
+    An objective whose training draws new noise at every step (``has_step_noise``: a
+    network with dropout in "fresh" mode) takes step k's loss, gradient and line search
+    from ``objective.at_step(k)``, as a run's steps do: the centre is trained with dropout,
+    not fitted to one mask. The recorded losses are then the steps' (each under its mask).
+
     Parameters
     ----------
     objective : objective with ``loss`` and ``loss_and_grad``
@@ -31,22 +36,26 @@ def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True
     if steps < 0 or int(steps) != steps:
         raise HillwalkError(f"the number of training steps must be a whole number >= 0, got {steps}")
     theta = np.array(theta0, dtype=np.float64)
-    loss, grad = objective.loss_and_grad(theta)
+    noisy = bool(getattr(objective, "has_step_noise", False))
+    stepped = objective.at_step(0) if noisy else objective
+    loss, grad = stepped.loss_and_grad(theta)
     step = float(initial_step)
     path = [theta.copy()] if record else None
     losses = [loss]
-    for _ in range(int(steps)):
+    for k in range(int(steps)):
         squared = float(np.sum(grad * grad))
         if squared == 0:
             break
         while True:
             candidate = theta - step * grad
-            candidate_loss = objective.loss(candidate)
+            candidate_loss = stepped.loss(candidate)
             if candidate_loss <= loss - 0.5 * step * squared or step < 1e-14:
                 break
             step *= 0.5
         theta = candidate
-        loss, grad = objective.loss_and_grad(theta)
+        if noisy:   # the next step's mask
+            stepped = objective.at_step(k + 1)
+        loss, grad = stepped.loss_and_grad(theta)
         step *= 1.5
         if record:
             path.append(theta.copy())

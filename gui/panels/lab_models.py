@@ -1,0 +1,274 @@
+"""Compare two models: any two model specs on the same data, side by side.
+
+Each side (A, B) is edited here without code: the model (linear or a network of any
+depth), its activation (and maxout's pieces), initialization, batch norm and the mode its
+slice uses, dropout's keep probability and slice mode, skip connections. The state trains
+both from the same seed and slices each around its trained weights with the same kind of
+directions, grid and range (core.labs.tasks.compare_models_task); this panel draws each
+side's decision regions (2-D data), landscape, accuracies, and the figures that make "this
+landscape is smoother" a number: roughness and the non-convex share (core.labs.comparison).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.labs.comparison import MAX_LABEL_CHARS, SIDES
+
+from ..contours import no_lines
+from ..figures import LandscapeFigure
+from .lab_base import LabPanel
+from .lab_regions import draw_regions
+from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, combo, select_data, set_applicable, set_quietly
+
+ACTIVATIONS = [("ReLU", "relu"), ("leaky ReLU", "leaky_relu"), ("tanh", "tanh"), ("sigmoid", "sigmoid"),
+               ("ELU", "elu"), ("maxout", "maxout")]
+INITS = [("He", "he"), ("Xavier", "xavier"), ("small 0.01", "small"), ("large 1.0", "large"), ("zero", "zero")]
+DROPOUT_MODES = [("off (evaluation)", "off"), ("one fixed mask", "fixed"), ("mean of 8 masks", "mean:8"),
+                 ("mean of 32 masks", "mean:32")]
+
+
+class ModelSideEditor(QtWidgets.QGroupBox):
+    """The controls of one side; every change goes to ``state.labs.set_model_side``,
+    which refuses what the model cannot honour, and the controls then show the side in
+    force (``models_changed``)."""
+
+    def __init__(self, state, side, parent=None):
+        super().__init__(f"Model {side.upper()}", parent)
+        self.state, self.side = state, side
+        self.setObjectName(f"modelSide{side.upper()}")
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(6, 4, 6, 4)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(3)
+        self.label = QtWidgets.QLineEdit()
+        self.label.setMaxLength(MAX_LABEL_CHARS)
+        self.label.setPlaceholderText("caption (optional)")
+        self.label.setToolTip("A short caption over this side's plots; empty: a description of the settings")
+        self.model = combo([("linear", "linear"), ("network", "net")])
+        self.model.setMinimumContentsLength(7)
+        self.model.setToolTip("A linear classifier, or a network of hidden layers")
+        self.hidden = QtWidgets.QLineEdit()
+        self.hidden.setPlaceholderText("e.g. 32, 32")
+        self.hidden.setToolTip("The widths of the hidden layers, separated by commas; '32 x 8' is not accepted, "
+                               "type 32, 32, ... (applied when the edit ends)")
+        self.activation = combo(ACTIVATIONS)
+        self.activation.setMinimumContentsLength(8)
+        self.activation.setToolTip("The hidden layers' nonlinearity")
+        self.pieces = RangeSpinBox()
+        self.pieces.setPrefix("k = ")
+        bind_range(self.pieces, "problem.pieces", state.refuse_value)
+        self.pieces.setToolTip("Maxout's affine maps per unit")
+        self.init = combo(INITS)
+        self.init.setMinimumContentsLength(8)
+        self.init.setToolTip("How the initial weights are drawn (seeded, the same seed on both sides)")
+        self.batchnorm = QtWidgets.QCheckBox("batch norm")
+        self.batchnorm.setToolTip("Batch normalization before each hidden activation")
+        self.bn_mode = combo([("slice: eval", "eval"), ("slice: train", "train")])
+        self.bn_mode.setMinimumContentsLength(9)
+        self.bn_mode.setToolTip("How this side's slice normalizes: eval = the centre's running statistics; train = "
+                                "the batch statistics of the full training data at every point")
+        self.keep_prob = RangeDoubleSpinBox()
+        self.keep_prob.setDecimals(2)
+        self.keep_prob.setSingleStep(0.05)
+        self.keep_prob.setPrefix("p = ")
+        bind_range(self.keep_prob, "problem.keep_prob", state.refuse_value)
+        self.keep_prob.setToolTip("Dropout's keep probability (1.00: no dropout)")
+        self.dropout_mode = combo(DROPOUT_MODES)
+        self.dropout_mode.setMinimumContentsLength(9)
+        self.dropout_mode.setToolTip("How this side's slice treats dropout: off, one fixed mask, or the mean over "
+                                     "K masks (masks from the problem's seed)")
+        self.residual = QtWidgets.QCheckBox("skip connections")
+        self.residual.setToolTip("Residual blocks h + f(h) between hidden layers of equal width")
+        self.copy = QtWidgets.QPushButton("← Model panel")
+        self.copy.setToolTip("Make this side the model of the Model panel (and the Landscape panel's modes)")
+        rows = ((self.model, self.hidden, self.activation, self.pieces),
+                (self.init, self.batchnorm, self.bn_mode, self.residual),
+                (self.keep_prob, self.dropout_mode, self.label, self.copy))
+        for r, row in enumerate(rows):
+            for c, widget in enumerate(row):
+                grid.addWidget(widget, r, c)
+        for c in range(4):
+            grid.setColumnStretch(c, 1)
+        self.sync()
+        send = self.send
+        self.model.currentIndexChanged.connect(lambda: send(model=self.model.currentData()))
+        self.hidden.editingFinished.connect(self._on_hidden_edited)
+        self.activation.currentIndexChanged.connect(lambda: send(activation=self.activation.currentData()))
+        self.pieces.valueChanged.connect(lambda v: send(pieces=v))
+        self.init.currentIndexChanged.connect(lambda: send(init=self.init.currentData()))
+        self.batchnorm.toggled.connect(lambda on: send(batchnorm=on))
+        self.bn_mode.currentIndexChanged.connect(lambda: send(bn_mode=self.bn_mode.currentData()))
+        self.keep_prob.valueChanged.connect(lambda v: send(keep_prob=v))
+        self.dropout_mode.currentIndexChanged.connect(lambda: send(dropout_mode=self.dropout_mode.currentData()))
+        self.residual.toggled.connect(lambda on: send(residual=on))
+        self.label.editingFinished.connect(lambda: send(label=self.label.text().strip()))
+        self.copy.clicked.connect(self._copy_model_panel)
+        state.labs.models_changed.connect(self.sync)
+
+    def variant(self):
+        return self.state.labs.settings["models"][self.side]
+
+    def send(self, **changes):
+        self.state.labs.set_model_side(self.side, **changes)
+
+    def _on_hidden_edited(self):
+        if self.hidden.isModified():   # editingFinished comes on Enter and when the focus leaves
+            self.hidden.setModified(False)
+            self.send(hidden=self.hidden.text())
+
+    def _copy_model_panel(self):
+        from hillwalk.core.labs.comparison import ModelVariant
+
+        current = ModelVariant.of(self.state.problem, self.state.slice)
+        self.send(**{name: getattr(current, name) for name in ("model", "hidden", "activation", "pieces", "init",
+                                                              "batchnorm", "keep_prob", "residual", "bn_mode",
+                                                              "dropout_mode")})
+
+    def sync(self):
+        """Show the side in force, and enable each control only where it means something."""
+        variant = self.variant()
+        select_data(self.model, variant.model)
+        self.hidden.setText(", ".join(str(width) for width in variant.hidden))
+        self.hidden.setModified(False)
+        select_data(self.activation, variant.activation)
+        set_quietly(self.pieces, variant.pieces)
+        select_data(self.init, variant.init)
+        set_quietly(self.batchnorm, variant.batchnorm)
+        select_data(self.bn_mode, variant.bn_mode)
+        set_quietly(self.keep_prob, variant.keep_prob)
+        if self.dropout_mode.findData(variant.dropout_mode) < 0:   # mean:K of another K, e.g. from a session
+            self.dropout_mode.addItem(f"mean of {variant.dropout_mode[5:]} masks", variant.dropout_mode)
+        select_data(self.dropout_mode, variant.dropout_mode)
+        set_quietly(self.residual, variant.residual)
+        if self.label.text() != variant.label:
+            self.label.setText(variant.label)
+        network = variant.model == "net"
+        linear = "a linear classifier has no hidden layers; choose network"
+        for widget in (self.hidden, self.activation, self.init, self.batchnorm, self.keep_prob):
+            set_applicable(widget, network, linear)
+        set_applicable(self.pieces, network and variant.activation == "maxout",
+                       linear if not network else "only maxout has pieces")
+        set_applicable(self.bn_mode, network and variant.batchnorm,
+                       linear if not network else "without batch norm the slice has no batch-norm mode")
+        set_applicable(self.dropout_mode, network and variant.keep_prob < 1.0,
+                       linear if not network else "without dropout (p = 1) the slice has no dropout mode")
+        widths = variant.hidden
+        skip = any(before == after for before, after in zip(widths, widths[1:]))
+        set_applicable(self.residual, network and skip,
+                       linear if not network else "skip connections need two consecutive hidden layers of equal "
+                       f"width; the widths are {', '.join(map(str, widths))}")
+
+
+class CompareModelsLab(LabPanel):
+    """Two models side by side: regions (2-D data), landscapes with their roughness, accuracies."""
+
+    lab = "models"
+
+    def __init__(self, state, parent=None):
+        super().__init__(state, parent)
+        layout = QtWidgets.QVBoxLayout(self.body)
+        layout.setContentsMargins(4, 2, 4, 2)
+        editors = QtWidgets.QHBoxLayout()
+        self.editors = {side: ModelSideEditor(state, side) for side in SIDES}
+        for editor in self.editors.values():
+            editors.addWidget(editor, 1)
+        layout.addLayout(editors)
+        layout.addWidget(self.status)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.region_plots, self.region_images, self.region_points = {}, {}, {}
+        for col, side in enumerate(SIDES):
+            plot = self.graphics.addPlot(row=0, col=col)
+            image = pg.ImageItem(axisOrder="row-major")
+            points = pg.ScatterPlotItem(size=5, pen=pg.mkPen("k", width=0.5))
+            plot.addItem(image)
+            plot.addItem(points)
+            self.region_plots[side], self.region_images[side], self.region_points[side] = plot, image, points
+        layout.addWidget(self.graphics, 3)
+        row = QtWidgets.QHBoxLayout()
+        self.figures, self.figure_texts = {}, {}
+        for side in SIDES:
+            column = QtWidgets.QVBoxLayout()
+            self.figures[side] = LandscapeFigure()
+            self.figure_texts[side] = QtWidgets.QLabel("")
+            self.figure_texts[side].setObjectName(f"modelFigures{side.upper()}")
+            self.figure_texts[side].setWordWrap(True)
+            self.figure_texts[side].setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+            column.addWidget(self.figures[side], 1)
+            column.addWidget(self.figure_texts[side])
+            row.addLayout(column, 1)
+        layout.addLayout(row, 4)
+        # side -> (landscape, log scale, count, lines): contour lines traced in a worker
+        self.traced = {}
+        state.view_changed.connect(lambda: self.result is not None and self.show_result(self.result))
+        state.figure_contours_ready.connect(self._on_contours_ready)
+
+    def show_result(self, comparison):
+        if comparison is None:
+            return
+        view = self.state.view
+        with_regions = all(comparison[side].regions is not None for side in SIDES)
+        self.graphics.setVisible(with_regions)
+        missing, lines = {}, []
+        for side in SIDES:
+            trained = comparison[side]
+            name = trained.variant.describe()
+            if with_regions:
+                regions = trained.regions
+                draw_regions(self.region_images[side], self.region_points[side],
+                             (regions.xs, regions.ys, regions.classes), trained.model)
+                self.region_plots[side].setTitle(f"{side.upper()}: {name}", color="k", size="9pt")
+            landscape = trained.landscape
+            traced = self.traced.get(side)
+            current = traced is not None and traced[0] is landscape and traced[1:3] == (view.log_scale,
+                                                                                          view.contours)
+            if not current:
+                missing[side] = landscape
+            self.figures[side].show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
+                                              contours=view.contours,
+                                              title=None if with_regions else f"{side.upper()}: {name}",
+                                              lines=traced[3] if current else no_lines(), narrow=True)
+            self.figure_texts[side].setText(figure_text(trained))
+            lines.append(f"<b>{side.upper()}</b> {name}: training accuracy {100 * trained.train_accuracy:.1f}%")
+        if missing:
+            self.state.request_figure_contours(self.lab, missing)
+        self.status.setText(f"Both trained by {comparison.train_steps} steps of full-batch gradient descent from the "
+                            f"same seed, each sliced around its own minimum on a {comparison.grid} x "
+                            f"{comparison.grid} grid with the same kind of directions and range. "
+                            + "; ".join(lines) + ".")
+
+    def _on_contours_ready(self, owner, traced):
+        if owner != self.lab or self.result is None:
+            return
+        view = self.state.view
+        for side, entry in traced.items():
+            landscape, log_scale, count, lines = entry
+            if self.result[side].landscape is landscape and (log_scale, count) == (view.log_scale, view.contours):
+                self.traced[side] = entry
+                self.figures[side].show_contours(lines)
+
+    def figures_of(self):
+        """{side: (roughness, non-convex share, training accuracy)} of the last result (for tests)."""
+        if self.result is None:
+            raise HillwalkError("no result yet")
+        return {side: (self.result[side].roughness, self.result[side].nonconvex, self.result[side].train_accuracy)
+                for side in SIDES}
+
+
+def figure_text(trained) -> str:
+    """The line under a side's landscape: roughness, non-convex share, accuracies, and
+    (networks) distinct hidden units; the modes the slice was drawn in."""
+    val = "" if np.isnan(trained.val_accuracy) else f", validation {100 * trained.val_accuracy:.1f}%"
+    parts = [f"<b>roughness {trained.roughness:.4f}</b>", f"non-convex {100 * trained.nonconvex:.0f}% of the plane",
+             f"loss {trained.loss:.3f}", f"training accuracy {100 * trained.train_accuracy:.1f}%{val}"]
+    if trained.units:
+        distinct = [f"{count}/{width}" for count, width in trained.units]
+        shown = distinct if len(distinct) <= 4 else distinct[:2] + ["…"] + distinct[-1:]
+        parts.append("distinct units " + ", ".join(shown))
+    modes = trained.landscape.plane.info.get("modes")
+    if modes:
+        parts.append(modes)
+    return " · ".join(parts)
