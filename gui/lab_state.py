@@ -21,7 +21,13 @@ from PyQt6 import QtCore
 
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.labs import tasks
-from hillwalk.core.labs.comparison import DEFAULT_VARIANTS, SIDES
+from hillwalk.core.labs.comparison import (  # noqa: F401 - constants the lab panels use
+    DEFAULT_VARIANTS,
+    MAX_LABEL_CHARS,
+    MODEL_FIELDS,
+    SIDES,
+    ModelVariant,
+)
 from hillwalk.core.models.problem import parse_widths
 from hillwalk.core.labs.gradcheck import ERROR_BANDS  # noqa: F401 - constants the lab panels draw
 from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panels draw
@@ -177,6 +183,13 @@ class LabState(QtCore.QObject):
         self.models_changed.emit()
         self._invalidate(("models",))
         return True
+
+    def copy_model_to_side(self, side: str) -> bool:
+        """Make ``side`` the app's model (the Model panel's settings and the Landscape
+        panel's batch-norm and dropout modes), keeping its label."""
+        current = ModelVariant.of(self.app.problem, self.app.slice)
+        return self.set_model_side(side, **{name: getattr(current, name)
+                                            for name in (*MODEL_FIELDS, "bn_mode", "dropout_mode")})
 
     def busy(self, lab: str) -> bool:
         return self.app.jobs.is_live(self.kind(lab))

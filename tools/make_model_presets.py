@@ -62,14 +62,14 @@ PRESETS = {
         shown="b"),
     "13-dropout": preset(
         "Dropout makes the training loss a random surface",
-        "One network (two layers of 100 ReLU units, keep probability p = 0.5) on the spiral, trained with a fresh "
+        "One network (two layers of 64 ReLU units, keep probability p = 0.5) on the spiral, trained with a fresh "
         "dropout mask at every step and sliced twice around the same trained weights: (A) with dropout off, the "
         "loss at test time; (B) with one fixed mask, the loss a single training step sees. Every step draws a "
         "new mask, so training descends a different random surface each time, and each is rougher than the "
         "test-time loss (B's roughness is well above A's). Choose 'mean of 32 masks' for B to see the surface "
         "dropout optimizes on average.",
-        ModelVariant("A: dropout off (evaluation)", hidden=(100, 100), keep_prob=0.5),
-        ModelVariant("B: one fixed mask", hidden=(100, 100), keep_prob=0.5, dropout_mode="fixed"),
+        ModelVariant("A: dropout off (evaluation)", hidden=(64, 64), keep_prob=0.5),
+        ModelVariant("B: one fixed mask", hidden=(64, 64), keep_prob=0.5, dropout_mode="fixed"),
         shown="b"),
     "14-zero-init": preset(
         "Zero initialization: the symmetry never breaks",

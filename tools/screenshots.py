@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ROOT / "resources" / "presets"
 FUNCTION_PRESETS = ("05-ravine", "06-rosenbrock", "07-beale", "08-saddle")
 SPIRAL_PRESET = "10-spiral-network"
-LABS_ON_2D_DATA = ("Decision regions", "Linear vs network")
+LABS_ON_2D_DATA = ("Decision regions", "Compare two models")
 
 
 def main():

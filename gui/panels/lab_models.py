@@ -15,10 +15,10 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.errors import HillwalkError
-from hillwalk.core.labs.comparison import MAX_LABEL_CHARS, SIDES
 
 from ..contours import no_lines
 from ..figures import LandscapeFigure
+from ..lab_state import MAX_LABEL_CHARS, SIDES
 from .lab_base import LabPanel
 from .lab_regions import draw_regions
 from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, combo, select_data, set_applicable, set_quietly
@@ -120,12 +120,7 @@ class ModelSideEditor(QtWidgets.QGroupBox):
             self.send(hidden=self.hidden.text())
 
     def _copy_model_panel(self):
-        from hillwalk.core.labs.comparison import ModelVariant
-
-        current = ModelVariant.of(self.state.problem, self.state.slice)
-        self.send(**{name: getattr(current, name) for name in ("model", "hidden", "activation", "pieces", "init",
-                                                              "batchnorm", "keep_prob", "residual", "bn_mode",
-                                                              "dropout_mode")})
+        self.state.labs.copy_model_to_side(self.side)
 
     def sync(self):
         """Show the side in force, and enable each control only where it means something."""

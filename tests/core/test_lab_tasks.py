@@ -40,14 +40,14 @@ def blobs():
 
 def test_where_each_lab_applies(digits, blobs):
     _, linear, _, plane = digits
-    assert [lab for lab in tasks.LAB_NAMES if tasks.unavailable_reason(lab, linear, plane)] == ["regions", "showcase"]
+    assert [lab for lab in tasks.LAB_NAMES if tasks.unavailable_reason(lab, linear, plane)] == ["regions"]
     assert "2 features" in tasks.unavailable_reason("regions", linear)
     net = replace(digits[0], model="net", hidden=8).build()
     assert tasks.unavailable_reason("sanity", net) is None  # the checks hold for networks too
     assert "linear classifier" in tasks.unavailable_reason("hinge", net)
     assert tasks.unavailable_reason("compare", net) is None
     function = ClassifierSpec(objective="rosenbrock").build()
-    for lab in ("sanity", "compare", "hinge", "regions", "showcase"):
+    for lab in ("sanity", "compare", "hinge", "regions", "models"):
         assert "test function" in tasks.unavailable_reason(lab, function)
     for lab in ("gradcheck", "stepsize", "init"):
         assert tasks.unavailable_reason(lab, function) is None
@@ -158,18 +158,6 @@ def test_regions_task_matches_decision_regions(blobs, digits):
     with pytest.raises(HillwalkError, match="2 features"):
         tasks.regions_task(digits[1], digits[3].center)
     assert tasks.regions_task(objective, plane.center, should_stop=stop_at_once) is None
-
-
-def test_linear_vs_network_task_trains_both_models(blobs):
-    problem, objective, spec, _ = blobs
-    results = tasks.linear_vs_network_task(replace(problem, hidden=16), spec, objective)
-    assert set(results) == {"linear", "net"}
-    for trained in results.values():
-        assert trained.train_accuracy == trained.model.accuracy(trained.theta)
-        assert trained.landscape.values.shape == (tasks.SHOWCASE_GRID, tasks.SHOWCASE_GRID)
-        assert np.all(np.isfinite(trained.landscape.values))
-    assert results["net"].model.hidden == 16 and not hasattr(results["linear"].model, "hidden")
-    assert tasks.linear_vs_network_task(problem, spec, objective, should_stop=stop_at_once) is None
 
 
 def test_initialization_task_reproduces_the_notes_deep_tanh_stack():

@@ -55,14 +55,16 @@ def test_the_initialization_lab_shows_different_histograms_per_scheme(qtbot, win
 
 def test_the_spiral_preset_shows_linear_failing_and_the_network_succeeding(qtbot, window):
     window.open_session(ROOT / "resources" / "presets" / "10-spiral-network.hillwalk.json")
-    lab = window.labs["Linear vs network"]
+    # saved as "Linear vs network" (session version 1): the lab it became
+    lab = window.labs["Compare two models"]
     qtbot.waitUntil(lambda: window.tabs.currentWidget() is lab, timeout=SCENE_TIMEOUT_MS)
     qtbot.waitUntil(lambda: lab.result is not None and isinstance(window.state.objective, TwoLayerNet),
                     timeout=LAB_TIMEOUT_MS)
-    qtbot.waitUntil(lambda: lab.result is not None and lab.result["net"].model.train.name == "spiral",
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result["b"].model.train.name == "spiral",
                     timeout=LAB_TIMEOUT_MS)
-    accuracies = lab.accuracies()
-    assert accuracies["linear"] < 0.60 and accuracies["net"] >= 0.95
-    assert "training accuracy 9" in lab.region_plots["net"].titleLabel.text
-    assert lab.figures["net"].image.image is not None
+    accuracies = {side: figures[2] for side, figures in lab.figures_of().items()}
+    assert accuracies["a"] < 0.60 and accuracies["b"] >= 0.95
+    assert lab.result["a"].variant.model == "linear" and lab.result["b"].model.widths == (64,)
+    assert "training accuracy 9" in lab.figure_texts["b"].text()
+    assert lab.figures["b"].image.image is not None and lab.graphics.isVisible()
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)

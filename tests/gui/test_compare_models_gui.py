@@ -1,0 +1,100 @@
+"""The Compare two models lab and the deep-network presets, driven as a person would: the
+Presets menu, the side editors' boxes and buttons, the caption's close button."""
+import pytest
+from PyQt6 import QtCore, QtWidgets
+
+from hillwalk.gui.main_window import preset_paths, preset_title
+from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
+
+DEEP_PRESETS = ("11-batch-norm", "12-skip-connections", "13-dropout", "14-zero-init")
+
+
+def preset_action(window, name):
+    path = next(p for p in preset_paths() if p.name.startswith(name))
+    return next(a for a in window.presets_menu.actions() if a.text() == preset_title(path)), preset_title(path)
+
+
+def type_into(qtbot, line_edit, text):
+    line_edit.setFocus()
+    line_edit.selectAll()
+    qtbot.keyClicks(line_edit, text)
+    qtbot.keyClick(line_edit, QtCore.Qt.Key.Key_Return)
+
+
+@pytest.mark.parametrize("name", DEEP_PRESETS)
+def test_each_deep_preset_loads_with_its_caption_and_computes(qtbot, window, name):
+    action, title = preset_action(window, name)
+    action.trigger()
+    lab = window.labs["Compare two models"]
+    state = window.state
+    qtbot.waitUntil(lambda: state.title == title and window.tabs.currentWidget() is lab, timeout=SCENE_TIMEOUT_MS)
+    assert window.caption_box.isVisible() and title in window.caption_text.text()
+    assert len(state.caption) > 200   # a paragraph
+    sides = state.labs.comparison()
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result["a"].variant == sides[0], timeout=LAB_TIMEOUT_MS)
+    for side in "ab":
+        assert lab.figures[side].image.image is not None
+        assert "roughness" in lab.figure_texts[side].text()
+        assert lab.editors[side].label.text() == sides["ab".index(side)].label
+    assert lab.graphics.isVisible()   # the spiral has 2 features: its decision regions
+    # the main view is one of the two sides, sliced and raced
+    assert state.problem in (sides[0].problem(state.problem), sides[1].problem(state.problem))
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    close = window.caption_box.findChild(QtWidgets.QToolButton, "sessionCaptionClose")
+    qtbot.mouseClick(close, QtCore.Qt.MouseButton.LeftButton)
+    assert not window.caption_box.isVisible()
+
+
+def test_the_side_editors_change_a_side_and_refuse_what_it_cannot_be(qtbot, window):
+    """On the small scene (iris: 4 features, so no decision regions), side B becomes a
+    two-layer net with skip connections; skip connections between unequal widths are
+    refused with one message and the side stays as it was."""
+    window.show_lab("Compare two models")
+    lab = window.labs["Compare two models"]
+    labs = window.state.labs
+    qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
+    assert not lab.graphics.isVisible() and "roughness" in lab.figure_texts["b"].text()
+    editor_a, editor_b = lab.editors["a"], lab.editors["b"]
+    # side A is the linear classifier: its network controls are off
+    assert not editor_a.hidden.isEnabled() and not editor_a.batchnorm.isEnabled()
+    assert editor_b.hidden.isEnabled() and not editor_b.residual.isEnabled()   # one layer: nothing to skip
+    assert not editor_b.bn_mode.isEnabled() and not editor_b.dropout_mode.isEnabled()
+    old = lab.result
+    type_into(qtbot, editor_b.hidden, "16, 16, 16")
+    qtbot.waitUntil(lambda: labs.comparison()[1].hidden == (16, 16, 16), timeout=UI_TIMEOUT_MS)
+    assert editor_b.residual.isEnabled()
+    qtbot.mouseClick(editor_b.residual, QtCore.Qt.MouseButton.LeftButton,
+                     pos=QtCore.QPoint(8, editor_b.residual.height() // 2))
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result is not old
+                    and lab.result["b"].variant.residual, timeout=LAB_TIMEOUT_MS)
+    assert lab.result["b"].model.widths == (16, 16, 16) and lab.result["b"].model.residual_blocks == 2
+    assert lab.result["b"].units == ((16, 16),) * 3
+    # a width list that breaks the skips: refused, one message, nothing changed
+    computed = lab.result
+    type_into(qtbot, editor_b.hidden, "16, 8, 4")
+    qtbot.waitUntil(lambda: "Could not apply the change to model B" in lab.status.text(), timeout=UI_TIMEOUT_MS)
+    assert "skip connections" in lab.status.text()
+    assert labs.comparison()[1].hidden == (16, 16, 16) and editor_b.hidden.text() == "16, 16, 16"
+    assert lab.result is computed and not labs.busy("models")
+    # batch norm on: its slice mode becomes a choice
+    qtbot.mouseClick(editor_b.batchnorm, QtCore.Qt.MouseButton.LeftButton,
+                     pos=QtCore.QPoint(8, editor_b.batchnorm.height() // 2))
+    assert labs.comparison()[1].batchnorm and editor_b.bn_mode.isEnabled()
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result["b"].variant.batchnorm, timeout=LAB_TIMEOUT_MS)
+    assert "batch norm: eval" in lab.figure_texts["b"].text()
+
+
+def test_a_side_can_take_the_model_panels_model_and_a_session_keeps_the_sides(qtbot, window, tmp_path):
+    window.show_lab("Compare two models")
+    lab = window.labs["Compare two models"]
+    state = window.state
+    qtbot.mouseClick(lab.editors["a"].copy, QtCore.Qt.MouseButton.LeftButton)
+    assert state.labs.comparison()[0].model == state.problem.model == "linear"
+    type_into(qtbot, lab.editors["a"].label, "mine")
+    assert state.labs.comparison()[0].label == "mine"
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result["a"].variant.label == "mine",
+                    timeout=LAB_TIMEOUT_MS)
+    window.save_session(tmp_path / "sides.hillwalk.json")
+    from hillwalk.core.io.session import Session
+
+    assert Session.load(tmp_path / "sides.hillwalk.json").comparison == state.labs.comparison()
