@@ -264,77 +264,102 @@ def deep_problem(batchnorm=False, keep_prob=1.0):
     return objective, sliced, center
 
 
-def run_deep_case(quick=False, grid=101, batchnorm=False, keep_prob=1.0):
-    """The 64-64-64 ReLU net on digits, 101 x 101 (optionally with batch norm and dropout,
-    sliced in "eval" / "off" modes): batched generic path against point by point."""
-    objective, sliced, center = deep_problem(batchnorm, keep_prob)
-    plane = random_plane(objective, center, "filter", seed=1)
-    axis = make_axis(-1.0, 1.0, grid)
+class DeepCase:
+    """One deep case: its problem, plane and grid, and its batched runs so far."""
+
+    def __init__(self, grid=101, batchnorm=False, keep_prob=1.0):
+        self.grid, self.keep_prob = grid, keep_prob
+        self.objective, self.sliced, center = deep_problem(batchnorm, keep_prob)
+        self.plane = random_plane(self.objective, center, "filter", seed=1)
+        self.axis = make_axis(-1.0, 1.0, grid)
+        self.runs, self.batched = [], None
+
+    def time_batched(self):
+        """One batched run (the default parallelism set by the caller)."""
+        started = time.perf_counter()
+        self.batched = compute_slice(self.sliced, self.plane, self.axis, self.axis, "total")
+        self.runs.append(time.perf_counter() - started)
+
+    def finish(self, quick, peak, workers):
+        """Time the point-by-point reference on a sample of grid points (with the BLAS
+        library's own threads, then with BLAS held to one), print the case's line and
+        return its results."""
+        grid, sliced = self.grid, self.sliced
+        batched_s = min(self.runs)
+        sample = 200 if quick else 1000
+        points = np.random.default_rng(0).choice(grid * grid, sample, replace=False)
+
+        def timed_reference():
+            started = time.perf_counter()
+            values = reference_slice(sliced, self.plane, self.axis, self.axis, "total", points=points)
+            return (time.perf_counter() - started) * grid * grid / sample, values
+
+        library_threads = blas_threads()
+        reference_s, reference = timed_reference()
+        with threadpool_limits(1, user_api="blas"):
+            reference1_s, reference1 = timed_reference()
+        values = self.batched.values
+        max_err = max(max_relative_error(values, reference), max_relative_error(values, reference1))
+        flops_per_point = useful_flops_per_point(self.objective)
+        rate = flops_per_point * grid * grid / batched_s
+        products = layer_products_rate(self.objective.X.shape[0], layer_dims(self.objective), workers)
+        modes = sliced.modes()
+        result = {"batched_s": round(batched_s, 3), "workers": workers, "reference_s": round(reference_s, 2),
+                  "reference_blas_threads": library_threads, "reference_blas1_s": round(reference1_s, 2),
+                  "reference_extrapolated": True, "reference_points_timed": sample,
+                  "speedup": round(reference_s / batched_s, 2),
+                  "speedup_vs_blas1": round(reference1_s / batched_s, 2),
+                  "max_rel_err": max_err, "flops_per_point": flops_per_point,
+                  "gflops": round(rate / 1e9, 1), "matmul_gflops": round(peak / 1e9, 1),
+                  "fraction_of_matmul": round(rate / peak, 3), "grid": f"{grid}x{grid}",
+                  "layer_products_gflops": round(products / 1e9, 1),
+                  "fraction_of_layer_products": round(rate / products, 3),
+                  "method": self.batched.method, "batchnorm": modes["batchnorm"], "dropout": modes["dropout"]}
+        variant = "" if sliced is self.objective else \
+            f" with batch norm and dropout p={self.keep_prob:g}, sliced in " \
+            f"{SLICE_MODES.mode_info(self.objective)['modes']},"
+        print(f"digits {'-'.join(map(str, DEEP_HIDDEN))} ReLU net{variant} {grid}x{grid}: batched {batched_s:.2f} s "
+              f"({workers} threads, BLAS held to one; {self.batched.method} path), point by point "
+              f"{reference_s:.2f} s with the BLAS library's {library_threads} threads, {reference1_s:.2f} s with "
+              f"BLAS held to one (each timed on {sample} points, extrapolated), speedup {result['speedup']}x "
+              f"({result['speedup_vs_blas1']}x against the one-thread reference), max rel err {max_err:.1e}; "
+              f"{flops_per_point / 1e6:.1f} MFLOP a point, {rate / 1e9:.1f} GFLOP/s of useful work = "
+              f"{result['fraction_of_matmul']:.2f} of the measured matrix-multiply throughput "
+              f"({peak / 1e9:.1f} GFLOP/s, 1024x1024 float64); the layer products alone at these shapes on "
+              f"{workers} threads run at {products / 1e9:.1f} GFLOP/s, of which the whole evaluation reaches "
+              f"{rate / products:.2f}", flush=True)
+        return result
+
+
+def run_deep_cases(quick=False, grid=101):
+    """The 64-64-64 ReLU net on digits, 101 x 101, plain and with batch norm and dropout
+    (sliced in "eval" / "off" modes): the batched generic path against point by point.
+
+    The two cases' batched runs alternate (best of three each, two with ``quick``), so a
+    change in the machine's load hits both alike and the ratio of their times, what batch
+    norm costs the generic path, is measured in the same conditions.
+    """
+    name = "digits_net" + "-".join(map(str, DEEP_HIDDEN)) + "_relu"
+    plain, with_bn = DeepCase(grid), DeepCase(grid, batchnorm=True, keep_prob=0.8)
     peak_before = matmul_throughput()
     all_cores = Parallelism.all_cores(lambda: threadpool_limits(1, user_api="blas"))
-    workers = all_cores.workers
     previous = set_parallelism(all_cores)
     try:
-        runs = []
         for _ in range(2 if quick else 3):
-            started = time.perf_counter()
-            batched = compute_slice(sliced, plane, axis, axis, "total")
-            runs.append(time.perf_counter() - started)
+            plain.time_batched()
+            with_bn.time_batched()
     finally:
         set_parallelism(previous)
-    batched_s = min(runs)
     peak = max(peak_before, matmul_throughput())
-    sample = 200 if quick else 1000
-    points = np.random.default_rng(0).choice(grid * grid, sample, replace=False)
-
-    def timed_reference():
-        started = time.perf_counter()
-        values = reference_slice(sliced, plane, axis, axis, "total", points=points)
-        return (time.perf_counter() - started) * grid * grid / sample, values
-
-    library_threads = blas_threads()
-    reference_s, reference = timed_reference()
-    with threadpool_limits(1, user_api="blas"):
-        reference1_s, reference1 = timed_reference()
-    max_err = max(max_relative_error(batched.values, reference), max_relative_error(batched.values, reference1))
-    flops_per_point = useful_flops_per_point(objective)
-    rate = flops_per_point * grid * grid / batched_s
-    products = layer_products_rate(objective.X.shape[0], layer_dims(objective), workers)
-    modes = sliced.modes()
-    result = {"batched_s": round(batched_s, 3), "workers": workers, "reference_s": round(reference_s, 2),
-              "reference_blas_threads": library_threads, "reference_blas1_s": round(reference1_s, 2),
-              "reference_extrapolated": True, "reference_points_timed": sample,
-              "speedup": round(reference_s / batched_s, 2), "speedup_vs_blas1": round(reference1_s / batched_s, 2),
-              "max_rel_err": max_err, "flops_per_point": flops_per_point,
-              "gflops": round(rate / 1e9, 1), "matmul_gflops": round(peak / 1e9, 1),
-              "fraction_of_matmul": round(rate / peak, 3), "grid": f"{grid}x{grid}",
-              "layer_products_gflops": round(products / 1e9, 1),
-              "fraction_of_layer_products": round(rate / products, 3),
-              "method": batched.method, "batchnorm": modes["batchnorm"], "dropout": modes["dropout"]}
-    variant = "" if sliced is objective else \
-        f" with batch norm and dropout p={keep_prob:g}, sliced in {SLICE_MODES.mode_info(objective)['modes']},"
-    print(f"digits {'-'.join(map(str, DEEP_HIDDEN))} ReLU net{variant} {grid}x{grid}: batched {batched_s:.2f} s "
-          f"({workers} threads, BLAS held to one; {batched.method} path), point by point {reference_s:.2f} s with "
-          f"the BLAS library's {library_threads} threads, {reference1_s:.2f} s with BLAS held to one (each timed on "
-          f"{sample} points, extrapolated), speedup {result['speedup']}x ({result['speedup_vs_blas1']}x against the "
-          f"one-thread reference), max rel err {max_err:.1e}; {flops_per_point / 1e6:.1f} MFLOP a point, "
-          f"{rate / 1e9:.1f} GFLOP/s of useful work = {result['fraction_of_matmul']:.2f} of the measured "
-          f"matrix-multiply throughput ({peak / 1e9:.1f} GFLOP/s, 1024x1024 float64); the layer products alone "
-          f"at these shapes on {workers} threads run at {products / 1e9:.1f} GFLOP/s, of which the whole "
-          f"evaluation reaches {rate / products:.2f}", flush=True)
-    return result
-
-
-def run_deep_cases(quick=False):
-    """Both deep cases, and what batch norm (eval) costs the generic path: the ratio of
-    their batched times in this run."""
-    name = "digits_net" + "-".join(map(str, DEEP_HIDDEN)) + "_relu"
-    plain = run_deep_case(quick)
-    with_bn = run_deep_case(quick, batchnorm=True, keep_prob=0.8)
-    with_bn["batched_s_over_plain"] = round(with_bn["batched_s"] / plain["batched_s"], 2)
-    print(f"batch norm (eval) with dropout off: the generic path takes {with_bn['batched_s_over_plain']}x "
-          f"the plain deep net's batched time (same run, same useful flops)", flush=True)
-    return {f"{name}_101": plain, f"{name}_bn_eval_dropout_off_101": with_bn}
+    results = {f"{name}_{grid}": plain.finish(quick, peak, all_cores.workers),
+               f"{name}_bn_eval_dropout_off_{grid}": with_bn.finish(quick, peak, all_cores.workers)}
+    bn = results[f"{name}_bn_eval_dropout_off_{grid}"]
+    bn["batched_s_over_plain"] = round(min(with_bn.runs) / min(plain.runs), 2)
+    bn["reference_blas1_s_over_plain"] = round(bn["reference_blas1_s"] / results[f"{name}_{grid}"]["reference_blas1_s"], 2)
+    print(f"batch norm (eval) with dropout off costs the generic path {bn['batched_s_over_plain']}x the plain deep "
+          f"net's batched time (alternating runs, same useful flops); point by point with BLAS held to one, "
+          f"{bn['reference_blas1_s_over_plain']}x", flush=True)
+    return results
 
 
 def peak_memory_of_slice(objective, center, grid):
