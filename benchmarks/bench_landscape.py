@@ -27,7 +27,13 @@ products, taken before and after the case (the machines are shared and noisy).
   dropout (keep 0.8), sliced as a slice sees it by default: batch norm in "eval" mode (the
   centre's running statistics), dropout "off" (``SliceSpec.objective_in_modes``). Same
   useful flops as the plain deep case; the difference in time is what batch norm costs the
-  generic path (printed as a ratio against the plain deep case of the same run).
+  generic path, printed as the ratio of the two cases' batched times (their runs alternate,
+  so both see the same load) and of their one-thread point-by-point times.
+
+The deep cases also measure the products alone at their layers' shapes
+(``(N x fan_in)(fan_in x fan_out)`` into preallocated buffers, one per layer, on as many
+threads as the batched path with BLAS held to one): the ceiling of any evaluation built on
+these products, reported with the fraction of it the evaluation reaches.
 
 The deep cases time the point-by-point reference twice on the same sample: with the BLAS
 library's default threads (as the two-layer case does) and with BLAS held to one thread.
