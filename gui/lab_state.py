@@ -28,7 +28,6 @@ from hillwalk.core.labs.comparison import (  # noqa: F401 - constants the lab pa
     SIDES,
     ModelVariant,
 )
-from hillwalk.core.models.problem import parse_widths
 from hillwalk.core.labs.gradcheck import ERROR_BANDS  # noqa: F401 - constants the lab panels draw
 from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panels draw
     EXPLOSION_FACTOR,
@@ -37,6 +36,7 @@ from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panel
     SATURATION_LEVEL,
 )
 from hillwalk.core.landscapes.landscape import make_axis
+from hillwalk.core.models.problem import parse_widths
 
 LABS = tasks.LAB_NAMES
 COALESCED = ("regions",)   # follows the animation: latest request wins, one in flight

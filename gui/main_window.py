@@ -22,9 +22,9 @@ from .panels.lab_compare import LossComparisonLab
 from .panels.lab_gradcheck import GradientCheckLab
 from .panels.lab_hinge import HingeAnatomyLab
 from .panels.lab_init import InitializationLab
+from .panels.lab_models import CompareModelsLab
 from .panels.lab_regions import DecisionRegionsLab
 from .panels.lab_sanity import SanityLab
-from .panels.lab_models import CompareModelsLab
 from .panels.lab_stepsize import StepSizeLab
 from .panels.landscape import LandscapePanel
 from .panels.model import ModelPanel
