@@ -68,11 +68,15 @@ def rebuild_regularization(problem, objective):
     return problem.model_on(objective.train, objective.val)
 
 
-def build_plane(objective, slice_spec, center=None, center_label=None, report=_quiet) -> Plane:
+def build_plane(objective, slice_spec, center=None, center_label=None, report=_quiet, should_stop=None) -> Plane:
     """The plane (or line) of ``slice_spec`` for ``objective``; ``center`` (parameters)
-    replaces the center the settings would choose (e.g. an optimizer's position)."""
+    replaces the center the settings would choose (e.g. an optimizer's position). The
+    centre's training reports its progress and ends early when ``should_stop()`` returns
+    True (a stopped job's plane is discarded by whoever stopped it)."""
     report(0.0, "center and directions")
-    return slice_spec.plane(objective, center=center, center_label=center_label)
+    return slice_spec.plane(objective, center=center, center_label=center_label,
+                            progress=lambda fraction: report(fraction, "training the centre"),
+                            should_stop=should_stop)
 
 
 # --------------------------------------------------------------------------- slice

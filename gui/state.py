@@ -412,7 +412,7 @@ class AppState(QtCore.QObject):
         spec = self.slice
 
         def job(report, should_stop):
-            return objective_and_plane(proposed, spec, report)
+            return objective_and_plane(proposed, spec, report, should_stop=should_stop)
 
         self.progress.emit("loading data", 0.0)
         self.jobs.start("problem", job)
@@ -437,7 +437,7 @@ class AppState(QtCore.QObject):
         self.jobs.cancel_matching("run:")
 
         def job(report, should_stop):
-            return experiment.build_plane(objective, spec, theta, label, report)
+            return experiment.build_plane(objective, spec, theta, label, report, should_stop)
 
         self.jobs.start("plane", job)
 
@@ -717,7 +717,8 @@ class AppState(QtCore.QObject):
         def job(report, should_stop):
             session = read()
             view = view_from_dict(session.view)
-            objective, plane = objective_and_plane(session.problem, session.slice, report, check_component=True)
+            objective, plane = objective_and_plane(session.problem, session.slice, report, check_component=True,
+                                                   should_stop=should_stop)
             return session, view, objective, plane, source
 
         self.progress.emit("opening the session", 0.0)
@@ -751,7 +752,8 @@ class AppState(QtCore.QObject):
         self.jobs.wait(timeout_ms)
 
 
-def objective_and_plane(problem: ClassifierSpec, slice_spec: SliceSpec, report, check_component=False):
+def objective_and_plane(problem: ClassifierSpec, slice_spec: SliceSpec, report, check_component=False,
+                        should_stop=None):
     """(objective, plane) for new data and model settings: the work of a data change and of
     an opened session, in a worker. With ``check_component``, a component the objective
     cannot show (a data component of a 2-D function, an example beyond the training set)
@@ -760,7 +762,8 @@ def objective_and_plane(problem: ClassifierSpec, slice_spec: SliceSpec, report, 
     if check_component:
         check_settings(objective, problem=problem, slice_spec=slice_spec, changed=("component",))
     report(0.5, "training the center")
-    return objective, experiment.build_plane(objective, slice_spec)
+    return objective, experiment.build_plane(objective, slice_spec, report=lambda f, text: report(0.5 + 0.5 * f, text),
+                                             should_stop=should_stop)
 
 
 def plane_in_modes(objective, plane: Plane, slice_spec: SliceSpec) -> Plane:

@@ -7,7 +7,8 @@ import numpy as np
 from ..errors import HillwalkError
 
 
-def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True):
+def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True, progress=None,
+                     should_stop=None):
     """Full-batch gradient descent with a backtracking (Armijo) step size.
 
     The step halves until the loss falls by at least half of what the linear model of
@@ -26,6 +27,12 @@ def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True
     steps : int
     record : bool
         Keep every iterate (for PCA directions).
+    progress : callable(fraction) or None
+        Called after every step with the share of ``steps`` done.
+    should_stop : callable() -> bool, or None
+        Asked before every step and every halving of the step: when it returns True the
+        training ends there, returning the iterates so far (the caller, who asked to
+        stop, discards them).
 
     Returns
     -------
@@ -42,11 +49,14 @@ def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True
     step = float(initial_step)
     path = [theta.copy()] if record else None
     losses = [loss]
+    stopped = (lambda: False) if should_stop is None else should_stop
     for k in range(int(steps)):
         squared = float(np.sum(grad * grad))
-        if squared == 0:
+        if squared == 0 or stopped():
             break
         while True:
+            if stopped():
+                return theta, (np.stack(path) if record else None), np.asarray(losses)
             candidate = theta - step * grad
             candidate_loss = stepped.loss(candidate)
             if candidate_loss <= loss - 0.5 * step * squared or step < 1e-14:
@@ -60,4 +70,6 @@ def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True
         if record:
             path.append(theta.copy())
         losses.append(loss)
+        if progress is not None:
+            progress((k + 1) / int(steps))
     return theta, (np.stack(path) if record else None), np.asarray(losses)

@@ -114,30 +114,35 @@ class SliceSpec:
     def beta_axis(self):
         return None if self.is_cut else make_axis(float(self.beta_range[0]), float(self.beta_range[1]), int(self.grid))
 
-    def compute_center(self, objective):
-        """(centre theta, initial theta, training path or None, loss history)."""
+    def compute_center(self, objective, progress=None, should_stop=None):
+        """(centre theta, initial theta, training path or None, loss history); the
+        training reports ``progress(fraction)`` and ends early when ``should_stop()`` (see
+        :func:`~core.landscapes.centers.train_full_batch`: the caller discards the result)."""
         initial = objective.initial_theta(self.init_scale, self.seed)
         if self.center == "init" and self.directions != "interpolate":
             return initial, initial, None, np.array([objective.loss(initial)])
         trained, path, losses = train_full_batch(objective, initial, self.train_steps,
-                                                 record=self.directions == "pca")
+                                                 record=self.directions == "pca", progress=progress,
+                                                 should_stop=should_stop)
         return trained, initial, path, losses
 
-    def plane(self, objective, center=None, center_label=None):
+    def plane(self, objective, center=None, center_label=None, progress=None, should_stop=None):
         """The plane (or line) of these settings for ``objective``; ``center`` (an array
         of the parameter shape) replaces the centre these settings would choose, e.g. an
-        optimizer's current position."""
+        optimizer's current position. The centre's training reports ``progress(fraction)``
+        and ends early when ``should_stop()`` returns True (the plane is then of no use:
+        the caller, who asked to stop, discards it)."""
         if objective.has_own_plane:  # a 2-D function: its own x and y are the plane
             plane = coordinate_plane(np.zeros(2), 0, None if self.is_cut else 1)
             plane.info.update({"label1": "x", "label2": "y", "center": "origin", "train_steps": 0,
                                "center_loss": objective.loss(np.zeros(2)), "initial_loss": objective.loss(np.zeros(2))})
             return plane
         if center is None:
-            center, initial, path, losses = self.compute_center(objective)
+            center, initial, path, losses = self.compute_center(objective, progress, should_stop)
         else:
             center = np.asarray(center, dtype=np.float64).reshape(objective.param_shape)
             initial = objective.initial_theta(self.init_scale, self.seed)
-            path = self.compute_center(objective)[2] if self.directions == "pca" else None
+            path = self.compute_center(objective, progress, should_stop)[2] if self.directions == "pca" else None
             losses = np.array([objective.loss(initial), objective.loss(center)])
         seed = self.seed + 1
         kind = self.directions

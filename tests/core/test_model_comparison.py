@@ -240,3 +240,37 @@ def test_the_zero_init_preset_shows_the_symmetry_that_never_breaks():
     a, b = result["a"], result["b"]
     assert a.units == ((1, 32),) and b.units == ((32, 32),)
     assert a.train_accuracy < 0.4 < 0.9 < b.train_accuracy
+
+
+def test_training_reports_progress_and_stops_when_asked(blobs):
+    problem, objective, spec = blobs
+    fractions = []
+    train_full_batch(objective, objective.initial_theta(1e-3, 0), 20, record=False, progress=fractions.append)
+    assert fractions == [(k + 1) / 20 for k in range(20)]
+    asked = []
+
+    def stop_after_a_few():
+        asked.append(True)
+        return len(asked) > 5
+
+    theta, _, losses = train_full_batch(objective, objective.initial_theta(1e-3, 0), 500, record=False,
+                                        should_stop=stop_after_a_few)
+    assert len(losses) <= 6 and len(asked) <= 7
+    # a comparison asked to stop during its first side's training stops there
+    asked.clear()
+    sides = (ModelVariant(hidden=(8, 8)), ModelVariant(model="linear"))
+    assert tasks.compare_models_task(problem, spec, objective, sides, should_stop=stop_after_a_few) is None
+    assert len(asked) <= 7
+
+
+def test_a_slices_centre_stops_training_when_asked(blobs):
+    _, objective, _ = blobs
+    asked, fractions = [], []
+
+    def stop_after_a_few():
+        asked.append(True)
+        return len(asked) > 5
+
+    SliceSpec(center="trained", train_steps=5000).plane(objective, progress=fractions.append,
+                                                        should_stop=stop_after_a_few)
+    assert len(asked) <= 7 and len(fractions) <= 5
