@@ -817,7 +817,15 @@ class MainWindow(QtWidgets.QMainWindow):
         close.setToolTip("Hide the caption")
         close.setAutoRaise(True)
         close.clicked.connect(lambda: self.caption_box.setVisible(False))
-        row.addWidget(self.caption_text, 1)
+        # at most four lines high; a longer caption (a narrow window) scrolls
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(self.caption_text)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setStyleSheet("background: transparent;")
+        scroll.setMaximumHeight(4 * self.fontMetrics().lineSpacing())
+        row.addWidget(scroll, 1)
         row.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         self.caption_box.setVisible(False)
         return self.caption_box

@@ -47,8 +47,8 @@ PRESETS = {
         "bounded and its curvature, the roughness under each map, is many times smaller (Santurkar et al. "
         "2018). Smoothness is the shape around the minimum, not a better model by itself: here B's 500 steps "
         "end at a higher loss. Try B's slice in eval mode: frozen statistics lose the effect.",
-        ModelVariant("A: no batch norm", hidden=DEEP),
-        ModelVariant("B: batch norm (slice in train mode)", hidden=DEEP, batchnorm=True, bn_mode="train"),
+        ModelVariant("no batch norm", hidden=DEEP),
+        ModelVariant("batch norm (slice in train mode)", hidden=DEEP, batchnorm=True, bn_mode="train"),
         shown="b"),
     "12-skip-connections": preset(
         "Skip connections turn a chaotic landscape into a bowl",
@@ -57,8 +57,8 @@ PRESETS = {
         "filter-normalized directions. Without skips the deep stack is hard to train and its landscape is "
         "rough, with walls and ridges; with them it trains to a low loss in a wide, convex-looking basin: a lower "
         "roughness, and a smaller share of the plane curving downwards.",
-        ModelVariant("A: no skip connections", hidden=DEEP, batchnorm=True),
-        ModelVariant("B: skip connections", hidden=DEEP, batchnorm=True, residual=True),
+        ModelVariant("no skip connections", hidden=DEEP, batchnorm=True),
+        ModelVariant("skip connections", hidden=DEEP, batchnorm=True, residual=True),
         shown="b"),
     "13-dropout": preset(
         "Dropout makes the training loss a random surface",
@@ -68,8 +68,8 @@ PRESETS = {
         "new mask, so training descends a different random surface each time, and each is rougher than the "
         "test-time loss (B's roughness is well above A's). Choose 'mean of 32 masks' for B to see the surface "
         "dropout optimizes on average.",
-        ModelVariant("A: dropout off (evaluation)", hidden=(64, 64), keep_prob=0.5),
-        ModelVariant("B: one fixed mask", hidden=(64, 64), keep_prob=0.5, dropout_mode="fixed"),
+        ModelVariant("dropout off (evaluation)", hidden=(64, 64), keep_prob=0.5),
+        ModelVariant("one fixed dropout mask", hidden=(64, 64), keep_prob=0.5, dropout_mode="fixed"),
         shown="b"),
     "14-zero-init": preset(
         "Zero initialization: the symmetry never breaks",
@@ -79,8 +79,8 @@ PRESETS = {
         "'distinct units 1/32', a model no better than guessing. A little randomness breaks the symmetry: "
         "32 distinct units, and the spiral's arms separated. The directions are Gaussian (filter normalization "
         "needs non-zero filters).",
-        ModelVariant("A: zero init", hidden=(32,), activation="tanh", init="zero"),
-        ModelVariant("B: small random init", hidden=(32,), activation="tanh", init="small"),
+        ModelVariant("zero init", hidden=(32,), activation="tanh", init="zero"),
+        ModelVariant("small random init (0.01)", hidden=(32,), activation="tanh", init="small"),
         shown="a", plane=SliceSpec(center="trained", train_steps=500, directions="gaussian", grid=61),
         view={"log_scale": False}),
 }

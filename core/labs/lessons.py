@@ -542,7 +542,8 @@ def toy_hinge_problem(weights, row=0, column=0, base=None, delta=1.0):
 # --------------------------------------------------------------------------- decision regions
 
 def decision_regions(objective, theta, resolution=200, margin=0.15):
-    """The predicted class over the plane of a 2-D data set (in its preprocessed features).
+    """The predicted class over the plane of a 2-D data set (in its preprocessed features),
+    in evaluation mode (a batch-norm network with the training set's statistics at theta).
 
     Returns
     -------
@@ -552,6 +553,12 @@ def decision_regions(objective, theta, resolution=200, margin=0.15):
     if objective.train.n_features != 2:
         raise HillwalkError(f"decision regions need a data set with 2 features (spiral, blobs, xor, circles); "
                             f"this one has {objective.train.n_features}")
+    if getattr(objective, "batchnorm", False) and getattr(objective, "running_stats", None) is None:
+        # without running statistics a batch-norm network normalizes each batch by its own
+        # statistics: the grid's points would be standardized among themselves. A copy
+        # with the training set's statistics at theta classifies each point on its own.
+        objective = objective.with_modes()
+        objective.estimate_running_stats(theta)
     X = objective.train.X
     low, high = X.min(axis=0), X.max(axis=0)
     pad = margin * (high - low)

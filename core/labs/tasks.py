@@ -400,6 +400,10 @@ def compare_models_task(problem, slice_spec, objective, variants=DEFAULT_VARIANT
         if _stopped(should_stop):
             return None
         evaluation = model.for_evaluation() if hasattr(model, "for_evaluation") else model
+        if getattr(evaluation, "batchnorm", False):
+            # evaluation mode proper: each example normalized with the training set's
+            # statistics at theta (the validation set's own would be another model)
+            evaluation.estimate_running_stats(theta)
         regions = None
         if objective.train.n_features == 2:
             xs, ys, classes = decision_regions(evaluation, theta, resolution=REGIONS_RESOLUTION)

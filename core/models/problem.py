@@ -6,6 +6,7 @@ objective, deterministically (all randomness comes from ``seed``).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -209,18 +210,55 @@ def format_widths(widths) -> str:
 
 
 def parse_widths(text: str) -> tuple:
-    """``--hidden 100,100`` (or one number) as a tuple of ints; a message naming the bad
-    part otherwise (the range of each width is checked by the spec)."""
+    """``--hidden 100,100`` (or one number) as a tuple of ints; a part may also be ``K x N``,
+    K layers of N units (``12 x 16``, or ``2 x 100, 10``); a message naming the bad part
+    otherwise (the range of each width is checked by the spec)."""
     parts = [part.strip() for part in str(text).split(",")]
     if not parts or any(not part for part in parts):
-        raise HillwalkError(f"the hidden layers must be widths separated by commas, e.g. 100,100, got {text!r}")
+        raise HillwalkError(f"the hidden layers must be widths separated by commas, e.g. 100,100 (or 4 x 100 for "
+                            f"four layers of 100), got {text!r}")
     widths = []
     for part in parts:
-        try:
-            widths.append(int(part))
-        except ValueError:
-            raise HillwalkError(f"the hidden size (units per layer) must be a whole number, got {part!r} in {text!r}") from None
+        repeat, width = _repeated_width(part, text)
+        widths.extend([width] * repeat)
     return tuple(widths)
+
+
+_TIMES = re.compile(r"^\s*(\S+)\s*[xX×*]\s*(\S+)\s*$")
+
+
+def _repeated_width(part: str, text: str) -> tuple:
+    """(layers, width) of one comma part of :func:`parse_widths`: "N" or "K x N"."""
+    match = _TIMES.match(part)
+    count_text, width_text = match.groups() if match else ("1", part)
+    try:
+        count, width = int(count_text), int(width_text)
+    except ValueError:
+        if match is not None and not count_text.lstrip("-").isdigit():
+            what, bad = "the number of layers", count_text
+        else:
+            what, bad = "the hidden size (units per layer)", part if match is None else width_text
+        raise HillwalkError(f"{what} must be a whole number, got {bad!r} in {text!r}; write widths separated by "
+                            "commas (100, 100) or layers x units (4 x 100)") from None
+    if match is not None:
+        # checked before the list is built: "1000000000 x 16" must not allocate it
+        check("problem.depth", count)
+    return count, width
+
+
+def editable_widths(widths) -> str:
+    """The widths as :func:`parse_widths` reads them back, runs of three or more equal
+    widths shortened to "K x N": (16,) * 12 -> "12 x 16", (100, 50, 50, 50) -> "100, 3 x 50"."""
+    parts, widths = [], [int(w) for w in widths]
+    k = 0
+    while k < len(widths):
+        run = k
+        while run < len(widths) and widths[run] == widths[k]:
+            run += 1
+        count = run - k
+        parts.append(f"{count} x {widths[k]}" if count >= 3 else ", ".join([str(widths[k])] * count))
+        k = run
+    return ", ".join(parts)
 
 
 def _normalized_widths(hidden) -> tuple:

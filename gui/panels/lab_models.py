@@ -15,9 +15,10 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.errors import HillwalkError
+from hillwalk.core.models.problem import editable_widths
 
 from ..contours import no_lines
-from ..figures import LandscapeFigure
+from ..figures import LandscapeFigure, modes_note
 from ..lab_state import MAX_LABEL_CHARS, SIDES
 from .lab_base import LabPanel
 from .lab_regions import draw_regions
@@ -26,8 +27,7 @@ from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, combo, select
 ACTIVATIONS = [("ReLU", "relu"), ("leaky ReLU", "leaky_relu"), ("tanh", "tanh"), ("sigmoid", "sigmoid"),
                ("ELU", "elu"), ("maxout", "maxout")]
 INITS = [("He", "he"), ("Xavier", "xavier"), ("small 0.01", "small"), ("large 1.0", "large"), ("zero", "zero")]
-DROPOUT_MODES = [("off (evaluation)", "off"), ("one fixed mask", "fixed"), ("mean of 8 masks", "mean:8"),
-                 ("mean of 32 masks", "mean:32")]
+DROPOUT_MODES = [("off", "off"), ("fixed mask", "fixed"), ("mean of 8", "mean:8"), ("mean of 32", "mean:32")]
 
 
 class ModelSideEditor(QtWidgets.QGroupBox):
@@ -45,29 +45,29 @@ class ModelSideEditor(QtWidgets.QGroupBox):
         grid.setVerticalSpacing(3)
         self.label = QtWidgets.QLineEdit()
         self.label.setMaxLength(MAX_LABEL_CHARS)
-        self.label.setPlaceholderText("caption (optional)")
+        self.label.setPlaceholderText("label")
         self.label.setToolTip("A short caption over this side's plots; empty: a description of the settings")
         self.model = combo([("linear", "linear"), ("network", "net")])
-        self.model.setMinimumContentsLength(7)
+        self.model.setMinimumContentsLength(6)
         self.model.setToolTip("A linear classifier, or a network of hidden layers")
         self.hidden = QtWidgets.QLineEdit()
-        self.hidden.setPlaceholderText("e.g. 32, 32")
-        self.hidden.setToolTip("The widths of the hidden layers, separated by commas; '32 x 8' is not accepted, "
-                               "type 32, 32, ... (applied when the edit ends)")
+        self.hidden.setPlaceholderText("e.g. 8 x 32")
+        self.hidden.setToolTip("The widths of the hidden layers, separated by commas (32, 32), or layers x units "
+                               "(8 x 32: eight layers of 32); applied when the edit ends")
         self.activation = combo(ACTIVATIONS)
-        self.activation.setMinimumContentsLength(8)
+        self.activation.setMinimumContentsLength(6)
         self.activation.setToolTip("The hidden layers' nonlinearity")
         self.pieces = RangeSpinBox()
         self.pieces.setPrefix("k = ")
         bind_range(self.pieces, "problem.pieces", state.refuse_value)
         self.pieces.setToolTip("Maxout's affine maps per unit")
         self.init = combo(INITS)
-        self.init.setMinimumContentsLength(8)
+        self.init.setMinimumContentsLength(6)
         self.init.setToolTip("How the initial weights are drawn (seeded, the same seed on both sides)")
         self.batchnorm = QtWidgets.QCheckBox("batch norm")
         self.batchnorm.setToolTip("Batch normalization before each hidden activation")
-        self.bn_mode = combo([("slice: eval", "eval"), ("slice: train", "train")])
-        self.bn_mode.setMinimumContentsLength(9)
+        self.bn_mode = combo([("eval", "eval"), ("train", "train")])
+        self.bn_mode.setMinimumContentsLength(6)
         self.bn_mode.setToolTip("How this side's slice normalizes: eval = the centre's running statistics; train = "
                                 "the batch statistics of the full training data at every point")
         self.keep_prob = RangeDoubleSpinBox()
@@ -77,20 +77,23 @@ class ModelSideEditor(QtWidgets.QGroupBox):
         bind_range(self.keep_prob, "problem.keep_prob", state.refuse_value)
         self.keep_prob.setToolTip("Dropout's keep probability (1.00: no dropout)")
         self.dropout_mode = combo(DROPOUT_MODES)
-        self.dropout_mode.setMinimumContentsLength(9)
+        self.dropout_mode.setMinimumContentsLength(6)
         self.dropout_mode.setToolTip("How this side's slice treats dropout: off, one fixed mask, or the mean over "
                                      "K masks (masks from the problem's seed)")
-        self.residual = QtWidgets.QCheckBox("skip connections")
+        self.residual = QtWidgets.QCheckBox("skips")
         self.residual.setToolTip("Residual blocks h + f(h) between hidden layers of equal width")
-        self.copy = QtWidgets.QPushButton("← Model panel")
+        self.copy = QtWidgets.QPushButton("← Model")
         self.copy.setToolTip("Make this side the model of the Model panel (and the Landscape panel's modes)")
-        rows = ((self.model, self.hidden, self.activation, self.pieces),
-                (self.init, self.batchnorm, self.bn_mode, self.residual),
-                (self.keep_prob, self.dropout_mode, self.label, self.copy))
+        # three narrow columns: two sides fit beside each other in the central area of a
+        # 1280-pixel window with both docks open
+        rows = ((self.model, self.hidden, self.activation),
+                (self.init, self.pieces, self.residual),
+                (self.batchnorm, self.bn_mode, self.keep_prob),
+                (self.dropout_mode, self.label, self.copy))
         for r, row in enumerate(rows):
             for c, widget in enumerate(row):
                 grid.addWidget(widget, r, c)
-        for c in range(4):
+        for c in range(3):
             grid.setColumnStretch(c, 1)
         self.sync()
         send = self.send
@@ -126,7 +129,8 @@ class ModelSideEditor(QtWidgets.QGroupBox):
         """Show the side in force, and enable each control only where it means something."""
         variant = self.variant()
         select_data(self.model, variant.model)
-        self.hidden.setText(", ".join(str(width) for width in variant.hidden))
+        self.hidden.setText(editable_widths(variant.hidden))
+        self.hidden.setCursorPosition(0)
         self.hidden.setModified(False)
         select_data(self.activation, variant.activation)
         set_quietly(self.pieces, variant.pieces)
@@ -135,11 +139,12 @@ class ModelSideEditor(QtWidgets.QGroupBox):
         select_data(self.bn_mode, variant.bn_mode)
         set_quietly(self.keep_prob, variant.keep_prob)
         if self.dropout_mode.findData(variant.dropout_mode) < 0:   # mean:K of another K, e.g. from a session
-            self.dropout_mode.addItem(f"mean of {variant.dropout_mode[5:]} masks", variant.dropout_mode)
+            self.dropout_mode.addItem(f"mean of {variant.dropout_mode[5:]}", variant.dropout_mode)
         select_data(self.dropout_mode, variant.dropout_mode)
         set_quietly(self.residual, variant.residual)
         if self.label.text() != variant.label:
             self.label.setText(variant.label)
+            self.label.setCursorPosition(0)   # a label longer than the box shows its start
         network = variant.model == "net"
         linear = "a linear classifier has no hidden layers; choose network"
         for widget in (self.hidden, self.activation, self.init, self.batchnorm, self.keep_prob):
@@ -172,30 +177,51 @@ class CompareModelsLab(LabPanel):
             editors.addWidget(editor, 1)
         layout.addLayout(editors)
         layout.addWidget(self.status)
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("w")
+        # per side, its decision regions (2-D data only) over its landscape, and the figures
+        # under it; the regions get 2 parts of the height, the landscapes 3
+        self.graphics = QtWidgets.QWidget()   # the regions' row, hidden for other data
+        regions_row = QtWidgets.QHBoxLayout(self.graphics)
+        regions_row.setContentsMargins(0, 0, 0, 0)
         self.region_plots, self.region_images, self.region_points = {}, {}, {}
-        for col, side in enumerate(SIDES):
-            plot = self.graphics.addPlot(row=0, col=col)
+        for side in SIDES:
+            widget = pg.PlotWidget(background="w")
+            widget.setMinimumHeight(120)
+            plot = widget.getPlotItem()
             image = pg.ImageItem(axisOrder="row-major")
             points = pg.ScatterPlotItem(size=5, pen=pg.mkPen("k", width=0.5))
             plot.addItem(image)
             plot.addItem(points)
+            regions_row.addWidget(widget, 1)
             self.region_plots[side], self.region_images[side], self.region_points[side] = plot, image, points
-        layout.addWidget(self.graphics, 3)
-        row = QtWidgets.QHBoxLayout()
+        landscapes = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(landscapes)
+        row.setContentsMargins(0, 0, 0, 0)
         self.figures, self.figure_texts = {}, {}
         for side in SIDES:
             column = QtWidgets.QVBoxLayout()
             self.figures[side] = LandscapeFigure()
+            self.figures[side].setMinimumHeight(160)
             self.figure_texts[side] = QtWidgets.QLabel("")
             self.figure_texts[side].setObjectName(f"modelFigures{side.upper()}")
             self.figure_texts[side].setWordWrap(True)
+            # room for three lines whatever they hold: a word-wrapped label asks for its
+            # height too late for the layout, and drew over the figure's axis label
+            self.figure_texts[side].setMinimumHeight(3 * self.fontMetrics().lineSpacing() + 4)
+            self.figure_texts[side].setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
             self.figure_texts[side].setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
             column.addWidget(self.figures[side], 1)
             column.addWidget(self.figure_texts[side])
             row.addLayout(column, 1)
-        layout.addLayout(row, 4)
+        # a splitter shares the height as asked (a layout's stretch gave the landscapes,
+        # whose size hints are large, nearly all of it) and lets the reader move the line
+        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.graphics)
+        self.splitter.addWidget(landscapes)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([400, 600])
+        layout.addWidget(self.splitter, 1)
         # side -> (landscape, log scale, count, lines): contour lines traced in a worker
         self.traced = {}
         state.view_changed.connect(lambda: self.result is not None and self.show_result(self.result))
@@ -257,13 +283,23 @@ def figure_text(trained) -> str:
     """The line under a side's landscape: roughness, non-convex share, accuracies, and
     (networks) distinct hidden units; the modes the slice was drawn in."""
     val = "" if np.isnan(trained.val_accuracy) else f", validation {100 * trained.val_accuracy:.1f}%"
-    parts = [f"<b>roughness {trained.roughness:.4f}</b>", f"non-convex {100 * trained.nonconvex:.0f}% of the plane",
+    parts = [f"<b>roughness {readable(trained.roughness)}</b>", f"non-convex {100 * trained.nonconvex:.0f}% of the plane",
              f"loss {trained.loss:.3f}", f"training accuracy {100 * trained.train_accuracy:.1f}%{val}"]
     if trained.units:
         distinct = [f"{count}/{width}" for count, width in trained.units]
         shown = distinct if len(distinct) <= 4 else distinct[:2] + ["…"] + distinct[-1:]
         parts.append("distinct units " + ", ".join(shown))
-    modes = trained.landscape.plane.info.get("modes")
+    modes = modes_note(trained.landscape.plane.info)
     if modes:
-        parts.append(modes)
+        parts.append(f"sliced in {modes}")
     return " · ".join(parts)
+
+
+def readable(value: float) -> str:
+    """A figure with three significant digits, large ones whole with thousands separated:
+    0.0123, 71.5, 4,066, 1.2e+07."""
+    if not np.isfinite(value):
+        return "n/a"
+    if 1000 <= abs(value) < 1e7:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PyQt6 import QtWidgets
 
 from hillwalk.core.limits import RANGES
+from hillwalk.core.models.problem import editable_widths
 
 from .widgets import (
     RangeDoubleSpinBox,
@@ -35,7 +36,8 @@ class ModelPanel(QtWidgets.QWidget):
         self.hidden.setObjectName("hiddenEdit")
         self.hidden.setPlaceholderText("e.g. 100, 100")
         labelled_row(form, "hidden layers", self.hidden, "The widths of the hidden layers, first to last, separated "
-                     f"by commas (e.g. 100, 100: two layers of 100 units); {_range_text('problem.hidden')} units "
+                     "by commas (e.g. 100, 100: two layers of 100 units; 8 x 32: eight layers of 32); "
+                     f"{_range_text('problem.hidden')} units "
                      f"each, {_range_text('problem.depth')} layers. One width is the two-layer network")
         self.activation = combo([("ReLU: max(0, z)", "relu"), ("leaky ReLU: max(slope z, z)", "leaky_relu"),
                                  ("tanh", "tanh"), ("sigmoid", "sigmoid"), ("ELU: exp(z) - 1 below 0", "elu"),
@@ -131,7 +133,7 @@ class ModelPanel(QtWidgets.QWidget):
     def _sync(self):
         problem = self.state.problem
         select_data(self.model, problem.model)
-        self.hidden.setText(", ".join(str(width) for width in problem.hidden))  # the widths in force
+        self.hidden.setText(editable_widths(problem.hidden))  # the widths in force
         self.hidden.setModified(False)
         select_data(self.activation, problem.activation)
         set_quietly(self.slope, problem.slope)

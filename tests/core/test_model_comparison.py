@@ -274,3 +274,18 @@ def test_a_slices_centre_stops_training_when_asked(blobs):
     SliceSpec(center="trained", train_steps=5000).plane(objective, progress=fractions.append,
                                                         should_stop=stop_after_a_few)
     assert len(asked) <= 7 and len(fractions) <= 5
+
+
+def test_decision_regions_of_a_batch_norm_network_classify_each_point_on_its_own():
+    from hillwalk.core.labs.lessons import decision_regions
+
+    net = ClassifierSpec(dataset="spiral", preprocessing="standardize", model="net", hidden=(8, 8),
+                         batchnorm=True).build()
+    theta, _, _ = train_full_batch(net, net.initial_theta(seed=0), 50, record=False)
+    xs, ys, classes = decision_regions(net, theta, resolution=24)
+    assert net.running_stats is None   # the network itself is left as it was
+    # each point alone, normalized with the training set's statistics, gets its region's class
+    twin = net.with_modes()
+    twin.estimate_running_stats(theta)
+    for i, j in ((3, 5), (20, 2), (12, 12)):
+        assert twin.predict(theta, np.array([[xs[i], ys[j]]]))[0] == classes[j, i]

@@ -74,14 +74,14 @@ def test_the_side_editors_change_a_side_and_refuse_what_it_cannot_be(qtbot, wind
     type_into(qtbot, editor_b.hidden, "16, 8, 4")
     qtbot.waitUntil(lambda: "Could not apply the change to model B" in lab.status.text(), timeout=UI_TIMEOUT_MS)
     assert "skip connections" in lab.status.text()
-    assert labs.comparison()[1].hidden == (16, 16, 16) and editor_b.hidden.text() == "16, 16, 16"
+    assert labs.comparison()[1].hidden == (16, 16, 16) and editor_b.hidden.text() == "3 x 16"
     assert lab.result is computed and not labs.busy("models")
     # batch norm on: its slice mode becomes a choice
     qtbot.mouseClick(editor_b.batchnorm, QtCore.Qt.MouseButton.LeftButton,
                      pos=QtCore.QPoint(8, editor_b.batchnorm.height() // 2))
     assert labs.comparison()[1].batchnorm and editor_b.bn_mode.isEnabled()
     qtbot.waitUntil(lambda: lab.result is not None and lab.result["b"].variant.batchnorm, timeout=LAB_TIMEOUT_MS)
-    assert "batch norm: eval" in lab.figure_texts["b"].text()
+    assert "sliced in BN eval" in lab.figure_texts["b"].text()
 
 
 def test_a_side_can_take_the_model_panels_model_and_a_session_keeps_the_sides(qtbot, window, tmp_path):

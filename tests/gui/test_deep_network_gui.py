@@ -77,7 +77,7 @@ def test_the_model_panel_builds_a_three_layer_batch_norm_dropout_net_and_the_sli
     assert "BN eval" in title and "dropout off" in title
     assert "batch norm: eval" in window.heatmap.info.text()
     # the panel shows what is in force
-    assert panel.hidden.text() == "16, 16, 16" and panel.batchnorm.isChecked()
+    assert panel.hidden.text() == "3 x 16" and panel.batchnorm.isChecked()
     assert panel.keep_prob.value() == pytest.approx(0.8)
 
 
@@ -87,7 +87,7 @@ def test_bad_widths_are_refused_with_one_message_and_nothing_changes(qtbot, wind
     # the next starts from the same state (a window each cost 2.5 s of set-up apiece)
     state, panel = window.state, window.model_panel
     problem, landscape = state.problem, state.landscape
-    for text in ["16, x", "0", ", ".join(["4"] * 74), "16,,16", "5000"]:
+    for text in ["16, x", "0", ", ".join(["4"] * 74), "16,,16", "5000", "65 x 16", "x 16", "2 x 0"]:
         window.errors.clear()
         type_into(qtbot, panel.hidden, text)
         settle(qtbot, window)
@@ -122,7 +122,7 @@ def test_skip_connections_apply_only_with_equal_consecutive_widths(qtbot, window
     type_into(qtbot, panel.hidden, "20, 30")
     settle(qtbot, window)
     assert len(window.errors) == 1 and "skip connections" in window.errors[0]
-    assert state.problem == problem and panel.hidden.text() == "20, 20, 20"
+    assert state.problem == problem and panel.hidden.text() == "3 x 20"
     assert window.errors == window.errors[:1]
 
 
@@ -210,7 +210,7 @@ def test_a_session_saved_with_a_deep_net_reopens_with_the_panels_showing_it(qtbo
     qtbot.waitUntil(lambda: state.problem == deep.problem and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
     settle(qtbot, window)
     model, landscape = window.model_panel, window.landscape_panel
-    assert model.model.currentData() == "net" and model.hidden.text() == "12, 12, 12"
+    assert model.model.currentData() == "net" and model.hidden.text() == "3 x 12"
     assert model.batchnorm.isChecked() and model.residual.isChecked() and model.residual.isEnabled()
     assert model.keep_prob.value() == pytest.approx(0.8) and model.init.currentData() == "xavier"
     assert landscape.bn_mode.currentData() == "train" and landscape.dropout_mode.currentData() == "mean"
