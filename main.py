@@ -145,7 +145,8 @@ def add_model_arguments(parser, defaults=True):
                             "options below: affine -> [batch norm] -> activation -> [dropout], [+ h]), then "
                             "scores = h W + b" + (" (default: linear)" if defaults else ""))
     group.add_argument("--hidden", type=_widths, default=default((64,)), metavar="W[,W...]",
-                       help="widths of the hidden layers, e.g. 64 (one layer) or 100,100 (two)"
+                       help="widths of the hidden layers, e.g. 64 (one layer), 100,100 (two) or '8 x 32' "
+                            "(eight layers of 32)"
                             + (" (default: 64)" if defaults else ""))
     group.add_argument("--activation", choices=ACTIVATIONS,
                        default=default("relu"), help="hidden activation; maxout keeps the largest of --pieces "
@@ -186,13 +187,39 @@ def with_model_options(problem, args):
     """``problem`` with the model options given on the command line (those not None)."""
     import dataclasses
 
+    from hillwalk.core.errors import HillwalkError
+
     changes = {name: getattr(args, name) for name in MODEL_OPTIONS if getattr(args, name, None) is not None}
+    network_options = sorted(set(changes) - {"model"})
+    if changes.get("model", problem.model) == "linear" and network_options:
+        flags = ", ".join("--dropout" if name == "keep_prob" else f"--{name}" for name in network_options)
+        raise HillwalkError(f"{flags}: the session's model is linear, which has no such option; add --model net")
     return dataclasses.replace(problem, **changes) if changes else problem
+
+
+# What the network's options are when not given (a linear model ignores them all).
+NETWORK_OPTION_DEFAULTS = {"hidden": (64,), "activation": "relu", "slope": 0.01, "init": "he", "pieces": 2,
+                           "batchnorm": False, "keep_prob": 1.0, "residual": False}
+
+
+def refuse_network_options_of_a_linear_model(args):
+    """A network option given to a linear model would be silently ignored: say so."""
+    from hillwalk.core.errors import HillwalkError
+
+    if getattr(args, "model", None) != "linear":
+        return
+    given = [name for name, value in NETWORK_OPTION_DEFAULTS.items()
+             if getattr(args, name, None) is not None and getattr(args, name) != value]
+    if given:
+        flags = ", ".join("--dropout" if name == "keep_prob" else f"--{name}" for name in given)
+        raise HillwalkError(f"{flags} {'is an option' if len(given) == 1 else 'are options'} of a network, and the "
+                            "model is linear; add --model net (or leave the option out)")
 
 
 def problem_spec_from_args(args):
     from hillwalk.core.models.problem import ClassifierSpec
 
+    refuse_network_options_of_a_linear_model(args)
     return ClassifierSpec(dataset=args.dataset, preprocessing=args.preprocess, val_fraction=args.val_fraction,
                           subsample=args.subsample, label_column=args.label_column, loss=args.loss,
                           delta=args.delta, regularizer=args.reg, lam=args.lam, beta=args.beta,
