@@ -181,6 +181,12 @@ class LabState(QtCore.QObject):
             return True
         self.settings["models"][side] = variant
         self.models_changed.emit()
+        result = self.results["models"]
+        if replace(variant, label=current.label) == current and result is not None:
+            # only the label changed: nothing to train or slice again, the plots' titles redraw
+            result[side].variant = variant
+            self.lab_ready.emit("models")
+            return True
         self._invalidate(("models",))
         return True
 

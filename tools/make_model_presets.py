@@ -64,10 +64,11 @@ PRESETS = {
         "Dropout makes the training loss a random surface",
         "One network (two layers of 64 ReLU units, keep probability p = 0.5) on the spiral, trained with a fresh "
         "dropout mask at every step and sliced twice around the same trained weights: (A) with dropout off, the "
-        "loss at test time; (B) with one fixed mask, the loss a single training step sees. Every step draws a "
-        "new mask, so training descends a different random surface each time, and each is rougher than the "
-        "test-time loss (B's roughness is well above A's). Choose 'mean of 32 masks' for B to see the surface "
-        "dropout optimizes on average.",
+        "loss at test time; (B) with one fixed mask, the loss one training step sees. With half the units "
+        "dropped and the rest doubled, every weight moves the loss more: B's bowl is about three times as "
+        "sharply curved (its roughness figure) and has its own shape. It is one draw of a random surface: every "
+        "step draws another mask, so training descends a different surface each time. Choose 'mean of 32' for B "
+        "to see the surface dropout optimizes on average.",
         ModelVariant("dropout off (evaluation)", hidden=(64, 64), keep_prob=0.5),
         ModelVariant("one fixed dropout mask", hidden=(64, 64), keep_prob=0.5, dropout_mode="fixed"),
         shown="b"),

@@ -1,4 +1,5 @@
-"""Screenshots of the window for review: the default scene, each lab, each 2-D function preset.
+"""Screenshots of the window for review: the default scene, each lab, each 2-D function preset,
+each deep-network preset.
 
 Each picture is taken offscreen once everything on it is computed (the scene, the race, and
 for a lab its result), at every size asked for:
@@ -21,6 +22,8 @@ PRESETS = ROOT / "resources" / "presets"
 FUNCTION_PRESETS = ("05-ravine", "06-rosenbrock", "07-beale", "08-saddle")
 SPIRAL_PRESET = "10-spiral-network"
 LABS_ON_2D_DATA = ("Decision regions", "Compare two models")
+# presets that open the Compare two models lab (deep networks)
+MODEL_PRESETS = ("11-batch-norm", "12-skip-connections", "13-dropout", "14-zero-init")
 
 
 def main():
@@ -58,6 +61,7 @@ def main():
         preset = SPIRAL_PRESET if name in LABS_ON_2D_DATA else None
         pictures.append((f"lab-{name.lower().replace(' ', '-')}", preset, name))
     pictures += [(f"preset-{preset}", preset, "") for preset in FUNCTION_PRESETS]
+    pictures += [(f"preset-{preset}", preset, "Compare two models") for preset in MODEL_PRESETS]
     wanted = {n for n in args.only.split(",") if n}
     for picture, preset, lab in pictures:
         if wanted and picture not in wanted:

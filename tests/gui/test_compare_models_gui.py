@@ -90,10 +90,15 @@ def test_a_side_can_take_the_model_panels_model_and_a_session_keeps_the_sides(qt
     state = window.state
     qtbot.mouseClick(lab.editors["a"].copy, QtCore.Qt.MouseButton.LeftButton)
     assert state.labs.comparison()[0].model == state.problem.model == "linear"
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result["a"].variant.model == "linear",
+                    timeout=LAB_TIMEOUT_MS)
+    computed, started = lab.result, state.labs.started["models"]
     type_into(qtbot, lab.editors["a"].label, "mine")
     assert state.labs.comparison()[0].label == "mine"
-    qtbot.waitUntil(lambda: lab.result is not None and lab.result["a"].variant.label == "mine",
-                    timeout=LAB_TIMEOUT_MS)
+    # a new label is only a new title: nothing is trained again
+    assert lab.result is computed and state.labs.started["models"] == started
+    assert lab.result["a"].variant.label == "mine"
+    assert "A: mine" in lab.figures["a"].plot.titleLabel.text   # iris: no regions, the landscape has the title
     window.save_session(tmp_path / "sides.hillwalk.json")
     from hillwalk.core.io.session import Session
 
