@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from hillwalk.core.io.session import Session
-from hillwalk.gui.main_window import MainWindow, preset_paths
+from hillwalk.gui.main_window import RENAMED_LABS, MainWindow, preset_paths
 from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS
 
 
@@ -14,6 +14,8 @@ def presets():
     return paths
 
 
+# the deep-network presets (11-14) load and compute in tests/gui/test_compare_models_gui.py,
+# which also checks their captions and the lab's figures
 @pytest.mark.parametrize("index", range(10))
 def test_each_preset_loads_and_computes(qtbot, presets, index):
     path = presets[index]
@@ -31,7 +33,7 @@ def test_each_preset_loads_and_computes(qtbot, presets, index):
     assert np.all(np.isfinite(state.landscape.values))
     assert len(state.runs) == sum(o.enabled for o in session.optimizers)
     if session.view.get("lab"):
-        assert window.tabs.currentWidget() is window.labs[session.view["lab"]]
-        lab = window.labs[session.view["lab"]]
+        lab = window.labs[RENAMED_LABS.get(session.view["lab"], session.view["lab"])]
+        assert window.tabs.currentWidget() is lab
         qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
     window.close()
