@@ -187,39 +187,34 @@ def with_model_options(problem, args):
     """``problem`` with the model options given on the command line (those not None)."""
     import dataclasses
 
-    from hillwalk.core.errors import HillwalkError
-
     changes = {name: getattr(args, name) for name in MODEL_OPTIONS if getattr(args, name, None) is not None}
-    network_options = sorted(set(changes) - {"model"})
-    if changes.get("model", problem.model) == "linear" and network_options:
-        flags = ", ".join("--dropout" if name == "keep_prob" else f"--{name}" for name in network_options)
-        raise HillwalkError(f"{flags}: the session's model is linear, which has no such option; add --model net")
+    if changes.get("model", problem.model) == "linear":
+        refuse_network_options([name for name in MODEL_OPTIONS if name in changes and name != "model"])
     return dataclasses.replace(problem, **changes) if changes else problem
 
 
-# What the network's options are when not given (a linear model ignores them all).
+# The network's options when not given (add_model_arguments' defaults): a linear model
+# refuses any other value.
 NETWORK_OPTION_DEFAULTS = {"hidden": (64,), "activation": "relu", "slope": 0.01, "init": "he", "pieces": 2,
                            "batchnorm": False, "keep_prob": 1.0, "residual": False}
 
 
-def refuse_network_options_of_a_linear_model(args):
-    """A network option given to a linear model would be silently ignored: say so."""
+def refuse_network_options(names):
+    """A network option given to a linear model would be silently ignored: refuse the
+    options ``names`` (MODEL_OPTIONS' names) with the way out."""
     from hillwalk.core.errors import HillwalkError
 
-    if getattr(args, "model", None) != "linear":
-        return
-    given = [name for name, value in NETWORK_OPTION_DEFAULTS.items()
-             if getattr(args, name, None) is not None and getattr(args, name) != value]
-    if given:
-        flags = ", ".join("--dropout" if name == "keep_prob" else f"--{name}" for name in given)
-        raise HillwalkError(f"{flags} {'is an option' if len(given) == 1 else 'are options'} of a network, and the "
-                            "model is linear; add --model net (or leave the option out)")
+    if names:
+        flags = ", ".join("--dropout" if name == "keep_prob" else f"--{name}" for name in names)
+        raise HillwalkError(f"{flags}: the model is linear, which has no such option; add --model net (or leave "
+                            f"{'it' if len(names) == 1 else 'them'} out)")
 
 
 def problem_spec_from_args(args):
     from hillwalk.core.models.problem import ClassifierSpec
 
-    refuse_network_options_of_a_linear_model(args)
+    if args.model == "linear":   # the options' defaults cannot be told from typed ones: those that differ
+        refuse_network_options([name for name, value in NETWORK_OPTION_DEFAULTS.items() if getattr(args, name) != value])
     return ClassifierSpec(dataset=args.dataset, preprocessing=args.preprocess, val_fraction=args.val_fraction,
                           subsample=args.subsample, label_column=args.label_column, loss=args.loss,
                           delta=args.delta, regularizer=args.reg, lam=args.lam, beta=args.beta,

@@ -36,7 +36,9 @@ from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panel
     SATURATION_LEVEL,
 )
 from hillwalk.core.landscapes.landscape import make_axis
-from hillwalk.core.models.problem import parse_widths
+from hillwalk.core.models.problem import ClassifierSpec, parse_widths
+
+DEFAULT_PROBLEM = ClassifierSpec()
 
 LABS = tasks.LAB_NAMES
 COALESCED = ("regions",)   # follows the animation: latest request wins, one in flight
@@ -62,7 +64,7 @@ DEPENDS_ON = {
     "compare": ("slice_changed",),         # the slice's range, grid and component
     "hinge": ("view_changed",),            # the cut line
     "regions": ("runs_updated",),          # a method's W at the step
-    "models": ("slice_changed",),          # the directions' kind, seed, range and modes
+    "models": ("slice_changed",),          # the directions' kind, seed, range, training (see _models_scene)
     "init": (),
 }
 
@@ -97,6 +99,7 @@ class LabState(QtCore.QObject):
         self.started = {lab: 0 for lab in LABS}   # jobs started per lab (the regions lab coalesces)
         self._stale = set(LABS)
         self._queued: dict = {}                   # coalesced labs: the latest settings waiting to run
+        self._models_key = None                   # what the models lab's result (or job) was made from
         self._scene_timer = QtCore.QTimer(self)
         self._scene_timer.setSingleShot(True)
         self._scene_timer.setInterval(0)          # objective_ready and plane_ready come in one pass: recompute once
@@ -156,7 +159,7 @@ class LabState(QtCore.QObject):
         """Both sides at once (an opened session's); the lab recomputes when shown."""
         self.settings["models"].update(zip(SIDES, variants))
         self.models_changed.emit()
-        self._invalidate(("models",))
+        self._invalidate(("models",), force=True)
 
     def set_model_side(self, side: str, **changes) -> bool:
         """Change one side's settings (fields of
@@ -181,14 +184,25 @@ class LabState(QtCore.QObject):
             return True
         self.settings["models"][side] = variant
         self.models_changed.emit()
-        result = self.results["models"]
-        if replace(variant, label=current.label) == current and result is not None:
-            # only the label changed: nothing to train or slice again, the plots' titles redraw
-            result[side].variant = variant
-            self.lab_ready.emit("models")
+        if replace(variant, label=current.label) == current:
+            # only the label changed: nothing to train or slice again (a job in flight goes
+            # on); the panel titles its plots from the sides in force and redraws
+            if self.results["models"] is not None:
+                self.lab_ready.emit("models")
             return True
-        self._invalidate(("models",))
+        self._invalidate(("models",), force=True)
         return True
+
+    def _models_scene(self):
+        """What the Compare two models lab's result depends on besides its sides: the
+        problem's data, loss and regularizer (not the main model), and the slice's kind of
+        directions, seed, range, training and budget (not its grid, cut, component or
+        modes, which the lab sets itself)."""
+        app = self.app
+        problem, spec = app.problem, app.slice
+        shared = replace(problem, **{name: getattr(DEFAULT_PROBLEM, name) for name in MODEL_FIELDS})
+        return (shared, spec.directions, spec.seed, tuple(spec.alpha_range), tuple(spec.beta_range),
+                spec.train_steps, spec.init_scale, spec.orthogonalize, spec.biases, spec.budget_mb)
 
     def copy_model_to_side(self, side: str) -> bool:
         """Make ``side`` the app's model (the Model panel's settings and the Landscape
@@ -205,7 +219,11 @@ class LabState(QtCore.QObject):
         return f"lab:{lab}"
 
     # ================================================================= invalidation
-    def _invalidate(self, labs, drop=True):
+    def _invalidate(self, labs, drop=True, force=False):
+        if "models" in labs and not force and self._models_key == self._models_scene() \
+                and (self.results["models"] is not None or self.busy("models")):
+            # a change of the main model, the grid or the modes: the two sides are unchanged
+            labs = tuple(lab for lab in labs if lab != "models")
         for lab in labs:
             if not drop and lab == "regions" and self.settings[lab]["source"] == "center":
                 continue  # the centre's regions do not depend on the runs
@@ -250,6 +268,8 @@ class LabState(QtCore.QObject):
         if job is None:
             return
         self.started[lab] += 1
+        if lab == "models":
+            self._models_key = self._models_scene()
         app.jobs.start(self.kind(lab), job)
         if lab not in COALESCED:   # the regions follow every frame: no "computing" flicker
             self.lab_pending.emit(lab)

@@ -145,7 +145,8 @@ class AppState(QtCore.QObject):
         self._runs_update_timer.timeout.connect(self._emit_runs_updated)
         self.labs = LabState(self)
         # the opened session's title and caption (a preset's paragraph, shown by the window)
-        self.title, self.caption = "", ""
+        # and its scene, which they describe (see session())
+        self.title, self.caption, self._opened_scene = "", "", None
 
     # ================================================================= setters (panels call these)
     def start(self):
@@ -692,10 +693,14 @@ class AppState(QtCore.QObject):
         """Every setting as a :class:`~core.io.session.Session` (titled ``title``, or the
         opened session's title), with the opened session's caption and the Compare two
         models lab's sides."""
-        return Session(self.problem, self.slice, self.race,
-                       [OptimizerSetting(e.spec, e.color, e.enabled) for e in self.optimizers],
-                       asdict(self.view), self.title if title is None else title, self.caption,
-                       self.labs.comparison())
+        scene = Session(self.problem, self.slice, self.race,
+                        [OptimizerSetting(e.spec, e.color, e.enabled) for e in self.optimizers],
+                        asdict(self.view), comparison=self.labs.comparison())
+        # the opened session's title and caption describe its scene: a scene changed since
+        # (data, model, slice, race, methods or the compared sides; not the view) drops them
+        unchanged = self._opened_scene is not None and _scene_of(scene) == self._opened_scene
+        return replace(scene, title=self.title if title is None and unchanged else (title or ""),
+                       caption=self.caption if unchanged else "")
 
     def settings_dict(self) -> dict:
         return self.session().to_dict()
@@ -731,6 +736,7 @@ class AppState(QtCore.QObject):
         self._switching_objective = False
         self.problem, self.slice, self.view, self.race = session.problem, session.slice, view, session.race
         self.title, self.caption = session.title, session.caption
+        self._opened_scene = _scene_of(session)
         self.labs.set_comparison(session.comparison)
         self.optimizers = [OptimizerEntry(k + 1, o.spec, o.color, o.enabled) for k, o in enumerate(session.optimizers)]
         self._next_entry_id = len(self.optimizers) + 1
@@ -750,6 +756,11 @@ class AppState(QtCore.QObject):
 
     def shutdown(self, timeout_ms=5000):
         self.jobs.wait(timeout_ms)
+
+
+def _scene_of(session: Session):
+    """What a session's title and caption describe: every setting but the view's."""
+    return (session.problem, session.slice, session.race, tuple(session.optimizers), tuple(session.comparison))
 
 
 def objective_and_plane(problem: ClassifierSpec, slice_spec: SliceSpec, report, check_component=False,

@@ -87,7 +87,7 @@ PRESETS = {
         race=RaceSettings(steps=300),
         optimizers=race(OptimizerSpec("sgd", lr=0.5), OptimizerSpec("momentum", lr=0.1, momentum=0.9),
                         OptimizerSpec("adam", lr=0.01)),
-        view={**VIEW, "lab": "Linear vs network"},
+        view={**VIEW, "lab": "Compare two models"},
         title="The spiral: a linear classifier fails, a 64-unit ReLU network separates the arms"),
 }
 

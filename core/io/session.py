@@ -16,7 +16,7 @@ import math
 import re
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ..errors import HillwalkError, require_choice
@@ -33,7 +33,9 @@ FORMAT = "hillwalk-session"
 # read), with batchnorm, keep_prob, residual and pieces; the slice's bn_mode and dropout_mode.
 # 4: a "caption" (a paragraph shown with the session) and the Compare two models lab's
 # sides ("comparison": {"a": ..., "b": ...}, see core.labs.comparison.ModelVariant).
-# Older files take the defaults of the new fields, which give their numbers unchanged.
+# Older files take the defaults of the new fields, which give their numbers unchanged, with
+# one exception: a network with dropout (version 3) now trains its slice's centre with a
+# fresh mask at every step, as runs do, where it was fitted to one fixed mask.
 SCHEMA_VERSION = 4
 # A caption is a paragraph, not a document.
 MAX_CAPTION_CHARS = 2000
@@ -241,10 +243,10 @@ class Session:
             raise HillwalkError(f"{source}: the caption has {len(caption)} characters; at most {MAX_CAPTION_CHARS}")
         if "comparison" in data:
             comparison = comparison_from_dict(data["comparison"], f"{source}: comparison")
-        elif problem.model == "net" and problem.objective == "classifier":
+        elif problem.objective == "classifier":
             # before version 4 the lab was "Linear vs network": the linear classifier
-            # against the session's own network
-            comparison = (DEFAULT_VARIANTS[0], ModelVariant.of(problem, slice_spec))
+            # against the session's network settings (used even when its model was linear)
+            comparison = (DEFAULT_VARIANTS[0], ModelVariant.of(replace(problem, model="net"), slice_spec))
         else:
             comparison = DEFAULT_VARIANTS
         return cls(problem, slice_spec, race, optimizers, view, title, caption, comparison)

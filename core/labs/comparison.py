@@ -29,7 +29,7 @@ from ..models.problem import ClassifierSpec, format_widths
 
 # The fields of ClassifierSpec a side sets; everything else (data, loss, regularizer,
 # seed) is shared by both sides: it is the current problem's.
-MODEL_FIELDS = ("model", "hidden", "activation", "pieces", "batchnorm", "keep_prob", "residual", "init")
+MODEL_FIELDS = ("model", "hidden", "activation", "slope", "pieces", "batchnorm", "keep_prob", "residual", "init")
 # A side's label is a short caption over its plots.
 MAX_LABEL_CHARS = 60
 # A side's curvature is "downwards" where the smaller eigenvalue of the slice's 2 x 2
@@ -49,8 +49,8 @@ class ModelVariant:
     ----------
     label : str
         Shown over the side's plots ("" : a description made from the settings).
-    model, hidden, activation, pieces, batchnorm, keep_prob, residual, init
-        As in ClassifierSpec.
+    model, hidden, activation, slope, pieces, batchnorm, keep_prob, residual, init
+        As in ClassifierSpec (``slope``: leaky ReLU's, taken from the Model panel with "← Model").
     bn_mode, dropout_mode
         As in SliceSpec.
     """
@@ -59,6 +59,7 @@ class ModelVariant:
     model: str = "net"
     hidden: int | tuple = (64,)
     activation: str = "relu"
+    slope: float = 0.01
     pieces: int = 2
     batchnorm: bool = False
     keep_prob: float = 1.0
@@ -100,8 +101,8 @@ class ModelVariant:
             return self.label
         if self.model == "linear":
             return "linear classifier"
-        activation = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "maxout": f"maxout-{self.pieces}"}.get(
-            self.activation, self.activation)
+        activation = {"relu": "ReLU", "leaky_relu": f"leaky ReLU ({self.slope:g})",
+                      "maxout": f"maxout-{self.pieces}"}.get(self.activation, self.activation)
         parts = [f"{format_widths(self.hidden)} {activation} network"]
         if self.batchnorm:
             parts.append("batch norm" + (" (train mode)" if self.bn_mode == "train" else ""))
@@ -168,8 +169,9 @@ def slice_roughness(landscape_or_values, alphas=None, betas=None) -> float:
     float over the points whose five values are finite; NaN when there are none.
     """
     values, alphas, betas = _grid_of(landscape_or_values, alphas, betas)
-    d_aa, d_bb, _ = _interior_second_differences(values)
-    laplacian = d_aa / _step(alphas) ** 2 + d_bb / _step(betas) ** 2
+    with np.errstate(invalid="ignore", over="ignore"):   # inf - inf: left out below
+        d_aa, d_bb, _ = _interior_second_differences(values)
+        laplacian = d_aa / _step(alphas) ** 2 + d_bb / _step(betas) ** 2
     laplacian = laplacian[np.isfinite(laplacian)]
     return float(np.mean(np.abs(laplacian))) if laplacian.size else float("nan")
 
@@ -208,12 +210,14 @@ def nonconvex_share(landscape_or_values, alphas=None, betas=None, ratio: float =
     ratio : float >= 0
     """
     values, alphas, betas = _grid_of(landscape_or_values, alphas, betas)
-    d_aa, d_bb, d_ab = _interior_second_differences(values)
-    step_a, step_b = _step(alphas), _step(betas)
-    d_aa, d_bb, d_ab = d_aa / step_a ** 2, d_bb / step_b ** 2, d_ab / (step_a * step_b)
-    mean = 0.5 * (d_aa + d_bb)
-    spread = np.sqrt((0.5 * (d_aa - d_bb)) ** 2 + d_ab ** 2)
-    smallest, largest = mean - spread, mean + spread
+    # differences of infinite (overflowed) losses are NaN: those points are left out below
+    with np.errstate(invalid="ignore", over="ignore"):
+        d_aa, d_bb, d_ab = _interior_second_differences(values)
+        step_a, step_b = _step(alphas), _step(betas)
+        d_aa, d_bb, d_ab = d_aa / step_a ** 2, d_bb / step_b ** 2, d_ab / (step_a * step_b)
+        mean = 0.5 * (d_aa + d_bb)
+        spread = np.sqrt((0.5 * (d_aa - d_bb)) ** 2 + d_ab ** 2)
+        smallest, largest = mean - spread, mean + spread
     known = np.isfinite(smallest) & np.isfinite(largest)
     if not known.any():
         return float("nan")

@@ -346,12 +346,15 @@ class TrainedModel:
 
 @dataclass
 class ModelComparison:
-    """The lab's result: ``sides`` = {"a": TrainedModel, "b": TrainedModel}, and the grid
-    and training both were made with."""
+    """The lab's result: ``sides`` = {"a": TrainedModel, "b": TrainedModel}, and the grid,
+    training and kind of directions (a SliceSpec ``directions``) both were made with."""
 
     sides: dict
     grid: int
     train_steps: int
+    directions: str = "filter"
+    # why the slice's kind of directions was not used ("" when it was)
+    directions_changed: str = ""
 
     def __getitem__(self, side):
         return self.sides[side]
@@ -382,8 +385,11 @@ def compare_models_task(problem, slice_spec, objective, variants=DEFAULT_VARIANT
         raise HillwalkError(f"the comparison has two sides, got {len(variants)}")
     plane_spec = replace(slice_spec, center="trained", grid=MODELS_GRID, cut=False, component="total",
                          train_steps=max(slice_spec.train_steps, MODELS_MIN_STEPS))
+    changed = ""
     if plane_spec.directions in ("coords", "interpolate", "pca"):
         # the sides have different parameters: only directions drawn for each model apply
+        changed = (f"the slice's {plane_spec.directions} directions belong to one model's parameters; both sides "
+                   "use filter-normalized directions")
         plane_spec = replace(plane_spec, directions="filter")
     sides = {}
     for k, (side, variant) in enumerate(zip(SIDES, variants)):
@@ -422,7 +428,7 @@ def compare_models_task(problem, slice_spec, objective, variants=DEFAULT_VARIANT
                                    slice_roughness(landscape), nonconvex_share(landscape),
                                    distinct_units(model, theta))
     _report(report, 1.0, "models compared")
-    return ModelComparison(sides, MODELS_GRID, plane_spec.train_steps)
+    return ModelComparison(sides, MODELS_GRID, plane_spec.train_steps, plane_spec.directions, changed)
 
 
 # --------------------------------------------------------------------------- initialization

@@ -168,7 +168,8 @@ class SliceSpec:
                            "center_loss": float(losses[-1]), "initial_loss": float(losses[0])})
         if sliced is not objective:
             # the surface drawn is the loss in the slice's modes; the centre's training
-            # loss (batch statistics, the run's fixed mask) is kept beside it
+            # loss is kept beside it (batch statistics; with dropout, the last training
+            # step's loss under that step's fresh mask)
             plane.info.update(self.mode_info(objective), train_center_loss=plane.info["center_loss"],
                               center_loss=float(sliced.loss(center)))
         return plane

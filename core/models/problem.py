@@ -119,7 +119,7 @@ class ClassifierSpec:
                 raise HillwalkError(f"{name} must be true or false, got {getattr(self, name)!r}")
         check("problem.keep_prob", self.keep_prob)
         check("problem.pieces", self.pieces)
-        if self.residual and not _has_skip(self.hidden):
+        if self.residual and not has_skip(self.hidden):
             raise HillwalkError(f"skip connections need at least two hidden layers, two consecutive ones of equal "
                                 f"width (h + f(h) adds a layer's input to its output), got hidden "
                                 f"{format_widths(self.hidden)}")
@@ -224,22 +224,21 @@ def parse_widths(text: str) -> tuple:
     return tuple(widths)
 
 
-_TIMES = re.compile(r"^\s*(\S+)\s*[xX×*]\s*(\S+)\s*$")
+_TIMES = re.compile(r"^\s*([^\sxX×*]+)\s*[xX×*]\s*(\S+)\s*$")
+_DIGITS = re.compile(r"^[0-9]+$")
 
 
 def _repeated_width(part: str, text: str) -> tuple:
     """(layers, width) of one comma part of :func:`parse_widths`: "N" or "K x N"."""
     match = _TIMES.match(part)
     count_text, width_text = match.groups() if match else ("1", part)
-    try:
-        count, width = int(count_text), int(width_text)
-    except ValueError:
-        if match is not None and not count_text.lstrip("-").isdigit():
-            what, bad = "the number of layers", count_text
-        else:
-            what, bad = "the hidden size (units per layer)", part if match is None else width_text
-        raise HillwalkError(f"{what} must be a whole number, got {bad!r} in {text!r}; write widths separated by "
-                            "commas (100, 100) or layers x units (4 x 100)") from None
+    # plain ASCII digits only: int() would also take "1_0" and other scripts' digits
+    for what, value in (("the number of layers", count_text), ("the hidden size (units per layer)", width_text)):
+        if not _DIGITS.match(value):
+            bad = part if match is None else value
+            raise HillwalkError(f"{what} must be a whole number, got {bad!r} in {text!r}; write widths separated "
+                                "by commas (100, 100) or layers x units (4 x 100)")
+    count, width = int(count_text), int(width_text)
     if match is not None:
         # checked before the list is built: "1000000000 x 16" must not allocate it
         check("problem.depth", count)
@@ -279,9 +278,10 @@ def _normalized_widths(hidden) -> tuple:
     return tuple(int(width) for width in widths)
 
 
-def _has_skip(widths) -> bool:
+def has_skip(widths) -> bool:
     """Whether a residual network of these widths has a skip (core.models.network: every
-    hidden layer after the first whose input width equals its width)."""
+    hidden layer after the first whose input width equals its width): what the panels ask
+    before they offer skip connections."""
     return any(a == b for a, b in zip(widths, widths[1:]))
 
 

@@ -10,12 +10,14 @@ landscape is smoother" a number: roughness and the non-convex share (core.labs.c
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.errors import HillwalkError
-from hillwalk.core.models.problem import editable_widths
+from hillwalk.core.models.problem import editable_widths, has_skip
 
 from ..contours import no_lines
 from ..figures import LandscapeFigure, modes_note
@@ -27,6 +29,10 @@ from .widgets import RangeDoubleSpinBox, RangeSpinBox, bind_range, combo, select
 ACTIVATIONS = [("ReLU", "relu"), ("leaky ReLU", "leaky_relu"), ("tanh", "tanh"), ("sigmoid", "sigmoid"),
                ("ELU", "elu"), ("maxout", "maxout")]
 INITS = [("He", "he"), ("Xavier", "xavier"), ("small 0.01", "small"), ("large 1.0", "large"), ("zero", "zero")]
+# How the status line names the kind of directions (SliceSpec.directions).
+DIRECTION_NAMES = {"filter": "filter-normalized", "layer": "layer-normalized", "model": "model-normalized",
+                   "gaussian": "Gaussian (not normalized: their length depends on each model's size)",
+                   "gradient": "gradient and filter-normalized"}
 DROPOUT_MODES = [("off", "off"), ("fixed mask", "fixed"), ("mean of 8", "mean:8"), ("mean of 32", "mean:32")]
 
 
@@ -156,7 +162,7 @@ class ModelSideEditor(QtWidgets.QGroupBox):
         set_applicable(self.dropout_mode, network and variant.keep_prob < 1.0,
                        linear if not network else "without dropout (p = 1) the slice has no dropout mode")
         widths = variant.hidden
-        skip = any(before == after for before, after in zip(widths, widths[1:]))
+        skip = has_skip(widths)
         set_applicable(self.residual, network and skip,
                        linear if not network else "skip connections need two consecutive hidden layers of equal "
                        f"width; the widths are {', '.join(map(str, widths))}")
@@ -236,7 +242,7 @@ class CompareModelsLab(LabPanel):
         missing, lines = {}, []
         for side in SIDES:
             trained = comparison[side]
-            name = trained.variant.describe()
+            name = self.side_name(side, trained)
             if with_regions:
                 regions = trained.regions
                 draw_regions(self.region_images[side], self.region_points[side],
@@ -256,10 +262,31 @@ class CompareModelsLab(LabPanel):
             lines.append(f"<b>{side.upper()}</b> {name}: training accuracy {100 * trained.train_accuracy:.1f}%")
         if missing:
             self.state.request_figure_contours(self.lab, missing)
+        directions = DIRECTION_NAMES.get(comparison.directions, comparison.directions)
+        changed = f" ({comparison.directions_changed})" if comparison.directions_changed else ""
         self.status.setText(f"Both trained by {comparison.train_steps} steps of full-batch gradient descent from the "
                             f"same seed, each sliced around its own minimum on a {comparison.grid} x "
-                            f"{comparison.grid} grid with the same kind of directions and range. "
+                            f"{comparison.grid} grid over the same range, with {directions} directions{changed}. "
                             + "; ".join(lines) + ".")
+
+    def side_name(self, side, trained):
+        """A side's title: its label in force (a new label retitles a result made before
+        it), or the result's own description when the side has changed since."""
+        current = self.state.labs.comparison()[SIDES.index(side)]
+        same = replace(current, label=trained.variant.label) == trained.variant
+        return current.describe() if same else trained.variant.describe()
+
+    def _on_pending(self, lab):
+        super()._on_pending(lab)
+        if lab == self.lab:   # the figures under the old landscapes are not the new sides'
+            for text in self.figure_texts.values():
+                text.setText("")
+
+    def _on_failed(self, lab, message):
+        super()._on_failed(lab, message)
+        if lab == self.lab and self.result is None:
+            for text in self.figure_texts.values():
+                text.setText("")
 
     def _on_contours_ready(self, owner, traced):
         if owner != self.lab or self.result is None:
@@ -283,12 +310,16 @@ def figure_text(trained) -> str:
     """The line under a side's landscape: roughness, non-convex share, accuracies, and
     (networks) distinct hidden units; the modes the slice was drawn in."""
     val = "" if np.isnan(trained.val_accuracy) else f", validation {100 * trained.val_accuracy:.1f}%"
-    parts = [f"<b>roughness {readable(trained.roughness)}</b>", f"non-convex {100 * trained.nonconvex:.0f}% of the plane",
+    nonconvex = "n/a" if not np.isfinite(trained.nonconvex) else f"{100 * trained.nonconvex:.0f}%"
+    parts = [f"<b>roughness {readable(trained.roughness)}</b>", f"non-convex {nonconvex} of the plane",
              f"loss {trained.loss:.3f}", f"training accuracy {100 * trained.train_accuracy:.1f}%{val}"]
     if trained.units:
         distinct = [f"{count}/{width}" for count, width in trained.units]
         shown = distinct if len(distinct) <= 4 else distinct[:2] + ["…"] + distinct[-1:]
         parts.append("distinct units " + ", ".join(shown))
+    finite = float(np.mean(np.isfinite(trained.landscape.values)))
+    if finite < 1.0:   # the figures average over the finite points only: say how many there were
+        parts.insert(2, f"<span style='color:#b00'>finite on {100 * finite:.0f}% of the plane only</span>")
     modes = modes_note(trained.landscape.plane.info)
     if modes:
         parts.append(f"sliced in {modes}")

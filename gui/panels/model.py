@@ -6,7 +6,7 @@ from __future__ import annotations
 from PyQt6 import QtWidgets
 
 from hillwalk.core.limits import RANGES
-from hillwalk.core.models.problem import editable_widths
+from hillwalk.core.models.problem import editable_widths, has_skip
 
 from .widgets import (
     RangeDoubleSpinBox,
@@ -175,7 +175,7 @@ class ModelPanel(QtWidgets.QWidget):
         widths = problem.hidden
         # h + f(h) needs f(h) of h's width: a hidden layer as wide as the layer before it
         # (the first hidden layer's input is the data, never a skip)
-        skip = any(before == after for before, after in zip(widths, widths[1:]))
+        skip = has_skip(widths)
         set_applicable(self.residual, network and skip,
                        no_network if not network else
                        f"a skip connection h + f(h) adds a layer's input to its output, so it needs a hidden layer "

@@ -21,7 +21,7 @@ from hillwalk.core.labs.comparison import (
 from hillwalk.core.landscapes.centers import train_full_batch
 from hillwalk.core.landscapes.landscape import make_axis
 from hillwalk.core.landscapes.slices import SliceSpec
-from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.models.problem import ClassifierSpec, editable_widths, parse_widths
 
 # the shipped presets, found through the package as the app finds them
 PRESETS_DIR = Path(str(importlib.resources.files("hillwalk.resources").joinpath("presets")))
@@ -73,7 +73,11 @@ def test_the_figures_skip_points_that_are_not_finite_and_refuse_what_is_not_a_sl
     values, alphas, betas = grid_of(lambda a, b: a ** 2 + b ** 2, 11)
     values[5, 5] = np.nan
     assert slice_roughness(values, alphas, betas) == pytest.approx(4.0)
-    assert nonconvex_share(values, alphas, betas) == 0.0
+    saddle, _, _ = grid_of(lambda a, b: a ** 2 - b ** 2, 11)
+    saddle[5, 5] = np.inf
+    saddle[2, 7] = np.nan
+    # the points whose neighbourhood is not finite are left out, not counted either way
+    assert nonconvex_share(saddle, alphas, betas) == 1.0
     assert np.isnan(slice_roughness(np.full((4, 4), np.nan), make_axis(0, 1, 4), make_axis(0, 1, 4)))
     with pytest.raises(HillwalkError, match="3 x 3"):
         slice_roughness(np.ones((2, 5)), make_axis(0, 1, 5), make_axis(0, 1, 2))
@@ -149,7 +153,11 @@ def test_a_session_of_an_earlier_version_compares_the_linear_model_with_its_own_
     linear, network = session.comparison
     assert linear.model == "linear"
     assert (network.model, network.hidden, network.activation) == ("net", (32,), "tanh")
+    # a linear session's lab compared with a network of its settings, as it does now
     data["problem"]["model"] = "linear"
+    linear, network = Session.from_dict(data).comparison
+    assert (network.model, network.hidden, network.activation) == ("net", (32,), "tanh")
+    data["problem"] = {"objective": "rosenbrock"}
     assert Session.from_dict(data).comparison == DEFAULT_VARIANTS
 
 
@@ -177,13 +185,23 @@ def test_the_task_trains_and_slices_both_sides_alike(blobs):
         assert trained.regions is not None and trained.regions.classes.shape == (tasks.REGIONS_RESOLUTION,) * 2
         assert trained.roughness == slice_roughness(trained.landscape)
         assert trained.nonconvex == nonconvex_share(trained.landscape)
-        # the same trained weights give the accuracy (dropout off)
+        # the same trained weights give the accuracies: dropout off, batch norm with the
+        # training set's statistics at theta (validation examples normalized by them)
         evaluation = trained.model.for_evaluation() if hasattr(trained.model, "for_evaluation") else trained.model
+        if getattr(evaluation, "batchnorm", False):
+            assert evaluation.running_stats is None
+            evaluation.estimate_running_stats(trained.theta)
         assert trained.train_accuracy == evaluation.accuracy(trained.theta)
+        assert trained.val_accuracy == evaluation.accuracy(trained.theta, "val")
     net = result["b"]
     assert net.model.widths == (8, 8) and net.model.batchnorm and net.units == ((8, 8), (8, 8))
     assert "dropout: one fixed mask" in net.landscape.plane.info["modes"]
     assert result["a"].units == () and "modes" not in result["a"].landscape.plane.info
+    assert (result.directions, result.directions_changed) == ("filter", "")
+    # directions of one model's parameters cannot apply to two: filter-normalized, and said
+    coords = tasks.compare_models_task(problem, replace(spec, directions="coords"), objective,
+                                       (ModelVariant(model="linear"), ModelVariant(hidden=(4,))))
+    assert coords.directions == "filter" and "coords directions" in coords.directions_changed
     # both sides see the same data and the same kind of directions
     assert result["a"].model.train is objective.train and net.model.train is objective.train
     assert result["a"].landscape.plane.info["normalization"] == net.landscape.plane.info["normalization"]
@@ -222,6 +240,11 @@ def test_batch_norm_and_skip_connections_give_a_smoother_landscape(name):
     assert not getattr(a.variant, switch) and getattr(b.variant, switch)
     # the lesson, as a number: at least 5 times smoother (57x and 27x when this was written)
     assert b.roughness < a.roughness / 5
+    if name == "11-batch-norm":
+        # the caption's last claim: in eval mode (statistics frozen at the centre) the effect is gone
+        frozen = tasks.compare_models_task(session.problem, session.slice, session.problem.build(),
+                                           (a.variant, replace(b.variant, bn_mode="eval")))
+        assert frozen["b"].roughness > a.roughness
     if name == "12-skip-connections":
         assert b.nonconvex < a.nonconvex and b.loss < a.loss   # a convex-looking basin, and it trains
 
@@ -289,3 +312,34 @@ def test_decision_regions_of_a_batch_norm_network_classify_each_point_on_its_own
     twin.estimate_running_stats(theta)
     for i, j in ((3, 5), (20, 2), (12, 12)):
         assert twin.predict(theta, np.array([[xs[i], ys[j]]]))[0] == classes[j, i]
+
+
+# --------------------------------------------------------------------------- widths as text
+
+@pytest.mark.parametrize("text, widths", [("64", (64,)), ("100, 100", (100, 100)), ("12 x 16", (16,) * 12),
+                                          ("2x100,10", (100, 100, 10)), ("100, 3 x 50", (100, 50, 50, 50)),
+                                          (" 8 * 32 ", (32,) * 8), ("4 × 8", (8,) * 4)])
+def test_widths_are_read_as_lists_or_layers_times_units(text, widths):
+    assert parse_widths(text) == widths
+    assert parse_widths(editable_widths(widths)) == widths   # what the boxes show reads back
+
+
+def test_editable_widths_shorten_runs_of_three_or_more():
+    assert editable_widths((16,) * 12) == "12 x 16"
+    assert editable_widths((100, 50, 50, 50, 10, 10)) == "100, 3 x 50, 10, 10"
+    assert editable_widths((64,)) == "64"
+
+
+@pytest.mark.parametrize("text, message", [("1_0", "whole number, got '1_0'"), ("a x 3", "number of layers"),
+                                           ("3 x b", "hidden size"), ("-4", "whole number, got '-4'"),
+                                           ("16,,16", "separated by commas"),
+                                           ("1000000000 x 16", "number of hidden layers must be")])
+def test_bad_widths_say_what_is_wrong(text, message):
+    with pytest.raises(HillwalkError, match=message):
+        parse_widths(text)
+
+
+def test_the_roughness_leaves_out_overflowed_points_without_a_warning():
+    values, alphas, betas = grid_of(lambda a, b: a ** 2 + b ** 2, 11)
+    values[0, :] = np.inf
+    assert slice_roughness(values, alphas, betas) == pytest.approx(4.0)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NET = ("--model", "net", "--hidden", "16", "--dataset", "spiral", "--preprocess", "standardize")
@@ -51,3 +52,23 @@ def test_bad_network_options_are_one_line_errors():
     assert result.returncode == 2 and "hidden size" in result.stderr and "Traceback" not in result.stderr
     result = run("render", "--model", "net", "--activation", "swish", "--out", "x.npz")
     assert result.returncode == 2 and "--activation" in result.stderr
+
+
+def test_network_options_given_to_a_linear_session_are_refused():
+    import argparse
+
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.models.problem import ClassifierSpec
+    from hillwalk.main import MODEL_OPTIONS, with_model_options
+
+    def options(**given):
+        return argparse.Namespace(**{name: given.get(name) for name in MODEL_OPTIONS})
+
+    linear = ClassifierSpec(dataset="spiral")
+    with pytest.raises(HillwalkError, match="--hidden, --residual: the model is linear.*--model net"):
+        with_model_options(linear, options(hidden=(8, 8), residual=True))
+    assert with_model_options(linear, options(model="net", hidden=(8, 8))).hidden == (8, 8)
+    net = ClassifierSpec(dataset="spiral", model="net")
+    with pytest.raises(HillwalkError, match="--dropout"):
+        with_model_options(net, options(model="linear", keep_prob=0.5))
+    assert with_model_options(net, options()) == net

@@ -88,18 +88,40 @@ def test_a_side_can_take_the_model_panels_model_and_a_session_keeps_the_sides(qt
     window.show_lab("Compare two models")
     lab = window.labs["Compare two models"]
     state = window.state
-    qtbot.mouseClick(lab.editors["a"].copy, QtCore.Qt.MouseButton.LeftButton)
-    assert state.labs.comparison()[0].model == state.problem.model == "linear"
-    qtbot.waitUntil(lambda: lab.result is not None and lab.result["a"].variant.model == "linear",
+    assert state.labs.comparison()[1].model == "net" and state.problem.model == "linear"
+    qtbot.mouseClick(lab.editors["b"].copy, QtCore.Qt.MouseButton.LeftButton)
+    assert state.labs.comparison()[1].model == "linear" and not lab.editors["b"].hidden.isEnabled()
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result["b"].variant.model == "linear",
                     timeout=LAB_TIMEOUT_MS)
     computed, started = lab.result, state.labs.started["models"]
     type_into(qtbot, lab.editors["a"].label, "mine")
     assert state.labs.comparison()[0].label == "mine"
     # a new label is only a new title: nothing is trained again
     assert lab.result is computed and state.labs.started["models"] == started
-    assert lab.result["a"].variant.label == "mine"
     assert "A: mine" in lab.figures["a"].plot.titleLabel.text   # iris: no regions, the landscape has the title
+    # nor does a change the sides do not depend on (the main slice's grid)
+    window.landscape_panel.grid.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: state.slice.grid != 41, timeout=UI_TIMEOUT_MS)
+    assert lab.result is computed and state.labs.started["models"] == started
     window.save_session(tmp_path / "sides.hillwalk.json")
     from hillwalk.core.io.session import Session
 
     assert Session.load(tmp_path / "sides.hillwalk.json").comparison == state.labs.comparison()
+
+
+def test_a_presets_caption_is_saved_only_with_its_scene(qtbot, window, tmp_path):
+    from hillwalk.core.io.session import Session
+
+    action, title = preset_action(window, "14-zero-init")
+    action.trigger()
+    state = window.state
+    qtbot.waitUntil(lambda: state.title == title and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    window.save_session(tmp_path / "same.hillwalk.json")
+    same = Session.load(tmp_path / "same.hillwalk.json")
+    assert same.title == title and same.caption == state.caption
+    lam = window.model_panel.lam
+    lam.setValue(lam.value() * 2)
+    qtbot.waitUntil(lambda: state.problem.lam == lam.value(), timeout=UI_TIMEOUT_MS)
+    window.save_session(tmp_path / "changed.hillwalk.json")
+    changed = Session.load(tmp_path / "changed.hillwalk.json")
+    assert changed.title == "" and changed.caption == ""   # it no longer describes this scene
