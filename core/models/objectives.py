@@ -208,6 +208,39 @@ class LinearClassifier(ClassifierObjective):
         grad = dscores.T @ X + self.regularizer.gradient(W, self.reg_mask)
         return loss, grad.reshape(np.shape(theta))
 
+    def hvp(self, theta, v, batch=None):
+        """The Hessian of :meth:`loss_and_grad`'s loss at ``theta`` times ``v``, exactly.
+
+        Softmax: the scores ``s = W x`` are linear in W, so the data part is the mean over
+        examples of ``x (diag(p) - p p^T) (V x)`` in the parameters' shape, with ``p`` the
+        example's class probabilities: ``(dP^T X) / N`` where ``dS = X V^T`` and ``dP = p *
+        (dS - sum_c p dS)`` (N, C). The SVM's data loss is piecewise linear in W: its
+        Hessian is 0 wherever it is defined (away from the kinks where a margin is exactly
+        0, where it has none), so only the penalty's curvature remains. Plus the penalty's
+        Hessian times ``v`` (:meth:`Regularizer.hessian_vector`).
+
+        Parameters
+        ----------
+        theta, v : arrays of the parameter shape (C, D+1) (or flat) ; batch : rows or None
+
+        Returns
+        -------
+        array shaped like ``v``
+        """
+        W = self._as_matrix(theta)
+        V = self._as_matrix(v)
+        X = self.X if batch is None else self.X[batch]
+        hv = self.regularizer.hessian_vector(W, V, self.reg_mask)
+        if self.loss_name == "softmax":
+            scores = X @ W.T
+            scores -= scores.max(axis=1, keepdims=True)
+            p = np.exp(scores)
+            p /= p.sum(axis=1, keepdims=True)                    # (N, C)
+            d_scores = X @ V.T                                   # (N, C): how the scores move along V
+            d_p = p * (d_scores - np.sum(p * d_scores, axis=1, keepdims=True))
+            hv = hv + d_p.T @ X / X.shape[0]
+        return np.asarray(hv, dtype=np.float64).reshape(np.shape(v))
+
     def _params(self, theta):
         return self._as_matrix(theta)
 

@@ -74,6 +74,19 @@ class Regularizer:
             r = self.beta * Wm * Wm + np.abs(Wm)
         return self.lam * r
 
+    def hessian_vector(self, W, V, mask=None):
+        """The penalty's Hessian times ``V`` (shaped like ``W``): ``2 lam V`` for L2,
+        ``2 lam beta V`` for the elastic net's smooth part, and 0 for L1, whose Hessian is 0
+        wherever it is defined (away from W = 0, where |W| has its kink and no second
+        derivative); masked entries 0."""
+        V = np.asarray(V, dtype=np.float64)
+        if not self.active or self.kind == "l1":
+            return np.zeros_like(V)
+        h = 2.0 * self.lam * (self.beta if self.kind == "elastic" else 1.0) * V
+        if mask is not None:
+            h = np.where(mask, h, 0.0)
+        return h
+
     def gradient(self, W, mask=None):
         """Gradient (subgradient for L1) of :meth:`penalty`, same shape as ``W``."""
         if not self.active:

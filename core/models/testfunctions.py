@@ -58,6 +58,15 @@ class TestFunction:
             return value, None
         return value, np.asarray(self._gradient(x, y), dtype=np.float64).reshape(np.shape(theta))
 
+    def hessian(self, theta):
+        """The exact 2 x 2 Hessian at ``theta`` (subclasses' ``_hessian(x, y)``)."""
+        x, y = self._point(theta)
+        return np.asarray(self._hessian(x, y), dtype=np.float64)
+
+    def hvp(self, theta, v, batch=None):
+        """The Hessian at ``theta`` times ``v`` (2,); ``batch`` is ignored."""
+        return (self.hessian(theta) @ np.asarray(v, dtype=np.float64).reshape(2)).reshape(np.shape(v))
+
     def evaluate_batch(self, thetas, component="total"):
         """Values at many points: thetas of shape (K, 2) -> (K,)."""
         thetas = np.asarray(thetas, dtype=np.float64).reshape(-1, 2)
@@ -108,6 +117,9 @@ class Quadratic(TestFunction):
     def _gradient(self, x, y):
         return self.A @ np.array([x, y])
 
+    def _hessian(self, x, y):
+        return self.A
+
     def describe(self):
         return {**super().describe(), "condition": self.condition, "angle": self.angle}
 
@@ -131,6 +143,11 @@ class Rosenbrock(TestFunction):
         inner = y - x * x
         return np.array([-2 * (self.a - x) - 4 * self.b * x * inner, 2 * self.b * inner])
 
+    def _hessian(self, x, y):
+        # d2/dx2 = 2 - 4 b (y - x^2) + 8 b x^2, d2/dxdy = -4 b x, d2/dy2 = 2 b
+        cross = -4 * self.b * x
+        return np.array([[2 - 4 * self.b * (y - x * x) + 8 * self.b * x * x, cross], [cross, 2 * self.b]])
+
 
 class Beale(TestFunction):
     name = "beale"
@@ -148,6 +165,19 @@ class Beale(TestFunction):
         dy = 2 * t1 * x + 2 * t2 * 2 * x * y + 2 * t3 * 3 * x * y ** 2
         return np.array([dx, dy])
 
+    def _hessian(self, x, y):
+        # f = sum_k t_k^2 with t_k = c_k - x + x y^k: each term adds 2 (grad t_k)(grad t_k)^T
+        # + 2 t_k (Hessian of t_k), with grad t_k = (y^k - 1, k x y^(k-1)) and Hessian of t_k
+        # [[0, k y^(k-1)], [k y^(k-1), k (k-1) x y^(k-2)]]
+        hessian = np.zeros((2, 2))
+        for k, c in ((1, 1.5), (2, 2.25), (3, 2.625)):
+            t = c - x + x * y ** k
+            g = np.array([y ** k - 1, k * x * y ** (k - 1)])
+            cross = k * y ** (k - 1)
+            second = k * (k - 1) * x * y ** (k - 2) if k > 1 else 0.0
+            hessian += 2 * np.outer(g, g) + 2 * t * np.array([[0.0, cross], [cross, second]])
+        return hessian
+
 
 class Himmelblau(TestFunction):
     name = "himmelblau"
@@ -162,6 +192,11 @@ class Himmelblau(TestFunction):
     def _gradient(self, x, y):
         t1, t2 = x * x + y - 11, x + y * y - 7
         return np.array([4 * x * t1 + 2 * t2, 2 * t1 + 4 * y * t2])
+
+    def _hessian(self, x, y):
+        t1, t2 = x * x + y - 11, x + y * y - 7
+        cross = 4 * x + 4 * y
+        return np.array([[8 * x * x + 4 * t1 + 2, cross], [cross, 2 + 8 * y * y + 4 * t2]])
 
 
 class Saddle(TestFunction):
@@ -178,6 +213,9 @@ class Saddle(TestFunction):
     def _gradient(self, x, y):
         return np.array([2 * x, -2 * y])
 
+    def _hessian(self, x, y):
+        return np.array([[2.0, 0.0], [0.0, -2.0]])
+
 
 class MonkeySaddle(TestFunction):
     name = "monkey"
@@ -193,6 +231,9 @@ class MonkeySaddle(TestFunction):
     def _gradient(self, x, y):
         return np.array([3 * x * x - 3 * y * y, -6 * x * y])
 
+    def _hessian(self, x, y):
+        return np.array([[6 * x, -6 * y], [-6 * y, -6 * x]])
+
 
 class Rastrigin(TestFunction):
     name = "rastrigin"
@@ -206,6 +247,10 @@ class Rastrigin(TestFunction):
 
     def _gradient(self, x, y):
         return np.array([2 * x + 20 * np.pi * np.sin(2 * np.pi * x), 2 * y + 20 * np.pi * np.sin(2 * np.pi * y)])
+
+    def _hessian(self, x, y):
+        curve = 40 * np.pi ** 2
+        return np.array([[2 + curve * np.cos(2 * np.pi * x), 0.0], [0.0, 2 + curve * np.cos(2 * np.pi * y)]])
 
 
 _CLASSES = {cls.name: cls for cls in (Quadratic, Rosenbrock, Beale, Himmelblau, Saddle, MonkeySaddle, Rastrigin)}
