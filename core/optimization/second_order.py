@@ -304,7 +304,7 @@ class BFGS(LBFGS):
 
     def step(self, objective, theta, loss, grad) -> StepResult:
         self.pairs.clear()   # the dense matrix carries the history
-        x, g = np.asarray(theta, dtype=np.float64).reshape(-1), np.asarray(grad, dtype=np.float64).reshape(-1)
+        g = np.asarray(grad, dtype=np.float64).reshape(-1)
         if self.inverse is not None and not float(g @ self.direction(g)) < 0:
             self.inverse = None
         return super().step(objective, theta, loss, grad)
