@@ -164,7 +164,11 @@ def maxout_margin(x, W, b):
 
 # --------------------------------------------------------------------------- batch normalization
 
-def batchnorm_forward(x, gamma, beta, mode, running_mean, running_var, momentum=0.9, eps=1e-5):
+# Batch norm's eps, added to the variance before the square root (CS231n's and torch's).
+BN_EPS = 1e-5
+
+
+def batchnorm_forward(x, gamma, beta, mode, running_mean, running_var, momentum=0.9, eps=BN_EPS):
     """Batch normalization of each feature over the batch, then a learnable affine map.
 
     ``x_hat = (x - mu) / sqrt(var + eps)``, ``out = gamma * x_hat + beta``, per feature (column).

@@ -33,7 +33,9 @@ from .layers import (
     ACTIVATIONS,
     ALL_INIT_SCHEMES,
     BATCHNORM_MODES,
+    BN_EPS,
     KINKED_ACTIVATIONS,
+    _sigmoid,
     activation_backward,
     activation_forward,
     activation_in_place,
@@ -214,6 +216,30 @@ def _from_features(f, like_shape):
         return f
     k, n, m = like_shape
     return f.reshape(n, k, m).transpose(1, 0, 2)
+
+
+def _activation_and_derivatives(z, kind, slope):
+    """An elementwise activation of z with its first and second derivatives, each of z's
+    shape. ReLU and leaky ReLU are linear on each side of 0 (second derivative 0; at 0
+    the first derivative is the left one, as in their backward pass)."""
+    if kind == "relu":
+        return np.maximum(z, 0.0), (z > 0).astype(np.float64), np.zeros_like(z)
+    if kind == "leaky_relu":
+        return np.where(z > 0, z, slope * z), np.where(z > 0, 1.0, slope), np.zeros_like(z)
+    if kind == "tanh":
+        a = np.tanh(z)
+        first = 1.0 - a * a
+        return a, first, -2.0 * a * first
+    if kind == "sigmoid":
+        a = _sigmoid(z)
+        first = a * (1.0 - a)
+        return a, first, first * (1.0 - 2.0 * a)
+    if kind == "elu":
+        negative = np.expm1(np.minimum(z, 0.0))
+        a = np.where(z > 0, z, negative)
+        first = np.where(z > 0, 1.0, negative + 1.0)
+        return a, first, np.where(z > 0, 0.0, negative + 1.0)
+    raise HillwalkError(f"unknown activation {kind!r}")
 
 
 def _share_points(count, workers, run):
@@ -672,6 +698,151 @@ class Network(ClassifierObjective):
             layer.W.view(grad)[...], layer.b.view(grad)[...] = dW, db
             dh = dh + dx if layer.residual else dx
         return grad
+
+    # ----------------------------------------------------------------- curvature
+    def hvp(self, theta, v, batch=None):
+        """The Hessian of :meth:`loss_and_grad`'s loss at ``theta`` times ``v``, exactly, in
+        the network's modes (batch norm's, dropout's mask sets averaged like the loss).
+
+        Pearlmutter's R-operator, written by hand per layer like the gradients: a forward
+        pass carries each value's directional derivative along ``v`` (R{z} for every
+        pre-activation, batch norm's R{mean}, R{var} in train mode, each activation's first
+        derivative), then the backward pass is differentiated along ``v`` too: each
+        gradient's R{.} comes from the same products with one factor replaced by its R{.},
+        plus the activations' second derivatives. ReLU, leaky ReLU, maxout and the SVM are
+        piecewise linear: their second derivatives are 0 wherever they are defined (away
+        from the kinks), so only the products' cross terms remain there.
+
+        Parameters
+        ----------
+        theta, v : flat parameters (size,) ; batch : example rows or None (all)
+
+        Returns
+        -------
+        array shaped like ``v``
+        """
+        flat, direction = self._as_flat(theta), self._as_flat(v)
+        X, y = (self.X, self.y) if batch is None else (self.X[batch], self.y[batch])
+        sets = self._mask_sets(batch)
+        total = np.zeros(self.size)
+        for masks in sets:
+            total += self._hvp_one(flat, direction, X, y, masks)
+        total /= len(sets)
+        total += self.regularizer.hessian_vector(flat, direction, self.reg_mask)
+        return total.reshape(np.shape(v))
+
+    def _hvp_one(self, flat, direction, X, y, masks):
+        """H v of the data loss for one mask set (None: no dropout); flat (size,)."""
+        bn_mode = self.bn_mode
+        running = self._running_for(bn_mode)
+        n = X.shape[0]
+        h, rh = X, np.zeros_like(X)
+        records = []
+        for i, layer in enumerate(self.layers):
+            W, b = layer.W.view(flat), layer.b.view(flat)
+            rW, rb = layer.W.view(direction), layer.b.view(direction)
+            if layer.pieces > 1:
+                z = np.matmul(h, W) + b[:, None, :]                                   # (k, n, M)
+                rz = np.matmul(rh, W) + np.matmul(h, rW) + rb[:, None, :]
+            else:
+                z = h @ W + b                                                          # (n, M)
+                rz = rh @ W + h @ rW + rb
+            bn = None
+            if layer.gamma is not None:
+                f, rf = _as_features(z), _as_features(rz)
+                gamma, beta = layer.gamma.view(flat).ravel(), layer.beta.view(flat).ravel()
+                rgamma, rbeta = layer.gamma.view(direction).ravel(), layer.beta.view(direction).ravel()
+                if running is None:   # batch statistics, which move with the weights
+                    mean, var = f.mean(axis=0), f.var(axis=0)
+                    centred = f - mean
+                    r_mean = rf.mean(axis=0)
+                    r_var = 2.0 * np.mean(centred * (rf - r_mean), axis=0)
+                else:
+                    mean, var = running[i]
+                    centred, r_mean, r_var = f - mean, 0.0, 0.0
+                inv_std = 1.0 / np.sqrt(var + BN_EPS)
+                r_inv_std = -0.5 * inv_std ** 3 * r_var
+                x_hat = centred * inv_std
+                r_x_hat = (rf - r_mean) * inv_std + centred * r_inv_std
+                out = gamma * x_hat + beta
+                r_out = rgamma * x_hat + gamma * r_x_hat + rbeta
+                bn = (x_hat, r_x_hat, gamma, rgamma, inv_std, r_inv_std, running is None, z.shape)
+                z, rz = _from_features(out, z.shape), _from_features(r_out, z.shape)
+            if layer.pieces > 1:
+                winner = np.argmax(z, axis=0)
+                a = np.take_along_axis(z, winner[None], axis=0)[0]
+                ra = np.take_along_axis(rz, winner[None], axis=0)[0]
+                first = second = None
+            else:
+                a, first, second = _activation_and_derivatives(z, self.activation, self.slope)
+                ra = first * rz
+                winner = None
+            mask = None if masks is None else masks[i]
+            if mask is not None:
+                a, ra = a * mask, ra * mask
+            if layer.residual:
+                a, ra = h + a, rh + ra
+            records.append((layer, h, rh, z, rz, bn, first, second, winner, mask))
+            h, rh = a, ra
+        W_out, b_out = self.output
+        Wo, rWo = W_out.view(flat), W_out.view(direction)
+        scores = h @ Wo + b_out.view(flat)
+        r_scores = rh @ Wo + h @ rWo + b_out.view(direction)
+        _, dscores = self.score_loss(scores, y)
+        if self.loss_name == "softmax":
+            p = dscores * n
+            p[np.arange(n), y] += 1.0                                                  # the probabilities
+            r_dscores = p * (r_scores - np.sum(p * r_scores, axis=1, keepdims=True)) / n
+        else:   # the hinge's subgradient is piecewise constant in the scores
+            r_dscores = np.zeros_like(dscores)
+        out = np.empty(self.size)
+        W_out.view(out)[...] = rh.T @ dscores + h.T @ r_dscores
+        b_out.view(out)[...] = r_dscores.sum(axis=0)
+        dh = dscores @ Wo.T
+        r_dh = r_dscores @ Wo.T + dscores @ rWo.T
+        for layer, h_in, rh_in, z, rz, bn, first, second, winner, mask in reversed(records):
+            W, rW = layer.W.view(flat), layer.W.view(direction)
+            da, r_da = (dh, r_dh) if mask is None else (dh * mask, r_dh * mask)
+            if winner is not None:      # maxout: the gradient flows to each unit's winning piece
+                dz = np.zeros(z.shape)
+                r_dz = np.zeros(z.shape)
+                np.put_along_axis(dz, winner[None], da[None], axis=0)
+                np.put_along_axis(r_dz, winner[None], r_da[None], axis=0)
+            else:
+                dz = da * first
+                r_dz = r_da * first + da * second * rz
+            if bn is not None:
+                x_hat, r_x_hat, gamma, rgamma, inv_std, r_inv_std, batch_stats, shape = bn
+                g_out, r_g_out = _as_features(dz), _as_features(r_dz)
+                layer.gamma.view(out)[...] = np.sum(r_g_out * x_hat + g_out * r_x_hat, axis=0).reshape(layer.gamma.shape)
+                layer.beta.view(out)[...] = r_g_out.sum(axis=0).reshape(layer.beta.shape)
+                g = gamma * g_out
+                rg = rgamma * g_out + gamma * r_g_out
+                if batch_stats:
+                    m = g.shape[0]
+                    s1, s2 = g.sum(axis=0), np.sum(g * x_hat, axis=0)
+                    r_s1, r_s2 = rg.sum(axis=0), np.sum(rg * x_hat + g * r_x_hat, axis=0)
+                    inner = m * g - s1 - x_hat * s2
+                    r_inner = m * rg - r_s1 - r_x_hat * s2 - x_hat * r_s2
+                    dz_in = inv_std / m * inner
+                    r_dz_in = (r_inv_std * inner + inv_std * r_inner) / m
+                else:
+                    dz_in, r_dz_in = g * inv_std, rg * inv_std
+                dz, r_dz = _from_features(dz_in, shape), _from_features(r_dz_in, shape)
+            if layer.pieces > 1:
+                layer.W.view(out)[...] = np.matmul(rh_in.T, dz) + np.matmul(h_in.T, r_dz)
+                layer.b.view(out)[...] = r_dz.sum(axis=1)
+                dx = np.matmul(dz, W.transpose(0, 2, 1)).sum(axis=0)
+                r_dx = (np.matmul(r_dz, W.transpose(0, 2, 1)) + np.matmul(dz, rW.transpose(0, 2, 1))).sum(axis=0)
+            else:
+                layer.W.view(out)[...] = rh_in.T @ dz + h_in.T @ r_dz
+                layer.b.view(out)[...] = r_dz.sum(axis=0)
+                dx, r_dx = dz @ W.T, r_dz @ W.T + dz @ rW.T
+            if layer.residual:
+                dh, r_dh = dh + dx, r_dh + r_dx
+            else:
+                dh, r_dh = dx, r_dx
+        return out
 
     def layer_values(self, theta, X=None):
         """Every hidden layer's values, for the labs: a list of dicts with "affine" (the

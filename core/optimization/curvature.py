@@ -2,9 +2,8 @@
 extreme eigenpairs (Lanczos), its trace (Hutchinson) and its eigenvalue density
 (stochastic Lanczos quadrature).
 
-Every function needs an objective with an exact ``hvp(theta, v)`` (the linear classifier,
-the 2-D test functions; a network's is not written yet, and those are refused with a
-message saying so). The Hessian is never formed except by :func:`full_hessian`, for
+Every function needs an objective with an exact ``hvp(theta, v)``: the linear classifier,
+the networks (every layer type, in their modes) and the 2-D test functions have one. The Hessian is never formed except by :func:`full_hessian`, for
 problems of at most ``MAX_FULL_HESSIAN`` parameters. Every random choice takes a seed;
 the long loops report progress and stop when asked (they then return None).
 """
@@ -36,8 +35,8 @@ def require_hvp(objective):
     if not callable(getattr(objective, "hvp", None)):
         name = objective.describe().get("model", type(objective).__name__) if hasattr(objective, "describe") \
             else type(objective).__name__
-        raise HillwalkError(f"curvature needs exact Hessian-vector products, and the {name} model has none yet; "
-                            "the linear classifier and the 2-D test functions have them")
+        raise HillwalkError(f"curvature needs exact Hessian-vector products, and the {name} model has none; "
+                            "the linear classifier, the networks and the 2-D test functions have them")
 
 
 def hessian_vector(objective, theta, v):

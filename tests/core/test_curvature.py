@@ -1,7 +1,9 @@
 """Exact Hessian-vector products and what is built on them (issue 15, core part): each
-product against finite differences of the analytic gradient, the full Hessian against the
-softmax's closed form, Lanczos against numpy.linalg.eigvalsh, Hutchinson and the density
-against the trace."""
+product against finite differences of the analytic gradient (every objective and layer
+type), the full Hessian against the softmax's closed form, Lanczos against
+numpy.linalg.eigvalsh, Hutchinson and the density against the trace."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -162,9 +164,12 @@ def test_hutchinson_and_the_density_agree_with_the_trace():
 
 
 def test_what_curvature_refuses_and_that_it_stops_when_asked():
-    network = ClassifierSpec(dataset="iris", model="net", hidden=4).build()
-    with pytest.raises(HillwalkError, match="no(ne)? .*Hessian-vector products|Hessian-vector products"):
-        lanczos(network, network.initial_theta(seed=0))
+    class NoCurvature:
+        def describe(self):
+            return {"model": "mystery"}
+
+    with pytest.raises(HillwalkError, match="mystery model has none"):
+        lanczos(NoCurvature(), np.zeros(3))
     objective = ClassifierSpec(dataset="iris").build()
     theta = objective.initial_theta(0.1, 0)
     with pytest.raises(HillwalkError, match="1 to 15"):
@@ -187,3 +192,63 @@ def test_the_penalties_hessian():
     np.testing.assert_array_equal(Regularizer("elastic", 0.1, 0.5).hessian_vector(W, V), 0.1 * V)
     np.testing.assert_array_equal(Regularizer("l1", 0.1).hessian_vector(W, V), np.zeros_like(V))
     np.testing.assert_array_equal(Regularizer("none", 0.1).hessian_vector(W, V), np.zeros_like(V))
+
+
+# --------------------------------------------------------------------------- networks
+
+NETWORK_CASES = [case for case in itertools.product(
+    ["relu", "leaky_relu", "tanh", "sigmoid", "elu", "maxout"], [False, True], [1.0, 0.7], [False, True],
+    ["softmax", "svm"], [1, 3]) if not (case[3] and case[5] < 2)]
+
+
+def unit_direction(size, seed):
+    v = np.random.default_rng(seed).standard_normal(size)
+    return v / np.linalg.norm(v)   # a short step h v crosses no ReLU or hinge kink here
+
+
+@pytest.mark.parametrize("activation, batchnorm, keep_prob, residual, loss, depth", NETWORK_CASES)
+def test_network_hvp_matches_differences_of_the_gradient(activation, batchnorm, keep_prob, residual, loss, depth):
+    """Every layer type and combination: depth 1 and 3, each activation (maxout with 3
+    pieces), batch norm in training mode, dropout under a fixed mask, skips on and off,
+    both losses, L2 on the weights."""
+    problem = ClassifierSpec(dataset="iris", model="net", hidden=(5,) * depth, activation=activation,
+                             batchnorm=batchnorm, keep_prob=keep_prob, residual=residual, loss=loss, init="xavier",
+                             pieces=3, lam=0.01)
+    network = problem.build()
+    if keep_prob < 1.0:
+        network = network.with_modes(dropout_mode="fixed")
+    theta = network.initial_theta(seed=1) + 0.1 * np.random.default_rng(0).standard_normal(network.size)
+    v = unit_direction(network.size, 1)
+    assert relative_error(hessian_vector(network, theta, v), finite_difference_hvp(network, theta, v)) < 1e-6
+
+
+@pytest.mark.parametrize("modes", [dict(bn_mode="eval"), dict(dropout_mode="mean:3"), dict(step=4)])
+def test_network_hvp_in_every_mode(modes):
+    problem = ClassifierSpec(dataset="iris", model="net", hidden=(6, 6), batchnorm=True, keep_prob=0.6,
+                             regularizer="elastic", regularize_bias=True, lam=0.01)
+    network = problem.build()
+    # off every L1 kink: the biases start at exactly 0, where |b| has no second derivative
+    theta = network.initial_theta(seed=1) + 0.1 * np.random.default_rng(0).standard_normal(network.size)
+    if "step" in modes:
+        network = network.at_step(modes["step"])      # a run's step: its fresh masks
+    else:
+        network = network.with_modes(**modes)
+        if network.bn_mode == "eval":
+            network.estimate_running_stats(theta)
+    v = unit_direction(network.size, 2)
+    assert relative_error(hessian_vector(network, theta, v), finite_difference_hvp(network, theta, v)) < 1e-6
+    rows = np.arange(0, network.n_train, 2)
+    h = 1e-5
+    difference = (network.loss_and_grad(theta + h * v, batch=rows)[1]
+                  - network.loss_and_grad(theta - h * v, batch=rows)[1]) / (2 * h)
+    assert relative_error(network.hvp(theta, v, batch=rows), difference) < 1e-6
+
+
+def test_lanczos_on_a_network_matches_its_explicit_hessian():
+    network = ClassifierSpec(dataset="iris", model="net", hidden=(6, 6), activation="tanh", lam=0.01).build()
+    theta = network.initial_theta(seed=3)
+    hessian = full_hessian(network, theta)
+    exact = np.linalg.eigvalsh(hessian)
+    spectrum = lanczos(network, theta, k=1, which="both", iterations=network.size, seed=1)
+    np.testing.assert_allclose(spectrum.eigenvalues, [exact[-1], exact[0]], rtol=1e-8, atol=1e-8 * abs(exact[-1]))
+    assert exact[0] < 0   # a network's Hessian is indefinite away from a minimum
