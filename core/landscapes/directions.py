@@ -251,6 +251,41 @@ def gradient_plane(objective, center, normalization="filter", orthogonal=True, s
                                       "label2": f"{normalization}-normalized gaussian"})
 
 
+def hessian_plane(objective, center, which="top", seed=0, line=False, iterations=None, progress=None,
+                  should_stop=None):
+    """Directions of the Hessian at the centre: its top two eigenvectors (``which="top"``:
+    the sharpest directions), or its largest- and smallest-eigenvalue ones
+    (``"minmax"``: the most positive and the most negative curvature, where a network's
+    saddles show). Found by Lanczos (seeded, :func:`core.curvature.lanczos`), each
+    eigenvector scaled to the centre's norm (so that a = 1 is as far as the centre is from
+    0, as with model normalization; unit length at a zero centre); their eigenvalues, per
+    unit of a unit vector, and Lanczos' residuals are recorded and written on the axes.
+
+    Returns the Plane, or None when stopped.
+    """
+    from ..curvature import lanczos
+
+    require_choice(which, ("top", "minmax"), "Hessian directions")
+    center = np.asarray(center, dtype=np.float64)
+    spectrum = lanczos(objective, center, k=1 if which == "minmax" else 2, which="both" if which == "minmax" else "top",
+                       iterations=iterations, seed=seed,
+                       report=None if progress is None else (lambda fraction, text: progress(fraction)),
+                       should_stop=should_stop)
+    if spectrum is None:
+        return None
+    scale = float(np.linalg.norm(center)) or 1.0
+    vectors = [vector.reshape(center.shape) * scale for vector in spectrum.eigenvectors]
+    values = [float(value) for value in spectrum.eigenvalues]
+    names = ("largest", "smallest") if which == "minmax" else ("top", "second")
+    labels = [f"Hessian {name} eigenvector, lambda = {value:.4g}" for name, value in zip(names, values)]
+    info = {"kind": "hessian", "normalization": "model", "orthogonalized": True, "seed": seed, "which": which,
+            "eigenvalue1": values[0], "residual1": float(spectrum.residuals[0]),
+            "lanczos_iterations": int(spectrum.iterations), "label1": labels[0]}
+    if not line:
+        info.update(eigenvalue2=values[1], residual2=float(spectrum.residuals[1]), label2=labels[1])
+    return Plane(center, vectors[0], None if line else vectors[1], info)
+
+
 def pca_plane(trajectory, center=None, line=False):
     """The plane of the top two principal components of ``theta_t - theta_final``.
 

@@ -12,7 +12,15 @@ import numpy as np
 from ..errors import HillwalkError, require_choice
 from ..limits import check, check_numbers
 from .centers import train_full_batch
-from .directions import BIAS_MODES, coordinate_plane, gradient_plane, interpolation_line, pca_plane, random_plane
+from .directions import (
+    BIAS_MODES,
+    coordinate_plane,
+    gradient_plane,
+    hessian_plane,
+    interpolation_line,
+    pca_plane,
+    random_plane,
+)
 from .landscape import DEFAULT_BUDGET_BYTES, Component, compute_slice, iter_slice, make_axis
 
 CENTERS = ("init", "trained")
@@ -22,7 +30,8 @@ BN_MODES = ("eval", "train")
 # How a slice evaluates a network with dropout: without it (evaluation), with one fixed
 # mask, or as the mean over K masks ("mean:K").
 DROPOUT_SLICE_MODES = ("off", "fixed", "mean:K")
-DIRECTION_CHOICES = ("gaussian", "filter", "layer", "model", "gradient", "pca", "coords", "interpolate")
+DIRECTION_CHOICES = ("gaussian", "filter", "layer", "model", "gradient", "pca", "coords", "interpolate", "hessian",
+                     "minmax")
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,9 @@ class SliceSpec:
         after ``train_steps`` steps of full-batch gradient descent.
     directions : one of DIRECTION_CHOICES
         ``gaussian`` (raw), ``filter``/``layer``/``model`` (normalized Gaussian),
-        ``gradient`` (negative gradient, filter-normalized, and a Gaussian), ``pca``
+        ``gradient`` (negative gradient, filter-normalized, and a Gaussian), ``hessian``
+        (the Hessian's top two eigenvectors at the centre), ``minmax`` (its largest- and
+        smallest-eigenvalue eigenvectors), ``pca``
         (of the training trajectory; needs a trained centre), ``coords`` (the parameters
         ``coords``), ``interpolate`` (the line from the initial to the trained weights;
         a cut).
@@ -129,9 +140,9 @@ class SliceSpec:
     def plane(self, objective, center=None, center_label=None, progress=None, should_stop=None):
         """The plane (or line) of these settings for ``objective``; ``center`` (an array
         of the parameter shape) replaces the centre these settings would choose, e.g. an
-        optimizer's current position. The centre's training reports ``progress(fraction)``
-        and ends early when ``should_stop()`` returns True (the plane is then of no use:
-        the caller, who asked to stop, discards it)."""
+        optimizer's current position. The centre's training (and the Hessian's Lanczos
+        iterations) report ``progress(fraction)`` and end early when ``should_stop()``
+        returns True; the plane is then None (the caller asked to stop)."""
         if objective.has_own_plane:  # a 2-D function: its own x and y are the plane
             plane = coordinate_plane(np.zeros(2), 0, None if self.is_cut else 1)
             plane.info.update({"label1": "x", "label2": "y", "center": "origin", "train_steps": 0,
@@ -139,6 +150,8 @@ class SliceSpec:
             return plane
         if center is None:
             center, initial, path, losses = self.compute_center(objective, progress, should_stop)
+            if should_stop is not None and should_stop():
+                return None
         else:
             center = np.asarray(center, dtype=np.float64).reshape(objective.param_shape)
             initial = objective.initial_theta(self.init_scale, self.seed)
@@ -154,6 +167,12 @@ class SliceSpec:
         elif kind == "gradient":
             # the descent direction of the surface shown: the gradient in the slice's modes
             plane = gradient_plane(sliced, center, "filter", True, seed, line=self.is_cut, biases=self.biases)
+        elif kind in ("hessian", "minmax"):
+            # the curvature of the surface shown: the Hessian in the slice's modes
+            plane = hessian_plane(sliced, center, "top" if kind == "hessian" else "minmax", seed, line=self.is_cut,
+                                  progress=progress, should_stop=should_stop)
+            if plane is None:
+                return None
         elif kind == "pca":
             plane = pca_plane(path, line=self.is_cut)
         elif kind == "coords":

@@ -18,7 +18,8 @@ from .widgets import (
 
 DIRECTIONS = [("filter-normalized Gaussian", "filter"), ("layer-normalized Gaussian", "layer"),
               ("model-normalized Gaussian", "model"), ("raw Gaussian", "gaussian"),
-              ("negative gradient + Gaussian", "gradient"), ("PCA of the training path", "pca"),
+              ("negative gradient + Gaussian", "gradient"), ("Hessian: top two eigenvectors", "hessian"),
+              ("Hessian: largest and smallest curvature", "minmax"), ("PCA of the training path", "pca"),
               ("two weights W[r,c]", "coords")]
 COMPONENTS = [("total loss", "total"), ("data loss", "data"), ("regularization", "reg"),
               ("training accuracy", "accuracy"), ("one example", "example")]

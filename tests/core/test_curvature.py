@@ -11,7 +11,7 @@ from hillwalk.core.errors import HillwalkError
 from hillwalk.core.models.problem import ClassifierSpec
 from hillwalk.core.models.regularizers import Regularizer
 from hillwalk.core.models.testfunctions import TEST_FUNCTION_NAMES, make_test_function
-from hillwalk.core.optimization.curvature import (
+from hillwalk.core.curvature import (
     full_hessian,
     hessian_vector,
     hutchinson_trace,

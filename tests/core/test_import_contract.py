@@ -25,9 +25,11 @@ ALLOWED_PARTS = {
 }
 
 
-# Modules every part may import: the error type, the table of valid ranges, and the checks
-# that a path is a regular file (core.io.files imports nothing of core but errors).
-TOP_LEVEL_FOR_ALL = ("core.errors", "core.limits", "core.io.files")
+# Modules every part may import: the error type, the table of valid ranges, the checks
+# that a path is a regular file (core.io.files imports nothing of core but errors), and
+# curvature from any objective's Hessian-vector products (core.curvature: NumPy and
+# errors only), which directions (landscapes), Newton (optimization) and labs all use.
+TOP_LEVEL_FOR_ALL = ("core.errors", "core.limits", "core.io.files", "core.curvature")
 
 
 def core_module_names():

@@ -6,7 +6,7 @@ import pytest
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.models.problem import ClassifierSpec
 from hillwalk.core.models.testfunctions import make_test_function
-from hillwalk.core.optimization.curvature import lanczos
+from hillwalk.core.curvature import lanczos
 from hillwalk.core.optimization.second_order import LBFGS, Newton, make_second_order, minimize, strong_wolfe
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import HillwalkError, require_choice
+from .errors import HillwalkError, require_choice
 
 # Parameters beyond which the full Hessian (n x n, built by n products) is refused: 3000
 # parameters are a 72 MB matrix and 3000 Hessian-vector products.

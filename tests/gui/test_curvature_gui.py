@@ -1,0 +1,27 @@
+"""Curvature in the window (issue 15): the Hessian directions."""
+import pytest
+from PyQt6 import QtCore
+
+from hillwalk.core.curvature import lanczos
+from tests.gui.conftest import SCENE_TIMEOUT_MS
+
+
+@pytest.mark.parametrize("kind, text", [("hessian", "Hessian top eigenvector"),
+                                        ("minmax", "Hessian largest eigenvector")])
+def test_choosing_hessian_directions_recomputes_the_slice_with_eigenvalues_on_the_axes(qtbot, window, kind, text):
+    state = window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    old = state.landscape
+    combo = window.landscape_panel.directions
+    combo.setFocus()
+    combo.setCurrentIndex(combo.findData(kind))
+    qtbot.keyClick(combo, QtCore.Qt.Key.Key_Tab)   # the person moves on
+    qtbot.waitUntil(lambda: state.landscape is not None and state.landscape is not old
+                    and state.landscape.plane.info.get("kind") == "hessian", timeout=SCENE_TIMEOUT_MS)
+    plane = state.plane
+    top = lanczos(state.objective, plane.center, k=1, seed=plane.info["seed"]).eigenvalues[0]
+    assert plane.info["eigenvalue1"] == pytest.approx(top, rel=1e-6)
+    bottom_label = window.heatmap.figure.plot.getAxis("bottom").labelText
+    assert text in bottom_label and f"lambda = {plane.info['eigenvalue1']:.4g}" in bottom_label
+    assert not window.landscape_panel.orthogonalize.isEnabled()   # orthogonal by construction
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
