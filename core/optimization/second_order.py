@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import HillwalkError
 from ..curvature import MAX_FULL_HESSIAN, full_hessian, hessian_vector, require_hvp
+from ..errors import HillwalkError
 
 SECOND_ORDER_METHODS = ("newton", "bfgs", "lbfgs")
 

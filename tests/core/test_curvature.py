@@ -7,10 +7,6 @@ import itertools
 import numpy as np
 import pytest
 
-from hillwalk.core.errors import HillwalkError
-from hillwalk.core.models.problem import ClassifierSpec
-from hillwalk.core.models.regularizers import Regularizer
-from hillwalk.core.models.testfunctions import TEST_FUNCTION_NAMES, make_test_function
 from hillwalk.core.curvature import (
     full_hessian,
     hessian_vector,
@@ -18,6 +14,10 @@ from hillwalk.core.curvature import (
     lanczos,
     spectral_density,
 )
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.models.problem import ClassifierSpec
+from hillwalk.core.models.regularizers import Regularizer
+from hillwalk.core.models.testfunctions import TEST_FUNCTION_NAMES, make_test_function
 
 H_STEP = 1e-5   # the gradient check's default step, relative to the point's scale
 

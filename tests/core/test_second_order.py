@@ -3,10 +3,10 @@ functions, their costs, the line search, and the step-size bound 2 / lambda_max.
 import numpy as np
 import pytest
 
+from hillwalk.core.curvature import lanczos
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.models.problem import ClassifierSpec
 from hillwalk.core.models.testfunctions import make_test_function
-from hillwalk.core.curvature import lanczos
 from hillwalk.core.optimization.second_order import LBFGS, Newton, make_second_order, minimize, strong_wolfe
 
 
