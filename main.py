@@ -266,6 +266,37 @@ def build_parser():
     render.add_argument("--png-size", default="1200x900", help=".png size, WIDTHxHEIGHT (default: 1200x900)")
     render.set_defaults(handler=run_render)
 
+    hessian = commands.add_parser("hessian", help="the Hessian's extreme eigenvalues, trace and density at a point",
+                                  description="Exact Hessian-vector products and Lanczos (seeded) at a classifier's "
+                                              "initial or trained weights: the largest and smallest eigenvalues "
+                                              "with their residuals, Hutchinson's trace, the eigenvalue density, "
+                                              "lambda_max and 2 / lambda_max, the step size above which full-batch "
+                                              "gradient descent on the quadratic model diverges. Writes .npz "
+                                              "(eigenvalues, the point theta, meta) or .csv.")
+    add_problem_arguments(hessian)
+    hessian.add_argument("--at", choices=("init", "trained"), default="trained",
+                         help="the initial weights, or those after --train-steps of full-batch gradient descent "
+                              "(default: trained)")
+    hessian.add_argument("--train-steps", type=_in_range("slice.train_steps"), default=300,
+                         help="full-batch gradient descent steps for --at trained (default: 300)")
+    hessian.add_argument("--scale", type=_in_range("slice.init_scale"), default=1e-3,
+                         help="linear: initial W = scale * randn (a network uses its --init) (default: 1e-3)")
+    hessian.add_argument("--top", type=_in_range("hessian.top"), default=5,
+                         help="how many of the largest eigenvalues (default: 5)")
+    hessian.add_argument("--bottom", type=_in_range("hessian.bottom"), default=0,
+                         help="how many of the smallest eigenvalues (default: 0)")
+    hessian.add_argument("--trace", dest="trace_samples", nargs="?", const=64, default=0,
+                         type=_in_range("hessian.trace_samples"),
+                         help="Hutchinson's trace estimate with this many probes (default when given: 64)")
+    hessian.add_argument("--density", action="store_true", help="the eigenvalue density (stochastic Lanczos "
+                                                                 "quadrature, 4 probes)")
+    hessian.add_argument("--iterations", type=_in_range("hessian.iterations"), default=None,
+                         help="Lanczos steps (default: max(4 k + 20, 60), at most the number of parameters)")
+    hessian.add_argument("--out", default=None, help="output file: .npz or .csv (default: print only)")
+    hessian.add_argument("--save-data", action="store_true",
+                         help=".npz only: also store X (with the bias column) and y, to recompute without Hillwalk")
+    hessian.set_defaults(handler=run_hessian)
+
     trace = commands.add_parser("trace", help="run optimizers and record their paths",
                                 description="Run one optimizer (or several, comma-separated: a race from the same "
                                             "start with the same minibatches) on a 2-D test function or on a data "
@@ -646,6 +677,60 @@ def run_render(args, out=None):
     print(f"directions: {info.get('label1')}; {norms}{cosine}", file=out)
     if info.get("modes"):
         print(f"modes: {info['modes']} (the centre's training loss: {info['train_center_loss']:.4g})", file=out)
+    return EXIT_OK
+
+
+def run_hessian(args, out=None):
+    """The Hessian's spectrum at the initial or trained weights (core.labs.tasks.curvature_task)."""
+    out = sys.stdout if out is None else out
+    from pathlib import Path
+
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.io.export import save_curvature_csv, save_curvature_npz
+    from hillwalk.core.io.files import check_output_folder
+    from hillwalk.core.labs.tasks import curvature_task
+    from hillwalk.core.landscapes.centers import train_full_batch
+
+    path = Path(args.out) if args.out else None
+    if path is not None:
+        if path.suffix.lower() not in (".npz", ".csv"):
+            raise HillwalkError(f"{path}: unknown output format {path.suffix or '(none)'}; use .npz or .csv")
+        check_output_folder(path)
+    if args.save_data and (path is None or path.suffix.lower() != ".npz"):
+        raise HillwalkError("--save-data only applies to .npz output")
+    problem = problem_spec_from_args(args)
+    objective = problem.build()
+    theta = objective.initial_theta(args.scale, args.seed)
+    if args.at == "trained":
+        theta = train_full_batch(objective, theta, args.train_steps, record=False)[0]
+    report = curvature_task(objective, theta, args.top, args.bottom, args.trace_samples, args.density,
+                            args.iterations, args.seed)
+    print(f"Hessian of {problem_title(problem)} at the {args.at} weights ({report.size} parameters, loss "
+          f"{objective.loss(theta):.6g}); Lanczos, {report.iterations} steps, seed {args.seed}", file=out)
+    print("largest eigenvalues: " + ", ".join(f"{v:.6g} (residual {r:.1e})"
+                                               for v, r in zip(report.top, report.top_residuals)), file=out)
+    if report.bottom.size:
+        print("smallest eigenvalues: " + ", ".join(f"{v:.6g} (residual {r:.1e})"
+                                                    for v, r in zip(report.bottom, report.bottom_residuals)), file=out)
+        print(f"condition number lambda_max / lambda_min: {report.condition:.6g} (from the eigenvalues found; a "
+              "residual comparable to an eigenvalue means it has not converged: raise --iterations)", file=out)
+    if args.trace_samples:
+        exact = f"; exact {report.exact_trace:.6g}" if np.isfinite(report.exact_trace) else ""
+        print(f"trace (Hutchinson, {args.trace_samples} probes): {report.trace:.6g} +- {report.trace_error:.2g}{exact}",
+              file=out)
+    print(f"lambda_max {report.lambda_max:.6g}: full-batch gradient descent on the quadratic model diverges above "
+          f"lr = 2 / lambda_max = {report.largest_stable_lr:.6g}", file=out)
+    if path is not None:
+        meta = {"problem": problem.to_dict(), "at": args.at, "train_steps": args.train_steps if args.at == "trained"
+                else 0, "scale": args.scale, "seed": args.seed, "top": args.top, "bottom": args.bottom,
+                "trace_samples": args.trace_samples, "density": bool(args.density), "iterations": report.iterations,
+                "lambda_max": report.lambda_max, "trace": report.trace, "trace_error": report.trace_error,
+                "exact_trace": report.exact_trace}
+        if path.suffix.lower() == ".npz":
+            save_curvature_npz(path, report, meta, objective, args.save_data)
+        else:
+            save_curvature_csv(path, report)
+        print(f"wrote {path}", file=out)
     return EXIT_OK
 
 

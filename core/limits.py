@@ -140,6 +140,14 @@ RANGES = {
     "gradcheck.samples": _r("the number of parameters checked (0: all)", 0, 10 ** 7, integer=True),
     "gradcheck.scale": _r("the weight scale of the check", 0, 1e300, open_low=True,
                           why="weights whose loss overflows fail the check, named"),
+    "hessian.top": _r("the number of largest eigenvalues", 1, 1000, integer=True,
+                      why="and at most the number of parameters; each costs Lanczos steps"),
+    "hessian.bottom": _r("the number of smallest eigenvalues", 0, 1000, integer=True,
+                         why="and at most the number of parameters"),
+    "hessian.trace_samples": _r("Hutchinson's probes", 2, 100000, integer=True,
+                                why="one Hessian-vector product each; the error falls as 1 / sqrt(probes)"),
+    "hessian.iterations": _r("the Lanczos steps", 2, 10000, integer=True,
+                             why="one Hessian-vector product each, and the basis kept: 10000 x n numbers"),
 }
 
 

@@ -138,3 +138,39 @@ def save_trajectories_npz(path, trajectories, meta: dict):
     arrays["meta"] = np.array(json.dumps({**meta, "runs": runs}, default=_jsonable))
     _write_npz(path, arrays, "trajectory file")
     return path
+
+
+def save_curvature_npz(path, report, meta: dict, objective=None, save_data=False):
+    """The Hessian's spectrum (core.labs.tasks.CurvatureReport) as .npz: ``eigenvalues``
+    (the largest, descending, then the smallest, ascending), ``residuals``, ``kinds``
+    ("top"/"bottom"), ``theta`` (the point, in the parameter shape), ``meta`` (JSON), the
+    density (``density_grid``, ``density``) when computed, and with ``save_data`` the
+    design matrix ``X`` (bias column included, as render's) and labels ``y``."""
+    path = _writable(path)
+    arrays = {"eigenvalues": np.concatenate([report.top, report.bottom]),
+              "residuals": np.concatenate([report.top_residuals, report.bottom_residuals]),
+              "kinds": np.array(["top"] * report.top.size + ["bottom"] * report.bottom.size),
+              "theta": np.asarray(report.theta), "meta": np.array(json.dumps(meta, default=_jsonable))}
+    if report.density is not None:
+        arrays["density_grid"], arrays["density"] = report.density.grid, report.density.density
+    if save_data:
+        if objective is None or not objective.has_data:
+            raise HillwalkError("--save-data needs a data set; this objective has none")
+        arrays["X"], arrays["y"] = objective.X, objective.y
+    _write_npz(path, arrays, "spectrum file")
+    return path
+
+
+def save_curvature_csv(path, report):
+    """One row per eigenvalue: ``kind,index,eigenvalue,residual``."""
+    path = _writable(path)
+
+    def write_rows(writer):
+        writer.writerow(["kind", "index", "eigenvalue", "residual"])
+        for kind, values, residuals in (("top", report.top, report.top_residuals),
+                                        ("bottom", report.bottom, report.bottom_residuals)):
+            for k, (value, residual) in enumerate(zip(values.tolist(), residuals.tolist())):
+                writer.writerow([kind, k, repr(value), repr(residual)])
+
+    _write_csv(path, write_rows, "spectrum file")
+    return path

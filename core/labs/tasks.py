@@ -485,3 +485,121 @@ def initialization_task(objective=None, activation="tanh", depth=10, width=500, 
         report(1.0, "initialization: done")
     return InitExperiment(activation, int(depth), int(width), inputs, min(int(examples), X.shape[0]), statistics,
                           bool(batchnorm), symmetry)
+
+
+# --------------------------------------------------------------------------- curvature
+
+# Parameters up to which the curvature report also forms the whole Hessian (exact trace,
+# exact extreme eigenvalues to compare Lanczos with).
+CURVATURE_EXACT_LIMIT = 1000
+
+
+@dataclass
+class CurvatureReport:
+    """The Hessian's spectrum at one point (see :func:`curvature_task`).
+
+    Attributes
+    ----------
+    theta : the point (parameter shape)
+    top, top_residuals : (k,) the largest eigenvalues, descending, and their residuals
+    bottom, bottom_residuals : (j,) the smallest, ascending (empty when not asked)
+    top_vectors, bottom_vectors : (k, n), (j, n) unit eigenvectors
+    trace, trace_error : Hutchinson's estimate and its standard error (NaN when not asked)
+    exact_trace : float, NaN beyond CURVATURE_EXACT_LIMIT parameters
+    density : SpectralDensity or None
+    iterations : Lanczos steps ; size : parameters
+    """
+
+    theta: np.ndarray
+    top: np.ndarray
+    top_residuals: np.ndarray
+    top_vectors: np.ndarray
+    bottom: np.ndarray
+    bottom_residuals: np.ndarray
+    bottom_vectors: np.ndarray
+    trace: float
+    trace_error: float
+    exact_trace: float
+    density: object
+    iterations: int
+    size: int
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self.top[0])
+
+    @property
+    def lambda_min(self) -> float:
+        """The smallest eigenvalue found (NaN when the bottom was not asked for)."""
+        return float(self.bottom[0]) if self.bottom.size else float("nan")
+
+    @property
+    def condition(self) -> float:
+        """lambda_max / lambda_min where both are positive; inf where lambda_min <= 0 (a
+        flat or negative direction: no finite condition number); NaN without a bottom."""
+        if not self.bottom.size:
+            return float("nan")
+        return self.lambda_max / self.lambda_min if self.lambda_min > 0 else float("inf")
+
+    @property
+    def largest_stable_lr(self) -> float:
+        """2 / lambda_max: above it full-batch GD on the quadratic model diverges."""
+        return 2.0 / self.lambda_max if self.lambda_max > 0 else float("inf")
+
+
+def curvature_task(objective, theta, top=5, bottom=0, trace_samples=0, density=False, iterations=None, seed=0,
+                   report=None, should_stop=None) -> CurvatureReport | None:
+    """The Hessian at ``theta``: its ``top`` largest and ``bottom`` smallest eigenpairs
+    (Lanczos, seeded), Hutchinson's trace over ``trace_samples`` probes (0: none), and the
+    eigenvalue density by stochastic Lanczos quadrature when ``density``. None when stopped."""
+    from ..curvature import full_hessian, hutchinson_trace, lanczos, require_hvp, spectral_density
+
+    require_hvp(objective)
+    theta = np.asarray(theta, dtype=np.float64)
+    n = theta.size
+    if not 1 <= int(top) <= n or not 0 <= int(bottom) <= n:
+        raise HillwalkError(f"ask for 1 to {n} top eigenvalues and 0 to {n} bottom ones, got {top} and {bottom}")
+    parts = 1 + bool(bottom) + bool(trace_samples) + bool(density)
+    done = 0
+
+    def inner(text):
+        def forward(fraction, _):
+            _report(report, (done + fraction) / parts, text)
+        return forward
+
+    highest = lanczos(objective, theta, int(top), "top", iterations, seed, inner("largest eigenvalues"), should_stop)
+    if highest is None:
+        return None
+    done += 1
+    empty = np.zeros(0)
+    lowest = None
+    if bottom:
+        lowest = lanczos(objective, theta, int(bottom), "bottom", iterations, seed + 1, inner("smallest eigenvalues"),
+                         should_stop)
+        if lowest is None:
+            return None
+        done += 1
+    trace = (float("nan"), float("nan"))
+    if trace_samples:
+        trace = hutchinson_trace(objective, theta, int(trace_samples), seed + 2, inner("trace"), should_stop)
+        if trace is None:
+            return None
+        done += 1
+    spectrum = None
+    if density:
+        spectrum = spectral_density(objective, theta, seed=seed + 3, report=inner("eigenvalue density"),
+                                    should_stop=should_stop)
+        if spectrum is None:
+            return None
+    exact_trace = float("nan")
+    if n <= CURVATURE_EXACT_LIMIT:
+        hessian = full_hessian(objective, theta, should_stop=should_stop)
+        if hessian is None:
+            return None
+        exact_trace = float(np.trace(hessian))
+    _report(report, 1.0, "curvature: done")
+    return CurvatureReport(theta.reshape(np.shape(theta)), highest.eigenvalues, highest.residuals,
+                           highest.eigenvectors, lowest.eigenvalues if lowest else empty,
+                           lowest.residuals if lowest else empty,
+                           lowest.eigenvectors if lowest else np.zeros((0, n)), trace[0], trace[1], exact_trace,
+                           spectrum, highest.iterations, n)
