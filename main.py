@@ -305,13 +305,17 @@ def build_parser():
     trace.add_argument("--objective", default="rosenbrock",
                        choices=(*TEST_FUNCTION_NAMES, "classifier"))
     trace.add_argument("--optimizer", default="sgd",
-                       help="sgd, momentum, nesterov, adagrad, rmsprop, adam, random-search, random-local-search; "
-                            "several separated by commas race each other (default: sgd)")
+                       help="sgd, momentum, nesterov, adagrad, rmsprop, adam, newton, bfgs, lbfgs, random-search, "
+                            "random-local-search; several separated by commas race each other (default: sgd)")
     trace.add_argument("--lr", type=_finite_float, default=1e-3,
                        help="learning rate; the candidates' scale for the random searches (default: 1e-3)")
     trace.add_argument("--momentum", type=_finite_float, default=None,
                        help="mu; with sgd it gives momentum SGD (default: 0 for sgd, 0.9 for momentum/nesterov)")
     trace.add_argument("--decay", type=_finite_float, default=0.99, help="RMSProp's alpha (default: 0.99)")
+    trace.add_argument("--damping", type=_in_range("optimizer.damping"), default=0.0,
+                       help="Newton's initial damping mu in (H + mu I) p = -g (default: 0, the pure Newton step)")
+    trace.add_argument("--history", type=_in_range("optimizer.history"), default=10,
+                       help="L-BFGS's kept pairs m (default: 10)")
     trace.add_argument("--beta1", type=_finite_float, default=0.9)
     trace.add_argument("--beta2", type=_finite_float, default=0.999)
     trace.add_argument("--eps", type=_finite_float, default=None,
@@ -453,7 +457,7 @@ def optimizer_specs_from_args(args):
         raise UsageError("hillwalk trace: --optimizer names a method twice")
     return [OptimizerSpec(method, lr=args.lr, momentum=args.momentum, alpha=args.decay, beta1=args.beta1,
                           beta2=args.beta2, eps=args.eps, schedule=schedule, batch_size=args.batch_size,
-                          sampling=args.sampling) for method in methods]
+                          sampling=args.sampling, damping=args.damping, history=args.history) for method in methods]
 
 
 def trace_setup_from_session(args):
@@ -553,6 +557,12 @@ def run_trace(args, out=None):
             extra = f", {distance:.3g} from the nearest minimum" if np.isfinite(distance) else ", no minimum to reach"
         elif trajectory.train_acc.size:
             extra = f", train accuracy {trajectory.train_acc[-1]:.3f}"
+        if trajectory.gradient_evaluations is not None and trajectory.gradient_evaluations.size:
+            # the work behind the steps: a second-order step's line search and Hessian products
+            work = f"{int(trajectory.gradient_evaluations[-1])} gradient evaluations"
+            if trajectory.hvps[-1]:
+                work += f", {int(trajectory.hvps[-1])} Hessian-vector products"
+            extra += f" ({work})"
         print(f"{trajectory.label}: {trajectory.steps.size} rows, final loss {trajectory.loss[-1]:.6g} at "
               f"({where}){extra}", file=out)
         if trajectory.diverged_at is not None:

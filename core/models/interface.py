@@ -223,7 +223,7 @@ def _check_optimizer(objective, spec, changed):
 
 
 # OptimizerSpec fields that a method may or may not use (optimization.optimizers.SETTINGS).
-SPEC_SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "schedule", "batch_size")
+SPEC_SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "schedule", "batch_size", "damping", "history")
 
 _LABELS = {"lam": "lambda", "regularize_bias": "regularizing the bias", "val_fraction": "the validation share",
            "subsample": "the subsample", "label_column": "the label column", "seed": "the data seed",
@@ -236,7 +236,8 @@ _LABELS = {"lam": "lambda", "regularize_bias": "regularizing the bias", "val_fra
            "residual": "skip connections", "pieces": "the maxout pieces", "bn_mode": "the batch-norm mode",
            "dropout_mode": "the dropout mode", "directions": "the directions", "lr": "the learning rate",
            "momentum": "momentum", "alpha": "the decay alpha", "beta1": "beta1", "beta2": "beta2", "eps": "eps",
-           "schedule": "the schedule", "batch_size": "the batch size"}
+           "schedule": "the schedule", "batch_size": "the batch size", "damping": "Newton's damping",
+           "history": "the L-BFGS history"}
 
 
 def _spell(fields, labels=None) -> str:

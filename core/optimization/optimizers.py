@@ -30,7 +30,7 @@ from ..limits import check, check_optional
 
 SCHEDULES = ("constant", "step", "exp", "inv")
 # The OptimizerSpec fields a method may use ("schedule" stands for its kind, gamma, every, k).
-SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "schedule", "batch_size")
+SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "schedule", "batch_size", "damping", "history")
 
 
 # --------------------------------------------------------------------------- update rules
@@ -112,21 +112,24 @@ class MethodInfo:
     settings: tuple
     defaults: MappingProxyType
     rule: Callable | None = None
+    # a second-order method (core.optimization.second_order): it steps with the objective
+    # itself (Hessian-vector products, a line search), not with the gradient alone
+    second_order: bool = False
 
     @property
     def uses_gradient(self) -> bool:
-        return self.rule is not None
+        return self.rule is not None or self.second_order
 
     def applies(self, setting: str) -> bool:
         return setting in self.settings
 
 
-def _info(method, label, short_name, settings, rule=None, **defaults):
+def _info(method, label, short_name, settings, rule=None, second_order=False, **defaults):
     base = {"lr": 1e-3, "momentum": 0.0, "alpha": 0.99, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
-            "schedule": "constant", "batch_size": None}
+            "schedule": "constant", "batch_size": None, "damping": 0.0, "history": 10}
     base.update(defaults)
     return MethodInfo(method, label, short_name, settings,
-                      MappingProxyType({name: base[name] for name in settings}), rule)
+                      MappingProxyType({name: base[name] for name in settings}), rule, second_order)
 
 
 METHOD_INFO = MappingProxyType({info.method: info for info in (
@@ -138,6 +141,10 @@ METHOD_INFO = MappingProxyType({info.method: info for info in (
     _info("adagrad", "AdaGrad", "AdaGrad", ("lr", "eps", "schedule", "batch_size"), adagrad_rule, eps=1e-10),
     _info("rmsprop", "RMSProp", "RMSProp", ("lr", "alpha", "eps", "schedule", "batch_size"), rmsprop_rule),
     _info("adam", "Adam", "Adam", ("lr", "beta1", "beta2", "eps", "schedule", "batch_size"), adam_rule),
+    # no learning rate: Newton's step is -H^-1 g, the quasi-Newton steps come from a line search
+    _info("newton", "Newton (damped)", "Newton", ("damping", "batch_size"), second_order=True),
+    _info("bfgs", "BFGS", "BFGS", ("batch_size",), second_order=True),
+    _info("lbfgs", "L-BFGS", "L-BFGS", ("history", "batch_size"), second_order=True),
     _info("random-search", "random search", "random search", ("lr", "schedule")),
     _info("random-local-search", "random local search", "random local search", ("lr", "schedule")),
 )})
@@ -205,6 +212,11 @@ class OptimizerSpec:
         Minibatches from shuffled epochs, or drawn with replacement.
     label : str
         Display name (defaults to a description of the method).
+    damping : float
+        Newton's initial damping mu in (H + mu I) p = -g (0: the pure Newton step; it grows
+        where H is not positive definite, see core.optimization.second_order.Newton).
+    history : int
+        L-BFGS's number of kept pairs (s, y).
     """
 
     method: str = "sgd"
@@ -218,9 +230,13 @@ class OptimizerSpec:
     batch_size: int | None = None
     sampling: str = "epoch"
     label: str = ""
+    damping: float = 0.0
+    history: int = 10
 
     def __post_init__(self):
         require_choice(self.method, METHODS, "optimizer")
+        check("optimizer.damping", self.damping)
+        check("optimizer.history", self.history)
         check("optimizer.lr", self.lr)
         check_optional("optimizer.momentum", self.momentum)
         for name in ("alpha", "beta1", "beta2"):
@@ -284,6 +300,12 @@ class Optimizer:
         self.t = 0
         self.state: dict = {}
         self.loss_evaluations = 0
+        self.second = None
+        if spec.info.second_order:
+            from .second_order import make_second_order
+
+            options = {"newton": {"damping": spec.damping}, "lbfgs": {"history": spec.history}}.get(spec.method, {})
+            self.second = make_second_order(spec.method, **options)
         # An independent stream for the searches' own randomness (minibatches use ``seed``).
         self.rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
 
@@ -306,6 +328,14 @@ class Optimizer:
         self.t += 1
         return rule(np.asarray(theta, dtype=np.float64), np.asarray(grad, dtype=np.float64), lr, self.spec, self.state,
                     self.t)
+
+    def second_order_step(self, objective, theta, loss, grad):
+        """One step of a second-order method on ``objective`` (the step's function: the full
+        batch or one minibatch); returns its :class:`~core.optimization.second_order.StepResult`."""
+        if self.second is None:
+            raise HillwalkError(f"{self.spec.method} is not a second-order method")
+        self.t += 1
+        return self.second.step(objective, theta, loss, grad)
 
     def search_step(self, objective, theta, theta_loss, origin):
         """One candidate of a derivative-free method (one loss evaluation).

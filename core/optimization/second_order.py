@@ -184,6 +184,8 @@ class Newton:
         shape = np.shape(theta)
         x, g = np.asarray(theta, dtype=np.float64).reshape(-1), np.asarray(grad, dtype=np.float64).reshape(-1)
         evaluate = _flat_loss_and_grad(objective, shape)
+        if not np.any(g):
+            return StepResult(x, float(loss), g, 0, 0, "the gradient is 0: a stationary point")
         exact = x.size <= self.exact_limit
         if exact:
             solve, hvps = self._exact_solver(objective, theta, g)
@@ -257,6 +259,8 @@ class LBFGS:
     def step(self, objective, theta, loss, grad) -> StepResult:
         shape = np.shape(theta)
         x, g = np.asarray(theta, dtype=np.float64).reshape(-1), np.asarray(grad, dtype=np.float64).reshape(-1)
+        if not np.any(g):
+            return StepResult(x, float(loss), g, 0, 0, "the gradient is 0: a stationary point")
         d = self.direction(g)
         if not float(g @ d) < 0:   # a stale history can point uphill: start again from -g
             self.pairs.clear()

@@ -100,6 +100,9 @@ class Trajectory:
     method: str
     loss_evaluations: int = 0
     escaped_at: int | None = None
+    # cumulative gradient evaluations and Hessian-vector products at each recorded row
+    gradient_evaluations: np.ndarray | None = None
+    hvps: np.ndarray | None = None
 
 
 class Run:
@@ -149,7 +152,10 @@ class Run:
         self.escaped_at = None
         # Compact growable columns (8 bytes a value, not a Python float object each).
         self._rows = {name: array("d") for name in ("loss", "batch_loss", "train_acc", "val_acc", "grad_norm",
-                                                    "step_length", "lr")}
+                                                    "step_length", "lr", "gradient_evaluations", "hvps")}
+        # the work done so far: gradients evaluated (the recorded ones and a second-order
+        # step's line search) and Hessian-vector products, for comparisons per unit of work
+        self._gradients, self._hvps = 0, 0
         self._rows["steps"] = array("q")
         self._theta_rows = []
         self._theta_steps = array("q")
@@ -227,7 +233,14 @@ class Run:
             self._finished_recording = True
             return False
         previous = self.theta
-        if spec.uses_gradient:
+        if spec.info.second_order:
+            # the step's own function: the minibatch's (with its masks), as the gradient's
+            view = stepped if batch is None else BatchView(stepped, batch)
+            result = self.optimizer.second_order_step(view, self.theta, batch_loss, grad)
+            self.theta = result.theta.reshape(np.shape(self.theta))
+            self._gradients += result.gradient_evaluations
+            self._hvps += result.hvps
+        elif spec.uses_gradient:
             self.theta = self.optimizer.update(self.theta, grad)
         else:
             if noisy:
@@ -250,6 +263,10 @@ class Run:
         rows["train_acc"].append(accuracy(self.theta, "train") if accuracy else float("nan"))
         rows["val_acc"].append(accuracy(self.theta, "val") if accuracy else float("nan"))
         rows["grad_norm"].append(float(np.linalg.norm(grad)))
+        if self.spec.uses_gradient:
+            self._gradients += 1   # this row's gradient
+        rows["gradient_evaluations"].append(self._gradients)
+        rows["hvps"].append(self._hvps)
         rows["step_length"].append(self._last_step_length)
         rows["lr"].append(self.optimizer.current_lr())
         if self.t % self.record_every == 0 or self.t == self.steps:
@@ -302,7 +319,28 @@ class Run:
                           train_acc=rows["train_acc"], val_acc=rows["val_acc"], grad_norm=rows["grad_norm"],
                           step_length=rows["step_length"], lr=rows["lr"], diverged_at=self.diverged_at,
                           label=self.label, method=self.spec.method,
-                          loss_evaluations=self.optimizer.loss_evaluations, escaped_at=self.escaped_at)
+                          loss_evaluations=self.optimizer.loss_evaluations, escaped_at=self.escaped_at,
+                          gradient_evaluations=rows["gradient_evaluations"], hvps=rows["hvps"])
+
+
+class BatchView:
+    """An objective restricted to one minibatch: what a second-order step sees when the run
+    draws minibatches (its line search and Hessian-vector products on the same examples)."""
+
+    def __init__(self, objective, batch):
+        self.objective, self.batch = objective, batch
+
+    def loss(self, theta) -> float:
+        return self.objective.loss_and_grad(theta, batch=self.batch, need_grad=False)[0]
+
+    def loss_and_grad(self, theta, batch=None, need_grad=True):
+        return self.objective.loss_and_grad(theta, batch=self.batch, need_grad=need_grad)
+
+    def hvp(self, theta, v, batch=None):
+        return self.objective.hvp(theta, v, batch=self.batch)
+
+    def describe(self) -> dict:
+        return self.objective.describe()
 
 
 class Race:
@@ -441,6 +479,15 @@ class PlaneObjective:
         loss, grad = self.objective.loss_and_grad(theta, batch=batch)
         reduced = np.array([np.vdot(self.plane.dir1, grad), np.vdot(self.plane.dir2, grad)])
         return loss, reduced.reshape(np.shape(ab))
+
+    def hvp(self, ab, v, batch=None):
+        """The plane's 2 x 2 Hessian times v: ``P^T H P v`` with ``P = [d1 d2]``, from the
+        wrapped objective's exact Hessian-vector product."""
+        theta = self.full_parameters(ab)
+        v = np.asarray(v, dtype=np.float64).reshape(2)
+        along = v[0] * self.plane.dir1 + v[1] * self.plane.dir2
+        product = self.objective.hvp(theta, along, batch=batch)
+        return np.array([np.vdot(self.plane.dir1, product), np.vdot(self.plane.dir2, product)]).reshape(np.shape(ab))
 
     def describe(self) -> dict:
         inner = self.objective.describe()

@@ -98,6 +98,16 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.batch.setRange(0, 100000)
         self.batch.setSpecialValueText("full batch")
         labelled_row(form, "Batch size", self.batch, "Examples per gradient (full batch = gradient descent)")
+        self.damping = ScientificSpinBox(1e-12, 1e12, 1e-3, allow_zero=True)
+        self.damping.setObjectName("dampingSpin")
+        bind_range(self.damping, "optimizer.damping", state.refuse_value)
+        labelled_row(form, "Newton damping", self.damping, "mu in (H + mu I) p = -g: 0 takes the pure Newton step (one "
+                     "step to a quadratic's minimum); it grows by itself where H is not positive definite")
+        self.history = RangeSpinBox()
+        self.history.setObjectName("historySpin")
+        bind_range(self.history, "optimizer.history", state.refuse_value)
+        labelled_row(form, "L-BFGS history", self.history, "Pairs (s, y) of steps and gradient changes L-BFGS keeps "
+                     "to approximate the inverse Hessian")
         layout.addWidget(editor)
 
         shared = QtWidgets.QGroupBox("Race")
@@ -121,7 +131,7 @@ class OptimizersPanel(QtWidgets.QWidget):
         layout.addStretch(1)
 
         self._editors = (self.method, self.lr, self.momentum, self.alpha, self.beta1, self.beta2, self.eps,
-                         self.schedule, self.gamma, self.every, self.k, self.batch)
+                         self.schedule, self.gamma, self.every, self.k, self.batch, self.damping, self.history)
         self._sync_list()
         self._sync_race()
         self.list.currentRowChanged.connect(self._sync_editor)
@@ -207,7 +217,8 @@ class OptimizersPanel(QtWidgets.QWidget):
         for widget, value in ((self.lr, spec.lr), (self.momentum, spec.effective_momentum), (self.alpha, spec.alpha),
                               (self.beta1, spec.beta1), (self.beta2, spec.beta2), (self.eps, spec.effective_eps),
                               (self.gamma, spec.schedule.gamma), (self.every, spec.schedule.every),
-                              (self.k, spec.schedule.k), (self.batch, spec.batch_size or 0)):
+                              (self.k, spec.schedule.k), (self.batch, spec.batch_size or 0),
+                              (self.damping, spec.damping), (self.history, spec.history)):
             set_quietly(widget, value)
         select_data(self.method, spec.method)
         select_data(self.schedule, spec.schedule.kind)
@@ -216,7 +227,8 @@ class OptimizersPanel(QtWidgets.QWidget):
     def _setting_widgets(self):
         """The editor's widget of each method setting (names of optimizers.SETTINGS)."""
         return {"lr": self.lr, "momentum": self.momentum, "alpha": self.alpha, "beta1": self.beta1,
-                "beta2": self.beta2, "eps": self.eps, "schedule": self.schedule, "batch_size": self.batch}
+                "beta2": self.beta2, "eps": self.eps, "schedule": self.schedule, "batch_size": self.batch,
+                "damping": self.damping, "history": self.history}
 
     def _apply_rules(self, spec):
         """A setting's control only for the methods it applies to (core's method table),
@@ -249,7 +261,8 @@ class OptimizersPanel(QtWidgets.QWidget):
             return
         shown = {"lr": self.lr.value(), "momentum": self.momentum.value(), "alpha": self.alpha.value(),
                  "beta1": self.beta1.value(), "beta2": self.beta2.value(), "eps": self.eps.value(),
-                 "schedule": schedule, "batch_size": self.batch.value() or None}
+                 "schedule": schedule, "batch_size": self.batch.value() or None, "damping": self.damping.value(),
+                 "history": self.history.value()}
         effective = {"momentum": entry.spec.effective_momentum, "eps": entry.spec.effective_eps}
         changes = {}
         for setting, value in shown.items():
@@ -291,5 +304,7 @@ class OptimizersPanel(QtWidgets.QWidget):
 def _describe(spec: OptimizerSpec, minibatches: bool = True) -> str:
     """The list's line for a method; the batch only where there are examples to sample."""
     batch = "full batch" if spec.batch_size is None or not minibatches else f"batch {spec.batch_size}"
+    if spec.info.second_order:   # no learning rate
+        return f"{spec.display_name}, {batch}"
     return f"{spec.display_name}, lr {spec.lr:g}, {batch}" if spec.uses_gradient else \
         f"{spec.display_name}, scale {spec.lr:g}"

@@ -182,8 +182,10 @@ def test_every_method_is_described(objectives):
     for method, info in METHOD_INFO.items():
         assert info.method == method and info.label and info.short_name
         assert set(info.settings) <= set(SETTINGS) and set(info.defaults) == set(info.settings)
-        assert "lr" in info.settings and "schedule" in info.settings
-        assert info.applies("batch_size") == info.uses_gradient == (info.rule is not None)
+        # second-order methods have no learning rate: Newton's step is -H^-1 g, the
+        # quasi-Newton methods' comes from a line search
+        assert ("lr" in info.settings and "schedule" in info.settings) != info.second_order
+        assert info.applies("batch_size") == info.uses_gradient == (info.rule is not None or info.second_order)
         spec = OptimizerSpec(method)
         assert spec.display_name in (info.short_name, "GD")
         for setting, default in info.defaults.items():
@@ -197,7 +199,7 @@ def test_every_method_is_described(objectives):
 
 
 CHANGED = {"lr": 0.1, "momentum": 0.5, "alpha": 0.5, "beta1": 0.5, "beta2": 0.5, "eps": 1e-2,
-           "schedule": Schedule("inv", k=0.5), "batch_size": 16}
+           "schedule": Schedule("inv", k=0.5), "batch_size": 16, "damping": 1.0, "history": 2}
 
 
 @pytest.mark.parametrize("method", METHODS)

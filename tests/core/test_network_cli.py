@@ -72,3 +72,14 @@ def test_network_options_given_to_a_linear_session_are_refused():
     with pytest.raises(HillwalkError, match="--dropout"):
         with_model_options(net, options(model="linear", keep_prob=0.5))
     assert with_model_options(net, options()) == net
+
+
+def test_trace_races_second_order_methods_and_reports_their_work(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "trace", "--objective", "rosenbrock",
+                             "--optimizer", "newton,lbfgs,sgd", "--lr", "0.001", "--start", "-1.5", "2", "--steps",
+                             "40", "--history", "5", "--out", str(tmp_path / "race.csv")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split(":")[0]: line for line in result.stdout.splitlines()}
+    assert "Hessian-vector products" in lines["Newton"] and "0 from the nearest minimum" in lines["Newton"]
+    assert "final loss" in lines["L-BFGS"] and "at (1, 1)" in lines["L-BFGS"] and "Hessian" not in lines["L-BFGS"]

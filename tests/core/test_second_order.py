@@ -116,3 +116,30 @@ def test_gradient_descent_converges_below_two_over_lambda_max_and_diverges_above
         distances[factor] = float(np.linalg.norm(theta - minimum))
     assert distances[1.9] < 1e-2 * 1e-2          # 2.9e-5 when this was written
     assert distances[2.1] > 1e-2 * 10            # 2.6: away from the minimum
+
+
+def test_second_order_methods_race_and_count_their_work():
+    from hillwalk.core.optimization.optimizers import OptimizerSpec
+    from hillwalk.core.optimization.trajectory import Race
+
+    rosenbrock = make_test_function("rosenbrock")
+    specs = [OptimizerSpec("newton"), OptimizerSpec("lbfgs", history=5), OptimizerSpec("adam", lr=0.01)]
+    newton, lbfgs, adam = Race(rosenbrock, specs, np.array([-1.5, 2.0]), 40, seed=0).run_to_end()
+    assert np.linalg.norm(newton.thetas[-1] - 1.0) < 1e-8 and np.linalg.norm(lbfgs.thetas[-1] - 1.0) < 1e-8
+    assert np.linalg.norm(adam.thetas[-1] - 1.0) > 1.0
+    # one gradient a step for Adam; the line searches' and Hessian products on top for the others
+    np.testing.assert_array_equal(adam.gradient_evaluations, np.arange(1, 42))
+    assert adam.hvps[-1] == 0 and lbfgs.hvps[-1] == 0 and newton.hvps[-1] > 0
+    assert np.all(np.diff(newton.gradient_evaluations) >= 1)
+    assert lbfgs.gradient_evaluations[-1] > 41
+
+
+def test_lbfgs_with_minibatches_goes_wrong_as_the_notes_say():
+    from hillwalk.core.optimization.optimizers import OptimizerSpec
+    from hillwalk.core.optimization.trajectory import Race
+
+    objective = ClassifierSpec(dataset="digits").build()
+    full, minibatch = Race(objective, [OptimizerSpec("lbfgs"), OptimizerSpec("lbfgs", batch_size=64)],
+                           objective.initial_theta(1e-3, 0), 40, seed=0).run_to_end()
+    # 0.020 and 0.136 when this was written: the pairs (s, y) mix two minibatches' functions
+    assert full.loss[-1] < 0.05 and minibatch.loss[-1] > 3 * full.loss[-1]

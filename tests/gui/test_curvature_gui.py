@@ -25,3 +25,25 @@ def test_choosing_hessian_directions_recomputes_the_slice_with_eigenvalues_on_th
     assert text in bottom_label and f"lambda = {plane.info['eigenvalue1']:.4g}" in bottom_label
     assert not window.landscape_panel.orthogonalize.isEnabled()   # orthogonal by construction
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("method", ["newton", "lbfgs"])
+def test_adding_a_second_order_method_to_the_race_draws_its_path(qtbot, window, method):
+    state, panel = window.state, window.optimizers_panel
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    qtbot.mouseClick(panel.add_button, QtCore.Qt.MouseButton.LeftButton)
+    panel.list.setCurrentRow(panel.list.count() - 1)
+    panel.method.setCurrentIndex(panel.method.findData(method))
+    entry = state.optimizers[-1]
+    qtbot.waitUntil(lambda: state.optimizers[-1].spec.method == method, timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    # no learning rate for a second-order method; its own setting instead
+    assert not panel.lr.isEnabled()
+    assert panel.damping.isEnabled() == (method == "newton") and panel.history.isEnabled() == (method == "lbfgs")
+    run = state.runs[entry.id]
+    assert run.finished and run.diverged_at is None
+    trail = window.heatmap.trails[entry.id]
+    xs, ys = trail.getData()
+    assert xs is not None and len(xs) > 1                 # its path is drawn on the slice
+    # it descends (full batch on iris, in the plane): below where it started
+    assert run.loss.size == state.race.steps + 1 and run.loss[-1] < run.loss[0]
