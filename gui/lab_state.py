@@ -54,6 +54,7 @@ DEFAULT_SETTINGS = {
     "models": {"a": DEFAULT_VARIANTS[0], "b": DEFAULT_VARIANTS[1]},
     "init": {"activation": "tanh", "depth": 10, "width": 500, "inputs": "gaussian", "examples": 256,
              "batchnorm": False},
+    "curvature": {"point": "center", "top": 5},
 }
 
 # Which of the app's signals make each lab's result stale (besides a new objective or plane).
@@ -66,6 +67,7 @@ DEPENDS_ON = {
     "regions": ("runs_updated",),          # a method's W at the step
     "models": ("slice_changed",),          # the directions' kind, seed, range, training (see _models_scene)
     "init": (),
+    "curvature": ("race_changed", "view_changed"),   # the race's start; the cut line
 }
 
 
@@ -378,6 +380,34 @@ class LabState(QtCore.QObject):
         variants = (s["a"], s["b"])
         return lambda report, should_stop: tasks.compare_models_task(problem, spec, objective, variants,
                                                                      report=report, should_stop=should_stop)
+
+    def _job_curvature(self, s):
+        objective, plane, point, start, scale, seed = self._point_inputs(s)
+        line = None
+        if plane.dir2 is not None:   # the cut through the slice, as the cut view draws it
+            origin, direction, s_range = self.app.cut_line()
+            line = (plane.point(*origin), direction[0] * plane.dir1 + direction[1] * plane.dir2, s_range)
+        elif not objective.has_own_plane:
+            line = (plane.center, plane.dir1, tuple(self.app.slice.alpha_range))
+
+        def job(report, should_stop):
+            theta = tasks.evaluation_point(objective, plane, point, start, scale, seed)
+            return tasks.curvature_task(objective, theta, int(s["top"]), 1, 64, True, None, seed, line,
+                                        report=report, should_stop=should_stop)
+        return job
+
+    def race_across_the_stability_bound(self):
+        """Add two full-batch gradient descents to the race, at 0.95 and 1.05 times the
+        largest stable learning rate 2 / lambda_max of the last curvature result: the
+        first converges on the quadratic model, the second does not."""
+        result = self.results["curvature"]
+        if result is None:
+            raise HillwalkError("compute the curvature first: the learning rates come from its lambda_max")
+        from hillwalk.core.optimization.optimizers import OptimizerSpec
+
+        bound = result.largest_stable_lr
+        for factor in (0.95, 1.05):
+            self.app.add_optimizer(OptimizerSpec("sgd", lr=factor * bound, label=f"GD at {factor:g} x 2/lambda_max"))
 
     def _job_init(self, s):
         app = self.app

@@ -19,6 +19,7 @@ from .panels.cut import CutPanel
 from .panels.data import DataPanel
 from .panels.heatmap import HeatmapPanel
 from .panels.lab_compare import LossComparisonLab
+from .panels.lab_curvature import CurvatureLab
 from .panels.lab_gradcheck import GradientCheckLab
 from .panels.lab_hinge import HingeAnatomyLab
 from .panels.lab_init import InitializationLab
@@ -293,6 +294,7 @@ class MainWindow(QtWidgets.QMainWindow):
                      "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
                      "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
                      "Compare two models": CompareModelsLab(self.state), "Initialization": InitializationLab(self.state),
+                     "Curvature": CurvatureLab(self.state),
                      "3D surface": Surface3DPanel(self.state)}
         self.page_names = ["Landscape and race", *self.labs]
         self.tabs.addWidget(central)

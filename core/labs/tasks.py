@@ -40,7 +40,7 @@ from .lessons import (
     zero_init_symmetry,
 )
 
-LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init")
+LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature")
 POINT_CHOICES = ("initial", "start", "center")
 REGIONS_RESOLUTION = 160
 MODELS_GRID = 61         # a side-by-side pair: a coarser grid than the main slice keeps it quick
@@ -508,6 +508,8 @@ class CurvatureReport:
     exact_trace : float, NaN beyond CURVATURE_EXACT_LIMIT parameters
     density : SpectralDensity or None
     iterations : Lanczos steps ; size : parameters
+    along : (s (S,), curvature (S,)) or None: ``d^T H(center + s d) d / |d|^2`` along a line,
+        the second derivative of the loss along the unit direction (exact, by products)
     """
 
     theta: np.ndarray
@@ -523,6 +525,7 @@ class CurvatureReport:
     density: object
     iterations: int
     size: int
+    along: tuple | None = None
 
     @property
     def lambda_max(self) -> float:
@@ -547,12 +550,17 @@ class CurvatureReport:
         return 2.0 / self.lambda_max if self.lambda_max > 0 else float("inf")
 
 
+CURVATURE_LINE_POINTS = 41   # points along a line where the lab shows the curvature
+
+
 def curvature_task(objective, theta, top=5, bottom=0, trace_samples=0, density=False, iterations=None, seed=0,
-                   report=None, should_stop=None) -> CurvatureReport | None:
+                   line=None, report=None, should_stop=None) -> CurvatureReport | None:
     """The Hessian at ``theta``: its ``top`` largest and ``bottom`` smallest eigenpairs
-    (Lanczos, seeded), Hutchinson's trace over ``trace_samples`` probes (0: none), and the
-    eigenvalue density by stochastic Lanczos quadrature when ``density``. None when stopped."""
-    from ..curvature import full_hessian, hutchinson_trace, lanczos, require_hvp, spectral_density
+    (Lanczos, seeded), Hutchinson's trace over ``trace_samples`` probes (0: none), the
+    eigenvalue density by stochastic Lanczos quadrature when ``density``, and with ``line``
+    = (center, direction, (s0, s1)) the curvature along that line (the cut) at
+    CURVATURE_LINE_POINTS points. None when stopped."""
+    from ..curvature import full_hessian, hessian_vector, hutchinson_trace, lanczos, require_hvp, spectral_density
 
     require_hvp(objective)
     theta = np.asarray(theta, dtype=np.float64)
@@ -591,6 +599,19 @@ def curvature_task(objective, theta, top=5, bottom=0, trace_samples=0, density=F
                                     should_stop=should_stop)
         if spectrum is None:
             return None
+    along = None
+    if line is not None:
+        center, direction, (s0, s1) = line
+        direction = np.asarray(direction, dtype=np.float64)
+        unit = direction / np.linalg.norm(direction)
+        positions = np.linspace(float(s0), float(s1), CURVATURE_LINE_POINTS)
+        curvatures = np.empty(positions.size)
+        for k, position in enumerate(positions):
+            if _stopped(should_stop):
+                return None
+            point = np.asarray(center, dtype=np.float64) + position * direction
+            curvatures[k] = float(unit.ravel() @ hessian_vector(objective, point, unit))
+        along = (positions, curvatures)
     exact_trace = float("nan")
     if n <= CURVATURE_EXACT_LIMIT:
         hessian = full_hessian(objective, theta, should_stop=should_stop)
@@ -602,4 +623,4 @@ def curvature_task(objective, theta, top=5, bottom=0, trace_samples=0, density=F
                            highest.eigenvectors, lowest.eigenvalues if lowest else empty,
                            lowest.residuals if lowest else empty,
                            lowest.eigenvectors if lowest else np.zeros((0, n)), trace[0], trace[1], exact_trace,
-                           spectrum, highest.iterations, n)
+                           spectrum, highest.iterations, n, along)

@@ -1,9 +1,11 @@
-"""Curvature in the window (issue 15): the Hessian directions."""
+"""Curvature in the window (issue 15): the Hessian directions, second-order methods in the
+race, the Curvature lab."""
+import numpy as np
 import pytest
 from PyQt6 import QtCore
 
 from hillwalk.core.curvature import lanczos
-from tests.gui.conftest import SCENE_TIMEOUT_MS
+from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS
 
 
 @pytest.mark.parametrize("kind, text", [("hessian", "Hessian top eigenvector"),
@@ -47,3 +49,33 @@ def test_adding_a_second_order_method_to_the_race_draws_its_path(qtbot, window, 
     assert xs is not None and len(xs) > 1                 # its path is drawn on the slice
     # it descends (full batch on iris, in the plane): below where it started
     assert run.loss.size == state.race.steps + 1 and run.loss[-1] < run.loss[0]
+
+
+def test_the_curvature_lab_computes_what_core_computes_and_races_across_the_bound(qtbot, window):
+    from hillwalk.core.labs import tasks
+
+    state = window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    lab = window.labs["Curvature"]
+    window.show_lab("Curvature")
+    qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
+    report = lab.result
+    # the same numbers as the core task at the slice's centre
+    again = tasks.curvature_task(state.objective, state.plane.center, 5, 1, 64, True, None, state.slice.seed)
+    np.testing.assert_allclose(report.top, again.top, rtol=1e-12)
+    assert report.lambda_min == pytest.approx(again.lambda_min, rel=1e-9)
+    assert f"{report.lambda_max:.6g}" in lab.summary.text() and f"{report.largest_stable_lr:.4g}" in lab.summary.text()
+    xs, ys = lab.along_curve.getData()
+    assert xs.size == tasks.CURVATURE_LINE_POINTS
+    # the default cut passes through the centre (s = 0): there u^T H u <= lambda_max
+    assert ys[np.argmin(np.abs(xs))] <= report.lambda_max * (1 + 1e-9)
+    assert lab.density_curve.getData()[0].size > 0
+    # one click: two full-batch gradient descents just below and above 2 / lambda_max
+    before = len(state.optimizers)
+    qtbot.mouseClick(lab.race_button, QtCore.Qt.MouseButton.LeftButton)
+    added = state.optimizers[before:]
+    assert [e.spec.lr for e in added] == pytest.approx([0.95 * report.largest_stable_lr,
+                                                        1.05 * report.largest_stable_lr])
+    assert all(e.spec.method == "sgd" and e.spec.batch_size is None for e in added)
+    assert not state.race.in_plane
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)

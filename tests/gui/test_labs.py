@@ -15,7 +15,8 @@ from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
 
 LAB_NAMES = {"Gradient check": "gradcheck", "Step size": "stepsize", "Sanity checks": "sanity",
              "SVM vs softmax": "compare", "Hinge anatomy": "hinge", "Decision regions": "regions",
-             "Compare two models": "models", "Initialization": "init"}
+             "Compare two models": "models", "Initialization": "init",
+             "Curvature": "curvature"}
 
 
 def wait_for_new_result(qtbot, window, name, action):
