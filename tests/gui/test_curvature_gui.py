@@ -79,3 +79,20 @@ def test_the_curvature_lab_computes_what_core_computes_and_races_across_the_boun
     assert all(e.spec.method == "sgd" and e.spec.batch_size is None for e in added)
     assert not state.race.in_plane
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("name", ["15-newton", "16-lbfgs-minibatches"])
+def test_the_second_order_presets_load_and_compute(qtbot, window, name):
+    from hillwalk.gui.main_window import preset_paths, preset_title
+
+    path = next(p for p in preset_paths() if p.name.startswith(name))
+    action = next(a for a in window.presets_menu.actions() if a.text() == preset_title(path))
+    action.trigger()
+    state = window.state
+    qtbot.waitUntil(lambda: state.title == preset_title(path) and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    assert window.caption_box.isVisible()
+    assert all(run.finished and run.diverged_at is None for run in state.runs.values())
+    methods = {entry.spec.method for entry in state.optimizers}
+    assert "lbfgs" in methods
+    if name == "16-lbfgs-minibatches":
+        assert state.plane.info["kind"] == "hessian" and not state.race.in_plane
