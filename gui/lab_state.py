@@ -325,7 +325,7 @@ class LabState(QtCore.QObject):
 
         def job(report, should_stop):
             theta = tasks.evaluation_point(objective, plane, point, start, scale, seed)
-            return tasks.step_size_task(objective, theta, report=report, should_stop=should_stop)
+            return tasks.step_size_task(objective, theta, report=report, should_stop=should_stop, seed=seed)
         return job
 
     def _job_sanity(self, s):

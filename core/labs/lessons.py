@@ -47,6 +47,8 @@ class StepSizeSweep:
     exploded_index : int or None
         The first step whose loss has clearly exploded (non-finite, or above
         ``EXPLOSION_FACTOR`` times the start loss); None if none did.
+    lambda_max : float
+        The Hessian's largest eigenvalue at the start, or NaN.
     """
 
     exponents: np.ndarray
@@ -55,6 +57,9 @@ class StepSizeSweep:
     start_loss: float
     best_index: int
     exploded_index: int | None = None
+    # the Hessian's largest eigenvalue at the start (NaN: not computed); one step of
+    # gradient descent on the quadratic model overshoots beyond 2 / lambda_max
+    lambda_max: float = float("nan")
 
     @property
     def best_step(self) -> float:

@@ -161,10 +161,21 @@ def gradient_check_task(objective, theta, method="centered", h=1e-5, samples=Non
 
 # --------------------------------------------------------------------------- step size, sanity
 
-def step_size_task(objective, theta, report=None, should_stop=None) -> StepSizeSweep | None:
-    """The notes' step-size sweep from ``theta``, extended until the loss explodes."""
+def step_size_task(objective, theta, report=None, should_stop=None, seed=0) -> StepSizeSweep | None:
+    """The notes' step-size sweep from ``theta``, extended until the loss explodes, with
+    the Hessian's largest eigenvalue there (Lanczos, seeded), whose 2 / lambda_max is where
+    gradient descent on the quadratic model starts to overshoot."""
+    from ..curvature import lanczos
+
     _report(report, 0.1, "step-size sweep")
-    return step_size_sweep(objective, theta, should_stop=should_stop)
+    sweep = step_size_sweep(objective, theta, should_stop=should_stop)
+    if sweep is None or not callable(getattr(objective, "hvp", None)):
+        return sweep
+    _report(report, 0.6, "step-size sweep: lambda_max")
+    top = lanczos(objective, theta, k=1, seed=seed, should_stop=should_stop)
+    if top is None:
+        return None
+    return replace(sweep, lambda_max=float(top.eigenvalues[0]))
 
 
 def sanity_task(objective, report=None, should_stop=None) -> SanityReport | None:

@@ -44,6 +44,11 @@ class StepSizeLab(LabPanel):
                                               label=f"{EXPLOSION_FACTOR:g} x the start: exploded",
                                               labelOpts={"position": 0.15, "color": "#D55E00"})
         self.plot.addItem(self.explosion_line)
+        # where gradient descent on the quadratic model starts to overshoot: 2 / lambda_max
+        self.bound_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#CC79A7", width=2, style=QtCore.Qt.PenStyle.DashLine),
+                                          label="2 / lambda_max", labelOpts={"position": 0.9, "color": "#CC79A7"})
+        self.bound_line.setVisible(False)
+        self.plot.addItem(self.bound_line)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(QtWidgets.QLabel("From:"))
         top.addWidget(self.make_point_choice())
@@ -105,6 +110,10 @@ class StepSizeLab(LabPanel):
             self.exploded.setData([sweep.step_sizes[exploded]], [sweep.losses[exploded]])
         else:
             self.exploded.setData([], [])
+        bound = 2.0 / sweep.lambda_max if np.isfinite(sweep.lambda_max) and sweep.lambda_max > 0 else None
+        self.bound_line.setVisible(bound is not None)
+        if bound is not None:
+            self.bound_line.setValue(np.log10(bound))   # the step axis is logarithmic
         self.table.setRowCount(sweep.exponents.size)
         for row, (exponent, loss) in enumerate(zip(sweep.exponents, sweep.losses)):
             self.table.setItem(row, 0, QtWidgets.QTableWidgetItem(f"1e{int(exponent)}"))
@@ -120,7 +129,10 @@ class StepSizeLab(LabPanel):
                             else "it overflows") + ").")
         self.status.setText(f"From {self.point_text()} (loss {sweep.start_loss:.4g}): one step of size 10^k along the "
                             f"negative gradient. Best: <b>{sweep.best_step:g}</b> (loss {sweep.losses[sweep.best_index]:.4g})."
-                            " Too small is slow but steady; too large overshoots." + explosion)
+                            " Too small is slow but steady; too large overshoots." + explosion
+                            + (f" The Hessian's lambda_max here is {sweep.lambda_max:.4g}: on the quadratic model a "
+                               f"step beyond <b>2 / lambda_max = {bound:.3g}</b> overshoots (the dashed line)."
+                               if bound is not None else ""))
 
     def send(self, row):
         """Give the step size of table row ``row`` to the target optimizer as its lr."""

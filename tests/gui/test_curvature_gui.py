@@ -96,3 +96,18 @@ def test_the_second_order_presets_load_and_compute(qtbot, window, name):
     assert "lbfgs" in methods
     if name == "16-lbfgs-minibatches":
         assert state.plane.info["kind"] == "hessian" and not state.race.in_plane
+
+
+def test_the_step_size_lab_marks_two_over_lambda_max(qtbot, window):
+    from hillwalk.core.labs import tasks
+
+    state = window.state
+    lab = window.labs["Step size"]
+    window.show_lab("Step size")
+    qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
+    theta = tasks.evaluation_point(state.objective, state.plane, lab.point.currentData(), tuple(state.race.start),
+                                   state.slice.init_scale, state.slice.seed)
+    expected = lanczos(state.objective, theta, k=1, seed=state.slice.seed).eigenvalues[0]
+    assert lab.result.lambda_max == pytest.approx(expected, rel=1e-9)
+    assert lab.bound_line.isVisible() and lab.bound_line.value() == pytest.approx(np.log10(2 / expected))
+    assert "2 / lambda_max" in lab.status.text()
