@@ -47,6 +47,9 @@ MAX_SESSION_BYTES = 256 * 2 ** 20
 # A race of more methods than this is unreadable, and each is a run in the window.
 MAX_OPTIMIZERS = 32
 
+# The curves' horizontal axis: the step, or the gradient evaluations made so far.
+CURVES_X = ("step", "gradients")
+
 # The colour maps the landscape can be drawn with (pyqtgraph's names).
 COLORMAPS = ("CET-R4", "viridis", "inferno", "CET-L1", "CET-D1")
 
@@ -86,6 +89,8 @@ class ViewSettings:
     cut_angle : float: degrees from the a axis
     cut_points : ((a0, b0), (a1, b1))
     curves_log : bool: the curves' loss axis
+    curves_x : "step" or "gradients": the curves' horizontal axis, the step or the
+        gradient evaluations made so far (the work: second-order steps cost more)
     """
 
     colormap: str = "CET-R4"
@@ -96,9 +101,11 @@ class ViewSettings:
     cut_angle: float = 0.0
     cut_points: tuple = ((-0.8, -0.5), (0.8, 0.5))
     curves_log: bool = True
+    curves_x: str = "step"
 
     def __post_init__(self):
         require_choice(self.colormap, COLORMAPS, "colour map")
+        require_choice(self.curves_x, CURVES_X, "curves' horizontal axis")
         check("view.contours", self.contours)
         require_choice(self.cut_mode, ("angle", "points"), "cut_mode")
         check("view.cut_angle", self.cut_angle)

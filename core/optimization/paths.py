@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,7 +25,8 @@ from .trajectory import PlaneObjective, Run, Trajectory, project_onto_plane
 
 DEFAULT_POST_INTERVAL_S = 0.05   # a partial result at most every 50 ms: the display's pace
 CHUNK_TARGET_S = 0.005           # work between two checks of should_stop and of the clock
-SCALAR_FIELDS = ("loss", "batch_loss", "train_acc", "val_acc", "grad_norm", "step_length", "lr")
+SCALAR_FIELDS = ("loss", "batch_loss", "train_acc", "val_acc", "grad_norm", "step_length", "lr", "gradient_evaluations",
+                 "hvps")
 
 
 def race_walker(objective, plane, start_ab, spec, steps, seed, in_plane=False, **run_options) -> Run:
@@ -57,6 +58,7 @@ class PathIncrement:
     a, b, off_plane : arrays (k,)
         Plane coordinates and relative distance from the plane (0 for in-plane runs).
     loss, batch_loss, train_acc, val_acc, grad_norm, step_length, lr : arrays (k,)
+    gradient_evaluations, hvps : arrays (k,), cumulative
     thetas : array (k, *param_shape) or None
         Full parameters of the rows (None for an in-plane run: ``plane.point(a, b)``).
     steps_made : int
@@ -83,6 +85,10 @@ class PathIncrement:
     escaped_at: int | None
     finished: bool
     loss_evaluations: int = 0
+    # cumulative gradient evaluations and Hessian-vector products at each row (the work
+    # behind the steps: a second-order step's line search and products count too)
+    gradient_evaluations: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    hvps: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def size(self) -> int:

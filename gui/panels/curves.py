@@ -54,6 +54,14 @@ class CurvesPanel(QtWidgets.QWidget):
         self.log_loss.setChecked(state.view.curves_log)
         self.log_loss.setToolTip("Show the loss on a logarithmic axis")
         top.addWidget(self.log_loss)
+        self.x_axis = QtWidgets.QComboBox()
+        self.x_axis.setObjectName("curvesXAxis")
+        self.x_axis.addItem("against the step", "step")
+        self.x_axis.addItem("against gradient evaluations", "gradients")
+        self.x_axis.setToolTip("The curves' horizontal axis: the step, or the gradients evaluated so far (a "
+                               "second-order step's line search costs several): methods compared per unit of work")
+        self.x_axis.setCurrentIndex(max(0, self.x_axis.findData(state.view.curves_x)))
+        top.addWidget(self.x_axis)
         top.addStretch(1)
         self.selector = QtWidgets.QTabBar()
         self.selector.setObjectName("curvesSelector")
@@ -95,6 +103,7 @@ class CurvesPanel(QtWidgets.QWidget):
             # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
+        self.x_axis.currentIndexChanged.connect(lambda: state.set_view(curves_x=self.x_axis.currentData()))
         self.selector.currentChanged.connect(lambda _index: self._arrange_plots())
         self.loss_plot.vb.sigResized.connect(lambda _view_box: self._set_loss_ticks())  # how many labels fit
         state.view_changed.connect(self._on_view_changed)
@@ -166,6 +175,9 @@ class CurvesPanel(QtWidgets.QWidget):
         was = self.log_loss.blockSignals(True)
         self.log_loss.setChecked(self.state.view.curves_log)
         self.log_loss.blockSignals(was)
+        was = self.x_axis.blockSignals(True)
+        self.x_axis.setCurrentIndex(max(0, self.x_axis.findData(self.state.view.curves_x)))
+        self.x_axis.blockSignals(was)
         self._on_runs_updated()
 
     def _on_runs_updated(self):
@@ -177,6 +189,12 @@ class CurvesPanel(QtWidgets.QWidget):
                     plot.removeItem(item)
         positive = self._losses_positive()
         log = self.state.view.curves_log and positive
+        by_work = self.state.view.curves_x == "gradients"
+        label = "gradient evaluations" if by_work else "step"
+        if self.gradient_plot.getAxis("bottom").labelText != label:
+            for plot in self.plots:
+                if plot.getAxis("bottom").labelText:
+                    plot.setLabel("bottom", label, color="k")
         if any(run.steps.size for run in self.state.runs.values()):
             for plot, cursor in zip(self.plots, self.cursors):
                 for side in ("bottom", "left"):
@@ -212,7 +230,7 @@ class CurvesPanel(QtWidgets.QWidget):
             # curves cost the GUI thread ~18 ms each, and a plot shows no more than a point
             # or two per pixel
             rows = drawn_rows(run.steps.size, CURVE_POINTS)
-            steps = run.steps[rows]
+            steps = run.gradient_evaluations[rows] if by_work else run.steps[rows]
             loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
             keep = finite_rows(loss)  # a diverged run ends in inf/NaN
             lines["loss"].setData(steps[keep], loss[keep])
@@ -246,5 +264,8 @@ class CurvesPanel(QtWidgets.QWidget):
         axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)
 
     def _on_frame_changed(self, frame):
+        # the frame is a step: on the axis of gradient evaluations each method is elsewhere
+        by_step = self.state.view.curves_x == "step"
         for cursor in self.cursors:
             cursor.setValue(frame)
+            cursor.setVisible(by_step and any(run.steps.size for run in self.state.runs.values()))

@@ -111,3 +111,30 @@ def test_the_step_size_lab_marks_two_over_lambda_max(qtbot, window):
     assert lab.result.lambda_max == pytest.approx(expected, rel=1e-9)
     assert lab.bound_line.isVisible() and lab.bound_line.value() == pytest.approx(np.log10(2 / expected))
     assert "2 / lambda_max" in lab.status.text()
+
+
+def test_the_curves_can_be_drawn_against_gradient_evaluations(qtbot, window, tmp_path):
+    state, panel, curves = window.state, window.optimizers_panel, window.curves
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    qtbot.mouseClick(panel.add_button, QtCore.Qt.MouseButton.LeftButton)
+    panel.list.setCurrentRow(panel.list.count() - 1)
+    panel.method.setCurrentIndex(panel.method.findData("lbfgs"))
+    entry = state.optimizers[-1]
+    qtbot.waitUntil(lambda: state.optimizers[-1].spec.method == "lbfgs" and window.scene_complete(),
+                    timeout=SCENE_TIMEOUT_MS)
+    steps_x = curves.lines[entry.id]["loss"].getData()[0]
+    curves.x_axis.setCurrentIndex(curves.x_axis.findData("gradients"))
+    assert state.view.curves_x == "gradients"
+    run = state.runs[entry.id]
+    work_x = curves.lines[entry.id]["loss"].getData()[0]
+    # L-BFGS's line search evaluates more than one gradient a step: its curve stretches right
+    assert work_x[-1] == run.gradient_evaluations[-1] > steps_x[-1]
+    first_order = state.optimizers[0]
+    np.testing.assert_array_equal(curves.lines[first_order.id]["loss"].getData()[0],
+                                  state.runs[first_order.id].steps + 1)   # one gradient a step
+    assert not any(cursor.isVisible() for cursor in curves.cursors)
+    assert curves.gradient_plot.getAxis("bottom").labelText == "gradient evaluations"
+    window.save_session(tmp_path / "x.hillwalk.json")
+    from hillwalk.core.io.session import Session
+
+    assert Session.load(tmp_path / "x.hillwalk.json").view["curves_x"] == "gradients"
