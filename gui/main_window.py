@@ -477,6 +477,18 @@ class MainWindow(QtWidgets.QMainWindow):
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
+        # a menu item, not a box in the Curves panel: that panel shares 800 pixels with the cut view
+        self.curves_by_work_action = view_menu.addAction("Curves against gradient evaluations")
+        self.curves_by_work_action.setObjectName("curvesByWorkAction")
+        self.curves_by_work_action.setCheckable(True)
+        self.curves_by_work_action.setToolTip("Draw the loss, accuracy and gradient curves against the gradients "
+                                              "evaluated so far instead of the step: a second-order step's line "
+                                              "search costs several, so methods compare per unit of work")
+        self.curves_by_work_action.toggled.connect(
+            lambda on: self.state.set_view(curves_x="gradients" if on else "step"))
+        self.state.view_changed.connect(self._sync_view_actions)
+        self._sync_view_actions()
+        view_menu.addSeparator()
         self.reset_scene_action = view_menu.addAction("Reset to the default scene", self.reset_to_default_scene)
         self.reset_scene_action.setObjectName("resetSceneAction")
         self.reset_scene_action.setToolTip("Every setting back to the scene Hillwalk opens with the first time "
@@ -484,6 +496,12 @@ class MainWindow(QtWidgets.QMainWindow):
         help_menu = menu.addMenu("&Help")
         help_menu.addAction("Formulas…", self.show_formulas)
         help_menu.addAction("About Hillwalk", self.show_about)
+
+    def _sync_view_actions(self):
+        action = self.curves_by_work_action
+        was = action.blockSignals(True)
+        action.setChecked(self.state.view.curves_x == "gradients")
+        action.blockSignals(was)
 
     # ================================================================= playback
     def _on_tick(self):

@@ -277,6 +277,17 @@ class OptimizerSpec:
             name = "GD"  # full-batch gradients
         return name
 
+    @property
+    def rate_text(self) -> str:
+        """'lr 0.02' for the methods that have a learning rate, '' for the second-order
+        ones, which have none (labels name the rate only where there is one)."""
+        return "" if self.info.second_order else f"lr {self.lr:g}"
+
+    @property
+    def name_with_rate(self) -> str:
+        """'SGD (lr 0.02)', or 'Newton' for a method without a learning rate."""
+        return f"{self.display_name} ({self.rate_text})" if self.rate_text else self.display_name
+
     def with_changes(self, **changes) -> "OptimizerSpec":
         return replace(self, **changes)
 

@@ -54,14 +54,6 @@ class CurvesPanel(QtWidgets.QWidget):
         self.log_loss.setChecked(state.view.curves_log)
         self.log_loss.setToolTip("Show the loss on a logarithmic axis")
         top.addWidget(self.log_loss)
-        self.x_axis = QtWidgets.QComboBox()
-        self.x_axis.setObjectName("curvesXAxis")
-        self.x_axis.addItem("against the step", "step")
-        self.x_axis.addItem("against gradient evaluations", "gradients")
-        self.x_axis.setToolTip("The curves' horizontal axis: the step, or the gradients evaluated so far (a "
-                               "second-order step's line search costs several): methods compared per unit of work")
-        self.x_axis.setCurrentIndex(max(0, self.x_axis.findData(state.view.curves_x)))
-        top.addWidget(self.x_axis)
         top.addStretch(1)
         self.selector = QtWidgets.QTabBar()
         self.selector.setObjectName("curvesSelector")
@@ -103,7 +95,6 @@ class CurvesPanel(QtWidgets.QWidget):
             # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
-        self.x_axis.currentIndexChanged.connect(lambda: state.set_view(curves_x=self.x_axis.currentData()))
         self.selector.currentChanged.connect(lambda _index: self._arrange_plots())
         self.loss_plot.vb.sigResized.connect(lambda _view_box: self._set_loss_ticks())  # how many labels fit
         state.view_changed.connect(self._on_view_changed)
@@ -175,9 +166,6 @@ class CurvesPanel(QtWidgets.QWidget):
         was = self.log_loss.blockSignals(True)
         self.log_loss.setChecked(self.state.view.curves_log)
         self.log_loss.blockSignals(was)
-        was = self.x_axis.blockSignals(True)
-        self.x_axis.setCurrentIndex(max(0, self.x_axis.findData(self.state.view.curves_x)))
-        self.x_axis.blockSignals(was)
         self._on_runs_updated()
 
     def _on_runs_updated(self):

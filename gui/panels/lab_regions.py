@@ -53,7 +53,7 @@ class DecisionRegionsLab(LabPanel):
         self.source.addItem("the slice's centre", "center")
         for entry in self.state.optimizers:
             if entry.enabled:
-                self.source.addItem(f"{entry.spec.display_name} (lr {entry.spec.lr:g}) at the current step", entry.id)
+                self.source.addItem(f"{entry.spec.name_with_rate} at the current step", entry.id)
         self.source.setCurrentIndex(max(0, self.source.findData(current)))
         self.source.blockSignals(False)
 

@@ -86,7 +86,7 @@ class StepSizeLab(LabPanel):
         current = self.target.currentData()
         self.target.clear()
         for entry in self.state.optimizers:
-            self.target.addItem(f"{entry.spec.display_name} (lr {entry.spec.lr:g})", entry.id)
+            self.target.addItem(entry.spec.name_with_rate, entry.id)
         index = self.target.findData(current)
         self.target.setCurrentIndex(max(0, index))
 

@@ -18,8 +18,8 @@ from .widgets import (
 
 DIRECTIONS = [("filter-normalized Gaussian", "filter"), ("layer-normalized Gaussian", "layer"),
               ("model-normalized Gaussian", "model"), ("raw Gaussian", "gaussian"),
-              ("negative gradient + Gaussian", "gradient"), ("Hessian: top two eigenvectors", "hessian"),
-              ("Hessian: largest and smallest curvature", "minmax"), ("PCA of the training path", "pca"),
+              ("negative gradient + Gaussian", "gradient"), ("Hessian: top two", "hessian"),
+              ("Hessian: max and min", "minmax"), ("PCA of the training path", "pca"),
               ("two weights W[r,c]", "coords")]
 COMPONENTS = [("total loss", "total"), ("data loss", "data"), ("regularization", "reg"),
               ("training accuracy", "accuracy"), ("one example", "example")]
@@ -131,7 +131,7 @@ class LandscapePanel(QtWidgets.QWidget):
 
     def _sync_center_choices(self):
         """Offer every method's current position as a centre, beside initial and trained."""
-        wanted = [(f"position of {e.spec.display_name} (lr {e.spec.lr:g}) at the current step", f"run:{e.id}")
+        wanted = [(f"position of {e.spec.name_with_rate} at the current step", f"run:{e.id}")
                   for e in self.state.optimizers if e.enabled]
         present = [(self.center.itemText(k), self.center.itemData(k)) for k in range(2, self.center.count())]
         if present != wanted:

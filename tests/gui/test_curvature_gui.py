@@ -123,8 +123,8 @@ def test_the_curves_can_be_drawn_against_gradient_evaluations(qtbot, window, tmp
     qtbot.waitUntil(lambda: state.optimizers[-1].spec.method == "lbfgs" and window.scene_complete(),
                     timeout=SCENE_TIMEOUT_MS)
     steps_x = curves.lines[entry.id]["loss"].getData()[0]
-    curves.x_axis.setCurrentIndex(curves.x_axis.findData("gradients"))
-    assert state.view.curves_x == "gradients"
+    window.curves_by_work_action.trigger()            # View > Curves against gradient evaluations
+    assert state.view.curves_x == "gradients" and window.curves_by_work_action.isChecked()
     run = state.runs[entry.id]
     work_x = curves.lines[entry.id]["loss"].getData()[0]
     # L-BFGS's line search evaluates more than one gradient a step: its curve stretches right
