@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import HillwalkError, require_choice
+from .limits import check_memory
 
 # Parameters beyond which the full Hessian (n x n, built by n products) is refused: 3000
 # parameters are a 72 MB matrix and 3000 Hessian-vector products.
@@ -120,6 +121,13 @@ def _lanczos_basis(objective, theta, start, steps, should_stop=None, report=None
     return np.array(basis), np.array(alphas), np.array(betas)
 
 
+def _check_basis(steps, n):
+    """Refuse a Lanczos run whose basis would not fit the memory budget: full
+    reorthogonalization keeps every vector (and a copy while stacking them)."""
+    check_memory(2.0 * 8 * (steps + 1) * n, f"Lanczos' basis of {steps} vectors of {n} parameters",
+                 "take fewer Lanczos steps, or a smaller model")
+
+
 def _tridiagonal(alphas, betas):
     m = alphas.size
     return np.diag(alphas) + np.diag(betas[:m - 1], 1) + np.diag(betas[:m - 1], -1)
@@ -149,6 +157,7 @@ def lanczos(objective, theta, k=1, which="top", iterations=None, seed=0, report=
     steps = min(n, int(iterations) if iterations is not None else max(4 * int(k) + 20, 60))
     if steps < wanted:
         raise HillwalkError(f"{steps} Lanczos steps cannot give {wanted} eigenvalues; take at least {wanted}")
+    _check_basis(steps, n)
     start = np.random.default_rng(seed).standard_normal(n)
     built = _lanczos_basis(objective, theta, start, steps, should_stop, report)
     if built is None:
@@ -223,6 +232,7 @@ def spectral_density(objective, theta, probes=4, iterations=40, seed=0, points=4
         raise HillwalkError(f"the density needs at least 1 probe and 2 Lanczos steps, got {probes} and {iterations}")
     theta = np.asarray(theta, dtype=np.float64)
     steps = min(int(iterations), theta.size)
+    _check_basis(steps, theta.size)
     rng = np.random.default_rng(seed)
     node_rows, weight_rows = [], []
     for p in range(int(probes)):

@@ -55,6 +55,14 @@ def _jsonable(value):
     return str(value)
 
 
+def _data_arrays(objective) -> dict:
+    """``X`` (the model's inputs: bias column included for the linear classifier) and ``y``,
+    for a file that can be recomputed without Hillwalk (``--save-data``)."""
+    if objective is None or not objective.has_data:
+        raise HillwalkError("--save-data needs a data set; this objective has none")
+    return {"X": objective.X, "y": objective.y}
+
+
 def save_landscape_npz(path, landscape, meta: dict, objective=None, save_data=False):
     path = _writable(path)
     plane = landscape.plane
@@ -64,9 +72,7 @@ def save_landscape_npz(path, landscape, meta: dict, objective=None, save_data=Fa
               "dir2": np.zeros_like(plane.dir1) if plane.dir2 is None else plane.dir2,
               "meta": np.array(json.dumps(meta))}
     if save_data:
-        if objective is None or not objective.has_data:
-            raise HillwalkError("--save-data needs a data set; this objective has none")
-        arrays["X"], arrays["y"] = objective.X, objective.y
+        arrays.update(_data_arrays(objective))
     _write_npz(path, arrays, "landscape file")
     return path
 
@@ -154,9 +160,7 @@ def save_curvature_npz(path, report, meta: dict, objective=None, save_data=False
     if report.density is not None:
         arrays["density_grid"], arrays["density"] = report.density.grid, report.density.density
     if save_data:
-        if objective is None or not objective.has_data:
-            raise HillwalkError("--save-data needs a data set; this objective has none")
-        arrays["X"], arrays["y"] = objective.X, objective.y
+        arrays.update(_data_arrays(objective))
     _write_npz(path, arrays, "spectrum file")
     return path
 

@@ -252,3 +252,17 @@ def test_lanczos_on_a_network_matches_its_explicit_hessian():
     spectrum = lanczos(network, theta, k=1, which="both", iterations=network.size, seed=1)
     np.testing.assert_allclose(spectrum.eigenvalues, [exact[-1], exact[0]], rtol=1e-8, atol=1e-8 * abs(exact[-1]))
     assert exact[0] < 0   # a network's Hessian is indefinite away from a minimum
+
+
+def test_lanczos_refuses_a_basis_over_the_memory_budget():
+    class Huge:
+        def hvp(self, theta, v, batch=None):
+            raise AssertionError("refused before any product")
+
+        def describe(self):
+            return {"model": "huge"}
+
+    with pytest.raises(HillwalkError, match="Lanczos' basis of 60 vectors of 30000000 parameters"):
+        lanczos(Huge(), np.broadcast_to(0.0, (30_000_000,)), k=1)   # a view: no 240 MB for the test
+    with pytest.raises(HillwalkError, match="Lanczos' basis of 40 vectors"):
+        spectral_density(Huge(), np.broadcast_to(0.0, (30_000_000,)))
