@@ -392,8 +392,10 @@ class LabState(QtCore.QObject):
 
         def job(report, should_stop):
             theta = tasks.evaluation_point(objective, plane, point, start, scale, seed)
-            return tasks.curvature_task(objective, theta, int(s["top"]), 1, 64, True, None, seed, line,
-                                        report=report, should_stop=should_stop)
+            # a 2-D function has two eigenvalues: as many as there are
+            top = min(int(s["top"]), np.size(theta))
+            return tasks.curvature_task(objective, theta, top, 1, 64, True, None, seed, line, report=report,
+                                        should_stop=should_stop)
         return job
 
     def race_across_the_stability_bound(self):

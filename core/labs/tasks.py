@@ -69,7 +69,7 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
     """Why ``lab`` does not apply to ``objective`` (and the slice's ``plane``), in one line
     that says what to choose instead; None where it applies.
 
-    * gradient check, step size, initialization: every objective;
+    * gradient check, step size, initialization, curvature: every objective;
     * sanity checks: a classifier on data (linear or network);
     * hinge anatomy: the linear classifier (its hinge terms are those of a linear score
       function), not networks or functions;
@@ -78,7 +78,7 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
     * decision regions: data with 2 features.
     """
     require_choice(lab, LAB_NAMES, "lab")
-    if lab in ("gradcheck", "stepsize", "init"):
+    if lab in ("gradcheck", "stepsize", "init", "curvature"):
         return None
     if not is_classifier(objective):
         name = objective.describe().get("name", "a test function")

@@ -49,7 +49,7 @@ def test_where_each_lab_applies(digits, blobs):
     function = ClassifierSpec(objective="rosenbrock").build()
     for lab in ("sanity", "compare", "hinge", "regions", "models"):
         assert "test function" in tasks.unavailable_reason(lab, function)
-    for lab in ("gradcheck", "stepsize", "init"):
+    for lab in ("gradcheck", "stepsize", "init", "curvature"):
         assert tasks.unavailable_reason(lab, function) is None
     line = Plane(plane.center, plane.dir1, None, {})
     assert "2-D slice" in tasks.unavailable_reason("hinge", linear, line)

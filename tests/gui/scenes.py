@@ -47,3 +47,11 @@ def small_deep_network_session():
     # several two-layer steps
     return replace(small, problem=problem, slice=replace(small.slice, grid=21, train_steps=20),
                    race=replace(small.race, steps=20))
+
+
+def small_beale_session():
+    """The small scene on a 2-D test function (Beale): its own plane, no data."""
+    from hillwalk.core.models.problem import ClassifierSpec
+
+    small = small_session()
+    return replace(small, problem=ClassifierSpec(objective="beale"))

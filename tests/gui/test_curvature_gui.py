@@ -138,3 +138,14 @@ def test_the_curves_can_be_drawn_against_gradient_evaluations(qtbot, window, tmp
     from hillwalk.core.io.session import Session
 
     assert Session.load(tmp_path / "x.hillwalk.json").view["curves_x"] == "gradients"
+
+
+@pytest.mark.scene("small_beale_session")
+def test_the_curvature_lab_on_a_two_dimensional_function(qtbot, window):
+    lab = window.labs["Curvature"]
+    window.show_lab("Curvature")
+    qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
+    hessian = window.state.objective.hessian(lab.result.theta)
+    np.testing.assert_allclose(sorted(lab.result.top), sorted(np.linalg.eigvalsh(hessian)), rtol=1e-10,
+                               atol=1e-10)
+    assert lab.result.top.size == 2
