@@ -50,6 +50,19 @@ def hessian_vector(objective, theta, v):
     return np.asarray(objective.hvp(theta, v.reshape(theta.shape)), dtype=np.float64).reshape(-1)
 
 
+def plane_hessian(objective, theta, dir1, dir2):
+    """The Hessian restricted to a plane at ``theta``: the 2 x 2 matrix
+    ``[[d1.H d1, d1.H d2], [d2.H d1, d2.H d2]]`` (two products, symmetrized): the loss's
+    curvature per unit of the plane's coordinates a and b. Its eigenvalues are the
+    slice's principal curvatures there (both positive in a bowl, of opposite signs at a
+    saddle of the slice)."""
+    dir1 = np.asarray(dir1, dtype=np.float64).reshape(-1)
+    dir2 = np.asarray(dir2, dtype=np.float64).reshape(-1)
+    h1, h2 = hessian_vector(objective, theta, dir1), hessian_vector(objective, theta, dir2)
+    cross = 0.5 * (float(dir1 @ h2) + float(dir2 @ h1))
+    return np.array([[float(dir1 @ h1), cross], [cross, float(dir2 @ h2)]])
+
+
 def full_hessian(objective, theta, max_size=MAX_FULL_HESSIAN, report=None, should_stop=None):
     """The Hessian at ``theta``, (n, n), column k = ``H e_k``, symmetrized (the products are
     symmetric to round-off; the mean of H and H^T removes that round-off). None when stopped.

@@ -486,6 +486,13 @@ class MainWindow(QtWidgets.QMainWindow):
                                               "search costs several, so methods compare per unit of work")
         self.curves_by_work_action.toggled.connect(
             lambda on: self.state.set_view(curves_x="gradients" if on else "step"))
+        self.readout_curvature_action = view_menu.addAction("Readout: curvature at the crosshair")
+        self.readout_curvature_action.setObjectName("readoutCurvatureAction")
+        self.readout_curvature_action.setCheckable(True)
+        self.readout_curvature_action.setToolTip("The status bar's readout adds the slice's two principal "
+                                                 "curvatures under the mouse: the eigenvalues of the Hessian "
+                                                 "restricted to the plane (two exact Hessian-vector products)")
+        self.readout_curvature_action.toggled.connect(lambda on: self.state.set_view(readout_curvature=on))
         self.state.view_changed.connect(self._sync_view_actions)
         self._sync_view_actions()
         view_menu.addSeparator()
@@ -498,10 +505,11 @@ class MainWindow(QtWidgets.QMainWindow):
         help_menu.addAction("About Hillwalk", self.show_about)
 
     def _sync_view_actions(self):
-        action = self.curves_by_work_action
-        was = action.blockSignals(True)
-        action.setChecked(self.state.view.curves_x == "gradients")
-        action.blockSignals(was)
+        for action, checked in ((self.curves_by_work_action, self.state.view.curves_x == "gradients"),
+                                (self.readout_curvature_action, self.state.view.readout_curvature)):
+            was = action.blockSignals(True)
+            action.setChecked(checked)
+            action.blockSignals(was)
 
     # ================================================================= playback
     def _on_tick(self):

@@ -97,6 +97,8 @@ class AppState(QtCore.QObject):
     landscape_ready = QtCore.pyqtSignal(bool)  # True when final, False for a partial or preview
     cut_ready = QtCore.pyqtSignal()
     contours_ready = QtCore.pyqtSignal(object, object)  # landscape, ContourLines (gui.contours)
+    # a, b, eigenvalues (2,) of the plane's Hessian there (the readout's local curvature)
+    point_curvature_ready = QtCore.pyqtSignal(float, float, object)
     # owner, {name: (landscape, log_scale, count, ContourLines)}: a lab's figures' lines
     figure_contours_ready = QtCore.pyqtSignal(str, object)
     runs_updated = QtCore.pyqtSignal()
@@ -499,6 +501,24 @@ class AppState(QtCore.QObject):
 
         self.jobs.start(f"figure-contours:{owner}", job)
 
+    def request_point_curvature(self, a: float, b: float):
+        """The slice's principal curvatures at (a, b): the eigenvalues of the plane's 2 x 2
+        Hessian there (core.curvature.plane_hessian, in the slice's modes), computed in a
+        worker; a newer request cancels the stale one. The result comes with
+        ``point_curvature_ready(a, b, eigenvalues)``."""
+        objective, plane, spec = self.objective, self.plane, self.slice
+        if objective is None or plane is None or plane.dir2 is None or not callable(getattr(objective, "hvp", None)):
+            return
+
+        def job(report, should_stop):
+            from hillwalk.core.curvature import plane_hessian
+
+            sliced = spec.objective_in_modes(objective, plane.center)
+            hessian = plane_hessian(sliced, plane.point(a, b), plane.dir1, plane.dir2)
+            return float(a), float(b), np.linalg.eigvalsh(hessian)
+
+        self.jobs.start("point_curvature", job)
+
     def cut_line(self):
         """(start (a, b), direction (a, b), s range) of the 1-D cut in plane coordinates."""
         geometry = experiment.cut_geometry(self.slice, self.view.cut_mode, self.view.cut_angle, self.view.cut_points)
@@ -636,6 +656,10 @@ class AppState(QtCore.QObject):
             if result is not None:
                 self.cut = result
                 self.cut_ready.emit()
+        elif kind == "point_curvature":
+            if result is not None:
+                a, b, eigenvalues = result
+                self.point_curvature_ready.emit(a, b, eigenvalues)
         elif kind.startswith("run:"):
             self._append_increment(kind, result)
 

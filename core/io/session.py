@@ -91,6 +91,8 @@ class ViewSettings:
     curves_log : bool: the curves' loss axis
     curves_x : "step" or "gradients": the curves' horizontal axis, the step or the
         gradient evaluations made so far (the work: second-order steps cost more)
+    readout_curvature : bool: the heatmap's readout adds the slice's principal curvatures
+        at the crosshair (the plane's 2 x 2 Hessian, computed in a worker)
     """
 
     colormap: str = "CET-R4"
@@ -102,6 +104,7 @@ class ViewSettings:
     cut_points: tuple = ((-0.8, -0.5), (0.8, 0.5))
     curves_log: bool = True
     curves_x: str = "step"
+    readout_curvature: bool = False
 
     def __post_init__(self):
         require_choice(self.colormap, COLORMAPS, "colour map")

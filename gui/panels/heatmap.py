@@ -65,6 +65,7 @@ class HeatmapPanel(QtWidgets.QWidget):
         self.trails, self.heads = self.markers.trails, self.markers.heads
         self._shown_landscape = None
         self.figure.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        state.point_curvature_ready.connect(self._on_point_curvature)
         self.figure.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         state.landscape_ready.connect(self._on_landscape_ready)
         state.contours_ready.connect(self._on_contours_ready)
@@ -223,7 +224,21 @@ class HeatmapPanel(QtWidgets.QWidget):
         text = f"a = {a:.4g}, b = {b:.4g}"
         if value is not None:
             text += f", {component_label(self.state.slice.component)} = {value:.6g}"
+        self._readout_text = text
         self.readout.emit(text)
+        if self.state.view.readout_curvature and value is not None:
+            self.state.request_point_curvature(a, b)   # computed in a worker; shown when it lands
+
+    def _on_point_curvature(self, a, b, eigenvalues):
+        """Add the slice's principal curvatures at (a, b) to the readout (if the mouse is
+        still there: a late answer for an old position is not shown)."""
+        text = getattr(self, "_readout_text", "")
+        if not text.startswith(f"a = {a:.4g}, b = {b:.4g}"):
+            return
+        low, high = (float(v) for v in eigenvalues)
+        shape = "a bowl" if low > 0 else ("a saddle of the slice" if high > 0 > low else
+                                          "a dome" if high < 0 else "flat in a direction")
+        self.readout.emit(f"{text}; curvatures in the plane {high:.4g}, {low:.4g} ({shape})")
 
     def _on_mouse_clicked(self, event):
         if event.button() != QtCore.Qt.MouseButton.LeftButton or event.double():

@@ -266,3 +266,17 @@ def test_lanczos_refuses_a_basis_over_the_memory_budget():
         lanczos(Huge(), np.broadcast_to(0.0, (30_000_000,)), k=1)   # a view: no 240 MB for the test
     with pytest.raises(HillwalkError, match="Lanczos' basis of 40 vectors"):
         spectral_density(Huge(), np.broadcast_to(0.0, (30_000_000,)))
+
+
+def test_the_plane_hessian_is_the_full_hessian_projected():
+    from hillwalk.core.curvature import plane_hessian
+
+    network = ClassifierSpec(dataset="iris", model="net", hidden=(5,), activation="tanh").build()
+    theta = network.initial_theta(seed=2)
+    rng = np.random.default_rng(3)
+    d1, d2 = rng.standard_normal(network.size), rng.standard_normal(network.size)
+    P = np.stack([d1, d2], axis=1)
+    expected = P.T @ full_hessian(network, theta) @ P
+    np.testing.assert_allclose(plane_hessian(network, theta, d1, d2), expected, rtol=1e-9, atol=1e-12)
+    saddle = make_test_function("saddle")
+    np.testing.assert_array_equal(plane_hessian(saddle, (0.1, 0.2), (1.0, 0.0), (0.0, 1.0)), [[2, 0], [0, -2]])

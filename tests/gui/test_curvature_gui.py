@@ -149,3 +149,20 @@ def test_the_curvature_lab_on_a_two_dimensional_function(qtbot, window):
     np.testing.assert_allclose(sorted(lab.result.top), sorted(np.linalg.eigvalsh(hessian)), rtol=1e-10,
                                atol=1e-10)
     assert lab.result.top.size == 2
+
+
+def test_the_readout_shows_the_curvature_under_the_mouse(qtbot, window):
+    from hillwalk.core.curvature import plane_hessian
+
+    state = window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    window.readout_curvature_action.trigger()          # View > Readout: curvature at the crosshair
+    assert state.view.readout_curvature
+    figure = window.heatmap.figure
+    scene_point = window.heatmap.scene_position_of(0.3, -0.2)
+    qtbot.mouseMove(figure.viewport(), figure.mapFromScene(scene_point))
+    qtbot.waitUntil(lambda: "curvatures in the plane" in window.readout.text(), timeout=SCENE_TIMEOUT_MS)
+    a, b = (float(part.split("=")[1]) for part in window.readout.text().split(",")[:2])
+    expected = np.linalg.eigvalsh(plane_hessian(state.objective, state.plane.point(a, b), state.plane.dir1,
+                                                state.plane.dir2))
+    assert f"{expected[1]:.4g}, {expected[0]:.4g}" in window.readout.text()
