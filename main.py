@@ -272,7 +272,7 @@ def build_parser():
                                               "with their residuals, Hutchinson's trace, the eigenvalue density, "
                                               "lambda_max and 2 / lambda_max, the step size above which full-batch "
                                               "gradient descent on the quadratic model diverges. Writes .npz "
-                                              "(eigenvalues, the point theta, meta) or .csv.")
+                                              "(eigenvalues, the point theta, meta), .csv or .png (the density).")
     add_problem_arguments(hessian)
     hessian.add_argument("--at", choices=("init", "trained"), default="trained",
                          help="the initial weights, or those after --train-steps of full-batch gradient descent "
@@ -292,7 +292,7 @@ def build_parser():
                                                                  "quadrature, 4 probes)")
     hessian.add_argument("--iterations", type=_in_range("hessian.iterations"), default=None,
                          help="Lanczos steps (default: max(4 k + 20, 60), at most the number of parameters)")
-    hessian.add_argument("--out", default=None, help="output file: .npz or .csv (default: print only)")
+    hessian.add_argument("--out", default=None, help="output file: .npz, .csv or .png (default: print only)")
     hessian.add_argument("--save-data", action="store_true",
                          help=".npz only: also store X (with the bias column) and y, to recompute without Hillwalk")
     hessian.set_defaults(handler=run_hessian)
@@ -703,8 +703,8 @@ def run_hessian(args, out=None):
 
     path = Path(args.out) if args.out else None
     if path is not None:
-        if path.suffix.lower() not in (".npz", ".csv"):
-            raise HillwalkError(f"{path}: unknown output format {path.suffix or '(none)'}; use .npz or .csv")
+        if path.suffix.lower() not in (".npz", ".csv", ".png"):
+            raise HillwalkError(f"{path}: unknown output format {path.suffix or '(none)'}; use .npz, .csv or .png")
         check_output_folder(path)
     if args.save_data and (path is None or path.suffix.lower() != ".npz"):
         raise HillwalkError("--save-data only applies to .npz output")
@@ -738,8 +738,17 @@ def run_hessian(args, out=None):
                 "exact_trace": report.exact_trace}
         if path.suffix.lower() == ".npz":
             save_curvature_npz(path, report, meta, objective, args.save_data)
-        else:
+        elif path.suffix.lower() == ".csv":
             save_curvature_csv(path, report)
+        else:
+            if not has_display():
+                os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            from hillwalk.gui.app import application
+            from hillwalk.gui.figures import render_spectrum_png
+
+            application()
+            render_spectrum_png(report, path, title=f"Hessian of {problem_title(problem)} at the {args.at} weights: "
+                                f"lambda_max {report.lambda_max:.4g}, 2 / lambda_max = {report.largest_stable_lr:.4g}")
         print(f"wrote {path}", file=out)
     return EXIT_OK
 

@@ -322,6 +322,33 @@ def render_landscape_png(landscape, path, size=(1200, 900), title=None, log_scal
 
 
 
+def render_spectrum_png(report, path, size=(1200, 800), title=None):
+    """A PNG of a Hessian spectrum (core.labs.tasks.CurvatureReport): the eigenvalue density
+    when computed, the largest eigenvalues (orange) and smallest (blue) marked on the axis,
+    and lambda_max as a dashed line."""
+    figure = pg.GraphicsLayoutWidget()
+    try:
+        figure.setBackground("w")
+        plot = figure.addPlot()
+        plot.setLabel("bottom", "eigenvalue", color="k")
+        plot.setLabel("left", "density" if report.density is not None else "", color="k")
+        height = 1.0
+        if report.density is not None:
+            plot.plot(report.density.grid, report.density.density, pen=pg.mkPen("#0072B2", width=2))
+            height = float(np.max(report.density.density)) or 1.0
+        for values, color in ((report.top, "#D55E00"), (report.bottom, "#0072B2")):
+            if values.size:
+                plot.addItem(pg.ScatterPlotItem(values, np.full(values.size, 0.02 * height), symbol="t", size=12,
+                                                brush=color, pen=pg.mkPen("k")))
+        plot.addItem(pg.InfiniteLine(report.lambda_max, angle=90,
+                                     pen=pg.mkPen("#D55E00", style=QtCore.Qt.PenStyle.DashLine)))
+        plot.setTitle(title or f"lambda_max {report.lambda_max:.4g}, 2 / lambda_max = {report.largest_stable_lr:.4g}",
+                      color="k")
+        return save_widget_png(figure, path, size)
+    finally:
+        delete_now(figure)
+
+
 def wants_log_scale(values):
     """Log colours when a non-negative surface spans more than two orders of magnitude."""
     finite = values[np.isfinite(values)]

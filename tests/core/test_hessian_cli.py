@@ -53,7 +53,14 @@ def test_the_csv_and_what_is_refused(tmp_path):
     network = ClassifierSpec(dataset="iris", model="net", hidden=(4, 4)).build()
     exact = np.linalg.eigvalsh(full_hessian(network, network.initial_theta(seed=0)))
     np.testing.assert_allclose([float(r[2]) for r in rows[1:]], exact[::-1][:2], rtol=1e-8)
-    for args, message in ((("--top", "0"), "from 1 to 1000"), (("--out", "x.png"), "use .npz or .csv"),
+    for args, message in ((("--top", "0"), "from 1 to 1000"), (("--out", "x.gif"), "use .npz, .csv or .png"),
                           (("--save-data",), "only applies to .npz"), (("--trace", "1"), "probes")):
         result = run(tmp_path, "--dataset", "iris", *args)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_the_png_draws_the_density(tmp_path):
+    result = run(tmp_path, "--dataset", "iris", "--top", "3", "--density", "--out", "spectrum.png")
+    assert result.returncode == 0, result.stderr
+    data = (tmp_path / "spectrum.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
