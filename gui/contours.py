@@ -117,3 +117,32 @@ def landscape_contours(landscape, log_scale, count, should_stop=None):
         raise HillwalkError("contour lines need a 2-D slice, not a cut")
     return contour_lines(display_values(landscape.values, log_scale), landscape.alphas, landscape.betas, count,
                          should_stop)
+
+
+class TracedContours:
+    """The contour lines a worker traced for a lab's side-by-side figures (see
+    ``AppState.request_figure_contours``), kept per figure name while they fit the
+    landscape that figure shows and the view's colour scale and line count."""
+
+    def __init__(self):
+        # name -> (landscape, log scale, count, ContourLines)
+        self._entries = {}
+
+    def lines_for(self, name, landscape, view):
+        """The lines traced for this very ``landscape`` and view, or None (ask a worker)."""
+        entry = self._entries.get(name)
+        if entry is not None and entry[0] is landscape and entry[1:3] == (view.log_scale, view.contours):
+            return entry[3]
+        return None
+
+    def accept(self, traced, shown, view) -> dict:
+        """Keep the entries of a worker's ``traced`` ({name: (landscape, log scale,
+        count, lines)}) that fit ``shown`` ({name: landscape drawn now}) and the view;
+        returns {name: lines} to draw (late answers for older landscapes are dropped)."""
+        fresh = {}
+        for name, entry in traced.items():
+            landscape, log_scale, count, lines = entry
+            if shown.get(name) is landscape and (log_scale, count) == (view.log_scale, view.contours):
+                self._entries[name] = entry
+                fresh[name] = lines
+        return fresh

@@ -477,22 +477,17 @@ class MainWindow(QtWidgets.QMainWindow):
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
-        # a menu item, not a box in the Curves panel: that panel shares 800 pixels with the cut view
-        self.curves_by_work_action = view_menu.addAction("Curves against gradient evaluations")
-        self.curves_by_work_action.setObjectName("curvesByWorkAction")
-        self.curves_by_work_action.setCheckable(True)
-        self.curves_by_work_action.setToolTip("Draw the loss, accuracy and gradient curves against the gradients "
-                                              "evaluated so far instead of the step: a second-order step's line "
-                                              "search costs several, so methods compare per unit of work")
-        self.curves_by_work_action.toggled.connect(
+        # menu items, not boxes in the panels: the Curves panel shares 800 pixels with the cut view
+        self.curves_by_work_action = self._view_toggle(
+            view_menu, "Curves against gradient evaluations", "curvesByWorkAction",
+            "Draw the loss, accuracy and gradient curves against the gradients evaluated so far instead of the "
+            "step: a second-order step's line search costs several, so methods compare per unit of work",
             lambda on: self.state.set_view(curves_x="gradients" if on else "step"))
-        self.readout_curvature_action = view_menu.addAction("Readout: curvature at the crosshair")
-        self.readout_curvature_action.setObjectName("readoutCurvatureAction")
-        self.readout_curvature_action.setCheckable(True)
-        self.readout_curvature_action.setToolTip("The status bar's readout adds the slice's two principal "
-                                                 "curvatures under the mouse: the eigenvalues of the Hessian "
-                                                 "restricted to the plane (two exact Hessian-vector products)")
-        self.readout_curvature_action.toggled.connect(lambda on: self.state.set_view(readout_curvature=on))
+        self.readout_curvature_action = self._view_toggle(
+            view_menu, "Readout: curvature at the crosshair", "readoutCurvatureAction",
+            "The status bar's readout adds the slice's two principal curvatures under the mouse: the "
+            "eigenvalues of the Hessian restricted to the plane (two exact Hessian-vector products)",
+            lambda on: self.state.set_view(readout_curvature=on))
         self.state.view_changed.connect(self._sync_view_actions)
         self._sync_view_actions()
         view_menu.addSeparator()
@@ -503,6 +498,16 @@ class MainWindow(QtWidgets.QMainWindow):
         help_menu = menu.addMenu("&Help")
         help_menu.addAction("Formulas…", self.show_formulas)
         help_menu.addAction("About Hillwalk", self.show_about)
+
+    @staticmethod
+    def _view_toggle(menu, text, name, tooltip, on_toggled):
+        """A checkable menu item for a view setting (shown in force by _sync_view_actions)."""
+        action = menu.addAction(text)
+        action.setObjectName(name)
+        action.setCheckable(True)
+        action.setToolTip(tooltip)
+        action.toggled.connect(on_toggled)
+        return action
 
     def _sync_view_actions(self):
         for action, checked in ((self.curves_by_work_action, self.state.view.curves_x == "gradients"),

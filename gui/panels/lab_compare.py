@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from ..contours import no_lines
+from ..contours import TracedContours, no_lines
 from ..figures import LandscapeFigure
 from .lab_base import LabPanel
 
@@ -44,8 +44,7 @@ class LossComparisonLab(LabPanel):
         layout.addLayout(row, 1)
         self.shared_levels.toggled.connect(lambda: self.result is not None and self.show_result(self.result))
         state.view_changed.connect(lambda: self.result is not None and self.show_result(self.result))
-        # name -> (landscape, log scale, count, lines): the lines drawn, traced in a worker
-        self.traced = {}
+        self.traced = TracedContours()   # the lines drawn, traced in a worker
         state.figure_contours_ready.connect(self._on_contours_ready)
 
     def show_result(self, comparison):
@@ -57,14 +56,12 @@ class LossComparisonLab(LabPanel):
         for name, landscape in results.items():
             # lines traced for this very landscape and view are kept; others are asked of a
             # worker (the lab's grid is the main slice's, up to 2001 x 2001)
-            traced = self.traced.get(name)
-            current = traced is not None and traced[0] is landscape and traced[1:3] == (view.log_scale,
-                                                                                          view.contours)
-            if not current:
+            lines = self.traced.lines_for(name, landscape, view)
+            if lines is None:
                 missing[name] = landscape
             self.figures[name].show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
                                               contours=view.contours, title=f"{name} {landscape.component}",
-                                              lines=traced[3] if current else no_lines(), narrow=True)
+                                              lines=no_lines() if lines is None else lines, narrow=True)
         if missing:
             self.state.request_figure_contours(self.lab, missing)
         if self.shared_levels.isChecked():
@@ -78,13 +75,8 @@ class LossComparisonLab(LabPanel):
     def _on_contours_ready(self, owner, traced):
         if owner != self.lab or self.result is None:
             return
-        view = self.state.view
-        for name, entry in traced.items():
-            landscape, log_scale, count, lines = entry
-            if self.result.landscapes.get(name) is landscape and (log_scale, count) == (view.log_scale,
-                                                                                        view.contours):
-                self.traced[name] = entry
-                self.figures[name].show_contours(lines)
+        for name, lines in self.traced.accept(traced, self.result.landscapes, self.state.view).items():
+            self.figures[name].show_contours(lines)
 
     def values_at(self, a, b):
         out = {}

@@ -19,7 +19,7 @@ from PyQt6 import QtCore, QtWidgets
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.models.problem import editable_widths, has_skip
 
-from ..contours import no_lines
+from ..contours import TracedContours, no_lines
 from ..figures import LandscapeFigure, modes_note
 from ..lab_state import MAX_LABEL_CHARS, SIDES
 from .lab_base import LabPanel
@@ -228,8 +228,7 @@ class CompareModelsLab(LabPanel):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([400, 600])
         layout.addWidget(self.splitter, 1)
-        # side -> (landscape, log scale, count, lines): contour lines traced in a worker
-        self.traced = {}
+        self.traced = TracedContours()   # contour lines traced in a worker
         state.view_changed.connect(lambda: self.result is not None and self.show_result(self.result))
         state.figure_contours_ready.connect(self._on_contours_ready)
 
@@ -249,15 +248,13 @@ class CompareModelsLab(LabPanel):
                              (regions.xs, regions.ys, regions.classes), trained.model)
                 self.region_plots[side].setTitle(f"{side.upper()}: {name}", color="k", size="9pt")
             landscape = trained.landscape
-            traced = self.traced.get(side)
-            current = traced is not None and traced[0] is landscape and traced[1:3] == (view.log_scale,
-                                                                                          view.contours)
-            if not current:
+            contour = self.traced.lines_for(side, landscape, view)
+            if contour is None:
                 missing[side] = landscape
             self.figures[side].show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
                                               contours=view.contours,
                                               title=None if with_regions else f"{side.upper()}: {name}",
-                                              lines=traced[3] if current else no_lines(), narrow=True)
+                                              lines=no_lines() if contour is None else contour, narrow=True)
             self.figure_texts[side].setText(figure_text(trained))
             lines.append(f"<b>{side.upper()}</b> {name}: training accuracy {100 * trained.train_accuracy:.1f}%")
         if missing:
@@ -291,12 +288,9 @@ class CompareModelsLab(LabPanel):
     def _on_contours_ready(self, owner, traced):
         if owner != self.lab or self.result is None:
             return
-        view = self.state.view
-        for side, entry in traced.items():
-            landscape, log_scale, count, lines = entry
-            if self.result[side].landscape is landscape and (log_scale, count) == (view.log_scale, view.contours):
-                self.traced[side] = entry
-                self.figures[side].show_contours(lines)
+        shown = {side: self.result[side].landscape for side in SIDES}
+        for side, lines in self.traced.accept(traced, shown, self.state.view).items():
+            self.figures[side].show_contours(lines)
 
     def figures_of(self):
         """{side: (roughness, non-convex share, training accuracy)} of the last result (for tests)."""
