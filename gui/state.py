@@ -149,6 +149,7 @@ class AppState(QtCore.QObject):
         # the opened session's title and caption (a preset's paragraph, shown by the window)
         # and its scene, which they describe (see session())
         self.title, self.caption, self._opened_scene = "", "", None
+        self._readout_objective = None   # (objective, plane, modes, objective in those modes)
 
     # ================================================================= setters (panels call these)
     def start(self):
@@ -513,7 +514,15 @@ class AppState(QtCore.QObject):
         def job(report, should_stop):
             from hillwalk.core.curvature import plane_hessian
 
-            sliced = spec.objective_in_modes(objective, plane.center)
+            # the objective in the slice's modes, made once per scene, not once per mouse move
+            # (batch norm's eval mode estimates the centre's statistics in a full pass)
+            modes = spec.modes()
+            cached = self._readout_objective
+            if cached is not None and cached[0] is objective and cached[1] is plane and cached[2] == modes:
+                sliced = cached[3]
+            else:
+                sliced = spec.objective_in_modes(objective, plane.center)
+                self._readout_objective = (objective, plane, modes, sliced)   # one assignment: atomic
             hessian = plane_hessian(sliced, plane.point(a, b), plane.dir1, plane.dir2)
             return float(a), float(b), np.linalg.eigvalsh(hessian)
 
