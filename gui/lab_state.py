@@ -177,6 +177,9 @@ class LabState(QtCore.QObject):
             if isinstance(changes.get("hidden"), str):
                 changes["hidden"] = parse_widths(changes["hidden"])
             variant = replace(current, **changes)
+            objective = self.app.objective
+            if objective is not None and objective.has_data:   # a side the memory cannot hold
+                variant.problem(self.app.problem).check_fits(objective.train)
         except HillwalkError as error:
             self.lab_failed.emit("models", f"Could not apply the change to model {side.upper()}: {error}")
             self.models_changed.emit()

@@ -409,13 +409,17 @@ def compare_models_task(problem, slice_spec, objective, variants=DEFAULT_VARIANT
         side_slice = variant.slice_spec(plane_spec)
         _report(report, 0.5 * k, f"model {side.upper()}: training the {name}")
         model = spec.model_on(objective.train, objective.val)
-        theta, _, _ = train_full_batch(
+        theta, _, losses = train_full_batch(
             model, model.initial_theta(slice_spec.init_scale, slice_spec.seed), side_slice.train_steps,
             record=False, should_stop=should_stop,
             progress=lambda fraction, k=k, side=side, name=name: _report(
                 report, 0.5 * k + 0.2 * fraction, f"model {side.upper()}: training the {name}"))
         if _stopped(should_stop):
             return None
+        if not (np.all(np.isfinite(theta)) and np.isfinite(losses[-1])):
+            raise HillwalkError(f"model {side.upper()} ({name}): its loss overflowed (at the initial weights or while "
+                                "training); choose fewer layers, a smaller initialization (Xavier or 0.01), or batch "
+                                "norm")
         evaluation = model.for_evaluation() if hasattr(model, "for_evaluation") else model
         if getattr(evaluation, "batchnorm", False):
             # evaluation mode proper: each example normalized with the training set's

@@ -52,7 +52,9 @@ def train_full_batch(objective, theta0, steps=300, initial_step=1.0, record=True
     stopped = (lambda: False) if should_stop is None else should_stop
     for k in range(int(steps)):
         squared = float(np.sum(grad * grad))
-        if squared == 0 or stopped():
+        # nothing to descend: a minimum, a stop, or a loss that overflowed (every trial
+        # step would be halved down to nothing)
+        if squared == 0 or stopped() or not (np.isfinite(loss) and np.isfinite(squared)):
             break
         while True:
             if stopped():

@@ -135,6 +135,10 @@ class SliceSpec:
         trained, path, losses = train_full_batch(objective, initial, self.train_steps,
                                                  record=self.directions == "pca", progress=progress,
                                                  should_stop=should_stop)
+        if not (np.all(np.isfinite(trained)) and np.isfinite(losses[-1])):
+            raise HillwalkError("training the centre diverged: the loss overflowed at the initial weights or on the "
+                                "way; choose a smaller initialization (Xavier or 0.01), fewer layers, batch norm, "
+                                "or the initial weights as the centre")
         return trained, initial, path, losses
 
     def plane(self, objective, center=None, center_label=None, progress=None, should_stop=None):

@@ -165,6 +165,23 @@ class ClassifierSpec:
         return (len(self.hidden) == 1 and not self.batchnorm and self.keep_prob == 1.0 and not self.residual
                 and self.activation != "maxout" and self.init in TWO_LAYER_INIT_SCHEMES)
 
+    def check_fits(self, train):
+        """Refuse a network whose pass over ``train`` would exceed the memory budget, before
+        anything is built (a linear model always fits: its data was held to its own budget)."""
+        if self.model != "net":
+            return
+        n, d = train.X.shape
+        classes = len(train.class_names)
+        pieces = self.pieces if self.activation == "maxout" else 1
+        # a slice's centre runs a forward and backward pass on the whole training set;
+        # the estimate counts every array its caches and gradients keep, the input X
+        # among them, which is the data already loaded (and held to its own budget,
+        # DATA_BUDGET_BYTES): only the pass's new arrays count against this one
+        needed = estimate_pass_bytes(n, d, classes, self.hidden, pieces, self.batchnorm, self.keep_prob < 1.0,
+                                     self.residual, mask_sets=1 if self.keep_prob < 1.0 else 0) - 8 * n * d
+        check_memory(needed, f"a {format_widths(self.hidden)}-unit network on {n} examples",
+                     "use fewer or narrower hidden layers, or a subsample")
+
     def model_on(self, train, val=None):
         """The model of these settings (linear or network, loss, regularizer) on data that
         is already split and preprocessed.
@@ -174,17 +191,7 @@ class ClassifierSpec:
         is the function of one fixed mask from ``seed``, and slices choose their own mode."""
         regularizer = Regularizer(self.regularizer, self.lam, self.beta)
         if self.model == "net":
-            n, d = train.X.shape
-            classes = len(train.class_names)
-            pieces = self.pieces if self.activation == "maxout" else 1
-            # a slice's centre runs a forward and backward pass on the whole training set;
-            # the estimate counts every array its caches and gradients keep, the input X
-            # among them, which is the data already loaded (and held to its own budget,
-            # DATA_BUDGET_BYTES): only the pass's new arrays count against this one
-            needed = estimate_pass_bytes(n, d, classes, self.hidden, pieces, self.batchnorm, self.keep_prob < 1.0,
-                                         self.residual, mask_sets=1 if self.keep_prob < 1.0 else 0) - 8 * n * d
-            check_memory(needed, f"a {format_widths(self.hidden)}-unit network on {n} examples",
-                         "use fewer or narrower hidden layers, or a subsample")
+            self.check_fits(train)
             if self.is_plain_two_layer:
                 return TwoLayerNet(train, val, self.hidden[0], self.activation, self.slope, self.init, self.loss,
                                    self.delta, regularizer, self.regularize_bias)

@@ -343,3 +343,18 @@ def test_the_roughness_leaves_out_overflowed_points_without_a_warning():
     values, alphas, betas = grid_of(lambda a, b: a ** 2 + b ** 2, 11)
     values[0, :] = np.inf
     assert slice_roughness(values, alphas, betas) == pytest.approx(4.0)
+
+
+def test_a_side_whose_loss_overflows_is_named_and_training_stops_at_once():
+    problem = ClassifierSpec(dataset="iris")
+    objective = problem.build()
+    exploding = ModelVariant(hidden=(64,) * 64, activation="maxout", pieces=8)
+    with np.errstate(all="ignore"), pytest.raises(HillwalkError, match="model B .* its loss overflowed"):
+        tasks.compare_models_task(problem, SliceSpec(grid=11), objective, (ModelVariant(model="linear"), exploding))
+    network = exploding.problem(problem).build()
+    with np.errstate(all="ignore"), pytest.raises(HillwalkError, match="training the centre diverged"):
+        SliceSpec(grid=11).plane(network)
+    # an overflowed loss ends full-batch training at once instead of halving steps to nothing
+    with np.errstate(all="ignore"):
+        _, _, losses = train_full_batch(network, network.initial_theta(seed=0), 500, record=False)
+    assert losses.size <= 2 and not np.isfinite(losses[-1])   # stopped at the first overflow, not after 500

@@ -76,6 +76,10 @@ def test_the_side_editors_change_a_side_and_refuse_what_it_cannot_be(qtbot, wind
     assert "skip connections" in lab.status.text()
     assert labs.comparison()[1].hidden == (16, 16, 16) and editor_b.hidden.text() == "3 x 16"
     assert lab.result is computed and not labs.busy("models")
+    # a side the memory cannot hold: refused before anything is trained
+    type_into(qtbot, editor_b.hidden, "64 x 4096")
+    qtbot.waitUntil(lambda: "over the" in lab.status.text() and "budget" in lab.status.text(), timeout=UI_TIMEOUT_MS)
+    assert labs.comparison()[1].hidden == (16, 16, 16) and lab.result is computed and not labs.busy("models")
     # batch norm on: its slice mode becomes a choice
     qtbot.mouseClick(editor_b.batchnorm, QtCore.Qt.MouseButton.LeftButton,
                      pos=QtCore.QPoint(8, editor_b.batchnorm.height() // 2))
