@@ -122,8 +122,8 @@ class ModelVariant:
 
 # The lab's sides before anyone chooses: the notes' lesson of a linear classifier against a
 # two-layer network on 2-D data.
-DEFAULT_VARIANTS = (ModelVariant("linear classifier", model="linear"),
-                    ModelVariant("two-layer network", model="net", hidden=(64,)))
+# Without labels: a fixed label ("two-layer network") stayed on a side edited into another model.
+DEFAULT_VARIANTS = (ModelVariant(model="linear"), ModelVariant(model="net", hidden=(64,)))
 SIDES = ("a", "b")
 
 
