@@ -304,27 +304,7 @@ def build_parser():
                                             "functions: the paths on the surface; classifiers: loss curves).")
     trace.add_argument("--objective", default="rosenbrock",
                        choices=(*TEST_FUNCTION_NAMES, "classifier"))
-    trace.add_argument("--optimizer", default="sgd",
-                       help="sgd, momentum, nesterov, adagrad, rmsprop, adam, newton, bfgs, lbfgs, random-search, "
-                            "random-local-search; several separated by commas race each other (default: sgd)")
-    trace.add_argument("--lr", type=_finite_float, default=1e-3,
-                       help="learning rate; the candidates' scale for the random searches (default: 1e-3)")
-    trace.add_argument("--momentum", type=_finite_float, default=None,
-                       help="mu; with sgd it gives momentum SGD (default: 0 for sgd, 0.9 for momentum/nesterov)")
-    trace.add_argument("--decay", type=_finite_float, default=0.99, help="RMSProp's alpha (default: 0.99)")
-    trace.add_argument("--damping", type=_in_range("optimizer.damping"), default=0.0,
-                       help="Newton's initial damping mu in (H + mu I) p = -g (default: 0, the pure Newton step)")
-    trace.add_argument("--history", type=_in_range("optimizer.history"), default=10,
-                       help="L-BFGS's kept pairs m (default: 10)")
-    trace.add_argument("--beta1", type=_finite_float, default=0.9)
-    trace.add_argument("--beta2", type=_finite_float, default=0.999)
-    trace.add_argument("--eps", type=_finite_float, default=None,
-                       help="default as in torch: 1e-10 for adagrad, 1e-8 otherwise")
-    trace.add_argument("--schedule", default="constant", choices=SCHEDULES,
-                       help="constant; step: lr*gamma^(t//every); exp: lr*exp(-k t); inv: lr/(1 + k t)")
-    trace.add_argument("--gamma", type=_finite_float, default=0.5)
-    trace.add_argument("--every", type=_positive_int, default=100)
-    trace.add_argument("--k", type=_finite_float, default=1e-3)
+    add_optimizer_arguments(trace)
     trace.add_argument("--steps", type=_in_range("race.steps"), default=500,
                        help="1 to 100000 (default: 500)")
     trace.add_argument("--start", type=_in_range("race.start"), nargs=2, metavar=("X", "Y"), default=None,
@@ -333,9 +313,6 @@ def build_parser():
                        help="quadratic: condition number, 1 to 1e8")
     trace.add_argument("--angle", type=_in_range("problem.angle"), default=30.0,
                        help="quadratic: rotation in degrees")
-    trace.add_argument("--batch-size", type=_positive_int, default=None,
-                       help="classifier: examples per gradient (default: the full batch)")
-    trace.add_argument("--sampling", default="epoch", choices=["epoch", "replacement"])
     trace.add_argument("--init-scale", type=_in_range("slice.init_scale"), default=1e-3,
                        help="classifier: start at W = scale * randn (seed --seed)")
     trace.add_argument("--record-every", type=_in_range("race.steps"), default=None,
@@ -360,8 +337,59 @@ def build_parser():
     race.add_argument("--frames", type=_in_range("gif.frames"), default=60,
                       help="number of frames, 2 to 1000 (default: 60)")
     race.add_argument("--gif-size", default="800x600", help="WIDTHxHEIGHT (default: 800x600)")
+    add_optimizer_arguments(race.add_argument_group(
+        "methods", "--optimizer replaces the session's race with these methods (the other options as for trace); "
+                   "without it, each option given changes the session's methods that use it (--history: its "
+                   "L-BFGS runs)"), race=True)
     race.set_defaults(handler=run_race)
     return parser
+
+
+# trace's defaults of the optimizer options (race leaves an option it was not given alone)
+OPTIMIZER_DEFAULTS = {"optimizer": "sgd", "lr": 1e-3, "momentum": None, "decay": 0.99, "damping": 0.0,
+                      "history": 10, "beta1": 0.9, "beta2": 0.999, "eps": None, "no_bias_correction": False,
+                      "saddle_free": False, "schedule": "constant", "gamma": 0.5, "every": 100, "k": 1e-3,
+                      "batch_size": None, "sampling": "epoch"}
+
+
+def add_optimizer_arguments(parser, race=False):
+    """The options that define optimizers, shared by trace and race (race: no defaults, so
+    that only what is given changes the session's methods)."""
+    def default(name):
+        return None if race else OPTIMIZER_DEFAULTS[name]
+
+    parser.add_argument("--optimizer", default=default("optimizer"),
+                        help="sgd, momentum, nesterov, adagrad, rmsprop, adam, newton, bfgs, lbfgs, random-search, "
+                             "random-local-search; several separated by commas race each other"
+                             + ("" if race else " (default: sgd)"))
+    parser.add_argument("--lr", type=_finite_float, default=default("lr"),
+                        help="learning rate; the candidates' scale for the random searches (default: 1e-3)")
+    parser.add_argument("--momentum", type=_finite_float, default=default("momentum"),
+                        help="mu; with sgd it gives momentum SGD (default: 0 for sgd, 0.9 for momentum/nesterov)")
+    parser.add_argument("--decay", type=_finite_float, default=default("decay"),
+                        help="RMSProp's alpha (default: 0.99)")
+    parser.add_argument("--damping", type=_in_range("optimizer.damping"), default=default("damping"),
+                        help="Newton's initial damping mu in (H + mu I) p = -g (default: 0, the pure Newton step)")
+    parser.add_argument("--saddle-free", action="store_true", default=default("saddle_free"),
+                        help="Newton with the absolute values of the Hessian's eigenvalues (descends negative "
+                             "curvature; forms the full Hessian: at most 3000 parameters)")
+    parser.add_argument("--history", type=_in_range("optimizer.history"), default=default("history"),
+                        help="L-BFGS's kept pairs m (default: 10)")
+    parser.add_argument("--beta1", type=_finite_float, default=default("beta1"), help="Adam's beta1 (default: 0.9)")
+    parser.add_argument("--beta2", type=_finite_float, default=default("beta2"),
+                        help="Adam's beta2 (default: 0.999)")
+    parser.add_argument("--eps", type=_finite_float, default=default("eps"),
+                        help="default as in torch: 1e-10 for adagrad, 1e-8 otherwise")
+    parser.add_argument("--no-bias-correction", action="store_true", default=default("no_bias_correction"),
+                        help="Adam without dividing m and v by (1 - beta^t), the notes' first form")
+    parser.add_argument("--schedule", default=default("schedule"), choices=SCHEDULES,
+                        help="constant; step: lr*gamma^(t//every); exp: lr*exp(-k t); inv: lr/(1 + k t)")
+    parser.add_argument("--gamma", type=_finite_float, default=default("gamma"))
+    parser.add_argument("--every", type=_positive_int, default=default("every"))
+    parser.add_argument("--k", type=_finite_float, default=default("k"))
+    parser.add_argument("--batch-size", type=_positive_int, default=default("batch_size"),
+                        help="classifier: examples per gradient (default: the full batch)")
+    parser.add_argument("--sampling", default=default("sampling"), choices=["epoch", "replacement"])
 
 
 def run_race(args, out=None):
@@ -380,7 +408,7 @@ def run_race(args, out=None):
 
     check_output_folder(os.path.abspath(args.out), "animation")  # before the slice and race are computed
     session = Session.load(args.session) if args.session else Session(optimizers=default_race_optimizers())
-    enabled = [o for o in session.optimizers if o.enabled]
+    enabled = race_methods([o for o in session.optimizers if o.enabled], args)
     if not enabled:
         raise HillwalkError("the session has no enabled optimizer to race")
     problem = with_model_options(session.problem, args)
@@ -409,6 +437,60 @@ def run_race(args, out=None):
     print(f"wrote {written}: {frames} frames at {args.fps} frames per second, {width}x{height}", file=out)
     print_modes(objective, plane, out)
     return EXIT_OK
+
+
+# race's option -> the OptimizerSpec field it sets (the settings a method may use)
+RACE_SETTING_OPTIONS = {"lr": "lr", "momentum": "momentum", "decay": "alpha", "beta1": "beta1", "beta2": "beta2",
+                        "eps": "eps", "damping": "damping", "history": "history", "batch_size": "batch_size",
+                        "no_bias_correction": "bias_correction", "saddle_free": "saddle_free"}
+SCHEDULE_OPTIONS = ("schedule", "gamma", "every", "k")
+
+
+def race_methods(enabled, args):
+    """The methods race draws: with --optimizer, those (colours from the session palette,
+    unset options at trace's defaults); otherwise the session's enabled methods, each with
+    the given options that apply to it. An option that applies to none of them is refused
+    (it would silently change nothing)."""
+    import dataclasses
+
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.io.session import PALETTE, OptimizerSetting
+    from hillwalk.core.optimization.optimizers import METHOD_INFO, Schedule
+
+    if args.optimizer is not None:
+        for name, value in OPTIMIZER_DEFAULTS.items():
+            if getattr(args, name) is None:
+                setattr(args, name, value)
+        specs = optimizer_specs_from_args(args)
+        return [OptimizerSetting(spec, PALETTE[i % len(PALETTE)]) for i, spec in enumerate(specs)]
+    given = {option: getattr(args, option) for option in (*RACE_SETTING_OPTIONS, *SCHEDULE_OPTIONS, "sampling")
+             if getattr(args, option) not in (None, False)}
+    result = []
+    used = set()
+    for setting in enabled:
+        spec, changes = setting.spec, {}
+        for option, value in given.items():
+            field = RACE_SETTING_OPTIONS.get(option, "schedule" if option in SCHEDULE_OPTIONS else option)
+            if field != "sampling" and not spec.info.applies(field):
+                continue
+            used.add(option)
+            if field == "bias_correction":
+                changes[field] = False
+            elif field == "schedule":
+                current = dataclasses.asdict(changes.get("schedule", spec.schedule))
+                changes["schedule"] = Schedule(**{**current, ("kind" if option == "schedule" else option): value})
+            else:
+                changes[field] = value
+        result.append(dataclasses.replace(setting, spec=dataclasses.replace(spec, **changes)))
+    unused = sorted(set(given) - used)
+    if unused:
+        names = ", ".join("--" + option.replace("_", "-") for option in unused)
+        methods = ", ".join(sorted({s.spec.info.label for s in enabled})) or "none"
+        users = sorted({info.label for info in METHOD_INFO.values()
+                        for option in unused if info.applies(RACE_SETTING_OPTIONS.get(option, "schedule"))})
+        raise HillwalkError(f"{names} applies to none of the session's methods ({methods}); it is used by "
+                            f"{', '.join(users)}: add one with --optimizer")
+    return result
 
 
 def with_mode_options(slice_spec, args):
@@ -447,17 +529,30 @@ def print_modes(objective, plane, out):
 
 
 def optimizer_specs_from_args(args):
-    from hillwalk.core.optimization.optimizers import OptimizerSpec, Schedule
+    from hillwalk.core.optimization.optimizers import OptimizerSpec
 
-    schedule = Schedule(args.schedule, args.gamma, args.every, args.k)
     methods = [m.strip() for m in args.optimizer.split(",") if m.strip()]
     if not methods:
         raise UsageError("hillwalk trace: --optimizer names no method")
     if len(set(methods)) != len(methods):
         raise UsageError("hillwalk trace: --optimizer names a method twice")
-    return [OptimizerSpec(method, lr=args.lr, momentum=args.momentum, alpha=args.decay, beta1=args.beta1,
-                          beta2=args.beta2, eps=args.eps, schedule=schedule, batch_size=args.batch_size,
-                          sampling=args.sampling, damping=args.damping, history=args.history) for method in methods]
+    return [OptimizerSpec(method, **spec_options_from_args(args, method)) for method in methods]
+
+
+def spec_options_from_args(args, method):
+    """The OptimizerSpec fields the options give; each method receives those that apply to
+    it (a Newton in a race with SGD takes no learning rate)."""
+    from hillwalk.core.errors import require_choice
+    from hillwalk.core.optimization.optimizers import METHOD_INFO, METHODS, Schedule
+
+    info = METHOD_INFO[require_choice(method, METHODS, "optimizer")]
+    options = {"lr": args.lr, "momentum": args.momentum, "alpha": args.decay, "beta1": args.beta1,
+               "beta2": args.beta2, "eps": args.eps, "batch_size": args.batch_size, "damping": args.damping,
+               "history": args.history, "bias_correction": not args.no_bias_correction,
+               "saddle_free": args.saddle_free,
+               "schedule": Schedule(args.schedule, args.gamma, args.every, args.k)}
+    kept = {name: value for name, value in options.items() if info.applies(name)}
+    return {**kept, "sampling": args.sampling}
 
 
 def trace_setup_from_session(args):

@@ -269,9 +269,23 @@ class AppState(QtCore.QObject):
             if name == "start" and not all(math.isfinite(v) for v in value):
                 self._reject("the start point must be finite")
                 return
+        if self.objective is not None and not self.runs_in_plane(proposed):
+            try:   # leaving the plane: every method must work in the full space (saddle-free Newton's size)
+                for entry in self.optimizers:
+                    if entry.spec.saddle_free:
+                        check_settings(self.objective, optimizer=entry.spec, changed=["saddle_free"])
+            except HillwalkError as error:
+                self._reject(str(error))
+                return
         self.race = proposed
         self.race_changed.emit()
         self._restart_runs()
+
+    def runs_in_plane(self, race) -> bool:
+        """Whether the runs of ``race`` optimize over the slice's (a, b) only."""
+        plane = self.plane
+        return bool(race.in_plane and plane is not None and plane.dir2 is not None
+                    and self.objective is not None and not self.objective.has_own_plane)
 
     def choose_objective(self, name: str):
         """Switch between the classifier on data and a 2-D test function; a function
@@ -331,7 +345,8 @@ class AppState(QtCore.QObject):
         if spec is not None and self.objective is not None:
             try:
                 check_settings(self.objective, optimizer=spec,
-                               changed=[f for f in spec.__dataclass_fields__ if getattr(spec, f) != getattr(entry.spec, f)])
+                               changed=[f for f in spec.__dataclass_fields__ if getattr(spec, f) != getattr(entry.spec, f)],
+                               in_plane=self.runs_in_plane(self.race))
             except HillwalkError as error:
                 self._reject(str(error))
                 return

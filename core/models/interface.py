@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from ..curvature import MAX_FULL_HESSIAN
 from ..errors import HillwalkError
 from .components import Component
 
@@ -126,7 +127,7 @@ def objective_name(objective) -> str:
     return f"the {name} function"
 
 
-def check_settings(objective, problem=None, slice_spec=None, changed=(), optimizer=None):
+def check_settings(objective, problem=None, slice_spec=None, changed=(), optimizer=None, in_plane=False):
     """Refuse a setting that the objective in force cannot honour.
 
     Parameters
@@ -143,6 +144,8 @@ def check_settings(objective, problem=None, slice_spec=None, changed=(), optimiz
         means nothing is refused.
     optimizer : OptimizerSpec or None
         The proposed settings of one optimizer (``changed`` names its fields).
+    in_plane : bool
+        The optimizer runs within the slice's plane (over (a, b): two parameters).
 
     Raises
     ------
@@ -157,7 +160,7 @@ def check_settings(objective, problem=None, slice_spec=None, changed=(), optimiz
     if slice_spec is not None:
         _check_slice(objective, slice_spec, changed)
     if optimizer is not None:
-        _check_optimizer(objective, optimizer, changed)
+        _check_optimizer(objective, optimizer, changed, in_plane)
 
 
 def _check_problem(objective, problem, changed):
@@ -211,19 +214,24 @@ def _check_slice(objective, slice_spec, changed):
                                 f"and y are the plane; change the range instead")
 
 
-def _check_optimizer(objective, spec, changed):
+def _check_optimizer(objective, spec, changed, in_plane=False):
     info = spec.info
     fields = sorted(f for f in changed & set(SPEC_SETTINGS) if not info.applies(f))
     if fields:
         raise HillwalkError(f"{_spell(fields, {'alpha': 'the RMSProp decay'})} no effect on {info.label}; "
                             f"it uses {', '.join(_LABELS.get(f, f) for f in info.settings)}")
+    if "saddle_free" in changed and spec.saddle_free and not in_plane and objective.size > MAX_FULL_HESSIAN:
+        raise HillwalkError(f"Saddle-free Newton forms the full Hessian to take its eigenvalues' absolute values: at "
+                            f"most {MAX_FULL_HESSIAN} parameters, and {objective_name(objective)} has "
+                            f"{objective.size}; race within the plane, or use Newton without it")
     if "batch_size" in changed and spec.batch_size is not None and not objective.supports_minibatches:
         raise HillwalkError(f"The batch size has no effect on {objective_name(objective)}: it has no examples "
                             f"to sample; leave it at full batch")
 
 
 # OptimizerSpec fields that a method may or may not use (optimization.optimizers.SETTINGS).
-SPEC_SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "schedule", "batch_size", "damping", "history")
+SPEC_SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "bias_correction", "schedule", "batch_size",
+                 "damping", "saddle_free", "history")
 
 _LABELS = {"lam": "lambda", "regularize_bias": "regularizing the bias", "val_fraction": "the validation share",
            "subsample": "the subsample", "label_column": "the label column", "seed": "the data seed",
@@ -237,7 +245,8 @@ _LABELS = {"lam": "lambda", "regularize_bias": "regularizing the bias", "val_fra
            "dropout_mode": "the dropout mode", "directions": "the directions", "lr": "the learning rate",
            "momentum": "momentum", "alpha": "the decay alpha", "beta1": "beta1", "beta2": "beta2", "eps": "eps",
            "schedule": "the schedule", "batch_size": "the batch size", "damping": "Newton's damping",
-           "history": "the L-BFGS history"}
+           "history": "the L-BFGS history", "bias_correction": "Adam's bias correction",
+           "saddle_free": "saddle-free Newton"}
 
 
 def _spell(fields, labels=None) -> str:

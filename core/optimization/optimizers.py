@@ -30,7 +30,8 @@ from ..limits import check, check_optional
 
 SCHEDULES = ("constant", "step", "exp", "inv")
 # The OptimizerSpec fields a method may use ("schedule" stands for its kind, gamma, every, k).
-SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "schedule", "batch_size", "damping", "history")
+SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "bias_correction", "schedule", "batch_size", "damping",
+            "saddle_free", "history")
 
 
 # --------------------------------------------------------------------------- update rules
@@ -74,10 +75,15 @@ def rmsprop_rule(theta, grad, lr, spec, state, t):
 
 def adam_rule(theta, grad, lr, spec, state, t):
     """``m = b1 m + (1-b1) g``; ``v = b2 v + (1-b2) g^2``;
-    ``x -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)`` (torch's order)."""
+    ``x -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)`` (torch's order).
+    Without bias correction (the notes' first form), ``x -= lr m / (sqrt(v) + eps)``: m and
+    v start at 0, so the first steps are scaled by (1 - b1) / sqrt(1 - b2) (0.1 / 0.0316 =
+    3.2x the corrected step with torch's betas, and ~1/t-dependent after)."""
     m = spec.beta1 * state.get("m", np.zeros_like(theta)) + (1 - spec.beta1) * grad
     v = spec.beta2 * state.get("v", np.zeros_like(theta)) + (1 - spec.beta2) * grad * grad
     state["m"], state["v"] = m, v
+    if not spec.bias_correction:
+        return theta - lr * m / (np.sqrt(v) + spec.effective_eps)
     bias1 = 1 - spec.beta1 ** t
     bias2 = 1 - spec.beta2 ** t
     denominator = np.sqrt(v) / math.sqrt(bias2) + spec.effective_eps
@@ -126,7 +132,8 @@ class MethodInfo:
 
 def _info(method, label, short_name, settings, rule=None, second_order=False, **defaults):
     base = {"lr": 1e-3, "momentum": 0.0, "alpha": 0.99, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
-            "schedule": "constant", "batch_size": None, "damping": 0.0, "history": 10}
+            "bias_correction": True, "schedule": "constant", "batch_size": None, "damping": 0.0,
+            "saddle_free": False, "history": 10}
     base.update(defaults)
     return MethodInfo(method, label, short_name, settings,
                       MappingProxyType({name: base[name] for name in settings}), rule, second_order)
@@ -140,9 +147,10 @@ METHOD_INFO = MappingProxyType({info.method: info for info in (
           momentum=0.9),
     _info("adagrad", "AdaGrad", "AdaGrad", ("lr", "eps", "schedule", "batch_size"), adagrad_rule, eps=1e-10),
     _info("rmsprop", "RMSProp", "RMSProp", ("lr", "alpha", "eps", "schedule", "batch_size"), rmsprop_rule),
-    _info("adam", "Adam", "Adam", ("lr", "beta1", "beta2", "eps", "schedule", "batch_size"), adam_rule),
+    _info("adam", "Adam", "Adam", ("lr", "beta1", "beta2", "eps", "bias_correction", "schedule", "batch_size"),
+          adam_rule),
     # no learning rate: Newton's step is -H^-1 g, the quasi-Newton steps come from a line search
-    _info("newton", "Newton (damped)", "Newton", ("damping", "batch_size"), second_order=True),
+    _info("newton", "Newton (damped)", "Newton", ("damping", "saddle_free", "batch_size"), second_order=True),
     _info("bfgs", "BFGS", "BFGS", ("batch_size",), second_order=True),
     _info("lbfgs", "L-BFGS", "L-BFGS", ("history", "batch_size"), second_order=True),
     _info("random-search", "random search", "random search", ("lr", "schedule")),
@@ -217,6 +225,12 @@ class OptimizerSpec:
         where H is not positive definite, see core.optimization.second_order.Newton).
     history : int
         L-BFGS's number of kept pairs (s, y).
+    bias_correction : bool
+        Adam's division of m and v by (1 - beta^t) (False: the notes' uncorrected form).
+    saddle_free : bool
+        Newton with |H| (the absolute values of the Hessian's eigenvalues) in place of H,
+        so that negative curvature is descended rather than climbed (Dauphin et al. 2014);
+        it forms the full Hessian, so at most core.curvature.MAX_FULL_HESSIAN parameters.
     """
 
     method: str = "sgd"
@@ -232,6 +246,8 @@ class OptimizerSpec:
     label: str = ""
     damping: float = 0.0
     history: int = 10
+    bias_correction: bool = True
+    saddle_free: bool = False
 
     def __post_init__(self):
         require_choice(self.method, METHODS, "optimizer")
@@ -243,6 +259,10 @@ class OptimizerSpec:
             check(f"optimizer.{name}", getattr(self, name))
         check_optional("optimizer.eps", self.eps)
         check_optional("optimizer.batch_size", self.batch_size)
+        for name in ("bias_correction", "saddle_free"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise HillwalkError(f"optimizer.{name} is true or false, got {getattr(self, name)!r}")
+            object.__setattr__(self, name, bool(getattr(self, name)))
         if self.sampling not in ("epoch", "replacement"):
             raise HillwalkError(f"unknown minibatch sampling {self.sampling!r}; use epoch or replacement")
         if isinstance(self.schedule, dict):
@@ -275,6 +295,10 @@ class OptimizerSpec:
             name = "SGD+momentum"
         elif self.method == "sgd" and self.batch_size is None:
             name = "GD"  # full-batch gradients
+        elif self.method == "newton" and self.saddle_free:
+            name = "saddle-free Newton"
+        elif self.method == "adam" and not self.bias_correction:
+            name = "Adam (no bias correction)"
         return name
 
     @property
@@ -315,7 +339,8 @@ class Optimizer:
         if spec.info.second_order:
             from .second_order import make_second_order
 
-            options = {"newton": {"damping": spec.damping}, "lbfgs": {"history": spec.history}}.get(spec.method, {})
+            options = {"newton": {"damping": spec.damping, "saddle_aware": spec.saddle_free},
+                       "lbfgs": {"history": spec.history}}.get(spec.method, {})
             self.second = make_second_order(spec.method, **options)
         # An independent stream for the searches' own randomness (minibatches use ``seed``).
         self.rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))

@@ -187,6 +187,10 @@ class Newton:
         if not np.any(g):
             return StepResult(x, float(loss), g, 0, 0, "the gradient is 0: a stationary point")
         exact = x.size <= self.exact_limit
+        if self.saddle_aware and not exact:
+            raise HillwalkError(f"saddle-free Newton takes the absolute values of the Hessian's eigenvalues, so it "
+                                f"forms the {x.size} x {x.size} Hessian (at most {self.exact_limit} parameters); "
+                                f"turn saddle-free off (Newton by conjugate gradients) or race within the plane")
         if exact:
             solve, hvps = self._exact_solver(objective, theta, g)
             used = lambda: hvps  # noqa: E731

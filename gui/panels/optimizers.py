@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from hillwalk.core.curvature import MAX_FULL_HESSIAN
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.optimization.optimizers import METHOD_INFO, OptimizerSpec, Schedule, methods_using
 
@@ -80,6 +81,11 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.eps = ScientificSpinBox(1e-16, 1.0, 1e-8)
         bind_range(self.eps, "optimizer.eps", state.refuse_value)
         labelled_row(form, "eps", self.eps, "Added to the denominator of AdaGrad, RMSProp and Adam")
+        self.bias_correction = QtWidgets.QCheckBox("bias correction")
+        self.bias_correction.setObjectName("biasCorrectionCheck")
+        labelled_row(form, "Adam", self.bias_correction, "Divide m and v by (1 - beta^t): without it (the notes' "
+                     "first form) m and v start at 0 and the first steps are (1 - beta1) / sqrt(1 - beta2) times "
+                     "as long")
         self.schedule = combo(SCHEDULES)
         labelled_row(form, "LR schedule", self.schedule, "step: lr*gamma^(t//every); exponential: lr*exp(-k t); "
                      "1/t: lr/(1 + k t)")
@@ -103,6 +109,11 @@ class OptimizersPanel(QtWidgets.QWidget):
         bind_range(self.damping, "optimizer.damping", state.refuse_value)
         labelled_row(form, "Newton damping", self.damping, "mu in (H + mu I) p = -g: 0 takes the pure Newton step (one "
                      "step to a quadratic's minimum); it grows by itself where H is not positive definite")
+        self.saddle_free = QtWidgets.QCheckBox("saddle-free (|H|)")
+        self.saddle_free.setObjectName("saddleFreeCheck")
+        labelled_row(form, "Newton", self.saddle_free, "Use the absolute values of the Hessian's eigenvalues, so "
+                     "that negative curvature is descended, not climbed (Dauphin et al. 2014); forms the full "
+                     f"Hessian: at most {MAX_FULL_HESSIAN} parameters")
         self.history = RangeSpinBox()
         self.history.setObjectName("historySpin")
         bind_range(self.history, "optimizer.history", state.refuse_value)
@@ -131,7 +142,8 @@ class OptimizersPanel(QtWidgets.QWidget):
         layout.addStretch(1)
 
         self._editors = (self.method, self.lr, self.momentum, self.alpha, self.beta1, self.beta2, self.eps,
-                         self.schedule, self.gamma, self.every, self.k, self.batch, self.damping, self.history)
+                         self.bias_correction, self.schedule, self.gamma, self.every, self.k, self.batch,
+                         self.damping, self.saddle_free, self.history)
         self._sync_list()
         self._sync_race()
         self.list.currentRowChanged.connect(self._sync_editor)
@@ -140,7 +152,8 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.remove_button.clicked.connect(self._on_remove)
         self.color_button.clicked.connect(self._on_color)
         for widget in self._editors:
-            signal = widget.currentIndexChanged if isinstance(widget, QtWidgets.QComboBox) else widget.valueChanged
+            signal = (widget.currentIndexChanged if isinstance(widget, QtWidgets.QComboBox) else
+                      widget.toggled if isinstance(widget, QtWidgets.QCheckBox) else widget.valueChanged)
             signal.connect(self._on_editor_changed)
         self.steps.valueChanged.connect(lambda v: state.set_race(steps=v))
         self.seed.valueChanged.connect(lambda v: state.set_race(seed=v))
@@ -148,6 +161,7 @@ class OptimizersPanel(QtWidgets.QWidget):
         state.optimizers_changed.connect(self._sync_list)
         state.optimizers_changed.connect(self._sync_race)  # the race seed matters only to some methods
         state.race_changed.connect(self._sync_race)
+        state.race_changed.connect(self._sync_editor)   # in the plane or not: saddle-free Newton's size
         state.objective_ready.connect(self._sync_list)
         state.objective_ready.connect(self._sync_race)
         if self.list.count():
@@ -218,7 +232,8 @@ class OptimizersPanel(QtWidgets.QWidget):
                               (self.beta1, spec.beta1), (self.beta2, spec.beta2), (self.eps, spec.effective_eps),
                               (self.gamma, spec.schedule.gamma), (self.every, spec.schedule.every),
                               (self.k, spec.schedule.k), (self.batch, spec.batch_size or 0),
-                              (self.damping, spec.damping), (self.history, spec.history)):
+                              (self.damping, spec.damping), (self.history, spec.history),
+                              (self.bias_correction, spec.bias_correction), (self.saddle_free, spec.saddle_free)):
             set_quietly(widget, value)
         select_data(self.method, spec.method)
         select_data(self.schedule, spec.schedule.kind)
@@ -228,7 +243,8 @@ class OptimizersPanel(QtWidgets.QWidget):
         """The editor's widget of each method setting (names of optimizers.SETTINGS)."""
         return {"lr": self.lr, "momentum": self.momentum, "alpha": self.alpha, "beta1": self.beta1,
                 "beta2": self.beta2, "eps": self.eps, "schedule": self.schedule, "batch_size": self.batch,
-                "damping": self.damping, "history": self.history}
+                "damping": self.damping, "history": self.history, "bias_correction": self.bias_correction,
+                "saddle_free": self.saddle_free}
 
     def _apply_rules(self, spec):
         """A setting's control only for the methods it applies to (core's method table),
@@ -243,6 +259,10 @@ class OptimizersPanel(QtWidgets.QWidget):
         if info.applies("batch_size") and objective is not None and not objective.supports_minibatches:
             set_applicable(self.batch, False, "a 2-D test function has no examples to sample: every step is "
                            "a full gradient")
+        if (info.applies("saddle_free") and not spec.saddle_free and objective is not None
+                and objective.size > MAX_FULL_HESSIAN and not self.state.runs_in_plane(self.state.race)):
+            set_applicable(self.saddle_free, False, f"it forms the full Hessian (at most {MAX_FULL_HESSIAN} "
+                           f"parameters; this model has {objective.size}): race within the plane to use it")
         kind = spec.schedule.kind
         set_applicable(self.gamma, kind == "step", "only the step-decay schedule uses gamma")
         set_applicable(self.every, kind == "step", "only the step-decay schedule decays every few steps")
@@ -262,7 +282,8 @@ class OptimizersPanel(QtWidgets.QWidget):
         shown = {"lr": self.lr.value(), "momentum": self.momentum.value(), "alpha": self.alpha.value(),
                  "beta1": self.beta1.value(), "beta2": self.beta2.value(), "eps": self.eps.value(),
                  "schedule": schedule, "batch_size": self.batch.value() or None, "damping": self.damping.value(),
-                 "history": self.history.value()}
+                 "history": self.history.value(), "bias_correction": self.bias_correction.isChecked(),
+                 "saddle_free": self.saddle_free.isChecked()}
         effective = {"momentum": entry.spec.effective_momentum, "eps": entry.spec.effective_eps}
         changes = {}
         for setting, value in shown.items():

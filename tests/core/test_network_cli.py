@@ -83,3 +83,42 @@ def test_trace_races_second_order_methods_and_reports_their_work(tmp_path):
     lines = {line.split(":")[0]: line for line in result.stdout.splitlines()}
     assert "Hessian-vector products" in lines["Newton"] and "0 from the nearest minimum" in lines["Newton"]
     assert "final loss" in lines["L-BFGS"] and "at (1, 1)" in lines["L-BFGS"] and "Hessian" not in lines["L-BFGS"]
+
+
+def test_trace_takes_saddle_free_newton_and_adam_without_bias_correction(tmp_path):
+    out = tmp_path / "saddle.csv"
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "trace", "--objective", "saddle", "--optimizer",
+                             "newton,adam", "--saddle-free", "--no-bias-correction", "--lr", "0.01", "--start", "0.5",
+                             "0.01", "--steps", "4", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "saddle-free Newton" in result.stdout and "Adam (no bias correction)" in result.stdout
+    rows = [line.split(",") for line in out.read_text().splitlines()]
+    newton = [row for row in rows[1:] if row[0].startswith("saddle-free")]
+    # |H| = 2 I on x^2 - y^2: the first step goes from (0.5, 0.01) to (0, 0.02)
+    header = rows[0]
+    x, y = header.index("theta_0"), header.index("theta_1")
+    assert [float(newton[1][x]), float(newton[1][y])] == pytest.approx([0.0, 0.02], abs=1e-15)
+
+
+def test_race_options_change_the_sessions_methods_or_replace_them():
+    from hillwalk import main
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.io.session import OptimizerSetting
+    from hillwalk.core.optimization.optimizers import OptimizerSpec
+
+    parser = main.build_parser()
+    session = [OptimizerSetting(OptimizerSpec("lbfgs")), OptimizerSetting(OptimizerSpec("sgd", lr=0.1), "#E69F00")]
+
+    def methods(*options):
+        return main.race_methods(session, parser.parse_args(["race", "--out", "x.gif", *options]))
+
+    assert [s.spec for s in methods()] == [s.spec for s in session]     # nothing given: the session's own
+    changed = methods("--history", "3", "--lr", "0.5")
+    assert changed[0].spec.history == 3 and changed[0].spec.lr == session[0].spec.lr   # L-BFGS has no lr
+    assert changed[1].spec.lr == 0.5 and changed[1].spec.history == 10 and changed[1].color == "#E69F00"
+    with pytest.raises(HillwalkError, match="--damping applies to none of the session's methods .*Newton"):
+        methods("--damping", "1")
+    replaced = methods("--optimizer", "newton,bfgs", "--saddle-free")
+    assert [s.spec.method for s in replaced] == ["newton", "bfgs"] and replaced[0].spec.saddle_free
+    assert replaced[0].color != replaced[1].color

@@ -81,6 +81,22 @@ def test_adam_by_hand():
     np.testing.assert_allclose(x2, x1 - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8), rtol=1e-12)
 
 
+def test_adam_without_bias_correction_by_hand():
+    """The notes' first form: m and v start at 0 and are used as they are, so the first
+    steps are (1 - b1) / sqrt(1 - b2) times the corrected ones (3.16 with torch's betas)."""
+    spec = OptimizerSpec("adam", lr=0.1, beta1=0.9, beta2=0.999, bias_correction=False)
+    x1, x2, _ = two_steps(spec)
+    m1, v1 = 0.1 * G0, 0.001 * G0 ** 2
+    np.testing.assert_allclose(x1, X0 - 0.1 * m1 / (np.sqrt(v1) + 1e-8), rtol=1e-13)
+    m2, v2 = 0.9 * m1 + 0.1 * G1, 0.999 * v1 + 0.001 * G1 ** 2
+    np.testing.assert_allclose(x2, x1 - 0.1 * m2 / (np.sqrt(v2) + 1e-8), rtol=1e-13)
+    corrected, _, _ = two_steps(spec.with_changes(bias_correction=True))
+    np.testing.assert_allclose((x1 - X0) / (corrected - X0), 0.1 / math.sqrt(0.001), rtol=1e-6)
+    assert spec.display_name == "Adam (no bias correction)"
+    with pytest.raises(HillwalkError, match="bias_correction is true or false"):
+        OptimizerSpec("adam", bias_correction="no")
+
+
 def test_momentum_matches_the_notes_form_at_constant_lr():
     bowl = make_test_function("quadratic", condition=30, angle=20)
     torch_path = Run(bowl, OptimizerSpec("momentum", lr=0.02, momentum=0.9), bowl.default_start, 60).run_to_end()

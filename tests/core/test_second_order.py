@@ -47,6 +47,28 @@ def test_saddle_free_newton_descends_a_saddle_that_plain_newton_climbs_to():
     assert np.all(np.diff(free.losses) < 0)
 
 
+def test_saddle_free_newton_in_the_race_and_where_it_is_refused():
+    from hillwalk.core import experiment
+    from hillwalk.core.models.interface import check_settings
+    from hillwalk.core.optimization.optimizers import OptimizerSpec
+    from hillwalk.core.optimization.trajectory import Run
+
+    saddle = make_test_function("saddle")
+    spec = OptimizerSpec("newton", saddle_free=True)
+    run = Run(saddle, spec, np.array([0.5, 0.01]), 6).run_to_end()
+    direct = minimize(saddle, np.array([0.5, 0.01]), "newton", steps=6, saddle_aware=True)
+    np.testing.assert_array_equal(run.thetas, direct.thetas)   # the race's Newton is core's
+    assert spec.display_name == "saddle-free Newton"
+    # it forms the full Hessian: refused for a model with more parameters than that holds
+    wide = experiment.build_objective(ClassifierSpec(dataset="digits", model="net", hidden=64))
+    with pytest.raises(HillwalkError, match="Saddle-free Newton forms the full Hessian.*race within the plane"):
+        check_settings(wide, optimizer=spec, changed=["saddle_free"])
+    check_settings(saddle, optimizer=spec, changed=["saddle_free"])
+    with pytest.raises(HillwalkError, match="saddle-free Newton takes the absolute values"):
+        Newton(saddle_aware=True, exact_limit=1).step(saddle, np.array([0.5, 0.01]), 0.25,
+                                                        saddle.loss_and_grad(np.array([0.5, 0.01]))[1])
+
+
 def test_hessian_free_newton_matches_the_exact_step_on_a_classifier():
     objective = ClassifierSpec(dataset="iris", lam=0.01).build()
     theta = objective.initial_theta(0.1, 0)

@@ -55,3 +55,13 @@ def small_beale_session():
 
     small = small_session()
     return replace(small, problem=ClassifierSpec(objective="beale"))
+
+
+def small_wide_network_session():
+    """Digits on a 48-unit network (3610 parameters, more than a full Hessian may hold),
+    on a 21 x 21 slice and a 10-step race: for the settings refused on large models."""
+    from hillwalk.core.models.problem import ClassifierSpec
+
+    small = small_session()
+    return replace(small, problem=ClassifierSpec(model="net", hidden=48),
+                   slice=replace(small.slice, grid=21, train_steps=10), race=replace(small.race, steps=10))

@@ -5,7 +5,7 @@ import pytest
 from PyQt6 import QtCore
 
 from hillwalk.core.curvature import lanczos
-from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS
+from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
 
 
 @pytest.mark.parametrize("kind, text", [("hessian", "Hessian top eigenvector"),
@@ -166,3 +166,64 @@ def test_the_readout_shows_the_curvature_under_the_mouse(qtbot, window):
     expected = np.linalg.eigvalsh(plane_hessian(state.objective, state.plane.point(a, b), state.plane.dir1,
                                                 state.plane.dir2))
     assert f"{expected[1]:.4g}, {expected[0]:.4g}" in window.readout.text()
+
+
+def _add_method(qtbot, window, method):
+    panel = window.optimizers_panel
+    qtbot.mouseClick(panel.add_button, QtCore.Qt.MouseButton.LeftButton)
+    panel.list.setCurrentRow(panel.list.count() - 1)
+    panel.method.setCurrentIndex(panel.method.findData(method))
+    qtbot.waitUntil(lambda: window.state.optimizers[-1].spec.method == method, timeout=SCENE_TIMEOUT_MS)
+    return window.state.optimizers[-1]
+
+
+def test_the_saddle_free_and_bias_correction_checkboxes_change_the_run(qtbot, window):
+    state, panel = window.state, window.optimizers_panel
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    entry = _add_method(qtbot, window, "newton")
+    assert panel.saddle_free.isEnabled() and not panel.bias_correction.isEnabled()
+    qtbot.mouseClick(panel.saddle_free, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: state.entry(entry.id).spec.saddle_free, timeout=UI_TIMEOUT_MS)
+    assert "saddle-free Newton" in panel.list.currentItem().text()
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert state.runs[entry.id].label.startswith("saddle-free Newton")
+
+    adam = next(e for e in state.optimizers if e.spec.method == "adam")
+    panel.list.setCurrentRow([e.id for e in state.optimizers].index(adam.id))
+    assert panel.bias_correction.isEnabled() and panel.bias_correction.isChecked()
+    assert not panel.saddle_free.isEnabled()
+    before = state.runs[adam.id]
+    qtbot.mouseClick(panel.bias_correction, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not state.entry(adam.id).spec.bias_correction, timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    after = state.runs[adam.id]
+    assert after is not before and after.a[0] == before.a[0] and after.b[0] == before.b[0]
+    # within the plane, on the same first minibatch: the uncorrected first step is
+    # (1 - beta1) / sqrt(1 - beta2) = 3.16 times the corrected one, along each of a and b
+    for coordinate in ("a", "b"):
+        old_step = getattr(before, coordinate)[1] - getattr(before, coordinate)[0]
+        new_step = getattr(after, coordinate)[1] - getattr(after, coordinate)[0]
+        assert new_step / old_step == pytest.approx(0.1 / np.sqrt(0.001), rel=1e-4)
+
+
+@pytest.mark.scene("small_wide_network_session")
+def test_saddle_free_newton_is_refused_where_the_full_hessian_is_too_large(qtbot, window):
+    state, panel = window.state, window.optimizers_panel
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert state.objective.size > 3000
+    entry = _add_method(qtbot, window, "newton")
+    assert state.race.in_plane and panel.saddle_free.isEnabled()     # two parameters within the plane
+    qtbot.mouseClick(panel.saddle_free, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: state.entry(entry.id).spec.saddle_free, timeout=UI_TIMEOUT_MS)
+    errors = []
+    state.error.connect(errors.append)
+    qtbot.mouseClick(panel.in_plane, QtCore.Qt.MouseButton.LeftButton)   # leave the plane: refused
+    assert state.race.in_plane and panel.in_plane.isChecked()
+    assert len(errors) == 1 and "Saddle-free Newton forms the full Hessian" in errors[0]
+    qtbot.mouseClick(panel.saddle_free, QtCore.Qt.MouseButton.LeftButton)   # off, then leave the plane
+    qtbot.waitUntil(lambda: not state.entry(entry.id).spec.saddle_free, timeout=UI_TIMEOUT_MS)
+    qtbot.mouseClick(panel.in_plane, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not state.race.in_plane, timeout=UI_TIMEOUT_MS)
+    panel.list.setCurrentRow([e.id for e in state.optimizers].index(entry.id))
+    assert not panel.saddle_free.isEnabled() and "race within the plane" in panel.saddle_free.toolTip()
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
