@@ -127,6 +127,14 @@ RANGES = {
     "schedule.gamma": _r("the step-decay factor gamma", 0, 1, open_low=True),
     "schedule.every": _r("the steps between decays", 1, 100000, integer=True),
     "schedule.k": _r("the decay rate k", 0, 1e3),
+    # a hyperparameter search (core.labs.hyperparameter_search)
+    "search.trials": _r("the number of trials", 1, 10000, integer=True,
+                        why="each trial trains the model; the work is also held to a budget of example passes"),
+    "search.epochs": _r("the epochs per trial", 1, 1000, integer=True),
+    "search.seed": _r("the search's seed", 0, MAX_SEED, integer=True),
+    "search.best_fraction": _r("coarse-to-fine's share of best trials", 0, 1, open_low=True),
+    "search.workers": _r("the worker processes", 1, 64, integer=True,
+                         why="each holds a copy of the data"),
     # the view
     "view.contours": _r("the number of contours", 0, 100, integer=True,
                         why="more lines than pixels between them add nothing"),

@@ -40,7 +40,8 @@ from .lessons import (
     zero_init_symmetry,
 )
 
-LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature")
+LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature",
+             "search")
 POINT_CHOICES = ("initial", "start", "center")
 REGIONS_RESOLUTION = 160
 MODELS_GRID = 61         # a side-by-side pair: a coarser grid than the main slice keeps it quick
@@ -70,7 +71,7 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
     that says what to choose instead; None where it applies.
 
     * gradient check, step size, initialization, curvature: every objective;
-    * sanity checks: a classifier on data (linear or network);
+    * sanity checks, hyperparameter search: a classifier on data (linear or network);
     * hinge anatomy: the linear classifier (its hinge terms are those of a linear score
       function), not networks or functions;
     * SVM vs softmax: a classifier on data, on a 2-D slice;
@@ -639,3 +640,14 @@ def curvature_task(objective, theta, top=5, bottom=0, trace_samples=0, density=F
                            lowest.residuals if lowest else empty,
                            lowest.eigenvectors if lowest else np.zeros((0, n)), trace[0], trace[1], exact_trace,
                            spectrum, highest.iterations, n, along)
+
+
+# --------------------------------------------------------------------------- hyperparameter search
+
+def search_task(problem, spec, objective=None, workers=1, report=None, should_stop=None):
+    """A hyperparameter search (core.labs.hyperparameter_search.search) of ``problem``'s
+    model: the lab's and ``hillwalk search``'s one road. ``report(fraction, text,
+    partial=trials)`` posts the trials finished since the last call."""
+    from .hyperparameter_search import search
+
+    return search(problem, spec, objective, workers, report, should_stop)
