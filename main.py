@@ -15,6 +15,8 @@ import numpy as np
 
 import hillwalk
 from hillwalk.core.data.datasets import PREPROCESSING_METHODS
+from hillwalk.core.labs.hyperparameter_search import SEARCH_OPTIMIZERS
+from hillwalk.core.labs.hyperparameter_search import STRATEGIES as SEARCH_STRATEGIES
 from hillwalk.core.landscapes.directions import BIAS_MODES
 from hillwalk.core.landscapes.slices import BN_MODES, CENTERS, DIRECTION_CHOICES
 from hillwalk.core.models.objectives import LOSS_NAMES
@@ -106,8 +108,9 @@ def _widths(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def add_problem_arguments(parser):
-    """The data set and model options shared by every subcommand that needs a classifier."""
+def add_problem_arguments(parser, regularizer_option="--reg"):
+    """The data set and model options shared by every subcommand that needs a classifier
+    (``search`` names the regularizer's kind --regularizer: its --reg is lambda's range)."""
     group = parser.add_argument_group("data and model")
     group.add_argument("--dataset", default="digits",
                        help="digits, iris, wine, spiral, blobs, xor, circles, or a path to a .csv file, "
@@ -122,7 +125,7 @@ def add_problem_arguments(parser):
                        help="CSV only: label column by name or index (default: the last column)")
     group.add_argument("--loss", default="softmax", choices=LOSS_NAMES, help="(default: softmax)")
     group.add_argument("--delta", type=_finite_float, default=1.0, help="SVM margin (default: 1)")
-    group.add_argument("--reg", default="l2", choices=REGULARIZER_KINDS,
+    group.add_argument(regularizer_option, dest="reg", default="l2", choices=REGULARIZER_KINDS,
                        help="regularizer: l2 = lam*sum W^2, l1 = lam*sum |W|, elastic = lam*(beta*sum W^2 + "
                             "sum |W|) (default: l2)")
     group.add_argument("--lam", type=_finite_float, default=1e-3, help="regularization strength (default: 1e-3)")
@@ -296,6 +299,34 @@ def build_parser():
     hessian.add_argument("--save-data", action="store_true",
                          help=".npz only: also store X (with the bias column) and y, to recompute without Hillwalk")
     hessian.set_defaults(handler=run_hessian)
+
+    search = commands.add_parser(
+        "search", help="hyperparameter search: grid, random or coarse-to-fine over lr and lambda",
+        description="Train the model once per trial (the same start and minibatches for every trial) and record "
+                    "training and validation accuracy; hyperparameters drawn in log space by a grid (sqrt(n) "
+                    "values of each of two), random search (n values of each) or coarse to fine (a random round, "
+                    "then one in a range narrowed around the best quarter). Trials run in worker processes. "
+                    "Prints the best trials and a verdict; --out writes one CSV row per trial.")
+    add_problem_arguments(search, regularizer_option="--regularizer")
+    search.add_argument("--strategy", choices=SEARCH_STRATEGIES, default="random", help="(default: random)")
+    search.add_argument("--trials", type=_in_range("search.trials"), default=16, help="the budget (default: 16)")
+    search.add_argument("--lr", dest="lr_range", type=_in_range("optimizer.lr"), nargs=2, metavar=("LOW", "HIGH"),
+                        default=(1e-6, 1.0), help="the learning rate's range (default: 1e-6 1)")
+    search.add_argument("--reg", dest="reg_range", type=_in_range("problem.lam"), nargs=2, metavar=("LOW", "HIGH"),
+                        default=(1e-5, 10.0), help="lambda's range (default: 1e-5 10); the regularizer's kind is "
+                                                   "--regularizer")
+    search.add_argument("--search-hidden", type=_in_range("problem.hidden"), nargs=2, metavar=("LOW", "HIGH"),
+                        default=None, help="networks: also search the width of every hidden layer (log space)")
+    search.add_argument("--search-keep-prob", type=_in_range("problem.keep_prob"), nargs=2, metavar=("LOW", "HIGH"),
+                        default=None, help="networks: also search dropout's keep probability")
+    search.add_argument("--epochs", type=_in_range("search.epochs"), default=1, help="per trial (default: 1)")
+    search.add_argument("--optimizer", choices=SEARCH_OPTIMIZERS, default="sgd", help="(default: sgd)")
+    search.add_argument("--batch-size", type=_in_range("optimizer.batch_size"), default=64,
+                        help="(default: 64)")
+    search.add_argument("--workers", type=_in_range("search.workers"), default=None,
+                        help="worker processes (default: every core)")
+    search.add_argument("--out", default=None, help="output .csv, one row per trial (default: print only)")
+    search.set_defaults(handler=run_search)
 
     trace = commands.add_parser("trace", help="run optimizers and record their paths",
                                 description="Run one optimizer (or several, comma-separated: a race from the same "
@@ -782,6 +813,50 @@ def run_render(args, out=None):
     print(f"directions: {info.get('label1')}; {norms}{cosine}", file=out)
     if info.get("modes"):
         print(f"modes: {info['modes']} (the centre's training loss: {info['train_center_loss']:.4g})", file=out)
+    return EXIT_OK
+
+
+def run_search(args, out=None):
+    """A hyperparameter search (core.labs.tasks.search_task, the lab's task)."""
+    out = sys.stdout if out is None else out
+    from pathlib import Path
+
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.io.files import check_output_folder
+    from hillwalk.core.labs.hyperparameter_search import SearchSpec, default_workers, write_csv
+    from hillwalk.core.labs.tasks import search_task
+
+    path = Path(args.out) if args.out else None
+    if path is not None:
+        if path.suffix.lower() != ".csv":
+            raise HillwalkError(f"{path}: the trials are written as .csv (one row per trial), not "
+                                f"{path.suffix or 'a file without an extension'}")
+        check_output_folder(path)
+    problem = problem_spec_from_args(args)
+    spec = SearchSpec(strategy=args.strategy, trials=args.trials, lr=tuple(args.lr_range), reg=tuple(args.reg_range),
+                      hidden=None if args.search_hidden is None else tuple(args.search_hidden),
+                      keep_prob=None if args.search_keep_prob is None else tuple(args.search_keep_prob),
+                      epochs=args.epochs, method=args.optimizer, batch_size=args.batch_size, seed=args.seed)
+    workers = args.workers or default_workers()
+    result = search_task(problem, spec, None, workers)
+    names = [d.name for d in spec.dimensions()]
+    print(f"{args.strategy} search of {problem_title(problem)}: {len(result.trials)} trials, {args.epochs} epoch(s) "
+          f"of {args.optimizer} (batch {args.batch_size}) each, seed {args.seed}, {workers} worker(s)", file=out)
+    for number, ranges in enumerate(result.rounds, start=1):
+        print(f"round {number}: " + ", ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in ranges.items()),
+              file=out)
+    for note in result.notes:
+        print(note, file=out)
+    ranked = result.ranked()
+    print("best trials:", file=out)
+    print("  trial round " + " ".join(f"{n:>10}" for n in names) + "  train_acc  val_acc  final_loss", file=out)
+    for trial in ranked[:5]:
+        values = " ".join(f"{trial.values[n]:>10.3g}" for n in names)
+        print(f"  {trial.index:>5} {trial.round:>5} {values}  {trial.train_acc:>9.4f}  {trial.val_acc:>7.4f}  "
+              f"{trial.final_loss:>10.4g}", file=out)
+    print(result.verdict(), file=out)
+    if path is not None:
+        print(f"wrote {write_csv(result, path)}", file=out)
     return EXIT_OK
 
 

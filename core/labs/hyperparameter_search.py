@@ -215,10 +215,16 @@ class SearchResult:
     complete: bool = True
     notes: list = field(default_factory=list)
 
+    def ranked(self) -> list:
+        """The trials best first: by validation accuracy, then training accuracy, then
+        index; diverged trials last."""
+        return sorted(self.trials, key=lambda t: (t.diverged_at is not None or not math.isfinite(t.val_acc),
+                                                  -t.val_acc, -t.train_acc, t.index))
+
     @property
     def best(self) -> Trial | None:
-        finished = [t for t in self.trials if t.diverged_at is None and math.isfinite(t.val_acc)]
-        return max(finished, key=lambda t: (t.val_acc, t.train_acc, -t.index)) if finished else None
+        ranked = self.ranked()
+        return ranked[0] if ranked and ranked[0].diverged_at is None and math.isfinite(ranked[0].val_acc) else None
 
     @property
     def distinct(self) -> dict:

@@ -175,3 +175,25 @@ def test_the_csv_has_one_row_per_trial(digits, tmp_path):
     assert [int(r["trial"]) for r in rows] == list(range(6)) and {r["round"] for r in rows} == {"1", "2"}
     for row, trial in zip(rows, result.trials):
         assert float(row["lr"]) == trial.values["lr"] and float(row["val_acc"]) == trial.val_acc
+
+
+def test_the_search_command_prints_the_best_and_writes_the_table(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "trials.csv"
+    result = subprocess.run([sys.executable, str(root / "main.py"), "search", "--dataset", "digits", "--strategy",
+                             "grid", "--trials", "9", "--lr", "1e-4", "1e0", "--reg", "1e-5", "1e1", "--epochs", "1",
+                             "--optimizer", "sgd", "--seed", "0", "--workers", "2", "--out", str(out)],
+                            capture_output=True, text=True, cwd=root, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert len(rows) == 9 and len({r["lr"] for r in rows}) == 3 and len({r["reg"] for r in rows}) == 3
+    best = max(rows, key=lambda r: (float(r["val_acc"]), float(r["train_acc"]), -int(r["trial"])))
+    assert f"validation accuracy {100 * float(best['val_acc']):.1f}%" in result.stdout
+    assert "distinct values tried: lr 3, reg 3" in result.stdout
+    bad = subprocess.run([sys.executable, str(root / "main.py"), "search", "--lr", "1", "1e-3"],
+                         capture_output=True, text=True, cwd=root, timeout=300)
+    assert bad.returncode == 2 and "runs from low to high" in bad.stderr
