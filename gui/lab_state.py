@@ -29,6 +29,14 @@ from hillwalk.core.labs.comparison import (  # noqa: F401 - constants the lab pa
     ModelVariant,
 )
 from hillwalk.core.labs.gradcheck import ERROR_BANDS  # noqa: F401 - constants the lab panels draw
+from hillwalk.core.labs.hyperparameter_search import (  # noqa: F401 - constants the search lab's panel uses
+    SEARCH_OPTIMIZERS,
+    STRATEGIES,
+    SearchSpec,
+    default_workers,
+    rank_trials,
+    write_csv,
+)
 from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panels draw
     EXPLOSION_FACTOR,
     INIT_LAB_LABELS,
@@ -42,6 +50,9 @@ DEFAULT_PROBLEM = ClassifierSpec()
 
 LABS = tasks.LAB_NAMES
 COALESCED = ("regions",)   # follows the animation: latest request wins, one in flight
+# Labs that run only when the user starts them (a search trains hundreds of models): never
+# on being shown or on a change of the scene, which only drops their result.
+ON_REQUEST = ("search",)
 
 # The lab's defaults: what request() fills in for settings a panel leaves out.
 DEFAULT_SETTINGS = {
@@ -55,6 +66,8 @@ DEFAULT_SETTINGS = {
     "init": {"activation": "tanh", "depth": 10, "width": 500, "inputs": "gaussian", "examples": 256,
              "batchnorm": False},
     "curvature": {"point": "center", "top": 5},
+    "search": {"strategy": "random", "trials": 16, "lr": (1e-6, 1.0), "reg": (1e-5, 10.0), "hidden": None,
+               "keep_prob": None, "epochs": 1, "method": "sgd", "batch_size": 64, "seed": 0, "workers": None},
 }
 
 # Which of the app's signals make each lab's result stale (besides a new objective or plane).
@@ -68,6 +81,7 @@ DEPENDS_ON = {
     "models": ("slice_changed",),          # the directions' kind, seed, range, training (see _models_scene)
     "init": (),
     "curvature": ("race_changed", "view_changed"),   # the race's start; the cut line
+    "search": (),                          # the model and data only (a new objective)
 }
 
 
@@ -83,9 +97,14 @@ class LabState(QtCore.QObject):
     lab_pending(lab) : the lab's result was dropped and is being (or will be) recomputed
     models_changed : the Compare two models lab's sides changed (or a change was refused:
         panels show the sides in force)
+    lab_partial(lab, increment) : part of a running lab's result arrived (the search's
+        newly finished trials, a list); :meth:`partial` holds all of them so far
+    lab_cancelled(lab) : the user stopped the lab's job (what arrived stays in :meth:`partial`)
     """
 
     models_changed = QtCore.pyqtSignal()
+    lab_partial = QtCore.pyqtSignal(str, object)
+    lab_cancelled = QtCore.pyqtSignal(str)
     lab_ready = QtCore.pyqtSignal(str)
     lab_failed = QtCore.pyqtSignal(str, str)
     lab_unavailable = QtCore.pyqtSignal(str, str)
@@ -96,6 +115,7 @@ class LabState(QtCore.QObject):
         self.app = app_state
         self.settings = {lab: dict(DEFAULT_SETTINGS[lab]) for lab in LABS}
         self.results: dict = {lab: None for lab in LABS}
+        self.partials: dict = {lab: [] for lab in LABS}
         self.reasons: dict = {lab: None for lab in LABS}
         self.visible: set = set()
         self.started = {lab: 0 for lab in LABS}   # jobs started per lab (the regions lab coalesces)
@@ -107,7 +127,8 @@ class LabState(QtCore.QObject):
         self._scene_timer.setInterval(0)          # objective_ready and plane_ready come in one pass: recompute once
         self._scene_timer.timeout.connect(self._recompute_visible)
         app_state.objective_ready.connect(lambda: self._invalidate(LABS))
-        app_state.plane_ready.connect(lambda: self._invalidate(LABS))
+        # a new plane leaves the model and data as they were: the searches keep their tables
+        app_state.plane_ready.connect(lambda: self._invalidate(tuple(lab for lab in LABS if lab not in ON_REQUEST)))
         for signal in ("race_changed", "slice_changed", "view_changed", "runs_updated"):
             affected = tuple(lab for lab in LABS if signal in DEPENDS_ON[lab])
             # new runs move the regions lab's W: it keeps its picture until the new one lands
@@ -115,6 +136,7 @@ class LabState(QtCore.QObject):
                                                self._invalidate(affected, drop))
         app_state.jobs.finished.connect(self._on_finished)
         app_state.jobs.failed.connect(self._on_failed)
+        app_state.jobs.partial.connect(self._on_partial)
 
     # ================================================================= what panels call
     def result(self, lab: str):
@@ -131,8 +153,11 @@ class LabState(QtCore.QObject):
 
     def set_visible(self, lab: str, visible: bool, **settings):
         """A panel says whether it is shown (with its widgets' current ``settings``); a
-        lab whose result is stale, or whose settings changed, recomputes when shown."""
-        if visible:
+        lab whose result is stale, or whose settings changed, recomputes when shown
+        (except the labs that run only on request)."""
+        if visible and lab in ON_REQUEST:
+            self.visible.add(lab)
+        elif visible:
             self.visible.add(lab)
             changed = any(self.settings[lab].get(k) != v for k, v in settings.items())
             self.settings[lab].update(settings)
@@ -149,8 +174,75 @@ class LabState(QtCore.QObject):
         unknown = set(settings) - set(DEFAULT_SETTINGS[lab])
         if unknown:
             raise HillwalkError(f"the {lab} lab has no setting {', '.join(sorted(unknown))}")
+        if lab == "search":   # refused settings leave the lab's settings as they were
+            try:
+                self._search_spec({**self.settings[lab], **settings})
+            except HillwalkError as error:
+                self.lab_failed.emit(lab, str(error))
+                return
         self.settings[lab].update(settings)
         self._compute(lab)
+
+    def partial(self, lab: str) -> list:
+        """What a lab's running (or stopped) job has posted so far (the search's trials)."""
+        return self.partials[lab]
+
+    def cancel(self, lab: str):
+        """Stop the lab's job; what it posted stays in :meth:`partial`."""
+        if self.busy(lab):
+            self.app.jobs.cancel(self.kind(lab))
+            self.lab_cancelled.emit(lab)
+
+    # ================================================================= the search lab
+    def search_trials(self) -> list:
+        """The search's trials: the finished search's, or those posted so far."""
+        result = self.results["search"]
+        return list(result.trials) if result is not None else list(self.partials["search"])
+
+    def best_trial(self):
+        ranked = rank_trials(self.search_trials())
+        return ranked[0] if ranked and ranked[0].diverged_at is None else None
+
+    def send_best_to_race(self):
+        """Give the race's method of the search's kind (the first; a new one if the race has
+        none) the best trial's learning rate and the search's batch size."""
+        best = self.best_trial()
+        if best is None:
+            raise HillwalkError("no trial has finished without diverging yet: start the search first")
+        from hillwalk.core.optimization.optimizers import OptimizerSpec
+
+        settings = self.settings["search"]
+        method, lr, batch = settings["method"], float(best.values["lr"]), int(settings["batch_size"])
+        entry = next((e for e in self.app.optimizers if e.spec.method == method), None)
+        if entry is None:
+            self.app.add_optimizer(OptimizerSpec(method, lr=lr, batch_size=batch))
+        else:
+            self.app.update_optimizer(entry.id, spec=replace(entry.spec, lr=lr, batch_size=batch))
+
+    def export_search_csv(self, path) -> str:
+        """Write the trials (finished or so far) as CSV; returns the path written."""
+        result = self.results["search"]
+        if result is None:
+            if not self.partials["search"]:
+                raise HillwalkError("there are no trials to export yet: start the search first")
+            from hillwalk.core.labs.hyperparameter_search import SearchResult
+
+            result = SearchResult(self._search_spec(self.settings["search"]), self.search_trials(), [], {}, False)
+        return str(write_csv(result, path))
+
+    @staticmethod
+    def _search_spec(s) -> SearchSpec:
+        return SearchSpec(strategy=s["strategy"], trials=s["trials"], lr=tuple(s["lr"]), reg=tuple(s["reg"]),
+                          hidden=None if s["hidden"] is None else tuple(s["hidden"]),
+                          keep_prob=None if s["keep_prob"] is None else tuple(s["keep_prob"]), epochs=s["epochs"],
+                          method=s["method"], batch_size=s["batch_size"], seed=s["seed"])
+
+    def _job_search(self, s):
+        spec = self._search_spec(s)
+        problem, objective = self.app.problem, self.app.objective
+        workers = int(s["workers"] or default_workers())
+        return lambda report, should_stop: tasks.search_task(problem, spec, objective, workers, report=report,
+                                                              should_stop=should_stop)
 
     # ================================================================= the two models' sides
     def comparison(self) -> tuple:
@@ -236,6 +328,8 @@ class LabState(QtCore.QObject):
             if not drop:
                 continue
             self.results[lab] = None
+            if lab in ON_REQUEST:
+                self.partials[lab] = []
             self.app.jobs.cancel(self.kind(lab))
             self._queued.pop(lab, None)
             self.lab_pending.emit(lab)
@@ -244,7 +338,7 @@ class LabState(QtCore.QObject):
 
     def _recompute_visible(self):
         for lab in LABS:
-            if lab in self.visible and lab in self._stale:
+            if lab in self.visible and lab in self._stale and lab not in ON_REQUEST:
                 self._compute(lab)
 
     # ================================================================= running
@@ -272,6 +366,8 @@ class LabState(QtCore.QObject):
             return
         if job is None:
             return
+        self.partials[lab] = []
+        self.results[lab] = None if lab in ON_REQUEST else self.results[lab]
         self.started[lab] += 1
         if lab == "models":
             self._models_key = self._models_scene()
@@ -287,6 +383,13 @@ class LabState(QtCore.QObject):
             self.results[lab] = result
             self.lab_ready.emit(lab)
         self._run_queued(lab)
+
+    def _on_partial(self, kind, increment):
+        lab = self._lab_of(kind)
+        if lab is None or not isinstance(increment, list):
+            return
+        self.partials[lab].extend(increment)
+        self.lab_partial.emit(lab, increment)
 
     def _on_failed(self, kind, message, user_error):
         lab = self._lab_of(kind)

@@ -26,6 +26,7 @@ from .panels.lab_init import InitializationLab
 from .panels.lab_models import CompareModelsLab
 from .panels.lab_regions import DecisionRegionsLab
 from .panels.lab_sanity import SanityLab
+from .panels.lab_search import SearchLab
 from .panels.lab_stepsize import StepSizeLab
 from .panels.landscape import LandscapePanel
 from .panels.model import ModelPanel
@@ -223,6 +224,10 @@ class PageStrip(QtWidgets.QWidget):
             button.setAutoRaise(True)
             button.setObjectName(f"page:{name}")
             button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
+            # the chosen page's name is bold (wider): room for it, or its first letter is clipped
+            bold = QtGui.QFont(button.font())
+            bold.setBold(True)
+            button.setMinimumWidth(QtGui.QFontMetrics(bold).horizontalAdvance(name) + 20)
             self.group.addButton(button, index)
             layout.addWidget(button)
             self.buttons.append(button)
@@ -294,7 +299,7 @@ class MainWindow(QtWidgets.QMainWindow):
                      "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
                      "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
                      "Compare two models": CompareModelsLab(self.state), "Initialization": InitializationLab(self.state),
-                     "Curvature": CurvatureLab(self.state),
+                     "Curvature": CurvatureLab(self.state), "Hyperparameter search": SearchLab(self.state),
                      "3D surface": Surface3DPanel(self.state)}
         self.page_names = ["Landscape and race", *self.labs]
         self.tabs.addWidget(central)

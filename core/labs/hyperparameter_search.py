@@ -216,10 +216,8 @@ class SearchResult:
     notes: list = field(default_factory=list)
 
     def ranked(self) -> list:
-        """The trials best first: by validation accuracy, then training accuracy, then
-        index; diverged trials last."""
-        return sorted(self.trials, key=lambda t: (t.diverged_at is not None or not math.isfinite(t.val_acc),
-                                                  -t.val_acc, -t.train_acc, t.index))
+        """The trials best first (:func:`rank_trials`)."""
+        return rank_trials(self.trials)
 
     @property
     def best(self) -> Trial | None:
@@ -267,6 +265,13 @@ class SearchResult:
         if not self.complete:
             lines.append(f"stopped early: {len(self.trials)} of {self.spec.trials} trials")
         return "\n".join(lines)
+
+
+def rank_trials(trials) -> list:
+    """Trials best first: by validation accuracy, then training accuracy, then index;
+    diverged trials last."""
+    return sorted(trials, key=lambda t: (t.diverged_at is not None or not math.isfinite(t.val_acc),
+                                         -t.val_acc, -t.train_acc, t.index))
 
 
 def _format(name, value) -> str:
@@ -549,5 +554,5 @@ def write_csv(result: SearchResult, path) -> str:
 
 
 __all__ = ["STRATEGIES", "SEARCH_OPTIMIZERS", "Dimension", "SearchSpec", "Trial", "SearchResult", "search",
-           "plan_round", "best_trials", "train_trial", "trial_problem", "write_csv", "default_workers",
+           "plan_round", "best_trials", "rank_trials", "train_trial", "trial_problem", "write_csv", "default_workers",
            "check_search"]

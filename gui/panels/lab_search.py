@@ -1,0 +1,389 @@
+"""Hyperparameter search lab: grid, random or coarse-to-fine search of the learning rate and
+lambda (optionally the hidden width and dropout's keep probability) on the current model
+(core.labs.hyperparameter_search, run by the state in a worker with trials in worker
+processes). The trials arrive as they finish: a scatter over (lr, lambda) coloured by
+validation accuracy with the best marked (the notes' figure), the two one-dimensional
+projections with the number of distinct values each strategy tried (why random search
+beats a grid), a sortable table, and the best sent to the race in one click."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+from hillwalk.core.errors import HillwalkError
+
+from ..lab_state import SEARCH_OPTIMIZERS, STRATEGIES, default_workers
+from .lab_base import LabPanel
+from .widgets import RangeDoubleSpinBox, RangeSpinBox, ScientificSpinBox, bind_range, combo, set_applicable
+
+STRATEGY_TEXT = {"grid": "grid", "random": "random", "coarse-to-fine": "coarse to fine"}
+METHOD_TEXT = {"sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "Nesterov", "adagrad": "AdaGrad",
+               "rmsprop": "RMSProp", "adam": "Adam"}
+# the table's columns: (header, how a trial gives the value)
+RESULT_COLUMNS = (("train acc", lambda t: t.train_acc), ("val acc", lambda t: t.val_acc),
+                  ("final loss", lambda t: t.final_loss))
+VIRIDIS = pg.colormap.get("viridis")
+
+
+class _NumberItem(QtWidgets.QTableWidgetItem):
+    """A table cell that sorts by its number, not its text."""
+
+    def __init__(self, value, text):
+        super().__init__(text)
+        self.value = value
+        self.setFlags(self.flags() & ~QtCore.Qt.ItemFlag.ItemIsEditable)
+
+    def __lt__(self, other):
+        if isinstance(other, _NumberItem):
+            return self.value < other.value
+        return super().__lt__(other)
+
+
+class SearchLab(LabPanel):
+    lab = "search"
+
+    def __init__(self, state, parent=None):
+        super().__init__(state, parent)
+        self._drawn_count = 0
+        layout = QtWidgets.QVBoxLayout(self.body)
+        layout.setSpacing(4)
+        layout.addLayout(self._build_settings())
+        buttons = QtWidgets.QHBoxLayout()
+        self.start_button = QtWidgets.QPushButton("Start")
+        self.start_button.setObjectName("searchStart")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setObjectName("searchCancel")
+        self.cancel_button.setEnabled(False)
+        self.send_button = QtWidgets.QPushButton("Best to the race")
+        self.send_button.setObjectName("searchSendBest")
+        self.send_button.setToolTip("Give the race's method of this kind (a new one if the race has none) the best "
+                                    "trial's learning rate and this batch size; lambda stays the Model panel's")
+        self.export_button = QtWidgets.QPushButton("Export CSV…")
+        self.export_button.setToolTip("The table, one row per trial (the figures: File > Export > Current lab tab)")
+        self.export_button.setObjectName("searchExport")
+        for button in (self.start_button, self.cancel_button, self.send_button, self.export_button):
+            buttons.addWidget(button)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setObjectName("searchProgress")
+        self.progress.setRange(0, 100)
+        self.progress.setTextVisible(True)
+        buttons.addWidget(self.progress, 1)
+        layout.addLayout(buttons)
+        self.verdict = QtWidgets.QLabel("Set the budget and the ranges, then start the search.")
+        self.verdict.setObjectName("searchVerdict")
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.status)
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        splitter.addWidget(self._build_plots())
+        self.table = QtWidgets.QTableWidget(0, 0)
+        self.table.setObjectName("searchTable")
+        self.table.setSortingEnabled(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        splitter.addWidget(self.table)
+        splitter.setSizes([600, 260])
+        layout.addWidget(splitter, 1)
+        self.start_button.clicked.connect(self._start)
+        self.cancel_button.clicked.connect(lambda: self.state.labs.cancel(self.lab))
+        self.send_button.clicked.connect(self._send_best)
+        self.export_button.clicked.connect(self._export)
+        self.hidden_check.toggled.connect(self._apply_rules)
+        self.keep_check.toggled.connect(self._apply_rules)
+        labs = state.labs
+        labs.lab_partial.connect(self._on_partial)
+        labs.lab_cancelled.connect(self._on_cancelled)
+        state.jobs.progress.connect(self._on_progress)
+        state.jobs.busy_changed.connect(lambda _: self._sync_buttons())
+        state.objective_ready.connect(self._apply_rules)
+        self._apply_rules()
+        self._show_trials([])
+
+    # ----------------------------------------------------------------- building
+    def _build_settings(self):
+        grid = QtWidgets.QGridLayout()
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(2)
+        self.strategy = combo([(STRATEGY_TEXT[s], s) for s in STRATEGIES], "random",
+                              "grid: floor(sqrt(n)) values of each of two hyperparameters; random: n log-uniform "
+                              "draws; coarse to fine: half random, then half within the range of the best quarter")
+        self.strategy.setObjectName("searchStrategy")
+        self.trials = RangeSpinBox()
+        self.trials.setObjectName("searchTrials")
+        bind_range(self.trials, "search.trials", self.state.refuse_value)
+        self.trials.setValue(16)
+        self.trials.setToolTip("The budget: how many models are trained (the same for every strategy)")
+        self.epochs = RangeSpinBox()
+        self.epochs.setObjectName("searchEpochs")
+        bind_range(self.epochs, "search.epochs", self.state.refuse_value)
+        self.epochs.setValue(1)
+        self.method = combo([(METHOD_TEXT[m], m) for m in SEARCH_OPTIMIZERS], "sgd", "How each trial trains")
+        self.method.setObjectName("searchMethod")
+        self.batch = RangeSpinBox()
+        bind_range(self.batch, "optimizer.batch_size", self.state.refuse_value)
+        self.batch.setValue(64)
+        self.seed = RangeSpinBox()
+        bind_range(self.seed, "search.seed", self.state.refuse_value)
+        self.seed.setToolTip("Seeds the draws, every trial's start and its minibatches (the same for all trials)")
+        self.workers = RangeSpinBox()
+        self.workers.setObjectName("searchWorkers")
+        bind_range(self.workers, "search.workers", self.state.refuse_value)
+        self.workers.setValue(default_workers())
+        self.workers.setToolTip("Worker processes training trials at once (each holds a copy of the data)")
+        self.lr_low, self.lr_high = ScientificSpinBox(1e-12, 1e6, 1e-6), ScientificSpinBox(1e-12, 1e6, 1.0)
+        self.lr_low.setObjectName("searchLrLow")
+        self.lr_high.setObjectName("searchLrHigh")
+        self.reg_low, self.reg_high = ScientificSpinBox(1e-12, 1e6, 1e-5), ScientificSpinBox(1e-12, 1e6, 10.0)
+        self.reg_low.setObjectName("searchRegLow")
+        self.reg_high.setObjectName("searchRegHigh")
+        self.hidden_check = QtWidgets.QCheckBox("hidden width")
+        self.hidden_check.setObjectName("searchHiddenCheck")
+        self.hidden_low, self.hidden_high = RangeSpinBox(), RangeSpinBox()
+        for box, value in ((self.hidden_low, 16), (self.hidden_high, 256)):
+            bind_range(box, "problem.hidden", self.state.refuse_value)
+            box.setValue(value)
+        self.keep_check = QtWidgets.QCheckBox("keep probability")
+        self.keep_check.setObjectName("searchKeepCheck")
+        self.keep_low, self.keep_high = RangeDoubleSpinBox(), RangeDoubleSpinBox()
+        for box, value in ((self.keep_low, 0.5), (self.keep_high, 1.0)):
+            box.setDecimals(2)
+            box.setSingleStep(0.05)
+            bind_range(box, "problem.keep_prob", self.state.refuse_value)
+            box.setValue(value)
+        # four label-and-control pairs a row: fits a 1280-pixel window beside the side panels
+        pairs = [("Strategy", self.strategy), ("Budget (trials)", self.trials), ("Epochs per trial", self.epochs),
+                 ("Optimizer", self.method), ("Batch", self.batch), ("Seed", self.seed), ("Workers", self.workers)]
+        for index, (text, widget) in enumerate(pairs):
+            grid.addWidget(QtWidgets.QLabel(text), index // 4, 2 * (index % 4))
+            grid.addWidget(widget, index // 4, 2 * (index % 4) + 1)
+        ranges = [("Learning rate", self.lr_low, self.lr_high), ("Lambda", self.reg_low, self.reg_high),
+                  (self.hidden_check, self.hidden_low, self.hidden_high),
+                  (self.keep_check, self.keep_low, self.keep_high)]
+        for index, (label, low, high) in enumerate(ranges):
+            row, column = 2 + index // 2, 4 * (index % 2)
+            grid.addWidget(label if isinstance(label, QtWidgets.QWidget) else QtWidgets.QLabel(label), row, column)
+            grid.addWidget(low, row, column + 1)
+            grid.addWidget(QtWidgets.QLabel("to"), row, column + 2, QtCore.Qt.AlignmentFlag.AlignCenter)
+            grid.addWidget(high, row, column + 3)
+        for column in (1, 3, 5, 7):
+            grid.setColumnStretch(column, 1)
+        # a seed box's hint is wide enough for 2^31: let the columns share the width instead
+        for widget in (self.strategy, self.trials, self.epochs, self.method, self.batch, self.seed, self.workers,
+                       self.lr_low, self.lr_high, self.reg_low, self.reg_high, self.hidden_low, self.hidden_high,
+                       self.keep_low, self.keep_high):
+            widget.setMinimumWidth(64)
+        return grid
+
+    def _build_plots(self):
+        holder = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.scatter_widget = pg.PlotWidget(background="w")
+        self.scatter_plot = self.scatter_widget.getPlotItem()
+        self.scatter_plot.setLogMode(True, True)
+        self.scatter_plot.getViewBox().setDefaultPadding(0.06)   # room for the symbols at the range's edges
+        self.scatter_plot.setTitle("the trials, coloured by validation accuracy", color="k", size="9pt")
+        self.scatter_plot.setLabel("bottom", "learning rate", color="k")
+        self.scatter_plot.setLabel("left", "lambda", color="k")
+        # PlotDataItems (not bare scatter items): they follow the plot's log axes
+        self.trial_points = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=9,
+                                            symbolPen=pg.mkPen("k", width=0.5))
+        self.diverged_points = pg.PlotDataItem([], [], pen=None, symbol="x", symbolSize=10,
+                                               symbolPen=pg.mkPen("#888888", width=1.5), symbolBrush="#888888")
+        self.best_point = pg.PlotDataItem([], [], pen=None, symbol="star", symbolSize=22, symbolBrush="#D55E00",
+                                          symbolPen=pg.mkPen("k"))
+        for item in (self.trial_points, self.diverged_points, self.best_point):
+            self.scatter_plot.addItem(item)
+        self.range_boxes = []
+        row.addWidget(self.scatter_widget, 3)
+        self.projections = {}
+        for name, text in (("lr", "learning rate"), ("reg", "lambda")):
+            widget = pg.PlotWidget(background="w")
+            plot = widget.getPlotItem()
+            plot.setLogMode(True, False)
+            plot.setLabel("bottom", text, color="k")
+            plot.setLabel("left", "validation accuracy", color="k")
+            points = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=7, symbolBrush="#0072B2",
+                                     symbolPen=None)
+            plot.addItem(points)
+            self.projections[name] = (plot, points)
+            row.addWidget(widget, 2)
+        return holder
+
+    # ----------------------------------------------------------------- settings
+    def settings(self):
+        objective = self.state.objective
+        network = objective is not None and objective.is_network
+        return {"strategy": self.strategy.currentData(), "trials": int(self.trials.value()),
+                "lr": (self.lr_low.value(), self.lr_high.value()),
+                "reg": (self.reg_low.value(), self.reg_high.value()),
+                "hidden": (int(self.hidden_low.value()), int(self.hidden_high.value()))
+                if network and self.hidden_check.isChecked() else None,
+                "keep_prob": (self.keep_low.value(), self.keep_high.value())
+                if network and self.keep_check.isChecked() else None,
+                "epochs": int(self.epochs.value()), "method": self.method.currentData(),
+                "batch_size": int(self.batch.value()), "seed": int(self.seed.value()),
+                "workers": int(self.workers.value())}
+
+    def _apply_rules(self, *_):
+        objective = self.state.objective
+        reason = self.state.labs.unavailable_reason(self.lab)
+        if reason is not None:
+            self._on_unavailable(self.lab, reason)
+        else:
+            self._show_available(True)
+        network = objective is not None and objective.is_network
+        why = "only a network has hidden units and dropout; choose Model: network"
+        set_applicable(self.hidden_check, network, why)
+        set_applicable(self.keep_check, network, why)
+        for box in (self.hidden_low, self.hidden_high):
+            set_applicable(box, network and self.hidden_check.isChecked(), why if not network else
+                           "tick 'hidden width' to search it")
+        for box in (self.keep_low, self.keep_high):
+            set_applicable(box, network and self.keep_check.isChecked(), why if not network else
+                           "tick 'keep probability' to search it")
+        self._sync_buttons()
+
+    def _sync_buttons(self):
+        running = self.state.labs.busy(self.lab)
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        have = bool(self.state.labs.search_trials())
+        self.send_button.setEnabled(not running and self.state.labs.best_trial() is not None)
+        self.export_button.setEnabled(not running and have)
+
+    # ----------------------------------------------------------------- actions
+    def _start(self):
+        self.refresh()
+        if self.state.labs.busy(self.lab):
+            self.progress.setValue(0)
+            self.progress.setFormat("starting…")
+            self._show_trials([])
+        self._sync_buttons()
+
+    def _send_best(self):
+        try:
+            self.state.labs.send_best_to_race()
+        except HillwalkError as error:
+            self.state.error.emit(str(error))
+
+    def _export(self):
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export the trials", "trials.csv", "CSV (*.csv)")
+        if not path:
+            return
+        try:
+            written = self.state.labs.export_search_csv(path)
+        except HillwalkError as error:
+            self.state.error.emit(str(error))
+            return
+        self.status.setText(f"wrote {written}")
+
+    # ----------------------------------------------------------------- drawing
+    def showEvent(self, event):
+        super().showEvent(event)
+        self._show_trials(self.state.labs.search_trials())
+        self._sync_buttons()
+
+    def _on_partial(self, lab, increment):
+        if lab == self.lab:
+            self._show_trials(self.state.labs.search_trials(), increment)
+
+    def _on_progress(self, kind, fraction, text):
+        if kind == self.state.labs.kind(self.lab):
+            self.progress.setValue(int(round(100 * fraction)))
+            self.progress.setFormat(text or "%p%")
+
+    def _on_cancelled(self, lab):
+        if lab == self.lab:
+            count = len(self.state.labs.search_trials())
+            self.progress.setFormat(f"cancelled: {count} trials finished")
+            self.verdict.setText(f"Cancelled after {count} of {self.settings()['trials']} trials; their results stay "
+                                 "below (export them, or start again).")
+            self._sync_buttons()
+
+    def _on_pending(self, lab):
+        if lab == self.lab:   # a new model: the old table is gone; a search starts only when asked
+            self._show_available(True)
+            if not self.state.labs.busy(self.lab):
+                self.verdict.setText("The model or data changed: start the search again."
+                             if self._drawn_count else "Set the budget and the ranges, then start the search.")
+                self.progress.setValue(0)
+                self.progress.setFormat("")
+                self._show_trials([])
+            self._sync_buttons()
+
+    def show_result(self, result):
+        if result is None:
+            return
+        self.progress.setValue(100)
+        self.progress.setFormat(f"{len(result.trials)} trials")
+        self._show_trials(result.trials)
+        lines = result.verdict().splitlines()
+        lines += result.notes
+        ranges = [", ".join(f"{k} {lo:.3g} to {hi:.3g}" for k, (lo, hi) in r.items()) for r in result.rounds]
+        if len(ranges) == 2:
+            lines.append(f"coarse round: {ranges[0]}; fine round (the best quarter's range): {ranges[1]}")
+        self.verdict.setText("<br>".join(f"<b>{lines[0]}</b>" if i == 0 else line for i, line in enumerate(lines)))
+        self.status.setText("")
+        self._sync_buttons()
+
+    def _show_trials(self, trials, increment=None):
+        """Draw every trial so far; the table grows by ``increment`` (None: rebuilt)."""
+        trained = [t for t in trials if t.diverged_at is None and math.isfinite(t.val_acc)]
+        diverged = [t for t in trials if t not in trained]
+        if trained:
+            accuracy = np.array([t.val_acc for t in trained])
+            low, high = float(accuracy.min()), float(accuracy.max())
+            shade = (accuracy - low) / (high - low) if high > low else np.ones_like(accuracy)
+            brushes = [pg.mkBrush(VIRIDIS.map(float(v), mode="qcolor")) for v in shade]
+            self.trial_points.setData([t.values["lr"] for t in trained], [t.values["reg"] for t in trained],
+                                      symbolBrush=brushes)
+            self.scatter_plot.setTitle(f"validation accuracy {100 * low:.1f}% (dark) to {100 * high:.1f}% "
+                                       f"(yellow)", color="k", size="9pt")
+        else:
+            self.trial_points.setData([], [])
+        self.diverged_points.setData([t.values["lr"] for t in diverged], [t.values["reg"] for t in diverged])
+        best = self.state.labs.best_trial() if trials else None
+        self.best_point.setData([best.values["lr"]] if best else [], [best.values["reg"]] if best else [])
+        for name, (plot, points) in self.projections.items():
+            points.setData([t.values[name] for t in trained], [t.val_acc for t in trained])
+            distinct = len({t.values[name] for t in trials})
+            label = "learning rate" if name == "lr" else "lambda"
+            plot.setTitle(f"{label}: {distinct} distinct values", color="k", size="9pt")
+        if not trials:   # the searched ranges, before any trial lands
+            self.scatter_plot.setRange(xRange=np.log10(self.settings()["lr"]), yRange=np.log10(self.settings()["reg"]))
+        else:
+            self.scatter_plot.enableAutoRange()
+        self._drawn_count = max(self._drawn_count, len(trials))
+        self._fill_table(trials, increment)
+        self._sync_buttons()
+
+    def _fill_table(self, trials, increment=None):
+        names = list(trials[0].values) if trials else ["lr", "reg"]
+        headers = ["trial", "round", *names, *(header for header, _ in RESULT_COLUMNS)]
+        rebuild = increment is None or self.table.columnCount() != len(headers) or \
+            self.table.rowCount() + len(increment) != len(trials)
+        self.table.setSortingEnabled(False)
+        if rebuild:
+            self.table.clearContents()
+            self.table.setColumnCount(len(headers))
+            self.table.setHorizontalHeaderLabels(headers)
+            self.table.setRowCount(0)
+            increment = trials
+        for trial in increment:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            cells = [(trial.index, str(trial.index)), (trial.round, str(trial.round))]
+            cells += [(trial.values[n], f"{trial.values[n]:.4g}") for n in names]
+            for _, value_of in RESULT_COLUMNS:
+                value = value_of(trial)
+                text = "diverged" if trial.diverged_at is not None and value_of is RESULT_COLUMNS[2][1] else \
+                    f"{value:.4f}"
+                cells.append((value if math.isfinite(value) else math.inf, text))
+            for column, (value, text) in enumerate(cells):
+                self.table.setItem(row, column, _NumberItem(value, text))
+        self.table.setSortingEnabled(True)
