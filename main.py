@@ -377,7 +377,7 @@ def build_parser():
 
 
 # trace's defaults of the optimizer options (race leaves an option it was not given alone)
-OPTIMIZER_DEFAULTS = {"optimizer": "sgd", "lr": 1e-3, "momentum": None, "decay": 0.99, "damping": 0.0,
+OPTIMIZER_DEFAULTS = {"optimizer": "sgd", "lr": None, "momentum": None, "decay": 0.99, "damping": 0.0,
                       "history": 10, "beta1": 0.9, "beta2": 0.999, "eps": None, "no_bias_correction": False,
                       "saddle_free": False, "schedule": "constant", "gamma": 0.5, "every": 100, "k": 1e-3,
                       "batch_size": None, "sampling": "epoch"}
@@ -394,7 +394,9 @@ def add_optimizer_arguments(parser, race=False):
                              "random-local-search; several separated by commas race each other"
                              + ("" if race else " (default: sgd)"))
     parser.add_argument("--lr", type=_finite_float, default=default("lr"),
-                        help="learning rate; the candidates' scale for the random searches (default: 1e-3)")
+                        help="learning rate (default: 1e-3); the random searches' scale (of a fresh W for "
+                             "random-search, default 1e-4 as in the notes; of a perturbation for "
+                             "random-local-search, default 1e-3)")
     parser.add_argument("--momentum", type=_finite_float, default=default("momentum"),
                         help="mu; with sgd it gives momentum SGD (default: 0 for sgd, 0.9 for momentum/nesterov)")
     parser.add_argument("--decay", type=_finite_float, default=default("decay"),
@@ -567,7 +569,7 @@ def optimizer_specs_from_args(args):
         raise UsageError("hillwalk trace: --optimizer names no method")
     if len(set(methods)) != len(methods):
         raise UsageError("hillwalk trace: --optimizer names a method twice")
-    return [OptimizerSpec(method, **spec_options_from_args(args, method)) for method in methods]
+    return [OptimizerSpec.for_method(method, **spec_options_from_args(args, method)) for method in methods]
 
 
 def spec_options_from_args(args, method):
@@ -583,6 +585,8 @@ def spec_options_from_args(args, method):
                "saddle_free": args.saddle_free,
                "schedule": Schedule(args.schedule, args.gamma, args.every, args.k)}
     kept = {name: value for name, value in options.items() if info.applies(name)}
+    if kept.get("lr", 0.0) is None:
+        del kept["lr"]   # the method's own default (random search: its scale 1e-4)
     return {**kept, "sampling": args.sampling}
 
 

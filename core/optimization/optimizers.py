@@ -153,7 +153,8 @@ METHOD_INFO = MappingProxyType({info.method: info for info in (
     _info("newton", "Newton (damped)", "Newton", ("damping", "saddle_free", "batch_size"), second_order=True),
     _info("bfgs", "BFGS", "BFGS", ("batch_size",), second_order=True),
     _info("lbfgs", "L-BFGS", "L-BFGS", ("history", "batch_size"), second_order=True),
-    _info("random-search", "random search", "random search", ("lr", "schedule")),
+    # lr is the searches' scale: of a fresh W (the notes' randn * 0.0001), of a perturbation
+    _info("random-search", "random search", "random search", ("lr", "schedule"), lr=1e-4),
     _info("random-local-search", "random local search", "random local search", ("lr", "schedule")),
 )})
 METHODS = tuple(METHOD_INFO)
@@ -268,6 +269,13 @@ class OptimizerSpec:
         if isinstance(self.schedule, dict):
             object.__setattr__(self, "schedule", Schedule(**self.schedule))
 
+    @classmethod
+    def for_method(cls, method: str, **changes) -> "OptimizerSpec":
+        """A spec of ``method`` with its own defaults (random search's scale 1e-4, not the
+        learning rate 1e-3), then ``changes``."""
+        info = METHOD_INFO[require_choice(method, METHODS, "optimizer")]
+        return cls(method, **{**({"lr": info.defaults["lr"]} if "lr" in info.defaults else {}), **changes})
+
     @property
     def info(self) -> MethodInfo:
         return METHOD_INFO[self.method]
@@ -376,15 +384,16 @@ class Optimizer:
     def search_step(self, objective, theta, theta_loss, origin):
         """One candidate of a derivative-free method (one loss evaluation).
 
-        Random search draws ``origin + lr * randn`` and keeps the best point so far;
-        random local search tries ``theta + lr * randn`` and moves only if the loss
-        drops. Returns (new theta, its loss).
+        Random search, as the notes define it, draws a fresh ``lr * randn`` (independent
+        of the start and of every earlier try; within a plane, a fresh (a, b)) and keeps
+        the best point so far; random local search tries ``theta + lr * randn`` and moves
+        only if the loss drops. Returns (new theta, its loss).
         """
         scale = self.current_lr()
         self.t += 1
         noise = self.rng.standard_normal(np.shape(theta))
         if self.spec.method == "random-search":
-            candidate = origin + scale * noise
+            candidate = scale * noise
         else:
             candidate = theta + scale * noise
         candidate_loss = objective.loss(candidate)

@@ -294,10 +294,15 @@ class OptimizersPanel(QtWidgets.QWidget):
         if new is not old:
             changes["method"] = new.method
             # settings the user left at the old method's default follow the new method's
+            # a learning rate is no scale of a random W: kept only between methods of one kind
+            other_kind = new.uses_gradient != old.uses_gradient
+            kept = ("schedule", "batch_size") if other_kind else KEPT_ACROSS_METHODS
             for setting, default in new.defaults.items():
-                if setting in KEPT_ACROSS_METHODS or setting in changes:
+                if setting in kept or setting in changes and not (other_kind and setting == "lr"):
                     continue
-                if not old.applies(setting) or effective.get(setting, getattr(entry.spec, setting)) == old.defaults[setting]:
+                at_old_default = old.applies(setting) and \
+                    effective.get(setting, getattr(entry.spec, setting)) == old.defaults[setting]
+                if other_kind and setting == "lr" or not old.applies(setting) or at_old_default:
                     changes[setting] = None if setting in ("momentum", "eps") else default
         try:
             spec = replace(entry.spec, **changes)

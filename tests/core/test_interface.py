@@ -186,7 +186,7 @@ def test_every_method_is_described(objectives):
         # quasi-Newton methods' comes from a line search
         assert ("lr" in info.settings and "schedule" in info.settings) != info.second_order
         assert info.applies("batch_size") == info.uses_gradient == (info.rule is not None or info.second_order)
-        spec = OptimizerSpec(method)
+        spec = OptimizerSpec.for_method(method)
         assert spec.display_name in (info.short_name, "GD")
         for setting, default in info.defaults.items():
             value = {"momentum": spec.effective_momentum, "eps": spec.effective_eps,

@@ -305,3 +305,52 @@ def test_linear_classifier_gradient_works_for_in_plane_minibatches():
     race = Race(PlaneObjective(objective, plane), [OptimizerSpec("sgd", lr=0.1, batch_size=16)], (0.0, 0.0), 25)
     trajectory = race.run_to_end()[0]
     assert trajectory.steps.size == 26 and np.all(np.isfinite(trajectory.loss))
+
+
+def test_random_search_draws_a_fresh_w_each_try_independent_of_the_start():
+    """The notes' random search: W = scale * randn at every try, whatever the start and
+    the best so far (random local search, by contrast, perturbs the best)."""
+    objective = ClassifierSpec(dataset="iris").build()
+    spec = OptimizerSpec.for_method("random-search")
+    assert spec.lr == 1e-4                                    # the notes' randn * 0.0001
+    tries = []
+
+    def record(candidate):
+        tries[-1].append(np.array(candidate))
+        return 0.0                                            # every try is accepted: each is seen
+
+    class Recording:
+        def loss(self, theta):
+            return record(theta)
+
+    for start in (np.zeros(objective.param_shape), np.full(objective.param_shape, 5.0)):
+        tries.append([])
+        optimizer = spec.build(seed=4)
+        theta, loss = start, math.inf
+        for _ in range(3):
+            theta, loss = optimizer.search_step(Recording(), theta, math.inf, start)
+    np.testing.assert_array_equal(np.stack(tries[0]), np.stack(tries[1]))   # the start plays no part
+    expected = 1e-4 * np.random.default_rng(np.random.SeedSequence([4, 7])).standard_normal((3, *objective.param_shape))
+    np.testing.assert_allclose(np.stack(tries[0]), expected, rtol=1e-15)
+
+
+def test_the_random_search_preset_reports_the_notes_comparison():
+    """random search < random local search < gradient descent at equal evaluations, as
+    the preset's caption says (its numbers are these)."""
+    import importlib.resources
+
+    from hillwalk.core import experiment
+    from hillwalk.core.io.session import Session
+
+    presets = importlib.resources.files("hillwalk.resources").joinpath("presets")
+    session = Session.load(str(presets.joinpath("09-random-search.hillwalk.json")))
+    objective = experiment.build_objective(session.problem)
+    plane = experiment.build_plane(objective, session.slice)
+    accuracy = {}
+    for setting in session.optimizers:
+        run = experiment.start_run(objective, plane, session.race, setting.spec)
+        accuracy[setting.spec.method] = run.run_to_end().val_acc[-1]
+    assert accuracy["random-search"] < accuracy["random-local-search"] < accuracy["sgd"]
+    for method, text in (("random-search", "random search 13.9%"), ("random-local-search", "local search 49.0%"),
+                         ("sgd", "gradient descent 96.9%")):
+        assert f"{100 * accuracy[method]:.1f}%" in text and text in session.caption
