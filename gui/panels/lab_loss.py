@@ -181,7 +181,11 @@ class LossLab(LabPanel):
         was = self.scores.blockSignals(True)
         for i, row in enumerate(scores):
             for j, value in enumerate(row):
-                self.scores.setItem(i, j, _cell(typed(value), correct=j == NOTES_LABELS[i]))
+                item = self.scores.item(i, j)
+                if item is None:
+                    self.scores.setItem(i, j, _cell(typed(value), correct=j == NOTES_LABELS[i]))
+                else:   # an edit lands here from the item's own itemChanged: keep the item, set its text
+                    item.setText(typed(value))
         self.scores.blockSignals(was)
         _fit(self.scores)
 
