@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import HillwalkError
+from ..limits import RANGES, check
 from ..models.losses import (
     softmax_loss,
     softmax_loss_per_example,
@@ -99,6 +100,8 @@ def score_table(scores) -> np.ndarray:
                                     "2.5 or -1e-3") from None
             if not math.isfinite(value):
                 raise HillwalkError(f"{where} is {value}; a score must be a finite number: type one such as 2.5")
+            if not RANGES["loss.score"].contains(value):
+                raise HillwalkError(f"{where} is {value:g}; a score must be {RANGES['loss.score'].describe()}")
             table[i, j] = value
     return table
 
@@ -120,14 +123,11 @@ def check_labels(labels, n_examples: int, n_classes: int) -> np.ndarray:
 
 
 def check_delta(delta) -> float:
-    """The SVM margin as a float: finite and >= 0; a HillwalkError otherwise."""
-    try:
-        value = float(delta)
-    except (TypeError, ValueError):
-        raise HillwalkError(f"the margin delta must be a number, got {delta!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise HillwalkError(f"the margin delta must be a finite number >= 0 (the notes use 1), got {value}")
-    return value
+    """The SVM margin as a float, in the range of every SVM margin of the app
+    (``core.limits.RANGES["problem.delta"]``: above 0); a HillwalkError otherwise."""
+    if isinstance(delta, (bool, np.bool_)) or not isinstance(delta, (int, float, np.integer, np.floating)):
+        raise HillwalkError(f"the SVM margin delta must be a number (the notes use 1), got {delta!r}")
+    return float(check("problem.delta", float(delta)))
 
 
 @dataclass(frozen=True)
@@ -253,7 +253,7 @@ def worked_example(scores=NOTES_SCORES, labels=NOTES_LABELS, delta=NOTES_DELTA, 
     scores : (N, C) numbers (or text of numbers, see :func:`score_table`); rows are
         examples, columns the classes' scores
     labels : (N,) ints in ``0..C-1``
-    delta : float >= 0, the SVM margin
+    delta : float > 0, the SVM margin
     wiggle_example : the row whose correct score question (b) moves by ``-wiggle, 0, +wiggle``
 
     Returns
@@ -262,8 +262,8 @@ def worked_example(scores=NOTES_SCORES, labels=NOTES_LABELS, delta=NOTES_DELTA, 
 
     Raises
     ------
-    HillwalkError for a table that is not N x C finite numbers, labels of the wrong shape
-    or out of range, or a delta that is not a finite number >= 0.
+    HillwalkError for a table that is not N x C numbers within ``RANGES["loss.score"]``,
+    labels of the wrong shape or out of range, or a delta out of ``RANGES["problem.delta"]``.
     """
     table = score_table(scores)
     n, c = table.shape

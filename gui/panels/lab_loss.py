@@ -12,7 +12,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..lab_state import NOTES_DELTA, NOTES_LABELS, NOTES_NAMES, NOTES_SCORES, WIGGLE
 from .lab_base import LabPanel
-from .widgets import RangeDoubleSpinBox, set_quietly
+from .widgets import RangeDoubleSpinBox, bind_range, set_quietly
 
 CORRECT_BACKGROUND = QtGui.QColor("#e6f2e6")   # the correct class's cell in every table
 DELTA = "\u0394"
@@ -96,7 +96,9 @@ class LossLab(LabPanel):
         self.delta.setObjectName("lossDelta")
         self.delta.setDecimals(3)
         self.delta.setSingleStep(0.5)
-        self.delta.setRange(0.0, 1e6)
+        # the range of every SVM margin (core.limits); a number typed outside it goes to the
+        # state, which refuses it with that range in one message
+        bind_range(self.delta, "problem.delta", lambda name, value, low, high: self._request(delta=value))
         self.delta.setValue(NOTES_DELTA)
         self.delta.setToolTip("delta in max(0, s_j - s_y + delta): how far the correct score must lead every other "
                               "score before the SVM loss is 0 (the notes use 1)")
@@ -165,7 +167,6 @@ class LossLab(LabPanel):
         self._fill_scores(NOTES_SCORES)
         self.scores.itemChanged.connect(self._on_score_edited)
         self.delta.valueChanged.connect(self._on_delta_changed)
-        self.delta.out_of_range.connect(lambda value: self._request(delta=value))
         self.reset.clicked.connect(self._on_reset)
 
     # ================================================================= settings

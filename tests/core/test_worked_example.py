@@ -54,7 +54,7 @@ def test_the_notes_softmax_probabilities_and_losses(notes):
 
 
 def test_question_a_the_correct_class_adds_delta_to_every_example():
-    for delta in (1.0, 2.5, 0.0):
+    for delta in (1.0, 2.5, 1e-3):
         example = worked_example(delta=delta)
         np.testing.assert_allclose(example.correct_class_term, delta, rtol=0, atol=1e-12)
         np.testing.assert_allclose(example.svm_losses_with_correct, example.svm_losses + delta, rtol=0, atol=1e-12)
@@ -131,8 +131,11 @@ def test_cells_may_be_text_as_a_table_holds_them(notes):
     (NOTES_SCORES, [0, -1, 2], 1.0, "label -1 is not a class"),
     (NOTES_SCORES, [0, 1], 1.0, "one label per example"),
     (NOTES_SCORES, [0, 1.5, 2], 1.0, "whole class numbers"),
-    (NOTES_SCORES, NOTES_LABELS, -1.0, "delta must be a finite number >= 0"),
-    (NOTES_SCORES, NOTES_LABELS, float("nan"), "delta must be a finite number >= 0"),
+    ([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, "2e6"]], NOTES_LABELS, 1.0,
+     r"the frog image's score for frog is 2e\+06; a score must be a number in \[-1e\+06, 1e\+06\]"),
+    (NOTES_SCORES, NOTES_LABELS, -1.0, r"the SVM margin delta must be a number in \(0, 1e\+06\], got -1.0"),
+    (NOTES_SCORES, NOTES_LABELS, 0.0, r"delta must be a number in \(0"),
+    (NOTES_SCORES, NOTES_LABELS, float("nan"), r"delta must be a number in \(0"),
     (NOTES_SCORES, NOTES_LABELS, "one", "delta must be a number"),
 ])
 def test_bad_inputs_are_refused_with_a_clear_message(scores, labels, delta, message):

@@ -121,7 +121,7 @@ def test_a_negative_delta_is_refused_with_one_message(qtbot, window):
     qtbot.keyClick(lab.delta.lineEdit(), QtCore.Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(messages) > 0, timeout=UI_TIMEOUT_MS)
     wait_for_frames(qtbot, window)
-    assert len(messages) == 1 and "delta must be a finite number >= 0" in messages[0]
+    assert len(messages) == 1 and "the SVM margin delta must be a number in (0, 1e+06]" in messages[0]
     assert lab.delta.value() == 1.0 and state.labs.settings["loss"]["delta"] == 1.0
     window.error_dialog.close()
 
