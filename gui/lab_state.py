@@ -44,7 +44,6 @@ from hillwalk.core.labs.worked_example import (  # noqa: F401 - constants the Lo
     NOTES_LABELS,
     NOTES_NAMES,
     NOTES_SCORES,
-    WIGGLE,
     check_delta,
     check_labels,
     score_table,

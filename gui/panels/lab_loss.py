@@ -10,7 +10,7 @@ import html
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ..lab_state import NOTES_DELTA, NOTES_LABELS, NOTES_NAMES, NOTES_SCORES, WIGGLE
+from ..lab_state import NOTES_DELTA, NOTES_LABELS, NOTES_NAMES, NOTES_SCORES
 from .lab_base import LabPanel
 from .widgets import RangeDoubleSpinBox, bind_range, set_quietly
 
@@ -253,9 +253,11 @@ class LossLab(LabPanel):
         correct_score = example.scores[row, example.labels[row]]
         losses = joined(number(v) for v in example.wiggle_losses)
         shifts = ", ".join(f"{s:+g}" for s in example.wiggle_shifts)
+        # the loss stays 0 exactly when the lead is at least delta + the shift (core.labs.worked_example)
+        wiggle = float(example.wiggle_shifts[-1])
         lead = (f"its {name} score {typed(correct_score)} leads the best other score by {number(example.wiggle_lead)}"
-                f", {'at least' if example.wiggle_lead >= example.delta + WIGGLE else 'less than'} "
-                f"{DELTA} + {WIGGLE:g} = {number(example.delta + WIGGLE)}")
+                f", {'at least' if example.wiggle_stays_zero else 'less than'} "
+                f"{DELTA} + {wiggle:g} = {number(example.delta + wiggle)}")
         if example.wiggle_stays_zero:
             verdict = "<span style='color:#090'>it stays 0</span>"
         else:

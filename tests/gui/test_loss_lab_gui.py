@@ -84,6 +84,7 @@ def test_typing_a_score_recomputes_the_losses(qtbot, window):
     # (b) with this table: 1.3 / 0.5 / 0, and the lab says so
     assert "its SVM loss is 1.3 / 0.5 / 0" in lab.questions.text()
     assert "does not stay 0" in lab.questions.text()
+    assert "leads the best other score by 0.5, less than" in lab.questions.text()
     # delta: the correct class's own term follows it
     result = new_result(qtbot, window, lambda: lab.delta.setValue(2.0))
     assert state.labs.settings["loss"]["delta"] == 2.0
