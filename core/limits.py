@@ -146,6 +146,9 @@ RANGES = {
     "gif.side": _r("the GIF's width or height (pixels)", 100, 4000, integer=True,
                    why="also checked against a 1 GiB memory budget for all frames"),
     "picture.side": _r("a picture's width or height (pixels)", 200, 10000, integer=True),
+    "loss.score": _r("a score of the Loss lab's table", -1e6, 1e6,
+                     why="the notes' scores are single digits; the bound keeps every margin s_j - s_y + delta "
+                         "far from overflow"),
     "gradcheck.h": _r("the difference step h", 0, 1e300, open_low=True,
                       why="a step too large to resolve a derivative is not refused: the check fails and says why"),
     "gradcheck.samples": _r("the number of parameters checked (0: all)", 0, 10 ** 7, integer=True),

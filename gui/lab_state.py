@@ -11,6 +11,10 @@ runs.
 When the scene changes (a new objective or plane, the race's start, the slice's grid, the
 cut line) the results that depend on it are dropped; labs that are visible recompute at
 once, hidden ones when next shown (panels say when with :meth:`LabState.set_visible`).
+The Loss lab (the notes' worked example) depends on its own settings only: it runs with no
+scene at all and a new scene leaves its result alone. Its settings are checked when they
+are requested: a bad table is refused with one message (``app.error``) and the settings
+stay as they were.
 """
 from __future__ import annotations
 
@@ -43,12 +47,22 @@ from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panel
     INIT_LAB_SCHEMES,
     SATURATION_LEVEL,
 )
+from hillwalk.core.labs.worked_example import (  # noqa: F401 - constants the Loss lab shows
+    NOTES_DELTA,
+    NOTES_LABELS,
+    NOTES_NAMES,
+    NOTES_SCORES,
+    check_delta,
+    check_labels,
+    score_table,
+)
 from hillwalk.core.landscapes.landscape import make_axis
 from hillwalk.core.models.problem import ClassifierSpec, parse_widths
 
 DEFAULT_PROBLEM = ClassifierSpec()
 
 LABS = tasks.LAB_NAMES
+SCENE_LABS = tuple(lab for lab in LABS if lab not in tasks.SCENE_FREE_LABS)   # made stale by a new scene
 COALESCED = ("regions",)   # follows the animation: latest request wins, one in flight
 # Labs that run only when the user starts them (a search trains hundreds of models): never
 # on being shown or on a change of the scene, which only drops their result.
@@ -56,6 +70,7 @@ ON_REQUEST = ("search",)
 
 # The lab's defaults: what request() fills in for settings a panel leaves out.
 DEFAULT_SETTINGS = {
+    "loss": {"scores": NOTES_SCORES, "delta": NOTES_DELTA},   # scores: a tuple of rows (examples)
     "gradcheck": {"point": "initial", "method": "centered", "h": 1e-5, "samples": None, "broken": False},
     "stepsize": {"point": "initial"},
     "sanity": {},
@@ -72,6 +87,7 @@ DEFAULT_SETTINGS = {
 
 # Which of the app's signals make each lab's result stale (besides a new objective or plane).
 DEPENDS_ON = {
+    "loss": (),                            # the notes' own example: no scene at all
     "gradcheck": ("race_changed",),        # the point may be the race's start
     "stepsize": ("race_changed",),
     "sanity": (),
@@ -126,9 +142,10 @@ class LabState(QtCore.QObject):
         self._scene_timer.setSingleShot(True)
         self._scene_timer.setInterval(0)          # objective_ready and plane_ready come in one pass: recompute once
         self._scene_timer.timeout.connect(self._recompute_visible)
-        app_state.objective_ready.connect(lambda: self._invalidate(LABS))
+        app_state.objective_ready.connect(lambda: self._invalidate(SCENE_LABS))
         # a new plane leaves the model and data as they were: the searches keep their tables
-        app_state.plane_ready.connect(lambda: self._invalidate(tuple(lab for lab in LABS if lab not in ON_REQUEST)))
+        app_state.plane_ready.connect(lambda: self._invalidate(tuple(lab for lab in SCENE_LABS
+                                                                     if lab not in ON_REQUEST)))
         for signal in ("race_changed", "slice_changed", "view_changed", "runs_updated"):
             affected = tuple(lab for lab in LABS if signal in DEPENDS_ON[lab])
             # new runs move the regions lab's W: it keeps its picture until the new one lands
@@ -159,6 +176,9 @@ class LabState(QtCore.QObject):
             self.visible.add(lab)
         elif visible:
             self.visible.add(lab)
+            settings = self._checked(lab, settings)
+            if settings is None:
+                settings = {}
             changed = any(self.settings[lab].get(k) != v for k, v in settings.items())
             self.settings[lab].update(settings)
             if lab in self._stale or changed:
@@ -166,22 +186,44 @@ class LabState(QtCore.QObject):
         else:
             self.visible.discard(lab)
 
-    def request(self, lab: str, **settings):
+    def request(self, lab: str, **settings) -> bool:
         """Compute ``lab`` with ``settings`` (merged into its stored settings) for the
-        current scene, in a worker; the result comes with ``lab_ready(lab)``."""
+        current scene, in a worker; the result comes with ``lab_ready(lab)``. Settings a lab
+        checks up front (the Loss lab's table and delta) and finds bad are refused with one
+        message (``app.error``), the stored settings unchanged; returns whether they were
+        taken."""
         if lab not in LABS:
             raise HillwalkError(f"unknown lab {lab!r}")
         unknown = set(settings) - set(DEFAULT_SETTINGS[lab])
         if unknown:
             raise HillwalkError(f"the {lab} lab has no setting {', '.join(sorted(unknown))}")
-        if lab == "search":   # refused settings leave the lab's settings as they were
-            try:
-                self._search_spec({**self.settings[lab], **settings})
-            except HillwalkError as error:
-                self.lab_failed.emit(lab, str(error))
-                return
+        settings = self._checked(lab, settings)
+        if settings is None:
+            return False
         self.settings[lab].update(settings)
         self._compute(lab)
+        return True
+
+    def _checked(self, lab, settings):
+        """``settings`` as the lab's ``_check_<lab>`` normalizes them (merged with the
+        stored ones), or None after emitting the message of a HillwalkError; labs without a
+        check take them as they come."""
+        check = getattr(self, f"_check_{lab}", None)
+        if check is None or not settings:
+            return settings
+        try:
+            return check({**self.settings[lab], **settings})
+        except HillwalkError as error:
+            self.app.error.emit(str(error))
+            return None
+
+    @staticmethod
+    def _check_loss(settings):
+        """The table as a tuple of rows of floats (cells may arrive as their text), the
+        notes' labels fitting it, delta a float >= 0."""
+        table = score_table(settings["scores"])
+        check_labels(NOTES_LABELS, *table.shape)
+        return {"scores": tuple(tuple(row) for row in table.tolist()), "delta": check_delta(settings["delta"])}
 
     def partial(self, lab: str) -> list:
         """What a lab's running (or stopped) job has posted so far (the search's trials)."""
@@ -229,6 +271,11 @@ class LabState(QtCore.QObject):
 
             result = SearchResult(self._search_spec(self.settings["search"]), self.search_trials(), [], {}, False)
         return str(write_csv(result, path))
+
+    def _check_search(self, settings):
+        """Settings a SearchSpec accepts (ranges low < high, a learning-rate method ...)."""
+        self._search_spec(settings)
+        return settings
 
     @staticmethod
     def _search_spec(s) -> SearchSpec:
@@ -344,7 +391,7 @@ class LabState(QtCore.QObject):
     # ================================================================= running
     def _compute(self, lab):
         app = self.app
-        if app.objective is None or app.plane is None:
+        if lab not in tasks.SCENE_FREE_LABS and (app.objective is None or app.plane is None):
             self._stale.add(lab)   # computed when the scene arrives
             return
         self._stale.discard(lab)
@@ -412,6 +459,11 @@ class LabState(QtCore.QObject):
         return lab if lab in LABS else None
 
     # ================================================================= jobs: plain inputs for core tasks
+    def _job_loss(self, s):
+        scores, delta = s["scores"], s["delta"]
+        return lambda report, should_stop: tasks.loss_example_task(scores, delta, NOTES_LABELS, report=report,
+                                                                   should_stop=should_stop)
+
     def _point_inputs(self, settings):
         app = self.app
         return (app.objective, app.plane, settings["point"], tuple(app.race.start), app.slice.init_scale,

@@ -23,6 +23,7 @@ from .panels.lab_curvature import CurvatureLab
 from .panels.lab_gradcheck import GradientCheckLab
 from .panels.lab_hinge import HingeAnatomyLab
 from .panels.lab_init import InitializationLab
+from .panels.lab_loss import LossLab
 from .panels.lab_models import CompareModelsLab
 from .panels.lab_regions import DecisionRegionsLab
 from .panels.lab_sanity import SanityLab
@@ -295,7 +296,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # scroll arrows a single tab bar needed, at any window width.
         self.tabs = PageStack()
         self.tabs.setObjectName("centralPages")
-        self.labs = {"Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
+        self.labs = {"Loss": LossLab(self.state), "Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
                      "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
                      "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
                      "Compare two models": CompareModelsLab(self.state), "Initialization": InitializationLab(self.state),

@@ -39,9 +39,13 @@ from .lessons import (
     toy_hinge_problem,
     zero_init_symmetry,
 )
+from .worked_example import NOTES_LABELS, WorkedExample, worked_example
 
-LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature",
+LAB_NAMES = ("loss", "gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature",
              "search")
+# Labs that compute from their own settings alone (the notes' own example), not from the
+# scene: no objective, plane or race enters them, so a new scene leaves their result alone.
+SCENE_FREE_LABS = ("loss",)
 POINT_CHOICES = ("initial", "start", "center")
 REGIONS_RESOLUTION = 160
 MODELS_GRID = 61         # a side-by-side pair: a coarser grid than the main slice keeps it quick
@@ -70,6 +74,7 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
     """Why ``lab`` does not apply to ``objective`` (and the slice's ``plane``), in one line
     that says what to choose instead; None where it applies.
 
+    * the loss worked example (the notes' own numbers): always;
     * gradient check, step size, initialization, curvature: every objective;
     * sanity checks, hyperparameter search: a classifier on data (linear or network);
     * hinge anatomy: the linear classifier (its hinge terms are those of a linear score
@@ -79,7 +84,7 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
     * decision regions: data with 2 features.
     """
     require_choice(lab, LAB_NAMES, "lab")
-    if lab in ("gradcheck", "stepsize", "init", "curvature"):
+    if lab in SCENE_FREE_LABS or lab in ("gradcheck", "stepsize", "init", "curvature"):
         return None
     if not is_classifier(objective):
         name = objective.describe().get("name", "a test function")
@@ -116,6 +121,20 @@ def evaluation_point(objective, plane: Plane, choice: str, start=(0.0, 0.0), ini
     if choice in ("initial", "start") and plane.dir2 is not None:
         return plane.point(*start)
     return plane.center
+
+
+# --------------------------------------------------------------------------- the losses' worked example
+
+def loss_example_task(scores, delta=1.0, labels=NOTES_LABELS, report=None, should_stop=None) -> WorkedExample | None:
+    """The Loss lab: :func:`~core.labs.worked_example.worked_example` on the score table
+    ``scores`` (N, C; rows are examples) with ``labels`` (N,) and margin ``delta``. It takes
+    microseconds; ``report`` and ``should_stop`` are there for the app's one way of running
+    labs. HillwalkError for a bad table, labels or delta."""
+    if _stopped(should_stop):
+        return None
+    result = worked_example(scores, labels, delta)
+    _report(report, 1.0, "loss: done")
+    return result
 
 
 # --------------------------------------------------------------------------- gradient check

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["svm_loss", "softmax_loss"]
+__all__ = ["svm_loss", "softmax_loss", "svm_hinge_terms", "svm_loss_per_example", "softmax_probabilities",
+           "softmax_loss_per_example"]
 
 
 def _check_scores_and_labels(scores, y):
@@ -96,6 +97,53 @@ def softmax_loss(scores, y):
     dscores[rows, y] -= 1.0
     dscores /= n
     return loss, dscores
+
+
+def svm_hinge_terms(scores, y, delta=1.0, include_correct=False):
+    """The SVM loss term by term: ``max(0, s_j - s_{y_i} + delta)`` for every example and class.
+
+    Parameters
+    ----------
+    scores : array, shape (N, C)
+    y : int array, shape (N,)
+    delta : float
+    include_correct : bool
+        Also count the correct class's own term ``max(0, s_{y_i} - s_{y_i} + delta) =
+        max(0, delta)`` (a common mistake the notes warn about); by default it is 0.
+
+    Returns
+    -------
+    array, shape (N, C): row i sums to ``L_i`` (plus ``max(0, delta)`` with ``include_correct``).
+    """
+    scores, y = _check_scores_and_labels(scores, y)
+    margins = _svm_margins(scores, y, delta)
+    if include_correct:
+        margins[np.arange(scores.shape[0]), y] = delta   # s_{y_i} - s_{y_i} + delta
+    return np.maximum(margins, 0.0)
+
+
+def svm_loss_per_example(scores, y, delta=1.0):
+    """``L_i`` of the SVM loss for each example (the terms the mean of :func:`svm_loss`
+    averages), shape (N,)."""
+    scores, y = _check_scores_and_labels(scores, y)
+    return _svm_per_example(scores, y, delta)
+
+
+def softmax_probabilities(scores):
+    """Softmax of each row, ``exp(s_j) / sum_k exp(s_k)``, computed after subtracting the
+    row maximum (no overflow). ``scores`` (N, C) -> probabilities (N, C), rows summing to 1."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be a 2-D array (N x C), got shape {scores.shape}")
+    exp_shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp_shifted / exp_shifted.sum(axis=1, keepdims=True)
+
+
+def softmax_loss_per_example(scores, y):
+    """``L_i = -log p_{y_i}`` of the softmax loss for each example (the terms the mean of
+    :func:`softmax_loss` averages), shape (N,)."""
+    scores, y = _check_scores_and_labels(scores, y)
+    return _softmax_per_example(scores, y)
 
 
 # Per-example losses, without the mean; used where each example's loss matters on its own

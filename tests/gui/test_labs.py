@@ -13,7 +13,7 @@ from hillwalk.core.labs.gradcheck import gradient_check
 from hillwalk.core.labs.lessons import sanity_checks, step_size_sweep
 from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
 
-LAB_NAMES = {"Gradient check": "gradcheck", "Step size": "stepsize", "Sanity checks": "sanity",
+LAB_NAMES = {"Loss": "loss", "Gradient check": "gradcheck", "Step size": "stepsize", "Sanity checks": "sanity",
              "SVM vs softmax": "compare", "Hinge anatomy": "hinge", "Decision regions": "regions",
              "Compare two models": "models", "Initialization": "init",
              "Curvature": "curvature"}
@@ -309,7 +309,7 @@ def test_initialization_lab_defaults_to_the_notes_deep_tanh_stack(qtbot, window)
     assert len(heights) == 11 and all(np.all(np.isfinite(h)) and np.ptp(h) > 0 for h in heights)
 
 
-@pytest.mark.parametrize("name", ["Gradient check", "Step size", "Sanity checks", "SVM vs softmax", "Hinge anatomy",
+@pytest.mark.parametrize("name", ["Loss", "Gradient check", "Step size", "Sanity checks", "SVM vs softmax", "Hinge anatomy",
                                   "Decision regions"])
 def test_every_lab_exports_to_png_and_svg(qtbot, window, tmp_path, monkeypatch, name):
     import xml.etree.ElementTree as ElementTree

@@ -100,7 +100,7 @@ def test_refused_ranges_and_where_the_lab_does_not_apply(qtbot, window):
     lab = open_lab(qtbot, window)
     assert not lab.hidden_check.isEnabled()           # a linear model has no hidden units
     failures = []
-    state.labs.lab_failed.connect(lambda name, message: failures.append(message))
+    state.error.connect(failures.append)
     type_into(qtbot, lab.lr_low, "2")                 # above the range's high end (1)
     qtbot.mouseClick(lab.start_button, QtCore.Qt.MouseButton.LeftButton)
     assert len(failures) == 1 and "runs from low to high" in failures[0]
