@@ -127,6 +127,9 @@ RANGES = {
     "schedule.gamma": _r("the step-decay factor gamma", 0, 1, open_low=True),
     "schedule.every": _r("the steps between decays", 1, 100000, integer=True),
     "schedule.k": _r("the decay rate k", 0, 1e3),
+    # the Babysitting lab
+    "babysit.epochs": _r("the number of epochs", 1, 1000, integer=True,
+                         why="also checked against the lab's work budget (epochs x examples x parameters)"),
     # the view
     "view.contours": _r("the number of contours", 0, 100, integer=True,
                         why="more lines than pixels between them add nothing"),

@@ -19,6 +19,7 @@ from ..landscapes.centers import train_full_batch
 from ..landscapes.directions import Plane
 from ..landscapes.landscape import Landscape, compute_slice, make_axis
 from ..models.objectives import LinearClassifier
+from .babysitting import BabysittingReport, babysit
 from .comparison import DEFAULT_VARIANTS, SIDES, ModelVariant, distinct_units, nonconvex_share, slice_roughness
 from .gradcheck import DIFFERENCE_METHODS, GradientCheckResult, StopRequested, gradient_check, h_sweep
 from .lessons import (
@@ -40,7 +41,8 @@ from .lessons import (
     zero_init_symmetry,
 )
 
-LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature")
+LAB_NAMES = ("gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature",
+             "babysit")
 POINT_CHOICES = ("initial", "start", "center")
 REGIONS_RESOLUTION = 160
 MODELS_GRID = 61         # a side-by-side pair: a coarser grid than the main slice keeps it quick
@@ -70,7 +72,7 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
     that says what to choose instead; None where it applies.
 
     * gradient check, step size, initialization, curvature: every objective;
-    * sanity checks: a classifier on data (linear or network);
+    * sanity checks, babysitting: a classifier on data (linear or network);
     * hinge anatomy: the linear classifier (its hinge terms are those of a linear score
       function), not networks or functions;
     * SVM vs softmax: a classifier on data, on a 2-D slice;
@@ -639,3 +641,24 @@ def curvature_task(objective, theta, top=5, bottom=0, trace_samples=0, density=F
                            lowest.residuals if lowest else empty,
                            lowest.eigenvectors if lowest else np.zeros((0, n)), trace[0], trace[1], exact_trace,
                            spectrum, highest.iterations, n, along)
+
+
+# --------------------------------------------------------------------------- babysitting
+
+def babysit_task(objective, method="sgd", lr=1e-2, batch_size=64, epochs=10, schedule="constant", gamma=0.5,
+                 every=5, k=0.1, seed=0, report=None, should_stop=None) -> BabysittingReport | None:
+    """The notes' babysitting sequence on ``objective`` (see
+    :func:`~core.labs.babysitting.babysit`): the initial loss, overfitting 20 examples, the
+    learning-rate probe and range test, and the training curves of ``method`` at ``lr``
+    (``batch_size`` None or 0: the full batch) for ``epochs`` epochs under ``schedule``
+    (counted in epochs). The lab and ``hillwalk babysit`` both call it. None when stopped."""
+    reason = unavailable_reason("babysit", objective)
+    if reason is not None:
+        raise HillwalkError(reason)
+    try:
+        result = babysit(objective, method, lr, batch_size, epochs, schedule, gamma, every, k, seed, report=report,
+                         should_stop=should_stop)
+    except StopRequested:
+        return None
+    _report(report, 1.0, "babysitting: done")
+    return result
