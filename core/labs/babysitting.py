@@ -210,10 +210,9 @@ class BabysittingReport:
     def verdicts(self) -> list:
         """(title, text) of every step, in the notes' order."""
         return [("1. initial loss", self.initial_text), ("2. overfit 20 examples", self.overfit_text),
-                *[(f"3. lr {run.lr:.3g}", run.text) for run in self.probe],
+                *[("3. probe", run.text) for run in self.probe],
                 ("4. range test", self.range_test.text), ("training curves", self.curves.verdict),
-                *[(f"update/weight {name}", text) for name, text in zip(self.curves.layer_names,
-                                                                       self.curves.ratio_texts)]]
+                *[("update/weight ratio", text) for text in self.curves.ratio_texts]]
 
     def to_dict(self) -> dict:
         """Every number, JSON-ready: arrays as lists, a non-finite value as None with
