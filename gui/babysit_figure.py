@@ -47,19 +47,20 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             item.showGrid(x=True, y=True, alpha=0.15)
             return item
 
-        self.probe_plot = plot(0, 0, "3. probe: loss, 100 steps", "step", "loss", log_y=True)
-        self.probe_legend = self.probe_plot.addLegend(offset=(-5, 5), labelTextColor="k", labelTextSize="8pt")
+        self.probe_plot = plot(0, 0, "3. probe: loss", "step", "loss", log_y=True)
+        # bottom left: the curves start high on the left and fall to the right
+        self.probe_legend = self.probe_plot.addLegend(offset=(5, -5), labelTextColor="k", labelTextSize="8pt")
         self.range_plot = plot(0, 1, "4. range test", "learning rate", "minibatch loss", log_x=True)
         self.range_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 158, 115, 50),
                                                 pen=pg.mkPen("#009E73"))
         self.range_region.setZValue(-10)
         self.range_plot.addItem(self.range_region)
-        self.step_plot = plot(0, 2, "training loss per step", "step", "minibatch loss")
+        self.step_plot = plot(0, 2, "loss per step", "step", "minibatch loss")
         self.step_legend = self.step_plot.addLegend(offset=(-5, 5), labelTextColor="k", labelTextSize="8pt")
-        self.accuracy_plot = plot(1, 0, "accuracy per epoch (gap shaded)", "epoch", "accuracy")
+        self.accuracy_plot = plot(1, 0, "accuracy per epoch", "epoch", "accuracy")
         self.accuracy_legend = self.accuracy_plot.addLegend(offset=(-5, -5), labelTextColor="k",
                                                             labelTextSize="8pt")
-        self.ratio_plot = plot(1, 1, "||update|| / ||W|| per step", "step", "ratio", log_y=True)
+        self.ratio_plot = plot(1, 1, "||update|| / ||W||", "step", "ratio", log_y=True)
         self.ratio_legend = self.ratio_plot.addLegend(offset=(-5, 5), labelTextColor="k", labelTextSize="8pt")
         self.ratio_band = pg.LinearRegionItem(values=np.log10(RATIO_BAND), orientation="horizontal", movable=False,
                                               brush=pg.mkBrush(0, 114, 178, 30), pen=pg.mkPen(None))
@@ -67,9 +68,9 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.ratio_plot.addItem(self.ratio_band)
         self.ratio_line = pg.InfiniteLine(np.log10(RATIO_TARGET), angle=0,
                                           pen=pg.mkPen("#555", style=QtCore.Qt.PenStyle.DashLine),
-                                          label="1e-3", labelOpts={"position": 0.05, "color": "#555"})
+                                          label="1e-3", labelOpts={"position": 0.92, "color": "#555"})
         self.ratio_plot.addItem(self.ratio_line)
-        self.schedule_plot = plot(1, 2, "schedule: learning rate per epoch", "epoch", "learning rate")
+        self.schedule_plot = plot(1, 2, "lr per epoch", "epoch", "learning rate")
         self._items = []   # what show_report added (removed by clear_plots)
 
     def _add(self, plot, item):
@@ -89,7 +90,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         if report is None:
             return
         for run in report.probe:
-            name = f"lr {run.lr:.3g}" + (f" (diverged at step {run.diverged_at})" if run.diverged else "")
+            name = f"lr {run.lr:.3g}" + (f": diverged at {run.diverged_at}" if run.diverged else "")
             x, y = _positive(run.steps, run.loss)
             color = PROBE_COLORS[run.role]
             item = pg.PlotDataItem(x, y, pen=pg.mkPen(color, width=2, style=QtCore.Qt.PenStyle.DashLine
@@ -103,8 +104,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.range_region.setVisible(test.found)
         if test.found:
             self.range_region.setRegion((np.log10(test.low), np.log10(max(test.high, test.low * 1.0001))))
-        title = (f"4. range test: suggested {test.low:.2g} .. {test.high:.2g}" if test.found
-                 else "4. range test: no fall found")
+        title = f"4. range test: {test.low:.2g} .. {test.high:.2g}" if test.found else "4. range test: no fall"
         self.range_plot.setTitle(title, color="k", size="9pt")
         curves = report.curves
         steps = np.arange(curves.step_loss.size)
@@ -123,9 +123,8 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             gap = pg.FillBetweenItem(train, val, brush=pg.mkBrush(204, 121, 167, 80))
             gap.setZValue(-5)
             self._add(self.accuracy_plot, gap)
-        self.accuracy_plot.setTitle(f"accuracy per epoch: gap {curves.gap[-1]:+.3f} (shaded)"
-                                    if np.isfinite(curves.gap[-1]) else "accuracy per epoch (no validation data)",
-                                    color="k", size="9pt")
+        self.accuracy_plot.setTitle(f"accuracy: gap {curves.gap[-1]:+.3f}" if np.isfinite(curves.gap[-1])
+                                    else "accuracy (no validation)", color="k", size="9pt")
         for k, name in enumerate(curves.layer_names):
             x, y = _positive(np.arange(1, curves.ratios.shape[1] + 1), curves.ratios[k])
             color = PALETTE[k % len(PALETTE)]
@@ -133,8 +132,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self._add(self.schedule_plot, pg.PlotDataItem(np.arange(curves.epoch_lr.size), curves.epoch_lr,
                                                       pen=pg.mkPen("#009E73", width=2), symbol="o", symbolSize=5,
                                                       symbolBrush="#009E73"))
-        self.schedule_plot.setTitle(f"schedule ({curves.schedule.kind}): learning rate per epoch", color="k",
-                                    size="9pt")
+        self.schedule_plot.setTitle(f"lr per epoch ({curves.schedule.kind})", color="k", size="9pt")
         for plot in (self.probe_plot, self.range_plot, self.step_plot, self.accuracy_plot, self.ratio_plot):
             plot.enableAutoRange()
         # from 0: a constant rate is a flat line, not one magnified to fill the axis

@@ -21,6 +21,13 @@ from PyQt6 import QtCore
 
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.labs import tasks
+from hillwalk.core.labs.babysitting import (  # noqa: F401 - constants the lab panels use
+    BABYSIT_METHODS,
+    BABYSIT_SCHEDULES,
+    RATIO_HIGH,
+    RATIO_LOW,
+    RATIO_TARGET,
+)
 from hillwalk.core.labs.comparison import (  # noqa: F401 - constants the lab panels use
     DEFAULT_VARIANTS,
     MAX_LABEL_CHARS,
@@ -37,6 +44,9 @@ from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panel
 )
 from hillwalk.core.landscapes.landscape import make_axis
 from hillwalk.core.models.problem import ClassifierSpec, parse_widths
+from hillwalk.core.optimization.optimizers import METHOD_INFO
+
+BABYSIT_METHOD_LABELS = {method: METHOD_INFO[method].label for method in BABYSIT_METHODS}
 
 DEFAULT_PROBLEM = ClassifierSpec()
 
@@ -55,6 +65,8 @@ DEFAULT_SETTINGS = {
     "init": {"activation": "tanh", "depth": 10, "width": 500, "inputs": "gaussian", "examples": 256,
              "batchnorm": False},
     "curvature": {"point": "center", "top": 5},
+    "babysit": {"method": "sgd", "lr": 1e-2, "batch_size": 64, "epochs": 10, "schedule": "constant", "gamma": 0.5,
+                "every": 5, "k": 0.1, "seed": 0},
 }
 
 # Which of the app's signals make each lab's result stale (besides a new objective or plane).
@@ -68,6 +80,7 @@ DEPENDS_ON = {
     "models": ("slice_changed",),          # the directions' kind, seed, range, training (see _models_scene)
     "init": (),
     "curvature": ("race_changed", "view_changed"),   # the race's start; the cut line
+    "babysit": (),                         # the objective alone (its own start, seed and runs)
 }
 
 
@@ -81,6 +94,7 @@ class LabState(QtCore.QObject):
         the first line of an internal error)
     lab_unavailable(lab, reason) : the lab does not apply to the current scene
     lab_pending(lab) : the lab's result was dropped and is being (or will be) recomputed
+    lab_cancelled(lab) : the lab's job in flight was cancelled (:meth:`cancel`)
     models_changed : the Compare two models lab's sides changed (or a change was refused:
         panels show the sides in force)
     """
@@ -90,6 +104,7 @@ class LabState(QtCore.QObject):
     lab_failed = QtCore.pyqtSignal(str, str)
     lab_unavailable = QtCore.pyqtSignal(str, str)
     lab_pending = QtCore.pyqtSignal(str)
+    lab_cancelled = QtCore.pyqtSignal(str)
 
     def __init__(self, app_state):
         super().__init__(app_state)
@@ -215,6 +230,13 @@ class LabState(QtCore.QObject):
         current = ModelVariant.of(self.app.problem, self.app.slice)
         return self.set_model_side(side, **{name: getattr(current, name)
                                             for name in (*MODEL_FIELDS, "bn_mode", "dropout_mode")})
+
+    def cancel(self, lab: str):
+        """Stop the lab's job in flight; the last result (if any) stays. A new request (or
+        a change of the scene) computes it again."""
+        if self.busy(lab):
+            self.app.jobs.cancel(self.kind(lab))
+            self.lab_cancelled.emit(lab)
 
     def busy(self, lab: str) -> bool:
         return self.app.jobs.is_live(self.kind(lab))
@@ -420,3 +442,9 @@ class LabState(QtCore.QObject):
         return lambda report, should_stop: tasks.initialization_task(
             objective, s["activation"], s["depth"], s["width"], s["inputs"], s["examples"], seed, slope,
             bool(s["batchnorm"]), report=report, should_stop=should_stop)
+
+    def _job_babysit(self, s):
+        objective = self.app.objective
+        return lambda report, should_stop: tasks.babysit_task(
+            objective, s["method"], s["lr"], s["batch_size"], s["epochs"], s["schedule"], s["gamma"], s["every"],
+            s["k"], s["seed"], report=report, should_stop=should_stop)
