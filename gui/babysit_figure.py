@@ -47,7 +47,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             item.showGrid(x=True, y=True, alpha=0.15)
             return item
 
-        self.probe_plot = plot(0, 0, "3. probe: loss", "step", "loss", log_y=True)
+        self.probe_plot = plot(0, 0, "3. probe: loss at 3 rates", "step", "loss", log_y=True)
         # bottom left: the curves start high on the left and fall to the right
         self.probe_legend = self.probe_plot.addLegend(offset=(5, -5), labelTextColor="k", labelTextSize="8pt")
         self.range_plot = plot(0, 1, "4. range test", "learning rate", "minibatch loss", log_x=True)
@@ -68,7 +68,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.ratio_plot.addItem(self.ratio_band)
         self.ratio_line = pg.InfiniteLine(np.log10(RATIO_TARGET), angle=0,
                                           pen=pg.mkPen("#555", style=QtCore.Qt.PenStyle.DashLine),
-                                          label="1e-3", labelOpts={"position": 0.92, "color": "#555"})
+                                          label="1e-3", labelOpts={"position": 0.7, "color": "#555"})
         self.ratio_plot.addItem(self.ratio_line)
         self.schedule_plot = plot(1, 2, "lr per epoch", "epoch", "learning rate")
         self._items = []   # what show_report added (removed by clear_plots)
@@ -90,7 +90,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         if report is None:
             return
         for run in report.probe:
-            name = f"lr {run.lr:.3g}" + (f": diverged at {run.diverged_at}" if run.diverged else "")
+            name = f"{run.lr:.3g}" + (" (diverged)" if run.diverged else "")
             x, y = _positive(run.steps, run.loss)
             color = PROBE_COLORS[run.role]
             item = pg.PlotDataItem(x, y, pen=pg.mkPen(color, width=2, style=QtCore.Qt.PenStyle.DashLine
