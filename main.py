@@ -15,6 +15,7 @@ import numpy as np
 
 import hillwalk
 from hillwalk.core.data.datasets import PREPROCESSING_METHODS
+from hillwalk.core.labs.babysitting import BABYSIT_METHODS
 from hillwalk.core.labs.hyperparameter_search import SEARCH_OPTIMIZERS
 from hillwalk.core.labs.hyperparameter_search import STRATEGIES as SEARCH_STRATEGIES
 from hillwalk.core.landscapes.directions import BIAS_MODES
@@ -327,6 +328,34 @@ def build_parser():
                         help="worker processes (default: every core)")
     search.add_argument("--out", default=None, help="output .csv, one row per trial (default: print only)")
     search.set_defaults(handler=run_search)
+
+    babysit = commands.add_parser(
+        "babysit", help="babysit the learning process: the notes' checks, a rate probe and range test, curves",
+        description="The CS231n notes' babysitting sequence on a classifier (the Babysitting lab's core task): the "
+                    "initial loss against ln C or (C - 1) delta, 20 examples overfitted without regularization, "
+                    "100-step runs at lr 1e-6, the range test's suggestion and 1e6, a range test (lr from 1e-7 to "
+                    "10), and training curves of --method at --lr for --epochs (accuracies per epoch and their "
+                    "gap, ||update|| / ||W|| per weight matrix, the schedule counted in epochs). Prints the "
+                    "verdicts; writes .json (every number; NaN or infinity as null, listed under 'nonfinite') or "
+                    ".png (the six plots).")
+    add_problem_arguments(babysit)
+    babysit.add_argument("--method", default="sgd", choices=BABYSIT_METHODS, help="(default: sgd)")
+    babysit.add_argument("--lr", type=_in_range("optimizer.lr"), default=1e-2,
+                         help="learning rate of the training curves, the schedule's lr0 (default: 0.01)")
+    babysit.add_argument("--batch-size", type=_positive_int, default=64,
+                         help="examples per minibatch; 0 is the full batch (default: 64)")
+    babysit.add_argument("--epochs", type=_in_range("babysit.epochs"), default=10, help="(default: 10)")
+    babysit.add_argument("--schedule", default="constant", choices=SCHEDULES,
+                         help="per epoch e: constant, step = lr0 gamma^(e // every), exp = lr0 exp(-k e), "
+                              "inv = lr0 / (1 + k e) (default: constant)")
+    babysit.add_argument("--gamma", type=_in_range("schedule.gamma"), default=0.5,
+                         help="step decay's factor (default: 0.5)")
+    babysit.add_argument("--every", type=_in_range("schedule.every"), default=5,
+                         help="step decay: epochs between decays (default: 5)")
+    babysit.add_argument("--k", type=_in_range("schedule.k"), default=0.1,
+                         help="exp and inv schedules' rate per epoch (default: 0.1)")
+    babysit.add_argument("--out", default=None, help="output file: .json or .png (default: print only)")
+    babysit.set_defaults(handler=run_babysit)
 
     trace = commands.add_parser("trace", help="run optimizers and record their paths",
                                 description="Run one optimizer (or several, comma-separated: a race from the same "
@@ -923,6 +952,52 @@ def run_hessian(args, out=None):
             application()
             render_spectrum_png(report, path, title=f"Hessian of {problem_title(problem)} at the {args.at} weights: "
                                 f"lambda_max {report.lambda_max:.4g}, 2 / lambda_max = {report.largest_stable_lr:.4g}")
+        print(f"wrote {path}", file=out)
+    return EXIT_OK
+
+
+def run_babysit(args, out=None):
+    """The babysitting sequence (core.labs.tasks.babysit_task, as the lab runs it): its
+    verdicts on ``out``, every number in .json or the plots in .png."""
+    out = sys.stdout if out is None else out
+    import json
+    from pathlib import Path
+
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.experiment import build_objective
+    from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
+    from hillwalk.core.labs.tasks import babysit_task
+
+    path = Path(args.out) if args.out else None
+    if path is not None:
+        if path.suffix.lower() not in (".json", ".png"):
+            raise HillwalkError(f"{path}: unknown output format {path.suffix or '(none)'}; use .json or .png")
+        check_output_folder(path)
+    problem = problem_spec_from_args(args)
+    objective = build_objective(problem)
+    report = babysit_task(objective, args.method, args.lr, args.batch_size or None, args.epochs, args.schedule,
+                          args.gamma, args.every, args.k, args.seed)
+    curves = report.curves
+    batch = f"batch {args.batch_size}" if args.batch_size else "full batch"
+    print(f"babysitting {problem_title(problem)} ({objective.n_train} training examples), seed {args.seed}; curves: "
+          f"{args.method}, lr {args.lr:g}, {batch}, {args.epochs} epochs, {args.schedule} schedule", file=out)
+    for title, text in report.verdicts():
+        print(f"{title}: {text}", file=out)
+    print("lr per epoch: " + ", ".join(f"{rate:.3g}" for rate in curves.epoch_lr), file=out)
+    if path is not None:
+        if path.suffix.lower() == ".json":
+            data = report.to_dict()
+            data["problem"] = problem.to_dict()
+            write_bytes_atomically(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode("utf-8"))
+        else:
+            if not has_display():
+                os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            from hillwalk.gui.app import application
+            from hillwalk.gui.babysit_figure import render_babysit_png
+
+            application()
+            render_babysit_png(report, path, title=f"Babysitting {problem_title(problem)}: {args.method}, lr "
+                                                   f"{args.lr:g}, {batch}, {args.epochs} epochs")
         print(f"wrote {path}", file=out)
     return EXIT_OK
 

@@ -135,6 +135,9 @@ RANGES = {
     "search.best_fraction": _r("coarse-to-fine's share of best trials", 0, 1, open_low=True),
     "search.workers": _r("the worker processes", 1, 64, integer=True,
                          why="each holds a copy of the data"),
+    # the Babysitting lab
+    "babysit.epochs": _r("the number of epochs", 1, 1000, integer=True,
+                         why="also checked against the lab's work budget (epochs x examples x parameters)"),
     # the view
     "view.contours": _r("the number of contours", 0, 100, integer=True,
                         why="more lines than pixels between them add nothing"),

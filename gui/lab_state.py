@@ -25,6 +25,13 @@ from PyQt6 import QtCore
 
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.labs import tasks
+from hillwalk.core.labs.babysitting import (  # noqa: F401 - constants the lab panels use
+    BABYSIT_METHODS,
+    BABYSIT_SCHEDULES,
+    RATIO_HIGH,
+    RATIO_LOW,
+    RATIO_TARGET,
+)
 from hillwalk.core.labs.comparison import (  # noqa: F401 - constants the lab panels use
     DEFAULT_VARIANTS,
     MAX_LABEL_CHARS,
@@ -58,6 +65,9 @@ from hillwalk.core.labs.worked_example import (  # noqa: F401 - constants the Lo
 )
 from hillwalk.core.landscapes.landscape import make_axis
 from hillwalk.core.models.problem import ClassifierSpec, parse_widths
+from hillwalk.core.optimization.optimizers import METHOD_INFO
+
+BABYSIT_METHOD_LABELS = {method: METHOD_INFO[method].label for method in BABYSIT_METHODS}
 
 DEFAULT_PROBLEM = ClassifierSpec()
 
@@ -83,6 +93,8 @@ DEFAULT_SETTINGS = {
     "curvature": {"point": "center", "top": 5},
     "search": {"strategy": "random", "trials": 16, "lr": (1e-6, 1.0), "reg": (1e-5, 10.0), "hidden": None,
                "keep_prob": None, "epochs": 1, "method": "sgd", "batch_size": 64, "seed": 0, "workers": None},
+    "babysit": {"method": "sgd", "lr": 1e-2, "batch_size": 64, "epochs": 10, "schedule": "constant", "gamma": 0.5,
+                "every": 5, "k": 0.1, "seed": 0},
 }
 
 # Which of the app's signals make each lab's result stale (besides a new objective or plane).
@@ -98,6 +110,7 @@ DEPENDS_ON = {
     "init": (),
     "curvature": ("race_changed", "view_changed"),   # the race's start; the cut line
     "search": (),                          # the model and data only (a new objective)
+    "babysit": (),                         # the objective alone (its own start, seed and runs)
 }
 
 
@@ -230,7 +243,8 @@ class LabState(QtCore.QObject):
         return self.partials[lab]
 
     def cancel(self, lab: str):
-        """Stop the lab's job; what it posted stays in :meth:`partial`."""
+        """Stop the lab's job in flight; the last result (if any) and what the job posted
+        (:meth:`partial`) stay. A new request (or a change of the scene) computes again."""
         if self.busy(lab):
             self.app.jobs.cancel(self.kind(lab))
             self.lab_cancelled.emit(lab)
@@ -575,3 +589,9 @@ class LabState(QtCore.QObject):
         return lambda report, should_stop: tasks.initialization_task(
             objective, s["activation"], s["depth"], s["width"], s["inputs"], s["examples"], seed, slope,
             bool(s["batchnorm"]), report=report, should_stop=should_stop)
+
+    def _job_babysit(self, s):
+        objective = self.app.objective
+        return lambda report, should_stop: tasks.babysit_task(
+            objective, s["method"], s["lr"], s["batch_size"], s["epochs"], s["schedule"], s["gamma"], s["every"],
+            s["k"], s["seed"], report=report, should_stop=should_stop)

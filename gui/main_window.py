@@ -18,6 +18,7 @@ from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
 from .panels.data import DataPanel
 from .panels.heatmap import HeatmapPanel
+from .panels.lab_babysit import BabysittingLab
 from .panels.lab_compare import LossComparisonLab
 from .panels.lab_curvature import CurvatureLab
 from .panels.lab_gradcheck import GradientCheckLab
@@ -296,11 +297,12 @@ class MainWindow(QtWidgets.QMainWindow):
         # scroll arrows a single tab bar needed, at any window width.
         self.tabs = PageStack()
         self.tabs.setObjectName("centralPages")
-        self.labs = {"Loss": LossLab(self.state), "Gradient check": GradientCheckLab(self.state), "Step size": StepSizeLab(self.state),
-                     "Sanity checks": SanityLab(self.state), "SVM vs softmax": LossComparisonLab(self.state),
-                     "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
+        self.labs = {"Loss": LossLab(self.state), "Gradient check": GradientCheckLab(self.state),
+                     "Step size": StepSizeLab(self.state), "Sanity checks": SanityLab(self.state),
+                     "SVM vs softmax": LossComparisonLab(self.state), "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
                      "Compare two models": CompareModelsLab(self.state), "Initialization": InitializationLab(self.state),
-                     "Curvature": CurvatureLab(self.state), "Hyperparameter search": SearchLab(self.state),
+                     "Curvature": CurvatureLab(self.state), "Babysitting": BabysittingLab(self.state),
+                     "Hyperparameter search": SearchLab(self.state),
                      "3D surface": Surface3DPanel(self.state)}
         self.page_names = ["Landscape and race", *self.labs]
         self.tabs.addWidget(central)

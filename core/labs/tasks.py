@@ -19,6 +19,7 @@ from ..landscapes.centers import train_full_batch
 from ..landscapes.directions import Plane
 from ..landscapes.landscape import Landscape, compute_slice, make_axis
 from ..models.objectives import LinearClassifier
+from .babysitting import BabysittingReport, babysit
 from .comparison import DEFAULT_VARIANTS, SIDES, ModelVariant, distinct_units, nonconvex_share, slice_roughness
 from .gradcheck import DIFFERENCE_METHODS, GradientCheckResult, StopRequested, gradient_check, h_sweep
 from .lessons import (
@@ -42,7 +43,7 @@ from .lessons import (
 from .worked_example import NOTES_LABELS, WorkedExample, worked_example
 
 LAB_NAMES = ("loss", "gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature",
-             "search")
+             "search", "babysit")
 # Labs that compute from their own settings alone (the notes' own example), not from the
 # scene: no objective, plane or race enters them, so a new scene leaves their result alone.
 SCENE_FREE_LABS = ("loss",)
@@ -76,7 +77,7 @@ def unavailable_reason(lab: str, objective, plane: Plane | None = None) -> str |
 
     * the loss worked example (the notes' own numbers): always;
     * gradient check, step size, initialization, curvature: every objective;
-    * sanity checks, hyperparameter search: a classifier on data (linear or network);
+    * sanity checks, hyperparameter search, babysitting: a classifier on data (linear or network);
     * hinge anatomy: the linear classifier (its hinge terms are those of a linear score
       function), not networks or functions;
     * SVM vs softmax: a classifier on data, on a 2-D slice;
@@ -670,3 +671,24 @@ def search_task(problem, spec, objective=None, workers=1, report=None, should_st
     from .hyperparameter_search import search
 
     return search(problem, spec, objective, workers, report, should_stop)
+
+
+# --------------------------------------------------------------------------- babysitting
+
+def babysit_task(objective, method="sgd", lr=1e-2, batch_size=64, epochs=10, schedule="constant", gamma=0.5,
+                 every=5, k=0.1, seed=0, report=None, should_stop=None) -> BabysittingReport | None:
+    """The notes' babysitting sequence on ``objective`` (see
+    :func:`~core.labs.babysitting.babysit`): the initial loss, overfitting 20 examples, the
+    learning-rate probe and range test, and the training curves of ``method`` at ``lr``
+    (``batch_size`` None or 0: the full batch) for ``epochs`` epochs under ``schedule``
+    (counted in epochs). The lab and ``hillwalk babysit`` both call it. None when stopped."""
+    reason = unavailable_reason("babysit", objective)
+    if reason is not None:
+        raise HillwalkError(reason)
+    try:
+        result = babysit(objective, method, lr, batch_size, epochs, schedule, gamma, every, k, seed, report=report,
+                         should_stop=should_stop)
+    except StopRequested:
+        return None
+    _report(report, 1.0, "babysitting: done")
+    return result

@@ -105,3 +105,16 @@ def test_race_command_takes_a_network_over_the_session_model(tmp_path):
         assert image.n_frames >= 2  # PIL merges identical consecutive frames
     bad = run("race", "--model", "mlp", "--out", str(out))
     assert bad.returncode == 2 and "--model" in bad.stderr
+
+
+def test_babysit_draws_its_plots_to_png(tmp_path):
+    from PyQt6 import QtGui
+
+    out = tmp_path / "babysit.png"
+    result = run("babysit", "--dataset", "iris", "--epochs", "3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert png_size(out) == (1500, 900) and "wrote" in result.stdout
+    image = QtGui.QImage(str(out))
+    colors = {image.pixelColor(x, y).name() for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)}
+    # the probe's three rates and the smoothed curves are drawn in their colours
+    assert {"#0072b2", "#009e73", "#d55e00"} <= colors

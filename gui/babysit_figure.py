@@ -1,0 +1,152 @@
+"""The Babysitting lab's six plots (core.labs.babysitting.BabysittingReport), one widget for
+the lab and for ``hillwalk babysit --out report.png`` alike.
+
+Top row: the probe's three loss curves (log loss; a diverged run named so in the legend,
+only its finite rows drawn), the range test (loss against the rate on a log axis, the
+suggested range shaded), the minibatch loss per step, raw and smoothed. Bottom row:
+training and validation accuracy per epoch with the gap shaded, ``||update|| / ||W||`` per
+weight matrix on a log axis with the band 1e-4 .. 1e-2 and the notes' 1e-3, and the
+schedule's rate per epoch.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore
+
+from hillwalk.core.io.session import PALETTE
+
+from .figures import delete_now, save_widget_png
+
+PROBE_COLORS = {"small": "#0072B2", "middle": "#009E73", "large": "#D55E00"}
+RATIO_BAND = (1e-4, 1e-2)
+RATIO_TARGET = 1e-3
+
+
+def _positive(x, y):
+    """The points of (x, y) a log axis can draw: y finite and > 0 (an SVM's loss may reach 0)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    keep = np.isfinite(y) & (y > 0) & np.isfinite(x)
+    return x[keep], y[keep]
+
+
+class BabysitFigure(pg.GraphicsLayoutWidget):
+    """Six plots; :meth:`show_report` draws a report, :meth:`clear_plots` empties them."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground("w")
+        self.ci.layout.setSpacing(4)
+
+        def plot(row, col, title, bottom, left, log_x=False, log_y=False):
+            item = self.addPlot(row=row, col=col)
+            item.setTitle(title, color="k", size="9pt")
+            item.setLabel("bottom", bottom, color="k")
+            item.setLabel("left", left, color="k")
+            item.setLogMode(log_x, log_y)
+            item.showGrid(x=True, y=True, alpha=0.15)
+            return item
+
+        self.probe_plot = plot(0, 0, "3. probe: loss at 3 rates", "step", "loss", log_y=True)
+        # bottom left: the curves start high on the left and fall to the right
+        self.probe_legend = self.probe_plot.addLegend(offset=(5, -5), labelTextColor="k", labelTextSize="8pt")
+        self.range_plot = plot(0, 1, "4. range test", "learning rate", "minibatch loss", log_x=True)
+        self.range_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 158, 115, 50),
+                                                pen=pg.mkPen("#009E73"))
+        self.range_region.setZValue(-10)
+        self.range_plot.addItem(self.range_region)
+        self.step_plot = plot(0, 2, "loss per step", "step", "minibatch loss")
+        self.step_legend = self.step_plot.addLegend(offset=(-5, 5), labelTextColor="k", labelTextSize="8pt")
+        self.accuracy_plot = plot(1, 0, "accuracy per epoch", "epoch", "accuracy")
+        self.accuracy_legend = self.accuracy_plot.addLegend(offset=(-5, -5), labelTextColor="k",
+                                                            labelTextSize="8pt")
+        self.ratio_plot = plot(1, 1, "||update|| / ||W||", "step", "ratio", log_y=True)
+        self.ratio_legend = self.ratio_plot.addLegend(offset=(-5, 5), labelTextColor="k", labelTextSize="8pt")
+        self.ratio_band = pg.LinearRegionItem(values=np.log10(RATIO_BAND), orientation="horizontal", movable=False,
+                                              brush=pg.mkBrush(0, 114, 178, 30), pen=pg.mkPen(None))
+        self.ratio_band.setZValue(-10)
+        self.ratio_plot.addItem(self.ratio_band)
+        self.ratio_line = pg.InfiniteLine(np.log10(RATIO_TARGET), angle=0,
+                                          pen=pg.mkPen("#555", style=QtCore.Qt.PenStyle.DashLine),
+                                          label="1e-3", labelOpts={"position": 0.7, "color": "#555"})
+        self.ratio_plot.addItem(self.ratio_line)
+        self.schedule_plot = plot(1, 2, "lr per epoch", "epoch", "learning rate")
+        self._items = []   # what show_report added (removed by clear_plots)
+
+    def _add(self, plot, item):
+        plot.addItem(item)
+        self._items.append((plot, item))
+        return item
+
+    def clear_plots(self):
+        for plot, item in self._items:
+            plot.removeItem(item)
+        self._items = []
+        for legend in (self.probe_legend, self.step_legend, self.accuracy_legend, self.ratio_legend):
+            legend.clear()
+
+    def show_report(self, report):
+        self.clear_plots()
+        if report is None:
+            return
+        for run in report.probe:
+            name = f"{run.lr:.3g}" + (" (diverged)" if run.diverged else "")
+            x, y = _positive(run.steps, run.loss)
+            color = PROBE_COLORS[run.role]
+            item = pg.PlotDataItem(x, y, pen=pg.mkPen(color, width=2, style=QtCore.Qt.PenStyle.DashLine
+                                                      if run.diverged else QtCore.Qt.PenStyle.SolidLine),
+                                   symbol="x" if run.diverged else None, symbolBrush=color, symbolPen=color,
+                                   symbolSize=10, name=name)
+            self._add(self.probe_plot, item)
+        test = report.range_test
+        self._add(self.range_plot, pg.PlotDataItem(test.lrs, test.loss, pen=pg.mkPen("#bbbbbb", width=1)))
+        self._add(self.range_plot, pg.PlotDataItem(test.lrs, test.smoothed, pen=pg.mkPen("#0072B2", width=2)))
+        self.range_region.setVisible(test.found)
+        if test.found:
+            self.range_region.setRegion((np.log10(test.low), np.log10(max(test.high, test.low * 1.0001))))
+        title = f"4. range test: {test.low:.2g} .. {test.high:.2g}" if test.found else "4. range test: no fall"
+        self.range_plot.setTitle(title, color="k", size="9pt")
+        curves = report.curves
+        steps = np.arange(curves.step_loss.size)
+        self._add(self.step_plot, pg.PlotDataItem(steps, curves.step_loss, pen=pg.mkPen("#bbbbbb", width=1),
+                                                  name="raw"))
+        self._add(self.step_plot, pg.PlotDataItem(steps, curves.step_smoothed, pen=pg.mkPen("#D55E00", width=2),
+                                                  name="smoothed (EMA 0.9)"))
+        epochs = curves.epoch_index.astype(np.float64)
+        train = pg.PlotDataItem(epochs, curves.train_acc, pen=pg.mkPen("#0072B2", width=2), symbol="o",
+                                symbolSize=5, symbolBrush="#0072B2", name="training")
+        self._add(self.accuracy_plot, train)
+        if np.all(np.isfinite(curves.val_acc)):
+            val = pg.PlotDataItem(epochs, curves.val_acc, pen=pg.mkPen("#D55E00", width=2), symbol="s",
+                                  symbolSize=5, symbolBrush="#D55E00", name="validation")
+            self._add(self.accuracy_plot, val)
+            gap = pg.FillBetweenItem(train, val, brush=pg.mkBrush(204, 121, 167, 80))
+            gap.setZValue(-5)
+            self._add(self.accuracy_plot, gap)
+        self.accuracy_plot.setTitle(f"accuracy: gap {curves.gap[-1]:+.3f}" if np.isfinite(curves.gap[-1])
+                                    else "accuracy (no validation)", color="k", size="9pt")
+        for k, name in enumerate(curves.layer_names):
+            x, y = _positive(np.arange(1, curves.ratios.shape[1] + 1), curves.ratios[k])
+            color = PALETTE[k % len(PALETTE)]
+            self._add(self.ratio_plot, pg.PlotDataItem(x, y, pen=pg.mkPen(color, width=1.5), name=name))
+        self._add(self.schedule_plot, pg.PlotDataItem(np.arange(curves.epoch_lr.size), curves.epoch_lr,
+                                                      pen=pg.mkPen("#009E73", width=2), symbol="o", symbolSize=5,
+                                                      symbolBrush="#009E73"))
+        self.schedule_plot.setTitle(f"lr per epoch ({curves.schedule.kind})", color="k", size="9pt")
+        for plot in (self.probe_plot, self.range_plot, self.step_plot, self.accuracy_plot, self.ratio_plot):
+            plot.enableAutoRange()
+        # from 0: a constant rate is a flat line, not one magnified to fill the axis
+        self.schedule_plot.enableAutoRange(x=True)
+        self.schedule_plot.setYRange(0.0, 1.1 * float(curves.epoch_lr.max()), padding=0)
+
+
+def render_babysit_png(report, path, size=(1500, 900), title=None):
+    """A PNG of the six plots of ``report``, with ``title`` above them."""
+    figure = BabysitFigure()
+    try:
+        figure.show_report(report)
+        if title:
+            figure.ci.addLabel(title, row=2, col=0, colspan=3, color="k", size="10pt")
+        return save_widget_png(figure, path, size)
+    finally:
+        delete_now(figure)

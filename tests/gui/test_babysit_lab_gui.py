@@ -1,0 +1,89 @@
+"""The Babysitting lab in the window (issue 16): settings changed like a person, the core's
+numbers in the verdicts and plots, schedule settings only where they apply, a long run
+cancelled, a 2-D function refused."""
+import numpy as np
+from PyQt6 import QtCore
+
+from hillwalk.core.labs import tasks
+from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
+
+
+def type_into(qtbot, box, text):
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), text)
+    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+
+
+def open_lab(qtbot, window):
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    lab = window.labs["Babysitting"]
+    window.show_lab("Babysitting")
+    qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
+    return lab
+
+
+def test_a_changed_setting_recomputes_and_the_panel_shows_the_core_numbers(qtbot, window):
+    state = window.state
+    lab = open_lab(qtbot, window)
+    first = lab.result
+    type_into(qtbot, lab.epochs, "4")
+    lab.schedule.setCurrentIndex(lab.schedule.findData("step"))
+    type_into(qtbot, lab.every, "2")
+    qtbot.waitUntil(lambda: lab.result is not first and lab.result.curves.epochs == 4
+                    and lab.result.curves.schedule.every == 2, timeout=LAB_TIMEOUT_MS)
+    report = lab.result
+    # the same numbers as the core task with the panel's settings
+    again = tasks.babysit_task(state.objective, **lab.settings())
+    np.testing.assert_array_equal(report.curves.step_loss, again.curves.step_loss)
+    np.testing.assert_allclose(report.curves.epoch_lr, [0.01, 0.01, 0.005, 0.005], rtol=1e-15)
+    shown = lab.verdicts.toPlainText()
+    for _, text in again.verdicts():
+        assert text in shown
+    assert f"{again.curves.gap[-1]:+.3f}" in shown and f"{again.probe[0].relative_change:.2%}" in shown
+    # the plots draw those numbers: the probe's diverged run flagged, only finite points
+    figure = lab.figure
+    names = [item.name() for item in figure.probe_plot.listDataItems()]
+    assert names == ["1e-06", f"{again.probe[1].lr:.3g}", "1e+06 (diverged)"] and again.probe[2].diverged
+    for item in figure.probe_plot.listDataItems():
+        assert np.all(np.isfinite(item.yData))
+    low, high = figure.range_region.getRegion()
+    assert (10 ** low, 10 ** high) == (again.range_test.low, again.range_test.high) or np.allclose(
+        (10 ** low, 10 ** high), (again.range_test.low, again.range_test.high), rtol=1e-12)
+    schedule = figure.schedule_plot.listDataItems()[0]
+    np.testing.assert_array_equal(schedule.yData, again.curves.epoch_lr)
+
+
+def test_schedule_settings_apply_only_to_their_schedule(qtbot, window):
+    lab = open_lab(qtbot, window)
+    expected = {"constant": (False, False, False), "step": (True, True, False), "exp": (False, False, True),
+                "inv": (False, False, True)}
+    for kind, (gamma, every, k) in expected.items():
+        lab.schedule.setCurrentIndex(lab.schedule.findData(kind))
+        assert (lab.gamma.isEnabled(), lab.every.isEnabled(), lab.k.isEnabled()) == (gamma, every, k), kind
+
+
+def test_a_long_run_shows_progress_and_cancel_stops_it(qtbot, window):
+    state = window.state
+    lab = open_lab(qtbot, window)
+    done = lab.result
+    type_into(qtbot, lab.batch, "1")
+    type_into(qtbot, lab.epochs, "60")     # 60 x 1438 single-example updates: long enough to cancel
+    qtbot.waitUntil(lambda: lab.cancel_button.isEnabled() and lab.progress.value() > 0, timeout=LAB_TIMEOUT_MS)
+    assert lab.progress.isVisible()
+    qtbot.mouseClick(lab.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not state.labs.busy("babysit"), timeout=UI_TIMEOUT_MS)
+    assert not lab.cancel_button.isEnabled() and "Cancelled" in lab.status.text()
+    assert lab.result is None or lab.result is done   # nothing of the stopped run landed
+    # Run computes again with the settings shown
+    type_into(qtbot, lab.epochs, "2")
+    qtbot.waitUntil(lambda: lab.result is not None and lab.result.curves.epochs == 2
+                    and lab.result.curves.batch_size == 1, timeout=LAB_TIMEOUT_MS)
+
+
+def test_on_a_two_d_function_the_lab_says_it_does_not_apply(qtbot, window):
+    state = window.state
+    lab = open_lab(qtbot, window)
+    state.set_problem(objective="rosenbrock")
+    qtbot.waitUntil(lambda: lab.reason.isVisible(), timeout=SCENE_TIMEOUT_MS)
+    assert "needs a classifier on data" in lab.reason.text() and not lab.body.isVisible()
