@@ -407,7 +407,7 @@ def build_parser():
 
 # trace's defaults of the optimizer options (race leaves an option it was not given alone)
 OPTIMIZER_DEFAULTS = {"optimizer": "sgd", "lr": None, "momentum": None, "decay": 0.99, "damping": 0.0,
-                      "history": 10, "beta1": 0.9, "beta2": 0.999, "eps": None, "no_bias_correction": False,
+                      "history": 10, "beta1": 0.9, "beta2": None, "eps": None, "no_bias_correction": False, "defaults": "torch",
                       "saddle_free": False, "schedule": "constant", "gamma": 0.5, "every": 100, "k": 1e-3,
                       "batch_size": None, "sampling": "epoch"}
 
@@ -439,7 +439,10 @@ def add_optimizer_arguments(parser, race=False):
                         help="L-BFGS's kept pairs m (default: 10)")
     parser.add_argument("--beta1", type=_finite_float, default=default("beta1"), help="Adam's beta1 (default: 0.9)")
     parser.add_argument("--beta2", type=_finite_float, default=default("beta2"),
-                        help="Adam's beta2 (default: 0.999)")
+                        help="Adam's beta2 (default: 0.999; 0.99 with --defaults notes)")
+    parser.add_argument("--defaults", choices=("torch", "notes"), default=default("defaults"),
+                        help="torch's eps and beta2 (default), or the notes' (eps 1e-7, Adam's beta2 0.99); "
+                             "--eps and --beta2 override either")
     parser.add_argument("--eps", type=_finite_float, default=default("eps"),
                         help="default as in torch: 1e-10 for adagrad, 1e-8 otherwise")
     parser.add_argument("--no-bias-correction", action="store_true", default=default("no_bias_correction"),
@@ -529,8 +532,11 @@ def race_methods(enabled, args):
              if getattr(args, option) not in (None, False)}
     result = []
     used = set()
+    style = args.defaults
+    if style and not any(s.spec.info.applies(name) for s in enabled for name in ("eps", "beta2", "momentum")):
+        raise HillwalkError("--defaults sets eps, beta2 and momentum; none of the session's methods uses them")
     for setting in enabled:
-        spec, changes = setting.spec, {}
+        spec, changes = setting.spec.with_defaults(style) if style else setting.spec, {}
         for option, value in given.items():
             field = RACE_SETTING_OPTIONS.get(option, "schedule" if option in SCHEDULE_OPTIONS else option)
             if field != "sampling" and not spec.info.applies(field):
@@ -591,6 +597,8 @@ def print_modes(objective, plane, out):
 
 
 def optimizer_specs_from_args(args):
+    from dataclasses import replace
+
     from hillwalk.core.optimization.optimizers import OptimizerSpec
 
     methods = [m.strip() for m in args.optimizer.split(",") if m.strip()]
@@ -598,7 +606,15 @@ def optimizer_specs_from_args(args):
         raise UsageError("hillwalk trace: --optimizer names no method")
     if len(set(methods)) != len(methods):
         raise UsageError("hillwalk trace: --optimizer names a method twice")
-    return [OptimizerSpec.for_method(method, **spec_options_from_args(args, method)) for method in methods]
+    specs = []
+    for method in methods:
+        options = spec_options_from_args(args, method)
+        spec = OptimizerSpec.for_method(method)
+        if args.defaults == "notes":   # the notes' eps and beta2 unless given
+            spec = spec.with_defaults("notes")
+            options = {k: v for k, v in options.items() if not (k in ("eps", "beta2") and v is None)}
+        specs.append(replace(spec, **options))
+    return specs
 
 
 def spec_options_from_args(args, method):
@@ -614,8 +630,9 @@ def spec_options_from_args(args, method):
                "saddle_free": args.saddle_free,
                "schedule": Schedule(args.schedule, args.gamma, args.every, args.k)}
     kept = {name: value for name, value in options.items() if info.applies(name)}
-    if kept.get("lr", 0.0) is None:
-        del kept["lr"]   # the method's own default (random search: its scale 1e-4)
+    for name in ("lr", "beta2"):
+        if kept.get(name, 0.0) is None:
+            del kept[name]   # the method's own default (random search: its scale 1e-4)
     return {**kept, "sampling": args.sampling}
 
 

@@ -157,6 +157,12 @@ METHOD_INFO = MappingProxyType({info.method: info for info in (
     _info("random-search", "random search", "random search", ("lr", "schedule"), lr=1e-4),
     _info("random-local-search", "random local search", "random local search", ("lr", "schedule")),
 )})
+# The notes' (and lecture code's) values beside torch's defaults above: eps 1e-7 in the
+# AdaGrad, RMSProp and Adam snippets, and Adam's beta2 0.99; momentum's values the notes
+# cross-validate (0.5 at first, 0.9, up to 0.99).
+NOTES_DEFAULTS = MappingProxyType({"eps": 1e-7, "beta2": 0.99})
+NOTES_MOMENTA = (0.5, 0.9, 0.99)
+DEFAULT_STYLES = ("torch", "notes")
 METHODS = tuple(METHOD_INFO)
 GRADIENT_METHODS = tuple(m for m, info in METHOD_INFO.items() if info.uses_gradient)
 SEARCH_METHODS = tuple(m for m, info in METHOD_INFO.items() if not info.uses_gradient)
@@ -275,6 +281,21 @@ class OptimizerSpec:
         learning rate 1e-3), then ``changes``."""
         info = METHOD_INFO[require_choice(method, METHODS, "optimizer")]
         return cls(method, **{**({"lr": info.defaults["lr"]} if "lr" in info.defaults else {}), **changes})
+
+    def with_defaults(self, style: str) -> "OptimizerSpec":
+        """This spec with the ``style`` defaults ("torch": the method's own, as torch has
+        them; "notes": NOTES_DEFAULTS) of eps, beta2 and momentum, where the method uses
+        them; the learning rate and everything else stay."""
+        require_choice(style, DEFAULT_STYLES, "defaults")
+        changes = {}
+        for setting in ("eps", "beta2", "momentum"):
+            if not self.info.applies(setting):
+                continue
+            if style == "notes" and setting in NOTES_DEFAULTS:
+                changes[setting] = NOTES_DEFAULTS[setting]
+            elif style == "torch":
+                changes[setting] = None if setting in ("eps", "momentum") else self.info.defaults[setting]
+        return replace(self, **changes)
 
     @property
     def info(self) -> MethodInfo:

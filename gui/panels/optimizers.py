@@ -8,7 +8,13 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hillwalk.core.curvature import MAX_FULL_HESSIAN
 from hillwalk.core.errors import HillwalkError
-from hillwalk.core.optimization.optimizers import METHOD_INFO, OptimizerSpec, Schedule, methods_using
+from hillwalk.core.optimization.optimizers import (
+    METHOD_INFO,
+    NOTES_MOMENTA,
+    OptimizerSpec,
+    Schedule,
+    methods_using,
+)
 
 from .widgets import (
     RangeDoubleSpinBox,
@@ -65,6 +71,16 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.momentum.setDecimals(3)
         bind_range(self.momentum, "optimizer.momentum", state.refuse_value)
         labelled_row(form, "Momentum mu", self.momentum, "Momentum of SGD/Nesterov (0.9 is typical)")
+        self.momentum_choices = QtWidgets.QWidget()
+        choices = QtWidgets.QHBoxLayout(self.momentum_choices)
+        choices.setContentsMargins(0, 0, 0, 0)
+        for value in NOTES_MOMENTA:
+            button = QtWidgets.QPushButton(f"{value:g}")
+            button.setObjectName(f"momentum{value:g}")
+            button.clicked.connect(lambda _=False, value=value: self.momentum.setValue(value))
+            choices.addWidget(button)
+        labelled_row(form, "the notes' mu", self.momentum_choices, "The momentum values the notes cross-validate: "
+                     "0.5 at first, then 0.9, up to 0.99")
         self.alpha = RangeDoubleSpinBox()
         self.alpha.setDecimals(4)
         self.alpha.setSingleStep(0.01)
@@ -81,6 +97,18 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.eps = ScientificSpinBox(1e-16, 1.0, 1e-8)
         bind_range(self.eps, "optimizer.eps", state.refuse_value)
         labelled_row(form, "eps", self.eps, "Added to the denominator of AdaGrad, RMSProp and Adam")
+        self.default_styles = QtWidgets.QWidget()
+        styles = QtWidgets.QHBoxLayout(self.default_styles)
+        styles.setContentsMargins(0, 0, 0, 0)
+        self.torch_defaults = QtWidgets.QPushButton("torch")
+        self.torch_defaults.setObjectName("torchDefaults")
+        self.notes_defaults = QtWidgets.QPushButton("the notes'")
+        self.notes_defaults.setObjectName("notesDefaults")
+        for button, style in ((self.torch_defaults, "torch"), (self.notes_defaults, "notes")):
+            button.clicked.connect(lambda _=False, style=style: self._use_defaults(style))
+            styles.addWidget(button)
+        labelled_row(form, "Defaults", self.default_styles, "eps, Adam's beta2 and momentum as torch has them (eps "
+                     "1e-8, AdaGrad 1e-10; beta2 0.999; mu 0.9) or as the notes' code has them (eps 1e-7, beta2 0.99)")
         self.bias_correction = QtWidgets.QCheckBox("bias correction")
         self.bias_correction.setObjectName("biasCorrectionCheck")
         labelled_row(form, "Adam", self.bias_correction, "Divide m and v by (1 - beta^t): without it (the notes' "
@@ -224,7 +252,7 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.remove_button.setEnabled(entry is not None)
         self.color_button.setEnabled(entry is not None)
         if entry is None:
-            for widget in self._editors:
+            for widget in (*self._editors, self.momentum_choices, self.default_styles):
                 set_applicable(widget, False, "select a method in the list above")
             return
         spec = entry.spec
@@ -238,6 +266,11 @@ class OptimizersPanel(QtWidgets.QWidget):
         select_data(self.method, spec.method)
         select_data(self.schedule, spec.schedule.kind)
         self._apply_rules(spec)
+
+    def _use_defaults(self, style):
+        entry = self._selected_entry()
+        if entry is not None:
+            self.state.update_optimizer(entry.id, spec=entry.spec.with_defaults(style))
 
     def _setting_widgets(self):
         """The editor's widget of each method setting (names of optimizers.SETTINGS)."""
@@ -263,6 +296,9 @@ class OptimizersPanel(QtWidgets.QWidget):
                 and objective.size > MAX_FULL_HESSIAN and not self.state.runs_in_plane(self.state.race)):
             set_applicable(self.saddle_free, False, f"it forms the full Hessian (at most {MAX_FULL_HESSIAN} "
                            f"parameters; this model has {objective.size}): race within the plane to use it")
+        set_applicable(self.momentum_choices, info.applies("momentum"), f"{info.label} has no momentum")
+        uses_defaults = any(info.applies(name) for name in ("eps", "beta2", "momentum"))
+        set_applicable(self.default_styles, uses_defaults, f"{info.label} has no eps, beta2 or momentum")
         kind = spec.schedule.kind
         set_applicable(self.gamma, kind == "step", "only the step-decay schedule uses gamma")
         set_applicable(self.every, kind == "step", "only the step-decay schedule decays every few steps")

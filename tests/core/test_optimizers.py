@@ -354,3 +354,22 @@ def test_the_random_search_preset_reports_the_notes_comparison():
     for method, text in (("random-search", "random search 13.9%"), ("random-local-search", "local search 49.0%"),
                          ("sgd", "gradient descent 96.9%")):
         assert f"{100 * accuracy[method]:.1f}%" in text and text in session.caption
+
+
+def test_the_notes_defaults_beside_torchs():
+    from hillwalk.core.optimization.optimizers import NOTES_DEFAULTS
+
+    adam = OptimizerSpec("adam", lr=0.01, batch_size=32)
+    notes = adam.with_defaults("notes")
+    assert (notes.effective_eps, notes.beta2, notes.lr, notes.batch_size) == (1e-7, 0.99, 0.01, 32)
+    assert notes.with_defaults("torch") == adam
+    rmsprop = OptimizerSpec("rmsprop").with_defaults("notes")
+    assert rmsprop.effective_eps == NOTES_DEFAULTS["eps"] and rmsprop.beta2 == 0.999   # no beta2 in RMSProp
+    sgd = OptimizerSpec("momentum", momentum=0.5)
+    assert sgd.with_defaults("notes") == sgd and sgd.with_defaults("torch").effective_momentum == 0.9
+    # the notes' eps changes the path where it matters: a tiny gradient
+    x1, _, _ = two_steps(OptimizerSpec("adagrad", lr=0.1))
+    y1, _, _ = two_steps(OptimizerSpec("adagrad", lr=0.1).with_defaults("notes"))
+    assert not np.array_equal(x1, y1)
+    with pytest.raises(HillwalkError, match="unknown defaults"):
+        adam.with_defaults("keras")

@@ -2,7 +2,7 @@
 race, the Curvature lab."""
 import numpy as np
 import pytest
-from PyQt6 import QtCore
+from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.curvature import lanczos
 from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
@@ -168,6 +168,11 @@ def test_the_readout_shows_the_curvature_under_the_mouse(qtbot, window):
     assert f"{expected[1]:.4g}, {expected[0]:.4g}" in window.readout.text()
 
 
+def click_box(qtbot, box):
+    """Click a check box on its indicator (a wide box's middle may be past its text)."""
+    qtbot.mouseClick(box, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(8, box.height() // 2))
+
+
 def _add_method(qtbot, window, method):
     panel = window.optimizers_panel
     qtbot.mouseClick(panel.add_button, QtCore.Qt.MouseButton.LeftButton)
@@ -182,7 +187,7 @@ def test_the_saddle_free_and_bias_correction_checkboxes_change_the_run(qtbot, wi
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     entry = _add_method(qtbot, window, "newton")
     assert panel.saddle_free.isEnabled() and not panel.bias_correction.isEnabled()
-    qtbot.mouseClick(panel.saddle_free, QtCore.Qt.MouseButton.LeftButton)
+    click_box(qtbot, panel.saddle_free)
     qtbot.waitUntil(lambda: state.entry(entry.id).spec.saddle_free, timeout=UI_TIMEOUT_MS)
     assert "saddle-free Newton" in panel.list.currentItem().text()
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
@@ -193,7 +198,7 @@ def test_the_saddle_free_and_bias_correction_checkboxes_change_the_run(qtbot, wi
     assert panel.bias_correction.isEnabled() and panel.bias_correction.isChecked()
     assert not panel.saddle_free.isEnabled()
     before = state.runs[adam.id]
-    qtbot.mouseClick(panel.bias_correction, QtCore.Qt.MouseButton.LeftButton)
+    click_box(qtbot, panel.bias_correction)
     qtbot.waitUntil(lambda: not state.entry(adam.id).spec.bias_correction, timeout=UI_TIMEOUT_MS)
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     after = state.runs[adam.id]
@@ -213,17 +218,38 @@ def test_saddle_free_newton_is_refused_where_the_full_hessian_is_too_large(qtbot
     assert state.objective.size > 3000
     entry = _add_method(qtbot, window, "newton")
     assert state.race.in_plane and panel.saddle_free.isEnabled()     # two parameters within the plane
-    qtbot.mouseClick(panel.saddle_free, QtCore.Qt.MouseButton.LeftButton)
+    click_box(qtbot, panel.saddle_free)
     qtbot.waitUntil(lambda: state.entry(entry.id).spec.saddle_free, timeout=UI_TIMEOUT_MS)
     errors = []
     state.error.connect(errors.append)
-    qtbot.mouseClick(panel.in_plane, QtCore.Qt.MouseButton.LeftButton)   # leave the plane: refused
+    click_box(qtbot, panel.in_plane)   # leave the plane: refused
     assert state.race.in_plane and panel.in_plane.isChecked()
     assert len(errors) == 1 and "Saddle-free Newton forms the full Hessian" in errors[0]
-    qtbot.mouseClick(panel.saddle_free, QtCore.Qt.MouseButton.LeftButton)   # off, then leave the plane
+    click_box(qtbot, panel.saddle_free)   # off, then leave the plane
     qtbot.waitUntil(lambda: not state.entry(entry.id).spec.saddle_free, timeout=UI_TIMEOUT_MS)
-    qtbot.mouseClick(panel.in_plane, QtCore.Qt.MouseButton.LeftButton)
+    click_box(qtbot, panel.in_plane)
     qtbot.waitUntil(lambda: not state.race.in_plane, timeout=UI_TIMEOUT_MS)
     panel.list.setCurrentRow([e.id for e in state.optimizers].index(entry.id))
     assert not panel.saddle_free.isEnabled() and "race within the plane" in panel.saddle_free.toolTip()
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+def test_the_notes_defaults_and_momenta_are_one_click_away(qtbot, window):
+    state, panel = window.state, window.optimizers_panel
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    adam = next(e for e in state.optimizers if e.spec.method == "adam")
+    panel.list.setCurrentRow([e.id for e in state.optimizers].index(adam.id))
+    assert not panel.momentum_choices.isEnabled() and panel.default_styles.isEnabled()
+    qtbot.mouseClick(panel.notes_defaults, QtCore.Qt.MouseButton.LeftButton)
+    spec = state.entry(adam.id).spec
+    assert (spec.effective_eps, spec.beta2) == (1e-7, 0.99) and panel.beta2.value() == 0.99
+    qtbot.mouseClick(panel.torch_defaults, QtCore.Qt.MouseButton.LeftButton)
+    spec = state.entry(adam.id).spec
+    assert (spec.effective_eps, spec.beta2) == (1e-8, 0.999)
+    momentum = next(e for e in state.optimizers if e.spec.method == "momentum")
+    panel.list.setCurrentRow([e.id for e in state.optimizers].index(momentum.id))
+    assert panel.momentum_choices.isEnabled()
+    qtbot.mouseClick(panel.momentum_choices.findChild(QtWidgets.QPushButton, "momentum0.99"),
+                     QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: state.entry(momentum.id).spec.effective_momentum == 0.99, timeout=UI_TIMEOUT_MS)
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
