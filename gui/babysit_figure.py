@@ -72,6 +72,27 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.ratio_plot.addItem(self.ratio_line)
         self.schedule_plot = plot(1, 2, "lr per epoch", "epoch", "learning rate")
         self._items = []   # what show_report added (removed by clear_plots)
+        self._columns = 3
+
+    # the plots in reading order; three columns where the widget is wide enough, else two
+    # (a plot narrower than its axes and title is clipped, not shrunk)
+    COLUMN_WIDTH = 250
+
+    def _plots(self):
+        return (self.probe_plot, self.range_plot, self.step_plot, self.accuracy_plot, self.ratio_plot,
+                self.schedule_plot)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if not hasattr(self, "schedule_plot"):   # pyqtgraph resizes while it builds the view
+            return
+        columns = 3 if self.width() >= 3 * self.COLUMN_WIDTH else 2
+        if columns != self._columns:
+            self._columns = columns
+            for item in self._plots():
+                self.ci.removeItem(item)
+            for index, item in enumerate(self._plots()):
+                self.ci.addItem(item, row=index // columns, col=index % columns)
 
     def _add(self, plot, item):
         plot.addItem(item)

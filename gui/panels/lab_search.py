@@ -172,10 +172,10 @@ class SearchLab(LabPanel):
         for column in (1, 3, 5, 7):
             grid.setColumnStretch(column, 1)
         # a seed box's hint is wide enough for 2^31: let the columns share the width instead
-        for widget in (self.strategy, self.trials, self.epochs, self.method, self.batch, self.seed, self.workers,
+        for widget in (self.trials, self.epochs, self.batch, self.seed, self.workers,
                        self.lr_low, self.lr_high, self.reg_low, self.reg_high, self.hidden_low, self.hidden_high,
                        self.keep_low, self.keep_high):
-            widget.setMinimumWidth(64)
+            widget.setMinimumWidth(52)
         return grid
 
     def _build_plots(self):
@@ -342,8 +342,8 @@ class SearchLab(LabPanel):
             brushes = [pg.mkBrush(VIRIDIS.map(float(v), mode="qcolor")) for v in shade]
             self.trial_points.setData([t.values["lr"] for t in trained], [t.values["reg"] for t in trained],
                                       symbolBrush=brushes)
-            self.scatter_plot.setTitle(f"validation accuracy {100 * low:.1f}% (dark) to {100 * high:.1f}% "
-                                       f"(yellow)", color="k", size="9pt")
+            self.scatter_plot.setTitle(f"val. accuracy {100 * low:.0f}% (dark) to {100 * high:.0f}% (yellow)",
+                                       color="k", size="9pt")
         else:
             self.trial_points.setData([], [])
         self.diverged_points.setData([t.values["lr"] for t in diverged], [t.values["reg"] for t in diverged])
@@ -352,12 +352,14 @@ class SearchLab(LabPanel):
         for name, (plot, points) in self.projections.items():
             points.setData([t.values[name] for t in trained], [t.val_acc for t in trained])
             distinct = len({t.values[name] for t in trials})
-            label = "learning rate" if name == "lr" else "lambda"
-            plot.setTitle(f"{label}: {distinct} distinct values", color="k", size="9pt")
-        if not trials:   # the searched ranges, before any trial lands
-            self.scatter_plot.setRange(xRange=np.log10(self.settings()["lr"]), yRange=np.log10(self.settings()["reg"]))
-        else:
-            self.scatter_plot.enableAutoRange()
+            label = "learning rates" if name == "lr" else "lambdas"
+            plot.setTitle(f"{distinct} distinct {label}", color="k", size="9pt")
+        # the searched ranges (the first round's), fixed while the trials land
+        result = self.state.labs.result(self.lab)
+        ranges = result.rounds[0] if result is not None and result.rounds else self.state.labs.settings[self.lab]
+        self.scatter_plot.setRange(xRange=np.log10(ranges["lr"]), yRange=np.log10(ranges["reg"]), padding=0.06)
+        for name, (plot, _) in self.projections.items():
+            plot.setXRange(*np.log10(ranges[name]), padding=0.06)
         self._drawn_count = max(self._drawn_count, len(trials))
         self._fill_table(trials, increment)
         self._sync_buttons()

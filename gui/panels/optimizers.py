@@ -77,6 +77,7 @@ class OptimizersPanel(QtWidgets.QWidget):
         for value in NOTES_MOMENTA:
             button = QtWidgets.QPushButton(f"{value:g}")
             button.setObjectName(f"momentum{value:g}")
+            button.setMinimumWidth(36)   # the dock's width is the form's: no wider than the spin boxes
             button.clicked.connect(lambda _=False, value=value: self.momentum.setValue(value))
             choices.addWidget(button)
         labelled_row(form, "the notes' mu", self.momentum_choices, "The momentum values the notes cross-validate: "
@@ -106,6 +107,7 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.notes_defaults.setObjectName("notesDefaults")
         for button, style in ((self.torch_defaults, "torch"), (self.notes_defaults, "notes")):
             button.clicked.connect(lambda _=False, style=style: self._use_defaults(style))
+            button.setMinimumWidth(40)
             styles.addWidget(button)
         labelled_row(form, "Defaults", self.default_styles, "eps, Adam's beta2 and momentum as torch has them (eps "
                      "1e-8, AdaGrad 1e-10; beta2 0.999; mu 0.9) or as the notes' code has them (eps 1e-7, beta2 0.99)")

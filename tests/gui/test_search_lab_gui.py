@@ -43,7 +43,7 @@ def test_a_search_runs_draws_its_trials_and_sends_the_best_to_the_race(qtbot, wi
     assert [(t.values, t.val_acc) for t in direct.trials] == [(t.values, t.val_acc) for t in result.trials]
     best = result.best
     assert f"validation accuracy {100 * best.val_acc:.1f}%" in lab.verdict.text()
-    assert "learning rate: 3 distinct values" in lab.projections["lr"][0].titleLabel.text
+    assert "3 distinct learning rates" in lab.projections["lr"][0].titleLabel.text
     xs, ys = lab.best_point.getData()
     assert np.allclose(10 ** np.asarray(xs), [best.values["lr"]]) or np.allclose(xs, [best.values["lr"]])
     # the table sorts by a column's numbers when its header is clicked
