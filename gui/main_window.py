@@ -233,7 +233,7 @@ class PageStrip(QtWidgets.QWidget):
             self.group.addButton(button, index)
             layout.addWidget(button)
             self.buttons.append(button)
-        self.setStyleSheet("QToolButton { padding: 3px 8px; border: 1px solid transparent; border-radius: 3px }"
+        self.setStyleSheet("QToolButton { padding: 3px 6px; border: 1px solid transparent; border-radius: 3px }"
                            "QToolButton:checked { background: palette(base); border: 1px solid palette(mid);"
                            " font-weight: bold }")
         self.group.idClicked.connect(pages.setCurrentIndex)
@@ -291,7 +291,7 @@ class MainWindow(QtWidgets.QMainWindow):
         central = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         central.addWidget(self.heatmap)
         central.addWidget(lower)
-        central.setSizes([620, 380])
+        central.setSizes([660, 340])
         # The pages (the landscape, then the labs) are stacked; a strip of tab-like buttons
         # that wraps onto a second row picks one, so every lab is reachable without the
         # scroll arrows a single tab bar needed, at any window width.
@@ -302,7 +302,7 @@ class MainWindow(QtWidgets.QMainWindow):
                      "SVM vs softmax": LossComparisonLab(self.state), "Hinge anatomy": HingeAnatomyLab(self.state), "Decision regions": DecisionRegionsLab(self.state),
                      "Compare two models": CompareModelsLab(self.state), "Initialization": InitializationLab(self.state),
                      "Curvature": CurvatureLab(self.state), "Babysitting": BabysittingLab(self.state),
-                     "Hyperparameter search": SearchLab(self.state),
+                     "Hyperparameters": SearchLab(self.state),
                      "3D surface": Surface3DPanel(self.state)}
         self.page_names = ["Landscape and race", *self.labs]
         self.tabs.addWidget(central)

@@ -18,8 +18,8 @@ def type_into(qtbot, box, text):
 
 def open_lab(qtbot, window):
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
-    window.show_lab("Hyperparameter search")
-    return window.labs["Hyperparameter search"]
+    window.show_lab("Hyperparameters")
+    return window.labs["Hyperparameters"]
 
 
 @pytest.mark.scene("small_digits_session")
