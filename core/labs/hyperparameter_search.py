@@ -37,6 +37,8 @@ SEARCH_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"
 POST_INTERVAL_S = 0.05
 # a trial checks for a stop request every so many steps
 STEPS_PER_CHECK = 10
+# trials handed to the pool ahead of time, per worker process
+IN_FLIGHT_PER_WORKER = 2
 # the work one search may ask for: trials x epochs x training examples (a pass over one
 # example each); 2e8 is ~40 minutes of digits-sized linear trials on one core
 MAX_EXAMPLE_PASSES = 2e8
@@ -348,6 +350,10 @@ _worker_cache: dict = {}
 def _init_worker(stop_event):
     global _worker_stop
     _worker_stop = stop_event
+    if hasattr(os, "nice"):
+        # below the process that started them: a window showing the trials keeps its share
+        # of the cores the trials fill
+        os.nice(10)
 
 
 def _worker_trial(problem, spec, index, values):
@@ -477,23 +483,34 @@ class _TrialRunner:
             self._post(force=True)
             return finished
         pool = self._pool()
-        futures = {pool.submit(_worker_trial, self.problem, self.spec, index, values): (index, values)
-                   for index, values in planned}
-        remaining = set(futures)
-        while remaining:
+        # a few trials per worker in flight, topped up as they finish: waiting on 10000
+        # submitted futures costs this thread (and the GIL the window needs) O(n) per wait
+        queue = iter(planned)
+        futures = {}
+
+        def top_up():
+            for index, values in queue:
+                futures[pool.submit(_worker_trial, self.problem, self.spec, index, values)] = values
+                if len(futures) >= IN_FLIGHT_PER_WORKER * self.workers:
+                    break
+
+        top_up()
+        while futures:
             if self.should_stop():
                 self.stop_event.set()
-                for future in remaining:
+                for future in futures:
                     future.cancel()
                 break
-            done, remaining = wait(remaining, timeout=POST_INTERVAL_S, return_when=FIRST_COMPLETED)
+            done, _ = wait(futures, timeout=POST_INTERVAL_S, return_when=FIRST_COMPLETED)
             for future in done:
+                values = futures.pop(future)
                 index, outcome = future.result()
                 if outcome is None:
                     continue
-                trial = Trial(index, round_number, futures[future][1], *outcome)
+                trial = Trial(index, round_number, values, *outcome)
                 finished.append(trial)
                 self._finish(trial)
+            top_up()
             self._post()
         self._post(force=True)
         return finished

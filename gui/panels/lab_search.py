@@ -8,6 +8,7 @@ beats a grid), a sortable table, and the best sent to the race in one click."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -28,18 +29,16 @@ RESULT_COLUMNS = (("train acc", lambda t: t.train_acc), ("val acc", lambda t: t.
 VIRIDIS = pg.colormap.get("viridis")
 
 
-class _NumberItem(QtWidgets.QTableWidgetItem):
-    """A table cell that sorts by its number, not its text."""
+class _NumberDelegate(QtWidgets.QStyledItemDelegate):
+    """Shows a cell's number with four significant digits (whole numbers as they are; inf,
+    a diverged trial's loss, as "diverged")."""
 
-    def __init__(self, value, text):
-        super().__init__(text)
-        self.value = value
-        self.setFlags(self.flags() & ~QtCore.Qt.ItemFlag.ItemIsEditable)
-
-    def __lt__(self, other):
-        if isinstance(other, _NumberItem):
-            return self.value < other.value
-        return super().__lt__(other)
+    def displayText(self, value, locale):
+        if isinstance(value, float):
+            if math.isinf(value):
+                return "diverged"
+            return f"{value:.0f}" if value.is_integer() and abs(value) < 1e6 else f"{value:.4g}"
+        return super().displayText(value, locale)
 
 
 class SearchLab(LabPanel):
@@ -48,6 +47,10 @@ class SearchLab(LabPanel):
     def __init__(self, state, parent=None):
         super().__init__(state, parent)
         self._drawn_count = 0
+        self._redraw_timer = QtCore.QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(33)
+        self._redraw_timer.timeout.connect(self._redraw_partial)
         layout = QtWidgets.QVBoxLayout(self.body)
         layout.setSpacing(4)
         layout.addLayout(self._build_settings())
@@ -85,6 +88,7 @@ class SearchLab(LabPanel):
         self.table.setSortingEnabled(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setItemDelegate(_NumberDelegate(self.table))
         splitter.addWidget(self.table)
         splitter.setSizes([600, 260])
         layout.addWidget(splitter, 1)
@@ -184,18 +188,18 @@ class SearchLab(LabPanel):
         row.setContentsMargins(0, 0, 0, 0)
         self.scatter_widget = pg.PlotWidget(background="w")
         self.scatter_plot = self.scatter_widget.getPlotItem()
-        self.scatter_plot.setLogMode(True, True)
-        self.scatter_plot.getViewBox().setDefaultPadding(0.06)   # room for the symbols at the range's edges
+        # the items hold log10 values (drawing 10000 points in log mode would transform them
+        # at every change); the axes label them as powers of ten
+        for axis in ("bottom", "left"):
+            self.scatter_plot.getAxis(axis).setLogMode(True)
         self.scatter_plot.setTitle("the trials, coloured by validation accuracy", color="k", size="9pt")
         self.scatter_plot.setLabel("bottom", "learning rate", color="k")
         self.scatter_plot.setLabel("left", "lambda", color="k")
-        # PlotDataItems (not bare scatter items): they follow the plot's log axes
-        self.trial_points = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=9,
-                                            symbolPen=pg.mkPen("k", width=0.5))
-        self.diverged_points = pg.PlotDataItem([], [], pen=None, symbol="x", symbolSize=10,
-                                               symbolPen=pg.mkPen("#888888", width=1.5), symbolBrush="#888888")
-        self.best_point = pg.PlotDataItem([], [], pen=None, symbol="star", symbolSize=22, symbolBrush="#D55E00",
-                                          symbolPen=pg.mkPen("k"))
+        self.trial_points = pg.ScatterPlotItem(size=9, pen=pg.mkPen("k", width=0.5))
+        self.diverged_points = pg.ScatterPlotItem(size=10, symbol="x", pen=pg.mkPen("#888888", width=1.5),
+                                                  brush="#888888")
+        self.best_point = pg.ScatterPlotItem(size=22, symbol="star", brush="#D55E00", pen=pg.mkPen("k"))
+        self._brushes = [pg.mkBrush(VIRIDIS.map(level, mode="qcolor")) for level in np.linspace(0, 1, 16)]
         for item in (self.trial_points, self.diverged_points, self.best_point):
             self.scatter_plot.addItem(item)
         self.range_boxes = []
@@ -204,11 +208,10 @@ class SearchLab(LabPanel):
         for name, text in (("lr", "learning rate"), ("reg", "lambda")):
             widget = pg.PlotWidget(background="w")
             plot = widget.getPlotItem()
-            plot.setLogMode(True, False)
+            plot.getAxis("bottom").setLogMode(True)   # log10 values, as the scatter's
             plot.setLabel("bottom", text, color="k")
             plot.setLabel("left", "validation accuracy", color="k")
-            points = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=7, symbolBrush="#0072B2",
-                                     symbolPen=None)
+            points = pg.ScatterPlotItem(size=7, brush="#0072B2", pen=None)
             plot.addItem(points)
             self.projections[name] = (plot, points)
             row.addWidget(widget, 2)
@@ -289,8 +292,16 @@ class SearchLab(LabPanel):
         self._sync_buttons()
 
     def _on_partial(self, lab, increment):
-        if lab == self.lab:
-            self._show_trials(self.state.labs.search_trials(), increment)
+        if lab == self.lab and not self._redraw_timer.isActive():
+            self._redraw_timer.start()   # at most one redraw a frame, however often trials arrive
+
+    def _redraw_partial(self):
+        if self.isVisible():
+            started = time.perf_counter()
+            self._show_trials(self.state.labs.search_trials(), increment=True)
+            # a redraw costs O(trials): with thousands, redraw less often so that it never
+            # takes more than a quarter of the GUI thread's time
+            self._redraw_timer.setInterval(max(33, int(4000 * (time.perf_counter() - started))))
 
     def _on_progress(self, kind, fraction, text):
         if kind == self.state.labs.kind(self.lab):
@@ -299,6 +310,8 @@ class SearchLab(LabPanel):
 
     def _on_cancelled(self, lab):
         if lab == self.lab:
+            self._redraw_timer.stop()
+            self._show_trials(self.state.labs.search_trials(), increment=True)   # what arrived last
             count = len(self.state.labs.search_trials())
             self.progress.setFormat(f"cancelled: {count} trials finished")
             self.verdict.setText(f"Cancelled after {count} of {self.settings()['trials']} trials; their results stay "
@@ -321,7 +334,7 @@ class SearchLab(LabPanel):
             return
         self.progress.setValue(100)
         self.progress.setFormat(f"{len(result.trials)} trials")
-        self._show_trials(result.trials)
+        self._show_trials(result.trials, increment=True)   # the rows arrived as partials: none rebuilt
         lines = result.verdict().splitlines()
         lines += result.notes
         ranges = [", ".join(f"{k} {lo:.3g} to {hi:.3g}" for k, (lo, hi) in r.items()) for r in result.rounds]
@@ -332,28 +345,32 @@ class SearchLab(LabPanel):
         self._sync_buttons()
 
     def _show_trials(self, trials, increment=None):
-        """Draw every trial so far; the table grows by ``increment`` (None: rebuilt)."""
-        trained = [t for t in trials if t.diverged_at is None and math.isfinite(t.val_acc)]
-        diverged = [t for t in trials if t not in trained]
-        if trained:
-            accuracy = np.array([t.val_acc for t in trained])
-            low, high = float(accuracy.min()), float(accuracy.max())
-            shade = (accuracy - low) / (high - low) if high > low else np.ones_like(accuracy)
-            brushes = [pg.mkBrush(VIRIDIS.map(float(v), mode="qcolor")) for v in shade]
-            self.trial_points.setData([t.values["lr"] for t in trained], [t.values["reg"] for t in trained],
-                                      symbolBrush=brushes)
+        """Draw every trial so far (vectorized: a search may hold 10000); the table grows by
+        the trials it does not show yet (``increment`` None: rebuilt)."""
+        ok = np.array([t.diverged_at is None and math.isfinite(t.val_acc) for t in trials], dtype=bool)
+        names = ("lr", "reg")
+        values = {name: np.log10(np.array([t.values[name] for t in trials], dtype=np.float64)) for name in names}
+        accuracy = np.array([t.val_acc for t in trials], dtype=np.float64)
+        if ok.any():
+            low, high = float(accuracy[ok].min()), float(accuracy[ok].max())
+            shade = (accuracy[ok] - low) / (high - low) if high > low else np.ones(int(ok.sum()))
+            # a few shared brushes (colour steps of 1/15 of the range): pyqtgraph draws each
+            # distinct brush once
+            levels = np.minimum((shade * len(self._brushes)).astype(int), len(self._brushes) - 1)
+            self.trial_points.setData(values["lr"][ok], values["reg"][ok],
+                                      brush=[self._brushes[k] for k in levels])
             self.scatter_plot.setTitle(f"val. accuracy {100 * low:.0f}% (dark) to {100 * high:.0f}% (yellow)",
                                        color="k", size="9pt")
         else:
             self.trial_points.setData([], [])
-        self.diverged_points.setData([t.values["lr"] for t in diverged], [t.values["reg"] for t in diverged])
+        self.diverged_points.setData(values["lr"][~ok], values["reg"][~ok])
         best = self.state.labs.best_trial() if trials else None
-        self.best_point.setData([best.values["lr"]] if best else [], [best.values["reg"]] if best else [])
+        self.best_point.setData([math.log10(best.values["lr"])] if best else [],
+                                [math.log10(best.values["reg"])] if best else [])
         for name, (plot, points) in self.projections.items():
-            points.setData([t.values[name] for t in trained], [t.val_acc for t in trained])
-            distinct = len({t.values[name] for t in trials})
+            points.setData(values[name][ok], accuracy[ok])
             label = "learning rates" if name == "lr" else "lambdas"
-            plot.setTitle(f"{distinct} distinct {label}", color="k", size="9pt")
+            plot.setTitle(f"{np.unique(values[name]).size} distinct {label}", color="k", size="9pt")
         # the searched ranges (the first round's), fixed while the trials land
         result = self.state.labs.result(self.lab)
         ranges = result.rounds[0] if result is not None and result.rounds else self.state.labs.settings[self.lab]
@@ -361,31 +378,28 @@ class SearchLab(LabPanel):
         for name, (plot, _) in self.projections.items():
             plot.setXRange(*np.log10(ranges[name]), padding=0.06)
         self._drawn_count = max(self._drawn_count, len(trials))
-        self._fill_table(trials, increment)
+        self._fill_table(trials, rebuild=not increment)
         self._sync_buttons()
 
-    def _fill_table(self, trials, increment=None):
+    def _fill_table(self, trials, rebuild=True):
+        """Rows for the trials not in the table yet (all of them when rebuilding). Cells
+        hold numbers, so Qt sorts them (in C++) as numbers; the delegate formats them."""
         names = list(trials[0].values) if trials else ["lr", "reg"]
         headers = ["trial", "round", *names, *(header for header, _ in RESULT_COLUMNS)]
-        rebuild = increment is None or self.table.columnCount() != len(headers) or \
-            self.table.rowCount() + len(increment) != len(trials)
         self.table.setSortingEnabled(False)
-        if rebuild:
+        if rebuild or self.table.columnCount() != len(headers) or self.table.rowCount() > len(trials):
             self.table.clearContents()
             self.table.setColumnCount(len(headers))
             self.table.setHorizontalHeaderLabels(headers)
             self.table.setRowCount(0)
-            increment = trials
-        for trial in increment:
-            row = self.table.rowCount()
-            self.table.insertRow(row)
-            cells = [(trial.index, str(trial.index)), (trial.round, str(trial.round))]
-            cells += [(trial.values[n], f"{trial.values[n]:.4g}") for n in names]
-            for _, value_of in RESULT_COLUMNS:
-                value = value_of(trial)
-                text = "diverged" if trial.diverged_at is not None and value_of is RESULT_COLUMNS[2][1] else \
-                    f"{value:.4f}"
-                cells.append((value if math.isfinite(value) else math.inf, text))
-            for column, (value, text) in enumerate(cells):
-                self.table.setItem(row, column, _NumberItem(value, text))
+        # the table is filled in index order of arrival; sorting rearranges rows, not trials
+        shown = self.table.rowCount()
+        self.table.setRowCount(len(trials))
+        for row, trial in enumerate(trials[shown:], start=shown):
+            cells = [trial.index, trial.round, *(trial.values[n] for n in names),
+                     *(value_of(trial) for _, value_of in RESULT_COLUMNS)]
+            for column, value in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem()
+                item.setData(QtCore.Qt.ItemDataRole.DisplayRole, float(value) if math.isfinite(value) else math.inf)
+                self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
