@@ -407,9 +407,9 @@ def build_parser():
 
 # trace's defaults of the optimizer options (race leaves an option it was not given alone)
 OPTIMIZER_DEFAULTS = {"optimizer": "sgd", "lr": None, "momentum": None, "decay": 0.99, "damping": 0.0,
-                      "history": 10, "beta1": 0.9, "beta2": None, "eps": None, "no_bias_correction": False, "defaults": "torch",
-                      "saddle_free": False, "schedule": "constant", "gamma": 0.5, "every": 100, "k": 1e-3,
-                      "batch_size": None, "sampling": "epoch"}
+                      "history": 10, "beta1": 0.9, "beta2": None, "eps": None, "no_bias_correction": False,
+                      "defaults": "torch", "saddle_free": False, "schedule": "constant", "schedule_unit": "steps",
+                      "gamma": 0.5, "every": 100, "k": 1e-3, "batch_size": None, "sampling": "epoch"}
 
 
 def add_optimizer_arguments(parser, race=False):
@@ -449,6 +449,9 @@ def add_optimizer_arguments(parser, race=False):
                         help="Adam without dividing m and v by (1 - beta^t), the notes' first form")
     parser.add_argument("--schedule", default=default("schedule"), choices=SCHEDULES,
                         help="constant; step: lr*gamma^(t//every); exp: lr*exp(-k t); inv: lr/(1 + k t)")
+    parser.add_argument("--schedule-unit", choices=("steps", "epochs"), default=default("schedule_unit"),
+                        help="what the schedule's t counts: updates (default) or epochs, as the notes count "
+                             "(ceil(n / batch size) updates each)")
     parser.add_argument("--gamma", type=_finite_float, default=default("gamma"))
     parser.add_argument("--every", type=_positive_int, default=default("every"))
     parser.add_argument("--k", type=_finite_float, default=default("k"))
@@ -508,7 +511,7 @@ def run_race(args, out=None):
 RACE_SETTING_OPTIONS = {"lr": "lr", "momentum": "momentum", "decay": "alpha", "beta1": "beta1", "beta2": "beta2",
                         "eps": "eps", "damping": "damping", "history": "history", "batch_size": "batch_size",
                         "no_bias_correction": "bias_correction", "saddle_free": "saddle_free"}
-SCHEDULE_OPTIONS = ("schedule", "gamma", "every", "k")
+SCHEDULE_OPTIONS = ("schedule", "gamma", "every", "k", "schedule_unit")
 
 
 def race_methods(enabled, args):
@@ -546,7 +549,8 @@ def race_methods(enabled, args):
                 changes[field] = False
             elif field == "schedule":
                 current = dataclasses.asdict(changes.get("schedule", spec.schedule))
-                changes["schedule"] = Schedule(**{**current, ("kind" if option == "schedule" else option): value})
+                field_name = {"schedule": "kind", "schedule_unit": "unit"}.get(option, option)
+                changes["schedule"] = Schedule(**{**current, field_name: value})
             else:
                 changes[field] = value
         result.append(dataclasses.replace(setting, spec=dataclasses.replace(spec, **changes)))
@@ -628,7 +632,7 @@ def spec_options_from_args(args, method):
                "beta2": args.beta2, "eps": args.eps, "batch_size": args.batch_size, "damping": args.damping,
                "history": args.history, "bias_correction": not args.no_bias_correction,
                "saddle_free": args.saddle_free,
-               "schedule": Schedule(args.schedule, args.gamma, args.every, args.k)}
+               "schedule": Schedule(args.schedule, args.gamma, args.every, args.k, args.schedule_unit)}
     kept = {name: value for name, value in options.items() if info.applies(name)}
     for name in ("lr", "beta2"):
         if kept.get(name, 0.0) is None:

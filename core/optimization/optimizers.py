@@ -13,6 +13,10 @@ Schedules give the learning rate of update number ``t`` (0 for the first update)
 * ``exp``: ``lr0 * exp(-k t)``
 * ``inv``: ``lr0 / (1 + k t)``
 
+With ``unit="epochs"`` (the notes' way of counting) ``t`` is the epoch instead: the update
+number divided by the updates per epoch, ``ceil(n_train / batch_size)`` (1 for a full batch
+or a 2-D function), which the run tells its optimizer.
+
 :data:`METHOD_INFO` describes every method as data (its labels, which settings apply and
 their defaults, its update rule), so the GUI and the command line need not repeat it.
 """
@@ -29,6 +33,7 @@ from ..errors import HillwalkError, require_choice
 from ..limits import check, check_optional
 
 SCHEDULES = ("constant", "step", "exp", "inv")
+SCHEDULE_UNITS = ("steps", "epochs")
 # The OptimizerSpec fields a method may use ("schedule" stands for its kind, gamma, every, k).
 SETTINGS = ("lr", "momentum", "alpha", "beta1", "beta2", "eps", "bias_correction", "schedule", "batch_size", "damping",
             "saddle_free", "history")
@@ -182,15 +187,20 @@ class Schedule:
     gamma: float = 0.5
     every: int = 100
     k: float = 1e-3
+    unit: str = "steps"
 
     def __post_init__(self):
         require_choice(self.kind, SCHEDULES, "schedule")
+        require_choice(self.unit, SCHEDULE_UNITS, "schedule unit")
         check("schedule.gamma", self.gamma)
         check("schedule.every", self.every)
         check("schedule.k", self.k)
 
-    def lr(self, lr0: float, t: int) -> float:
-        """Learning rate of update number ``t`` (0-based)."""
+    def lr(self, lr0: float, t: int, steps_per_epoch: int = 1) -> float:
+        """Learning rate of update number ``t`` (0-based); counted in epochs (``unit``),
+        ``t`` becomes ``t // steps_per_epoch``."""
+        if self.unit == "epochs":
+            t = t // max(1, int(steps_per_epoch))
         if self.kind == "constant":
             return lr0
         if self.kind == "step":
@@ -362,6 +372,7 @@ class Optimizer:
     def __init__(self, spec: OptimizerSpec, seed: int = 0):
         self.spec = spec
         self.t = 0
+        self.steps_per_epoch = 1   # set by the run (a schedule counted in epochs needs it)
         self.state: dict = {}
         self.loss_evaluations = 0
         self.second = None
@@ -375,7 +386,7 @@ class Optimizer:
         self.rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
 
     def current_lr(self) -> float:
-        return self.spec.schedule.lr(self.spec.lr, self.t)
+        return self.spec.schedule.lr(self.spec.lr, self.t, self.steps_per_epoch)
 
     def update(self, theta, grad):
         """One gradient update (torch's order of operations). Returns the new parameters;

@@ -55,6 +55,13 @@ class BatchSampler:
         self.order = np.empty(0, dtype=np.int64)
         self.position = 0
 
+    @property
+    def steps_per_epoch(self) -> int:
+        """Updates per pass over the data: ceil(n / batch size), 1 for the full batch."""
+        if self.batch_size is None or self.batch_size >= self.n:
+            return 1
+        return math.ceil(self.n / self.batch_size)
+
     def next(self):
         """Indices of the next minibatch, or None for the full batch."""
         if self.batch_size is None or self.batch_size >= self.n:
@@ -138,6 +145,7 @@ class Run:
         self._evaluation = objective.for_evaluation() if objective.has_step_noise else objective
         self.optimizer = spec.build(seed)
         self.sampler = BatchSampler(objective.n_train or 1, spec.batch_size, spec.sampling, seed)
+        self.optimizer.steps_per_epoch = self.sampler.steps_per_epoch
         if record_every is None:
             rows = self.steps + 1
             record_every = max(1, math.ceil(rows * start.nbytes / max(1, theta_budget_bytes)))

@@ -119,13 +119,17 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.schedule = combo(SCHEDULES)
         labelled_row(form, "LR schedule", self.schedule, "step: lr*gamma^(t//every); exponential: lr*exp(-k t); "
                      "1/t: lr/(1 + k t)")
+        self.schedule_unit = combo([("steps (updates)", "steps"), ("epochs (passes over the data)", "epochs")])
+        self.schedule_unit.setObjectName("scheduleUnit")
+        labelled_row(form, "counted in", self.schedule_unit, "What t counts in the schedule: updates, or epochs as "
+                     "the notes count them (an epoch is ceil(n / batch size) updates; one for the full batch)")
         self.gamma = RangeDoubleSpinBox()
         self.gamma.setSingleStep(0.05)
         bind_range(self.gamma, "schedule.gamma", state.refuse_value)
         labelled_row(form, "gamma", self.gamma, "Step decay factor")
         self.every = RangeSpinBox()
         bind_range(self.every, "schedule.every", state.refuse_value)
-        labelled_row(form, "every", self.every, "Steps between step decays")
+        labelled_row(form, "every", self.every, "Steps (or epochs) between step decays")
         self.k = ScientificSpinBox(1e-8, 10.0, 1e-3, allow_zero=True)
         bind_range(self.k, "schedule.k", state.refuse_value)
         labelled_row(form, "k", self.k, "Rate of the exponential and 1/t decays")
@@ -172,7 +176,8 @@ class OptimizersPanel(QtWidgets.QWidget):
         layout.addStretch(1)
 
         self._editors = (self.method, self.lr, self.momentum, self.alpha, self.beta1, self.beta2, self.eps,
-                         self.bias_correction, self.schedule, self.gamma, self.every, self.k, self.batch,
+                         self.bias_correction, self.schedule, self.schedule_unit, self.gamma, self.every, self.k,
+                         self.batch,
                          self.damping, self.saddle_free, self.history)
         self._sync_list()
         self._sync_race()
@@ -267,6 +272,7 @@ class OptimizersPanel(QtWidgets.QWidget):
             set_quietly(widget, value)
         select_data(self.method, spec.method)
         select_data(self.schedule, spec.schedule.kind)
+        select_data(self.schedule_unit, spec.schedule.unit)
         self._apply_rules(spec)
 
     def _use_defaults(self, style):
@@ -302,6 +308,8 @@ class OptimizersPanel(QtWidgets.QWidget):
         uses_defaults = any(info.applies(name) for name in ("eps", "beta2", "momentum"))
         set_applicable(self.default_styles, uses_defaults, f"{info.label} has no eps, beta2 or momentum")
         kind = spec.schedule.kind
+        set_applicable(self.schedule_unit, info.applies("schedule") and kind != "constant",
+                       "a constant rate counts nothing")
         set_applicable(self.gamma, kind == "step", "only the step-decay schedule uses gamma")
         set_applicable(self.every, kind == "step", "only the step-decay schedule decays every few steps")
         set_applicable(self.k, kind in ("exp", "inv"), "only the exponential and 1/t schedules use k")
@@ -312,7 +320,8 @@ class OptimizersPanel(QtWidgets.QWidget):
             return
         old, new = entry.spec.info, METHOD_INFO[self.method.currentData()]
         try:
-            schedule = Schedule(self.schedule.currentData(), self.gamma.value(), self.every.value(), self.k.value())
+            schedule = Schedule(self.schedule.currentData(), self.gamma.value(), self.every.value(), self.k.value(),
+                                self.schedule_unit.currentData())
         except HillwalkError as error:
             self.state.error.emit(str(error))
             self._sync_editor()

@@ -373,3 +373,22 @@ def test_the_notes_defaults_beside_torchs():
     assert not np.array_equal(x1, y1)
     with pytest.raises(HillwalkError, match="unknown defaults"):
         adam.with_defaults("keras")
+
+
+def test_a_schedule_counted_in_epochs_changes_the_rate_once_per_pass_over_the_data():
+    objective = ClassifierSpec(dataset="iris").build()           # 120 training examples
+    schedule = Schedule("step", gamma=0.5, every=2, unit="epochs")
+    spec = OptimizerSpec("sgd", lr=0.1, batch_size=32, schedule=schedule)
+    run = Run(objective, spec, objective.initial_theta(1e-3, 0), 20).run_to_end()
+    per_epoch = math.ceil(objective.n_train / 32)                # 4 updates an epoch
+    expected = [0.1 * 0.5 ** ((t // per_epoch) // 2) for t in range(20)]
+    np.testing.assert_allclose(run.lr[:20], expected, rtol=1e-15)
+    # counted in steps, the same settings decay every 2 updates
+    steps = Run(objective, spec.with_changes(schedule=Schedule("step", gamma=0.5, every=2)),
+                objective.initial_theta(1e-3, 0), 4).run_to_end()
+    np.testing.assert_allclose(steps.lr[:4], [0.1, 0.1, 0.05, 0.05], rtol=1e-15)
+    # full batch: one update an epoch
+    full = Run(objective, spec.with_changes(batch_size=None), objective.initial_theta(1e-3, 0), 5).run_to_end()
+    np.testing.assert_allclose(full.lr[:5], [0.1, 0.1, 0.05, 0.05, 0.025], rtol=1e-15)
+    with pytest.raises(HillwalkError, match="unknown schedule unit"):
+        Schedule("step", unit="weeks")

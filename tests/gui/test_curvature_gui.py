@@ -253,3 +253,27 @@ def test_the_notes_defaults_and_momenta_are_one_click_away(qtbot, window):
                      QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: state.entry(momentum.id).spec.effective_momentum == 0.99, timeout=UI_TIMEOUT_MS)
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+def test_a_schedule_can_count_epochs_and_a_session_keeps_it(qtbot, window, tmp_path):
+    from hillwalk.core.io.session import Session
+
+    state, panel = window.state, window.optimizers_panel
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    sgd = next(e for e in state.optimizers if e.spec.method == "sgd")
+    panel.list.setCurrentRow([e.id for e in state.optimizers].index(sgd.id))
+    assert not panel.schedule_unit.isEnabled()                      # a constant rate counts nothing
+    panel.schedule.setCurrentIndex(panel.schedule.findData("step"))
+    assert panel.schedule_unit.isEnabled()
+    panel.every.setValue(1)
+    panel.schedule_unit.setCurrentIndex(panel.schedule_unit.findData("epochs"))
+    qtbot.waitUntil(lambda: state.entry(sgd.id).spec.schedule.unit == "epochs", timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    run = state.runs[sgd.id]
+    per_epoch = -(-state.objective.n_train // 64)                   # iris: 120 examples, batch 64: 2 updates
+    expected = [0.02 * 0.5 ** (t // per_epoch) for t in range(6)]
+    np.testing.assert_allclose(run.lr[:6], expected, rtol=1e-12)
+    path = tmp_path / "epochs.hillwalk.json"
+    state.session().save(path)
+    again = Session.load(path)
+    assert next(o for o in again.optimizers if o.spec.method == "sgd").spec.schedule.unit == "epochs"
