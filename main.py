@@ -487,8 +487,7 @@ def run_race(args, out=None):
     if plane.dir2 is None:
         raise HillwalkError("the race is drawn on a 2-D slice; the session's slice is a 1-D cut")
     landscape = experiment.compute_landscape(objective, plane, slice_spec)
-    if not has_display():
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    use_offscreen_without_display()
     from hillwalk.gui.animation import PathToDraw, render_race_gif
     from hillwalk.gui.app import application
     from hillwalk.gui.state import run_label, view_from_dict
@@ -717,16 +716,13 @@ def run_trace(args, out=None):
     elif suffix == ".npz":
         save_trajectories_npz(path, trajectories, meta)
     else:
-        if not has_display():
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from hillwalk.gui.app import application
         from hillwalk.gui.figures import render_race_png
 
         landscape = None
         if objective.has_own_plane:  # a 2-D function: its surface under the paths
             landscape = experiment.function_landscape(objective, np.concatenate(
                 [t.thetas.reshape(-1, 2) for t in trajectories] or [np.zeros((0, 2))]))
-        application()
+        headless_application()
         render_race_png(objective, trajectories, path, png_size, landscape)
     for trajectory in trajectories:
         final = trajectory.thetas[-1]
@@ -845,12 +841,9 @@ def run_render(args, out=None):
     elif suffix == ".csv":
         save_landscape_csv(path, landscape)
     else:
-        if not has_display():
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from hillwalk.gui.app import application
+        headless_application()
         from hillwalk.gui.figures import component_label, render_landscape_png
 
-        application()
         title = (f"{problem.loss} {component_label(spec.component)} on {objective.train.name}, "
                  f"{spec.center} centre")
         if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
@@ -965,12 +958,9 @@ def run_hessian(args, out=None):
         elif path.suffix.lower() == ".csv":
             save_curvature_csv(path, report)
         else:
-            if not has_display():
-                os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-            from hillwalk.gui.app import application
+            headless_application()
             from hillwalk.gui.figures import render_spectrum_png
 
-            application()
             render_spectrum_png(report, path, title=f"Hessian of {problem_title(problem)} at the {args.at} weights: "
                                 f"lambda_max {report.lambda_max:.4g}, 2 / lambda_max = {report.largest_stable_lr:.4g}")
         print(f"wrote {path}", file=out)
@@ -1011,12 +1001,9 @@ def run_babysit(args, out=None):
             data["problem"] = problem.to_dict()
             write_bytes_atomically(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode("utf-8"))
         else:
-            if not has_display():
-                os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-            from hillwalk.gui.app import application
+            headless_application()
             from hillwalk.gui.babysit_figure import render_babysit_png
 
-            application()
             render_babysit_png(report, path, title=f"Babysitting {problem_title(problem)}: {args.method}, lr "
                                                    f"{args.lr:g}, {batch}, {args.epochs} epochs")
         print(f"wrote {path}", file=out)
@@ -1104,11 +1091,25 @@ def has_display():
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("win32", "darwin")
 
 
+def use_offscreen_without_display():
+    """A command that draws a figure without a window: Qt's offscreen platform where there
+    is no display (the variable must be set before the application is made)."""
+    if not has_display():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def headless_application():
+    """The QApplication a figure-writing command draws with (offscreen without a display)."""
+    use_offscreen_without_display()
+    from hillwalk.gui.app import application
+
+    return application()
+
+
 def run_gui(args):
     if args.screenshot:
         size = parse_size(args.size)
-        if not has_display():
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        use_offscreen_without_display()
         from hillwalk.gui.app import take_screenshot
 
         return take_screenshot(args.screenshot, size, session=load_session_arg(args))
