@@ -531,7 +531,7 @@ def race_methods(enabled, args):
         specs = optimizer_specs_from_args(args)
         return [OptimizerSetting(spec, PALETTE[i % len(PALETTE)]) for i, spec in enumerate(specs)]
     given = {option: getattr(args, option) for option in (*RACE_SETTING_OPTIONS, *SCHEDULE_OPTIONS, "sampling")
-             if getattr(args, option) not in (None, False)}
+             if getattr(args, option) is not None}
     result = []
     used = set()
     style = args.defaults
@@ -602,13 +602,18 @@ def print_modes(objective, plane, out):
 def optimizer_specs_from_args(args):
     from dataclasses import replace
 
-    from hillwalk.core.optimization.optimizers import OptimizerSpec
+    from hillwalk.core.optimization.optimizers import METHOD_INFO, OptimizerSpec
 
     methods = [m.strip() for m in args.optimizer.split(",") if m.strip()]
     if not methods:
         raise UsageError("hillwalk trace: --optimizer names no method")
     if len(set(methods)) != len(methods):
         raise UsageError("hillwalk trace: --optimizer names a method twice")
+    # a switch none of the methods has would change nothing: say so (as race does)
+    for flag, setting in (("saddle_free", "saddle_free"), ("no_bias_correction", "bias_correction")):
+        if getattr(args, flag) and not any(METHOD_INFO[m].applies(setting) for m in methods if m in METHOD_INFO):
+            users = ", ".join(info.label for info in METHOD_INFO.values() if info.applies(setting))
+            raise UsageError(f"--{flag.replace('_', '-')} applies to {users}, not to --optimizer {args.optimizer}")
     specs = []
     for method in methods:
         options = spec_options_from_args(args, method)

@@ -77,6 +77,8 @@ COALESCED = ("regions",)   # follows the animation: latest request wins, one in 
 # Labs that run only when the user starts them (a search trains hundreds of models): never
 # on being shown or on a change of the scene, which only drops their result.
 ON_REQUEST = ("search",)
+# Labs computed from the model and data alone: a new plane leaves them as they are.
+OBJECTIVE_ONLY = ("search", "babysit")
 
 # The lab's defaults: what request() fills in for settings a panel leaves out.
 DEFAULT_SETTINGS = {
@@ -158,7 +160,7 @@ class LabState(QtCore.QObject):
         app_state.objective_ready.connect(lambda: self._invalidate(SCENE_LABS))
         # a new plane leaves the model and data as they were: the searches keep their tables
         app_state.plane_ready.connect(lambda: self._invalidate(tuple(lab for lab in SCENE_LABS
-                                                                     if lab not in ON_REQUEST)))
+                                                                     if lab not in OBJECTIVE_ONLY)))
         for signal in ("race_changed", "slice_changed", "view_changed", "runs_updated"):
             affected = tuple(lab for lab in LABS if signal in DEPENDS_ON[lab])
             # new runs move the regions lab's W: it keeps its picture until the new one lands
@@ -212,6 +214,9 @@ class LabState(QtCore.QObject):
             raise HillwalkError(f"the {lab} lab has no setting {', '.join(sorted(unknown))}")
         settings = self._checked(lab, settings)
         if settings is None:
+            return False
+        if lab in ON_REQUEST and self.app.objective is None:
+            self.app.error.emit("The model is still being built: start again when it is ready")
             return False
         self.settings[lab].update(settings)
         self._compute(lab)
@@ -285,6 +290,10 @@ class LabState(QtCore.QObject):
 
             result = SearchResult(self._search_spec(self.settings["search"]), self.search_trials(), [], {}, False)
         return str(write_csv(result, path))
+
+    def search_spec(self) -> SearchSpec:
+        """The search the lab's settings describe."""
+        return self._search_spec(self.settings["search"])
 
     def _check_search(self, settings):
         """Settings a SearchSpec accepts (ranges low < high, a learning-rate method ...)."""
@@ -589,6 +598,19 @@ class LabState(QtCore.QObject):
         return lambda report, should_stop: tasks.initialization_task(
             objective, s["activation"], s["depth"], s["width"], s["inputs"], s["examples"], seed, slope,
             bool(s["batchnorm"]), report=report, should_stop=should_stop)
+
+    def _check_babysit(self, settings):
+        """The Babysitting lab's settings as its task would check them (ranges, the work
+        budget on the model in force), before they are stored."""
+        from hillwalk.core.labs.babysitting import check_settings as check_babysitting
+        from hillwalk.core.optimization.optimizers import Schedule
+
+        Schedule(settings["schedule"], settings["gamma"], int(settings["every"]), settings["k"])
+        if self.app.objective is not None and self.app.objective.has_data:
+            batch = None if settings["batch_size"] in (None, 0) else int(settings["batch_size"])
+            check_babysitting(self.app.objective, settings["method"], settings["lr"], batch, settings["epochs"],
+                              settings["schedule"], settings["seed"])
+        return settings
 
     def _job_babysit(self, s):
         objective = self.app.objective

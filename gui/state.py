@@ -272,7 +272,7 @@ class AppState(QtCore.QObject):
         if self.objective is not None and not self.runs_in_plane(proposed):
             try:   # leaving the plane: every method must work in the full space (saddle-free Newton's size)
                 for entry in self.optimizers:
-                    if entry.spec.saddle_free:
+                    if entry.enabled and entry.spec.saddle_free and entry.spec.info.applies("saddle_free"):
                         check_settings(self.objective, optimizer=entry.spec, changed=["saddle_free"])
             except HillwalkError as error:
                 self._reject(str(error))
@@ -733,6 +733,17 @@ class AppState(QtCore.QObject):
                                and not (run.finished or run.diverged_at is not None)]
                 for entry in interrupted:
                     self._restart_run(entry)
+            return
+        if kind.startswith("run:"):
+            # the method cannot go on (e.g. saddle-free Newton on a model grown past the
+            # full Hessian's size): its path ends where it stopped, the others go on
+            run = self.runs.get(int(kind[4:])) if kind[4:].isdigit() else None
+            if run is not None:
+                run.finished = True
+                self.runs_updated.emit()
+            name = run.label if run is not None else "a method"
+            self.error.emit(f"{name} stopped: {message}" if user_error
+                            else f"Internal error while running {name}: {message}")
             return
         self.error.emit(message if user_error else f"Internal error while computing {kind}: {message}")
 

@@ -42,6 +42,8 @@ IN_FLIGHT_PER_WORKER = 2
 # the work one search may ask for: trials x epochs x training examples (a pass over one
 # example each); 2e8 is ~40 minutes of digits-sized linear trials on one core
 MAX_EXAMPLE_PASSES = 2e8
+# ... and examples x parameters (multiply-adds, up to a small factor): 1e12 is minutes
+MAX_WORK = 1e12
 CSV_COLUMNS = ("trial", "round", "lr", "reg", "hidden", "keep_prob", "train_acc", "val_acc", "final_loss",
                "diverged_at")
 
@@ -163,6 +165,14 @@ class SearchSpec:
             dims.append(Dimension("keep_prob", *self.keep_prob, log=False))
         return tuple(dims)
 
+    @property
+    def planned_trials(self) -> int:
+        """The trials the search trains: ``trials``, or for a grid the largest full grid
+        within it (grid_side() ** dimensions)."""
+        if self.strategy == "grid":
+            return self.grid_side() ** len(self.dimensions())
+        return self.trials
+
     def grid_side(self) -> int:
         """Values per hyperparameter of a grid of at most ``trials`` points."""
         d = len(self.dimensions())
@@ -265,7 +275,7 @@ class SearchResult:
         if diverged:
             lines.append(f"{diverged} of {len(self.trials)} trials diverged (loss NaN or blowing up)")
         if not self.complete:
-            lines.append(f"stopped early: {len(self.trials)} of {self.spec.trials} trials")
+            lines.append(f"stopped early: {len(self.trials)} of {self.spec.planned_trials} trials")
         return "\n".join(lines)
 
 
@@ -374,14 +384,26 @@ def check_search(problem, spec: SearchSpec, objective):
     model, a 2-D function (no data), more work than MAX_EXAMPLE_PASSES."""
     if not objective.has_data:
         raise HillwalkError("a hyperparameter search trains a classifier on data; a 2-D function has none")
+    if objective.val is None or objective.val.X.shape[0] == 0:
+        raise HillwalkError("a search ranks its trials by validation accuracy, and the data has no validation "
+                            "part: give it a validation share (the Data panel's, or --val-fraction)")
     if problem.model != "net" and (spec.hidden is not None or spec.keep_prob is not None):
         raise HillwalkError("the hidden width and dropout are a network's hyperparameters; choose a network model "
                             "or search only the learning rate and lambda")
-    passes = float(spec.trials) * spec.epochs * objective.n_train
+    passes = float(spec.planned_trials) * spec.epochs * objective.n_train
     if passes > MAX_EXAMPLE_PASSES:
-        raise HillwalkError(f"{spec.trials} trials x {spec.epochs} epochs x {objective.n_train} examples is "
+        raise HillwalkError(f"{spec.planned_trials} trials x {spec.epochs} epochs x {objective.n_train} examples is "
                             f"{passes:.3g} example passes, more than {MAX_EXAMPLE_PASSES:.0e}; use fewer trials, "
                             f"fewer epochs or a subsample")
+    # the model's size counts too: a pass over an example costs a few multiply-adds per
+    # parameter (at the widest width searched)
+    widest = problem if spec.hidden is None else replace(problem, hidden=tuple(int(spec.hidden[1])
+                                                                                 for _ in problem.hidden))
+    size = objective.size if widest is problem else widest.model_on(objective.train, objective.val).size
+    if passes * size > MAX_WORK:
+        raise HillwalkError(f"{passes:.3g} example passes x {size} parameters is {passes * size:.3g} multiply-adds, "
+                            f"more than {MAX_WORK:.0e}; use fewer trials or epochs, a narrower network or a "
+                            f"subsample")
 
 
 def search(problem, spec: SearchSpec, objective=None, workers=1, report=None, should_stop=None) -> SearchResult:
@@ -460,7 +482,8 @@ class _TrialRunner:
         if self._pending_posts and (force or now - self._last_post >= POST_INTERVAL_S):
             increment, self._pending_posts = self._pending_posts, []
             self._last_post = now
-            self.report(self.done / self.spec.trials, f"{self.done} of {self.spec.trials} trials", partial=increment)
+            total = self.spec.planned_trials
+            self.report(self.done / total, f"{self.done} of {total} trials", partial=increment)
 
     def _finish(self, trial):
         self.done += 1

@@ -216,7 +216,10 @@ def _check_slice(objective, slice_spec, changed):
 
 def _check_optimizer(objective, spec, changed, in_plane=False):
     info = spec.info
-    fields = sorted(f for f in changed & set(SPEC_SETTINGS) if not info.applies(f))
+    # a setting the method does not use may still go back to its default (a method switch
+    # resets what the new method has no use for)
+    fields = sorted(f for f in changed & set(SPEC_SETTINGS) if not info.applies(f)
+                    and getattr(spec, f) != _field_default(spec, f))
     if fields:
         raise HillwalkError(f"{_spell(fields, {'alpha': 'the RMSProp decay'})} no effect on {info.label}; "
                             f"it uses {', '.join(_LABELS.get(f, f) for f in info.settings)}")
@@ -247,6 +250,14 @@ _LABELS = {"lam": "lambda", "regularize_bias": "regularizing the bias", "val_fra
            "schedule": "the schedule", "batch_size": "the batch size", "damping": "Newton's damping",
            "history": "the L-BFGS history", "bias_correction": "Adam's bias correction",
            "saddle_free": "saddle-free Newton"}
+
+
+def _field_default(spec, name):
+    """The default of a dataclass field of ``spec`` (a factory's product for factories)."""
+    from dataclasses import MISSING
+
+    field = type(spec).__dataclass_fields__[name]
+    return field.default if field.default is not MISSING else field.default_factory()
 
 
 def _spell(fields, labels=None) -> str:

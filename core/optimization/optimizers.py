@@ -293,18 +293,16 @@ class OptimizerSpec:
         return cls(method, **{**({"lr": info.defaults["lr"]} if "lr" in info.defaults else {}), **changes})
 
     def with_defaults(self, style: str) -> "OptimizerSpec":
-        """This spec with the ``style`` defaults ("torch": the method's own, as torch has
-        them; "notes": NOTES_DEFAULTS) of eps, beta2 and momentum, where the method uses
-        them; the learning rate and everything else stay."""
+        """This spec with the ``style`` values ("torch": the method's own, as torch has
+        them; "notes": NOTES_DEFAULTS) of eps and beta2, where the method uses them; the
+        learning rate, momentum (NOTES_MOMENTA are choices, not a default) and everything
+        else stay."""
         require_choice(style, DEFAULT_STYLES, "defaults")
         changes = {}
-        for setting in ("eps", "beta2", "momentum"):
-            if not self.info.applies(setting):
-                continue
-            if style == "notes" and setting in NOTES_DEFAULTS:
-                changes[setting] = NOTES_DEFAULTS[setting]
-            elif style == "torch":
-                changes[setting] = None if setting in ("eps", "momentum") else self.info.defaults[setting]
+        for setting in NOTES_DEFAULTS:
+            if self.info.applies(setting):
+                changes[setting] = NOTES_DEFAULTS[setting] if style == "notes" else \
+                    (None if setting == "eps" else self.info.defaults[setting])
         return replace(self, **changes)
 
     @property
@@ -425,7 +423,9 @@ class Optimizer:
         self.t += 1
         noise = self.rng.standard_normal(np.shape(theta))
         if self.spec.method == "random-search":
-            candidate = scale * noise
+            # a fresh W (the notes); a 2-D function has no "W near 0" to draw, so its tries
+            # are fresh draws around the start (still independent of the best so far)
+            candidate = scale * noise if not getattr(objective, "has_own_plane", False) else origin + scale * noise
         else:
             candidate = theta + scale * noise
         candidate_loss = objective.loss(candidate)

@@ -120,7 +120,8 @@ class SearchLab(LabPanel):
         self.trials.setObjectName("searchTrials")
         bind_range(self.trials, "search.trials", self.state.refuse_value)
         self.trials.setValue(16)
-        self.trials.setToolTip("The budget: how many models are trained (the same for every strategy)")
+        self.trials.setToolTip("The budget: how many models are trained (a grid uses the largest full grid within "
+                               "it: 16 of 20 for two hyperparameters)")
         self.epochs = RangeSpinBox()
         self.epochs.setObjectName("searchEpochs")
         bind_range(self.epochs, "search.epochs", self.state.refuse_value)
@@ -314,8 +315,9 @@ class SearchLab(LabPanel):
             self._show_trials(self.state.labs.search_trials(), increment=True)   # what arrived last
             count = len(self.state.labs.search_trials())
             self.progress.setFormat(f"cancelled: {count} trials finished")
-            self.verdict.setText(f"Cancelled after {count} of {self.settings()['trials']} trials; their results stay "
-                                 "below (export them, or start again).")
+            planned = self.state.labs.search_spec().planned_trials
+            self.verdict.setText(f"Cancelled after {count} of {planned} trials; their results stay below (export "
+                                 "them, or start again).")
             self._sync_buttons()
 
     def _on_pending(self, lab):

@@ -109,8 +109,8 @@ class OptimizersPanel(QtWidgets.QWidget):
             button.clicked.connect(lambda _=False, style=style: self._use_defaults(style))
             button.setMinimumWidth(40)
             styles.addWidget(button)
-        labelled_row(form, "Defaults", self.default_styles, "eps, Adam's beta2 and momentum as torch has them (eps "
-                     "1e-8, AdaGrad 1e-10; beta2 0.999; mu 0.9) or as the notes' code has them (eps 1e-7, beta2 0.99)")
+        labelled_row(form, "Defaults", self.default_styles, "eps and Adam's beta2 as torch has them (eps 1e-8, "
+                     "AdaGrad 1e-10; beta2 0.999) or as the notes' code has them (eps 1e-7, beta2 0.99)")
         self.bias_correction = QtWidgets.QCheckBox("bias correction")
         self.bias_correction.setObjectName("biasCorrectionCheck")
         labelled_row(form, "Adam", self.bias_correction, "Divide m and v by (1 - beta^t): without it (the notes' "
@@ -305,11 +305,13 @@ class OptimizersPanel(QtWidgets.QWidget):
             set_applicable(self.saddle_free, False, f"it forms the full Hessian (at most {MAX_FULL_HESSIAN} "
                            f"parameters; this model has {objective.size}): race within the plane to use it")
         set_applicable(self.momentum_choices, info.applies("momentum"), f"{info.label} has no momentum")
-        uses_defaults = any(info.applies(name) for name in ("eps", "beta2", "momentum"))
-        set_applicable(self.default_styles, uses_defaults, f"{info.label} has no eps, beta2 or momentum")
+        uses_defaults = any(info.applies(name) for name in ("eps", "beta2"))
+        set_applicable(self.default_styles, uses_defaults, f"{info.label} has no eps or beta2")
         kind = spec.schedule.kind
-        set_applicable(self.schedule_unit, info.applies("schedule") and kind != "constant",
-                       "a constant rate counts nothing")
+        one_step_epochs = spec.batch_size is None or objective is not None and not objective.supports_minibatches
+        set_applicable(self.schedule_unit, info.applies("schedule") and kind != "constant" and not one_step_epochs,
+                       "a constant rate counts nothing" if kind == "constant" else
+                       "with the full batch an epoch is one update: steps and epochs are the same")
         set_applicable(self.gamma, kind == "step", "only the step-decay schedule uses gamma")
         set_applicable(self.every, kind == "step", "only the step-decay schedule decays every few steps")
         set_applicable(self.k, kind in ("exp", "inv"), "only the exponential and 1/t schedules use k")
@@ -340,6 +342,11 @@ class OptimizersPanel(QtWidgets.QWidget):
             changes[setting] = value
         if new is not old:
             changes["method"] = new.method
+            # a switch the new method has no use for goes back to its default (a leftover
+            # saddle-free or uncorrected flag would still be refused or saved later)
+            for flag in ("saddle_free", "bias_correction"):
+                if not new.applies(flag):
+                    changes[flag] = OptimizerSpec.__dataclass_fields__[flag].default
             # settings the user left at the old method's default follow the new method's
             # a learning rate is no scale of a random W: kept only between methods of one kind
             other_kind = new.uses_gradient != old.uses_gradient

@@ -50,8 +50,12 @@ def test_a_grid_tries_sqrt_n_values_of_each_and_random_search_n(digits):
     np.testing.assert_allclose(np.log10(np.unique(grid.column("reg"))), np.linspace(-5, 1, 4), atol=1e-12)
     # random draws are log-uniform within the ranges
     assert np.all((rand.column("lr") >= 1e-6) & (rand.column("lr") <= 1.0))
-    # a budget that is not a square: the largest grid within it
-    assert len(search(DIGITS, SearchSpec(strategy="grid", trials=20), digits).trials) == 16
+    # a budget that is not a square: the largest grid within it, and the progress counts it
+    texts = []
+    twenty = search(DIGITS, SearchSpec(strategy="grid", trials=20), digits,
+                    report=lambda fraction, text, partial=None: texts.append((fraction, text)))
+    assert len(twenty.trials) == 16 == SearchSpec(strategy="grid", trials=20).planned_trials
+    assert texts[-1] == (1.0, "16 of 16 trials")
 
 
 def test_random_search_beats_the_grid_when_one_hyperparameter_matters(digits):
@@ -159,6 +163,12 @@ def test_network_hyperparameters_and_refusals(digits):
         search(DIGITS, SearchSpec(trials=10000, epochs=1000), digits)
     with pytest.raises(HillwalkError, match="a 2-D function has none"):
         search(ClassifierSpec(objective="beale"), SearchSpec())
+    no_validation = ClassifierSpec(dataset="iris", val_fraction=0.0)
+    with pytest.raises(HillwalkError, match="no validation part: give it a validation share"):
+        search(no_validation, SearchSpec(trials=2))
+    wide = ClassifierSpec(model="net", hidden=(8,))
+    with pytest.raises(HillwalkError, match="multiply-adds, more than 1e\\+12.*narrower network"):
+        search(wide, SearchSpec(trials=400, epochs=10, hidden=(8, 4096)), wide.build())
 
 
 def test_a_model_without_a_regularizer_is_searched_with_l2(digits):

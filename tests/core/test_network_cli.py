@@ -119,6 +119,16 @@ def test_race_options_change_the_sessions_methods_or_replace_them():
     assert changed[1].spec.lr == 0.5 and changed[1].spec.history == 10 and changed[1].color == "#E69F00"
     with pytest.raises(HillwalkError, match="--damping applies to none of the session's methods .*Newton"):
         methods("--damping", "1")
+    zero = methods("--momentum", "0")          # a value of 0 is a value: SGD takes it
+    assert zero[1].spec.momentum == 0.0 and zero[0].spec == session[0].spec
+    with pytest.raises(HillwalkError, match="--damping applies to none"):
+        methods("--damping", "0")
     replaced = methods("--optimizer", "newton,bfgs", "--saddle-free")
     assert [s.spec.method for s in replaced] == ["newton", "bfgs"] and replaced[0].spec.saddle_free
     assert replaced[0].color != replaced[1].color
+
+
+def test_trace_refuses_a_switch_none_of_its_methods_has():
+    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "trace", "--optimizer", "sgd", "--saddle-free",
+                             "--out", "x.csv"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 2 and "--saddle-free applies to Newton (damped), not to --optimizer sgd" in result.stderr

@@ -366,7 +366,7 @@ def test_the_notes_defaults_beside_torchs():
     rmsprop = OptimizerSpec("rmsprop").with_defaults("notes")
     assert rmsprop.effective_eps == NOTES_DEFAULTS["eps"] and rmsprop.beta2 == 0.999   # no beta2 in RMSProp
     sgd = OptimizerSpec("momentum", momentum=0.5)
-    assert sgd.with_defaults("notes") == sgd and sgd.with_defaults("torch").effective_momentum == 0.9
+    assert sgd.with_defaults("notes") == sgd and sgd.with_defaults("torch") == sgd   # momentum is the user's
     # the notes' eps changes the path where it matters: a tiny gradient
     x1, _, _ = two_steps(OptimizerSpec("adagrad", lr=0.1))
     y1, _, _ = two_steps(OptimizerSpec("adagrad", lr=0.1).with_defaults("notes"))
@@ -392,3 +392,12 @@ def test_a_schedule_counted_in_epochs_changes_the_rate_once_per_pass_over_the_da
     np.testing.assert_allclose(full.lr[:5], [0.1, 0.1, 0.05, 0.05, 0.025], rtol=1e-15)
     with pytest.raises(HillwalkError, match="unknown schedule unit"):
         Schedule("step", unit="weeks")
+
+
+def test_random_search_on_a_two_d_function_draws_around_the_start():
+    """A 2-D function has no W near 0 to draw: its tries are fresh draws around the start
+    (each independent of the best so far), not all at (0, 0)."""
+    rosenbrock = make_test_function("rosenbrock")
+    start = np.array([-1.5, 2.0])
+    run = Run(rosenbrock, OptimizerSpec("random-search", lr=0.3), start, 200, seed=1).run_to_end()
+    assert run.loss[-1] < run.loss[0] and np.linalg.norm(run.thetas[-1] - start) < 2.0

@@ -87,3 +87,19 @@ def test_on_a_two_d_function_the_lab_says_it_does_not_apply(qtbot, window):
     state.set_problem(objective="rosenbrock")
     qtbot.waitUntil(lambda: lab.reason.isVisible(), timeout=SCENE_TIMEOUT_MS)
     assert "needs a classifier on data" in lab.reason.text() and not lab.body.isVisible()
+
+
+def test_refused_settings_never_enter_the_state_and_a_new_plane_keeps_the_result(qtbot, window):
+    state = window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    window.show_lab("Babysitting")
+    qtbot.waitUntil(lambda: state.labs.result("babysit") is not None, timeout=LAB_TIMEOUT_MS)
+    before, result = dict(state.labs.settings["babysit"]), state.labs.result("babysit")
+    errors = []
+    state.error.connect(errors.append)
+    assert not state.labs.request("babysit", epochs=1000, batch_size=1)   # 120000 updates on iris
+    assert len(errors) == 1 and "use fewer epochs or a larger batch size" in errors[0]
+    assert state.labs.settings["babysit"] == before and state.labs.result("babysit") is result
+    state.set_slice(seed=state.slice.seed + 1)                  # a new plane: the model and data are the same
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert state.labs.result("babysit") is result and not state.labs.busy("babysit")

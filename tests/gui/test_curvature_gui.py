@@ -277,3 +277,32 @@ def test_a_schedule_can_count_epochs_and_a_session_keeps_it(qtbot, window, tmp_p
     state.session().save(path)
     again = Session.load(path)
     assert next(o for o in again.optimizers if o.spec.method == "sgd").spec.schedule.unit == "epochs"
+
+
+def test_a_switch_left_behind_by_a_method_change_is_reset_and_a_failing_run_ends(qtbot, window):
+    state, panel = window.state, window.optimizers_panel
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    entry = _add_method(qtbot, window, "newton")
+    click_box(qtbot, panel.saddle_free)
+    qtbot.waitUntil(lambda: state.entry(entry.id).spec.saddle_free, timeout=UI_TIMEOUT_MS)
+    panel.method.setCurrentIndex(panel.method.findData("bfgs"))
+    qtbot.waitUntil(lambda: state.entry(entry.id).spec.method == "bfgs", timeout=UI_TIMEOUT_MS)
+    assert not state.entry(entry.id).spec.saddle_free            # BFGS has no such switch: back to off
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    click_box(qtbot, panel.in_plane)                             # the full space: nothing refuses it now
+    qtbot.waitUntil(lambda: not state.race.in_plane, timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    # a saddle-free Newton whose model then grows past the full Hessian's size: its run
+    # stops with the message, ends, and the rest of the scene completes
+    panel.method.setCurrentIndex(panel.method.findData("newton"))
+    qtbot.waitUntil(lambda: state.entry(entry.id).spec.method == "newton", timeout=UI_TIMEOUT_MS)
+    click_box(qtbot, panel.saddle_free)
+    qtbot.waitUntil(lambda: state.entry(entry.id).spec.saddle_free, timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    errors = []
+    state.error.connect(errors.append)
+    state.set_problem(model="net", hidden=(600,))                # iris: 4803 parameters
+    qtbot.waitUntil(lambda: state.objective is not None and state.objective.size > 3000, timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert state.runs[entry.id].finished
+    assert any("stopped: saddle-free Newton takes the absolute values" in e for e in errors)
