@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -464,6 +465,21 @@ def search(problem, spec: SearchSpec, objective=None, workers=1, report=None, sh
     return result
 
 
+_BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_blas_lock = threading.Lock()
+
+
+def _hold_children_to_one_blas_thread():
+    """One BLAS thread in each worker process (the processes are the parallelism): the
+    variables are read when a child imports NumPy, and the forkserver passes on its own
+    environment, taken when it first starts. They are set once per process, before that
+    start, and left (this process's NumPy has read its own already); a value the user set
+    is kept."""
+    with _blas_lock:
+        for name in _BLAS_VARIABLES:
+            os.environ.setdefault(name, "1")
+
+
 class _TrialRunner:
     """Runs batches of trials in this process or in a pool of worker processes, posting
     finished trials as increments."""
@@ -547,19 +563,9 @@ class _TrialRunner:
             # parallelism
             context = multiprocessing.get_context("forkserver")
             self.stop_event = context.Event()
-            saved = {name: os.environ.get(name) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                                              "MKL_NUM_THREADS")}
-            os.environ.update({name: "1" for name in saved})
-            try:
-                self.pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
-                                                initargs=(self.stop_event,))
-                self.pool.submit(int, 0).result()   # start the processes while the variables hold
-            finally:
-                for name, value in saved.items():
-                    if value is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = value
+            _hold_children_to_one_blas_thread()
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                            initargs=(self.stop_event,))
         return self.pool
 
     def close(self):

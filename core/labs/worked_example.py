@@ -154,6 +154,16 @@ class RegularizationExample:
         """Index of the weight vector L2 prefers (the smallest penalty; the first on a tie)."""
         return int(np.argmin(self.l2))
 
+    @property
+    def same_scores(self) -> bool:
+        """Every weight vector gives ``x`` the same score (the example's premise)."""
+        return bool(np.all(self.scores == self.scores[0]))
+
+    @property
+    def same_l1(self) -> bool:
+        """L1 charges every weight vector alike (it cannot tell them apart)."""
+        return bool(np.all(self.l1 == self.l1[0]))
+
 
 def regularization_example(x=NOTES_X, weights=(NOTES_W1, NOTES_W2)) -> RegularizationExample:
     """Scores and L2 / L1 penalties of each weight vector (rows of ``weights``, shape
@@ -220,6 +230,12 @@ class WorkedExample:
     def correct_class_term(self) -> np.ndarray:
         """(N,) what summing over the correct class too adds to each ``L_i`` (question (a))."""
         return self.svm_losses_with_correct - self.svm_losses
+
+    @property
+    def correct_term_is_delta(self) -> bool:
+        """Question (a): summing over the correct class too adds exactly delta to every
+        ``L_i`` (its own term, max(0, s_y - s_y + delta))."""
+        return bool(np.allclose(self.correct_class_term, self.delta, rtol=0, atol=1e-12))
 
     @property
     def wiggle_stays_zero(self) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..lab_state import NOTES_DELTA, NOTES_LABELS, NOTES_NAMES, NOTES_SCORES
@@ -240,7 +239,7 @@ class LossLab(LabPanel):
         joined = " / ".join
         delta = number(example.delta)
         differences = example.correct_class_term
-        same = bool(np.allclose(differences, example.delta, rtol=0, atol=1e-12))
+        same = example.correct_term_is_delta
         a = (f"<b>(a) Summing over every class, the correct one too?</b> L<sub>i</sub> would be "
              f"{joined(number(v) for v in example.svm_losses_with_correct)} instead of "
              f"{joined(number(v) for v in example.svm_losses)}: larger by {joined(number(v) for v in differences)}, "
@@ -280,8 +279,7 @@ class LossLab(LabPanel):
                 self.weights.setItem(k, column, _cell(number(value), column == 1 and k == preferred))
         _fit(self.weights)
         x = f"[{', '.join(typed(v) for v in reg.x)}]"
-        same_score = bool(np.all(reg.scores == reg.scores[0]))
-        same_l1 = bool(np.all(reg.l1 == reg.l1[0]))
+        same_score, same_l1 = reg.same_scores, reg.same_l1
         other = 1 - preferred
         self.l2_verdict.setText(
             f"On x = {html.escape(x)} "

@@ -165,3 +165,15 @@ def test_the_lab_task_runs_the_worked_example_with_progress_and_cancel():
     # the notes' own example: it applies whatever the scene
     function = ClassifierSpec(objective="rosenbrock").build()
     assert "loss" in tasks.SCENE_FREE_LABS and tasks.unavailable_reason("loss", function) is None
+
+
+def test_the_verdicts_the_panel_shows_are_computed_in_core():
+    from hillwalk.core.labs.worked_example import regularization_example, worked_example
+
+    notes = worked_example()
+    assert notes.correct_term_is_delta
+    assert worked_example(delta=2.5).correct_term_is_delta
+    reg = regularization_example()
+    assert reg.same_scores and reg.same_l1 and reg.l2_preferred == 1
+    other = regularization_example(weights=([1.0, 0, 0, 0], [0.5, 0.5, 0.5, 0.0]))
+    assert not other.same_scores and not other.same_l1
