@@ -45,6 +45,8 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             item.setLabel("left", left, color="k")
             item.setLogMode(log_x, log_y)
             item.showGrid(x=True, y=True, alpha=0.15)
+            for axis in ("bottom", "left"):   # rates and fractions as they are, not "(x0.001)"
+                item.getAxis(axis).enableAutoSIPrefix(False)
             return item
 
         self.probe_plot = plot(0, 0, "3. probe: loss at 3 rates", "step", "loss", log_y=True)

@@ -270,6 +270,11 @@ class LabState(QtCore.QObject):
         best = self.best_trial()
         if best is None:
             raise HillwalkError("no trial has finished without diverging yet: start the search first")
+        objective = self.app.objective
+        chance = 1.0 / len(objective.train.class_names) if objective is not None and objective.has_data else 0.0
+        if best.val_acc < 1.5 * chance:
+            raise HillwalkError(f"no trial learned (the best validation accuracy, {100 * best.val_acc:.0f}%, is near "
+                                f"chance, {100 * chance:.0f}%): its learning rate would teach the race nothing")
         from hillwalk.core.optimization.optimizers import OptimizerSpec
 
         settings = self.settings["search"]

@@ -948,9 +948,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self._fit_docks_to_width(event.size().width())
+        width = event.size().width()
+        self._fit_docks_to_width(width)
         if self._auto_dock_layout:
-            self._arrange_docks(compact=event.size().width() < COMPACT_WIDTH)
+            # a page whose wide arrangement needs more than COMPACT_WIDTH (a wide lab beside
+            # both docks) regroups too once the window is narrowed to that minimum: a
+            # narrower window cannot be reached otherwise
+            at_wide_minimum = not self._compact_docks and width <= self.minimumSizeHint().width()
+            self._arrange_docks(compact=width < COMPACT_WIDTH or at_wide_minimum)
 
     def setVisible(self, visible):
         # Arrange before the first show: the wide arrangement's minimum width (about

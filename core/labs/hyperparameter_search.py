@@ -142,6 +142,11 @@ class SearchSpec:
         check("optimizer.batch_size", self.batch_size)
         check("search.seed", self.seed)
         check("search.best_fraction", self.best_fraction)
+        if self.strategy == "grid":
+            d = 2 + (self.hidden is not None) + (self.keep_prob is not None)
+            if self.trials < 2 ** d:
+                raise HillwalkError(f"a grid over {d} hyperparameters needs at least 2 values of each, {2 ** d} "
+                                    f"trials; got a budget of {self.trials} (or use random search)")
         for name, limit in (("lr", "optimizer.lr"), ("reg", "problem.lam"), ("hidden", "problem.hidden"),
                             ("keep_prob", "problem.keep_prob")):
             bounds = getattr(self, name)
@@ -227,6 +232,7 @@ class SearchResult:
     problem: dict
     complete: bool = True
     notes: list = field(default_factory=list)
+    chance: float = 0.0   # the accuracy of guessing: 1 / classes
 
     def ranked(self) -> list:
         """The trials best first (:func:`rank_trials`)."""
@@ -256,6 +262,13 @@ class SearchResult:
         values = ", ".join(f"{k} {_format(k, v)}" for k, v in best.values.items())
         lines = [f"best: {values}: validation accuracy {100 * best.val_acc:.1f}% (training "
                  f"{100 * best.train_acc:.1f}%, trial {best.index})"]
+        if self.chance and best.val_acc < 1.5 * self.chance:
+            lines.append(f"no trial learned: the best is near chance ({100 * self.chance:.0f}%); try more epochs, "
+                         f"other ranges or another optimizer before reading anything into the best values")
+            return "\n".join(lines)
+        if self.spec.strategy == "grid" and self.spec.grid_side() == 2:
+            lines.append("a grid of 2 values per hyperparameter tries only the ranges' ends: raise the budget or "
+                         "use random search")
         for dim in self.spec.dimensions():
             rng = self.rounds[0][dim.name]
             value = best.values[dim.name]
@@ -430,7 +443,8 @@ def search(problem, spec: SearchSpec, objective=None, workers=1, report=None, sh
     dimensions = spec.dimensions()
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 16]))
     used = trial_problem(problem, {"reg": 1.0}) if problem.regularizer == "none" else problem
-    result = SearchResult(spec, [], [], {**problem.to_dict(), "regularizer": used.regularizer}, True)
+    result = SearchResult(spec, [], [], {**problem.to_dict(), "regularizer": used.regularizer}, True,
+                          chance=1.0 / len(objective.train.class_names))
     if problem.regularizer == "none":
         result.notes.append("the model has no regularizer: the trials use L2 with the searched lambda")
     if spec.strategy == "coarse-to-fine":

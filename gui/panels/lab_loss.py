@@ -93,7 +93,7 @@ class LossLab(LabPanel):
         top.addWidget(QtWidgets.QLabel(f"SVM margin {DELTA}:"))
         self.delta = RangeDoubleSpinBox()
         self.delta.setObjectName("lossDelta")
-        self.delta.setDecimals(3)
+        self.delta.setDecimals(6)   # a margin of 0.0001 is a margin (3 decimals rounded it to 0.001)
         self.delta.setSingleStep(0.5)
         # the range of every SVM margin (core.limits); a number typed outside it goes to the
         # state, which refuses it with that range in one message

@@ -140,9 +140,13 @@ class SearchLab(LabPanel):
         self.workers.setValue(default_workers())
         self.workers.setToolTip("Worker processes training trials at once (each holds a copy of the data)")
         self.lr_low, self.lr_high = ScientificSpinBox(1e-12, 1e6, 1e-6), ScientificSpinBox(1e-12, 1e6, 1.0)
+        for box in (self.lr_low, self.lr_high):
+            bind_range(box, "optimizer.lr", self.state.refuse_value)
         self.lr_low.setObjectName("searchLrLow")
         self.lr_high.setObjectName("searchLrHigh")
         self.reg_low, self.reg_high = ScientificSpinBox(1e-12, 1e6, 1e-5), ScientificSpinBox(1e-12, 1e6, 10.0)
+        for box in (self.reg_low, self.reg_high):
+            bind_range(box, "problem.lam", self.state.refuse_value)
         self.reg_low.setObjectName("searchRegLow")
         self.reg_high.setObjectName("searchRegHigh")
         self.hidden_check = QtWidgets.QCheckBox("hidden width")
@@ -177,10 +181,13 @@ class SearchLab(LabPanel):
         for column in (1, 3, 5, 7):
             grid.setColumnStretch(column, 1)
         # a seed box's hint is wide enough for 2^31: let the columns share the width instead
-        for widget in (self.trials, self.epochs, self.batch, self.seed, self.workers,
-                       self.lr_low, self.lr_high, self.reg_low, self.reg_high, self.hidden_low, self.hidden_high,
-                       self.keep_low, self.keep_high):
+        for widget in (self.trials, self.epochs, self.batch, self.seed, self.workers, self.hidden_low,
+                       self.hidden_high, self.keep_low, self.keep_high):
             widget.setMinimumWidth(52)
+        for widget in (self.lr_low, self.lr_high, self.reg_low, self.reg_high):
+            # typed rather than stepped: no arrows, so "1e-05" shows whole in a narrow box
+            widget.setButtonSymbols(QtWidgets.QAbstractSpinBox.ButtonSymbols.NoButtons)
+            widget.setMinimumWidth(56)
         return grid
 
     def _build_plots(self):
@@ -212,6 +219,7 @@ class SearchLab(LabPanel):
             plot.getAxis("bottom").setLogMode(True)   # log10 values, as the scatter's
             plot.setLabel("bottom", text, color="k")
             plot.setLabel("left", "validation accuracy", color="k")
+            plot.getAxis("left").enableAutoSIPrefix(False)   # fractions, not "(x0.001)" thousandths
             points = pg.ScatterPlotItem(size=7, brush="#0072B2", pen=None)
             plot.addItem(points)
             self.projections[name] = (plot, points)

@@ -135,7 +135,7 @@ class OptimizersPanel(QtWidgets.QWidget):
         labelled_row(form, "k", self.k, "Rate of the exponential and 1/t decays")
         self.batch = QtWidgets.QSpinBox()
         self.batch.setObjectName("batchSpin")
-        self.batch.setRange(0, 100000)
+        self.batch.setRange(0, 10 ** 6)   # core.limits' optimizer.batch_size (0: the full batch)
         self.batch.setSpecialValueText("full batch")
         labelled_row(form, "Batch size", self.batch, "Examples per gradient (full batch = gradient descent)")
         self.damping = ScientificSpinBox(1e-12, 1e12, 1e-3, allow_zero=True)

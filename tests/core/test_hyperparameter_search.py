@@ -207,3 +207,15 @@ def test_the_search_command_prints_the_best_and_writes_the_table(tmp_path):
     bad = subprocess.run([sys.executable, str(root / "main.py"), "search", "--lr", "1", "1e-3"],
                          capture_output=True, text=True, cwd=root, timeout=300)
     assert bad.returncode == 2 and "runs from low to high" in bad.stderr
+
+
+def test_a_grid_too_small_and_a_search_where_nothing_learned_say_so(digits):
+    with pytest.raises(HillwalkError, match="a grid over 2 hyperparameters needs at least 2 values of each, 4"):
+        SearchSpec(strategy="grid", trials=3)
+    with pytest.raises(HillwalkError, match="a grid over 4 hyperparameters needs .* 16 trials"):
+        SearchSpec(strategy="grid", trials=15, hidden=(8, 64), keep_prob=(0.5, 1.0))
+    ends = search(DIGITS, SearchSpec(strategy="grid", trials=4, lr=(1e-3, 1e-1), reg=(1e-5, 1e-3)), digits)
+    assert "tries only the ranges' ends" in ends.verdict()
+    hopeless = search(DIGITS, SearchSpec(strategy="random", trials=3, lr=(1e-9, 1e-8), reg=(1e-5, 1e-4)), digits)
+    assert hopeless.chance == 0.1 and "no trial learned: the best is near chance (10%)" in hopeless.verdict()
+    assert "edge" not in hopeless.verdict()          # no advice drawn from a search that learned nothing

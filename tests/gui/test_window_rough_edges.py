@@ -179,3 +179,14 @@ def test_an_exception_escaping_a_slot_costs_one_message_not_the_app(qtbot, capsy
     assert len(lines) == 1 and lines[0].startswith("hillwalk: internal error (ZeroDivisionError")
     assert window.error_dialog.isVisible() and "Internal error (ZeroDivisionError" in window.error_dialog.text()
     window.error_dialog.close()
+
+
+def test_a_wide_lab_page_still_lets_the_window_narrow_to_1280(qtbot, window):
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: window.width() == 1600, timeout=UI_TIMEOUT_MS)
+    window.show_lab("Hyperparameters")
+    for _ in range(2):   # like a person dragging the border: it stops at the wide minimum, then regroups
+        window.resize(1280, 720)
+        wait_for_frames(qtbot, window, 2)
+    qtbot.waitUntil(lambda: window.width() == 1280, timeout=UI_TIMEOUT_MS)
+    assert window._compact_docks
