@@ -868,22 +868,32 @@ def run_render(args, out=None):
     return EXIT_OK
 
 
-def run_search(args, out=None):
-    """A hyperparameter search (core.labs.tasks.search_task, the lab's task)."""
-    out = sys.stdout if out is None else out
+def optional_output(out, suffixes):
+    """The Path of an optional ``--out`` (None when not given), refused before any work when
+    its format is not one of ``suffixes`` or its folder cannot be written."""
     from pathlib import Path
 
     from hillwalk.core.errors import HillwalkError
     from hillwalk.core.io.files import check_output_folder
+
+    if not out:
+        return None
+    path = Path(out)
+    if path.suffix.lower() not in suffixes:
+        choices = suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+        raise HillwalkError(f"{path}: unknown output format {path.suffix or '(none)'}; use {choices}")
+    check_output_folder(path)
+    return path
+
+
+def run_search(args, out=None):
+    """A hyperparameter search (core.labs.tasks.search_task, the lab's task)."""
+    out = sys.stdout if out is None else out
+
     from hillwalk.core.labs.hyperparameter_search import SearchSpec, default_workers, write_csv
     from hillwalk.core.labs.tasks import search_task
 
-    path = Path(args.out) if args.out else None
-    if path is not None:
-        if path.suffix.lower() != ".csv":
-            raise HillwalkError(f"{path}: the trials are written as .csv (one row per trial), not "
-                                f"{path.suffix or 'a file without an extension'}")
-        check_output_folder(path)
+    path = optional_output(args.out, (".csv",))
     problem = problem_spec_from_args(args)
     spec = SearchSpec(strategy=args.strategy, trials=args.trials, lr=tuple(args.lr_range), reg=tuple(args.reg_range),
                       hidden=None if args.search_hidden is None else tuple(args.search_hidden),
@@ -915,19 +925,13 @@ def run_search(args, out=None):
 def run_hessian(args, out=None):
     """The Hessian's spectrum at the initial or trained weights (core.labs.tasks.curvature_task)."""
     out = sys.stdout if out is None else out
-    from pathlib import Path
 
     from hillwalk.core.errors import HillwalkError
     from hillwalk.core.io.export import save_curvature_csv, save_curvature_npz
-    from hillwalk.core.io.files import check_output_folder
     from hillwalk.core.labs.tasks import curvature_task
     from hillwalk.core.landscapes.centers import train_full_batch
 
-    path = Path(args.out) if args.out else None
-    if path is not None:
-        if path.suffix.lower() not in (".npz", ".csv", ".png"):
-            raise HillwalkError(f"{path}: unknown output format {path.suffix or '(none)'}; use .npz, .csv or .png")
-        check_output_folder(path)
+    path = optional_output(args.out, (".npz", ".csv", ".png"))
     if args.save_data and (path is None or path.suffix.lower() != ".npz"):
         raise HillwalkError("--save-data only applies to .npz output")
     problem = problem_spec_from_args(args)
@@ -977,18 +981,12 @@ def run_babysit(args, out=None):
     verdicts on ``out``, every number in .json or the plots in .png."""
     out = sys.stdout if out is None else out
     import json
-    from pathlib import Path
 
-    from hillwalk.core.errors import HillwalkError
     from hillwalk.core.experiment import build_objective
-    from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
+    from hillwalk.core.io.files import write_bytes_atomically
     from hillwalk.core.labs.tasks import babysit_task
 
-    path = Path(args.out) if args.out else None
-    if path is not None:
-        if path.suffix.lower() not in (".json", ".png"):
-            raise HillwalkError(f"{path}: unknown output format {path.suffix or '(none)'}; use .json or .png")
-        check_output_folder(path)
+    path = optional_output(args.out, (".json", ".png"))
     problem = problem_spec_from_args(args)
     objective = build_objective(problem)
     report = babysit_task(objective, args.method, args.lr, args.batch_size or None, args.epochs, args.schedule,
