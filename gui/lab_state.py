@@ -260,6 +260,9 @@ class LabState(QtCore.QObject):
         result = self.results["search"]
         return list(result.trials) if result is not None else list(self.partials["search"])
 
+    def has_trials(self) -> bool:
+        return self.results["search"] is not None or bool(self.partials["search"])
+
     def best_trial(self):
         ranked = rank_trials(self.search_trials())
         return ranked[0] if ranked and ranked[0].diverged_at is None else None

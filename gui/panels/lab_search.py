@@ -264,7 +264,7 @@ class SearchLab(LabPanel):
         running = self.state.labs.busy(self.lab)
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
-        have = bool(self.state.labs.search_trials())
+        have = self.state.labs.has_trials()   # not a copy of 10000 trials at every redraw
         self.send_button.setEnabled(not running and self.state.labs.best_trial() is not None)
         self.export_button.setEnabled(not running and have)
 

@@ -71,15 +71,9 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.momentum.setDecimals(3)
         bind_range(self.momentum, "optimizer.momentum", state.refuse_value)
         labelled_row(form, "Momentum mu", self.momentum, "Momentum of SGD/Nesterov (0.9 is typical)")
-        self.momentum_choices = QtWidgets.QWidget()
-        choices = QtWidgets.QHBoxLayout(self.momentum_choices)
-        choices.setContentsMargins(0, 0, 0, 0)
-        for value in NOTES_MOMENTA:
-            button = QtWidgets.QPushButton(f"{value:g}")
-            button.setObjectName(f"momentum{value:g}")
-            button.setMinimumWidth(36)   # the dock's width is the form's: no wider than the spin boxes
-            button.clicked.connect(lambda _=False, value=value: self.momentum.setValue(value))
-            choices.addWidget(button)
+        self.momentum_choices = _button_row(
+            [(f"{value:g}", f"momentum{value:g}", lambda _=False, value=value: self.momentum.setValue(value))
+             for value in NOTES_MOMENTA])
         labelled_row(form, "the notes' mu", self.momentum_choices, "The momentum values the notes cross-validate: "
                      "0.5 at first, then 0.9, up to 0.99")
         self.alpha = RangeDoubleSpinBox()
@@ -98,17 +92,10 @@ class OptimizersPanel(QtWidgets.QWidget):
         self.eps = ScientificSpinBox(1e-16, 1.0, 1e-8)
         bind_range(self.eps, "optimizer.eps", state.refuse_value)
         labelled_row(form, "eps", self.eps, "Added to the denominator of AdaGrad, RMSProp and Adam")
-        self.default_styles = QtWidgets.QWidget()
-        styles = QtWidgets.QHBoxLayout(self.default_styles)
-        styles.setContentsMargins(0, 0, 0, 0)
-        self.torch_defaults = QtWidgets.QPushButton("torch")
-        self.torch_defaults.setObjectName("torchDefaults")
-        self.notes_defaults = QtWidgets.QPushButton("the notes'")
-        self.notes_defaults.setObjectName("notesDefaults")
-        for button, style in ((self.torch_defaults, "torch"), (self.notes_defaults, "notes")):
-            button.clicked.connect(lambda _=False, style=style: self._use_defaults(style))
-            button.setMinimumWidth(40)
-            styles.addWidget(button)
+        self.default_styles = _button_row(
+            [(text, name, lambda _=False, style=style: self._use_defaults(style))
+             for text, name, style in (("torch", "torchDefaults", "torch"), ("the notes'", "notesDefaults", "notes"))])
+        self.torch_defaults, self.notes_defaults = self.default_styles.findChildren(QtWidgets.QPushButton)
         labelled_row(form, "Defaults", self.default_styles, "eps and Adam's beta2 as torch has them (eps 1e-8, "
                      "AdaGrad 1e-10; beta2 0.999) or as the notes' code has them (eps 1e-7, beta2 0.99)")
         self.bias_correction = QtWidgets.QCheckBox("bias correction")
@@ -379,6 +366,21 @@ class OptimizersPanel(QtWidgets.QWidget):
                        or any(not e.spec.uses_gradient for e in self.state.optimizers),
                        "nothing is random here: a 2-D function has no minibatches to draw and no method searches "
                        "at random")
+
+
+def _button_row(buttons):
+    """A row of push buttons [(text, object name, slot)] for one form row; each may shrink
+    to a narrow width (the dock is as wide as its widest row)."""
+    row = QtWidgets.QWidget()
+    layout = QtWidgets.QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for text, name, slot in buttons:
+        button = QtWidgets.QPushButton(text)
+        button.setObjectName(name)
+        button.setMinimumWidth(36)
+        button.clicked.connect(slot)
+        layout.addWidget(button)
+    return row
 
 
 def _describe(spec: OptimizerSpec, minibatches: bool = True) -> str:
