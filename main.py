@@ -1134,19 +1134,22 @@ def load_session_arg(args):
 
 
 def use_all_cores():
-    """Let the generic batched path (networks) share each chunk of points among the
-    machine's cores, with the BLAS library held to one thread meanwhile (threadpoolctl).
+    """Let the network slice paths share each chunk of points among the machine's cores,
+    with the BLAS library held to one thread meanwhile (threadpoolctl).
 
     Small per-point products gain little from BLAS threads and leave the elementwise work
     on one core; one thread per core with single-threaded BLAS measured 1.5x faster on a
     64-unit net (benchmarks/bench_landscape.py). Values agree with one thread's to 1 ulp
-    (single- and multi-threaded BLAS round a few products differently).
+    (single- and multi-threaded BLAS round a few products differently). One controller
+    serves every limit: ``threadpool_limits`` would look the libraries up again at each
+    chunk (0.4 ms against 8 us).
     """
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController
 
     from hillwalk.core.landscapes.landscape import Parallelism, set_parallelism
 
-    set_parallelism(Parallelism.all_cores(lambda: threadpool_limits(1, user_api="blas")))
+    controller = ThreadpoolController()
+    set_parallelism(Parallelism.all_cores(lambda: controller.limit(limits=1, user_api="blas")))
 
 
 def printable_output():

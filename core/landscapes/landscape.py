@@ -190,21 +190,41 @@ def iter_slice(objective, plane, alphas, betas=None, component="total", budget_b
             raise HillwalkError(f"the {name} axis must be finite, increasing values")
     if budget_bytes < 1:
         raise HillwalkError(f"the memory budget must be positive, got {budget_bytes}")
-    fast_ok = isinstance(objective, LinearClassifier)
-    if method == "fast" and not fast_ok:
-        raise HillwalkError("the fast path only exists for linear classifiers; use method 'generic'")
     if method not in ("auto", "fast", "generic"):
         raise HillwalkError(f"unknown evaluation method {method!r}")
-    use_fast = fast_ok and method != "generic"
+    refusal = fast_path_refusal(objective, component)
+    if method == "fast" and refusal is not None:
+        raise HillwalkError(f"the fast path cannot evaluate this slice: {refusal}; use method 'generic'")
+    use_fast = refusal is None and method != "generic"
     started = time.perf_counter()
     values = np.full((betas_eval.size, alphas.size), np.nan)
-    engine = _FastLinear(objective, plane, alphas, betas_eval, component, budget_bytes) if use_fast else \
-        _Generic(objective, plane, alphas, betas_eval, component, budget_bytes)
+    if not use_fast:
+        engine = _Generic(objective, plane, alphas, betas_eval, component, budget_bytes)
+    elif isinstance(objective, LinearClassifier):
+        engine = _FastLinear(objective, plane, alphas, betas_eval, component, budget_bytes)
+    else:
+        from .network_slice import FastNetwork  # imports this module's helpers
+        engine = FastNetwork(objective, plane, alphas, betas_eval, component, budget_bytes)
     for fraction, rows_done, preview in engine.run(values):
         yield SliceProgress(fraction, rows_done, values if not cut else values[0], preview=preview)
+    # why a network went the generic way, for the metadata (a user asked for it: none)
+    extra = {"fast_path_refused": refusal} if refusal is not None and method == "auto" and \
+        objective.is_network else {}
     result = Landscape(values[0].copy() if cut else values, alphas, None if cut else betas_eval, component, plane,
-                       "fast" if use_fast else "generic", engine.fallback_points, time.perf_counter() - started)
+                       "fast" if use_fast else "generic", engine.fallback_points, time.perf_counter() - started,
+                       extra)
     yield SliceProgress(1.0, betas_eval.size, result.values, result)
+
+
+def fast_path_refusal(objective, component) -> str | None:
+    """Why ``objective``'s slice of ``component`` cannot take an exact fast path (None when
+    it can): linear classifiers always can; networks unless batch norm runs in train mode
+    (:meth:`~core.models.network.Network.fast_slice_refusal`); other objectives have none."""
+    if isinstance(objective, LinearClassifier):
+        return None
+    if objective.is_network:
+        return objective.fast_slice_refusal(component)
+    return "only linear classifiers and networks have one"
 
 
 def compute_slice(objective, plane, alphas, betas=None, component="total", budget_bytes=DEFAULT_BUDGET_BYTES,
@@ -704,33 +724,52 @@ class _FastLinear:
     # ----------------------------------------------------------------- regularization
     def _regularization(self, block_b):
         """lam * R(W + a D1 + b D2) for the block's rows, shape (nbk, na)."""
-        reg = self.objective.regularizer
-        out = np.zeros((block_b.size, self.alphas.size))
-        if not reg.active:
-            return out
         mask = self.objective.reg_mask
-        W, D1, D2 = (d[mask] for d in self.directions)
-        A, B = np.meshgrid(self.alphas, block_b)             # (nbk, na)
-        if reg.kind in ("l2", "elastic"):
-            weight = 1.0 if reg.kind == "l2" else reg.beta
-            terms = np.stack([np.full(A.shape, W @ W), 2 * (W @ D1) * A, 2 * (W @ D2) * B, (D1 @ D1) * A * A,
-                              2 * (D1 @ D2) * A * B, (D2 @ D2) * B * B])
-            square = terms.sum(axis=0)
-            bad = EPS * 16 * np.abs(terms).sum(axis=0) > ACCURACY_GUARD * np.abs(square)
-            for j, i in zip(*np.nonzero(bad)):  # the plane passes close to W = 0: sum squares directly
-                point = W + A[j, i] * D1 + B[j, i] * D2
-                square[j, i] = point @ point
-            self.fallback_points += int(bad.sum())
-            out += reg.lam * weight * np.maximum(square, 0.0)
-        if reg.kind in ("l1", "elastic"):
-            rising, falling = ReluSweep(D1, self.alphas), ReluSweep(-D1, self.alphas)
-            for r, bv in enumerate(block_b):
-                offset = W + bv * D2
-                up, bound_up = rising(offset)
-                down, bound_down = falling(-offset)
-                absolute = up + down
-                for i in np.flatnonzero(bound_up + bound_down > ACCURACY_GUARD * absolute):
-                    absolute[i] = np.abs(offset + self.alphas[i] * D1).sum()
-                    self.fallback_points += 1
-                out[r] += reg.lam * absolute
+        out, fallback = penalty_grid(self.objective.regularizer, *(d[mask] for d in self.directions), self.alphas,
+                                     block_b)
+        self.fallback_points += fallback
         return out
+
+
+def penalty_grid(regularizer, W, D1, D2, alphas, betas):
+    """``lam * R(W + a D1 + b D2)`` on a grid, exact to the accuracy guard.
+
+    Parameters
+    ----------
+    regularizer : Regularizer ; W, D1, D2 : arrays (m,), the penalized entries of the
+        centre and the two directions ; alphas (na,), betas (nb,)
+
+    Returns
+    -------
+    values (nb, na), and how many grid points were summed directly (where the plane
+    passes so close to W = 0 that the expanded square, or the L1 sweep, could lose digits)
+    """
+    reg = regularizer
+    out = np.zeros((betas.size, alphas.size))
+    fallback = 0
+    if not reg.active:
+        return out, fallback
+    A, B = np.meshgrid(alphas, betas)                    # (nb, na)
+    if reg.kind in ("l2", "elastic"):
+        weight = 1.0 if reg.kind == "l2" else reg.beta
+        terms = np.stack([np.full(A.shape, W @ W), 2 * (W @ D1) * A, 2 * (W @ D2) * B, (D1 @ D1) * A * A,
+                          2 * (D1 @ D2) * A * B, (D2 @ D2) * B * B])
+        square = terms.sum(axis=0)
+        bad = EPS * 16 * np.abs(terms).sum(axis=0) > ACCURACY_GUARD * np.abs(square)
+        for j, i in zip(*np.nonzero(bad)):  # the plane passes close to W = 0: sum squares directly
+            point = W + A[j, i] * D1 + B[j, i] * D2
+            square[j, i] = point @ point
+        fallback += int(bad.sum())
+        out += reg.lam * weight * np.maximum(square, 0.0)
+    if reg.kind in ("l1", "elastic"):
+        rising, falling = ReluSweep(D1, alphas), ReluSweep(-D1, alphas)
+        for r, bv in enumerate(betas):
+            offset = W + bv * D2
+            up, bound_up = rising(offset)
+            down, bound_down = falling(-offset)
+            absolute = up + down
+            for i in np.flatnonzero(bound_up + bound_down > ACCURACY_GUARD * absolute):
+                absolute[i] = np.abs(offset + alphas[i] * D1).sum()
+                fallback += 1
+            out[r] += reg.lam * absolute
+    return out, fallback

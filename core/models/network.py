@@ -1018,6 +1018,131 @@ class Network(ClassifierObjective):
             moved[index] = original
         return near
 
+    # ----------------------------------------------------------------- exact fast slices
+    def fast_slice_refusal(self, component) -> str | None:
+        """Why the exact fast slice path (:class:`core.landscapes.network_slice.FastNetwork`)
+        cannot evaluate ``component`` of this network, or None when it can.
+
+        The path rests on the first layer's pre-activations being affine in the plane's
+        coordinates, per example. Batch norm in "train" mode normalizes every point with
+        statistics of the whole set, a nonlinear function of all examples together, so it
+        goes the generic way.
+        """
+        kind = getattr(component, "kind", str(component))
+        if self.step is not None:
+            return "a training step's copy draws its own dropout masks"
+        bn_mode = self._eval_bn_mode() if kind == "accuracy" else self.bn_mode
+        if self.batchnorm and bn_mode == "train":
+            return ("batch norm in train mode normalizes each point with the statistics of all examples together; "
+                    "the fast path needs eval mode (the slice's batch-norm mode 'eval')")
+        return None
+
+    def slice_modes(self, component):
+        """The modes a component of a slice is evaluated in, as the point-by-point reference
+        does: (mask sets, bn_mode), where mask sets is [None] or K lists of one (N, width)
+        mask per hidden layer; accuracy is evaluation (no dropout, batch norm in "eval" mode
+        when running statistics exist)."""
+        kind = getattr(component, "kind", str(component))
+        if kind == "accuracy":
+            return [None], self._eval_bn_mode()
+        return (self.masks if self.masks is not None else [None]), self.bn_mode
+
+    def first_layer_preactivations(self, vectors, rows):
+        """The first layer's affine map of examples ``rows`` under each of V parameter
+        vectors, examples on the last axis.
+
+        Parameters
+        ----------
+        vectors : array (V, size) ; rows : slice of the training examples
+
+        Returns
+        -------
+        array (V, M, n), or (V, k, M, n) for maxout: ``(X[rows] W1(v) + b1(v))^T`` (maxout's
+        pieces ``(X[rows] W1(v)[j] + b1(v)[j])^T``). All V products are one pass over X.
+        """
+        layer = self.layers[0]
+        vectors = np.asarray(vectors, dtype=np.float64).reshape(-1, self.size)
+        V, k, M, D = vectors.shape[0], layer.pieces, layer.width, layer.fan_in
+        weights = []
+        for v in vectors:
+            W = layer.W.view(v)
+            weights.append(W.transpose(1, 0, 2).reshape(D, k * M) if k > 1 else W)
+        X = self.X[rows]
+        product = np.concatenate(weights, axis=1).T @ X.T                      # (V k M, n)
+        parts = product.reshape(V, k, M, X.shape[0])
+        biases = np.stack([layer.b.view(v).reshape(k, M) for v in vectors])    # (V, k, M)
+        parts += biases[:, :, :, None]
+        return parts if k > 1 else parts[:, 0]
+
+    def scores_from_first_layer(self, thetas, z, masks=None, bn_mode=None):
+        """Scores of P parameter vectors from their first layer's pre-activations, examples
+        on the last axis.
+
+        Parameters
+        ----------
+        thetas : array (P, size)
+        z : array (P, M, n), or (P, k, M, n) for maxout: the first layer's affine map of n
+            examples at each point, transposed (as from :meth:`first_layer_preactivations`);
+            overwritten.
+        masks : None or one (width, n) dropout mask per hidden layer (those examples' rows,
+            transposed)
+        bn_mode : "train" is refused (see :meth:`fast_slice_refusal`); "eval" or None
+
+        Returns
+        -------
+        scores : array (P, C, n): the operations of :meth:`forward` point by point, batched
+        over the points (one stacked product per layer) and transposed, so that a loss's
+        reductions over classes run along contiguous rows of examples.
+        """
+        bn_mode = self.bn_mode if bn_mode is None else bn_mode
+        if self.batchnorm and bn_mode == "train":
+            raise HillwalkError(self.fast_slice_refusal("data"))
+        running = self._running_for(bn_mode)
+        P = thetas.shape[0]
+
+        def stacked(block):
+            return thetas[:, block.offset:block.offset + block.size].reshape((P,) + block.shape)
+
+        def transposed(W):   # (P, [k,] fan_in, width) -> (P, [k,] width, fan_in)
+            return np.swapaxes(W, -1, -2)
+
+        h = None
+        for i, layer in enumerate(self.layers):
+            maxout = layer.pieces > 1
+            if i > 0:
+                b = stacked(layer.b)
+                if maxout:
+                    z = np.matmul(transposed(stacked(layer.W)), h[:, None]) + b[:, :, :, None]   # (P, k, M, n)
+                else:
+                    z = np.matmul(transposed(stacked(layer.W)), h) + b[:, :, None]              # (P, M, n)
+            if layer.gamma is not None:   # eval mode: a fixed affine map per feature
+                mean, var = running[i]
+                inv_std = 1.0 / np.sqrt(var + BN_EPS)
+                shape = (P, layer.pieces, layer.width, 1) if maxout else (P, layer.width, 1)
+                feature = shape[1:]
+                gamma, beta = stacked(layer.gamma).reshape(shape), stacked(layer.beta).reshape(shape)
+                z = gamma * ((z - mean.reshape(feature)) * inv_std.reshape(feature)) + beta
+            if maxout:
+                a = z.max(axis=1)
+            else:
+                a = activation_in_place(z, self.activation, self.slope)
+            if masks is not None:
+                a *= masks[i]
+            if layer.residual:
+                a += h
+            h = a
+        W_out, b_out = self.output
+        return np.matmul(transposed(stacked(W_out)), h) + stacked(b_out)[:, :, None]
+
+    def fast_slice_work(self, n) -> int:
+        """Multiply-adds of one point in the fast slice path for n examples: the first
+        layer's combination, the later layers' products and the scores."""
+        first = self.layers[0]
+        work = 3 * first.pieces * first.width
+        for layer in self.layers[1:]:
+            work += layer.pieces * layer.fan_in * layer.width
+        return int(n * (work + self.layers[-1].width * self.n_classes))
+
     # ----------------------------------------------------------------- batched evaluation
     def pass_bytes(self, n=None, need_grad=True) -> int:
         """Working memory of one pass on n examples (the training set by default), see

@@ -187,12 +187,15 @@ def test_batched_landscape_matches_point_by_point(component, activation, loss):
     net = spiral_net(activation=activation, loss=loss, hidden=16)
     plane = random_plane(net, away_from_init(net), "filter", seed=3)
     alphas, betas = make_axis(-1, 1, 9), make_axis(-0.5, 0.5, 7)
-    # A small budget forces several chunks per row and chunks that end mid-row.
-    landscape = compute_slice(net, plane, alphas, betas, component, budget_bytes=40 * net.bytes_per_point())
     reference = reference_slice(net, plane, alphas, betas, component)
-    assert landscape.method == "generic"
     scale = np.maximum(np.abs(reference), 1e-300)
-    assert np.max(np.abs(landscape.values - reference) / scale) < 1e-9
+    # A small budget forces several chunks per row and chunks that end mid-row (generic);
+    # the fast path takes the network by default
+    for method, expected in (("generic", "generic"), ("auto", "fast")):
+        landscape = compute_slice(net, plane, alphas, betas, component, budget_bytes=40 * net.bytes_per_point(),
+                                  method=method)
+        assert landscape.method == expected
+        assert np.max(np.abs(landscape.values - reference) / scale) < 1e-9
 
 
 def test_digits_net_landscape_matches_on_a_sample():
@@ -266,16 +269,21 @@ def test_threads_share_a_landscape_without_changing_it():
     net = spiral_net(hidden=16)
     plane = random_plane(net, away_from_init(net), "filter", seed=4)
     alphas, betas = make_axis(-1, 1, 11), make_axis(-1, 1, 9)
-    serial = compute_slice(net, plane, alphas, betas, budget_bytes=23 * net.bytes_per_point())
-    previous = set_parallelism(Parallelism(3))
-    try:
-        # 23-point chunks span rows; three workers split each chunk
-        threaded = compute_slice(net, plane, alphas, betas, budget_bytes=23 * net.bytes_per_point())
-    finally:
-        set_parallelism(previous)
-    np.testing.assert_array_equal(threaded.values, serial.values)
     reference = reference_slice(net, plane, alphas, betas)
-    assert np.max(np.abs(threaded.values - reference) / np.abs(reference)) < 1e-9
+    for method in ("generic", "fast"):
+        serial = compute_slice(net, plane, alphas, betas, budget_bytes=23 * net.bytes_per_point(), method=method)
+        previous = set_parallelism(Parallelism(3))
+        try:
+            # generic: 23-point chunks span rows; three workers split each chunk
+            threaded = compute_slice(net, plane, alphas, betas, budget_bytes=23 * net.bytes_per_point(),
+                                     method=method)
+        finally:
+            set_parallelism(previous)
+        if method == "generic":
+            np.testing.assert_array_equal(threaded.values, serial.values)
+        else:   # blocks of examples may differ in size with the number of workers
+            np.testing.assert_allclose(threaded.values, serial.values, rtol=1e-13)
+        assert np.max(np.abs(threaded.values - reference) / np.abs(reference)) < 1e-9
     thetas = np.stack([away_from_init(net, seed=s) for s in range(7)])
     np.testing.assert_array_equal(net.evaluate_batch(thetas, workers=3), net.evaluate_batch(thetas))
     with pytest.raises(HillwalkError, match="workers"):

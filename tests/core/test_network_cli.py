@@ -33,7 +33,7 @@ def test_render_of_a_network_records_the_model_and_the_bias_choice(tmp_path):
         meta = json.loads(str(archive["meta"]))
         assert archive["loss"].shape == (15, 15) and archive["center"].shape == (2 * 16 + 16 + 16 * 3 + 3,)
     assert meta["objective"]["model"] == "net" and meta["objective"]["hidden"] == 16
-    assert meta["landscape"]["plane"]["biases"] == "zeroed" and meta["landscape"]["method"] == "generic"
+    assert meta["landscape"]["plane"]["biases"] == "zeroed" and meta["landscape"]["method"] == "fast"
     assert meta["settings"]["problem"]["activation"] == "relu"
 
 

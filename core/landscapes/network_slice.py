@@ -1,0 +1,281 @@
+"""The exact fast slice path of a network: the first layer once per slice, the rest per point.
+
+On the plane ``theta = c + a d1 + b d2`` the first layer's weights and biases are affine in
+(a, b), so its pre-activations are too, example by example:
+
+    Z(a, b) = X W1(a, b) + b1(a, b) = Z0 + a Za + b Zb,
+
+with ``Z0, Za, Zb`` the first layer's affine map under c, d1 and d2 (``(n, M)`` each,
+maxout ``(k, n, M)``). The big product (``N D M`` multiply-adds per point on the generic path)
+is done three times for the whole grid, in one pass over X; what remains per grid point
+is the combination, the activation, the later layers (``h W2(a, b)`` and on) and the loss,
+batched over chunks of points and shared among threads.
+
+Every operation after the combination is the point-by-point evaluation's, batched; the
+combination is the only difference. Its rounding is that of the three products times
+``|c1| + |a| |d1| + |b| |d2|`` over ``|c1 + a d1 + b d2|`` (norms of the first layer's
+entries): wherever that ratio exceeds :data:`CANCELLATION_GUARD` (the plane passes near
+``W1 = 0``, where the sum cancels) the point is evaluated directly and counted in
+``fallback_points``.
+
+Used by :func:`core.landscapes.landscape.iter_slice` for every network the path can take
+(:meth:`~core.models.network.Network.fast_slice_refusal` says which cannot: batch norm
+in train mode).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .landscape import WORK_PER_STEP, get_parallelism, penalty_grid
+
+# A grid point whose first-layer sum |c1| + |a||d1| + |b||d2| exceeds this multiple of
+# |c1 + a d1 + b d2| is evaluated directly: there the combination's rounding could be up to
+# that many times the direct product's, and beyond 16 (4 bits) we do not accept it.
+CANCELLATION_GUARD = 16.0
+# The cached first-layer parts may take this share of the memory budget; above it the
+# examples are taken in chunks (and the parts recomputed per chunk).
+PARTS_SHARE = 2
+# Points per step aim at this many multiply-adds per worker (a few tens of milliseconds).
+STEP_WORK = 16 * WORK_PER_STEP
+# Examples go through the network in blocks whose first-layer pre-activations take about
+# this much memory (they stay in the cache through the activation and the next product).
+CACHE_BYTES = 2 ** 22
+MIN_BLOCK = 256
+
+
+class FastNetwork:
+    """The slice engine of a network (see the module's docstring); the interface of the
+    engines in :mod:`core.landscapes.landscape`: ``run(values)`` yields (fraction, complete
+    rows, preview or None) and fills ``values`` (nb, na); ``fallback_points`` counts the
+    points evaluated directly.
+    """
+
+    def __init__(self, objective, plane, alphas, betas, component, budget_bytes):
+        self.objective, self.plane, self.alphas, self.betas = objective, plane, alphas, betas
+        self.component, self.budget_bytes = component, budget_bytes
+        self.fallback_points = 0
+        net = objective
+        size = net.size
+        dir2 = plane.dir2.reshape(-1) if plane.dir2 is not None else np.zeros(size)
+        self.vectors = np.stack([plane.center.reshape(-1), plane.dir1.reshape(-1), dir2])   # (3, size)
+        kind = component.kind
+        if kind == "example":
+            self.rows = slice(component.index, component.index + 1)
+        else:
+            self.rows = slice(0, net.n_train)
+        self.n_examples = self.rows.stop - self.rows.start
+        self.mask_sets, self.bn_mode = net.slice_modes(component)
+        first = net.layers[0]
+        self.first_layer_end = first.b.offset + first.b.size        # W1 then b1, contiguous
+        self.first_width = first.pieces * first.width
+        parts_bytes_per_example = 3 * 8 * first.pieces * first.width
+        cache_limit = max(1, budget_bytes // PARTS_SHARE // parts_bytes_per_example)
+        self.example_chunk = int(min(self.n_examples, cache_limit))
+        self.workers = get_parallelism().workers
+        # per point: its scores and the loss's temporaries for the chunk's examples; per
+        # worker: a block's pre-activations and hidden layers (about CACHE_BYTES, twice)
+        per_point_bytes = 8 * self.example_chunk * (net.n_classes + 4)
+        by_memory = max(1, (budget_bytes // 2 - 2 * CACHE_BYTES * self.workers) // per_point_bytes)
+        by_work = max(1, STEP_WORK // max(1, net.fast_slice_work(self.example_chunk)))
+        self.points_per_worker = int(max(1, min(by_memory // self.workers, by_work)))
+        # at least MIN_BLOCK examples a block: below that the per-block calls cost more
+        # than the cache saves
+        by_cache = CACHE_BYTES // (8 * self.points_per_worker * self.first_width)
+        self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache))))
+        self._blocks, self._blocks_of = [], None
+
+    # ----------------------------------------------------------------- the guard
+    def _needs_direct(self, a, b):
+        """Bool array like ``a``: points where the first layer's combination cancels."""
+        first = self.vectors[:, self.objective.layers[0].W.offset:self.first_layer_end]
+        gram = first @ first.T                                          # (3, 3)
+        norms = np.sqrt(np.diag(gram))
+        coefficients = np.stack([np.ones_like(a), a, b])                # (3, P)
+        squared = np.einsum("ip,ij,jp->p", coefficients, gram, coefficients)
+        bound = norms[0] + np.abs(a) * norms[1] + np.abs(b) * norms[2]
+        return squared * CANCELLATION_GUARD ** 2 < bound * bound
+
+    def _direct(self, a, b):
+        """The component at points (a, b) evaluated the generic way."""
+        thetas = self._point_thetas(a, b)
+        return self.objective.evaluate_batch(thetas.reshape((-1,) + tuple(self.objective.param_shape)),
+                                             self.component)
+
+    # ----------------------------------------------------------------- per chunk of points
+    def _load_parts(self, start, stop):
+        """Examples start..stop in cache-sized blocks, into ``self._blocks``: a list of
+        (lo, hi, parts, masks), ``parts`` the first layer's (3, [k,] M, hi - lo) under c,
+        d1, d2 (one product per block: contiguous, and never the whole (3, M, N) at once),
+        ``masks`` per mask set None or one (width, hi - lo) mask per hidden layer,
+        transposed. Yields after each block (a block's product is the longest step)."""
+        if self._blocks_of == (start, stop):
+            return
+        self._blocks, self._blocks_of = [], None   # the previous chunk's memory first
+        for lo in range(0, stop - start, self.block):
+            hi = min(stop - start, lo + self.block)
+            rows = slice(start + lo, start + hi)
+            masks = [None if masks is None else [np.ascontiguousarray(mask[rows].T) for mask in masks]
+                     for masks in self.mask_sets]
+            self._blocks.append((lo, hi, self.objective.first_layer_preactivations(self.vectors, rows), masks))
+            yield
+        self._blocks_of = (start, stop)
+
+    def _point_thetas(self, a, b, first=0):
+        """Parameter vectors (P, size) with the operations of ``plane.point``; entries
+        before ``first`` are left unset (the fast path never reads the first layer's)."""
+        c, d1, d2 = (v[first:] for v in self.vectors)
+        thetas = np.empty((a.size, self.objective.size))
+        tail = thetas[:, first:]
+        np.multiply(a[:, None], d1[None, :], out=tail)
+        tail += c[None, :]
+        if self.plane.dir2 is not None:
+            moved = b != 0
+            tail[moved] += b[moved, None] * d2[None, :]
+        return thetas
+
+    def _chunk_sums(self, a, b, row_parts, blocks, start, stop):
+        """Points (a_k, b) of one grid row: per point the sum over examples start..stop of
+        the per-example loss (averaged over the mask sets), or of correct classifications
+        for accuracy; shape (P,). ``row_parts`` holds ``Z0 + b Zb`` of the row per block.
+
+        A block of examples goes through the whole network while its pre-activations,
+        hidden layers and scores are in the cache: ``Za`` and the row's part are read once
+        per point."""
+        net = self.objective
+        thetas = self._point_thetas(a, np.full(a.size, b), self.first_layer_end)
+        labels = net.y[start:stop]
+        n = labels.size
+        columns = np.arange(n)
+        total = np.zeros(a.size)
+        z_buffer = np.empty((a.size,) + row_parts[0].shape[:-1] + (self.block,))
+        scores = np.empty((a.size, net.n_classes, n))
+        for set_index in range(len(self.mask_sets)):
+            for (lo, hi, parts, masks), row_part in zip(blocks, row_parts):
+                z = z_buffer[..., :hi - lo]
+                for p in range(a.size):   # (Z0 + b Zb) + a Za, point by point
+                    np.multiply(parts[1], a[p], out=z[p])
+                    z[p] += row_part
+                scores[:, :, lo:hi] = net.scores_from_first_layer(thetas, z, masks[set_index], self.bn_mode)
+            if self.component.kind == "accuracy":
+                total += np.count_nonzero(np.argmax(scores, axis=1) == labels[None, :], axis=1)
+                continue
+            if net.loss_name == "svm":
+                scores -= scores[:, labels, columns][:, None, :]
+                scores += net.delta
+                scores[:, labels, columns] = 0.0
+                np.maximum(scores, 0.0, out=scores)
+                total += scores.sum(axis=1).sum(axis=1)
+            else:   # log sum_j exp(s_j - m) - (s_y - m), m the largest score, as the reference
+                largest = scores.max(axis=1)
+                scores -= largest[:, None, :]
+                correct_shifted = scores[:, labels, columns]
+                np.exp(scores, out=scores)
+                per_example = np.log(scores.sum(axis=1))
+                per_example -= correct_shifted
+                total += per_example.sum(axis=1)
+        return total / len(self.mask_sets)
+
+    def _sums(self, a, b, row_parts, blocks, start, stop, pool):
+        """:meth:`_chunk_sums` with the points shared among the workers, the BLAS library
+        held to one thread meanwhile (the products are small; the threads are ours)."""
+        if pool is None or a.size < 2:
+            return self._chunk_sums(a, b, row_parts, blocks, start, stop)
+        splits = min(self.workers, a.size)
+        bounds = [a.size * k // splits for k in range(splits + 1)]
+        blas_limit = get_parallelism().blas_limit
+        with blas_limit() if blas_limit is not None else contextlib.nullcontext():
+            futures = [pool.submit(self._chunk_sums, a[lo:hi], b, row_parts, blocks, start, stop)
+                       for lo, hi in zip(bounds[:-1], bounds[1:])]
+            return np.concatenate([future.result() for future in futures])
+
+    # ----------------------------------------------------------------- points
+    def _evaluate_points(self, alphas, betas, penalty, out, pool, progress):
+        """Fill ``out`` (nb * na,) with the component on the grid ``alphas`` x ``betas``
+        (row-major), plus ``penalty`` (the total's regularization) when not None; yields
+        the number of points finished (in order) after every step, or None while the
+        examples are taken in chunks (nothing is finished until the last chunk)."""
+        na = alphas.size
+        chunk_points = self.points_per_worker * (self.workers if pool is not None else 1)
+        grid_a, grid_b = np.tile(alphas, betas.size), np.repeat(betas, na)
+        sums = np.zeros(out.size)
+        example_starts = list(range(self.rows.start, self.rows.stop, self.example_chunk))
+        single = len(example_starts) == 1
+        direct = self._needs_direct(grid_a, grid_b)
+        for e_start in example_starts:
+            e_stop = min(e_start + self.example_chunk, self.rows.stop)
+            for _ in self._load_parts(e_start, e_stop):
+                yield None if not single or e_start != example_starts[0] else 0
+            blocks = self._blocks
+            for j, b in enumerate(betas):
+                moved = b != 0 and self.plane.dir2 is not None
+                row_parts = [parts[0] + b * parts[2] if moved else parts[0] for _, _, parts, _ in blocks]
+                for i0 in range(0, na, chunk_points):
+                    p0, p1 = j * na + i0, j * na + min(na, i0 + chunk_points)
+                    keep = ~direct[p0:p1]
+                    if keep.any():
+                        sums[p0:p1][keep] += self._sums(grid_a[p0:p1][keep], b, row_parts, blocks, e_start, e_stop,
+                                                        pool)
+                    progress(p1 - p0)
+                    if single:
+                        self._finish(grid_a[p0:p1], grid_b[p0:p1], sums[p0:p1],
+                                     None if penalty is None else penalty[p0:p1], direct[p0:p1], out[p0:p1])
+                        yield p1
+                    else:
+                        yield None
+        if not single:
+            self._finish(grid_a, grid_b, sums, penalty, direct, out)
+            yield out.size
+
+    def _finish(self, a, b, sums, penalty, direct, out):
+        out[:] = sums / self.n_examples
+        if penalty is not None:
+            out += penalty
+        if direct.any():   # evaluated as a whole, the total's penalty included
+            out[direct] = self._direct(a[direct], b[direct])
+            self.fallback_points += int(direct.sum())
+
+    # ----------------------------------------------------------------- driver
+    def run(self, values):
+        """Fill ``values`` (nb, na); yield (fraction, complete rows, preview or None)."""
+        kind = self.component.kind
+        nb, na = values.shape
+        reg_values = None
+        if kind in ("reg", "total"):
+            mask = self.objective.reg_mask
+            reg_values, fallback = penalty_grid(self.objective.regularizer, *(v[mask] for v in self.vectors),
+                                                self.alphas, self.betas)
+            self.fallback_points += fallback
+            if kind == "reg":
+                values[:] = reg_values
+                yield 1.0, nb, None
+                return
+        parallel = get_parallelism()
+        threaded = parallel.workers > 1
+        cached = self.example_chunk == self.n_examples
+        stride = max(1, round(min(nb, na) / 25))
+        coarse_a, coarse_b = self.alphas[::stride], self.betas[::stride]
+        preview = cached and stride > 1
+        total_work = values.size * math.ceil(self.n_examples / self.example_chunk) + (
+            coarse_a.size * coarse_b.size if preview else 0)
+        done = [0]
+
+        def progress(points):
+            done[0] += points
+
+        flat = values.reshape(-1)
+        with (ThreadPoolExecutor(parallel.workers, thread_name_prefix="hillwalk-slice") if threaded
+              else contextlib.nullcontext()) as pool:
+            if preview:
+                coarse = np.full((coarse_b.size, coarse_a.size), np.nan)
+                penalty = None if reg_values is None else reg_values[::stride, ::stride].ravel()
+                for _ in self._evaluate_points(coarse_a, coarse_b, penalty, coarse.reshape(-1), pool, progress):
+                    yield min(done[0] / total_work, 0.999), 0, None
+                yield done[0] / total_work, 0, (coarse_a, coarse_b, coarse)
+            penalty = None if reg_values is None else reg_values.ravel()
+            for finished in self._evaluate_points(self.alphas, self.betas, penalty, flat, pool, progress):
+                rows = 0 if finished is None else finished // na
+                yield min(done[0] / total_work, 1.0 if finished == values.size else 0.999), rows, None

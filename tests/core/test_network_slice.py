@@ -1,0 +1,192 @@
+"""The exact fast slice path of networks (core/landscapes/network_slice.py) against the
+point-by-point evaluation: every grid point formed as ``c + a d1 + b d2`` and evaluated
+from scratch."""
+import threading
+
+import numpy as np
+import pytest
+
+import hillwalk.core.landscapes.network_slice as network_slice
+from hillwalk.core.data.datasets import Dataset
+from hillwalk.core.errors import HillwalkError
+from hillwalk.core.landscapes.directions import Plane
+from hillwalk.core.landscapes.landscape import (
+    Parallelism,
+    compute_slice,
+    iter_slice,
+    make_axis,
+    reference_slice,
+    set_parallelism,
+)
+from hillwalk.core.models.network import Network
+from hillwalk.core.models.regularizers import Regularizer
+
+COMPONENTS = ("total", "data", "reg", "accuracy", "example:3")
+
+
+def small_data(n=40, d=6, classes=3, scale=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = scale * rng.standard_normal((n, d))
+    y = rng.integers(0, classes, n)
+    return Dataset(X, y, tuple(f"c{k}" for k in range(classes)), tuple(f"f{k}" for k in range(d)))
+
+
+def make_net(activation="relu", loss="softmax", reg="l2", hidden=(5,), data=None, **settings):
+    regularizer = Regularizer(reg, 0.1) if reg != "none" else Regularizer()
+    return Network(data or small_data(), None, hidden=hidden, activation=activation, loss=loss,
+                   regularizer=regularizer, **settings)
+
+
+def plane_of(net, seed=1, scale=1.0):
+    rng = np.random.default_rng(seed)
+    center = net.initial_theta(seed=seed)
+    d1, d2 = scale * rng.standard_normal((2, net.size))
+    return Plane(center, d1, d2)
+
+
+def relative_error(values, reference):
+    return np.max(np.abs(values - reference) / np.maximum(np.abs(reference), 1e-300))
+
+
+CASES = {
+    "relu-softmax-l2": dict(activation="relu", loss="softmax", reg="l2", hidden=(5,)),
+    "leaky-svm-l1-deep": dict(activation="leaky_relu", loss="svm", reg="l1", hidden=(5, 4, 3), slope=0.1),
+    "tanh-softmax-elastic-2": dict(activation="tanh", loss="softmax", reg="elastic", hidden=(4, 4)),
+    "sigmoid-svm-none": dict(activation="sigmoid", loss="svm", reg="none", hidden=(6,)),
+    "elu-softmax-l2-residual": dict(activation="elu", loss="softmax", reg="l2", hidden=(5, 5, 5), residual=True),
+    "maxout-svm-elastic": dict(activation="maxout", loss="svm", reg="elastic", hidden=(4, 4), pieces=3,
+                               residual=True),
+    "relu-softmax-dropout-mean2": dict(activation="relu", loss="softmax", reg="l2", hidden=(6, 6), keep_prob=0.7,
+                                       dropout_mode="mean:2"),
+    "tanh-svm-dropout-fixed": dict(activation="tanh", loss="svm", reg="l1", hidden=(6,), keep_prob=0.5),
+}
+
+
+@pytest.mark.parametrize("extent", [1.0, 1e3])
+@pytest.mark.parametrize("component", COMPONENTS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fast_network_slice_matches_point_by_point(case, component, extent):
+    net = make_net(**CASES[case])
+    plane = plane_of(net)
+    alphas, betas = make_axis(-extent, extent, 7), make_axis(-extent, extent / 2, 5)
+    landscape = compute_slice(net, plane, alphas, betas, component)
+    reference = reference_slice(net, plane, alphas, betas, component)
+    assert landscape.method == "fast"
+    assert relative_error(landscape.values, reference) < 1e-9
+
+
+@pytest.mark.parametrize("component", ["total", "accuracy", "example:5"])
+def test_batch_norm_in_eval_mode_takes_the_fast_path(component):
+    net = make_net(activation="relu", hidden=(5, 4), batchnorm=True).with_modes(bn_mode="eval")
+    plane = plane_of(net, seed=2)
+    net.estimate_running_stats(plane.center)
+    maxout = make_net(activation="maxout", hidden=(4,), pieces=2, batchnorm=True).with_modes(bn_mode="eval")
+    maxout_plane = plane_of(maxout, seed=2)
+    maxout.estimate_running_stats(maxout_plane.center)
+    alphas, betas = make_axis(-2, 2, 6), make_axis(-1, 1, 5)
+    for objective, at in ((net, plane), (maxout, maxout_plane)):
+        landscape = compute_slice(objective, at, alphas, betas, component)
+        assert landscape.method == "fast"
+        assert relative_error(landscape.values, reference_slice(objective, at, alphas, betas, component)) < 1e-9
+
+
+def test_batch_norm_in_train_mode_goes_the_generic_way_and_says_why():
+    net = make_net(hidden=(5,), batchnorm=True)          # train mode: statistics of all examples
+    plane = plane_of(net)
+    alphas, betas = make_axis(-1, 1, 5), make_axis(-1, 1, 3)
+    landscape = compute_slice(net, plane, alphas, betas, "data")
+    assert landscape.method == "generic" and "train mode" in landscape.meta()["fast_path_refused"]
+    assert relative_error(landscape.values, reference_slice(net, plane, alphas, betas, "data")) < 1e-12
+    with pytest.raises(HillwalkError, match="eval"):
+        compute_slice(net, plane, alphas, betas, "data", method="fast")
+    # accuracy is evaluated with running statistics when there are some: then it is fast
+    net.estimate_running_stats(plane.center)
+    assert compute_slice(net, plane, alphas, betas, "accuracy").method == "fast"
+    assert "fast_path_refused" not in compute_slice(make_net(), plane_of(make_net()), alphas, betas).meta()
+
+
+def test_a_cut_takes_the_fast_path():
+    net = make_net(activation="tanh", hidden=(5, 3))
+    plane = plane_of(net)
+    line = Plane(plane.center, plane.dir1)
+    alphas = make_axis(-3, 3, 31)
+    cut = compute_slice(net, line, alphas)
+    assert cut.method == "fast" and cut.values.shape == (31,)
+    assert relative_error(cut.values, reference_slice(net, line, alphas)) < 1e-9
+
+
+def cancelling_plane(net, seed=3):
+    """A plane whose a = 1 passes within 1e-10 of W1 = 0, b1 = 0, while the later layers
+    are large: there the first layer's combination Z0 + a Za loses digits that the output
+    layer magnifies (the direct product of X with the tiny W1 does not)."""
+    rng = np.random.default_rng(seed)
+    center = net.initial_theta(seed=seed)
+    layer = net.layers[0]
+    low, high = layer.W.offset, layer.b.offset + layer.b.size
+    center[high:] *= 1e9
+    dir1 = np.zeros(net.size)
+    dir1[low:high] = -center[low:high] + 1e-10 * rng.standard_normal(high - low)
+    return Plane(center, dir1, 1e-9 * rng.standard_normal(net.size))
+
+
+def test_the_guard_evaluates_cancelling_points_directly(monkeypatch):
+    net = make_net(activation="tanh", loss="svm", hidden=(5,), data=small_data(scale=100.0))
+    plane = cancelling_plane(net)
+    alphas, betas = make_axis(0, 2, 21), make_axis(-1, 1, 5)
+    reference = reference_slice(net, plane, alphas, betas, "data")
+    guarded = compute_slice(net, plane, alphas, betas, "data")
+    assert guarded.fallback_points > 0 and guarded.meta()["fallback_points"] == guarded.fallback_points
+    assert relative_error(guarded.values, reference) < 1e-12
+    # without the guard those points lose digits: the test above can fail
+    monkeypatch.setattr(network_slice.FastNetwork, "_needs_direct", lambda self, a, b: np.zeros(a.size, bool))
+    unguarded = compute_slice(net, plane, alphas, betas, "data")
+    assert unguarded.fallback_points == 0 and relative_error(unguarded.values, reference) > 1e-9
+
+
+def test_examples_in_chunks_give_the_same_slice_and_progress():
+    net = make_net(activation="elu", hidden=(6, 6), keep_prob=0.8, data=small_data(n=300))
+    plane = plane_of(net)
+    alphas, betas = make_axis(-1, 1, 9), make_axis(-1, 1, 6)
+    roomy = compute_slice(net, plane, alphas, betas, "total")
+    # 3 vectors x 6 units x 8 bytes x 60 examples: the parts of 60 examples fit half of it
+    steps = list(iter_slice(net, plane, alphas, betas, "total", budget_bytes=2 * 3 * 6 * 8 * 60))
+    tight = steps[-1].result
+    np.testing.assert_allclose(tight.values, roomy.values, rtol=1e-13)
+    assert relative_error(tight.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
+    fractions = [step.fraction for step in steps]
+    assert len(steps) > 10 and fractions == sorted(fractions) and fractions[-1] == 1.0
+    # rows are only complete when every chunk of examples is in
+    assert all(step.rows_done == 0 for step in steps[:-2])
+
+
+def test_a_large_grid_shows_a_preview_first_and_rows_as_they_finish():
+    net = make_net(hidden=(4,), data=small_data(n=30))
+    plane = plane_of(net)
+    axis = make_axis(-1, 1, 51)
+    steps = list(iter_slice(net, plane, axis, axis, "total"))
+    previews = [step.preview for step in steps if step.preview is not None]
+    assert len(previews) == 1
+    coarse_alphas, coarse_betas, coarse = previews[0]
+    assert coarse.shape == (coarse_betas.size, coarse_alphas.size) and np.all(np.isfinite(coarse))
+    final = steps[-1].result.values
+    np.testing.assert_allclose(coarse, final[::2, ::2], rtol=1e-13)
+    rows = [step.rows_done for step in steps]
+    assert rows == sorted(rows) and len(set(rows)) > 10
+
+
+def test_stopping_early_leaves_no_thread_behind():
+    net = make_net(hidden=(8,), data=small_data(n=200))
+    plane = plane_of(net)
+    axis = make_axis(-1, 1, 41)
+    previous = set_parallelism(Parallelism(2))
+    try:
+        checks = []
+        result = compute_slice(net, plane, axis, axis, "total", should_stop=lambda: len(checks) > 2 or
+                               checks.append(1))
+        threaded = compute_slice(net, plane, axis, axis, "total")
+    finally:
+        set_parallelism(previous)
+    assert result is None
+    assert not [t for t in threading.enumerate() if t.name.startswith("hillwalk-slice")]
+    serial = compute_slice(net, plane, axis, axis, "total")
+    np.testing.assert_allclose(threaded.values, serial.values, rtol=1e-13)
