@@ -156,9 +156,9 @@ class FastNetwork:
         for set_index in range(len(self.mask_sets)):
             for (lo, hi, parts, masks), row_part in zip(blocks, row_parts):
                 z = z_buffer[..., :hi - lo]
-                for p in range(a.size):   # (Z0 + b Zb) + a Za, point by point
-                    np.multiply(parts[1], a[p], out=z[p])
-                    z[p] += row_part
+                # (Z0 + b Zb) + a Za for all the points at once, into the buffer
+                np.multiply(parts[1][None], a.reshape((-1,) + (1,) * row_part.ndim), out=z)
+                z += row_part[None]
                 scores[:, :, lo:hi] = net.scores_from_first_layer(thetas, z, masks[set_index], self.bn_mode)
             if self.component.kind == "accuracy":
                 total += np.count_nonzero(np.argmax(scores, axis=1) == labels[None, :], axis=1)
