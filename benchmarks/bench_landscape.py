@@ -7,7 +7,9 @@ grid point and computes the full loss from ``X @ W'^T``. For the CIFAR-sized cas
 textbook evaluation is timed on a random sample of grid points and extrapolated to the whole
 grid (the output says so).
 
-Networks go through their own batched evaluation (``Network.evaluate_batch``, points of a
+Networks (since issue 17 on their own exact fast path, measured by
+``bench_network_slice.py``) are timed here on the generic path (``method="generic"``), their
+batched evaluation (``Network.evaluate_batch``, points of a
 chunk shared among one thread per core with BLAS held to one thread each), timed against
 point-by-point ``loss(theta)`` on a sample of grid points, extrapolated. Each network case
 reports the rate of useful work it reaches (the textbook forward pass,
@@ -158,7 +160,7 @@ def run_network_case(quick=False, grid=101, hidden=64):
             runs = []
             for _ in range(2 if quick else 3):
                 started = time.perf_counter()
-                landscape = compute_slice(objective, plane, axis, axis, "total")
+                landscape = compute_slice(objective, plane, axis, axis, "total", method="generic")
                 runs.append(time.perf_counter() - started)
         finally:
             set_parallelism(previous)
@@ -283,7 +285,7 @@ class DeepCase:
     def time_batched(self):
         """One batched run (the default parallelism set by the caller)."""
         started = time.perf_counter()
-        self.batched = compute_slice(self.sliced, self.plane, self.axis, self.axis, "total")
+        self.batched = compute_slice(self.sliced, self.plane, self.axis, self.axis, "total", method="generic")
         self.runs.append(time.perf_counter() - started)
 
     def finish(self, quick, peak, products, workers):
