@@ -21,7 +21,7 @@ import math
 import pickle
 import zipfile
 from array import array
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,12 @@ class Dataset:
     provenance : dict
         ``name``, ``source``, ``licence`` where known, and ``steps``: the list of
         processing steps applied since loading, in order.
+    copy : bool (init only)
+        Copy X and y (the default): the data set never shares an array its caller could
+        change. False takes them as they are (converted to float64 / int64 only if they
+        are not): for arrays the app has just made and hands over, so that loading,
+        splitting and preprocessing a large set do not copy X again at every step. The
+        arrays are made read-only either way.
     """
 
     X: np.ndarray
@@ -59,10 +65,11 @@ class Dataset:
     class_names: tuple
     feature_names: tuple
     provenance: dict = field(default_factory=dict)
+    copy: InitVar[bool] = True
 
-    def __post_init__(self):
+    def __post_init__(self, copy=True):
         source = self.provenance.get("source", self.provenance.get("name", "data set"))
-        X, y = validate_arrays(self.X, self.y, len(self.class_names), source)
+        X, y = validate_arrays(self.X, self.y, len(self.class_names), source, copy=copy)
         if len(self.feature_names) != X.shape[1]:
             raise HillwalkError(
                 f"{source}: {len(self.feature_names)} feature names for {X.shape[1]} features")
@@ -98,10 +105,12 @@ class Dataset:
         return self.provenance.get("source", self.name) if "format" in self.provenance else self.name
 
     def with_step(self, X, y, step: str) -> "Dataset":
-        """A copy with new arrays and ``step`` appended to the provenance."""
+        """A data set of new arrays with ``step`` appended to the provenance. It takes the
+        arrays as they are (no copy; see ``copy``): pass arrays made for it, which nobody
+        changes afterwards."""
         provenance = dict(self.provenance)
         provenance["steps"] = list(self.provenance["steps"]) + [step]
-        return replace(self, X=X, y=y, provenance=provenance)
+        return replace(self, X=X, y=y, provenance=provenance, copy=False)
 
     def summary(self) -> str:
         """One line: size, classes and, when the file's labels were renumbered, how."""
@@ -112,7 +121,7 @@ class Dataset:
                 + (f"; {mapping}" if mapping else ""))
 
 
-def validate_arrays(X, y, n_classes, source="data"):
+def validate_arrays(X, y, n_classes, source="data", copy=True):
     """Check and convert a design matrix and labels.
 
     Parameters
@@ -123,11 +132,13 @@ def validate_arrays(X, y, n_classes, source="data"):
         C; labels must lie in ``0..C-1``.
     source : str
         Named in error messages (a file path or a data set name).
+    copy : bool
+        False: no copy of arrays that are float64 / int64 already.
 
     Returns
     -------
-    X : float64 array, shape (N, D) (a copy)
-    y : int64 array, shape (N,) (a copy)
+    X : float64 array, shape (N, D) (a copy, unless ``copy`` is False)
+    y : int64 array, shape (N,) (a copy, unless ``copy`` is False)
     """
     if np.asarray(X).dtype.kind == "c":  # float64 would drop the imaginary part with a warning
         raise HillwalkError(f"{source}: X holds complex numbers; features must be real: save the real part "
@@ -137,7 +148,7 @@ def validate_arrays(X, y, n_classes, source="data"):
                             "a numeric array")
     try:
         with np.errstate(over="raise", invalid="raise"):
-            X = np.array(X, dtype=np.float64)
+            X = np.array(X, dtype=np.float64) if copy else np.asarray(X, dtype=np.float64)
     except FloatingPointError:
         raise HillwalkError(f"{source}: some features are too large for 64-bit floats (beyond 1.8e308); "
                             "rescale them") from None
@@ -155,7 +166,7 @@ def validate_arrays(X, y, n_classes, source="data"):
     if y_raw.shape[0] != X.shape[0]:
         raise HillwalkError(f"{source}: X has {X.shape[0]} examples but y has {y_raw.shape[0]} labels; "
                             "they must have the same length")
-    if not np.all(np.isfinite(X)):
+    if not _all_finite(X):
         bad = np.argwhere(~np.isfinite(X))[0]
         raise HillwalkError(f"{source}: X holds NaN or infinite values (first at example {bad[0]}, "
                             f"feature {bad[1]}); remove or impute them")
@@ -163,11 +174,23 @@ def validate_arrays(X, y, n_classes, source="data"):
         _require_whole_labels(y_raw, source)
     elif y_raw.dtype.kind not in "iub":
         raise HillwalkError(f"{source}: labels must be integers 0..C-1, got values of type {y_raw.dtype}")
-    y = y_raw.astype(np.int64)
+    y = y_raw.astype(np.int64, copy=copy)
     if y.min() < 0 or y.max() >= n_classes:
         raise HillwalkError(f"{source}: labels must lie in 0..{n_classes - 1} for {n_classes} classes, "
                             f"found {y.min()}..{y.max()}")
     return X, y
+
+
+def _block_rows(X, block_bytes=2 ** 22):
+    """How many rows of X (N, D) make a block of about ``block_bytes`` as float64: the
+    unit of the loaders' and the split's work, so that no N x D temporary is made."""
+    return max(1, block_bytes // (8 * max(1, X.shape[1])))
+
+
+def _all_finite(X):
+    """``np.all(np.isfinite(X))`` a block of rows at a time: no N x D temporary."""
+    rows = _block_rows(X)
+    return all(np.isfinite(X[start:start + rows]).all() for start in range(0, X.shape[0], rows))
 
 
 def _require_whole_labels(y, source):
@@ -539,6 +562,11 @@ def load_npz(path) -> Dataset:
         feature_names = tuple(f"x{k + 1}" for k in range(width))
     if X_array.ndim == 2 and len(feature_names) != X_array.shape[1]:
         feature_names = tuple(f"x{k + 1}" for k in range(X_array.shape[1]))
+    if X_array.ndim == 2 and X_array.dtype.kind in "biuf":
+        # the arrays were just read from the file: the data set takes them, converted once
+        # into float64 with room for the bias column (see add_bias)
+        X_array = _float64_with_bias_room(X_array)
+        return require_usable_classes(Dataset(X_array, y_array, class_names, feature_names, provenance, copy=False))
     return require_usable_classes(Dataset(X_array, y_array, class_names, feature_names, provenance))
 
 
@@ -727,7 +755,8 @@ def load_cifar10(folder, batches=CIFAR_TRAIN_BATCHES, subsample=None, seed=0) ->
     provenance = {"name": "cifar10", "source": str(folder), "format": "cifar10-python",
                   "batches": list(batches), "licence": "CIFAR-10 (Krizhevsky 2009); see its site for terms",
                   "steps": steps}
-    return require_two_classes(Dataset(X_raw.astype(np.float64), y, class_names, feature_names, provenance))
+    return require_two_classes(Dataset(_float64_with_bias_room(X_raw), y, class_names, feature_names, provenance,
+                                       copy=False))
 
 
 def load_dataset(spec: str, seed: int = 0, **options) -> Dataset:
@@ -810,7 +839,7 @@ class Preprocessor:
                 offset = X.mean(axis=0)
             elif method == "standardize":
                 offset = X.mean(axis=0)
-                std = X.std(axis=0)
+                std = _column_std(X, offset)
                 scale = np.where(std > 0, std, 1.0)
             elif method == "minmax":
                 offset = X.min(axis=0)
@@ -820,23 +849,58 @@ class Preprocessor:
             raise _too_large_to(method, X, source)
         return cls(method, offset, scale)
 
-    def apply(self, data: Dataset) -> Dataset:
-        """``data`` with its features transformed (a new step in its provenance)."""
+    def apply(self, data: Dataset, in_place: bool = False) -> Dataset:
+        """``data`` with its features transformed (a new step in its provenance).
+
+        ``in_place``: transform ``data``'s own X array instead of a new one (for a data
+        set nobody else holds, fresh from :func:`train_val_split`: a large set is then
+        never twice in memory); ``data`` must not be used afterwards. An X that is a view
+        of another array is transformed into a new one all the same."""
         if self.method == "none":
             return data
+        X = data.X
+        owned = in_place and (X.flags.owndata or (isinstance(X.base, np.ndarray) and X.base.flags.owndata))
+        if owned:
+            try:
+                X.setflags(write=True)
+            except ValueError:   # its storage is read-only already (a model uses it): not ours to change
+                owned = False
+        # for the message if the transform overflows (an in-place one overwrites X)
+        largest = max(float(X.max()), -float(X.min())) if owned else None
         with np.errstate(over="ignore", invalid="ignore"):
-            X = (data.X - self.offset) / self.scale
+            if owned:
+                X -= self.offset
+            else:
+                X = np.subtract(X, self.offset)
+            X /= self.scale
         if not np.all(np.isfinite(X)):
-            raise _too_large_to(self.method, data.X, data.origin)
+            raise _too_large_to(self.method, data.X, data.origin, largest)
         return data.with_step(X, data.y, PREPROCESSING_STEPS[self.method])
+
+
+def _column_std(X, mean, temporary_bytes=8 * 2 ** 20):
+    """``X.std(axis=0)`` for X (N, D) and its column means, bit for bit, without an N x D
+    temporary when that would exceed ``temporary_bytes``: the squared deviations are
+    formed a block of rows at a time and added row after row, the order of NumPy's own
+    reduction over axis 0."""
+    if X.size * 8 <= temporary_bytes:
+        return X.std(axis=0)
+    total, rows = np.zeros(X.shape[1]), _block_rows(X)   # 0 + the first row is the first row
+    for start in range(0, X.shape[0], rows):
+        squares = X[start:start + rows] - mean
+        squares *= squares
+        for k in range(squares.shape[0]):
+            total += squares[k]
+        del squares   # before the next block is made (no view of it is left)
+    return np.sqrt(total / X.shape[0])
 
 
 def _power_of_ten_below(value: float) -> float:
     return 10.0 ** math.floor(math.log10(value)) if value > 0 else 1.0
 
 
-def _too_large_to(method, X, source):
-    largest = float(np.max(np.abs(X)))
+def _too_large_to(method, X, source, largest=None):
+    largest = float(np.max(np.abs(X))) if largest is None else largest
     return HillwalkError(f"{source}: the features are too large to {_PREPROCESSING_VERBS[method]}: values up to "
                          f"{largest:.3g} overflow its arithmetic; rescale the data, e.g. divide it by "
                          f"{_power_of_ten_below(largest):g}")
@@ -846,7 +910,7 @@ def require_safe_features(data: Dataset) -> Dataset:
     """``data`` unchanged if no feature exceeds :data:`MAX_FEATURE_MAGNITUDE` in magnitude
     (the models' arithmetic stays finite); otherwise a :class:`HillwalkError` that says how
     large they are and after which step."""
-    largest = float(np.max(np.abs(data.X)))
+    largest = max(float(data.X.max()), -float(data.X.min()))   # max |X| without an N x D temporary
     if largest > MAX_FEATURE_MAGNITUDE:
         steps = data.provenance.get("steps", [])
         after = [s for s in steps if s in PREPROCESSING_STEPS.values()]
@@ -858,12 +922,65 @@ def require_safe_features(data: Dataset) -> Dataset:
 
 
 def add_bias(X):
-    """The bias trick: append a constant-1 feature. (N, D) -> (N, D + 1)."""
+    """The bias trick: append a constant-1 feature. (N, D) -> (N, D + 1).
+
+    X as :func:`train_val_split` stores it (the first D columns of an (N, D + 1) array
+    whose last column is 1) gives that array itself, read-only, instead of a copy: a large
+    training set is then in memory once, not twice."""
     X = np.asarray(X, dtype=np.float64)
+    storage = _bias_room(X)
+    if storage is not None:
+        with_bias = storage[:X.shape[0]]
+        with_bias.setflags(write=False)
+        return with_bias
     return np.hstack([X, np.ones((X.shape[0], 1))])
 
 
-def train_val_split(data: Dataset, val_fraction=0.2, seed=0):
+def _bias_room(X):
+    """The array X is stored in when X (n, D) is the first n rows and D columns of an
+    array with D + 1 columns whose last column is 1 (as the loaders and the split store
+    the data); else None."""
+    base = X.base
+    if (isinstance(base, np.ndarray) and base.dtype == np.float64 and base.ndim == 2 and X.ndim == 2
+            and base.shape[1] == X.shape[1] + 1 and base.shape[0] >= X.shape[0] and X.strides == base.strides
+            and X.ctypes.data == base.ctypes.data and np.all(base[:X.shape[0], -1] == 1.0)):
+        return base
+    return None
+
+
+def _float64_with_bias_room(X):
+    """X (N, D) of any real dtype as float64 in the first D columns of a fresh (N, D + 1)
+    array whose last column is 1, converted a block of rows at a time (see
+    :func:`add_bias`)."""
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise HillwalkError(f"features must be numbers, got values of type {X.dtype}")
+    storage = np.empty((X.shape[0], X.shape[1] + 1))
+    with np.errstate(over="raise", invalid="raise"):
+        try:
+            rows = _block_rows(X)
+            for start in range(0, X.shape[0], rows):
+                storage[start:start + rows, :-1] = X[start:start + rows]
+        except FloatingPointError:
+            raise HillwalkError("some features are too large for 64-bit floats (beyond 1.8e308); rescale them") \
+                from None
+    storage[:, -1] = 1.0
+    return storage[:, :-1]
+
+
+def _rows_with_bias_room(X, rows):
+    """``X[rows]`` (n, D) as the first D columns of a fresh (n, D + 1) array whose last
+    column is 1 (see :func:`add_bias`); copied a block of rows at a time (``take`` into
+    a strided output would buffer the whole result)."""
+    storage = np.empty((rows.size, X.shape[1] + 1))
+    step = _block_rows(X)
+    for start in range(0, rows.size, step):
+        storage[start:start + step, :-1] = X[rows[start:start + step]]
+    storage[:, -1] = 1.0
+    return storage[:, :-1]
+
+
+def train_val_split(data: Dataset, val_fraction=0.2, seed=0, in_place=False):
     """Split into (train, val) at random with ``seed``; ``val`` is None for fraction 0.
 
     Stratified: class k of ``n_k`` examples gives ``round(val_fraction * n_k)`` of them,
@@ -872,6 +989,11 @@ def train_val_split(data: Dataset, val_fraction=0.2, seed=0):
     of its examples) is refused with a :class:`HillwalkError` naming the class and the
     share that would work. Classes without any example (named, but absent from ``y``)
     are on neither side.
+
+    The parts keep the examples' order. ``in_place``: ``data`` is the caller's own and
+    used no more (see ``prepare_splits``), and its X has room for the bias column: the
+    validation rows are copied out, the training rows moved to the front of the same
+    storage, and the training part is a view of it; else both parts are copies.
     """
     if not 0 <= val_fraction < 1 or not math.isfinite(val_fraction):
         raise HillwalkError(f"the validation fraction must be in [0, 1), got {val_fraction}")
@@ -901,6 +1023,20 @@ def train_val_split(data: Dataset, val_fraction=0.2, seed=0):
     val_mask = np.zeros(data.n_examples, dtype=bool)
     val_mask[val_index] = True
     step = f"split {int((~val_mask).sum())} train / {int(val_mask.sum())} validation (seed {seed})"
-    train = data.with_step(data.X[~val_mask], data.y[~val_mask], step + ": train part")
-    val = data.with_step(data.X[val_mask], data.y[val_mask], step + ": validation part")
+    train_rows = np.flatnonzero(~val_mask)
+    val_X = _rows_with_bias_room(data.X, np.flatnonzero(val_mask))
+    storage = _bias_room(data.X) if in_place else None
+    if storage is not None and storage.flags.owndata:
+        storage.setflags(write=True)
+        # rows move forward only (train_rows[k] >= k), a block at a time, each block read
+        # whole before it is written: no row is overwritten before it has moved
+        per_block = _block_rows(storage)
+        for start in range(0, train_rows.size, per_block):
+            block = train_rows[start:start + per_block]
+            storage[start:start + block.size] = storage[block]
+        train_X = storage[:train_rows.size, :-1]
+    else:
+        train_X = _rows_with_bias_room(data.X, train_rows)
+    train = data.with_step(train_X, data.y[~val_mask], step + ": train part")
+    val = data.with_step(val_X, data.y[val_mask], step + ": validation part")
     return train, val

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.datasets import Dataset
+from ..data.datasets import Dataset, add_bias
 from ..errors import HillwalkError, require_choice
 from .blocks import Block
 from .layers import (
@@ -362,7 +362,9 @@ class Network(ClassifierObjective):
         self._plain = len(widths) == 1 and self.pieces == 1 and not self.batchnorm and not self._dropout_active
         if self._plain:
             # [X^T; 1] (D+1, N): with b1 stored after W1, the first layer is one product.
-            self._inputs_t = np.vstack([self.X.T, np.ones((1, self.n_train))])
+            # The transpose of the bias-augmented X: a view when the split left room for the
+            # bias column (a large set is then in memory once), else a copy.
+            self._inputs_t = add_bias(self.X).T
         self._draw_masks()
 
     # ----------------------------------------------------------------- layout

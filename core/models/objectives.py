@@ -16,6 +16,7 @@ optimizers, trajectories, landscapes and the gradient check only use it.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -308,9 +309,19 @@ def prepare_splits(data: Dataset, preprocessing: str = "center", val_fraction: f
     (train, val) : Dataset, Dataset or None
         Features of shape (N_train, D) and (N_val, D).
     """
-    train, val = train_val_split(data, val_fraction, seed)
-    preprocessor = Preprocessor.fit(train.X, preprocessing, data.origin)
-    train, val = preprocessor.apply(train), (preprocessor.apply(val) if val is not None else None)
+    origin = data.origin
+    # A data set passed as a temporary (ClassifierSpec.build: prepare_splits(load_dataset(...)))
+    # is referenced only here (this name and getrefcount's argument), and so is its X: then
+    # the split reuses its storage instead of copying the training rows.
+    owned = sys.getrefcount(data) <= 2 and sys.getrefcount(data.X) <= 2
+    train, val = train_val_split(data, val_fraction, seed, in_place=owned)
+    # the parts are the app's own now: the whole set can go, and preprocessing works in place
+    del data
+    preprocessor = Preprocessor.fit(train.X, preprocessing, origin)
+    # with no validation part, train is the data set itself: only ours to change if owned
+    parts_are_ours = owned or val is not None
+    train = preprocessor.apply(train, in_place=parts_are_ours)
+    val = preprocessor.apply(val, in_place=True) if val is not None else None
     require_safe_features(train)
     if val is not None:
         require_safe_features(val)

@@ -154,8 +154,9 @@ class ClassifierSpec:
         if self.is_function:
             options = {"condition": self.condition, "angle": self.angle} if self.objective == "quadratic" else {}
             return make_test_function(self.objective, **options)
-        data = load_dataset(self.dataset, seed=self.seed, **self.load_options())
-        train, val = prepare_splits(data, self.preprocessing, self.val_fraction, self.seed)
+        # no name holds the whole set: prepare_splits lets it go once it is split
+        train, val = prepare_splits(load_dataset(self.dataset, seed=self.seed, **self.load_options()),
+                                    self.preprocessing, self.val_fraction, self.seed)
         return self.model_on(train, val)
 
     @property
