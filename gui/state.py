@@ -614,11 +614,12 @@ class AppState(QtCore.QObject):
         run = self.runs.get(entry_id)
         if run is None or increment is None:
             return
-        was_ended = run.ended
+        was_ended, was_empty = run.ended, len(run.a) == 0
         run.extend(increment)
-        if run.ended and not was_ended:
-            # a run's end (finished, diverged, escaped) changes the legend's text: tell the
-            # views now, not a frame later (once per run, so it costs nothing)
+        if (run.ended and not was_ended) or was_empty:
+            # a run's first piece is shown at once (the change the user made becomes
+            # visible), and its end (finished, diverged, escaped) changes the legend's
+            # text: tell the views now, not a frame later (twice per run at most)
             self._runs_update_timer.stop()
             self._emit_runs_updated()
         else:

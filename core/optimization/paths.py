@@ -151,7 +151,9 @@ def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POS
             chunk //= 2
         if run.finished:
             break
-        if clock() - last_post >= interval_s:
+        # the first post waits for two steps: a step's row is recorded with the next one,
+        # and a first piece of one row (the start) would show no segment at all
+        if clock() - last_post >= interval_s and (last_post > -math.inf or run.t >= 2):
             increment, cursor = take_increment(run, plane, cursor)
             if release:
                 run.release_recorded(cursor)
