@@ -21,7 +21,7 @@ def test_switching_the_model_to_a_network_recomputes_the_slice(qtbot, window):
                     timeout=SCENE_TIMEOUT_MS)
     assert window.model_panel.hidden.isEnabled() and window.model_panel.activation.isEnabled()
     assert state.problem.model == "net" and state.objective.hidden == 64
-    assert state.landscape.method == "generic" and state.plane.info["biases"] == "zeroed"
+    assert state.landscape.method == "fast" and state.plane.info["biases"] == "zeroed"  # the exact network fast path (issue 17)
     assert state.landscape.values.shape == old.values.shape
     assert not np.allclose(state.landscape.values, old.values)
     rows, columns = state.landscape.values.shape
