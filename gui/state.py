@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -43,7 +42,7 @@ from hillwalk.core.limits import RANGES, check
 from hillwalk.core.models.interface import check_settings
 from hillwalk.core.models.problem import ClassifierSpec, parse_widths
 from hillwalk.core.optimization.optimizers import OptimizerSpec
-from hillwalk.core.optimization.paths import PathRecord
+from hillwalk.core.optimization.paths import PathRecord, TurnGate
 
 from .contours import landscape_contours
 from .figures import PALETTE
@@ -140,7 +139,8 @@ class AppState(QtCore.QObject):
         # The race's runs take turns chunk by chunk (a few ms each): they advance side by
         # side, yet only RUN_GATE_SIZE of them compete with the GUI thread for the
         # interpreter at once (with four, the GUI thread got a fifth of it: 300 ms gaps).
-        self._run_gate = threading.BoundedSemaphore(RUN_GATE_SIZE)
+        # In turn (TurnGate): each run's first segment appears within a few chunks.
+        self._run_gate = TurnGate(RUN_GATE_SIZE)
         self._runs_update_timer = QtCore.QTimer(self)
         self._runs_update_timer.setSingleShot(True)
         self._runs_update_timer.setInterval(FRAME_INTERVAL_MS)

@@ -138,3 +138,35 @@ def test_a_streamed_run_hands_its_parameters_over_instead_of_keeping_a_second_co
     assert record.thetas.shape == (301,) + objective.param_shape
     with pytest.raises(Exception, match="streamed"):
         run.trajectory()
+
+
+def test_the_turn_gate_serves_threads_in_the_order_they_came():
+    import threading
+
+    from hillwalk.core.errors import HillwalkError
+    from hillwalk.core.optimization.paths import TurnGate
+
+    gate = TurnGate(1)
+    order = []
+
+    def three_turns(name):
+        for _ in range(3):
+            with gate:
+                order.append(name)
+
+    gate.__enter__()                      # held: the workers below queue in turn
+    workers = []
+    for name in "abc":
+        worker = threading.Thread(target=three_turns, args=(name,))
+        worker.start()
+        workers.append(worker)
+        while len(gate._waiting) < len(workers):   # each one waits before the next starts
+            threading.Event().wait(0.001)
+    gate.__exit__(None, None, None)
+    for worker in workers:
+        worker.join(timeout=10)
+    assert not any(worker.is_alive() for worker in workers)
+    # the first turns follow the queue; a thread that comes back queues behind the others
+    assert order[:3] == ["a", "b", "c"] and sorted(order) == sorted("abc" * 3)
+    with pytest.raises(HillwalkError, match="at least one"):
+        TurnGate(0)
