@@ -446,7 +446,7 @@ class AppState(QtCore.QObject):
             report(0.3, "regularization term")
             return proposed, objective
 
-        self.jobs.start("reg", job)
+        self._start_first("reg", job)
 
     def _request_plane(self):
         objective, spec = self.objective, self.slice
@@ -469,7 +469,7 @@ class AppState(QtCore.QObject):
             return experiment.compute_scene_slice(objective, plane_in_modes(objective, plane, spec), spec, report,
                                                   should_stop)
 
-        self.jobs.start("slice", job)
+        self._start_first("slice", job)
 
     def _request_reg_only(self):
         """After a regularization change: total = cached data grid + new regularization grid."""
@@ -484,7 +484,7 @@ class AppState(QtCore.QObject):
             return experiment.recompute_regularization(objective, plane, scene, spec.component,
                                                        int(spec.budget_mb * 2 ** 20), should_stop)
 
-        self.jobs.start("slice", job)
+        self._start_first("slice", job)
 
     def request_contours(self):
         """Trace the contours of the current landscape in a worker (a few milliseconds on
@@ -496,7 +496,7 @@ class AppState(QtCore.QObject):
         def job(report, should_stop):
             return landscape, landscape_contours(landscape, view.log_scale, view.contours, should_stop)
 
-        self.jobs.start("contours", job)
+        self._start_first("contours", job)
 
     def request_figure_contours(self, owner: str, landscapes: dict):
         """Trace the contour lines of a lab's figures (``landscapes``: name -> 2-D
@@ -557,7 +557,29 @@ class AppState(QtCore.QObject):
         def job(report, should_stop):
             return experiment.compute_cut(objective, plane, spec, geometry, should_stop)
 
-        self.jobs.start("cut", job)
+        self._start_first("cut", job)
+
+    def _start_first(self, kind, job):
+        """Start a job that draws what the user is looking at (the slice, its contours, the
+        cut, the regularization they need) ahead of the race's runs: the runs' turns are
+        held off until the job posts its first visible piece (a preview) or ends. The runs
+        then share the cores again, so a long slice does not keep the paths away."""
+        gate = self._run_gate
+
+        def first(report, should_stop):
+            release = gate.hold_off()
+
+            def report_and_release(fraction, text="", partial=None, force=False):
+                if partial is not None:
+                    release()
+                return report(fraction, text, partial, force)
+
+            try:
+                return job(report_and_release, should_stop)
+            finally:
+                release()
+
+        self.jobs.start(kind, first)
 
     def _restart_runs(self):
         self.jobs.cancel_matching("run:")

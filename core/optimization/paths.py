@@ -138,10 +138,11 @@ class TurnGate:
         self._lock = threading.Lock()
         self._free = int(size)
         self._waiting = collections.deque()
+        self._held_off = 0
 
     def __enter__(self):
         with self._lock:
-            if self._free > 0 and not self._waiting:
+            if self._free > 0 and not self._waiting and not self._held_off:
                 self._free -= 1
                 return self
             turn = threading.Event()
@@ -151,11 +152,33 @@ class TurnGate:
 
     def __exit__(self, *exc):
         with self._lock:
-            if self._waiting:
-                self._waiting.popleft().set()
-            else:
-                self._free += 1
+            self._free += 1
+            self._hand_over()
         return False
+
+    def _hand_over(self):
+        while self._free > 0 and self._waiting and not self._held_off:
+            self._free -= 1
+            self._waiting.popleft().set()
+
+    def hold_off(self):
+        """Let no thread in until the returned ``release()`` is called (holds nest; a
+        thread inside finishes its turn). For work that must go first: the app's slice,
+        cut and contours hold the race's runs off until they have something to show.
+        ``release`` may be called more than once."""
+        with self._lock:
+            self._held_off += 1
+        released = []
+
+        def release():
+            with self._lock:
+                if released:
+                    return
+                released.append(True)
+                self._held_off -= 1
+                self._hand_over()
+
+        return release
 
 
 def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POST_INTERVAL_S, clock=time.monotonic,

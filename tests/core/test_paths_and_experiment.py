@@ -170,3 +170,29 @@ def test_the_turn_gate_serves_threads_in_the_order_they_came():
     assert order[:3] == ["a", "b", "c"] and sorted(order) == sorted("abc" * 3)
     with pytest.raises(HillwalkError, match="at least one"):
         TurnGate(0)
+
+
+def test_holding_the_turn_gate_off_keeps_threads_out_until_released():
+    import threading
+
+    from hillwalk.core.optimization.paths import TurnGate
+
+    gate = TurnGate(1)
+    entered = threading.Event()
+    release = gate.hold_off()
+    second = gate.hold_off()              # holds nest
+
+    def one_turn():
+        with gate:
+            entered.set()
+
+    worker = threading.Thread(target=one_turn)
+    worker.start()
+    while not gate._waiting:              # it queues: the gate is free but held off
+        threading.Event().wait(0.001)
+    release()
+    release()                             # a second call changes nothing
+    assert not entered.is_set() and gate._waiting
+    second()
+    worker.join(timeout=10)
+    assert entered.is_set() and not worker.is_alive()
