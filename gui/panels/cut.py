@@ -156,7 +156,7 @@ class CutPanel(QtWidgets.QWidget):
         if plane is None or plane.dir2 is None:
             return
         origin, direction, _ = state.cut_line()
-        for entry_id, trail in self.trails.items():
+        for entry_id in list(self.trails):
             run = state.runs.get(entry_id)
             if run is None or run.steps.size == 0:
                 self.markers.clear(entry_id)
@@ -170,6 +170,6 @@ class CutPanel(QtWidgets.QWidget):
                 self.markers.clear(entry_id)
                 continue
             s, loss = s[keep], loss[keep]
-            trail.setData(s, loss)
+            self.markers.set_trail(entry_id, s, loss)
             # scatter items are not transformed by the plot's log mode: place them in log10 units
             self.heads[entry_id].setData([s[-1]], [np.log10(loss[-1]) if log else loss[-1]])

@@ -164,7 +164,7 @@ class HeatmapPanel(QtWidgets.QWidget):
 
     def _on_frame_changed(self, frame):
         notes = []
-        for entry_id, trail in self.trails.items():
+        for entry_id in list(self.trails):
             run = self.state.runs.get(entry_id)
             head = self.heads[entry_id]
             upto = rows_up_to(run, frame) if run is not None and run.steps.size else 0
@@ -174,7 +174,7 @@ class HeatmapPanel(QtWidgets.QWidget):
                 self.markers.clear(entry_id)
                 continue
             keep = drawn_rows(last + 1)
-            trail.setData(run.a[keep], run.b[keep], connect="finite")
+            self.markers.set_trail(entry_id, run.a[keep], run.b[keep], connect="finite")
             ended = run.diverged_at is not None and upto >= run.steps.size
             head.setData([run.a[last]], [run.b[last]], symbol="x" if ended else "o", size=16 if ended else 12)
             share = float(run.off_plane[last])

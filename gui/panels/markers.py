@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore
+from PyQt6 import QtCore, QtWidgets
 
 OFF_PLANE_RING_PX = 44    # extra diameter of the off-plane ring, in pixels, for a point wholly off the plane
 OFF_PLANE_SHOWN_FROM = 0.005  # shares below this draw no ring (an in-plane run is exactly 0)
@@ -15,6 +15,11 @@ def rows_up_to(run, frame) -> int:
 
 
 MAX_DRAWN_POINTS = 1500  # a path of 100000 steps is drawn through 1500 of its rows
+# A trail is drawn as a settled part, cached as pixels and redrawn only when it grows by
+# this many rows, and a live tail stroked at every frame: playing a race then re-strokes
+# a few dozen points per path instead of the whole path (8 paths of 1000 steps: the
+# frame's strokes were most of its 32 ms).
+SETTLED_BLOCK = 64
 
 
 def drawn_rows(count: int, limit: int = MAX_DRAWN_POINTS):
@@ -62,7 +67,8 @@ class RunMarkers:
         self.plot = plot
         self.trail_width, self.head_size, self.z_value = trail_width, head_size, z_value
         self.halo, self.with_rings = halo, rings
-        self.trails: dict[int, pg.PlotDataItem] = {}
+        self.trails: dict[int, pg.PlotDataItem] = {}     # the live tail (the legend shows it)
+        self.settled: dict[int, pg.PlotDataItem] = {}    # the rest of the trail, cached
         self.heads: dict[int, pg.ScatterPlotItem] = {}
         self.rings: dict[int, pg.ScatterPlotItem] = {}
 
@@ -72,24 +78,27 @@ class RunMarkers:
         for entry_id in list(self.trails):
             if entry_id not in wanted:
                 self.plot.removeItem(self.trails.pop(entry_id))
+                self.plot.removeItem(self.settled.pop(entry_id))
                 self.plot.removeItem(self.heads.pop(entry_id))
                 if entry_id in self.rings:
                     self.plot.removeItem(self.rings.pop(entry_id))
         for entry_id, entry in wanted.items():
             if entry_id not in self.trails:
-                trail = pg.PlotDataItem([], [])
+                trail, settled = pg.PlotDataItem([], []), pg.PlotDataItem([], [])
+                settled.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 head = pg.ScatterPlotItem([], [], size=self.head_size, pen=pg.mkPen("k", width=1.5))
-                items = [trail, head]
+                items = [settled, trail, head]
                 if self.with_rings:
                     self.rings[entry_id] = pg.ScatterPlotItem([], [], symbol="o", brush=pg.mkBrush(None))
                     items.append(self.rings[entry_id])
                 for item in items:
                     item.setZValue(self.z_value)
                     self.plot.addItem(item)
-                self.trails[entry_id], self.heads[entry_id] = trail, head
-            self.trails[entry_id].setPen(pg.mkPen(entry.color, width=self.trail_width))
-            if self.halo:
-                self.trails[entry_id].setShadowPen(pg.mkPen((255, 255, 255, 210), width=self.trail_width + 3))
+                self.trails[entry_id], self.settled[entry_id], self.heads[entry_id] = trail, settled, head
+            for part in (self.trails[entry_id], self.settled[entry_id]):
+                part.setPen(pg.mkPen(entry.color, width=self.trail_width))
+                if self.halo:
+                    part.setShadowPen(pg.mkPen((255, 255, 255, 210), width=self.trail_width + 3))
             self.heads[entry_id].setBrush(pg.mkBrush(entry.color))
             if entry_id in self.rings:
                 self.rings[entry_id].setPen(pg.mkPen(entry.color, width=2, style=QtCore.Qt.PenStyle.DashLine))
@@ -105,8 +114,26 @@ class RunMarkers:
         else:
             ring.setData([a], [b], size=off_plane_ring_size(share, self.head_size))
 
+    def set_trail(self, entry_id, x, y, **options):
+        """Draw the trail through the points (x, y) (arrays (R,)): rows up to the last
+        multiple of SETTLED_BLOCK before the final two go to the cached settled part, which
+        is redrawn only when they change; the rest (at least two rows) to the live tail.
+        The two share a row, so the line is unbroken."""
+        x, y = np.asarray(x), np.asarray(y)
+        split = max(0, (x.size - 2) // SETTLED_BLOCK * SETTLED_BLOCK)
+        settled = self.settled[entry_id]
+        old_x, old_y = settled.getData()
+        if split == 0:
+            if old_x is not None and old_x.size:
+                settled.setData([], [])
+        elif old_x is None or old_x.size != split + 1 or not (np.array_equal(old_x, x[:split + 1])
+                                                             and np.array_equal(old_y, y[:split + 1])):
+            settled.setData(x[:split + 1], y[:split + 1], **options)
+        self.trails[entry_id].setData(x[split:], y[split:], **options)
+
     def clear(self, entry_id):
         self.trails[entry_id].setData([], [])
+        self.settled[entry_id].setData([], [])
         self.heads[entry_id].setData([], [])
         if entry_id in self.rings:
             self.rings[entry_id].setData([], [])

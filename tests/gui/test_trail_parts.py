@@ -1,0 +1,38 @@
+"""A trail drawn as a cached settled part and a live tail (gui/panels/markers.py): what
+they show together is the whole path, and playing redraws only the tail."""
+from types import SimpleNamespace
+
+import numpy as np
+import pyqtgraph as pg
+
+from hillwalk.gui.panels.markers import SETTLED_BLOCK, RunMarkers
+
+
+def test_the_settled_part_and_the_tail_together_draw_the_whole_path(qtbot):
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    markers = RunMarkers(widget.getPlotItem(), halo=True)
+    markers.sync([SimpleNamespace(id=1, color="#E69F00")])
+    x, y = np.linspace(0, 1, 300), np.sin(np.linspace(0, 6, 300))
+    settled_versions = []
+    for upto in range(1, 301):
+        markers.set_trail(1, x[:upto], y[:upto])
+        settled_x, settled_y = markers.settled[1].getData()
+        tail_x, tail_y = markers.trails[1].getData()
+        if settled_x is None or settled_x.size == 0:
+            joined_x, joined_y = tail_x, tail_y
+        else:   # they share one row
+            assert settled_x[-1] == tail_x[0]
+            joined_x, joined_y = np.concatenate([settled_x, tail_x[1:]]), np.concatenate([settled_y, tail_y[1:]])
+        np.testing.assert_array_equal(joined_x, x[:upto])
+        np.testing.assert_array_equal(joined_y, y[:upto])
+        assert tail_x.size >= min(upto, 2) and tail_x.size <= SETTLED_BLOCK + 1
+        settled_versions.append(id(markers.settled[1].curve.getData()[0]))
+    # the settled part was set again only when it grew by a block, not at every frame
+    assert len(set(settled_versions)) <= 300 // SETTLED_BLOCK + 2
+    # going back (a smaller frame) shows the shorter path
+    markers.set_trail(1, x[:10], y[:10])
+    assert markers.settled[1].getData()[0] is None or markers.settled[1].getData()[0].size == 0
+    np.testing.assert_array_equal(markers.trails[1].getData()[0], x[:10])
+    markers.clear(1)
+    assert markers.trails[1].getData()[0] is None or markers.trails[1].getData()[0].size == 0
