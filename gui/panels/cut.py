@@ -172,4 +172,4 @@ class CutPanel(QtWidgets.QWidget):
             s, loss = s[keep], loss[keep]
             self.markers.set_trail(entry_id, s, loss)
             # scatter items are not transformed by the plot's log mode: place them in log10 units
-            self.heads[entry_id].setData([s[-1]], [np.log10(loss[-1]) if log else loss[-1]])
+            self.markers.move_head(entry_id, s[-1], np.log10(loss[-1]) if log else loss[-1])

@@ -166,7 +166,6 @@ class HeatmapPanel(QtWidgets.QWidget):
         notes = []
         for entry_id in list(self.trails):
             run = self.state.runs.get(entry_id)
-            head = self.heads[entry_id]
             upto = rows_up_to(run, frame) if run is not None and run.steps.size else 0
             # a diverged run records inf/NaN: draw up to its last finite point
             last = last_finite_row(upto, run.a, run.b) if upto else None
@@ -176,7 +175,7 @@ class HeatmapPanel(QtWidgets.QWidget):
             keep = drawn_rows(last + 1)
             self.markers.set_trail(entry_id, run.a[keep], run.b[keep], connect="finite")
             ended = run.diverged_at is not None and upto >= run.steps.size
-            head.setData([run.a[last]], [run.b[last]], symbol="x" if ended else "o", size=16 if ended else 12)
+            self.markers.move_head(entry_id, run.a[last], run.b[last], "x" if ended else "o", 16 if ended else 12)
             share = float(run.off_plane[last])
             self.markers.show_ring(entry_id, run.a[last], run.b[last], share)
             if np.isfinite(share):

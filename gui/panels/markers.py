@@ -131,9 +131,28 @@ class RunMarkers:
             settled.setData(x[:split + 1], y[:split + 1], **options)
         self.trails[entry_id].setData(x[split:], y[split:], **options)
 
+    def move_head(self, entry_id, x, y, symbol="o", size=None):
+        """Put the head at (x, y): its one spot stays at (0, 0) and the item moves, which
+        costs a transform instead of pyqtgraph rebuilding the spot (at every frame of a
+        race, for every method). The spot is rebuilt only when its look changes."""
+        head = self.heads[entry_id]
+        look = (symbol, self.head_size if size is None else size)
+        if getattr(head, "_hillwalk_look", None) != look or not len(head.data):
+            head.setData([0.0], [0.0], symbol=look[0], size=look[1])
+            head._hillwalk_look = look
+        head.setPos(float(x), float(y))
+
+    def head_position(self, entry_id):
+        """Where the head is drawn, (x, y), or None when it is hidden."""
+        head = self.heads[entry_id]
+        if not len(head.data):
+            return None
+        return float(head.pos().x() + head.data["x"][0]), float(head.pos().y() + head.data["y"][0])
+
     def clear(self, entry_id):
         self.trails[entry_id].setData([], [])
         self.settled[entry_id].setData([], [])
         self.heads[entry_id].setData([], [])
+        self.heads[entry_id]._hillwalk_look = None
         if entry_id in self.rings:
             self.rings[entry_id].setData([], [])

@@ -58,12 +58,11 @@ def test_play_pause_step_and_reset(qtbot, window):
     assert not state.playing
     qtbot.keyClick(window, QtCore.Qt.Key.Key_R)
     assert state.frame == 0
-    head = window.heatmap.heads[1]
-    before = head.data["x"].copy(), head.data["y"].copy()
+    before = window.heatmap.markers.head_position(1)
     for _ in range(3):
         qtbot.keyClick(window, QtCore.Qt.Key.Key_Right)
     assert state.frame == 3 and window.step_label.text().startswith("step 3")
-    after = head.data["x"].copy(), head.data["y"].copy()
+    after = window.heatmap.markers.head_position(1)
     assert not np.allclose(np.r_[before], np.r_[after])  # the marker moved
     qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
     assert state.playing
@@ -337,7 +336,8 @@ def test_cut_markers_sit_on_their_curves_in_log_scale(qtbot, window):
     window.landscape_panel.scale.setCurrentIndex(window.landscape_panel.scale.findData(True))
     qtbot.waitUntil(lambda: state.view.log_scale, timeout=UI_TIMEOUT_MS)
     state.set_frame(50)
-    for entry_id, head in window.cut_panel.heads.items():
+    for entry_id in window.cut_panel.heads:
         run = state.runs[entry_id]
         row = int(np.searchsorted(run.steps, 50, side="right")) - 1
-        assert head.data["y"][0] == pytest.approx(np.log10(run.loss[row]))  # log10 units, like the curve's
+        y = window.cut_panel.markers.head_position(entry_id)[1]
+        assert y == pytest.approx(np.log10(run.loss[row]))  # log10 units, like the curve's
