@@ -1144,12 +1144,51 @@ def use_all_cores():
     serves every limit: ``threadpool_limits`` would look the libraries up again at each
     chunk (0.4 ms against 8 us).
     """
-    from threadpoolctl import ThreadpoolController
-
     from hillwalk.core.landscapes.landscape import Parallelism, set_parallelism
 
-    controller = ThreadpoolController()
-    set_parallelism(Parallelism.all_cores(lambda: controller.limit(limits=1, user_api="blas")))
+    set_parallelism(Parallelism.all_cores(SharedBlasLimit()))
+
+
+class SharedBlasLimit:
+    """``SharedBlasLimit()()`` is a context manager that holds the BLAS libraries to one
+    thread; overlapping holds (the slice, the cut and the contours run at once) share one
+    limit: the first in sets it and the last out restores the threads the libraries had.
+    threadpoolctl's own limits each restore what they found, so the last of two
+    overlapping ones to end would leave the process on one thread for good."""
+
+    def __init__(self):
+        import threading
+
+        from threadpoolctl import ThreadpoolController
+
+        self._controller = ThreadpoolController()
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._limit = None
+
+    def __call__(self):
+        return self._Hold(self)
+
+    class _Hold:
+        def __init__(self, shared):
+            self.shared = shared
+
+        def __enter__(self):
+            shared = self.shared
+            with shared._lock:
+                if shared._holders == 0:
+                    shared._limit = shared._controller.limit(limits=1, user_api="blas")
+                shared._holders += 1
+            return self
+
+        def __exit__(self, *exc):
+            shared = self.shared
+            with shared._lock:
+                shared._holders -= 1
+                if shared._holders == 0:
+                    shared._limit.restore_original_limits()
+                    shared._limit = None
+            return False
 
 
 def printable_output():

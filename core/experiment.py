@@ -135,7 +135,7 @@ def compute_scene_slice(objective, plane, slice_spec, report=_quiet, should_stop
         return None
     landscape = Landscape(result.values + regularization.values, alphas, result.betas, Component.parse("total"),
                           plane, result.method, result.fallback_points + regularization.fallback_points,
-                          result.seconds + regularization.seconds)
+                          result.seconds + regularization.seconds, dict(result.extra))
     return SceneSlice(landscape, result.values)
 
 

@@ -56,6 +56,7 @@ PLANE_FIELDS = ("center", "train_steps", "init_scale", "directions", "orthogonal
 MODE_FIELDS = ("bn_mode", "dropout_mode")
 RUN_GATE_SIZE = 1
 FRAME_INTERVAL_MS = 33   # streamed results reach the views at most once a frame (30 per second)
+HOLD_OFF_S = 0.25        # the longest a visible job keeps the race's runs waiting (see _start_first)
 
 
 @dataclass
@@ -562,15 +563,17 @@ class AppState(QtCore.QObject):
     def _start_first(self, kind, job):
         """Start a job that draws what the user is looking at (the slice, its contours, the
         cut, the regularization they need) ahead of the race's runs: the runs' turns are
-        held off until the job posts its first visible piece (a preview) or ends. The runs
-        then share the cores again, so a long slice does not keep the paths away."""
+        held off until the job posts its first visible piece (a preview), ends, or has run
+        for HOLD_OFF_S. The runs then share the cores again, so a long slice does not keep
+        the paths away."""
         gate = self._run_gate
 
         def first(report, should_stop):
             release = gate.hold_off()
+            started = time.monotonic()
 
             def report_and_release(fraction, text="", partial=None, force=False):
-                if partial is not None:
+                if partial is not None or time.monotonic() - started > HOLD_OFF_S:
                     release()
                 return report(fraction, text, partial, force)
 

@@ -104,13 +104,12 @@ class Dataset:
         """How messages name this data: a file's path, or a shipped or synthetic set's name."""
         return self.provenance.get("source", self.name) if "format" in self.provenance else self.name
 
-    def with_step(self, X, y, step: str) -> "Dataset":
-        """A data set of new arrays with ``step`` appended to the provenance. It takes the
-        arrays as they are (no copy; see ``copy``): pass arrays made for it, which nobody
-        changes afterwards."""
+    def with_step(self, X, y, step: str, copy: bool = True) -> "Dataset":
+        """A data set of new arrays with ``step`` appended to the provenance, copied unless
+        ``copy`` is False (the split and preprocessing hand over arrays they just made)."""
         provenance = dict(self.provenance)
         provenance["steps"] = list(self.provenance["steps"]) + [step]
-        return replace(self, X=X, y=y, provenance=provenance, copy=False)
+        return replace(self, X=X, y=y, provenance=provenance, copy=copy)
 
     def summary(self) -> str:
         """One line: size, classes and, when the file's labels were renumbered, how."""
@@ -875,7 +874,7 @@ class Preprocessor:
             X /= self.scale
         if not np.all(np.isfinite(X)):
             raise _too_large_to(self.method, data.X, data.origin, largest)
-        return data.with_step(X, data.y, PREPROCESSING_STEPS[self.method])
+        return data.with_step(X, data.y, PREPROCESSING_STEPS[self.method], copy=False)
 
 
 def _column_std(X, mean, temporary_bytes=8 * 2 ** 20):
@@ -1037,6 +1036,6 @@ def train_val_split(data: Dataset, val_fraction=0.2, seed=0, in_place=False):
         train_X = storage[:train_rows.size, :-1]
     else:
         train_X = _rows_with_bias_room(data.X, train_rows)
-    train = data.with_step(train_X, data.y[~val_mask], step + ": train part")
-    val = data.with_step(val_X, data.y[val_mask], step + ": validation part")
+    train = data.with_step(train_X, data.y[~val_mask], step + ": train part", copy=False)
+    val = data.with_step(val_X, data.y[val_mask], step + ": validation part", copy=False)
     return train, val

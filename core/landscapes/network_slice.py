@@ -87,17 +87,41 @@ class FastNetwork:
         by_cache = CACHE_BYTES // (8 * self.points_per_worker * self.first_width)
         self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache))))
         self._blocks, self._blocks_of = [], None
+        self._grams = None
 
     # ----------------------------------------------------------------- the guard
-    def _needs_direct(self, a, b):
-        """Bool array like ``a``: points where the first layer's combination cancels."""
-        first = self.vectors[:, self.objective.layers[0].W.offset:self.first_layer_end]
-        gram = first @ first.T                                          # (3, 3)
-        norms = np.sqrt(np.diag(gram))
-        coefficients = np.stack([np.ones_like(a), a, b])                # (3, P)
-        squared = np.einsum("ip,ij,jp->p", coefficients, gram, coefficients)
-        bound = norms[0] + np.abs(a) * norms[1] + np.abs(b) * norms[2]
-        return squared * CANCELLATION_GUARD ** 2 < bound * bound
+    def _unit_grams(self):
+        """Per first-layer unit (maxout: per piece) u, the 3 x 3 Gram matrix of its incoming
+        weights and bias ``[W1[:, u]; b1[u]]`` under c, d1 and d2: shape (U, 3, 3)."""
+        layer = self.objective.layers[0]
+        k, M, D = layer.pieces, layer.width, layer.fan_in
+        columns = []
+        for v in self.vectors:
+            W = layer.W.view(v)
+            W = W.transpose(1, 0, 2).reshape(D, k * M) if k > 1 else W
+            columns.append(np.vstack([W, layer.b.view(v).reshape(1, k * M)]))     # (D+1, U)
+        stacked = np.stack(columns)                                                # (3, D+1, U)
+        return np.einsum("iru,jru->uij", stacked, stacked)
+
+    def _needs_direct(self, a, b, points_per_step=4096):
+        """Bool array like ``a``: points where some first-layer unit's combination cancels,
+        i.e. ``|c_u| + |a||d1_u| + |b||d2_u|`` exceeds CANCELLATION_GUARD times
+        ``|c_u + a d1_u + b d2_u|`` for a unit's column u of ``[W1; b1]`` (the ratio bounds
+        how much the combination's rounding can exceed the direct product's for that unit's
+        pre-activations; one unit near zero is enough to lose digits downstream)."""
+        if self._grams is None:
+            self._grams = self._unit_grams()
+        g = self._grams
+        norms = np.sqrt(np.maximum(np.stack([g[:, 0, 0], g[:, 1, 1], g[:, 2, 2]]), 0.0))   # (3, U)
+        flagged = np.zeros(a.size, dtype=bool)
+        for start in range(0, a.size, points_per_step):
+            pa, pb = a[start:start + points_per_step, None], b[start:start + points_per_step, None]   # (P, 1)
+            squared = (g[:, 0, 0] + 2 * pa * g[:, 0, 1] + 2 * pb * g[:, 0, 2] + pa * pa * g[:, 1, 1]
+                       + 2 * pa * pb * g[:, 1, 2] + pb * pb * g[:, 2, 2])                            # (P, U)
+            bound = norms[0] + np.abs(pa) * norms[1] + np.abs(pb) * norms[2]
+            flagged[start:start + points_per_step] = np.any(squared * CANCELLATION_GUARD ** 2 < bound * bound,
+                                                            axis=1)
+        return flagged
 
     def _direct(self, a, b):
         """The component at points (a, b) evaluated the generic way."""
@@ -220,23 +244,35 @@ class FastNetwork:
                         sums[p0:p1][keep] += self._sums(grid_a[p0:p1][keep], b, row_parts, blocks, e_start, e_stop,
                                                         pool)
                     progress(p1 - p0)
-                    if single:
-                        self._finish(grid_a[p0:p1], grid_b[p0:p1], sums[p0:p1],
-                                     None if penalty is None else penalty[p0:p1], direct[p0:p1], out[p0:p1])
+                    if single:   # a chunk's flagged points: at most a chunk of direct evaluations
+                        for _ in self._finish(grid_a[p0:p1], grid_b[p0:p1], sums[p0:p1],
+                                              None if penalty is None else penalty[p0:p1], direct[p0:p1],
+                                              out[p0:p1]):
+                            pass
                         yield p1
                     else:
                         yield None
         if not single:
-            self._finish(grid_a, grid_b, sums, penalty, direct, out)
+            # the whole grid's flagged points, a few at a time (each is a full pass over the
+            # examples): progress and cancel between them, their parameters under the budget
+            yield from self._finish(grid_a, grid_b, sums, penalty, direct, out)
             yield out.size
 
     def _finish(self, a, b, sums, penalty, direct, out):
+        """Fill ``out`` from the sums; the flagged points are evaluated directly (the total's
+        penalty included), a few per step, yielding None between steps."""
         out[:] = sums / self.n_examples
         if penalty is not None:
             out += penalty
-        if direct.any():   # evaluated as a whole, the total's penalty included
-            out[direct] = self._direct(a[direct], b[direct])
-            self.fallback_points += int(direct.sum())
+        flagged = np.flatnonzero(direct)
+        per_point = 8 * self.objective.size + max(1, self.objective.bytes_per_point())
+        per_step = int(max(1, min(self.workers * 2, self.budget_bytes // 4 // per_point)))
+        for start in range(0, flagged.size, per_step):
+            chosen = flagged[start:start + per_step]
+            out[chosen] = self._direct(a[chosen], b[chosen])
+            self.fallback_points += chosen.size
+            if start + per_step < flagged.size:
+                yield None
 
     # ----------------------------------------------------------------- driver
     def run(self, values):

@@ -1031,6 +1031,8 @@ class Network(ClassifierObjective):
         goes the generic way.
         """
         kind = getattr(component, "kind", str(component))
+        if kind == "reg":
+            return None   # the penalty needs no data and no modes
         if self.step is not None:
             return "a training step's copy draws its own dropout masks"
         bn_mode = self._eval_bn_mode() if kind == "accuracy" else self.bn_mode

@@ -16,7 +16,6 @@ optimizers, trajectories, landscapes and the gradient check only use it.
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
@@ -293,7 +292,8 @@ class LinearClassifier(ClassifierObjective):
                 "data": self.train.provenance}
 
 
-def prepare_splits(data: Dataset, preprocessing: str = "center", val_fraction: float = 0.2, seed: int = 0):
+def prepare_splits(data: Dataset, preprocessing: str = "center", val_fraction: float = 0.2, seed: int = 0,
+                   owned: bool = False):
     """Split ``data`` into train/validation and fit ``preprocessing`` on the training part
     only (the validation part is transformed with the training statistics).
 
@@ -304,16 +304,16 @@ def prepare_splits(data: Dataset, preprocessing: str = "center", val_fraction: f
     :data:`~core.data.datasets.MAX_FEATURE_MAGNITUDE` (values near 1e300 left as they are
     or only centred), where the loss and its gradient would overflow.
 
+    ``owned``: the caller hands ``data`` over, fresh from a loader and used by nothing
+    else afterwards (``ClassifierSpec.build``): it is then split and preprocessed in its
+    own storage, without a copy of X. Otherwise ``data`` is never changed.
+
     Returns
     -------
     (train, val) : Dataset, Dataset or None
         Features of shape (N_train, D) and (N_val, D).
     """
     origin = data.origin
-    # A data set passed as a temporary (ClassifierSpec.build: prepare_splits(load_dataset(...)))
-    # is referenced only here (this name and getrefcount's argument), and so is its X: then
-    # the split reuses its storage instead of copying the training rows.
-    owned = sys.getrefcount(data) <= 2 and sys.getrefcount(data.X) <= 2
     train, val = train_val_split(data, val_fraction, seed, in_place=owned)
     # the parts are the app's own now: the whole set can go, and preprocessing works in place
     del data

@@ -154,9 +154,10 @@ class ClassifierSpec:
         if self.is_function:
             options = {"condition": self.condition, "angle": self.angle} if self.objective == "quadratic" else {}
             return make_test_function(self.objective, **options)
-        # no name holds the whole set: prepare_splits lets it go once it is split
+        # the loaded set is handed over (no name holds it): split and preprocessed in place,
+        # and let go once it is split
         train, val = prepare_splits(load_dataset(self.dataset, seed=self.seed, **self.load_options()),
-                                    self.preprocessing, self.val_fraction, self.seed)
+                                    self.preprocessing, self.val_fraction, self.seed, owned=True)
         return self.model_on(train, val)
 
     @property

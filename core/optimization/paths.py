@@ -202,6 +202,8 @@ def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POS
         if should_stop is not None and should_stop():
             return
         with gate:
+            if should_stop is not None and should_stop():   # stopped while it waited its turn
+                return
             started = clock()
             run.advance(chunk)
             spent = clock() - started

@@ -104,6 +104,7 @@ class SearchLab(LabPanel):
         state.jobs.progress.connect(self._on_progress)
         state.jobs.busy_changed.connect(lambda _: self._sync_buttons())
         state.objective_ready.connect(self._apply_rules)
+        self._apply_rules()   # the lab may be built after the model is (its page is built when first shown)
         self._apply_rules()
         self._show_trials([])
 

@@ -69,6 +69,7 @@ class RunMarkers:
         self.halo, self.with_rings = halo, rings
         self.trails: dict[int, pg.PlotDataItem] = {}     # the live tail (the legend shows it)
         self.settled: dict[int, pg.PlotDataItem] = {}    # the rest of the trail, cached
+        self._settled_given: dict[int, tuple] = {}       # what each settled part was given (x, y)
         self.heads: dict[int, pg.ScatterPlotItem] = {}
         self.rings: dict[int, pg.ScatterPlotItem] = {}
 
@@ -79,6 +80,7 @@ class RunMarkers:
             if entry_id not in wanted:
                 self.plot.removeItem(self.trails.pop(entry_id))
                 self.plot.removeItem(self.settled.pop(entry_id))
+                self._settled_given.pop(entry_id, None)
                 self.plot.removeItem(self.heads.pop(entry_id))
                 if entry_id in self.rings:
                     self.plot.removeItem(self.rings.pop(entry_id))
@@ -122,12 +124,17 @@ class RunMarkers:
         x, y = np.asarray(x), np.asarray(y)
         split = max(0, (x.size - 2) // SETTLED_BLOCK * SETTLED_BLOCK)
         settled = self.settled[entry_id]
-        old_x, old_y = settled.getData()
+        # compared with what it was given, not with getData() (which is what it displays:
+        # on a log axis the logarithms)
+        old_x, old_y = self._settled_given.get(entry_id, (None, None))
         if split == 0:
-            if old_x is not None and old_x.size:
+            if old_x is not None:
                 settled.setData([], [])
-        elif old_x is None or old_x.size != split + 1 or not (np.array_equal(old_x, x[:split + 1])
-                                                             and np.array_equal(old_y, y[:split + 1])):
+                self._settled_given.pop(entry_id, None)
+        elif old_x is None or old_x.size != split + 1 or not (
+                np.array_equal(old_x, x[:split + 1], equal_nan=True)
+                and np.array_equal(old_y, y[:split + 1], equal_nan=True)):
+            self._settled_given[entry_id] = (x[:split + 1].copy(), y[:split + 1].copy())
             settled.setData(x[:split + 1], y[:split + 1], **options)
         self.trails[entry_id].setData(x[split:], y[split:], **options)
 
@@ -152,6 +159,7 @@ class RunMarkers:
     def clear(self, entry_id):
         self.trails[entry_id].setData([], [])
         self.settled[entry_id].setData([], [])
+        self._settled_given.pop(entry_id, None)
         self.heads[entry_id].setData([], [])
         self.heads[entry_id]._hillwalk_look = None
         if entry_id in self.rings:

@@ -82,3 +82,14 @@ def test_the_blockwise_standard_deviation_is_numpys_bit_for_bit():
     view = np.hstack([X, np.ones((5000, 1))])[:, :9]
     for data in (X, view):
         np.testing.assert_array_equal(_column_std(data, data.mean(axis=0), temporary_bytes=0), data.std(axis=0))
+
+
+@pytest.mark.parametrize("val_fraction", [0.0, 0.2])
+def test_a_data_set_sharing_a_loaded_storage_is_not_changed(npz_file, val_fraction):
+    """A view of a loaded set handed to prepare_splits (not owned) leaves the set alone."""
+    data = load_npz(npz_file)
+    before = data.X.copy()
+    part = data.with_step(data.X[:300], data.y[:300], "first 300", copy=False)
+    prepare_splits(part, "standardize", val_fraction, 0)
+    np.testing.assert_array_equal(data.X, before)
+    np.testing.assert_array_equal(part.X, before[:300])

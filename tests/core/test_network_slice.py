@@ -99,9 +99,20 @@ def test_batch_norm_in_train_mode_goes_the_generic_way_and_says_why():
     assert relative_error(landscape.values, reference_slice(net, plane, alphas, betas, "data")) < 1e-12
     with pytest.raises(HillwalkError, match="eval"):
         compute_slice(net, plane, alphas, betas, "data", method="fast")
+    # the penalty needs no data: it is fast whatever the modes
+    assert compute_slice(net, plane, alphas, betas, "reg").method == "fast"
+    # the app draws the total as data + regularization: the reason stays in its metadata
+    from hillwalk.core import experiment
+    from hillwalk.core.landscapes.slices import SliceSpec
+
+    spec = SliceSpec(grid=5, bn_mode="train")
+    drawn = experiment.compute_landscape(net, plane, spec)
+    assert drawn.method == "generic" and "train mode" in drawn.meta()["fast_path_refused"]
     # accuracy is evaluated with running statistics when there are some: then it is fast
     net.estimate_running_stats(plane.center)
-    assert compute_slice(net, plane, alphas, betas, "accuracy").method == "fast"
+    accuracy = compute_slice(net, plane, alphas, betas, "accuracy")
+    assert accuracy.method == "fast"
+    np.testing.assert_array_equal(accuracy.values, reference_slice(net, plane, alphas, betas, "accuracy"))
     assert "fast_path_refused" not in compute_slice(make_net(), plane_of(make_net()), alphas, betas).meta()
 
 
@@ -141,6 +152,31 @@ def test_the_guard_evaluates_cancelling_points_directly(monkeypatch):
     monkeypatch.setattr(network_slice.FastNetwork, "_needs_direct", lambda self, a, b: np.zeros(a.size, bool))
     unguarded = compute_slice(net, plane, alphas, betas, "data")
     assert unguarded.fallback_points == 0 and relative_error(unguarded.values, reference) > 1e-9
+
+
+def test_the_guard_catches_a_single_unit_passing_near_zero(monkeypatch):
+    """Only unit 1's column of [W1; b1] cancels at a = 1 (the rest of the layer stays large,
+    so the layer as a whole does not), and its outgoing weights are large."""
+    net = make_net(activation="tanh", loss="svm", hidden=(5,), data=small_data(scale=100.0))
+    rng = np.random.default_rng(3)
+    center = net.initial_theta(seed=3)
+    layer = net.layers[0]
+    W, bias = layer.W.view(center), layer.b.view(center)
+    net.output[0].view(center)[1, :] *= 1e9
+    dir1 = np.zeros(net.size)
+    layer.W.view(dir1)[:, 1] = -W[:, 1] + 1e-10 * rng.standard_normal(W.shape[0])
+    layer.b.view(dir1)[1] = -bias[1]
+    plane = Plane(center, dir1, 1e-9 * rng.standard_normal(net.size))
+    alphas, betas = make_axis(0, 2, 21), make_axis(-1, 1, 5)
+    reference = reference_slice(net, plane, alphas, betas, "data")
+    guarded = compute_slice(net, plane, alphas, betas, "data")
+    assert guarded.fallback_points > 0 and relative_error(guarded.values, reference) < 1e-12
+    # examples in chunks of 10 (the flagged points are then evaluated after the last chunk)
+    chunked = compute_slice(net, plane, alphas, betas, "data", budget_bytes=2 * 3 * 8 * 5 * 10)
+    assert chunked.fallback_points == guarded.fallback_points
+    assert relative_error(chunked.values, reference) < 1e-12
+    monkeypatch.setattr(network_slice.FastNetwork, "_needs_direct", lambda self, a, b: np.zeros(a.size, bool))
+    assert relative_error(compute_slice(net, plane, alphas, betas, "data").values, reference) > 1e-9
 
 
 def test_examples_in_chunks_give_the_same_slice_and_progress():

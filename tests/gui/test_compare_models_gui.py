@@ -27,7 +27,7 @@ def test_each_deep_preset_loads_with_its_caption_and_computes(qtbot, window, nam
     action.trigger()
     lab = window.labs["Compare two models"]
     state = window.state
-    qtbot.waitUntil(lambda: state.title == title and window.tabs.currentWidget() is lab, timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: state.title == title and window.current_lab() is lab, timeout=SCENE_TIMEOUT_MS)
     assert window.caption_box.isVisible() and title in window.caption_text.text()
     assert len(state.caption) > 200   # a paragraph
     sides = state.labs.comparison()

@@ -317,7 +317,7 @@ def test_every_lab_exports_to_png_and_svg(qtbot, window, tmp_path, monkeypatch, 
     from PyQt6 import QtGui, QtWidgets
 
     lab = window.labs[name]
-    window.tabs.setCurrentWidget(lab)
+    window.show_lab(name)
     # what is exported is the lab as drawn: its result, or the reason it does not apply
     qtbot.waitUntil(lambda: lab.result is not None or lab.reason.isVisible(), timeout=LAB_TIMEOUT_MS)
     png, svg = tmp_path / "lab.png", tmp_path / "lab.svg"

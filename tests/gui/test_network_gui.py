@@ -57,7 +57,7 @@ def test_the_spiral_preset_shows_linear_failing_and_the_network_succeeding(qtbot
     window.open_session(ROOT / "resources" / "presets" / "10-spiral-network.hillwalk.json")
     # saved as "Linear vs network" (session version 1): the lab it became
     lab = window.labs["Compare two models"]
-    qtbot.waitUntil(lambda: window.tabs.currentWidget() is lab, timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.current_lab() is lab, timeout=SCENE_TIMEOUT_MS)
     qtbot.waitUntil(lambda: lab.result is not None and isinstance(window.state.objective, TwoLayerNet),
                     timeout=LAB_TIMEOUT_MS)
     qtbot.waitUntil(lambda: lab.result is not None and lab.result["b"].model.train.name == "spiral",

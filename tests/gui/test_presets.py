@@ -34,6 +34,6 @@ def test_each_preset_loads_and_computes(qtbot, presets, index):
     assert len(state.runs) == sum(o.enabled for o in session.optimizers)
     if session.view.get("lab"):
         lab = window.labs[RENAMED_LABS.get(session.view["lab"], session.view["lab"])]
-        assert window.tabs.currentWidget() is lab
+        assert window.current_lab() is lab
         qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
     window.close()

@@ -86,7 +86,7 @@ def test_a_session_opened_from_the_command_line_shows_the_tab_it_was_saved_on(qt
 
     def look_then_dispose(window):
         lab = window.labs["Compare two models"]  # the session says "Linear vs network", its former title
-        seen.update(front=window.tabs.currentWidget() is lab, computed=lab.result is not None)
+        seen.update(front=window.current_lab() is lab, computed=lab.result is not None)
         dispose(window)
 
     monkeypatch.setattr(app_module, "dispose_window", look_then_dispose)

@@ -119,7 +119,7 @@ def test_at_1024_by_768_every_dock_and_page_is_usable(qtbot, window):
         corner = button.mapTo(window, QtCore.QPoint(button.width(), button.height()))
         assert button.isVisible() and corner.x() <= window.width() and corner.y() <= window.height(), button.text()
     qtbot.mouseClick(strip.buttons[-1], QtCore.Qt.MouseButton.LeftButton)
-    assert window.tabs.currentWidget() is window.labs["3D surface"]
+    assert window.current_lab() is window.labs["3D surface"]
     qtbot.mouseClick(strip.buttons[0], QtCore.Qt.MouseButton.LeftButton)
     # the views keep room to draw: heatmap, cut and the curves' plot(s)
     assert window.heatmap.figure.plot.vb.height() > 150
