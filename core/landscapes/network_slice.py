@@ -12,11 +12,11 @@ is the combination, the activation, the later layers (``h W2(a, b)`` and on) and
 batched over chunks of points and shared among threads.
 
 Every operation after the combination is the point-by-point evaluation's, batched; the
-combination is the only difference. Its rounding is that of the three products times
-``|c1| + |a| |d1| + |b| |d2|`` over ``|c1 + a d1 + b d2|`` (norms of the first layer's
-entries): wherever that ratio exceeds :data:`CANCELLATION_GUARD` (the plane passes near
-``W1 = 0``, where the sum cancels) the point is evaluated directly and counted in
-``fallback_points``.
+combination is the only difference. For a first-layer unit u (its column of
+``[W1; b1]``; maxout: each piece) its rounding is that of the three products times
+``|c_u| + |a| |d1_u| + |b| |d2_u|`` over ``|c_u + a d1_u + b d2_u|``: wherever that ratio
+exceeds :data:`CANCELLATION_GUARD` for any unit (the plane passes near zero for it, where
+the sum cancels) the point is evaluated directly and counted in ``fallback_points``.
 
 Used by :func:`core.landscapes.landscape.iter_slice` for every network the path can take
 (:meth:`~core.models.network.Network.fast_slice_refusal` says which cannot: batch norm
@@ -32,9 +32,10 @@ import numpy as np
 
 from .landscape import WORK_PER_STEP, get_parallelism, penalty_grid
 
-# A grid point whose first-layer sum |c1| + |a||d1| + |b||d2| exceeds this multiple of
-# |c1 + a d1 + b d2| is evaluated directly: there the combination's rounding could be up to
-# that many times the direct product's, and beyond 16 (4 bits) we do not accept it.
+# A grid point where some first-layer unit's |c_u| + |a||d1_u| + |b||d2_u| exceeds this
+# multiple of |c_u + a d1_u + b d2_u| is evaluated directly: there the combination's rounding
+# could be up to that many times the direct product's, and beyond 16 (4 bits) we do not
+# accept it.
 CANCELLATION_GUARD = 16.0
 # The cached first-layer parts may take this share of the memory budget; above it the
 # examples are taken in chunks (and the parts recomputed per chunk).
