@@ -94,6 +94,8 @@ class CurvesPanel(QtWidgets.QWidget):
             plot.setClipToView(True)
             # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
+        self._pen_colors: dict[int, str] = {}   # the colour each entry's pens were made with
+        self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
         self.selector.currentChanged.connect(lambda _index: self._arrange_plots())
         self.loss_plot.vb.sigResized.connect(lambda _view_box: self._set_loss_ticks())  # how many labels fit
@@ -152,6 +154,8 @@ class CurvesPanel(QtWidgets.QWidget):
             else:
                 axis.showLabel(False)
         self.selector.setVisible(self.compact)
+        if getattr(self, "_hidden_behind", False):
+            self._on_runs_updated()   # the plots now shown were skipped while hidden
 
     # ----------------------------------------------------------------- data
     def _losses_positive(self) -> bool:
@@ -170,8 +174,11 @@ class CurvesPanel(QtWidgets.QWidget):
 
     def _on_runs_updated(self):
         wanted = {e.id: e for e in self.state.optimizers if e.enabled}
+        shown = set(self.shown_plots())
+        self._hidden_behind = False
         for entry_id in list(self.lines):
             if entry_id not in wanted:
+                self._pen_colors.pop(entry_id, None)
                 for plot, item in zip((self.loss_plot, self.accuracy_plot, self.accuracy_plot, self.gradient_plot),
                                       self.lines.pop(entry_id).values()):
                     plot.removeItem(item)
@@ -206,14 +213,23 @@ class CurvesPanel(QtWidgets.QWidget):
                     # the curves stay still while the cursor moves over them: cache their pixels
                     item.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             lines = self.lines[entry_id]
-            for name, item in lines.items():
-                style = QtCore.Qt.PenStyle.DashLine if name == "val" else QtCore.Qt.PenStyle.SolidLine
-                item.setPen(pg.mkPen(entry.color, width=2, style=style))
+            if self._pen_colors.get(entry_id) != entry.color:   # a new pen re-lays the curve out: on a change only
+                self._pen_colors[entry_id] = entry.color
+                for name, item in lines.items():
+                    style = QtCore.Qt.PenStyle.DashLine if name == "val" else QtCore.Qt.PenStyle.SolidLine
+                    item.setPen(pg.mkPen(entry.color, width=2, style=style))
             run = self.state.runs.get(entry_id)
             if run is None:
                 for item in lines.values():
                     item.setData([], [])
                 continue
+            # only the plots on screen: in the compact arrangement two of the three are hidden,
+            # and setting their curves at every merged update cost the GUI thread for nothing
+            # (they are set when shown, see _arrange_plots)
+            on_screen = {name for name, plot in (("loss", self.loss_plot), ("train", self.accuracy_plot),
+                                                 ("val", self.accuracy_plot), ("grad", self.gradient_plot))
+                         if plot in shown}
+            self._hidden_behind = self._hidden_behind or len(on_screen) < 4
             # a long run's curves through at most CURVE_POINTS rows: stroking 16000-point
             # curves cost the GUI thread ~18 ms each, and a plot shows no more than a point
             # or two per pixel
@@ -221,15 +237,18 @@ class CurvesPanel(QtWidgets.QWidget):
             steps = run.gradient_evaluations[rows] if by_work else run.steps[rows]
             loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
             keep = finite_rows(loss)  # a diverged run ends in inf/NaN
-            lines["loss"].setData(steps[keep], loss[keep])
-            train_acc, val_acc = run.train_acc[rows], run.val_acc[rows]
-            finite_acc = np.isfinite(train_acc)
-            lines["train"].setData(steps[finite_acc], train_acc[finite_acc])
-            finite_val = np.isfinite(val_acc)
-            lines["val"].setData(steps[finite_val], val_acc[finite_val])
-            gradient = np.maximum(run.grad_norm[rows], 1e-300)
-            keep = finite_rows(gradient)
-            lines["grad"].setData(steps[keep], gradient[keep])
+            if "loss" in on_screen:
+                lines["loss"].setData(steps[keep], loss[keep])
+            if "train" in on_screen:
+                train_acc, val_acc = run.train_acc[rows], run.val_acc[rows]
+                finite_acc = np.isfinite(train_acc)
+                lines["train"].setData(steps[finite_acc], train_acc[finite_acc])
+                finite_val = np.isfinite(val_acc)
+                lines["val"].setData(steps[finite_val], val_acc[finite_val])
+            if "grad" in on_screen:
+                gradient = np.maximum(run.grad_norm[rows], 1e-300)
+                keep = finite_rows(gradient)
+                lines["grad"].setData(steps[keep], gradient[keep])
             tip = run.label + run_ending_note(run)
             lines["loss"].setToolTip(tip)
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())

@@ -37,3 +37,24 @@ def test_the_settled_part_and_the_tail_together_draw_the_whole_path(qtbot):
     np.testing.assert_array_equal(markers.trails[1].getData()[0], x[:10])
     markers.clear(1)
     assert markers.trails[1].getData()[0] is None or markers.trails[1].getData()[0].size == 0
+
+
+def test_a_curve_tab_shown_later_draws_the_runs(qtbot, window):
+    """The curves of a hidden tab are set when it is shown (they are skipped while hidden)."""
+    from PyQt6 import QtCore
+
+    from tests.gui.conftest import SCENE_TIMEOUT_MS
+
+    state, curves = window.state, window.curves
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    selector = curves.selector
+    window.resize(1280, 720)   # short plots: one at a time, picked by the tab bar
+    qtbot.waitUntil(lambda: curves.compact and selector.isVisible(), timeout=SCENE_TIMEOUT_MS)
+    assert selector.currentIndex() == 0
+    qtbot.mouseClick(selector, QtCore.Qt.MouseButton.LeftButton, pos=selector.tabRect(1).center())
+    assert selector.currentIndex() == 1
+    for entry_id, run in state.runs.items():
+        x, y = curves.lines[entry_id]["train"].getData()
+        finite = np.isfinite(run.train_acc)
+        np.testing.assert_array_equal(y, run.train_acc[finite][: y.size])
+        assert y.size == np.count_nonzero(finite)
