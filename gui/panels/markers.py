@@ -70,6 +70,7 @@ class RunMarkers:
         self.trails: dict[int, pg.PlotDataItem] = {}     # the live tail (the legend shows it)
         self.settled: dict[int, pg.PlotDataItem] = {}    # the rest of the trail, cached
         self._settled_given: dict[int, tuple] = {}       # what each settled part was given (x, y)
+        self._colors: dict[int, str] = {}                 # the colour each entry's items were given
         self.heads: dict[int, pg.ScatterPlotItem] = {}
         self.rings: dict[int, pg.ScatterPlotItem] = {}
 
@@ -81,6 +82,7 @@ class RunMarkers:
                 self.plot.removeItem(self.trails.pop(entry_id))
                 self.plot.removeItem(self.settled.pop(entry_id))
                 self._settled_given.pop(entry_id, None)
+                self._colors.pop(entry_id, None)
                 self.plot.removeItem(self.heads.pop(entry_id))
                 if entry_id in self.rings:
                     self.plot.removeItem(self.rings.pop(entry_id))
@@ -97,6 +99,9 @@ class RunMarkers:
                     item.setZValue(self.z_value)
                     self.plot.addItem(item)
                 self.trails[entry_id], self.settled[entry_id], self.heads[entry_id] = trail, settled, head
+            if self._colors.get(entry_id) == entry.color:
+                continue   # a new pen re-lays the item out: only when the colour changes
+            self._colors[entry_id] = entry.color
             for part in (self.trails[entry_id], self.settled[entry_id]):
                 part.setPen(pg.mkPen(entry.color, width=self.trail_width))
                 if self.halo:

@@ -58,3 +58,17 @@ def test_a_curve_tab_shown_later_draws_the_runs(qtbot, window):
         finite = np.isfinite(run.train_acc)
         np.testing.assert_array_equal(y, run.train_acc[finite][: y.size])
         assert y.size == np.count_nonzero(finite)
+
+
+def test_a_new_colour_reaches_every_part_of_a_trail_and_its_head(qtbot):
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    markers = RunMarkers(widget.getPlotItem(), halo=True, rings=True)
+    markers.sync([SimpleNamespace(id=1, color="#E69F00")])
+    markers.sync([SimpleNamespace(id=1, color="#E69F00")])   # the same: nothing to redo
+    markers.sync([SimpleNamespace(id=1, color="#009E73")])
+    for part in (markers.trails[1], markers.settled[1]):
+        assert pg.mkPen(part.opts["pen"]).color().name() == "#009e73"
+    markers.move_head(1, 0.5, -0.25)
+    assert markers.heads[1].opts["brush"].color().name() == "#009e73"
+    assert markers.head_position(1) == (0.5, -0.25)
