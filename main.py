@@ -7,6 +7,7 @@ stderr and exit with status 2; no traceback reaches the user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -1166,29 +1167,20 @@ class SharedBlasLimit:
         self._holders = 0
         self._limit = None
 
+    @contextlib.contextmanager
     def __call__(self):
-        return self._Hold(self)
-
-    class _Hold:
-        def __init__(self, shared):
-            self.shared = shared
-
-        def __enter__(self):
-            shared = self.shared
-            with shared._lock:
-                if shared._holders == 0:
-                    shared._limit = shared._controller.limit(limits=1, user_api="blas")
-                shared._holders += 1
-            return self
-
-        def __exit__(self, *exc):
-            shared = self.shared
-            with shared._lock:
-                shared._holders -= 1
-                if shared._holders == 0:
-                    shared._limit.restore_original_limits()
-                    shared._limit = None
-            return False
+        with self._lock:
+            if self._holders == 0:
+                self._limit = self._controller.limit(limits=1, user_api="blas")
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0:
+                    self._limit.restore_original_limits()
+                    self._limit = None
 
 
 def printable_output():

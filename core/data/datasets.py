@@ -564,7 +564,7 @@ def load_npz(path) -> Dataset:
     if X_array.ndim == 2 and X_array.dtype.kind in "biuf":
         # the arrays were just read from the file: the data set takes them, converted once
         # into float64 with room for the bias column (see add_bias)
-        X_array = _float64_with_bias_room(X_array)
+        X_array = _with_bias_room(X_array, source=str(path))
         return require_usable_classes(Dataset(X_array, y_array, class_names, feature_names, provenance, copy=False))
     return require_usable_classes(Dataset(X_array, y_array, class_names, feature_names, provenance))
 
@@ -754,7 +754,7 @@ def load_cifar10(folder, batches=CIFAR_TRAIN_BATCHES, subsample=None, seed=0) ->
     provenance = {"name": "cifar10", "source": str(folder), "format": "cifar10-python",
                   "batches": list(batches), "licence": "CIFAR-10 (Krizhevsky 2009); see its site for terms",
                   "steps": steps}
-    return require_two_classes(Dataset(_float64_with_bias_room(X_raw), y, class_names, feature_names, provenance,
+    return require_two_classes(Dataset(_with_bias_room(X_raw, source=str(folder)), y, class_names, feature_names, provenance,
                                        copy=False))
 
 
@@ -947,34 +947,23 @@ def _bias_room(X):
     return None
 
 
-def _float64_with_bias_room(X):
-    """X (N, D) of any real dtype as float64 in the first D columns of a fresh (N, D + 1)
-    array whose last column is 1, converted a block of rows at a time (see
-    :func:`add_bias`)."""
+def _with_bias_room(X, rows=None, source="data"):
+    """``X[rows]`` (all rows when None) of any real dtype, as float64 in the first D columns
+    of a fresh (n, D + 1) array whose last column is 1 (see :func:`add_bias`); returns the
+    (n, D) view. Converted a block of rows at a time: no second n x D array, and ``take``
+    into a strided output would buffer the whole result."""
     X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise HillwalkError(f"features must be numbers, got values of type {X.dtype}")
-    storage = np.empty((X.shape[0], X.shape[1] + 1))
+    count = X.shape[0] if rows is None else rows.size
+    storage = np.empty((count, X.shape[1] + 1))
+    step = _block_rows(X)
     with np.errstate(over="raise", invalid="raise"):
         try:
-            rows = _block_rows(X)
-            for start in range(0, X.shape[0], rows):
-                storage[start:start + rows, :-1] = X[start:start + rows]
-        except FloatingPointError:
-            raise HillwalkError("some features are too large for 64-bit floats (beyond 1.8e308); rescale them") \
-                from None
-    storage[:, -1] = 1.0
-    return storage[:, :-1]
-
-
-def _rows_with_bias_room(X, rows):
-    """``X[rows]`` (n, D) as the first D columns of a fresh (n, D + 1) array whose last
-    column is 1 (see :func:`add_bias`); copied a block of rows at a time (``take`` into
-    a strided output would buffer the whole result)."""
-    storage = np.empty((rows.size, X.shape[1] + 1))
-    step = _block_rows(X)
-    for start in range(0, rows.size, step):
-        storage[start:start + step, :-1] = X[rows[start:start + step]]
+            for start in range(0, count, step):
+                block = slice(start, start + step) if rows is None else rows[start:start + step]
+                storage[start:start + step, :-1] = X[block]
+        except FloatingPointError:   # a longdouble beyond float64's range
+            raise HillwalkError(f"{source}: some features are too large for 64-bit floats (beyond 1.8e308); "
+                                "rescale them") from None
     storage[:, -1] = 1.0
     return storage[:, :-1]
 
@@ -1023,7 +1012,7 @@ def train_val_split(data: Dataset, val_fraction=0.2, seed=0, in_place=False):
     val_mask[val_index] = True
     step = f"split {int((~val_mask).sum())} train / {int(val_mask.sum())} validation (seed {seed})"
     train_rows = np.flatnonzero(~val_mask)
-    val_X = _rows_with_bias_room(data.X, np.flatnonzero(val_mask))
+    val_X = _with_bias_room(data.X, np.flatnonzero(val_mask))
     storage = _bias_room(data.X) if in_place else None
     if storage is not None and storage.flags.owndata:
         storage.setflags(write=True)
@@ -1035,7 +1024,7 @@ def train_val_split(data: Dataset, val_fraction=0.2, seed=0, in_place=False):
             storage[start:start + block.size] = storage[block]
         train_X = storage[:train_rows.size, :-1]
     else:
-        train_X = _rows_with_bias_room(data.X, train_rows)
+        train_X = _with_bias_room(data.X, train_rows)
     train = data.with_step(train_X, data.y[~val_mask], step + ": train part", copy=False)
     val = data.with_step(val_X, data.y[val_mask], step + ": validation part", copy=False)
     return train, val

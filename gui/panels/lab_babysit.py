@@ -18,6 +18,7 @@ from .widgets import (
     bind_range,
     combo,
     labelled_row,
+    push_button,
     set_applicable,
 )
 
@@ -84,14 +85,10 @@ class BabysittingLab(LabPanel):
                                               "gives the same numbers")
         side.addLayout(form)
         buttons = QtWidgets.QHBoxLayout()
-        self.run_button = QtWidgets.QPushButton("Run")
-        self.run_button.setObjectName("babysitRun")
-        self.run_button.setToolTip("Compute again with these settings (a change of a setting does it too)")
+        self.run_button = push_button("Run", "babysitRun",
+                                      "Compute again with these settings (a change of a setting does it too)")
+        self.cancel_button = push_button("Cancel", "babysitCancel", "Stop the computation in progress", enabled=False)
         buttons.addWidget(self.run_button)
-        self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setObjectName("babysitCancel")
-        self.cancel_button.setToolTip("Stop the computation in progress")
-        self.cancel_button.setEnabled(False)
         buttons.addWidget(self.cancel_button)
         side.addLayout(buttons)
         self.progress = QtWidgets.QProgressBar()

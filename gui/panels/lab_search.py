@@ -18,7 +18,15 @@ from hillwalk.core.errors import HillwalkError
 
 from ..lab_state import SEARCH_OPTIMIZERS, STRATEGIES, default_workers
 from .lab_base import LabPanel
-from .widgets import RangeDoubleSpinBox, RangeSpinBox, ScientificSpinBox, bind_range, combo, set_applicable
+from .widgets import (
+    RangeDoubleSpinBox,
+    RangeSpinBox,
+    ScientificSpinBox,
+    bind_range,
+    combo,
+    push_button,
+    set_applicable,
+)
 
 STRATEGY_TEXT = {"grid": "grid", "random": "random", "coarse-to-fine": "coarse to fine"}
 METHOD_TEXT = {"sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "Nesterov", "adagrad": "AdaGrad",
@@ -55,18 +63,13 @@ class SearchLab(LabPanel):
         layout.setSpacing(4)
         layout.addLayout(self._build_settings())
         buttons = QtWidgets.QHBoxLayout()
-        self.start_button = QtWidgets.QPushButton("Start")
-        self.start_button.setObjectName("searchStart")
-        self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setObjectName("searchCancel")
-        self.cancel_button.setEnabled(False)
-        self.send_button = QtWidgets.QPushButton("Best to the race")
-        self.send_button.setObjectName("searchSendBest")
-        self.send_button.setToolTip("Give the race's method of this kind (a new one if the race has none) the best "
-                                    "trial's learning rate and this batch size; lambda stays the Model panel's")
-        self.export_button = QtWidgets.QPushButton("Export CSV…")
-        self.export_button.setToolTip("The table, one row per trial (the figures: File > Export > Current lab tab)")
-        self.export_button.setObjectName("searchExport")
+        self.start_button = push_button("Start", "searchStart")
+        self.cancel_button = push_button("Cancel", "searchCancel", enabled=False)
+        self.send_button = push_button("Best to the race", "searchSendBest",
+                                       "Give the race's method of this kind (a new one if the race has none) the best "
+                                       "trial's learning rate and this batch size; lambda stays the Model panel's")
+        self.export_button = push_button("Export CSV…", "searchExport",
+                                         "The table, one row per trial (the figures: File > Export > Current lab tab)")
         for button in (self.start_button, self.cancel_button, self.send_button, self.export_button):
             buttons.addWidget(button)
         self.progress = QtWidgets.QProgressBar()

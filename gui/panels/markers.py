@@ -71,6 +71,7 @@ class RunMarkers:
         self.settled: dict[int, pg.PlotDataItem] = {}    # the rest of the trail, cached
         self._settled_given: dict[int, tuple] = {}       # what each settled part was given (x, y)
         self._colors: dict[int, str] = {}                 # the colour each entry's items were given
+        self._head_looks: dict[int, tuple] = {}           # (symbol, size) each head's spot was made with
         self.heads: dict[int, pg.ScatterPlotItem] = {}
         self.rings: dict[int, pg.ScatterPlotItem] = {}
 
@@ -83,6 +84,7 @@ class RunMarkers:
                 self.plot.removeItem(self.settled.pop(entry_id))
                 self._settled_given.pop(entry_id, None)
                 self._colors.pop(entry_id, None)
+                self._head_looks.pop(entry_id, None)
                 self.plot.removeItem(self.heads.pop(entry_id))
                 if entry_id in self.rings:
                     self.plot.removeItem(self.rings.pop(entry_id))
@@ -149,9 +151,9 @@ class RunMarkers:
         race, for every method). The spot is rebuilt only when its look changes."""
         head = self.heads[entry_id]
         look = (symbol, self.head_size if size is None else size)
-        if getattr(head, "_hillwalk_look", None) != look or not len(head.data):
+        if self._head_looks.get(entry_id) != look:
             head.setData([0.0], [0.0], symbol=look[0], size=look[1])
-            head._hillwalk_look = look
+            self._head_looks[entry_id] = look
         head.setPos(float(x), float(y))
 
     def head_position(self, entry_id):
@@ -166,6 +168,6 @@ class RunMarkers:
         self.settled[entry_id].setData([], [])
         self._settled_given.pop(entry_id, None)
         self.heads[entry_id].setData([], [])
-        self.heads[entry_id]._hillwalk_look = None
+        self._head_looks.pop(entry_id, None)
         if entry_id in self.rings:
             self.rings[entry_id].setData([], [])

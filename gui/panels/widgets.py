@@ -171,6 +171,16 @@ def labelled_row(layout: QtWidgets.QFormLayout, label: str, widget, tooltip: str
     return widget
 
 
+def push_button(text: str, object_name: str, tooltip: str = "", enabled: bool = True):
+    """A push button with its object name (what tests find it by), tooltip and state."""
+    button = QtWidgets.QPushButton(text)
+    button.setObjectName(object_name)
+    if tooltip:
+        button.setToolTip(tooltip)
+    button.setEnabled(enabled)
+    return button
+
+
 def combo(items, current=None, tooltip=""):
     """A combo box of (text, data) pairs."""
     box = QtWidgets.QComboBox()

@@ -93,3 +93,14 @@ def test_a_data_set_sharing_a_loaded_storage_is_not_changed(npz_file, val_fracti
     prepare_splits(part, "standardize", val_fraction, 0)
     np.testing.assert_array_equal(data.X, before)
     np.testing.assert_array_equal(part.X, before[:300])
+
+
+def test_features_beyond_float64_are_refused_with_the_file_named(tmp_path):
+    from hillwalk.core.errors import HillwalkError
+
+    X = np.ones((5, 2), dtype=np.longdouble)
+    X[1, 1] = np.longdouble("1e400")
+    path = tmp_path / "big.npz"
+    np.savez(path, X=X, y=np.array([0, 1, 0, 1, 0]))
+    with pytest.raises(HillwalkError, match=r"big\.npz: some features are too large for 64-bit floats"):
+        load_npz(path)
