@@ -11,8 +11,9 @@ best). Targets: within 3x of the floor at 101 x 101, within 4x at 401 x 401, exa
 
 Cases: digits (the app's split, N = 1438, D = 64) and a CIFAR-sized random set
 (N = 10000, D = 3072), softmax + L2, initial centre, filter-normalized plane, with the
-app's parallelism (BLAS held to one thread where the app holds it; the linear path itself
-runs on the default BLAS threads).
+app's parallelism (``main.use_all_cores``: the fast path's per-example products run on one
+thread with BLAS held to one thread, in cache-sized tiles of rows; the scores product and
+the floor's parts run on the default BLAS threads).
 
 Run: .venv/bin/python benchmarks/bench_linear_floor.py [--rounds 3]
 """
@@ -28,6 +29,7 @@ from hillwalk.core.landscapes.landscape import compute_slice, make_axis, referen
 from hillwalk.core.models.objectives import LinearClassifier
 from hillwalk.core.models.problem import ClassifierSpec
 from hillwalk.core.models.regularizers import Regularizer
+from hillwalk.main import use_all_cores
 
 
 def cifar_sized(n=10000, d=3072, classes=10, seed=0):
@@ -79,6 +81,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    use_all_cores()
     digits = ClassifierSpec(dataset="digits", loss="softmax").build()
     cifar = cifar_sized()
     cases = [("digits", digits, 101, 3), ("digits", digits, 401, 4), ("cifar_sized", cifar, 101, 3),

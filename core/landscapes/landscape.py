@@ -39,6 +39,10 @@ ACCURACY_GUARD = 1e-11
 # product below this bound may hide an underflowed T_i, so its grid point is recomputed.
 GROUP_PRODUCT_MIN = 2.0 ** -900
 PRODUCT_GROUP = 16
+# Bytes of a tile of the factorized softmax's accumulators, and of its stacked
+# per-example products (see _softmax_rows): both meant to stay in a core's cache.
+TILE_BYTES = 256 * 2 ** 10
+STACK_BYTES = 256 * 2 ** 10
 # Multiply-adds per progress step of the fast path (a few tens of milliseconds).
 WORK_PER_STEP = 4_000_000
 
@@ -492,6 +496,10 @@ class _FastLinear:
             # would pay a frexp over the whole grid for every couple of examples
             chunk = max(chunk, PRODUCT_GROUP)
         self.chunk = int(max(1, min(self.N, chunk)))
+        # rows per tile (TILE_BYTES of accumulators) and examples per stacked product (a
+        # stack of a tile's products of about STACK_BYTES), from 1 to a whole group
+        self._tile_rows = int(max(1, min(nbk, TILE_BYTES // (8 * na))))
+        self._stack_depth = int(max(1, min(PRODUCT_GROUP, STACK_BYTES // (8 * self._tile_rows * na))))
         if self.chunk >= PRODUCT_GROUP:
             self.chunk -= self.chunk % PRODUCT_GROUP
         self._scores = None
@@ -614,27 +622,73 @@ class _FastLinear:
         yield 0, result
 
     def _softmax_accumulate(self, s0, s1, s2, block_b, mantissa, exponent, shift_rows, shift_cols, underflow):
+        """Multiply the examples' ``T_i`` into the block's accumulators (``mantissa``,
+        ``exponent``, ``underflow`` (nbk, na), ``shift_rows`` (nbk,), ``shift_cols`` (na,)).
+
+        One thread, with BLAS held to one thread where the process set a limit: the
+        products are (rows x C) (C x na), too small for BLAS's threads, and sharing the rows
+        among two threads of our own measured slower than one thread on the project's
+        2-core machine (digits at 101, 201 and 401 points a side, CIFAR-sized at 101 and
+        201; with tiles or without)."""
         n = s0.shape[0]
-        a = self.alphas
-        # column factors: exp(a S'1 - m(a)), shape (n, C, na)
-        col = s1[:, :, None] * a[None, None, :]
-        m = col.max(axis=1)                                  # (n, na) >= 0
+        col = np.empty((n, self.C, self.alphas.size))         # exp(a S'1 - m(a))
+        m = np.empty((n, self.alphas.size))                    # m(a) >= 0
+        blas_limit = get_parallelism().blas_limit
+        with blas_limit() if blas_limit is not None else contextlib.nullcontext():
+            self._column_factors(s1, col, m)
+            self._softmax_rows(s0, s2, col, block_b, mantissa, exponent, shift_rows, underflow)
+        shift_cols += m.sum(axis=0)
+
+    def _column_factors(self, s1, col, m):
+        """``col`` = exp(a S'1 - m(a)) (n, C, na) and ``m`` = max_c a S'1 (n, na)."""
+        np.multiply(s1[:, :, None], self.alphas[None, None, :], out=col)
+        np.max(col, axis=1, out=m)
         col -= m[:, None, :]
         np.exp(col, out=col)
-        # row factors: exp(S'0 + b S'2 - n(b)), shape (n, nbk, C)
-        row = s0[:, None, :] + block_b[None, :, None] * s2[:, None, :]
-        nshift = row.max(axis=2)                             # (n, nbk) >= 0
-        row -= nshift[:, :, None]
+
+    def _softmax_rows(self, s0, s2, col, block_b, mantissa, exponent, shift_rows, underflow):
+        """The row factors of ``block_b``'s rows and the products of ``T_i`` into the
+        accumulators."""
+        # row factors exp(S'0 + b S'2 - n(b)), stored (n, C, rows): the largest over the
+        # classes is then an elementwise maximum of C slices, not a reduction over a short
+        # last axis (several times slower)
+        row = s2[:, :, None] * block_b[None, None, :]
+        row += s0[:, :, None]
+        nshift = row.max(axis=1)                             # (n, rows) >= 0
+        row -= nshift[:, None, :]
         np.exp(row, out=row)
         shift_rows += nshift.sum(axis=0)
-        shift_cols += m.sum(axis=0)
+        rows_by_class = row.transpose(0, 2, 1)               # (n, rows, C), a view BLAS reads as is
+        # The products go a tile of rows at a time, so that a tile's accumulators stay in
+        # the core's cache while all the examples pass (a whole 401-point grid does not fit).
+        tile = self._tile_rows
+        for t0 in range(0, block_b.size, tile):
+            t1 = min(block_b.size, t0 + tile)
+            self._softmax_tile(rows_by_class[:, t0:t1], col, mantissa[t0:t1], exponent[t0:t1], underflow[t0:t1])
+
+    def _softmax_tile(self, rows_by_class, col, mantissa, exponent, underflow):
+        """Multiply ``T_i = row_i @ col_i`` ((rows, C) (C, na)) of every example into a tile's
+        accumulators (rows, na), renormalized once per group of examples."""
+        n = rows_by_class.shape[0]
+        # T_i for several examples in one stacked product, multiplied together in one
+        # reduction: two calls per few examples instead of two per example.
+        depth = self._stack_depth
+        stack = np.empty((depth,) + mantissa.shape) if depth > 1 else None
         product = np.empty_like(mantissa)
+        factor = np.empty_like(mantissa)
         for g in range(0, n, PRODUCT_GROUP):
-            # prod_i T_i over a group, one small GEMM per example (NumPy's stacked matmul
-            # is several times slower for these shapes)
-            np.matmul(row[g], col[g], out=product)
-            for i in range(g + 1, min(n, g + PRODUCT_GROUP)):
-                product *= row[i] @ col[i]
+            end = min(n, g + PRODUCT_GROUP)
+            for first in range(g, end, depth):
+                last = min(end, first + depth)
+                target = product if first == g else factor
+                if last - first == 1:
+                    np.matmul(rows_by_class[first], col[first], out=target)
+                else:
+                    part = stack[:last - first]
+                    np.matmul(rows_by_class[first:last], col[first:last], out=part)
+                    np.multiply.reduce(part, axis=0, out=target)
+                if first != g:
+                    product *= factor
             # Every T_i <= C, so a group product below 2^-900 means some T_i was tiny enough
             # to threaten precision (or all were small): recompute those points directly.
             low = product < GROUP_PRODUCT_MIN
