@@ -83,10 +83,19 @@ class FastNetwork:
         by_memory = max(1, (budget_bytes // 2 - 2 * CACHE_BYTES * self.workers) // per_point_bytes)
         by_work = max(1, STEP_WORK // max(1, net.fast_slice_work(self.example_chunk)))
         self.points_per_worker = int(max(1, min(by_memory // self.workers, by_work)))
-        # at least MIN_BLOCK examples a block: below that the per-block calls cost more
-        # than the cache saves
-        by_cache = CACHE_BYTES // (8 * self.points_per_worker * self.first_width)
-        self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache))))
+        one_point_bytes = 8 * self.first_width * self.example_chunk
+        if one_point_bytes <= CACHE_BYTES:
+            # A point's pre-activations for all the chunk's examples fit: the examples go
+            # in one contiguous block (slicing them into short rows costs more than it
+            # saves) and the points a few at a time (digits: 5 points of 1438 x 64).
+            self.block = self.example_chunk
+            self.points_per_pass = int(max(1, CACHE_BYTES // one_point_bytes))
+        else:
+            # at least MIN_BLOCK examples a block: below that the per-block calls cost
+            # more than the cache saves
+            by_cache = CACHE_BYTES // (8 * self.points_per_worker * self.first_width)
+            self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache))))
+            self.points_per_pass = self.points_per_worker
         self._blocks, self._blocks_of = [], None
         self._grams = None
 
@@ -170,6 +179,10 @@ class FastNetwork:
         A block of examples goes through the whole network while its pre-activations,
         hidden layers and scores are in the cache: ``Za`` and the row's part are read once
         per point."""
+        if a.size > self.points_per_pass:
+            step = self.points_per_pass
+            return np.concatenate([self._chunk_sums(a[i:i + step], b, row_parts, blocks, start, stop)
+                                   for i in range(0, a.size, step)])
         net = self.objective
         thetas = self._point_thetas(a, np.full(a.size, b), self.first_layer_end)
         labels = net.y[start:stop]

@@ -195,6 +195,26 @@ def test_examples_in_chunks_give_the_same_slice_and_progress():
     assert all(step.rows_done == 0 for step in steps[:-2])
 
 
+@pytest.mark.parametrize("cache_bytes", [8 * 6 * 300, 8 * 6 * 300 * 3, 8 * 6 * 50])
+def test_points_and_examples_in_cache_sized_passes_give_the_same_slice(monkeypatch, cache_bytes):
+    """A point's pre-activations of all 300 examples fit the cache budget once (one point a
+    pass), three times (three points a pass), or not (blocks of examples)."""
+    net = make_net(activation="relu", hidden=(6, 4), data=small_data(n=300))
+    plane = plane_of(net)
+    alphas, betas = make_axis(-2, 2, 11), make_axis(-1, 1, 5)
+    default = compute_slice(net, plane, alphas, betas, "total")
+    monkeypatch.setattr(network_slice, "CACHE_BYTES", cache_bytes)
+    monkeypatch.setattr(network_slice, "MIN_BLOCK", 16)
+    engine = network_slice.FastNetwork(net, plane, alphas, betas, default.component, 2 ** 28)
+    if cache_bytes >= 8 * 6 * 300:
+        assert engine.block == 300 and engine.points_per_pass == cache_bytes // (8 * 6 * 300)
+    else:
+        assert engine.block < 300 and engine.points_per_pass == engine.points_per_worker
+    passes = compute_slice(net, plane, alphas, betas, "total")
+    np.testing.assert_allclose(passes.values, default.values, rtol=1e-13)
+    assert relative_error(passes.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
+
+
 def test_a_large_grid_shows_a_preview_first_and_rows_as_they_finish():
     net = make_net(hidden=(4,), data=small_data(n=30))
     plane = plane_of(net)
