@@ -221,7 +221,9 @@ def run_window(rounds):
 
     from hillwalk.gui.app import application
     from hillwalk.gui.main_window import MainWindow
+    from hillwalk.main import use_all_cores
 
+    use_all_cores()   # as ``main.py`` does before it opens the window
     app = application()
     window = MainWindow(settings=None)
     window.resize(1600, 1000)
