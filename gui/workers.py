@@ -83,27 +83,38 @@ class Worker(QtCore.QRunnable):
             raise Cancelled()
         now = time.monotonic()
         if partial is not None:
-            self.signals.partial.emit(self.id, partial)
+            self._emit("partial", self.id, partial)
         if force or partial is not None or now - self._last_progress >= PROGRESS_INTERVAL_S:
             self._last_progress = now
-            self.signals.progress.emit(self.id, float(fraction), text)
+            self._emit("progress", self.id, float(fraction), text)
+        if self._cancelled:
+            raise Cancelled()
+
+    def _emit(self, name, *arguments):
+        """Emit the signal ``name``; once the signals' object is gone (the application
+        closed while this job ran: a script that ends without closing its window) the job
+        counts as cancelled instead of raising into the thread pool."""
+        try:
+            getattr(self.signals, name).emit(*arguments)
+        except RuntimeError:   # "wrapped C/C++ object ... has been deleted"
+            self._cancelled = True
 
     def run(self):
         try:
             result = self.job(self._report, self._should_stop)
             if not self._cancelled:
-                self.signals.finished.emit(self.id, result)
+                self._emit("finished", self.id, result)
         except Cancelled:
             pass
         except HillwalkError as error:
             if not self._cancelled:
-                self.signals.failed.emit(self.id, str(error), True)
+                self._emit("failed", self.id, str(error), True)
         except Exception as error:  # a bug: carried to the GUI, never swallowed
             if not self._cancelled:
                 details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-                self.signals.failed.emit(self.id, f"{type(error).__name__}: {error}\n\n{details}", False)
+                self._emit("failed", self.id, f"{type(error).__name__}: {error}\n\n{details}", False)
         finally:
-            self.signals.done.emit(self.id)
+            self._emit("done", self.id)
 
 
 class JobSlots(QtCore.QObject):

@@ -99,3 +99,25 @@ def _empty_increment_like(run):
                          lr=empty, thetas=None if run.in_plane else np.zeros((0,) + run.plane.center.shape),
                          steps_made=run.steps_made, diverged_at=run.diverged_at, escaped_at=None,
                          finished=run.finished)
+
+
+def test_a_job_whose_window_is_gone_stops_quietly(qtbot, capfd):
+    """A script that ends without closing its window deletes the jobs' signal objects while
+    they run: the job stops at its next report, with no traceback from the thread pool."""
+    from PyQt6 import sip
+
+    from hillwalk.gui.workers import Worker
+
+    reports = []
+
+    def job(report, should_stop):
+        for step in range(1000):
+            reports.append(step)
+            report(step / 1000, "working", force=True)
+        return "finished"
+
+    worker = Worker(job, "test")
+    sip.delete(worker.signals)
+    worker.run()   # on this thread: whatever escaped would raise here
+    assert reports == [0] and worker.cancelled
+    assert "Traceback" not in capfd.readouterr().err
