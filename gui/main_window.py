@@ -3,6 +3,7 @@ below, control panels in docks, a transport bar, menus and a status bar."""
 from __future__ import annotations
 
 import html
+import importlib
 import importlib.resources
 import json
 from collections.abc import Mapping
@@ -19,22 +20,9 @@ from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
 from .panels.data import DataPanel
 from .panels.heatmap import HeatmapPanel
-from .panels.lab_babysit import BabysittingLab
-from .panels.lab_compare import LossComparisonLab
-from .panels.lab_curvature import CurvatureLab
-from .panels.lab_gradcheck import GradientCheckLab
-from .panels.lab_hinge import HingeAnatomyLab
-from .panels.lab_init import InitializationLab
-from .panels.lab_loss import LossLab
-from .panels.lab_models import CompareModelsLab
-from .panels.lab_regions import DecisionRegionsLab
-from .panels.lab_sanity import SanityLab
-from .panels.lab_search import SearchLab
-from .panels.lab_stepsize import StepSizeLab
 from .panels.landscape import LandscapePanel
 from .panels.model import ModelPanel
 from .panels.optimizers import OptimizersPanel
-from .panels.surface3d import Surface3DPanel
 from .state import AppState, objective_summary
 
 FRAME_INTERVAL_MS = 30
@@ -179,6 +167,23 @@ class FlowLayout(QtWidgets.QLayout):
             x += hint.width() + self.spacing()
             row_height = max(row_height, hint.height())
         return y + row_height - rect.y()
+
+
+# The labs' pages: name -> (module under gui.panels, class)
+LAB_CLASSES = {"Loss": ("lab_loss", "LossLab"), "Gradient check": ("lab_gradcheck", "GradientCheckLab"),
+               "Step size": ("lab_stepsize", "StepSizeLab"), "Sanity checks": ("lab_sanity", "SanityLab"),
+               "SVM vs softmax": ("lab_compare", "LossComparisonLab"),
+               "Hinge anatomy": ("lab_hinge", "HingeAnatomyLab"),
+               "Decision regions": ("lab_regions", "DecisionRegionsLab"),
+               "Compare two models": ("lab_models", "CompareModelsLab"),
+               "Initialization": ("lab_init", "InitializationLab"), "Curvature": ("lab_curvature", "CurvatureLab"),
+               "Babysitting": ("lab_babysit", "BabysittingLab"), "Hyperparameters": ("lab_search", "SearchLab"),
+               "3D surface": ("surface3d", "Surface3DPanel")}
+
+
+def lab_class(module, name):
+    """The class ``name`` of ``gui.panels.<module>``, imported on first use."""
+    return getattr(importlib.import_module(f"{__package__}.panels.{module}"), name)
 
 
 class LazyPage(QtWidgets.QWidget):
@@ -349,15 +354,11 @@ class MainWindow(QtWidgets.QMainWindow):
         # scroll arrows a single tab bar needed, at any window width.
         self.tabs = PageStack()
         self.tabs.setObjectName("centralPages")
-        lab_classes = {"Loss": LossLab, "Gradient check": GradientCheckLab, "Step size": StepSizeLab,
-                       "Sanity checks": SanityLab, "SVM vs softmax": LossComparisonLab,
-                       "Hinge anatomy": HingeAnatomyLab, "Decision regions": DecisionRegionsLab,
-                       "Compare two models": CompareModelsLab, "Initialization": InitializationLab,
-                       "Curvature": CurvatureLab, "Babysitting": BabysittingLab, "Hyperparameters": SearchLab,
-                       "3D surface": Surface3DPanel}
-        # A lab's page is built when it is first shown (or asked for): building all 13 took
-        # 0.74 s of the window's start (46 plots), for pages most sessions never open.
-        self.lab_pages = {name: LazyPage(lambda cls=cls: cls(self.state)) for name, cls in lab_classes.items()}
+        # A lab's page is built when it is first shown (or asked for), and its module is
+        # imported then: building all 13 took 0.74 s of the window's start (46 plots), and
+        # importing their modules 40 ms, for pages most sessions never open.
+        self.lab_pages = {name: LazyPage(lambda where=where: lab_class(*where)(self.state))
+                          for name, where in LAB_CLASSES.items()}
         self.labs = LabPages(self.lab_pages)
         self.page_names = ["Landscape and race", *self.lab_pages]
         self.tabs.addWidget(central)
@@ -744,7 +745,7 @@ class MainWindow(QtWidgets.QMainWindow):
             widget = widget.ensure()
         size = widget.size()
         suffix = path.suffix.lower()
-        if isinstance(widget, Surface3DPanel) and widget.available:
+        if widget is self.lab_pages["3D surface"].lab and widget.available:
             # an OpenGL view paints into its own framebuffer, not through QPainter
             if suffix != ".png":
                 raise HillwalkError("the 3D view is drawn by OpenGL, a raster picture: export it as PNG")
