@@ -23,11 +23,15 @@ COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss"
                     "accuracy": "training accuracy"}
 
 
-def component_label(component) -> str:
+# for a short axis (the cut's, in a small window)
+SHORT_COMPONENT_LABELS = {"total": "total loss", "data": "data loss", "reg": "reg. loss", "accuracy": "accuracy"}
+
+
+def component_label(component, short=False) -> str:
     text = str(component)
     if text.startswith("example:"):
-        return f"loss of example {text.split(':', 1)[1]}"
-    return COMPONENT_LABELS.get(text, text)
+        return f"{'loss, ex.' if short else 'loss of example'} {text.split(':', 1)[1]}"
+    return (SHORT_COMPONENT_LABELS if short else COMPONENT_LABELS).get(text, text)
 
 
 def modes_note(info, short=False) -> str:

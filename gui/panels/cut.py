@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
@@ -95,6 +95,8 @@ class CutPanel(QtWidgets.QWidget):
         self.markers = RunMarkers(self.plot, trail_width=1.5, head_size=11)
         self.trails, self.heads = self.markers.trails, self.markers.heads
         layout.addWidget(self.plot_widget)
+        self._left_labels = None   # (full, short) y label of the cut shown
+        self.plot.getViewBox().sigResized.connect(lambda _box: self._fit_left_label())
         self.mode.currentIndexChanged.connect(self._on_controls_changed)
         self.angle.valueChanged.connect(self._on_controls_changed)
         for spin in self.points:
@@ -139,12 +141,26 @@ class CutPanel(QtWidgets.QWidget):
         pad = 0.05 * (high - low or 1.0)
         self.plot.setRange(xRange=(cut.alphas[0], cut.alphas[-1]), yRange=(low - pad, high + pad), padding=0)
         function = hasattr(self.state.objective, "view")
-        self.plot.setLabel("left", "f(x, y)" if function else component_label(cut.component), color="k")
+        self._left_labels = ("f(x, y)",) * 2 if function else (component_label(cut.component),
+                                                               component_label(cut.component, short=True))
+        self._fit_left_label()
         # a network with batch norm or dropout: the mode the cut was evaluated in, as recorded
         modes = modes_note(getattr(cut.plane, "info", None) or {}, short=True)
         self.plot.setLabel("bottom", f"s: along the cut ({modes})" if modes else "s: position along the cut",
                            color="k")
         self._on_frame_changed(self.state.frame)
+
+    def _fit_left_label(self):
+        """The y axis's label, in full where the plot is tall enough for it, else short (a
+        vertical label longer than the axis is clipped at both ends)."""
+        if self._left_labels is None:
+            return
+        full, short = self._left_labels
+        axis = self.plot.getAxis("left")
+        room = self.plot.getViewBox().height()
+        text = full if QtGui.QFontMetrics(axis.label.font()).horizontalAdvance(full) + 6 <= room else short
+        if axis.labelText != text:
+            self.plot.setLabel("left", text, color="k")
 
     def _on_runs_updated(self):
         self.markers.sync(e for e in self.state.optimizers if e.enabled)

@@ -60,13 +60,16 @@ class CurvatureLab(LabPanel):
         self.density_plot.addItem(self.eigen_marks)
         self.along_widget = pg.PlotWidget(background="w")
         self.along_plot = self.along_widget.getPlotItem()
-        self.along_plot.setTitle("curvature along the cut: u^T H u, u the cut's unit direction", color="k",
-                                 size="9pt")
+        # a short title: pyqtgraph keeps a plot at least as wide as its title, and the two
+        # plots share the page (a longer one was clipped at 1600 x 1000)
+        self.along_plot.setTitle("curvature along the cut: u^T H u", color="k", size="9pt")
+        self.along_widget.setToolTip("The second derivative of the loss along the cut, u^T H u with u the cut's "
+                                     "unit direction, at each position s")
         self.along_plot.setLabel("bottom", "position along the cut (s)", color="k")
         self.along_plot.setLabel("left", "second derivative", color="k")
         self.along_curve = self.along_plot.plot([], [], pen=pg.mkPen("#009E73", width=2))
         self.lambda_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#D55E00", style=QtCore.Qt.PenStyle.DashLine),
-                                           label="lambda_max", labelOpts={"position": 0.1, "color": "#D55E00"})
+                                           label="lambda_max", labelOpts={"position": 0.8, "color": "#D55E00"})
         self.along_plot.addItem(self.lambda_line)
         plots.addWidget(self.density_widget, 1)
         plots.addWidget(self.along_widget, 1)

@@ -306,3 +306,21 @@ def test_a_switch_left_behind_by_a_method_change_is_reset_and_a_failing_run_ends
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     assert state.runs[entry.id].finished
     assert any("stopped: saddle-free Newton takes the absolute values" in e for e in errors)
+
+
+def test_the_curvature_plots_and_their_titles_fit_the_page_at_1600_by_1000(qtbot, window):
+    """pyqtgraph keeps a plot at least as wide as its title: a long title pushed the right
+    plot past the page's edge, which clipped it."""
+    window.resize(1600, 1000)
+    button = window.page_strip.buttons[window.page_names.index("Curvature")]
+    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+    lab = window.labs["Curvature"]
+    page = window.tabs.currentWidget()
+
+    def right_edge(widget):
+        return widget.mapTo(page, QtCore.QPoint(widget.width(), 0)).x()
+
+    qtbot.waitUntil(lambda: lab.along_widget.isVisible() and lab.along_widget.width() > 100, timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: right_edge(lab.along_widget) <= page.width(), timeout=UI_TIMEOUT_MS)
+    title = lab.along_plot.titleLabel
+    assert title.item.boundingRect().width() <= lab.along_widget.width()

@@ -143,6 +143,28 @@ def test_at_1280_by_720_the_curves_show_one_legible_plot_chosen_by_a_tab(qtbot, 
     qtbot.waitUntil(lambda: all(plot.vb.height() > 40 for plot in curves.plots), timeout=UI_TIMEOUT_MS)
 
 
+def test_the_cut_axis_label_is_shortened_where_the_plot_is_too_short_for_it(qtbot, window):
+    from PyQt6 import QtGui
+
+    from hillwalk.gui.figures import component_label
+
+    axis = window.cut_panel.plot.getAxis("left")
+    box = window.cut_panel.plot.getViewBox()
+    component = window.state.cut.component
+    full, short = component_label(component), component_label(component, short=True)
+    assert full != short
+
+    def fits():
+        return QtGui.QFontMetrics(axis.label.font()).horizontalAdvance(axis.labelText) <= box.height()
+
+    window.resize(1600, 1200)
+    qtbot.waitUntil(lambda: axis.labelText == full and fits(), timeout=UI_TIMEOUT_MS)
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: axis.labelText == short and fits(), timeout=UI_TIMEOUT_MS)
+    window.resize(1600, 1200)
+    qtbot.waitUntil(lambda: axis.labelText == full and fits(), timeout=UI_TIMEOUT_MS)
+
+
 @pytest.mark.parametrize("low, high", [(0.0201, 0.0202), (0.0, 1e-4), (1e-4, 5e-4), (2e-5, 1.2e-4), (0.0, 1e6), (3e5, 1.2e6)])
 def test_the_colour_bar_numbers_stay_short_and_distinct(qtbot, low, high):
     figure = LandscapeFigure()
