@@ -8,7 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 from ..contours import no_lines
 from ..figures import LandscapeFigure, component_label, modes_note
 from ..state import run_label
-from .markers import RunMarkers, drawn_rows, last_finite_row, rows_up_to
+from .markers import PixelMarker, RunMarkers, drawn_rows, last_finite_row, rows_up_to
 from .widgets import run_ending_note
 
 
@@ -37,10 +37,11 @@ class HeatmapPanel(QtWidgets.QWidget):
         self.cut_line = pg.PlotDataItem([], [], pen=pg.mkPen("w", width=2, style=QtCore.Qt.PenStyle.DashLine))
         self.cut_line.setZValue(15)
         plot.addItem(self.cut_line)
-        self.start_marker = pg.ScatterPlotItem([], [], symbol="s", size=11, pen=pg.mkPen("k", width=1.5),
-                                               brush=pg.mkBrush("w"))
+        # drawn by Qt (see PixelMarker): it is on screen, and repainted, at every frame of a race
+        self.start_marker = PixelMarker("s", 11, brush="w")
+        self.start_marker.setVisible(False)
         self.start_marker.setZValue(25)
-        plot.addItem(self.start_marker)
+        plot.addItem(self.start_marker, ignoreBounds=True)
         # the two end points of a cut "between two points", numbered as in the Cut controls
         self.cut_ends = pg.ScatterPlotItem([], [], symbol="d", size=13, pen=pg.mkPen("k", width=1.5),
                                            brush=pg.mkBrush("w"))
@@ -136,7 +137,8 @@ class HeatmapPanel(QtWidgets.QWidget):
 
     def _draw_start(self):
         a, b = self.state.race.start
-        self.start_marker.setData([a], [b])
+        self.start_marker.setPos(float(a), float(b))
+        self.start_marker.setVisible(True)
         self._draw_cut_line()
 
     # ----------------------------------------------------------------- runs

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
+from pyqtgraph.graphicsItems.ScatterPlotItem import Symbols
 
 OFF_PLANE_RING_PX = 44    # extra diameter of the off-plane ring, in pixels, for a point wholly off the plane
 OFF_PLANE_SHOWN_FROM = 0.005  # shares below this draw no ring (an in-plane run is exactly 0)
@@ -54,6 +55,34 @@ def off_plane_ring_size(share, head_size) -> float:
     return head_size + OFF_PLANE_RING_PX * float(np.clip(share, 0.0, 1.0))
 
 
+class PixelMarker(QtWidgets.QGraphicsPathItem):
+    """One marker drawn by Qt itself: pyqtgraph's symbol ``symbol`` ``size`` pixels across,
+    centred on its position (data coordinates), the same size at any zoom.
+
+    A head used to be a ScatterPlotItem of one spot, whose paint runs in Python: 0.3 ms per
+    item per repaint, with 16 of them (a head and a ring per method) most of a race frame's
+    painting. This item's path is drawn by Qt (its paint only turns antialiasing on); it
+    moves with ``setPos`` and its path is rebuilt only when its look changes
+    (:meth:`set_look`). Exports draw it as a vector path."""
+
+    def __init__(self, symbol="o", size=12.0, pen=None, brush=None):
+        super().__init__()
+        self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.symbol, self.size = None, None
+        self.setPen(pg.mkPen(pen) if pen is not None else pg.mkPen("k", width=1.5))
+        self.setBrush(pg.mkBrush(brush) if brush is not None else QtGui.QBrush())
+        self.set_look(symbol, size)
+
+    def paint(self, painter, option, widget=None):
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        super().paint(painter, option, widget)
+
+    def set_look(self, symbol, size):
+        if (symbol, size) != (self.symbol, self.size):
+            self.symbol, self.size = symbol, float(size)
+            self.setPath(QtGui.QTransform.fromScale(self.size, self.size).map(Symbols[symbol]))
+
+
 class RunMarkers:
     """A trail (line) and a head (marker) per enabled optimizer entry, on one plot.
 
@@ -71,9 +100,8 @@ class RunMarkers:
         self.settled: dict[int, pg.PlotDataItem] = {}    # the rest of the trail, cached
         self._settled_given: dict[int, tuple] = {}       # what each settled part was given (x, y)
         self._colors: dict[int, str] = {}                 # the colour each entry's items were given
-        self._head_looks: dict[int, tuple] = {}           # (symbol, size) each head's spot was made with
-        self.heads: dict[int, pg.ScatterPlotItem] = {}
-        self.rings: dict[int, pg.ScatterPlotItem] = {}
+        self.heads: dict[int, PixelMarker] = {}
+        self.rings: dict[int, PixelMarker] = {}
 
     def sync(self, entries):
         """Match the items to ``entries`` (the enabled OptimizerEntry objects)."""
@@ -84,7 +112,6 @@ class RunMarkers:
                 self.plot.removeItem(self.settled.pop(entry_id))
                 self._settled_given.pop(entry_id, None)
                 self._colors.pop(entry_id, None)
-                self._head_looks.pop(entry_id, None)
                 self.plot.removeItem(self.heads.pop(entry_id))
                 if entry_id in self.rings:
                     self.plot.removeItem(self.rings.pop(entry_id))
@@ -92,14 +119,19 @@ class RunMarkers:
             if entry_id not in self.trails:
                 trail, settled = pg.PlotDataItem([], []), pg.PlotDataItem([], [])
                 settled.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-                head = pg.ScatterPlotItem([], [], size=self.head_size, pen=pg.mkPen("k", width=1.5))
-                items = [settled, trail, head]
+                head = PixelMarker("o", self.head_size)
+                head.setVisible(False)
+                markers = [head]
                 if self.with_rings:
-                    self.rings[entry_id] = pg.ScatterPlotItem([], [], symbol="o", brush=pg.mkBrush(None))
-                    items.append(self.rings[entry_id])
-                for item in items:
+                    self.rings[entry_id] = PixelMarker("o", self.head_size)
+                    self.rings[entry_id].setVisible(False)
+                    markers.append(self.rings[entry_id])
+                for item in (settled, trail):
                     item.setZValue(self.z_value)
                     self.plot.addItem(item)
+                for item in markers:   # pixel-sized: no part of the data's bounds
+                    item.setZValue(self.z_value)
+                    self.plot.addItem(item, ignoreBounds=True)
                 self.trails[entry_id], self.settled[entry_id], self.heads[entry_id] = trail, settled, head
             if self._colors.get(entry_id) == entry.color:
                 continue   # a new pen re-lays the item out: only when the colour changes
@@ -119,9 +151,11 @@ class RunMarkers:
         if ring is None:
             return
         if share < OFF_PLANE_SHOWN_FROM or not np.isfinite(share):
-            ring.setData([], [])
+            ring.setVisible(False)
         else:
-            ring.setData([a], [b], size=off_plane_ring_size(share, self.head_size))
+            ring.set_look("o", off_plane_ring_size(share, self.head_size))
+            ring.setPos(float(a), float(b))
+            ring.setVisible(True)
 
     def set_trail(self, entry_id, x, y, **options):
         """Draw the trail through the points (x, y) (arrays (R,)): rows up to the last
@@ -146,28 +180,24 @@ class RunMarkers:
         self.trails[entry_id].setData(x[split:], y[split:], **options)
 
     def move_head(self, entry_id, x, y, symbol="o", size=None):
-        """Put the head at (x, y): its one spot stays at (0, 0) and the item moves, which
-        costs a transform instead of pyqtgraph rebuilding the spot (at every frame of a
-        race, for every method). The spot is rebuilt only when its look changes."""
+        """Put the head at (x, y) with ``symbol`` (pyqtgraph's names) ``size`` pixels across
+        (the head size by default)."""
         head = self.heads[entry_id]
-        look = (symbol, self.head_size if size is None else size)
-        if self._head_looks.get(entry_id) != look:
-            head.setData([0.0], [0.0], symbol=look[0], size=look[1])
-            self._head_looks[entry_id] = look
+        head.set_look(symbol, self.head_size if size is None else size)
         head.setPos(float(x), float(y))
+        head.setVisible(True)
 
     def head_position(self, entry_id):
         """Where the head is drawn, (x, y), or None when it is hidden."""
         head = self.heads[entry_id]
-        if not len(head.data):
+        if not head.isVisible():
             return None
-        return float(head.pos().x() + head.data["x"][0]), float(head.pos().y() + head.data["y"][0])
+        return float(head.pos().x()), float(head.pos().y())
 
     def clear(self, entry_id):
         self.trails[entry_id].setData([], [])
         self.settled[entry_id].setData([], [])
         self._settled_given.pop(entry_id, None)
-        self.heads[entry_id].setData([], [])
-        self._head_looks.pop(entry_id, None)
+        self.heads[entry_id].setVisible(False)
         if entry_id in self.rings:
-            self.rings[entry_id].setData([], [])
+            self.rings[entry_id].setVisible(False)

@@ -176,7 +176,7 @@ def test_a_diverging_learning_rate_shows_a_diverged_mark(qtbot, window):
     window.state.set_frame(window.state.race.steps)
     labels = [label.text for _, label in window.heatmap.legend.items]
     assert any("diverged at step" in text for text in labels)
-    assert window.heatmap.heads[entry_id].opts["symbol"] == "x"  # the path ends with a cross
+    assert window.heatmap.heads[entry_id].symbol == "x"  # the path ends with a cross
     wait_for_runs(qtbot, window)
 
 

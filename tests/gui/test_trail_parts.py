@@ -70,5 +70,5 @@ def test_a_new_colour_reaches_every_part_of_a_trail_and_its_head(qtbot):
     for part in (markers.trails[1], markers.settled[1]):
         assert pg.mkPen(part.opts["pen"]).color().name() == "#009e73"
     markers.move_head(1, 0.5, -0.25)
-    assert markers.heads[1].opts["brush"].color().name() == "#009e73"
+    assert markers.heads[1].brush().color().name() == "#009e73"
     assert markers.head_position(1) == (0.5, -0.25)
