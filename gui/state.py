@@ -439,13 +439,19 @@ class AppState(QtCore.QObject):
 
     def _request_regularization(self, proposed: ClassifierSpec):
         old = self.objective
+        plane, spec, landscape, data_values = self.plane, self.slice, self.landscape, self.data_values
         self.jobs.cancel("slice")
         self.jobs.cancel("reg")
 
         def job(report, should_stop):
             objective = experiment.rebuild_regularization(proposed, old)
             report(0.3, "regularization term")
-            return proposed, objective
+            # the slice's new values from the cached data grid in the same job: one trip
+            # through the worker pool to the screen instead of two (None: compute it after)
+            scene = experiment.recompute_regularization(
+                objective, plane, experiment.SceneSlice(landscape, data_values), spec.component,
+                int(spec.budget_mb * 2 ** 20), should_stop) if landscape is not None and plane is not None else None
+            return proposed, objective, landscape, scene
 
         self._start_first("reg", job)
 
@@ -679,12 +685,15 @@ class AppState(QtCore.QObject):
             self.problem_changed.emit()
             self._adopt_objective(objective, plane)
         elif kind == "reg":
-            proposed, objective = result
+            proposed, objective, based_on, scene = result
             self.problem, self.objective = proposed, objective
             self.problem_changed.emit()
             self.objective_ready.emit()
             self.status.emit("Regularization changed: the center is kept (Retrain center moves it to the new minimum)")
-            self._request_reg_only()
+            if scene is not None and based_on is self.landscape and not self.jobs.is_live("slice"):
+                self._on_job_finished("slice", scene)   # what is on screen first, then the rest
+            else:   # the slice changed meanwhile (or had no data grid): compute it now
+                self._request_reg_only()
             self._request_cut()
             self._restart_runs()
         elif kind == "plane":

@@ -98,6 +98,9 @@ def test_changing_the_loss_recomputes_the_slice(qtbot, window):
 def test_changing_lambda_changes_the_total_but_not_the_data_part(qtbot, window):
     state = window.state
     old_total, old_data, old_center = state.landscape.values.copy(), state.data_values.copy(), state.plane.center
+    started = []
+    start = state.jobs.start
+    state.jobs.start = lambda kind, job: (started.append(kind), start(kind, job))[1]
     window.model_panel.lam.setValue(0.05)
     qtbot.waitUntil(lambda: state.problem.lam == 0.05 and state.landscape is not None
                     and not np.allclose(state.landscape.values, old_total), timeout=SCENE_TIMEOUT_MS)
@@ -105,6 +108,8 @@ def test_changing_lambda_changes_the_total_but_not_the_data_part(qtbot, window):
     assert state.plane.center is old_center                          # the centre is kept
     np.testing.assert_allclose(state.landscape.values - state.data_values,
                                50 * (old_total - old_data), rtol=1e-9)  # lambda 1e-3 -> 5e-2
+    # the new total comes with the new objective: no second trip through the workers
+    assert "reg" in started and "slice" not in started
     wait_for_runs(qtbot, window)
 
 
