@@ -55,6 +55,9 @@ PLANE_FIELDS = ("center", "train_steps", "init_scale", "directions", "orthogonal
 # slice and the cut on the same plane.
 MODE_FIELDS = ("bn_mode", "dropout_mode")
 RUN_GATE_SIZE = 1
+# Grids up to this many points have their contours traced in the job that computed them
+# after a regularization change (milliseconds), instead of in a job of their own.
+QUICK_CONTOURS_POINTS = 401 * 401
 FRAME_INTERVAL_MS = 33   # streamed results reach the views at most once a frame (30 per second)
 HOLD_OFF_S = 0.25        # the longest a visible job keeps the race's runs waiting (see _start_first)
 
@@ -443,15 +446,23 @@ class AppState(QtCore.QObject):
         self.jobs.cancel("slice")
         self.jobs.cancel("reg")
 
+        log_scale, count = self.view.log_scale, self.view.contours
+
         def job(report, should_stop):
             objective = experiment.rebuild_regularization(proposed, old)
             report(0.3, "regularization term")
             # the slice's new values from the cached data grid in the same job: one trip
-            # through the worker pool to the screen instead of two (None: compute it after)
+            # through the worker pool to the screen instead of two (None: compute it after);
+            # and its contours when they take milliseconds (up to 401 x 401)
             scene = experiment.recompute_regularization(
                 objective, plane, experiment.SceneSlice(landscape, data_values), spec.component,
                 int(spec.budget_mb * 2 ** 20), should_stop) if landscape is not None and plane is not None else None
-            return proposed, objective, landscape, scene
+            traced = None
+            if scene is not None and scene.landscape.betas is not None and \
+                    scene.landscape.values.size <= QUICK_CONTOURS_POINTS:
+                lines = landscape_contours(scene.landscape, log_scale, count, should_stop)
+                traced = None if lines is None else (log_scale, count, lines)
+            return proposed, objective, landscape, (scene, traced)
 
         self._start_first("reg", job)
 
@@ -476,7 +487,31 @@ class AppState(QtCore.QObject):
             return experiment.compute_scene_slice(objective, plane_in_modes(objective, plane, spec), spec, report,
                                                   should_stop)
 
-        self._start_first("slice", job)
+        self._start_first("slice", self._then_contours(job))
+
+    def _then_contours(self, slice_job):
+        """``slice_job`` (returning a SceneSlice or None), then, in the same worker, the
+        contours of its slice for the view's colour scale and line count as they are now:
+        the slice is posted as soon as it is done (shown at once) and the contours follow
+        without a second trip through the worker pool. Returns (scene, (log scale, count,
+        lines) or None)."""
+        log_scale, count = self.view.log_scale, self.view.contours
+
+        def job(report, should_stop):
+            scene = slice_job(report, should_stop)
+            if scene is None or scene.landscape.betas is None:
+                return scene, None
+            report(1.0, "contour lines", partial=("slice", scene))
+            lines = landscape_contours(scene.landscape, log_scale, count, should_stop)
+            return scene, None if lines is None else (log_scale, count, lines)
+
+        return job
+
+    def _show_scene(self, scene):
+        """Make ``scene`` (a SceneSlice) the landscape on screen."""
+        self.landscape, self.data_values = scene.landscape, scene.data_values
+        self.preview = None
+        self.landscape_ready.emit(True)
 
     def _request_reg_only(self):
         """After a regularization change: total = cached data grid + new regularization grid."""
@@ -491,7 +526,7 @@ class AppState(QtCore.QObject):
             return experiment.recompute_regularization(objective, plane, scene, spec.component,
                                                        int(spec.budget_mb * 2 ** 20), should_stop)
 
-        self._start_first("slice", job)
+        self._start_first("slice", self._then_contours(job))
 
     def request_contours(self):
         """Trace the contours of the current landscape in a worker (a few milliseconds on
@@ -665,6 +700,8 @@ class AppState(QtCore.QObject):
             if partial[0] == "preview":
                 self.preview = partial[1]
                 self.landscape_ready.emit(False)
+            elif partial[0] == "slice":
+                self._show_scene(partial[1])
             return
         if kind.startswith("run:"):
             self._append_increment(kind, partial)
@@ -685,13 +722,13 @@ class AppState(QtCore.QObject):
             self.problem_changed.emit()
             self._adopt_objective(objective, plane)
         elif kind == "reg":
-            proposed, objective, based_on, scene = result
+            proposed, objective, based_on, (scene, traced) = result
             self.problem, self.objective = proposed, objective
             self.problem_changed.emit()
             self.objective_ready.emit()
             self.status.emit("Regularization changed: the center is kept (Retrain center moves it to the new minimum)")
             if scene is not None and based_on is self.landscape and not self.jobs.is_live("slice"):
-                self._on_job_finished("slice", scene)   # what is on screen first, then the rest
+                self._on_job_finished("slice", (scene, traced))   # what is on screen first, then the rest
             else:   # the slice changed meanwhile (or had no data grid): compute it now
                 self._request_reg_only()
             self._request_cut()
@@ -699,12 +736,16 @@ class AppState(QtCore.QObject):
         elif kind == "plane":
             self._adopt_plane(result)
         elif kind == "slice":
-            if result is None:
+            scene, traced = result if isinstance(result, tuple) else (result, None)
+            if scene is None:
                 return
-            self.landscape, self.data_values = result.landscape, result.data_values
-            self.preview = None
-            self.landscape_ready.emit(True)
-            self.request_contours()
+            if scene.landscape is not self.landscape:   # not posted before the contours
+                self._show_scene(scene)
+            if traced is not None and traced[:2] == (self.view.log_scale, self.view.contours):
+                self.jobs.cancel("contours")   # a stale one, of the slice before
+                self.contours_ready.emit(scene.landscape, traced[2])
+            else:   # a cut, or the view's lines changed while they were traced
+                self.request_contours()
             self.progress.emit("ready", 1.0)
         elif kind == "contours":
             self.contours_ready.emit(*result)

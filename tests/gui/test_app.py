@@ -109,7 +109,7 @@ def test_changing_lambda_changes_the_total_but_not_the_data_part(qtbot, window):
     np.testing.assert_allclose(state.landscape.values - state.data_values,
                                50 * (old_total - old_data), rtol=1e-9)  # lambda 1e-3 -> 5e-2
     # the new total comes with the new objective: no second trip through the workers
-    assert "reg" in started and "slice" not in started
+    assert "reg" in started and "slice" not in started and "contours" not in started
     wait_for_runs(qtbot, window)
 
 

@@ -324,3 +324,33 @@ def test_the_heatmap_draws_the_lines_the_worker_traced(small_window, qtbot):
     finally:
         state.set_view(contours=10)
         qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+def test_a_new_slice_brings_its_contours_from_the_same_job(small_window, qtbot):
+    """The slice is shown as soon as its worker has it, and the contours follow from that
+    worker: no contours job of its own (one trip through the pool less), lines equal to
+    tracing the new slice."""
+    window, state = small_window, small_window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    old = state.landscape
+    started, shown = [], []
+    start = state.jobs.start
+    state.jobs.start = lambda kind, job: (started.append(kind), start(kind, job))[1]
+    state.landscape_ready.connect(lambda final: shown.append(state.landscape))
+    extent = window.landscape_panel.extent
+    previous = extent.value()
+    try:
+        with qtbot.waitSignal(state.contours_ready, timeout=SCENE_TIMEOUT_MS,
+                              check_params_cb=lambda landscape, lines: landscape is not old) as ready:
+            type_into(extent, f"{previous * 1.5:.6g}")
+        landscape, lines = ready.args
+        assert landscape is state.landscape and any(item is landscape for item in shown)   # shown first
+        assert "slice" in started and "contours" not in started
+        expected = landscape_contours(landscape, state.view.log_scale, state.view.contours)
+        np.testing.assert_array_equal(lines.x, expected.x)
+        np.testing.assert_array_equal(lines.y, expected.y)
+        qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    finally:
+        state.jobs.start = start
+        type_into(extent, f"{previous:.6g}")
+        qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
