@@ -38,7 +38,7 @@ def log_ticks(low, high, max_ticks=None):
 
 
 class CurvesPanel(QtWidgets.QWidget):
-    """Three plots against the step, linked on x; a vertical cursor follows the frame.
+    """Three plots against the step (0 .. the race's steps); a vertical cursor follows the frame.
     Colours are those of the heatmap's legend and the Optimizers list. Where the panel is
     too short for three legible plots (less than MIN_PLOT_HEIGHT each), it shows one at a
     time, chosen with a tab bar."""
@@ -72,8 +72,10 @@ class CurvesPanel(QtWidgets.QWidget):
         self.loss_plot = self.graphics.addPlot(row=0, col=0, title="full-data loss")
         self.accuracy_plot = self.graphics.addPlot(row=1, col=0, title="accuracy (train solid, validation dashed)")
         self.gradient_plot = self.graphics.addPlot(row=2, col=0, title="gradient norm (of the step's minibatch)")
-        for plot in (self.accuracy_plot, self.gradient_plot):
-            plot.setXLink(self.loss_plot)
+        # The plots share their x range by construction (0 .. steps, or each autoranged on
+        # the same gradient counts), not by pyqtgraph's x link: a link lines views up by
+        # their pixels, and the plots hidden in the compact arrangement keep another width,
+        # which stretched the range of the one shown.
         self.gradient_plot.setLogMode(False, True)
         self.gradient_plot.setLabel("bottom", "step", color="k")
         self.cursors = []
@@ -92,10 +94,16 @@ class CurvesPanel(QtWidgets.QWidget):
             # long runs: draw at most about one point per pixel
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
+            # pyqtgraph picks the downsampling when the range changes; against steps the
+            # range is fixed (see _on_runs_updated), so a plot that grows picks it again
+            plot.vb.sigResized.connect(lambda _box, plot=plot: [item.viewRangeChanged()
+                                                                for item in plot.listDataItems()])
             # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self._pen_colors: dict[int, str] = {}   # the colour each entry's pens were made with
         self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
+        self._loss_ticks = None                 # the ticks the loss axis was last given
+        self._x_range = None                    # the x range set (0 .. steps), None: autoranged
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
         self.selector.currentChanged.connect(lambda _index: self._arrange_plots())
         self.loss_plot.vb.sigResized.connect(lambda _view_box: self._set_loss_ticks())  # how many labels fit
@@ -195,6 +203,17 @@ class CurvesPanel(QtWidgets.QWidget):
                 for side in ("bottom", "left"):
                     plot.showAxis(side, True)
                 cursor.setVisible(True)
+        # Against steps the axis is the race's, 0 .. steps, from the start: the curves grow
+        # across it instead of the axis rescaling at every merged update (which re-laid out
+        # its ticks and re-stroked every cached curve). Gradient evaluations have no known end.
+        steps_range = None if by_work else (0.0, float(max(1, self.state.race.steps)))
+        if steps_range != self._x_range:
+            self._x_range = steps_range
+            for plot in self.plots:
+                if steps_range is None:
+                    plot.enableAutoRange(x=True)
+                else:
+                    plot.setXRange(*steps_range, padding=0.02)   # turns x autoranging off
         self.loss_plot.setLogMode(False, log)
         non_positive = not positive
         self.log_loss.setEnabled(not non_positive)
@@ -268,7 +287,9 @@ class CurvesPanel(QtWidgets.QWidget):
             if values.size:
                 # a label needs about 18 px: a short plot gets decades only
                 ticks = log_ticks(values.min(), values.max(), max_ticks=max(2, int(self.loss_plot.vb.height() // 18)))
-        axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)
+        if ticks != self._loss_ticks:   # a new set of ticks re-lays the axis out: only on a change
+            self._loss_ticks = ticks
+            axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)
 
     def _on_frame_changed(self, frame):
         # the frame is a step: on the axis of gradient evaluations each method is elsewhere

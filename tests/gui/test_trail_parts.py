@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 
 from hillwalk.gui.panels.markers import SETTLED_BLOCK, RunMarkers
 
@@ -72,3 +73,27 @@ def test_a_new_colour_reaches_every_part_of_a_trail_and_its_head(qtbot):
     markers.move_head(1, 0.5, -0.25)
     assert markers.heads[1].brush().color().name() == "#009e73"
     assert markers.head_position(1) == (0.5, -0.25)
+
+
+def test_the_curves_span_the_race_from_its_first_segment_and_keep_still(qtbot, window):
+    """Against steps the curves' x axis is the race's (0 .. steps) from the first update on:
+    the curves grow across it instead of the axis rescaling at every update, in every plot,
+    shown or hidden behind the tab bar."""
+    from PyQt6 import QtCore
+
+    from tests.gui.conftest import SCENE_TIMEOUT_MS
+
+    state, curves = window.state, window.curves
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    steps = state.race.steps
+    ranges = []
+    state.runs_updated.connect(lambda: ranges.append([tuple(plot.vb.viewRange()[0]) for plot in curves.plots]))
+    box = window.optimizers_panel.lr
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), f"{box.value() * 0.5:.6g}")
+    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert len(ranges) >= 2
+    for low, high in (pair for update in ranges for pair in update):
+        assert low == pytest.approx(-0.02 * steps) and high == pytest.approx(1.02 * steps)
