@@ -203,18 +203,19 @@ class CurvesPanel(QtWidgets.QWidget):
                 for side in ("bottom", "left"):
                     plot.showAxis(side, True)
                 cursor.setVisible(True)
+        self.loss_plot.setLogMode(False, log)
         # Against steps the axis is the race's, 0 .. steps, from the start: the curves grow
         # across it instead of the axis rescaling at every merged update (which re-laid out
         # its ticks and re-stroked every cached curve). Gradient evaluations have no known end.
+        # (A change of log mode turns pyqtgraph's autoranging back on: set it again then.)
         steps_range = None if by_work else (0.0, float(max(1, self.state.race.steps)))
-        if steps_range != self._x_range:
-            self._x_range = steps_range
-            for plot in self.plots:
-                if steps_range is None:
+        for plot in self.plots:
+            if steps_range is None:
+                if steps_range != self._x_range:
                     plot.enableAutoRange(x=True)
-                else:
-                    plot.setXRange(*steps_range, padding=0.02)   # turns x autoranging off
-        self.loss_plot.setLogMode(False, log)
+            elif steps_range != self._x_range or plot.vb.autoRangeEnabled()[0]:
+                plot.setXRange(*steps_range, padding=0.02)   # turns x autoranging off
+        self._x_range = steps_range
         non_positive = not positive
         self.log_loss.setEnabled(not non_positive)
         was = self.log_loss.blockSignals(True)  # shows what is drawn; the setting itself stays
