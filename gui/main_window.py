@@ -16,6 +16,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
 
+from .figures import repaint_once_per_turn
 from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
 from .panels.data import DataPanel
@@ -200,6 +201,8 @@ class LazyPage(QtWidgets.QWidget):
     def ensure(self):
         if self.lab is None:
             self.lab = self._build()
+            for view in self.lab.findChildren(pg.GraphicsView):
+                repaint_once_per_turn(view)
             self.layout().addWidget(self.lab)
             if self.isVisible():
                 self.lab.show()   # now, so that it tells the state it is shown at once
@@ -373,6 +376,8 @@ class MainWindow(QtWidgets.QMainWindow):
         container_layout.addWidget(self._build_caption())
         container_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(container)
+        for view in container.findChildren(pg.GraphicsView):
+            repaint_once_per_turn(view)
 
         self.data_panel = DataPanel(self.state)
         self.model_panel = ModelPanel(self.state)

@@ -121,3 +121,41 @@ def test_a_job_whose_window_is_gone_stops_quietly(qtbot, capfd):
     worker.run()   # on this thread: whatever escaped would raise here
     assert reports == [0] and worker.cancelled
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_every_plot_repaints_on_a_change_at_most_once_a_turn(qtbot, window):
+    """Every graphics view of the window, and of a lab built later, repaints through
+    ``repaint_once_per_turn`` (one viewport update per turn of the event loop), and still
+    repaints when its scene changes."""
+    import pyqtgraph as pg
+    from PyQt6 import QtWidgets
+
+    from tests.gui.conftest import SCENE_TIMEOUT_MS
+
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    lab = window.labs["Step size"]   # built now, after the window
+    views = window.findChildren(pg.GraphicsView)
+    assert window.heatmap.figure in views and any(view.window() is window and lab.isAncestorOf(view)
+                                                  for view in views)
+    for view in views:
+        assert view.viewportUpdateMode() == QtWidgets.QGraphicsView.ViewportUpdateMode.NoViewportUpdate
+
+    paints = []
+
+    class PaintCounter(QtCore.QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QtCore.QEvent.Type.Paint:
+                paints.append(watched)
+            return False
+
+    counter = PaintCounter()
+    viewport = window.heatmap.figure.viewport()
+    viewport.installEventFilter(counter)
+    try:
+        qtbot.wait(50)
+        paints.clear()
+        window.state.set_playing(False)
+        window.state.set_frame(max(1, window.state.frame // 2))   # the heads and trails move
+        qtbot.waitUntil(lambda: viewport in paints, timeout=UI_TIMEOUT_MS)
+    finally:
+        viewport.removeEventFilter(counter)
