@@ -265,22 +265,22 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.plot.enableAutoRange()
 
 
-def repaint_once_per_turn(view: pg.GraphicsView):
-    """Let ``view`` repaint at most once per turn of the event loop.
+def repaint_once_a_frame(view: pg.GraphicsView, frame_ms: int):
+    """Let ``view`` repaint at most once every ``frame_ms`` milliseconds.
 
     Qt repaints a graphics view after each batch of scene changes it processes; during a
     race one turn of the event loop holds several (the frame's tick, merged runs, a slice,
     the workers' queued signals), and the heatmap was painted 5-6 times in one turn: 35-50
     ms of the GUI thread for one picture. Here the view does not update itself
-    (NoViewportUpdate); a scene change asks for one viewport update at the next turn,
-    whatever came before it. Installing it twice does nothing more."""
+    (NoViewportUpdate): the first scene change asks for one viewport update ``frame_ms``
+    later, which shows every change made meanwhile. Installing it twice does nothing more."""
     if view.property("hillwalk_repaint_once"):
         return
     view.setProperty("hillwalk_repaint_once", True)
     view.setViewportUpdateMode(QtWidgets.QGraphicsView.ViewportUpdateMode.NoViewportUpdate)
     pending = QtCore.QTimer(view)
     pending.setSingleShot(True)
-    pending.setInterval(0)
+    pending.setInterval(int(frame_ms))
     pending.timeout.connect(lambda: view.viewport().update())
     view.scene().changed.connect(lambda _regions: pending.isActive() or pending.start())
 

@@ -16,7 +16,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
 
-from .figures import repaint_once_per_turn
+from .figures import repaint_once_a_frame
 from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
 from .panels.data import DataPanel
@@ -202,7 +202,7 @@ class LazyPage(QtWidgets.QWidget):
         if self.lab is None:
             self.lab = self._build()
             for view in self.lab.findChildren(pg.GraphicsView):
-                repaint_once_per_turn(view)
+                repaint_once_a_frame(view, FRAME_INTERVAL_MS)
             self.layout().addWidget(self.lab)
             if self.isVisible():
                 self.lab.show()   # now, so that it tells the state it is shown at once
@@ -377,7 +377,7 @@ class MainWindow(QtWidgets.QMainWindow):
         container_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(container)
         for view in container.findChildren(pg.GraphicsView):
-            repaint_once_per_turn(view)
+            repaint_once_a_frame(view, FRAME_INTERVAL_MS)
 
         self.data_panel = DataPanel(self.state)
         self.model_panel = ModelPanel(self.state)
