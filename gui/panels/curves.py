@@ -13,8 +13,10 @@ from .widgets import run_ending_note
 
 # Where the loss of an objective unbounded below (a saddle) is clipped before drawing; the
 # core defines the project-wide floor, this view's copy is named for what it does here.
-CURVE_POINTS = 2000
 LOSS_CURVE_FLOOR = UNBOUNDED_LOSS_FLOOR  # where an escape to -inf is called (core)
+CURVE_POINTS = 2000
+# room beside 0 .. steps on the x axis, so that the last tick's label (300) is not cut off
+STEPS_PADDING = 0.05
 MIN_PLOT_HEIGHT = 90  # px per plot; with less room the panel shows one plot at a time
 PLOT_NAMES = ("Loss", "Accuracy", "Gradient")  # short: the tab bar must fit beside the check box at 1024 px
 
@@ -214,7 +216,7 @@ class CurvesPanel(QtWidgets.QWidget):
                 if steps_range != self._x_range:
                     plot.enableAutoRange(x=True)
             elif steps_range != self._x_range or plot.vb.autoRangeEnabled()[0]:
-                plot.setXRange(*steps_range, padding=0.02)   # turns x autoranging off
+                plot.setXRange(*steps_range, padding=STEPS_PADDING)   # turns x autoranging off
         self._x_range = steps_range
         non_positive = not positive
         self.log_loss.setEnabled(not non_positive)

@@ -81,6 +81,7 @@ def test_the_curves_span_the_race_from_its_first_segment_and_keep_still(qtbot, w
     shown or hidden behind the tab bar."""
     from PyQt6 import QtCore
 
+    from hillwalk.gui.panels.curves import STEPS_PADDING
     from tests.gui.conftest import SCENE_TIMEOUT_MS
 
     state, curves = window.state, window.curves
@@ -96,12 +97,12 @@ def test_the_curves_span_the_race_from_its_first_segment_and_keep_still(qtbot, w
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     assert len(ranges) >= 2
     for low, high in (pair for update in ranges for pair in update):
-        assert low == pytest.approx(-0.02 * steps) and high == pytest.approx(1.02 * steps)
+        assert (low, high) == pytest.approx((-STEPS_PADDING * steps, (1 + STEPS_PADDING) * steps))
     # a change of the loss axis's log mode turns pyqtgraph's autoranging back on: still the race's
     for _ in range(2):
         qtbot.mouseClick(curves.log_loss, QtCore.Qt.MouseButton.LeftButton)
         qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
         for plot in curves.plots:
             low, high = plot.vb.viewRange()[0]
-            assert low == pytest.approx(-0.02 * steps) and high == pytest.approx(1.02 * steps)
+            assert (low, high) == pytest.approx((-STEPS_PADDING * steps, (1 + STEPS_PADDING) * steps))
             assert not plot.vb.autoRangeEnabled()[0]   # a run's next rows will not rescale it
