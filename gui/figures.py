@@ -265,6 +265,29 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.plot.enableAutoRange()
 
 
+class _FrameRepaint(QtCore.QObject):
+    """The view's repaint a frame after its first scene change (see repaint_once_a_frame).
+    A child of the view, with real slots: its connections end with it, so a scene that
+    outlives its view never calls into a deleted one."""
+
+    def __init__(self, view: pg.GraphicsView, frame_ms: int):
+        super().__init__(view)
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(int(frame_ms))
+        self._timer.timeout.connect(self._repaint)
+        view.scene().changed.connect(self._on_scene_changed)
+
+    @QtCore.pyqtSlot("QList<QRectF>")
+    def _on_scene_changed(self, _regions):
+        if not self._timer.isActive():
+            self._timer.start()
+
+    @QtCore.pyqtSlot()
+    def _repaint(self):
+        self.parent().viewport().update()
+
+
 def repaint_once_a_frame(view: pg.GraphicsView, frame_ms: int):
     """Let ``view`` repaint at most once every ``frame_ms`` milliseconds.
 
@@ -274,15 +297,10 @@ def repaint_once_a_frame(view: pg.GraphicsView, frame_ms: int):
     ms of the GUI thread for one picture. Here the view does not update itself
     (NoViewportUpdate): the first scene change asks for one viewport update ``frame_ms``
     later, which shows every change made meanwhile. Installing it twice does nothing more."""
-    if view.property("hillwalk_repaint_once"):
+    if view.findChild(_FrameRepaint) is not None:
         return
-    view.setProperty("hillwalk_repaint_once", True)
     view.setViewportUpdateMode(QtWidgets.QGraphicsView.ViewportUpdateMode.NoViewportUpdate)
-    pending = QtCore.QTimer(view)
-    pending.setSingleShot(True)
-    pending.setInterval(int(frame_ms))
-    pending.timeout.connect(lambda: view.viewport().update())
-    view.scene().changed.connect(lambda _regions: pending.isActive() or pending.start())
+    _FrameRepaint(view, frame_ms)
 
 
 def delete_now(widget):
