@@ -446,7 +446,7 @@ class AppState(QtCore.QObject):
         self.jobs.cancel("slice")
         self.jobs.cancel("reg")
 
-        log_scale, count = self.view.log_scale, self.view.contours
+        view = self.view
 
         def job(report, should_stop):
             objective = experiment.rebuild_regularization(proposed, old)
@@ -457,11 +457,8 @@ class AppState(QtCore.QObject):
             scene = experiment.recompute_regularization(
                 objective, plane, experiment.SceneSlice(landscape, data_values), spec.component,
                 int(spec.budget_mb * 2 ** 20), should_stop) if landscape is not None and plane is not None else None
-            traced = None
-            if scene is not None and scene.landscape.betas is not None and \
-                    scene.landscape.values.size <= QUICK_CONTOURS_POINTS:
-                lines = landscape_contours(scene.landscape, log_scale, count, should_stop)
-                traced = None if lines is None else (log_scale, count, lines)
+            quick = scene is not None and scene.landscape.values.size <= QUICK_CONTOURS_POINTS
+            traced = traced_contours(scene, landscape, view, should_stop) if quick else None
             return proposed, objective, landscape, (scene, traced)
 
         self._start_first("reg", job)
@@ -492,18 +489,15 @@ class AppState(QtCore.QObject):
     def _then_contours(self, slice_job):
         """``slice_job`` (returning a SceneSlice or None), then, in the same worker, the
         contours of its slice for the view's colour scale and line count as they are now:
-        the slice is posted as soon as it is done (shown at once) and the contours follow
-        without a second trip through the worker pool. Returns (scene, (log scale, count,
-        lines) or None)."""
-        log_scale, count = self.view.log_scale, self.view.contours
+        a new slice is posted as soon as it is done (shown at once) and its contours follow
+        without a second trip through the worker pool. Returns (scene, traced_contours)."""
+        view, shown = self.view, self.landscape
 
         def job(report, should_stop):
             scene = slice_job(report, should_stop)
-            if scene is None or scene.landscape.betas is None:
-                return scene, None
-            report(1.0, "contour lines", partial=("slice", scene))
-            lines = landscape_contours(scene.landscape, log_scale, count, should_stop)
-            return scene, None if lines is None else (log_scale, count, lines)
+            if scene is not None and scene.landscape is not shown:
+                report(1.0, "contour lines", partial=("slice", scene))
+            return scene, traced_contours(scene, shown, view, should_stop)
 
         return job
 
@@ -736,16 +730,17 @@ class AppState(QtCore.QObject):
         elif kind == "plane":
             self._adopt_plane(result)
         elif kind == "slice":
-            scene, traced = result if isinstance(result, tuple) else (result, None)
+            scene, traced = result
             if scene is None:
                 return
-            if scene.landscape is not self.landscape:   # not posted before the contours
+            new = scene.landscape is not self.landscape   # not posted before its contours
+            if new:
                 self._show_scene(scene)
             if traced is not None and traced[:2] == (self.view.log_scale, self.view.contours):
                 self.jobs.cancel("contours")   # a stale one, of the slice before
                 self.contours_ready.emit(scene.landscape, traced[2])
-            else:   # a cut, or the view's lines changed while they were traced
-                self.request_contours()
+            elif traced is not None or new:
+                self.request_contours()   # lines for another view, or none traced yet (a cut: none)
             self.progress.emit("ready", 1.0)
         elif kind == "contours":
             self.contours_ready.emit(*result)
@@ -932,6 +927,16 @@ def plane_in_modes(objective, plane: Plane, slice_spec: SliceSpec) -> Plane:
 def objective_summary(objective) -> str:
     """One line about the objective: its data set, or its formula."""
     return experiment.describe_objective(objective)
+
+
+def traced_contours(scene, shown, view, should_stop):
+    """The contour lines of ``scene``'s slice (a SceneSlice or None) for ``view``'s colour
+    scale and line count, as (log scale, count, lines), traced in the calling worker; None
+    for no scene, a cut, the slice ``shown`` already (its lines stand), or when stopped."""
+    if scene is None or scene.landscape is shown or scene.landscape.betas is None:
+        return None
+    lines = landscape_contours(scene.landscape, view.log_scale, view.contours, should_stop)
+    return None if lines is None else (view.log_scale, view.contours, lines)
 
 
 def run_label(spec: OptimizerSpec, has_data: bool = True) -> str:

@@ -113,6 +113,25 @@ def test_changing_lambda_changes_the_total_but_not_the_data_part(qtbot, window):
     wait_for_runs(qtbot, window)
 
 
+def test_changing_lambda_leaves_a_data_slice_and_its_lines_alone(qtbot, window):
+    """The data loss does not depend on lambda: the slice on screen and its contour lines
+    stand, nothing is computed or traced again for them."""
+    state = window.state
+    combo = window.landscape_panel.component
+    combo.setCurrentIndex(combo.findData("data"))
+    qtbot.waitUntil(lambda: str(state.slice.component) == "data" and window.scene_complete(),
+                    timeout=SCENE_TIMEOUT_MS)
+    shown, started, drawn = state.landscape, [], []
+    start = state.jobs.start
+    state.jobs.start = lambda kind, job: (started.append(kind), start(kind, job))[1]
+    state.landscape_ready.connect(lambda final: drawn.append("slice"))
+    state.contours_ready.connect(lambda landscape, lines: drawn.append("contours"))
+    window.model_panel.lam.setValue(0.05)
+    qtbot.waitUntil(lambda: state.problem.lam == 0.05 and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    assert state.landscape is shown and drawn == []
+    assert "reg" in started and "slice" not in started and "contours" not in started
+
+
 def test_adding_and_removing_a_method_updates_legend_and_curves(qtbot, window):
     state = window.state
     qtbot.mouseClick(window.optimizers_panel.add_button, QtCore.Qt.MouseButton.LeftButton)
