@@ -39,7 +39,6 @@ class HeatmapPanel(QtWidgets.QWidget):
         plot.addItem(self.cut_line)
         # drawn by Qt (see PixelMarker): it is on screen, and repainted, at every frame of a race
         self.start_marker = PixelMarker("s", 11, brush="w")
-        self.start_marker.setVisible(False)
         self.start_marker.setZValue(25)
         plot.addItem(self.start_marker, ignoreBounds=True)
         # the two end points of a cut "between two points", numbered as in the Cut controls
@@ -137,8 +136,7 @@ class HeatmapPanel(QtWidgets.QWidget):
 
     def _draw_start(self):
         a, b = self.state.race.start
-        self.start_marker.setPos(float(a), float(b))
-        self.start_marker.setVisible(True)
+        self.start_marker.place(a, b)
         self._draw_cut_line()
 
     # ----------------------------------------------------------------- runs

@@ -62,8 +62,8 @@ class PixelMarker(QtWidgets.QGraphicsPathItem):
     A head used to be a ScatterPlotItem of one spot, whose paint runs in Python: 0.3 ms per
     item per repaint, with 16 of them (a head and a ring per method) most of a race frame's
     painting. This item's path is drawn by Qt (its paint only turns antialiasing on); it
-    moves with ``setPos`` and its path is rebuilt only when its look changes
-    (:meth:`set_look`). Exports draw it as a vector path."""
+    starts hidden, is shown where :meth:`place` puts it, and its path is rebuilt only when
+    its look changes (:meth:`set_look`). Exports draw it as a vector path."""
 
     def __init__(self, symbol="o", size=12.0, pen=None, brush=None):
         super().__init__()
@@ -72,6 +72,12 @@ class PixelMarker(QtWidgets.QGraphicsPathItem):
         self.setPen(pg.mkPen(pen) if pen is not None else pg.mkPen("k", width=1.5))
         self.setBrush(pg.mkBrush(brush) if brush is not None else QtGui.QBrush())
         self.set_look(symbol, size)
+        self.setVisible(False)
+
+    def place(self, x, y):
+        """Show the marker at (x, y), data coordinates."""
+        self.setPos(float(x), float(y))
+        self.setVisible(True)
 
     def paint(self, painter, option, widget=None):
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
@@ -120,11 +126,9 @@ class RunMarkers:
                 trail, settled = pg.PlotDataItem([], []), pg.PlotDataItem([], [])
                 settled.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 head = PixelMarker("o", self.head_size)
-                head.setVisible(False)
                 markers = [head]
                 if self.with_rings:
                     self.rings[entry_id] = PixelMarker("o", self.head_size)
-                    self.rings[entry_id].setVisible(False)
                     markers.append(self.rings[entry_id])
                 for item in (settled, trail):
                     item.setZValue(self.z_value)
@@ -154,8 +158,7 @@ class RunMarkers:
             ring.setVisible(False)
         else:
             ring.set_look("o", off_plane_ring_size(share, self.head_size))
-            ring.setPos(float(a), float(b))
-            ring.setVisible(True)
+            ring.place(a, b)
 
     def set_trail(self, entry_id, x, y, **options):
         """Draw the trail through the points (x, y) (arrays (R,)): rows up to the last
@@ -184,8 +187,7 @@ class RunMarkers:
         (the head size by default)."""
         head = self.heads[entry_id]
         head.set_look(symbol, self.head_size if size is None else size)
-        head.setPos(float(x), float(y))
-        head.setVisible(True)
+        head.place(x, y)
 
     def head_position(self, entry_id):
         """Where the head is drawn, (x, y), or None when it is hidden."""
