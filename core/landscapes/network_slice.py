@@ -25,7 +25,10 @@ in train mode).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
+import queue
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -97,7 +100,9 @@ class FastNetwork:
             self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache))))
             self.points_per_pass = self.points_per_worker
         self._blocks, self._blocks_of = [], None
+        self._labels = None
         self._grams = None
+        self._scratch = threading.local()   # each worker's buffers, reused pass after pass
 
     # ----------------------------------------------------------------- the guard
     def _unit_grams(self):
@@ -149,6 +154,9 @@ class FastNetwork:
         if self._blocks_of == (start, stop):
             return
         self._blocks, self._blocks_of = [], None   # the previous chunk's memory first
+        labels = self.objective.y[start:stop]
+        # the chunk's labels, and the correct classes' flat indices in a point's (C, n) scores
+        self._labels = labels, labels * labels.size + np.arange(labels.size)
         for lo in range(0, stop - start, self.block):
             hi = min(stop - start, lo + self.block)
             rows = slice(start + lo, start + hi)
@@ -157,6 +165,18 @@ class FastNetwork:
             self._blocks.append((lo, hi, self.objective.first_layer_preactivations(self.vectors, rows), masks))
             yield
         self._blocks_of = (start, stop)
+
+    def _buffers(self, z_size, points, n):
+        """This thread's buffers: ``z_size`` floats for pre-activations and the scores
+        (points, C, n); grown when too small, else reused (fresh large arrays each pass cost
+        page faults, which two workers take in turn)."""
+        scratch = self._scratch
+        scores_size = points * self.objective.n_classes * n
+        if getattr(scratch, "z", np.empty(0)).size < z_size:
+            scratch.z = np.empty(z_size)
+        if getattr(scratch, "scores", np.empty(0)).size < scores_size:
+            scratch.scores = np.empty(scores_size)
+        return scratch.z, scratch.scores[:scores_size].reshape(points, self.objective.n_classes, n)
 
     def _point_thetas(self, a, b, first=0):
         """Parameter vectors (P, size) with the operations of ``plane.point``; entries
@@ -171,64 +191,142 @@ class FastNetwork:
             tail[moved] += b[moved, None] * d2[None, :]
         return thetas
 
-    def _chunk_sums(self, a, b, row_parts, blocks, start, stop):
-        """Points (a_k, b) of one grid row: per point the sum over examples start..stop of
-        the per-example loss (averaged over the mask sets), or of correct classifications
-        for accuracy; shape (P,). ``row_parts`` holds ``Z0 + b Zb`` of the row per block.
+    def _points(self, a, b):
+        """What a pass needs of points (a, b) (shape (P,) each): their parameter vectors
+        (P, size) (:meth:`_point_thetas`, from the second layer on) and their weights
+        ``[1, a, b]`` (P, 3) for the first layer's parts. Made once for a chunk of points
+        and sliced per pass (fewer calls per pass: the workers share one interpreter)."""
+        weights = np.stack([np.ones(a.size), a, b if self.plane.dir2 is not None else np.zeros(a.size)], axis=1)
+        return self._point_thetas(a, b, self.first_layer_end), weights
+
+    def _chunk_sums(self, points, blocks, start, stop):
+        """Points from :meth:`_points` (anywhere on the grid): per point the sum over
+        examples start..stop of the per-example loss (averaged over the mask sets), or of
+        correct classifications for accuracy; shape (P,).
 
         A block of examples goes through the whole network while its pre-activations,
-        hidden layers and scores are in the cache: ``Za`` and the row's part are read once
-        per point."""
-        if a.size > self.points_per_pass:
+        hidden layers and scores are in the cache: the block's three parts are read once
+        per pass of :attr:`points_per_pass` points."""
+        thetas, weights = points
+        P = thetas.shape[0]
+        if P > self.points_per_pass:
             step = self.points_per_pass
-            return np.concatenate([self._chunk_sums(a[i:i + step], b, row_parts, blocks, start, stop)
-                                   for i in range(0, a.size, step)])
+            return np.concatenate([self._chunk_sums((thetas[i:i + step], weights[i:i + step]), blocks, start, stop)
+                                   for i in range(0, P, step)])
         net = self.objective
-        thetas = self._point_thetas(a, np.full(a.size, b), self.first_layer_end)
-        labels = net.y[start:stop]
+        labels, correct = self._labels
         n = labels.size
-        columns = np.arange(n)
-        total = np.zeros(a.size)
-        z_buffer = np.empty((a.size,) + row_parts[0].shape[:-1] + (self.block,))
-        scores = np.empty((a.size, net.n_classes, n))
+        total = np.zeros(P)
+        z_buffer, scores = self._buffers(P * blocks[0][2][0].size, P, n)   # the first block is the largest
+        single_block = len(blocks) == 1
         for set_index in range(len(self.mask_sets)):
-            for (lo, hi, parts, masks), row_part in zip(blocks, row_parts):
-                z = z_buffer[..., :hi - lo]
-                # (Z0 + b Zb) + a Za for all the points at once, into the buffer
-                np.multiply(parts[1][None], a.reshape((-1,) + (1,) * row_part.ndim), out=z)
-                z += row_part[None]
-                scores[:, :, lo:hi] = net.scores_from_first_layer(thetas, z, masks[set_index], self.bn_mode)
+            for lo, hi, parts, masks in blocks:
+                three = parts.reshape(3, -1)                                      # (3, [k] M (hi - lo))
+                z = z_buffer[:P * three.shape[1]].reshape((P,) + parts.shape[1:])
+                # Z0 + a Za + b Zb for all the points of the pass: one small product, with one
+                # rounding per point and entry
+                np.matmul(weights, three, out=z.reshape(P, -1))
+                if single_block:
+                    net.scores_from_first_layer(thetas, z, masks[set_index], self.bn_mode, out=scores)
+                else:
+                    scores[:, :, lo:hi] = net.scores_from_first_layer(thetas, z, masks[set_index], self.bn_mode)
             if self.component.kind == "accuracy":
                 total += np.count_nonzero(np.argmax(scores, axis=1) == labels[None, :], axis=1)
                 continue
+            flat_scores = scores.reshape(P, -1)
             if net.loss_name == "svm":
-                scores -= scores[:, labels, columns][:, None, :]
+                scores -= np.take(flat_scores, correct, axis=1)[:, None, :]
                 scores += net.delta
-                scores[:, labels, columns] = 0.0
+                flat_scores[:, correct] = 0.0
                 np.maximum(scores, 0.0, out=scores)
                 total += scores.sum(axis=1).sum(axis=1)
             else:   # log sum_j exp(s_j - m) - (s_y - m), m the largest score, as the reference
                 largest = scores.max(axis=1)
                 scores -= largest[:, None, :]
-                correct_shifted = scores[:, labels, columns]
+                correct_shifted = np.take(flat_scores, correct, axis=1)
                 np.exp(scores, out=scores)
                 per_example = np.log(scores.sum(axis=1))
                 per_example -= correct_shifted
                 total += per_example.sum(axis=1)
         return total / len(self.mask_sets)
 
-    def _sums(self, a, b, row_parts, blocks, start, stop, pool):
-        """:meth:`_chunk_sums` with the points shared among the workers, the BLAS library
-        held to one thread meanwhile (the products are small; the threads are ours)."""
-        if pool is None or a.size < 2:
-            return self._chunk_sums(a, b, row_parts, blocks, start, stop)
-        splits = min(self.workers, a.size)
-        bounds = [a.size * k // splits for k in range(splits + 1)]
+    def _chunk_results(self, chunks, blocks, start, stop, pool):
+        """For each chunk of points (an (a, b) pair of arrays (P,)), in order, its
+        :meth:`_chunk_sums`; a generator.
+
+        With a pool, the workers take passes of :attr:`points_per_pass` points off one queue
+        for as long as there are any, across chunks: none waits for the other at the end of
+        a chunk, nor for this thread, which prepares the chunks a few ahead (their
+        parameter vectors) and is woken once per chunk. The BLAS library is held to one
+        thread meanwhile (the products are small; the threads are ours). Closing the
+        generator stops the workers after their current pass."""
+        if pool is None:
+            for a, b in chunks:
+                yield self._chunk_sums(self._points(a, b), blocks, start, stop) if a.size else np.zeros(0)
+            return
+        passes = queue.SimpleQueue()
+        lock = threading.Lock()
+        stopping = threading.Event()
+        failure = []
+        chunk_sums, remaining, finished = [], [], []
+
+        def work():
+            while not stopping.is_set():
+                item = passes.get()
+                if item is None:
+                    return
+                index, chosen, points = item
+                try:
+                    chunk_sums[index][chosen] = self._chunk_sums(points, blocks, start, stop)
+                except BaseException as error:   # handed to the waiting generator, which raises it
+                    failure.append(error)
+                    for event in finished:
+                        event.set()
+                    return
+                with lock:
+                    remaining[index] -= 1
+                    if remaining[index] == 0:
+                        finished[index].set()
+
+        def submit(a, b):
+            index = len(chunk_sums)
+            points = self._points(a, b) if a.size else None
+            step = self.points_per_pass if a.size > self.points_per_pass else max(1, -(-a.size // self.workers))
+            cuts = range(0, a.size, step)
+            chunk_sums.append(np.empty(a.size))
+            remaining.append(len(cuts))
+            finished.append(threading.Event())
+            if not cuts:
+                finished[index].set()
+            for i in cuts:
+                chosen = slice(i, i + step)
+                passes.put((index, chosen, (points[0][chosen], points[1][chosen])))
+
+        chunks = iter(chunks)
+        lookahead = 2
         blas_limit = get_parallelism().blas_limit
         with blas_limit() if blas_limit is not None else contextlib.nullcontext():
-            futures = [pool.submit(self._chunk_sums, a[lo:hi], b, row_parts, blocks, start, stop)
-                       for lo, hi in zip(bounds[:-1], bounds[1:])]
-            return np.concatenate([future.result() for future in futures])
+            workers = [pool.submit(work) for _ in range(self.workers)]
+            try:
+                for _ in range(lookahead):
+                    for a, b in itertools.islice(chunks, 1):
+                        submit(a, b)
+                index = 0
+                while index < len(chunk_sums):
+                    for a, b in itertools.islice(chunks, 1):
+                        submit(a, b)
+                    finished[index].wait()
+                    if failure:
+                        raise failure[0]
+                    yield chunk_sums[index]
+                    chunk_sums[index] = None
+                    index += 1
+            finally:
+                stopping.set()
+                for _ in workers:
+                    passes.put(None)
+                for worker in workers:
+                    worker.result()
 
     # ----------------------------------------------------------------- points
     def _evaluate_points(self, alphas, betas, penalty, out, pool, progress):
@@ -238,25 +336,24 @@ class FastNetwork:
         examples are taken in chunks (nothing is finished until the last chunk)."""
         na = alphas.size
         chunk_points = self.points_per_worker * (self.workers if pool is not None else 1)
-        grid_a, grid_b = np.tile(alphas, betas.size), np.repeat(betas, na)
+        grid_a, grid_b = np.tile(alphas, betas.size), np.repeat(betas, alphas.size)
         sums = np.zeros(out.size)
         example_starts = list(range(self.rows.start, self.rows.stop, self.example_chunk))
         single = len(example_starts) == 1
         direct = self._needs_direct(grid_a, grid_b)
+        # chunks within a row: finished rows are posted as they come
+        bounds = [(p0, min(p0 - p0 % na + na, p0 + chunk_points))
+                  for p0 in (j * na + i0 for j in range(betas.size) for i0 in range(0, na, chunk_points))]
         for e_start in example_starts:
             e_stop = min(e_start + self.example_chunk, self.rows.stop)
             for _ in self._load_parts(e_start, e_stop):
                 yield None if not single or e_start != example_starts[0] else 0
-            blocks = self._blocks
-            for j, b in enumerate(betas):
-                moved = b != 0 and self.plane.dir2 is not None
-                row_parts = [parts[0] + b * parts[2] if moved else parts[0] for _, _, parts, _ in blocks]
-                for i0 in range(0, na, chunk_points):
-                    p0, p1 = j * na + i0, j * na + min(na, i0 + chunk_points)
-                    keep = ~direct[p0:p1]
-                    if keep.any():
-                        sums[p0:p1][keep] += self._sums(grid_a[p0:p1][keep], b, row_parts, blocks, e_start, e_stop,
-                                                        pool)
+            kept = [~direct[p0:p1] for p0, p1 in bounds]
+            chunks = ((grid_a[p0:p1][keep], grid_b[p0:p1][keep]) for (p0, p1), keep in zip(bounds, kept))
+            results = self._chunk_results(chunks, self._blocks, e_start, e_stop, pool)
+            try:
+                for ((p0, p1), keep), chunk_sums in zip(zip(bounds, kept), results):
+                    sums[p0:p1][keep] += chunk_sums
                     progress(p1 - p0)
                     if single:   # a chunk's flagged points: at most a chunk of direct evaluations
                         for _ in self._finish(grid_a[p0:p1], grid_b[p0:p1], sums[p0:p1],
@@ -266,6 +363,8 @@ class FastNetwork:
                         yield p1
                     else:
                         yield None
+            finally:
+                results.close()   # the workers stop after their current pass
         if not single:
             # the whole grid's flagged points, a few at a time (each is a full pass over the
             # examples): progress and cancel between them, their parameters under the budget

@@ -1,9 +1,8 @@
 """How an objective's flat parameter vector splits into blocks (layers' weights and biases)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-
-import numpy as np
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class Block:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape))
+        return math.prod(self.shape)
 
     def view(self, flat):
         """The block's entries of a flat vector, shaped like the block (a view)."""

@@ -81,10 +81,28 @@ def activation_backward(dout, cache):
     return dout * np.where(z > 0, 1.0, out + 1.0)  # elu: d/dz (exp(z) - 1) = exp(z) = out + 1
 
 
+_ZEROS = np.zeros(0)
+
+
+def zeros_like_read_only(z):
+    """A read-only array of zeros shaped like ``z``, a view of one cached buffer.
+
+    ``np.maximum(z, 0.0)`` takes a scalar path that runs at half the speed of
+    ``np.maximum(z, zeros)`` with an array of zeros; the buffer's pages were never written,
+    so reading them touches the kernel's one shared page of zeros (no memory traffic)."""
+    global _ZEROS
+    zeros = _ZEROS
+    if zeros.size < z.size:
+        zeros = np.zeros(max(z.size, 2 * zeros.size))
+        zeros.flags.writeable = False
+        _ZEROS = zeros   # two threads may both grow it: each keeps a valid buffer
+    return zeros[:z.size].reshape(z.shape)
+
+
 def activation_in_place(z, kind, slope=0.01):
     """The activation applied to z in place (no cache; for fast batched evaluation)."""
     if kind == "relu":
-        np.maximum(z, 0.0, out=z)
+        np.maximum(z, zeros_like_read_only(z), out=z)
     elif kind == "leaky_relu":
         np.maximum(z, slope * z, out=z)  # equal to the definition for 0 <= slope < 1
     elif kind == "tanh":

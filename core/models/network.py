@@ -1078,7 +1078,7 @@ class Network(ClassifierObjective):
         parts += biases[:, :, :, None]
         return parts if k > 1 else parts[:, 0]
 
-    def scores_from_first_layer(self, thetas, z, masks=None, bn_mode=None):
+    def scores_from_first_layer(self, thetas, z, masks=None, bn_mode=None, out=None):
         """Scores of P parameter vectors from their first layer's pre-activations, examples
         on the last axis.
 
@@ -1091,10 +1091,11 @@ class Network(ClassifierObjective):
         masks : None or one (width, n) dropout mask per hidden layer (those examples' rows,
             transposed)
         bn_mode : "train" is refused (see :meth:`fast_slice_refusal`); "eval" or None
+        out : None or a contiguous array (P, C, n) to write the scores into
 
         Returns
         -------
-        scores : array (P, C, n): the operations of :meth:`forward` point by point, batched
+        scores : array (P, C, n) (``out`` when given): the operations of :meth:`forward` point by point, batched
         over the points (one stacked product per layer) and transposed, so that a loss's
         reductions over classes run along contiguous rows of examples.
         """
@@ -1136,7 +1137,9 @@ class Network(ClassifierObjective):
                 a += h
             h = a
         W_out, b_out = self.output
-        return np.matmul(transposed(stacked(W_out)), h) + stacked(b_out)[:, :, None]
+        scores = np.matmul(transposed(stacked(W_out)), h, out=out)
+        scores += stacked(b_out)[:, :, None]
+        return scores
 
     def fast_slice_work(self, n) -> int:
         """Multiply-adds of one point in the fast slice path for n examples: the first

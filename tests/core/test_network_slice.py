@@ -246,3 +246,64 @@ def test_stopping_early_leaves_no_thread_behind():
     assert not [t for t in threading.enumerate() if t.name.startswith("hillwalk-slice")]
     serial = compute_slice(net, plane, axis, axis, "total")
     np.testing.assert_allclose(threaded.values, serial.values, rtol=1e-13)
+
+
+@pytest.mark.parametrize("case", ["relu-softmax-l2", "leaky-svm-l1-deep", "maxout-svm-elastic",
+                                  "relu-softmax-dropout-mean2"])
+def test_two_workers_sharing_passes_across_rows_give_the_one_thread_slice(monkeypatch, case):
+    """The workers take passes of a few points off one queue across rows and chunks; the
+    slice is the one-thread slice, whatever order the passes finish in, with guarded
+    points and examples in chunks too."""
+    net = make_net(data=small_data(n=120), **CASES[case])
+    plane = plane_of(net)
+    alphas, betas = make_axis(-1.5, 1.5, 13), make_axis(-1, 1, 7)
+    monkeypatch.setattr(network_slice, "CACHE_BYTES", 8 * 8 * 120 * 2)   # 2 points a pass at most: a row is 7 passes
+    one = compute_slice(net, plane, alphas, betas, "total")
+    previous = set_parallelism(Parallelism(2))
+    try:
+        two = compute_slice(net, plane, alphas, betas, "total")
+        chunked = list(iter_slice(net, plane, alphas, betas, "total", budget_bytes=2 * 3 * 8 * 8 * 30))[-1].result
+        monkeypatch.setattr(network_slice, "CANCELLATION_GUARD", 1.5)       # many points evaluated directly
+        guarded = compute_slice(net, plane, alphas, betas, "total")
+    finally:
+        set_parallelism(previous)
+    np.testing.assert_allclose(two.values, one.values, rtol=1e-13)
+    np.testing.assert_allclose(chunked.values, one.values, rtol=1e-13)
+    assert 0 < guarded.fallback_points < alphas.size * betas.size
+    np.testing.assert_allclose(guarded.values, one.values, rtol=1e-12)
+    assert relative_error(two.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
+
+
+def test_a_failing_pass_reaches_the_caller_and_leaves_no_thread_behind(monkeypatch):
+    net = make_net(hidden=(8,), data=small_data(n=100))
+    plane = plane_of(net)
+    axis = make_axis(-1, 1, 21)
+    monkeypatch.setattr(network_slice, "STEP_WORK", 1)
+    calls = []
+    original = network_slice.FastNetwork._chunk_sums
+
+    def failing(self, *arguments):
+        calls.append(1)
+        if len(calls) == 7:
+            raise FloatingPointError("pass 7 failed")
+        return original(self, *arguments)
+
+    monkeypatch.setattr(network_slice.FastNetwork, "_chunk_sums", failing)
+    raised = []
+
+    def compute():   # in a thread of its own, so that a hang fails the test instead of the run
+        try:
+            compute_slice(net, plane, axis, axis, "total")
+        except FloatingPointError as error:
+            raised.append(error)
+
+    previous = set_parallelism(Parallelism(2))
+    try:
+        caller = threading.Thread(target=compute)
+        caller.start()
+        caller.join(60)
+    finally:
+        set_parallelism(previous)
+    assert not caller.is_alive(), "the failure never reached the caller"
+    assert [str(error) for error in raised] == ["pass 7 failed"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("hillwalk-slice")]
