@@ -1,5 +1,7 @@
 """Time from interpreter start to a responsive main window, and to the complete default
-scene (slice, cut and race), offscreen. Prints one JSON line.
+scene (slice, cut and race), offscreen. Prints one JSON line. Where the app's modules
+have no compiled bytecode and may not write it (``PYTHONDONTWRITEBYTECODE``), each start
+compiles them again (about 0.1 s here): ``bench_window.py`` compiles them first.
 Run: .venv/bin/python benchmarks/startup_time.py
 """
 import time
