@@ -197,7 +197,9 @@ def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POS
     side by side while fewer of them compete at once for the interpreter.
     """
     gate = gate if gate is not None else contextlib.nullcontext()
-    cursor, chunk, last_post = 0, 1, -math.inf
+    # two steps first: the first post needs two rows (see below), and waiting for a second
+    # turn at the gate delayed the first piece of the last of four runs by a round of turns
+    cursor, chunk, last_post = 0, 2, -math.inf
     while not run.finished:
         if should_stop is not None and should_stop():
             return
