@@ -59,6 +59,8 @@ RUN_GATE_SIZE = 1
 # after a regularization change (milliseconds), instead of in a job of their own.
 QUICK_CONTOURS_POINTS = 401 * 401
 FRAME_INTERVAL_MS = 33   # streamed results reach the views at most once a frame (30 per second)
+# The first pieces of runs restarted together wait at most this long for one another.
+FIRST_PIECES_WAIT_MS = FRAME_INTERVAL_MS
 HOLD_OFF_S = 0.25        # the longest a visible job keeps the race's runs waiting (see _start_first)
 
 
@@ -676,7 +678,14 @@ class AppState(QtCore.QObject):
             return
         was_ended, was_empty = run.ended, len(run.a) == 0
         run.extend(increment)
-        if (run.ended and not was_ended) or was_empty:
+        if was_empty and self._first_pieces_pending():
+            # runs restarted together (a click, a new problem) arrive a few ms apart: their
+            # first pieces are shown in one redraw, when the last is in or a frame after the
+            # first, not one redraw each (each delayed the next by a redraw and a paint)
+            timer = self._runs_update_timer
+            if not timer.isActive() or timer.remainingTime() > FIRST_PIECES_WAIT_MS:
+                timer.start(FIRST_PIECES_WAIT_MS)
+        elif (run.ended and not was_ended) or was_empty:
             # a run's first piece is shown at once (the change the user made becomes
             # visible), and its end (finished, diverged, escaped) changes the legend's
             # text: tell the views now, not a frame later (twice per run at most)
@@ -684,6 +693,11 @@ class AppState(QtCore.QObject):
             self._emit_runs_updated()
         else:
             self._runs_changed()
+
+    def _first_pieces_pending(self) -> bool:
+        """Whether a run still computing has shown nothing yet (its first piece is coming)."""
+        return any(len(run.a) == 0 and not run.ended and self.jobs.is_live(f"run:{entry_id}")
+                   for entry_id, run in self.runs.items())
 
     # ================================================================= job results
     def _on_job_progress(self, kind, fraction, text):

@@ -176,3 +176,58 @@ def test_every_plot_repaints_on_a_change_at_most_once_a_frame(qtbot, window):
         assert 1 <= len(paints) <= elapsed_ms / FRAME_INTERVAL_MS + 1
     finally:
         viewport.removeEventFilter(counter)
+
+
+def test_runs_restarted_together_show_their_first_pieces_in_one_redraw(qtbot, iris_window, monkeypatch):
+    """A click restarts every run; their first pieces come a few ms apart and are shown in
+    one redraw (when the last is in), not one redraw each."""
+    import threading
+
+    import hillwalk.gui.state as state_module
+    from hillwalk.core import experiment
+    from tests.gui.test_app import click_plane
+
+    window, state = iris_window, iris_window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    # the merged redraw waits for the last first piece here, never for its timer
+    monkeypatch.setattr(state_module, "FIRST_PIECES_WAIT_MS", 600_000)
+    labels = {entry.id: state.runs[entry.id].label for entry in state.optimizers if entry.enabled}
+    released = {label: threading.Event() for label in labels.values()}
+    real_stream_run = experiment.stream_run
+
+    everyone = threading.Event()
+
+    def wait_for(event, should_stop):
+        while not event.wait(0.005):
+            if should_stop():
+                return False
+        return True
+
+    def held_stream_run(objective, plane, race, spec, label, report, should_stop, **options):
+        if not wait_for(released[label], should_stop):   # until the test lets this run go
+            return None
+
+        def held_report(*arguments):   # after its first piece, a run waits for the others' release
+            report(*arguments)
+            wait_for(everyone, should_stop)
+
+        return real_stream_run(objective, plane, race, spec, label, held_report, should_stop, **options)
+
+    monkeypatch.setattr(experiment, "stream_run", held_stream_run)
+    shown = []   # at each redraw, the restarted runs that had a piece
+    olds = dict(state.runs)
+    state.runs_updated.connect(lambda: shown.append(
+        sorted(i for i, run in state.runs.items() if run is not olds.get(i) and len(run.a) >= 2)))
+    click_plane(qtbot, window, 0.4, -0.3)
+    qtbot.waitUntil(lambda: state.views_current, timeout=UI_TIMEOUT_MS)   # the restart itself redrawn
+    shown.clear()
+    first, *others = labels
+    released[labels[first]].set()
+    qtbot.waitUntil(lambda: len(state.runs[first].a) >= 2, timeout=SCENE_TIMEOUT_MS)
+    assert shown == [] and not state.views_current   # its redraw waits for the others
+    for entry_id in others:
+        released[labels[entry_id]].set()
+    qtbot.waitUntil(lambda: shown != [], timeout=SCENE_TIMEOUT_MS)
+    assert shown[0] == sorted(labels)   # one redraw, with every first piece
+    everyone.set()
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
