@@ -154,6 +154,7 @@ class LinearClassifier(ClassifierObjective):
         self.reg_mask = np.ones(self.param_shape, dtype=bool)
         if not self.regularize_bias:
             self.reg_mask[:, -1] = False
+        self._plane_cache = None   # (plane, plane_scores(plane))
 
     # ----------------------------------------------------------------- basics
     @property
@@ -246,6 +247,69 @@ class LinearClassifier(ClassifierObjective):
 
     def _scores(self, W, X):
         return X @ W.T
+
+    # ----------------------------------------------------------------- on a plane
+    def plane_scores(self, plane):
+        """On the plane ``W = C + a D1 + b D2`` the scores are affine in (a, b): for the
+        training and the validation split, the scores under C, D1 and D2, transposed (the
+        classes' reductions then run along contiguous rows), their largest magnitudes and
+        the correct classes' flat indices: ``{"train": (S (3, C, n), largest (3,),
+        labels (n,), correct (n,)), "val": ... or None}``. Computed once for the last plane
+        asked for (the race's runs share it; runs that start together may each compute it
+        once, which is harmless)."""
+        cached = self._plane_cache
+        if cached is not None and cached[0] is plane:
+            return cached[1]
+        vectors = [self._as_matrix(plane.center), self._as_matrix(plane.dir1), self._as_matrix(plane.dir2)]
+        splits = {}
+        for split, X, y in (("train", self.X, self.y), ("val", self.X_val, self.y_val)):
+            if X is None:
+                splits[split] = None
+                continue
+            scores = np.stack([V @ X.T for V in vectors])                       # (3, C, n)
+            splits[split] = (scores, np.abs(scores).reshape(3, -1).max(axis=1), y, y * y.size + np.arange(y.size))
+        self._plane_cache = (plane, splits)
+        return splits
+
+    def values_on_plane(self, plane, a, b):
+        """The loss (data plus penalty) and the training and validation accuracies at
+        ``C + a D1 + b D2``, from :meth:`plane_scores`: two multiply-adds a score instead
+        of a product over the features, the same values as :meth:`loss` and
+        :meth:`accuracy` up to rounding. None where the combination could lose digits (a
+        score's three terms, at their largest, exceed 16 times the largest score: the
+        terms cancel), for the caller to evaluate directly.
+
+        Returns
+        -------
+        (loss, train accuracy, validation accuracy (NaN without a validation set)) or None
+        """
+        splits = self.plane_scores(plane)
+        combined = {}
+        for split, parts in splits.items():
+            if parts is None:
+                continue
+            scores, largest = parts[0], parts[1]
+            values = scores[1] * a                                                   # (C, n)
+            values += scores[0]
+            if b != 0:
+                values += b * scores[2]
+            bound = largest[0] + abs(a) * largest[1] + abs(b) * largest[2]
+            if not bound <= 16.0 * np.abs(values).max():
+                return None
+            combined[split] = values
+        train, correct = combined["train"], splits["train"][3]
+        if self.loss_name == "svm":   # sum over j of max(0, s_j - s_y + delta), the correct class's term 0
+            margins = train - np.take(train, correct)[None, :]
+            margins += self.delta
+            margins.reshape(-1)[correct] = 0.0
+            per_example = np.maximum(margins, 0.0).sum(axis=0)
+        else:                         # logsumexp(s) - s_y, shifted by the largest score
+            shifted = train - train.max(axis=0)[None, :]
+            per_example = np.log(np.exp(shifted).sum(axis=0)) - np.take(shifted, correct)
+        loss = per_example.mean() + self.regularizer.penalty(self._as_matrix(plane.point(a, b)), self.reg_mask)
+        accuracies = [float(np.mean(np.argmax(combined[split], axis=0) == splits[split][2])) if split in combined
+                      else float("nan") for split in ("train", "val")]
+        return float(loss), accuracies[0], accuracies[1]
 
     def predict(self, theta, X):
         """Predicted classes of raw inputs X (n, D) (the bias column is added here), shape (n,)."""

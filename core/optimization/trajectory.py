@@ -143,6 +143,8 @@ class Run:
         self.objective, self.spec, self.steps, self.seed = objective, spec, int(steps), seed
         # the noise-free objective whose full-data loss the record shows (see the module doc)
         self._evaluation = objective.for_evaluation() if objective.has_step_noise else objective
+        # (loss, train accuracy, val accuracy) at theta, or None: see PlaneObjective.quick_values
+        self._quick_values = getattr(objective, "quick_values", None)
         self.optimizer = spec.build(seed)
         self.sampler = BatchSampler(objective.n_train or 1, spec.batch_size, spec.sampling, seed)
         self.optimizer.steps_per_epoch = self.sampler.steps_per_epoch
@@ -220,10 +222,15 @@ class Run:
         noisy = objective.has_step_noise
         stepped = objective.at_step(self.t) if noisy else objective   # update t's masks
         batch_loss, grad = stepped.loss_and_grad(self.theta, batch=batch)
+        # the record's full-data loss and accuracies in one go where the objective has a
+        # quick way (an in-plane run of a linear classifier: scores affine in (a, b))
+        evaluated = None if noisy or self._quick_values is None else self._quick_values(self.theta)
         if noisy:
             full_loss = self._evaluation.loss(self.theta)
         elif batch is None:
             full_loss = batch_loss
+        elif evaluated is not None:
+            full_loss = evaluated[0]
         else:
             full_loss = objective.loss(self.theta)
         if self._start_scale is None:
@@ -236,7 +243,7 @@ class Run:
         if self._diverged(full_loss, self.theta, grad) or not math.isfinite(batch_loss):
             self.diverged_at = self.t
             return False
-        self._record(full_loss, batch_loss, grad)
+        self._record(full_loss, batch_loss, grad, None if evaluated is None else evaluated[1:])
         if self.t >= self.steps:
             self._finished_recording = True
             return False
@@ -262,14 +269,17 @@ class Run:
         self.t += 1
         return True
 
-    def _record(self, full_loss, batch_loss, grad):
+    def _record(self, full_loss, batch_loss, grad, accuracies=None):
         rows = self._rows
         rows["steps"].append(self.t)
         rows["loss"].append(float(full_loss))
         rows["batch_loss"].append(float(batch_loss))
-        accuracy = self.objective.accuracy  # NaN where there is nothing to classify
-        rows["train_acc"].append(accuracy(self.theta, "train") if accuracy else float("nan"))
-        rows["val_acc"].append(accuracy(self.theta, "val") if accuracy else float("nan"))
+        if accuracies is None:
+            accuracy = self.objective.accuracy  # NaN where there is nothing to classify
+            accuracies = ((accuracy(self.theta, "train"), accuracy(self.theta, "val")) if accuracy
+                          else (float("nan"), float("nan")))
+        rows["train_acc"].append(accuracies[0])
+        rows["val_acc"].append(accuracies[1])
         rows["grad_norm"].append(float(np.linalg.norm(grad)))
         if self.spec.uses_gradient:
             self._gradients += 1   # this row's gradient
@@ -503,3 +513,13 @@ class PlaneObjective:
 
     def accuracy(self, ab, split="train"):
         return self.objective.accuracy(self.full_parameters(ab), split)
+
+    def quick_values(self, ab):
+        """(loss, train accuracy, val accuracy) at (a, b) from scores affine in (a, b), where
+        the wrapped objective has them (a linear classifier: ``values_on_plane``), for a
+        run's record; None otherwise, or where the combination could lose digits."""
+        values_on_plane = getattr(self.objective, "values_on_plane", None)
+        if values_on_plane is None:
+            return None
+        ab = np.asarray(ab, dtype=np.float64).reshape(2)
+        return values_on_plane(self.plane, float(ab[0]), float(ab[1]))

@@ -401,3 +401,42 @@ def test_random_search_on_a_two_d_function_draws_around_the_start():
     start = np.array([-1.5, 2.0])
     run = Run(rosenbrock, OptimizerSpec("random-search", lr=0.3), start, 200, seed=1).run_to_end()
     assert run.loss[-1] < run.loss[0] and np.linalg.norm(run.thetas[-1] - start) < 2.0
+
+
+@pytest.mark.parametrize("loss, reg, val", [("softmax", "l2", True), ("svm", "l1", True), ("softmax", "elastic", False),
+                                            ("svm", "none", False)])
+def test_an_in_plane_linear_run_records_the_direct_loss_and_accuracies(loss, reg, val):
+    """The record of an in-plane run of a linear classifier comes from scores affine in
+    (a, b) (two multiply-adds a score): the same loss as evaluating the full parameters
+    directly, to rounding, and the same accuracies, at every step."""
+    objective = ClassifierSpec(dataset="digits", loss=loss, regularizer=reg, lam=1e-2,
+                               val_fraction=0.2 if val else 0.0).build()
+    plane = random_plane(objective, objective.initial_theta(1e-2, 0), "filter", seed=1)
+    in_plane = PlaneObjective(objective, plane)
+    trajectory = Run(in_plane, OptimizerSpec("sgd", lr=0.5, batch_size=32), (1.5, -2.0), 40).run_to_end()
+    direct = [objective.components(in_plane.full_parameters(ab))["total"] for ab in trajectory.thetas]
+    np.testing.assert_allclose(trajectory.loss, direct, rtol=1e-12)
+    for k, ab in enumerate(trajectory.thetas):
+        theta = in_plane.full_parameters(ab)
+        assert trajectory.train_acc[k] == objective.accuracy(theta, "train")
+        val_accuracy = objective.accuracy(theta, "val")
+        assert trajectory.val_acc[k] == val_accuracy or (math.isnan(val_accuracy) and math.isnan(trajectory.val_acc[k]))
+    assert in_plane.quick_values(trajectory.thetas[-1]) is not None   # the quick way was taken
+
+
+def test_the_quick_record_evaluates_directly_where_the_scores_cancel():
+    """Where a score's three terms are far larger than the scores (here the plane passes
+    through W = 0, so every score cancels to 0 at a = -1) the quick values are refused and
+    the run records the direct evaluation."""
+    from hillwalk.core.landscapes.directions import Plane
+
+    objective = ClassifierSpec(dataset="digits").build()
+    rng = np.random.default_rng(0)
+    center = rng.standard_normal(objective.param_shape)
+    plane = Plane(center, center.copy(), rng.standard_normal(objective.param_shape))
+    in_plane = PlaneObjective(objective, plane)
+    assert in_plane.quick_values(np.array([-1.0, 0.0])) is None
+    assert in_plane.quick_values(np.array([0.5, 0.0])) is not None
+    trajectory = Run(in_plane, OptimizerSpec("sgd", lr=1e-9, batch_size=32), (-1.0, 0.0), 3).run_to_end()
+    for ab, loss in zip(trajectory.thetas, trajectory.loss):
+        assert in_plane.quick_values(ab) is None and loss == objective.loss(in_plane.full_parameters(ab))
