@@ -627,7 +627,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self.progress_bar.setVisible(False)
             return
         self.progress_bar.setVisible(True)
+        # QProgressBar.setValue repaints at once (QWidget.repaint) whenever the bar visibly
+        # moves, and that repaint paints every widget of the window waiting for its update,
+        # the figures included, inside this handler; with updates off meanwhile the bar
+        # only asks for an update, painted with the rest at the window's next update.
+        self.progress_bar.setUpdatesEnabled(False)
         self.progress_bar.setValue(int(1000 * fraction))
+        self.progress_bar.setUpdatesEnabled(True)
         # the bar holds the percentage; the words (a method's label can be long) go to
         # the status message beside it, and whole into the tooltip
         self.progress_bar.setToolTip(text)

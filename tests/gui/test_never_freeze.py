@@ -231,3 +231,35 @@ def test_runs_restarted_together_show_their_first_pieces_in_one_redraw(qtbot, ir
     assert shown[0] == sorted(labels)   # one redraw, with every first piece
     everyone.set()
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+def test_a_progress_report_paints_nothing_inside_its_handler(qtbot, window):
+    """QProgressBar.setValue repaints at once when the bar moves, which painted every widget
+    waiting for an update (the figures too) inside the progress handler; the bar now waits
+    for the window's next update like everything else."""
+    from PyQt6 import QtWidgets
+
+    class PaintCounter(QtCore.QObject):
+        painted = []
+
+        def eventFilter(self, receiver, event):
+            if event.type() == QtCore.QEvent.Type.Paint:
+                self.painted.append(type(receiver).__name__)
+            return False
+
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    window.state.progress.emit("computing: a test", 0.1)
+    wait_for_frames(qtbot, window)   # the bar shown and painted at 10%
+    assert window.progress_bar.isVisible()
+    counter = PaintCounter()
+    QtWidgets.QApplication.instance().installEventFilter(counter)
+    try:
+        window.heatmap.figure.viewport().update()   # a figure waiting for its update
+        for fraction in (0.35, 0.6, 0.85):
+            window.state.progress.emit("computing: a test", fraction)
+        assert counter.painted == []
+        assert window.progress_bar.value() == 850
+        qtbot.waitUntil(lambda: "QProgressBar" in counter.painted, timeout=UI_TIMEOUT_MS)   # painted later
+    finally:
+        QtWidgets.QApplication.instance().removeEventFilter(counter)
+        window.state.progress.emit("", 1.0)
