@@ -151,6 +151,11 @@ class AppState(QtCore.QObject):
         self._runs_update_timer.setSingleShot(True)
         self._runs_update_timer.setInterval(FRAME_INTERVAL_MS)
         self._runs_update_timer.timeout.connect(self._emit_runs_updated)
+        # The figures redraw an optimizers change (a label, a colour, one more or fewer)
+        # with the runs, at most a frame later or at once with a restarted run's first piece:
+        # redrawn at once as well, every legend was laid out twice for one change (a
+        # learning rate typed in: 10 ms, then again 5 ms later with the new path).
+        self.optimizers_changed.connect(self._runs_changed)
         self.labs = LabState(self)
         # the opened session's title and caption (a preset's paragraph, shown by the window)
         # and its scene, which they describe (see session())

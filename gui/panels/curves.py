@@ -111,7 +111,6 @@ class CurvesPanel(QtWidgets.QWidget):
         self.loss_plot.vb.sigResized.connect(lambda _view_box: self._set_loss_ticks())  # how many labels fit
         state.view_changed.connect(self._on_view_changed)
         state.runs_updated.connect(self._on_runs_updated)
-        state.optimizers_changed.connect(self._on_runs_updated)
         state.frame_changed.connect(self._on_frame_changed)
         state.objective_ready.connect(self._on_objective_ready)
         self._on_view_changed()

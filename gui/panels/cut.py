@@ -104,7 +104,6 @@ class CutPanel(QtWidgets.QWidget):
         state.cut_ready.connect(self._on_cut_ready)
         state.view_changed.connect(self._sync_controls)
         state.runs_updated.connect(self._on_runs_updated)
-        state.optimizers_changed.connect(self._on_runs_updated)
         state.frame_changed.connect(self._on_frame_changed)
         self._sync_controls()
 

@@ -152,7 +152,9 @@ def test_unticking_a_method_hides_it(qtbot, window):
     entry_id = item.data(QtCore.Qt.ItemDataRole.UserRole)
     item.setCheckState(QtCore.Qt.CheckState.Unchecked)
     assert window.optimizers_panel.list.item(1).checkState() == QtCore.Qt.CheckState.Unchecked
-    assert entry_id not in window.heatmap.trails and entry_id not in window.state.runs
+    assert entry_id not in window.state.runs
+    # the figures follow within a frame (with the runs' next redraw)
+    qtbot.waitUntil(lambda: entry_id not in window.heatmap.trails, timeout=UI_TIMEOUT_MS)
     assert len(window.heatmap.legend.items) == 3
 
 
@@ -365,3 +367,27 @@ def test_cut_markers_sit_on_their_curves_in_log_scale(qtbot, window):
         row = int(np.searchsorted(run.steps, 50, side="right")) - 1
         y = window.cut_panel.markers.head_position(entry_id)[1]
         assert y == pytest.approx(np.log10(run.loss[row]))  # log10 units, like the curve's
+
+
+def test_a_new_learning_rate_relabels_the_legend_once_and_in_place(qtbot, window):
+    """Typing a learning rate changes the method's legend label: the figures redraw it with
+    the restarted run (not once more inside the key press), and the legend's labels are
+    relabelled, not rebuilt."""
+    legend = window.heatmap.legend
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    labels_before = [label for _sample, label in legend.items]
+    old_texts = [label.text for label in labels_before]
+    box = window.optimizers_panel.lr
+    selected = window.optimizers_panel._selected_entry()
+    new_lr = "0.0123"   # in no label yet
+    assert not any(new_lr in text for text in old_texts)
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), new_lr)
+    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+    assert selected.spec.lr == pytest.approx(float(new_lr))
+    assert [label.text for label in labels_before] == old_texts   # not redrawn inside the key press
+    qtbot.waitUntil(lambda: any(f"lr {new_lr}" in label.text for _sample, label in legend.items),
+                    timeout=UI_TIMEOUT_MS)
+    assert [label for _sample, label in legend.items] == labels_before   # the same label items
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
