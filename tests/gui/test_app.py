@@ -391,3 +391,33 @@ def test_a_new_learning_rate_relabels_the_legend_once_and_in_place(qtbot, window
                     timeout=UI_TIMEOUT_MS)
     assert [label for _sample, label in legend.items] == labels_before   # the same label items
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+def test_a_restarted_method_redraws_only_its_own_paths(qtbot, window):
+    """A new learning rate restarts one method: its path is drawn again as it comes in,
+    while the other methods' trails and curves, unchanged, are not set again at every update."""
+    state = window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    window.scrub.setValue(window.scrub.maximum())   # the race shown to its end, as a person drags it
+    qtbot.waitUntil(lambda: not state.playing, timeout=UI_TIMEOUT_MS)
+    selected = window.optimizers_panel._selected_entry()
+    others = [entry.id for entry in state.optimizers if entry.enabled and entry.id != selected.id]
+    changed = {}
+
+    def watch(name, item):
+        changed.setdefault(name, 0)
+        item.sigPlotChanged.connect(lambda *_: changed.__setitem__(name, changed[name] + 1))
+
+    for entry_id in others + [selected.id]:
+        watch(("heatmap", entry_id), window.heatmap.markers.trails[entry_id])
+        watch(("cut", entry_id), window.cut_panel.markers.trails[entry_id])
+        watch(("curves", entry_id), window.curves.lines[entry_id]["loss"])
+    box = window.optimizers_panel.lr
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "0.0123")
+    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: state.runs[selected.id].finished and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    wait_for_frames(qtbot, window)
+    assert all(changed[(view, selected.id)] > 0 for view in ("heatmap", "cut", "curves"))
+    assert {key: count for key, count in changed.items() if key[1] != selected.id and count} == {}
