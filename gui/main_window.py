@@ -475,7 +475,10 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addWidget(self.scrub)
         self.step_label = QtWidgets.QLabel("step 0")
         self.step_label.setObjectName("stepLabel")
-        self.step_label.setMinimumWidth(110)
+        # a fixed size, room for the longest race: its text changes at every frame, and a
+        # label whose size may change asks the window to lay itself out again each time
+        widest = self.step_label.fontMetrics().horizontalAdvance("step 100000 / 100000")
+        self.step_label.setFixedSize(max(110, widest + 8), self.step_label.sizeHint().height())
         bar.addWidget(self.step_label)
 
     def _build_status_bar(self):

@@ -205,10 +205,13 @@ class HeatmapPanel(QtWidgets.QWidget):
             text += f"<br>Modes of the slice: {shown.plane.info['modes']}"
         if notes:
             off = any(not note.endswith(" 0%") for note in notes)
-            text += "<br>" + "; ".join(notes) + f" (step {frame})"
+            # the step only where the shares vary with it: paths in the plane keep one text
+            # while the race plays
+            text += "<br>" + "; ".join(notes) + (f" (step {frame})" if off else "")
             text += (" &mdash; a dashed ring round a marker grows with the share of the point's distance from "
                      "the centre that lies off the plane" if off else " &mdash; every path lies in the plane")
-        self.info.setText(text)
+        if text != self.info.text():   # a new text lays the whole window out again (it wraps)
+            self.info.setText(text)
 
     # ----------------------------------------------------------------- mouse
     def _plane_point(self, scene_pos):

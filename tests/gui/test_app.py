@@ -421,3 +421,20 @@ def test_a_restarted_method_redraws_only_its_own_paths(qtbot, window):
     wait_for_frames(qtbot, window)
     assert all(changed[(view, selected.id)] > 0 for view in ("heatmap", "cut", "curves"))
     assert {key: count for key, count in changed.items() if key[1] != selected.id and count} == {}
+
+
+def test_labels_that_change_at_every_frame_do_not_lay_the_window_out(qtbot, window):
+    """The step readout has a fixed size and the heatmap's note on in-plane paths keeps one
+    text while the race plays: a label whose size may change asks the whole window to lay
+    itself out again at every frame."""
+    state = window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    step = window.step_label
+    assert step.minimumSize() == step.maximumSize()
+    assert step.fontMetrics().horizontalAdvance("step 100000 / 100000") <= step.width()
+    texts = set()
+    for frame in (state.race.steps // 6, state.race.steps // 2, state.race.steps):
+        window.scrub.setValue(frame)   # as a person drags the slider
+        assert state.frame == frame and step.text() == f"step {frame} / {state.race.steps}"
+        texts.add(window.heatmap.info.text())
+    assert len(texts) == 1 and "every path lies in the plane" in texts.pop()
