@@ -15,6 +15,9 @@ def rows_up_to(run, frame) -> int:
     return max(1, int(np.searchsorted(run.steps, frame, side="right")))
 
 
+# heads and rings this far above their trails' z value (the heatmap's trails are at 20, its
+# start marker at 25, the cut's end markers at 26, the crosshair at 30)
+HEAD_Z_ABOVE_TRAILS = 7
 MAX_DRAWN_POINTS = 1500  # a path of 100000 steps is drawn through 1500 of its rows
 # A trail is drawn as a settled part, cached as pixels and redrawn only when it grows by
 # this many rows, and a live tail stroked at every frame: playing a race then re-strokes
@@ -134,7 +137,9 @@ class RunMarkers:
                     item.setZValue(self.z_value)
                     self.plot.addItem(item)
                 for item in markers:   # pixel-sized: no part of the data's bounds
-                    item.setZValue(self.z_value)
+                    # above the trails and the race's start marker: a method that has barely
+                    # moved from the start still shows where it is
+                    item.setZValue(self.z_value + HEAD_Z_ABOVE_TRAILS)
                     self.plot.addItem(item, ignoreBounds=True)
                 self.trails[entry_id], self.settled[entry_id], self.heads[entry_id] = trail, settled, head
             if self._colors.get(entry_id) == entry.color:

@@ -438,3 +438,14 @@ def test_labels_that_change_at_every_frame_do_not_lay_the_window_out(qtbot, wind
         assert state.frame == frame and step.text() == f"step {frame} / {state.race.steps}"
         texts.add(window.heatmap.info.text())
     assert len(texts) == 1 and "every path lies in the plane" in texts.pop()
+
+
+def test_heads_are_drawn_above_the_start_marker_and_the_trails(qtbot, window):
+    """A method that has barely left the start (a flat landscape, a tiny rate) still shows
+    its head: the heads and rings lie above the white start square and above every trail."""
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    markers, start = window.heatmap.markers, window.heatmap.start_marker
+    for entry_id, head in markers.heads.items():
+        assert head.zValue() > start.zValue()
+        assert head.zValue() > max(markers.trails[entry_id].zValue(), markers.settled[entry_id].zValue())
+        assert markers.rings[entry_id].zValue() > start.zValue()
