@@ -200,8 +200,12 @@ def main():
                     str(Path(__file__).resolve().parents[1])], check=True)
     for _ in range(args.rounds):
         # the app's own startup benchmark, whose first figure is the same measure
-        app_s = json.loads(subprocess.run([sys.executable, str(Path(__file__).with_name("startup_time.py"))],
-                                          capture_output=True, text=True, check=True).stdout)["responsive_window_s"]
+        child = subprocess.run([sys.executable, str(Path(__file__).with_name("startup_time.py"))],
+                               capture_output=True, text=True)
+        if child.returncode != 0:   # say why (it happened once, unreproduced), then stop as check=True would
+            print(f"startup_time.py exited with {child.returncode}:\n{child.stderr[-4000:]}", file=sys.stderr)
+            child.check_returncode()
+        app_s = json.loads(child.stdout)["responsive_window_s"]
         minimal_s = float(subprocess.run([sys.executable, "-c", STARTUP_MINIMAL], capture_output=True, text=True,
                                          check=True).stdout.split()[0])
         startup.append((app_s, minimal_s))
