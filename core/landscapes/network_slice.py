@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..models.losses import per_example_losses_by_rows
 from .landscape import WORK_PER_STEP, get_parallelism, penalty_grid
 
 # A grid point where some first-layer unit's |c_u| + |a||d1_u| + |b||d2_u| exceeds this
@@ -233,21 +234,7 @@ class FastNetwork:
             if self.component.kind == "accuracy":
                 total += np.count_nonzero(np.argmax(scores, axis=1) == labels[None, :], axis=1)
                 continue
-            flat_scores = scores.reshape(P, -1)
-            if net.loss_name == "svm":
-                scores -= np.take(flat_scores, correct, axis=1)[:, None, :]
-                scores += net.delta
-                flat_scores[:, correct] = 0.0
-                np.maximum(scores, 0.0, out=scores)
-                total += scores.sum(axis=1).sum(axis=1)
-            else:   # log sum_j exp(s_j - m) - (s_y - m), m the largest score, as the reference
-                largest = scores.max(axis=1)
-                scores -= largest[:, None, :]
-                correct_shifted = np.take(flat_scores, correct, axis=1)
-                np.exp(scores, out=scores)
-                per_example = np.log(scores.sum(axis=1))
-                per_example -= correct_shifted
-                total += per_example.sum(axis=1)
+            total += per_example_losses_by_rows(scores, correct, net.loss_name, net.delta).sum(axis=1)
         return total / len(self.mask_sets)
 
     def _chunk_results(self, chunks, blocks, start, stop, pool):

@@ -167,3 +167,36 @@ def _softmax_per_example(scores, y):
     top = scores.max(axis=1)
     shifted = scores - top[:, None]
     return np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(scores.shape[0]), y]
+
+
+def per_example_losses_by_rows(scores, correct, loss, delta=1.0):
+    """``L_i`` of scores laid out with the classes on the second-to-last axis and the
+    examples on the last, ``(..., C, n)`` (the classes' reductions then run along
+    contiguous rows of examples), as the network fast slice and a linear classifier's
+    plane scores lay them out. The same operations as :func:`_svm_per_example` and
+    :func:`_softmax_per_example` (largest-score shift), transposed. Overwrites ``scores``.
+
+    Parameters
+    ----------
+    scores : array (..., C, n), contiguous ; correct : int array (n,), the correct
+    classes' flat indices in a (C, n) slice (``y * n + arange(n)``) ; loss : "svm" or
+    "softmax" ; delta : the SVM margin
+
+    Returns
+    -------
+    array (..., n)
+    """
+    flat = scores.reshape(scores.shape[:-2] + (-1,))
+    if loss == "svm":   # sum over j of max(0, s_j - s_y + delta), the correct class's term 0
+        scores -= np.take(flat, correct, axis=-1)[..., None, :]
+        scores += delta
+        flat[..., correct] = 0.0
+        np.maximum(scores, 0.0, out=scores)
+        return scores.sum(axis=-2)
+    # log sum_j exp(s_j - m) - (s_y - m), m the largest score
+    scores -= scores.max(axis=-2)[..., None, :]
+    correct_shifted = np.take(flat, correct, axis=-1)
+    np.exp(scores, out=scores)
+    per_example = np.log(scores.sum(axis=-2))
+    per_example -= correct_shifted
+    return per_example

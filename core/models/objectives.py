@@ -21,7 +21,7 @@ import numpy as np
 
 from ..data.datasets import Dataset, Preprocessor, add_bias, require_safe_features, require_two_classes, train_val_split
 from ..errors import HillwalkError, require_choice
-from .losses import _softmax_per_example, _svm_per_example, softmax_loss, svm_loss
+from .losses import _softmax_per_example, _svm_per_example, per_example_losses_by_rows, softmax_loss, svm_loss
 from .regularizers import Regularizer
 
 LOSS_NAMES = ("svm", "softmax")
@@ -297,18 +297,11 @@ class LinearClassifier(ClassifierObjective):
             if not bound <= 16.0 * np.abs(values).max():
                 return None
             combined[split] = values
-        train, correct = combined["train"], splits["train"][3]
-        if self.loss_name == "svm":   # sum over j of max(0, s_j - s_y + delta), the correct class's term 0
-            margins = train - np.take(train, correct)[None, :]
-            margins += self.delta
-            margins.reshape(-1)[correct] = 0.0
-            per_example = np.maximum(margins, 0.0).sum(axis=0)
-        else:                         # logsumexp(s) - s_y, shifted by the largest score
-            shifted = train - train.max(axis=0)[None, :]
-            per_example = np.log(np.exp(shifted).sum(axis=0)) - np.take(shifted, correct)
-        loss = per_example.mean() + self.regularizer.penalty(self._as_matrix(plane.point(a, b)), self.reg_mask)
         accuracies = [float(np.mean(np.argmax(combined[split], axis=0) == splits[split][2])) if split in combined
                       else float("nan") for split in ("train", "val")]
+        # (the training scores are overwritten here, after the accuracies)
+        per_example = per_example_losses_by_rows(combined["train"], splits["train"][3], self.loss_name, self.delta)
+        loss = per_example.mean() + self.regularizer.penalty(self._as_matrix(plane.point(a, b)), self.reg_mask)
         return float(loss), accuracies[0], accuracies[1]
 
     def predict(self, theta, X):

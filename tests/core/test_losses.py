@@ -137,3 +137,21 @@ def test_losses_are_non_negative_and_gradient_rows_sum_to_zero(data):
     for loss, dscores in (svm_loss(scores, y), softmax_loss(scores, y)):
         assert loss >= 0
         np.testing.assert_allclose(dscores.sum(axis=1), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["svm", "softmax"])
+def test_per_example_losses_by_rows_match_the_per_example_losses(loss):
+    """The transposed layout (..., C, n) the fast paths use gives the plain per-example
+    losses of each (n, C) slice."""
+    from hillwalk.core.models.losses import _softmax_per_example, _svm_per_example, per_example_losses_by_rows
+
+    rng = np.random.default_rng(3)
+    P, C, n = 4, 5, 37
+    scores = 30 * rng.standard_normal((P, n, C))   # large: the softmax's shift matters
+    y = rng.integers(0, C, n)
+    correct = y * n + np.arange(n)
+    by_rows = per_example_losses_by_rows(np.ascontiguousarray(scores.transpose(0, 2, 1)), correct, loss, delta=1.5)
+    plain = [_svm_per_example(s, y, 1.5) if loss == "svm" else _softmax_per_example(s, y) for s in scores]
+    np.testing.assert_allclose(by_rows, plain, rtol=1e-13, atol=1e-12)
+    one = per_example_losses_by_rows(np.ascontiguousarray(scores[0].T), correct, loss, delta=1.5)   # (C, n)
+    np.testing.assert_allclose(one, plain[0], rtol=1e-13, atol=1e-12)
