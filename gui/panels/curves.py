@@ -8,7 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from .markers import drawn_rows, finite_rows
+from .markers import DrawnFrom, drawn_rows, finite_rows
 from .widgets import run_ending_note
 
 # Where the loss of an objective unbounded below (a saddle) is clipped before drawing; the
@@ -103,7 +103,7 @@ class CurvesPanel(QtWidgets.QWidget):
             # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self._pen_colors: dict[int, str] = {}   # the colour each entry's pens were made with
-        self._drawn: dict[int, tuple] = {}       # what each entry's curves were last set from
+        self._drawn = DrawnFrom()                # what each entry's curves were last set from
         self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
         self._loss_ticks = None                 # the ticks the loss axis was last given
         self._x_range = None                    # the x range set (0 .. steps), None: autoranged
@@ -192,7 +192,7 @@ class CurvesPanel(QtWidgets.QWidget):
                 for plot, item in zip((self.loss_plot, self.accuracy_plot, self.accuracy_plot, self.gradient_plot),
                                       self.lines.pop(entry_id).values()):
                     plot.removeItem(item)
-                self._drawn.pop(entry_id, None)
+                self._drawn.forget(entry_id)
         positive = self._losses_positive()
         log = self.state.view.curves_log and positive
         by_work = self.state.view.curves_x == "gradients"
@@ -247,7 +247,7 @@ class CurvesPanel(QtWidgets.QWidget):
             if run is None:
                 for item in lines.values():
                     item.setData([], [])
-                self._drawn.pop(entry_id, None)
+                self._drawn.forget(entry_id)
                 continue
             # only the plots on screen: in the compact arrangement two of the three are hidden,
             # and setting their curves at every merged update cost the GUI thread for nothing
@@ -258,11 +258,9 @@ class CurvesPanel(QtWidgets.QWidget):
             self._hidden_behind = self._hidden_behind or len(on_screen) < 4
             # a run that has not changed since its curves were set (the others' increments
             # come at every merged update) keeps them, and their cached pixels
-            drawn = (run.steps.size, run.ended, log, by_work, frozenset(on_screen))
-            previous = self._drawn.get(entry_id)
-            if previous is not None and previous[0] is run and previous[1] == drawn:
+            if not self._drawn.changed(entry_id, (run,), (run.steps.size, run.ended, log, by_work,
+                                                          frozenset(on_screen))):
                 continue
-            self._drawn[entry_id] = (run, drawn)
             # a long run's curves through at most CURVE_POINTS rows: stroking 16000-point
             # curves cost the GUI thread ~18 ms each, and a plot shows no more than a point
             # or two per pixel

@@ -93,7 +93,6 @@ class CutPanel(QtWidgets.QWidget):
         for side in ("bottom", "left"):  # no placeholder axes before the first cut
             self.plot.showAxis(side, False)
         self.markers = RunMarkers(self.plot, trail_width=1.5, head_size=11)
-        self._drawn = {}   # entry id -> (run, plane, (rows, cut line, log scale)) its trail and head show
         self.trails, self.heads = self.markers.trails, self.markers.heads
         layout.addWidget(self.plot_widget)
         self._left_labels = None   # (full, short) y label of the cut shown
@@ -163,8 +162,7 @@ class CutPanel(QtWidgets.QWidget):
             self.plot.setLabel("left", text, color="k")
 
     def _on_runs_updated(self):
-        wanted = self.markers.sync(e for e in self.state.optimizers if e.enabled)
-        self._drawn = {entry_id: drawn for entry_id, drawn in self._drawn.items() if entry_id in wanted}
+        self.markers.sync(e for e in self.state.optimizers if e.enabled)
         self._on_frame_changed(self.state.frame)
 
     def _on_frame_changed(self, frame):
@@ -178,23 +176,18 @@ class CutPanel(QtWidgets.QWidget):
             run = state.runs.get(entry_id)
             if run is None or run.steps.size == 0:
                 self.markers.clear(entry_id)
-                self._drawn.pop(entry_id, None)
                 continue
             upto = rows_up_to(run, frame)
-            # a run shown up to the same row, on the same cut and scale, as last time (the
-            # others' increments and the frames past its end come at every update) stays
-            drawn = (upto, tuple(np.ravel(origin)), tuple(np.ravel(direction)), log)
-            previous = self._drawn.get(entry_id)
-            if previous is not None and previous[0] is run and previous[1] is plane and previous[2] == drawn:
+            # shown up to the same row, on the same cut and scale, as last time: it stays
+            if not self.markers.drawn.changed(entry_id, (run, plane),
+                                              (upto, tuple(np.ravel(origin)), tuple(np.ravel(direction)), log)):
                 continue
-            self._drawn[entry_id] = (run, plane, drawn)
             rows = drawn_rows(upto)
             s = positions_on_cut(run.a[rows], run.b[rows], origin, direction, plane)
             loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
             keep = finite_rows(s, loss)  # a diverged run ends in inf/NaN
             if not keep.any():
                 self.markers.clear(entry_id)
-                self._drawn.pop(entry_id, None)
                 continue
             s, loss = s[keep], loss[keep]
             self.markers.set_trail(entry_id, s, loss)

@@ -55,7 +55,6 @@ class HeatmapPanel(QtWidgets.QWidget):
         # in a row of its own under the plot, so that it never covers a path
         self.legend = self.figure.legend_below()
         self._legend_entries = None  # the (label, colour) pairs the legend shows
-        self._drawn = {}             # entry id -> (run, last row, ended) its markers show
         crosshair_pen = pg.mkPen((40, 40, 40, 120), width=1)
         self.crosshair = (pg.InfiniteLine(angle=90, pen=crosshair_pen), pg.InfiniteLine(angle=0, pen=crosshair_pen))
         for line in self.crosshair:
@@ -143,7 +142,6 @@ class HeatmapPanel(QtWidgets.QWidget):
     def _on_runs_updated(self):
         state = self.state
         wanted = self.markers.sync(e for e in state.optimizers if e.enabled)
-        self._drawn = {entry_id: drawn for entry_id, drawn in self._drawn.items() if entry_id in wanted}
         entries = []
         has_data = state.objective is not None and state.objective.has_data
         for entry_id, entry in wanted.items():
@@ -181,15 +179,10 @@ class HeatmapPanel(QtWidgets.QWidget):
             last = last_finite_row(upto, run.a, run.b) if upto else None
             if last is None:
                 self.markers.clear(entry_id)
-                self._drawn.pop(entry_id, None)
                 continue
             ended = run.diverged_at is not None and upto >= run.steps.size
             share = float(run.off_plane[last])
-            previous = self._drawn.get(entry_id)
-            # a run drawn up to the same row as last time (the others' increments and the
-            # frames past its end come at every update) keeps its trail, head and ring
-            if previous is None or previous[0] is not run or previous[1:] != (last, ended):
-                self._drawn[entry_id] = (run, last, ended)
+            if self.markers.drawn.changed(entry_id, (run,), (last, ended)):   # else it keeps trail, head, ring
                 keep = drawn_rows(last + 1)
                 self.markers.set_trail(entry_id, run.a[keep], run.b[keep], connect="finite")
                 self.markers.move_head(entry_id, run.a[last], run.b[last], "x" if ended else "o", 16 if ended else 12)

@@ -18,6 +18,31 @@ def rows_up_to(run, frame) -> int:
 # heads and rings this far above their trails' z value (the heatmap's trails are at 20, its
 # start marker at 25, the cut's end markers at 26, the crosshair at 30)
 HEAD_Z_ABOVE_TRAILS = 7
+class DrawnFrom:
+    """What each entry's plot items were last drawn from, so that they are set again only
+    when it changed: the others' increments and the frames past a run's end come at every
+    update, and setting a path re-strokes it. ``sources`` (the run, the plane) are compared
+    by identity, ``key`` (rows shown, scale, ...) by equality."""
+
+    def __init__(self):
+        self._drawn: dict[int, tuple] = {}
+
+    def changed(self, entry_id, sources, key) -> bool:
+        """Whether the entry's items must be drawn again; records what they will show."""
+        previous = self._drawn.get(entry_id)
+        if (previous is not None and len(previous[0]) == len(sources)
+                and all(old is new for old, new in zip(previous[0], sources)) and previous[1] == key):
+            return False
+        self._drawn[entry_id] = (tuple(sources), key)
+        return True
+
+    def forget(self, entry_id):
+        self._drawn.pop(entry_id, None)
+
+    def keep_only(self, entry_ids):
+        self._drawn = {entry_id: drawn for entry_id, drawn in self._drawn.items() if entry_id in entry_ids}
+
+
 MAX_DRAWN_POINTS = 1500  # a path of 100000 steps is drawn through 1500 of its rows
 # A trail is drawn as a settled part, cached as pixels and redrawn only when it grows by
 # this many rows, and a live tail stroked at every frame: playing a race then re-strokes
@@ -111,10 +136,12 @@ class RunMarkers:
         self._colors: dict[int, str] = {}                 # the colour each entry's items were given
         self.heads: dict[int, PixelMarker] = {}
         self.rings: dict[int, PixelMarker] = {}
+        self.drawn = DrawnFrom()   # what each entry's trail and head show (the panels key it)
 
     def sync(self, entries):
         """Match the items to ``entries`` (the enabled OptimizerEntry objects)."""
         wanted = {entry.id: entry for entry in entries}
+        self.drawn.keep_only(wanted)
         for entry_id in list(self.trails):
             if entry_id not in wanted:
                 self.plot.removeItem(self.trails.pop(entry_id))
@@ -202,6 +229,7 @@ class RunMarkers:
         return float(head.pos().x()), float(head.pos().y())
 
     def clear(self, entry_id):
+        self.drawn.forget(entry_id)
         self.trails[entry_id].setData([], [])
         self.settled[entry_id].setData([], [])
         self._settled_given.pop(entry_id, None)
