@@ -17,6 +17,7 @@ from hillwalk.core.errors import HillwalkError
 from hillwalk.core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
 
 from .figures import repaint_once_a_frame
+from .pacing import DeferredSlot, paint_in_own_turn
 from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
 from .panels.data import DataPanel
@@ -430,6 +431,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state.playing_changed.connect(self._on_playing_changed)
         self.state.race_changed.connect(self._on_runs_updated)
         self.heatmap.readout.connect(lambda text: self.readout.setText(text))
+        # the views that follow the state a little later, and the window's paint in a turn
+        # of the event loop of its own (see gui.pacing)
+        self._deferred_redraws = self.findChildren(DeferredSlot)
+        paint_in_own_turn(self)
 
         if settings is not None:
             self._restore()
@@ -1126,6 +1131,7 @@ class MainWindow(QtWidgets.QMainWindow):
         finished (or diverged) and the views have drawn the runs' last rows."""
         state = self.state
         enabled = [e.id for e in state.optimizers if e.enabled]
-        return (not state.jobs.live and state.views_current and state.landscape is not None and state.cut is not None
+        return (not state.jobs.live and state.views_current and not any(slot.pending for slot in self._deferred_redraws)
+                and state.landscape is not None and state.cut is not None
                 and all(i in state.runs and (state.runs[i].finished or state.runs[i].diverged_at is not None)
                         for i in enabled))

@@ -8,6 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
+from ..pacing import CURVES_FOLLOW_MS, DeferredSlot
 from .markers import DrawnFrom, drawn_rows, finite_rows
 from .widgets import run_ending_note
 
@@ -111,8 +112,9 @@ class CurvesPanel(QtWidgets.QWidget):
         self.selector.currentChanged.connect(lambda _index: self._arrange_plots())
         self.loss_plot.vb.sigResized.connect(lambda _view_box: self._set_loss_ticks())  # how many labels fit
         state.view_changed.connect(self._on_view_changed)
-        state.runs_updated.connect(self._on_runs_updated)
-        state.frame_changed.connect(self._on_frame_changed)
+        # after the heatmap and the cut, in a turn of the event loop of its own (see gui.pacing)
+        DeferredSlot(self, (state.runs_updated,), self._on_runs_updated, CURVES_FOLLOW_MS)
+        DeferredSlot(self, (state.frame_changed,), lambda: self._on_frame_changed(self.state.frame), CURVES_FOLLOW_MS)
         state.objective_ready.connect(self._on_objective_ready)
         self._on_view_changed()
 

@@ -8,6 +8,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
 from ..figures import clip_for_log, component_label, modes_note
+from ..pacing import CUT_FOLLOWS_MS, DeferredSlot
 from .markers import RunMarkers, drawn_rows, finite_rows, rows_up_to
 from .widgets import combo, select_data, set_quietly
 
@@ -103,8 +104,9 @@ class CutPanel(QtWidgets.QWidget):
             spin.valueChanged.connect(self._on_controls_changed)
         state.cut_ready.connect(self._on_cut_ready)
         state.view_changed.connect(self._sync_controls)
-        state.runs_updated.connect(self._on_runs_updated)
-        state.frame_changed.connect(self._on_frame_changed)
+        # a few ms after the heatmap, in a turn of the event loop of its own (see gui.pacing)
+        # (a new frame too: the redraw draws the runs up to the state's frame at that time)
+        DeferredSlot(self, (state.runs_updated, state.frame_changed), self._on_runs_updated, CUT_FOLLOWS_MS)
         self._sync_controls()
 
     def _sync_controls(self):

@@ -78,7 +78,8 @@ def test_play_pause_step_and_reset(qtbot, window):
 def test_scrubbing_moves_the_curves_cursor(qtbot, window):
     window.scrub.setValue(40)  # of the small scene's 60 steps
     assert window.state.frame == 40 and not window.state.playing
-    assert all(cursor.value() == 40 for cursor in window.curves.cursors)
+    # the curves follow the state a few ms later (gui.pacing)
+    qtbot.waitUntil(lambda: all(cursor.value() == 40 for cursor in window.curves.cursors), timeout=UI_TIMEOUT_MS)
 
 
 def test_changing_the_loss_recomputes_the_slice(qtbot, window):
@@ -143,7 +144,9 @@ def test_adding_and_removing_a_method_updates_legend_and_curves(qtbot, window):
     window.optimizers_panel.list.setCurrentRow(0)
     removed = state.optimizers[0].id
     qtbot.mouseClick(window.optimizers_panel.remove_button, QtCore.Qt.MouseButton.LeftButton)
-    assert removed not in window.curves.lines and removed not in window.heatmap.trails
+    assert removed not in window.heatmap.trails
+    # the curves follow the state a few ms later (gui.pacing)
+    qtbot.waitUntil(lambda: removed not in window.curves.lines, timeout=UI_TIMEOUT_MS)
     assert len(window.heatmap.legend.items) == 4 and len(state.runs) == 4
 
 
@@ -361,7 +364,9 @@ def test_cut_markers_sit_on_their_curves_in_log_scale(qtbot, window):
     state = window.state
     window.landscape_panel.scale.setCurrentIndex(window.landscape_panel.scale.findData(True))
     qtbot.waitUntil(lambda: state.view.log_scale, timeout=UI_TIMEOUT_MS)
-    state.set_frame(50)
+    window.scrub.setValue(50)   # as a person drags it: the race stops playing at step 50
+    assert state.frame == 50 and not state.playing
+    qtbot.waitUntil(window.scene_complete, timeout=UI_TIMEOUT_MS)   # the cut follows the state a few ms later
     for entry_id in window.cut_panel.heads:
         run = state.runs[entry_id]
         row = int(np.searchsorted(run.steps, 50, side="right")) - 1
@@ -399,7 +404,8 @@ def test_a_restarted_method_redraws_only_its_own_paths(qtbot, window):
     state = window.state
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     window.scrub.setValue(window.scrub.maximum())   # the race shown to its end, as a person drags it
-    qtbot.waitUntil(lambda: not state.playing, timeout=UI_TIMEOUT_MS)
+    # (and the cut and the curves, which follow the state a few ms later, have drawn it)
+    qtbot.waitUntil(lambda: not state.playing and window.scene_complete(), timeout=UI_TIMEOUT_MS)
     selected = window.optimizers_panel._selected_entry()
     others = [entry.id for entry in state.optimizers if entry.enabled and entry.id != selected.id]
     changed = {}

@@ -263,3 +263,65 @@ def test_a_progress_report_paints_nothing_inside_its_handler(qtbot, window):
     finally:
         QtWidgets.QApplication.instance().removeEventFilter(counter)
         window.state.progress.emit("", 1.0)
+
+
+def test_the_window_paints_in_a_turn_of_the_event_loop_of_its_own(qtbot, window):
+    """A paint asked for during a turn of the event loop is not made in that turn (Qt would
+    deliver the window's update request right after the work, or, from a graphics scene, at
+    once): it comes from a short timer, after what was waiting meanwhile."""
+    from PyQt6 import QtWidgets
+
+    class PaintCounter(QtCore.QObject):
+        painted = []
+
+        def eventFilter(self, receiver, event):
+            if event.type() == QtCore.QEvent.Type.Paint:
+                self.painted.append(receiver)
+            return False
+
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    wait_for_frames(qtbot, window)
+    app = QtWidgets.QApplication.instance()
+    counter = PaintCounter()
+    app.installEventFilter(counter)
+    try:
+        window.status_message.setText("a new status")   # asks for a paint
+        app.sendPostedEvents()   # the rest of this turn: the window's update request among them
+        assert window.status_message not in counter.painted
+        qtbot.waitUntil(lambda: window.status_message in counter.painted, timeout=UI_TIMEOUT_MS)   # painted later
+    finally:
+        app.removeEventFilter(counter)
+
+
+def test_the_cut_and_the_curves_follow_the_heatmap_in_turns_of_their_own(qtbot, iris_window):
+    """A click restarts the race: when the merged redraw that shows the first pieces is
+    announced, the heatmap draws at once, the cut and the curves a few ms later (each in a
+    later turn of the event loop); the scene counts as complete only when they have drawn."""
+    from hillwalk.gui.pacing import DeferredSlot
+
+    window, state = iris_window, iris_window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    followers = {name: panel.findChildren(DeferredSlot) for name, panel in
+                 (("cut", window.cut_panel), ("curves", window.curves))}
+    seen = []
+
+    def at_redraw():   # connected after the views
+        if not seen and state.runs and all(len(run.a) >= 2 for run in state.runs.values()):
+            seen.append(({name: any(slot.pending for slot in slots) for name, slots in followers.items()},
+                         window.scene_complete()))
+
+    state.runs_updated.connect(at_redraw)
+    try:
+        figure = window.heatmap.figure
+        point = figure.mapFromScene(window.heatmap.scene_position_of(0.3, -0.2))
+        qtbot.mouseClick(figure.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=point)
+        qtbot.waitUntil(lambda: bool(seen), timeout=SCENE_TIMEOUT_MS)
+    finally:
+        state.runs_updated.disconnect(at_redraw)
+    waiting, complete = seen[0]
+    assert waiting == {"cut": True, "curves": True} and not complete
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    # and they did draw the restarted runs
+    for entry in state.optimizers:
+        run = state.runs[entry.id]
+        assert window.curves.lines[entry.id]["loss"].xData.size == run.steps.size

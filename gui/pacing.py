@@ -1,0 +1,97 @@
+"""Spreading the GUI thread's work over separate turns of the event loop.
+
+During a race the views are redrawn once a frame. Done in one go, the heatmap's, the cut's
+and the curves' redraws and then the window's paint held the GUI thread for one stretch:
+with two CPU-bound processes beside the app, 60-90 ms in which a key press or a click
+waited (measured by ``benchmarks/bench_window.py``'s 5 ms timer). Here the parts take
+turns: the secondary views follow the state a few milliseconds after the primary one
+(:class:`DeferredSlot`), and the window paints in a turn of its own
+(:func:`paint_in_own_turn`), so that input is handled between any two of them.
+"""
+from __future__ import annotations
+
+from PyQt6 import QtCore
+
+# the cut, then the curves, follow the state this long after the heatmap
+CUT_FOLLOWS_MS = 8
+CURVES_FOLLOW_MS = 16
+# how long after a paint was asked for the window paints (in a later turn of the loop)
+PAINT_DELAY_MS = 1
+
+
+class DeferredSlot(QtCore.QObject):
+    """Calls ``slot()`` ``delay_ms`` milliseconds after any of ``signals`` is emitted: once
+    for any number of emissions meanwhile, and without their arguments (the slot reads the
+    state as it is then, not as it was at an emission). A child of ``owner``: deleted with
+    it, and then never calls ``slot``."""
+
+    def __init__(self, owner: QtCore.QObject, signals, slot, delay_ms: int):
+        super().__init__(owner)
+        self._slot = slot
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(int(delay_ms))
+        self._timer.timeout.connect(self._call)
+        for signal in signals:
+            signal.connect(self._on_signal)
+
+    @property
+    def pending(self) -> bool:
+        """Whether an emission is waiting for its call."""
+        return self._timer.isActive()
+
+    def _on_signal(self, *_arguments):
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _call(self):
+        self._slot()
+
+
+class _OwnTurnPaint(QtCore.QObject):
+    """The event filter of :func:`paint_in_own_turn`."""
+
+    def __init__(self, window, delay_ms: int):
+        super().__init__(window)
+        self._window = window
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(int(delay_ms))
+        self._timer.timeout.connect(self._paint)
+        self._painting = False
+        window.installEventFilter(self)
+
+    @property
+    def pending(self) -> bool:
+        return self._timer.isActive()
+
+    def eventFilter(self, watched, event):
+        if (watched is self._window and not self._painting
+                and event.type() == QtCore.QEvent.Type.UpdateRequest):
+            # Qt remembers that a paint was asked for and posts no other until one is
+            # delivered: the one sent from the timer paints everything dirty by then
+            if not self._timer.isActive():
+                self._timer.start()
+            return True
+        return False
+
+    def _paint(self):
+        self._painting = True
+        try:
+            QtCore.QCoreApplication.sendEvent(self._window, QtCore.QEvent(QtCore.QEvent.Type.UpdateRequest))
+        finally:
+            self._painting = False
+
+
+def paint_in_own_turn(window, delay_ms: int = PAINT_DELAY_MS):
+    """Let the top-level ``window`` paint only from a timer ``delay_ms`` after a paint was
+    asked for, never inside the turn of the event loop that asked.
+
+    Qt paints a window when it delivers the window's posted update request, which comes
+    right after the work that dirtied it; a graphics scene even delivers it at once
+    after processing its changed items. The paint then extended the redraw's stretch of the
+    GUI thread. From a timer it comes after the loop has handled what was waiting (input,
+    other timers). Installing it twice does nothing more. Returns the filter (``pending``:
+    a paint is waiting)."""
+    existing = window.findChild(_OwnTurnPaint)
+    return existing if existing is not None else _OwnTurnPaint(window, delay_ms)
