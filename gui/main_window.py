@@ -25,6 +25,7 @@ from .panels.heatmap import HeatmapPanel
 from .panels.landscape import LandscapePanel
 from .panels.model import ModelPanel
 from .panels.optimizers import OptimizersPanel
+from .panels.widgets import LayoutFence
 from .state import AppState, objective_summary
 
 FRAME_INTERVAL_MS = 30
@@ -377,8 +378,11 @@ class MainWindow(QtWidgets.QMainWindow):
         container_layout.addWidget(self._build_caption())
         container_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(container)
+        # the three figures paint at three phases of the frame, each in a turn of its own
+        phases = {self.heatmap.figure: 0, self.cut_panel.plot_widget: FRAME_INTERVAL_MS // 3,
+                  self.curves.graphics: 2 * FRAME_INTERVAL_MS // 3}
         for view in container.findChildren(pg.GraphicsView):
-            repaint_once_a_frame(view, FRAME_INTERVAL_MS)
+            repaint_once_a_frame(view, FRAME_INTERVAL_MS, phases.get(view, 0))
 
         self.data_panel = DataPanel(self.state)
         self.model_panel = ModelPanel(self.state)
@@ -503,10 +507,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cancel_button.setToolTip("Stop the computations under way; the last finished picture stays")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_work)
-        bar.addWidget(self.status_message, 1)
+        # its words change with every progress report: fenced, they never lay the window out
+        bar.addWidget(LayoutFence(self.status_message), 1)
         bar.addPermanentWidget(self.readout)
         bar.addPermanentWidget(self.progress_bar)
         bar.addPermanentWidget(self.cancel_button)
+        for shown_while_busy in (self.progress_bar, self.cancel_button):
+            # their place is kept while hidden: shown and hidden at every job, they laid
+            # the whole window out again each time
+            policy = shown_while_busy.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            shown_while_busy.setSizePolicy(policy)
 
     def _build_menus(self):
         menu = self.menuBar()

@@ -205,6 +205,18 @@ class HeatmapPanel(QtWidgets.QWidget):
                      "the centre that lies off the plane" if off else " &mdash; every path lies in the plane")
         if text != self.info.text():   # a new text lays the whole window out again (it wraps)
             self.info.setText(text)
+            # The note keeps the tallest height its texts have needed at this width: when a
+            # race restarts its notes go and come back, and each change of height resized
+            # the figure (a full layout and paint of the heatmap, 2-3 per regularization
+            # change). A new width starts again from the text's own height (resizeEvent).
+            needed = self.info.heightForWidth(self.info.width())
+            if needed > self.info.minimumHeight():
+                self.info.setMinimumHeight(needed)
+
+    def resizeEvent(self, event):
+        if event.size().width() != event.oldSize().width():
+            self.info.setMinimumHeight(0)   # see _on_frame_changed
+        super().resizeEvent(event)
 
     # ----------------------------------------------------------------- mouse
     def _plane_point(self, scene_pos):

@@ -112,7 +112,7 @@ class LandscapePanel(QtWidgets.QWidget):
         state.slice_changed.connect(self._sync)
         state.view_changed.connect(self._sync)
         state.optimizers_changed.connect(self._sync)
-        state.runs_updated.connect(self._sync_center_choices)
+        state.runs_updated.connect(self._on_runs_updated)
         state.objective_ready.connect(self._apply_rules)
         state.problem_changed.connect(self._apply_rules)
 
@@ -129,10 +129,21 @@ class LandscapePanel(QtWidgets.QWidget):
         kind = self.dropout_mode.currentData()
         self.state.set_slice(dropout_mode=f"mean:{self.dropout_masks.value()}" if kind == "mean" else kind)
 
+    def _center_choices(self):
+        return [(f"position of {e.spec.name_with_rate} at the current step", f"run:{e.id}")
+                for e in self.state.optimizers if e.enabled]
+
+    def _on_runs_updated(self):
+        # at every merged redraw of a race: the choices change only with the methods (and
+        # setting the rules again at each, the example box's maximum included, asked the
+        # dock to lay itself out again 20-27 times per regularization change)
+        present = [(self.center.itemText(k), self.center.itemData(k)) for k in range(2, self.center.count())]
+        if present != self._center_choices():
+            self._sync_center_choices()
+
     def _sync_center_choices(self):
         """Offer every method's current position as a centre, beside initial and trained."""
-        wanted = [(f"position of {e.spec.name_with_rate} at the current step", f"run:{e.id}")
-                  for e in self.state.optimizers if e.enabled]
+        wanted = self._center_choices()
         present = [(self.center.itemText(k), self.center.itemData(k)) for k in range(2, self.center.count())]
         if present != wanted:
             was = self.center.blockSignals(True)

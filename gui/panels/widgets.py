@@ -258,3 +258,30 @@ def run_ending_note(run) -> str:
     if run.diverged_at is not None:
         return f" (diverged at step {run.diverged_at})"
     return ""
+
+
+class LayoutFence(QtWidgets.QWidget):
+    """Holds one widget, sized to fill the fence; the widget's size hint changes stop here.
+
+    A label asks its parent's layout to lay itself out again at every new text (Qt does so
+    unless the label's size is fixed). In the status bar that reached the main window: the
+    progress words of four interleaved runs changed its width ~70 times per
+    regularization change, and each time the window laid out its docks and central
+    widget again. Inside a fence, which has no layout, the request ends here. The fence
+    has a fixed height (the widget's, when fenced) and takes the width its own layout
+    gives it; a longer text is cut at the fence's edge."""
+
+    def __init__(self, inner: QtWidgets.QWidget, parent=None):
+        super().__init__(parent)
+        self.inner = inner
+        inner.setParent(self)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(inner.sizeHint().height())
+        self.setMinimumWidth(0)
+
+    def sizeHint(self):
+        return QtCore.QSize(0, self.height())
+
+    def resizeEvent(self, event):
+        self.inner.setGeometry(self.rect())
+        super().resizeEvent(event)

@@ -325,3 +325,67 @@ def test_the_cut_and_the_curves_follow_the_heatmap_in_turns_of_their_own(qtbot, 
     for entry in state.optimizers:
         run = state.runs[entry.id]
         assert window.curves.lines[entry.id]["loss"].xData.size == run.steps.size
+
+
+def test_the_three_figures_paint_at_three_phases_of_the_frame(qtbot, window):
+    """A change that reaches the heatmap, the cut and the curves together is painted in
+    three window paints a third of a frame apart, not in one stretch of the GUI thread."""
+    from hillwalk.gui.figures import _FrameRepaint, milliseconds_to_phase
+    from hillwalk.gui.main_window import FRAME_INTERVAL_MS
+
+    phases = [view.findChild(_FrameRepaint)._phase_ms
+              for view in (window.heatmap.figure, window.cut_panel.plot_widget, window.curves.graphics)]
+    assert phases == [0, FRAME_INTERVAL_MS // 3, 2 * FRAME_INTERVAL_MS // 3]
+    # the wait to a phase: to the next time at the phase, within a frame, at least 1 ms
+    assert milliseconds_to_phase(990.0, 30, 0) == 1 and milliseconds_to_phase(990.5, 30, 0) == 30
+    assert milliseconds_to_phase(990.0, 30, 10) == 10 and milliseconds_to_phase(1002.0, 30, 10) == 28
+    assert milliseconds_to_phase(1019.2, 30, 20) == 21 and milliseconds_to_phase(1009.5, 30, 20) == 1
+
+
+class _EventCounter(QtCore.QObject):
+    """Counts events of the given types per receiver (an application-wide event filter)."""
+
+    def __init__(self, *types):
+        super().__init__()
+        self.types = set(types)
+        self.seen = []
+
+    def eventFilter(self, receiver, event):
+        if event.type() in self.types:
+            self.seen.append(receiver)
+        return False
+
+
+def test_a_race_restart_and_progress_words_lay_out_neither_the_heatmap_nor_the_window(qtbot, window):
+    """The heatmap's note (whose lines go and come back as the race restarts) resized the
+    figure, laid out and painted whole, 2-3 times per regularization change; the landscape
+    panel set its rules again at every merged redraw and its dock was laid out 20-27 times;
+    the words of each progress report laid the main window out again (~70 times). None of
+    that happens now."""
+    from PyQt6 import QtWidgets
+
+    Type = QtCore.QEvent.Type
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    wait_for_frames(qtbot, window)
+    app = QtWidgets.QApplication.instance()
+    counter = _EventCounter(Type.LayoutRequest, Type.Resize)
+    app.installEventFilter(counter)
+    try:
+        for point in ((0.3, -0.2), (-0.3, 0.25)):   # two clicks: two restarts of the race
+            figure = window.heatmap.figure
+            qtbot.mouseClick(figure.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                             pos=figure.mapFromScene(window.heatmap.scene_position_of(*point)))
+            qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+        assert window.heatmap.figure not in counter.seen
+        assert window.landscape_panel not in counter.seen
+        window.state.progress.emit("computing: a job", 0.1)   # the bar shown
+        wait_for_frames(qtbot, window)
+        counter.seen.clear()
+        for words in ("a long label " * 4, "short", "a longer label " * 6):   # as runs take turns
+            window.state.progress.emit("computing: " + words, 0.5)
+            wait_for_frames(qtbot, window, 2)
+        assert window.status_message.text() == "computing: " + "a longer label " * 6
+        assert window not in counter.seen
+    finally:
+        app.removeEventFilter(counter)
+        window.state.progress.emit("", 1.0)
