@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.experiment import clip_for_log, display_values  # noqa: F401 (the views' colour rule, from core)
@@ -19,6 +19,7 @@ from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
 from hillwalk.core.io.session import PALETTE  # one colour per optimizer, shared with session files
 
 from .contours import ContourLines, contour_lines, no_lines
+from .pacing import OwnTurnPaint
 
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
@@ -280,6 +281,7 @@ class _FrameRepaint(QtCore.QObject):
         self._timer.setSingleShot(True)
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)   # a coarse timer may drift off its phase
         self._timer.timeout.connect(self._repaint)
+        self._pacer = None   # the window's paint_in_own_turn filter, found at the first repaint
         view.scene().changed.connect(self._on_scene_changed)
 
     @QtCore.pyqtSlot("QList<QRectF>")
@@ -289,7 +291,15 @@ class _FrameRepaint(QtCore.QObject):
 
     @QtCore.pyqtSlot()
     def _repaint(self):
-        self.parent().viewport().update()
+        view = self.parent()
+        # in the window's queue of figures where it has one (one figure per window paint,
+        # see gui.pacing.paint_in_own_turn), else at once
+        if self._pacer is None or sip.isdeleted(self._pacer):
+            self._pacer = view.window().findChild(OwnTurnPaint, options=QtCore.Qt.FindChildOption.FindDirectChildrenOnly)
+        if self._pacer is not None:
+            self._pacer.paint_figure(view)
+        else:
+            view.viewport().update()
 
 
 def milliseconds_to_phase(now_ms: float, frame_ms: int, phase_ms: int) -> int:

@@ -10,7 +10,7 @@ turns: the secondary views follow the state a few milliseconds after the primary
 """
 from __future__ import annotations
 
-from PyQt6 import QtCore
+from PyQt6 import QtCore, sip
 
 # the cut, then the curves, follow the state this long after the heatmap
 CUT_FOLLOWS_MS = 8
@@ -48,8 +48,8 @@ class DeferredSlot(QtCore.QObject):
         self._slot()
 
 
-class _OwnTurnPaint(QtCore.QObject):
-    """The event filter of :func:`paint_in_own_turn`."""
+class OwnTurnPaint(QtCore.QObject):
+    """The event filter of :func:`paint_in_own_turn`, and its queue of figures."""
 
     def __init__(self, window, delay_ms: int):
         super().__init__(window)
@@ -59,11 +59,21 @@ class _OwnTurnPaint(QtCore.QObject):
         self._timer.setInterval(int(delay_ms))
         self._timer.timeout.connect(self._paint)
         self._painting = False
+        self._figures = []   # graphics views waiting for their paint, in the order they asked
         window.installEventFilter(self)
 
     @property
     def pending(self) -> bool:
-        return self._timer.isActive()
+        """Whether a paint is waiting (the window's, or a queued figure's)."""
+        return self._timer.isActive() or bool(self._figures)
+
+    def paint_figure(self, view):
+        """Paint ``view``'s viewport in a window paint of its own: at once if no paint is
+        waiting, else after those before it."""
+        if view not in self._figures:
+            self._figures.append(view)
+        if not self._timer.isActive():
+            self._next_figure()
 
     def eventFilter(self, watched, event):
         if (watched is self._window and not self._painting
@@ -81,6 +91,14 @@ class _OwnTurnPaint(QtCore.QObject):
             QtCore.QCoreApplication.sendEvent(self._window, QtCore.QEvent(QtCore.QEvent.Type.UpdateRequest))
         finally:
             self._painting = False
+        self._next_figure()
+
+    def _next_figure(self):
+        while self._figures:
+            view = self._figures.pop(0)
+            if not sip.isdeleted(view):
+                view.viewport().update()   # asks for the next window paint (see eventFilter)
+                return
 
 
 def paint_in_own_turn(window, delay_ms: int = PAINT_DELAY_MS):
@@ -91,7 +109,14 @@ def paint_in_own_turn(window, delay_ms: int = PAINT_DELAY_MS):
     right after the work that dirtied it; a graphics scene even delivers it at once
     after processing its changed items. The paint then extended the redraw's stretch of the
     GUI thread. From a timer it comes after the loop has handled what was waiting (input,
-    other timers). Installing it twice does nothing more. Returns the filter (``pending``:
-    a paint is waiting)."""
-    existing = window.findChild(_OwnTurnPaint)
-    return existing if existing is not None else _OwnTurnPaint(window, delay_ms)
+    other timers).
+
+    The figures (graphics views painted once a frame, see
+    :func:`~hillwalk.gui.figures.repaint_once_a_frame`) ask through the returned filter's
+    ``paint_figure(view)`` and are painted one per window paint, each in a turn of its own:
+    on a loaded machine the GUI thread fell behind their frame timers, which then fired
+    together, and the heatmap, the cut and the curves were painted in one stretch (25-40
+    ms with two CPU-bound processes beside the app). Installing it twice does nothing
+    more. Returns the filter (``pending``: a paint is waiting)."""
+    existing = window.findChild(OwnTurnPaint)
+    return existing if existing is not None else OwnTurnPaint(window, delay_ms)
