@@ -29,6 +29,7 @@ from .panels.widgets import LayoutFence
 from .state import AppState, objective_summary
 
 FRAME_INTERVAL_MS = 30
+CURVES_FRAMES = 2   # the curves paint every CURVES_FRAMES frames (see __init__)
 COMPACT_WIDTH = 1400  # narrower windows stack the four docks as tabs in one column
 MAX_DOCK_WIDTH = 360  # px: a dock never takes more, so that 1024 px leave the views room
 TINY_WIDTH, TINY_DOCK_WIDTH = 1000, 200  # below 1000 px docks may narrow to 200 px and scroll sideways
@@ -379,10 +380,14 @@ class MainWindow(QtWidgets.QMainWindow):
         container_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(container)
         # the three figures paint at three phases of the frame, each in a turn of its own
-        phases = {self.heatmap.figure: 0, self.cut_panel.plot_widget: FRAME_INTERVAL_MS // 3,
-                  self.curves.graphics: 2 * FRAME_INTERVAL_MS // 3}
+        # (frame, phase) in ms: the three figures paint at three phases of the frame, each
+        # in a turn of its own; the curves, the costliest to paint (three plots, every
+        # method's curves restroked as they grow), every other frame
+        frames = {self.heatmap.figure: (FRAME_INTERVAL_MS, 0),
+                  self.cut_panel.plot_widget: (FRAME_INTERVAL_MS, FRAME_INTERVAL_MS // 3),
+                  self.curves.graphics: (CURVES_FRAMES * FRAME_INTERVAL_MS, 2 * FRAME_INTERVAL_MS // 3)}
         for view in container.findChildren(pg.GraphicsView):
-            repaint_once_a_frame(view, FRAME_INTERVAL_MS, phases.get(view, 0))
+            repaint_once_a_frame(view, *frames.get(view, (FRAME_INTERVAL_MS, 0)))
 
         self.data_panel = DataPanel(self.state)
         self.model_panel = ModelPanel(self.state)
