@@ -440,3 +440,18 @@ def test_the_quick_record_evaluates_directly_where_the_scores_cancel():
     trajectory = Run(in_plane, OptimizerSpec("sgd", lr=1e-9, batch_size=32), (-1.0, 0.0), 3).run_to_end()
     for ab, loss in zip(trajectory.thetas, trajectory.loss):
         assert in_plane.quick_values(ab) is None and loss == objective.loss(in_plane.full_parameters(ab))
+
+
+def test_accuracy_by_rows_is_argmax_accuracy_with_ties_and_nans():
+    """The quick record's accuracy (scores laid out classes by examples) equals
+    ``mean(argmax == labels)``, argmax taking the first of tied classes: on random scores,
+    on small integers where ties at the top are common, and with NaN scores."""
+    from hillwalk.core.models.objectives import accuracy_by_rows
+
+    rng = np.random.default_rng(3)
+    for scores in (rng.standard_normal((10, 500)), rng.integers(0, 3, (10, 500)).astype(float),
+                   np.zeros((4, 50)), np.where(rng.random((5, 80)) < 0.05, np.nan, rng.standard_normal((5, 80)))):
+        classes, n = scores.shape
+        labels = rng.integers(0, classes, n)
+        correct = labels * n + np.arange(n)
+        assert accuracy_by_rows(scores, labels, correct) == float(np.mean(np.argmax(scores, axis=0) == labels))
