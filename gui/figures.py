@@ -284,11 +284,6 @@ class _FrameRepaint(QtCore.QObject):
         self._pacer = None   # the window's paint_in_own_turn filter, found at the first repaint
         view.scene().changed.connect(self._on_scene_changed)
 
-    @property
-    def waiting(self) -> bool:
-        """Whether a scene change waits for the view's repaint."""
-        return self._timer.isActive()
-
     @QtCore.pyqtSlot("QList<QRectF>")
     def _on_scene_changed(self, _regions):
         if not self._timer.isActive():
