@@ -287,7 +287,12 @@ class _FrameRepaint(QtCore.QObject):
     @QtCore.pyqtSlot("QList<QRectF>")
     def _on_scene_changed(self, _regions):
         if not self._timer.isActive():
-            self._timer.start(milliseconds_to_phase(time.monotonic() * 1000.0, self._frame_ms, self._phase_ms))
+            now = time.monotonic()
+            delay = milliseconds_to_phase(now * 1000.0, self._frame_ms, self._phase_ms)
+            if self._pacer is not None and not sip.isdeleted(self._pacer):
+                # not sooner than the figure's own paint cost allows (see earliest_next_paint)
+                delay = max(delay, math.ceil(1000.0 * (self._pacer.earliest_next_paint(self.parent()) - now)))
+            self._timer.start(delay)
 
     @QtCore.pyqtSlot()
     def _repaint(self):

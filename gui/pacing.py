@@ -10,6 +10,8 @@ turns: the secondary views follow the state a few milliseconds after the primary
 """
 from __future__ import annotations
 
+import time
+
 from PyQt6 import QtCore, sip
 
 # the cut, then the curves, follow the state this long after the heatmap
@@ -17,6 +19,8 @@ CUT_FOLLOWS_MS = 8
 CURVES_FOLLOW_MS = 16
 # how long after a paint was asked for the window paints (in a later turn of the loop)
 PAINT_DELAY_MS = 1
+# a figure paints again no sooner than this many times its last paint's cost after it
+PAINT_SHARE_FACTOR = 2.0
 
 
 class DeferredSlot(QtCore.QObject):
@@ -60,12 +64,23 @@ class OwnTurnPaint(QtCore.QObject):
         self._timer.timeout.connect(self._paint)
         self._painting = False
         self._figures = []   # graphics views waiting for their paint, in the order they asked
+        self._released = None   # the figure whose paint the next window paint is
+        self._last_paint = {}   # id(view) -> (when its last paint ended, its cost), monotonic seconds
         window.installEventFilter(self)
 
     @property
     def pending(self) -> bool:
         """Whether a paint is waiting (the window's, or a queued figure's)."""
         return self._timer.isActive() or bool(self._figures)
+
+    def earliest_next_paint(self, view) -> float:
+        """The monotonic time (seconds) before which ``view`` should not paint again: its
+        last paint's end plus PAINT_SHARE_FACTOR times that paint's cost, so that a figure's
+        paints take at most about a third of the GUI thread however slow they get (under load
+        a heatmap paint took 15-30 ms, and at 30 paints a second the figures' paints alone
+        filled the thread). 0 for a figure not painted yet."""
+        end, cost = self._last_paint.get(id(view), (0.0, 0.0))
+        return end + PAINT_SHARE_FACTOR * cost
 
     def paint_figure(self, view):
         """Paint ``view``'s viewport in a window paint of its own: at once if no paint is
@@ -87,18 +102,29 @@ class OwnTurnPaint(QtCore.QObject):
 
     def _paint(self):
         self._painting = True
+        started = time.monotonic()
         try:
             QtCore.QCoreApplication.sendEvent(self._window, QtCore.QEvent(QtCore.QEvent.Type.UpdateRequest))
         finally:
             self._painting = False
+        if self._released is not None:   # (the paint also painted small widgets: counted with it)
+            ended = time.monotonic()
+            self._last_paint[id(self._released)] = (ended, ended - started)
+            self._released = None
         self._next_figure()
 
     def _next_figure(self):
         while self._figures:
             view = self._figures.pop(0)
-            if not sip.isdeleted(view):
-                view.viewport().update()   # asks for the next window paint (see eventFilter)
-                return
+            if sip.isdeleted(view) or not view.viewport().isVisible():
+                continue   # (a hidden figure is painted by Qt when it is shown)
+            self._released = view
+            view.viewport().update()   # its part of the next window paint
+            # (its update request, held back by eventFilter, would start the timer too; but
+            # an update Qt drops would leave the figures behind it waiting for another paint)
+            if not self._timer.isActive():
+                self._timer.start()
+            return
 
 
 def paint_in_own_turn(window, delay_ms: int = PAINT_DELAY_MS):

@@ -389,3 +389,35 @@ def test_a_race_restart_and_progress_words_lay_out_neither_the_heatmap_nor_the_w
     finally:
         app.removeEventFilter(counter)
         window.state.progress.emit("", 1.0)
+
+
+def test_a_figure_slow_to_paint_paints_less_often(qtbot, window):
+    """A figure paints again no sooner than twice its last paint's cost after it, so that
+    on a loaded machine (a heatmap paint took 15-30 ms) its paints cannot fill the GUI
+    thread; a figure painted quickly keeps the frame's pace."""
+    import time
+
+    from hillwalk.gui.figures import _FrameRepaint
+    from hillwalk.gui.main_window import FRAME_INTERVAL_MS
+    from hillwalk.gui.pacing import paint_in_own_turn
+
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    window.scrub.setValue(window.scrub.maximum())   # the race no longer plays: the scene is still
+    wait_for_frames(qtbot, window)
+    pacer = paint_in_own_turn(window)
+    view = window.heatmap.figure
+    repaint = view.findChild(_FrameRepaint)
+    assert pacer.earliest_next_paint(view) > 0   # its paints are timed
+    delays = []   # the repaint's wait, read when the scene reports the change (after the figure has)
+    view.scene().changed.connect(lambda _regions: delays.append(repaint._timer.remainingTime()))
+    for cost_s in (0.002, 0.1):
+        qtbot.waitUntil(lambda: not repaint._timer.isActive() and not pacer.pending, timeout=UI_TIMEOUT_MS)
+        delays.clear()
+        pacer._last_paint[id(view)] = (time.monotonic(), cost_s)   # a paint of this cost just ended
+        window.heatmap.cut_line.setData([0.0, cost_s], [0.0, cost_s])   # a change in its scene
+        qtbot.waitUntil(lambda: bool(delays), timeout=UI_TIMEOUT_MS)
+        if cost_s > 0.05:
+            assert delays[0] > 100   # ~200 ms after the 100 ms paint
+        else:
+            assert 0 <= delays[0] <= FRAME_INTERVAL_MS
+
