@@ -19,7 +19,9 @@ CUT_FOLLOWS_MS = 8
 CURVES_FOLLOW_MS = 16
 # how long after a paint was asked for the window paints (in a later turn of the loop)
 PAINT_DELAY_MS = 1
-# a figure paints again no sooner than this many times its last paint's cost after it
+# after a paint slower than SLOW_PAINT_S (a quarter of a frame; unloaded, a figure paints
+# in 2-5 ms) a figure paints again no sooner than PAINT_SHARE_FACTOR times its cost after it
+SLOW_PAINT_S = 0.008
 PAINT_SHARE_FACTOR = 2.0
 
 
@@ -74,13 +76,13 @@ class OwnTurnPaint(QtCore.QObject):
         return self._timer.isActive() or bool(self._figures)
 
     def earliest_next_paint(self, view) -> float:
-        """The monotonic time (seconds) before which ``view`` should not paint again: its
-        last paint's end plus PAINT_SHARE_FACTOR times that paint's cost, so that a figure's
-        paints take at most about a third of the GUI thread however slow they get (under load
-        a heatmap paint took 15-30 ms, and at 30 paints a second the figures' paints alone
-        filled the thread). 0 for a figure not painted yet."""
+        """The monotonic time (seconds) before which ``view`` should not paint again: after a
+        paint slower than SLOW_PAINT_S, its end plus PAINT_SHARE_FACTOR times its cost, so
+        that a figure's paints take at most about a third of the GUI thread however slow
+        they get (under load a heatmap paint took 15-30 ms, and at 30 paints a second the
+        figures' paints alone filled the thread); else 0, and the frame sets the pace."""
         end, cost = self._last_paint.get(id(view), (0.0, 0.0))
-        return end + PAINT_SHARE_FACTOR * cost
+        return end + PAINT_SHARE_FACTOR * cost if cost > SLOW_PAINT_S else 0.0
 
     def paint_figure(self, view):
         """Paint ``view``'s viewport in a window paint of its own: at once if no paint is
