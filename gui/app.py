@@ -148,8 +148,10 @@ def take_screenshot(path, size=(1600, 1000), frame_share=1.0, session=None) -> i
             raise HillwalkError("the scene did not finish computing within two minutes; nothing was saved")
         window.state.set_playing(False)
         window.state.set_frame(int(round(frame_share * window.state.max_frame)))
-        for _ in range(5):
-            app.processEvents()
+        # until the views that follow the state a few ms later (the cut, the curves) show
+        # the frame too: scene_complete waits for them
+        if not wait_for_scene(window):
+            raise HillwalkError("the window did not settle within two minutes; nothing was saved")
         from hillwalk.gui.figures import save_png
 
         save_png(window.grab(), path, "screenshot")  # atomically: a failed write leaves nothing behind

@@ -118,3 +118,26 @@ def test_babysit_draws_its_plots_to_png(tmp_path):
     colors = {image.pixelColor(x, y).name() for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)}
     # the probe's three rates and the smoothed curves are drawn in their colours
     assert {"#0072b2", "#009e73", "#d55e00"} <= colors
+
+
+def test_a_screenshot_waits_for_the_views_that_follow_the_frame(qtbot, tmp_path, monkeypatch):
+    """The cut and the curves follow the state a few ms after the heatmap (gui.pacing): the
+    screenshot is taken when they too show the frame it asks for (once the curves' cursor
+    was still at step 45 of 300 in the picture while the heatmap showed the end)."""
+    import hillwalk.gui.app as app_module
+    import hillwalk.gui.figures as figures
+    from hillwalk.gui.pacing import DeferredSlot
+
+    seen = {}
+    save = figures.save_png
+
+    def look_then_save(picture, path, what):
+        window = next(w for w in app_module.QtWidgets.QApplication.topLevelWidgets() if hasattr(w, "curves"))
+        seen.update(waiting=[slot.pending for slot in window.findChildren(DeferredSlot)],
+                    cursors=[cursor.value() for cursor in window.curves.cursors], frame=window.state.frame)
+        return save(picture, path, what)
+
+    monkeypatch.setattr(figures, "save_png", look_then_save)
+    app_module.take_screenshot(tmp_path / "shot.png", size=(1000, 700))
+    assert seen["frame"] > 0 and not any(seen["waiting"])
+    assert all(value == seen["frame"] for value in seen["cursors"])
