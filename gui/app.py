@@ -137,7 +137,7 @@ def take_screenshot(path, size=(1600, 1000), frame_share=1.0, session=None) -> i
     from hillwalk.core.io.files import check_output_folder
 
     check_output_folder(path, "screenshot")
-    application()   # the QApplication, before any widget
+    app = application()  # noqa: F841 (held: the QApplication lives as long as this name)
     window = MainWindow(settings=None, autostart=session is None)
     if session is not None:
         window.apply_session(session)
