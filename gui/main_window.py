@@ -517,12 +517,6 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addPermanentWidget(self.readout)
         bar.addPermanentWidget(self.progress_bar)
         bar.addPermanentWidget(self.cancel_button)
-        for shown_while_busy in (self.progress_bar, self.cancel_button):
-            # their place is kept while hidden: shown and hidden at every job, they laid
-            # the whole window out again each time
-            policy = shown_while_busy.sizePolicy()
-            policy.setRetainSizeWhenHidden(True)
-            shown_while_busy.setSizePolicy(policy)
 
     def _build_menus(self):
         menu = self.menuBar()
