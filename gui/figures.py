@@ -19,7 +19,7 @@ from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
 from hillwalk.core.io.session import PALETTE  # one colour per optimizer, shared with session files
 
 from .contours import ContourLines, contour_lines, no_lines
-from .pacing import OwnTurnPaint
+from .pacing import OwnTurnPaint, single_shot_timer
 
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
@@ -277,10 +277,8 @@ class _FrameRepaint(QtCore.QObject):
         super().__init__(view)
         self._frame_ms = int(frame_ms)
         self._phase_ms = int(phase_ms) % self._frame_ms
-        self._timer = QtCore.QTimer(self)
-        self._timer.setSingleShot(True)
+        self._timer = single_shot_timer(self, self._repaint)
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)   # a coarse timer may drift off its phase
-        self._timer.timeout.connect(self._repaint)
         self._pacer = None   # the window's paint_in_own_turn filter, found at the first repaint
         view.scene().changed.connect(self._on_scene_changed)
 

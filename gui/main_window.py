@@ -379,7 +379,6 @@ class MainWindow(QtWidgets.QMainWindow):
         container_layout.addWidget(self._build_caption())
         container_layout.addWidget(self.tabs, 1)
         self.setCentralWidget(container)
-        # the three figures paint at three phases of the frame, each in a turn of its own
         # (frame, phase) in ms: the three figures paint at three phases of the frame, each
         # in a turn of its own; the curves, the costliest to paint (three plots, every
         # method's curves restroked as they grow), every other frame

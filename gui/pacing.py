@@ -25,6 +25,15 @@ SLOW_PAINT_S = 0.008
 PAINT_SHARE_FACTOR = 2.0
 
 
+def single_shot_timer(parent: QtCore.QObject, slot, interval_ms: int = 0) -> QtCore.QTimer:
+    """A single-shot timer, a child of ``parent``, that calls ``slot`` (started by its owner)."""
+    timer = QtCore.QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(int(interval_ms))
+    timer.timeout.connect(slot)
+    return timer
+
+
 class DeferredSlot(QtCore.QObject):
     """Calls ``slot()`` ``delay_ms`` milliseconds after any of ``signals`` is emitted: once
     for any number of emissions meanwhile, and without their arguments (the slot reads the
@@ -34,10 +43,7 @@ class DeferredSlot(QtCore.QObject):
     def __init__(self, owner: QtCore.QObject, signals, slot, delay_ms: int):
         super().__init__(owner)
         self._slot = slot
-        self._timer = QtCore.QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(int(delay_ms))
-        self._timer.timeout.connect(self._call)
+        self._timer = single_shot_timer(self, self._call, delay_ms)
         for signal in signals:
             signal.connect(self._on_signal)
 
@@ -60,10 +66,7 @@ class OwnTurnPaint(QtCore.QObject):
     def __init__(self, window, delay_ms: int):
         super().__init__(window)
         self._window = window
-        self._timer = QtCore.QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(int(delay_ms))
-        self._timer.timeout.connect(self._paint)
+        self._timer = single_shot_timer(self, self._paint, delay_ms)
         self._painting = False
         self._figures = []   # graphics views waiting for their paint, in the order they asked
         self._released = None   # the figure whose paint the next window paint is
@@ -146,5 +149,5 @@ def paint_in_own_turn(window, delay_ms: int = PAINT_DELAY_MS):
     together, and the heatmap, the cut and the curves were painted in one stretch (25-40
     ms with two CPU-bound processes beside the app). Installing it twice does nothing
     more. Returns the filter (``pending``: a paint is waiting)."""
-    existing = window.findChild(OwnTurnPaint)
+    existing = window.findChild(OwnTurnPaint, options=QtCore.Qt.FindChildOption.FindDirectChildrenOnly)
     return existing if existing is not None else OwnTurnPaint(window, delay_ms)

@@ -27,7 +27,6 @@ from .regularizers import Regularizer
 LOSS_NAMES = ("svm", "softmax")
 
 
-
 def accuracy_by_rows(scores, labels, correct) -> float:
     """The share of examples whose correct class has the largest score, for scores laid out
     classes by examples, ``(C, n)``: the same value as ``mean(argmax(scores, axis=0) ==
@@ -43,6 +42,7 @@ def accuracy_by_rows(scores, labels, correct) -> float:
     if np.count_nonzero(scores == top) != top.size:   # a tie at the top (or a NaN): argmax decides
         return float(np.mean(np.argmax(scores, axis=0) == labels))
     return np.count_nonzero(scores.ravel()[correct] == top) / top.size
+
 
 class ClassifierObjective:
     """What every classifier objective shares: the checked data and loss settings, the

@@ -130,22 +130,25 @@ class LandscapePanel(QtWidgets.QWidget):
         self.state.set_slice(dropout_mode=f"mean:{self.dropout_masks.value()}" if kind == "mean" else kind)
 
     def _center_choices(self):
+        """The methods' positions the centre box should offer, (text, data) each."""
         return [(f"position of {e.spec.name_with_rate} at the current step", f"run:{e.id}")
                 for e in self.state.optimizers if e.enabled]
+
+    def _offered_center_choices(self):
+        """The methods' positions the centre box offers now (after initial and trained)."""
+        return [(self.center.itemText(k), self.center.itemData(k)) for k in range(2, self.center.count())]
 
     def _on_runs_updated(self):
         # at every merged redraw of a race: the choices change only with the methods (and
         # setting the rules again at each, the example box's maximum included, asked the
         # dock to lay itself out again 20-27 times per regularization change)
-        present = [(self.center.itemText(k), self.center.itemData(k)) for k in range(2, self.center.count())]
-        if present != self._center_choices():
+        if self._offered_center_choices() != self._center_choices():
             self._sync_center_choices()
 
     def _sync_center_choices(self):
         """Offer every method's current position as a centre, beside initial and trained."""
         wanted = self._center_choices()
-        present = [(self.center.itemText(k), self.center.itemData(k)) for k in range(2, self.center.count())]
-        if present != wanted:
+        if self._offered_center_choices() != wanted:
             was = self.center.blockSignals(True)
             while self.center.count() > 2:
                 self.center.removeItem(2)
