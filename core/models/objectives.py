@@ -300,9 +300,31 @@ class LinearClassifier(ClassifierObjective):
         -------
         (loss, train accuracy, validation accuracy (NaN without a validation set)) or None
         """
+        found = self.step_on_plane(plane, a, b, need_grad=False)
+        return None if found is None else found[0]
+
+    def step_on_plane(self, plane, a, b, batch=None, need_grad=True):
+        """What a run's step at ``C + a D1 + b D2`` needs, from :meth:`plane_scores` (see
+        :meth:`values_on_plane`): the record's values, and the minibatch's loss and its
+        gradient in the plane's coordinates from the same combined scores. The gradient is
+        ``(D1 . g, D2 . g)`` for the gradient g of :meth:`loss_and_grad` on the batch: its
+        data part is the scores' gradient against the directions' scores,
+        ``sum_{c, i} dS[c, i] S1[c, i]``, which needs no product over the features. None
+        where the combination could lose digits, as for :meth:`values_on_plane`.
+
+        Parameters
+        ----------
+        plane : Plane ; a, b : float ; batch : int array (B,) of training rows, or None for
+        all ; need_grad : bool (False: the record's values only)
+
+        Returns
+        -------
+        ((loss, train accuracy, validation accuracy), batch loss, gradient (2,)), the last
+        two None without ``need_grad``; or None
+        """
         splits = self.plane_scores(plane)
-        combined = {}
         coefficients = np.array([1.0, a, b])
+        combined = {}
         for split, parts in splits.items():
             if parts is None:
                 continue
@@ -315,10 +337,35 @@ class LinearClassifier(ClassifierObjective):
             combined[split] = values
         accuracies = [accuracy_by_rows(combined[split], splits[split][2], splits[split][3]) if split in combined
                       else float("nan") for split in ("train", "val")]
-        # (the training scores are overwritten here, after the accuracies)
-        per_example = per_example_losses_by_rows(combined["train"], splits["train"][3], self.loss_name, self.delta)
-        loss = per_example.mean() + self.regularizer.penalty(self._as_matrix(plane.point(a, b)), self.reg_mask)
-        return float(loss), accuracies[0], accuracies[1]
+        train_scores, labels = splits["train"][0], splits["train"][2]
+        values = combined["train"]
+        # (the training scores are overwritten here, after the accuracies: exp(s - max) for
+        # softmax, the hinge terms max(0, s_j - s_y + delta) for the SVM)
+        per_example = per_example_losses_by_rows(values, splits["train"][3], self.loss_name, self.delta)
+        W = self._as_matrix(plane.point(a, b))
+        penalty = self.regularizer.penalty(W, self.reg_mask)
+        record = (float(per_example.mean() + penalty), accuracies[0], accuracies[1])
+        if not need_grad:
+            return record, None, None
+        if batch is None:
+            terms, directions, batch_labels, batch_losses = values, train_scores[1:], labels, per_example
+        else:
+            terms = np.take(values, batch, axis=1)                     # (C, B)
+            directions = np.take(train_scores[1:], batch, axis=2)      # (2, C, B)
+            batch_labels, batch_losses = labels[batch], per_example[batch]
+        size = batch_labels.size
+        correct = batch_labels * size + np.arange(size)
+        if self.loss_name == "svm":   # 1 for each positive margin, minus their count at the correct class
+            d_scores = (terms > 0).astype(np.float64)
+            d_scores.ravel()[correct] = -d_scores.sum(axis=0)
+        else:                         # the probabilities, minus 1 at the correct class
+            d_scores = terms / terms.sum(axis=0)
+            d_scores.ravel()[correct] -= 1.0
+        gradient = directions.reshape(2, -1) @ d_scores.ravel() / size
+        if self.regularizer.active:
+            penalty_gradient = self.regularizer.gradient(W, self.reg_mask)
+            gradient += [np.vdot(plane.dir1, penalty_gradient), np.vdot(plane.dir2, penalty_gradient)]
+        return record, float(batch_losses.mean() + penalty), gradient
 
     def predict(self, theta, X):
         """Predicted classes of raw inputs X (n, D) (the bias column is added here), shape (n,)."""

@@ -143,8 +143,9 @@ class Run:
         self.objective, self.spec, self.steps, self.seed = objective, spec, int(steps), seed
         # the noise-free objective whose full-data loss the record shows (see the module doc)
         self._evaluation = objective.for_evaluation() if objective.has_step_noise else objective
-        # (loss, train accuracy, val accuracy) at theta, or None: see PlaneObjective.quick_values
-        self._quick_values = getattr(objective, "quick_values", None)
+        # (batch loss, gradient, (loss, train accuracy, val accuracy)) at theta, or None: see
+        # PlaneObjective.quick_step
+        self._quick_step = None if objective.has_step_noise else getattr(objective, "quick_step", None)
         self.optimizer = spec.build(seed)
         self.sampler = BatchSampler(objective.n_train or 1, spec.batch_size, spec.sampling, seed)
         self.optimizer.steps_per_epoch = self.sampler.steps_per_epoch
@@ -221,10 +222,15 @@ class Run:
         batch = self.sampler.next() if spec.uses_gradient else None
         noisy = objective.has_step_noise
         stepped = objective.at_step(self.t) if noisy else objective   # update t's masks
-        batch_loss, grad = stepped.loss_and_grad(self.theta, batch=batch)
-        # the record's full-data loss and accuracies in one go where the objective has a
-        # quick way (an in-plane run of a linear classifier: scores affine in (a, b))
-        evaluated = None if noisy or self._quick_values is None else self._quick_values(self.theta)
+        # the step's minibatch loss and gradient and the record's full-data loss and
+        # accuracies in one go where the objective has a quick way (an in-plane run of a
+        # linear classifier: scores affine in (a, b)); else evaluated directly
+        quick = None if self._quick_step is None else self._quick_step(self.theta, batch)
+        if quick is not None:
+            batch_loss, grad, evaluated = quick
+        else:
+            batch_loss, grad = stepped.loss_and_grad(self.theta, batch=batch)
+            evaluated = None
         if noisy:
             full_loss = self._evaluation.loss(self.theta)
         elif batch is None:
@@ -523,3 +529,19 @@ class PlaneObjective:
             return None
         ab = np.asarray(ab, dtype=np.float64).reshape(2)
         return values_on_plane(self.plane, float(ab[0]), float(ab[1]))
+
+    def quick_step(self, ab, batch=None):
+        """What a run's step at (a, b) needs, from scores affine in (a, b), where the
+        wrapped objective has them (a linear classifier: ``step_on_plane``): ``(batch loss,
+        gradient (2,), (loss, train accuracy, val accuracy))``, the same values as
+        :meth:`loss_and_grad` and :meth:`quick_values` up to rounding; None otherwise, or
+        where the combination could lose digits."""
+        step_on_plane = getattr(self.objective, "step_on_plane", None)
+        if step_on_plane is None:
+            return None
+        ab = np.asarray(ab, dtype=np.float64).reshape(2)
+        found = step_on_plane(self.plane, float(ab[0]), float(ab[1]), batch)
+        if found is None:
+            return None
+        record, batch_loss, gradient = found
+        return batch_loss, gradient, record

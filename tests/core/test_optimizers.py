@@ -424,6 +424,50 @@ def test_an_in_plane_linear_run_records_the_direct_loss_and_accuracies(loss, reg
     assert in_plane.quick_values(trajectory.thetas[-1]) is not None   # the quick way was taken
 
 
+@pytest.mark.parametrize("loss, reg, val, bias", [("softmax", "l2", True, False), ("softmax", "l1", False, True),
+                                                   ("softmax", "elastic", True, True), ("softmax", "none", False, False),
+                                                   ("svm", "l2", False, False), ("svm", "l1", True, False),
+                                                   ("svm", "elastic", False, True), ("svm", "none", True, True)])
+def test_the_quick_step_is_the_direct_minibatch_loss_and_gradient(loss, reg, val, bias):
+    """An in-plane step of a linear classifier takes the minibatch's loss and its (a, b)
+    gradient from the same combined scores as the record: the same values as evaluating
+    the full parameters directly and projecting the gradient, to rounding, for the full
+    batch, a minibatch and one drawn with replacement (repeated rows), from near the plane's
+    centre to a thousand times its scale."""
+    objective = ClassifierSpec(dataset="digits", loss=loss, regularizer=reg, lam=1e-2, regularize_bias=bias,
+                               val_fraction=0.2 if val else 0.0).build()
+    plane = random_plane(objective, objective.initial_theta(1e-2, 0), "filter", seed=1)
+    in_plane = PlaneObjective(objective, plane)
+    rng = np.random.default_rng(2)
+    for scale in (0.1, 1.0, 10.0, 1e3):
+        ab = scale * rng.standard_normal(2)
+        for batch in (None, rng.permutation(objective.n_train)[:64], rng.integers(0, objective.n_train, 9)):
+            batch_loss, gradient, record = in_plane.quick_step(ab, batch)
+            direct_loss, direct_gradient = in_plane.loss_and_grad(ab, batch=batch)
+            assert batch_loss == pytest.approx(direct_loss, rel=1e-12)
+            assert gradient.shape == (2,)
+            np.testing.assert_allclose(gradient, direct_gradient, rtol=1e-10, atol=1e-12 * np.abs(direct_gradient).max())
+            np.testing.assert_array_equal(record, in_plane.quick_values(ab))   # (NaN without a validation set)
+
+
+def test_an_in_plane_run_with_the_quick_step_follows_the_direct_path():
+    """A run's steps from the quick step and from direct evaluation agree to rounding: the
+    same points over 200 steps of momentum on minibatches."""
+    objective = ClassifierSpec(dataset="digits", loss="softmax", regularizer="l2", lam=1e-3).build()
+    plane = random_plane(objective, objective.initial_theta(1e-2, 0), "filter", seed=3)
+    in_plane = PlaneObjective(objective, plane)
+    spec = OptimizerSpec("momentum", lr=0.05, momentum=0.9, batch_size=64)
+    quick = Run(in_plane, spec, (0.5, -0.4), 200, seed=4)
+    direct = Run(in_plane, spec, (0.5, -0.4), 200, seed=4)
+    direct._quick_step = None   # every step evaluated at the full parameters
+    assert in_plane.quick_step(np.array([0.5, -0.4]), np.arange(64)) is not None   # the quick way is open
+    quick, direct = quick.run_to_end(), direct.run_to_end()
+    np.testing.assert_allclose(quick.thetas, direct.thetas, rtol=1e-9, atol=1e-12)
+    for name in ("loss", "batch_loss", "grad_norm"):
+        np.testing.assert_allclose(getattr(quick, name), getattr(direct, name), rtol=1e-9)
+    np.testing.assert_array_equal(quick.train_acc, direct.train_acc)
+
+
 def test_the_quick_record_evaluates_directly_where_the_scores_cancel():
     """Where a score's three terms are far larger than the scores (here the plane passes
     through W = 0, so every score cancels to 0 at a = -1) the quick values are refused and
@@ -436,6 +480,7 @@ def test_the_quick_record_evaluates_directly_where_the_scores_cancel():
     plane = Plane(center, center.copy(), rng.standard_normal(objective.param_shape))
     in_plane = PlaneObjective(objective, plane)
     assert in_plane.quick_values(np.array([-1.0, 0.0])) is None
+    assert in_plane.quick_step(np.array([-1.0, 0.0])) is None
     assert in_plane.quick_values(np.array([0.5, 0.0])) is not None
     trajectory = Run(in_plane, OptimizerSpec("sgd", lr=1e-9, batch_size=32), (-1.0, 0.0), 3).run_to_end()
     for ab, loss in zip(trajectory.thetas, trajectory.loss):
