@@ -18,41 +18,21 @@ stay as they were.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt6 import QtCore
 
 from hillwalk.core.errors import HillwalkError
-from hillwalk.core.labs import tasks
-from hillwalk.core.labs.babysitting import (  # noqa: F401 - constants the lab panels use
-    BABYSIT_METHODS,
-    BABYSIT_SCHEDULES,
-    RATIO_HIGH,
-    RATIO_LOW,
-    RATIO_TARGET,
-)
+from hillwalk.core.labs import LAB_NAMES, SCENE_FREE_LABS
 from hillwalk.core.labs.comparison import (  # noqa: F401 - constants the lab panels use
     DEFAULT_VARIANTS,
     MAX_LABEL_CHARS,
     MODEL_FIELDS,
     SIDES,
     ModelVariant,
-)
-from hillwalk.core.labs.gradcheck import ERROR_BANDS  # noqa: F401 - constants the lab panels draw
-from hillwalk.core.labs.hyperparameter_search import (  # noqa: F401 - constants the search lab's panel uses
-    SEARCH_OPTIMIZERS,
-    STRATEGIES,
-    SearchSpec,
-    default_workers,
-    rank_trials,
-    write_csv,
-)
-from hillwalk.core.labs.lessons import (  # noqa: F401 - constants the lab panels draw
-    EXPLOSION_FACTOR,
-    INIT_LAB_LABELS,
-    INIT_LAB_SCHEMES,
-    SATURATION_LEVEL,
 )
 from hillwalk.core.labs.worked_example import (  # noqa: F401 - constants the Loss lab shows
     NOTES_DELTA,
@@ -67,12 +47,51 @@ from hillwalk.core.landscapes.landscape import make_axis
 from hillwalk.core.models.problem import ClassifierSpec, parse_widths
 from hillwalk.core.optimization.optimizers import METHOD_INFO
 
-BABYSIT_METHOD_LABELS = {method: METHOD_INFO[method].label for method in BABYSIT_METHODS}
+if TYPE_CHECKING:
+    from hillwalk.core.labs.hyperparameter_search import SearchSpec
+
+# The labs' computations (core.labs.tasks and the modules behind it, and the search's) are
+# imported when first used, not with the window: 16 ms of its start, for labs whose pages
+# are built when first shown. The constants the lab panels draw come from them too, through
+# the module's __getattr__ below, as the panels import them (from gui.lab_state).
+FOR_LAB_PANELS = {
+    "babysitting": ("BABYSIT_METHODS", "BABYSIT_SCHEDULES", "RATIO_HIGH", "RATIO_LOW", "RATIO_TARGET"),
+    "gradcheck": ("ERROR_BANDS",),
+    "hyperparameter_search": ("SEARCH_OPTIMIZERS", "STRATEGIES", "default_workers"),
+    "lessons": ("EXPLOSION_FACTOR", "INIT_LAB_LABELS", "INIT_LAB_SCHEMES", "SATURATION_LEVEL"),
+}
+
+
+def __getattr__(name):
+    """A constant of FOR_LAB_PANELS (or BABYSIT_METHOD_LABELS), from its lab's module."""
+    if name == "BABYSIT_METHOD_LABELS":
+        from hillwalk.core.labs.babysitting import BABYSIT_METHODS
+
+        return {method: METHOD_INFO[method].label for method in BABYSIT_METHODS}
+    module = next((module for module, names in FOR_LAB_PANELS.items() if name in names), None)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"hillwalk.core.labs.{module}"), name)
+
+
+def lab_tasks():
+    """core.labs.tasks, imported on first use (see FOR_LAB_PANELS)."""
+    from hillwalk.core.labs import tasks
+
+    return tasks
+
+
+def search_module():
+    """core.labs.hyperparameter_search, imported on first use (see FOR_LAB_PANELS)."""
+    from hillwalk.core.labs import hyperparameter_search
+
+    return hyperparameter_search
+
 
 DEFAULT_PROBLEM = ClassifierSpec()
 
-LABS = tasks.LAB_NAMES
-SCENE_LABS = tuple(lab for lab in LABS if lab not in tasks.SCENE_FREE_LABS)   # made stale by a new scene
+LABS = LAB_NAMES
+SCENE_LABS = tuple(lab for lab in LABS if lab not in SCENE_FREE_LABS)   # made stale by a new scene
 COALESCED = ("regions",)   # follows the animation: latest request wins, one in flight
 # Labs that run only when the user starts them (a search trains hundreds of models): never
 # on being shown or on a change of the scene, which only drops their result.
@@ -181,7 +200,7 @@ class LabState(QtCore.QObject):
         objective = self.app.objective if objective is None else objective
         if objective is None:
             return None
-        return tasks.unavailable_reason(lab, objective, self.app.plane)
+        return lab_tasks().unavailable_reason(lab, objective, self.app.plane)
 
     def set_visible(self, lab: str, visible: bool, **settings):
         """A panel says whether it is shown (with its widgets' current ``settings``); a
@@ -264,7 +283,7 @@ class LabState(QtCore.QObject):
         return self.results["search"] is not None or bool(self.partials["search"])
 
     def best_trial(self):
-        ranked = rank_trials(self.search_trials())
+        ranked = search_module().rank_trials(self.search_trials())
         return ranked[0] if ranked and ranked[0].diverged_at is None else None
 
     def send_best_to_race(self):
@@ -297,7 +316,7 @@ class LabState(QtCore.QObject):
             from hillwalk.core.labs.hyperparameter_search import SearchResult
 
             result = SearchResult(self._search_spec(self.settings["search"]), self.search_trials(), [], {}, False)
-        return str(write_csv(result, path))
+        return str(search_module().write_csv(result, path))
 
     def search_spec(self) -> SearchSpec:
         """The search the lab's settings describe."""
@@ -310,15 +329,17 @@ class LabState(QtCore.QObject):
 
     @staticmethod
     def _search_spec(s) -> SearchSpec:
-        return SearchSpec(strategy=s["strategy"], trials=s["trials"], lr=tuple(s["lr"]), reg=tuple(s["reg"]),
-                          hidden=None if s["hidden"] is None else tuple(s["hidden"]),
-                          keep_prob=None if s["keep_prob"] is None else tuple(s["keep_prob"]), epochs=s["epochs"],
-                          method=s["method"], batch_size=s["batch_size"], seed=s["seed"])
+        return search_module().SearchSpec(strategy=s["strategy"], trials=s["trials"], lr=tuple(s["lr"]),
+                                          reg=tuple(s["reg"]), hidden=None if s["hidden"] is None else tuple(s["hidden"]),
+                                          keep_prob=None if s["keep_prob"] is None else tuple(s["keep_prob"]),
+                                          epochs=s["epochs"],
+                                          method=s["method"], batch_size=s["batch_size"], seed=s["seed"])
 
     def _job_search(self, s):
+        tasks = lab_tasks()
         spec = self._search_spec(s)
         problem, objective = self.app.problem, self.app.objective
-        workers = int(s["workers"] or default_workers())
+        workers = int(s["workers"] or search_module().default_workers())
         return lambda report, should_stop: tasks.search_task(problem, spec, objective, workers, report=report,
                                                               should_stop=should_stop)
 
@@ -422,7 +443,7 @@ class LabState(QtCore.QObject):
     # ================================================================= running
     def _compute(self, lab):
         app = self.app
-        if lab not in tasks.SCENE_FREE_LABS and (app.objective is None or app.plane is None):
+        if lab not in SCENE_FREE_LABS and (app.objective is None or app.plane is None):
             self._stale.add(lab)   # computed when the scene arrives
             return
         self._stale.discard(lab)
@@ -491,6 +512,7 @@ class LabState(QtCore.QObject):
 
     # ================================================================= jobs: plain inputs for core tasks
     def _job_loss(self, s):
+        tasks = lab_tasks()
         scores, delta = s["scores"], s["delta"]
         return lambda report, should_stop: tasks.loss_example_task(scores, delta, NOTES_LABELS, report=report,
                                                                    should_stop=should_stop)
@@ -501,6 +523,7 @@ class LabState(QtCore.QObject):
                 app.slice.seed)
 
     def _job_gradcheck(self, s):
+        tasks = lab_tasks()
         objective, plane, point, start, scale, seed = self._point_inputs(s)
 
         def job(report, should_stop):
@@ -510,6 +533,7 @@ class LabState(QtCore.QObject):
         return job
 
     def _job_stepsize(self, s):
+        tasks = lab_tasks()
         objective, plane, point, start, scale, seed = self._point_inputs(s)
 
         def job(report, should_stop):
@@ -518,10 +542,12 @@ class LabState(QtCore.QObject):
         return job
 
     def _job_sanity(self, s):
+        tasks = lab_tasks()
         objective = self.app.objective
         return lambda report, should_stop: tasks.sanity_task(objective, report=report, should_stop=should_stop)
 
     def _job_compare(self, s):
+        tasks = lab_tasks()
         app = self.app
         problem, objective, plane, spec = app.problem, app.objective, app.plane, app.slice
         alphas = spec.alpha_axis()
@@ -531,6 +557,7 @@ class LabState(QtCore.QObject):
             problem, objective, plane, alphas, betas, spec.component, budget, report=report, should_stop=should_stop)
 
     def _job_hinge(self, s):
+        tasks = lab_tasks()
         app = self.app
         objective, plane = app.objective, app.plane
         origin, direction, s_range = app.cut_line()
@@ -555,6 +582,7 @@ class LabState(QtCore.QObject):
         return run.theta_at(row)
 
     def _job_regions(self, s):
+        tasks = lab_tasks()
         objective = self.app.objective
         theta = self.regions_theta(s["source"], s["frame"])
         if theta is None:
@@ -564,6 +592,7 @@ class LabState(QtCore.QObject):
                                                               should_stop=should_stop)
 
     def _job_models(self, s):
+        tasks = lab_tasks()
         app = self.app
         problem, spec, objective = app.problem, app.slice, app.objective
         variants = (s["a"], s["b"])
@@ -571,6 +600,7 @@ class LabState(QtCore.QObject):
                                                                      report=report, should_stop=should_stop)
 
     def _job_curvature(self, s):
+        tasks = lab_tasks()
         objective, plane, point, start, scale, seed = self._point_inputs(s)
         line = None
         if plane.dir2 is not None:   # the cut through the slice, as the cut view draws it
@@ -601,6 +631,7 @@ class LabState(QtCore.QObject):
             self.app.add_optimizer(OptimizerSpec("sgd", lr=factor * bound, label=f"GD at {factor:g} x 2/lambda_max"))
 
     def _job_init(self, s):
+        tasks = lab_tasks()
         app = self.app
         objective, seed, slope = app.objective, app.slice.seed, app.problem.slope
         return lambda report, should_stop: tasks.initialization_task(
@@ -621,6 +652,7 @@ class LabState(QtCore.QObject):
         return settings
 
     def _job_babysit(self, s):
+        tasks = lab_tasks()
         objective = self.app.objective
         return lambda report, should_stop: tasks.babysit_task(
             objective, s["method"], s["lr"], s["batch_size"], s["epochs"], s["schedule"], s["gamma"], s["every"],

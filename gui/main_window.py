@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pyqtgraph as pg
-import pyqtgraph.exporters  # noqa: F401 - registers the exporters used by File > Export
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hillwalk.core.errors import HillwalkError
@@ -32,6 +31,7 @@ FRAME_INTERVAL_MS = 30
 CURVES_FRAMES = 2   # the curves paint every CURVES_FRAMES frames (see __init__)
 COMPACT_WIDTH = 1400  # narrower windows stack the four docks as tabs in one column
 MAX_DOCK_WIDTH = 360  # px: a dock never takes more, so that 1024 px leave the views room
+SCENE_START_LATEST_MS = 100   # the initial scene starts after the first paint, or this long after the window is built
 TINY_WIDTH, TINY_DOCK_WIDTH = 1000, 200  # below 1000 px docks may narrow to 200 px and scroll sideways
 SPEEDS = [("1 step / frame", 1), ("2 steps / frame", 2), ("5 steps / frame", 5), ("10 steps / frame", 10)]
 
@@ -446,7 +446,23 @@ class MainWindow(QtWidgets.QMainWindow):
 
         if settings is not None:
             self._restore()
+        self._scene_start_pending = autostart
         if autostart:
+            # computed once the window has painted: started with the window, the worker's
+            # first steps (the data, the objective) held the interpreter during the window's
+            # first layout and paint, 20 ms of its start (benchmarks/startup_time.py); a
+            # window not shown starts at the latest SCENE_START_LATEST_MS after it was built
+            paint_in_own_turn(self).window_painted.connect(self._start_scene)
+            QtCore.QTimer.singleShot(SCENE_START_LATEST_MS, self._start_scene)
+
+    def _start_scene(self):
+        """Compute the initial scene, once (see __init__), unless the state was asked for
+        something meanwhile (that request computes the scene)."""
+        if not self._scene_start_pending:
+            return
+        self._scene_start_pending = False
+        paint_in_own_turn(self).window_painted.disconnect(self._start_scene)
+        if self.state.objective is None and not self.state.jobs.live:
             self.state.start()
 
     # ================================================================= building
@@ -728,6 +744,9 @@ class MainWindow(QtWidgets.QMainWindow):
         ``width`` pixels, or SVG. The exporters make the picture in memory (``toBytes``):
         pyqtgraph ignores the result of Qt's file write, and its SVG writer would leave a
         partial file on a full disk; the bytes are written atomically here."""
+        # (imported here, not with the window: 4 ms of its start for a menu command)
+        import pyqtgraph.exporters  # noqa: F401 - pg.exporters below
+
         from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
 
         from .figures import png_bytes
@@ -1126,6 +1145,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event):
+        self._scene_start_pending = False   # (closed before its first paint)
         self.timer.stop()
         self.save_settings()
         self.state.shutdown()

@@ -61,7 +61,14 @@ class DeferredSlot(QtCore.QObject):
 
 
 class OwnTurnPaint(QtCore.QObject):
-    """The event filter of :func:`paint_in_own_turn`, and its queue of figures."""
+    """The event filter of :func:`paint_in_own_turn`, and its queue of figures.
+
+    Signals
+    -------
+    window_painted : a window paint was delivered
+    """
+
+    window_painted = QtCore.pyqtSignal()
 
     def __init__(self, window, delay_ms: int):
         super().__init__(window)
@@ -117,6 +124,7 @@ class OwnTurnPaint(QtCore.QObject):
             self._last_paint[id(self._released)] = (ended, ended - started)
             self._released = None
         self._next_figure()
+        self.window_painted.emit()
 
     def _next_figure(self):
         while self._figures:

@@ -8,3 +8,10 @@ result dataclass, and says where each lab applies (what the app's workers run). 
 :mod:`core.models`, :mod:`core.landscapes` and :mod:`core.optimization`; nothing below
 imports it.
 """
+
+# The labs (here, not in tasks: a window lists them without importing their computations)
+LAB_NAMES = ("loss", "gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature",
+             "search", "babysit")
+# Labs that compute from their own settings alone (the notes' own example), not from the
+# scene: no objective, plane or race enters them, so a new scene leaves their result alone.
+SCENE_FREE_LABS = ("loss",)

@@ -19,6 +19,7 @@ from ..landscapes.centers import train_full_batch
 from ..landscapes.directions import Plane
 from ..landscapes.landscape import Landscape, compute_slice, make_axis
 from ..models.objectives import LinearClassifier
+from . import LAB_NAMES, SCENE_FREE_LABS  # noqa: F401 - the labs, named with their tasks as before
 from .babysitting import BabysittingReport, babysit
 from .comparison import DEFAULT_VARIANTS, SIDES, ModelVariant, distinct_units, nonconvex_share, slice_roughness
 from .gradcheck import DIFFERENCE_METHODS, GradientCheckResult, StopRequested, gradient_check, h_sweep
@@ -42,11 +43,6 @@ from .lessons import (
 )
 from .worked_example import NOTES_LABELS, WorkedExample, worked_example
 
-LAB_NAMES = ("loss", "gradcheck", "stepsize", "sanity", "compare", "hinge", "regions", "models", "init", "curvature",
-             "search", "babysit")
-# Labs that compute from their own settings alone (the notes' own example), not from the
-# scene: no objective, plane or race enters them, so a new scene leaves their result alone.
-SCENE_FREE_LABS = ("loss",)
 POINT_CHOICES = ("initial", "start", "center")
 REGIONS_RESOLUTION = 160
 MODELS_GRID = 61         # a side-by-side pair: a coarser grid than the main slice keeps it quick

@@ -319,6 +319,83 @@ def test_settings_are_remembered(qtbot, tmp_path):
     second.close()
 
 
+def small_scene_settings(tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "hillwalk.ini"), QtCore.QSettings.Format.IniFormat)
+    settings.setValue("scene", json.dumps(small_session().to_dict()))
+    return settings
+
+
+def test_the_scene_is_computed_once_the_window_has_painted(qtbot, tmp_path):
+    """The window paints before its scene is computed: started with the window, the worker
+    held the interpreter during the window's first layout and paint. A window never shown
+    computes it too (test_settings_are_remembered)."""
+    from hillwalk.gui.pacing import paint_in_own_turn
+
+    window = MainWindow(settings=small_scene_settings(tmp_path))
+    qtbot.addWidget(window)
+    assert window.state.objective is None and not window.state.jobs.live   # nothing computing yet
+    with qtbot.waitSignal(paint_in_own_turn(window).window_painted, timeout=UI_TIMEOUT_MS):
+        window.show()
+    assert window.state.jobs.live or window.state.objective is not None
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    window.close()
+
+
+def test_a_change_made_before_the_scene_starts_is_kept(qtbot, tmp_path, monkeypatch):
+    """A setting changed between the window's construction and its first paint is what gets
+    computed: the deferred start does not request the scene over it (here the change's
+    data are still loading when the window paints)."""
+    import threading
+
+    import hillwalk.gui.state as state_module
+    from hillwalk.gui.pacing import paint_in_own_turn
+
+    loads, release = [], threading.Event()
+    load = state_module.objective_and_plane
+
+    def first_load_waits(*arguments, **keywords):
+        loads.append(1)
+        if len(loads) == 1:
+            release.wait(SCENE_TIMEOUT_MS / 1000)
+        return load(*arguments, **keywords)
+
+    monkeypatch.setattr(state_module, "objective_and_plane", first_load_waits)
+    window = MainWindow(settings=small_scene_settings(tmp_path))
+    qtbot.addWidget(window)
+    window.state.set_problem(lam=0.25)
+    with qtbot.waitSignal(paint_in_own_turn(window).window_painted, timeout=UI_TIMEOUT_MS):
+        window.show()
+    release.set()
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert window.state.problem.lam == 0.25 and window.state.objective.regularizer.lam == 0.25
+    window.close()
+
+
+def test_the_window_imports_the_labs_computations_and_the_exporters_when_used():
+    """Importing the window imports none of the labs' computations (their pages are built
+    when first shown) nor pyqtgraph's exporters (File > Export): 16 ms of the start. The
+    lab panels' constants still come from gui.lab_state, from their lab's module."""
+    import subprocess
+    import sys
+
+    lazy = ("hillwalk.core.labs.tasks", "hillwalk.core.labs.hyperparameter_search", "hillwalk.core.labs.babysitting",
+            "hillwalk.core.labs.lessons", "hillwalk.core.labs.gradcheck", "pyqtgraph.exporters")
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'; import hillwalk.gui.main_window; "
+            f"print([name for name in {lazy!r} if name in sys.modules])")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert found.strip() == "[]"
+    import importlib
+
+    from hillwalk.gui import lab_state
+
+    for module, names in lab_state.FOR_LAB_PANELS.items():
+        for name in names:
+            assert getattr(lab_state, name) is getattr(importlib.import_module(f"hillwalk.core.labs.{module}"), name)
+    assert lab_state.BABYSIT_METHOD_LABELS["momentum"] == "SGD + momentum"
+    with pytest.raises(AttributeError):
+        lab_state.NO_SUCH_CONSTANT  # noqa: B018
+
+
 def test_the_gui_thread_keeps_processing_events_during_a_large_slice(qtbot):
     """Where the work runs: a 401 x 401 slice of a softmax classifier with CIFAR's 3072
     features computes in a worker while a timer on the GUI thread keeps firing and a queued

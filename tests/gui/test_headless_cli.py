@@ -132,7 +132,9 @@ def test_a_screenshot_waits_for_the_views_that_follow_the_frame(qtbot, tmp_path,
     save = figures.save_png
 
     def look_then_save(picture, path, what):
-        window = next(w for w in app_module.QtWidgets.QApplication.topLevelWidgets() if hasattr(w, "curves"))
+        # (the shown one: an earlier test's closed window may not be deleted yet)
+        window = next(w for w in app_module.QtWidgets.QApplication.topLevelWidgets()
+                      if hasattr(w, "curves") and w.isVisible())
         seen.update(waiting=[slot.pending for slot in window.findChildren(DeferredSlot)],
                     cursors=[cursor.value() for cursor in window.curves.cursors], frame=window.state.frame)
         return save(picture, path, what)
