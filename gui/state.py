@@ -737,13 +737,15 @@ class AppState(QtCore.QObject):
         elif kind == "reg":
             proposed, objective, based_on, (scene, traced) = result
             self.problem, self.objective = proposed, objective
+            if scene is not None and based_on is self.landscape and not self.jobs.is_live("slice"):
+                # what is on screen first, then the rest: the panels' rules and the views'
+                # arrangements for the new objective (the same kind of objective) follow
+                self._on_job_finished("slice", (scene, traced))
+            else:   # the slice changed meanwhile (or had no data grid): compute it now
+                self._request_reg_only()
             self.problem_changed.emit()
             self.objective_ready.emit()
             self.status.emit("Regularization changed: the center is kept (Retrain center moves it to the new minimum)")
-            if scene is not None and based_on is self.landscape and not self.jobs.is_live("slice"):
-                self._on_job_finished("slice", (scene, traced))   # what is on screen first, then the rest
-            else:   # the slice changed meanwhile (or had no data grid): compute it now
-                self._request_reg_only()
             self._request_cut()
             self._restart_runs()
         elif kind == "plane":

@@ -89,6 +89,7 @@ class CurvesPanel(QtWidgets.QWidget):
             self.cursors.append(cursor)
         self.plots = (self.loss_plot, self.accuracy_plot, self.gradient_plot)
         self.compact = False
+        self._arranged = None   # (compact, the plots laid out) of the last arrangement
         for plot in self.plots:
             for side in ("bottom", "left"):  # no placeholder axes before the first run
                 plot.showAxis(side, False)
@@ -120,6 +121,8 @@ class CurvesPanel(QtWidgets.QWidget):
 
     def _on_objective_ready(self):
         compact = self.graphics.height() < len(self.available_plots()) * MIN_PLOT_HEIGHT
+        if (compact, self.available_plots()) == self._arranged:
+            return   # the same plots (a new regularization): laying them out again took 2 ms of its arrival
         self.compact = compact
         self._arrange_plots()
 
@@ -147,6 +150,7 @@ class CurvesPanel(QtWidgets.QWidget):
         return [chosen if chosen in available else available[0]]
 
     def _arrange_plots(self):
+        self._arranged = (self.compact, self.available_plots())
         layout = self.graphics.ci
         for plot in self.plots:
             if plot in layout.items:

@@ -421,3 +421,25 @@ def test_a_figure_slow_to_paint_paints_less_often(qtbot, window):
         else:
             assert 0 <= delays[0] <= FRAME_INTERVAL_MS
 
+
+
+def test_a_new_regularization_leaves_the_curves_plots_in_place(qtbot, window, monkeypatch):
+    """A regularization strength typed in gives a new objective with the same plots: the
+    curves are not laid out again (2 ms of the new objective's arrival, the longest piece
+    of a lambda change); a 2-D function, which has no accuracy, still rearranges them."""
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    layout = window.curves.graphics.ci
+    removed = []
+    remove = layout.removeItem
+    monkeypatch.setattr(layout, "removeItem", lambda item: (removed.append(item), remove(item)))
+    old = window.state.objective
+    box = window.model_panel.lam
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), f"{box.value() * 2:.6g}")
+    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.state.objective is not old and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    assert removed == []
+    window.state.set_problem(objective="rosenbrock")
+    qtbot.waitUntil(lambda: not window.state.objective.has_data and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    assert removed and not window.curves.accuracy_plot.isVisible()
