@@ -167,7 +167,7 @@ class SliceProgress:
 # --------------------------------------------------------------------------- public entry points
 
 def iter_slice(objective, plane, alphas, betas=None, component="total", budget_bytes=DEFAULT_BUDGET_BYTES,
-               method="auto"):
+               method="auto", preview=True):
     """Evaluate a cut (``betas`` None, or a plane without dir2) or a slice, step by step.
 
     Parameters
@@ -179,6 +179,10 @@ def iter_slice(objective, plane, alphas, betas=None, component="total", budget_b
     budget_bytes : int
         Upper bound on working memory (scores, chunks, intermediate grids).
     method : "auto", "fast" or "generic"
+    preview : bool
+        Compute a coarse grid first where the fast paths can (a step's ``preview``), for a
+        caller that shows it while the rest computes; a caller that only wants the result
+        saves its work (a quarter of a 101 x 101 digits slice).
 
     Yields
     ------
@@ -209,8 +213,9 @@ def iter_slice(objective, plane, alphas, betas=None, component="total", budget_b
     else:
         from .network_slice import FastNetwork  # imports this module's helpers
         engine = FastNetwork(objective, plane, alphas, betas_eval, component, budget_bytes)
-    for fraction, rows_done, preview in engine.run(values):
-        yield SliceProgress(fraction, rows_done, values if not cut else values[0], preview=preview)
+    engine.preview = preview
+    for fraction, rows_done, coarse in engine.run(values):
+        yield SliceProgress(fraction, rows_done, values if not cut else values[0], preview=coarse)
     # why a network went the generic way, for the metadata (a user asked for it: none)
     extra = {"fast_path_refused": refusal} if refusal is not None and method == "auto" and \
         objective.is_network else {}
@@ -235,10 +240,12 @@ def compute_slice(objective, plane, alphas, betas=None, component="total", budge
                   method="auto", progress=None, should_stop=None):
     """Run :func:`iter_slice` to the end and return the :class:`Landscape`.
 
-    ``progress(SliceProgress)`` is called on every step; when ``should_stop()`` returns
-    true the evaluation stops and None is returned.
+    ``progress(SliceProgress)`` is called on every step (with a coarse preview first where
+    the fast paths make one); when ``should_stop()`` returns true the evaluation stops and
+    None is returned. Without ``progress`` no preview is computed: nothing would show it.
     """
-    for step in iter_slice(objective, plane, alphas, betas, component, budget_bytes, method):
+    for step in iter_slice(objective, plane, alphas, betas, component, budget_bytes, method,
+                           preview=progress is not None):
         if progress is not None:
             progress(step)
         if step.result is not None:
@@ -464,6 +471,7 @@ class _FastLinear:
         self.component = component
         self.budget_bytes = budget_bytes
         self.fallback_points = 0
+        self.preview = True   # a coarse grid first (iter_slice sets it)
         self.C = objective.param_shape[0]
         self.N = objective.n_train
         d2 = plane.dir2 if plane.dir2 is not None else np.zeros_like(plane.dir1)
@@ -540,7 +548,7 @@ class _FastLinear:
             return
         stride = max(1, round(min(nb, self.alphas.size) / 25))
         preview_share = 0.0
-        if self.factorized and stride > 1 and self.rows_per_block == nb:
+        if self.preview and self.factorized and stride > 1 and self.rows_per_block == nb:
             coarse = _FastLinear(self.objective, self.plane, self.alphas[::stride], self.betas[::stride],
                                  self.component, self.budget_bytes)
             coarse._scores = self._scores = self._scores if self._scores is not None else (

@@ -63,6 +63,7 @@ class FastNetwork:
         self.objective, self.plane, self.alphas, self.betas = objective, plane, alphas, betas
         self.component, self.budget_bytes = component, budget_bytes
         self.fallback_points = 0
+        self.preview = True   # a coarse grid first where the scores are cached (iter_slice sets it)
         net = objective
         size = net.size
         dir2 = plane.dir2.reshape(-1) if plane.dir2 is not None else np.zeros(size)
@@ -394,7 +395,7 @@ class FastNetwork:
         cached = self.example_chunk == self.n_examples
         stride = max(1, round(min(nb, na) / 25))
         coarse_a, coarse_b = self.alphas[::stride], self.betas[::stride]
-        preview = cached and stride > 1
+        preview = self.preview and cached and stride > 1
         total_work = values.size * math.ceil(self.n_examples / self.example_chunk) + (
             coarse_a.size * coarse_b.size if preview else 0)
         done = [0]

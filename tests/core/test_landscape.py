@@ -154,6 +154,43 @@ def test_progress_delivers_finished_rows_and_a_coarse_preview():
     assert len(rows_seen) >= 8  # rows arrive in several blocks
 
 
+def test_a_caller_that_only_wants_the_result_gets_no_preview_computed(monkeypatch):
+    """The coarse preview is work for a caller that shows it: ``compute_slice`` without a
+    progress callback (the command line, a lab) computes none, and the result is the same;
+    with one, or through ``iter_slice``, the preview comes first as before. Both fast paths
+    (linear: a second, coarse engine; a network: its coarse points) and a plain
+    ``iter_slice(preview=False)``."""
+    import hillwalk.core.landscapes.landscape as landscape_module
+
+    objective = random_problem("softmax", "l2", seed=7, n=150)
+    plane = random_plane(objective, objective.initial_theta(1.0, 0), "filter", seed=1)
+    axis = make_axis(-1, 1, 101)
+    engines = []
+    build = landscape_module._FastLinear.__init__
+
+    def counted(self, *arguments, **keywords):
+        engines.append(arguments[2].size)   # the engine's alphas: the coarse one has fewer
+        build(self, *arguments, **keywords)
+
+    monkeypatch.setattr(landscape_module._FastLinear, "__init__", counted)
+    quiet = compute_slice(objective, plane, axis, axis, "total")
+    assert engines == [axis.size]
+    seen = []
+    shown = compute_slice(objective, plane, axis, axis, "total", progress=seen.append)
+    assert len(engines) == 3 and engines[1] == axis.size and engines[2] < axis.size
+    assert sum(step.preview is not None for step in seen) == 1
+    np.testing.assert_array_equal(quiet.values, shown.values)
+    assert not any(step.preview is not None for step in iter_slice(objective, plane, axis, axis, "total",
+                                                                   preview=False))
+    from hillwalk.core.models.problem import ClassifierSpec
+
+    net = ClassifierSpec(dataset="iris", model="net", hidden=(8,)).build()
+    net_plane = random_plane(net, net.initial_theta(0.1, 0), "filter", seed=2)
+    steps = list(iter_slice(net, net_plane, axis, axis, "total", preview=False))
+    assert not any(step.preview is not None for step in steps) and steps[-1].result.method == "fast"
+    assert sum(step.preview is not None for step in iter_slice(net, net_plane, axis, axis, "total")) == 1
+
+
 @pytest.mark.parametrize("loss", ["softmax", "svm"])
 def test_cancelling_a_401_grid_stops_promptly(loss):
     """The evaluation stops at the first check after the request and does no more work;
