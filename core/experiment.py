@@ -106,7 +106,8 @@ def compute_scene_slice(objective, plane, slice_spec, report=_quiet, should_stop
     """The slice of ``slice_spec`` on ``plane``.
 
     Partial results (through ``report``): ``("preview", Landscape)``, a coarse grid (method
-    ``"preview"``) computed first so that something appears at once. Returns None when stopped.
+    ``"preview"``) computed first so that something appears at once; without a ``report``
+    (``render``) none is computed. Returns None when stopped.
     """
     alphas, betas = slice_spec.alpha_axis(), slice_spec.beta_axis()
     budget = int(slice_spec.budget_mb * 2 ** 20)
@@ -116,7 +117,8 @@ def compute_scene_slice(objective, plane, slice_spec, report=_quiet, should_stop
     objective = slice_spec.objective_in_modes(objective, plane.center)
     split = splits_total(objective, component)
     result = None
-    for step in iter_slice(objective, plane, alphas, betas, "data" if split else component, budget):
+    for step in iter_slice(objective, plane, alphas, betas, "data" if split else component, budget,
+                           preview=report is not _quiet):
         if should_stop():
             return None
         if step.result is not None:

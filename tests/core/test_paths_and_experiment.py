@@ -196,3 +196,28 @@ def test_holding_the_turn_gate_off_keeps_threads_out_until_released():
     second()
     worker.join(timeout=10)
     assert entered.is_set() and not worker.is_alive()
+
+
+def test_render_computes_no_preview_and_the_app_gets_one(monkeypatch):
+    """``render`` (compute_landscape) has nobody to show a coarse preview to and computes
+    none; the app's slice (a report to post it through) gets it first, as before."""
+    import hillwalk.core.landscapes.landscape as landscape_module
+
+    coarse = []
+    build = landscape_module._FastLinear.__init__
+
+    def counted(self, objective, plane, alphas, *rest, **keywords):
+        coarse.append(alphas.size < 101)
+        build(self, objective, plane, alphas, *rest, **keywords)
+
+    monkeypatch.setattr(landscape_module._FastLinear, "__init__", counted)
+    objective = ClassifierSpec(dataset="iris").build()
+    spec = SliceSpec(grid=101, train_steps=0)
+    plane = experiment.build_plane(objective, spec)
+    quiet = experiment.compute_landscape(objective, plane, spec)
+    assert coarse and not any(coarse)
+    coarse.clear()
+    posted = []
+    shown = experiment.compute_scene_slice(objective, plane, spec, report=lambda f, t="", p=None: posted.append(p))
+    assert sum(coarse) == 1 and any(p is not None and p[0] == "preview" for p in posted)
+    np.testing.assert_array_equal(quiet.values, shown.landscape.values)
