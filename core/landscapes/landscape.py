@@ -557,7 +557,7 @@ class _FastLinear:
             preview_share = 1.0 / (stride * stride)
             for fraction, _, _ in coarse.run(coarse_values):
                 yield preview_share * fraction * 0.999, 0, None
-            self.fallback_points += coarse.fallback_points
+            # (the preview's points recomputed directly are not the landscape's: not counted)
             yield preview_share, 0, (coarse.alphas, coarse.betas, coarse_values)
         n_chunks = -(-self.N // self.chunk)
         steps = max(1, nb * (n_chunks if kind in ("data", "total", "accuracy") else 1))

@@ -409,8 +409,10 @@ class FastNetwork:
             if preview:
                 coarse = np.full((coarse_b.size, coarse_a.size), np.nan)
                 penalty = None if reg_values is None else reg_values[::stride, ::stride].ravel()
+                counted = self.fallback_points   # the preview's points are not the landscape's
                 for _ in self._evaluate_points(coarse_a, coarse_b, penalty, coarse.reshape(-1), pool, progress):
                     yield min(done[0] / total_work, 0.999), 0, None
+                self.fallback_points = counted
                 yield done[0] / total_work, 0, (coarse_a, coarse_b, coarse)
             penalty = None if reg_values is None else reg_values.ravel()
             for finished in self._evaluate_points(self.alphas, self.betas, penalty, flat, pool, progress):

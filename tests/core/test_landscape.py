@@ -156,7 +156,8 @@ def test_progress_delivers_finished_rows_and_a_coarse_preview():
 
 def test_a_caller_that_only_wants_the_result_gets_no_preview_computed(monkeypatch):
     """The coarse preview is work for a caller that shows it: ``compute_slice`` without a
-    progress callback (the command line, a lab) computes none, and the result is the same;
+    progress callback (the command line, a lab) computes none, and the result is the same,
+    its count of points recomputed directly included (the preview's are not counted);
     with one, or through ``iter_slice``, the preview comes first as before. Both fast paths
     (linear: a second, coarse engine; a network: its coarse points) and a plain
     ``iter_slice(preview=False)``."""
@@ -182,13 +183,28 @@ def test_a_caller_that_only_wants_the_result_gets_no_preview_computed(monkeypatc
     np.testing.assert_array_equal(quiet.values, shown.values)
     assert not any(step.preview is not None for step in iter_slice(objective, plane, axis, axis, "total",
                                                                    preview=False))
+    from hillwalk.core.landscapes.directions import Plane
     from hillwalk.core.models.problem import ClassifierSpec
 
+    # the points recomputed directly are the landscape's own, preview or not (a plane through
+    # W = 0, where every score cancels at a = -1: the preview has some of them too)
+    center = np.random.default_rng(0).standard_normal(objective.param_shape)
+    through_zero = Plane(center, center.copy(), np.random.default_rng(1).standard_normal(objective.param_shape))
+    alone = compute_slice(objective, through_zero, axis, axis, "total")
+    with_preview = compute_slice(objective, through_zero, axis, axis, "total", progress=lambda step: None)
+    assert alone.fallback_points > 0 and with_preview.fallback_points == alone.fallback_points
+    np.testing.assert_array_equal(alone.values, with_preview.values)
     net = ClassifierSpec(dataset="iris", model="net", hidden=(8,)).build()
     net_plane = random_plane(net, net.initial_theta(0.1, 0), "filter", seed=2)
     steps = list(iter_slice(net, net_plane, axis, axis, "total", preview=False))
     assert not any(step.preview is not None for step in steps) and steps[-1].result.method == "fast"
     assert sum(step.preview is not None for step in iter_slice(net, net_plane, axis, axis, "total")) == 1
+    weights = net.initial_theta(0.5, 0)
+    net_through_zero = Plane(weights, weights.copy(), np.random.default_rng(1).standard_normal(weights.shape))
+    alone = compute_slice(net, net_through_zero, axis, axis, "total")
+    with_preview = compute_slice(net, net_through_zero, axis, axis, "total", progress=lambda step: None)
+    assert alone.method == "fast" and alone.fallback_points > 0
+    assert with_preview.fallback_points == alone.fallback_points
 
 
 @pytest.mark.parametrize("loss", ["softmax", "svm"])
