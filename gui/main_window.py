@@ -16,7 +16,7 @@ from hillwalk.core.errors import HillwalkError
 from hillwalk.core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
 
 from .figures import repaint_once_a_frame
-from .pacing import DeferredSlot, paint_in_own_turn
+from .pacing import DeferredSlot, paint_in_own_turn, single_shot_timer
 from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
 from .panels.data import DataPanel
@@ -447,23 +447,27 @@ class MainWindow(QtWidgets.QMainWindow):
         if settings is not None:
             self._restore()
         self._scene_start_pending = autostart
+        # a window not shown starts at the latest SCENE_START_LATEST_MS after it was built
+        # (or, once shown, after it was shown)
+        self._scene_start_latest = single_shot_timer(self, self._start_scene, SCENE_START_LATEST_MS)
         if autostart:
             # computed once the window has painted: started with the window, the worker's
             # first steps (the data, the objective) held the interpreter during the window's
-            # first layout and paint, 20 ms of its start (benchmarks/startup_time.py); a
-            # window not shown starts at the latest SCENE_START_LATEST_MS after it was built
+            # first layout and paint, 20 ms of its start (benchmarks/startup_time.py)
             paint_in_own_turn(self).window_painted.connect(self._start_scene)
-            QtCore.QTimer.singleShot(SCENE_START_LATEST_MS, self._start_scene)
+            self._scene_start_latest.start()
 
     def _start_scene(self):
-        """Compute the initial scene, once (see __init__), unless the state was asked for
-        something meanwhile (that request computes the scene)."""
+        """Compute the initial scene, once (see __init__), unless a new problem or a
+        session was asked for meanwhile (that request computes the scene)."""
         if not self._scene_start_pending:
             return
         self._scene_start_pending = False
+        self._scene_start_latest.stop()
         paint_in_own_turn(self).window_painted.disconnect(self._start_scene)
-        if self.state.objective is None and not self.state.jobs.live:
-            self.state.start()
+        state = self.state
+        if state.objective is None and not state.jobs.is_live("problem") and not state.jobs.is_live("session"):
+            state.start()
 
     # ================================================================= building
     def _build_transport(self):
@@ -1070,6 +1074,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def setVisible(self, visible):
         # Arrange before the first show: the wide arrangement's minimum width (about
         # 1250 px) would otherwise stretch a window opened at 1024 px before any resizeEvent.
+        if visible and getattr(self, "_scene_start_pending", False):
+            self._scene_start_latest.start()   # the latest start counted from the show (see __init__)
         if visible:
             self._fit_docks_to_width(self.width())
             if self._auto_dock_layout:

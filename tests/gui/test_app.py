@@ -325,12 +325,15 @@ def small_scene_settings(tmp_path):
     return settings
 
 
-def test_the_scene_is_computed_once_the_window_has_painted(qtbot, tmp_path):
+def test_the_scene_is_computed_once_the_window_has_painted(qtbot, tmp_path, monkeypatch):
     """The window paints before its scene is computed: started with the window, the worker
-    held the interpreter during the window's first layout and paint. A window never shown
-    computes it too (test_settings_are_remembered)."""
+    held the interpreter during the window's first layout and paint. (The latest start, for
+    a window never shown, is put off here, so that only the paint can start it; that window
+    computes its scene too: test_settings_are_remembered.)"""
+    import hillwalk.gui.main_window as main_window_module
     from hillwalk.gui.pacing import paint_in_own_turn
 
+    monkeypatch.setattr(main_window_module, "SCENE_START_LATEST_MS", 600_000)
     window = MainWindow(settings=small_scene_settings(tmp_path))
     qtbot.addWidget(window)
     assert window.state.objective is None and not window.state.jobs.live   # nothing computing yet
@@ -368,6 +371,36 @@ def test_a_change_made_before_the_scene_starts_is_kept(qtbot, tmp_path, monkeypa
     release.set()
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     assert window.state.problem.lam == 0.25 and window.state.objective.regularizer.lam == 0.25
+    window.close()
+
+
+def test_a_lab_computing_before_the_first_paint_does_not_hold_the_scene_back(qtbot, tmp_path, monkeypatch):
+    """Only a new problem or a session asked for before the first paint stands in for the
+    initial scene: a lab's job still running then (the Loss lab, which needs no scene, held
+    here until after the paint) does not, and the scene is computed all the same."""
+    import threading
+
+    from hillwalk.core.labs import tasks
+    from hillwalk.gui.pacing import paint_in_own_turn
+
+    release = threading.Event()
+    example = tasks.loss_example_task
+
+    def held_example(*arguments, **keywords):
+        release.wait(SCENE_TIMEOUT_MS / 1000)
+        return example(*arguments, **keywords)
+
+    monkeypatch.setattr(tasks, "loss_example_task", held_example)
+    window = MainWindow(settings=small_scene_settings(tmp_path))
+    qtbot.addWidget(window)
+    window.state.labs.request("loss")
+    try:
+        with qtbot.waitSignal(paint_in_own_turn(window).window_painted, timeout=UI_TIMEOUT_MS):
+            window.show()
+        assert window.state.jobs.is_live("problem") or window.state.objective is not None
+    finally:
+        release.set()
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     window.close()
 
 
