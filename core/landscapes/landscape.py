@@ -684,6 +684,7 @@ class _FastLinear:
         stack = np.empty((depth,) + mantissa.shape) if depth > 1 else None
         product = np.empty_like(mantissa)
         factor = np.empty_like(mantissa)
+        carried = np.empty(mantissa.shape, dtype=np.intc)   # frexp's exponents
         for g in range(0, n, PRODUCT_GROUP):
             end = min(n, g + PRODUCT_GROUP)
             for first in range(g, end, depth):
@@ -699,13 +700,14 @@ class _FastLinear:
                     product *= factor
             # Every T_i <= C, so a group product below 2^-900 means some T_i was tiny enough
             # to threaten precision (or all were small): recompute those points directly.
-            low = product < GROUP_PRODUCT_MIN
-            if low.any():
+            # (one pass to look; the points themselves only where there are some)
+            if product.min() < GROUP_PRODUCT_MIN:
+                low = product < GROUP_PRODUCT_MIN
                 underflow |= low
                 product[low] = 1.0
             mantissa *= product
-            mantissa[:], e = np.frexp(mantissa)
-            exponent += e
+            np.frexp(mantissa, out=(mantissa, carried))
+            exponent += carried
 
     def _svm_rows(self, s0, s1, s2, block_b, y):
         n = s0.shape[0]
