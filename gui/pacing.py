@@ -42,8 +42,7 @@ class DeferredSlot(QtCore.QObject):
 
     def __init__(self, owner: QtCore.QObject, signals, slot, delay_ms: int):
         super().__init__(owner)
-        self._slot = slot
-        self._timer = single_shot_timer(self, self._call, delay_ms)
+        self._timer = single_shot_timer(self, slot, delay_ms)   # (deleted with this, never calls a dead owner)
         for signal in signals:
             signal.connect(self._on_signal)
 
@@ -55,9 +54,6 @@ class DeferredSlot(QtCore.QObject):
     def _on_signal(self, *_arguments):
         if not self._timer.isActive():
             self._timer.start()
-
-    def _call(self):
-        self._slot()
 
 
 class OwnTurnPaint(QtCore.QObject):

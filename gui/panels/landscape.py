@@ -142,12 +142,14 @@ class LandscapePanel(QtWidgets.QWidget):
         # at every merged redraw of a race: the choices change only with the methods (and
         # setting the rules again at each, the example box's maximum included, asked the
         # dock to lay itself out again 20-27 times per regularization change)
-        if self._offered_center_choices() != self._center_choices():
-            self._sync_center_choices()
-
-    def _sync_center_choices(self):
-        """Offer every method's current position as a centre, beside initial and trained."""
         wanted = self._center_choices()
+        if self._offered_center_choices() != wanted:
+            self._sync_center_choices(wanted)
+
+    def _sync_center_choices(self, wanted=None):
+        """Offer every method's current position as a centre, beside initial and trained
+        (``wanted``: :meth:`_center_choices`, where the caller has them)."""
+        wanted = self._center_choices() if wanted is None else wanted
         if self._offered_center_choices() != wanted:
             was = self.center.blockSignals(True)
             while self.center.count() > 2:
