@@ -12,6 +12,8 @@ import os
 import re
 import sys
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 import numpy as np
 
 import hillwalk

@@ -24,6 +24,7 @@ import time
 
 CHILD = r'''
 import json, sys, time
+import hillwalk.blas_setup  # before NumPy, as in the app
 import numpy as np
 from hillwalk.core import experiment
 from hillwalk.core.io.session import RaceSettings

@@ -27,6 +27,8 @@ import os
 import threading
 import time
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

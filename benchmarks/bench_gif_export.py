@@ -20,6 +20,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 from PyQt6 import QtCore  # noqa: E402
 
 import hillwalk.gui.animation as animation  # noqa: E402

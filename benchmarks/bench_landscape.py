@@ -55,6 +55,8 @@ import threading
 import time
 import tracemalloc
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 

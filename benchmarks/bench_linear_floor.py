@@ -21,6 +21,8 @@ import argparse
 import statistics
 import time
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 import numpy as np
 
 from hillwalk.core.data.datasets import Dataset

@@ -25,6 +25,8 @@ import json
 import statistics
 import time
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 import numpy as np
 from threadpoolctl import ThreadpoolController
 

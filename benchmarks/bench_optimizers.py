@@ -20,6 +20,8 @@ import json
 import statistics
 import time
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 from hillwalk.core.landscapes.directions import random_plane  # noqa: E402
 from hillwalk.core.models.problem import ClassifierSpec  # noqa: E402
 from hillwalk.core.optimization.optimizers import METHOD_INFO, OptimizerSpec  # noqa: E402

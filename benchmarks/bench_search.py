@@ -13,6 +13,8 @@ Three rounds; medians. Run: .venv/bin/python benchmarks/bench_search.py
 import statistics
 import time
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 from hillwalk.core.labs.hyperparameter_search import SearchSpec, default_workers, search, train_trial
 from hillwalk.core.models.problem import ClassifierSpec
 

@@ -226,6 +226,8 @@ def main():
 
 
 def run_window(rounds):
+    import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
     from PyQt6 import QtCore
     from PyQt6.QtTest import QTest
 

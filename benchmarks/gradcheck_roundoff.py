@@ -8,6 +8,8 @@ Run: .venv/bin/python benchmarks/gradcheck_roundoff.py
 import itertools
 import json
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 from hillwalk.core.labs.gradcheck import numerical_gradient, relative_error  # noqa: E402
 from hillwalk.core.models.problem import ClassifierSpec  # noqa: E402
 

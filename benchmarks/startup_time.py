@@ -13,6 +13,8 @@ import os  # noqa: E402
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import hillwalk.blas_setup  # noqa: E402, F401  (before NumPy: it sets the BLAS library's environment)
+
 from hillwalk.gui.app import application, dispose_window  # noqa: E402
 from hillwalk.gui.main_window import MainWindow  # noqa: E402
 from hillwalk.gui.pacing import paint_in_own_turn  # noqa: E402

@@ -17,8 +17,8 @@ import hillwalk
 
 ROOT = Path(hillwalk.__file__).resolve().parent
 # tests/, tools/, benchmarks/ and docs/ are the repository's, not the package's
-SOURCES = ("__init__.py", "__main__.py", "main.py", "pyproject.toml", "README.md", "LICENSE", "core", "gui",
-           "resources")
+SOURCES = ("__init__.py", "__main__.py", "main.py", "blas_setup.py", "pyproject.toml", "README.md", "LICENSE",
+           "core", "gui", "resources")
 # building and installing a small wheel takes seconds; a slow, busy machine many times that
 PIP_TIMEOUT_S = 600
 RUN_TIMEOUT_S = 300
