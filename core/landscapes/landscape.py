@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import itertools
 import math
 import os
+import queue
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,10 +43,13 @@ ACCURACY_GUARD = 1e-11
 # product below this bound may hide an underflowed T_i, so its grid point is recomputed.
 GROUP_PRODUCT_MIN = 2.0 ** -900
 PRODUCT_GROUP = 16
-# Bytes of a tile of the factorized softmax's accumulators, and of its stacked
-# per-example products (see _softmax_rows): both meant to stay in a core's cache.
+# A product of mantissas (each >= 1/2: of group products, of chunks' products) is
+# renormalized every so many factors, long before it could underflow (2^-256).
+RENORMALIZE_EVERY = 256
+# Bytes of a tile of the factorized softmax's accumulators, and at most of its stacked
+# per-example products (see stack_depth): both meant to stay in a core's cache.
 TILE_BYTES = 256 * 2 ** 10
-STACK_BYTES = 256 * 2 ** 10
+STACK_BYTES = 704 * 2 ** 10
 # Multiply-adds per progress step of the fast path (a few tens of milliseconds).
 WORK_PER_STEP = 4_000_000
 
@@ -444,6 +451,109 @@ def relu_sweep(offsets, slopes, xs):
     return ReluSweep(slopes, xs)(offsets)
 
 
+def in_order(count, compute, make_item, workers):
+    """Yield items 0 .. ``count`` - 1 in order, item k filled by ``compute(k, item)``; a
+    generator.
+
+    With ``workers`` > 1, that many threads compute ahead (NumPy releases the GIL in its
+    products and ufuncs), each into one of ``workers + 2`` items made by ``make_item()``:
+    an item is reused once the consumer asks for the next one, so at most that many wait.
+    The items come out in order, whichever thread filled them. Closing the generator stops
+    the threads after their current item; an error in a thread is raised here."""
+    if workers <= 1 or count <= 1:
+        item = make_item() if count else None
+        for k in range(count):
+            compute(k, item)
+            yield item
+        return
+    free = queue.SimpleQueue()
+    for _ in range(workers + 2):
+        free.put(make_item())
+    ready, failure = {}, []
+    arrived = threading.Condition()
+    indices = itertools.count()       # next() on it is one step under the GIL: no lock
+    stopping = threading.Event()
+
+    def work():
+        while True:
+            item = free.get()
+            if item is None or stopping.is_set():
+                return
+            # an index is taken only with an item in hand: the one the consumer waits for
+            # is always being computed, so it arrives
+            k = next(indices)
+            if k >= count:
+                return
+            try:
+                compute(k, item)
+            except BaseException as error:   # raised by the consumer
+                with arrived:
+                    failure.append(error)
+                    arrived.notify()
+                return
+            with arrived:
+                ready[k] = item
+                arrived.notify()
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="hillwalk-slice") as pool:
+        threads = [pool.submit(work) for _ in range(workers)]
+        try:
+            for k in range(count):
+                with arrived:
+                    while k not in ready and not failure:
+                        arrived.wait()
+                    if failure:
+                        raise failure[0]
+                    item = ready.pop(k)
+                yield item
+                free.put(item)
+        finally:
+            stopping.set()
+            for _ in threads:
+                free.put(None)
+
+
+def stack_depth(tile_bytes):
+    """Examples per stacked product of a tile of ``tile_bytes``: 16, 8 or 4 (a power of
+    two, so that a group of PRODUCT_GROUP splits evenly) when that many tiles fit in
+    STACK_BYTES, else 1. Measured with two workers (medians of 8 and 4 pairs): on a digits
+    101 x 101 slice (one 82 KB tile) 8 took 0.76-0.83 of the time of 3 (one 256 KB
+    stack); at 401 x 401 (260 KB tiles) stacks of 2 took 1.1-1.2 of the time of none:
+    they push the working set out of the core's cache."""
+    for depth in (16, 8, 4):
+        if depth <= PRODUCT_GROUP and depth * tile_bytes <= STACK_BYTES:
+            return depth
+    return 1
+
+
+def _product_of_stack(stacked, out):
+    """``out`` (r, c) = the product of ``stacked`` (d, r, c), d >= 2, which it overwrites:
+    halves multiplied together, log2(d) whole-array multiplies (``np.multiply.reduce``
+    over the first axis took twice as long for d = 2)."""
+    depth = stacked.shape[0]
+    while depth > 2:
+        half = depth // 2
+        stacked[:half] *= stacked[depth - half:depth]   # (an odd one in the middle stays)
+        depth -= half
+    np.multiply(stacked[0], stacked[1], out=out)
+
+
+class _SoftmaxPart:
+    """One chunk of examples' share of a block (nbk rows x na columns) of the factorized
+    softmax: the product of its ``T_i`` as ``mantissa`` (nbk, na) in [0.5, 1) times 2 to the
+    ``exponent`` (nbk, na); ``lows``, (rows, mask) where a group product was too small (1
+    there: those points are recomputed directly); ``shift_rows`` (nbk,) and ``shift_cols``
+    (na,), the sums of the chunk's shifts n_i(b) and m_i(a)."""
+
+    __slots__ = ("mantissa", "exponent", "lows", "shift_rows", "shift_cols")
+
+    def __init__(self, shape):
+        self.mantissa = np.empty(shape)
+        self.exponent = np.empty(shape, dtype=np.intc)
+        self.lows = []
+        self.shift_rows = self.shift_cols = None
+
+
 class _FastLinear:
     """Exact fast evaluation for :class:`~core.models.objectives.LinearClassifier`.
 
@@ -498,16 +608,18 @@ class _FastLinear:
             per_example_bytes, per_example_work = 8 * self.C * (na + nbk + 4), nbk * na * self.C
         else:
             per_example_bytes, per_example_work = 8 * self.C * 16, nbk * self.C * 16
-        chunk = min(budget_bytes // 2 // per_example_bytes, WORK_PER_STEP // max(1, per_example_work))
-        if self.factorized and budget_bytes // 2 // per_example_bytes >= PRODUCT_GROUP:
+        # (the factorized softmax's workers each hold a chunk's arrays)
+        self.workers = get_parallelism().workers if self.factorized else 1
+        fitting = budget_bytes // 2 // per_example_bytes // self.workers
+        chunk = min(fitting, WORK_PER_STEP // max(1, per_example_work))
+        if self.factorized and fitting >= PRODUCT_GROUP:
             # the product of T_i is renormalized once per group: a chunk smaller than a group
             # would pay a frexp over the whole grid for every couple of examples
             chunk = max(chunk, PRODUCT_GROUP)
         self.chunk = int(max(1, min(self.N, chunk)))
-        # rows per tile (TILE_BYTES of accumulators) and examples per stacked product (a
-        # stack of a tile's products of about STACK_BYTES), from 1 to a whole group
+        # rows per tile (TILE_BYTES of accumulators), and examples per stacked product
         self._tile_rows = int(max(1, min(nbk, TILE_BYTES // (8 * na))))
-        self._stack_depth = int(max(1, min(PRODUCT_GROUP, STACK_BYTES // (8 * self._tile_rows * na))))
+        self._stack_depth = stack_depth(8 * self._tile_rows * na)
         if self.chunk >= PRODUCT_GROUP:
             self.chunk -= self.chunk % PRODUCT_GROUP
         self._scores = None
@@ -609,13 +721,23 @@ class _FastLinear:
         else:
             mantissa = np.ones((nbk, na))
             exponent = np.zeros((nbk, na), dtype=np.int64)
+            carried = np.empty((nbk, na), dtype=np.intc)   # frexp's exponents
             shift_rows = np.zeros(nbk)        # sum_i n_i(b)
             shift_cols = np.zeros(na)         # sum_i m_i(a)
             underflow = np.zeros((nbk, na), dtype=bool)
-            for start, stop in self._chunks():
-                s0, s1, s2 = self._relative_scores(start, stop)
-                self._softmax_accumulate(s0, s1, s2, block_b, mantissa, exponent, shift_rows, shift_cols,
-                                         underflow)
+            # The chunks' parts are multiplied in in order, whichever thread computed them:
+            # the values do not depend on the number of threads. Each part's mantissa is at
+            # least 1/2, so the product is renormalized only every RENORMALIZE_EVERY parts.
+            for count, part in enumerate(self._softmax_parts(block_b), 1):
+                mantissa *= part.mantissa
+                exponent += part.exponent
+                if count % RENORMALIZE_EVERY == 0:
+                    np.frexp(mantissa, out=(mantissa, carried))
+                    exponent += carried
+                for rows, low in part.lows:
+                    underflow[rows] |= low
+                shift_rows += part.shift_rows
+                shift_cols += part.shift_cols
                 yield nbk, None
             log_sum = np.log(mantissa) + exponent * math.log(2.0)
             total = log_sum + shift_rows[:, None] + shift_cols[None, :]
@@ -629,23 +751,39 @@ class _FastLinear:
             result = self._direct_fix(result, suspicious, block_b)
         yield 0, result
 
-    def _softmax_accumulate(self, s0, s1, s2, block_b, mantissa, exponent, shift_rows, shift_cols, underflow):
-        """Multiply the examples' ``T_i`` into the block's accumulators (``mantissa``,
-        ``exponent``, ``underflow`` (nbk, na), ``shift_rows`` (nbk,), ``shift_cols`` (na,)).
+    def _softmax_parts(self, block_b):
+        """For each chunk of examples, in order, its :class:`_SoftmaxPart` on ``block_b``'s
+        rows; a generator. A part is reused once the next one is asked for.
 
-        One thread, with BLAS held to one thread where the process set a limit: the
-        products are (rows x C) (C x na), too small for BLAS's threads, and sharing the rows
-        among two threads of our own measured slower than one thread on the project's
-        2-core machine (digits at 101, 201 and 401 points a side, CIFAR-sized at 101 and
-        201; with tiles or without)."""
-        n = s0.shape[0]
-        col = np.empty((n, self.C, self.alphas.size))         # exp(a S'1 - m(a))
-        m = np.empty((n, self.alphas.size))                    # m(a) >= 0
+        The chunks are shared among the process's :class:`Parallelism` workers (NumPy
+        releases the GIL in the products and ufuncs), with BLAS held to one thread: the
+        products are (rows x C) (C x na), too small for BLAS's own threads. Two threads took
+        0.67 of one thread's time on a digits 101 x 101 slice (median of 15 pairs) once
+        OpenBLAS's idle threads no longer spin (``hillwalk.blas_setup``); while they spun,
+        they held the second core and two threads gained nothing."""
+        if self.cache_scores:
+            self._relative_scores(0, 0)   # the scores are computed once, before any thread reads them
+        chunks = list(self._chunks())
+        shape = (block_b.size, self.alphas.size)
+
+        def compute(index, part):
+            self._softmax_chunk(*chunks[index], block_b, part)
+
         blas_limit = get_parallelism().blas_limit
         with blas_limit() if blas_limit is not None else contextlib.nullcontext():
-            self._column_factors(s1, col, m)
-            self._softmax_rows(s0, s2, col, block_b, mantissa, exponent, shift_rows, underflow)
-        shift_cols += m.sum(axis=0)
+            yield from in_order(len(chunks), compute, lambda: _SoftmaxPart(shape), self.workers)
+
+    def _softmax_chunk(self, start, stop, block_b, part):
+        """Fill ``part`` with examples start..stop: the product of their ``T_i``, where a
+        group product was too small, and their shifts."""
+        s0, s1, s2 = self._relative_scores(start, stop)
+        n = stop - start
+        col = np.empty((n, self.C, self.alphas.size))         # exp(a S'1 - m(a))
+        m = np.empty((n, self.alphas.size))                    # m(a) >= 0
+        self._column_factors(s1, col, m)
+        part.shift_cols = m.sum(axis=0)
+        part.lows = []
+        self._softmax_rows(s0, s2, col, block_b, part)
 
     def _column_factors(self, s1, col, m):
         """``col`` = exp(a S'1 - m(a)) (n, C, na) and ``m`` = max_c a S'1 (n, na)."""
@@ -654,9 +792,9 @@ class _FastLinear:
         col -= m[:, None, :]
         np.exp(col, out=col)
 
-    def _softmax_rows(self, s0, s2, col, block_b, mantissa, exponent, shift_rows, underflow):
-        """The row factors of ``block_b``'s rows and the products of ``T_i`` into the
-        accumulators."""
+    def _softmax_rows(self, s0, s2, col, block_b, part):
+        """The row factors of ``block_b``'s rows, and the product of the ``T_i`` into
+        ``part``."""
         # row factors exp(S'0 + b S'2 - n(b)), stored (n, C, rows): the largest over the
         # classes is then an elementwise maximum of C slices, not a reduction over a short
         # last axis (several times slower)
@@ -665,18 +803,20 @@ class _FastLinear:
         nshift = row.max(axis=1)                             # (n, rows) >= 0
         row -= nshift[:, None, :]
         np.exp(row, out=row)
-        shift_rows += nshift.sum(axis=0)
+        part.shift_rows = nshift.sum(axis=0)
         rows_by_class = row.transpose(0, 2, 1)               # (n, rows, C), a view BLAS reads as is
-        # The products go a tile of rows at a time, so that a tile's accumulators stay in
-        # the core's cache while all the examples pass (a whole 401-point grid does not fit).
+        # The products go a tile of rows at a time, so that a tile's products stay in the
+        # core's cache while all the examples pass (a whole 401-point grid does not fit).
         tile = self._tile_rows
         for t0 in range(0, block_b.size, tile):
-            t1 = min(block_b.size, t0 + tile)
-            self._softmax_tile(rows_by_class[:, t0:t1], col, mantissa[t0:t1], exponent[t0:t1], underflow[t0:t1])
+            rows = slice(t0, min(block_b.size, t0 + tile))
+            self._softmax_tile(rows_by_class[:, rows], col, part.mantissa[rows], part.exponent[rows], rows,
+                               part.lows)
 
-    def _softmax_tile(self, rows_by_class, col, mantissa, exponent, underflow):
-        """Multiply ``T_i = row_i @ col_i`` ((rows, C) (C, na)) of every example into a tile's
-        accumulators (rows, na), renormalized once per group of examples."""
+    def _softmax_tile(self, rows_by_class, col, mantissa, exponent, rows, lows):
+        """The product of ``T_i = row_i @ col_i`` ((rows, C) (C, na)) over every example, as
+        ``mantissa`` (rows, na) in [0.5, 1) times 2 to the ``exponent``. Where a group
+        product is too small it counts as 1, and (``rows``, where) is appended to ``lows``."""
         n = rows_by_class.shape[0]
         # T_i for several examples in one stacked product, multiplied together in one
         # reduction: two calls per few examples instead of two per example.
@@ -684,7 +824,7 @@ class _FastLinear:
         stack = np.empty((depth,) + mantissa.shape) if depth > 1 else None
         product = np.empty_like(mantissa)
         factor = np.empty_like(mantissa)
-        carried = np.empty(mantissa.shape, dtype=np.intc)   # frexp's exponents
+        carried = np.empty_like(exponent)
         for g in range(0, n, PRODUCT_GROUP):
             end = min(n, g + PRODUCT_GROUP)
             for first in range(g, end, depth):
@@ -693,9 +833,9 @@ class _FastLinear:
                 if last - first == 1:
                     np.matmul(rows_by_class[first], col[first], out=target)
                 else:
-                    part = stack[:last - first]
-                    np.matmul(rows_by_class[first:last], col[first:last], out=part)
-                    np.multiply.reduce(part, axis=0, out=target)
+                    stacked = stack[:last - first]
+                    np.matmul(rows_by_class[first:last], col[first:last], out=stacked)
+                    _product_of_stack(stacked, target)
                 if first != g:
                     product *= factor
             # Every T_i <= C, so a group product below 2^-900 means some T_i was tiny enough
@@ -703,9 +843,20 @@ class _FastLinear:
             # (one pass to look; the points themselves only where there are some)
             if product.min() < GROUP_PRODUCT_MIN:
                 low = product < GROUP_PRODUCT_MIN
-                underflow |= low
+                lows.append((rows, low))
                 product[low] = 1.0
-            mantissa *= product
+            # frexp is exact: the group's product is kept as mantissa times 2^exponent, and the
+            # mantissas, each in [0.5, 1), are multiplied together
+            if g == 0:
+                np.frexp(product, out=(mantissa, exponent))
+            else:
+                np.frexp(product, out=(product, carried))
+                mantissa *= product
+                exponent += carried
+                if (g // PRODUCT_GROUP) % RENORMALIZE_EVERY == 0:
+                    np.frexp(mantissa, out=(mantissa, carried))
+                    exponent += carried
+        if n > PRODUCT_GROUP:
             np.frexp(mantissa, out=(mantissa, carried))
             exponent += carried
 

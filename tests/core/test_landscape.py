@@ -107,10 +107,10 @@ def test_a_tiny_memory_budget_chunks_without_changing_results():
                                compute_slice(svm, plane, axis, axis).values, rtol=1e-12)
 
 
-@pytest.mark.parametrize("tile_bytes, stack_bytes", [(8 * 41 * 5, 8 * 41 * 5 * 3), (8 * 41 * 7, 1),
-                                                     (8 * 41 * 41, 8 * 41 * 41 * 16)])
-def test_the_softmax_products_in_tiles_and_stacks_keep_every_value(monkeypatch, tile_bytes, stack_bytes):
-    """Tiles of 5 rows with stacks of 3 examples, tiles of 7 rows one example at a time, and
+@pytest.mark.parametrize("tile_bytes, stack_bytes, depth", [(8 * 41 * 5, 8 * 41 * 5 * 4, 4), (8 * 41 * 7, 1, 1),
+                                                            (8 * 41 * 41, 8 * 41 * 41 * 16, 16)])
+def test_the_softmax_products_in_tiles_and_stacks_keep_every_value(monkeypatch, tile_bytes, stack_bytes, depth):
+    """Tiles of 5 rows with stacks of 4 examples, tiles of 7 rows one example at a time, and
     the whole grid in one tile with whole groups stacked: the same values, and the
     textbook's."""
     from hillwalk.core.landscapes import landscape
@@ -124,7 +124,7 @@ def test_the_softmax_products_in_tiles_and_stacks_keep_every_value(monkeypatch, 
     engine = landscape._FastLinear(objective, plane, axis, axis, Component.parse("total"), 2 ** 28)
     expected_tile = tile_bytes // (8 * 41)
     assert engine._tile_rows == min(41, expected_tile)
-    assert engine._stack_depth == max(1, min(16, stack_bytes // (8 * 41 * engine._tile_rows)))
+    assert engine._stack_depth == depth
     tiled = compute_slice(objective, plane, axis, axis, "total").values
     np.testing.assert_allclose(tiled, default, rtol=1e-14)
     points = np.arange(0, 41 * 41, 37)
