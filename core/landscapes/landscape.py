@@ -757,10 +757,12 @@ class _FastLinear:
 
         The chunks are shared among the process's :class:`Parallelism` workers (NumPy
         releases the GIL in the products and ufuncs), with BLAS held to one thread: the
-        products are (rows x C) (C x na), too small for BLAS's own threads. Two threads took
-        0.67 of one thread's time on a digits 101 x 101 slice (median of 15 pairs) once
-        OpenBLAS's idle threads no longer spin (``hillwalk.blas_setup``); while they spun,
-        they held the second core and two threads gained nothing."""
+        products are (rows x C) (C x na), too small for BLAS's own threads. On the
+        project's 2-core machine two workers took 0.76-0.89 of one worker's time on a
+        digits 101 x 101 slice and 0.75-0.78 at 401 x 401 (medians of 4-12 alternating
+        pairs, in several runs), once OpenBLAS's idle threads no longer busy-wait
+        (``hillwalk.blas_setup``): while they did, they held the second core, and two
+        workers took 1.1 of one's time."""
         if self.cache_scores:
             self._relative_scores(0, 0)   # the scores are computed once, before any thread reads them
         chunks = list(self._chunks())

@@ -204,6 +204,7 @@ def test_points_and_examples_in_cache_sized_passes_give_the_same_slice(monkeypat
     alphas, betas = make_axis(-2, 2, 11), make_axis(-1, 1, 5)
     default = compute_slice(net, plane, alphas, betas, "total")
     monkeypatch.setattr(network_slice, "CACHE_BYTES", cache_bytes)
+    monkeypatch.setattr(network_slice, "BLOCK_CACHE_BYTES", cache_bytes)
     monkeypatch.setattr(network_slice, "MIN_BLOCK", 16)
     engine = network_slice.FastNetwork(net, plane, alphas, betas, default.component, 2 ** 28)
     if cache_bytes >= 8 * 6 * 300:
