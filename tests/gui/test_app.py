@@ -565,3 +565,28 @@ def test_heads_are_drawn_above_the_start_marker_and_the_trails(qtbot, window):
         assert head.zValue() > start.zValue()
         assert head.zValue() > max(markers.trails[entry_id].zValue(), markers.settled[entry_id].zValue())
         assert markers.rings[entry_id].zValue() > start.zValue()
+
+
+@pytest.mark.scene("small_digits_session")
+def test_slices_shared_among_threads_give_one_threads_values_and_end_cleanly(qtbot, window):
+    """As the app runs them (``main.use_all_cores``): a softmax slice's example chunks on two
+    workers. Three new ranges typed in a row cancel the slices before them; the last one's
+    values are one thread's, and no slice thread outlives its job (the fixture checks)."""
+    from hillwalk.core.landscapes.landscape import Parallelism, compute_slice, set_parallelism
+
+    previous = set_parallelism(Parallelism(2))
+    try:
+        state = window.state
+        for extent in (2.0, 3.0, 1.5):
+            window.landscape_panel.extent.setValue(extent)
+        qtbot.waitUntil(lambda: state.landscape is not None and state.landscape.alphas[0] == -1.5,
+                        timeout=SCENE_TIMEOUT_MS)
+        wait_for_runs(qtbot, window)
+        landscape = state.landscape
+        assert landscape.method == "fast"
+        set_parallelism(Parallelism(1))
+        serial = compute_slice(state.objective, landscape.plane, landscape.alphas, landscape.betas,
+                               landscape.component)
+    finally:
+        set_parallelism(previous)
+    np.testing.assert_allclose(landscape.values, serial.values, rtol=1e-13)
