@@ -28,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 
+import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
 ROOT = Path(__file__).resolve().parents[1]
 FRAME_BUDGET_MS = 50.0
 TICK_MS = 5

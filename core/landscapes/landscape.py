@@ -22,7 +22,6 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,15 +57,21 @@ WORK_PER_STEP = 4_000_000
 
 @dataclass(frozen=True)
 class Parallelism:
-    """How the generic batched path may use threads.
+    """How the slice paths may use threads.
 
-    ``workers`` threads share each chunk of points (``evaluate_batch(..., workers=)``).
-    ``blas_limit`` is a callable returning a context manager that limits the BLAS library
-    to one thread while they run (e.g. ``lambda: threadpoolctl.threadpool_limits(1,
-    "blas")``): without it, each worker's products would spread over every core too and
-    the threads would fight. The split does not change a point's operations; the only
-    difference measured is the BLAS library's own (one thread or several): at most 1 ulp
-    on a few grid points.
+    ``workers`` threads share each chunk of points of the generic batched path
+    (``evaluate_batch(..., workers=)``) and of the network fast path, and the example
+    chunks of the linear softmax fast path. ``blas_limit`` is a callable returning a
+    context manager that limits the BLAS library to one thread while they run: without it,
+    each worker's products would spread over every core too and the threads would fight.
+    Holds may overlap and last across a paused slice (the app's slice, cut and contours
+    run at once), so the limit must restore the threads only when the last hold ends, as
+    ``main.SharedBlasLimit`` does (``threadpoolctl.threadpool_limits`` restores what it
+    found, and two overlapping ones could leave BLAS on one thread for good).
+
+    The split changes no value of the linear fast path (its chunks are combined in order)
+    and no point's operations on the network paths; the only difference measured there is
+    the BLAS library's own (one thread or several): at most 1 ulp on a few grid points.
     """
 
     workers: int = 1
@@ -455,11 +460,14 @@ def in_order(count, compute, make_item, workers):
     """Yield items 0 .. ``count`` - 1 in order, item k filled by ``compute(k, item)``; a
     generator.
 
-    With ``workers`` > 1, that many threads compute ahead (NumPy releases the GIL in its
-    products and ufuncs), each into one of ``workers + 2`` items made by ``make_item()``:
-    an item is reused once the consumer asks for the next one, so at most that many wait.
-    The items come out in order, whichever thread filled them. Closing the generator stops
-    the threads after their current item; an error in a thread is raised here."""
+    With ``workers`` > 1, that many threads ("hillwalk-slice-...") compute ahead (NumPy
+    releases the GIL in its products and ufuncs), each into one of ``workers + 2`` items
+    made by ``make_item()``: an item is reused once the consumer asks for the next one, so
+    at most that many wait. The items come out in order, whichever thread filled them.
+    Closing the generator stops the threads after their current item and joins them; an
+    error in a thread is raised here. The threads are daemons: a paused generator still
+    referenced when the interpreter exits (from a stored traceback, say) must not keep it
+    from exiting, as the threads would, waiting for an item, if they were not."""
     if workers <= 1 or count <= 1:
         item = make_item() if count else None
         for k in range(count):
@@ -495,22 +503,25 @@ def in_order(count, compute, make_item, workers):
                 ready[k] = item
                 arrived.notify()
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="hillwalk-slice") as pool:
-        threads = [pool.submit(work) for _ in range(workers)]
-        try:
-            for k in range(count):
-                with arrived:
-                    while k not in ready and not failure:
-                        arrived.wait()
-                    if failure:
-                        raise failure[0]
-                    item = ready.pop(k)
-                yield item
-                free.put(item)
-        finally:
-            stopping.set()
-            for _ in threads:
-                free.put(None)
+    threads = [threading.Thread(target=work, name=f"hillwalk-slice-{k}", daemon=True) for k in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for k in range(count):
+            with arrived:
+                while k not in ready and not failure:
+                    arrived.wait()
+                if failure:
+                    raise failure[0]
+                item = ready.pop(k)
+            yield item
+            free.put(item)
+    finally:
+        stopping.set()
+        for _ in threads:
+            free.put(None)
+        for thread in threads:
+            thread.join()
 
 
 def stack_depth(tile_bytes):
@@ -608,9 +619,7 @@ class _FastLinear:
             per_example_bytes, per_example_work = 8 * self.C * (na + nbk + 4), nbk * na * self.C
         else:
             per_example_bytes, per_example_work = 8 * self.C * 16, nbk * self.C * 16
-        # (the factorized softmax's workers each hold a chunk's arrays)
-        self.workers = get_parallelism().workers if self.factorized else 1
-        fitting = budget_bytes // 2 // per_example_bytes // self.workers
+        fitting = budget_bytes // 2 // per_example_bytes
         chunk = min(fitting, WORK_PER_STEP // max(1, per_example_work))
         if self.factorized and fitting >= PRODUCT_GROUP:
             # the product of T_i is renormalized once per group: a chunk smaller than a group
@@ -622,6 +631,11 @@ class _FastLinear:
         self._stack_depth = stack_depth(8 * self._tile_rows * na)
         if self.chunk >= PRODUCT_GROUP:
             self.chunk -= self.chunk % PRODUCT_GROUP
+        # The factorized softmax shares its chunks among as many workers as have a chunk's
+        # arrays in half the budget. The chunks do not depend on the number of workers, so
+        # neither do the values.
+        self.parallelism = get_parallelism()
+        self.workers = int(max(1, min(self.parallelism.workers, fitting // self.chunk))) if self.factorized else 1
         self._scores = None
 
     # ----------------------------------------------------------------- scores
@@ -771,7 +785,7 @@ class _FastLinear:
         def compute(index, part):
             self._softmax_chunk(*chunks[index], block_b, part)
 
-        blas_limit = get_parallelism().blas_limit
+        blas_limit = self.parallelism.blas_limit
         with blas_limit() if blas_limit is not None else contextlib.nullcontext():
             yield from in_order(len(chunks), compute, lambda: _SoftmaxPart(shape), self.workers)
 

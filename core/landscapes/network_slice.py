@@ -89,7 +89,8 @@ class FastNetwork:
         self.example_chunk = int(min(self.n_examples, cache_limit))
         self.workers = get_parallelism().workers
         # per point: its scores and the loss's temporaries for the chunk's examples; per
-        # worker: a block's pre-activations and hidden layers (about CACHE_BYTES, twice)
+        # worker: a pass's pre-activations and hidden layers (at most CACHE_BYTES each: that
+        # when one point's fit, about BLOCK_CACHE_BYTES otherwise)
         per_point_bytes = 8 * self.example_chunk * (net.n_classes + 4)
         by_memory = max(1, (budget_bytes // 2 - 2 * CACHE_BYTES * self.workers) // per_point_bytes)
         by_work = max(1, STEP_WORK // max(1, net.fast_slice_work(self.example_chunk)))

@@ -24,9 +24,13 @@ from tests.core.test_landscape import random_problem, relative_gap
 
 @pytest.fixture
 def workers():
-    """Run the test's slices with the given number of workers (``workers(n)``)."""
+    """Run the test's slices with the given number of workers (``workers(n)``), BLAS held
+    to one thread meanwhile as in the app."""
+    from hillwalk.main import SharedBlasLimit
+
     previous = landscape.get_parallelism()
-    yield lambda n: set_parallelism(Parallelism(n))
+    limit = SharedBlasLimit()
+    yield lambda n: set_parallelism(Parallelism(n, limit if n > 1 else None))
     set_parallelism(previous)
 
 
@@ -35,10 +39,12 @@ def slice_threads():
 
 
 @pytest.mark.parametrize("component", ["data", "total"])
-@pytest.mark.parametrize("grid, extent, budget", [(101, 1.0, None), (41, 40.0, None), (37, 3.0, 6000)])
+@pytest.mark.parametrize("grid, extent, budget", [(101, 1.0, None), (41, 40.0, None), (37, 3.0, 6000),
+                                                  (21, 1.0, 400_000)])
 def test_two_and_three_workers_give_one_workers_values_bit_for_bit(workers, component, grid, extent, budget):
-    """Small chunks (a tight budget), points recomputed directly (a wide range), and a
-    grid of a whole group stacked."""
+    """Points recomputed directly (a wide range), a grid of a whole group stacked, chunks of
+    one example (a tiny budget), and chunks that the budget holds to 96 examples: the
+    chunks, and so the values, do not depend on the number of workers."""
     objective = random_problem("softmax", "l2", seed=3, n=300, d=6, classes=5)
     plane = random_plane(objective, objective.initial_theta(1.0, 0), "filter", seed=1)
     axis = make_axis(-extent, extent, grid)
@@ -71,17 +77,42 @@ def test_points_whose_group_product_underflows_are_recomputed_the_same_with_thre
     assert relative_gap(threaded.values.ravel()[points], reference.ravel()[points]) < 1e-9
 
 
-def test_a_chunk_of_hundreds_of_groups_is_renormalized_on_the_way(workers):
-    """A 3 x 3 grid takes every example in one chunk: 5000 examples are 313 groups, more
-    than RENORMALIZE_EVERY mantissas, whose product would otherwise underflow."""
-    objective = random_problem("softmax", "l2", seed=2, n=5000, d=4, classes=3, scale=3.0)
+def engine_for(grid=3, n=40):
+    objective = random_problem("softmax", "l2", seed=2, n=n, d=3, classes=3)
     plane = random_plane(objective, objective.initial_theta(1.0, 0), "filter", seed=3)
-    axis = make_axis(-2.0, 2.0, 3)
-    for count in (1, 2):
-        workers(count)
-        values = compute_slice(objective, plane, axis, axis, "data").values
-        reference = reference_slice(objective, plane, axis, axis, "data")
-        assert relative_gap(values, reference) < 1e-12
+    axis = make_axis(-1.0, 1.0, grid)
+    return landscape._FastLinear(objective, plane, axis, axis, landscape.Component.parse("data"), 2 ** 28)
+
+
+def test_a_tiles_product_of_thousands_of_groups_is_renormalized_on_the_way():
+    """1200 groups whose products are exactly 2^-16: their mantissas, 1/2 each, would
+    underflow to 0 after about 1075 of them without renormalization."""
+    engine = engine_for()
+    n = 1200 * landscape.PRODUCT_GROUP
+    rows_by_class = np.full((n, 1, 1), 0.5)       # T_i = 0.5 * 1 on a 1 x 1 tile
+    col = np.ones((n, 1, 1))
+    mantissa, exponent, lows = np.empty((1, 1)), np.empty((1, 1), dtype=np.intc), []
+    engine._softmax_tile(rows_by_class, col, mantissa, exponent, slice(0, 1), lows)
+    assert mantissa[0, 0] == 0.5 and exponent[0, 0] == -n + 1 and not lows   # 0.5 * 2^(1 - n) = 2^-n
+
+
+def test_the_chunks_products_are_renormalized_on_the_way():
+    """1200 chunks each of product 1/2: multiplied in without renormalization, their
+    mantissas would underflow to 0 (log -inf) instead of summing to 1200 log(1/2)."""
+    engine = engine_for(grid=3)
+    shape = (3, 3)
+
+    def parts(block_b):
+        part = landscape._SoftmaxPart(shape)
+        part.mantissa[:] = 0.5
+        part.exponent[:] = 0
+        part.shift_rows, part.shift_cols = np.zeros(3), np.zeros(3)
+        for _ in range(1200):
+            yield part
+
+    engine._softmax_parts = parts
+    *_, (_, values) = engine._data_block(engine.betas)
+    np.testing.assert_allclose(values, 1200 * np.log(0.5) / engine.N, rtol=1e-12)
 
 
 def test_stopping_a_threaded_slice_leaves_no_thread_behind(workers):
@@ -127,16 +158,34 @@ def test_in_order_raises_a_threads_error_and_stops_the_others():
     assert not slice_threads()
 
 
-def test_in_order_keeps_at_most_workers_plus_two_items():
-    made = []
+def test_in_order_computes_at_most_workers_plus_two_items_ahead_of_a_slow_consumer():
+    started = []
 
-    def make():
-        made.append([None])
-        return made[-1]
+    def compute(index, item):
+        started.append(index)
+        item[0] = index
 
-    for _ in in_order(30, lambda index, item: item.__setitem__(0, index), make, 2):
-        pass
-    assert len(made) == 4
+    ahead = []
+    for position, _ in enumerate(in_order(30, compute, lambda: [None], 2)):
+        time.sleep(0.003)              # the threads could run far ahead of this consumer
+        ahead.append(max(started) - position)
+    assert max(ahead) <= 2 + 2 - 1      # the item in the consumer's hands is one of the four
+    assert max(ahead) >= 1              # and they do compute ahead
+
+
+def test_a_paused_threaded_slice_does_not_keep_the_interpreter_from_exiting():
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from hillwalk.core.landscapes.landscape import in_order
+paused = in_order(100, lambda k, item: item.__setitem__(0, k), lambda: [None], 2)
+next(paused)          # the threads wait for items the consumer holds; the generator stays referenced
+print("exiting")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "exiting" in result.stdout, result.stderr
 
 
 @pytest.mark.parametrize("depth", [2, 3, 4, 5, 8, 16])

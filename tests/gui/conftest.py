@@ -60,8 +60,10 @@ def _running_workers():
     from hillwalk.gui.workers import run_pool
 
     pool_threads = QtCore.QThreadPool.globalInstance().activeThreadCount() + run_pool().activeThreadCount()
+    # (the linear slice's workers are daemons, so that a paused slice cannot hold the
+    # interpreter at exit; they are workers all the same)
     python_threads = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()
-                      and not t.daemon]
+                      and (not t.daemon or t.name.startswith("hillwalk-slice"))]
     return pool_threads, python_threads
 
 

@@ -573,8 +573,9 @@ def test_slices_shared_among_threads_give_one_threads_values_and_end_cleanly(qtb
     workers. Three new ranges typed in a row cancel the slices before them; the last one's
     values are one thread's, and no slice thread outlives its job (the fixture checks)."""
     from hillwalk.core.landscapes.landscape import Parallelism, compute_slice, set_parallelism
+    from hillwalk.main import SharedBlasLimit
 
-    previous = set_parallelism(Parallelism(2))
+    previous = set_parallelism(Parallelism(2, SharedBlasLimit()))
     try:
         state = window.state
         for extent in (2.0, 3.0, 1.5):
@@ -589,4 +590,4 @@ def test_slices_shared_among_threads_give_one_threads_values_and_end_cleanly(qtb
                                landscape.component)
     finally:
         set_parallelism(previous)
-    np.testing.assert_allclose(landscape.values, serial.values, rtol=1e-13)
+    np.testing.assert_array_equal(landscape.values, serial.values)
