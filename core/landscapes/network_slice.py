@@ -29,7 +29,6 @@ import itertools
 import math
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -245,17 +244,20 @@ class FastNetwork:
             total += per_example_losses_by_rows(scores, correct, net.loss_name, net.delta).sum(axis=1)
         return total / len(self.mask_sets)
 
-    def _chunk_results(self, chunks, blocks, start, stop, pool):
+    def _chunk_results(self, chunks, blocks, start, stop, threaded):
         """For each chunk of points (an (a, b) pair of arrays (P,)), in order, its
         :meth:`_chunk_sums`; a generator.
 
-        With a pool, the workers take passes of :attr:`points_per_pass` points off one queue
-        for as long as there are any, across chunks: none waits for the other at the end of
-        a chunk, nor for this thread, which prepares the chunks a few ahead (their
-        parameter vectors) and is woken once per chunk. The BLAS library is held to one
-        thread meanwhile (the products are small; the threads are ours). Closing the
-        generator stops the workers after their current pass."""
-        if pool is None:
+        ``threaded``: :attr:`workers` threads ("hillwalk-slice-...") take passes of
+        :attr:`points_per_pass` points off one queue for as long as there are any, across
+        chunks: none waits for the other at the end of a chunk, nor for this thread, which
+        prepares the chunks a few ahead (their parameter vectors) and is woken once per
+        chunk. The BLAS library is held to one thread meanwhile (the products are small;
+        the threads are ours). Closing the generator stops the workers after their current
+        pass and joins them. They are daemons: a paused slice still referenced when the
+        interpreter exits must not keep it from exiting, as they would, waiting for a pass,
+        if they were not."""
+        if not threaded:
             for a, b in chunks:
                 yield self._chunk_sums(self._points(a, b), blocks, start, stop) if a.size else np.zeros(0)
             return
@@ -301,7 +303,10 @@ class FastNetwork:
         lookahead = 2
         blas_limit = get_parallelism().blas_limit
         with blas_limit() if blas_limit is not None else contextlib.nullcontext():
-            workers = [pool.submit(work) for _ in range(self.workers)]
+            workers = [threading.Thread(target=work, name=f"hillwalk-slice-{k}", daemon=True)
+                       for k in range(self.workers)]
+            for worker in workers:
+                worker.start()
             try:
                 for _ in range(lookahead):
                     for a, b in itertools.islice(chunks, 1):
@@ -321,16 +326,16 @@ class FastNetwork:
                 for _ in workers:
                     passes.put(None)
                 for worker in workers:
-                    worker.result()
+                    worker.join()
 
     # ----------------------------------------------------------------- points
-    def _evaluate_points(self, alphas, betas, penalty, out, pool, progress):
+    def _evaluate_points(self, alphas, betas, penalty, out, threaded, progress):
         """Fill ``out`` (nb * na,) with the component on the grid ``alphas`` x ``betas``
         (row-major), plus ``penalty`` (the total's regularization) when not None; yields
         the number of points finished (in order) after every step, or None while the
         examples are taken in chunks (nothing is finished until the last chunk)."""
         na = alphas.size
-        chunk_points = self.points_per_worker * (self.workers if pool is not None else 1)
+        chunk_points = self.points_per_worker * (self.workers if threaded else 1)
         grid_a, grid_b = np.tile(alphas, betas.size), np.repeat(betas, alphas.size)
         sums = np.zeros(out.size)
         example_starts = list(range(self.rows.start, self.rows.stop, self.example_chunk))
@@ -345,7 +350,7 @@ class FastNetwork:
                 yield None if not single or e_start != example_starts[0] else 0
             kept = [~direct[p0:p1] for p0, p1 in bounds]
             chunks = ((grid_a[p0:p1][keep], grid_b[p0:p1][keep]) for (p0, p1), keep in zip(bounds, kept))
-            results = self._chunk_results(chunks, self._blocks, e_start, e_stop, pool)
+            results = self._chunk_results(chunks, self._blocks, e_start, e_stop, threaded)
             try:
                 for ((p0, p1), keep), chunk_sums in zip(zip(bounds, kept), results):
                     sums[p0:p1][keep] += chunk_sums
@@ -397,8 +402,7 @@ class FastNetwork:
                 values[:] = reg_values
                 yield 1.0, nb, None
                 return
-        parallel = get_parallelism()
-        threaded = parallel.workers > 1
+        threaded = self.workers > 1
         cached = self.example_chunk == self.n_examples
         stride = max(1, round(min(nb, na) / 25))
         coarse_a, coarse_b = self.alphas[::stride], self.betas[::stride]
@@ -411,17 +415,15 @@ class FastNetwork:
             done[0] += points
 
         flat = values.reshape(-1)
-        with (ThreadPoolExecutor(parallel.workers, thread_name_prefix="hillwalk-slice") if threaded
-              else contextlib.nullcontext()) as pool:
-            if preview:
-                coarse = np.full((coarse_b.size, coarse_a.size), np.nan)
-                penalty = None if reg_values is None else reg_values[::stride, ::stride].ravel()
-                counted = self.fallback_points   # the preview's points are not the landscape's
-                for _ in self._evaluate_points(coarse_a, coarse_b, penalty, coarse.reshape(-1), pool, progress):
-                    yield min(done[0] / total_work, 0.999), 0, None
-                self.fallback_points = counted
-                yield done[0] / total_work, 0, (coarse_a, coarse_b, coarse)
-            penalty = None if reg_values is None else reg_values.ravel()
-            for finished in self._evaluate_points(self.alphas, self.betas, penalty, flat, pool, progress):
-                rows = 0 if finished is None else finished // na
-                yield min(done[0] / total_work, 1.0 if finished == values.size else 0.999), rows, None
+        if preview:
+            coarse = np.full((coarse_b.size, coarse_a.size), np.nan)
+            penalty = None if reg_values is None else reg_values[::stride, ::stride].ravel()
+            counted = self.fallback_points   # the preview's points are not the landscape's
+            for _ in self._evaluate_points(coarse_a, coarse_b, penalty, coarse.reshape(-1), threaded, progress):
+                yield min(done[0] / total_work, 0.999), 0, None
+            self.fallback_points = counted
+            yield done[0] / total_work, 0, (coarse_a, coarse_b, coarse)
+        penalty = None if reg_values is None else reg_values.ravel()
+        for finished in self._evaluate_points(self.alphas, self.betas, penalty, flat, threaded, progress):
+            rows = 0 if finished is None else finished // na
+            yield min(done[0] / total_work, 1.0 if finished == values.size else 0.999), rows, None

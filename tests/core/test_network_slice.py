@@ -308,3 +308,25 @@ def test_a_failing_pass_reaches_the_caller_and_leaves_no_thread_behind(monkeypat
     assert not caller.is_alive(), "the failure never reached the caller"
     assert [str(error) for error in raised] == ["pass 7 failed"]
     assert not [t for t in threading.enumerate() if t.name.startswith("hillwalk-slice")]
+
+
+def test_a_paused_threaded_network_slice_does_not_keep_the_interpreter_from_exiting():
+    import subprocess
+    import sys
+
+    script = """
+from hillwalk.core import experiment
+from hillwalk.core.landscapes.landscape import Parallelism, iter_slice, make_axis, set_parallelism
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.problem import ClassifierSpec
+set_parallelism(Parallelism(2))
+net = experiment.build_objective(ClassifierSpec(dataset="digits", model="net", hidden=(16,)))
+plane = experiment.build_plane(net, SliceSpec(center="init"))
+axis = make_axis(-1, 1, 61)
+paused = iter_slice(net, plane, axis, axis, "total")
+for _ in range(3):
+    next(paused)      # the workers wait for passes; the generator stays referenced
+print("exiting")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "exiting" in result.stdout, result.stderr
