@@ -834,8 +834,8 @@ class _FastLinear:
         ``mantissa`` (rows, na) in [0.5, 1) times 2 to the ``exponent``. Where a group
         product is too small it counts as 1, and (``rows``, where) is appended to ``lows``."""
         n = rows_by_class.shape[0]
-        # T_i for several examples in one stacked product, multiplied together in one
-        # reduction: two calls per few examples instead of two per example.
+        # T_i for several examples in one stacked product, multiplied together by halves:
+        # a few calls per stack instead of two per example.
         depth = self._stack_depth
         stack = np.empty((depth,) + mantissa.shape) if depth > 1 else None
         product = np.empty_like(mantissa)
