@@ -464,10 +464,8 @@ def in_order(count, compute, make_item, workers):
     releases the GIL in its products and ufuncs), each into one of ``workers + 2`` items
     made by ``make_item()``: an item is reused once the consumer asks for the next one, so
     at most that many wait. The items come out in order, whichever thread filled them.
-    Closing the generator stops the threads after their current item and joins them; an
-    error in a thread is raised here. The threads are daemons: a paused generator still
-    referenced when the interpreter exits (from a stored traceback, say) must not keep it
-    from exiting, as the threads would, waiting for an item, if they were not."""
+    Closing the generator stops the threads after their current item and joins them (see
+    :func:`slice_threads`); an error in a thread is raised here."""
     if workers <= 1 or count <= 1:
         item = make_item() if count else None
         for k in range(count):
@@ -503,10 +501,7 @@ def in_order(count, compute, make_item, workers):
                 ready[k] = item
                 arrived.notify()
 
-    threads = [threading.Thread(target=work, name=f"hillwalk-slice-{k}", daemon=True) for k in range(workers)]
-    for thread in threads:
-        thread.start()
-    try:
+    with slice_threads(work, workers, free, stopping):
         for k in range(count):
             with arrived:
                 while k not in ready and not failure:
@@ -516,10 +511,24 @@ def in_order(count, compute, make_item, workers):
                 item = ready.pop(k)
             yield item
             free.put(item)
+
+
+@contextlib.contextmanager
+def slice_threads(work, count, tasks, stopping):
+    """Run ``work`` in ``count`` threads ("hillwalk-slice-k") while the block runs; at its
+    end set ``stopping``, put one None per thread on ``tasks`` (the queue they wait on) and
+    join them. The threads are daemons: a slice paused inside the block and still
+    referenced when the interpreter exits (from a stored traceback, say) must not keep it
+    from exiting, as threads waiting on ``tasks`` would if they were not."""
+    threads = [threading.Thread(target=work, name=f"hillwalk-slice-{k}", daemon=True) for k in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
     finally:
         stopping.set()
         for _ in threads:
-            free.put(None)
+            tasks.put(None)
         for thread in threads:
             thread.join()
 

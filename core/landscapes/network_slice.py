@@ -33,7 +33,7 @@ import threading
 import numpy as np
 
 from ..models.losses import per_example_losses_by_rows
-from .landscape import WORK_PER_STEP, get_parallelism, penalty_grid
+from .landscape import WORK_PER_STEP, get_parallelism, penalty_grid, slice_threads
 
 # A grid point where some first-layer unit's |c_u| + |a||d1_u| + |b||d2_u| exceeds this
 # multiple of |c_u + a d1_u + b d2_u| is evaluated directly: there the combination's rounding
@@ -254,9 +254,7 @@ class FastNetwork:
         prepares the chunks a few ahead (their parameter vectors) and is woken once per
         chunk. The BLAS library is held to one thread meanwhile (the products are small;
         the threads are ours). Closing the generator stops the workers after their current
-        pass and joins them. They are daemons: a paused slice still referenced when the
-        interpreter exits must not keep it from exiting, as they would, waiting for a pass,
-        if they were not."""
+        pass and joins them (see :func:`~core.landscapes.landscape.slice_threads`)."""
         if not threaded:
             for a, b in chunks:
                 yield self._chunk_sums(self._points(a, b), blocks, start, stop) if a.size else np.zeros(0)
@@ -303,11 +301,7 @@ class FastNetwork:
         lookahead = 2
         blas_limit = get_parallelism().blas_limit
         with blas_limit() if blas_limit is not None else contextlib.nullcontext():
-            workers = [threading.Thread(target=work, name=f"hillwalk-slice-{k}", daemon=True)
-                       for k in range(self.workers)]
-            for worker in workers:
-                worker.start()
-            try:
+            with slice_threads(work, self.workers, passes, stopping):
                 for _ in range(lookahead):
                     for a, b in itertools.islice(chunks, 1):
                         submit(a, b)
@@ -321,12 +315,6 @@ class FastNetwork:
                     yield chunk_sums[index]
                     chunk_sums[index] = None
                     index += 1
-            finally:
-                stopping.set()
-                for _ in workers:
-                    passes.put(None)
-                for worker in workers:
-                    worker.join()
 
     # ----------------------------------------------------------------- points
     def _evaluate_points(self, alphas, betas, penalty, out, threaded, progress):
