@@ -791,12 +791,15 @@ class _FastLinear:
         chunks = list(self._chunks())
         shape = (block_b.size, self.alphas.size)
 
-        def compute(index, part):
-            self._softmax_chunk(*chunks[index], block_b, part)
+        hold_blas = self.parallelism.blas_limit or contextlib.nullcontext
 
-        blas_limit = self.parallelism.blas_limit
-        with blas_limit() if blas_limit is not None else contextlib.nullcontext():
-            yield from in_order(len(chunks), compute, lambda: _SoftmaxPart(shape), self.workers)
+        def compute(index, part):
+            # held per chunk, not across the generator's pauses: a slice paused, or dropped
+            # and not yet collected, holds no limit
+            with hold_blas():
+                self._softmax_chunk(*chunks[index], block_b, part)
+
+        yield from in_order(len(chunks), compute, lambda: _SoftmaxPart(shape), self.workers)
 
     def _softmax_chunk(self, start, stop, block_b, part):
         """Fill ``part`` with examples start..stop: the product of their ``T_i``, where a
