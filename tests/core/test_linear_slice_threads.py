@@ -131,28 +131,28 @@ def test_stopping_a_threaded_slice_leaves_no_thread_behind(workers):
 def test_a_paused_threaded_slice_holds_no_blas_limit(workers):
     """The limit is held per chunk: once the threads have filled their items and wait, the
     BLAS library has its threads back, however long the slice stays paused."""
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import ThreadpoolController, threadpool_info
 
     def blas_threads():
         return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
 
-    before = blas_threads()
-    if all(n == 1 for n in before):
-        pytest.skip("the BLAS library runs on one thread here: nothing to restore")
     objective = random_problem("softmax", "l2", seed=4, n=3000, d=8, classes=10)
     plane = random_plane(objective, objective.initial_theta(1.0, 0), "filter", seed=1)
     axis = make_axis(-1.0, 1.0, 121)
-    workers(2)
-    steps = iter_slice(objective, plane, axis, axis, "data")
-    try:
-        for _ in range(3):
-            next(steps)
-        deadline = time.monotonic() + 120     # the threads finish the chunks they took
-        while blas_threads() != before and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert blas_threads() == before
-    finally:
-        steps.close()
+    # two BLAS threads to begin with, whatever the process had (a limit to restore to)
+    with ThreadpoolController().limit(limits=2, user_api="blas"):
+        before = blas_threads()
+        workers(2)
+        steps = iter_slice(objective, plane, axis, axis, "data")
+        try:
+            for _ in range(3):
+                next(steps)
+            deadline = time.monotonic() + 120     # the threads finish the chunks they took
+            while blas_threads() != before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert blas_threads() == before == [2] * len(before)
+        finally:
+            steps.close()
 
 
 def test_in_order_hands_out_every_item_in_order_from_any_thread():
