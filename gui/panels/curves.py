@@ -98,10 +98,7 @@ class CurvesPanel(QtWidgets.QWidget):
             # long runs: draw at most about one point per pixel
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
-            # pyqtgraph picks the downsampling when the range changes; against steps the
-            # range is fixed (see _on_runs_updated), so a plot that grows picks it again
-            plot.vb.sigResized.connect(lambda _box, plot=plot: [item.viewRangeChanged()
-                                                                for item in plot.listDataItems()])
+            plot.vb.sigResized.connect(self._on_plot_resized)
             # these plots are short: label decades and halves only, never every minor tick
         self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
         self._pen_colors: dict[int, str] = {}   # the colour each entry's pens were made with
@@ -110,8 +107,11 @@ class CurvesPanel(QtWidgets.QWidget):
         self._loss_ticks = None                 # the ticks the loss axis was last given
         self._x_range = None                    # the x range set (0 .. steps), None: autoranged
         self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
-        self.selector.currentChanged.connect(lambda _index: self._arrange_plots())
-        self.loss_plot.vb.sigResized.connect(lambda _view_box: self._set_loss_ticks())  # how many labels fit
+        # (the panel's own methods, not lambdas, on its plots' and tabs' signals: PyQt
+        # disconnects a destroyed panel's methods, so a late signal of a closing window's
+        # plot does not call into what is being destroyed)
+        self.selector.currentChanged.connect(self._on_selector_changed)
+        self.loss_plot.vb.sigResized.connect(self._on_loss_plot_resized)  # how many labels fit
         state.view_changed.connect(self._on_view_changed)
         # after the heatmap and the cut, in a turn of the event loop of its own (see gui.pacing)
         DeferredSlot(self, (state.runs_updated,), self._on_runs_updated, CURVES_FOLLOW_MS)
@@ -148,6 +148,20 @@ class CurvesPanel(QtWidgets.QWidget):
             return available
         chosen = self.plots[self.selector.currentIndex()]
         return [chosen if chosen in available else available[0]]
+
+    def _on_plot_resized(self, view_box):
+        """pyqtgraph picks the downsampling when the range changes; against steps the range
+        is fixed (see _on_runs_updated), so a plot that grows picks it again."""
+        for plot in self.plots:
+            if plot.vb is view_box:
+                for item in plot.listDataItems():
+                    item.viewRangeChanged()
+
+    def _on_selector_changed(self, _index):
+        self._arrange_plots()
+
+    def _on_loss_plot_resized(self, _view_box):
+        self._set_loss_ticks()
 
     def _arrange_plots(self):
         self._arranged = (self.compact, self.available_plots())
