@@ -86,7 +86,8 @@ class FastNetwork:
         parts_bytes_per_example = 3 * 8 * first.pieces * first.width
         cache_limit = max(1, budget_bytes // PARTS_SHARE // parts_bytes_per_example)
         self.example_chunk = int(min(self.n_examples, cache_limit))
-        self.workers = get_parallelism().workers
+        self.parallelism = get_parallelism()
+        self.workers = self.parallelism.workers
         # per point: its scores and the loss's temporaries for the chunk's examples; per
         # worker: a pass's pre-activations and hidden layers (at most CACHE_BYTES each: that
         # when one point's fit, about BLOCK_CACHE_BYTES otherwise)
@@ -252,13 +253,14 @@ class FastNetwork:
         :attr:`points_per_pass` points off one queue for as long as there are any, across
         chunks: none waits for the other at the end of a chunk, nor for this thread, which
         prepares the chunks a few ahead (their parameter vectors) and is woken once per
-        chunk. The BLAS library is held to one thread meanwhile (the products are small;
-        the threads are ours). Closing the generator stops the workers after their current
+        chunk. The BLAS library is held to one thread during each pass (the products are
+        small; the threads are ours). Closing the generator stops the workers after their current
         pass and joins them (see :func:`~core.landscapes.landscape.slice_threads`)."""
         if not threaded:
             for a, b in chunks:
                 yield self._chunk_sums(self._points(a, b), blocks, start, stop) if a.size else np.zeros(0)
             return
+        hold_blas = self.parallelism.blas_limit or contextlib.nullcontext
         passes = queue.SimpleQueue()
         lock = threading.Lock()
         stopping = threading.Event()
@@ -272,7 +274,10 @@ class FastNetwork:
                     return
                 index, chosen, points = item
                 try:
-                    chunk_sums[index][chosen] = self._chunk_sums(points, blocks, start, stop)
+                    # held per pass, not across the generator's pauses: a slice paused, or
+                    # dropped and not yet collected, holds no limit
+                    with hold_blas():
+                        chunk_sums[index][chosen] = self._chunk_sums(points, blocks, start, stop)
                 except BaseException as error:   # handed to the waiting generator, which raises it
                     failure.append(error)
                     for event in finished:
@@ -299,22 +304,20 @@ class FastNetwork:
 
         chunks = iter(chunks)
         lookahead = 2
-        blas_limit = get_parallelism().blas_limit
-        with blas_limit() if blas_limit is not None else contextlib.nullcontext():
-            with slice_threads(work, self.workers, passes, stopping):
-                for _ in range(lookahead):
-                    for a, b in itertools.islice(chunks, 1):
-                        submit(a, b)
-                index = 0
-                while index < len(chunk_sums):
-                    for a, b in itertools.islice(chunks, 1):
-                        submit(a, b)
-                    finished[index].wait()
-                    if failure:
-                        raise failure[0]
-                    yield chunk_sums[index]
-                    chunk_sums[index] = None
-                    index += 1
+        with slice_threads(work, self.workers, passes, stopping):
+            for _ in range(lookahead):
+                for a, b in itertools.islice(chunks, 1):
+                    submit(a, b)
+            index = 0
+            while index < len(chunk_sums):
+                for a, b in itertools.islice(chunks, 1):
+                    submit(a, b)
+                finished[index].wait()
+                if failure:
+                    raise failure[0]
+                yield chunk_sums[index]
+                chunk_sums[index] = None
+                index += 1
 
     # ----------------------------------------------------------------- points
     def _evaluate_points(self, alphas, betas, penalty, out, threaded, progress):

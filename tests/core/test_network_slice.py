@@ -330,3 +330,36 @@ print("exiting")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "exiting" in result.stdout, result.stderr
+
+
+def test_a_paused_threaded_network_slice_holds_no_blas_limit():
+    """As the linear path: the limit is held per pass, so once the workers wait for passes
+    the BLAS library has its threads back, however long the slice stays paused."""
+    import time
+
+    from threadpoolctl import ThreadpoolController, threadpool_info
+
+    from hillwalk.main import SharedBlasLimit
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    net = make_net(hidden=(16,), data=small_data(n=400))
+    plane = plane_of(net)
+    axis = make_axis(-1, 1, 61)
+    with ThreadpoolController().limit(limits=2, user_api="blas"):
+        before = blas_threads()
+        previous = set_parallelism(Parallelism(2, SharedBlasLimit()))
+        try:
+            steps = iter_slice(net, plane, axis, axis, "total")
+            try:
+                for _ in range(3):
+                    next(steps)
+                deadline = time.monotonic() + 120     # the workers finish the passes queued
+                while blas_threads() != before and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                assert blas_threads() == before == [2] * len(before)
+            finally:
+                steps.close()
+        finally:
+            set_parallelism(previous)
