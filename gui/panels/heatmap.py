@@ -184,7 +184,7 @@ class HeatmapPanel(QtWidgets.QWidget):
             share = float(run.off_plane[last])
             if self.markers.drawn.changed(entry_id, (run,), (last, ended)):   # else it keeps trail, head, ring
                 keep = drawn_rows(last + 1)
-                self.markers.set_trail(entry_id, run.a[keep], run.b[keep], connect="finite")
+                self.markers.set_trail(entry_id, run.a[keep], run.b[keep])
                 self.markers.move_head(entry_id, run.a[last], run.b[last], "x" if ended else "o", 16 if ended else 12)
                 self.markers.show_ring(entry_id, run.a[last], run.b[last], share)
             if np.isfinite(share):

@@ -117,6 +117,142 @@ class PixelMarker(QtWidgets.QGraphicsPathItem):
             self.setPath(QtGui.QTransform.fromScale(self.size, self.size).map(Symbols[symbol]))
 
 
+class TrailLine(pg.GraphicsObject):
+    """A polyline through (x, y) data points, stroked with a pen over an optional wider
+    shadow pen (the halo), as pyqtgraph's PlotCurveItem strokes one, pixel for pixel.
+
+    A race frame sets 16 trails (8 methods on the heatmap and on the cut). Through a
+    PlotDataItem each set cost ~0.25 ms of Python (datasets, display copies, bounds by
+    nanmin/nanmax, signals): 4 ms of each figure's 4 ms of work per frame. Here a set
+    builds the path once (pyqtgraph's ``arrayToQPath``) and takes its bounds from it.
+
+    ``setData(x, y)`` takes (R,) arrays; a point with a coordinate that is not finite is a
+    gap in the line (a diverged run records inf or NaN). On a log axis (``setLogMode``,
+    called by the plot) the values are drawn as their log10, non-positive ones as gaps, as
+    a PlotDataItem draws them. ``getData()`` gives the drawn (x, y); ``opts`` holds what a
+    legend's sample reads.
+
+    Signals
+    -------
+    sigPlotChanged(item) : the data changed
+    """
+
+    sigPlotChanged = QtCore.pyqtSignal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.opts = {"pen": pg.mkPen(None), "shadowPen": None, "antialias": pg.getConfigOption("antialias"),
+                     "symbol": None, "fillLevel": None}
+        self._given = (np.empty(0), np.empty(0))   # as given (the log mapping is applied to these)
+        self._log = (False, False)
+        self._x, self._y = None, None              # as drawn
+        self._path = QtGui.QPainterPath()
+        self._data_rect = None                     # QRectF of the drawn points' finite extent, or None
+        self._bounding_rect = None                 # cached: data rect padded by the pens' half widths
+
+    # ---------------------------------------------------------------- look
+    def setPen(self, *args, **kwargs):
+        self.opts["pen"] = pg.mkPen(*args, **kwargs)
+        self._geometry_changed()
+
+    def setShadowPen(self, *args, **kwargs):
+        self.opts["shadowPen"] = None if args and args[0] is None else pg.mkPen(*args, **kwargs)
+        self._geometry_changed()
+
+    # ---------------------------------------------------------------- data
+    def setData(self, x, y):
+        """Draw the line through the points (x, y), arrays (R,)."""
+        self._given = (np.array(x, dtype=float), np.array(y, dtype=float))   # (copies: the caller may reuse its arrays)
+        self._rebuild()
+
+    def getData(self):
+        """The drawn points (x, y), arrays (R,) (log10 of the values on a log axis), or
+        (None, None) when there are none."""
+        return self._x, self._y
+
+    def setLogMode(self, x_mode, y_mode):
+        if (bool(x_mode), bool(y_mode)) != self._log:
+            self._log = (bool(x_mode), bool(y_mode))
+            self._rebuild()
+
+    def _rebuild(self):
+        x, y = (self._log_mapped(values) if log else values for values, log in zip(self._given, self._log))
+        self._x, self._y = (x, y) if x.size else (None, None)
+        if x.size and (np.isfinite(x) & np.isfinite(y)).any():
+            # "finite": where a coordinate is not finite the line breaks (for finite points
+            # the same path as "all"); the path then holds only finite points
+            self._path = pg.arrayToQPath(x, y, connect="finite")
+            self._data_rect = self._path.boundingRect()
+        else:
+            self._path = QtGui.QPainterPath()
+            self._data_rect = None
+        self._geometry_changed()
+        self.sigPlotChanged.emit(self)
+
+    @staticmethod
+    def _log_mapped(values):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mapped = np.log10(values)
+        mapped[~np.isfinite(mapped)] = np.nan
+        return mapped
+
+    def _geometry_changed(self):
+        self._bounding_rect = None
+        self.prepareGeometryChange()
+        self.informViewBoundsChanged()
+        self.update()
+
+    # ---------------------------------------------------------------- bounds
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):
+        """(min, max) of the drawn points along axis ``ax`` (0: x, 1: y), (None, None)
+        without points; the whole extent whatever ``frac`` and ``orthoRange`` ask (a
+        trail is never the thing a view fits itself to)."""
+        rect = self._data_rect
+        if rect is None:
+            return None, None
+        return (rect.left(), rect.right()) if ax == 0 else (rect.top(), rect.bottom())
+
+    def pixelPadding(self):
+        """Half the widest pen's width, in pixels (the pens are cosmetic)."""
+        widths = [pen.widthF() * 0.7072 for pen in (self.opts["pen"], self.opts["shadowPen"])
+                  if pen is not None and pen.style() != QtCore.Qt.PenStyle.NoPen]
+        return max(widths, default=0.0)
+
+    def boundingRect(self):
+        if self._bounding_rect is None:
+            rect = self._data_rect
+            if rect is None:
+                return QtCore.QRectF()
+            padding = self.pixelPadding()
+            pad_x = pad_y = 0.0
+            if padding > 0:
+                pixel_x, pixel_y = self.pixelVectors()
+                try:   # (a degenerate view, e.g. of zero size, has no finite pixel)
+                    pad_x = 0.0 if pixel_x is None else pixel_x.length() * padding
+                    pad_y = 0.0 if pixel_y is None else pixel_y.length() * padding
+                except OverflowError:
+                    pad_x = pad_y = 0.0
+            self._bounding_rect = rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
+        return self._bounding_rect
+
+    def viewTransformChanged(self):
+        super().viewTransformChanged()
+        self._bounding_rect = None   # the padding is in pixels
+        self.prepareGeometryChange()
+
+    # ---------------------------------------------------------------- paint
+    def paint(self, painter, option, widget=None):
+        if self._x is None:
+            return
+        export = self._exportOpts
+        antialias = export.get("antialias", True) if export is not False else self.opts["antialias"]
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, antialias)
+        for pen in (self.opts["shadowPen"], self.opts["pen"]):
+            if pen is not None and pen.style() != QtCore.Qt.PenStyle.NoPen:
+                painter.setPen(pen)
+                painter.drawPath(self._path)
+
+
 class RunMarkers:
     """A trail (line) and a head (marker) per enabled optimizer entry, on one plot.
 
@@ -130,8 +266,8 @@ class RunMarkers:
         self.plot = plot
         self.trail_width, self.head_size, self.z_value = trail_width, head_size, z_value
         self.halo, self.with_rings = halo, rings
-        self.trails: dict[int, pg.PlotDataItem] = {}     # the live tail (the legend shows it)
-        self.settled: dict[int, pg.PlotDataItem] = {}    # the rest of the trail, cached
+        self.trails: dict[int, TrailLine] = {}     # the live tail (the legend shows it)
+        self.settled: dict[int, TrailLine] = {}    # the rest of the trail, cached
         self._settled_given: dict[int, tuple] = {}       # what each settled part was given (x, y)
         self._colors: dict[int, str] = {}                 # the colour each entry's items were given
         self.heads: dict[int, PixelMarker] = {}
@@ -153,8 +289,8 @@ class RunMarkers:
                     self.plot.removeItem(self.rings.pop(entry_id))
         for entry_id, entry in wanted.items():
             if entry_id not in self.trails:
-                trail, settled = pg.PlotDataItem([], []), pg.PlotDataItem([], [])
-                settled.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                trail, settled = TrailLine(), TrailLine()
+                settled.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 head = PixelMarker("o", self.head_size)
                 markers = [head]
                 if self.with_rings:
@@ -192,7 +328,7 @@ class RunMarkers:
             ring.set_look("o", off_plane_ring_size(share, self.head_size))
             ring.place(a, b)
 
-    def set_trail(self, entry_id, x, y, **options):
+    def set_trail(self, entry_id, x, y):
         """Draw the trail through the points (x, y) (arrays (R,)): rows up to the last
         multiple of SETTLED_BLOCK before the final two go to the cached settled part, which
         is redrawn only when they change; the rest (at least two rows) to the live tail.
@@ -211,8 +347,8 @@ class RunMarkers:
                 np.array_equal(old_x, x[:split + 1], equal_nan=True)
                 and np.array_equal(old_y, y[:split + 1], equal_nan=True)):
             self._settled_given[entry_id] = (x[:split + 1].copy(), y[:split + 1].copy())
-            settled.setData(x[:split + 1], y[:split + 1], **options)
-        self.trails[entry_id].setData(x[split:], y[split:], **options)
+            settled.setData(x[:split + 1], y[:split + 1])
+        self.trails[entry_id].setData(x[split:], y[split:])
 
     def move_head(self, entry_id, x, y, symbol="o", size=None):
         """Put the head at (x, y) with ``symbol`` (pyqtgraph's names) ``size`` pixels across

@@ -122,3 +122,66 @@ def test_the_curves_of_a_method_are_made_with_its_run(qtbot):
     qtbot.waitUntil(lambda: bool(state.runs) and set(panel.lines) == set(state.runs), timeout=30_000)
     state.jobs.cancel_all()
     state.jobs.wait(30_000)
+
+
+def _rendered(widget, qtbot):
+    widget.resize(400, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget.grab().toImage()
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_a_trail_line_draws_what_a_plot_data_item_draws(qtbot, log_y):
+    """TrailLine is the fast stand-in for pyqtgraph's PlotDataItem: the same pixels, gaps
+    where a coordinate is not finite (or not positive on a log axis), and the same bounds."""
+    from hillwalk.gui.panels.markers import TrailLine
+
+    rng = np.random.default_rng(3)
+    x = np.cumsum(rng.normal(size=200))
+    y = np.abs(np.cumsum(rng.normal(size=200))) + 0.1
+    x[50], y[120] = np.nan, np.inf
+    if log_y:
+        y[150] = 0.0   # log10: a gap
+    pens = (pg.mkPen("#E69F00", width=2.5), pg.mkPen((255, 255, 255, 210), width=5.5))
+    images, bounds = [], []
+    for make in ("reference", "trail"):
+        widget = pg.PlotWidget()
+        qtbot.addWidget(widget)
+        widget.setBackground("k")
+        if make == "reference":
+            item = pg.PlotDataItem(x, y, connect="finite", pen=pens[0], shadowPen=pens[1])
+        else:
+            item = TrailLine()
+            item.setPen(pens[0])
+            item.setShadowPen(pens[1])
+            item.setData(x, y)
+        widget.addItem(item)
+        widget.getPlotItem().setLogMode(y=log_y)
+        widget.setRange(xRange=(np.nanmin(x) - 1, np.nanmax(x) + 1), yRange=(-1, 1.5) if log_y else (0, 30),
+                        padding=0)
+        images.append(_rendered(widget, qtbot))
+        bounds.append([item.dataBounds(axis) for axis in (0, 1)])
+        drawn_x, drawn_y = item.getData()
+        with np.errstate(divide="ignore"):
+            expected_y = np.log10(y) if log_y else y
+        if log_y:
+            expected_y[~np.isfinite(expected_y)] = np.nan   # a gap, as PlotDataItem maps it
+        np.testing.assert_array_equal(drawn_y, expected_y)
+    assert images[0] == images[1]
+    np.testing.assert_allclose(bounds[0], bounds[1])
+
+
+def test_a_trail_line_without_finite_points_draws_nothing_and_has_no_bounds(qtbot):
+    from hillwalk.gui.panels.markers import TrailLine
+
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    item = TrailLine()
+    widget.addItem(item)
+    item.setData([np.nan, np.inf], [1.0, 2.0])
+    assert item.dataBounds(0) == (None, None) and item.boundingRect().isNull()
+    item.setData([], [])
+    assert item.getData() == (None, None)
+    item.setData([0.0, 1.0], [2.0, 3.0])
+    assert item.dataBounds(1) == (2.0, 3.0) and not item.boundingRect().isNull()
