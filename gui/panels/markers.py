@@ -43,12 +43,14 @@ class DrawnFrom:
         self._drawn = {entry_id: drawn for entry_id, drawn in self._drawn.items() if entry_id in entry_ids}
 
 
+HALO_COLOR = (255, 255, 255, 210)   # the white band under a heatmap's trail
+HALO_EXTRA_WIDTH = 3                # px wider than the trail
+
 MAX_DRAWN_POINTS = 1500  # a path of 100000 steps is drawn through 1500 of its rows
-# A trail is drawn as a settled part, cached as pixels and redrawn only when it grows by
-# this many rows, and a live tail stroked at every frame: playing a race then re-strokes
-# a few dozen points per path instead of the whole path (8 paths of 1000 steps: the
-# frame's strokes were most of its 32 ms).
-SETTLED_BLOCK = 64
+# A trail is drawn as a settled part, which grows by blocks of this many rows (stroked
+# once onto the plot's settled layers, see SettledTrails), and a live tail stroked at every
+# frame, at most a block and two rows long.
+SETTLED_BLOCK = 16
 
 
 def drawn_rows(count: int, limit: int = MAX_DRAWN_POINTS):
@@ -253,6 +255,244 @@ class TrailLine(pg.GraphicsObject):
                 painter.drawPath(self._path)
 
 
+class _SettledPart:
+    """One method's settled trail in a :class:`SettledTrails`: the points as given and as
+    drawn ((R,) arrays), and how many of them the layers already hold."""
+
+    def __init__(self, color):
+        self.color = color
+        self.given = (np.empty(0), np.empty(0))
+        self.drawn = (np.empty(0), np.empty(0))
+        self.rect = None   # QRectF of the drawn points' finite extent, or None
+        self.in_layers = 0
+
+
+class SettledTrails(pg.GraphicsObject):
+    """The settled parts of every method's trail on one plot, kept as two pixel layers of
+    the plot's viewport (the halos, then the lines) to which a growing trail only adds
+    its new segments.
+
+    A trail's settled part grows by a block of rows every few frames. Each part used to be
+    an item cached as a pixmap, and a grown part was re-stroked whole: 8 paths of 1000
+    steps took 38 ms of the GUI thread each time they grew together. Here the new
+    segments are stroked onto the layers, and a paint draws the two layers.
+
+    The halos are stroked opaque and the layer is drawn at the halo pen's opacity, so
+    that where two increments' halos overlap (at their shared point) the halo is not
+    darker. Every halo lies under every line (a method's halo never hides another's
+    line). The layers are drawn again in full when the view's transform, size or pixel
+    ratio changes, a part shrinks or changes (a scrub back, a new run), or a colour
+    changes; an export strokes the paths as vectors.
+
+    ``set_part(entry_id, x, y)`` takes (R,) arrays (non-finite points are gaps; on a log
+    axis (``setLogMode``) the log10 of the values is drawn, as by :class:`TrailLine`)."""
+
+    def __init__(self, line_width, halo_pen=None):
+        super().__init__()
+        self.line_width = line_width
+        self.halo_pen = halo_pen
+        self._parts: dict[int, _SettledPart] = {}
+        self._log = (False, False)
+        self._halos = self._lines = None   # QImage layers, viewport pixels
+        self._layer_key = None              # the transform, size and pixel ratio they were drawn for
+        self._data_rect = None
+        self._bounding_rect = None
+
+    # ---------------------------------------------------------------- parts
+    def set_color(self, entry_id, color):
+        part = self._parts.setdefault(entry_id, _SettledPart(color))
+        if part.color != color:
+            part.color = color
+            self._layer_key = None   # restroke everything (a colour is under others' lines)
+            self.update()
+
+    def set_part(self, entry_id, x, y):
+        """Show the settled trail of ``entry_id`` through (x, y), arrays (R,). When it extends
+        what the part showed, only the new segments are stroked at the next paint."""
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        part = self._parts.setdefault(entry_id, _SettledPart("k"))
+        old_x, old_y = part.given
+        if old_x.size == x.size and np.array_equal(old_x, x, equal_nan=True) and np.array_equal(old_y, y, equal_nan=True):
+            return
+        extends = (old_x.size <= x.size and np.array_equal(old_x, x[:old_x.size], equal_nan=True)
+                   and np.array_equal(old_y, y[:old_y.size], equal_nan=True))
+        part.given = (x.copy(), y.copy())   # (the caller may reuse its arrays)
+        part.drawn = self._mapped(*part.given)
+        part.rect = _finite_rect(*part.drawn)
+        if not extends:
+            self._layer_key = None
+        self._geometry_changed()
+
+    def remove(self, entry_id):
+        if self._parts.pop(entry_id, None) is not None:
+            self._layer_key = None
+            self._geometry_changed()
+
+    def color_of(self, entry_id):
+        """The colour a part's line is drawn in, or None for an unknown entry."""
+        part = self._parts.get(entry_id)
+        return part.color if part is not None else None
+
+    def part_data(self, entry_id):
+        """The drawn points (x, y) of one part, arrays (R,) (empty when it has none)."""
+        part = self._parts.get(entry_id)
+        return part.drawn if part is not None else (np.empty(0), np.empty(0))
+
+    def setLogMode(self, x_mode, y_mode):
+        if (bool(x_mode), bool(y_mode)) != self._log:
+            self._log = (bool(x_mode), bool(y_mode))
+            for part in self._parts.values():
+                part.drawn = self._mapped(*part.given)
+                part.rect = _finite_rect(*part.drawn)
+            self._layer_key = None
+            self._geometry_changed()
+
+    def _mapped(self, x, y):
+        return tuple(TrailLine._log_mapped(values) if log else values for values, log in zip((x, y), self._log))
+
+    def _geometry_changed(self):
+        rect = None
+        for part in self._parts.values():
+            if part.rect is not None:
+                rect = part.rect if rect is None else rect.united(part.rect)
+        self._data_rect = rect
+        self._bounding_rect = None
+        self.prepareGeometryChange()
+        self.informViewBoundsChanged()
+        self.update()
+
+    # ---------------------------------------------------------------- bounds
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):
+        """(min, max) of every part's drawn points along axis ``ax``, (None, None) without any."""
+        rect = self._data_rect
+        if rect is None:
+            return None, None
+        return (rect.left(), rect.right()) if ax == 0 else (rect.top(), rect.bottom())
+
+    def pixelPadding(self):
+        widths = [self.line_width] + ([self.halo_pen.widthF()] if self.halo_pen is not None else [])
+        return max(widths) * 0.7072
+
+    def boundingRect(self):
+        if self._bounding_rect is None:
+            if self._data_rect is None:
+                return QtCore.QRectF()
+            pixel_x, pixel_y = self.pixelVectors()
+            try:
+                pad_x = 0.0 if pixel_x is None else pixel_x.length() * self.pixelPadding()
+                pad_y = 0.0 if pixel_y is None else pixel_y.length() * self.pixelPadding()
+            except OverflowError:
+                pad_x = pad_y = 0.0
+            self._bounding_rect = self._data_rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
+        return self._bounding_rect
+
+    def viewTransformChanged(self):
+        super().viewTransformChanged()
+        self._bounding_rect = None
+        self.prepareGeometryChange()
+
+    # ---------------------------------------------------------------- paint
+    def _pens(self, part):
+        """The halo pen (opaque: its layer carries the opacity) and the line pen of a part."""
+        halo = None
+        if self.halo_pen is not None:
+            halo = QtGui.QPen(self.halo_pen)
+            color = halo.color()
+            color.setAlpha(255)
+            halo.setColor(color)
+        return halo, pg.mkPen(part.color, width=self.line_width)
+
+    def _stroke_new_segments(self, painter, which):
+        """Stroke what each part added since its layers were drawn, with its halo (``which``
+        "halo") or line pen, a block of SETTLED_BLOCK rows at a time, every part's block k
+        before any part's block k + 1. That is the order in which a race adds them, so
+        the layers show the same pixels however they were reached: played, scrubbed to, or
+        drawn at once after a resize."""
+        pending = []
+        for part in self._parts.values():
+            x, _y = part.drawn
+            first = max(0, part.in_layers - 1)   # (from the last point already drawn)
+            if x.size - first >= 2:
+                pending.append((part, first, self._pens(part)[0 if which == "halo" else 1]))
+        if not pending:
+            return
+        last_block = max((part.drawn[0].size - 2) // SETTLED_BLOCK for part, _first, _pen in pending)
+        for block in range(min(first // SETTLED_BLOCK for _part, first, _pen in pending), last_block + 1):
+            for part, first, pen in pending:
+                x, y = part.drawn
+                start, stop = max(block * SETTLED_BLOCK, first), min((block + 1) * SETTLED_BLOCK, x.size - 1)
+                if stop > start:
+                    painter.setPen(pen)
+                    painter.drawPath(pg.arrayToQPath(x[start:stop + 1], y[start:stop + 1], connect="finite"))
+
+    def paint(self, painter, option, widget=None):
+        if not self._parts:
+            return
+        if self._exportOpts is not False:   # an export: whole paths as vectors, the halos under the lines
+            painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, self._exportOpts.get("antialias", True))
+            for which in ("halo", "line"):
+                for part in self._parts.values():
+                    pen = self.halo_pen if which == "halo" else self._pens(part)[1]
+                    if pen is not None and part.drawn[0].size:
+                        painter.setPen(pen)
+                        painter.drawPath(pg.arrayToQPath(*part.drawn, connect="finite"))
+            return
+        view = self.getViewWidget()
+        to_viewport = self.deviceTransform_() if view is not None else None
+        if to_viewport is None:
+            return   # (not shown yet)
+        viewport = view.viewport()
+        ratio = viewport.devicePixelRatioF()
+        key = (tuple(getattr(to_viewport, f"m{i}{j}")() for i in (1, 2, 3) for j in (1, 2, 3)),
+               viewport.width(), viewport.height(), ratio)
+        if key != self._layer_key:
+            self._halos, self._lines = (self._new_layer(viewport.size(), ratio) for _ in range(2))
+            for part in self._parts.values():
+                part.in_layers = 0
+            self._layer_key = key
+        for layer, which in ((self._halos, "halo"), (self._lines, "line")):
+            if which == "halo" and self.halo_pen is None:
+                continue
+            layer_painter = QtGui.QPainter(layer)
+            layer_painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+            layer_painter.setTransform(to_viewport)
+            self._stroke_new_segments(layer_painter, which)
+            layer_painter.end()
+        for part in self._parts.values():
+            part.in_layers = part.drawn[0].size
+        from_viewport, invertible = to_viewport.inverted()
+        if not invertible:
+            return
+        painter.save()
+        painter.setTransform(from_viewport, True)   # viewport pixels, wherever the painter draws
+        if self.halo_pen is not None:
+            opacity = painter.opacity()
+            painter.setOpacity(opacity * self.halo_pen.color().alphaF())
+            painter.drawImage(QtCore.QPointF(0, 0), self._halos)
+            painter.setOpacity(opacity)
+        painter.drawImage(QtCore.QPointF(0, 0), self._lines)
+        painter.restore()
+
+    @staticmethod
+    def _new_layer(size, ratio):
+        layer = QtGui.QImage(max(1, round(size.width() * ratio)), max(1, round(size.height() * ratio)),
+                             QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        layer.setDevicePixelRatio(ratio)
+        layer.fill(QtCore.Qt.GlobalColor.transparent)
+        return layer
+
+
+def _finite_rect(x, y):
+    """The extent (QRectF) of the points (x, y) ((R,) arrays) whose coordinates are both
+    finite, or None."""
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return None
+    x, y = x[finite], y[finite]
+    left, top = float(x.min()), float(y.min())
+    return QtCore.QRectF(left, top, float(x.max()) - left, float(y.max()) - top)
+
+
 class RunMarkers:
     """A trail (line) and a head (marker) per enabled optimizer entry, on one plot.
 
@@ -267,8 +507,10 @@ class RunMarkers:
         self.trail_width, self.head_size, self.z_value = trail_width, head_size, z_value
         self.halo, self.with_rings = halo, rings
         self.trails: dict[int, TrailLine] = {}     # the live tail (the legend shows it)
-        self.settled: dict[int, TrailLine] = {}    # the rest of the trail, cached
-        self._settled_given: dict[int, tuple] = {}       # what each settled part was given (x, y)
+        # the rest of every trail, as layers that grow with the trails
+        self.settled = SettledTrails(trail_width, self._halo_pen() if halo else None)
+        self.settled.setZValue(z_value)
+        plot.addItem(self.settled)
         self._colors: dict[int, str] = {}                 # the colour each entry's items were given
         self.heads: dict[int, PixelMarker] = {}
         self.rings: dict[int, PixelMarker] = {}
@@ -281,41 +523,41 @@ class RunMarkers:
         for entry_id in list(self.trails):
             if entry_id not in wanted:
                 self.plot.removeItem(self.trails.pop(entry_id))
-                self.plot.removeItem(self.settled.pop(entry_id))
-                self._settled_given.pop(entry_id, None)
+                self.settled.remove(entry_id)
                 self._colors.pop(entry_id, None)
                 self.plot.removeItem(self.heads.pop(entry_id))
                 if entry_id in self.rings:
                     self.plot.removeItem(self.rings.pop(entry_id))
         for entry_id, entry in wanted.items():
             if entry_id not in self.trails:
-                trail, settled = TrailLine(), TrailLine()
-                settled.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                trail = TrailLine()
                 head = PixelMarker("o", self.head_size)
                 markers = [head]
                 if self.with_rings:
                     self.rings[entry_id] = PixelMarker("o", self.head_size)
                     markers.append(self.rings[entry_id])
-                for item in (settled, trail):
-                    item.setZValue(self.z_value)
-                    self.plot.addItem(item)
+                trail.setZValue(self.z_value)   # (above the settled trails: added after them)
+                self.plot.addItem(trail)
                 for item in markers:   # pixel-sized: no part of the data's bounds
                     # above the trails and the race's start marker: a method that has barely
                     # moved from the start still shows where it is
                     item.setZValue(self.z_value + HEAD_Z_ABOVE_TRAILS)
                     self.plot.addItem(item, ignoreBounds=True)
-                self.trails[entry_id], self.settled[entry_id], self.heads[entry_id] = trail, settled, head
+                self.trails[entry_id], self.heads[entry_id] = trail, head
             if self._colors.get(entry_id) == entry.color:
                 continue   # a new pen re-lays the item out: only when the colour changes
             self._colors[entry_id] = entry.color
-            for part in (self.trails[entry_id], self.settled[entry_id]):
-                part.setPen(pg.mkPen(entry.color, width=self.trail_width))
-                if self.halo:
-                    part.setShadowPen(pg.mkPen((255, 255, 255, 210), width=self.trail_width + 3))
+            self.trails[entry_id].setPen(pg.mkPen(entry.color, width=self.trail_width))
+            if self.halo:
+                self.trails[entry_id].setShadowPen(self._halo_pen())
+            self.settled.set_color(entry_id, entry.color)
             self.heads[entry_id].setBrush(pg.mkBrush(entry.color))
             if entry_id in self.rings:
                 self.rings[entry_id].setPen(pg.mkPen(entry.color, width=2, style=QtCore.Qt.PenStyle.DashLine))
         return wanted
+
+    def _halo_pen(self):
+        return pg.mkPen(HALO_COLOR, width=self.trail_width + HALO_EXTRA_WIDTH)
 
     def show_ring(self, entry_id, a, b, share):
         """The off-plane ring of one head at (a, b); hidden for a point (nearly) in the plane."""
@@ -330,24 +572,12 @@ class RunMarkers:
 
     def set_trail(self, entry_id, x, y):
         """Draw the trail through the points (x, y) (arrays (R,)): rows up to the last
-        multiple of SETTLED_BLOCK before the final two go to the cached settled part, which
-        is redrawn only when they change; the rest (at least two rows) to the live tail.
-        The two share a row, so the line is unbroken."""
+        multiple of SETTLED_BLOCK before the final two go to the settled layers, which stroke
+        only what was added since (see :class:`SettledTrails`); the rest (at least two rows)
+        to the live tail. The two share a row, so the line is unbroken."""
         x, y = np.asarray(x), np.asarray(y)
         split = max(0, (x.size - 2) // SETTLED_BLOCK * SETTLED_BLOCK)
-        settled = self.settled[entry_id]
-        # compared with what it was given, not with getData() (which is what it displays:
-        # on a log axis the logarithms)
-        old_x, old_y = self._settled_given.get(entry_id, (None, None))
-        if split == 0:
-            if old_x is not None:
-                settled.setData([], [])
-                self._settled_given.pop(entry_id, None)
-        elif old_x is None or old_x.size != split + 1 or not (
-                np.array_equal(old_x, x[:split + 1], equal_nan=True)
-                and np.array_equal(old_y, y[:split + 1], equal_nan=True)):
-            self._settled_given[entry_id] = (x[:split + 1].copy(), y[:split + 1].copy())
-            settled.setData(x[:split + 1], y[:split + 1])
+        self.settled.set_part(entry_id, x[:split + 1] if split else x[:0], y[:split + 1] if split else y[:0])
         self.trails[entry_id].setData(x[split:], y[split:])
 
     def move_head(self, entry_id, x, y, symbol="o", size=None):
@@ -367,8 +597,7 @@ class RunMarkers:
     def clear(self, entry_id):
         self.drawn.forget(entry_id)
         self.trails[entry_id].setData([], [])
-        self.settled[entry_id].setData([], [])
-        self._settled_given.pop(entry_id, None)
+        self.settled.set_part(entry_id, [], [])
         self.heads[entry_id].setVisible(False)
         if entry_id in self.rings:
             self.rings[entry_id].setVisible(False)

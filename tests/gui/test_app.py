@@ -563,7 +563,7 @@ def test_heads_are_drawn_above_the_start_marker_and_the_trails(qtbot, window):
     markers, start = window.heatmap.markers, window.heatmap.start_marker
     for entry_id, head in markers.heads.items():
         assert head.zValue() > start.zValue()
-        assert head.zValue() > max(markers.trails[entry_id].zValue(), markers.settled[entry_id].zValue())
+        assert head.zValue() > max(markers.trails[entry_id].zValue(), markers.settled.zValue())
         assert markers.rings[entry_id].zValue() > start.zValue()
 
 

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PyQt6 import QtGui
 
 from hillwalk.gui.panels.markers import SETTLED_BLOCK, RunMarkers
 
@@ -15,29 +16,85 @@ def test_the_settled_part_and_the_tail_together_draw_the_whole_path(qtbot):
     markers = RunMarkers(widget.getPlotItem(), halo=True)
     markers.sync([SimpleNamespace(id=1, color="#E69F00")])
     x, y = np.linspace(0, 1, 300), np.sin(np.linspace(0, 6, 300))
-    settled_sets = []
-    original = markers.settled[1].setData
-    markers.settled[1].setData = lambda *args, **kwargs: (settled_sets.append(1), original(*args, **kwargs))
     for upto in range(1, 301):
         markers.set_trail(1, x[:upto], y[:upto])
-        settled_x, settled_y = markers.settled[1].getData()
+        settled_x, settled_y = markers.settled.part_data(1)
         tail_x, tail_y = markers.trails[1].getData()
-        if settled_x is None or settled_x.size == 0:
+        if settled_x.size == 0:
             joined_x, joined_y = tail_x, tail_y
         else:   # they share one row
             assert settled_x[-1] == tail_x[0]
+            assert (settled_x.size - 1) % SETTLED_BLOCK == 0   # the settled part grows by blocks
             joined_x, joined_y = np.concatenate([settled_x, tail_x[1:]]), np.concatenate([settled_y, tail_y[1:]])
         np.testing.assert_array_equal(joined_x, x[:upto])
         np.testing.assert_array_equal(joined_y, y[:upto])
         assert tail_x.size >= min(upto, 2) and tail_x.size <= SETTLED_BLOCK + 1
-    # the settled part was set again only when it grew by a block, not at every frame
-    assert 0 < len(settled_sets) <= 300 // SETTLED_BLOCK
     # going back (a smaller frame) shows the shorter path
     markers.set_trail(1, x[:10], y[:10])
-    assert markers.settled[1].getData()[0] is None or markers.settled[1].getData()[0].size == 0
+    assert markers.settled.part_data(1)[0].size == 0
     np.testing.assert_array_equal(markers.trails[1].getData()[0], x[:10])
     markers.clear(1)
-    assert markers.trails[1].getData()[0] is None or markers.trails[1].getData()[0].size == 0
+    assert markers.trails[1].getData()[0] is None and markers.settled.part_data(1)[0].size == 0
+
+
+def _pixels(image):
+    """An (H, W, 3) int array of a QImage's colours."""
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    data = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8)
+    return data.reshape(image.height(), image.bytesPerLine())[:, :4 * image.width()].reshape(
+        image.height(), image.width(), 4)[..., 2::-1].astype(int)   # (stored as B, G, R, A)
+
+
+def _race_plot(qtbot, log_y=False):
+    """A plot with halo'd settled layers for three random walks (400 rows each)."""
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.setBackground((20, 40, 160))
+    widget.resize(500, 400)
+    widget.show()
+    qtbot.waitExposed(widget)
+    markers = RunMarkers(widget.getPlotItem(), halo=True)
+    markers.sync([SimpleNamespace(id=k, color=color) for k, color in enumerate(("#E69F00", "#009E73", "#000000"))])
+    rng = np.random.default_rng(0)
+    walks = {k: (np.cumsum(rng.normal(size=400)), np.abs(np.cumsum(rng.normal(size=400))) + 1) for k in range(3)}
+    widget.getPlotItem().setLogMode(y=log_y)
+    widget.setRange(xRange=(-40, 40), yRange=(0, 1.7) if log_y else (0, 40), padding=0)
+    return widget, markers, walks
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_settled_layers_grown_frame_by_frame_show_what_they_show_drawn_at_once(qtbot, log_y):
+    """Played (a few rows a frame), scrubbed forward, or drawn at once after a change of
+    view: the same pixels. A scrub back, a new colour and a log axis draw them again."""
+    widget, markers, walks = _race_plot(qtbot, log_y)
+    for upto in list(range(2, 200, 5)) + [350, 120, 400]:   # play, jump ahead, scrub back, jump to the end
+        for k, (x, y) in walks.items():
+            markers.set_trail(k, x[:upto], y[:upto])
+        played = widget.grab().toImage()
+    markers.settled._layer_key = None   # as a resize or a new range does: everything drawn again
+    at_once = widget.grab().toImage()
+    np.testing.assert_array_equal(_pixels(played), _pixels(at_once))
+    # and the trails are there: the three colours are on screen
+    pixels = _pixels(at_once).reshape(-1, 3)
+    for color in ((0xE6, 0x9F, 0x00), (0x00, 0x9E, 0x73), (0, 0, 0)):
+        assert (np.abs(pixels - color).max(axis=1) <= 2).sum() > 100
+
+
+def test_a_growing_trail_strokes_only_its_new_segments(qtbot, monkeypatch):
+    """Playing 400 rows strokes each settled row about once per layer, not the whole
+    settled part again at every block (which is ~13 times as many points here)."""
+    widget, markers, walks = _race_plot(qtbot)
+    stroked = []
+    original = pg.arrayToQPath
+    monkeypatch.setattr(pg, "arrayToQPath", lambda x, y, **kwargs: (stroked.append(len(x)), original(x, y, **kwargs))[1])
+    for upto in range(2, 401, 3):
+        for k, (x, y) in walks.items():
+            markers.set_trail(k, x[:upto], y[:upto])
+        widget.grab()
+    settled_points = sum(markers.settled.part_data(k)[0].size for k in walks)
+    tails = len(range(2, 401, 3)) * len(walks) * (SETTLED_BLOCK + 2)   # the tails, at most this
+    layers = 2 * (settled_points + settled_points // SETTLED_BLOCK + len(walks))   # halos and lines
+    assert sum(stroked) <= layers + tails
 
 
 def test_a_curve_tab_shown_later_draws_the_runs(qtbot, window):
@@ -68,8 +125,8 @@ def test_a_new_colour_reaches_every_part_of_a_trail_and_its_head(qtbot):
     markers.sync([SimpleNamespace(id=1, color="#E69F00")])
     markers.sync([SimpleNamespace(id=1, color="#E69F00")])   # the same: nothing to redo
     markers.sync([SimpleNamespace(id=1, color="#009E73")])
-    for part in (markers.trails[1], markers.settled[1]):
-        assert pg.mkPen(part.opts["pen"]).color().name() == "#009e73"
+    assert pg.mkPen(markers.trails[1].opts["pen"]).color().name() == "#009e73"
+    assert markers.settled.color_of(1) == "#009E73"
     markers.move_head(1, 0.5, -0.25)
     assert markers.heads[1].brush().color().name() == "#009e73"
     assert markers.head_position(1) == (0.5, -0.25)
@@ -185,3 +242,17 @@ def test_a_trail_line_without_finite_points_draws_nothing_and_has_no_bounds(qtbo
     assert item.getData() == (None, None)
     item.setData([0.0, 1.0], [2.0, 3.0])
     assert item.dataBounds(1) == (2.0, 3.0) and not item.boundingRect().isNull()
+
+
+def test_an_export_draws_the_settled_trails_as_vectors(qtbot):
+    import pyqtgraph.exporters  # noqa: F401  (pg.exporters)
+
+    widget, markers, walks = _race_plot(qtbot)
+    for k, (x, y) in walks.items():
+        markers.set_trail(k, x, y)
+    widget.grab()
+    svg = pg.exporters.SVGExporter(widget.getPlotItem()).export(toBytes=True).decode().lower()
+    # each walk's settled part is one path in its colour (its tail another), over the halos
+    for color in ("#e69f00", "#009e73", "#000000"):
+        assert svg.count(f'stroke="{color}"') >= 2
+    assert 'stroke="#ffffff"' in svg   # the halos (the exporter groups paths of one style)
