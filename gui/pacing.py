@@ -72,6 +72,7 @@ class OwnTurnPaint(QtCore.QObject):
         self._timer = single_shot_timer(self, self._paint, delay_ms)
         self._painting = False
         self._figures = []   # graphics views waiting for their paint, in the order they asked
+        self._regions = {}   # id(view) -> the QRegion of its viewport to paint (None: all)
         self._released = None   # the figure whose paint the next window paint is
         self._last_paint = {}   # id(view) -> (when its last paint ended, its cost), monotonic seconds
         window.installEventFilter(self)
@@ -90,11 +91,16 @@ class OwnTurnPaint(QtCore.QObject):
         end, cost = self._last_paint.get(id(view), (0.0, 0.0))
         return end + PAINT_SHARE_FACTOR * cost if cost > SLOW_PAINT_S else 0.0
 
-    def paint_figure(self, view):
-        """Paint ``view``'s viewport in a window paint of its own: at once if no paint is
-        waiting, else after those before it."""
-        if view not in self._figures:
+    def paint_figure(self, view, region=None):
+        """Paint ``region`` (a QRegion in viewport pixels; None: all) of ``view``'s viewport
+        in a window paint of its own: at once if no paint is waiting, else after those
+        before it."""
+        if view in self._figures:
+            waiting = self._regions[id(view)]
+            self._regions[id(view)] = None if waiting is None or region is None else waiting.united(region)
+        else:
             self._figures.append(view)
+            self._regions[id(view)] = region
         if not self._timer.isActive():
             self._next_figure()
 
@@ -125,10 +131,16 @@ class OwnTurnPaint(QtCore.QObject):
     def _next_figure(self):
         while self._figures:
             view = self._figures.pop(0)
+            region = self._regions.pop(id(view), None)
             if sip.isdeleted(view) or not view.viewport().isVisible():
                 continue   # (a hidden figure is painted by Qt when it is shown)
+            if region is not None and region.isEmpty():
+                continue   # nothing of it changed
             self._released = view
-            view.viewport().update()   # its part of the next window paint
+            if region is None:   # its part of the next window paint
+                view.viewport().update()
+            else:
+                view.viewport().update(region)
             # (its update request, held back by eventFilter, would start the timer too; but
             # an update Qt drops would leave the figures behind it waiting for another paint)
             if not self._timer.isActive():

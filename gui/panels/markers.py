@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtCore, QtGui
 from pyqtgraph.graphicsItems.ScatterPlotItem import Symbols
 
 OFF_PLANE_RING_PX = 44    # extra diameter of the off-plane ring, in pixels, for a point wholly off the plane
@@ -85,22 +85,32 @@ def off_plane_ring_size(share, head_size) -> float:
     return head_size + OFF_PLANE_RING_PX * float(np.clip(share, 0.0, 1.0))
 
 
-class PixelMarker(QtWidgets.QGraphicsPathItem):
-    """One marker drawn by Qt itself: pyqtgraph's symbol ``symbol`` ``size`` pixels across,
-    centred on its position (data coordinates), the same size at any zoom.
+class PixelMarker(pg.GraphicsObject):
+    """One marker: pyqtgraph's symbol ``symbol`` ``size`` pixels across, centred on its
+    position (data coordinates), the same size at any zoom.
 
-    A head used to be a ScatterPlotItem of one spot, whose paint runs in Python: 0.3 ms per
-    item per repaint, with 16 of them (a head and a ring per method) most of a race frame's
-    painting. This item's path is drawn by Qt (its paint only turns antialiasing on); it
-    starts hidden, is shown where :meth:`place` puts it, and its path is rebuilt only when
-    its look changes (:meth:`set_look`). Exports draw it as a vector path."""
+    A head used to be a ScatterPlotItem of one spot, whose paint does much in Python: 0.3
+    ms per item per repaint, with 16 of them (a head and a ring per method) most of a race
+    frame's painting. This item's paint is one ``drawPath``. It starts hidden, is shown
+    where :meth:`place` puts it, and its path is rebuilt only when its look or the view's
+    scale changes.
+
+    The path is kept in data units (the symbol's pixels mapped back through the view's
+    scale), not drawn with Qt's ItemIgnoresTransformations: the scene reports the area of
+    such an item as its size in pixels taken as data units (thousands of pixels on a plot
+    of range 1), and a figure repaints only the areas its scene reports as changed (see
+    gui.figures.repaint_once_a_frame). Exports draw it as a vector path."""
 
     def __init__(self, symbol="o", size=12.0, pen=None, brush=None):
         super().__init__()
-        self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        # a head moves at every frame: no Python itemChange call for its position (it is
+        # no part of the data's bounds, see RunMarkers.sync)
+        self.setFlag(self.GraphicsItemFlag.ItemSendsGeometryChanges, False)
         self.symbol, self.size = None, None
-        self.setPen(pg.mkPen(pen) if pen is not None else pg.mkPen("k", width=1.5))
-        self.setBrush(pg.mkBrush(brush) if brush is not None else QtGui.QBrush())
+        self._pen = pg.mkPen(pen) if pen is not None else pg.mkPen("k", width=1.5)
+        self._brush = pg.mkBrush(brush) if brush is not None else QtGui.QBrush()
+        self._pixel_path = QtGui.QPainterPath()   # the symbol in pixels, centred on (0, 0)
+        self._local = None                         # (path, bounding rect) in data units, for the view's scale
         self.set_look(symbol, size)
         self.setVisible(False)
 
@@ -109,14 +119,64 @@ class PixelMarker(QtWidgets.QGraphicsPathItem):
         self.setPos(float(x), float(y))
         self.setVisible(True)
 
-    def paint(self, painter, option, widget=None):
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        super().paint(painter, option, widget)
-
     def set_look(self, symbol, size):
         if (symbol, size) != (self.symbol, self.size):
             self.symbol, self.size = symbol, float(size)
-            self.setPath(QtGui.QTransform.fromScale(self.size, self.size).map(Symbols[symbol]))
+            self._pixel_path = QtGui.QTransform.fromScale(self.size, self.size).map(Symbols[symbol])
+            self._shape_changed()
+
+    def pen(self):
+        return QtGui.QPen(self._pen)
+
+    def setPen(self, pen):
+        self._pen = pg.mkPen(pen)
+        self._shape_changed()   # (the pen's width is part of the area)
+
+    def brush(self):
+        return QtGui.QBrush(self._brush)
+
+    def setBrush(self, brush):
+        self._brush = pg.mkBrush(brush)
+        self.update()
+
+    def _shape_changed(self):
+        self._local = None
+        self.prepareGeometryChange()
+        self.update()
+
+    def viewTransformChanged(self):
+        super().viewTransformChanged()
+        self._shape_changed()
+
+    def _local_shape(self):
+        """(path, bounding rect) of the symbol in this item's (data) units, or None before
+        the item is shown in a view."""
+        if self._local is None:
+            to_device = self.deviceTransform_()
+            if to_device is None:
+                return None
+            # the view's scale only: pixels of offset from the position -> data units
+            scale = QtGui.QTransform(to_device.m11(), to_device.m12(), to_device.m21(), to_device.m22(), 0, 0)
+            from_pixels, invertible = scale.inverted()
+            if not invertible:
+                return None
+            margin = self._pen.widthF() / 2 + 1   # the pen's half width and antialiasing, pixels
+            pixel_rect = self._pixel_path.boundingRect().adjusted(-margin, -margin, margin, margin)
+            self._local = (from_pixels.map(self._pixel_path), from_pixels.mapRect(pixel_rect))
+        return self._local
+
+    def boundingRect(self):
+        local = self._local_shape()
+        return local[1] if local is not None else QtCore.QRectF()
+
+    def paint(self, painter, option, widget=None):
+        local = self._local_shape()
+        if local is None:
+            return
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(self._pen)
+        painter.setBrush(self._brush)
+        painter.drawPath(local[0])
 
 
 class TrailLine(pg.GraphicsObject):
@@ -321,12 +381,15 @@ class SettledTrails(pg.GraphicsObject):
         part.rect = _finite_rect(*part.drawn)
         if not extends:
             self._layer_key = None
-        self._geometry_changed()
+            self._data_changed()
+        else:   # only where the new segments go (from the last point already shown)
+            new_x, new_y = (values[max(0, old_x.size - 1):] for values in part.drawn)
+            self._data_changed(self._padded(_finite_rect(new_x, new_y)))
 
     def remove(self, entry_id):
         if self._parts.pop(entry_id, None) is not None:
             self._layer_key = None
-            self._geometry_changed()
+            self._data_changed()
 
     def color_of(self, entry_id):
         """The colour a part's line is drawn in, or None for an unknown entry."""
@@ -345,21 +408,40 @@ class SettledTrails(pg.GraphicsObject):
                 part.drawn = self._mapped(*part.given)
                 part.rect = _finite_rect(*part.drawn)
             self._layer_key = None
-            self._geometry_changed()
+            self._data_changed()
 
     def _mapped(self, x, y):
         return tuple(TrailLine._log_mapped(values) if log else values for values, log in zip((x, y), self._log))
 
-    def _geometry_changed(self):
+    def _data_changed(self, dirty=None):
+        """The parts changed: repaint ``dirty`` (a QRectF in data units), or all of the
+        item; tell the view when the data's extent changed (for its auto range)."""
         rect = None
         for part in self._parts.values():
             if part.rect is not None:
                 rect = part.rect if rect is None else rect.united(part.rect)
-        self._data_rect = rect
-        self._bounding_rect = None
-        self.prepareGeometryChange()
-        self.informViewBoundsChanged()
-        self.update()
+        if rect != self._data_rect:
+            self._data_rect = rect
+            self.informViewBoundsChanged()
+        if dirty is None:
+            self.update()
+        elif not dirty.isNull() and self.scene() is not None:
+            # the scene's area, not the item's: a scene reports a changed item as all of its
+            # bounding rect (which is the whole view) to the figure's frame repaint
+            self.scene().update(self.mapRectToScene(dirty))
+
+    def _padded(self, rect):
+        """``rect`` (data units, or None) grown by the widest pen's half width (pixels)."""
+        if rect is None:
+            return QtCore.QRectF()
+        pixel_x, pixel_y = self.pixelVectors()
+        padding = self.pixelPadding() + 1   # (and a pixel of antialiasing)
+        try:
+            pad_x = 0.0 if pixel_x is None else pixel_x.length() * padding
+            pad_y = 0.0 if pixel_y is None else pixel_y.length() * padding
+        except OverflowError:
+            return QtCore.QRectF()
+        return rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
 
     # ---------------------------------------------------------------- bounds
     def dataBounds(self, ax, frac=1.0, orthoRange=None):
@@ -374,16 +456,14 @@ class SettledTrails(pg.GraphicsObject):
         return max(widths) * 0.7072
 
     def boundingRect(self):
+        """The view's visible area: the layers cover the viewport, and an area that does
+        not change with the data lets a grown part repaint only its new segments (a new
+        bounding rect repaints the whole of the old and the new one)."""
         if self._bounding_rect is None:
-            if self._data_rect is None:
-                return QtCore.QRectF()
-            pixel_x, pixel_y = self.pixelVectors()
-            try:
-                pad_x = 0.0 if pixel_x is None else pixel_x.length() * self.pixelPadding()
-                pad_y = 0.0 if pixel_y is None else pixel_y.length() * self.pixelPadding()
-            except OverflowError:
-                pad_x = pad_y = 0.0
-            self._bounding_rect = self._data_rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
+            view_rect = self.viewRect()
+            if view_rect is None:
+                return QtCore.QRectF()   # (not in a view yet)
+            self._bounding_rect = QtCore.QRectF(view_rect)
         return self._bounding_rect
 
     def viewTransformChanged(self):
