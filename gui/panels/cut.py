@@ -18,18 +18,27 @@ LOSS_CURVE_FLOOR = UNBOUNDED_LOSS_FLOOR  # where an escape to -inf is called (co
 CUT_POINT_LIMIT = 1000.0  # the end points' spin boxes stay narrow (a slice's range is rarely past 10)
 
 
-def positions_on_cut(a, b, origin, direction, plane):
-    """Where points (a, b) of the plane project on the cut ``origin + s * direction``.
+def cut_coefficients(origin, direction, plane) -> np.ndarray:
+    """The (2,) weights ``c`` with which a point (a, b) of the plane projects on the cut
+    ``origin + s * direction`` at ``s = c[0] (a - origin[0]) + c[1] (b - origin[1])``.
 
     The projection uses the plane's metric (its directions need be neither unit nor
     orthogonal): ``s = q^T G w / w^T G w`` with ``q = (a, b) - origin``, ``w`` the cut's
-    direction in plane coordinates and ``G`` the Gram matrix of d1, d2.
+    direction in plane coordinates and ``G`` the Gram matrix of d1, d2, so ``c = G w /
+    w^T G w``. (Computed once per frame for every method: the Gram matrix is three dot
+    products over all the parameters.)
     """
     d1, d2 = plane.dir1.ravel(), plane.dir2.ravel()
     gram = np.array([[d1 @ d1, d1 @ d2], [d1 @ d2, d2 @ d2]])
-    q = np.c_[a - origin[0], b - origin[1]]
     w = np.asarray(direction, dtype=float)
-    return q @ gram @ w / (w @ gram @ w)
+    return gram @ w / (w @ gram @ w)
+
+
+def positions_on_cut(a, b, origin, direction, plane, coefficients=None):
+    """Where points (a, b) (arrays (R,)) of the plane project on the cut ``origin + s *
+    direction``: s, (R,) (see :func:`cut_coefficients`, which may be given)."""
+    c = cut_coefficients(origin, direction, plane) if coefficients is None else coefficients
+    return (np.asarray(a) - origin[0]) * c[0] + (np.asarray(b) - origin[1]) * c[1]
 
 
 class CutPanel(QtWidgets.QWidget):
@@ -173,6 +182,7 @@ class CutPanel(QtWidgets.QWidget):
         if plane is None or plane.dir2 is None:
             return
         origin, direction, _ = state.cut_line()
+        coefficients = None   # (computed at the first method that needs them)
         log = state.view.log_scale
         for entry_id in list(self.trails):
             run = state.runs.get(entry_id)
@@ -185,7 +195,9 @@ class CutPanel(QtWidgets.QWidget):
                                               (upto, tuple(np.ravel(origin)), tuple(np.ravel(direction)), log)):
                 continue
             rows = drawn_rows(upto)
-            s = positions_on_cut(run.a[rows], run.b[rows], origin, direction, plane)
+            if coefficients is None:
+                coefficients = cut_coefficients(origin, direction, plane)
+            s = positions_on_cut(run.a[rows], run.b[rows], origin, direction, plane, coefficients)
             loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
             keep = finite_rows(s, loss)  # a diverged run ends in inf/NaN
             if not keep.any():
