@@ -85,6 +85,19 @@ def off_plane_ring_size(share, head_size) -> float:
     return head_size + OFF_PLANE_RING_PX * float(np.clip(share, 0.0, 1.0))
 
 
+def pixels_in_data_units(item, pixels) -> tuple[float, float]:
+    """How far ``pixels`` screen pixels reach along x and along y in ``item``'s (data)
+    units, for the view's current scale; (0, 0) before the item is shown in a view."""
+    if pixels <= 0:
+        return 0.0, 0.0
+    pixel_x, pixel_y = item.pixelVectors()
+    try:   # (a degenerate view, e.g. of zero size, has no finite pixel)
+        return (0.0 if pixel_x is None else pixel_x.length() * pixels,
+                0.0 if pixel_y is None else pixel_y.length() * pixels)
+    except OverflowError:
+        return 0.0, 0.0
+
+
 class PixelMarker(pg.GraphicsObject):
     """One marker: pyqtgraph's symbol ``symbol`` ``size`` pixels across, centred on its
     position (data coordinates), the same size at any zoom.
@@ -121,16 +134,16 @@ class PixelMarker(pg.GraphicsObject):
 
     def set_look(self, symbol, size):
         if (symbol, size) != (self.symbol, self.size):
+            self._shape_changes()
             self.symbol, self.size = symbol, float(size)
             self._pixel_path = QtGui.QTransform.fromScale(self.size, self.size).map(Symbols[symbol])
-            self._shape_changed()
 
     def pen(self):
         return QtGui.QPen(self._pen)
 
     def setPen(self, pen):
+        self._shape_changes()   # (the pen's width is part of the area)
         self._pen = pg.mkPen(pen)
-        self._shape_changed()   # (the pen's width is part of the area)
 
     def brush(self):
         return QtGui.QBrush(self._brush)
@@ -139,14 +152,15 @@ class PixelMarker(pg.GraphicsObject):
         self._brush = pg.mkBrush(brush)
         self.update()
 
-    def _shape_changed(self):
-        self._local = None
+    def _shape_changes(self):
+        """Called before the area changes: the scene repaints the old area and the new one
+        (prepareGeometryChange schedules that repaint itself)."""
         self.prepareGeometryChange()
-        self.update()
+        self._local = None
 
     def viewTransformChanged(self):
         super().viewTransformChanged()
-        self._shape_changed()
+        self._shape_changes()
 
     def _local_shape(self):
         """(path, bounding rect) of the symbol in this item's (data) units, or None before
@@ -211,15 +225,18 @@ class TrailLine(pg.GraphicsObject):
         self._path = QtGui.QPainterPath()
         self._data_rect = None                     # QRectF of the drawn points' finite extent, or None
         self._bounding_rect = None                 # cached: data rect padded by the pens' half widths
+        self._padding = None                       # cached: that padding (x, y) in data units, for the view's scale
 
     # ---------------------------------------------------------------- look
     def setPen(self, *args, **kwargs):
+        self.prepareGeometryChange()   # (the pens' widths are part of the area)
         self.opts["pen"] = pg.mkPen(*args, **kwargs)
-        self._geometry_changed()
+        self._bounding_rect = self._padding = None
 
     def setShadowPen(self, *args, **kwargs):
+        self.prepareGeometryChange()
         self.opts["shadowPen"] = None if args and args[0] is None else pg.mkPen(*args, **kwargs)
-        self._geometry_changed()
+        self._bounding_rect = self._padding = None
 
     # ---------------------------------------------------------------- data
     def setData(self, x, y):
@@ -238,6 +255,9 @@ class TrailLine(pg.GraphicsObject):
             self._rebuild()
 
     def _rebuild(self):
+        # (before the change: the scene repaints the old area and the new one, and
+        # prepareGeometryChange schedules that repaint itself)
+        self.prepareGeometryChange()
         x, y = (self._log_mapped(values) if log else values for values, log in zip(self._given, self._log))
         self._x, self._y = (x, y) if x.size else (None, None)
         if x.size and (np.isfinite(x) & np.isfinite(y)).any():
@@ -248,7 +268,8 @@ class TrailLine(pg.GraphicsObject):
         else:
             self._path = QtGui.QPainterPath()
             self._data_rect = None
-        self._geometry_changed()
+        self._bounding_rect = None
+        self.informViewBoundsChanged()
         self.sigPlotChanged.emit(self)
 
     @staticmethod
@@ -257,12 +278,6 @@ class TrailLine(pg.GraphicsObject):
             mapped = np.log10(values)
         mapped[~np.isfinite(mapped)] = np.nan
         return mapped
-
-    def _geometry_changed(self):
-        self._bounding_rect = None
-        self.prepareGeometryChange()
-        self.informViewBoundsChanged()
-        self.update()
 
     # ---------------------------------------------------------------- bounds
     def dataBounds(self, ax, frac=1.0, orthoRange=None):
@@ -285,22 +300,16 @@ class TrailLine(pg.GraphicsObject):
             rect = self._data_rect
             if rect is None:
                 return QtCore.QRectF()
-            padding = self.pixelPadding()
-            pad_x = pad_y = 0.0
-            if padding > 0:
-                pixel_x, pixel_y = self.pixelVectors()
-                try:   # (a degenerate view, e.g. of zero size, has no finite pixel)
-                    pad_x = 0.0 if pixel_x is None else pixel_x.length() * padding
-                    pad_y = 0.0 if pixel_y is None else pixel_y.length() * padding
-                except OverflowError:
-                    pad_x = pad_y = 0.0
+            if self._padding is None:
+                self._padding = pixels_in_data_units(self, self.pixelPadding())
+            pad_x, pad_y = self._padding
             self._bounding_rect = rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
         return self._bounding_rect
 
     def viewTransformChanged(self):
         super().viewTransformChanged()
-        self._bounding_rect = None   # the padding is in pixels
         self.prepareGeometryChange()
+        self._bounding_rect = self._padding = None   # the padding is in pixels
 
     # ---------------------------------------------------------------- paint
     def paint(self, painter, option, widget=None):
@@ -357,6 +366,7 @@ class SettledTrails(pg.GraphicsObject):
         self._layer_key = None              # the transform, size and pixel ratio they were drawn for
         self._data_rect = None
         self._bounding_rect = None
+        self._padding = None   # cached: the pens' padding (x, y) in data units, for the view's scale
 
     # ---------------------------------------------------------------- parts
     def set_color(self, entry_id, color):
@@ -434,13 +444,9 @@ class SettledTrails(pg.GraphicsObject):
         """``rect`` (data units, or None) grown by the widest pen's half width (pixels)."""
         if rect is None:
             return QtCore.QRectF()
-        pixel_x, pixel_y = self.pixelVectors()
-        padding = self.pixelPadding() + 1   # (and a pixel of antialiasing)
-        try:
-            pad_x = 0.0 if pixel_x is None else pixel_x.length() * padding
-            pad_y = 0.0 if pixel_y is None else pixel_y.length() * padding
-        except OverflowError:
-            return QtCore.QRectF()
+        if self._padding is None:
+            self._padding = pixels_in_data_units(self, self.pixelPadding() + 1)   # (and a pixel of antialiasing)
+        pad_x, pad_y = self._padding
         return rect.adjusted(-pad_x, -pad_y, pad_x, pad_y)
 
     # ---------------------------------------------------------------- bounds
@@ -468,8 +474,8 @@ class SettledTrails(pg.GraphicsObject):
 
     def viewTransformChanged(self):
         super().viewTransformChanged()
-        self._bounding_rect = None
         self.prepareGeometryChange()
+        self._bounding_rect = self._padding = None
 
     # ---------------------------------------------------------------- paint
     def _pens(self, part):
