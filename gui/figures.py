@@ -271,6 +271,9 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
 # the changed areas of a frame are repainted as a region of at most this many rectangles
 # (else as their bounding rectangle)
 MAX_DIRTY_RECTS = 32
+# how often a figure looks for new items that ignore the view's transform (a new legend or
+# text item is tracked, and repainted when it changes, within this many seconds)
+UNTRANSFORMED_SEARCH_S = 1.0
 
 
 class _FrameRepaint(QtCore.QObject):
@@ -286,6 +289,8 @@ class _FrameRepaint(QtCore.QObject):
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)   # a coarse timer may drift off its phase
         self._pacer = None   # the window's paint_in_own_turn filter, found at the first repaint
         self._dirty = QtGui.QRegion()   # what the scene reported as changed since the last repaint, viewport pixels
+        self._unreported = {}   # the items the scene does not report, at the last repaint (untransformed_items)
+        self._candidates, self._candidates_found_at = [], -math.inf   # untransformed_candidates, and when
         view.scene().changed.connect(self._on_scene_changed)
 
     @property
@@ -295,10 +300,7 @@ class _FrameRepaint(QtCore.QObject):
 
     @QtCore.pyqtSlot("QList<QRectF>")
     def _on_scene_changed(self, regions):
-        view = self.parent()
-        for rect in regions:
-            # (a pixel more on each side: antialiased edges and rounding to whole pixels)
-            self._dirty = self._dirty.united(view.mapFromScene(rect).boundingRect().adjusted(-1, -1, 2, 2))
+        self._dirty = self._dirty.united(viewport_region(self.parent(), regions))
         if self._dirty.rectCount() > MAX_DIRTY_RECTS:   # a region of many pieces clips slowly
             self._dirty = QtGui.QRegion(self._dirty.boundingRect())
         if not self._timer.isActive():
@@ -316,11 +318,84 @@ class _FrameRepaint(QtCore.QObject):
         # see gui.pacing.paint_in_own_turn), else at once
         if self._pacer is None or sip.isdeleted(self._pacer):
             self._pacer = view.window().findChild(OwnTurnPaint, options=QtCore.Qt.FindChildOption.FindDirectChildrenOnly)
-        dirty, self._dirty = self._dirty, QtGui.QRegion()
+        # Items that ignore the view's transform (legends, text items) are reported by
+        # the scene with no area when they change, and with their old area only when
+        # they move: where one shows something else or is elsewhere than at the last
+        # repaint, its areas then and now are repainted.
+        if time.monotonic() - self._candidates_found_at > UNTRANSFORMED_SEARCH_S:
+            # (listing every item of the scene is most of a millisecond: not at every frame)
+            self._candidates = untransformed_candidates(view)
+            self._candidates_found_at = time.monotonic()
+        unreported = untransformed_items(view, self._candidates)
+        dirty = self._dirty.united(changed_untransformed_areas(self._unreported, unreported))
+        self._dirty, self._unreported = QtGui.QRegion(), unreported
         if self._pacer is not None:
             self._pacer.paint_figure(view, dirty)
         else:
             view.viewport().update(dirty)
+
+
+def viewport_region(view, scene_rects) -> QtGui.QRegion:
+    """The viewport pixels (a QRegion) that ``scene_rects`` (QRectF in scene coordinates)
+    cover, with a pixel more on each side (antialiased edges, rounding to whole pixels).
+    Mapped in floating point and clipped to the viewport first: a rectangle reaching
+    beyond 2^31 pixels (a diverged path on a zoomed plot) overflowed to an empty one in
+    integer coordinates."""
+    visible = QtCore.QRectF(view.viewport().rect())
+    transform = view.viewportTransform()
+    region = QtGui.QRegion()
+    for rect in scene_rects:
+        mapped = transform.mapRect(rect).intersected(visible.adjusted(-2, -2, 2, 2))
+        if not mapped.isEmpty():
+            region = region.united(mapped.toAlignedRect().adjusted(-1, -1, 1, 1))
+    return region
+
+
+def untransformed_candidates(view) -> list:
+    """The items of ``view``'s scene that ignore the view's transform (pyqtgraph's legends
+    and text items), the outermost of nested ones."""
+    flag = QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
+    return [item for item in view.scene().items()
+            if item.flags() & flag and (item.parentItem() is None or not item.parentItem().flags() & flag)]
+
+
+def untransformed_items(view, candidates) -> dict:
+    """The visible ones of ``candidates`` (:func:`untransformed_candidates`) still in
+    ``view``'s scene, as ``{id(item): (what it shows, its viewport area as a QRect)}``.
+    What it shows is what can change its pixels: each descendant's visibility, position
+    and text, and a legend sample's line (its item's pen colour, and whether the item is
+    hidden)."""
+    to_viewport = view.viewportTransform()
+    scene = view.scene()
+    found = {}
+    for item in candidates:
+        if sip.isdeleted(item) or item.scene() is not scene or not item.isVisible():
+            continue
+        shows, stack = [], [item]
+        while stack:
+            part = stack.pop()
+            text = part.toPlainText() if isinstance(part, QtWidgets.QGraphicsTextItem) else getattr(part, "text", None)
+            shows.append((part.isVisible(), part.pos().x(), part.pos().y(), text if isinstance(text, str) else None))
+            sampled = getattr(part, "item", None)   # a legend's sample draws its item's pen, or an eye when hidden
+            if isinstance(sampled, QtWidgets.QGraphicsItem):
+                pen = getattr(sampled, "opts", {}).get("pen")
+                shows.append((sampled.isVisible(), pg.mkPen(pen).color().name(QtGui.QColor.NameFormat.HexArgb)
+                               if pen is not None else None))
+            stack.extend(part.childItems())
+        area = item.boundingRect().united(item.childrenBoundingRect())
+        found[id(item)] = (tuple(shows), item.deviceTransform(to_viewport).mapRect(area).toAlignedRect().adjusted(-1, -1, 1, 1))
+    return found
+
+
+def changed_untransformed_areas(before: dict, now: dict) -> QtGui.QRegion:
+    """The viewport areas, before and now, of the items of :func:`untransformed_items`
+    that changed (what they show, or where), appeared or went."""
+    region = QtGui.QRegion()
+    for key in before.keys() | now.keys():
+        if before.get(key) != now.get(key):
+            for _shows, area in filter(None, (before.get(key), now.get(key))):
+                region = region.united(area)
+    return region
 
 
 def milliseconds_to_phase(now_ms: float, frame_ms: int, phase_ms: int) -> int:

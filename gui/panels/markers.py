@@ -532,7 +532,8 @@ class SettledTrails(pg.GraphicsObject):
         key = (tuple(getattr(to_viewport, f"m{i}{j}")() for i in (1, 2, 3) for j in (1, 2, 3)),
                viewport.width(), viewport.height(), ratio)
         if key != self._layer_key:
-            self._halos, self._lines = (self._new_layer(viewport.size(), ratio) for _ in range(2))
+            self._lines = self._new_layer(viewport.size(), ratio)
+            self._halos = self._new_layer(viewport.size(), ratio) if self.halo_pen is not None else None
             for part in self._parts.values():
                 part.in_layers = 0
             self._layer_key = key

@@ -2,10 +2,12 @@
 what the window shows after a race is played, scrubbed back and played on must be what a
 full repaint of it shows, pixel for pixel (a part left out would leave a stale trail or
 head on screen)."""
+from dataclasses import replace
+
 import numpy as np
 from PyQt6 import QtGui, QtWidgets
 
-from hillwalk.gui.figures import _FrameRepaint
+from hillwalk.gui.figures import _FrameRepaint, viewport_region
 from hillwalk.gui.pacing import paint_in_own_turn
 from tests.gui.conftest import SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
 
@@ -32,6 +34,20 @@ def test_a_played_race_shows_what_a_full_repaint_shows(qtbot, window):
     for frame in list(range(0, steps + 1)) + [steps // 3] + list(range(steps // 3, steps + 1, 2)):
         state.set_frame(frame)
         qtbot.waitUntil(lambda: _paints_done(window) and window.scene_complete(), timeout=UI_TIMEOUT_MS)
+    _assert_shown_as_painted(qtbot, window)
+    # a method's new learning rate: its runs restart and the heatmap's legend (which ignores
+    # the view's transform: the scene reports no area for it) says the new rate
+    entry = state.optimizers[0]
+    state.update_optimizer(entry.id, spec=replace(entry.spec, lr=0.0123456))
+    qtbot.waitUntil(lambda: window.scene_complete() and state.runs[entry.id].finished, timeout=SCENE_TIMEOUT_MS)
+    state.set_frame(steps)
+    qtbot.waitUntil(lambda: _paints_done(window) and window.scene_complete(), timeout=UI_TIMEOUT_MS)
+    assert any("0.0123456" in label.text for _sample, label in window.heatmap.legend.items)
+    _assert_shown_as_painted(qtbot, window)
+
+
+def _assert_shown_as_painted(qtbot, window):
+    """The three figures on screen are what a full repaint of the window paints."""
     qtbot.wait(50)
     qtbot.waitUntil(lambda: _paints_done(window), timeout=UI_TIMEOUT_MS)
     # what the window's backing store holds (offscreen: the screen's grab reads it), against
@@ -44,3 +60,18 @@ def test_a_played_race_shows_what_a_full_repaint_shows(qtbot, window):
         rows = slice(corner.y(), corner.y() + figure.viewport().height())
         columns = slice(corner.x(), corner.x() + figure.viewport().width())
         np.testing.assert_array_equal(shown[rows, columns], fresh[rows, columns])
+
+
+def test_an_area_far_beyond_the_viewport_is_clipped_to_it_not_lost(qtbot):
+    """A diverged path on a zoomed plot reaches past 2^31 pixels: mapped in integers its
+    area overflowed to an empty region, and its old place was never repainted."""
+    import pyqtgraph as pg
+    from PyQt6 import QtCore
+
+    view = pg.GraphicsView()
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    region = viewport_region(view, [QtCore.QRectF(-5.0, 10.0, 1e12, 20.0), QtCore.QRectF(-1e15, -1e15, 2e15, 2e15)])
+    bounds = region.boundingRect()
+    assert not region.isEmpty() and bounds.left() <= 0 and bounds.right() >= view.viewport().width() - 1
+    assert bounds.top() <= 0 and bounds.bottom() >= view.viewport().height() - 1
