@@ -85,6 +85,14 @@ def off_plane_ring_size(share, head_size) -> float:
     return head_size + OFF_PLANE_RING_PX * float(np.clip(share, 0.0, 1.0))
 
 
+def extent_along(rect, axis):
+    """(min, max) of ``rect`` (a QRectF, or None: (None, None)) along ``axis`` (0: x, 1: y),
+    as pyqtgraph's ``dataBounds`` gives it."""
+    if rect is None:
+        return None, None
+    return (rect.left(), rect.right()) if axis == 0 else (rect.top(), rect.bottom())
+
+
 def pixels_in_data_units(item, pixels) -> tuple[float, float]:
     """How far ``pixels`` screen pixels reach along x and along y in ``item``'s (data)
     units, for the view's current scale; (0, 0) before the item is shown in a view."""
@@ -284,10 +292,7 @@ class TrailLine(pg.GraphicsObject):
         """(min, max) of the drawn points along axis ``ax`` (0: x, 1: y), (None, None)
         without points; the whole extent whatever ``frac`` and ``orthoRange`` ask (a
         trail is never the thing a view fits itself to)."""
-        rect = self._data_rect
-        if rect is None:
-            return None, None
-        return (rect.left(), rect.right()) if ax == 0 else (rect.top(), rect.bottom())
+        return extent_along(self._data_rect, ax)
 
     def pixelPadding(self):
         """Half the widest pen's width, in pixels (the pens are cosmetic)."""
@@ -328,8 +333,9 @@ class _SettledPart:
     """One method's settled trail in a :class:`SettledTrails`: the points as given and as
     drawn ((R,) arrays), and how many of them the layers already hold."""
 
-    def __init__(self, color):
+    def __init__(self, color, line_width):
         self.color = color
+        self.pen = pg.mkPen(color, width=line_width)
         self.given = (np.empty(0), np.empty(0))
         self.drawn = (np.empty(0), np.empty(0))
         self.rect = None   # QRectF of the drawn points' finite extent, or None
@@ -360,6 +366,13 @@ class SettledTrails(pg.GraphicsObject):
         super().__init__()
         self.line_width = line_width
         self.halo_pen = halo_pen
+        # the halos are stroked opaque: their layer carries the pen's opacity
+        self._opaque_halo = None
+        if halo_pen is not None:
+            self._opaque_halo = QtGui.QPen(halo_pen)
+            color = self._opaque_halo.color()
+            color.setAlpha(255)
+            self._opaque_halo.setColor(color)
         self._parts: dict[int, _SettledPart] = {}
         self._log = (False, False)
         self._halos = self._lines = None   # QImage layers, viewport pixels
@@ -370,9 +383,9 @@ class SettledTrails(pg.GraphicsObject):
 
     # ---------------------------------------------------------------- parts
     def set_color(self, entry_id, color):
-        part = self._parts.setdefault(entry_id, _SettledPart(color))
+        part = self._parts.setdefault(entry_id, _SettledPart(color, self.line_width))
         if part.color != color:
-            part.color = color
+            part.color, part.pen = color, pg.mkPen(color, width=self.line_width)
             self._layer_key = None   # restroke everything (a colour is under others' lines)
             self.update()
 
@@ -380,12 +393,12 @@ class SettledTrails(pg.GraphicsObject):
         """Show the settled trail of ``entry_id`` through (x, y), arrays (R,). When it extends
         what the part showed, only the new segments are stroked at the next paint."""
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        part = self._parts.setdefault(entry_id, _SettledPart("k"))
+        part = self._parts.setdefault(entry_id, _SettledPart("k", self.line_width))
         old_x, old_y = part.given
-        if old_x.size == x.size and np.array_equal(old_x, x, equal_nan=True) and np.array_equal(old_y, y, equal_nan=True):
-            return
         extends = (old_x.size <= x.size and np.array_equal(old_x, x[:old_x.size], equal_nan=True)
                    and np.array_equal(old_y, y[:old_y.size], equal_nan=True))
+        if extends and old_x.size == x.size:
+            return   # the same points
         part.given = (x.copy(), y.copy())   # (the caller may reuse its arrays)
         part.drawn = self._mapped(*part.given)
         part.rect = _finite_rect(*part.drawn)
@@ -452,10 +465,7 @@ class SettledTrails(pg.GraphicsObject):
     # ---------------------------------------------------------------- bounds
     def dataBounds(self, ax, frac=1.0, orthoRange=None):
         """(min, max) of every part's drawn points along axis ``ax``, (None, None) without any."""
-        rect = self._data_rect
-        if rect is None:
-            return None, None
-        return (rect.left(), rect.right()) if ax == 0 else (rect.top(), rect.bottom())
+        return extent_along(self._data_rect, ax)
 
     def pixelPadding(self):
         widths = [self.line_width] + ([self.halo_pen.widthF()] if self.halo_pen is not None else [])
@@ -478,37 +488,28 @@ class SettledTrails(pg.GraphicsObject):
         self._bounding_rect = self._padding = None
 
     # ---------------------------------------------------------------- paint
-    def _pens(self, part):
-        """The halo pen (opaque: its layer carries the opacity) and the line pen of a part."""
-        halo = None
-        if self.halo_pen is not None:
-            halo = QtGui.QPen(self.halo_pen)
-            color = halo.color()
-            color.setAlpha(255)
-            halo.setColor(color)
-        return halo, pg.mkPen(part.color, width=self.line_width)
+    def _pending(self):
+        """[(part, first point not yet in the layers' strokes)] of the parts with new segments."""
+        pending = []
+        for part in self._parts.values():
+            first = max(0, part.in_layers - 1)   # (from the last point already drawn)
+            if part.drawn[0].size - first >= 2:
+                pending.append((part, first))
+        return pending
 
-    def _stroke_new_segments(self, painter, which):
+    def _stroke_new_segments(self, painter, which, pending):
         """Stroke what each part added since its layers were drawn, with its halo (``which``
         "halo") or line pen, a block of SETTLED_BLOCK rows at a time, every part's block k
         before any part's block k + 1. That is the order in which a race adds them, so
         the layers show the same pixels however they were reached: played, scrubbed to, or
-        drawn at once after a resize."""
-        pending = []
-        for part in self._parts.values():
-            x, _y = part.drawn
-            first = max(0, part.in_layers - 1)   # (from the last point already drawn)
-            if x.size - first >= 2:
-                pending.append((part, first, self._pens(part)[0 if which == "halo" else 1]))
-        if not pending:
-            return
-        last_block = max((part.drawn[0].size - 2) // SETTLED_BLOCK for part, _first, _pen in pending)
-        for block in range(min(first // SETTLED_BLOCK for _part, first, _pen in pending), last_block + 1):
-            for part, first, pen in pending:
+        drawn at once after a resize. ``pending`` is :meth:`_pending`'s list."""
+        last_block = max((part.drawn[0].size - 2) // SETTLED_BLOCK for part, _first in pending)
+        for block in range(min(first // SETTLED_BLOCK for _part, first in pending), last_block + 1):
+            for part, first in pending:
                 x, y = part.drawn
                 start, stop = max(block * SETTLED_BLOCK, first), min((block + 1) * SETTLED_BLOCK, x.size - 1)
                 if stop > start:
-                    painter.setPen(pen)
+                    painter.setPen(self._opaque_halo if which == "halo" else part.pen)
                     painter.drawPath(pg.arrayToQPath(x[start:stop + 1], y[start:stop + 1], connect="finite"))
 
     def paint(self, painter, option, widget=None):
@@ -518,7 +519,7 @@ class SettledTrails(pg.GraphicsObject):
             painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, self._exportOpts.get("antialias", True))
             for which in ("halo", "line"):
                 for part in self._parts.values():
-                    pen = self.halo_pen if which == "halo" else self._pens(part)[1]
+                    pen = self.halo_pen if which == "halo" else part.pen
                     if pen is not None and part.drawn[0].size:
                         painter.setPen(pen)
                         painter.drawPath(pg.arrayToQPath(*part.drawn, connect="finite"))
@@ -537,13 +538,14 @@ class SettledTrails(pg.GraphicsObject):
             for part in self._parts.values():
                 part.in_layers = 0
             self._layer_key = key
+        pending = self._pending()
         for layer, which in ((self._halos, "halo"), (self._lines, "line")):
-            if which == "halo" and self.halo_pen is None:
-                continue
+            if not pending or layer is None:
+                continue   # (nothing new, or no halos)
             layer_painter = QtGui.QPainter(layer)
             layer_painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
             layer_painter.setTransform(to_viewport)
-            self._stroke_new_segments(layer_painter, which)
+            self._stroke_new_segments(layer_painter, which, pending)
             layer_painter.end()
         for part in self._parts.values():
             part.in_layers = part.drawn[0].size
