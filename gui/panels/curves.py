@@ -106,8 +106,8 @@ class CurvesPanel(QtWidgets.QWidget):
         self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
         self._loss_ticks = None                 # the ticks the loss axis was last given
         self._x_range = None                    # the x range set (0 .. steps), None: autoranged
-        self.log_loss.toggled.connect(lambda on: state.set_view(curves_log=on))
-        # (the panel's own methods, not lambdas, on its plots' and tabs' signals: PyQt
+        self.log_loss.toggled.connect(self._on_log_loss_toggled)
+        # (the panel's own methods, not lambdas, on its widgets' and timers' signals: PyQt
         # disconnects a destroyed panel's methods, so a late signal of a closing window's
         # plot does not call into what is being destroyed)
         self.selector.currentChanged.connect(self._on_selector_changed)
@@ -115,7 +115,7 @@ class CurvesPanel(QtWidgets.QWidget):
         state.view_changed.connect(self._on_view_changed)
         # after the heatmap and the cut, in a turn of the event loop of its own (see gui.pacing)
         DeferredSlot(self, (state.runs_updated,), self._on_runs_updated, CURVES_FOLLOW_MS)
-        DeferredSlot(self, (state.frame_changed,), lambda: self._on_frame_changed(self.state.frame), CURVES_FOLLOW_MS)
+        DeferredSlot(self, (state.frame_changed,), self._follow_frame, CURVES_FOLLOW_MS)
         state.objective_ready.connect(self._on_objective_ready)
         self._on_view_changed()
 
@@ -322,6 +322,12 @@ class CurvesPanel(QtWidgets.QWidget):
         if ticks != self._loss_ticks:   # a new set of ticks re-lays the axis out: only on a change
             self._loss_ticks = ticks
             axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)
+
+    def _on_log_loss_toggled(self, on):
+        self.state.set_view(curves_log=on)
+
+    def _follow_frame(self):
+        self._on_frame_changed(self.state.frame)
 
     def _on_frame_changed(self, frame):
         # the frame is a step: on the axis of gradient evaluations each method is elsewhere
