@@ -45,14 +45,16 @@ CANCELLATION_GUARD = 16.0
 PARTS_SHARE = 2
 # Points per step aim at this many multiply-adds per worker (a few tens of milliseconds).
 STEP_WORK = 16 * WORK_PER_STEP
-# When one point's first-layer pre-activations for all the examples take at most this much
-# memory, the examples go in one block and the points as many at a time as fit in it.
-CACHE_BYTES = 2 ** 22
-# Otherwise the examples go through the network in blocks whose pre-activations for the
-# points of a pass take about this much memory: with the block's three parts (a third as
-# much per point) they stay in a core's 2 MB cache through the activation and the next
-# product. On a CIFAR-sized net (N 10000, 100 units, 41 x 41, 6 pairs) 1 MB took 0.86 of
-# the time of 4 MB a point (1.7 against 1.95 ms), 2 MB 0.97.
+# The examples go through the network in blocks whose pre-activations for the points of a
+# pass take about this much memory: with the block's three parts (a third as much per
+# point, read once per pass) they stay in a core's 2 MB cache through the combination, the
+# activation, the next product and the loss. The block is at least MIN_BLOCK examples (below
+# that the per-block calls cost more than the cache saves), so a pass has at most
+# BLOCK_CACHE_BYTES / (8 units MIN_BLOCK) points. Measured with one thread, microseconds a
+# point (min of 5): digits (1438 examples, 64 units) in one block of 5 points 250-290, in
+# blocks of 256 examples and 8 points 175-179, of 480 and 4 180-190, of 128 and 16 246; a
+# CIFAR-sized net (10000 examples, 100 units) in blocks of 327 and 4 points 2260, of 640 and
+# 2 2690, of 1024 and 1 4200.
 BLOCK_CACHE_BYTES = 2 ** 20
 MIN_BLOCK = 256
 
@@ -88,28 +90,18 @@ class FastNetwork:
         self.example_chunk = int(min(self.n_examples, cache_limit))
         self.parallelism = get_parallelism()
         self.workers = self.parallelism.workers
-        # per point: its scores and the loss's temporaries for the chunk's examples; per
-        # worker: a pass's pre-activations and hidden layers (at most CACHE_BYTES each: that
-        # when one point's fit, about BLOCK_CACHE_BYTES otherwise)
+        # per point: its scores and the loss's temporaries for the chunk's examples (an upper
+        # bound: a pass holds one block's); per worker: a pass's pre-activations and hidden
+        # layers (about BLOCK_CACHE_BYTES each)
         per_point_bytes = 8 * self.example_chunk * (net.n_classes + 4)
-        by_memory = max(1, (budget_bytes // 2 - 2 * CACHE_BYTES * self.workers) // per_point_bytes)
+        by_memory = max(1, (budget_bytes // 2 - 2 * BLOCK_CACHE_BYTES * self.workers) // per_point_bytes)
         by_work = max(1, STEP_WORK // max(1, net.fast_slice_work(self.example_chunk)))
         self.points_per_worker = int(max(1, min(by_memory // self.workers, by_work)))
-        one_point_bytes = 8 * self.first_width * self.example_chunk
-        if one_point_bytes <= CACHE_BYTES:
-            # A point's pre-activations for all the chunk's examples fit: the examples go
-            # in one contiguous block (slicing them into short rows costs more than it
-            # saves) and the points a few at a time (digits: 5 points of 1438 x 64).
-            self.block = self.example_chunk
-            self.points_per_pass = int(max(1, CACHE_BYTES // one_point_bytes))
-        else:
-            # at least MIN_BLOCK examples a block: below that the per-block calls cost
-            # more than the cache saves
-            by_cache = BLOCK_CACHE_BYTES // (8 * self.points_per_worker * self.first_width)
-            self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache))))
-            self.points_per_pass = self.points_per_worker
+        unit_bytes = 8 * self.first_width          # one example's pre-activations at one point
+        self.points_per_pass = int(max(1, min(self.points_per_worker, BLOCK_CACHE_BYTES // (unit_bytes * MIN_BLOCK))))
+        by_cache = BLOCK_CACHE_BYTES // (unit_bytes * self.points_per_pass)
+        self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache))))
         self._blocks, self._blocks_of = [], None
-        self._labels = None
         self._grams = None
         self._scratch = threading.local()   # each worker's buffers, reused pass after pass
 
@@ -156,36 +148,35 @@ class FastNetwork:
     # ----------------------------------------------------------------- per chunk of points
     def _load_parts(self, start, stop):
         """Examples start..stop in cache-sized blocks, into ``self._blocks``: a list of
-        (lo, hi, parts, masks), ``parts`` the first layer's (3, [k,] M, hi - lo) under c,
-        d1, d2 (one product per block: contiguous, and never the whole (3, M, N) at once),
-        ``masks`` per mask set None or one (width, hi - lo) mask per hidden layer,
-        transposed. Yields after each block (a block's product is the longest step)."""
+        (parts, masks, labels, correct), ``parts`` the first layer's (3, [k,] M, n) under c,
+        d1, d2 for the block's n examples (one product per block: contiguous, and never the
+        whole (3, M, N) at once), ``masks`` per mask set None or one (width, n) mask per
+        hidden layer, transposed, ``labels`` (n,) and ``correct`` (n,) the correct classes'
+        flat indices in a point's (C, n) scores. Yields after each block (a block's product
+        is the longest step)."""
         if self._blocks_of == (start, stop):
             return
         self._blocks, self._blocks_of = [], None   # the previous chunk's memory first
-        labels = self.objective.y[start:stop]
-        # the chunk's labels, and the correct classes' flat indices in a point's (C, n) scores
-        self._labels = labels, labels * labels.size + np.arange(labels.size)
-        for lo in range(0, stop - start, self.block):
-            hi = min(stop - start, lo + self.block)
-            rows = slice(start + lo, start + hi)
+        for lo in range(start, stop, self.block):
+            rows = slice(lo, min(stop, lo + self.block))
             masks = [None if masks is None else [np.ascontiguousarray(mask[rows].T) for mask in masks]
                      for masks in self.mask_sets]
-            self._blocks.append((lo, hi, self.objective.first_layer_preactivations(self.vectors, rows), masks))
+            labels = self.objective.y[rows]
+            correct = labels * labels.size + np.arange(labels.size)
+            self._blocks.append((self.objective.first_layer_preactivations(self.vectors, rows), masks, labels, correct))
             yield
         self._blocks_of = (start, stop)
 
-    def _buffers(self, z_size, points, n):
-        """This thread's buffers: ``z_size`` floats for pre-activations and the scores
-        (points, C, n); grown when too small, else reused (fresh large arrays each pass cost
+    def _buffers(self, z_size, scores_size):
+        """This thread's buffers: ``z_size`` floats for pre-activations and ``scores_size``
+        for the scores; grown when too small, else reused (fresh large arrays each pass cost
         page faults, which two workers take in turn)."""
         scratch = self._scratch
-        scores_size = points * self.objective.n_classes * n
         if getattr(scratch, "z", np.empty(0)).size < z_size:
             scratch.z = np.empty(z_size)
         if getattr(scratch, "scores", np.empty(0)).size < scores_size:
             scratch.scores = np.empty(scores_size)
-        return scratch.z, scratch.scores[:scores_size].reshape(points, self.objective.n_classes, n)
+        return scratch.z, scratch.scores
 
     def _point_thetas(self, a, b, first=0):
         """Parameter vectors (P, size) with the operations of ``plane.point``; entries
@@ -208,44 +199,43 @@ class FastNetwork:
         weights = np.stack([np.ones(a.size), a, b if self.plane.dir2 is not None else np.zeros(a.size)], axis=1)
         return self._point_thetas(a, b, self.first_layer_end), weights
 
-    def _chunk_sums(self, points, blocks, start, stop):
-        """Points from :meth:`_points` (anywhere on the grid): per point the sum over
-        examples start..stop of the per-example loss (averaged over the mask sets), or of
+    def _chunk_sums(self, points, blocks):
+        """Points from :meth:`_points` (anywhere on the grid): per point the sum over the
+        examples of ``blocks`` of the per-example loss (averaged over the mask sets), or of
         correct classifications for accuracy; shape (P,).
 
-        A block of examples goes through the whole network while its pre-activations,
-        hidden layers and scores are in the cache: the block's three parts are read once
-        per pass of :attr:`points_per_pass` points."""
+        A block of examples goes through the whole network and the loss while its
+        pre-activations, hidden layers and scores are in the cache: the block's three parts
+        are read once per pass of :attr:`points_per_pass` points, and the later layers'
+        weights are prepared once per pass."""
         thetas, weights = points
         P = thetas.shape[0]
         if P > self.points_per_pass:
             step = self.points_per_pass
-            return np.concatenate([self._chunk_sums((thetas[i:i + step], weights[i:i + step]), blocks, start, stop)
+            return np.concatenate([self._chunk_sums((thetas[i:i + step], weights[i:i + step]), blocks)
                                    for i in range(0, P, step)])
         net = self.objective
-        labels, correct = self._labels
-        n = labels.size
+        later = net.later_layers(thetas, self.bn_mode)
+        accuracy = self.component.kind == "accuracy"
+        largest = blocks[0][0]   # the first block is the largest
+        z_buffer, scores_buffer = self._buffers(P * largest[0].size, P * net.n_classes * largest.shape[-1])
         total = np.zeros(P)
-        z_buffer, scores = self._buffers(P * blocks[0][2][0].size, P, n)   # the first block is the largest
-        single_block = len(blocks) == 1
         for set_index in range(len(self.mask_sets)):
-            for lo, hi, parts, masks in blocks:
-                three = parts.reshape(3, -1)                                      # (3, [k] M (hi - lo))
+            for parts, masks, labels, correct in blocks:
+                three = parts.reshape(3, -1)                                      # (3, [k] M n)
+                n = parts.shape[-1]
                 z = z_buffer[:P * three.shape[1]].reshape((P,) + parts.shape[1:])
                 # Z0 + a Za + b Zb for all the points of the pass: one small product, with one
                 # rounding per point and entry
                 np.matmul(weights, three, out=z.reshape(P, -1))
-                if single_block:
-                    net.scores_from_first_layer(thetas, z, masks[set_index], self.bn_mode, out=scores)
+                scores = later(z, masks[set_index], out=scores_buffer[:P * net.n_classes * n].reshape(P, -1, n))
+                if accuracy:
+                    total += np.count_nonzero(np.argmax(scores, axis=1) == labels[None, :], axis=1)
                 else:
-                    scores[:, :, lo:hi] = net.scores_from_first_layer(thetas, z, masks[set_index], self.bn_mode)
-            if self.component.kind == "accuracy":
-                total += np.count_nonzero(np.argmax(scores, axis=1) == labels[None, :], axis=1)
-                continue
-            total += per_example_losses_by_rows(scores, correct, net.loss_name, net.delta).sum(axis=1)
+                    total += per_example_losses_by_rows(scores, correct, net.loss_name, net.delta).sum(axis=1)
         return total / len(self.mask_sets)
 
-    def _chunk_results(self, chunks, blocks, start, stop, threaded):
+    def _chunk_results(self, chunks, blocks, threaded):
         """For each chunk of points (an (a, b) pair of arrays (P,)), in order, its
         :meth:`_chunk_sums`; a generator.
 
@@ -258,7 +248,7 @@ class FastNetwork:
         pass and joins them (see :func:`~core.landscapes.landscape.slice_threads`)."""
         if not threaded:
             for a, b in chunks:
-                yield self._chunk_sums(self._points(a, b), blocks, start, stop) if a.size else np.zeros(0)
+                yield self._chunk_sums(self._points(a, b), blocks) if a.size else np.zeros(0)
             return
         hold_blas = self.parallelism.blas_limit or contextlib.nullcontext
         passes = queue.SimpleQueue()
@@ -277,7 +267,7 @@ class FastNetwork:
                     # held per pass, not across the generator's pauses: a slice paused, or
                     # dropped and not yet collected, holds no limit
                     with hold_blas():
-                        chunk_sums[index][chosen] = self._chunk_sums(points, blocks, start, stop)
+                        chunk_sums[index][chosen] = self._chunk_sums(points, blocks)
                 except BaseException as error:   # handed to the waiting generator, which raises it
                     failure.append(error)
                     for event in finished:
@@ -341,7 +331,7 @@ class FastNetwork:
                 yield None if not single or e_start != example_starts[0] else 0
             kept = [~direct[p0:p1] for p0, p1 in bounds]
             chunks = ((grid_a[p0:p1][keep], grid_b[p0:p1][keep]) for (p0, p1), keep in zip(bounds, kept))
-            results = self._chunk_results(chunks, self._blocks, e_start, e_stop, threaded)
+            results = self._chunk_results(chunks, self._blocks, threaded)
             try:
                 for ((p0, p1), keep), chunk_sums in zip(zip(bounds, kept), results):
                     sums[p0:p1][keep] += chunk_sums

@@ -1080,7 +1080,7 @@ class Network(ClassifierObjective):
 
     def scores_from_first_layer(self, thetas, z, masks=None, bn_mode=None, out=None):
         """Scores of P parameter vectors from their first layer's pre-activations, examples
-        on the last axis.
+        on the last axis: ``self.later_layers(thetas, bn_mode)(z, masks, out)``.
 
         Parameters
         ----------
@@ -1099,47 +1099,16 @@ class Network(ClassifierObjective):
         over the points (one stacked product per layer) and transposed, so that a loss's
         reductions over classes run along contiguous rows of examples.
         """
+        return self.later_layers(thetas, bn_mode)(z, masks, out)
+
+    def later_layers(self, thetas, bn_mode=None) -> "LaterLayers":
+        """The network after its first layer's affine map, at P parameter vectors, prepared
+        once (each layer's stacked weights, transposed, and its batch-norm constants) for
+        many blocks of examples: see :class:`LaterLayers`. ``thetas`` (P, size)."""
         bn_mode = self.bn_mode if bn_mode is None else bn_mode
         if self.batchnorm and bn_mode == "train":
             raise HillwalkError(self.fast_slice_refusal("data"))
-        running = self._running_for(bn_mode)
-        P = thetas.shape[0]
-
-        def stacked(block):
-            return thetas[:, block.offset:block.offset + block.size].reshape((P,) + block.shape)
-
-        def transposed(W):   # (P, [k,] fan_in, width) -> (P, [k,] width, fan_in)
-            return np.swapaxes(W, -1, -2)
-
-        h = None
-        for i, layer in enumerate(self.layers):
-            maxout = layer.pieces > 1
-            if i > 0:
-                b = stacked(layer.b)
-                if maxout:
-                    z = np.matmul(transposed(stacked(layer.W)), h[:, None]) + b[:, :, :, None]   # (P, k, M, n)
-                else:
-                    z = np.matmul(transposed(stacked(layer.W)), h) + b[:, :, None]              # (P, M, n)
-            if layer.gamma is not None:   # eval mode: a fixed affine map per feature
-                mean, var = running[i]
-                inv_std = 1.0 / np.sqrt(var + BN_EPS)
-                shape = (P, layer.pieces, layer.width, 1) if maxout else (P, layer.width, 1)
-                feature = shape[1:]
-                gamma, beta = stacked(layer.gamma).reshape(shape), stacked(layer.beta).reshape(shape)
-                z = gamma * ((z - mean.reshape(feature)) * inv_std.reshape(feature)) + beta
-            if maxout:
-                a = z.max(axis=1)
-            else:
-                a = activation_in_place(z, self.activation, self.slope)
-            if masks is not None:
-                a *= masks[i]
-            if layer.residual:
-                a += h
-            h = a
-        W_out, b_out = self.output
-        scores = np.matmul(transposed(stacked(W_out)), h, out=out)
-        scores += stacked(b_out)[:, :, None]
-        return scores
+        return LaterLayers(self, thetas, self._running_for(bn_mode))
 
     def fast_slice_work(self, n) -> int:
         """Multiply-adds of one point in the fast slice path for n examples: the first
@@ -1418,3 +1387,66 @@ class TwoLayerNet(Network):
                 "blocks": {name: list(shape) for name, shape in self.shapes.items()},
                 "n_train": self.n_train, "n_val": 0 if self.X_val is None else int(self.X_val.shape[0]),
                 "data": self.train.provenance}
+
+
+class LaterLayers:
+    """A network's layers after the first layer's affine map, at P parameter vectors (from
+    :meth:`Network.later_layers`); calling it on a block of examples' first-layer
+    pre-activations gives their scores.
+
+    The per-point views (each layer's weights stacked over the points and transposed, its
+    biases, the batch-norm constants) are made once here: the fast slice calls it once per
+    block of examples, and a pass of points goes through many blocks.
+    """
+
+    def __init__(self, net, thetas, running):
+        P = thetas.shape[0]
+
+        def stacked(block):
+            return thetas[:, block.offset:block.offset + block.size].reshape((P,) + block.shape)
+
+        def transposed(W):   # (P, [k,] fan_in, width) -> (P, [k,] width, fan_in)
+            return np.swapaxes(W, -1, -2)
+
+        self.activation, self.slope = net.activation, net.slope
+        # per layer: (weights transposed or None for the first, biases or None, batch norm's
+        # (mean, 1 / std, gamma, beta) or None, maxout, residual)
+        self.layers = []
+        for i, layer in enumerate(net.layers):
+            maxout = layer.pieces > 1
+            weights = biases = batchnorm = None
+            if i > 0:
+                weights = transposed(stacked(layer.W))
+                biases = stacked(layer.b)[..., None]                  # (P, [k,] M, 1)
+            if layer.gamma is not None:   # eval mode: a fixed affine map per feature
+                mean, var = running[i]
+                inv_std = 1.0 / np.sqrt(var + BN_EPS)
+                shape = (P, layer.pieces, layer.width, 1) if maxout else (P, layer.width, 1)
+                feature = shape[1:]
+                batchnorm = (mean.reshape(feature), inv_std.reshape(feature),
+                             stacked(layer.gamma).reshape(shape), stacked(layer.beta).reshape(shape))
+            self.layers.append((weights, biases, batchnorm, maxout, layer.residual))
+        W_out, b_out = net.output
+        self.output_weights = transposed(stacked(W_out))          # (P, C, width)
+        self.output_biases = stacked(b_out)[:, :, None]           # (P, C, 1)
+
+    def __call__(self, z, masks=None, out=None):
+        """Scores (P, C, n) (``out`` when given) of n examples from ``z`` (P, [k,] M, n), the
+        first layer's affine map (overwritten); ``masks`` as for
+        :meth:`Network.scores_from_first_layer`."""
+        h = None
+        for i, (weights, biases, batchnorm, maxout, residual) in enumerate(self.layers):
+            if weights is not None:
+                z = np.matmul(weights, h[:, None] if maxout else h) + biases   # (P, [k,] M, n)
+            if batchnorm is not None:
+                mean, inv_std, gamma, beta = batchnorm
+                z = gamma * ((z - mean) * inv_std) + beta
+            a = z.max(axis=1) if maxout else activation_in_place(z, self.activation, self.slope)
+            if masks is not None:
+                a *= masks[i]
+            if residual:
+                a += h
+            h = a
+        scores = np.matmul(self.output_weights, h, out=out)
+        scores += self.output_biases
+        return scores

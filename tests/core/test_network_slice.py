@@ -195,25 +195,26 @@ def test_examples_in_chunks_give_the_same_slice_and_progress():
     assert all(step.rows_done == 0 for step in steps[:-2])
 
 
-@pytest.mark.parametrize("cache_bytes", [8 * 6 * 300, 8 * 6 * 300 * 3, 8 * 6 * 50])
+@pytest.mark.parametrize("cache_bytes", [8 * 6 * 300, 8 * 6 * 300 * 3, 8 * 6 * 50, 8 * 6 * 50 * 2])
 def test_points_and_examples_in_cache_sized_passes_give_the_same_slice(monkeypatch, cache_bytes):
-    """A point's pre-activations of all 300 examples fit the cache budget once (one point a
-    pass), three times (three points a pass), or not (blocks of examples)."""
+    """The pre-activations of a pass (points x a block of examples, 6 first-layer units)
+    take about the cache budget: all 300 examples in one block for one point or for three
+    points a pass, or blocks of 50 examples for one or two points a pass (the last block
+    shorter when they do not divide 300)."""
     net = make_net(activation="relu", hidden=(6, 4), data=small_data(n=300))
     plane = plane_of(net)
     alphas, betas = make_axis(-2, 2, 11), make_axis(-1, 1, 5)
     default = compute_slice(net, plane, alphas, betas, "total")
-    monkeypatch.setattr(network_slice, "CACHE_BYTES", cache_bytes)
     monkeypatch.setattr(network_slice, "BLOCK_CACHE_BYTES", cache_bytes)
-    monkeypatch.setattr(network_slice, "MIN_BLOCK", 16)
+    monkeypatch.setattr(network_slice, "MIN_BLOCK", 50 if cache_bytes < 8 * 6 * 300 else 300)
     engine = network_slice.FastNetwork(net, plane, alphas, betas, default.component, 2 ** 28)
-    if cache_bytes >= 8 * 6 * 300:
-        assert engine.block == 300 and engine.points_per_pass == cache_bytes // (8 * 6 * 300)
-    else:
-        assert engine.block < 300 and engine.points_per_pass == engine.points_per_worker
+    assert engine.points_per_pass * engine.block * 8 * 6 == cache_bytes
+    assert engine.block == (300 if cache_bytes >= 8 * 6 * 300 else 50)
     passes = compute_slice(net, plane, alphas, betas, "total")
     np.testing.assert_allclose(passes.values, default.values, rtol=1e-13)
     assert relative_error(passes.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
+    accuracy = compute_slice(net, plane, alphas, betas, "accuracy")
+    np.testing.assert_array_equal(accuracy.values, reference_slice(net, plane, alphas, betas, "accuracy"))
 
 
 def test_a_large_grid_shows_a_preview_first_and_rows_as_they_finish():
@@ -258,7 +259,10 @@ def test_two_workers_sharing_passes_across_rows_give_the_one_thread_slice(monkey
     net = make_net(data=small_data(n=120), **CASES[case])
     plane = plane_of(net)
     alphas, betas = make_axis(-1.5, 1.5, 13), make_axis(-1, 1, 7)
-    monkeypatch.setattr(network_slice, "CACHE_BYTES", 8 * 8 * 120 * 2)   # 2 points a pass at most: a row is 7 passes
+    # 16 / (first-layer units) points a pass, 1 to 3 (a row is 5 to 13 passes), and the 120
+    # examples in blocks of 42 to 53
+    monkeypatch.setattr(network_slice, "BLOCK_CACHE_BYTES", 8 * 8 * 40 * 2)
+    monkeypatch.setattr(network_slice, "MIN_BLOCK", 40)
     one = compute_slice(net, plane, alphas, betas, "total")
     previous = set_parallelism(Parallelism(2))
     try:
