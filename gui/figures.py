@@ -140,6 +140,9 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         # empty until a landscape is shown (show_landscape places it at the centre)
         self.center_marker = pg.ScatterPlotItem([], [], symbol="+", size=16, pen=pg.mkPen("k", width=2),
                                                 brush=None)
+        # still while the heads pass over it, and a scatter's paint is Python (0.6 ms a
+        # paint): Qt keeps its pixels and draws those where the heads repaint
+        self.center_marker.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.addItem(self.center_marker)
         self.landscape = None
         self.path_items = []
@@ -375,12 +378,13 @@ def untransformed_items(view, candidates) -> dict:
         while stack:
             part = stack.pop()
             text = part.toPlainText() if isinstance(part, QtWidgets.QGraphicsTextItem) else getattr(part, "text", None)
-            shows.append((part.isVisible(), part.pos().x(), part.pos().y(), text if isinstance(text, str) else None))
+            shows.append((part.isVisible(), part.x(), part.y(), text if isinstance(text, str) else None))
             sampled = getattr(part, "item", None)   # a legend's sample draws its item's pen, or an eye when hidden
             if isinstance(sampled, QtWidgets.QGraphicsItem):
                 pen = getattr(sampled, "opts", {}).get("pen")
-                shows.append((sampled.isVisible(), pg.mkPen(pen).color().name(QtGui.QColor.NameFormat.HexArgb)
-                               if pen is not None else None))
+                # a QPen's colour as a number; any other pen argument (a colour's name, a
+                # tuple) as given: compared, not drawn (pg.mkPen was most of this walk)
+                shows.append((sampled.isVisible(), pen.color().rgba() if isinstance(pen, QtGui.QPen) else pen))
             stack.extend(part.childItems())
         area = item.boundingRect().united(item.childrenBoundingRect())
         found[id(item)] = (tuple(shows), item.deviceTransform(to_viewport).mapRect(area).toAlignedRect().adjusted(-1, -1, 1, 1))

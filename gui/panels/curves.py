@@ -85,7 +85,11 @@ class CurvesPanel(QtWidgets.QWidget):
         for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
             cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#555555", style=QtCore.Qt.PenStyle.DashLine))
             cursor.setVisible(False)  # with the axes, once there is a run
-            plot.addItem(cursor)
+            # It moves at every frame of a race. It is no part of the curves' range, and its
+            # moves must not make the view box fit its range again (every child's bounds,
+            # at every frame): no bounds, no Python call for its position changes.
+            cursor.setFlag(cursor.GraphicsItemFlag.ItemSendsGeometryChanges, False)
+            plot.addItem(cursor, ignoreBounds=True)
             self.cursors.append(cursor)
         self.plots = (self.loss_plot, self.accuracy_plot, self.gradient_plot)
         self.compact = False

@@ -45,6 +45,7 @@ class HeatmapPanel(QtWidgets.QWidget):
         self.cut_ends = pg.ScatterPlotItem([], [], symbol="d", size=13, pen=pg.mkPen("k", width=1.5),
                                            brush=pg.mkBrush("w"))
         self.cut_ends.setZValue(26)
+        self.cut_ends.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)   # see center_marker
         plot.addItem(self.cut_ends)
         self.cut_end_labels = [pg.TextItem(name, color="k", fill=pg.mkBrush(255, 255, 255, 200), anchor=(-0.3, 1.1))
                                for name in ("1", "2")]

@@ -188,18 +188,21 @@ def _rendered(widget, qtbot):
     return widget.grab().toImage()
 
 
+@pytest.mark.parametrize("gaps", [True, False])
 @pytest.mark.parametrize("log_y", [False, True])
-def test_a_trail_line_draws_what_a_plot_data_item_draws(qtbot, log_y):
+def test_a_trail_line_draws_what_a_plot_data_item_draws(qtbot, log_y, gaps):
     """TrailLine is the fast stand-in for pyqtgraph's PlotDataItem: the same pixels, gaps
-    where a coordinate is not finite (or not positive on a log axis), and the same bounds."""
+    where a coordinate is not finite (or not positive on a log axis), and the same bounds;
+    a line without gaps takes a path of its own (polyline_path)."""
     from hillwalk.gui.panels.markers import TrailLine
 
     rng = np.random.default_rng(3)
     x = np.cumsum(rng.normal(size=200))
     y = np.abs(np.cumsum(rng.normal(size=200))) + 0.1
-    x[50], y[120] = np.nan, np.inf
-    if log_y:
-        y[150] = 0.0   # log10: a gap
+    if gaps:
+        x[50], y[120] = np.nan, np.inf
+        if log_y:
+            y[150] = 0.0   # log10: a gap
     pens = (pg.mkPen("#E69F00", width=2.5), pg.mkPen((255, 255, 255, 210), width=5.5))
     images, bounds = [], []
     for make in ("reference", "trail"):
