@@ -169,7 +169,7 @@ def _softmax_per_example(scores, y):
     return np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(scores.shape[0]), y]
 
 
-def per_example_losses_by_rows(scores, correct, loss, delta=1.0):
+def per_example_losses_by_rows(scores, correct, loss, delta=1.0, top=None):
     """``L_i`` of scores laid out with the classes on the second-to-last axis and the
     examples on the last, ``(..., C, n)`` (the classes' reductions then run along
     contiguous rows of examples), as the network fast slice and a linear classifier's
@@ -180,7 +180,8 @@ def per_example_losses_by_rows(scores, correct, loss, delta=1.0):
     ----------
     scores : array (..., C, n), contiguous ; correct : int array (n,), the correct
     classes' flat indices in a (C, n) slice (``y * n + arange(n)``) ; loss : "svm" or
-    "softmax" ; delta : the SVM margin
+    "softmax" ; delta : the SVM margin ; top : None, or ``scores.max(axis=-2)`` (..., n)
+    where the caller has it already (softmax's shift)
 
     Returns
     -------
@@ -194,7 +195,7 @@ def per_example_losses_by_rows(scores, correct, loss, delta=1.0):
         np.maximum(scores, 0.0, out=scores)
         return scores.sum(axis=-2)
     # log sum_j exp(s_j - m) - (s_y - m), m the largest score
-    scores -= scores.max(axis=-2)[..., None, :]
+    scores -= (scores.max(axis=-2) if top is None else top)[..., None, :]
     correct_shifted = np.take(flat, correct, axis=-1)
     np.exp(scores, out=scores)
     per_example = np.log(scores.sum(axis=-2))

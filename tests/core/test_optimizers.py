@@ -487,6 +487,40 @@ def test_the_quick_record_evaluates_directly_where_the_scores_cancel():
         assert in_plane.quick_values(ab) is None and loss == objective.loss(in_plane.full_parameters(ab))
 
 
+@pytest.mark.parametrize("bias", [False, True])
+def test_the_plane_penalty_is_the_direct_one_and_evaluated_directly_where_its_terms_cancel(bias):
+    """An L2 penalty on the plane comes from the regularized entries' Gram matrix of C, D1,
+    D2: the direct penalty and its gradient along D1 and D2, to rounding, from near the
+    centre to a thousand times the plane's scale. Where the regularized entries pass
+    near 0 (here at a = -1/3: D1's regularized entries are 3 C's) the quadratic form's
+    terms cancel, and W is formed: the penalty and its gradient are then the direct ones,
+    operation for operation."""
+    from hillwalk.core.landscapes.directions import Plane
+
+    objective = ClassifierSpec(dataset="digits", regularizer="l2", lam=1e-2, regularize_bias=bias).build()
+    rng = np.random.default_rng(5)
+    center = rng.standard_normal(objective.param_shape)
+    dir1 = np.where(objective.reg_mask, 3.0 * center, rng.standard_normal(objective.param_shape))
+    plane = Plane(center, dir1, rng.standard_normal(objective.param_shape))
+    objective.plane_scores(plane)
+
+    def direct(a, b):
+        W = plane.point(a, b)
+        gradient = objective.regularizer.gradient(W, objective.reg_mask)
+        return objective.regularizer.penalty(W, objective.reg_mask), [np.vdot(plane.dir1, gradient),
+                                                                      np.vdot(plane.dir2, gradient)]
+
+    for a, b in [(0.0, 0.0), (0.3, -0.7), (-2.0, 1.5), (1e3, -2e3)]:
+        penalty, gradient = objective._plane_penalty(plane, a, b, True)
+        expected_penalty, expected_gradient = direct(a, b)
+        assert penalty == pytest.approx(expected_penalty, rel=1e-13)
+        np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-12)
+    penalty, gradient = objective._plane_penalty(plane, -1 / 3, 0.0, True)
+    expected_penalty, expected_gradient = direct(-1 / 3, 0.0)
+    assert expected_penalty < 1e-20   # the regularized entries are rounding errors there
+    assert penalty == expected_penalty and np.array_equal(gradient, expected_gradient)
+
+
 def test_accuracy_by_rows_is_argmax_accuracy_with_ties_and_nans():
     """The quick record's accuracy (scores laid out classes by examples) equals
     ``mean(argmax == labels)``, argmax taking the first of tied classes: on random scores,
