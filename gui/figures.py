@@ -20,6 +20,7 @@ from hillwalk.core.io.session import PALETTE  # one colour per optimizer, shared
 
 from .contours import ContourLines, contour_lines, no_lines
 from .pacing import OwnTurnPaint, single_shot_timer
+from .panels.markers import PixelMarkers
 
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
@@ -138,11 +139,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=2))
         # empty until a landscape is shown (show_landscape places it at the centre)
-        self.center_marker = pg.ScatterPlotItem([], [], symbol="+", size=16, pen=pg.mkPen("k", width=2),
-                                                brush=None)
-        # still while the heads pass over it, and a scatter's paint is Python (0.6 ms a
-        # paint): Qt keeps its pixels and draws those where the heads repaint
-        self.center_marker.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.center_marker = PixelMarkers("+", 16, pen=pg.mkPen("k", width=2))
         self.plot.addItem(self.center_marker)
         self.landscape = None
         self.path_items = []

@@ -45,12 +45,13 @@ CANCELLATION_GUARD = 16.0
 PARTS_SHARE = 2
 # Points per step aim at this many multiply-adds per worker (a few tens of milliseconds).
 STEP_WORK = 16 * WORK_PER_STEP
-# The examples go through the network in blocks whose pre-activations for the points of a
-# pass take about this much memory: with the block's three parts (a third as much per
-# point, read once per pass) they stay in a core's 2 MB cache through the combination, the
-# activation, the next product and the loss. The block is at least MIN_BLOCK examples (below
-# that the per-block calls cost more than the cache saves), so a pass has at most
-# BLOCK_CACHE_BYTES / (8 units MIN_BLOCK) points. Measured with one thread, microseconds a
+# The examples go through the network in blocks whose pre-activations (every layer's) and
+# scores for the points of a pass take about this much memory: with the block's three
+# first-layer parts (read once per pass) they stay in a core's 2 MB cache through the
+# combination, the activations, the products and the loss. The block is at least MIN_BLOCK
+# examples (below that the per-block calls cost more than the cache saves; a pass then takes
+# more, within a quarter of the memory budget), so a pass has BLOCK_CACHE_BYTES / (8 (units
+# + classes) MIN_BLOCK) points, at least one. Measured with one thread, microseconds a
 # point (min of 5): digits (1438 examples, 64 units) in one block of 5 points 250-290, in
 # blocks of 256 examples and 8 points 175-179, of 480 and 4 180-190, of 128 and 16 246; a
 # CIFAR-sized net (10000 examples, 100 units) in blocks of 327 and 4 points 2260, of 640 and
@@ -91,16 +92,22 @@ class FastNetwork:
         self.parallelism = get_parallelism()
         self.workers = self.parallelism.workers
         # per point: its scores and the loss's temporaries for the chunk's examples (an upper
-        # bound: a pass holds one block's); per worker: a pass's pre-activations and hidden
-        # layers (about BLOCK_CACHE_BYTES each)
+        # bound: a pass holds one block's); per worker: a pass's pre-activations, hidden
+        # layers and scores (about BLOCK_CACHE_BYTES each, see self.block)
         per_point_bytes = 8 * self.example_chunk * (net.n_classes + 4)
         by_memory = max(1, (budget_bytes // 2 - 2 * BLOCK_CACHE_BYTES * self.workers) // per_point_bytes)
         by_work = max(1, STEP_WORK // max(1, net.fast_slice_work(self.example_chunk)))
         self.points_per_worker = int(max(1, min(by_memory // self.workers, by_work)))
-        unit_bytes = 8 * self.first_width          # one example's pre-activations at one point
-        self.points_per_pass = int(max(1, min(self.points_per_worker, BLOCK_CACHE_BYTES // (unit_bytes * MIN_BLOCK))))
-        by_cache = BLOCK_CACHE_BYTES // (unit_bytes * self.points_per_pass)
-        self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache))))
+        # what a pass holds per example and point: every layer's pre-activations (maxout:
+        # every piece's) and the scores
+        self.unit_bytes = 8 * (sum(layer.pieces * layer.width for layer in net.layers) + net.n_classes)
+        self.points_per_pass = int(max(1, min(self.points_per_worker,
+                                              BLOCK_CACHE_BYTES // (self.unit_bytes * MIN_BLOCK))))
+        by_cache = BLOCK_CACHE_BYTES // (self.unit_bytes * self.points_per_pass)
+        # (very wide layers: MIN_BLOCK examples could take more than the budget allows; every
+        # worker's pass within a quarter of it)
+        by_budget = budget_bytes // 4 // self.workers // (self.unit_bytes * self.points_per_pass)
+        self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache), by_budget)))
         self._blocks, self._blocks_of = [], None
         self._grams = None
         self._scratch = threading.local()   # each worker's buffers, reused pass after pass

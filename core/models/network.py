@@ -1078,33 +1078,11 @@ class Network(ClassifierObjective):
         parts += biases[:, :, :, None]
         return parts if k > 1 else parts[:, 0]
 
-    def scores_from_first_layer(self, thetas, z, masks=None, bn_mode=None, out=None):
-        """Scores of P parameter vectors from their first layer's pre-activations, examples
-        on the last axis: ``self.later_layers(thetas, bn_mode)(z, masks, out)``.
-
-        Parameters
-        ----------
-        thetas : array (P, size)
-        z : array (P, M, n), or (P, k, M, n) for maxout: the first layer's affine map of n
-            examples at each point, transposed (as from :meth:`first_layer_preactivations`);
-            overwritten.
-        masks : None or one (width, n) dropout mask per hidden layer (those examples' rows,
-            transposed)
-        bn_mode : "train" is refused (see :meth:`fast_slice_refusal`); "eval" or None
-        out : None or a contiguous array (P, C, n) to write the scores into
-
-        Returns
-        -------
-        scores : array (P, C, n) (``out`` when given): the operations of :meth:`forward` point by point, batched
-        over the points (one stacked product per layer) and transposed, so that a loss's
-        reductions over classes run along contiguous rows of examples.
-        """
-        return self.later_layers(thetas, bn_mode)(z, masks, out)
-
     def later_layers(self, thetas, bn_mode=None) -> "LaterLayers":
         """The network after its first layer's affine map, at P parameter vectors, prepared
         once (each layer's stacked weights, transposed, and its batch-norm constants) for
-        many blocks of examples: see :class:`LaterLayers`. ``thetas`` (P, size)."""
+        many blocks of examples: see :class:`LaterLayers`. ``thetas`` (P, size); ``bn_mode``
+        "eval" or None (the network's); "train" is refused (see :meth:`fast_slice_refusal`)."""
         bn_mode = self.bn_mode if bn_mode is None else bn_mode
         if self.batchnorm and bn_mode == "train":
             raise HillwalkError(self.fast_slice_refusal("data"))
@@ -1431,9 +1409,26 @@ class LaterLayers:
         self.output_biases = stacked(b_out)[:, :, None]           # (P, C, 1)
 
     def __call__(self, z, masks=None, out=None):
-        """Scores (P, C, n) (``out`` when given) of n examples from ``z`` (P, [k,] M, n), the
-        first layer's affine map (overwritten); ``masks`` as for
-        :meth:`Network.scores_from_first_layer`."""
+        """Scores of n examples from their first layer's pre-activations, examples on the
+        last axis.
+
+        Parameters
+        ----------
+        z : array (P, M, n), or (P, k, M, n) for maxout: the first layer's affine map of the
+            n examples at each point, transposed (as from
+            :meth:`Network.first_layer_preactivations`); may be overwritten (it is, by the
+            activation, unless the first layer is maxout or batch-normalized)
+        masks : None or one (width, n) dropout mask per hidden layer (those examples' rows,
+            transposed)
+        out : None or a contiguous array (P, C, n) to write the scores into
+
+        Returns
+        -------
+        scores : array (P, C, n) (``out`` when given): the operations of
+        :meth:`Network.forward` point by point, batched over the points (one stacked product
+        per layer) and transposed, so that a loss's reductions over classes run along
+        contiguous rows of examples.
+        """
         h = None
         for i, (weights, biases, batchnorm, maxout, residual) in enumerate(self.layers):
             if weights is not None:

@@ -8,7 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 from ..contours import no_lines
 from ..figures import LandscapeFigure, component_label, modes_note
 from ..state import run_label
-from .markers import PixelMarker, RunMarkers, drawn_rows, last_finite_row, rows_up_to
+from .markers import PixelMarker, PixelMarkers, RunMarkers, drawn_rows, last_finite_row, rows_up_to
 from .widgets import run_ending_note
 
 
@@ -42,10 +42,8 @@ class HeatmapPanel(QtWidgets.QWidget):
         self.start_marker.setZValue(25)
         plot.addItem(self.start_marker, ignoreBounds=True)
         # the two end points of a cut "between two points", numbered as in the Cut controls
-        self.cut_ends = pg.ScatterPlotItem([], [], symbol="d", size=13, pen=pg.mkPen("k", width=1.5),
-                                           brush=pg.mkBrush("w"))
+        self.cut_ends = PixelMarkers("d", 13, pen=pg.mkPen("k", width=1.5), brush="w")
         self.cut_ends.setZValue(26)
-        self.cut_ends.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)   # see center_marker
         plot.addItem(self.cut_ends)
         self.cut_end_labels = [pg.TextItem(name, color="k", fill=pg.mkBrush(255, 255, 255, 200), anchor=(-0.3, 1.1))
                                for name in ("1", "2")]

@@ -107,9 +107,11 @@ def pixels_in_data_units(item, pixels) -> tuple[float, float]:
 
 
 def polyline_path(x, y) -> QtGui.QPainterPath:
-    """The polyline through the points (x, y) (finite arrays (R,), R >= 1) as a path: the
-    path pg.arrayToQPath makes of them, with the points written straight into the
-    polygon's memory (a trail's tail of 18 points: 7 us against 19)."""
+    """The polyline through the points (x, y) (finite arrays (R,), R >= 1) as a path, with
+    the points written straight into the polygon's memory (a trail's tail of 18 points: 7
+    us against 19 for pg.arrayToQPath). Element for element the path arrayToQPath makes,
+    but for a single point (a lone move here, which bounds the point; an empty path there)
+    and for 30001, 40001, ... points (arrayToQPath leaves the last one out)."""
     polygon = pg.functions.create_qpolygonf(x.size)
     points = pg.functions.ndarray_from_qpolygonf(polygon)   # (R, 2), the polygon's memory
     points[:, 0] = x
@@ -212,6 +214,86 @@ class PixelMarker(pg.GraphicsObject):
         painter.setPen(self._pen)
         painter.setBrush(self._brush)
         painter.drawPath(local[0])
+
+
+_UNCHANGED = object()
+
+
+class PixelMarkers(PixelMarker):
+    """Markers at several points (data coordinates), one look for all: pyqtgraph's symbol
+    ``symbol``, ``size`` pixels across at any zoom, as :class:`PixelMarker` draws one.
+
+    For still markers that the heads pass over at every frame of a race (the centre, a test
+    function's minima, a cut's end points). A ScatterPlotItem's paint is Python (0.6 ms a
+    paint of the heatmap); Qt's pixel cache of one went stale where a pan brought a point
+    its paint had left out (outside the view) into view. Here a paint is one ``drawPath``
+    a point, and the path is in data units, exact after a pan, a zoom or on any screen.
+
+    The subset of ScatterPlotItem's interface the figures use: ``setData(x, y, symbol=,
+    size=, brush=)`` ((R,) arrays; non-finite points are not drawn; none hides the item),
+    ``getData()``, ``setSymbol``, ``setSize``, ``setBrush``, ``setPen``. Its data bounds are
+    its points (a view fitting itself includes them, as it did the scatter's)."""
+
+    def __init__(self, symbol="o", size=12.0, pen=None, brush=None):
+        super().__init__(symbol, size, pen, brush)
+        self._x, self._y = np.zeros(0), np.zeros(0)
+        self._drawn = np.zeros((0, 2))   # the finite points
+
+    def setData(self, x, y, symbol=None, size=None, brush=_UNCHANGED):
+        """Show the markers at (x, y), arrays (R,); ``symbol``, ``size`` and ``brush`` (None:
+        no fill) change the look when given."""
+        self._shape_changes()
+        self._x = np.array(x, dtype=float).reshape(-1)
+        self._y = np.array(y, dtype=float).reshape(-1)
+        points = np.column_stack([self._x, self._y])
+        self._drawn = points[np.isfinite(points).all(axis=1)]
+        self.set_look(symbol if symbol is not None else self.symbol, size if size is not None else self.size)
+        if brush is not _UNCHANGED:
+            self.setBrush(brush)
+        self.setVisible(len(self._drawn) > 0)
+        self.informViewBoundsChanged()
+
+    def getData(self):
+        return self._x.copy(), self._y.copy()
+
+    def setSymbol(self, symbol):
+        self.set_look(symbol, self.size)
+
+    def setSize(self, size):
+        self.set_look(self.symbol, size)
+
+    def setBrush(self, brush):
+        super().setBrush(brush if brush is not None else QtGui.QBrush())
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):
+        """(min, max) of the finite points along ``ax`` (0: x, 1: y), (None, None) without
+        any (the symbols' size is :meth:`pixelPadding`)."""
+        if not len(self._drawn):
+            return None, None
+        values = self._drawn[:, ax]
+        return float(values.min()), float(values.max())
+
+    def pixelPadding(self):
+        return self.size / 2 + self._pen.widthF() / 2 + 1
+
+    def boundingRect(self):
+        local = self._local_shape()
+        if local is None or not len(self._drawn):
+            return QtCore.QRectF()
+        (x_min, y_min), (x_max, y_max) = self._drawn.min(axis=0), self._drawn.max(axis=0)
+        rect = local[1]
+        return QtCore.QRectF(rect.left() + x_min, rect.top() + y_min, rect.width() + (x_max - x_min),
+                             rect.height() + (y_max - y_min))
+
+    def paint(self, painter, option, widget=None):
+        local = self._local_shape()
+        if local is None:
+            return
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(self._pen)
+        painter.setBrush(self._brush)
+        for x, y in self._drawn.tolist():
+            painter.drawPath(local[0].translated(x, y))
 
 
 class TrailLine(pg.GraphicsObject):

@@ -195,26 +195,41 @@ def test_examples_in_chunks_give_the_same_slice_and_progress():
     assert all(step.rows_done == 0 for step in steps[:-2])
 
 
-@pytest.mark.parametrize("cache_bytes", [8 * 6 * 300, 8 * 6 * 300 * 3, 8 * 6 * 50, 8 * 6 * 50 * 2])
-def test_points_and_examples_in_cache_sized_passes_give_the_same_slice(monkeypatch, cache_bytes):
-    """The pre-activations of a pass (points x a block of examples, 6 first-layer units)
-    take about the cache budget: all 300 examples in one block for one point or for three
-    points a pass, or blocks of 50 examples for one or two points a pass (the last block
-    shorter when they do not divide 300)."""
+@pytest.mark.parametrize("points, block", [(1, 300), (3, 300), (1, 50), (2, 70)])
+def test_points_and_examples_in_cache_sized_passes_give_the_same_slice(monkeypatch, points, block):
+    """A pass's pre-activations and scores (points x a block of examples) take about the
+    cache budget: all 300 examples in one block for one point or for three points a pass,
+    or blocks of 50 examples for one point, or of 70 for two (the last block shorter)."""
     net = make_net(activation="relu", hidden=(6, 4), data=small_data(n=300))
     plane = plane_of(net)
     alphas, betas = make_axis(-2, 2, 11), make_axis(-1, 1, 5)
     default = compute_slice(net, plane, alphas, betas, "total")
-    monkeypatch.setattr(network_slice, "BLOCK_CACHE_BYTES", cache_bytes)
-    monkeypatch.setattr(network_slice, "MIN_BLOCK", 50 if cache_bytes < 8 * 6 * 300 else 300)
+    unit_bytes = network_slice.FastNetwork(net, plane, alphas, betas, default.component, 2 ** 28).unit_bytes
+    assert unit_bytes == 8 * (6 + 4 + net.n_classes)   # every layer's units and the classes
+    monkeypatch.setattr(network_slice, "BLOCK_CACHE_BYTES", unit_bytes * points * block)
+    monkeypatch.setattr(network_slice, "MIN_BLOCK", block)
     engine = network_slice.FastNetwork(net, plane, alphas, betas, default.component, 2 ** 28)
-    assert engine.points_per_pass * engine.block * 8 * 6 == cache_bytes
-    assert engine.block == (300 if cache_bytes >= 8 * 6 * 300 else 50)
+    assert (engine.points_per_pass, engine.block) == (points, block)
     passes = compute_slice(net, plane, alphas, betas, "total")
     np.testing.assert_allclose(passes.values, default.values, rtol=1e-13)
     assert relative_error(passes.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
     accuracy = compute_slice(net, plane, alphas, betas, "accuracy")
     np.testing.assert_array_equal(accuracy.values, reference_slice(net, plane, alphas, betas, "accuracy"))
+
+
+def test_a_pass_of_a_very_wide_net_stays_within_the_memory_budget():
+    """MIN_BLOCK examples of a very wide layer would take more than the budget allows: the
+    block is then smaller, every worker's pass within a quarter of the budget."""
+    net = make_net(activation="relu", hidden=(4, 2048), data=small_data(n=400))
+    plane = plane_of(net)
+    alphas = make_axis(-1, 1, 3)
+    budget = 2 ** 22
+    default = compute_slice(net, plane, alphas, alphas, "total")
+    engine = network_slice.FastNetwork(net, plane, alphas, alphas, default.component, budget)
+    assert engine.block < network_slice.MIN_BLOCK
+    assert engine.workers * engine.points_per_pass * engine.block * engine.unit_bytes <= budget // 4
+    small = list(iter_slice(net, plane, alphas, alphas, "total", budget_bytes=budget))[-1].result
+    np.testing.assert_allclose(small.values, default.values, rtol=1e-13)
 
 
 def test_a_large_grid_shows_a_preview_first_and_rows_as_they_finish():

@@ -259,3 +259,43 @@ def test_an_export_draws_the_settled_trails_as_vectors(qtbot):
     for color in ("#e69f00", "#009e73", "#000000"):
         assert svg.count(f'stroke="{color}"') >= 2
     assert 'stroke="#ffffff"' in svg   # the halos (the exporter groups paths of one style)
+
+
+def _markers_widget(qtbot, x_range):
+    from hillwalk.gui.panels.markers import PixelMarkers
+
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.setBackground("w")
+    markers = PixelMarkers("star", 18, pen=pg.mkPen("k", width=2), brush="#D55E00")
+    markers.setData([-1.15, 2.0, 5.0, np.nan], [0.0, 1.0, -1.0, 3.0])
+    widget.addItem(markers)
+    widget.setRange(xRange=x_range, yRange=(-2, 2), padding=0)
+    widget.resize(400, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget, markers
+
+
+def test_still_markers_show_every_point_after_a_pan(qtbot):
+    """The still markers (the centre, a test function's minima, a cut's ends) drawn by
+    PixelMarkers: panned from a view that leaves a point just out (under the left axis) to
+    one that shows it, the picture is the one drawn at that view from the start (a
+    ScatterPlotItem cached as pixels had lost such a point), with every finite point in
+    view drawn."""
+    panned, markers = _markers_widget(qtbot, (-1, 3))
+    panned.grab()
+    panned.getPlotItem().vb.translateBy(x=-0.5)
+    qtbot.wait(50)
+    fresh, _ = _markers_widget(qtbot, (-1.5, 2.5))
+    images = [widget.grab().toImage() for widget in (panned, fresh)]
+    assert images[0] == images[1]
+    view = fresh.getPlotItem().vb
+    for x, y in [(-1.15, 0.0), (2.0, 1.0)]:   # the star's orange fill at each point in view
+        pixel = fresh.mapFromScene(view.mapViewToScene(pg.Point(x, y)))
+        assert images[1].pixelColor(pixel.x(), pixel.y()).name() == "#d55e00"
+    assert markers.dataBounds(0) == (-1.15, 5.0) and markers.dataBounds(1) == (-1.0, 1.0)
+    x, y = markers.getData()
+    assert x.size == 4 and np.isnan(x[3])
+    markers.setData([], [])
+    assert not markers.isVisible() and markers.boundingRect().isNull() and markers.dataBounds(0) == (None, None)
