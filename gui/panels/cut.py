@@ -106,7 +106,9 @@ class CutPanel(QtWidgets.QWidget):
         self.trails, self.heads = self.markers.trails, self.markers.heads
         layout.addWidget(self.plot_widget)
         self._left_labels = None   # (full, short) y label of the cut shown
-        self.plot.getViewBox().sigResized.connect(lambda _box: self._fit_left_label())
+        # the panel's own method, not a lambda: PyQt disconnects it when the panel goes (a
+        # lambda of the curves panel, on its plots' signals, crashed a test run once)
+        self.plot.getViewBox().sigResized.connect(self._on_view_resized)
         self.mode.currentIndexChanged.connect(self._on_controls_changed)
         self.angle.valueChanged.connect(self._on_controls_changed)
         for spin in self.points:
@@ -159,6 +161,9 @@ class CutPanel(QtWidgets.QWidget):
         self.plot.setLabel("bottom", f"s: along the cut ({modes})" if modes else "s: position along the cut",
                            color="k")
         self._on_frame_changed(self.state.frame)
+
+    def _on_view_resized(self, _view_box):
+        self._fit_left_label()
 
     def _fit_left_label(self):
         """The y axis's label, in full where the plot is tall enough for it, else short (a
