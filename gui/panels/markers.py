@@ -206,14 +206,20 @@ class PixelMarker(pg.GraphicsObject):
         local = self._local_shape()
         return local[1] if local is not None else QtCore.QRectF()
 
-    def paint(self, painter, option, widget=None):
+    def _begin_paint(self, painter):
+        """The symbol's (path, bounding rect) in data units with ``painter`` set up to draw
+        it, or None before the item is shown in a view."""
         local = self._local_shape()
-        if local is None:
-            return
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(self._pen)
-        painter.setBrush(self._brush)
-        painter.drawPath(local[0])
+        if local is not None:
+            painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+            painter.setPen(self._pen)
+            painter.setBrush(self._brush)
+        return local
+
+    def paint(self, painter, option, widget=None):
+        local = self._begin_paint(painter)
+        if local is not None:
+            painter.drawPath(local[0])
 
 
 _UNCHANGED = object()
@@ -286,14 +292,10 @@ class PixelMarkers(PixelMarker):
                              rect.height() + (y_max - y_min))
 
     def paint(self, painter, option, widget=None):
-        local = self._local_shape()
-        if local is None:
-            return
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(self._pen)
-        painter.setBrush(self._brush)
-        for x, y in self._drawn.tolist():
-            painter.drawPath(local[0].translated(x, y))
+        local = self._begin_paint(painter)
+        if local is not None:
+            for x, y in self._drawn.tolist():
+                painter.drawPath(local[0].translated(x, y))
 
 
 class TrailLine(pg.GraphicsObject):
