@@ -28,7 +28,6 @@ import time
 import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from hillwalk.core import experiment
 from hillwalk.core.data.datasets import Dataset
@@ -38,6 +37,7 @@ from hillwalk.core.landscapes.slices import SliceSpec
 from hillwalk.core.models.network import TwoLayerNet
 from hillwalk.core.models.problem import ClassifierSpec
 from hillwalk.core.models.regularizers import Regularizer
+from hillwalk.main import use_all_cores
 
 
 def cifar_sized_net(n=10000, d=3072, hidden=100, classes=10, seed=0):
@@ -104,8 +104,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="41 x 41 grids (a smoke test, not the targets)")
     args = parser.parse_args()
     grid = 41 if args.quick else 101
-    controller = ThreadpoolController()
-    set_parallelism(Parallelism.all_cores(lambda: controller.limit(limits=1, user_api="blas")))
+    # the app's and the command line's parallelism: one worker per core, BLAS held to one
+    # thread by one limit shared among them (a limit per worker, as this benchmark had,
+    # restores what it found while the other worker still computes)
+    use_all_cores()
 
     cifar = cifar_sized_net()
     cifar_plane = random_plane(cifar, cifar.initial_theta(seed=0), "filter", seed=1)
