@@ -379,9 +379,11 @@ def untransformed_items(view, candidates) -> dict:
             sampled = getattr(part, "item", None)   # a legend's sample draws its item's pen, or an eye when hidden
             if isinstance(sampled, QtWidgets.QGraphicsItem):
                 pen = getattr(sampled, "opts", {}).get("pen")
-                # a QPen's colour as a number; any other pen argument (a colour's name, a
-                # tuple) as given: compared, not drawn (pg.mkPen was most of this walk)
-                shows.append((sampled.isVisible(), pen.color().rgba() if isinstance(pen, QtGui.QPen) else pen))
+                # a QPen's colour as a number, its width and style; any other pen argument (a
+                # colour's name, a tuple) as given: compared, not drawn (pg.mkPen was most of
+                # this walk)
+                shows.append((sampled.isVisible(), (pen.color().rgba(), pen.widthF(), pen.style())
+                              if isinstance(pen, QtGui.QPen) else pen))
             stack.extend(part.childItems())
         area = item.boundingRect().united(item.childrenBoundingRect())
         found[id(item)] = (tuple(shows), item.deviceTransform(to_viewport).mapRect(area).toAlignedRect().adjusted(-1, -1, 1, 1))

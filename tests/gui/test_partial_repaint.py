@@ -75,3 +75,31 @@ def test_an_area_far_beyond_the_viewport_is_clipped_to_it_not_lost(qtbot):
     bounds = region.boundingRect()
     assert not region.isEmpty() and bounds.left() <= 0 and bounds.right() >= view.viewport().width() - 1
     assert bounds.top() <= 0 and bounds.bottom() >= view.viewport().height() - 1
+
+
+def test_a_legend_sample_whose_pen_changes_is_repainted(qtbot):
+    """A legend ignores the view's transform: the scene reports no area when its sample's
+    line changes. A new colour, width or dash of the item's pen is repainted."""
+    import pyqtgraph as pg
+    from PyQt6 import QtCore
+
+    from hillwalk.gui.figures import changed_untransformed_areas, untransformed_candidates, untransformed_items
+
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    legend = widget.getPlotItem().addLegend()
+    item = pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen("#E69F00", width=2))
+    widget.addItem(item)
+    legend.addItem(item, "SGD")
+    widget.resize(300, 200)
+    widget.show()
+    qtbot.waitExposed(widget)
+    candidates = untransformed_candidates(widget)
+    before = untransformed_items(widget, candidates)
+    assert changed_untransformed_areas(before, untransformed_items(widget, candidates)).isEmpty()
+    for pen in (pg.mkPen("#E69F00", width=4), pg.mkPen("#E69F00", width=4, style=QtCore.Qt.PenStyle.DashLine),
+                pg.mkPen("#0072B2", width=4, style=QtCore.Qt.PenStyle.DashLine)):
+        item.setPen(pen)
+        now = untransformed_items(widget, candidates)
+        assert not changed_untransformed_areas(before, now).isEmpty()
+        before = now
