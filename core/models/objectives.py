@@ -275,10 +275,18 @@ class LinearClassifier(ClassifierObjective):
         the correct classes' flat indices: ``{"train": (S (3, C, n), largest (3,),
         labels (n,), correct (n,)), "val": ... or None}``. Computed once for the last plane
         asked for (the race's runs share it; runs that start together may each compute it
-        once, which is harmless)."""
+        once, which is harmless); see :meth:`_plane_parts`."""
+        return self._plane_parts(plane)[0]
+
+    def _plane_parts(self, plane):
+        """(:meth:`plane_scores`, the regularized entries' Gram matrix of C, D1 and D2
+        (3, 3)) for ``plane``, from one cache entry: a caller that takes both from here
+        never mixes two planes' parts when another thread asks for another plane meanwhile.
+        The cache is keyed on the plane object: its arrays and :attr:`reg_mask` are not to be
+        changed in place (the app never does; a new plane or problem is a new object)."""
         cached = self._plane_cache
         if cached is not None and cached[0] is plane:
-            return cached[1]
+            return cached[1], cached[2]
         vectors = [self._as_matrix(plane.center), self._as_matrix(plane.dir1), self._as_matrix(plane.dir2)]
         splits = {}
         for split, X, y in (("train", self.X, self.y), ("val", self.X_val, self.y_val)):
@@ -290,8 +298,9 @@ class LinearClassifier(ClassifierObjective):
         # the regularized entries' Gram matrix of C, D1 and D2 (3, 3): an L2 penalty on the
         # plane is the quadratic form lam [1 a b] G [1 a b]^T
         regularized = np.stack([V[self.reg_mask] for V in vectors])             # (3, regularized entries)
-        self._plane_cache = (plane, splits, regularized @ regularized.T)
-        return splits
+        gram = regularized @ regularized.T
+        self._plane_cache = (plane, splits, gram)
+        return splits, gram
 
     def values_on_plane(self, plane, a, b):
         """The loss (data plus penalty) and the training and validation accuracies at
@@ -327,7 +336,7 @@ class LinearClassifier(ClassifierObjective):
         ((loss, train accuracy, validation accuracy), batch loss, gradient (2,)), the last
         two None without ``need_grad``; or None
         """
-        splits = self.plane_scores(plane)
+        splits, gram = self._plane_parts(plane)
         coefficients = np.array([1.0, a, b])
         combined = {}
         for split, parts in splits.items():
@@ -350,7 +359,7 @@ class LinearClassifier(ClassifierObjective):
         # (the training scores are overwritten here, after the accuracies: exp(s - max) for
         # softmax, the hinge terms max(0, s_j - s_y + delta) for the SVM)
         per_example = per_example_losses_by_rows(values, splits["train"][3], self.loss_name, self.delta, top)
-        penalty, penalty_gradient = self._plane_penalty(plane, a, b, need_grad)
+        penalty, penalty_gradient = self._plane_penalty(plane, gram, a, b, need_grad)
         record = (float(per_example.mean() + penalty), accuracies[0], accuracies[1])
         if not need_grad:
             return record, None, None
@@ -373,9 +382,9 @@ class LinearClassifier(ClassifierObjective):
             gradient += penalty_gradient
         return record, float(batch_losses.mean() + penalty), gradient
 
-    def _plane_penalty(self, plane, a, b, need_grad):
+    def _plane_penalty(self, plane, gram, a, b, need_grad):
         """The penalty at ``C + a D1 + b D2`` and, with ``need_grad``, its gradient along D1
-        and D2 ((2,), None without a penalty); after :meth:`plane_scores` for the plane.
+        and D2 ((2,), None without a penalty); ``gram`` the plane's from :meth:`_plane_parts`.
 
         L2's come from the regularized entries' Gram matrix G of C, D1, D2 (cached with the
         scores): ``lam w^T G w`` and ``2 lam (G w)[1:]`` for ``w = [1, a, b]``, three
@@ -386,7 +395,6 @@ class LinearClassifier(ClassifierObjective):
         if not self.regularizer.active:
             return 0.0, None
         if self.regularizer.kind == "l2":
-            gram = self._plane_cache[2]
             w = np.array([1.0, a, b])
             gram_w = gram @ w
             form = float(w @ gram_w)

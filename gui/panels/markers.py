@@ -272,15 +272,19 @@ class PixelMarkers(PixelMarker):
         super().setBrush(brush if brush is not None else QtGui.QBrush())
 
     def dataBounds(self, ax, frac=1.0, orthoRange=None):
-        """(min, max) of the finite points along ``ax`` (0: x, 1: y), (None, None) without
-        any (the symbols' size is :meth:`pixelPadding`)."""
-        if not len(self._drawn):
+        """(min, max) of the finite coordinates along ``ax`` (0: x, 1: y), as a
+        ScatterPlotItem gives them; (None, None) without any (the symbols' size is
+        :meth:`pixelPadding`). The whole extent whatever ``frac`` and ``orthoRange`` ask."""
+        values = (self._x, self._y)[ax]
+        values = values[np.isfinite(values)]
+        if not values.size:
             return None, None
-        values = self._drawn[:, ax]
         return float(values.min()), float(values.max())
 
     def pixelPadding(self):
-        return self.size / 2 + self._pen.widthF() / 2 + 1
+        # a ScatterPlotItem's (its widest spot's size and pen, times 0.7072): a view fitting
+        # itself to a figure with a centre marker frames it as it did with the scatter
+        return (self.size + self._pen.widthF()) * 0.7072
 
     def boundingRect(self):
         local = self._local_shape()

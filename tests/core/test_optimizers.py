@@ -502,7 +502,7 @@ def test_the_plane_penalty_is_the_direct_one_and_evaluated_directly_where_its_te
     center = rng.standard_normal(objective.param_shape)
     dir1 = np.where(objective.reg_mask, 3.0 * center, rng.standard_normal(objective.param_shape))
     plane = Plane(center, dir1, rng.standard_normal(objective.param_shape))
-    objective.plane_scores(plane)
+    gram = objective._plane_parts(plane)[1]
 
     def direct(a, b):
         W = plane.point(a, b)
@@ -511,14 +511,49 @@ def test_the_plane_penalty_is_the_direct_one_and_evaluated_directly_where_its_te
                                                                       np.vdot(plane.dir2, gradient)]
 
     for a, b in [(0.0, 0.0), (0.3, -0.7), (-2.0, 1.5), (1e3, -2e3)]:
-        penalty, gradient = objective._plane_penalty(plane, a, b, True)
+        penalty, gradient = objective._plane_penalty(plane, gram, a, b, True)
         expected_penalty, expected_gradient = direct(a, b)
         assert penalty == pytest.approx(expected_penalty, rel=1e-13)
         np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-12)
-    penalty, gradient = objective._plane_penalty(plane, -1 / 3, 0.0, True)
+    penalty, gradient = objective._plane_penalty(plane, gram, -1 / 3, 0.0, True)
     expected_penalty, expected_gradient = direct(-1 / 3, 0.0)
     assert expected_penalty < 1e-20   # the regularized entries are rounding errors there
     assert penalty == expected_penalty and np.array_equal(gradient, expected_gradient)
+
+
+def test_runs_sharing_an_objective_on_two_planes_each_get_their_own_planes_values():
+    """The plane's scores and Gram matrix come from one cache entry: two threads asking the
+    same objective for the values on two planes, in turns as short as the interpreter
+    allows, each get their own plane's (the penalty once took the other plane's Gram
+    matrix when the cache changed between the two look-ups)."""
+    import sys
+    import threading
+
+    from hillwalk.core.landscapes.directions import Plane
+
+    objective = ClassifierSpec(dataset="digits", regularizer="l2", lam=1.0).build()
+    rng = np.random.default_rng(0)
+    planes = [Plane(*(rng.standard_normal(objective.param_shape) * scale for _ in range(3))) for scale in (0.1, 1.0)]
+    expected = [objective.loss(plane.point(0.3, -0.2)) for plane in planes]
+    wrong = []
+
+    def work(plane, value):
+        for _ in range(1500):
+            record = objective.values_on_plane(plane, 0.3, -0.2)
+            if record is not None and abs(record[0] - value) > 1e-9 * abs(value):
+                wrong.append(record[0])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=pair) for pair in zip(planes, expected)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == []
 
 
 def test_accuracy_by_rows_is_argmax_accuracy_with_ties_and_nans():

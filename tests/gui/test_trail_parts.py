@@ -294,7 +294,10 @@ def test_still_markers_show_every_point_after_a_pan(qtbot):
     for x, y in [(-1.15, 0.0), (2.0, 1.0)]:   # the star's orange fill at each point in view
         pixel = fresh.mapFromScene(view.mapViewToScene(pg.Point(x, y)))
         assert images[1].pixelColor(pixel.x(), pixel.y()).name() == "#d55e00"
-    assert markers.dataBounds(0) == (-1.15, 5.0) and markers.dataBounds(1) == (-1.0, 1.0)
+    assert markers.dataBounds(0) == (-1.15, 5.0) and markers.dataBounds(1) == (-1.0, 3.0)
+    # a view fitting itself to them frames them as it framed the ScatterPlotItem they replace
+    scatter = pg.ScatterPlotItem([0.0], [0.0], symbol="star", size=18, pen=pg.mkPen("k", width=2))
+    assert markers.pixelPadding() == pytest.approx(scatter.pixelPadding())
     x, y = markers.getData()
     assert x.size == 4 and np.isnan(x[3])
     markers.setData([], [])
