@@ -107,11 +107,13 @@ def pixels_in_data_units(item, pixels) -> tuple[float, float]:
 
 
 def polyline_path(x, y) -> QtGui.QPainterPath:
-    """The polyline through the points (x, y) (finite arrays (R,), R >= 1) as a path, with
+    """The polyline through the points (x, y) (finite arrays (R,), R >= 2) as a path, with
     the points written straight into the polygon's memory (a trail's tail of 18 points: 7
     us against 19 for pg.arrayToQPath). Element for element the path arrayToQPath makes,
-    but for a single point (a lone move here, which bounds the point; an empty path there)
-    and for 30001, 40001, ... points (arrayToQPath leaves the last one out)."""
+    but for 30001, 40001, ... points (arrayToQPath leaves the last one out). (A single
+    point would be a lone move here and an empty path there: TrailLine keeps arrayToQPath's
+    for it. With the lone move a diverged run's one-point tail left a stale column of the
+    heatmap once in five runs of a check against a fresh paint, never with the empty path.)"""
     polygon = pg.functions.create_qpolygonf(x.size)
     points = pg.functions.ndarray_from_qpolygonf(polygon)   # (R, 2), the polygon's memory
     points[:, 0] = x
@@ -370,7 +372,7 @@ class TrailLine(pg.GraphicsObject):
         x, y = (self._log_mapped(values) if log else values for values, log in zip(self._given, self._log))
         self._x, self._y = (x, y) if x.size else (None, None)
         finite = np.isfinite(x) & np.isfinite(y)
-        if finite.all() and x.size:
+        if finite.all() and x.size >= 2:
             self._path = polyline_path(x, y)
             self._data_rect = self._path.boundingRect()
         elif finite.any():
