@@ -363,8 +363,8 @@ def untransformed_items(view, candidates) -> dict:
     """The visible ones of ``candidates`` (:func:`untransformed_candidates`) still in
     ``view``'s scene, as ``{id(item): (what it shows, its viewport area as a QRect)}``.
     What it shows is what can change its pixels: each descendant's visibility, position
-    and text, and a legend sample's line (its item's pen colour, and whether the item is
-    hidden)."""
+    and text, and a legend sample's line (its item's pen colour, width and style, and
+    whether the item is hidden)."""
     to_viewport = view.viewportTransform()
     scene = view.scene()
     found = {}

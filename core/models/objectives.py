@@ -173,7 +173,7 @@ class LinearClassifier(ClassifierObjective):
         self.reg_mask = np.ones(self.param_shape, dtype=bool)
         if not self.regularize_bias:
             self.reg_mask[:, -1] = False
-        self._plane_cache = None   # (plane, plane_scores(plane), the regularized entries' Gram matrix)
+        self._plane_cache = None   # (plane, plane_scores(plane), (the regularized entries' Gram matrix, norms))
 
     # ----------------------------------------------------------------- basics
     @property
@@ -279,8 +279,8 @@ class LinearClassifier(ClassifierObjective):
         return self._plane_parts(plane)[0]
 
     def _plane_parts(self, plane):
-        """(:meth:`plane_scores`, the regularized entries' Gram matrix of C, D1 and D2
-        (3, 3)) for ``plane``, from one cache entry: a caller that takes both from here
+        """(:meth:`plane_scores`, (the regularized entries' Gram matrix of C, D1 and D2
+        (3, 3), their norms (3,))) for ``plane``, from one cache entry: a caller that takes both from here
         never mixes two planes' parts when another thread asks for another plane meanwhile.
         The cache is keyed on the plane object: its arrays and :attr:`reg_mask` are not to be
         changed in place (the app never does; a new plane or problem is a new object)."""
@@ -299,6 +299,7 @@ class LinearClassifier(ClassifierObjective):
         # plane is the quadratic form lam [1 a b] G [1 a b]^T
         regularized = np.stack([V[self.reg_mask] for V in vectors])             # (3, regularized entries)
         gram = regularized @ regularized.T
+        gram = (gram, np.sqrt(np.maximum(np.diag(gram), 0.0)))   # (the norms once a plane, not at every step)
         self._plane_cache = (plane, splits, gram)
         return splits, gram
 
@@ -387,7 +388,7 @@ class LinearClassifier(ClassifierObjective):
         and D2 ((2,), None without a penalty); ``gram`` the plane's from :meth:`_plane_parts`.
 
         L2's come from the regularized entries' Gram matrix G of C, D1, D2 (cached with the
-        scores): ``lam w^T G w`` and ``2 lam (G w)[1:]`` for ``w = [1, a, b]``, three
+        scores, with the norms ``gram[1]``): ``lam w^T G w`` and ``2 lam (G w)[1:]`` for ``w = [1, a, b]``, three
         numbers instead of the 650 entries of W (40 and 20 us a step). Where the terms of
         the form cancel (``(|C| + |a| |D1| + |b| |D2|)^2`` over 16 times the form: the plane
         passes near W = 0 on the regularized entries), and for L1 and the elastic net, W is
@@ -395,10 +396,10 @@ class LinearClassifier(ClassifierObjective):
         if not self.regularizer.active:
             return 0.0, None
         if self.regularizer.kind == "l2":
+            gram, norms = gram
             w = np.array([1.0, a, b])
             gram_w = gram @ w
             form = float(w @ gram_w)
-            norms = np.sqrt(np.maximum(np.diag(gram), 0.0))
             if (norms[0] + abs(a) * norms[1] + abs(b) * norms[2]) ** 2 <= 16.0 * form:
                 lam = self.regularizer.lam
                 return lam * form, (2.0 * lam * gram_w[1:] if need_grad else None)

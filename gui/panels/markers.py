@@ -246,6 +246,7 @@ class PixelMarkers(PixelMarker):
         super().__init__(symbol, size, pen, brush)
         self._x, self._y = np.zeros(0), np.zeros(0)
         self._drawn = np.zeros((0, 2))   # the finite points
+        self._extent = None              # their (x min, y min, x max, y max), or None
 
     def setData(self, x, y, symbol=None, size=None, brush=_UNCHANGED):
         """Show the markers at (x, y), arrays (R,); ``symbol``, ``size`` and ``brush`` (None:
@@ -255,6 +256,8 @@ class PixelMarkers(PixelMarker):
         self._y = np.array(y, dtype=float).reshape(-1)
         points = np.column_stack([self._x, self._y])
         self._drawn = points[np.isfinite(points).all(axis=1)]
+        # (once here: Qt asks for the bounding rect several times a paint)
+        self._extent = (*self._drawn.min(axis=0), *self._drawn.max(axis=0)) if len(self._drawn) else None
         self.set_look(symbol if symbol is not None else self.symbol, size if size is not None else self.size)
         if brush is not _UNCHANGED:
             self.setBrush(brush)
@@ -290,9 +293,9 @@ class PixelMarkers(PixelMarker):
 
     def boundingRect(self):
         local = self._local_shape()
-        if local is None or not len(self._drawn):
+        if local is None or self._extent is None:
             return QtCore.QRectF()
-        (x_min, y_min), (x_max, y_max) = self._drawn.min(axis=0), self._drawn.max(axis=0)
+        x_min, y_min, x_max, y_max = self._extent
         rect = local[1]
         return QtCore.QRectF(rect.left() + x_min, rect.top() + y_min, rect.width() + (x_max - x_min),
                              rect.height() + (y_max - y_min))
