@@ -9,7 +9,10 @@ with ``Z0, Za, Zb`` the first layer's affine map under c, d1 and d2 (``(n, M)`` 
 maxout ``(k, n, M)``). The big product (``N D M`` multiply-adds per point on the generic path)
 is done three times for the whole grid, in one pass over X; what remains per grid point
 is the combination, the activation, the later layers (``h W2(a, b)`` and on) and the loss,
-batched over chunks of points and shared among threads.
+batched over chunks of points and shared among threads. With one hidden layer the output
+biases ride on a constant unit of the first layer's parts (one product for the scores), and
+softmax is shifted by the correct class's score (no largest-score reduction) wherever no
+exponential overflows.
 
 Every operation after the combination is the point-by-point evaluation's, batched; the
 combination is the only difference. For a first-layer unit u (its column of
@@ -32,7 +35,7 @@ import threading
 
 import numpy as np
 
-from ..models.losses import per_example_losses_by_rows
+from ..models.losses import per_example_losses_by_rows, softmax_losses_shifted_by_correct
 from .landscape import WORK_PER_STEP, get_parallelism, penalty_grid, slice_threads
 
 # A grid point where some first-layer unit's |c_u| + |a||d1_u| + |b||d2_u| exceeds this
@@ -56,9 +59,21 @@ STEP_WORK = 16 * WORK_PER_STEP
 # blocks of 256 examples and 8 points 175-179, of 480 and 4 180-190, of 128 and 16 246; a
 # CIFAR-sized net (10000 examples, 100 units) in blocks of 327 and 4 points 2260, of 640 and
 # 2 2690, of 1024 and 1 4200. The rule gives digits blocks of 295 and 6 points (145-205 in
-# three runs), the CIFAR-sized net 297 and 4.
+# three runs; 291 and 6 with the constant unit of one hidden layer), the CIFAR-sized net 297
+# and 4.
 BLOCK_CACHE_BYTES = 2 ** 20
 MIN_BLOCK = 256
+
+
+def _block_scores(later, weights, three, z, masks, out):
+    """A block's scores (P, C, n) at a pass's points, into ``out``: the first layer's
+    ``Z0 + a Za + b Zb`` for all the points (one small product, with one rounding per point
+    and entry) into ``z`` (P, [k,] M, n), then :class:`~core.models.network.LaterLayers`
+    ``later``. ``weights`` (P, 3) are the points' ``[1, a, b]``, ``three`` the block's parts
+    (3, [k] M n)."""
+    P = weights.shape[0]
+    np.matmul(weights, three, out=z.reshape(P, -1))
+    return later(z, masks, out=out)
 
 
 class FastNetwork:
@@ -87,7 +102,10 @@ class FastNetwork:
         first = net.layers[0]
         self.first_layer_end = first.b.offset + first.b.size        # W1 then b1, contiguous
         self.first_width = first.pieces * first.width
-        parts_bytes_per_example = 3 * 8 * first.pieces * first.width
+        # one hidden layer: its parts carry a constant-1 unit for the output biases (see
+        # core.models.network.LaterLayers)
+        self.ones_row = net.folds_output_biases()
+        parts_bytes_per_example = 3 * 8 * (first.pieces * first.width + self.ones_row)
         cache_limit = max(1, budget_bytes // PARTS_SHARE // parts_bytes_per_example)
         self.example_chunk = int(min(self.n_examples, cache_limit))
         self.parallelism = get_parallelism()
@@ -101,7 +119,8 @@ class FastNetwork:
         self.points_per_worker = int(max(1, min(by_memory // self.workers, by_work)))
         # what a pass holds per example and point: every layer's pre-activations (maxout:
         # every piece's) and the scores
-        self.unit_bytes = 8 * (sum(layer.pieces * layer.width for layer in net.layers) + net.n_classes)
+        self.unit_bytes = 8 * (sum(layer.pieces * layer.width for layer in net.layers) + self.ones_row
+                               + net.n_classes)
         self.points_per_pass = int(max(1, min(self.points_per_worker,
                                               BLOCK_CACHE_BYTES // (self.unit_bytes * MIN_BLOCK))))
         by_cache = BLOCK_CACHE_BYTES // (self.unit_bytes * self.points_per_pass)
@@ -157,7 +176,8 @@ class FastNetwork:
     def _load_parts(self, start, stop):
         """Examples start..stop in cache-sized blocks, into ``self._blocks``: a list of
         (parts, masks, labels, correct), ``parts`` the first layer's (3, [k,] M, n) under c,
-        d1, d2 for the block's n examples (one product per block: contiguous, and never the
+        d1, d2 for the block's n examples ((3, M + 1, n) with the constant unit where the
+        output biases are folded, see :attr:`ones_row`) (one product per block: contiguous, and never the
         whole (3, M, N) at once), ``masks`` per mask set None or one (width, n) mask per
         hidden layer, transposed, ``labels`` (n,) and ``correct`` (n,) the correct classes'
         flat indices in a point's (C, n) scores. Yields after each block (a block's product
@@ -171,7 +191,8 @@ class FastNetwork:
                      for masks in self.mask_sets]
             labels = self.objective.y[rows]
             correct = labels * labels.size + np.arange(labels.size)
-            self._blocks.append((self.objective.first_layer_preactivations(self.vectors, rows), masks, labels, correct))
+            parts = self.objective.first_layer_preactivations(self.vectors, rows, ones_row=self.ones_row)
+            self._blocks.append((parts, masks, labels, correct))
             yield
         self._blocks_of = (start, stop)
 
@@ -223,8 +244,9 @@ class FastNetwork:
             return np.concatenate([self._chunk_sums((thetas[i:i + step], weights[i:i + step]), blocks)
                                    for i in range(0, P, step)])
         net = self.objective
-        later = net.later_layers(thetas, self.bn_mode)
+        later = net.later_layers(thetas, self.bn_mode, fold_output_biases=self.ones_row)
         accuracy = self.component.kind == "accuracy"
+        softmax = net.loss_name == "softmax"
         largest = blocks[0][0]   # the first block is the largest
         z_buffer, scores_buffer = self._buffers(P * largest[0].size, P * net.n_classes * largest.shape[-1])
         total = np.zeros(P)
@@ -233,14 +255,20 @@ class FastNetwork:
                 three = parts.reshape(3, -1)                                      # (3, [k] M n)
                 n = parts.shape[-1]
                 z = z_buffer[:P * three.shape[1]].reshape((P,) + parts.shape[1:])
-                # Z0 + a Za + b Zb for all the points of the pass: one small product, with one
-                # rounding per point and entry
-                np.matmul(weights, three, out=z.reshape(P, -1))
-                scores = later(z, masks[set_index], out=scores_buffer[:P * net.n_classes * n].reshape(P, -1, n))
+                scores_out = scores_buffer[:P * net.n_classes * n].reshape(P, -1, n)
+                scores = _block_scores(later, weights, three, z, masks[set_index], scores_out)
                 if accuracy:
                     total += np.count_nonzero(np.argmax(scores, axis=1) == labels[None, :], axis=1)
-                else:
-                    total += per_example_losses_by_rows(scores, correct, net.loss_name, net.delta).sum(axis=1)
+                    continue
+                sums = None
+                if softmax:
+                    sums = softmax_losses_shifted_by_correct(scores, correct).sum(axis=1)
+                    if not np.all(np.isfinite(sums)):   # an exponential overflowed: the largest-score shift
+                        sums = None   # (the scores were overwritten: again)
+                        scores = _block_scores(later, weights, three, z, masks[set_index], scores_out)
+                if sums is None:
+                    sums = per_example_losses_by_rows(scores, correct, net.loss_name, net.delta).sum(axis=1)
+                total += sums
         return total / len(self.mask_sets)
 
     def _chunk_results(self, chunks, blocks, threaded):

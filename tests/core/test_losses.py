@@ -155,3 +155,22 @@ def test_per_example_losses_by_rows_match_the_per_example_losses(loss):
     np.testing.assert_allclose(by_rows, plain, rtol=1e-13, atol=1e-12)
     one = per_example_losses_by_rows(np.ascontiguousarray(scores[0].T), correct, loss, delta=1.5)   # (C, n)
     np.testing.assert_allclose(one, plain[0], rtol=1e-13, atol=1e-12)
+
+
+def test_softmax_shifted_by_the_correct_score_matches_and_signals_an_overflow():
+    """The network fast slice's softmax (shifted by the correct class's score, no largest-score
+    reduction) gives the per-example losses, and an inf where an exponential overflows (its
+    caller's signal to take the largest-score shift), never a wrong finite value."""
+    from hillwalk.core.models.losses import _softmax_per_example, softmax_losses_shifted_by_correct
+
+    rng = np.random.default_rng(4)
+    P, C, n = 3, 6, 41
+    scores = 30 * rng.standard_normal((P, n, C))
+    y = rng.integers(0, C, n)
+    correct = y * n + np.arange(n)
+    shifted = softmax_losses_shifted_by_correct(np.ascontiguousarray(scores.transpose(0, 2, 1)), correct)
+    np.testing.assert_allclose(shifted, [_softmax_per_example(s, y) for s in scores], rtol=1e-13, atol=1e-12)
+    scores[1, 7, (y[7] + 1) % C] = scores[1, 7, y[7]] + 800.0   # exp(800) overflows
+    with np.errstate(all="raise"):   # and says nothing
+        shifted = softmax_losses_shifted_by_correct(np.ascontiguousarray(scores.transpose(0, 2, 1)), correct)
+    assert np.isinf(shifted[1, 7]) and np.isfinite(np.delete(shifted.reshape(-1), 1 * n + 7)).all()

@@ -59,6 +59,10 @@ CASES = {
     "relu-softmax-dropout-mean2": dict(activation="relu", loss="softmax", reg="l2", hidden=(6, 6), keep_prob=0.7,
                                        dropout_mode="mean:2"),
     "tanh-svm-dropout-fixed": dict(activation="tanh", loss="svm", reg="l1", hidden=(6,), keep_prob=0.5),
+    # one hidden layer folds the output biases into a constant unit: an activation with
+    # f(1) != 1 and dropout masks must leave that unit at 1
+    "sigmoid-softmax-dropout-mean2": dict(activation="sigmoid", loss="softmax", reg="l2", hidden=(6,),
+                                          keep_prob=0.6, dropout_mode="mean:2"),
 }
 
 
@@ -382,3 +386,40 @@ def test_a_paused_threaded_network_slice_holds_no_blas_limit():
                 steps.close()
         finally:
             set_parallelism(previous)
+
+
+def test_one_hidden_layer_folds_its_output_biases_and_deeper_nets_do_not():
+    assert make_net(hidden=(5,)).folds_output_biases()
+    assert make_net(activation="sigmoid", hidden=(6,), keep_prob=0.5).folds_output_biases()
+    assert not make_net(hidden=(5, 4)).folds_output_biases()
+    assert not make_net(activation="maxout", hidden=(4,), pieces=3).folds_output_biases()
+    assert not make_net(hidden=(5,), batchnorm=True).folds_output_biases()
+    net = make_net(hidden=(5,))
+    parts = net.first_layer_preactivations(plane_of(net).center[None].repeat(3, axis=0), slice(0, 7), ones_row=True)
+    assert parts.shape == (3, 6, 7)
+    np.testing.assert_array_equal(parts[:, 5], [[1.0] * 7, [0.0] * 7, [0.0] * 7])
+
+
+@pytest.mark.parametrize("hidden", [(5,), (5, 4)])
+def test_softmax_overflow_takes_the_largest_score_shift(monkeypatch, hidden):
+    """Far out on the plane some s_j - s_y exceeds 709: the shifted softmax overflows and
+    those blocks are evaluated again with the largest-score shift (counted here); near the
+    centre nothing overflows and the shortcut is taken throughout."""
+    net = make_net(hidden=hidden, data=small_data(n=60))
+    plane = plane_of(net, scale=3.0)
+    calls = []
+    original = network_slice.per_example_losses_by_rows
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(network_slice, "per_example_losses_by_rows", counted)
+    alphas, betas = make_axis(-1e-3, 1e-3, 5), make_axis(-1e-3, 1e-3, 4)
+    near = compute_slice(net, plane, alphas, betas, "total")
+    assert near.method == "fast" and not calls
+    assert relative_error(near.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
+    alphas, betas = make_axis(-1e3, 1e3, 5), make_axis(-1e3, 1e3, 4)
+    far = compute_slice(net, plane, alphas, betas, "total")
+    assert calls and np.isfinite(far.values).all()
+    assert relative_error(far.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
