@@ -20,6 +20,15 @@ CURVE_POINTS = 2000
 STEPS_PADDING = 0.05
 MIN_PLOT_HEIGHT = 90  # px per plot; with less room the panel shows one plot at a time
 PLOT_NAMES = ("Loss", "Accuracy", "Gradient")  # short: the tab bar must fit beside the check box at 1024 px
+# The plots' y ranges are the panel's, not pyqtgraph's autorange, which at every update of
+# a race took every curve's bounds, moved the range and laid the axes out again (3-4 ms of
+# the GUI thread an update; in a paint under load up to 38 ms for the bounds and 52 ms for
+# the axes). While the curves grow the range stays until they leave it or fill less than
+# Y_SHRINK_FILL of it, and is then set with room for them to grow (Y_GROWTH times their
+# span); once every run has ended it fits them as autorange did (Y_PADDING each side).
+Y_PADDING = 0.05
+Y_GROWTH = 1.6
+Y_SHRINK_FILL = 0.3
 
 
 def log_ticks(low, high, max_ticks=None):
@@ -38,6 +47,40 @@ def log_ticks(low, high, max_ticks=None):
     if max_ticks is not None and len(ticks) > max_ticks:
         ticks = chosen((1,))
     return [[(float(np.log10(v)), f"{v:g}") for v in ticks], []]
+
+
+def data_extent(values, log):
+    """(lowest, highest) of the finite ``values`` in a plot's coordinates (log10 of the
+    positive ones on a log axis), or None when there is none."""
+    values = np.asarray(values, dtype=float)
+    if log:
+        values = values[values > 0]
+        values = np.log10(values) if values.size else values
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    return float(values.min()), float(values.max())
+
+
+def steady_range(current, low, high, final, log):
+    """The y range (bottom, top) of a plot whose curves span ``low`` .. ``high`` (plot
+    coordinates), given the ``current`` one or None: ``current`` while it holds the curves
+    with their padding and they fill at least Y_SHRINK_FILL of it, else a range Y_GROWTH
+    times their span around them; with ``final`` (the curves will not grow) their span
+    padded by Y_PADDING, as pyqtgraph's autorange frames them."""
+    span = high - low
+    if span <= 0:   # one value: a decade (log) or a tenth of it around it
+        span = 1.0 if log else max(abs(high) * 0.1, 1e-12)
+        low, high = low - span / 2, high + span / 2
+    tight = (low - Y_PADDING * span, high + Y_PADDING * span)
+    if final:
+        return tight
+    if current is not None:
+        bottom, top = current
+        if bottom <= tight[0] and tight[1] <= top and span >= Y_SHRINK_FILL * (top - bottom):
+            return current
+    room = (Y_GROWTH - 1.0) * span / 2
+    return low - room, high + room
 
 
 class CurvesPanel(QtWidgets.QWidget):
@@ -110,6 +153,8 @@ class CurvesPanel(QtWidgets.QWidget):
         self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
         self._loss_ticks = None                 # the ticks the loss axis was last given
         self._x_range = None                    # the x range set (0 .. steps), None: autoranged
+        self._extents = {}                      # (entry id, curve name) -> its data's (low, high), plot coordinates
+        self._y_ranges = {}                     # id(plot) -> the y range the panel last set
         self.log_loss.toggled.connect(self._on_log_loss_toggled)
         # (the panel's own methods, not lambdas, on its widgets' and timers' signals: PyQt
         # disconnects a destroyed panel's methods, so a late signal of a closing window's
@@ -217,6 +262,7 @@ class CurvesPanel(QtWidgets.QWidget):
                                       self.lines.pop(entry_id).values()):
                     plot.removeItem(item)
                 self._drawn.forget(entry_id)
+                self._forget_extents(entry_id)
         positive = self._losses_positive()
         log = self.state.view.curves_log and positive
         by_work = self.state.view.curves_x == "gradients"
@@ -228,7 +274,10 @@ class CurvesPanel(QtWidgets.QWidget):
         if any(run.steps.size for run in self.state.runs.values()):
             for plot, cursor in zip(self.plots, self.cursors):
                 for side in ("bottom", "left"):
-                    plot.showAxis(side, True)
+                    # (only when hidden: pyqtgraph's AxisItem.show() drops the axis's picture,
+                    # and every update had the bottom axes lay their ticks out again, 1.6 ms)
+                    if not plot.getAxis(side).isVisible():
+                        plot.showAxis(side, True)
                 cursor.setVisible(True)
         self.loss_plot.setLogMode(False, log)
         # Against steps the axis is the race's, 0 .. steps, from the start: the curves grow
@@ -272,6 +321,7 @@ class CurvesPanel(QtWidgets.QWidget):
                 for item in lines.values():
                     item.setData([], [])
                 self._drawn.forget(entry_id)
+                self._forget_extents(entry_id)
                 continue
             # only the plots on screen: in the compact arrangement two of the three are hidden,
             # and setting their curves at every merged update cost the GUI thread for nothing
@@ -292,18 +342,23 @@ class CurvesPanel(QtWidgets.QWidget):
             steps = run.gradient_evaluations[rows] if by_work else run.steps[rows]
             loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
             keep = finite_rows(loss)  # a diverged run ends in inf/NaN
+            extents = self._extents
             if "loss" in on_screen:
                 lines["loss"].setData(steps[keep], loss[keep])
+                extents[entry_id, "loss"] = data_extent(loss[keep], log)
             if "train" in on_screen:
                 train_acc, val_acc = run.train_acc[rows], run.val_acc[rows]
                 finite_acc = np.isfinite(train_acc)
                 lines["train"].setData(steps[finite_acc], train_acc[finite_acc])
                 finite_val = np.isfinite(val_acc)
                 lines["val"].setData(steps[finite_val], val_acc[finite_val])
+                extents[entry_id, "train"] = data_extent(train_acc, False)
+                extents[entry_id, "val"] = data_extent(val_acc, False)
             if "grad" in on_screen:
                 gradient = np.maximum(run.grad_norm[rows], 1e-300)
                 keep = finite_rows(gradient)
                 lines["grad"].setData(steps[keep], gradient[keep])
+                extents[entry_id, "grad"] = data_extent(gradient[keep], True)
             tip = run.label + run_ending_note(run)
             lines["loss"].setToolTip(tip)
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
@@ -311,7 +366,41 @@ class CurvesPanel(QtWidgets.QWidget):
         if title != self.loss_plot.titleLabel.text:  # a new title re-lays the plots out: only on a change
             self.loss_plot.setTitle(title)
         self._set_loss_ticks()
+        self._set_y_ranges(wanted, shown, log)
         self._on_frame_changed(self.state.frame)
+
+    def _forget_extents(self, entry_id):
+        for name in ("loss", "train", "val", "grad"):
+            self._extents.pop((entry_id, name), None)
+
+    def _set_y_ranges(self, wanted, shown, log):
+        """Each plot on screen framed by :func:`steady_range` around its curves (see
+        Y_GROWTH). A plot the user has zoomed or panned keeps their range, as under
+        pyqtgraph's autorange (its "A" button hands it back)."""
+        runs = [self.state.runs.get(entry_id) for entry_id in wanted]
+        final = all(run is None or run.ended for run in runs)
+        curves = ((self.loss_plot, ("loss",), log), (self.accuracy_plot, ("train", "val"), False),
+                  (self.gradient_plot, ("grad",), True))
+        for plot, names, plot_log in curves:
+            if plot not in shown:
+                continue
+            spans = [self._extents.get((entry_id, name)) for entry_id in wanted for name in names]
+            spans = [span for span in spans if span is not None]
+            if not spans:
+                continue
+            low, high = min(span[0] for span in spans), max(span[1] for span in spans)
+            # autoranging is on at the start, after a change of log mode and after the "A"
+            # button: the panel frames the plot afresh
+            fresh = plot.vb.autoRangeEnabled()[1]
+            ours = self._y_ranges.get(id(plot))   # (the range set, on a log axis or not)
+            if ours is not None and ours[1] != plot_log:
+                ours = None
+            if not fresh and ours is not None and tuple(plot.vb.viewRange()[1]) != ours[0]:
+                continue   # the user's zoom or pan: theirs until the "A" button
+            framed = steady_range(None if fresh or ours is None else ours[0], low, high, final, plot_log)
+            if fresh or ours is None or framed != ours[0]:
+                plot.setYRange(*framed, padding=0)   # (turns y autoranging off)
+                self._y_ranges[id(plot)] = (tuple(plot.vb.viewRange()[1]), plot_log)
 
     def _set_loss_ticks(self):
         axis = self.loss_plot.getAxis("left")

@@ -1,0 +1,142 @@
+"""The curves panel frames its plots itself (gui/panels/curves.py, steady_range): a range that
+stays while the curves grow inside it, room when they leave it, a tight fit once every run
+has ended, and a user's zoom kept."""
+import numpy as np
+import pytest
+from PyQt6 import QtCore
+
+from hillwalk.gui.pacing import DeferredSlot
+from hillwalk.gui.panels.curves import Y_GROWTH, Y_PADDING, Y_SHRINK_FILL, data_extent, steady_range
+from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
+
+
+def test_a_steady_range_holds_grows_with_room_and_fits_at_the_end():
+    fresh = steady_range(None, 1.0, 2.0, final=False, log=False)
+    assert fresh == pytest.approx((1.0 - (Y_GROWTH - 1) / 2, 2.0 + (Y_GROWTH - 1) / 2))
+    # curves growing inside it (with their padding) keep it
+    assert steady_range(fresh, 0.9, 2.2, final=False, log=False) == fresh
+    # leaving it: a new range around them, with room
+    low, high = steady_range(fresh, 0.0, 3.0, final=False, log=False)
+    assert low < -Y_PADDING * 3 and high > 3.0 + Y_PADDING * 3
+    # filling too little of it: fitted again
+    assert steady_range(fresh, 1.5, 1.5 + 0.9 * Y_SHRINK_FILL * (fresh[1] - fresh[0]), False, False) != fresh
+    # the end: as pyqtgraph's autorange frames them
+    assert steady_range(fresh, 1.0, 2.0, final=True, log=False) == pytest.approx((1 - Y_PADDING, 2 + Y_PADDING))
+    # one value: a tenth of it around it, a decade on a log axis
+    assert steady_range(None, 5.0, 5.0, final=True, log=False) == pytest.approx((4.75 - 0.025, 5.25 + 0.025))
+    assert steady_range(None, 0.0, 0.0, final=True, log=True) == pytest.approx((-0.55, 0.55))
+
+
+def test_a_data_extent_is_in_the_plots_coordinates():
+    assert data_extent([3.0, np.nan, 1.0, np.inf], log=False) == (1.0, 3.0)
+    assert data_extent([100.0, 0.0, -1.0, 0.1], log=True) == pytest.approx((-1.0, 2.0))
+    assert data_extent([np.nan], log=False) is None and data_extent([0.0, -2.0], log=True) is None
+
+
+def type_into(qtbot, box, text):
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), text)
+    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+
+
+def drawn_extent(curves, plot, names, log):
+    lows, highs = [], []
+    for lines in curves.lines.values():
+        for name in names:
+            x, y = lines[name].getOriginalDataset()   # (getData: log10 on a log axis)
+            if y is None or not len(y):
+                continue
+            extent = data_extent(y, log)
+            if extent is not None:
+                lows.append(extent[0])
+                highs.append(extent[1])
+    return min(lows), max(highs)
+
+
+def test_the_curves_keep_a_steady_range_as_a_race_streams_and_fit_it_at_the_end(qtbot, window):
+    """A long race streams in many updates; the loss plot's range moves a few times, each
+    time with room, always holds every drawn curve, and fits them once the race has ended.
+    Its bottom axis lays its ticks out again only when the plots' ranges move (pyqtgraph's
+    AxisItem.show() at every update had it do so every time)."""
+    import pyqtgraph as pg
+
+    state, curves = window.state, window.curves
+    plot = curves.loss_plot
+    axis = plot.getAxis("bottom")
+    layouts, ranges, updates = [], [], []
+    original = pg.AxisItem.generateDrawSpecs
+
+    def counted(item, painter):
+        if item is axis:
+            layouts.append(1)
+        return original(item, painter)
+
+    def on_range(_view_box, y_range):
+        ranges.append(tuple(y_range))
+
+    def on_update():
+        if any(lines["loss"].getOriginalDataset()[1] is not None and len(lines["loss"].getOriginalDataset()[1])
+               for lines in curves.lines.values()):
+            low, high = drawn_extent(curves, plot, ("loss",), curves._log_loss())
+            bottom, top = plot.vb.viewRange()[1]
+            updates.append(bottom <= low and high <= top)
+
+    plot.vb.sigYRangeChanged.connect(on_range)
+    pg.AxisItem.generateDrawSpecs = counted
+    try:
+        type_into(qtbot, window.optimizers_panel.steps, "3000")
+        qtbot.waitUntil(lambda: state.race.steps == 3000, timeout=UI_TIMEOUT_MS)
+        # after each of the panel's deferred updates (connected after its own slot)
+        for deferred in curves.findChildren(DeferredSlot):
+            deferred._timer.timeout.connect(on_update)
+        qtbot.waitUntil(window.scene_complete, timeout=LONG_WORK_TIMEOUT_MS)
+    finally:
+        pg.AxisItem.generateDrawSpecs = original
+        plot.vb.sigYRangeChanged.disconnect(on_range)
+    assert len(updates) >= 10 and all(updates)           # every drawn curve inside the range, always
+    assert len(ranges) <= len(updates) // 2              # steady: far fewer moves than updates
+    assert len(layouts) <= len(ranges) + 3               # the axis laid out for a move, not per update
+    low, high = drawn_extent(curves, plot, ("loss",), curves._log_loss())
+    span = high - low
+    assert plot.vb.viewRange()[1] == pytest.approx((low - Y_PADDING * span, high + Y_PADDING * span))
+    state.set_race(steps=60)   # back to the module's scene
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+
+
+def test_a_zoomed_curves_plot_keeps_the_users_range_until_the_auto_button(qtbot, window):
+    curves = window.curves
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    plot = curves.shown_plots()[0]
+    # the user's zoom: the mouse wheel over the plot
+    view = curves.graphics
+    center = view.mapFromScene(plot.vb.sceneBoundingRect().center())
+    before = tuple(plot.vb.viewRange()[1])
+    wheel = pg_wheel_event(center, view)
+    QtCore.QCoreApplication.sendEvent(view.viewport(), wheel)
+    zoomed = tuple(plot.vb.viewRange()[1])
+    assert zoomed != before
+    # a stronger regularization: every loss is higher, the curves are drawn again, the zoom stays
+    lam = window.model_panel.lam
+    type_into(qtbot, lam, f"{lam.value() * 100:.6g}")
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert tuple(plot.vb.viewRange()[1]) == zoomed
+    # pyqtgraph's "A" button hands the range back: the next update frames the curves again
+    plot.autoBtnClicked()
+    type_into(qtbot, lam, f"{lam.value() / 100:.6g}")
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not plot.vb.autoRangeEnabled()[1], timeout=UI_TIMEOUT_MS)
+    names, log = {id(curves.loss_plot): (("loss",), curves._log_loss()), id(curves.accuracy_plot): (("train", "val"), False),
+                  id(curves.gradient_plot): (("grad",), True)}[id(plot)]
+    low, high = drawn_extent(curves, plot, names, log)
+    span = high - low
+    assert span > 0 and plot.vb.viewRange()[1] == pytest.approx((low - Y_PADDING * span, high + Y_PADDING * span))
+
+
+def pg_wheel_event(position, view):
+    from PyQt6 import QtGui
+
+    point = QtCore.QPointF(position)
+    return QtGui.QWheelEvent(point, QtCore.QPointF(view.viewport().mapToGlobal(position)), QtCore.QPoint(0, 0),
+                             QtCore.QPoint(0, 240), QtCore.Qt.MouseButton.NoButton,
+                             QtCore.Qt.KeyboardModifier.NoModifier, QtCore.Qt.ScrollPhase.NoScrollPhase, False)
