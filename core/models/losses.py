@@ -182,9 +182,9 @@ def softmax_losses_shifted_by_correct(scores, correct):
     :func:`per_example_losses_by_rows`. Returns an array (..., n)."""
     flat = scores.reshape(scores.shape[:-2] + (-1,))
     scores -= np.take(flat, correct, axis=-1)[..., None, :]
-    with np.errstate(over="ignore"):   # an overflow is the caller's signal, not a warning
+    with np.errstate(over="ignore"):   # an overflow (of a term or of the sum) is the caller's signal
         np.exp(scores, out=scores)
-    return np.log(scores.sum(axis=-2))
+        return np.log(scores.sum(axis=-2))
 
 
 def per_example_losses_by_rows(scores, correct, loss, delta=1.0, top=None):

@@ -171,6 +171,10 @@ def test_softmax_shifted_by_the_correct_score_matches_and_signals_an_overflow():
     shifted = softmax_losses_shifted_by_correct(np.ascontiguousarray(scores.transpose(0, 2, 1)), correct)
     np.testing.assert_allclose(shifted, [_softmax_per_example(s, y) for s in scores], rtol=1e-13, atol=1e-12)
     scores[1, 7, (y[7] + 1) % C] = scores[1, 7, y[7]] + 800.0   # exp(800) overflows
+    # two terms each below the largest double whose sum is not
+    scores[2, 9, y[9]] = 0.0
+    scores[2, 9, [(y[9] + 1) % C, (y[9] + 2) % C]] = 709.5
     with np.errstate(all="raise"):   # and says nothing
         shifted = softmax_losses_shifted_by_correct(np.ascontiguousarray(scores.transpose(0, 2, 1)), correct)
-    assert np.isinf(shifted[1, 7]) and np.isfinite(np.delete(shifted.reshape(-1), 1 * n + 7)).all()
+    assert np.isinf(shifted[1, 7]) and np.isinf(shifted[2, 9])
+    assert np.isfinite(np.delete(shifted.reshape(-1), [1 * n + 7, 2 * n + 9])).all()
