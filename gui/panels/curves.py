@@ -9,13 +9,15 @@ from PyQt6 import QtCore, QtWidgets
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
 from ..pacing import CURVES_FOLLOW_MS, DeferredSlot
-from .markers import DrawnFrom, drawn_rows, finite_rows
+from .markers import DrawnFrom, SettledTrails
 from .widgets import run_ending_note
 
 # Where the loss of an objective unbounded below (a saddle) is clipped before drawing; the
 # core defines the project-wide floor, this view's copy is named for what it does here.
 LOSS_CURVE_FLOOR = UNBOUNDED_LOSS_FLOOR  # where an escape to -inf is called (core)
 CURVE_POINTS = 2000
+CURVE_WIDTH = 2          # px
+HOVER_PIXELS = 6         # a curve this close to the mouse names itself in a tooltip
 # room beside 0 .. steps on the x axis, so that the last tick's label (300) is not cut off
 STEPS_PADDING = 0.05
 MIN_PLOT_HEIGHT = 90  # px per plot; with less room the panel shows one plot at a time
@@ -25,7 +27,9 @@ PLOT_NAMES = ("Loss", "Accuracy", "Gradient")  # short: the tab bar must fit bes
 # the GUI thread an update; in a paint under load up to 38 ms for the bounds and 52 ms for
 # the axes). While the curves grow the range stays until they leave it or fill less than
 # Y_SHRINK_FILL of it, and is then set with room for them to grow (Y_GROWTH times their
-# span); once every run has ended it fits them as autorange did (Y_PADDING each side).
+# span); once every run has ended it fits them as autorange did (the view box's suggested
+# padding each side: 2-10% of the span, more for a shorter plot). Y_PADDING is the room
+# the curves need inside a range that holds them while they grow.
 Y_PADDING = 0.05
 Y_GROWTH = 1.6
 Y_SHRINK_FILL = 0.3
@@ -62,25 +66,90 @@ def data_extent(values, log):
     return float(values.min()), float(values.max())
 
 
-def steady_range(current, low, high, final, log):
+def steady_range(current, low, high, final, log, final_padding=Y_PADDING):
     """The y range (bottom, top) of a plot whose curves span ``low`` .. ``high`` (plot
     coordinates), given the ``current`` one or None: ``current`` while it holds the curves
-    with their padding and they fill at least Y_SHRINK_FILL of it, else a range Y_GROWTH
-    times their span around them; with ``final`` (the curves will not grow) their span
-    padded by Y_PADDING, as pyqtgraph's autorange frames them."""
+    with Y_PADDING of their span each side and they fill at least Y_SHRINK_FILL of it, else
+    a range Y_GROWTH times their span around them; with ``final`` (the curves will not grow)
+    their span padded by ``final_padding`` each side (pass the view box's
+    ``suggestPadding(1)`` to frame them as pyqtgraph's autorange does)."""
     span = high - low
     if span <= 0:   # one value: a decade (log) or a tenth of it around it
         span = 1.0 if log else max(abs(high) * 0.1, 1e-12)
         low, high = low - span / 2, high + span / 2
-    tight = (low - Y_PADDING * span, high + Y_PADDING * span)
     if final:
-        return tight
+        return low - final_padding * span, high + final_padding * span
+    tight = (low - Y_PADDING * span, high + Y_PADDING * span)
     if current is not None:
         bottom, top = current
         if bottom <= tight[0] and tight[1] <= top and span >= Y_SHRINK_FILL * (top - bottom):
             return current
     room = (Y_GROWTH - 1.0) * span / 2
     return low - room, high + room
+
+
+def curve_rows(count, ended, steps):
+    """Which of a run's first ``count`` rows its curves go through: every k-th row from
+    row 0, k the race's ``steps`` over CURVE_POINTS (at least 1), and the last row once the
+    run has ended. The rows of a growing run only ever extend (its curves stroke only their
+    new segments, see :class:`CurveLayer`); before the end a long run's curve lags its last
+    row by less than k steps. Returns a slice or an int array."""
+    every = max(1, -(-int(steps) // CURVE_POINTS))
+    if every == 1:
+        return slice(0, count)
+    rows = np.arange(0, count, every)
+    if ended and count and rows[-1] != count - 1:
+        rows = np.append(rows, count - 1)
+    return rows
+
+
+class CurveLayer(SettledTrails):
+    """Every method's curve on one plot, kept as a pixel layer to which a growing curve
+    adds only its new segments (:class:`~hillwalk.gui.panels.markers.SettledTrails`):
+    re-stroking each running method's whole antialiased 2-px curve at every update cost
+    0.7-1.5 ms a curve (Qt strokes wide antialiased lines slowly). A part is a curve,
+    keyed ``(entry id, name)``. Hovering near a curve shows its ``labels`` entry as the
+    tooltip, as the plot items' tooltips did."""
+
+    def __init__(self):
+        super().__init__(CURVE_WIDTH)
+        self.labels = {}   # part key -> the tooltip naming its curve
+
+    def label_near(self, scene_position) -> str:
+        """The label of the curve within HOVER_PIXELS of ``scene_position`` (the nearest),
+        or "" when none is."""
+        to_scene = self.sceneTransform()
+        best, best_distance = "", float(HOVER_PIXELS)
+        px, py = scene_position.x(), scene_position.y()
+        for key, label in self.labels.items():
+            x, y = self.part_data(key)
+            if x.size == 0:
+                continue
+            # the drawn points in scene pixels (the view's transform is a scale and a shift)
+            sx = to_scene.m11() * x + to_scene.m21() * y + to_scene.dx()
+            sy = to_scene.m12() * x + to_scene.m22() * y + to_scene.dy()
+            distance = _distance_to_polyline(px, py, sx, sy)
+            if distance <= best_distance:
+                best, best_distance = label, distance
+        return best
+
+    def hoverEvent(self, event):
+        self.setToolTip("" if event.isExit() else self.label_near(event.scenePos()))
+
+
+def _distance_to_polyline(px, py, x, y) -> float:
+    """The distance from (px, py) to the polyline through (x, y) ((R,) arrays; a non-finite
+    point is a gap), inf when it has no finite point."""
+    if x.size == 1:
+        return float(np.hypot(x[0] - px, y[0] - py)) if np.isfinite(x[0] + y[0]) else np.inf
+    x0, y0, x1, y1 = x[:-1], y[:-1], x[1:], y[1:]
+    dx, dy = x1 - x0, y1 - y0
+    length2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(((px - x0) * dx + (py - y0) * dy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+        distances = np.hypot(x0 + t * dx - px, y0 + t * dy - py)
+    distances = distances[np.isfinite(distances)]
+    return float(distances.min()) if distances.size else np.inf
 
 
 class CurvesPanel(QtWidgets.QWidget):
@@ -142,13 +211,13 @@ class CurvesPanel(QtWidgets.QWidget):
                 plot.showAxis(side, False)
         for plot in (self.loss_plot, self.accuracy_plot, self.gradient_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
-            # long runs: draw at most about one point per pixel
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
-            plot.vb.sigResized.connect(self._on_plot_resized)
             # these plots are short: label decades and halves only, never every minor tick
-        self.lines: dict[int, dict[str, pg.PlotDataItem]] = {}
-        self._pen_colors: dict[int, str] = {}   # the colour each entry's pens were made with
+        # every method's curves, one layer a plot: "loss", "train" and "val" (dashed), "grad"
+        self.layers = {"loss": CurveLayer(), "accuracy": CurveLayer(), "grad": CurveLayer()}
+        for plot, layer in zip(self.plots, self.layers.values()):
+            plot.addItem(layer)
+        self.layers["grad"].setLogMode(False, True)
+        self.curve_ids: set[int] = set()        # the entries whose curves are in the layers
         self._drawn = DrawnFrom()                # what each entry's curves were last set from
         self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
         self._loss_ticks = None                 # the ticks the loss axis was last given
@@ -197,14 +266,6 @@ class CurvesPanel(QtWidgets.QWidget):
             return available
         chosen = self.plots[self.selector.currentIndex()]
         return [chosen if chosen in available else available[0]]
-
-    def _on_plot_resized(self, view_box):
-        """pyqtgraph picks the downsampling when the range changes; against steps the range
-        is fixed (see _on_runs_updated), so a plot that grows picks it again."""
-        for plot in self.plots:
-            if plot.vb is view_box:
-                for item in plot.listDataItems():
-                    item.viewRangeChanged()
 
     def _on_selector_changed(self, _index):
         self._arrange_plots()
@@ -255,14 +316,9 @@ class CurvesPanel(QtWidgets.QWidget):
         wanted = {e.id: e for e in self.state.optimizers if e.enabled}
         shown = set(self.shown_plots())
         self._hidden_behind = False
-        for entry_id in list(self.lines):
+        for entry_id in list(self.curve_ids):
             if entry_id not in wanted:
-                self._pen_colors.pop(entry_id, None)
-                for plot, item in zip((self.loss_plot, self.accuracy_plot, self.accuracy_plot, self.gradient_plot),
-                                      self.lines.pop(entry_id).values()):
-                    plot.removeItem(item)
-                self._drawn.forget(entry_id)
-                self._forget_extents(entry_id)
+                self._remove_curves(entry_id)
         positive = self._losses_positive()
         log = self.state.view.curves_log and positive
         by_work = self.state.view.curves_x == "gradients"
@@ -280,6 +336,7 @@ class CurvesPanel(QtWidgets.QWidget):
                         plot.showAxis(side, True)
                 cursor.setVisible(True)
         self.loss_plot.setLogMode(False, log)
+        self.layers["loss"].setLogMode(False, log)   # (its own: PlotItem tells only items added after)
         # Against steps the axis is the race's, 0 .. steps, from the start: the curves grow
         # across it instead of the axis rescaling at every merged update (which re-laid out
         # its ticks and re-stroked every cached curve). Gradient evaluations have no known end.
@@ -302,27 +359,14 @@ class CurvesPanel(QtWidgets.QWidget):
                                  else "Show the loss on a logarithmic axis")
         for entry_id, entry in wanted.items():
             run = self.state.runs.get(entry_id)
-            if entry_id not in self.lines:
-                if run is None:
-                    continue   # its curves are made with its run (16 empty curves cost 18 ms of a start)
-                self.lines[entry_id] = {
-                    "loss": self.loss_plot.plot([], []), "train": self.accuracy_plot.plot([], []),
-                    "val": self.accuracy_plot.plot([], []), "grad": self.gradient_plot.plot([], [])}
-                for item in self.lines[entry_id].values():
-                    # the curves stay still while the cursor moves over them: cache their pixels
-                    item.curve.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            lines = self.lines[entry_id]
-            if self._pen_colors.get(entry_id) != entry.color:   # a new pen re-lays the curve out: on a change only
-                self._pen_colors[entry_id] = entry.color
-                for name, item in lines.items():
-                    style = QtCore.Qt.PenStyle.DashLine if name == "val" else QtCore.Qt.PenStyle.SolidLine
-                    item.setPen(pg.mkPen(entry.color, width=2, style=style))
             if run is None:
-                for item in lines.values():
-                    item.setData([], [])
-                self._drawn.forget(entry_id)
-                self._forget_extents(entry_id)
-                continue
+                if entry_id in self.curve_ids:
+                    self._remove_curves(entry_id)
+                continue   # its curves are made with its run
+            self.curve_ids.add(entry_id)
+            for layer, name in self._curves():
+                style = QtCore.Qt.PenStyle.DashLine if name == "val" else QtCore.Qt.PenStyle.SolidLine
+                layer.set_color((entry_id, name), entry.color, style)   # (restrokes on a change only)
             # only the plots on screen: in the compact arrangement two of the three are hidden,
             # and setting their curves at every merged update cost the GUI thread for nothing
             # (they are set when shown, see _arrange_plots)
@@ -331,36 +375,31 @@ class CurvesPanel(QtWidgets.QWidget):
                          if plot in shown}
             self._hidden_behind = self._hidden_behind or len(on_screen) < 4
             # a run that has not changed since its curves were set (the others' increments
-            # come at every merged update) keeps them, and their cached pixels
+            # come at every merged update) keeps them
             if not self._drawn.changed(entry_id, (run,), (run.steps.size, run.ended, log, by_work,
                                                           frozenset(on_screen))):
                 continue
-            # a long run's curves through at most CURVE_POINTS rows: stroking 16000-point
-            # curves cost the GUI thread ~18 ms each, and a plot shows no more than a point
-            # or two per pixel
-            rows = drawn_rows(run.steps.size, CURVE_POINTS)
+            # a long run's curves through at most about CURVE_POINTS rows: a plot shows no
+            # more than a point or two per pixel
+            rows = curve_rows(run.steps.size, run.ended, self.state.race.steps)
             steps = run.gradient_evaluations[rows] if by_work else run.steps[rows]
+            # (a diverged run ends in inf/NaN: a gap in its curves)
             loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
-            keep = finite_rows(loss)  # a diverged run ends in inf/NaN
             extents = self._extents
             if "loss" in on_screen:
-                lines["loss"].setData(steps[keep], loss[keep])
-                extents[entry_id, "loss"] = data_extent(loss[keep], log)
+                self.layers["loss"].set_part((entry_id, "loss"), steps, loss)
+                extents[entry_id, "loss"] = data_extent(loss, log)
             if "train" in on_screen:
                 train_acc, val_acc = run.train_acc[rows], run.val_acc[rows]
-                finite_acc = np.isfinite(train_acc)
-                lines["train"].setData(steps[finite_acc], train_acc[finite_acc])
-                finite_val = np.isfinite(val_acc)
-                lines["val"].setData(steps[finite_val], val_acc[finite_val])
+                self.layers["accuracy"].set_part((entry_id, "train"), steps, train_acc)
+                self.layers["accuracy"].set_part((entry_id, "val"), steps, val_acc)
                 extents[entry_id, "train"] = data_extent(train_acc, False)
                 extents[entry_id, "val"] = data_extent(val_acc, False)
             if "grad" in on_screen:
                 gradient = np.maximum(run.grad_norm[rows], 1e-300)
-                keep = finite_rows(gradient)
-                lines["grad"].setData(steps[keep], gradient[keep])
-                extents[entry_id, "grad"] = data_extent(gradient[keep], True)
-            tip = run.label + run_ending_note(run)
-            lines["loss"].setToolTip(tip)
+                self.layers["grad"].set_part((entry_id, "grad"), steps, gradient)
+                extents[entry_id, "grad"] = data_extent(gradient, True)
+            self.layers["loss"].labels[entry_id, "loss"] = run.label + run_ending_note(run)
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
         title = f"full-data loss (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else "full-data loss"
         if title != self.loss_plot.titleLabel.text:  # a new title re-lays the plots out: only on a change
@@ -369,9 +408,26 @@ class CurvesPanel(QtWidgets.QWidget):
         self._set_y_ranges(wanted, shown, log)
         self._on_frame_changed(self.state.frame)
 
-    def _forget_extents(self, entry_id):
-        for name in ("loss", "train", "val", "grad"):
+    def _curves(self):
+        """(layer, curve name) of every curve a method has."""
+        layers = self.layers
+        return ((layers["loss"], "loss"), (layers["accuracy"], "train"), (layers["accuracy"], "val"),
+                (layers["grad"], "grad"))
+
+    def _remove_curves(self, entry_id):
+        for layer, name in self._curves():
+            layer.remove((entry_id, name))
+            layer.labels.pop((entry_id, name), None)
             self._extents.pop((entry_id, name), None)
+        self._drawn.forget(entry_id)
+        self.curve_ids.discard(entry_id)
+
+    def curve_data(self, entry_id, name):
+        """The points (x, y) (arrays (R,), as given: not log-mapped) of one method's curve
+        ``name`` ("loss", "train", "val", "grad"); empty before its plot has shown it."""
+        layer = self.layers["accuracy" if name in ("train", "val") else name]
+        part = layer._parts.get((entry_id, name))
+        return part.given if part is not None else (np.empty(0), np.empty(0))
 
     def _set_y_ranges(self, wanted, shown, log):
         """Each plot on screen framed by :func:`steady_range` around its curves (see
@@ -397,7 +453,8 @@ class CurvesPanel(QtWidgets.QWidget):
                 ours = None
             if not fresh and ours is not None and tuple(plot.vb.viewRange()[1]) != ours[0]:
                 continue   # the user's zoom or pan: theirs until the "A" button
-            framed = steady_range(None if fresh or ours is None else ours[0], low, high, final, plot_log)
+            framed = steady_range(None if fresh or ours is None else ours[0], low, high, final, plot_log,
+                                  plot.vb.suggestPadding(1))
             if fresh or ours is None or framed != ours[0]:
                 plot.setYRange(*framed, padding=0)   # (turns y autoranging off)
                 self._y_ranges[id(plot)] = (tuple(plot.vb.viewRange()[1]), plot_log)

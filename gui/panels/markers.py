@@ -443,9 +443,9 @@ class _SettledPart:
     """One method's settled trail in a :class:`SettledTrails`: the points as given and as
     drawn ((R,) arrays), and how many of them the layers already hold."""
 
-    def __init__(self, color, line_width):
-        self.color = color
-        self.pen = pg.mkPen(color, width=line_width)
+    def __init__(self, color, line_width, style=QtCore.Qt.PenStyle.SolidLine):
+        self.color, self.style = color, style
+        self.pen = pg.mkPen(color, width=line_width, style=style)
         self.given = (np.empty(0), np.empty(0))
         self.drawn = (np.empty(0), np.empty(0))
         self.rect = None   # QRectF of the drawn points' finite extent, or None
@@ -492,12 +492,14 @@ class SettledTrails(pg.GraphicsObject):
         self._padding = None   # cached: the pens' padding (x, y) in data units, for the view's scale
 
     # ---------------------------------------------------------------- parts
-    def set_color(self, entry_id, color):
+    def set_color(self, entry_id, color, style=QtCore.Qt.PenStyle.SolidLine):
+        """The colour (and dash ``style``) of a part's line."""
         part = self._parts.get(entry_id)
         if part is None:
-            part = self._parts[entry_id] = _SettledPart(color, self.line_width)
-        if part.color != color:
-            part.color, part.pen = color, pg.mkPen(color, width=self.line_width)
+            part = self._parts[entry_id] = _SettledPart(color, self.line_width, style)
+        if part.color != color or part.style != style:
+            part.color, part.style = color, style
+            part.pen = pg.mkPen(color, width=self.line_width, style=style)
             self._layer_key = None   # restroke everything (a colour is under others' lines)
             self.update()
 
@@ -621,12 +623,20 @@ class SettledTrails(pg.GraphicsObject):
         the layers show the same pixels however they were reached: played, scrubbed to, or
         drawn at once after a resize. ``pending`` is :meth:`_pending`'s list."""
         last_block = max((part.drawn[0].size - 2) // SETTLED_BLOCK for part, _first in pending)
+        # a dashed line goes on where its previous piece's pattern stopped: the pen's dash
+        # offset is the length drawn before the piece (pixels, in pen widths)
+        lengths = {id(part): _drawn_lengths(part.drawn, painter.transform()) for part, _first in pending
+                   if which == "line" and part.style != QtCore.Qt.PenStyle.SolidLine}
         for block in range(min(first // SETTLED_BLOCK for _part, first in pending), last_block + 1):
             for part, first in pending:
                 x, y = part.drawn
                 start, stop = max(block * SETTLED_BLOCK, first), min((block + 1) * SETTLED_BLOCK, x.size - 1)
                 if stop > start:
-                    painter.setPen(self._opaque_halo if which == "halo" else part.pen)
+                    pen = self._opaque_halo if which == "halo" else part.pen
+                    if id(part) in lengths:
+                        pen = QtGui.QPen(pen)
+                        pen.setDashOffset(lengths[id(part)][start] / max(pen.widthF(), 1.0))
+                    painter.setPen(pen)
                     painter.drawPath(pg.arrayToQPath(x[start:stop + 1], y[start:stop + 1], connect="finite"))
 
     def paint(self, painter, option, widget=None):
@@ -686,6 +696,18 @@ class SettledTrails(pg.GraphicsObject):
         layer.setDevicePixelRatio(ratio)
         layer.fill(QtCore.Qt.GlobalColor.transparent)
         return layer
+
+
+def _drawn_lengths(points, transform):
+    """The length in device pixels of the line through ``points`` ((x, y), arrays (R,)) from
+    its first point to each point, under ``transform`` (a QTransform without rotation: a
+    plot's); a gap (a non-finite point) adds nothing. Array (R,)."""
+    x, y = points
+    dx = np.diff(x) * transform.m11()
+    dy = np.diff(y) * transform.m22()
+    steps = np.hypot(dx, dy)
+    steps[~np.isfinite(steps)] = 0.0
+    return np.concatenate(([0.0], np.cumsum(steps)))
 
 
 def _finite_rect(x, y):

@@ -138,15 +138,16 @@ def test_adding_and_removing_a_method_updates_legend_and_curves(qtbot, window):
     qtbot.mouseClick(window.optimizers_panel.add_button, QtCore.Qt.MouseButton.LeftButton)
     assert len(state.optimizers) == 5 and window.optimizers_panel.list.count() == 5
     wait_for_runs(qtbot, window)
-    assert len(window.heatmap.legend.items) == 5 and len(window.curves.lines) == 5
+    assert len(window.heatmap.legend.items) == 5 and len(window.curves.curve_ids) == 5
     new_id = state.optimizers[-1].id
-    assert window.curves.lines[new_id]["loss"].getData()[0].size == state.race.steps + 1
+    assert window.curves.curve_data(new_id, "loss")[0].size == state.race.steps + 1
     window.optimizers_panel.list.setCurrentRow(0)
     removed = state.optimizers[0].id
     qtbot.mouseClick(window.optimizers_panel.remove_button, QtCore.Qt.MouseButton.LeftButton)
     assert removed not in window.heatmap.trails
     # the curves follow the state a few ms later (gui.pacing)
-    qtbot.waitUntil(lambda: removed not in window.curves.lines, timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: removed not in window.curves.curve_ids, timeout=UI_TIMEOUT_MS)
+    assert not window.curves.curve_data(removed, "loss")[0].size
     assert len(window.heatmap.legend.items) == 4 and len(state.runs) == 4
 
 
@@ -524,10 +525,19 @@ def test_a_restarted_method_redraws_only_its_own_paths(qtbot, window):
         changed.setdefault(name, 0)
         item.sigPlotChanged.connect(lambda *_: changed.__setitem__(name, changed[name] + 1))
 
+    loss_layer = window.curves.layers["loss"]
+    set_part = loss_layer.set_part
+
+    def counted_set_part(key, x, y):   # the curves are parts of one layer a plot
+        entry_id, _name = key
+        changed[("curves", entry_id)] = changed.get(("curves", entry_id), 0) + 1
+        set_part(key, x, y)
+
+    loss_layer.set_part = counted_set_part
     for entry_id in others + [selected.id]:
         watch(("heatmap", entry_id), window.heatmap.markers.trails[entry_id])
         watch(("cut", entry_id), window.cut_panel.markers.trails[entry_id])
-        watch(("curves", entry_id), window.curves.lines[entry_id]["loss"])
+        changed[("curves", entry_id)] = 0
     box = window.optimizers_panel.lr
     box.setFocus()
     box.lineEdit().selectAll()

@@ -122,15 +122,15 @@ def test_the_curves_can_be_drawn_against_gradient_evaluations(qtbot, window, tmp
     entry = state.optimizers[-1]
     qtbot.waitUntil(lambda: state.optimizers[-1].spec.method == "lbfgs" and window.scene_complete(),
                     timeout=SCENE_TIMEOUT_MS)
-    steps_x = curves.lines[entry.id]["loss"].getData()[0]
+    steps_x = curves.curve_data(entry.id, "loss")[0]
     window.curves_by_work_action.trigger()            # View > Curves against gradient evaluations
     assert state.view.curves_x == "gradients" and window.curves_by_work_action.isChecked()
     run = state.runs[entry.id]
-    work_x = curves.lines[entry.id]["loss"].getData()[0]
+    work_x = curves.curve_data(entry.id, "loss")[0]
     # L-BFGS's line search evaluates more than one gradient a step: its curve stretches right
     assert work_x[-1] == run.gradient_evaluations[-1] > steps_x[-1]
     first_order = state.optimizers[0]
-    np.testing.assert_array_equal(curves.lines[first_order.id]["loss"].getData()[0],
+    np.testing.assert_array_equal(curves.curve_data(first_order.id, "loss")[0],
                                   state.runs[first_order.id].steps + 1)   # one gradient a step
     assert not any(cursor.isVisible() for cursor in curves.cursors)
     assert curves.gradient_plot.getAxis("bottom").labelText == "gradient evaluations"

@@ -20,11 +20,11 @@ def test_a_steady_range_holds_grows_with_room_and_fits_at_the_end():
     assert low < -Y_PADDING * 3 and high > 3.0 + Y_PADDING * 3
     # filling too little of it: fitted again
     assert steady_range(fresh, 1.5, 1.5 + 0.9 * Y_SHRINK_FILL * (fresh[1] - fresh[0]), False, False) != fresh
-    # the end: as pyqtgraph's autorange frames them
-    assert steady_range(fresh, 1.0, 2.0, final=True, log=False) == pytest.approx((1 - Y_PADDING, 2 + Y_PADDING))
+    # the end: with the padding pyqtgraph's autorange would take
+    assert steady_range(fresh, 1.0, 2.0, final=True, log=False, final_padding=0.1) == pytest.approx((0.9, 2.1))
     # one value: a tenth of it around it, a decade on a log axis
     assert steady_range(None, 5.0, 5.0, final=True, log=False) == pytest.approx((4.75 - 0.025, 5.25 + 0.025))
-    assert steady_range(None, 0.0, 0.0, final=True, log=True) == pytest.approx((-0.55, 0.55))
+    assert steady_range(None, 0.0, 0.0, final=True, log=True, final_padding=0.1) == pytest.approx((-0.6, 0.6))
 
 
 def test_a_data_extent_is_in_the_plots_coordinates():
@@ -42,10 +42,10 @@ def type_into(qtbot, box, text):
 
 def drawn_extent(curves, plot, names, log):
     lows, highs = [], []
-    for lines in curves.lines.values():
+    for entry_id in curves.curve_ids:
         for name in names:
-            x, y = lines[name].getOriginalDataset()   # (getData: log10 on a log axis)
-            if y is None or not len(y):
+            x, y = curves.curve_data(entry_id, name)
+            if not len(y):
                 continue
             extent = data_extent(y, log)
             if extent is not None:
@@ -76,8 +76,7 @@ def test_the_curves_keep_a_steady_range_as_a_race_streams_and_fit_it_at_the_end(
         ranges.append(tuple(y_range))
 
     def on_update():
-        if any(lines["loss"].getOriginalDataset()[1] is not None and len(lines["loss"].getOriginalDataset()[1])
-               for lines in curves.lines.values()):
+        if any(curves.curve_data(entry_id, "loss")[1].size for entry_id in curves.curve_ids):
             low, high = drawn_extent(curves, plot, ("loss",), curves._log_loss())
             bottom, top = plot.vb.viewRange()[1]
             updates.append(bottom <= low and high <= top)
@@ -99,7 +98,8 @@ def test_the_curves_keep_a_steady_range_as_a_race_streams_and_fit_it_at_the_end(
     assert len(layouts) <= len(ranges) + 3               # the axis laid out for a move, not per update
     low, high = drawn_extent(curves, plot, ("loss",), curves._log_loss())
     span = high - low
-    assert plot.vb.viewRange()[1] == pytest.approx((low - Y_PADDING * span, high + Y_PADDING * span))
+    pad = plot.vb.suggestPadding(1)   # as pyqtgraph's autorange frames them
+    assert plot.vb.viewRange()[1] == pytest.approx((low - pad * span, high + pad * span))
     state.set_race(steps=60)   # back to the module's scene
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
 
@@ -130,7 +130,8 @@ def test_a_zoomed_curves_plot_keeps_the_users_range_until_the_auto_button(qtbot,
                   id(curves.gradient_plot): (("grad",), True)}[id(plot)]
     low, high = drawn_extent(curves, plot, names, log)
     span = high - low
-    assert span > 0 and plot.vb.viewRange()[1] == pytest.approx((low - Y_PADDING * span, high + Y_PADDING * span))
+    pad = plot.vb.suggestPadding(1)
+    assert span > 0 and plot.vb.viewRange()[1] == pytest.approx((low - pad * span, high + pad * span))
 
 
 def pg_wheel_event(position, view):
@@ -140,3 +141,36 @@ def pg_wheel_event(position, view):
     return QtGui.QWheelEvent(point, QtCore.QPointF(view.viewport().mapToGlobal(position)), QtCore.QPoint(0, 0),
                              QtCore.QPoint(0, 240), QtCore.Qt.MouseButton.NoButton,
                              QtCore.Qt.KeyboardModifier.NoModifier, QtCore.Qt.ScrollPhase.NoScrollPhase, False)
+
+
+def test_hovering_a_curve_names_its_method(qtbot, window):
+    """The curves are parts of one layer a plot: the mouse near a method's loss curve shows
+    that method's label as the tooltip (as the curve items' tooltips did), and nothing
+    away from every curve."""
+    from PyQt6.QtTest import QTest
+
+    state, curves = window.state, window.curves
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    layer = curves.layers["loss"]
+    view = curves.graphics
+    entry = state.optimizers[0]
+    x, y = curves.curve_data(entry.id, "loss")
+    row = x.size // 2
+    drawn_y = np.log10(y[row]) if curves._log_loss() else y[row]
+    on_curve = view.mapFromScene(layer.mapToScene(QtCore.QPointF(x[row], drawn_y)))
+    away = view.mapFromScene(curves.loss_plot.vb.sceneBoundingRect().bottomRight()) - QtCore.QPoint(3, 3)
+    assert layer.label_near(view.mapToScene(away)) == ""   # (the lowest, rightmost corner: below every curve)
+
+    def hovered(position):
+        # a person's mouse moves a pixel at a time (pyqtgraph takes at most one move a frame)
+        QTest.mouseMove(view.viewport(), position + QtCore.QPoint(hovered.wiggle, 0))
+        hovered.wiggle = 1 - hovered.wiggle
+        return layer.toolTip()
+
+    hovered.wiggle = 0
+    qtbot.waitUntil(lambda: hovered(on_curve) != "", timeout=UI_TIMEOUT_MS)
+    label = layer.toolTip()
+    assert label in {state.runs[e.id].label for e in state.optimizers if e.enabled}
+    # (another method's curve may pass through the same pixel: the nearest names itself)
+    assert layer.label_near(view.mapToScene(on_curve)) == label
+    qtbot.waitUntil(lambda: hovered(away) == "", timeout=UI_TIMEOUT_MS)

@@ -324,7 +324,7 @@ def test_the_cut_and_the_curves_follow_the_heatmap_in_turns_of_their_own(qtbot, 
     # and they did draw the restarted runs
     for entry in state.optimizers:
         run = state.runs[entry.id]
-        assert window.curves.lines[entry.id]["loss"].xData.size == run.steps.size
+        assert window.curves.curve_data(entry.id, "loss")[0].size == run.steps.size
 
 
 def test_the_three_figures_paint_at_three_phases_of_the_frame(qtbot, window):

@@ -112,10 +112,9 @@ def test_a_curve_tab_shown_later_draws_the_runs(qtbot, window):
     qtbot.mouseClick(selector, QtCore.Qt.MouseButton.LeftButton, pos=selector.tabRect(1).center())
     assert selector.currentIndex() == 1
     for entry_id, run in state.runs.items():
-        x, y = curves.lines[entry_id]["train"].getData()
-        finite = np.isfinite(run.train_acc)
-        np.testing.assert_array_equal(y, run.train_acc[finite][: y.size])
-        assert y.size == np.count_nonzero(finite)
+        x, y = curves.curve_data(entry_id, "train")
+        np.testing.assert_array_equal(y, run.train_acc[: y.size])
+        assert y.size == run.train_acc.size
 
 
 def test_a_new_colour_reaches_every_part_of_a_trail_and_its_head(qtbot):
@@ -166,17 +165,18 @@ def test_the_curves_span_the_race_from_its_first_segment_and_keep_still(qtbot, w
 
 
 def test_the_curves_of_a_method_are_made_with_its_run(qtbot):
-    """Before any run exists (the window being built) the curves panel makes no curves:
-    sixteen empty ones cost 18 ms of every start; a method's curves come with its run."""
+    """Before any run exists (the window being built) the curves panel has no curves (one
+    layer a plot, no parts); a method's curves come with its run."""
     from hillwalk.gui.panels.curves import CurvesPanel
     from hillwalk.gui.state import AppState
 
     state = AppState()
     panel = CurvesPanel(state)
     qtbot.addWidget(panel)
-    assert state.optimizers and not state.runs and panel.lines == {}
+    assert state.optimizers and not state.runs and panel.curve_ids == set()
+    assert all(not layer._parts for layer in panel.layers.values())
     state.start()
-    qtbot.waitUntil(lambda: bool(state.runs) and set(panel.lines) == set(state.runs), timeout=30_000)
+    qtbot.waitUntil(lambda: bool(state.runs) and panel.curve_ids == set(state.runs), timeout=30_000)
     state.jobs.cancel_all()
     state.jobs.wait(30_000)
 
