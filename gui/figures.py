@@ -31,6 +31,22 @@ COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss"
 SHORT_COMPONENT_LABELS = {"total": "total loss", "data": "data loss", "reg": "reg. loss", "accuracy": "accuracy"}
 
 
+def set_axis_label(plot, side, text):
+    """``plot``'s ``side`` axis labelled ``text`` (in black), unless it already is: pyqtgraph
+    lays a relabelled axis out again (its ticks too) and the plot's layout with it, and a
+    slice sets its figure's labels at every preview and partial result."""
+    axis = plot.getAxis(side)
+    if axis.labelText != text or not axis.label.isVisible():
+        plot.setLabel(side, text, color="k")
+
+
+def set_title(plot, title, **style):
+    """``plot``'s title, unless it already is ``title`` (a new title lays the plot out
+    again, see :func:`set_axis_label`)."""
+    if plot.titleLabel.text != title or not plot.titleLabel.isVisible():
+        plot.setTitle(title, **style)
+
+
 def component_label(component, short=False) -> str:
     text = str(component)
     if text.startswith("example:"):
@@ -126,6 +142,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get(DEFAULT_COLORMAP), interactive=False,
                                         width=18)
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self._colormap = DEFAULT_COLORMAP   # the colour map's name the bar shows
         use_readable_ticks(self.colorbar.axis)
         self.colorbar.axis.setWidth(None)  # as wide as its labels need (pyqtgraph fixes 45 px)
         # joined polylines with NaN between lines (gui.contours): "finite" breaks the line there
@@ -194,7 +211,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.show_axes(True)
         plane = landscape.plane
         if title is not None:
-            self.plot.setTitle(title, color="k", size="11pt")
+            set_title(self.plot, title, color="k", size="11pt")
         if landscape.is_cut:
             self._show_cut(landscape, log_scale)
             return
@@ -205,17 +222,21 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.image.setImage(shown, autoLevels=False)
         self.image.setTransform(grid_transform(landscape.alphas, landscape.betas))
         low, high = color_range(shown)
-        self.colorbar.setColorMap(pg.colormap.get(colormap))
+        if colormap != self._colormap:   # (the same map again redraws the bar for nothing)
+            self.colorbar.setColorMap(pg.colormap.get(colormap))
+            self._colormap = colormap
         self.colorbar.setLevels((low, high))
         label = value_label or component_label(landscape.component)
-        self.colorbar.axis.setLabel(f"log10 {label}" if log_scale else label, color="k")
+        label = f"log10 {label}" if log_scale else label
+        if self.colorbar.axis.labelText != label or not self.colorbar.axis.label.isVisible():
+            self.colorbar.axis.setLabel(label, color="k")
         if lines is None:
             lines = contour_lines(shown, landscape.alphas, landscape.betas, contours)
         self.show_contours(lines)
         self.center_marker.setData([0], [0])
         self.center_marker.setZValue(10)
-        self.plot.setLabel("bottom", plane.describe_axis(1), color="k")
-        self.plot.setLabel("left", plane.describe_axis(2, name_direction=not narrow), color="k")
+        set_axis_label(self.plot, "bottom", plane.describe_axis(1))
+        set_axis_label(self.plot, "left", plane.describe_axis(2, name_direction=not narrow))
         half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
         half_b = (landscape.betas[1] - landscape.betas[0]) / 2
         self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),
@@ -263,8 +284,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         # scatter items are not transformed by the plot's log mode: place them in log10 units
         marker_y = np.log10(values[center_index]) if log_scale else values[center_index]
         self.center_marker.setData([landscape.alphas[center_index]], [marker_y])
-        self.plot.setLabel("bottom", landscape.plane.describe_axis(1), color="k")
-        self.plot.setLabel("left", component_label(landscape.component), color="k")
+        set_axis_label(self.plot, "bottom", landscape.plane.describe_axis(1))
+        set_axis_label(self.plot, "left", component_label(landscape.component))
         self.plot.enableAutoRange()
 
 

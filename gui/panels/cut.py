@@ -7,7 +7,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from ..figures import clip_for_log, component_label, modes_note
+from ..figures import clip_for_log, component_label, modes_note, set_axis_label
 from ..pacing import CUT_FOLLOWS_MS, DeferredSlot
 from .markers import RunMarkers, drawn_rows, finite_rows, rows_up_to
 from .widgets import combo, select_data, set_quietly
@@ -158,8 +158,7 @@ class CutPanel(QtWidgets.QWidget):
         self._fit_left_label()
         # a network with batch norm or dropout: the mode the cut was evaluated in, as recorded
         modes = modes_note(getattr(cut.plane, "info", None) or {}, short=True)
-        self.plot.setLabel("bottom", f"s: along the cut ({modes})" if modes else "s: position along the cut",
-                           color="k")
+        set_axis_label(self.plot, "bottom", f"s: along the cut ({modes})" if modes else "s: position along the cut")
         self._on_frame_changed(self.state.frame)
 
     def _on_view_resized(self, _view_box):

@@ -103,3 +103,51 @@ def test_a_legend_sample_whose_pen_changes_is_repainted(qtbot):
         now = untransformed_items(widget, candidates)
         assert not changed_untransformed_areas(before, now).isEmpty()
         before = now
+
+
+def test_a_new_slice_of_the_same_plane_leaves_the_figures_labels_alone(qtbot, window):
+    """A regularization change slices the same plane again (a preview, partial rows, the
+    result): the heatmap's title and axis labels, and the colour map, are the same and are
+    not set again (pyqtgraph lays a relabelled axis and its plot out again); a new plane's
+    labels are."""
+    import pyqtgraph as pg
+    from PyQt6 import QtCore
+
+    state, figure = window.state, window.heatmap.figure
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    relabelled, recoloured = [], []
+    original_label, original_map = pg.AxisItem._updateLabel, pg.ColorBarItem.setColorMap
+
+    labelled = {id(figure.plot.getAxis("bottom")): "bottom", id(figure.plot.getAxis("left")): "left",
+                id(figure.colorbar.axis): "colour bar"}
+
+    def label_spy(axis):
+        if id(axis) in labelled:   # (the hidden top and right axes relabel at a range change: SI prefixes)
+            relabelled.append(labelled[id(axis)])
+        return original_label(axis)
+
+    def map_spy(bar, colormap):
+        recoloured.append(colormap)
+        return original_map(bar, colormap)
+
+    pg.AxisItem._updateLabel, pg.ColorBarItem.setColorMap = label_spy, map_spy
+    try:
+        lam = window.model_panel.lam
+        lam.setFocus()
+        lam.lineEdit().selectAll()
+        qtbot.keyClicks(lam.lineEdit(), f"{lam.value() * 3:.6g}")
+        qtbot.keyClick(lam.lineEdit(), QtCore.Qt.Key.Key_Return)
+        qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+        assert relabelled == [] and recoloured == []
+        before = figure.plot.getAxis("bottom").labelText
+        seed = window.landscape_panel.plane_seed
+        seed.setFocus()
+        seed.lineEdit().selectAll()
+        qtbot.keyClicks(seed.lineEdit(), str(int(seed.value()) + 1))
+        qtbot.keyClick(seed.lineEdit(), QtCore.Qt.Key.Key_Return)
+        qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    finally:
+        pg.AxisItem._updateLabel, pg.ColorBarItem.setColorMap = original_label, original_map
+    after = figure.plot.getAxis("bottom").labelText
+    assert after == state.plane.describe_axis(1)
+    assert "bottom" in relabelled or after == before   # (new directions: new norms in the labels)
