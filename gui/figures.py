@@ -166,7 +166,10 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
     def show_axes(self, shown):
         """Show or hide the axes and the colour bar (hidden until the first landscape)."""
         for side in ("bottom", "left"):
-            self.plot.showAxis(side, shown)
+            # (only on a change: pyqtgraph's AxisItem.show() drops the axis's picture, and
+            # every preview and partial result of a slice had its axes laid out again)
+            if self.plot.getAxis(side).isVisible() != shown:
+                self.plot.showAxis(side, shown)
         self.colorbar.setVisible(shown and (self.landscape is None or not self.landscape.is_cut))
 
     def fit_legend_columns(self):

@@ -142,7 +142,8 @@ class CutPanel(QtWidgets.QWidget):
         log = self.state.view.log_scale
         values = clip_for_log(cut.values) if log else np.maximum(cut.values, LOSS_CURVE_FLOOR)
         for side in ("bottom", "left"):
-            self.plot.showAxis(side, True)
+            if not self.plot.getAxis(side).isVisible():   # (show() drops the axis's picture)
+                self.plot.showAxis(side, True)
         self.plot.setLogMode(False, bool(log))
         finite = np.isfinite(values)
         self.curve.setData(cut.alphas[finite], values[finite])

@@ -126,11 +126,23 @@ def test_a_new_slice_of_the_same_plane_leaves_the_figures_labels_alone(qtbot, wi
             relabelled.append(labelled[id(axis)])
         return original_label(axis)
 
+    def height_spy(axis):   # what AxisItem.show() and a relabel do: the axis is laid out again
+        if id(axis) in labelled:
+            relabelled.append(labelled[id(axis)] + " laid out")
+        return original_height(axis)
+
+    def width_spy(axis):
+        if id(axis) in labelled:
+            relabelled.append(labelled[id(axis)] + " laid out")
+        return original_width(axis)
+
     def map_spy(bar, colormap):
         recoloured.append(colormap)
         return original_map(bar, colormap)
 
+    original_height, original_width = pg.AxisItem._updateHeight, pg.AxisItem._updateWidth
     pg.AxisItem._updateLabel, pg.ColorBarItem.setColorMap = label_spy, map_spy
+    pg.AxisItem._updateHeight, pg.AxisItem._updateWidth = height_spy, width_spy
     try:
         lam = window.model_panel.lam
         lam.setFocus()
@@ -138,7 +150,9 @@ def test_a_new_slice_of_the_same_plane_leaves_the_figures_labels_alone(qtbot, wi
         qtbot.keyClicks(lam.lineEdit(), f"{lam.value() * 3:.6g}")
         qtbot.keyClick(lam.lineEdit(), QtCore.Qt.Key.Key_Return)
         qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
-        assert relabelled == [] and recoloured == []
+        # (a colour bar whose tick labels got wider would be laid out again: not here, the
+        # same levels' ticks)
+        assert [what for what in relabelled if "colour bar" not in what] == [] and recoloured == []
         before = figure.plot.getAxis("bottom").labelText
         seed = window.landscape_panel.plane_seed
         seed.setFocus()
@@ -148,6 +162,7 @@ def test_a_new_slice_of_the_same_plane_leaves_the_figures_labels_alone(qtbot, wi
         qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     finally:
         pg.AxisItem._updateLabel, pg.ColorBarItem.setColorMap = original_label, original_map
+        pg.AxisItem._updateHeight, pg.AxisItem._updateWidth = original_height, original_width
     after = figure.plot.getAxis("bottom").labelText
     assert after == state.plane.describe_axis(1)
     assert "bottom" in relabelled or after == before   # (new directions: new norms in the labels)
