@@ -168,7 +168,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         for side in ("bottom", "left"):
             # (only on a change: pyqtgraph's AxisItem.show() drops the axis's picture, and
             # every preview and partial result of a slice had its axes laid out again)
-            if self.plot.getAxis(side).isVisible() != shown:
+            if self.plot.getAxis(side).isVisibleTo(self.plot) != shown:   # (itself, not with its figure)
                 self.plot.showAxis(side, shown)
         self.colorbar.setVisible(shown and (self.landscape is None or not self.landscape.is_cut))
 

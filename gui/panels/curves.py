@@ -16,6 +16,9 @@ from .widgets import run_ending_note
 # core defines the project-wide floor, this view's copy is named for what it does here.
 LOSS_CURVE_FLOOR = UNBOUNDED_LOSS_FLOOR  # where an escape to -inf is called (core)
 CURVE_POINTS = 2000
+# how a curve is named in an export of its plot's data
+CURVE_NAMES = {"loss": "full-data loss", "train": "training accuracy", "val": "validation accuracy",
+               "grad": "gradient norm"}
 CURVE_WIDTH = 2          # px
 HOVER_PIXELS = 6         # a curve this close to the mouse names itself in a tooltip
 # room beside 0 .. steps on the x axis, so that the last tick's label (300) is not cut off
@@ -93,8 +96,10 @@ def curve_rows(count, ended, steps):
     row 0, k the race's ``steps`` over CURVE_POINTS (at least 1), and the last row once the
     run has ended. The rows of a growing run only ever extend (its curves stroke only their
     new segments, see :class:`CurveLayer`); before the end a long run's curve lags its last
-    row by less than k steps. Returns a slice or an int array."""
-    every = max(1, -(-int(steps) // CURVE_POINTS))
+    row by less than k steps. A run that has ended takes k from its own rows (one that
+    diverged at step 300 of 100000 is drawn through all of them, not 7). Returns a slice
+    or an int array."""
+    every = max(1, -(-int(min(steps, count) if ended else steps) // CURVE_POINTS))
     if every == 1:
         return slice(0, count)
     rows = np.arange(0, count, every)
@@ -150,6 +155,27 @@ def _distance_to_polyline(px, py, x, y) -> float:
         distances = np.hypot(x0 + t * dx - px, y0 + t * dy - py)
     distances = distances[np.isfinite(distances)]
     return float(distances.min()) if distances.size else np.inf
+
+
+class CurveData(pg.PlotDataItem):
+    """One curve's points for pyqtgraph's exporters (a plot's "Export..." menu: CSV), never
+    drawn (its :class:`CurveLayer` draws it): it reads the layer's points when asked, and
+    is named after its method and curve."""
+
+    def __init__(self, layer, key):
+        super().__init__()
+        self.layer, self.key = layer, key
+        self.setVisible(False)
+
+    def getOriginalDataset(self):
+        part = self.layer._parts.get(self.key)
+        return part.given if part is not None else (None, None)
+
+    def getData(self):
+        return self.getOriginalDataset()
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):
+        return None, None   # (the panel frames its plots itself)
 
 
 class CurvesPanel(QtWidgets.QWidget):
@@ -218,6 +244,7 @@ class CurvesPanel(QtWidgets.QWidget):
             plot.addItem(layer)
         self.layers["grad"].setLogMode(False, True)
         self.curve_ids: set[int] = set()        # the entries whose curves are in the layers
+        self._curve_data = {}                   # (entry id, curve name) -> its CurveData (exports)
         self._drawn = DrawnFrom()                # what each entry's curves were last set from
         self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
         self._loss_ticks = None                 # the ticks the loss axis was last given
@@ -332,7 +359,7 @@ class CurvesPanel(QtWidgets.QWidget):
                 for side in ("bottom", "left"):
                     # (only when hidden: pyqtgraph's AxisItem.show() drops the axis's picture,
                     # and every update had the bottom axes lay their ticks out again, 1.6 ms)
-                    if not plot.getAxis(side).isVisible():
+                    if not plot.getAxis(side).isVisibleTo(plot):   # (hidden itself, not with its plot)
                         plot.showAxis(side, True)
                 cursor.setVisible(True)
         self.loss_plot.setLogMode(False, log)
@@ -363,8 +390,13 @@ class CurvesPanel(QtWidgets.QWidget):
                 if entry_id in self.curve_ids:
                     self._remove_curves(entry_id)
                 continue   # its curves are made with its run
-            self.curve_ids.add(entry_id)
+            if entry_id not in self.curve_ids:
+                self.curve_ids.add(entry_id)
+                for plot, (layer, name) in zip(self._curve_plots(), self._curves()):
+                    data = self._curve_data[entry_id, name] = CurveData(layer, (entry_id, name))
+                    plot.addItem(data, ignoreBounds=True)
             for layer, name in self._curves():
+                self._curve_data[entry_id, name].opts["name"] = f"{run.label} {CURVE_NAMES[name]}"
                 style = QtCore.Qt.PenStyle.DashLine if name == "val" else QtCore.Qt.PenStyle.SolidLine
                 layer.set_color((entry_id, name), entry.color, style)   # (restrokes on a change only)
             # only the plots on screen: in the compact arrangement two of the three are hidden,
@@ -414,8 +446,15 @@ class CurvesPanel(QtWidgets.QWidget):
         return ((layers["loss"], "loss"), (layers["accuracy"], "train"), (layers["accuracy"], "val"),
                 (layers["grad"], "grad"))
 
+    def _curve_plots(self):
+        """The plot of each curve of :meth:`_curves`, in its order."""
+        return self.loss_plot, self.accuracy_plot, self.accuracy_plot, self.gradient_plot
+
     def _remove_curves(self, entry_id):
-        for layer, name in self._curves():
+        for plot, (layer, name) in zip(self._curve_plots(), self._curves()):
+            data = self._curve_data.pop((entry_id, name), None)
+            if data is not None:
+                plot.removeItem(data)
             layer.remove((entry_id, name))
             layer.labels.pop((entry_id, name), None)
             self._extents.pop((entry_id, name), None)

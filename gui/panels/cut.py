@@ -142,7 +142,7 @@ class CutPanel(QtWidgets.QWidget):
         log = self.state.view.log_scale
         values = clip_for_log(cut.values) if log else np.maximum(cut.values, LOSS_CURVE_FLOOR)
         for side in ("bottom", "left"):
-            if not self.plot.getAxis(side).isVisible():   # (show() drops the axis's picture)
+            if not self.plot.getAxis(side).isVisibleTo(self.plot):   # (show() drops the axis's picture)
                 self.plot.showAxis(side, True)
         self.plot.setLogMode(False, bool(log))
         finite = np.isfinite(values)

@@ -174,3 +174,43 @@ def test_hovering_a_curve_names_its_method(qtbot, window):
     # (another method's curve may pass through the same pixel: the nearest names itself)
     assert layer.label_near(view.mapToScene(on_curve)) == label
     qtbot.waitUntil(lambda: hovered(away) == "", timeout=UI_TIMEOUT_MS)
+
+
+def test_a_curves_plot_exports_its_curves_data_as_csv(qtbot, window, tmp_path):
+    """pyqtgraph's CSV exporter (a plot's Export... menu) finds every method's curve, named
+    after it, with the points the curve is drawn through (the layer draws them; a hidden
+    CurveData item per curve hands them to exporters)."""
+    import csv
+
+    import pyqtgraph.exporters
+
+    state, curves = window.state, window.curves
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    path = tmp_path / "loss.csv"
+    pyqtgraph.exporters.CSVExporter(curves.loss_plot).export(str(path))
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    enabled = [e for e in state.optimizers if e.enabled]
+    assert len(header) == 2 * len(enabled)
+    for k, entry in enumerate(enabled):
+        x, y = curves.curve_data(entry.id, "loss")
+        assert header[2 * k] == f"{state.runs[entry.id].label} full-data loss_x"
+        column = np.array([float(row[2 * k + 1]) for row in body if row[2 * k + 1] != ""])
+        np.testing.assert_allclose(column, y, rtol=1e-9)
+
+
+def test_curve_rows_only_extend_while_a_run_grows_and_cover_a_short_run():
+    from hillwalk.gui.panels.curves import CURVE_POINTS, curve_rows
+
+    assert curve_rows(300, False, 300) == slice(0, 300)
+    every = -(-100000 // CURVE_POINTS)
+    growing = [curve_rows(count, False, 100000) for count in (1000, 1001, 5000)]
+    for shorter, longer in zip(growing, growing[1:]):
+        np.testing.assert_array_equal(longer[:shorter.size], shorter)   # a prefix: only new segments
+    assert growing[-1][1] == every
+    # a run that diverged at step 300 of 100000: all its rows, not seven
+    short = curve_rows(301, True, 100000)
+    assert isinstance(short, slice) and short == slice(0, 301)
+    ended = curve_rows(5001, True, 100000)
+    assert ended[-1] == 5000 and ended.size <= CURVE_POINTS + 1
