@@ -77,8 +77,8 @@ def steady_range(current, low, high, final, log, final_padding=Y_PADDING):
     their span padded by ``final_padding`` each side (pass the view box's
     ``suggestPadding(1)`` to frame them as pyqtgraph's autorange does)."""
     span = high - low
-    if span <= 0:   # one value: a decade (log) or a tenth of it around it
-        span = 1.0 if log else max(abs(high) * 0.1, 1e-12)
+    if span <= 0:   # one value: a decade (log), a tenth of it around it, or -0.5 .. 0.5 around 0
+        span = 1.0 if log or high == 0 else abs(high) * 0.1
         low, high = low - span / 2, high + span / 2
     if final:
         return low - final_padding * span, high + final_padding * span

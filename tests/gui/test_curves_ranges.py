@@ -25,6 +25,8 @@ def test_a_steady_range_holds_grows_with_room_and_fits_at_the_end():
     # one value: a tenth of it around it, a decade on a log axis
     assert steady_range(None, 5.0, 5.0, final=True, log=False) == pytest.approx((4.75 - 0.025, 5.25 + 0.025))
     assert steady_range(None, 0.0, 0.0, final=True, log=True, final_padding=0.1) == pytest.approx((-0.6, 0.6))
+    # a loss of exactly 0 all along (not a range of rounding errors around it)
+    assert steady_range(None, 0.0, 0.0, final=True, log=False, final_padding=0.1) == pytest.approx((-0.6, 0.6))
 
 
 def test_a_data_extent_is_in_the_plots_coordinates():
