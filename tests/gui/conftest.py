@@ -85,6 +85,15 @@ def no_worker_left_running(qapp):
                                        f"threads {[t.name for t in threads]}")
 
 
+def type_into(qtbot, box, text):
+    """Type ``text`` into a spin box and press Enter, as a person does (select what is
+    there, type over it)."""
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), text)
+    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
+
+
 def wait_for_frames(qtbot, window, count=QUIET_FRAMES):
     """Let the window's playback timer fire ``count`` times: the time in which anything
     still on its way (a second message, a row after Cancel) would arrive, in the app's

@@ -7,7 +7,7 @@ from PyQt6 import QtCore
 
 from hillwalk.gui.pacing import DeferredSlot
 from hillwalk.gui.panels.curves import Y_GROWTH, Y_PADDING, Y_SHRINK_FILL, data_extent, steady_range
-from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
+from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS, type_into
 
 
 def test_a_steady_range_holds_grows_with_room_and_fits_at_the_end():
@@ -33,13 +33,6 @@ def test_a_data_extent_is_in_the_plots_coordinates():
     assert data_extent([3.0, np.nan, 1.0, np.inf], log=False) == (1.0, 3.0)
     assert data_extent([100.0, 0.0, -1.0, 0.1], log=True) == pytest.approx((-1.0, 2.0))
     assert data_extent([np.nan], log=False) is None and data_extent([0.0, -2.0], log=True) is None
-
-
-def type_into(qtbot, box, text):
-    box.setFocus()
-    box.lineEdit().selectAll()
-    qtbot.keyClicks(box.lineEdit(), text)
-    qtbot.keyClick(box.lineEdit(), QtCore.Qt.Key.Key_Return)
 
 
 def drawn_extent(curves, plot, names, log):

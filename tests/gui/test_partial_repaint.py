@@ -9,7 +9,7 @@ from PyQt6 import QtGui, QtWidgets
 
 from hillwalk.gui.figures import _FrameRepaint, viewport_region
 from hillwalk.gui.pacing import paint_in_own_turn
-from tests.gui.conftest import SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
+from tests.gui.conftest import SCENE_TIMEOUT_MS, UI_TIMEOUT_MS, type_into
 
 
 def _pixels(image):
@@ -111,7 +111,6 @@ def test_a_new_slice_of_the_same_plane_leaves_the_figures_labels_alone(qtbot, wi
     not set again (pyqtgraph lays a relabelled axis and its plot out again); a new plane's
     labels are."""
     import pyqtgraph as pg
-    from PyQt6 import QtCore
 
     state, figure = window.state, window.heatmap.figure
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
@@ -145,19 +144,13 @@ def test_a_new_slice_of_the_same_plane_leaves_the_figures_labels_alone(qtbot, wi
     pg.AxisItem._updateHeight, pg.AxisItem._updateWidth = height_spy, width_spy
     try:
         lam = window.model_panel.lam
-        lam.setFocus()
-        lam.lineEdit().selectAll()
-        qtbot.keyClicks(lam.lineEdit(), f"{lam.value() * 3:.6g}")
-        qtbot.keyClick(lam.lineEdit(), QtCore.Qt.Key.Key_Return)
+        type_into(qtbot, lam, f"{lam.value() * 3:.6g}")
         qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
         # no label set again; no axis laid out again but the colour bar's (its new levels'
         # tick labels may take another width)
         assert [what for what in relabelled if what != "colour bar laid out"] == [] and recoloured == []
         seed = window.landscape_panel.plane_seed
-        seed.setFocus()
-        seed.lineEdit().selectAll()
-        qtbot.keyClicks(seed.lineEdit(), str(int(seed.value()) + 1))
-        qtbot.keyClick(seed.lineEdit(), QtCore.Qt.Key.Key_Return)
+        type_into(qtbot, seed, str(int(seed.value()) + 1))
         qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     finally:
         pg.AxisItem._updateLabel, pg.ColorBarItem.setColorMap = original_label, original_map
