@@ -168,8 +168,7 @@ class CurveData(pg.PlotDataItem):
         self.setVisible(False)
 
     def getOriginalDataset(self):
-        part = self.layer._parts.get(self.key)
-        return part.given if part is not None else (None, None)
+        return self.layer.part_points(self.key)
 
     def getData(self):
         return self.getOriginalDataset()
@@ -464,9 +463,8 @@ class CurvesPanel(QtWidgets.QWidget):
     def curve_data(self, entry_id, name):
         """The points (x, y) (arrays (R,), as given: not log-mapped) of one method's curve
         ``name`` ("loss", "train", "val", "grad"); empty before its plot has shown it."""
-        layer = self.layers["accuracy" if name in ("train", "val") else name]
-        part = layer._parts.get((entry_id, name))
-        return part.given if part is not None else (np.empty(0), np.empty(0))
+        x, y = self.layers["accuracy" if name in ("train", "val") else name].part_points((entry_id, name))
+        return (x, y) if x is not None else (np.empty(0), np.empty(0))
 
     def _set_y_ranges(self, wanted, shown, log):
         """Each plot on screen framed by :func:`steady_range` around its curves (see

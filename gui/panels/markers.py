@@ -538,6 +538,12 @@ class SettledTrails(pg.GraphicsObject):
         part = self._parts.get(entry_id)
         return part.color if part is not None else None
 
+    def part_points(self, entry_id):
+        """The points (x, y) of one part as given (arrays (R,), not log-mapped), or
+        (None, None) for an unknown entry."""
+        part = self._parts.get(entry_id)
+        return part.given if part is not None else (None, None)
+
     def part_data(self, entry_id):
         """The drawn points (x, y) of one part, arrays (R,) (empty when it has none)."""
         part = self._parts.get(entry_id)
