@@ -41,7 +41,9 @@ Y_SHRINK_FILL = 0.3
 def log_ticks(low, high, max_ticks=None):
     """Ticks for a log axis from ``low`` to ``high`` (> 0): 1, 2 and 5 times powers of ten
     when the range spans less than three decades (and, given ``max_ticks``, that many fit),
-    powers of ten otherwise. Values are in log10 space, as pyqtgraph's log mode expects."""
+    powers of ten otherwise, every k-th decade (10^0 among them) where more than
+    ``max_ticks`` would not fit (seven decades on a 60-px plot overlapped). Values are in
+    log10 space, as pyqtgraph's log mode expects."""
     if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high <= 0:
         return None
     first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
@@ -53,6 +55,9 @@ def log_ticks(low, high, max_ticks=None):
     ticks = chosen((1, 2, 5)) if last - first <= 3 else chosen((1,))
     if max_ticks is not None and len(ticks) > max_ticks:
         ticks = chosen((1,))
+        if len(ticks) > max_ticks:
+            every = -(-len(ticks) // max(1, max_ticks))
+            ticks = [v for v in ticks if round(np.log10(v)) % every == 0] or ticks[:1]
     return [[(float(np.log10(v)), f"{v:g}") for v in ticks], []]
 
 

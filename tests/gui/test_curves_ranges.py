@@ -209,3 +209,18 @@ def test_curve_rows_only_extend_while_a_run_grows_and_cover_a_short_run():
     assert isinstance(short, slice) and short == slice(0, 301)
     ended = curve_rows(5001, True, 100000)
     assert ended[-1] == 5000 and ended.size <= CURVE_POINTS + 1
+
+
+def test_log_ticks_thin_out_decades_on_a_short_plot():
+    from hillwalk.gui.panels.curves import log_ticks
+
+    def values(ticks):
+        return [round(10 ** position, 12) for position, _label in ticks[0]]
+
+    assert values(log_ticks(0.02, 2.5)) == [0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
+    assert values(log_ticks(0.02, 2.5, max_ticks=3)) == [0.1, 1.0]
+    seven = log_ticks(5e-5, 300.0)
+    assert values(seven) == [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0]
+    # a 60-px plot holds three labels: every third decade, 1 among them
+    assert values(log_ticks(5e-5, 300.0, max_ticks=3)) == [1e-3, 1.0]
+    assert len(values(log_ticks(5e-5, 300.0, max_ticks=4))) <= 4
