@@ -31,19 +31,26 @@ COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss"
 SHORT_COMPONENT_LABELS = {"total": "total loss", "data": "data loss", "reg": "reg. loss", "accuracy": "accuracy"}
 
 
-def set_axis_label(plot, side, text):
-    """``plot``'s ``side`` axis labelled ``text`` (in black), unless it already is: pyqtgraph
-    lays a relabelled axis out again (its ticks too) and the plot's layout with it, and a
-    slice sets its figure's labels at every preview and partial result."""
-    axis = plot.getAxis(side)
-    if axis.labelText != text or not axis.label.isVisible():
-        plot.setLabel(side, text, color="k")
+def set_axis_label(axis, text):
+    """An AxisItem labelled ``text`` (in black), unless it already is: pyqtgraph lays a
+    relabelled axis out again (its ticks too) and the plot's layout with it, and a slice
+    sets its figure's labels at every preview and partial result."""
+    if axis.labelText != text or not axis.label.isVisibleTo(axis):
+        axis.setLabel(text, color="k")
+
+
+def show_axis(plot, side, shown=True):
+    """Show or hide ``plot``'s ``side`` axis, unless it already is (hidden itself, not merely
+    with its plot): pyqtgraph's ``AxisItem.show()`` drops the axis's picture, so showing a
+    shown axis at every update laid its ticks out again each time."""
+    if plot.getAxis(side).isVisibleTo(plot) != shown:
+        plot.showAxis(side, shown)
 
 
 def set_title(plot, title, **style):
     """``plot``'s title, unless it already is ``title`` (a new title lays the plot out
     again, see :func:`set_axis_label`)."""
-    if plot.titleLabel.text != title or not plot.titleLabel.isVisible():
+    if plot.titleLabel.text != title or not plot.titleLabel.isVisibleTo(plot):
         plot.setTitle(title, **style)
 
 
@@ -166,10 +173,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
     def show_axes(self, shown):
         """Show or hide the axes and the colour bar (hidden until the first landscape)."""
         for side in ("bottom", "left"):
-            # (only on a change: pyqtgraph's AxisItem.show() drops the axis's picture, and
-            # every preview and partial result of a slice had its axes laid out again)
-            if self.plot.getAxis(side).isVisibleTo(self.plot) != shown:   # (itself, not with its figure)
-                self.plot.showAxis(side, shown)
+            show_axis(self.plot, side, shown)   # (at every preview and partial result of a slice)
         self.colorbar.setVisible(shown and (self.landscape is None or not self.landscape.is_cut))
 
     def fit_legend_columns(self):
@@ -231,15 +235,14 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.colorbar.setLevels((low, high))
         label = value_label or component_label(landscape.component)
         label = f"log10 {label}" if log_scale else label
-        if self.colorbar.axis.labelText != label or not self.colorbar.axis.label.isVisible():
-            self.colorbar.axis.setLabel(label, color="k")
+        set_axis_label(self.colorbar.axis, label)
         if lines is None:
             lines = contour_lines(shown, landscape.alphas, landscape.betas, contours)
         self.show_contours(lines)
         self.center_marker.setData([0], [0])
         self.center_marker.setZValue(10)
-        set_axis_label(self.plot, "bottom", plane.describe_axis(1))
-        set_axis_label(self.plot, "left", plane.describe_axis(2, name_direction=not narrow))
+        set_axis_label(self.plot.getAxis("bottom"), plane.describe_axis(1))
+        set_axis_label(self.plot.getAxis("left"), plane.describe_axis(2, name_direction=not narrow))
         half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
         half_b = (landscape.betas[1] - landscape.betas[0]) / 2
         self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),
@@ -287,8 +290,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         # scatter items are not transformed by the plot's log mode: place them in log10 units
         marker_y = np.log10(values[center_index]) if log_scale else values[center_index]
         self.center_marker.setData([landscape.alphas[center_index]], [marker_y])
-        set_axis_label(self.plot, "bottom", landscape.plane.describe_axis(1))
-        set_axis_label(self.plot, "left", component_label(landscape.component))
+        set_axis_label(self.plot.getAxis("bottom"), landscape.plane.describe_axis(1))
+        set_axis_label(self.plot.getAxis("left"), component_label(landscape.component))
         self.plot.enableAutoRange()
 
 

@@ -8,6 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
+from ..figures import set_title, show_axis
 from ..pacing import CURVES_FOLLOW_MS, DeferredSlot
 from .markers import DrawnFrom, SettledTrails
 from .widgets import run_ending_note
@@ -361,10 +362,7 @@ class CurvesPanel(QtWidgets.QWidget):
         if any(run.steps.size for run in self.state.runs.values()):
             for plot, cursor in zip(self.plots, self.cursors):
                 for side in ("bottom", "left"):
-                    # (only when hidden: pyqtgraph's AxisItem.show() drops the axis's picture,
-                    # and every update had the bottom axes lay their ticks out again, 1.6 ms)
-                    if not plot.getAxis(side).isVisibleTo(plot):   # (hidden itself, not with its plot)
-                        plot.showAxis(side, True)
+                    show_axis(plot, side)   # (at every update: 1.6 ms a bottom axis when it was laid out again)
                 cursor.setVisible(True)
         self.loss_plot.setLogMode(False, log)
         self.layers["loss"].setLogMode(False, log)   # (its own: PlotItem tells only items added after)
@@ -438,8 +436,7 @@ class CurvesPanel(QtWidgets.QWidget):
             self.layers["loss"].labels[entry_id, "loss"] = run.label + run_ending_note(run)
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
         title = f"full-data loss (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else "full-data loss"
-        if title != self.loss_plot.titleLabel.text:  # a new title re-lays the plots out: only on a change
-            self.loss_plot.setTitle(title)
+        set_title(self.loss_plot, title)
         self._set_loss_ticks()
         self._set_y_ranges(wanted, shown, log)
         self._on_frame_changed(self.state.frame)

@@ -7,7 +7,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from ..figures import clip_for_log, component_label, modes_note, set_axis_label
+from ..figures import clip_for_log, component_label, modes_note, set_axis_label, show_axis
 from ..pacing import CUT_FOLLOWS_MS, DeferredSlot
 from .markers import RunMarkers, drawn_rows, finite_rows, rows_up_to
 from .widgets import combo, select_data, set_quietly
@@ -142,8 +142,7 @@ class CutPanel(QtWidgets.QWidget):
         log = self.state.view.log_scale
         values = clip_for_log(cut.values) if log else np.maximum(cut.values, LOSS_CURVE_FLOOR)
         for side in ("bottom", "left"):
-            if not self.plot.getAxis(side).isVisibleTo(self.plot):   # (show() drops the axis's picture)
-                self.plot.showAxis(side, True)
+            show_axis(self.plot, side)
         self.plot.setLogMode(False, bool(log))
         finite = np.isfinite(values)
         self.curve.setData(cut.alphas[finite], values[finite])
@@ -159,7 +158,7 @@ class CutPanel(QtWidgets.QWidget):
         self._fit_left_label()
         # a network with batch norm or dropout: the mode the cut was evaluated in, as recorded
         modes = modes_note(getattr(cut.plane, "info", None) or {}, short=True)
-        set_axis_label(self.plot, "bottom", f"s: along the cut ({modes})" if modes else "s: position along the cut")
+        set_axis_label(self.plot.getAxis("bottom"), f"s: along the cut ({modes})" if modes else "s: position along the cut")
         self._on_frame_changed(self.state.frame)
 
     def _on_view_resized(self, _view_box):
@@ -174,8 +173,7 @@ class CutPanel(QtWidgets.QWidget):
         axis = self.plot.getAxis("left")
         room = self.plot.getViewBox().height()
         text = full if QtGui.QFontMetrics(axis.label.font()).horizontalAdvance(full) + 6 <= room else short
-        if axis.labelText != text:
-            self.plot.setLabel("left", text, color="k")
+        set_axis_label(axis, text)
 
     def _on_runs_updated(self):
         self.markers.sync(e for e in self.state.optimizers if e.enabled)
