@@ -62,19 +62,6 @@ def log_ticks(low, high, max_ticks=None):
     return [[(float(np.log10(v)), f"{v:g}") for v in ticks], []]
 
 
-def data_extent(values, log):
-    """(lowest, highest) of the finite ``values`` in a plot's coordinates (log10 of the
-    positive ones on a log axis), or None when there is none."""
-    values = np.asarray(values, dtype=float)
-    if log:
-        values = values[values > 0]
-        values = np.log10(values) if values.size else values
-    values = values[np.isfinite(values)]
-    if not values.size:
-        return None
-    return float(values.min()), float(values.max())
-
-
 def steady_range(current, low, high, final, log, final_padding=Y_PADDING):
     """The y range (bottom, top) of a plot whose curves span ``low`` .. ``high`` (plot
     coordinates), given the ``current`` one or None: ``current`` while it holds the curves
@@ -254,7 +241,6 @@ class CurvesPanel(QtWidgets.QWidget):
         self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
         self._loss_ticks = None                 # the ticks the loss axis was last given
         self._x_range = None                    # the x range set (0 .. steps), None: autoranged
-        self._extents = {}                      # (entry id, curve name) -> its data's (low, high), plot coordinates
         self._y_ranges = {}                     # id(plot) -> the y range the panel last set
         self.log_loss.toggled.connect(self._on_log_loss_toggled)
         # (the panel's own methods, not lambdas, on its widgets' and timers' signals: PyQt
@@ -419,20 +405,13 @@ class CurvesPanel(QtWidgets.QWidget):
             steps = run.gradient_evaluations[rows] if by_work else run.steps[rows]
             # (a diverged run ends in inf/NaN: a gap in its curves)
             loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
-            extents = self._extents
             if "loss" in on_screen:
                 self.layers["loss"].set_part((entry_id, "loss"), steps, loss)
-                extents[entry_id, "loss"] = data_extent(loss, log)
             if "train" in on_screen:
-                train_acc, val_acc = run.train_acc[rows], run.val_acc[rows]
-                self.layers["accuracy"].set_part((entry_id, "train"), steps, train_acc)
-                self.layers["accuracy"].set_part((entry_id, "val"), steps, val_acc)
-                extents[entry_id, "train"] = data_extent(train_acc, False)
-                extents[entry_id, "val"] = data_extent(val_acc, False)
+                self.layers["accuracy"].set_part((entry_id, "train"), steps, run.train_acc[rows])
+                self.layers["accuracy"].set_part((entry_id, "val"), steps, run.val_acc[rows])
             if "grad" in on_screen:
-                gradient = np.maximum(run.grad_norm[rows], 1e-300)
-                self.layers["grad"].set_part((entry_id, "grad"), steps, gradient)
-                extents[entry_id, "grad"] = data_extent(gradient, True)
+                self.layers["grad"].set_part((entry_id, "grad"), steps, np.maximum(run.grad_norm[rows], 1e-300))
             self.layers["loss"].labels[entry_id, "loss"] = run.label + run_ending_note(run)
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
         title = f"full-data loss (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else "full-data loss"
@@ -458,7 +437,6 @@ class CurvesPanel(QtWidgets.QWidget):
                 plot.removeItem(data)
             layer.remove((entry_id, name))
             layer.labels.pop((entry_id, name), None)
-            self._extents.pop((entry_id, name), None)
         self._drawn.forget(entry_id)
         self.curve_ids.discard(entry_id)
 
@@ -474,13 +452,15 @@ class CurvesPanel(QtWidgets.QWidget):
         pyqtgraph's autorange (its "A" button hands it back)."""
         runs = [self.state.runs.get(entry_id) for entry_id in wanted]
         final = all(run is None or run.ended for run in runs)
-        curves = ((self.loss_plot, ("loss",), log), (self.accuracy_plot, ("train", "val"), False),
-                  (self.gradient_plot, ("grad",), True))
-        for plot, names, plot_log in curves:
+        curves = ((self.loss_plot, self.layers["loss"], ("loss",), log),
+                  (self.accuracy_plot, self.layers["accuracy"], ("train", "val"), False),
+                  (self.gradient_plot, self.layers["grad"], ("grad",), True))
+        for plot, layer, names, plot_log in curves:
             if plot not in shown:
                 continue
-            spans = [self._extents.get((entry_id, name)) for entry_id in wanted for name in names]
-            spans = [span for span in spans if span is not None]
+            # (the layer keeps each curve's extent as drawn: log10 on a log axis)
+            spans = [layer.part_extent((entry_id, name)) for entry_id in wanted for name in names]
+            spans = [span for span in spans if span[0] is not None]
             if not spans:
                 continue
             low, high = min(span[0] for span in spans), max(span[1] for span in spans)

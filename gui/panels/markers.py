@@ -544,6 +544,12 @@ class SettledTrails(pg.GraphicsObject):
         part = self._parts.get(entry_id)
         return part.given if part is not None else (None, None)
 
+    def part_extent(self, entry_id, axis=1):
+        """(min, max) of one part's drawn points (log10 on a log axis) along ``axis`` (0: x,
+        1: y), over the points whose coordinates are both finite; (None, None) without any."""
+        part = self._parts.get(entry_id)
+        return extent_along(part.rect if part is not None else None, axis)
+
     def part_data(self, entry_id):
         """The drawn points (x, y) of one part, arrays (R,) (empty when it has none)."""
         part = self._parts.get(entry_id)

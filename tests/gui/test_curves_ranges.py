@@ -6,7 +6,7 @@ import pytest
 from PyQt6 import QtCore
 
 from hillwalk.gui.pacing import DeferredSlot
-from hillwalk.gui.panels.curves import Y_GROWTH, Y_PADDING, Y_SHRINK_FILL, data_extent, steady_range
+from hillwalk.gui.panels.curves import Y_GROWTH, Y_PADDING, Y_SHRINK_FILL, CurveLayer, steady_range
 from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS, type_into
 
 
@@ -29,10 +29,31 @@ def test_a_steady_range_holds_grows_with_room_and_fits_at_the_end():
     assert steady_range(None, 0.0, 0.0, final=True, log=False, final_padding=0.1) == pytest.approx((-0.6, 0.6))
 
 
-def test_a_data_extent_is_in_the_plots_coordinates():
-    assert data_extent([3.0, np.nan, 1.0, np.inf], log=False) == (1.0, 3.0)
-    assert data_extent([100.0, 0.0, -1.0, 0.1], log=True) == pytest.approx((-1.0, 2.0))
-    assert data_extent([np.nan], log=False) is None and data_extent([0.0, -2.0], log=True) is None
+def data_extent(values, log):
+    """The test's own reference: (lowest, highest) of the finite values in a plot's
+    coordinates (log10 of the positive ones on a log axis), or None."""
+    values = np.asarray(values, dtype=float)
+    if log:
+        values = values[values > 0]
+        values = np.log10(values) if values.size else values
+    values = values[np.isfinite(values)]
+    return (float(values.min()), float(values.max())) if values.size else None
+
+
+def test_a_curves_extent_is_in_the_plots_coordinates(qtbot):
+    """The ranges are framed from the layer's own extent of each curve as drawn (log10 on a
+    log axis; non-finite and, on a log axis, non-positive values left out)."""
+    layer = CurveLayer()
+
+    def extent(values, log):
+        layer.setLogMode(False, log)
+        layer.set_part("curve", np.arange(float(len(values))), np.array(values))
+        low, high = layer.part_extent("curve")
+        return None if low is None else (low, high)
+
+    assert extent([3.0, np.nan, 1.0, np.inf], log=False) == (1.0, 3.0)
+    assert extent([100.0, 0.0, -1.0, 0.1], log=True) == pytest.approx((-1.0, 2.0))
+    assert extent([np.nan], log=False) is None and extent([0.0, -2.0], log=True) is None
 
 
 def drawn_extent(curves, plot, names, log):
@@ -151,14 +172,19 @@ def test_hovering_a_curve_names_its_method(qtbot, window):
     entry = state.optimizers[0]
     x, y = curves.curve_data(entry.id, "loss")
     row = x.size // 2
-    drawn_y = np.log10(y[row]) if curves._log_loss() else y[row]
-    on_curve = view.mapFromScene(layer.mapToScene(QtCore.QPointF(x[row], drawn_y)))
-    away = view.mapFromScene(curves.loss_plot.vb.sceneBoundingRect().bottomRight()) - QtCore.QPoint(3, 3)
-    assert layer.label_near(view.mapToScene(away)) == ""   # (the lowest, rightmost corner: below every curve)
 
-    def hovered(position):
+    def on_curve():   # where the curve's middle point is shown now (the layout may still settle)
+        drawn_y = np.log10(y[row]) if curves._log_loss() else y[row]
+        return view.mapFromScene(layer.mapToScene(QtCore.QPointF(x[row], drawn_y)))
+
+    def away():   # the lowest, rightmost corner of the plot: below every curve
+        return view.mapFromScene(curves.loss_plot.vb.sceneBoundingRect().bottomRight()) - QtCore.QPoint(3, 3)
+
+    assert layer.label_near(view.mapToScene(away())) == ""
+
+    def hovered(where):
         # a person's mouse moves a pixel at a time (pyqtgraph takes at most one move a frame)
-        QTest.mouseMove(view.viewport(), position + QtCore.QPoint(hovered.wiggle, 0))
+        QTest.mouseMove(view.viewport(), where() + QtCore.QPoint(hovered.wiggle, 0))
         hovered.wiggle = 1 - hovered.wiggle
         return layer.toolTip()
 
@@ -167,7 +193,7 @@ def test_hovering_a_curve_names_its_method(qtbot, window):
     label = layer.toolTip()
     assert label in {state.runs[e.id].label for e in state.optimizers if e.enabled}
     # (another method's curve may pass through the same pixel: the nearest names itself)
-    assert layer.label_near(view.mapToScene(on_curve)) == label
+    assert layer.label_near(view.mapToScene(on_curve())) == label
     qtbot.waitUntil(lambda: hovered(away) == "", timeout=UI_TIMEOUT_MS)
 
 
