@@ -43,8 +43,9 @@ def log_ticks(low, high, max_ticks=None):
     """Ticks for a log axis from ``low`` to ``high`` (> 0): 1, 2 and 5 times powers of ten
     when the range spans less than three decades (and, given ``max_ticks``, that many fit),
     powers of ten otherwise, every k-th decade (10^0 among them) where more than
-    ``max_ticks`` would not fit (seven decades on a 60-px plot overlapped). Values are in
-    log10 space, as pyqtgraph's log mode expects."""
+    ``max_ticks`` would not fit (seven decades on a 60-px plot overlapped); None (pyqtgraph's
+    own ticks) where fewer than two of them lie within the range. Values are in log10
+    space, as pyqtgraph's log mode expects."""
     if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high <= 0:
         return None
     first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
@@ -59,6 +60,8 @@ def log_ticks(low, high, max_ticks=None):
         if len(ticks) > max_ticks:
             every = -(-len(ticks) // max(1, max_ticks))
             ticks = [v for v in ticks if round(np.log10(v)) % every == 0] or ticks[:1]
+    if sum(low <= v <= high for v in ticks) < 2:
+        return None   # a narrow range (0.57 .. 0.93) between its nice values: pyqtgraph's own ticks
     return [[(float(np.log10(v)), f"{v:g}") for v in ticks], []]
 
 
