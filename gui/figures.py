@@ -133,13 +133,43 @@ def use_readable_ticks(axis):
     axis.tickStrings = readable_tick_strings
 
 
+class MenuOnDemandViewBox(pg.ViewBox):
+    """A pyqtgraph view box whose context menu (View All, the axes' options, mouse mode) is
+    built at its first right click instead of with the view box.
+
+    pyqtgraph builds the menu in the constructor: two forms of a dozen widgets each, 4-6 ms
+    of the window's start per plot, for a menu most sessions never open; until it exists,
+    the view's range changes also skip the menu's own update. Once built it is pyqtgraph's
+    menu, kept and updated as usual. ``enableMenu`` means what it means for pg.ViewBox."""
+
+    def __init__(self, *args, enableMenu=True, **kwargs):
+        super().__init__(*args, enableMenu=False, **kwargs)
+        # pyqtgraph keeps the setting in the view's state and builds the menu where the
+        # setting is applied (setMenuEnabled): the setting only, the menu on demand
+        self.state["enableMenu"] = bool(enableMenu)
+
+    def _menu_on_demand(self):
+        """The menu, built now if it is enabled and not built yet (else None)."""
+        if self.menu is None and self.menuEnabled():
+            self.menu = pg.graphicsItems.ViewBox.ViewBoxMenu.ViewBoxMenu(self)
+            self.updateViewLists()   # the link combos list the named views, as for a menu built at once
+        return self.menu
+
+    def getMenu(self, ev):
+        return self._menu_on_demand()
+
+    def getContextMenus(self, event):
+        menu = self._menu_on_demand()
+        return menu.actions() if menu is not None else []
+
+
 class LandscapeFigure(pg.GraphicsLayoutWidget):
     """A heatmap (slice) or curve (cut) of a :class:`~core.landscapes.landscape.Landscape`."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setBackground("w")
-        self.plot = self.addPlot()
+        self.plot = self.addPlot(viewBox=MenuOnDemandViewBox())
         self.plot.showGrid(x=False, y=False)
         for side in ("bottom", "left"):
             # the labels carry numbers (norms, cosines) that an automatic "(x0.001)" would garble

@@ -8,7 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from ..figures import set_title, show_axis
+from ..figures import MenuOnDemandViewBox, set_title, show_axis
 from ..pacing import CURVES_FOLLOW_MS, DeferredSlot
 from .markers import DrawnFrom, SettledTrails
 from .widgets import run_ending_note
@@ -205,9 +205,11 @@ class CurvesPanel(QtWidgets.QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         layout.addWidget(self.graphics)
-        self.loss_plot = self.graphics.addPlot(row=0, col=0, title="full-data loss")
-        self.accuracy_plot = self.graphics.addPlot(row=1, col=0, title="accuracy (train solid, validation dashed)")
-        self.gradient_plot = self.graphics.addPlot(row=2, col=0, title="gradient norm (of the step's minibatch)")
+        self.loss_plot = self.graphics.addPlot(row=0, col=0, title="full-data loss", viewBox=MenuOnDemandViewBox())
+        self.accuracy_plot = self.graphics.addPlot(row=1, col=0, title="accuracy (train solid, validation dashed)",
+                                                 viewBox=MenuOnDemandViewBox())
+        self.gradient_plot = self.graphics.addPlot(row=2, col=0, title="gradient norm (of the step's minibatch)",
+                                                 viewBox=MenuOnDemandViewBox())
         # The plots share their x range by construction (0 .. steps, or each autoranged on
         # the same gradient counts), not by pyqtgraph's x link: a link lines views up by
         # their pixels, and the plots hidden in the compact arrangement keep another width,

@@ -7,7 +7,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from ..figures import clip_for_log, component_label, modes_note, set_axis_label, show_axis
+from ..figures import MenuOnDemandViewBox, clip_for_log, component_label, modes_note, set_axis_label, show_axis
 from ..pacing import CUT_FOLLOWS_MS, DeferredSlot
 from .markers import RunMarkers, drawn_rows, finite_rows, rows_up_to
 from .widgets import combo, select_data, set_quietly
@@ -86,7 +86,7 @@ class CutPanel(QtWidgets.QWidget):
             points_layout.addWidget(self.points[2 * row + 1], row, 2)
         points_layout.setColumnStretch(3, 1)
         layout.addWidget(self.points_row)
-        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot_widget = pg.PlotWidget(background="w", viewBox=MenuOnDemandViewBox())
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setLabel("bottom", "s: position along the cut", color="k")
         for side in ("bottom", "left"):
