@@ -18,6 +18,7 @@ from hillwalk.core.landscapes.landscape import (
     reference_slice,
     set_parallelism,
 )
+from hillwalk.core.models.components import Component
 from hillwalk.core.models.network import Network
 from hillwalk.core.models.regularizers import Regularizer
 
@@ -400,13 +401,21 @@ def test_one_hidden_layer_folds_its_output_biases_and_deeper_nets_do_not():
     np.testing.assert_array_equal(parts[:, 5], [[1.0] * 7, [0.0] * 7, [0.0] * 7])
 
 
-@pytest.mark.parametrize("hidden", [(5,), (5, 4)])
-def test_softmax_overflow_takes_the_largest_score_shift(monkeypatch, hidden):
+@pytest.mark.parametrize("hidden, block", [((5,), None), ((5, 4), None), ((5,), 16), ((5, 4), 16)])
+def test_softmax_overflow_takes_the_largest_score_shift(monkeypatch, hidden, block):
     """Far out on the plane some s_j - s_y exceeds 709: the shifted softmax overflows and
     those blocks are evaluated again with the largest-score shift (counted here); near the
-    centre nothing overflows and the shortcut is taken throughout."""
+    centre nothing overflows and the shortcut is taken throughout; likewise with the examples
+    in blocks of 16 (the last one 12)."""
     net = make_net(hidden=hidden, data=small_data(n=60))
     plane = plane_of(net, scale=3.0)
+    if block is not None:
+        unit_bytes = 8 * (sum(hidden) + (len(hidden) == 1) + net.n_classes)
+        monkeypatch.setattr(network_slice, "BLOCK_CACHE_BYTES", unit_bytes * 2 * block)
+        monkeypatch.setattr(network_slice, "MIN_BLOCK", block)
+        engine = network_slice.FastNetwork(net, plane, make_axis(-1, 1, 3), make_axis(-1, 1, 3),
+                                           Component.parse("total"), 2 ** 28)
+        assert (engine.points_per_pass, engine.block) == (2, block)
     calls = []
     original = network_slice.per_example_losses_by_rows
 
@@ -423,3 +432,29 @@ def test_softmax_overflow_takes_the_largest_score_shift(monkeypatch, hidden):
     far = compute_slice(net, plane, alphas, betas, "total")
     assert calls and np.isfinite(far.values).all()
     assert relative_error(far.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
+
+
+def test_only_the_blocks_with_an_overflow_are_evaluated_again(monkeypatch):
+    """Where only the last block's examples (12 of 60, their features 300 times larger)
+    overflow, only that block is evaluated again with the largest-score shift, in every
+    pass, and the slice is still exact."""
+    base = small_data(n=60)
+    X = base.X.copy()
+    X[48:] *= 300.0
+    net = make_net(hidden=(5,), data=Dataset(X, base.y, base.class_names, base.feature_names))
+    plane = plane_of(net, scale=3.0)
+    monkeypatch.setattr(network_slice, "BLOCK_CACHE_BYTES", 8 * (5 + 1 + net.n_classes) * 2 * 16)
+    monkeypatch.setattr(network_slice, "MIN_BLOCK", 16)
+    again = []
+    original = network_slice.per_example_losses_by_rows
+
+    def counted(scores, *args, **kwargs):
+        again.append(scores.shape[-1])   # the block's examples
+        return original(scores, *args, **kwargs)
+
+    monkeypatch.setattr(network_slice, "per_example_losses_by_rows", counted)
+    alphas, betas = make_axis(-1, 1, 5), make_axis(-1, 1, 4)
+    result = compute_slice(net, plane, alphas, betas, "total")
+    assert result.method == "fast"
+    assert again and set(again) == {12}   # the last block (48..59) only
+    assert relative_error(result.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
