@@ -18,12 +18,6 @@ the rounds; the machines are shared and noisy):
 Exactness: the largest relative difference from point-by-point evaluation (on the sub-grid
 for cifar_sized, on 200 random grid points for digits); the target is 1e-9.
 
-Workers: on Linux the fast path's workers are forked processes (``Parallelism.forked``,
-as the app and the command line run it); each round also times the fast path on threads
-(digits: the whole grid; cifar_sized: a 51 x 51 grid, against the forked workers on the
-same grid) and prints forked / threads (below 1: the processes are faster). The values of
-both are the same.
-
 Run: .venv/bin/python benchmarks/bench_network_slice.py [--rounds 3] [--quick]
 """
 import argparse
@@ -38,14 +32,7 @@ import numpy as np
 from hillwalk.core import experiment
 from hillwalk.core.data.datasets import Dataset
 from hillwalk.core.landscapes.directions import random_plane
-from hillwalk.core.landscapes.landscape import (
-    Parallelism,
-    compute_slice,
-    get_parallelism,
-    make_axis,
-    reference_slice,
-    set_parallelism,
-)
+from hillwalk.core.landscapes.landscape import Parallelism, compute_slice, make_axis, reference_slice, set_parallelism
 from hillwalk.core.landscapes.slices import SliceSpec
 from hillwalk.core.models.network import TwoLayerNet
 from hillwalk.core.models.problem import ClassifierSpec
@@ -75,30 +62,9 @@ def relative_error(values, reference):
     return float(np.max(np.abs(values[mask] - reference[mask]) / np.maximum(np.abs(reference[mask]), 1e-300)))
 
 
-def on_threads(work):
-    """``work()`` timed with the fast path's workers as threads (not forked); (seconds, result)."""
-    app = get_parallelism()
-    previous = set_parallelism(Parallelism(app.workers, app.blas_limit, forked=False))
-    try:
-        return timed(work)
-    finally:
-        set_parallelism(previous)
-
-
-def forked_over_threads(net, plane, alphas, betas):
-    """forked / threads: the fast path's time with the app's workers over its time on threads
-    (the same values: checked)."""
-    forked_s, forked = timed(lambda: compute_slice(net, plane, alphas, betas, "total"))
-    threads_s, threads = on_threads(lambda: compute_slice(net, plane, alphas, betas, "total"))
-    assert np.array_equal(forked.values, threads.values, equal_nan=True)
-    return forked_s / threads_s
-
-
 def cifar_round(net, plane, grid):
     alphas, betas = make_axis(-1, 1, grid), make_axis(-1, 1, grid)
     fast_s, fast = timed(lambda: compute_slice(net, plane, alphas, betas, "total"))
-    small = make_axis(-1, 1, min(grid, 51))
-    forked_vs_threads = forked_over_threads(net, plane, small, small)
     sub_a, sub_b = alphas[::max(1, grid // 4)][:5], betas[::max(1, grid // 2)][:3]
     sample = sub_a.size * sub_b.size
     generic_s, generic = timed(lambda: compute_slice(net, plane, sub_a, sub_b, "total", method="generic"))
@@ -114,7 +80,6 @@ def cifar_round(net, plane, grid):
     return {"fast_s": fast_s, "fast_ms_per_point": 1e3 * per_point, "fallback_points": fast.fallback_points,
             "generic_ms_per_point": 1e3 * generic_s / sample, "reference_ms_per_point": 1e3 * reference_s / sample,
             "vs_generic": generic_s / sample / per_point, "vs_reference": reference_s / sample / per_point,
-            "forked_vs_threads": forked_vs_threads,
             "max_rel_err": max(relative_error(fast_sub, reference), relative_error(generic.values, reference))}
 
 
@@ -122,26 +87,15 @@ def digits_round(net, plane, grid, seed):
     alphas, betas = make_axis(-1, 1, grid), make_axis(-1, 1, grid)
     fast_s, fast = timed(lambda: compute_slice(net, plane, alphas, betas, "total"))
     generic_s, generic = timed(lambda: compute_slice(net, plane, alphas, betas, "total", method="generic"))
-    threads_s, threads = on_threads(lambda: compute_slice(net, plane, alphas, betas, "total"))
-    assert np.array_equal(fast.values, threads.values, equal_nan=True)
     points = np.random.default_rng(seed).choice(fast.values.size, 200, replace=False)
     reference = reference_slice(net, plane, alphas, betas, "total", points=points)
     return {"fast_s": fast_s, "generic_s": generic_s, "vs_generic": generic_s / fast_s,
-            "forked_vs_threads": fast_s / threads_s,
             "fallback_points": fast.fallback_points,
             "max_rel_err": max(relative_error(fast.values, reference), relative_error(generic.values, reference))}
 
 
 def summary(values):
     return f"{min(values):.1f} / {statistics.median(values):.1f} / {max(values):.1f}"
-
-
-def summary2(values):
-    return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
-
-
-def workers_note():
-    return "below 1: forked workers faster" if get_parallelism().forked else "no fork() here: both threads"
 
 
 def main():
@@ -177,13 +131,9 @@ def main():
     print(f"    x point-by-point NumPy    {summary([r['vs_reference'] for r in cifar_rounds])}   (target >= 30; "
           f"{summary([r['reference_ms_per_point'] for r in cifar_rounds])} ms a point, extrapolated)")
     print(f"    max relative error        {max(r['max_rel_err'] for r in cifar_rounds):.1e}   (target <= 1e-9)")
-    print(f"    workers forked / threads  {summary2([r['forked_vs_threads'] for r in cifar_rounds])}   "
-          f"(the fast path, {min(grid, 51)} x {min(grid, 51)}; {workers_note()})")
     print(f"  digits (64 ReLU units, trained centre): fast {summary([r['fast_s'] for r in digits_rounds])} s, "
           f"generic {summary([r['generic_s'] for r in digits_rounds])} s")
     print(f"    x generic path            {summary([r['vs_generic'] for r in digits_rounds])}   (target >= 2)")
-    print(f"    workers forked / threads  {summary2([r['forked_vs_threads'] for r in digits_rounds])}   "
-          f"(the fast path; {workers_note()})")
     print(f"    max relative error        {max(r['max_rel_err'] for r in digits_rounds):.1e}   (target <= 1e-9)")
     print(json.dumps(results))
 

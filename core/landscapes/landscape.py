@@ -20,7 +20,6 @@ import itertools
 import math
 import os
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -73,37 +72,21 @@ class Parallelism:
     The split changes no value of the linear fast path (its chunks are combined in order)
     and no point's operations on the network paths; the only difference measured there is
     the BLAS library's own (one thread or several): at most 1 ulp on a few grid points.
-
-    ``forked``: the network fast path's workers are processes forked for each chunk of
-    examples (Linux only, see :data:`FORK_AVAILABLE`) instead of threads. Its many small
-    NumPy calls per point made two threads wait for each other's interpreter lock: on this
-    project's two cores the same passes took 0.73x the threads' time in forked workers on
-    the digits net and 0.84x on a CIFAR-sized one (medians of eight rounds in turn);
-    ``benchmarks/bench_network_slice.py`` prints the ratio of the two on every run. The
-    values are the same (each point's operations are).
     """
 
     workers: int = 1
     blas_limit: object = None
-    forked: bool = False
 
     def __post_init__(self):
         if int(self.workers) != self.workers or self.workers < 1:
             raise HillwalkError(f"the number of workers must be a whole number >= 1, got {self.workers}")
 
     @classmethod
-    def all_cores(cls, blas_limit=None, most: int = 8, forked: bool | None = None) -> "Parallelism":
-        """One worker per core (at most ``most``), with ``blas_limit`` when there are several;
-        the network fast path's workers forked where the platform allows (``forked`` None)."""
+    def all_cores(cls, blas_limit=None, most: int = 8) -> "Parallelism":
+        """One worker per core (at most ``most``), with ``blas_limit`` when there are several."""
         workers = max(1, min(os.cpu_count() or 1, most))
-        forked = FORK_AVAILABLE if forked is None else forked
-        return cls(workers, blas_limit if workers > 1 else None, bool(forked) and workers > 1)
+        return cls(workers, blas_limit if workers > 1 else None)
 
-
-# Forked workers need fork() without exec: Linux has it and its BLAS libraries prepare for
-# it; macOS's system libraries do not support a forked child that computes (and Windows has
-# no fork), so there the workers stay threads.
-FORK_AVAILABLE = sys.platform.startswith("linux") and hasattr(os, "fork")
 
 _parallelism = Parallelism()
 

@@ -9,8 +9,7 @@ with ``Z0, Za, Zb`` the first layer's affine map under c, d1 and d2 (``(n, M)`` 
 maxout ``(k, n, M)``). The big product (``N D M`` multiply-adds per point on the generic path)
 is done three times for the whole grid, in one pass over X; what remains per grid point
 is the combination, the activation, the later layers (``h W2(a, b)`` and on) and the loss,
-batched over chunks of points and shared among workers: threads, or on Linux processes
-forked for each chunk of examples (:class:`~core.landscapes.landscape.Parallelism`). With one hidden layer the output
+batched over chunks of points and shared among threads. With one hidden layer the output
 biases ride on a constant unit of the first layer's parts (one product for the scores), and
 softmax is shifted by the correct class's score (no largest-score reduction) wherever no
 exponential overflows.
@@ -28,23 +27,16 @@ in train mode).
 """
 from __future__ import annotations
 
-import collections
 import contextlib
 import itertools
 import math
-import multiprocessing.connection
-import os
-import pickle
 import queue
-import signal
 import threading
-import time
 
 import numpy as np
 
-from ..errors import HillwalkError
 from ..models.losses import per_example_losses_by_rows, softmax_losses_shifted_by_correct
-from .landscape import FORK_AVAILABLE, WORK_PER_STEP, get_parallelism, penalty_grid, slice_threads
+from .landscape import WORK_PER_STEP, get_parallelism, penalty_grid, slice_threads
 
 # A grid point where some first-layer unit's |c_u| + |a||d1_u| + |b||d2_u| exceeds this
 # multiple of |c_u + a d1_u + b d2_u| is evaluated directly: there the combination's rounding
@@ -71,13 +63,6 @@ STEP_WORK = 16 * WORK_PER_STEP
 # and 4.
 BLOCK_CACHE_BYTES = 2 ** 20
 MIN_BLOCK = 256
-# Forked workers (Parallelism.forked) take pieces of about this many multiply-adds (a few
-# milliseconds: the parent's messages cost tens of microseconds each), at most
-# PIECES_AHEAD of them at a time each (the next one is waiting when a piece ends); a worker
-# still running this long after its slice ended or was dropped is killed.
-PIECE_WORK = STEP_WORK // 4
-PIECES_AHEAD = 2
-WORKER_EXIT_S = 0.5
 
 
 def _block_scores(later, weights, three, z, masks, out):
@@ -302,14 +287,6 @@ class FastNetwork:
                 yield self._chunk_sums(self._points(a, b), blocks) if a.size else np.zeros(0)
             return
         hold_blas = self.parallelism.blas_limit or contextlib.nullcontext
-        if self.parallelism.forked and FORK_AVAILABLE:
-            try:
-                workers = _ForkedWorkers(self, blocks, self.workers, hold_blas)
-            except OSError:   # no more processes allowed, or no memory for one: threads instead
-                workers = None
-            if workers is not None:
-                yield from self._forked_chunk_results(chunks, blocks, workers)
-                return
         passes = queue.SimpleQueue()
         lock = threading.Lock()
         stopping = threading.Event()
@@ -367,77 +344,6 @@ class FastNetwork:
                 yield chunk_sums[index]
                 chunk_sums[index] = None
                 index += 1
-
-    def _forked_chunk_results(self, chunks, blocks, workers):
-        """:meth:`_chunk_results` on forked ``workers`` (:class:`_ForkedWorkers`, their own
-        copy of ``blocks`` from the fork): each chunk's points go out in pieces of whole
-        passes (the passes of one thread, so every point's operations are the same), at
-        most PIECES_AHEAD pieces per worker at a time, the next chunks' pieces queued behind
-        the current one's; results come back as they finish and chunks are yielded in
-        order. Closing the generator ends the workers (see :meth:`_ForkedWorkers.close`)."""
-        step_points = max(1, PIECE_WORK // max(1, self.objective.fast_slice_work(self.n_examples)))
-        piece = self.points_per_pass * max(1, step_points // self.points_per_pass)
-        pending = collections.deque()       # (chunk index, start, stop, a, b), not yet sent
-        chunk_sums, remaining = [], []
-        sent = {connection: 0 for connection in workers.connections}   # pieces it has not answered
-        ended = set()                       # workers that took no more pieces (gone)
-
-        def ended_unexpectedly():
-            return HillwalkError("a slice worker process ended unexpectedly (out of memory?); "
-                                 "compute the slice again, or with a smaller grid")
-        chunks = iter(chunks)
-
-        def submit(a, b):
-            index = len(chunk_sums)
-            chunk_sums.append(np.empty(a.size))
-            step = piece if a.size > self.points_per_pass else max(1, -(-a.size // self.workers))
-            cuts = range(0, a.size, step)
-            remaining.append(len(cuts))
-            for start in cuts:
-                pending.append((index, start, min(start + step, a.size), a[start:start + step], b[start:start + step]))
-
-        try:
-            index = 0
-            while True:
-                # enough queued to keep every worker busy (the chunks are made lazily)
-                while len(pending) < 2 * PIECES_AHEAD * self.workers:
-                    chunk = next(chunks, None)
-                    if chunk is None:
-                        break
-                    submit(*chunk)
-                if index == len(chunk_sums):
-                    return
-                if remaining[index] == 0:
-                    yield chunk_sums[index]
-                    chunk_sums[index] = None
-                    index += 1
-                    continue
-                for connection in workers.connections:
-                    while pending and sent[connection] < PIECES_AHEAD and connection not in ended:
-                        chunk_index, start, stop, a, b = pending[0]
-                        try:
-                            connection.send(((chunk_index, start, stop), a, b))
-                        except OSError:   # it has ended: its last answer (an error) is still to be read
-                            ended.add(connection)
-                            if not sent[connection]:
-                                raise ended_unexpectedly() from None
-                            break
-                        pending.popleft()
-                        sent[connection] += 1
-                busy = [connection for connection, count in sent.items() if count]
-                for connection in multiprocessing.connection.wait(busy):
-                    try:
-                        key, values, error = connection.recv()
-                    except (EOFError, OSError):
-                        raise ended_unexpectedly() from None
-                    sent[connection] -= 1
-                    if error is not None:
-                        raise error
-                    chunk_index, start, stop = key
-                    chunk_sums[chunk_index][start:stop] = values
-                    remaining[chunk_index] -= 1
-        finally:
-            workers.close()
 
     # ----------------------------------------------------------------- points
     def _evaluate_points(self, alphas, betas, penalty, out, threaded, progress):
@@ -538,86 +444,3 @@ class FastNetwork:
         for finished in self._evaluate_points(self.alphas, self.betas, penalty, flat, threaded, progress):
             rows = 0 if finished is None else finished // na
             yield min(done[0] / total_work, 1.0 if finished == values.size else 0.999), rows, None
-
-
-class _ForkedWorkers:
-    """``count`` processes forked from the slice's thread, each computing
-    :meth:`FastNetwork._chunk_sums` for the pieces of points it is sent (see
-    :meth:`FastNetwork._forked_chunk_results`): their own interpreter each, so their many
-    small NumPy calls do not wait for one another's (or the window's) interpreter lock.
-
-    A fork shares the parent's memory until either side writes: the blocks of examples'
-    first-layer parts (every worker reads all of them) are not copied. The children are
-    forked while the BLAS library is held to one thread, which they keep; they run nothing
-    but NumPy on what they were forked with (no locks of the parent's other threads, no
-    Qt), answer over a pipe, and leave with ``os._exit`` (no clean-up of the parent's
-    objects, no flush of its buffers).
-    """
-
-    def __init__(self, engine, blocks, count, hold_blas):
-        self.connections, self.pids = [], []
-        try:
-            with hold_blas():
-                for _ in range(count):
-                    parent_end, child_end = multiprocessing.Pipe()
-                    pid = os.fork()
-                    if pid == 0:   # the child
-                        status = 1
-                        try:
-                            # Ctrl+C in a terminal reaches the whole process group: the parent
-                            # stops the slice and ends its workers
-                            signal.signal(signal.SIGINT, signal.SIG_IGN)
-                            parent_end.close()
-                            _serve_pieces(engine, blocks, child_end)
-                            status = 0
-                        finally:
-                            os._exit(status)
-                    child_end.close()
-                    self.connections.append(parent_end)
-                    self.pids.append(pid)
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self):
-        """End the workers: their pipes closed (one waiting for a piece then leaves), and
-        any still running after WORKER_EXIT_S (in the middle of a piece) killed; every one
-        reaped. Calling it again does nothing."""
-        for connection in self.connections:
-            connection.close()
-        deadline = time.monotonic() + WORKER_EXIT_S
-        for pid in self.pids:
-            while os.waitpid(pid, os.WNOHANG) == (0, 0):
-                if time.monotonic() > deadline:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                    break
-                time.sleep(0.001)
-        self.connections, self.pids = [], []
-
-
-def _serve_pieces(engine, blocks, connection):
-    """A forked worker's loop: for each ((chunk, start, stop), a, b) received, send back
-    (the key, the sums of :meth:`FastNetwork._chunk_sums` at points (a, b), None), or
-    (the key, None, the error) and stop; stop when the pipe closes."""
-    while True:
-        try:
-            key, a, b = connection.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            sums = engine._chunk_sums(engine._points(a, b), blocks)
-        except BaseException as error:
-            connection.send((key, None, _sendable(error)))
-            return
-        connection.send((key, sums, None))
-
-
-def _sendable(error):
-    """``error`` if it survives pickling (to be raised again in the parent), else a
-    RuntimeError that names it."""
-    try:
-        pickle.loads(pickle.dumps(error))
-        return error
-    except Exception:
-        return RuntimeError(f"{type(error).__name__}: {error}")

@@ -1,7 +1,6 @@
 """The exact fast slice path of networks (core/landscapes/network_slice.py) against the
 point-by-point evaluation: every grid point formed as ``c + a d1 + b d2`` and evaluated
 from scratch."""
-import os
 import threading
 
 import numpy as np
@@ -253,65 +252,30 @@ def test_a_large_grid_shows_a_preview_first_and_rows_as_they_finish():
     assert rows == sorted(rows) and len(set(rows)) > 10
 
 
-# the two kinds of workers: threads, and processes forked for each chunk of examples
-WORKERS = [pytest.param(False, id="threads"),
-           pytest.param(True, id="forked", marks=pytest.mark.skipif(not network_slice.FORK_AVAILABLE,
-                                                                     reason="no fork() here"))]
-
-
-@pytest.fixture
-def forks(monkeypatch):
-    """The pids of the processes forked during the test (os.fork recorded)."""
-    pids = []
-    fork = os.fork
-
-    def recorded():
-        pid = fork()
-        if pid:
-            pids.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", recorded)
-    return pids
-
-
-def reaped(pid) -> bool:
-    """Whether the child ``pid`` has ended and been waited for (no zombie left)."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
-
-
-@pytest.mark.parametrize("forked", WORKERS)
-def test_stopping_early_leaves_no_thread_behind(forked, forks):
+def test_stopping_early_leaves_no_thread_behind():
     net = make_net(hidden=(8,), data=small_data(n=200))
     plane = plane_of(net)
     axis = make_axis(-1, 1, 41)
-    previous = set_parallelism(Parallelism(2, forked=forked))
+    previous = set_parallelism(Parallelism(2))
     try:
         checks = []
         result = compute_slice(net, plane, axis, axis, "total", should_stop=lambda: len(checks) > 2 or
                                checks.append(1))
-        stopped_forks = list(forks)
         threaded = compute_slice(net, plane, axis, axis, "total")
     finally:
         set_parallelism(previous)
     assert result is None
     assert not [t for t in threading.enumerate() if t.name.startswith("hillwalk-slice")]
-    assert bool(stopped_forks) == forked and all(reaped(pid) for pid in forks)
     serial = compute_slice(net, plane, axis, axis, "total")
     np.testing.assert_allclose(threaded.values, serial.values, rtol=1e-13)
 
 
-@pytest.mark.parametrize("forked", WORKERS)
 @pytest.mark.parametrize("case", ["relu-softmax-l2", "leaky-svm-l1-deep", "maxout-svm-elastic",
                                   "relu-softmax-dropout-mean2"])
-def test_two_workers_sharing_passes_across_rows_give_the_one_thread_slice(monkeypatch, case, forked, forks):
-    """The workers take passes of a few points across rows and chunks (threads off one
-    queue, forked workers in pieces of whole passes); the slice is the one-thread slice,
-    whatever order the passes finish in, with guarded points and examples in chunks too."""
+def test_two_workers_sharing_passes_across_rows_give_the_one_thread_slice(monkeypatch, case):
+    """The workers take passes of a few points off one queue across rows and chunks; the
+    slice is the one-thread slice, whatever order the passes finish in, with guarded
+    points and examples in chunks too."""
     net = make_net(data=small_data(n=120), **CASES[case])
     plane = plane_of(net)
     alphas, betas = make_axis(-1.5, 1.5, 13), make_axis(-1, 1, 7)
@@ -320,7 +284,7 @@ def test_two_workers_sharing_passes_across_rows_give_the_one_thread_slice(monkey
     monkeypatch.setattr(network_slice, "BLOCK_CACHE_BYTES", 8 * 8 * 40 * 2)
     monkeypatch.setattr(network_slice, "MIN_BLOCK", 40)
     one = compute_slice(net, plane, alphas, betas, "total")
-    previous = set_parallelism(Parallelism(2, forked=forked))
+    previous = set_parallelism(Parallelism(2))
     try:
         two = compute_slice(net, plane, alphas, betas, "total")
         chunked = list(iter_slice(net, plane, alphas, betas, "total", budget_bytes=2 * 3 * 8 * 8 * 30))[-1].result
@@ -328,7 +292,6 @@ def test_two_workers_sharing_passes_across_rows_give_the_one_thread_slice(monkey
         guarded = compute_slice(net, plane, alphas, betas, "total")
     finally:
         set_parallelism(previous)
-    assert bool(forks) == forked and all(reaped(pid) for pid in forks)
     np.testing.assert_allclose(two.values, one.values, rtol=1e-13)
     np.testing.assert_allclose(chunked.values, one.values, rtol=1e-13)
     assert 0 < guarded.fallback_points < alphas.size * betas.size
@@ -336,8 +299,7 @@ def test_two_workers_sharing_passes_across_rows_give_the_one_thread_slice(monkey
     assert relative_error(two.values, reference_slice(net, plane, alphas, betas, "total")) < 1e-9
 
 
-@pytest.mark.parametrize("forked", WORKERS)
-def test_a_failing_pass_reaches_the_caller_and_leaves_no_thread_behind(monkeypatch, forked, forks):
+def test_a_failing_pass_reaches_the_caller_and_leaves_no_thread_behind(monkeypatch):
     net = make_net(hidden=(8,), data=small_data(n=100))
     plane = plane_of(net)
     axis = make_axis(-1, 1, 21)
@@ -360,7 +322,7 @@ def test_a_failing_pass_reaches_the_caller_and_leaves_no_thread_behind(monkeypat
         except FloatingPointError as error:
             raised.append(error)
 
-    previous = set_parallelism(Parallelism(2, forked=forked))
+    previous = set_parallelism(Parallelism(2))
     try:
         caller = threading.Thread(target=compute)
         caller.start()
@@ -368,57 +330,8 @@ def test_a_failing_pass_reaches_the_caller_and_leaves_no_thread_behind(monkeypat
     finally:
         set_parallelism(previous)
     assert not caller.is_alive(), "the failure never reached the caller"
-    # (a forked worker counts its own passes, and fails at its seventh)
     assert [str(error) for error in raised] == ["pass 7 failed"]
     assert not [t for t in threading.enumerate() if t.name.startswith("hillwalk-slice")]
-    assert bool(forks) == forked and all(reaped(pid) for pid in forks)
-
-
-@pytest.mark.skipif(not network_slice.FORK_AVAILABLE, reason="no fork() here")
-def test_a_forked_worker_that_dies_is_reported_and_the_other_is_ended(monkeypatch, forks):
-    """Worker processes that end in the middle of a piece (killed for memory, say): the
-    slice stops with a message that says what happened and what to do, and every worker
-    is reaped."""
-    net = make_net(hidden=(8,), data=small_data(n=100))
-    plane = plane_of(net)
-    axis = make_axis(-1, 1, 21)
-    parent = os.getpid()
-    original = network_slice.FastNetwork._chunk_sums
-
-    def dying(self, *arguments):
-        if os.getpid() != parent:   # in a worker: it ends at once, as a killed process does
-            os._exit(9)
-        return original(self, *arguments)
-
-    monkeypatch.setattr(network_slice.FastNetwork, "_chunk_sums", dying)
-    previous = set_parallelism(Parallelism(2, forked=True))
-    try:
-        with pytest.raises(HillwalkError, match="ended unexpectedly"):
-            compute_slice(net, plane, axis, axis, "total")
-    finally:
-        set_parallelism(previous)
-    assert len(forks) >= 2 and all(reaped(pid) for pid in forks)
-
-
-@pytest.mark.skipif(not network_slice.FORK_AVAILABLE, reason="no fork() here")
-def test_a_fork_that_fails_leaves_the_work_to_threads(monkeypatch):
-    """Where no process can be forked (a limit on processes, no memory), the workers are
-    threads: the same slice."""
-    net = make_net(hidden=(8,), data=small_data(n=100))
-    plane = plane_of(net)
-    axis = make_axis(-1, 1, 21)
-    one = compute_slice(net, plane, axis, axis, "total")
-
-    def refused():
-        raise BlockingIOError(11, "Resource temporarily unavailable")
-
-    monkeypatch.setattr(os, "fork", refused)
-    previous = set_parallelism(Parallelism(2, forked=True))
-    try:
-        two = compute_slice(net, plane, axis, axis, "total")
-    finally:
-        set_parallelism(previous)
-    np.testing.assert_allclose(two.values, one.values, rtol=1e-13)
 
 
 def test_a_paused_threaded_network_slice_does_not_keep_the_interpreter_from_exiting():

@@ -4,7 +4,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hillwalk.core.landscapes.landscape import FORK_AVAILABLE
 from hillwalk.core.models.network import TwoLayerNet
 from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS
 
@@ -69,47 +68,3 @@ def test_the_spiral_preset_shows_linear_failing_and_the_network_succeeding(qtbot
     assert "training accuracy 9" in lab.figure_texts["b"].text()
     assert lab.figures["b"].image.image is not None and lab.graphics.isVisible()
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
-
-
-@pytest.mark.skipif(not FORK_AVAILABLE, reason="no fork() here")
-@pytest.mark.scene("small_wide_network_session")
-def test_network_slices_on_forked_workers_give_one_threads_values_and_end_cleanly(qtbot, window, monkeypatch):
-    """As the app runs them on Linux (``main.use_all_cores``): a network's slice on two
-    forked worker processes. Three new ranges typed in a row cancel the slices before them;
-    the last one's values are one thread's, and every worker process forked meanwhile has
-    ended and been reaped (no process, and no thread, outlives its job)."""
-    import os
-
-    from hillwalk.core.landscapes.landscape import Parallelism, compute_slice, set_parallelism
-    from hillwalk.main import SharedBlasLimit
-
-    forked = []
-    fork = os.fork
-
-    def recorded():
-        pid = fork()
-        if pid:
-            forked.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", recorded)
-    previous = set_parallelism(Parallelism(2, SharedBlasLimit(), forked=True))
-    try:
-        state = window.state
-        for extent in (2.0, 3.0, 1.5):
-            window.landscape_panel.extent.setValue(extent)
-        qtbot.waitUntil(lambda: state.landscape is not None and state.landscape.alphas[0] == -1.5,
-                        timeout=SCENE_TIMEOUT_MS)
-        qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
-        landscape = state.landscape
-        assert landscape.method == "fast"
-        set_parallelism(Parallelism(1))
-        serial = compute_slice(state.objective, landscape.plane, landscape.alphas, landscape.betas,
-                               landscape.component)
-    finally:
-        set_parallelism(previous)
-    np.testing.assert_array_equal(landscape.values, serial.values)
-    assert forked
-    for pid in forked:
-        with pytest.raises(ChildProcessError):   # already waited for
-            os.waitpid(pid, os.WNOHANG)
