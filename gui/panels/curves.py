@@ -39,15 +39,17 @@ Y_GROWTH = 1.6
 Y_SHRINK_FILL = 0.3
 
 
-def log_ticks(low, high, max_ticks=None):
-    """Ticks for a log axis from ``low`` to ``high`` (> 0): 1, 2 and 5 times powers of ten
-    when the range spans less than three decades (and, given ``max_ticks``, that many fit),
-    powers of ten otherwise, every k-th decade (10^0 among them) where more than
-    ``max_ticks`` would not fit (seven decades on a 60-px plot overlapped); None (pyqtgraph's
-    own ticks) where fewer than two of them lie within the range. Values are in log10
-    space, as pyqtgraph's log mode expects."""
+def log_ticks(low, high, max_ticks=None, shown=None):
+    """Ticks for a log axis over values from ``low`` to ``high`` (> 0): 1, 2 and 5 times
+    powers of ten when the range spans less than three decades (and, given ``max_ticks``,
+    that many fit), powers of ten otherwise, every k-th decade (10^0 among them) where more
+    than ``max_ticks`` would not fit (seven decades on a 60-px plot overlapped); None
+    (pyqtgraph's own ticks) where fewer than two of them lie within ``shown`` (bottom, top:
+    the values the axis shows; default ``low`` .. ``high``). Values are in log10 space, as
+    pyqtgraph's log mode expects."""
     if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high <= 0:
         return None
+    bottom, top = (low, high) if shown is None else shown
     first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
 
     def chosen(multiples):
@@ -60,8 +62,11 @@ def log_ticks(low, high, max_ticks=None):
         if len(ticks) > max_ticks:
             every = -(-len(ticks) // max(1, max_ticks))
             ticks = [v for v in ticks if round(np.log10(v)) % every == 0] or ticks[:1]
-    if sum(low <= v <= high for v in ticks) < 2:
-        return None   # a narrow range (0.57 .. 0.93) between its nice values: pyqtgraph's own ticks
+    if sum(bottom <= v <= top for v in ticks) < 2:
+        # a narrow range (0.57 .. 0.93) between its nice values: pyqtgraph's own ticks (a
+        # range with one of them inside the data and one just outside, 0.02 .. 0.99, still
+        # shows both: what matters is the axis's range)
+        return None
     return [[(float(np.log10(v)), f"{v:g}") for v in ticks], []]
 
 
@@ -253,6 +258,7 @@ class CurvesPanel(QtWidgets.QWidget):
         # plot does not call into what is being destroyed)
         self.selector.currentChanged.connect(self._on_selector_changed)
         self.loss_plot.vb.sigResized.connect(self._on_loss_plot_resized)  # how many labels fit
+        self.loss_plot.vb.sigYRangeChanged.connect(self._on_loss_plot_ranged)  # which ones are shown
         state.view_changed.connect(self._on_view_changed)
         # after the heatmap and the cut, in a turn of the event loop of its own (see gui.pacing)
         DeferredSlot(self, (state.runs_updated,), self._on_runs_updated, CURVES_FOLLOW_MS)
@@ -294,6 +300,9 @@ class CurvesPanel(QtWidgets.QWidget):
         self._arrange_plots()
 
     def _on_loss_plot_resized(self, _view_box):
+        self._set_loss_ticks()
+
+    def _on_loss_plot_ranged(self, _view_box, _range):
         self._set_loss_ticks()
 
     def _arrange_plots(self):
@@ -421,8 +430,8 @@ class CurvesPanel(QtWidgets.QWidget):
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
         title = f"full-data loss (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else "full-data loss"
         set_title(self.loss_plot, title)
-        self._set_loss_ticks()
         self._set_y_ranges(wanted, shown, log)
+        self._set_loss_ticks()   # (for the range just set: which ticks it shows)
         self._on_frame_changed(self.state.frame)
 
     def _curves(self):
@@ -492,7 +501,9 @@ class CurvesPanel(QtWidgets.QWidget):
             values = values[np.isfinite(values) & (values > 0)]
             if values.size:
                 # a label needs about 18 px: a short plot gets decades only
-                ticks = log_ticks(values.min(), values.max(), max_ticks=max(2, int(self.loss_plot.vb.height() // 18)))
+                shown = tuple(10.0 ** np.asarray(self.loss_plot.vb.viewRange()[1]))   # (log mode: log10 units)
+                ticks = log_ticks(values.min(), values.max(), max_ticks=max(2, int(self.loss_plot.vb.height() // 18)),
+                                  shown=shown)
         if ticks != self._loss_ticks:   # a new set of ticks re-lays the axis out: only on a change
             self._loss_ticks = ticks
             axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)

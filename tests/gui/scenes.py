@@ -26,6 +26,15 @@ def small_digits_session():
     return replace(small_session(), problem=ClassifierSpec())
 
 
+def default_scene_session():
+    """The scene the app opens with (digits, the default slice and race), except a 41 x 41
+    slice: the default race's losses (0.99 down to 0.02)."""
+    from hillwalk.core.io.session import Session, default_race_optimizers
+
+    session = Session()
+    return replace(session, slice=replace(session.slice, grid=41), optimizers=default_race_optimizers())
+
+
 def long_race_session():
     """The small scene with a 300-step race (the default's length): for exports that must
     take a while, so that they can be cancelled or replaced while they run."""

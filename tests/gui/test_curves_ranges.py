@@ -7,7 +7,7 @@ from PyQt6 import QtCore
 
 from hillwalk.gui.pacing import DeferredSlot
 from hillwalk.gui.panels.curves import Y_GROWTH, Y_PADDING, Y_SHRINK_FILL, CurveLayer, steady_range
-from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS, type_into
+from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS, open_window, type_into
 
 
 def test_a_steady_range_holds_grows_with_room_and_fits_at_the_end():
@@ -252,3 +252,42 @@ def test_log_ticks_thin_out_decades_on_a_short_plot():
     assert len(values(log_ticks(5e-5, 300.0, max_ticks=4))) <= 4
     # a race of one step: 0.57 .. 0.93 holds none of 0.5 and 1, pyqtgraph labels it itself
     assert log_ticks(0.57, 0.93) is None
+    assert log_ticks(0.57, 0.93, shown=(0.55, 0.95)) is None
+    # what counts is what the axis shows: losses from 0.0196 to 0.99 hold only 0.1 of the
+    # decades a 75-px plot has room for, but the plot shows 0.0138 .. 1.32, and 1 with it
+    # (pyqtgraph's own ticks had overlapped there: the default scene at 1280 x 720)
+    assert log_ticks(0.0196, 0.99, max_ticks=4) is None
+    assert values(log_ticks(0.0196, 0.99, max_ticks=4, shown=(0.0138, 1.32))) == [0.1, 1.0]
+
+
+def test_the_loss_axis_labels_never_overlap_on_a_short_plot(qtbot):
+    """The default scene with the lower panels dragged short (a loss plot under 90 px, as
+    when the app opens at 1280 x 720): the log axis shows labels that do not overlap, at
+    least two (pyqtgraph's own log ticks, used where the race's losses, 0.99 .. 0.02, held
+    only one of the decades that fit, had overlapped)."""
+    from PyQt6 import QtGui
+
+    from tests.gui.scenes import default_scene_session
+
+    window = open_window(qtbot, default_scene_session(), size=(1280, 720))
+    curves = window.curves
+    splitter = window.heatmap.parentWidget()   # the heatmap above, the cut and the curves below
+    total = sum(splitter.sizes())
+    splitter.setSizes([total - 195, 195])      # as dragging its handle down does
+    qtbot.waitUntil(lambda: curves.loss_plot.vb.height() < 90, timeout=UI_TIMEOUT_MS)
+    assert curves.log_loss.isChecked() and curves.loss_plot in curves.shown_plots()
+    qtbot.waitUntil(lambda: not any(slot.pending for slot in curves.findChildren(DeferredSlot)),
+                    timeout=UI_TIMEOUT_MS)
+    axis = curves.loss_plot.getAxis("left")
+    image = QtGui.QImage(200, 400, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    try:
+        _axis, _ticks, texts = axis.generateDrawSpecs(painter)   # what the axis draws
+    finally:
+        painter.end()
+    rectangles = [rect for rect, _flags, _text in texts]
+    assert len(rectangles) >= 2, [text for _rect, _flags, text in texts]
+    for index, first in enumerate(rectangles):
+        for second in rectangles[index + 1:]:
+            assert not first.intersects(second), [text for _rect, _flags, text in texts]
+    window.close()
