@@ -250,6 +250,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._drawn = DrawnFrom()                # what each entry's curves were last set from
         self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
         self._loss_ticks = None                 # the ticks the loss axis was last given
+        self._loss_ranges = {}                  # entry id -> (run, rows seen, their positive min, max)
         self._x_range = None                    # the x range set (0 .. steps), None: autoranged
         self._y_ranges = {}                     # id(plot) -> the y range the panel last set
         self.log_loss.toggled.connect(self._on_log_loss_toggled)
@@ -492,18 +493,34 @@ class CurvesPanel(QtWidgets.QWidget):
                 plot.setYRange(*framed, padding=0)   # (turns y autoranging off)
                 self._y_ranges[id(plot)] = (tuple(plot.vb.viewRange()[1]), plot_log)
 
+    def _positive_loss_range(self):
+        """(min, max) of every run's recorded positive finite losses, or None. Each run's is
+        kept with the number of rows it covers and extended by the new rows only: it is
+        asked for at every update and at every move of a zoom, and a long race's losses run
+        to hundreds of thousands of values."""
+        kept = {}
+        for entry_id, run in self.state.runs.items():
+            count = run.loss.size
+            previous = self._loss_ranges.get(entry_id)
+            start, low, high = (previous[1], previous[2], previous[3]) if previous is not None and \
+                previous[0] is run and previous[1] <= count else (0, np.inf, -np.inf)
+            new = run.loss[start:count]
+            new = new[np.isfinite(new) & (new > 0)]
+            if new.size:
+                low, high = min(low, float(new.min())), max(high, float(new.max()))
+            kept[entry_id] = (run, count, low, high)
+        self._loss_ranges = kept   # (a removed or restarted run's entry goes)
+        ranges = [(low, high) for _run, _count, low, high in kept.values() if low <= high]
+        return (min(low for low, _ in ranges), max(high for _, high in ranges)) if ranges else None
+
     def _set_loss_ticks(self):
         axis = self.loss_plot.getAxis("left")
-        losses = [run.loss for run in self.state.runs.values() if run.loss.size]
         ticks = None
-        if self._log_loss() and losses:
-            values = np.concatenate(losses)
-            values = values[np.isfinite(values) & (values > 0)]
-            if values.size:
-                # a label needs about 18 px: a short plot gets decades only
-                shown = tuple(10.0 ** np.asarray(self.loss_plot.vb.viewRange()[1]))   # (log mode: log10 units)
-                ticks = log_ticks(values.min(), values.max(), max_ticks=max(2, int(self.loss_plot.vb.height() // 18)),
-                                  shown=shown)
+        extent = self._positive_loss_range() if self._log_loss() else None
+        if extent is not None:
+            # a label needs about 18 px: a short plot gets decades only
+            shown = tuple(10.0 ** np.asarray(self.loss_plot.vb.viewRange()[1]))   # (log mode: log10 units)
+            ticks = log_ticks(*extent, max_ticks=max(2, int(self.loss_plot.vb.height() // 18)), shown=shown)
         if ticks != self._loss_ticks:   # a new set of ticks re-lays the axis out: only on a change
             self._loss_ticks = ticks
             axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)

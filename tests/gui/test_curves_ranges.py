@@ -7,7 +7,14 @@ from PyQt6 import QtCore
 
 from hillwalk.gui.pacing import DeferredSlot
 from hillwalk.gui.panels.curves import Y_GROWTH, Y_PADDING, Y_SHRINK_FILL, CurveLayer, steady_range
-from tests.gui.conftest import LONG_WORK_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS, open_window, type_into
+from tests.gui.conftest import (
+    LONG_WORK_TIMEOUT_MS,
+    SCENE_TIMEOUT_MS,
+    UI_TIMEOUT_MS,
+    open_window,
+    type_into,
+    wait_for_frames,
+)
 
 
 def test_a_steady_range_holds_grows_with_room_and_fits_at_the_end():
@@ -167,6 +174,8 @@ def test_hovering_a_curve_names_its_method(qtbot, window):
 
     state, curves = window.state, window.curves
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    # the plot's final fit, and the loss axis's ticks for it, may still lay it out again
+    wait_for_frames(qtbot, window)
     layer = curves.layers["loss"]
     view = curves.graphics
     entry = state.optimizers[0]
@@ -184,7 +193,8 @@ def test_hovering_a_curve_names_its_method(qtbot, window):
 
     def hovered(where):
         # a person's mouse moves a pixel at a time (pyqtgraph takes at most one move a frame)
-        QTest.mouseMove(view.viewport(), where() + QtCore.QPoint(hovered.wiggle, 0))
+        hovered.at = where() + QtCore.QPoint(hovered.wiggle, 0)
+        QTest.mouseMove(view.viewport(), hovered.at)
         hovered.wiggle = 1 - hovered.wiggle
         return layer.toolTip()
 
@@ -193,7 +203,7 @@ def test_hovering_a_curve_names_its_method(qtbot, window):
     label = layer.toolTip()
     assert label in {state.runs[e.id].label for e in state.optimizers if e.enabled}
     # (another method's curve may pass through the same pixel: the nearest names itself)
-    assert layer.label_near(view.mapToScene(on_curve())) == label
+    assert layer.label_near(view.mapToScene(hovered.at)) == label
     qtbot.waitUntil(lambda: hovered(away) == "", timeout=UI_TIMEOUT_MS)
 
 
@@ -287,6 +297,11 @@ def test_the_loss_axis_labels_never_overlap_on_a_short_plot(qtbot):
         painter.end()
     rectangles = [rect for rect, _flags, _text in texts]
     assert len(rectangles) >= 2, [text for _rect, _flags, text in texts]
+    # the losses' range the ticks come from, kept run by run as the rows arrived, is the
+    # range of every recorded positive loss
+    losses = np.concatenate([run.loss for run in window.state.runs.values()])
+    losses = losses[np.isfinite(losses) & (losses > 0)]
+    assert curves._positive_loss_range() == (losses.min(), losses.max())
     for index, first in enumerate(rectangles):
         for second in rectangles[index + 1:]:
             assert not first.intersects(second), [text for _rect, _flags, text in texts]
