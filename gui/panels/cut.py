@@ -197,7 +197,7 @@ class CutPanel(QtWidgets.QWidget):
             if not self.markers.drawn.changed(entry_id, (run, plane),
                                               (upto, tuple(np.ravel(origin)), tuple(np.ravel(direction)), log)):
                 continue
-            rows = drawn_rows(upto, steps=state.race.steps)
+            rows = drawn_rows(upto)
             if coefficients is None:
                 coefficients = cut_coefficients(origin, direction, plane)
             s = positions_on_cut(run.a[rows], run.b[rows], origin, direction, plane, coefficients)

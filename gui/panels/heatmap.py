@@ -182,7 +182,7 @@ class HeatmapPanel(QtWidgets.QWidget):
             ended = run.diverged_at is not None and upto >= run.steps.size
             share = float(run.off_plane[last])
             if self.markers.drawn.changed(entry_id, (run,), (last, ended)):   # else it keeps trail, head, ring
-                keep = drawn_rows(last + 1, steps=self.state.race.steps)
+                keep = drawn_rows(last + 1)
                 self.markers.set_trail(entry_id, run.a[keep], run.b[keep])
                 self.markers.move_head(entry_id, run.a[last], run.b[last], "x" if ended else "o", 16 if ended else 12)
                 self.markers.show_ring(entry_id, run.a[last], run.b[last], share)

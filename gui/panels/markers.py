@@ -1,6 +1,8 @@
 """Per-method plot items shared by the views that animate the race."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui
@@ -53,29 +55,27 @@ MAX_DRAWN_POINTS = 1500  # a path of 100000 steps is drawn through 1500 of its r
 SETTLED_BLOCK = 16
 
 
-def drawn_rows(count: int, limit: int = MAX_DRAWN_POINTS, steps: int | None = None):
+def drawn_rows(count: int, limit: int = MAX_DRAWN_POINTS):
     """Which of the first ``count`` rows a path's line is drawn through: all of them up to
-    ``limit``, else about ``limit`` rows, the first and the last included. A line of
-    100000 points costs the GUI thread far more than a frame to stroke, and a plot a few
-    hundred pixels wide shows no more than a point or two per pixel anyway (a halo'd,
-    antialiased line of 4000 points took ~20 ms to stroke).
+    ``limit``, else every k-th from row 0 and the last, k the smallest power of two that
+    keeps them within ``limit`` (+ 1). A line of 100000 points costs the GUI thread far more
+    than a frame to stroke, and a plot a few hundred pixels wide shows no more than a point
+    or two per pixel anyway (a halo'd, antialiased line of 4000 points took ~20 ms to
+    stroke).
 
-    With ``steps`` (the race's length: the rows still to come counted) the rows are every
-    k-th from row 0, k = ``steps`` / ``limit`` rounded up, and the last: as a played path
-    grows they only extend, so its settled part strokes only its new segments (see
-    :class:`SettledTrails`). Spaced evenly over ``count`` instead, every row moved at every
-    frame past ``limit`` and each frame stroked every method's whole trail again: 150-170
-    ms paints while a 100000-step race played. Without ``steps``, ``limit`` evenly spaced
-    rows."""
-    if steps is not None:
-        every = max(1, -(-int(steps) // limit))
-        if every == 1 or count <= 1:
-            return slice(0, count)
-        rows = np.arange(0, count, every)
-        return rows if rows[-1] == count - 1 else np.append(rows, count - 1)
+    As a played path grows the rows only extend, but where k doubles (a few times in a
+    race: 7 in 100000 steps), and between, its settled part strokes only its new segments
+    (see :class:`SettledTrails`). Spaced evenly over the rows so far, every row moved at
+    every frame past ``limit``, and each frame stroked every method's whole trail again:
+    150-170 ms paints while a 100000-step race played. A path is drawn through at least
+    half the rows evenly spaced rows would give it."""
     if count <= limit:
         return slice(0, count)
-    return np.unique(np.linspace(0, count - 1, limit).round().astype(np.int64))
+    every = 1 << max(0, math.ceil(math.log2((count - 1) / limit)))
+    while (count - 1) // every + 1 > limit:   # (rounding at a power of two)
+        every *= 2
+    rows = np.arange(0, count, every)
+    return rows if rows[-1] == count - 1 else np.append(rows, count - 1)
 
 
 def finite_rows(*columns) -> np.ndarray:

@@ -305,32 +305,34 @@ def test_still_markers_show_every_point_after_a_pan(qtbot):
 
 
 def test_drawn_rows_of_a_long_race_only_extend_as_it_plays():
-    """A race longer than MAX_DRAWN_POINTS: the rows a path is drawn through are every k-th
-    from row 0 (k from the race's length) and the last, so as the path grows the earlier
-    rows stay (the settled part only grows). Evenly spaced over the rows so far, they had
-    all moved at every frame."""
+    """A path longer than MAX_DRAWN_POINTS: the rows it is drawn through are every k-th
+    from row 0 and the last, k a power of two, so as the path grows the earlier rows stay
+    (the settled part only grows) but where k doubles: 7 times in 100000 rows. Evenly
+    spaced over the rows so far, they had all moved at every frame. A path keeps at least
+    half the rows evenly spaced ones would give it."""
     from hillwalk.gui.panels.markers import MAX_DRAWN_POINTS, drawn_rows
 
-    steps = 100000
-    before = None
-    for count in list(range(1, 50)) + list(range(1000, 100002, 997)) + [100001]:
-        rows = np.arange(count)[drawn_rows(count, steps=steps)]
+    before, doublings = None, 0
+    for count in list(range(1, 50)) + list(range(1400, 100002, 97)) + [100001]:
+        rows = np.arange(count)[drawn_rows(count)]
         assert rows[0] == 0 and rows[-1] == count - 1 and np.all(np.diff(rows) > 0)
-        assert rows.size <= MAX_DRAWN_POINTS + 2
-        if before is not None:   # every row but the moving last one stays, in order
-            np.testing.assert_array_equal(rows[:before.size - 1], before[:-1])
+        assert min(count, MAX_DRAWN_POINTS // 2) <= rows.size <= MAX_DRAWN_POINTS + 1
+        if before is not None and before.size > 2 and rows.size > 2:
+            if rows[1] == before[1]:   # the same k: every row but the moving last one stays, in order
+                np.testing.assert_array_equal(rows[:before.size - 1], before[:-1])
+            else:
+                assert rows[1] == 2 * before[1]
+                doublings += 1
         before = rows
-    # a race that fits is drawn through every row
-    assert drawn_rows(700, steps=1000) == slice(0, 700)
-    # without the race's length: evenly spaced, as before
-    assert np.arange(5000)[drawn_rows(5000)].size == MAX_DRAWN_POINTS
+    assert doublings == 7
 
 
 def test_a_long_race_played_strokes_only_new_segments(qtbot, monkeypatch):
-    """Three 6000-row paths (a race four times MAX_DRAWN_POINTS long) played 30 rows a
-    frame, drawn through drawn_rows as the heatmap draws them: the settled layers stroke
-    each drawn row about once, not every method's whole trail at every frame."""
-    from hillwalk.gui.panels.markers import drawn_rows
+    """Three 6000-row paths (four times MAX_DRAWN_POINTS) played 30 rows a frame, drawn
+    through drawn_rows as the heatmap draws them: the settled layers stroke each drawn row
+    about once, and all of them again only where the stride doubles (three times here), not
+    every method's whole trail at every frame."""
+    from hillwalk.gui.panels.markers import MAX_DRAWN_POINTS, drawn_rows
 
     widget, markers, _walks = _race_plot(qtbot)
     rng = np.random.default_rng(1)
@@ -343,10 +345,11 @@ def test_a_long_race_played_strokes_only_new_segments(qtbot, monkeypatch):
     frames = range(2, steps + 2, 30)
     for upto in frames:
         for k, (x, y) in walks.items():
-            keep = drawn_rows(upto, steps=steps)
+            keep = drawn_rows(upto)
             markers.set_trail(k, x[keep], y[keep])
         widget.grab()
     settled_points = sum(markers.settled.part_data(k)[0].size for k in walks)
     tails = len(frames) * len(walks) * (SETTLED_BLOCK + 3)   # the tails, at most this
     layers = 2 * (settled_points + settled_points // SETTLED_BLOCK + len(walks))   # halos and lines
-    assert sum(stroked) <= layers + tails
+    doublings = 3 * 2 * len(walks) * (MAX_DRAWN_POINTS + MAX_DRAWN_POINTS // SETTLED_BLOCK + 2)   # all again, 3 times
+    assert sum(stroked) <= layers + tails + doublings
