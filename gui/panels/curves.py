@@ -258,8 +258,9 @@ class CurvesPanel(QtWidgets.QWidget):
         # disconnects a destroyed panel's methods, so a late signal of a closing window's
         # plot does not call into what is being destroyed)
         self.selector.currentChanged.connect(self._on_selector_changed)
-        self.loss_plot.vb.sigResized.connect(self._on_loss_plot_resized)  # how many labels fit
-        self.loss_plot.vb.sigYRangeChanged.connect(self._on_loss_plot_ranged)  # which ones are shown
+        # the loss axis's ticks: how many labels fit, and which of them the range shows
+        self.loss_plot.vb.sigResized.connect(self._on_loss_plot_changed)
+        self.loss_plot.vb.sigYRangeChanged.connect(self._on_loss_plot_changed)
         state.view_changed.connect(self._on_view_changed)
         # after the heatmap and the cut, in a turn of the event loop of its own (see gui.pacing)
         DeferredSlot(self, (state.runs_updated,), self._on_runs_updated, CURVES_FOLLOW_MS)
@@ -300,10 +301,7 @@ class CurvesPanel(QtWidgets.QWidget):
     def _on_selector_changed(self, _index):
         self._arrange_plots()
 
-    def _on_loss_plot_resized(self, _view_box):
-        self._set_loss_ticks()
-
-    def _on_loss_plot_ranged(self, _view_box, _range):
+    def _on_loss_plot_changed(self, *_arguments):
         self._set_loss_ticks()
 
     def _arrange_plots(self):
@@ -502,8 +500,10 @@ class CurvesPanel(QtWidgets.QWidget):
         for entry_id, run in self.state.runs.items():
             count = run.loss.size
             previous = self._loss_ranges.get(entry_id)
-            start, low, high = (previous[1], previous[2], previous[3]) if previous is not None and \
-                previous[0] is run and previous[1] <= count else (0, np.inf, -np.inf)
+            if previous is not None and previous[0] is run and previous[1] <= count:
+                _run, start, low, high = previous
+            else:   # a new or restarted run
+                start, low, high = 0, np.inf, -np.inf
             new = run.loss[start:count]
             new = new[np.isfinite(new) & (new > 0)]
             if new.size:

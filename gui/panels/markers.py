@@ -1,8 +1,6 @@
 """Per-method plot items shared by the views that animate the race."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui
@@ -71,8 +69,8 @@ def drawn_rows(count: int, limit: int = MAX_DRAWN_POINTS):
     half the rows evenly spaced rows would give it."""
     if count <= limit:
         return slice(0, count)
-    every = 1 << max(0, math.ceil(math.log2((count - 1) / limit)))
-    while (count - 1) // every + 1 > limit:   # (rounding at a power of two)
+    every = 2
+    while (count - 1) // every + 1 > limit:
         every *= 2
     rows = np.arange(0, count, every)
     return rows if rows[-1] == count - 1 else np.append(rows, count - 1)
