@@ -17,16 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import hillwalk.blas_setup  # noqa: E402, F401  (before NumPy: it sets the BLAS library's environment)
 
-from bench_window import Clock, settle, type_value  # noqa: E402
+from hillwalk.benchmarks.bench_window import Clock, settle, type_value  # noqa: E402
 
 SHORT_STEPS = 1400   # the reference stretch: trails shorter than MAX_DRAWN_POINTS
 
