@@ -35,7 +35,7 @@ import threading
 
 import numpy as np
 
-from ..models.losses import per_example_losses_by_rows, softmax_losses_shifted_by_correct
+from ..models.losses import per_example_losses_by_rows, softmax_loss_sums_shifted_by_correct
 from .landscape import WORK_PER_STEP, get_parallelism, penalty_grid, slice_threads
 
 # A grid point where some first-layer unit's |c_u| + |a||d1_u| + |b||d2_u| exceeds this
@@ -236,7 +236,12 @@ class FastNetwork:
         A block of examples goes through the whole network and the loss while its
         pre-activations, hidden layers and scores are in the cache: the block's three parts
         are read once per pass of :attr:`points_per_pass` points, and the later layers'
-        weights are prepared once per pass."""
+        weights are prepared once per pass.
+
+        Every call per block costs interpreter time, during which the other worker waits
+        for the interpreter lock (a fifth of a digits pass's time was spent so): softmax's
+        overflow is checked once per pass over all the blocks' sums, under one error state,
+        and only the blocks that overflowed are evaluated again."""
         thetas, weights = points
         P = thetas.shape[0]
         if P > self.points_per_pass:
@@ -246,30 +251,37 @@ class FastNetwork:
         net = self.objective
         later = net.later_layers(thetas, self.bn_mode, fold_output_biases=self.ones_row)
         accuracy = self.component.kind == "accuracy"
-        softmax = net.loss_name == "softmax"
+        shifted_softmax = net.loss_name == "softmax" and not accuracy
         largest = blocks[0][0]   # the first block is the largest
         z_buffer, scores_buffer = self._buffers(P * largest[0].size, P * net.n_classes * largest.shape[-1])
-        total = np.zeros(P)
-        for set_index in range(len(self.mask_sets)):
-            for parts, masks, labels, correct in blocks:
-                three = parts.reshape(3, -1)                                      # (3, [k] M n)
-                n = parts.shape[-1]
-                z = z_buffer[:P * three.shape[1]].reshape((P,) + parts.shape[1:])
-                scores_out = scores_buffer[:P * net.n_classes * n].reshape(P, -1, n)
-                scores = _block_scores(later, weights, three, z, masks[set_index], scores_out)
-                if accuracy:
-                    total += np.count_nonzero(np.argmax(scores, axis=1) == labels[None, :], axis=1)
-                    continue
-                sums = None
-                if softmax:
-                    sums = softmax_losses_shifted_by_correct(scores, correct).sum(axis=1)
-                    if not np.all(np.isfinite(sums)):   # an exponential overflowed: the largest-score shift
-                        sums = None   # (the scores were overwritten: again)
-                        scores = _block_scores(later, weights, three, z, masks[set_index], scores_out)
-                if sums is None:
-                    sums = per_example_losses_by_rows(scores, correct, net.loss_name, net.delta).sum(axis=1)
-                total += sums
-        return total / len(self.mask_sets)
+
+        def scores_of(parts, block_masks):   # (P, C, n), in this thread's buffer
+            three = parts.reshape(3, -1)                                          # (3, [k] M n)
+            z = z_buffer[:P * three.shape[1]].reshape((P,) + parts.shape[1:])
+            scores_out = scores_buffer[:P * net.n_classes * parts.shape[-1]].reshape(P, net.n_classes, -1)
+            return _block_scores(later, weights, three, z, block_masks, scores_out)
+
+        # per mask set and block, the block's sum at each point
+        block_sums = np.empty((len(self.mask_sets), len(blocks), P))
+        with np.errstate(over="ignore"):   # softmax's overflow is signalled by its inf sums
+            for set_index in range(len(self.mask_sets)):
+                for sums, (parts, masks, labels, correct) in zip(block_sums[set_index], blocks):
+                    scores = scores_of(parts, masks[set_index])
+                    if accuracy:
+                        sums[:] = np.count_nonzero(np.argmax(scores, axis=1) == labels, axis=1)
+                    elif shifted_softmax:
+                        softmax_loss_sums_shifted_by_correct(scores, correct, out=sums)
+                    else:
+                        np.add.reduce(per_example_losses_by_rows(scores, correct, net.loss_name, net.delta),
+                                      axis=1, out=sums)
+        if shifted_softmax:
+            overflowed = ~np.isfinite(block_sums).all(axis=2)                 # (sets, blocks)
+            for set_index, block_index in zip(*np.nonzero(overflowed)):   # the largest-score shift
+                parts, masks, labels, correct = blocks[block_index]
+                scores = scores_of(parts, masks[set_index])
+                np.add.reduce(per_example_losses_by_rows(scores, correct, "softmax"), axis=1,
+                              out=block_sums[set_index, block_index])
+        return np.add.reduce(block_sums.reshape(-1, P), axis=0) / len(self.mask_sets)
 
     def _chunk_results(self, chunks, blocks, threaded):
         """For each chunk of points (an (a, b) pair of arrays (P,)), in order, its

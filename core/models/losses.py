@@ -169,22 +169,26 @@ def _softmax_per_example(scores, y):
     return np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(scores.shape[0]), y]
 
 
-def softmax_losses_shifted_by_correct(scores, correct):
-    """Softmax's ``L_i = log sum_j exp(s_j - s_y)`` of scores laid out as for
-    :func:`per_example_losses_by_rows` ((..., C, n), contiguous; ``correct`` likewise),
-    shifted by the correct class's score instead of the largest: the correct class's term
-    is exp(0) = 1, so the sum is at least 1 and needs no correction after the log, and the
-    largest score's reduction is not needed (the network fast slice's loss, 20% less time
-    than the largest-score shift). Overwrites ``scores``.
+def softmax_loss_sums_shifted_by_correct(scores, correct, out=None):
+    """Per point, the sum over examples of softmax's ``L_i = log sum_j exp(s_j - s_y)`` of
+    scores laid out as for :func:`per_example_losses_by_rows` ((P, C, n), contiguous;
+    ``correct`` likewise), shifted by the correct class's score instead of the largest:
+    the correct class's term is exp(0) = 1, so the sum is at least 1 and needs no
+    correction after the log, and the largest score's reduction is not needed (the network
+    fast slice's loss, 20% less time than the largest-score shift). Overwrites ``scores``.
 
-    Where some ``s_j - s_y`` exceeds about 709 its exponential overflows and ``L_i`` comes
-    out inf (NaN where a score is NaN): the caller recomputes those with
-    :func:`per_example_losses_by_rows`. Returns an array (..., n)."""
-    flat = scores.reshape(scores.shape[:-2] + (-1,))
-    scores -= np.take(flat, correct, axis=-1)[..., None, :]
-    with np.errstate(over="ignore"):   # an overflow (of a term or of the sum) is the caller's signal
-        np.exp(scores, out=scores)
-        return np.log(scores.sum(axis=-2))
+    Where some ``s_j - s_y`` exceeds about 709 its exponential overflows and the point's
+    sum comes out inf (NaN where a score is NaN): the caller recomputes those with
+    :func:`per_example_losses_by_rows`. The overflow is reported as NumPy's error state
+    says: the caller, which expects it, holds ``np.errstate(over="ignore")``, once for many
+    calls (this runs per block of examples, and every call costs interpreter time).
+    Returns ``out`` (P,), or a new array."""
+    P = scores.shape[0]
+    np.subtract(scores, scores.reshape(P, -1).take(correct, axis=1)[:, None, :], out=scores)
+    np.exp(scores, out=scores)
+    per_example = np.add.reduce(scores, axis=1)                              # (P, n)
+    np.log(per_example, out=per_example)
+    return np.add.reduce(per_example, axis=1, out=out)
 
 
 def per_example_losses_by_rows(scores, correct, loss, delta=1.0, top=None):

@@ -1438,6 +1438,10 @@ class LaterLayers:
             self.layers.append((weights, biases, batchnorm, maxout, layer.residual))
         W_out, b_out = net.output
         self.ones_row = fold_output_biases
+        # the constant unit's combination is exactly 1, which the activations that are the
+        # identity above 0 keep: no reset after them (a call per block of examples, and interpreter time is what two
+        # slice workers wait for each other on)
+        self.reset_ones_row = fold_output_biases and net.activation not in ("relu", "leaky_relu", "elu")
         if fold_output_biases:   # [W_out; b_out] (width + 1, C), contiguous in theta
             with_biases = thetas[:, W_out.offset:W_out.offset + W_out.size + b_out.size]
             self.output_weights = transposed(with_biases.reshape(P, W_out.shape[0] + 1, W_out.shape[1]))
@@ -1478,7 +1482,8 @@ class LaterLayers:
             a = z.max(axis=1) if maxout else activation_in_place(z, self.activation, self.slope)
             units = a
             if self.ones_row:   # the activation ran over the constant unit too (one pass, contiguous)
-                a[:, -1] = 1.0
+                if self.reset_ones_row:
+                    a[:, -1] = 1.0
                 units = a[:, :-1]
             if masks is not None:
                 units *= masks[i]

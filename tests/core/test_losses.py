@@ -157,24 +157,28 @@ def test_per_example_losses_by_rows_match_the_per_example_losses(loss):
     np.testing.assert_allclose(one, plain[0], rtol=1e-13, atol=1e-12)
 
 
-def test_softmax_shifted_by_the_correct_score_matches_and_signals_an_overflow():
+def test_softmax_sums_shifted_by_the_correct_score_match_and_signal_an_overflow():
     """The network fast slice's softmax (shifted by the correct class's score, no largest-score
-    reduction) gives the per-example losses, and an inf where an exponential overflows (its
-    caller's signal to take the largest-score shift), never a wrong finite value."""
-    from hillwalk.core.models.losses import _softmax_per_example, softmax_losses_shifted_by_correct
+    reduction) gives each point's sum of per-example losses, and an inf where an exponential
+    overflows (its caller's signal to take the largest-score shift), never a wrong finite
+    value; under the caller's ``errstate(over="ignore")`` no other error is raised."""
+    from hillwalk.core.models.losses import _softmax_per_example, softmax_loss_sums_shifted_by_correct
 
     rng = np.random.default_rng(4)
-    P, C, n = 3, 6, 41
+    P, C, n = 4, 6, 41
     scores = 30 * rng.standard_normal((P, n, C))
     y = rng.integers(0, C, n)
     correct = y * n + np.arange(n)
-    shifted = softmax_losses_shifted_by_correct(np.ascontiguousarray(scores.transpose(0, 2, 1)), correct)
-    np.testing.assert_allclose(shifted, [_softmax_per_example(s, y) for s in scores], rtol=1e-13, atol=1e-12)
+    expected = [_softmax_per_example(s, y).sum() for s in scores]
+    out = np.full(P, np.nan)
+    sums = softmax_loss_sums_shifted_by_correct(np.ascontiguousarray(scores.transpose(0, 2, 1)), correct, out=out)
+    assert sums is out
+    np.testing.assert_allclose(sums, expected, rtol=1e-13)
     scores[1, 7, (y[7] + 1) % C] = scores[1, 7, y[7]] + 800.0   # exp(800) overflows
     # two terms each below the largest double whose sum is not
     scores[2, 9, y[9]] = 0.0
     scores[2, 9, [(y[9] + 1) % C, (y[9] + 2) % C]] = 709.5
-    with np.errstate(all="raise"):   # and says nothing
-        shifted = softmax_losses_shifted_by_correct(np.ascontiguousarray(scores.transpose(0, 2, 1)), correct)
-    assert np.isinf(shifted[1, 7]) and np.isinf(shifted[2, 9])
-    assert np.isfinite(np.delete(shifted.reshape(-1), [1 * n + 7, 2 * n + 9])).all()
+    with np.errstate(all="raise", over="ignore"):
+        sums = softmax_loss_sums_shifted_by_correct(np.ascontiguousarray(scores.transpose(0, 2, 1)), correct)
+    assert np.isinf(sums[1]) and np.isinf(sums[2])
+    np.testing.assert_allclose(sums[[0, 3]], np.array(expected)[[0, 3]], rtol=1e-13)
