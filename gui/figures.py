@@ -54,6 +54,40 @@ def set_title(plot, title, **style):
         plot.setTitle(title, **style)
 
 
+class FittedAxisLabels(QtCore.QObject):
+    """Axis labels chosen by the room their axes have: each axis is given its texts, the
+    fullest first, and shows the first that fits along it, chosen again whenever the axis
+    is resized. A label longer than its axis is clipped at both ends: the Compare two
+    models lab's heatmaps at 1280 x 720 (about 110 px tall) lost the start and end of
+    "b: |d2| = 19.5, cos(d1, d2) = 0.0087" and of their colour bar's label."""
+
+    MARGIN = 6   # pixels kept free at the label's ends
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self._texts = {}   # axis -> its texts, the fullest first
+
+    def set(self, axis, *texts):
+        """Label ``axis`` with the first of ``texts`` that fits (else the last)."""
+        if axis not in self._texts:
+            # the helper's own method: PyQt disconnects it when the helper goes
+            axis.geometryChanged.connect(self._fit_all)
+        self._texts[axis] = texts
+        self._fit(axis)
+
+    def _fit_all(self):
+        for axis in self._texts:
+            self._fit(axis)
+
+    def _fit(self, axis):
+        texts = self._texts[axis]
+        size = axis.size()
+        room = size.height() if axis.orientation in ("left", "right") else size.width()
+        metrics = QtGui.QFontMetrics(axis.label.font())
+        set_axis_label(axis, next((text for text in texts if metrics.horizontalAdvance(text) + self.MARGIN <= room),
+                                  texts[-1]))
+
+
 def component_label(component, short=False) -> str:
     text = str(component)
     if text.startswith("example:"):
@@ -195,6 +229,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         # empty until a landscape is shown (show_landscape places it at the centre)
         self.center_marker = PixelMarkers("+", 16, pen=pg.mkPen("k", width=2))
         self.plot.addItem(self.center_marker)
+        self.labels = FittedAxisLabels(self)   # the axes' and the colour bar's, by the room they have
         self.landscape = None
         self.path_items = []
         self.legend = None
@@ -263,16 +298,19 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             self.colorbar.setColorMap(pg.colormap.get(colormap))
             self._colormap = colormap
         self.colorbar.setLevels((low, high))
-        label = value_label or component_label(landscape.component)
-        label = f"log10 {label}" if log_scale else label
-        set_axis_label(self.colorbar.axis, label)
+        labels = (value_label,) if value_label else (component_label(landscape.component),
+                                                     component_label(landscape.component, short=True))
+        self.labels.set(self.colorbar.axis, *(f"log10 {label}" if log_scale else label for label in labels))
         if lines is None:
             lines = contour_lines(shown, landscape.alphas, landscape.betas, contours)
         self.show_contours(lines)
         self.center_marker.setData([0], [0])
         self.center_marker.setZValue(10)
-        set_axis_label(self.plot.getAxis("bottom"), plane.describe_axis(1))
-        set_axis_label(self.plot.getAxis("left"), plane.describe_axis(2, name_direction=not narrow))
+        self.labels.set(self.plot.getAxis("bottom"), plane.describe_axis(1),
+                        plane.describe_axis(1, name_direction=False), "a")
+        self.labels.set(self.plot.getAxis("left"), plane.describe_axis(2, name_direction=not narrow),
+                        plane.describe_axis(2, name_direction=False),
+                        plane.describe_axis(2, name_direction=False, with_cosine=False), "b")
         half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
         half_b = (landscape.betas[1] - landscape.betas[0]) / 2
         self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),
@@ -320,8 +358,10 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         # scatter items are not transformed by the plot's log mode: place them in log10 units
         marker_y = np.log10(values[center_index]) if log_scale else values[center_index]
         self.center_marker.setData([landscape.alphas[center_index]], [marker_y])
-        set_axis_label(self.plot.getAxis("bottom"), landscape.plane.describe_axis(1))
-        set_axis_label(self.plot.getAxis("left"), component_label(landscape.component))
+        self.labels.set(self.plot.getAxis("bottom"), landscape.plane.describe_axis(1),
+                        landscape.plane.describe_axis(1, name_direction=False), "a")
+        self.labels.set(self.plot.getAxis("left"), component_label(landscape.component),
+                        component_label(landscape.component, short=True))
         self.plot.enableAutoRange()
 
 

@@ -92,17 +92,18 @@ class Plane:
             theta = theta + b * self.dir2
         return theta
 
-    def describe_axis(self, which: int, name_direction: bool = True) -> str:
+    def describe_axis(self, which: int, name_direction: bool = True, with_cosine: bool = True) -> str:
         """A short label for an axis, e.g. 'a: filter-normalized gaussian, |d1| = 3.2'.
 
         ``name_direction=False`` leaves out the kind of direction (for a narrow vertical
-        axis whose kind the other axis already names); norms and cosine always stay.
+        axis whose kind the other axis already names); ``with_cosine=False`` the second
+        axis's cosine with the first (for a short one); the norm always stays.
         """
         letter, norm = ("a", self.info["norm1"]) if which == 1 else ("b", self.info.get("norm2", 0.0))
         kind = self.info.get("kind", "direction")
         label = self.info.get(f"label{which}", kind)
         text = f"{letter}: {label}, |d{which}| = {norm:.3g}" if name_direction else f"{letter}: |d{which}| = {norm:.3g}"
-        if which == 2 and "cosine" in self.info:
+        if which == 2 and with_cosine and "cosine" in self.info:
             text += f", cos(d1, d2) = {self.info['cosine']:.2g}"
         return text
 

@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from ..figures import MenuOnDemandViewBox, clip_for_log, component_label, modes_note, set_axis_label, show_axis
+from ..figures import (
+    FittedAxisLabels,
+    MenuOnDemandViewBox,
+    clip_for_log,
+    component_label,
+    modes_note,
+    set_axis_label,
+    show_axis,
+)
 from ..pacing import CUT_FOLLOWS_MS, DeferredSlot
 from .markers import RunMarkers, drawn_rows, finite_rows, rows_up_to
 from .widgets import combo, select_data, set_quietly
@@ -105,10 +113,7 @@ class CutPanel(QtWidgets.QWidget):
         self.markers = RunMarkers(self.plot, trail_width=1.5, head_size=11)
         self.trails, self.heads = self.markers.trails, self.markers.heads
         layout.addWidget(self.plot_widget)
-        self._left_labels = None   # (full, short) y label of the cut shown
-        # the panel's own method, not a lambda: PyQt disconnects it when the panel goes (a
-        # lambda of the curves panel, on its plots' signals, crashed a test run once)
-        self.plot.getViewBox().sigResized.connect(self._on_view_resized)
+        self.labels = FittedAxisLabels(self)   # the y label in full where the plot is tall enough
         self.mode.currentIndexChanged.connect(self._on_controls_changed)
         self.angle.valueChanged.connect(self._on_controls_changed)
         for spin in self.points:
@@ -153,27 +158,12 @@ class CutPanel(QtWidgets.QWidget):
         pad = 0.05 * (high - low or 1.0)
         self.plot.setRange(xRange=(cut.alphas[0], cut.alphas[-1]), yRange=(low - pad, high + pad), padding=0)
         function = hasattr(self.state.objective, "view")
-        self._left_labels = ("f(x, y)",) * 2 if function else (component_label(cut.component),
-                                                               component_label(cut.component, short=True))
-        self._fit_left_label()
+        self.labels.set(self.plot.getAxis("left"), *(("f(x, y)",) if function else (
+            component_label(cut.component), component_label(cut.component, short=True))))
         # a network with batch norm or dropout: the mode the cut was evaluated in, as recorded
         modes = modes_note(getattr(cut.plane, "info", None) or {}, short=True)
         set_axis_label(self.plot.getAxis("bottom"), f"s: along the cut ({modes})" if modes else "s: position along the cut")
         self._on_frame_changed(self.state.frame)
-
-    def _on_view_resized(self, _view_box):
-        self._fit_left_label()
-
-    def _fit_left_label(self):
-        """The y axis's label, in full where the plot is tall enough for it, else short (a
-        vertical label longer than the axis is clipped at both ends)."""
-        if self._left_labels is None:
-            return
-        full, short = self._left_labels
-        axis = self.plot.getAxis("left")
-        room = self.plot.getViewBox().height()
-        text = full if QtGui.QFontMetrics(axis.label.font()).horizontalAdvance(full) + 6 <= room else short
-        set_axis_label(axis, text)
 
     def _on_runs_updated(self):
         self.markers.sync(e for e in self.state.optimizers if e.enabled)

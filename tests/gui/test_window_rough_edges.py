@@ -212,3 +212,47 @@ def test_a_wide_lab_page_still_lets_the_window_narrow_to_1280(qtbot, window):
         wait_for_frames(qtbot, window, 2)
     qtbot.waitUntil(lambda: window.width() == 1280, timeout=UI_TIMEOUT_MS)
     assert window._compact_docks
+
+
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_a_heatmaps_labels_are_shortened_where_the_figure_is_too_small_for_them(qtbot, log_scale):
+    """Each axis of a slice's figure, and its colour bar, shows the fullest label that fits
+    along it, chosen again as the figure is resized (the Compare two models lab's heatmaps
+    at 1280 x 720 had their vertical labels clipped at both ends)."""
+    from PyQt6 import QtGui
+
+    from hillwalk.core.data.datasets import Dataset
+    from hillwalk.core.landscapes.directions import random_plane
+    from hillwalk.core.landscapes.landscape import compute_slice, make_axis
+    from hillwalk.core.models.objectives import LinearClassifier
+
+    rng = np.random.default_rng(0)
+    data = Dataset(rng.standard_normal((30, 4)), rng.integers(0, 3, 30), ("a", "b", "c"), ("w", "x", "y", "z"))
+    objective = LinearClassifier(data, loss="softmax")
+    plane = random_plane(objective, objective.initial_theta(1e-3, 0), "filter", seed=1)
+    landscape = compute_slice(objective, plane, make_axis(-1, 1, 9), make_axis(-1, 1, 9), "total")
+    figure = LandscapeFigure()
+    qtbot.addWidget(figure)
+    figure.resize(1000, 800)
+    figure.show()
+    figure.show_landscape(landscape, log_scale=log_scale)
+    left, bottom, bar = figure.plot.getAxis("left"), figure.plot.getAxis("bottom"), figure.colorbar.axis
+    prefix = "log10 " if log_scale else ""
+    full = {left: plane.describe_axis(2), bottom: plane.describe_axis(1), bar: prefix + "loss (data + regularization)"}
+    assert "cos(d1, d2)" in full[left]
+
+    def length(axis):
+        return axis.size().height() if axis is not bottom else axis.size().width()
+
+    def fits(axis):
+        return QtGui.QFontMetrics(axis.label.font()).horizontalAdvance(axis.labelText) + 6 <= length(axis)
+
+    qtbot.waitUntil(lambda: all(axis.labelText == text and fits(axis) for axis, text in full.items()),
+                    timeout=UI_TIMEOUT_MS)
+    figure.resize(330, 170)   # a heatmap about 100 px tall, as in the lab
+    short = {left: {plane.describe_axis(2, name_direction=False), plane.describe_axis(2, False, with_cosine=False)},
+             bottom: {plane.describe_axis(1, name_direction=False)}, bar: {prefix + "total loss"}}
+    qtbot.waitUntil(lambda: all(axis.labelText in texts and fits(axis) for axis, texts in short.items()),
+                    timeout=UI_TIMEOUT_MS)
+    figure.resize(1000, 800)
+    qtbot.waitUntil(lambda: all(axis.labelText == text for axis, text in full.items()), timeout=UI_TIMEOUT_MS)
