@@ -37,6 +37,10 @@ def set_axis_label(axis, text):
     sets its figure's labels at every preview and partial result."""
     if axis.labelText != text or not axis.label.isVisibleTo(axis):
         axis.setLabel(text, color="k")
+        # pyqtgraph centres the label along the axis only when the axis is resized: a new
+        # text of another length on an axis of the same size stayed where the old was
+        # centred, partly off the axis
+        axis.resizeEvent()
 
 
 def show_axis(plot, side, shown=True):
@@ -285,7 +289,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         if title is not None:
             set_title(self.plot, title, color="k", size="11pt")
         if landscape.is_cut:
-            self._show_cut(landscape, log_scale)
+            self._show_cut(landscape, log_scale, value_label)
             return
         self.curve.setData([], [])
         self.image.setVisible(True)
@@ -345,7 +349,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             self.legend.addItem(line, label + (" (diverged)" if diverged else ""))
         self.fit_legend_columns()
 
-    def _show_cut(self, landscape, log_scale):
+    def _show_cut(self, landscape, log_scale, value_label=None):
         self.show_contours(no_lines())
         self.image.setVisible(False)
         self.colorbar.setVisible(False)
@@ -360,8 +364,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.center_marker.setData([landscape.alphas[center_index]], [marker_y])
         self.labels.set(self.plot.getAxis("bottom"), landscape.plane.describe_axis(1),
                         landscape.plane.describe_axis(1, name_direction=False), "a")
-        self.labels.set(self.plot.getAxis("left"), component_label(landscape.component),
-                        component_label(landscape.component, short=True))
+        self.labels.set(self.plot.getAxis("left"), *((value_label,) if value_label else (
+            component_label(landscape.component), component_label(landscape.component, short=True))))
         self.plot.enableAutoRange()
 
 
@@ -632,8 +636,8 @@ def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=N
         log_scale = wants_log_scale(landscape.values)
         figure.show_landscape(landscape, log_scale=log_scale, contours=14,
                               title=f"{objective.name}: {objective.formula}", value_label="f(x, y)")
-        figure.plot.setLabel("bottom", "x", color="k")
-        figure.plot.setLabel("left", "y", color="k")
+        figure.labels.set(figure.plot.getAxis("bottom"), "x")
+        figure.labels.set(figure.plot.getAxis("left"), "y")
         figure.center_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima])
         figure.center_marker.setSymbol("star")
         figure.center_marker.setSize(18)

@@ -263,7 +263,9 @@ class FastNetwork:
 
         # per mask set and block, the block's sum at each point
         block_sums = np.empty((len(self.mask_sets), len(blocks), P))
-        with np.errstate(over="ignore"):   # softmax's overflow is signalled by its inf sums
+        # softmax's overflow is signalled by its inf sums (and the blocks evaluated again
+        # outside this state, where any overflow of the products is reported as before)
+        with np.errstate(over="ignore") if shifted_softmax else contextlib.nullcontext():
             for set_index in range(len(self.mask_sets)):
                 for sums, (parts, masks, labels, correct) in zip(block_sums[set_index], blocks):
                     scores = scores_of(parts, masks[set_index])

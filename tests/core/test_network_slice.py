@@ -64,6 +64,10 @@ CASES = {
     # f(1) != 1 and dropout masks must leave that unit at 1
     "sigmoid-softmax-dropout-mean2": dict(activation="sigmoid", loss="softmax", reg="l2", hidden=(6,),
                                           keep_prob=0.6, dropout_mode="mean:2"),
+    # ... which relu, leaky ReLU and ELU keep without a reset (1 is above their kink)
+    "leaky-softmax-one-layer-dropout": dict(activation="leaky_relu", loss="softmax", reg="l2", hidden=(6,),
+                                            slope=0.5, keep_prob=0.7, dropout_mode="mean:2"),
+    "elu-svm-one-layer": dict(activation="elu", loss="svm", reg="l1", hidden=(5,)),
 }
 
 

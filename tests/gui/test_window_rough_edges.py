@@ -245,7 +245,13 @@ def test_a_heatmaps_labels_are_shortened_where_the_figure_is_too_small_for_them(
         return axis.size().height() if axis is not bottom else axis.size().width()
 
     def fits(axis):
-        return QtGui.QFontMetrics(axis.label.font()).horizontalAdvance(axis.labelText) + 6 <= length(axis)
+        """The text fits along the axis and is drawn centred on it (pyqtgraph places a
+        label only when its axis is resized)."""
+        if QtGui.QFontMetrics(axis.label.font()).horizontalAdvance(axis.labelText) + 6 > length(axis):
+            return False
+        drawn = axis.label.mapRectToItem(axis, axis.label.boundingRect())
+        low, high = (drawn.left(), drawn.right()) if axis is bottom else (drawn.top(), drawn.bottom())
+        return 0 <= low and high <= length(axis) and abs((low + high) / 2 - length(axis) / 2) <= 2
 
     qtbot.waitUntil(lambda: all(axis.labelText == text and fits(axis) for axis, text in full.items()),
                     timeout=UI_TIMEOUT_MS)
@@ -255,4 +261,26 @@ def test_a_heatmaps_labels_are_shortened_where_the_figure_is_too_small_for_them(
     qtbot.waitUntil(lambda: all(axis.labelText in texts and fits(axis) for axis, texts in short.items()),
                     timeout=UI_TIMEOUT_MS)
     figure.resize(1000, 800)
-    qtbot.waitUntil(lambda: all(axis.labelText == text for axis, text in full.items()), timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: all(axis.labelText == text and fits(axis) for axis, text in full.items()),
+                    timeout=UI_TIMEOUT_MS)
+
+
+def test_a_functions_race_png_names_its_axes_x_and_y(qtbot, monkeypatch, tmp_path):
+    """`trace` on a 2-D function: the picture's axes are the function's x and y (set after
+    the landscape's own labels, which must not come back when the figure is laid out)."""
+    from hillwalk import main as cli
+    from hillwalk.gui import figures
+
+    grabbed = {}
+    save = figures.save_widget_png
+
+    def recording(widget, path, size=(1200, 900)):
+        written = save(widget, path, size)   # laid out at its size, grabbed
+        grabbed.update(bottom=widget.plot.getAxis("bottom").labelText, left=widget.plot.getAxis("left").labelText)
+        return written
+
+    monkeypatch.setattr(figures, "save_widget_png", recording)
+    status = cli.main(["trace", "--objective", "beale", "--optimizer", "sgd", "--lr", "0.01", "--steps", "20",
+                       "--out", str(tmp_path / "race.png"), "--png-size", "500x400"])
+    assert status in (0, None) and (tmp_path / "race.png").exists()
+    assert grabbed == {"bottom": "x", "left": "y"}
