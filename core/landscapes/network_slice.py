@@ -27,15 +27,18 @@ in train mode).
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import math
+import os
 import queue
 import threading
 
 import numpy as np
 
 from ..models.losses import per_example_losses_by_rows, softmax_loss_sums_shifted_by_correct
+from . import slice_processes
 from .landscape import WORK_PER_STEP, get_parallelism, penalty_grid, slice_threads
 
 # A grid point where some first-layer unit's |c_u| + |a||d1_u| + |b||d2_u| exceeds this
@@ -63,6 +66,17 @@ STEP_WORK = 16 * WORK_PER_STEP
 # and 4.
 BLOCK_CACHE_BYTES = 2 ** 20
 MIN_BLOCK = 256
+# Where there are several workers, a slice of at least this many multiply-adds
+# (Network.fast_slice_work over the grid, about 0.1 s) shares its passes among worker
+# processes (core.landscapes.slice_processes) instead of threads, unless the environment
+# sets HILLWALK_SLICE_PROCESSES=0. Below it, sending the workers the examples' parts (and
+# starting them, the first time) costs more than the interpreter lock.
+PROCESS_MIN_WORK = 10 ** 9
+# A chunk of points goes to the worker processes in this many pieces per worker (each a
+# few passes: a message per pass cost more than the passes gained)
+PROCESS_PIECES = 2
+PROCESSES_ALLOWED = os.environ.get("HILLWALK_SLICE_PROCESSES", "1") != "0"
+_PASSES_KEYS = itertools.count()
 
 
 def _block_scores(later, weights, three, z, masks, out):
@@ -74,6 +88,125 @@ def _block_scores(later, weights, three, z, masks, out):
     P = weights.shape[0]
     np.matmul(weights, three, out=z.reshape(P, -1))
     return later(z, masks, out=out)
+
+
+def plane_points(vectors, has_dir2, a, b):
+    """Parameter vectors (P, V) at points (a, b) (P,) each, with the operations of
+    ``plane.point``: ``vectors`` (3, V) are the centre's and the directions' entries (the
+    second direction's unused without one)."""
+    c, d1, d2 = vectors
+    thetas = np.multiply(a[:, None], d1[None, :])
+    thetas += c[None, :]
+    if has_dir2:
+        moved = b != 0
+        thetas[moved] += b[moved, None] * d2[None, :]
+    return thetas
+
+
+def pass_points(vectors, has_dir2, a, b):
+    """What a pass needs of points (a, b) (P,) each: their parameter vectors from the
+    second layer on (P, V) (``vectors`` (3, V): the centre's and directions' entries from
+    there) and their weights ``[1, a, b]`` (P, 3) for the first layer's parts."""
+    weights = np.stack([np.ones(a.size), a, b if has_dir2 else np.zeros(a.size)], axis=1)
+    return plane_points(vectors, has_dir2, a, b), weights
+
+
+class BlockPasses:
+    """The passes of the network fast slice over one chunk of examples, with all they need
+    and nothing else (picklable, without the network's data: a slice's worker process gets
+    it): the examples' blocks (see :meth:`FastNetwork._load_parts`), the later layers
+    (:class:`~core.models.network.LaterLayersSpec`) and the loss.
+
+    A block of examples goes through the whole network and the loss while its
+    pre-activations, hidden layers and scores are in the cache: the block's three parts
+    are read once per pass of :attr:`points_per_pass` points, and the later layers'
+    weights are prepared once per pass.
+
+    Every call per block costs interpreter time, during which another worker thread waits
+    for the interpreter lock (a fifth of a digits pass's time was spent so): softmax's
+    overflow is checked once per pass over all the blocks' sums, under one error state,
+    and only the blocks that overflowed are evaluated again."""
+
+    def __init__(self, blocks, later, loss_name, delta, n_classes, accuracy, points_per_pass, vectors, has_dir2):
+        self.key = next(_PASSES_KEYS)   # a worker process holding these passes is not sent them again
+        self.blocks, self.later = blocks, later
+        # (3, V): the centre's and directions' entries from the later layers' first column on
+        self.vectors, self.has_dir2 = vectors, has_dir2
+        self.loss_name, self.delta, self.n_classes = loss_name, delta, n_classes
+        self.accuracy, self.points_per_pass = accuracy, points_per_pass
+        self.mask_sets = len(blocks[0][1])
+        self._scratch = threading.local()   # each worker's buffers, reused pass after pass
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["_scratch"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._scratch = threading.local()
+
+    def _buffers(self, z_size, scores_size):
+        """This thread's buffers: ``z_size`` floats for pre-activations and ``scores_size``
+        for the scores; grown when too small, else reused (fresh large arrays each pass cost
+        page faults, which two workers take in turn)."""
+        scratch = self._scratch
+        if getattr(scratch, "z", np.empty(0)).size < z_size:
+            scratch.z = np.empty(z_size)
+        if getattr(scratch, "scores", np.empty(0)).size < scores_size:
+            scratch.scores = np.empty(scores_size)
+        return scratch.z, scratch.scores
+
+    def sums_at(self, a, b):
+        """:meth:`sums` at points (a, b) (P,) each, their vectors made here (a worker
+        process is sent the points, not their vectors)."""
+        return self.sums(*pass_points(self.vectors, self.has_dir2, a, b))
+
+    def sums(self, thetas, weights):
+        """Per point, the sum over the blocks' examples of the per-example loss (averaged
+        over the mask sets), or of correct classifications for accuracy: shape (P,).
+        ``thetas`` (P, size - first_column): the points' parameter vectors from the later
+        layers' first column on; ``weights`` (P, 3): their ``[1, a, b]``."""
+        P = thetas.shape[0]
+        if P > self.points_per_pass:
+            step = self.points_per_pass
+            return np.concatenate([self.sums(thetas[i:i + step], weights[i:i + step]) for i in range(0, P, step)])
+        blocks, classes = self.blocks, self.n_classes
+        later = self.later.at(thetas)
+        accuracy = self.accuracy
+        shifted_softmax = self.loss_name == "softmax" and not accuracy
+        largest = blocks[0][0]   # the first block is the largest
+        z_buffer, scores_buffer = self._buffers(P * largest[0].size, P * classes * largest.shape[-1])
+
+        def scores_of(parts, block_masks):   # (P, C, n), in this thread's buffer
+            three = parts.reshape(3, -1)                                          # (3, [k] M n)
+            z = z_buffer[:P * three.shape[1]].reshape((P,) + parts.shape[1:])
+            scores_out = scores_buffer[:P * classes * parts.shape[-1]].reshape(P, classes, -1)
+            return _block_scores(later, weights, three, z, block_masks, scores_out)
+
+        # per mask set and block, the block's sum at each point
+        block_sums = np.empty((self.mask_sets, len(blocks), P))
+        # softmax's overflow is signalled by its inf sums (and the blocks evaluated again
+        # outside this state, where any overflow of the products is reported as before)
+        with np.errstate(over="ignore") if shifted_softmax else contextlib.nullcontext():
+            for set_index in range(self.mask_sets):
+                for sums, (parts, masks, labels, correct) in zip(block_sums[set_index], blocks):
+                    scores = scores_of(parts, masks[set_index])
+                    if accuracy:
+                        sums[:] = np.count_nonzero(np.argmax(scores, axis=1) == labels, axis=1)
+                    elif shifted_softmax:
+                        softmax_loss_sums_shifted_by_correct(scores, correct, out=sums)
+                    else:
+                        np.add.reduce(per_example_losses_by_rows(scores, correct, self.loss_name, self.delta),
+                                      axis=1, out=sums)
+        if shifted_softmax:
+            overflowed = ~np.isfinite(block_sums).all(axis=2)                 # (sets, blocks)
+            for set_index, block_index in zip(*np.nonzero(overflowed)):   # the largest-score shift
+                parts, masks, labels, correct = blocks[block_index]
+                scores = scores_of(parts, masks[set_index])
+                np.add.reduce(per_example_losses_by_rows(scores, correct, "softmax"), axis=1,
+                              out=block_sums[set_index, block_index])
+        return np.add.reduce(block_sums.reshape(-1, P), axis=0) / self.mask_sets
 
 
 class FastNetwork:
@@ -130,7 +263,14 @@ class FastNetwork:
         self.block = int(max(1, min(self.example_chunk, max(MIN_BLOCK, by_cache), by_budget)))
         self._blocks, self._blocks_of = [], None
         self._grams = None
-        self._scratch = threading.local()   # each worker's buffers, reused pass after pass
+        self._passes = None   # the BlockPasses of the examples' blocks loaded
+        # worker processes where the slice pays for them and each worker's copy of the
+        # examples' parts fits in the parts' share of the budget
+        parts_bytes = parts_bytes_per_example * self.example_chunk
+        self.use_processes = (PROCESSES_ALLOWED and self.workers > 1
+                              and net.fast_slice_work(self.example_chunk) * alphas.size * betas.size
+                              * math.ceil(self.n_examples / self.example_chunk) >= PROCESS_MIN_WORK
+                              and parts_bytes * (self.workers + 1) <= budget_bytes // PARTS_SHARE)
 
     # ----------------------------------------------------------------- the guard
     def _unit_grams(self):
@@ -196,110 +336,138 @@ class FastNetwork:
             yield
         self._blocks_of = (start, stop)
 
-    def _buffers(self, z_size, scores_size):
-        """This thread's buffers: ``z_size`` floats for pre-activations and ``scores_size``
-        for the scores; grown when too small, else reused (fresh large arrays each pass cost
-        page faults, which two workers take in turn)."""
-        scratch = self._scratch
-        if getattr(scratch, "z", np.empty(0)).size < z_size:
-            scratch.z = np.empty(z_size)
-        if getattr(scratch, "scores", np.empty(0)).size < scores_size:
-            scratch.scores = np.empty(scores_size)
-        return scratch.z, scratch.scores
-
     def _point_thetas(self, a, b, first=0):
-        """Parameter vectors (P, size) with the operations of ``plane.point``; entries
-        before ``first`` are left unset (the fast path never reads the first layer's)."""
-        c, d1, d2 = (v[first:] for v in self.vectors)
-        thetas = np.empty((a.size, self.objective.size))
-        tail = thetas[:, first:]
-        np.multiply(a[:, None], d1[None, :], out=tail)
-        tail += c[None, :]
-        if self.plane.dir2 is not None:
-            moved = b != 0
-            tail[moved] += b[moved, None] * d2[None, :]
-        return thetas
+        """Parameter vectors with the operations of ``plane.point``, from entry ``first``
+        on: (P, size - first) (the fast path never reads the first layer's)."""
+        return plane_points(self.vectors[:, first:], self.plane.dir2 is not None, a, b)
 
     def _points(self, a, b):
-        """What a pass needs of points (a, b) (shape (P,) each): their parameter vectors
-        (P, size) (:meth:`_point_thetas`, from the second layer on) and their weights
-        ``[1, a, b]`` (P, 3) for the first layer's parts. Made once for a chunk of points
-        and sliced per pass (fewer calls per pass: the workers share one interpreter)."""
-        weights = np.stack([np.ones(a.size), a, b if self.plane.dir2 is not None else np.zeros(a.size)], axis=1)
-        return self._point_thetas(a, b, self.first_layer_end), weights
+        """What a pass needs of points (a, b) (shape (P,) each): see :func:`pass_points`.
+        Made once for a chunk of points and sliced per pass (fewer calls per pass: the
+        worker threads share one interpreter)."""
+        return pass_points(self.vectors[:, self.first_layer_end:], self.plane.dir2 is not None, a, b)
 
     def _chunk_sums(self, points, blocks):
         """Points from :meth:`_points` (anywhere on the grid): per point the sum over the
-        examples of ``blocks`` of the per-example loss (averaged over the mask sets), or of
-        correct classifications for accuracy; shape (P,).
+        examples of ``blocks`` (:attr:`_blocks`) of the per-example loss (averaged over the
+        mask sets), or of correct classifications for accuracy; shape (P,). See
+        :class:`BlockPasses`."""
+        return self._block_passes(blocks).sums(*points)
 
-        A block of examples goes through the whole network and the loss while its
-        pre-activations, hidden layers and scores are in the cache: the block's three parts
-        are read once per pass of :attr:`points_per_pass` points, and the later layers'
-        weights are prepared once per pass.
-
-        Every call per block costs interpreter time, during which the other worker waits
-        for the interpreter lock (a fifth of a digits pass's time was spent so): softmax's
-        overflow is checked once per pass over all the blocks' sums, under one error state,
-        and only the blocks that overflowed are evaluated again."""
-        thetas, weights = points
-        P = thetas.shape[0]
-        if P > self.points_per_pass:
-            step = self.points_per_pass
-            return np.concatenate([self._chunk_sums((thetas[i:i + step], weights[i:i + step]), blocks)
-                                   for i in range(0, P, step)])
-        net = self.objective
-        later = net.later_layers(thetas, self.bn_mode, fold_output_biases=self.ones_row)
-        accuracy = self.component.kind == "accuracy"
-        shifted_softmax = net.loss_name == "softmax" and not accuracy
-        largest = blocks[0][0]   # the first block is the largest
-        z_buffer, scores_buffer = self._buffers(P * largest[0].size, P * net.n_classes * largest.shape[-1])
-
-        def scores_of(parts, block_masks):   # (P, C, n), in this thread's buffer
-            three = parts.reshape(3, -1)                                          # (3, [k] M n)
-            z = z_buffer[:P * three.shape[1]].reshape((P,) + parts.shape[1:])
-            scores_out = scores_buffer[:P * net.n_classes * parts.shape[-1]].reshape(P, net.n_classes, -1)
-            return _block_scores(later, weights, three, z, block_masks, scores_out)
-
-        # per mask set and block, the block's sum at each point
-        block_sums = np.empty((len(self.mask_sets), len(blocks), P))
-        # softmax's overflow is signalled by its inf sums (and the blocks evaluated again
-        # outside this state, where any overflow of the products is reported as before)
-        with np.errstate(over="ignore") if shifted_softmax else contextlib.nullcontext():
-            for set_index in range(len(self.mask_sets)):
-                for sums, (parts, masks, labels, correct) in zip(block_sums[set_index], blocks):
-                    scores = scores_of(parts, masks[set_index])
-                    if accuracy:
-                        sums[:] = np.count_nonzero(np.argmax(scores, axis=1) == labels, axis=1)
-                    elif shifted_softmax:
-                        softmax_loss_sums_shifted_by_correct(scores, correct, out=sums)
-                    else:
-                        np.add.reduce(per_example_losses_by_rows(scores, correct, net.loss_name, net.delta),
-                                      axis=1, out=sums)
-        if shifted_softmax:
-            overflowed = ~np.isfinite(block_sums).all(axis=2)                 # (sets, blocks)
-            for set_index, block_index in zip(*np.nonzero(overflowed)):   # the largest-score shift
-                parts, masks, labels, correct = blocks[block_index]
-                scores = scores_of(parts, masks[set_index])
-                np.add.reduce(per_example_losses_by_rows(scores, correct, "softmax"), axis=1,
-                              out=block_sums[set_index, block_index])
-        return np.add.reduce(block_sums.reshape(-1, P), axis=0) / len(self.mask_sets)
+    def _block_passes(self, blocks):
+        """The :class:`BlockPasses` of ``blocks`` (made once per chunk of examples)."""
+        if self._passes is None or self._passes.blocks is not blocks:
+            net = self.objective
+            later = net.later_layers_spec(self.bn_mode, fold_output_biases=self.ones_row,
+                                          first_column=self.first_layer_end)
+            self._passes = BlockPasses(blocks, later, net.loss_name, net.delta, net.n_classes,
+                                       self.component.kind == "accuracy", self.points_per_pass,
+                                       self.vectors[:, self.first_layer_end:], self.plane.dir2 is not None)
+        return self._passes
 
     def _chunk_results(self, chunks, blocks, threaded):
         """For each chunk of points (an (a, b) pair of arrays (P,)), in order, its
-        :meth:`_chunk_sums`; a generator.
-
-        ``threaded``: :attr:`workers` threads ("hillwalk-slice-...") take passes of
-        :attr:`points_per_pass` points off one queue for as long as there are any, across
-        chunks: none waits for the other at the end of a chunk, nor for this thread, which
-        prepares the chunks a few ahead (their parameter vectors) and is woken once per
-        chunk. The BLAS library is held to one thread during each pass (the products are
-        small; the threads are ours). Closing the generator stops the workers after their current
-        pass and joins them (see :func:`~core.landscapes.landscape.slice_threads`)."""
+        :meth:`_chunk_sums`; a generator. ``threaded``: shared among :attr:`workers`
+        worker processes (:meth:`_process_results`) where the slice is long enough to pay
+        for them (:attr:`use_processes`) and no other slice has them, else threads
+        (:meth:`_thread_results`). Closing the generator stops the workers after their
+        current pass."""
         if not threaded:
             for a, b in chunks:
                 yield self._chunk_sums(self._points(a, b), blocks) if a.size else np.zeros(0)
             return
+        pool = slice_processes.shared_pool(self.workers) if self.use_processes else None
+        if pool is not None:
+            with pool.lease() as workers:
+                if workers is not None:
+                    yield from self._process_results(chunks, blocks, pool, workers)
+                    return
+        yield from self._thread_results(chunks, blocks)
+
+    def _piece_slices(self, points, pieces=None):
+        """A chunk of ``points`` points cut into passes: slices of :attr:`points_per_pass`
+        points, or the chunk shared evenly among the workers when it is smaller; with
+        ``pieces``, into that many pieces of whole passes (or fewer)."""
+        step = self.points_per_pass if points > self.points_per_pass else max(1, -(-points // self.workers))
+        if pieces is not None:
+            step *= max(1, points // (step * pieces))
+        return [slice(i, i + step) for i in range(0, points, step)]
+
+    def _chunk_passes(self, a, b):
+        """A chunk's points (a, b) cut into passes (:meth:`_piece_slices`): a list of
+        (chosen slice, thetas, weights)."""
+        if not a.size:
+            return []
+        thetas, weights = self._points(a, b)
+        return [(chosen, thetas[chosen], weights[chosen]) for chosen in self._piece_slices(a.size)]
+
+    def _process_results(self, chunks, blocks, pool, workers):
+        """:meth:`_chunk_results` on the pool's worker processes (see
+        :mod:`core.landscapes.slice_processes`): each gets the examples' :class:`BlockPasses`
+        once, then passes of points, :data:`~core.landscapes.slice_processes.IN_FLIGHT` at
+        a time; this thread prepares the chunks two ahead and waits for the answers. A
+        worker's error is raised here; a worker lost breaks the pool up and the chunks not
+        yet yielded are computed by threads. Closing the generator waits for the passes in
+        flight (milliseconds) and leaves the pool to the next slice."""
+        passes = self._block_passes(blocks)
+        chunks = iter(chunks)
+        taken, chunk_sums, remaining = [], [], []   # per chunk taken: its points, sums, pieces to come
+        where = {}                                   # a piece's tag -> (its chunk, its slice of points)
+        waiting = collections.deque()                # pieces to send: (tag, a, b)
+
+        def take():   # the next chunk's pieces, queued
+            for a, b in itertools.islice(chunks, 1):
+                index = len(chunk_sums)
+                taken.append((a, b))
+                chunk_sums.append(np.empty(a.size))
+                cuts = self._piece_slices(a.size, PROCESS_PIECES * self.workers)
+                remaining.append(len(cuts))
+                for chosen in cuts:
+                    tag = slice_processes.next_tag()
+                    where[tag] = (index, chosen)
+                    waiting.append((tag, a[chosen], b[chosen]))
+
+        yielded, lost = 0, False
+        try:
+            for worker in workers:
+                worker.hold(passes.key, passes)
+            take()
+            take()
+            while yielded < len(chunk_sums):
+                while remaining[yielded]:
+                    for worker in workers:
+                        while len(worker.in_flight) < slice_processes.IN_FLIGHT and waiting:
+                            worker.submit(*waiting.popleft())
+                    for _worker, tag, sums in slice_processes.answers(workers):
+                        index, chosen = where.pop(tag)
+                        chunk_sums[index][chosen] = sums
+                        remaining[index] -= 1
+                take()
+                yield chunk_sums[yielded]
+                chunk_sums[yielded] = None
+                yielded += 1
+        except slice_processes.WorkerLost:
+            lost = True
+        finally:
+            if not lost:
+                try:
+                    pool.drain()
+                except slice_processes.WorkerLost:
+                    lost = True
+            if lost:
+                pool.break_up()
+        if lost:   # the chunks not yet yielded, on threads
+            yield from self._thread_results(itertools.chain(taken[yielded:], chunks), blocks)
+
+    def _thread_results(self, chunks, blocks):
+        """:meth:`_chunk_results` on :attr:`workers` threads ("hillwalk-slice-..."), which
+        take passes of :attr:`points_per_pass` points off one queue for as long as there
+        are any, across chunks: none waits for the other at the end of a chunk, nor for this
+        thread, which prepares the chunks a few ahead (their parameter vectors) and is woken
+        once per chunk. The BLAS library is held to one thread during each pass (the
+        products are small; the threads are ours). Closing the generator stops the workers
+        after their current pass and joins them (see
+        :func:`~core.landscapes.landscape.slice_threads`)."""
         hold_blas = self.parallelism.blas_limit or contextlib.nullcontext
         passes = queue.SimpleQueue()
         lock = threading.Lock()
@@ -330,17 +498,14 @@ class FastNetwork:
 
         def submit(a, b):
             index = len(chunk_sums)
-            points = self._points(a, b) if a.size else None
-            step = self.points_per_pass if a.size > self.points_per_pass else max(1, -(-a.size // self.workers))
-            cuts = range(0, a.size, step)
+            cut = self._chunk_passes(a, b)
             chunk_sums.append(np.empty(a.size))
-            remaining.append(len(cuts))
+            remaining.append(len(cut))
             finished.append(threading.Event())
-            if not cuts:
+            if not cut:
                 finished[index].set()
-            for i in cuts:
-                chosen = slice(i, i + step)
-                passes.put((index, chosen, (points[0][chosen], points[1][chosen])))
+            for chosen, thetas, weights in cut:
+                passes.put((index, chosen, (thetas, weights)))
 
         chunks = iter(chunks)
         lookahead = 2

@@ -1107,12 +1107,21 @@ class Network(ClassifierObjective):
         ``fold_output_biases`` (only where :meth:`folds_output_biases`): the first layer's
         pre-activations come with a constant-1 unit and the output biases are folded into
         the output product."""
+        return self.later_layers_spec(bn_mode, fold_output_biases).at(thetas)
+
+    def later_layers_spec(self, bn_mode=None, fold_output_biases=False, first_column=0) -> "LaterLayersSpec":
+        """What :meth:`later_layers` needs of the network, without its data (a slice's worker
+        process gets it): :class:`LaterLayersSpec`, whose ``at(thetas)`` gives the
+        :class:`LaterLayers` at parameter vectors from entry ``first_column`` on."""
         bn_mode = self.bn_mode if bn_mode is None else bn_mode
         if self.batchnorm and bn_mode == "train":
             raise HillwalkError(self.fast_slice_refusal("data"))
         if fold_output_biases and not self.folds_output_biases():
             raise ValueError("this network cannot fold its output biases (see folds_output_biases)")
-        return LaterLayers(self, thetas, self._running_for(bn_mode), fold_output_biases)
+        if first_column > self.layers[0].b.offset + self.layers[0].b.size:
+            raise ValueError("the later layers' parameters start after the first layer's weights and biases")
+        return LaterLayersSpec(self.activation, self.slope, tuple(self.layers), tuple(self.output),
+                               self._running_for(bn_mode), fold_output_biases, first_column)
 
     def fast_slice_work(self, n) -> int:
         """Multiply-adds of one point in the fast slice path for n examples: the first
@@ -1393,6 +1402,26 @@ class TwoLayerNet(Network):
                 "data": self.train.provenance}
 
 
+@dataclass(frozen=True, eq=False)
+class LaterLayersSpec:
+    """A network's layers after the first layer's affine map, as :class:`LaterLayers`
+    needs them, without the network's data (see :meth:`Network.later_layers_spec`):
+    ``running`` is batch norm's running statistics for the slice's mode (or None),
+    ``first_column`` the parameter entry the vectors given to :meth:`at` start at."""
+
+    activation: str
+    slope: float
+    layers: tuple
+    output: tuple
+    running: object
+    fold_output_biases: bool
+    first_column: int
+
+    def at(self, thetas) -> "LaterLayers":
+        """The layers at P parameter vectors ``thetas`` (P, size - first_column)."""
+        return LaterLayers(self, thetas, self.running, self.fold_output_biases, self.first_column)
+
+
 class LaterLayers:
     """A network's layers after the first layer's affine map, at P parameter vectors (from
     :meth:`Network.later_layers`); calling it on a block of examples' first-layer
@@ -1409,11 +1438,16 @@ class LaterLayers:
     product and a broadcast addition over every score (7% of a digits point's time).
     """
 
-    def __init__(self, net, thetas, running, fold_output_biases=False):
+    def __init__(self, net, thetas, running, fold_output_biases=False, first_column=0):
+        """``net``: the network, or anything with its ``activation``, ``slope``, ``layers``
+        and ``output`` (a slice's worker process gets those without the data); ``thetas``
+        (P, size - first_column): the parameter vectors from entry ``first_column`` on (the
+        first layer's weights, which the fast slice never reads, may be left out)."""
         P = thetas.shape[0]
 
         def stacked(block):
-            return thetas[:, block.offset:block.offset + block.size].reshape((P,) + block.shape)
+            start = block.offset - first_column
+            return thetas[:, start:start + block.size].reshape((P,) + block.shape)
 
         def transposed(W):   # (P, [k,] fan_in, width) -> (P, [k,] width, fan_in)
             return np.swapaxes(W, -1, -2)
@@ -1439,11 +1473,12 @@ class LaterLayers:
         W_out, b_out = net.output
         self.ones_row = fold_output_biases
         # the constant unit's combination is exactly 1, which the activations that are the
-        # identity above 0 keep: no reset after them (a call per block of examples, and interpreter time is what two
-        # slice workers wait for each other on)
+        # identity above 0 keep: no reset after them (a call per block of examples, and
+        # interpreter time is what two slice workers wait for each other on)
         self.reset_ones_row = fold_output_biases and net.activation not in ("relu", "leaky_relu", "elu")
         if fold_output_biases:   # [W_out; b_out] (width + 1, C), contiguous in theta
-            with_biases = thetas[:, W_out.offset:W_out.offset + W_out.size + b_out.size]
+            start = W_out.offset - first_column
+            with_biases = thetas[:, start:start + W_out.size + b_out.size]
             self.output_weights = transposed(with_biases.reshape(P, W_out.shape[0] + 1, W_out.shape[1]))
             self.output_biases = None                              # (P, C, width + 1)
         else:
