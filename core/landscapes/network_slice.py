@@ -264,13 +264,16 @@ class FastNetwork:
         self._blocks, self._blocks_of = [], None
         self._grams = None
         self._passes = None   # the BlockPasses of the examples' blocks loaded
-        # worker processes where the slice pays for them and each worker's copy of the
-        # examples' parts fits in the parts' share of the budget
-        parts_bytes = parts_bytes_per_example * self.example_chunk
+        # worker processes where the slice pays for them and each worker's copy of a chunk's
+        # passes (the parts, the dropout masks of every mask set, the labels) fits beside
+        # this process's in the parts' share of the budget
+        mask_bytes_per_example = 8 * sum(mask.shape[1] for masks in self.mask_sets if masks is not None
+                                         for mask in masks)
+        passes_bytes = (parts_bytes_per_example + mask_bytes_per_example + 16) * self.example_chunk
         self.use_processes = (PROCESSES_ALLOWED and self.workers > 1
                               and net.fast_slice_work(self.example_chunk) * alphas.size * betas.size
                               * math.ceil(self.n_examples / self.example_chunk) >= PROCESS_MIN_WORK
-                              and parts_bytes * (self.workers + 1) <= budget_bytes // PARTS_SHARE)
+                              and passes_bytes * (self.workers + 1) <= budget_bytes // PARTS_SHARE)
 
     # ----------------------------------------------------------------- the guard
     def _unit_grams(self):
@@ -407,8 +410,9 @@ class FastNetwork:
         once, then passes of points, :data:`~core.landscapes.slice_processes.IN_FLIGHT` at
         a time; this thread prepares the chunks two ahead and waits for the answers. A
         worker's error is raised here; a worker lost breaks the pool up and the chunks not
-        yet yielded are computed by threads. Closing the generator waits for the passes in
-        flight (milliseconds) and leaves the pool to the next slice."""
+        yet yielded are computed by threads. At the end, or when the generator is closed,
+        the passes in flight are waited for (milliseconds) and the workers drop the
+        examples' passes (their memory), leaving the pool to the next slice."""
         passes = self._block_passes(blocks)
         chunks = iter(chunks)
         taken, chunk_sums, remaining = [], [], []   # per chunk taken: its points, sums, pieces to come
@@ -438,7 +442,9 @@ class FastNetwork:
                     for worker in workers:
                         while len(worker.in_flight) < slice_processes.IN_FLIGHT and waiting:
                             worker.submit(*waiting.popleft())
-                    for _worker, tag, sums in slice_processes.answers(workers):
+                    for _worker, tag, error, sums in slice_processes.answers(workers):
+                        if error is not None:
+                            raise error
                         index, chosen = where.pop(tag)
                         chunk_sums[index][chosen] = sums
                         remaining[index] -= 1
@@ -449,15 +455,16 @@ class FastNetwork:
         except slice_processes.WorkerLost:
             lost = True
         finally:
-            if not lost:
+            if not lost:   # the passes in flight (a slice stopped early, an error), then the workers drop the passes
                 try:
-                    pool.drain()
+                    pool.finish()
                 except slice_processes.WorkerLost:
                     lost = True
-            if lost:
-                pool.break_up()
         if lost:   # the chunks not yet yielded, on threads
+            pool.break_up()
             yield from self._thread_results(itertools.chain(taken[yielded:], chunks), blocks)
+        else:
+            slice_processes.pool_worked()
 
     def _thread_results(self, chunks, blocks):
         """:meth:`_chunk_results` on :attr:`workers` threads ("hillwalk-slice-..."), which

@@ -84,13 +84,132 @@ def test_a_workers_error_reaches_the_caller_and_the_worker_answers_on(two_worker
         worker = workers[0]
         worker.hold(passes.key, passes)
         worker.submit(slice_processes.next_tag(), np.zeros(3), np.zeros(2))   # a and b of two lengths
-        with pytest.raises(ValueError):
-            worker.receive()
+        _tag, error, sums = worker.receive()
+        assert isinstance(error, ValueError) and sums is None
         a, b = np.array([0.5, -0.25]), np.array([0.0, 1.0])
         worker.submit(slice_processes.next_tag(), a, b)
-        _tag, sums = worker.receive()
+        _tag, error, sums = worker.receive()
+    assert error is None
     np.testing.assert_array_equal(sums, passes.sums_at(a, b))
     assert not pool.broken
+
+
+class NeedsTwo(Exception):
+    """An exception that pickles but does not unpickle (its arguments are not its args)."""
+
+    def __init__(self, first, second):
+        super().__init__(f"{first} and {second}")
+
+
+class FailingPasses(network_slice.BlockPasses):
+    def sums_at(self, a, b):
+        raise NeedsTwo("one", "two")
+
+
+def test_an_error_that_does_not_unpickle_reaches_the_caller_as_text(two_workers, monkeypatch):
+    net = make_net(hidden=(5,), data=small_data(n=60))
+    plane = plane_of(net)
+    axis = make_axis(-1, 1, 9)
+
+    original = network_slice.FastNetwork._block_passes
+
+    def failing_passes(self, blocks):
+        passes = original(self, blocks)
+        passes.__class__ = FailingPasses
+        return passes
+
+    monkeypatch.setattr(network_slice.FastNetwork, "_block_passes", failing_passes)
+    processes_only(monkeypatch)
+    with pytest.raises(slice_processes.WorkerError, match="NeedsTwo: one and two|could not be read"):
+        compute_slice(net, plane, axis, axis, "total")
+    pool = slice_processes.shared_pool(2)
+    assert not pool.broken and not any(worker.in_flight or worker.key for worker in pool.workers)
+
+
+def test_an_interrupt_in_the_middle_of_a_frame_breaks_the_pool_up(two_workers, monkeypatch):
+    """A KeyboardInterrupt between a frame's parts leaves the worker's input out of step:
+    the pool is not used again, and the next slice starts a new one at once."""
+    net = make_net(hidden=(6,), data=small_data(n=80))
+    plane = plane_of(net)
+    axis = make_axis(-1, 1, 15)
+    threads = on_threads(net, plane, axis, axis, "total", monkeypatch)
+    write = slice_processes._write_by
+    sent = []
+
+    def interrupted(fd, parts, deadline):
+        sent.append(1)
+        if len(sent) == 4:   # a pass, after the two workers' passes and a first pass
+            write(fd, parts[:1], deadline)
+            raise KeyboardInterrupt
+        return write(fd, parts, deadline)
+
+    monkeypatch.setattr(slice_processes, "_write_by", interrupted)
+    pool = slice_processes.shared_pool(2)
+    with pytest.raises(KeyboardInterrupt):
+        compute_slice(net, plane, axis, axis, "total")
+    assert pool.broken and all(worker.process.poll() is not None for worker in pool.workers)
+    monkeypatch.setattr(slice_processes, "_write_by", write)
+    processes_only(monkeypatch)
+    started = time.monotonic()
+    np.testing.assert_array_equal(compute_slice(net, plane, axis, axis, "total").values, threads.values)
+    assert time.monotonic() - started < slice_processes.REPLY_TIMEOUT_S / 4   # no wait for a lost answer
+
+
+def test_pieces_of_several_passes_give_the_thread_slice(two_workers, monkeypatch):
+    net = make_net(hidden=(6,), data=small_data(n=120))
+    plane = plane_of(net)
+    alphas, betas = make_axis(-1, 1, 41), make_axis(-1, 1, 5)
+    monkeypatch.setattr(network_slice, "BLOCK_CACHE_BYTES", 8 * (6 + 1 + 3) * 2 * 30)
+    monkeypatch.setattr(network_slice, "MIN_BLOCK", 30)
+    engine = network_slice.FastNetwork(net, plane, alphas, betas, Component.parse("total"), 2 ** 26)
+    assert engine.points_per_pass == 2 and engine._piece_slices(41, 4)[0] == slice(0, 10)
+    threads = on_threads(net, plane, alphas, betas, "total", monkeypatch)
+    processes_only(monkeypatch)
+    np.testing.assert_array_equal(compute_slice(net, plane, alphas, betas, "total").values, threads.values)
+
+
+def test_a_workers_warnings_are_raised_in_the_caller_as_on_threads(two_workers, monkeypatch):
+    import warnings
+
+    net = make_net(activation="relu", loss="svm", reg="none", hidden=(5,), data=small_data(n=40, scale=1e150))
+    plane = plane_of(net, scale=1e150)
+    axis = make_axis(-1e10, 1e10, 5)
+
+    def warned(compute):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            compute()
+        return {(w.category, str(w.message)) for w in caught}
+
+    on_threads_warned = warned(lambda: on_threads(net, plane, axis, axis, "data", monkeypatch))
+    processes_only(monkeypatch)
+    on_processes_warned = warned(lambda: compute_slice(net, plane, axis, axis, "data"))
+    assert any(category is RuntimeWarning for category, _text in on_threads_warned)
+    assert on_processes_warned == on_threads_warned
+
+
+def test_a_paused_process_slice_does_not_keep_the_interpreter_from_exiting():
+    import subprocess
+    import sys
+
+    script = """
+from hillwalk.core.landscapes import network_slice
+from hillwalk.core.landscapes.landscape import Parallelism, iter_slice, make_axis, set_parallelism
+from hillwalk.core import experiment
+from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.models.problem import ClassifierSpec
+network_slice.PROCESS_MIN_WORK = 0
+set_parallelism(Parallelism(2))
+net = experiment.build_objective(ClassifierSpec(dataset="digits", model="net", hidden=(16,)))
+plane = experiment.build_plane(net, SliceSpec(center="init"))
+axis = make_axis(-1, 1, 201)
+paused = iter_slice(net, plane, axis, axis, "total")
+for _ in range(3):
+    next(paused)      # pieces in flight; the generator stays referenced
+print("exiting")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "exiting" in result.stdout, result.stderr
 
 
 def test_a_worker_lost_mid_slice_leaves_the_rest_to_threads(two_workers, monkeypatch):
