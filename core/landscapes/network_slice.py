@@ -458,13 +458,12 @@ class FastNetwork:
             if not lost:   # the passes in flight (a slice stopped early, an error), then the workers drop the passes
                 try:
                     pool.finish()
+                    slice_processes.pool_worked()   # (a slice's end comes as a close, too)
                 except slice_processes.WorkerLost:
                     lost = True
         if lost:   # the chunks not yet yielded, on threads
             pool.break_up()
             yield from self._thread_results(itertools.chain(taken[yielded:], chunks), blocks)
-        else:
-            slice_processes.pool_worked()
 
     def _thread_results(self, chunks, blocks):
         """:meth:`_chunk_results` on :attr:`workers` threads ("hillwalk-slice-..."), which

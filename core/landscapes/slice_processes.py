@@ -195,9 +195,13 @@ class Worker:
             self.broken = True
             raise
 
-    def send(self, kind, tag, value):
+    def send(self, kind, tag, value, in_flight=False):
+        """Send a frame; ``in_flight``: a pass, whose tag is then waited for (recorded
+        within the frame: an interrupt between the two breaks the worker, not the count)."""
         parts = encode(kind, tag, value)   # (nothing written yet if this fails)
         with self._in_frame():
+            if in_flight:
+                self.in_flight.append(tag)
             _write_by(self.input, parts, time.monotonic() + REPLY_TIMEOUT_S)
 
     def hold(self, key, passes):
@@ -215,8 +219,7 @@ class Worker:
 
     def submit(self, tag, a, b):
         """Send the worker a pass of points (a, b) (P,) each (small: its pipe never fills)."""
-        self.send(PASS, tag, (a, b))
-        self.in_flight.append(tag)
+        self.send(PASS, tag, (a, b), in_flight=True)
 
     def receive(self):
         """The next answer: (tag, error or None, sums or None); the worker's warnings are
@@ -346,8 +349,9 @@ def shared_pool(count) -> SlicePool | None:
         return None
     with _POOLS_LOCK:
         pool = _POOLS.get(count)
-        if pool is not None and pool.broken:
+        if pool is not None and pool.broken:   # counted once
             _broken_pools += 1
+            del _POOLS[count]
             pool = None
         if pool is None:
             if _broken_pools >= MAX_BROKEN_POOLS:

@@ -288,3 +288,18 @@ def test_short_slices_and_one_worker_keep_to_threads(monkeypatch):
         assert not network_slice.FastNetwork(net, plane, axis, axis, Component.parse("total"), 2 ** 26).use_processes
     finally:
         set_parallelism(previous)
+
+
+def test_a_slice_that_worked_clears_the_breakages_and_a_broken_pool_counts_once(two_workers, monkeypatch):
+    net = make_net(hidden=(6,), data=small_data(n=60))
+    plane = plane_of(net)
+    axis = make_axis(-1, 1, 9)
+    monkeypatch.setattr(slice_processes, "_broken_pools", slice_processes.MAX_BROKEN_POOLS - 1)
+    processes_only(monkeypatch)
+    compute_slice(net, plane, axis, axis, "total")
+    assert slice_processes._broken_pools == 0
+    slice_processes.shared_pool(2).break_up()
+    with monkeypatch.context() as patch:
+        patch.setattr(slice_processes, "SlicePool", lambda count: (_ for _ in ()).throw(OSError("no processes")))
+        assert slice_processes.shared_pool(2) is None and slice_processes._broken_pools == 2   # the pool, the start
+    assert slice_processes.shared_pool(2) is not None and slice_processes._broken_pools == 2   # not the pool again
