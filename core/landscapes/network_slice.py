@@ -9,7 +9,8 @@ with ``Z0, Za, Zb`` the first layer's affine map under c, d1 and d2 (``(n, M)`` 
 maxout ``(k, n, M)``). The big product (``N D M`` multiply-adds per point on the generic path)
 is done three times for the whole grid, in one pass over X; what remains per grid point
 is the combination, the activation, the later layers (``h W2(a, b)`` and on) and the loss,
-batched over chunks of points and shared among threads. With one hidden layer the output
+batched over chunks of points and shared among worker processes (long slices, see
+:mod:`core.landscapes.slice_processes`) or threads. With one hidden layer the output
 biases ride on a constant unit of the first layer's parts (one product for the scores), and
 softmax is shifted by the correct class's score (no largest-score reduction) wherever no
 exponential overflows.
