@@ -338,25 +338,34 @@ def test_a_failing_pass_reaches_the_caller_and_leaves_no_thread_behind(monkeypat
     assert not [t for t in threading.enumerate() if t.name.startswith("hillwalk-slice")]
 
 
-def test_a_paused_threaded_network_slice_does_not_keep_the_interpreter_from_exiting():
+@pytest.mark.parametrize("workers", ["threads", "processes"])
+def test_a_paused_network_slice_does_not_keep_the_interpreter_from_exiting(workers):
+    """Its worker threads, or the worker processes with pieces in flight (see
+    core.landscapes.slice_processes: their pools are closed at exit before the paused
+    slice is finalised)."""
+    import os
     import subprocess
     import sys
 
     script = """
 from hillwalk.core import experiment
+from hillwalk.core.landscapes import network_slice
 from hillwalk.core.landscapes.landscape import Parallelism, iter_slice, make_axis, set_parallelism
 from hillwalk.core.landscapes.slices import SliceSpec
 from hillwalk.core.models.problem import ClassifierSpec
+network_slice.PROCESS_MIN_WORK = 0
 set_parallelism(Parallelism(2))
 net = experiment.build_objective(ClassifierSpec(dataset="digits", model="net", hidden=(16,)))
 plane = experiment.build_plane(net, SliceSpec(center="init"))
 axis = make_axis(-1, 1, 61)
 paused = iter_slice(net, plane, axis, axis, "total")
 for _ in range(3):
-    next(paused)      # the workers wait for passes; the generator stays referenced
+    next(paused)      # passes queued or in flight; the generator stays referenced
 print("exiting")
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    environment = {**os.environ, "HILLWALK_SLICE_PROCESSES": "1" if workers == "processes" else "0"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env=environment)
     assert result.returncode == 0 and "exiting" in result.stdout, result.stderr
 
 

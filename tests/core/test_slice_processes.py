@@ -188,30 +188,6 @@ def test_a_workers_warnings_are_raised_in_the_caller_as_on_threads(two_workers, 
     assert on_processes_warned == on_threads_warned
 
 
-def test_a_paused_process_slice_does_not_keep_the_interpreter_from_exiting():
-    import subprocess
-    import sys
-
-    script = """
-from hillwalk.core.landscapes import network_slice
-from hillwalk.core.landscapes.landscape import Parallelism, iter_slice, make_axis, set_parallelism
-from hillwalk.core import experiment
-from hillwalk.core.landscapes.slices import SliceSpec
-from hillwalk.core.models.problem import ClassifierSpec
-network_slice.PROCESS_MIN_WORK = 0
-set_parallelism(Parallelism(2))
-net = experiment.build_objective(ClassifierSpec(dataset="digits", model="net", hidden=(16,)))
-plane = experiment.build_plane(net, SliceSpec(center="init"))
-axis = make_axis(-1, 1, 201)
-paused = iter_slice(net, plane, axis, axis, "total")
-for _ in range(3):
-    next(paused)      # pieces in flight; the generator stays referenced
-print("exiting")
-"""
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and "exiting" in result.stdout, result.stderr
-
-
 def test_a_worker_lost_mid_slice_leaves_the_rest_to_threads(two_workers, monkeypatch):
     net = make_net(hidden=(8,), data=small_data(n=150))
     plane = plane_of(net)
