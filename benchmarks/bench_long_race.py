@@ -22,7 +22,7 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import hillwalk.blas_setup  # noqa: E402, F401  (before NumPy: it sets the BLAS library's environment)
 
-from hillwalk.benchmarks.bench_window import Clock, settle, type_value  # noqa: E402
+from hillwalk.benchmarks.bench_window import Clock, open_window, type_value  # noqa: E402
 
 SHORT_STEPS = 1400   # the reference stretch: trails shorter than MAX_DRAWN_POINTS
 
@@ -48,16 +48,7 @@ def main():
     from PyQt6 import QtCore
     from PyQt6.QtTest import QTest
 
-    from hillwalk.gui.app import application
-    from hillwalk.gui.main_window import MainWindow
-    from hillwalk.main import use_all_cores
-
-    use_all_cores()   # as ``main.py`` does before it opens the window
-    app = application()
-    window = MainWindow(settings=None)
-    window.resize(1280, 720)
-    window.show()
-    settle(app, window)
+    app, window = open_window(1280, 720)
     window.speed.setCurrentIndex(window.speed.count() - 1)   # the fastest playback
     clock = Clock(QtCore)
     clock.timer.start()

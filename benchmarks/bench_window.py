@@ -225,12 +225,9 @@ def main():
           f"{statistics.median(m for _, m in startup):.2f} s)")
 
 
-def run_window(rounds):
-    import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
-
-    from PyQt6 import QtCore
-    from PyQt6.QtTest import QTest
-
+def open_window(width, height):
+    """The app and its main window with the default scene, ``width`` x ``height``,
+    offscreen, as ``main.py`` opens it, once the scene has settled: (app, window)."""
     from hillwalk.gui.app import application
     from hillwalk.gui.main_window import MainWindow
     from hillwalk.main import use_all_cores
@@ -238,9 +235,19 @@ def run_window(rounds):
     use_all_cores()   # as ``main.py`` does before it opens the window
     app = application()
     window = MainWindow(settings=None)
-    window.resize(1600, 1000)
+    window.resize(width, height)
     window.show()
     settle(app, window)
+    return app, window
+
+
+def run_window(rounds):
+    import hillwalk.blas_setup  # noqa: F401  (before NumPy: it sets the BLAS library's environment)
+
+    from PyQt6 import QtCore
+    from PyQt6.QtTest import QTest
+
+    app, window = open_window(1600, 1000)
     clock = Clock(QtCore)
     clock.timer.start()
     measures = {name: [] for name in TARGETS_MS}

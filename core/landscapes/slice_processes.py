@@ -66,7 +66,8 @@ class WorkerError(Exception):
 # --------------------------------------------------------------------------- frames
 
 def encode(kind, tag, value):
-    """A frame's parts: the header, the pickle and the out-of-band buffers (memoryviews)."""
+    """A frame's parts, byte memoryviews: the header, the pickle and the out-of-band
+    buffers (``PickleBuffer.raw()``: contiguous bytes)."""
     buffers = []
     data = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
     raws = [buffer.raw() for buffer in buffers]
@@ -75,8 +76,8 @@ def encode(kind, tag, value):
 
 
 def _write_blocking(fd, parts):
-    for part in parts:
-        view = part.cast("B") if part.ndim != 1 or part.format != "B" else part
+    """Write ``parts`` (byte memoryviews, as :func:`encode` makes them) to a blocking ``fd``."""
+    for view in parts:
         while view:
             view = view[os.write(fd, view):]
 
@@ -85,8 +86,7 @@ def _write_by(fd, parts, deadline):
     """Write ``parts`` to a non-blocking ``fd``, waiting for room until ``deadline``."""
     poller = select.poll()
     poller.register(fd, select.POLLOUT)
-    for part in parts:
-        view = part.cast("B") if part.ndim != 1 or part.format != "B" else part
+    for view in parts:
         while view:
             try:
                 view = view[os.write(fd, view):]

@@ -66,7 +66,7 @@ def drawn_rows(count: int, limit: int = MAX_DRAWN_POINTS):
     (see :class:`SettledTrails`). Spaced evenly over the rows so far, every row moved at
     every frame past ``limit``, and each frame stroked every method's whole trail again:
     150-170 ms paints while a 100000-step race played. A path is drawn through at least
-    half the rows evenly spaced rows would give it."""
+    half as many rows as an even spacing would give it."""
     if count <= limit:
         return slice(0, count)
     every = 2
