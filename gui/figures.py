@@ -51,6 +51,12 @@ def show_axis(plot, side, shown=True):
         plot.showAxis(side, shown)
 
 
+# a landscape figure's title: the largest of these sizes at which it fits (see LandscapeFigure.fit_title)
+TITLE_POINT_SIZES = (11, 10, 9, 8)
+TITLE_MARGIN_PX = 32   # the figure's width the title leaves besides the left axis and the colour bar: margins
+TITLE_ROW_PX = 30      # a title's row at one line (pyqtgraph's)
+
+
 def set_title(plot, title, **style):
     """``plot``'s title, unless it already is ``title`` (a new title lays the plot out
     again, see :func:`set_axis_label`)."""
@@ -234,6 +240,9 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.center_marker = PixelMarkers("+", 16, pen=pg.mkPen("k", width=2))
         self.plot.addItem(self.center_marker)
         self.labels = FittedAxisLabels(self)   # the axes' and the colour bar's, by the room they have
+        self._title = None          # the title asked for (rich text), see fit_title
+        self._title_shown = None    # (title, point size, wrap width or None) the plot shows
+        self._title_fitted_for = None   # (title, room in pixels) of the last fit
         self.landscape = None
         self.path_items = []
         self.legend = None
@@ -266,6 +275,56 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
     def resizeEvent(self, event):
         super().resizeEvent(event)
         self.fit_legend_columns()
+        self.fit_title()
+
+    def fit_title(self):
+        """Show the title at the largest of TITLE_POINT_SIZES at which it fits beside the
+        colour bar, else at the smallest, wrapped to the room. A title's width is its plot's
+        least width: at a fixed 11 pt, a long title widened the layout past a narrow figure
+        (a 420 x 260 PNG export), pushing the colour bar and the right of the heatmap out of
+        the picture."""
+        title = getattr(self, "_title", None)   # resizeEvent comes during __init__ too
+        if title is None:
+            return
+        # the title's column is the data's: the figure's width less the left axis's and the
+        # colour bar's (both in the plot's layout) and the margins
+        room = self.width() - TITLE_MARGIN_PX
+        for side_item in (self.plot.getAxis("left"), self.colorbar):
+            if side_item.isVisible():
+                room -= side_item.width()
+        room = max(room, 1.0)
+        if self._title_fitted_for == (title, room):
+            return   # (at every preview of a slice: trying the sizes again relaid the plot out)
+        self._title_fitted_for = (title, room)
+        label = self.plot.titleLabel
+        shown = self._title_shown
+        for points in TITLE_POINT_SIZES:
+            self._show_title(title, points, None)
+            if label.itemRect().width() <= room:
+                break
+        else:
+            self._show_title(title, TITLE_POINT_SIZES[-1], room)
+        if self._title_shown != shown:
+            # the title's row is as tall as its lines (pyqtgraph fixes it at 30 px, one line)
+            self.plot.layout.setRowFixedHeight(0, max(TITLE_ROW_PX, math.ceil(label.itemRect().height())))
+            # the layout was given the view's width when the view was resized, held to its
+            # least width then (the wider title's): give it the width again, from sizes
+            # measured anew
+            self.plot.layout.invalidate()
+            self.ci.layout.invalidate()
+            self.centralWidget.setGeometry(self.range)
+
+    def _show_title(self, title, points, wrap_width):
+        """The title at ``points``, wrapped to ``wrap_width`` pixels (None: one line per
+        line of the text), unless it is shown so already."""
+        if self._title_shown == (title, points, wrap_width):
+            return
+        label = self.plot.titleLabel
+        label.item.setTextWidth(-1 if wrap_width is None else wrap_width)
+        # wrapped lines centred, as a one-line title is over its plot
+        label.item.document().setDefaultTextOption(QtGui.QTextOption(QtCore.Qt.AlignmentFlag.AlignHCenter))
+        self.plot.setTitle(title, color="k", size=f"{points}pt")
+        self._title_shown = (title, points, wrap_width)
 
     def legend_below(self):
         """A legend in its own row under the plot: it never covers the data."""
@@ -287,7 +346,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.show_axes(True)
         plane = landscape.plane
         if title is not None:
-            set_title(self.plot, title, color="k", size="11pt")
+            self._title = title
+            self.fit_title()
         if landscape.is_cut:
             self._show_cut(landscape, log_scale, value_label)
             return

@@ -284,3 +284,43 @@ def test_a_functions_race_png_names_its_axes_x_and_y(qtbot, monkeypatch, tmp_pat
                        "--out", str(tmp_path / "race.png"), "--png-size", "500x400"])
     assert status in (0, None) and (tmp_path / "race.png").exists()
     assert grabbed == {"bottom": "x", "left": "y"}
+
+
+def text_lines(document):
+    """The lines a QTextDocument is laid out in."""
+    block, lines = document.begin(), 0
+    while block.isValid():
+        lines += block.layout().lineCount()
+        block = block.next()
+    return lines
+
+
+@pytest.mark.parametrize("size, points, lines", [((420, 260), 8, 2), ((640, 480), 11, 1), ((1200, 900), 11, 1)])
+def test_a_small_png_export_keeps_its_colour_bar_and_fits_its_title(monkeypatch, tmp_path, size, points, lines):
+    """`render --png-size 420x260`: the long title no longer widens the layout past the
+    picture (the colour bar and the heatmap's right were cut off); it is shown smaller,
+    then wrapped, and centred. At larger sizes it is one line at 11 pt."""
+    from hillwalk import main as cli
+    from hillwalk.gui import figures
+
+    laid_out = {}
+    save = figures.save_widget_png
+
+    def recording(widget, path, size=(1200, 900)):
+        written = save(widget, path, size)   # laid out at its size, grabbed
+        bar = widget.colorbar.mapRectToScene(widget.colorbar.boundingRect())
+        plot = widget.plot.mapRectToScene(widget.plot.boundingRect())
+        title = widget.plot.titleLabel
+        laid_out.update(width=widget.width(), bar_right=bar.right(), plot_right=plot.right(),
+                        title_width=title.itemRect().width(), title_shown=widget._title_shown,
+                        lines=text_lines(title.item.document()))
+        return written
+
+    monkeypatch.setattr(figures, "save_widget_png", recording)
+    status = cli.main(["render", "--dataset", "iris", "--grid", "9", "--out", str(tmp_path / "slice.png"),
+                       "--png-size", f"{size[0]}x{size[1]}"])
+    assert status in (0, None) and (tmp_path / "slice.png").exists()
+    assert laid_out["width"] == size[0]
+    assert laid_out["bar_right"] <= size[0] and laid_out["plot_right"] <= size[0]
+    assert laid_out["title_width"] < size[0] - 100   # beside the left axis and the colour bar
+    assert laid_out["title_shown"][1] == points and laid_out["lines"] == lines
