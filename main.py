@@ -30,6 +30,7 @@ from hillwalk.core.models.testfunctions import TEST_FUNCTION_NAMES
 from hillwalk.core.optimization.optimizers import SCHEDULES
 
 EXIT_OK, EXIT_FAILED_CHECK, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 128 + 13   # as a shell reports a process ended by SIGPIPE
 
 
 class UsageError(Exception):
@@ -1206,13 +1207,21 @@ def main(argv=None):
         use_all_cores()
         if args.command is None:
             return run_gui(args)
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()   # (a closed pipe is then reported below, not at the interpreter's exit)
+        return status
     except (UsageError, HillwalkError) as error:
         print(f"hillwalk: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("hillwalk: interrupted", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # whoever read the output stopped reading (``| head``): stop quietly, as other
+        # command-line tools do, and let nothing more be written to the closed pipe (the
+        # interpreter flushes stdout at exit)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # a bug: one line for the user, the traceback only on request
         if os.environ.get("HILLWALK_DEBUG"):
             raise

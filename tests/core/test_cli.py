@@ -1,4 +1,5 @@
 """The headless command line: exit codes and one-line errors (run as a real process)."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,21 @@ def test_malformed_csv_is_a_user_error(tmp_path):
     path.write_text("1,2,0\n3,4\n")
     result = run("gradcheck", "--dataset", str(path))
     assert result.returncode == 2 and "line 2 has 2 fields" in result.stderr
+
+
+@pytest.mark.parametrize("unbuffered", [True, False])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, unbuffered):
+    """`hillwalk render ... | head -0`: the output's reader goes away; the command stops with
+    the status a shell gives a process ended by SIGPIPE (141), not an "internal error"
+    (buffered, the write fails only when the output is flushed, at the end)."""
+    command = [sys.executable, str(ROOT / "main.py"), "render", "--dataset", "iris", "--grid", "5",
+               "--out", str(tmp_path / "slice.npz")]
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        environment["PYTHONUNBUFFERED"] = "1"
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=environment)
+    process.stdout.close()   # the reader is gone before the command writes its report
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 141, stderr
+    assert stderr == b""
+    assert (tmp_path / "slice.npz").exists()   # the work was done; only its report had no reader
