@@ -221,3 +221,27 @@ def test_render_computes_no_preview_and_the_app_gets_one(monkeypatch):
     shown = experiment.compute_scene_slice(objective, plane, spec, report=lambda f, t="", p=None: posted.append(p))
     assert sum(coarse) == 1 and any(p is not None and p[0] == "preview" for p in posted)
     np.testing.assert_array_equal(quiet.values, shown.landscape.values)
+
+
+def test_a_post_the_last_increment_would_soon_follow_is_left_out(scene):
+    """An intermediate increment is posted only where the run's remaining steps, at its pace
+    so far, take at least the post interval: one the last would follow sooner only made the
+    consumer redraw once more (the rows come with the last)."""
+    objective, plane, _ = scene
+    interval = 0.05
+    for steps in (100, 300, 500):
+        run = race_walker(objective, plane, (0.5, 0.5), OptimizerSpec("sgd", lr=0.1), steps, 0)
+        now = [0.0]
+
+        def clock(now=now):
+            now[0] += 0.01   # every reading 10 ms on: a few steps per interval
+            return now[0]
+
+        began, posts, rows = clock(), [], 0
+        for increment in iter_path(run, plane, interval_s=interval, clock=clock):
+            rows += increment.size
+            posts.append((now[0] - began, run.t, increment.finished))
+        assert rows == steps + 1 and posts[-1][2] and not any(finished for *_, finished in posts[:-1])
+        assert len(posts) > 10
+        for elapsed, made, _ in posts[1:-1]:
+            assert (steps - made) * elapsed / made >= interval * 0.999
