@@ -10,6 +10,7 @@ landscape is smoother" a number: roughness and the non-convex share (core.labs.c
 """
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 
 import numpy as np
@@ -33,6 +34,7 @@ INITS = [("He", "he"), ("Xavier", "xavier"), ("small 0.01", "small"), ("large 1.
 DIRECTION_NAMES = {"filter": "filter-normalized", "layer": "layer-normalized", "model": "model-normalized",
                    "gaussian": "Gaussian (not normalized: their length depends on each model's size)",
                    "gradient": "gradient and filter-normalized"}
+LABEL_TIP = "A short caption over this side's plots; empty: a description of the settings"
 DROPOUT_MODES = [("off", "off"), ("fixed mask", "fixed"), ("mean of 8", "mean:8"), ("mean of 32", "mean:32")]
 
 
@@ -52,7 +54,7 @@ class ModelSideEditor(QtWidgets.QGroupBox):
         self.label = QtWidgets.QLineEdit()
         self.label.setMaxLength(MAX_LABEL_CHARS)
         self.label.setPlaceholderText("label")
-        self.label.setToolTip("A short caption over this side's plots; empty: a description of the settings")
+        self.label.setToolTip(LABEL_TIP)
         self.model = combo([("linear", "linear"), ("network", "net")])
         self.model.setMinimumContentsLength(6)
         self.model.setToolTip("A linear classifier, or a network of hidden layers")
@@ -151,6 +153,8 @@ class ModelSideEditor(QtWidgets.QGroupBox):
         if self.label.text() != variant.label:
             self.label.setText(variant.label)
             self.label.setCursorPosition(0)   # a label longer than the box shows its start
+            # ... and the tip shows it whole (at 1280 x 720 the box shows about 20 characters)
+            self.label.setToolTip(f"{html.escape(variant.label)}<br><br>{LABEL_TIP}" if variant.label else LABEL_TIP)
         network = variant.model == "net"
         linear = "a linear classifier has no hidden layers; choose network"
         for widget in (self.hidden, self.activation, self.init, self.batchnorm, self.keep_prob):

@@ -1,5 +1,7 @@
 """The Compare two models lab and the deep-network presets, driven as a person would: the
 Presets menu, the side editors' boxes and buttons, the caption's close button."""
+import html
+
 import pytest
 from PyQt6 import QtCore, QtWidgets
 
@@ -35,7 +37,10 @@ def test_each_deep_preset_loads_with_its_caption_and_computes(qtbot, window, nam
     for side in "ab":
         assert lab.figures[side].image.image is not None
         assert "roughness" in lab.figure_texts[side].text()
-        assert lab.editors[side].label.text() == sides["ab".index(side)].label
+        label = sides["ab".index(side)].label
+        assert lab.editors[side].label.text() == label
+        # the box shows about 20 characters at 1280 x 720: its tip shows the label whole
+        assert lab.editors[side].label.toolTip().startswith(html.escape(label) + "<br>")
     assert lab.graphics.isVisible()   # the spiral has 2 features: its decision regions
     # the main view is one of the two sides, sliced and raced
     assert state.problem in (sides[0].problem(state.problem), sides[1].problem(state.problem))
