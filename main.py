@@ -183,7 +183,10 @@ MODEL_OPTIONS = ("model", "hidden", "activation", "slope", "init", "pieces", "ba
 
 
 def problem_title(problem):
-    """'softmax on digits' or 'softmax, 64-unit relu net, on spiral'."""
+    """'softmax on digits', 'softmax, 64-unit relu net, on spiral' or, for a 2-D function,
+    its name ('rosenbrock')."""
+    if problem.is_function:
+        return problem.objective
     if problem.model == "net":
         from hillwalk.core.models.problem import format_widths
 
@@ -853,17 +856,25 @@ def run_render(args, out=None):
         headless_application()
         from hillwalk.gui.figures import component_label, render_landscape_png
 
-        title = (f"{problem.loss} {component_label(spec.component)} on {objective.train.name}, "
-                 f"{spec.center} centre")
+        if objective.has_own_plane:   # a 2-D function: no data set, no centre to name
+            title = f"{objective.name}: {objective.formula}"
+        else:
+            title = (f"{problem.loss} {component_label(spec.component)} on {objective.train.name}, "
+                     f"{spec.center} centre")
         if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
             title += f"<br>{plane.info['modes']}"  # the title is rich text: a second line
         render_landscape_png(landscape, path, png_size, title, args.color_scale == "log", args.contours)
     values = landscape.values
     shape = "x".join(str(v) for v in values.shape[::-1])
+    info = plane.info
+    if objective.has_own_plane:   # a 2-D function over its own x and y: no centre, no directions
+        print(f"wrote {path}: {'cut' if landscape.is_cut else 'slice'} of {shape} points, f(x, y) from "
+              f"{np.nanmin(values):.6g} to {np.nanmax(values):.6g} ({objective.name}: {objective.formula}), "
+              f"{landscape.seconds:.2f} s", file=out)
+        return EXIT_OK
     print(f"wrote {path}: {'cut' if landscape.is_cut else 'slice'} of {shape} points, {spec.component} from "
           f"{np.nanmin(values):.6g} to {np.nanmax(values):.6g}, centre {spec.center} (loss "
-          f"{plane.info['center_loss']:.4g}), {landscape.seconds:.2f} s", file=out)
-    info = plane.info
+          f"{info['center_loss']:.4g}), {landscape.seconds:.2f} s", file=out)
     cosine = f", cosine {info['cosine']:.3g}" if "cosine" in info else ""
     norms = f"|d1| = {info['norm1']:.4g}" + (f", |d2| = {info['norm2']:.4g}" if "norm2" in info else "")
     print(f"directions: {info.get('label1')}; {norms}{cosine}", file=out)

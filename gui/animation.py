@@ -30,14 +30,14 @@ from hillwalk.core.io.animation_frames import RaceFrames, check_gif_request, rac
 from hillwalk.core.io.files import atomic_output, check_output_folder
 
 from .contours import landscape_contours
-from .figures import DEFAULT_COLORMAP, LandscapeFigure, delete_now
+from .figures import DEFAULT_COLORMAP, TITLE_POINT_SIZES, LandscapeFigure, delete_now
 from .workers import Cancelled
 
 GIF_JOB_KIND = "export:gif"
 TRAIL_WIDTH = 2.5         # the paths' look, as LandscapeFigure.show_paths draws them
 MARKER_SIZE = 11
 START_MARKER_SIZE = MARKER_SIZE - 2
-TITLE_POINT_SIZE = 11
+TITLE_SIDE_PX = 6         # the frame title's margin at each side of the picture
 # Stored frame delays are in hundredths of a second (GIF), so a delay is a multiple of 10 ms.
 GIF_DELAY_UNIT_MS = 10
 # The background is rendered in strips of about this many pixels, one per GUI event-loop
@@ -94,7 +94,9 @@ class RaceBackground:
         The title row in pixels, where each frame writes "title   step N".
     title : str
     title_pixel_size : int
-        The title font's size in pixels (the figure's 11 pt).
+        The title font's size in pixels (the largest of the figure's title sizes at which
+        it fits, see :func:`fit_frame_title`); ``title`` is shortened where even the
+        smallest does not fit.
     """
 
     image: QtGui.QImage
@@ -220,12 +222,33 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
         origin, unit_a, unit_b = pixel(0.0, 0.0), pixel(1.0, 0.0), pixel(0.0, 1.0)
         to_pixels = PlaneToPixels(origin.x(), unit_a.x() - origin.x(), origin.y(), unit_b.y() - origin.y())
         plot_rect = scene_to_pixels.mapRect(view_box.sceneBoundingRect())
-        title_rect = scene_to_pixels.mapRect(figure.plot.titleLabel.sceneBoundingRect())
-        title_pixel_size = max(1, round(TITLE_POINT_SIZE * figure.logicalDpiY() / 72))
+        # the title row across the whole picture, and the title at the largest size at
+        # which it fits with the last step's number (else shortened): centred in the blank
+        # label's own rectangle it ran off both sides of a 400 px GIF
+        row = scene_to_pixels.mapRect(figure.plot.titleLabel.sceneBoundingRect())
+        title_rect = QtCore.QRectF(0.0, row.top(), float(width), row.height())
+        last_step = max((int(np.max(p.steps)) for p in paths if np.size(p.steps)), default=0)
+        title, title_pixel_size = fit_frame_title(title or "", last_step, width - 2 * TITLE_SIDE_PX,
+                                                  figure.logicalDpiY())
     finally:
         figure.hide()
         dispose(figure)
-    return RaceBackground(image, to_pixels, plot_rect, title_rect, title or "", title_pixel_size)
+    return RaceBackground(image, to_pixels, plot_rect, title_rect, title, title_pixel_size)
+
+
+def fit_frame_title(title: str, last_step: int, room_px: float, dpi: float) -> tuple[str, int]:
+    """(the title, its font's pixel size) for frames that read "title step N": the largest
+    of TITLE_POINT_SIZES at which "title step last_step" is at most ``room_px`` wide, else
+    the smallest with the title shortened (an ellipsis) to fit."""
+    font = QtGui.QFont()
+    step_text = f" step {last_step}"
+    for points in TITLE_POINT_SIZES:
+        font.setPixelSize(max(1, round(points * dpi / 72)))
+        metrics = QtGui.QFontMetricsF(font)
+        if metrics.horizontalAdvance(f"{title}{step_text}".strip()) <= room_px:
+            return title, font.pixelSize()
+    room_for_title = max(0.0, room_px - metrics.horizontalAdvance(step_text))
+    return metrics.elidedText(title, QtCore.Qt.TextElideMode.ElideRight, room_for_title), font.pixelSize()
 
 
 def _paint_view(figure, painter, target_offset, region):

@@ -271,6 +271,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             columns += 1
         if columns != self.legend.columnCount:
             self.legend.setColumnCount(columns)
+            self._lay_out_again()
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
@@ -307,12 +308,15 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         if self._title_shown != shown:
             # the title's row is as tall as its lines (pyqtgraph fixes it at 30 px, one line)
             self.plot.layout.setRowFixedHeight(0, max(TITLE_ROW_PX, math.ceil(label.itemRect().height())))
-            # the layout was given the view's width when the view was resized, held to its
-            # least width then (the wider title's): give it the width again, from sizes
-            # measured anew
-            self.plot.layout.invalidate()
-            self.ci.layout.invalidate()
-            self.centralWidget.setGeometry(self.range)
+            self._lay_out_again()
+
+    def _lay_out_again(self):
+        """Give the layout the view's width again, from sizes measured anew: it was given
+        the width when the view was resized, held to its least width then (a wider title's,
+        or a legend's of more columns), and kept that width when they narrowed."""
+        self.plot.layout.invalidate()
+        self.ci.layout.invalidate()
+        self.centralWidget.setGeometry(self.range)
 
     def _show_title(self, title, points, wrap_width):
         """The title at ``points``, wrapped to ``wrap_width`` pixels (None: one line per
@@ -345,6 +349,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.landscape = landscape
         self.show_axes(True)
         plane = landscape.plane
+        # a 2-D function's plane names its values ("f(x, y)"): no data, no regularization
+        value_label = value_label or plane.info.get("value_label")
         if title is not None:
             self._title = title
             self.fit_title()
@@ -370,11 +376,15 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.show_contours(lines)
         self.center_marker.setData([0], [0])
         self.center_marker.setZValue(10)
-        self.labels.set(self.plot.getAxis("bottom"), plane.describe_axis(1),
-                        plane.describe_axis(1, name_direction=False), "a")
-        self.labels.set(self.plot.getAxis("left"), plane.describe_axis(2, name_direction=not narrow),
-                        plane.describe_axis(2, name_direction=False),
-                        plane.describe_axis(2, name_direction=False, with_cosine=False), "b")
+        if "value_label" in plane.info:   # a 2-D function's own x and y: no directions to describe
+            self.labels.set(self.plot.getAxis("bottom"), plane.info["label1"])
+            self.labels.set(self.plot.getAxis("left"), plane.info["label2"])
+        else:
+            self.labels.set(self.plot.getAxis("bottom"), plane.describe_axis(1),
+                            plane.describe_axis(1, name_direction=False), "a")
+            self.labels.set(self.plot.getAxis("left"), plane.describe_axis(2, name_direction=not narrow),
+                            plane.describe_axis(2, name_direction=False),
+                            plane.describe_axis(2, name_direction=False, with_cosine=False), "b")
         half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
         half_b = (landscape.betas[1] - landscape.betas[0]) / 2
         self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),

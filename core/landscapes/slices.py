@@ -150,7 +150,9 @@ class SliceSpec:
         if objective.has_own_plane:  # a 2-D function: its own x and y are the plane
             plane = coordinate_plane(np.zeros(2), 0, None if self.is_cut else 1)
             plane.info.update({"label1": "x", "label2": "y", "center": "origin", "train_steps": 0,
-                               "center_loss": objective.loss(np.zeros(2)), "initial_loss": objective.loss(np.zeros(2))})
+                               "center_loss": objective.loss(np.zeros(2)), "initial_loss": objective.loss(np.zeros(2)),
+                               # what a figure's colour bar or value axis names (no data, no penalty)
+                               "value_label": "f(x, y)"})
             return plane
         if center is None:
             center, initial, path, losses = self.compute_center(objective, progress, should_stop)

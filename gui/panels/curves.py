@@ -17,6 +17,7 @@ from .widgets import run_ending_note
 # core defines the project-wide floor, this view's copy is named for what it does here.
 LOSS_CURVE_FLOOR = UNBOUNDED_LOSS_FLOOR  # where an escape to -inf is called (core)
 CURVE_POINTS = 2000
+GRADIENT_TITLE = "gradient norm (of the step's minibatch)"   # a classifier's; a 2-D function's has no minibatch
 # how a curve is named in an export of its plot's data
 CURVE_NAMES = {"loss": "full-data loss", "train": "training accuracy", "val": "validation accuracy",
                "grad": "gradient norm"}
@@ -213,7 +214,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self.loss_plot = self.graphics.addPlot(row=0, col=0, title="full-data loss", viewBox=MenuOnDemandViewBox())
         self.accuracy_plot = self.graphics.addPlot(row=1, col=0, title="accuracy (train solid, validation dashed)",
                                                  viewBox=MenuOnDemandViewBox())
-        self.gradient_plot = self.graphics.addPlot(row=2, col=0, title="gradient norm (of the step's minibatch)",
+        self.gradient_plot = self.graphics.addPlot(row=2, col=0, title=GRADIENT_TITLE,
                                                  viewBox=MenuOnDemandViewBox())
         # The plots share their x range by construction (0 .. steps, or each autoranged on
         # the same gradient counts), not by pyqtgraph's x link: a link lines views up by
@@ -427,8 +428,12 @@ class CurvesPanel(QtWidgets.QWidget):
                 self.layers["grad"].set_part((entry_id, "grad"), steps, np.maximum(run.grad_norm[rows], 1e-300))
             self.layers["loss"].labels[entry_id, "loss"] = run.label + run_ending_note(run)
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
-        title = f"full-data loss (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else "full-data loss"
-        set_title(self.loss_plot, title)
+        objective = self.state.objective
+        # a 2-D function has no data (no minibatches): its value and its gradient
+        function = objective is not None and not objective.has_data
+        value = "f(x, y)" if function else "full-data loss"
+        set_title(self.loss_plot, f"{value} (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else value)
+        set_title(self.gradient_plot, "gradient norm" if function else GRADIENT_TITLE)
         self._set_y_ranges(wanted, shown, log)
         self._set_loss_ticks()   # (for the range just set: which ticks it shows)
         self._on_frame_changed(self.state.frame)

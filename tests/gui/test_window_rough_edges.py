@@ -324,3 +324,76 @@ def test_a_small_png_export_keeps_its_colour_bar_and_fits_its_title(monkeypatch,
     assert laid_out["bar_right"] <= size[0] and laid_out["plot_right"] <= size[0]
     assert laid_out["title_width"] < size[0] - 100   # beside the left axis and the colour bar
     assert laid_out["title_shown"][1] == points and laid_out["lines"] == lines
+
+
+@pytest.mark.parametrize("preset", ["05-ravine", "08-saddle"])
+def test_a_function_presets_png_names_the_function_and_its_own_axes(monkeypatch, tmp_path, preset):
+    """`render --session` on a 2-D function's preset: the PNG is written (its title asked
+    for a data set's name: an internal error), titled with the function and its formula,
+    its axes x and y and its colour bar f(x, y), not a classifier's loss."""
+    from hillwalk import main as cli
+    from hillwalk.gui import figures
+    from hillwalk.gui.main_window import preset_paths
+
+    shown = {}
+    save = figures.save_widget_png
+
+    def recording(widget, path, size=(1200, 900)):
+        written = save(widget, path, size)
+        shown.update(title=widget.plot.titleLabel.text, bottom=widget.plot.getAxis("bottom").labelText,
+                     left=widget.plot.getAxis("left").labelText, bar=widget.colorbar.axis.labelText)
+        return written
+
+    monkeypatch.setattr(figures, "save_widget_png", recording)
+    session = next(p for p in preset_paths() if p.name.startswith(preset))
+    status = cli.main(["render", "--session", str(session), "--out", str(tmp_path / "f.png"), "--png-size", "640x480"])
+    assert status in (0, None) and (tmp_path / "f.png").exists()
+    name = {"05-ravine": "quadratic", "08-saddle": "saddle"}[preset]
+    assert shown["title"].startswith(f"{name}: ")
+    assert (shown["bottom"], shown["left"], shown["bar"]) == ("x", "y", "f(x, y)")
+
+
+def test_a_small_race_gif_keeps_its_colour_bar_and_a_title_that_fits(qtbot):
+    """A 400 x 300 race GIF: the legend's columns, chosen again at that width, no longer
+    leave the layout as wide as before (the colour bar was cut off), and each frame's
+    "title step N" fits the picture (it ran off both sides)."""
+    from PyQt6 import QtGui
+
+    from hillwalk.core import experiment
+    from hillwalk.core.io.session import Session
+    from hillwalk.gui.animation import PathToDraw, render_race_background
+    from hillwalk.gui.main_window import preset_paths
+
+    session = Session.load(next(p for p in preset_paths() if p.name.startswith("05-ravine")))
+    objective = experiment.build_objective(session.problem)
+    plane = experiment.build_plane(objective, session.slice)
+    landscape = experiment.compute_landscape(objective, plane, session.slice)
+    steps = np.arange(81)
+    paths = [PathToDraw(f"method number {k} lr 0.038", steps, np.linspace(-1.8, 0, 81), np.linspace(1.2, 0, 81),
+                        color, None) for k, color in enumerate(("#000000", "#e69f00", "#009e73", "#cc79a7"))]
+    title = "Momentum against SGD on an ill-conditioned bowl (condition 50)"
+    background = render_race_background(landscape, paths, (400, 300), title=title)
+    assert background.plot_rect.right() < 400 - 40   # room for the colour bar and its labels
+    assert background.title_rect.left() == 0 and background.title_rect.width() == 400
+    font = QtGui.QFont()
+    font.setPixelSize(background.title_pixel_size)
+    assert QtGui.QFontMetricsF(font).horizontalAdvance(f"{background.title} step 80") <= 400
+    assert background.title.endswith("…") and title.startswith(background.title[:-1])
+    wide = render_race_background(landscape, paths, (1200, 900), title=title)
+    assert wide.title == title
+
+
+def test_a_functions_curves_name_its_value_and_gradient_not_a_classifiers(qtbot, window):
+    """The saddle preset (Presets menu): the curves are f(x, y) and its gradient norm, not
+    a data set's "full-data loss" and a minibatch's gradient."""
+    from hillwalk.gui.main_window import preset_paths, preset_title
+
+    path = next(p for p in preset_paths() if p.name.startswith("08-saddle"))
+    action = next(a for a in window.presets_menu.actions() if a.text() == preset_title(path))
+    action.trigger()
+    qtbot.waitUntil(lambda: window.state.title == preset_title(path) and window.scene_complete(),
+                    timeout=SCENE_TIMEOUT_MS)
+    curves = window.curves
+    qtbot.waitUntil(lambda: curves.loss_plot.titleLabel.text.startswith("f(x, y)"), timeout=UI_TIMEOUT_MS)
+    assert curves.gradient_plot.titleLabel.text == "gradient norm"
+    assert window.heatmap.figure.colorbar.axis.labelText.endswith("f(x, y)")
