@@ -204,6 +204,10 @@ def with_model_options(problem, args):
     return dataclasses.replace(problem, **changes) if changes else problem
 
 
+# trace's options that describe a classifier on data (refused with a 2-D function)
+CLASSIFIER_OPTIONS = ("dataset", "preprocess", "val_fraction", "subsample", "label_column", "loss", "delta", "reg",
+                      "lam", "beta", "reg_bias", "model", "hidden", "activation", "slope", "pieces", "init",
+                      "batchnorm", "keep_prob", "residual", "init_scale")
 # The network's options when not given (add_model_arguments' defaults): a linear model
 # refuses any other value.
 NETWORK_OPTION_DEFAULTS = {"hidden": (64,), "activation": "relu", "slope": 0.01, "init": "he", "pieces": 2,
@@ -221,11 +225,45 @@ def refuse_network_options(names):
                             f"{'it' if len(names) == 1 else 'them'} out)")
 
 
+def options_given(args, dests):
+    """Of the options ``dests`` (argparse destinations), those given on the command line:
+    the ones whose value is not their subcommand's default (a default typed again cannot be
+    told apart, and changes nothing)."""
+    parser = getattr(args, "command_parser", None)
+    if parser is None:
+        return []
+    return [dest for dest in dests if hasattr(args, dest) and getattr(args, dest) != parser.get_default(dest)]
+
+
+def option_flag(args, dest) -> str:
+    """The flag a user types for ``dest``."""
+    if dest == "reg":
+        return "--regularizer" if args.command == "search" else "--reg"
+    return {"keep_prob": "--dropout"}.get(dest, "--" + dest.replace("_", "-"))
+
+
+def refuse_options_that_do_not_apply(args, dests, applies: bool, why: str):
+    """An option that means nothing for what was asked would be silently ignored: where
+    ``applies`` is false, refuse those of ``dests`` that were given, saying ``why`` (and
+    the way out; "{it}" there becomes "it" or "them")."""
+    from hillwalk.core.errors import HillwalkError
+
+    given = [] if applies else options_given(args, dests)
+    if given:   # (``why`` says "{it}" where it names the options)
+        raise HillwalkError(f"{', '.join(option_flag(args, dest) for dest in given)}: "
+                            + why.format(it="it" if len(given) == 1 else "them"))
+
+
 def problem_spec_from_args(args):
     from hillwalk.core.models.problem import ClassifierSpec
 
     if args.model == "linear":   # the options' defaults cannot be told from typed ones: those that differ
         refuse_network_options([name for name, value in NETWORK_OPTION_DEFAULTS.items() if getattr(args, name) != value])
+    refuse_options_that_do_not_apply(args, ["delta"], args.loss == "svm",
+                                     f"the SVM's margin, but the loss is {args.loss}; add --loss svm (or leave {{it}} out)")
+    refuse_options_that_do_not_apply(args, ["beta"], args.reg == "elastic",
+                                     f"the elastic net's L2 weight, but the regularizer is {args.reg}; add "
+                                     f"{option_flag(args, 'reg')} elastic (or leave {{it}} out)")
     return ClassifierSpec(dataset=args.dataset, preprocessing=args.preprocess, val_fraction=args.val_fraction,
                           subsample=args.subsample, label_column=args.label_column, loss=args.loss,
                           delta=args.delta, regularizer=args.reg, lam=args.lam, beta=args.beta,
@@ -370,7 +408,9 @@ def build_parser():
                                             "set's classifier, and write the path: .csv, .npz, or .png (2-D "
                                             "functions: the paths on the surface; classifiers: loss curves).")
     trace.add_argument("--objective", default="rosenbrock",
-                       choices=(*TEST_FUNCTION_NAMES, "classifier"))
+                       choices=(*TEST_FUNCTION_NAMES, "classifier"),
+                       help="a 2-D test function, or classifier: the data and model options below "
+                            "(default: rosenbrock)")
     add_optimizer_arguments(trace)
     trace.add_argument("--steps", type=_in_range("race.steps"), default=500,
                        help="1 to 100000 (default: 500)")
@@ -409,6 +449,9 @@ def build_parser():
                    "without it, each option given changes the session's methods that use it (--history: its "
                    "L-BFGS runs)"), race=True)
     race.set_defaults(handler=run_race)
+    for command_parser in commands.choices.values():
+        # what an option is when not given (options_given): each subcommand's own defaults
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
 
 
@@ -677,6 +720,13 @@ def trace_setup_from_options(args):
     from hillwalk.core.models.testfunctions import make_test_function
 
     specs = optimizer_specs_from_args(args)
+    objective = args.objective + (" (the default)" if not options_given(args, ["objective"]) else "")
+    refuse_options_that_do_not_apply(args, ["condition", "angle"], args.objective == "quadratic",
+                                      f"for the quadratic only, but --objective is {objective}; add --objective "
+                                      "quadratic (or leave {it} out)")
+    refuse_options_that_do_not_apply(args, CLASSIFIER_OPTIONS, args.objective == "classifier",
+                                      f"for a classifier on data, but --objective is {objective}, a 2-D function; "
+                                      "add --objective classifier (or leave {it} out)")
     if args.objective == "classifier":
         problem = problem_spec_from_args(args)
         objective = experiment.build_objective(problem)
@@ -810,6 +860,16 @@ def add_mode_arguments(group, defaults=True):
 
 def slice_spec_from_args(args):
     from hillwalk.core.landscapes.slices import SliceSpec
+
+    refuse_options_that_do_not_apply(args, ["coords"], args.directions == "coords",
+                                      f"the weights of --directions coords, but the directions are {args.directions}; "
+                                      "add --directions coords (or leave {it} out)")
+    refuse_options_that_do_not_apply(args, ["brange"], not args.cut,
+                                      "the second direction's range, but --cut draws one direction; leave {it} out "
+                                      "(or drop --cut for a slice)")
+    refuse_options_that_do_not_apply(args, ["train_steps"], args.center == "trained",
+                                      "how long the centre is trained, but --center init is the initial weights; "
+                                      "leave {it} out (or use --center trained)")
 
     return SliceSpec(center=args.center, train_steps=args.train_steps, init_scale=args.init_scale,
                      directions=args.directions, orthogonalize=args.orthogonalize, biases=args.biases,

@@ -793,8 +793,11 @@ def load_dataset(spec: str, seed: int = 0, **options) -> Dataset:
                                 "CIFAR-10 folder")
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise HillwalkError(f"option(s) {', '.join(unknown)} do not apply to a {kind}"
-                            + (f"; it takes {', '.join(a for a in accepted if a != 'seed')}" if accepted else ""))
+        article = "an" if kind[0] in "aeiouN" else "a"   # (an NPZ file, an embedded data set)
+        taken = [a.replace("_", " ") for a in accepted if a != "seed"]
+        raise HillwalkError(f"{', '.join(u.replace('_', ' ') for u in unknown)} "
+                            f"{'does' if len(unknown) == 1 else 'do'} not apply to {article} {kind}"
+                            + (f"; it takes {', '.join(taken)}" if taken else "; leave the option out"))
     return loader()
 
 

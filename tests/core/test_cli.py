@@ -43,7 +43,7 @@ def test_gradcheck_exits_1_when_the_error_exceeds_the_threshold():
     (("gradcheck", "--lam", "-1"), "lambda must be a number in [0, 1e+06]"),
     (("gradcheck", "--lam", "nan"), "expected a finite number"),
     (("gradcheck", "--h", "0"), "difference step h must be a number in (0"),
-    (("gradcheck", "--dataset", "digits", "--subsample", "5"), "subsample do not apply"),
+    (("gradcheck", "--dataset", "digits", "--subsample", "5"), "subsample does not apply"),
     (("frobnicate",), "invalid choice: 'frobnicate'"),
 ])
 def test_user_errors_print_one_line_and_exit_2(args, fragment):

@@ -74,8 +74,11 @@ def test_load_dataset_resolves_names_and_paths(tmp_path):
     with pytest.raises(HillwalkError, match="unsupported file type .txt"):
         (tmp_path / "f.txt").write_text("1")
         load_dataset(str(tmp_path / "f.txt"))
-    with pytest.raises(HillwalkError, match="subsample do not apply to a embedded data set|subsample do not apply"):
+    with pytest.raises(HillwalkError, match="^subsample does not apply to an embedded data set; leave the option out$"):
         load_dataset("digits", subsample=10)
+    with pytest.raises(HillwalkError, match="^label column does not apply to an NPZ file"):
+        np.savez(tmp_path / "d.npz", X=np.zeros((4, 2)), y=np.array([0, 1, 0, 1]))
+        load_dataset(str(tmp_path / "d.npz"), label_column="y")
 
 
 # --------------------------------------------------------------------------- CSV
