@@ -54,6 +54,43 @@ def test_user_errors_print_one_line_and_exit_2(args, fragment):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("args, fragment", [
+    (("trace", "--dataset", "iris", "--loss", "svm"),
+     "--dataset, --loss: for a classifier on data, but --objective is rosenbrock (the default), a 2-D function; "
+     "add --objective classifier (or leave them out)"),
+    (("trace", "--objective", "beale", "--model", "net"), "--model: for a classifier on data, but --objective is beale"),
+    (("trace", "--objective", "rosenbrock", "--condition", "50"), "--condition: for the quadratic only"),
+    (("trace", "--objective", "classifier", "--angle", "10"), "--angle: for the quadratic only"),
+    (("gradcheck", "--delta", "2"), "--delta: the SVM's margin, but the loss is softmax; add --loss svm"),
+    (("gradcheck", "--beta", "2"), "--beta: the elastic net's L2 weight, but the regularizer is l2; add --reg elastic"),
+    (("render", "--coords", "1", "2", "3", "4"), "--coords: the weights of --directions coords"),
+    (("render", "--cut", "--brange", "-1", "1"), "--brange: the second direction's range, but --cut draws one"),
+    (("render", "--center", "init", "--train-steps", "50"), "--train-steps: how long the centre is trained"),
+])
+def test_an_option_that_means_nothing_for_what_was_asked_is_refused(tmp_path, args, fragment):
+    """Not silently ignored: one line naming the options, and the way out, before any work."""
+    out = tmp_path / ("out.npz" if args[0] == "render" else "out.csv")
+    result = run(*args, *(("--out", str(out)) if args[0] in ("render", "trace") else ()))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert not out.exists()
+
+
+def test_the_options_that_apply_still_run(tmp_path):
+    """The same options where they mean something (and a default typed again) are taken."""
+    for args in (("trace", "--objective", "quadratic", "--condition", "50", "--steps", "3"),
+                 ("trace", "--objective", "classifier", "--dataset", "iris", "--loss", "svm", "--delta", "2",
+                  "--steps", "3"),
+                 ("trace", "--objective", "rosenbrock", "--dataset", "digits", "--steps", "3"),
+                 ("render", "--dataset", "iris", "--grid", "5", "--reg", "elastic", "--beta", "2",
+                  "--directions", "coords", "--coords", "0", "1", "2", "1", "--train-steps", "20")):
+        out = tmp_path / ("out.npz" if args[0] == "render" else "out.csv")
+        result = run(*args, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert out.exists()
+
+
 def test_malformed_csv_is_a_user_error(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("1,2,0\n3,4\n")
