@@ -172,8 +172,9 @@ def add_model_arguments(parser, defaults=True):
                             "gradient checks use batch statistics; slices: --bn-mode)")
     group.add_argument("--dropout", dest="keep_prob", type=_finite_float, default=default(1.0), metavar="P",
                        help="inverted dropout after each hidden activation with keep probability P in (0, 1]; "
-                            "1 is none. Runs and gradient checks use one fixed mask drawn from --seed; slices: "
-                            "--dropout-mode" + (" (default: 1)" if defaults else ""))
+                            "1 is none. Runs draw fresh masks at every step (step t's from --seed and t); "
+                            "gradient checks use one fixed mask drawn from --seed; slices: --dropout-mode"
+                            + (" (default: 1)" if defaults else ""))
     group.add_argument("--residual", action=argparse.BooleanOptionalAction, default=default(False),
                        help="skip connections h + f(h) on hidden layers of the width of their input (needs two "
                             "consecutive hidden layers of equal width)")
