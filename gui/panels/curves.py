@@ -330,13 +330,21 @@ class CurvesPanel(QtWidgets.QWidget):
             self._on_runs_updated()   # the plots now shown were skipped while hidden
 
     # ----------------------------------------------------------------- data
-    def _losses_positive(self) -> bool:
-        """Whether every recorded loss is positive (not so on a saddle): a log axis can show them."""
-        return all(np.all(run.loss > 0) for run in self.state.runs.values() if run.loss.size)
+    def _losses_loggable(self) -> bool:
+        """Whether no recorded loss is negative (some are on a saddle, unbounded below): a
+        log axis can show them, a loss of exactly 0 (Newton on a quadratic reaches it) at
+        :meth:`_zero_loss_floor`."""
+        return not any(np.any(run.loss < 0) for run in self.state.runs.values() if run.loss.size)
+
+    def _zero_loss_floor(self) -> float:
+        """Where a log axis draws a loss of 0: at half the smallest positive loss recorded
+        (1e-12 if none), as the heatmap's log colours do (core.experiment.clip_for_log)."""
+        extent = self._positive_loss_range()
+        return extent[0] / 2 if extent is not None else 1e-12
 
     def _log_loss(self) -> bool:
-        """Log scale as asked, unless some loss is not positive."""
-        return self.state.view.curves_log and self._losses_positive()
+        """Log scale as asked, unless some loss is negative."""
+        return self.state.view.curves_log and self._losses_loggable()
 
     def _on_view_changed(self):
         was = self.log_loss.blockSignals(True)
@@ -351,8 +359,9 @@ class CurvesPanel(QtWidgets.QWidget):
         for entry_id in list(self.curve_ids):
             if entry_id not in wanted:
                 self._remove_curves(entry_id)
-        positive = self._losses_positive()
+        positive = self._losses_loggable()
         log = self.state.view.curves_log and positive
+        zero_floor = self._zero_loss_floor() if log else None
         by_work = self.state.view.curves_x == "gradients"
         label = "gradient evaluations" if by_work else "step"
         if self.gradient_plot.getAxis("bottom").labelText != label:
@@ -383,9 +392,10 @@ class CurvesPanel(QtWidgets.QWidget):
         was = self.log_loss.blockSignals(True)  # shows what is drawn; the setting itself stays
         self.log_loss.setChecked(self.state.view.curves_log and not non_positive)
         self.log_loss.blockSignals(was)
-        self.log_loss.setToolTip("Disabled: some loss is not positive (the objective is unbounded below), so the "
+        self.log_loss.setToolTip("Disabled: some loss is negative (the objective is unbounded below), so the "
                                  "loss is shown on a linear axis" if non_positive
-                                 else "Show the loss on a logarithmic axis")
+                                 else "Show the loss on a logarithmic axis (a loss of 0 at half the smallest "
+                                      "positive one)")
         for entry_id, entry in wanted.items():
             run = self.state.runs.get(entry_id)
             if run is None:
@@ -418,7 +428,7 @@ class CurvesPanel(QtWidgets.QWidget):
             rows = curve_rows(run.steps.size, run.ended, self.state.race.steps)
             steps = run.gradient_evaluations[rows] if by_work else run.steps[rows]
             # (a diverged run ends in inf/NaN: a gap in its curves)
-            loss = np.maximum(run.loss[rows], 1e-300 if log else LOSS_CURVE_FLOOR)
+            loss = np.maximum(run.loss[rows], zero_floor if log else LOSS_CURVE_FLOOR)
             if "loss" in on_screen:
                 self.layers["loss"].set_part((entry_id, "loss"), steps, loss)
             if "train" in on_screen:
@@ -432,7 +442,11 @@ class CurvesPanel(QtWidgets.QWidget):
         # a 2-D function has no data (no minibatches): its value and its gradient
         function = objective is not None and not objective.has_data
         value = "f(x, y)" if function else "full-data loss"
-        set_title(self.loss_plot, f"{value} (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)" if clipped else value)
+        if clipped:
+            value += f" (clipped at {LOSS_CURVE_FLOOR:g}: unbounded below)"
+        elif log and any(np.any(run.loss == 0) for run in self.state.runs.values()):
+            value += f" (0 drawn at {zero_floor:.2g})"
+        set_title(self.loss_plot, value)
         set_title(self.gradient_plot, "gradient norm" if function else GRADIENT_TITLE)
         self._set_y_ranges(wanted, shown, log)
         self._set_loss_ticks()   # (for the range just set: which ticks it shows)

@@ -397,3 +397,40 @@ def test_a_functions_curves_name_its_value_and_gradient_not_a_classifiers(qtbot,
     qtbot.waitUntil(lambda: curves.loss_plot.titleLabel.text.startswith("f(x, y)"), timeout=UI_TIMEOUT_MS)
     assert curves.gradient_plot.titleLabel.text == "gradient norm"
     assert window.heatmap.figure.colorbar.axis.labelText.endswith("f(x, y)")
+
+
+def test_losses_that_reach_zero_keep_the_log_axis(qtbot, window):
+    """The Newton preset: Newton reaches a loss of exactly 0 on Rosenbrock. The log axis
+    stays (it was switched off, as for a function unbounded below, and every curve then
+    looked like 0): the zero is drawn at half the smallest positive loss, and said so."""
+    from hillwalk.gui.main_window import preset_paths, preset_title
+
+    path = next(p for p in preset_paths() if p.name.startswith("15-newton"))
+    action = next(a for a in window.presets_menu.actions() if a.text() == preset_title(path))
+    action.trigger()
+    qtbot.waitUntil(lambda: window.state.title == preset_title(path) and window.scene_complete(),
+                    timeout=SCENE_TIMEOUT_MS)
+    curves, runs = window.curves, window.state.runs.values()
+    assert any(np.any(run.loss == 0) for run in runs) and not any(np.any(run.loss < 0) for run in runs)
+    qtbot.waitUntil(lambda: "0 drawn at" in curves.loss_plot.titleLabel.text, timeout=UI_TIMEOUT_MS)
+    assert curves.log_loss.isEnabled() and curves.log_loss.isChecked()
+    assert curves.loss_plot.getAxis("left").logMode
+    smallest = min(float(run.loss[run.loss > 0].min()) for run in runs)
+    assert f"0 drawn at {smallest / 2:.2g}" in curves.loss_plot.titleLabel.text
+    low = curves.loss_plot.vb.viewRange()[1][0]   # log10 units
+    assert low <= np.log10(smallest / 2) and low > -40   # the zeros in view, not at 1e-300
+
+
+def test_a_saddle_keeps_its_loss_on_a_linear_axis(qtbot, window):
+    """Negative losses (the saddle, unbounded below) cannot go on a log axis: the box is
+    off, and its tip says why."""
+    from hillwalk.gui.main_window import preset_paths, preset_title
+
+    path = next(p for p in preset_paths() if p.name.startswith("08-saddle"))
+    action = next(a for a in window.presets_menu.actions() if a.text() == preset_title(path))
+    action.trigger()
+    qtbot.waitUntil(lambda: window.state.title == preset_title(path) and window.scene_complete(),
+                    timeout=SCENE_TIMEOUT_MS)
+    curves = window.curves
+    qtbot.waitUntil(lambda: not curves.log_loss.isEnabled(), timeout=UI_TIMEOUT_MS)
+    assert "negative" in curves.log_loss.toolTip() and not curves.loss_plot.getAxis("left").logMode
