@@ -203,8 +203,29 @@ def cut_geometry(slice_spec, cut_mode, cut_angle, cut_points) -> CutGeometry:
             p2 = p1 + np.array([1.0, 0.0])
         return CutGeometry(p1, p2 - p1, (-0.25, 1.25))
     angle = math.radians(cut_angle)
-    reach = max(abs(float(v)) for v in (*slice_spec.alpha_range, *slice_spec.beta_range))
-    return CutGeometry(np.zeros(2), np.array([math.cos(angle), math.sin(angle)]), (-reach, reach))
+    direction = np.array([math.cos(angle), math.sin(angle)])
+    return CutGeometry(np.zeros(2), direction, line_in_rectangle(direction, slice_spec.alpha_range,
+                                                                 slice_spec.beta_range))
+
+
+def line_in_rectangle(direction, a_range, b_range) -> tuple[float, float]:
+    """(s0, s1): where the line ``s * direction`` through (0, 0) runs inside the slice's
+    rectangle ``a_range x b_range``, so that a cut spans what the heatmap shows (a cut over
+    +-the largest range end ran past the heatmap's edges where the ranges differ). Where
+    the line misses the rectangle (the centre outside it), +-the largest range end."""
+    low, high = -math.inf, math.inf
+    for component, (start, end) in zip(direction, (a_range, b_range)):
+        start, end = float(min(start, end)), float(max(start, end))
+        if abs(component) < 1e-12:   # parallel to this side: inside only if 0 lies between
+            if not start <= 0.0 <= end:
+                low, high = math.inf, -math.inf
+            continue
+        first, second = sorted((start / component, end / component))
+        low, high = max(low, first), min(high, second)
+    if not high > low:
+        reach = max(abs(float(v)) for v in (*a_range, *b_range))
+        return (-reach, reach)
+    return (float(low), float(high))
 
 
 def compute_cut(objective, plane, slice_spec, geometry: CutGeometry, should_stop=_never) -> Landscape | None:

@@ -245,3 +245,21 @@ def test_a_post_the_last_increment_would_soon_follow_is_left_out(scene):
         assert len(posts) > 10
         for elapsed, made, _ in posts[1:-1]:
             assert (steps - made) * elapsed / made >= interval * 0.999
+
+
+@pytest.mark.parametrize("angle, expected", [(0.0, (-2.0, 2.0)), (90.0, (-1.0, 3.0)), (180.0, (-2.0, 2.0)),
+                                             (45.0, (-2 ** 0.5, 2 * 2 ** 0.5))])
+def test_a_cut_through_the_centre_spans_the_slices_rectangle(angle, expected):
+    """a in [-2, 2], b in [-1, 3] (the Newton preset's): the cut at 0 degrees runs over
+    a's range, not over +-3 (the largest range end), past the heatmap's edges; at any angle
+    it ends where the line leaves the rectangle."""
+    spec = SliceSpec(grid=21, alpha_range=(-2.0, 2.0), beta_range=(-1.0, 3.0))
+    geometry = experiment.cut_geometry(spec, "angle", angle, None)
+    np.testing.assert_allclose(geometry.s_range, expected, atol=1e-12)
+    for s in geometry.s_range:   # the ends on the rectangle's edge
+        a, b = s * geometry.direction
+        assert -2 - 1e-9 <= a <= 2 + 1e-9 and -1 - 1e-9 <= b <= 3 + 1e-9
+        assert min(abs(a + 2), abs(a - 2), abs(b + 1), abs(b - 3)) < 1e-9
+    # a centre outside the rectangle: the line misses it, and the cut keeps +- the largest end
+    outside = SliceSpec(grid=21, alpha_range=(1.0, 2.0), beta_range=(1.0, 2.0))
+    assert experiment.cut_geometry(outside, "angle", 0.0, None).s_range == (-2.0, 2.0)
