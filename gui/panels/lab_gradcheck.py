@@ -11,6 +11,11 @@ from ..lab_state import ERROR_BANDS
 from .lab_base import LabPanel
 from .widgets import ScientificSpinBox, combo
 
+# the histogram's log10 relative errors: from the floor of float64 (1e-16) to past 1e-2,
+# with room right of it for the "wrong" band's label
+HISTOGRAM_LOW, HISTOGRAM_HIGH = -16.0, 2.5
+HISTOGRAM_HEADROOM = 1.65   # the plot's height over the tallest bar
+
 
 class GradientCheckLab(LabPanel):
     """Relative error of every checked parameter as an image (C x (D+1)) and a histogram
@@ -66,11 +71,16 @@ class GradientCheckLab(LabPanel):
         self.kink_histogram = pg.PlotDataItem([], [], stepMode="center", fillLevel=0, brush=(213, 94, 0, 150))
         self.histogram_plot.addItem(self.histogram)
         self.histogram_plot.addItem(self.kink_histogram)
-        for level, text, height in zip(ERROR_BANDS, ("< 1e-7 excellent", "< 1e-4 fine with kinks", "> 1e-2 wrong"),
-                                       (0.92, 0.78, 0.64)):
+        # each label inside the band it names: "< 1e-7" left of its line, "> 1e-2" right of it
+        for level, text, height, anchor in zip(ERROR_BANDS,
+                                               ("< 1e-7 excellent", "< 1e-4 fine with kinks", "> 1e-2 wrong"),
+                                               (0.92, 0.78, 0.64), ((1, 0), (1, 0), (0, 0))):
             line = pg.InfiniteLine(np.log10(level), angle=90, pen=pg.mkPen("#555", style=QtCore.Qt.PenStyle.DashLine),
-                                   label=text, labelOpts={"position": height, "color": "k", "anchors": [(0, 0), (0, 0)]})
+                                   label=text, labelOpts={"position": height, "color": "k", "anchors": [anchor, anchor]})
             self.histogram_plot.addItem(line)
+        # the errors' range, and room right of 1e-2 for the "wrong" band's label (it was cut
+        # off at the plot's edge)
+        self.histogram_plot.setXRange(HISTOGRAM_LOW, HISTOGRAM_HIGH, padding=0.02)
         self.sweep_plot = self.graphics.addPlot(row=0, col=1, rowspan=2, title="error against h (log-log)")
         self.sweep_plot.setLogMode(True, True)
         for plot in (self.sweep_plot, self.histogram_plot, self.image_plot):
@@ -107,10 +117,15 @@ class GradientCheckLab(LabPanel):
         self.image.setImage(grid.reshape(shape), autoLevels=False)
         self.image_bar.setLevels((-16, 0))
         logs = np.log10(np.maximum(result.rel_error, 1e-16))
-        edges = np.linspace(-16, 0.5, 50)
+        edges = np.linspace(HISTOGRAM_LOW, 0.5, 50)
+        tallest = 0
         for item, chosen in ((self.histogram, ~result.near_kink), (self.kink_histogram, result.near_kink)):
             counts, _ = np.histogram(logs[chosen], bins=edges)
             item.setData(edges, counts)
+            tallest = max(tallest, int(counts.max(initial=0)))
+        # the bars in the lower 60% of the plot: the bands' labels (at 64-92% of its height)
+        # stay clear of them
+        self.histogram_plot.setYRange(0, max(tallest, 1) * HISTOGRAM_HEADROOM, padding=0)
         # a log axis cannot show an error of exactly 0: floor it at 1e-17, below any float64
         # error; an h whose difference overflowed (NaN error) has no point to draw
         for curve, errors in ((self.sweep_max, outcome.max_errors), (self.sweep_median, outcome.median_errors)):

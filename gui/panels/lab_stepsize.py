@@ -42,7 +42,10 @@ class StepSizeLab(LabPanel):
         self.plot.addItem(self.start_line)
         self.explosion_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#D55E00", style=QtCore.Qt.PenStyle.DotLine),
                                               label=f"{EXPLOSION_FACTOR:g} x the start: exploded",
-                                              labelOpts={"position": 0.15, "color": "#D55E00"})
+                                              # from near the left edge rightwards: centred at 0.15 of
+                                              # the width, its start ran under the axis at 1280 x 720
+                                              labelOpts={"position": 0.02, "color": "#D55E00",
+                                                         "anchors": [(0, 0), (0, 1)]})
         self.plot.addItem(self.explosion_line)
         # where gradient descent on the quadratic model starts to overshoot: 2 / lambda_max
         self.bound_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#CC79A7", width=2, style=QtCore.Qt.PenStyle.DashLine),

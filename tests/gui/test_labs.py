@@ -59,6 +59,44 @@ def test_gradient_check_lab_shows_core_values(qtbot, window):
 
 
 @pytest.mark.scene("small_digits_session")
+def test_gradient_check_bands_are_labelled_inside_their_bands_clear_of_the_bars(qtbot, window):
+    """"< 1e-7 excellent" and "< 1e-4 fine with kinks" left of their lines, "> 1e-2 wrong"
+    right of its line and inside the plot (it was cut off at the edge), none over a bar."""
+    import pyqtgraph as pg
+
+    window.resize(1280, 720)
+    lab = open_lab(qtbot, window, "Gradient check")
+    plot = lab.histogram_plot
+    lines = sorted((item for item in plot.items if isinstance(item, pg.InfiniteLine)), key=lambda line: line.value())
+    assert [round(line.value()) for line in lines] == [-7, -4, -2]
+    edges = lab.histogram.xData
+    counts = np.maximum(lab.histogram.yData, lab.kink_histogram.yData)   # (stepMode: one count a bin)
+
+    def misplaced():
+        """What is out of place, or None."""
+        view = plot.vb.sceneBoundingRect()
+        for line, left in zip(lines, (True, True, False)):
+            label = line.label.mapRectToScene(line.label.boundingRect())
+            # the tallest bar under the label
+            x0, x1 = (plot.vb.mapSceneToView(QtCore.QPointF(x, 0)).x() for x in (label.left(), label.right()))
+            under = counts[(edges[1:] > x0) & (edges[:-1] < x1)]
+            bars_top = plot.vb.mapViewToScene(QtCore.QPointF(0, float(under.max(initial=0)))).y()   # (y grows down)
+            at = plot.vb.mapViewToScene(QtCore.QPointF(line.value(), 0)).x()
+            if (label.right() <= at + 1 if left else label.left() >= at - 1) is False:
+                return f"{line.label.toPlainText()!r} on the wrong side of its line: {label} against x = {at}"
+            if not (view.left() <= label.left() and label.right() <= view.right()):
+                return f"{line.label.toPlainText()!r} not inside the plot {view}: {label}"
+            if label.bottom() > bars_top:
+                return f"{line.label.toPlainText()!r} over a bar (its top at y = {bars_top}): {label}"
+        return None
+
+    try:
+        qtbot.waitUntil(lambda: misplaced() is None, timeout=UI_TIMEOUT_MS)
+    except Exception:
+        raise AssertionError(misplaced()) from None
+
+
+@pytest.mark.scene("small_digits_session")
 def test_step_size_lab_matches_the_sweep_reaches_the_explosion_and_sends_a_learning_rate(qtbot, window):
     lab = open_lab(qtbot, window, "Step size")
     state = window.state
