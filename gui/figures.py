@@ -5,6 +5,7 @@ bar, contour lines and a centre marker, or a 1-D cut as a curve.
 """
 from __future__ import annotations
 
+import html
 import math
 import time
 from pathlib import Path
@@ -57,6 +58,18 @@ TITLE_MARGIN_PX = 32   # the figure's width the title leaves besides the left ax
 TITLE_ROW_PX = 30      # a title's row at one line (pyqtgraph's)
 
 
+TITLE_MAX_LINES = 2    # a title wrapped to more is shortened to one line instead
+
+
+def laid_out_lines(document) -> int:
+    """The lines a QTextDocument is laid out in (its blocks' lines)."""
+    block, lines = document.begin(), 0
+    while block.isValid():
+        lines += block.layout().lineCount()
+        block = block.next()
+    return lines
+
+
 def set_title(plot, title, **style):
     """``plot``'s title, unless it already is ``title`` (a new title lays the plot out
     again, see :func:`set_axis_label`)."""
@@ -96,6 +109,20 @@ class FittedAxisLabels(QtCore.QObject):
         metrics = QtGui.QFontMetrics(axis.label.font())
         set_axis_label(axis, next((text for text in texts if metrics.horizontalAdvance(text) + self.MARGIN <= room),
                                   texts[-1]))
+
+
+def second_axis_labels(plane, narrow=False) -> tuple:
+    """The second (vertical) axis's labels, fullest first (see :class:`FittedAxisLabels`).
+    Every one but the last, "b", keeps the cosine between the directions, down to
+    "b: cos = 0.059" on a short axis: a skewed plane is never passed off as orthogonal.
+    ``narrow``: the first leaves out the kind of direction, which the other axis names."""
+    labels = [plane.describe_axis(2, name_direction=not narrow), plane.describe_axis(2, name_direction=False)]
+    if "cosine" in plane.info:
+        cosine = f"cos = {plane.info['cosine']:.2g}"
+        labels += [f"b: |d2| = {plane.info.get('norm2', 0.0):.3g}, {cosine}", f"b: {cosine}"]
+    else:
+        labels.append(plane.describe_axis(2, name_direction=False, with_cosine=False))
+    return (*labels, "b")
 
 
 def component_label(component, short=False) -> str:
@@ -304,7 +331,15 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             if label.itemRect().width() <= room:
                 break
         else:
-            self._show_title(title, TITLE_POINT_SIZES[-1], room)
+            smallest = TITLE_POINT_SIZES[-1]
+            self._show_title(title, smallest, room)
+            if laid_out_lines(label.item.document()) > TITLE_MAX_LINES:
+                # a word a line down a tiny picture (200 px): one line, shortened, instead
+                font = QtGui.QFont(label.item.font())
+                font.setPointSizeF(smallest)
+                plain = QtGui.QTextDocumentFragment.fromHtml(title).toPlainText().replace("\n", " · ")
+                shortened = QtGui.QFontMetricsF(font).elidedText(plain, QtCore.Qt.TextElideMode.ElideRight, room)
+                self._show_title(html.escape(shortened), smallest, None)
         if self._title_shown != shown:
             # the title's row is as tall as its lines (pyqtgraph fixes it at 30 px, one line)
             self.plot.layout.setRowFixedHeight(0, max(TITLE_ROW_PX, math.ceil(label.itemRect().height())))
@@ -382,9 +417,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         else:
             self.labels.set(self.plot.getAxis("bottom"), plane.describe_axis(1),
                             plane.describe_axis(1, name_direction=False), "a")
-            self.labels.set(self.plot.getAxis("left"), plane.describe_axis(2, name_direction=not narrow),
-                            plane.describe_axis(2, name_direction=False),
-                            plane.describe_axis(2, name_direction=False, with_cosine=False), "b")
+            self.labels.set(self.plot.getAxis("left"), *second_axis_labels(plane, narrow))
         half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
         half_b = (landscape.betas[1] - landscape.betas[0]) / 2
         self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),
