@@ -16,11 +16,12 @@ from PyQt6 import QtCore
 
 from hillwalk.core.io.session import PALETTE
 
-from .figures import delete_now, save_widget_png
+from .figures import delete_now, log_ticks, save_widget_png
 
 PROBE_COLORS = {"small": "#0072B2", "middle": "#009E73", "large": "#D55E00"}
 RATIO_BAND = (1e-4, 1e-2)
 RATIO_TARGET = 1e-3
+LOG_TICK_PX = 18   # the height a log axis's label needs
 
 
 def _positive(x, y):
@@ -28,6 +29,17 @@ def _positive(x, y):
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     keep = np.isfinite(y) & (y > 0) & np.isfinite(x)
     return x[keep], y[keep]
+
+
+def positive_extent(plot):
+    """(smallest, largest) of the y values drawn in ``plot``'s data items (as values, not
+    log10), or None."""
+    values = [np.asarray(item.yData, dtype=np.float64) for item in plot.listDataItems()
+              if item.yData is not None and np.size(item.yData)]
+    values = np.concatenate(values) if values else np.zeros(0)
+    if plot.ctrl.logYCheck.isChecked():   # (a log plot keeps its data as given)
+        values = values[np.isfinite(values) & (values > 0)]
+    return (float(values.min()), float(values.max())) if values.size else None
 
 
 class BabysitFigure(pg.GraphicsLayoutWidget):
@@ -50,8 +62,10 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             return item
 
         self.probe_plot = plot(0, 0, "3. probe: loss at 3 rates", "step", "loss", log_y=True)
-        # bottom left: the curves start high on the left and fall to the right
-        self.probe_legend = self.probe_plot.addLegend(offset=(5, -5), labelTextColor="k", labelTextSize="8pt")
+        # bottom left: the curves start high on the left and fall to the right; a white
+        # ground keeps its names legible where a curve passes under it
+        self.probe_legend = self.probe_plot.addLegend(offset=(5, -5), labelTextColor="k", labelTextSize="8pt",
+                                                      brush=pg.mkBrush(255, 255, 255, 210))
         self.range_plot = plot(0, 1, "4. range test", "learning rate", "minibatch loss", log_x=True)
         self.range_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 158, 115, 50),
                                                 pen=pg.mkPen("#009E73"))
@@ -75,6 +89,11 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.schedule_plot = plot(1, 2, "lr per epoch", "epoch", "learning rate")
         self._items = []   # what show_report added (removed by clear_plots)
         self._columns = 3
+        # the log axes' ticks, as many as their height holds (pyqtgraph labels every minor
+        # tick of a short range: "0.4 ... 0.9" piled up on a 120 px plot at 1280 x 720)
+        self._log_extents = {}   # plot -> (smallest, largest) positive value drawn
+        for log_plot in (self.probe_plot, self.ratio_plot):
+            log_plot.vb.sigResized.connect(self._fit_log_ticks)
 
     # the plots in reading order; three columns where the widget is wide enough, else two
     # (a plot narrower than its axes and title is clipped, not shrunk)
@@ -95,6 +114,12 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
                 self.ci.removeItem(item)
             for index, item in enumerate(self._plots()):
                 self.ci.addItem(item, row=index // columns, col=index % columns)
+
+    def _fit_log_ticks(self, *_arguments):
+        for log_plot, extent in self._log_extents.items():
+            height = log_plot.vb.height()
+            log_plot.getAxis("left").setTicks(log_ticks(*extent, max_ticks=max(2, int(height // LOG_TICK_PX)))
+                                              if extent is not None and height > 0 else None)
 
     def _add(self, plot, item):
         plot.addItem(item)
@@ -158,6 +183,11 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.schedule_plot.setTitle(f"lr per epoch ({curves.schedule.kind})", color="k", size="9pt")
         for plot in (self.probe_plot, self.range_plot, self.step_plot, self.accuracy_plot, self.ratio_plot):
             plot.enableAutoRange()
+        self._log_extents = {log_plot: positive_extent(log_plot) for log_plot in (self.probe_plot, self.ratio_plot)}
+        ratios = self._log_extents[self.ratio_plot]   # (the band 1e-4 .. 1e-2 is in view too)
+        self._log_extents[self.ratio_plot] = (min(RATIO_BAND[0], ratios[0]), max(RATIO_BAND[1], ratios[1])) \
+            if ratios is not None else RATIO_BAND
+        self._fit_log_ticks()
         # from 0: a constant rate is a flat line, not one magnified to fill the axis
         self.schedule_plot.enableAutoRange(x=True)
         self.schedule_plot.setYRange(0.0, 1.1 * float(curves.epoch_lr.max()), padding=0)

@@ -8,7 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from ..figures import MenuOnDemandViewBox, set_title, show_axis
+from ..figures import MenuOnDemandViewBox, log_ticks, set_title, show_axis
 from ..pacing import CURVES_FOLLOW_MS, DeferredSlot
 from .markers import DrawnFrom, SettledTrails
 from .widgets import run_ending_note
@@ -38,37 +38,6 @@ PLOT_NAMES = ("Loss", "Accuracy", "Gradient")  # short: the tab bar must fit bes
 Y_PADDING = 0.05
 Y_GROWTH = 1.6
 Y_SHRINK_FILL = 0.3
-
-
-def log_ticks(low, high, max_ticks=None, shown=None):
-    """Ticks for a log axis over values from ``low`` to ``high`` (> 0): 1, 2 and 5 times
-    powers of ten when the range spans less than three decades (and, given ``max_ticks``,
-    that many fit), powers of ten otherwise, every k-th decade (10^0 among them) where more
-    than ``max_ticks`` would not fit (seven decades on a 60-px plot overlapped); None
-    (pyqtgraph's own ticks) where fewer than two of them lie within ``shown`` (bottom, top:
-    the values the axis shows; default ``low`` .. ``high``). Values are in log10 space, as
-    pyqtgraph's log mode expects."""
-    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high <= 0:
-        return None
-    bottom, top = (low, high) if shown is None else shown
-    first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
-
-    def chosen(multiples):
-        values = [m * 10.0 ** k for k in range(first, last + 1) for m in multiples]
-        return [v for v in values if low / 1.5 <= v <= high * 1.5]
-
-    ticks = chosen((1, 2, 5)) if last - first <= 3 else chosen((1,))
-    if max_ticks is not None and len(ticks) > max_ticks:
-        ticks = chosen((1,))
-        if len(ticks) > max_ticks:
-            every = -(-len(ticks) // max(1, max_ticks))
-            ticks = [v for v in ticks if round(np.log10(v)) % every == 0] or ticks[:1]
-    if sum(bottom <= v <= top for v in ticks) < 2:
-        # a narrow range (0.57 .. 0.93) between its nice values: pyqtgraph's own ticks (a
-        # range with one of them inside the data and one just outside, 0.02 .. 0.99, still
-        # shows both: what matters is the axis's range)
-        return None
-    return [[(float(np.log10(v)), f"{v:g}") for v in ticks], []]
 
 
 def steady_range(current, low, high, final, log, final_padding=Y_PADDING):

@@ -14,6 +14,7 @@ from .widgets import combo, select_data
 
 TABLE_HEADERS = {"zero": "zero", "small": "0.01 randn", "large": "randn", "xavier": "Xavier", "he": "He"}
 RIDGE_HEIGHT = 0.9   # each layer's histogram fills this much of its unit-high band
+LAYER_LABEL_PX = 13  # the height a layer number needs on the axis
 
 
 def layer_color(k, count):
@@ -35,9 +36,24 @@ def draw_ridges(plot, edges, shares):
         fill = pg.mkColor(color)
         fill.setAlpha(70)
         plot.plot(edges, k + height, stepMode="center", fillLevel=k, brush=fill, pen=pg.mkPen(color, width=1.5))
-    every = max(1, count // 5)  # a few layer numbers: the plots are short
-    plot.getAxis("left").setTicks([[(k + 0.4, str(k + 1)) for k in range(count) if k == 0 or (k + 1) % every == 0]])
     plot.setYRange(0, count, padding=0.02)
+    plot.layer_count = count
+    label_layers(plot)
+
+
+def label_layers(plot, *_arguments):
+    """The layer numbers the plot's height holds (one a LAYER_LABEL_PX), the first and the
+    last among them: at 1280 x 720 each plot is about 40 px tall, and five labels of ten
+    layers ran into one another."""
+    count = getattr(plot, "layer_count", 0)
+    if not count:
+        return
+    room = max(2, int(plot.vb.height() // LAYER_LABEL_PX)) if plot.vb.height() > 0 else 2
+    every = max(1, -(-(count - 1) // max(1, room - 1)))   # (ceil: at most ``room`` labels)
+    shown = sorted({0, count - 1, *range(0, count, every)})
+    while len(shown) > room and len(shown) > 2:   # the last step may crowd the top: drop its neighbour
+        shown.pop(-2)
+    plot.getAxis("left").setTicks([[(k + 0.4, str(k + 1)) for k in shown]])
 
 
 class InitializationLab(LabPanel):
@@ -123,6 +139,8 @@ class InitializationLab(LabPanel):
                 plot.getAxis("bottom").enableAutoSIPrefix(False)
                 plot.getAxis("left").enableAutoSIPrefix(False)
                 plot.setLabel("left", "layer", color="k")
+                # (the panel's method, not a lambda: PyQt disconnects it when the panel goes)
+                plot.vb.sigResized.connect(self._on_plot_resized)
             self.activation_plots[scheme], self.gradient_plots[scheme] = left, right_plot
         for widget in (self.inputs, self.activation):
             widget.currentIndexChanged.connect(self.refresh)
@@ -131,6 +149,12 @@ class InitializationLab(LabPanel):
         self.batchnorm.toggled.connect(self.refresh)
         state.problem_changed.connect(self._follow_problem)
         self._follow_problem()
+
+    def _on_plot_resized(self, view_box):
+        """A plot's layer numbers, chosen again for its new height."""
+        for plot in (*self.activation_plots.values(), *self.gradient_plots.values()):
+            if plot.vb is view_box:
+                label_layers(plot)
 
     def settings(self):
         return {"activation": self.activation.currentData(), "depth": self.depth.value(),

@@ -54,6 +54,35 @@ def test_a_changed_setting_recomputes_and_the_panel_shows_the_core_numbers(qtbot
     np.testing.assert_array_equal(schedule.yData, again.curves.epoch_lr)
 
 
+def test_the_log_axes_label_as_many_ticks_as_their_height_holds(qtbot, window):
+    """At 1280 x 720 the probe's plot is about 120 px tall: its log axis labelled every
+    tick of 0.2 .. 0.9, piled on one another. Now: 1, 2 and 5 times powers of ten, no more
+    than one an 18 px, spanning the curves; the ratio plot's spans its 1e-4 .. 1e-2 band."""
+    from hillwalk.gui.babysit_figure import LOG_TICK_PX
+
+    window.resize(1280, 720)
+    lab = open_lab(qtbot, window)
+    figure = lab.figure
+
+    def labelled(plot):
+        levels = plot.getAxis("left")._tickLevels
+        return [float(label) for _, label in levels[0]] if levels else []
+
+    def fitted():
+        for plot in (figure.probe_plot, figure.ratio_plot):
+            values = labelled(plot)
+            if len(values) < 2 or len(values) > max(2, plot.vb.height() // LOG_TICK_PX):
+                return False
+        return True
+
+    qtbot.waitUntil(fitted, timeout=UI_TIMEOUT_MS)
+    ratios = labelled(figure.ratio_plot)
+    assert min(ratios) <= 1e-4 and max(ratios) >= 1e-2
+    for value in labelled(figure.probe_plot) + ratios:
+        mantissa = value / 10 ** np.floor(np.log10(value))
+        assert round(mantissa, 9) in (1.0, 2.0, 5.0)
+
+
 def test_schedule_settings_apply_only_to_their_schedule(qtbot, window):
     lab = open_lab(qtbot, window)
     expected = {"constant": (False, False, False), "step": (True, True, False), "exp": (False, False, True),

@@ -248,7 +248,7 @@ def test_curve_rows_only_extend_while_a_run_grows_and_cover_a_short_run():
 
 
 def test_log_ticks_thin_out_decades_on_a_short_plot():
-    from hillwalk.gui.panels.curves import log_ticks
+    from hillwalk.gui.figures import log_ticks
 
     def values(ticks):
         return [round(10 ** position, 12) for position, _label in ticks[0]]

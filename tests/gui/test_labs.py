@@ -347,6 +347,28 @@ def test_initialization_lab_defaults_to_the_notes_deep_tanh_stack(qtbot, window)
     assert len(heights) == 11 and all(np.all(np.isfinite(h)) and np.ptp(h) > 0 for h in heights)
 
 
+def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot, window):
+    """At 1280 x 720 each histogram is about 40 px tall: its axis numbers the first and
+    the last layer, and no more than fit (one a 13 px; five ran into one another)."""
+    from hillwalk.gui.panels.lab_init import LAYER_LABEL_PX
+
+    window.resize(1280, 720)
+    lab = open_lab(qtbot, window, "Initialization")
+    plots = [*lab.activation_plots.values(), *lab.gradient_plots.values()]
+
+    def numbered_to_fit():
+        for plot in plots:
+            ticks = plot.getAxis("left")._tickLevels[0]
+            layers = len(plot.listDataItems())
+            room = max(2, int(plot.vb.height() // LAYER_LABEL_PX))
+            if [label for _, label in ticks][:1] != ["1"] or ticks[-1][1] != str(layers) or len(ticks) > room:
+                return False
+        return True
+
+    qtbot.waitUntil(numbered_to_fit, timeout=UI_TIMEOUT_MS)
+    assert min(plot.vb.height() for plot in plots) < 5 * LAYER_LABEL_PX   # (short plots: the case at hand)
+
+
 @pytest.mark.parametrize("name", ["Loss", "Gradient check", "Step size", "Sanity checks", "SVM vs softmax", "Hinge anatomy",
                                   "Decision regions"])
 def test_every_lab_exports_to_png_and_svg(qtbot, window, tmp_path, monkeypatch, name):
