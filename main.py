@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
 import re
 import sys
@@ -49,7 +50,25 @@ class _Parser(argparse.ArgumentParser):
         self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message):  # argparse would print the usage block and exit itself
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an option no parser knows is named with the subcommand's own
+        help and the nearest option it has ("--datset: did you mean --dataset?"); argparse
+        reported it against the top-level parser, which lists no subcommand's options."""
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            command_parser = getattr(parsed, "command_parser", self)
+            known = [flag for action in command_parser._actions for flag in action.option_strings]
+            hints = []
+            for word in unknown:
+                if word.startswith("-"):
+                    near = difflib.get_close_matches(word.split("=", 1)[0], known, n=1)
+                    if near:
+                        hints.append(f"{word}: did you mean {near[0]}?")
+            hint = f"; {'; '.join(hints)}" if hints else ""
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)}{hint} (see {command_parser.prog} --help)")
+        return parsed
 
 
 class _PrintVersion(argparse.Action):

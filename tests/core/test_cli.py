@@ -45,6 +45,11 @@ def test_gradcheck_exits_1_when_the_error_exceeds_the_threshold():
     (("gradcheck", "--h", "0"), "difference step h must be a number in (0"),
     (("gradcheck", "--dataset", "digits", "--subsample", "5"), "subsample does not apply"),
     (("frobnicate",), "invalid choice: 'frobnicate'"),
+    # a mistyped option: once "hillwalk: error: hillwalk: unrecognized arguments" and the top-level help
+    (("render", "--datset", "digits", "--out", "x.npz"),
+     "hillwalk: error: unrecognized arguments: --datset digits; --datset: did you mean --dataset? "
+     "(see hillwalk render --help)"),
+    (("gradcheck", "--samples=x"), "hillwalk: error: argument --samples: "),
 ])
 def test_user_errors_print_one_line_and_exit_2(args, fragment):
     result = run(*args)
