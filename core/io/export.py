@@ -18,6 +18,7 @@ import json
 import numpy as np
 
 from ..errors import HillwalkError
+from ..models.components import Component
 from .files import atomic_output, check_output_folder
 
 FORMATS = (".npz", ".csv", ".png")
@@ -77,15 +78,28 @@ def save_landscape_npz(path, landscape, meta: dict, objective=None, save_data=Fa
     return path
 
 
+def value_column(component) -> str:
+    """The CSV column of a landscape's values: ``loss`` for the total (as before), else
+    what the component is: ``data_loss``, ``reg_penalty``, ``accuracy``, ``loss_example_K``."""
+    if not isinstance(component, Component):
+        component = Component.parse(str(component))
+    if component.kind == "example":
+        return f"loss_example_{component.index}"
+    return {"total": "loss", "data": "data_loss", "reg": "reg_penalty"}.get(component.kind, component.kind)
+
+
 def save_landscape_csv(path, landscape):
+    """Long format: ``a,loss`` (a cut) or ``a,b,loss`` (a slice), the last column named
+    by :func:`value_column` for a component other than the total."""
     path = _writable(path)
+    column = value_column(landscape.component)
 
     def write_rows(writer):
         if landscape.betas is None:
-            writer.writerow(["a", "loss"])
+            writer.writerow(["a", column])
             writer.writerows(zip(map(repr, landscape.alphas.tolist()), map(repr, landscape.values.tolist())))
         else:
-            writer.writerow(["a", "b", "loss"])
+            writer.writerow(["a", "b", column])
             for j, b in enumerate(landscape.betas.tolist()):
                 for i, a in enumerate(landscape.alphas.tolist()):
                     writer.writerow([repr(a), repr(b), repr(float(landscape.values[j, i]))])

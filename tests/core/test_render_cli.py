@@ -65,6 +65,16 @@ def test_cut_csv_and_npz(tmp_path):
     assert csv_out.read_text().splitlines()[0] == "a,loss"
 
 
+@pytest.mark.parametrize("component, column", [("accuracy", "accuracy"), ("data", "data_loss"),
+                                               ("reg", "reg_penalty"), ("example:3", "loss_example_3")])
+def test_a_csv_names_its_values_by_the_component(tmp_path, component, column):
+    """`--component accuracy`: the column says accuracy, not "loss"."""
+    out = tmp_path / "c.csv"
+    result = run("render", "--dataset", "iris", "--cut", "--grid", "5", "--component", component, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().splitlines()[0] == f"a,{column}"
+
+
 @pytest.mark.parametrize("directions", ["gaussian", "layer", "model", "gradient", "pca", "coords"])
 def test_every_direction_kind_renders(tmp_path, directions):
     out = tmp_path / "s.npz"
