@@ -444,9 +444,11 @@ def probe_verdict(lr, role, steps, loss, train_acc, diverged_at, blowup, planned
                 f"{int(steps[-1])}, loss {last:.4g}); lower the learning rate")
     elif change < BARELY:
         verdict = "barely changes"
+        # (the notes: the loss barely changes while the accuracy may still rise, as the
+        # scores' order shifts before their sizes do; where it does not rise, "and")
+        accuracy_part = f"but accuracy rises ({accuracy})" if rises else f"and neither does accuracy ({accuracy})"
         text = (f"lr {lr:.3g}: loss barely changes ({first:.5g} -> {last:.5g}, relative change {change:.2%} < "
-                f"{BARELY:.0%} in {planned} steps) but accuracy {'rises' if rises else 'does not'} ({accuracy}): "
-                "the learning rate is too low")
+                f"{BARELY:.0%} in {planned} steps) {accuracy_part}: the learning rate is too low")
     elif last < first:
         verdict = "falls"
         text = f"lr {lr:.3g}: loss falls ({first:.4g} -> {last:.4g}, {change:.1%} in {planned} steps; {accuracy})"

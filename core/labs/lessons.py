@@ -295,7 +295,9 @@ def initial_loss_check(objective, scale=SANITY_SCALE, seed=0) -> InitialLossChec
         feature_size = float(np.max(np.abs(objective.train.X))) if objective.train.X.size else 0.0
         deviation = max(abs(low - at_zero), abs(high - at_zero)) / at_zero  # what the scores do to a correct loss
     near_zero = deviation <= NEAR_ZERO
-    interval = f"[{low:.4f}, {high:.4f}]"
+    # as many digits as tell its ends apart ("[2.3022, 2.3022]" said nothing)
+    shown = _distinguishing_digits(low, high) if math.isfinite(low) and math.isfinite(high) else 5
+    interval = f"[{low:.{shown}g}, {high:.{shown}g}]"
     if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(rounding)):
         verdict = "undetermined"
         reason = (f"cannot tell: at this scale the scores reach {np.max(np.abs(scores)):.3g}, because the features "

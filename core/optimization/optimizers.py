@@ -340,9 +340,12 @@ class OptimizerSpec:
 
     @property
     def rate_text(self) -> str:
-        """'lr 0.02' for the methods that have a learning rate, '' for the second-order
+        """'lr 0.02' for the methods that have a learning rate, 'scale 0.0001' for the random
+        searches (their "rate" is the scale of their candidates), '' for the second-order
         ones, which have none (labels name the rate only where there is one)."""
-        return "" if self.info.second_order else f"lr {self.lr:g}"
+        if self.info.second_order:
+            return ""
+        return f"lr {self.lr:g}" if self.info.uses_gradient else f"scale {self.lr:g}"
 
     @property
     def name_with_rate(self) -> str:

@@ -228,3 +228,16 @@ def test_a_two_d_function_has_no_babysitting():
     assert "needs a classifier on data" in tasks.unavailable_reason("babysit", function)
     with pytest.raises(HillwalkError, match="Choose a data set"):
         tasks.babysit_task(function)
+
+
+def test_a_probe_whose_loss_and_accuracy_both_stand_still_says_so():
+    """'loss barely changes ... but accuracy does not' read as a contradiction: 'and
+    neither does accuracy'; where the accuracy rises, 'but accuracy rises'."""
+    from hillwalk.core.labs.babysitting import probe_verdict
+
+    steps = np.arange(5)
+    flat = np.full(5, 1.0986)
+    still = probe_verdict(1e-6, "small", steps, flat, np.zeros(5), None, None, 4)
+    assert still.verdict == "barely changes" and "and neither does accuracy (training accuracy 0.000 -> 0.000)" in still.text
+    rising = probe_verdict(1e-6, "small", steps, flat, np.linspace(0.1, 0.2, 5), None, None, 4)
+    assert "but accuracy rises (training accuracy 0.100 -> 0.200)" in rising.text

@@ -569,3 +569,11 @@ def test_accuracy_by_rows_is_argmax_accuracy_with_ties_and_nans():
         labels = rng.integers(0, classes, n)
         correct = labels * n + np.arange(n)
         assert accuracy_by_rows(scores, labels, correct) == float(np.mean(np.argmax(scores, axis=0) == labels))
+
+
+def test_a_label_names_a_random_searchs_scale_not_a_learning_rate():
+    """A random search's "lr" is the scale of its candidates: its label says scale."""
+    assert OptimizerSpec.for_method("random-search").rate_text == "scale 0.0001"
+    assert OptimizerSpec("random-local-search", lr=0.5).name_with_rate.endswith("(scale 0.5)")
+    assert OptimizerSpec("sgd", lr=0.02).rate_text == "lr 0.02"
+    assert OptimizerSpec("newton").rate_text == ""

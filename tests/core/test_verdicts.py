@@ -286,3 +286,15 @@ def test_features_near_the_float_limit_make_the_checks_undetermined_not_a_bug(no
     assert report.initial.verdict == "undetermined" and not report.suspects_bug
     assert report.initial.reason.startswith("cannot tell: at this scale the scores reach")
     assert report.overfit.verdict == "fits"  # the run works on the standardized examples
+
+
+@pytest.mark.parametrize("dataset", ["digits", "iris"])
+def test_the_interval_a_correct_loss_lies_in_is_printed_with_distinct_ends(dataset):
+    """At a tiny initial scale the interval is narrow: "[2.3022, 2.3022]" said nothing; it
+    is printed with as many digits as tell its ends apart."""
+    import re
+
+    check = initial_loss_check(ClassifierSpec(dataset=dataset).build())
+    assert check.verdict == "expected"
+    low, high = re.search(r"lies in \[([^,]+), ([^\]]+)\]", check.reason).groups()
+    assert low != high and float(low) <= check.loss <= float(high)
