@@ -203,15 +203,18 @@ MODEL_OPTIONS = ("model", "hidden", "activation", "slope", "init", "pieces", "ba
 
 
 def problem_title(problem):
-    """'softmax on digits', 'softmax, 64-unit relu net, on spiral' or, for a 2-D function,
-    its name ('rosenbrock')."""
+    """'softmax on digits', 'SVM, 64-unit relu net, on spiral' or, for a 2-D function, its
+    name ('rosenbrock')."""
+    from hillwalk.core.models.objectives import loss_name
+
     if problem.is_function:
         return problem.objective
     if problem.model == "net":
         from hillwalk.core.models.problem import format_widths
 
-        return f"{problem.loss}, {format_widths(problem.hidden)}-unit {problem.activation} net, on {problem.dataset}"
-    return f"{problem.loss} on {problem.dataset}"
+        return (f"{loss_name(problem.loss)}, {format_widths(problem.hidden)}-unit {problem.activation} net, on "
+                f"{problem.dataset}")
+    return f"{loss_name(problem.loss)} on {problem.dataset}"
 
 
 def with_model_options(problem, args):
@@ -934,13 +937,15 @@ def run_render(args, out=None):
         save_landscape_csv(path, landscape)
     else:
         headless_application()
+        from hillwalk.core.models.objectives import loss_name
         from hillwalk.gui.figures import component_label, render_landscape_png
 
         if objective.has_own_plane:   # a 2-D function: no data set, no centre to name
             title = f"{objective.name}: {objective.formula}"
         else:
-            title = (f"{problem.loss} {component_label(spec.component)} on {objective.train.name}, "
-                     f"{spec.center} centre")
+            model = f" of a {problem_title(problem).split(', ')[1]}" if problem.model == "net" else ""
+            title = (f"{loss_name(problem.loss)} {component_label(spec.component)}{model} on "
+                     f"{objective.train.name}, {spec.center} centre")
         if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
             title += f"<br>{plane.info['modes']}"  # the title is rich text: a second line
         render_landscape_png(landscape, path, png_size, title, args.color_scale == "log", args.contours)

@@ -91,7 +91,7 @@ class RaceBackground:
     plot_rect : QRectF
         The plot area in pixels: paths are clipped to it.
     title_rect : QRectF
-        The title row in pixels, where each frame writes "title   step N".
+        The title row in pixels, where each frame writes :func:`frame_title`.
     title : str
     title_pixel_size : int
         The title font's size in pixels (the largest of the figure's title sizes at which
@@ -236,18 +236,23 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
     return RaceBackground(image, to_pixels, plot_rect, title_rect, title, title_pixel_size)
 
 
+def frame_title(title: str, step) -> str:
+    """A frame's title: "softmax on digits · step 300" (without the dot it ran on as one
+    phrase, "softmax on digits step 300"), or "step 300" without a title."""
+    return f"{title} · step {int(step)}" if title else f"step {int(step)}"
+
+
 def fit_frame_title(title: str, last_step: int, room_px: float, dpi: float) -> tuple[str, int]:
-    """(the title, its font's pixel size) for frames that read "title step N": the largest
-    of TITLE_POINT_SIZES at which "title step last_step" is at most ``room_px`` wide, else
+    """(the title, its font's pixel size) for frames that read :func:`frame_title`: the
+    largest of TITLE_POINT_SIZES at which the last step's is at most ``room_px`` wide, else
     the smallest with the title shortened (an ellipsis) to fit."""
     font = QtGui.QFont()
-    step_text = f" step {last_step}"
     for points in TITLE_POINT_SIZES:
         font.setPixelSize(max(1, round(points * dpi / 72)))
         metrics = QtGui.QFontMetricsF(font)
-        if metrics.horizontalAdvance(f"{title}{step_text}".strip()) <= room_px:
+        if metrics.horizontalAdvance(frame_title(title, last_step)) <= room_px:
             return title, font.pixelSize()
-    room_for_title = max(0.0, room_px - metrics.horizontalAdvance(step_text))
+    room_for_title = max(0.0, room_px - metrics.horizontalAdvance(frame_title("", last_step) + " · "))
     return metrics.elidedText(title, QtCore.Qt.TextElideMode.ElideRight, room_for_title), font.pixelSize()
 
 
@@ -333,7 +338,7 @@ class FramePainter:
             painter.setFont(font)
             painter.setPen(QtGui.QColor("black"))
             painter.drawText(background.title_rect, QtCore.Qt.AlignmentFlag.AlignCenter,
-                             f"{background.title} step {int(step)}".strip())
+                             frame_title(background.title, step))
         finally:
             painter.end()
         return self.pixels

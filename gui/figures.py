@@ -298,6 +298,10 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.center_marker = PixelMarkers("+", 16, pen=pg.mkPen("k", width=2))
         self.plot.addItem(self.center_marker)
         self.labels = FittedAxisLabels(self)   # the axes' and the colour bar's, by the room they have
+        # the title's room is what the left axis and the colour bar leave: fitted again when
+        # they change width (an axis widens to its tick labels when it first paints)
+        for side_item in (self.plot.getAxis("left"), self.colorbar.axis):
+            side_item.geometryChanged.connect(self.fit_title)
         self._title = None          # the title asked for (rich text), see fit_title
         self._title_shown = None    # (title, point size, wrap width or None) the plot shows
         self._title_fitted_for = None   # (title, room in pixels) of the last fit
@@ -707,6 +711,13 @@ def save_widget_png(widget, path, size=(1200, 900)):
     widget.resize(*size)
     widget.show()
     app = pg.mkQApp()
+    for _ in range(3):
+        app.processEvents()
+    # pyqtgraph's axes size themselves to their tick labels when they first paint, and the
+    # layout follows in a later turn: a first paint (thrown away) and its layout, then the
+    # picture (a colour bar's labels widened it past the figure's edge, once the title took
+    # exactly the room left)
+    widget.grab()
     for _ in range(3):
         app.processEvents()
     picture = widget.grab()

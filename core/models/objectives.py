@@ -27,6 +27,11 @@ from .regularizers import Regularizer
 LOSS_NAMES = ("svm", "softmax")
 
 
+def loss_name(loss: str) -> str:
+    """A loss as titles name it: "SVM" (an acronym), "softmax"."""
+    return "SVM" if loss == "svm" else loss
+
+
 def accuracy_by_rows(scores, labels, correct, top=None) -> float:
     """The share of examples whose correct class has the largest score, for scores laid out
     classes by examples, ``(C, n)``: the same value as ``mean(argmax(scores, axis=0) ==

@@ -358,7 +358,7 @@ def test_a_small_race_gif_keeps_its_colour_bar_and_a_title_that_fits(qtbot):
 
     from hillwalk.core import experiment
     from hillwalk.core.io.session import Session
-    from hillwalk.gui.animation import PathToDraw, render_race_background
+    from hillwalk.gui.animation import PathToDraw, frame_title, render_race_background
     from hillwalk.gui.main_window import preset_paths
 
     session = Session.load(next(p for p in preset_paths() if p.name.startswith("05-ravine")))
@@ -374,7 +374,7 @@ def test_a_small_race_gif_keeps_its_colour_bar_and_a_title_that_fits(qtbot):
     assert background.title_rect.left() == 0 and background.title_rect.width() == 400
     font = QtGui.QFont()
     font.setPixelSize(background.title_pixel_size)
-    assert QtGui.QFontMetricsF(font).horizontalAdvance(f"{background.title} step 80") <= 400
+    assert QtGui.QFontMetricsF(font).horizontalAdvance(frame_title(background.title, 80)) <= 400
     assert background.title.endswith("…") and title.startswith(background.title[:-1])
     wide = render_race_background(landscape, paths, (1200, 900), title=title)
     assert wide.title == title
@@ -431,3 +431,29 @@ def test_a_saddle_keeps_its_loss_on_a_linear_axis(qtbot, window):
     curves = window.curves
     qtbot.waitUntil(lambda: not curves.log_loss.isEnabled(), timeout=UI_TIMEOUT_MS)
     assert "negative" in curves.log_loss.toolTip() and not curves.loss_plot.getAxis("left").logMode
+
+
+def test_a_network_slices_png_says_network_and_keeps_its_colour_bar_label(monkeypatch, tmp_path):
+    """`render --model net --loss svm`: the title names the loss as "SVM" and the network;
+    the colour bar's label stays inside the picture (the axes widen to their tick labels
+    only when first painted: the picture is grabbed after that layout)."""
+    from hillwalk import main as cli
+    from hillwalk.gui import figures
+
+    shown = {}
+    save = figures.save_widget_png
+
+    def recording(widget, path, size=(1200, 900)):
+        written = save(widget, path, size)
+        axis = widget.colorbar.axis
+        shown.update(title=widget.plot.titleLabel.text, width=widget.width(),
+                     label_right=axis.label.mapRectToScene(axis.label.boundingRect()).right(),
+                     axis_right=axis.mapRectToScene(axis.boundingRect()).right())
+        return written
+
+    monkeypatch.setattr(figures, "save_widget_png", recording)
+    status = cli.main(["render", "--dataset", "spiral", "--model", "net", "--hidden", "16", "--loss", "svm",
+                       "--grid", "11", "--train-steps", "20", "--out", str(tmp_path / "n.png"), "--png-size", "640x480"])
+    assert status in (0, None)
+    assert "SVM loss (data + regularization) of a 16-unit relu net on spiral" in shown["title"]
+    assert shown["axis_right"] <= shown["width"] and shown["label_right"] <= shown["width"]
