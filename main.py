@@ -802,13 +802,16 @@ def run_trace(args, out=None):
         save_trajectories_npz(path, trajectories, meta)
     else:
         from hillwalk.gui.figures import render_race_png
+        from hillwalk.gui.state import run_label
 
         landscape = None
         if objective.has_own_plane:  # a 2-D function: its surface under the paths
             landscape = experiment.function_landscape(objective, np.concatenate(
                 [t.thetas.reshape(-1, 2) for t in trajectories] or [np.zeros((0, 2))]))
         headless_application()
-        render_race_png(objective, trajectories, path, png_size, landscape)
+        # the legend as the app's: the method, its rate and (on data) its batch
+        render_race_png(objective, trajectories, path, png_size, landscape,
+                        labels=[run_label(spec, objective.has_data) for spec in specs])
     for trajectory in trajectories:
         final = trajectory.thetas[-1]
         where = ", ".join(f"{v:.6g}" for v in final.ravel()[:2]) if final.size <= 2 else f"|W| = {np.linalg.norm(final):.4g}"

@@ -746,17 +746,26 @@ def render_spectrum_png(report, path, size=(1200, 800), title=None):
         figure.setBackground("w")
         plot = figure.addPlot()
         plot.setLabel("bottom", "eigenvalue", color="k")
-        plot.setLabel("left", "density" if report.density is not None else "", color="k")
+        plot.getAxis("bottom").enableAutoSIPrefix(False)   # the eigenvalues as they are, not "(x0.001)"
+        legend = plot.addLegend(labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 210))
         height = 1.0
         if report.density is not None:
-            plot.plot(report.density.grid, report.density.density, pen=pg.mkPen("#0072B2", width=2))
+            plot.setLabel("left", "density", color="k")
+            plot.plot(report.density.grid, report.density.density, pen=pg.mkPen("#0072B2", width=2),
+                      name="eigenvalue density")
             height = float(np.max(report.density.density)) or 1.0
-        for values, color in ((report.top, "#D55E00"), (report.bottom, "#0072B2")):
+        else:   # the marks alone: a height axis would mean nothing
+            plot.hideAxis("left")
+            plot.setYRange(0.0, 0.2 * height, padding=0.05)
+        for values, color, name in ((report.top, "#D55E00", "largest eigenvalues"),
+                                    (report.bottom, "#0072B2", "smallest eigenvalues")):
             if values.size:
                 plot.addItem(pg.ScatterPlotItem(values, np.full(values.size, 0.02 * height), symbol="t", size=12,
-                                                brush=color, pen=pg.mkPen("k")))
-        plot.addItem(pg.InfiniteLine(report.lambda_max, angle=90,
-                                     pen=pg.mkPen("#D55E00", style=QtCore.Qt.PenStyle.DashLine)))
+                                                brush=color, pen=pg.mkPen("k"), name=name))
+        lambda_max = pg.InfiniteLine(report.lambda_max, angle=90,
+                                     pen=pg.mkPen("#D55E00", style=QtCore.Qt.PenStyle.DashLine))
+        plot.addItem(lambda_max)
+        legend.addItem(pg.PlotDataItem(pen=lambda_max.pen), f"lambda_max = {report.lambda_max:.4g}")
         plot.setTitle(title or f"lambda_max {report.lambda_max:.4g}, 2 / lambda_max = {report.largest_stable_lr:.4g}",
                       color="k")
         return save_widget_png(figure, path, size)
@@ -773,9 +782,11 @@ def wants_log_scale(values):
     return positive.size > 0 and finite.max() / positive.min() > 100
 
 
-def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=None):
+def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=None, labels=None):
     """Paths on a 2-D function's surface (``landscape``, from
-    :func:`core.experiment.function_landscape`), or loss curves for a classifier."""
+    :func:`core.experiment.function_landscape`), or loss curves for a classifier;
+    ``labels``: the legend's names (default: the trajectories', the method alone)."""
+    labels = [t.label for t in trajectories] if labels is None else list(labels)
     if landscape is not None:
         figure = LandscapeFigure()
         log_scale = wants_log_scale(landscape.values)
@@ -788,19 +799,20 @@ def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=N
         figure.center_marker.setSize(18)
         figure.center_marker.setBrush(pg.mkBrush("w"))
         figure.center_marker.setZValue(30)  # minima stay visible above the paths
-        figure.show_paths([(t.label, t.thetas.reshape(-1, 2), PALETTE[k % len(PALETTE)], t.diverged_at is not None)
-                           for k, t in enumerate(trajectories)])
+        figure.show_paths([(label, t.thetas.reshape(-1, 2), PALETTE[k % len(PALETTE)], t.diverged_at is not None)
+                           for k, (t, label) in enumerate(zip(trajectories, labels))])
         a, b = landscape.alphas, landscape.betas
         figure.plot.setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]), padding=0)  # not the far-off points
     else:
         figure = pg.GraphicsLayoutWidget()
         figure.setBackground("w")
-        plot = figure.addPlot(title="full-data loss against step")
+        plot = figure.addPlot()
+        plot.setTitle("full-data loss against step", color="k")   # (pyqtgraph's default grey is faint on paper)
         plot.setLogMode(False, True)
-        plot.addLegend(labelTextColor="k")
-        for k, t in enumerate(trajectories):
+        plot.addLegend(labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 210))
+        for k, (t, label) in enumerate(zip(trajectories, labels)):
             plot.plot(t.steps, np.maximum(t.loss, 1e-300), pen=pg.mkPen(PALETTE[k % len(PALETTE)], width=2),
-                      name=t.label + (" (diverged)" if t.diverged_at is not None else ""))
+                      name=label + (" (diverged)" if t.diverged_at is not None else ""))
         plot.setLabel("bottom", "step", color="k")
         plot.setLabel("left", "loss (log scale)", color="k")
     try:

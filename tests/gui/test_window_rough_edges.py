@@ -457,3 +457,31 @@ def test_a_network_slices_png_says_network_and_keeps_its_colour_bar_label(monkey
     assert status in (0, None)
     assert "SVM loss (data + regularization) of a 16-unit relu net on spiral" in shown["title"]
     assert shown["axis_right"] <= shown["width"] and shown["label_right"] <= shown["width"]
+
+
+def test_a_classifier_trace_png_names_each_methods_rate(monkeypatch, tmp_path):
+    """`trace --objective classifier --optimizer sgd,adam --lr 0.05`: the legend reads as the
+    app's ("GD lr 0.05, ..."), not the bare method; the Hessian PNG has a legend too."""
+    from hillwalk import main as cli
+    from hillwalk.gui import figures
+
+    legends = []
+    save = figures.save_widget_png
+
+    def recording(widget, path, size=(1200, 900)):
+        written = save(widget, path, size)
+        for legend in widget.scene().items():
+            if isinstance(legend, figures.pg.LegendItem):
+                legends.append([label.text for _sample, label in legend.items])
+        return written
+
+    monkeypatch.setattr(figures, "save_widget_png", recording)
+    status = cli.main(["trace", "--objective", "classifier", "--dataset", "iris", "--optimizer", "sgd,adam",
+                       "--lr", "0.05", "--steps", "10", "--out", str(tmp_path / "t.png"), "--png-size", "600x400"])
+    assert status in (0, None)
+    assert legends == [["GD lr 0.05", "Adam lr 0.05"]]
+    legends.clear()
+    status = cli.main(["hessian", "--dataset", "iris", "--out", str(tmp_path / "h.png")])
+    assert status in (0, None)
+    assert len(legends) == 1 and any(text.startswith("lambda_max = ") for text in legends[0])
+    assert "largest eigenvalues" in legends[0]
