@@ -284,6 +284,10 @@ class CurvesPanel(QtWidgets.QWidget):
         for index, plot in enumerate(self.plots):
             self.selector.setTabVisible(index, plot in available)
             plot.setVisible(plot in available)
+        for index in range(self.selector.count()):
+            # Qt lays the tabs out again only on such a change: a tab hidden while the bar
+            # was hidden kept its room (a gap between "Loss" and "Gradient" for a 2-D function)
+            self.selector.setTabText(index, self.selector.tabText(index))
         if self.plots[self.selector.currentIndex()] not in available:
             self.selector.setCurrentIndex(self.plots.index(available[0]))
         shown = self.shown_plots()

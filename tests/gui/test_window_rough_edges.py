@@ -385,6 +385,8 @@ def test_a_functions_curves_name_its_value_and_gradient_not_a_classifiers(qtbot,
     a data set's "full-data loss" and a minibatch's gradient."""
     from hillwalk.gui.main_window import preset_paths, preset_title
 
+    window.resize(1280, 720)   # the curves panel short: one plot at a time, chosen with tabs
+    qtbot.waitUntil(lambda: window.curves.selector.isVisible(), timeout=UI_TIMEOUT_MS)
     path = next(p for p in preset_paths() if p.name.startswith("08-saddle"))
     action = next(a for a in window.presets_menu.actions() if a.text() == preset_title(path))
     action.trigger()
@@ -394,6 +396,10 @@ def test_a_functions_curves_name_its_value_and_gradient_not_a_classifiers(qtbot,
     qtbot.waitUntil(lambda: curves.loss_plot.titleLabel.text.startswith("f(x, y)"), timeout=UI_TIMEOUT_MS)
     assert curves.gradient_plot.titleLabel.text == "gradient norm"
     assert window.heatmap.figure.colorbar.axis.labelText.endswith("f(x, y)")
+    # no accuracy for a function: its tab is hidden and leaves no gap between the others
+    selector = curves.selector
+    assert selector.isVisible() and not selector.isTabVisible(1)
+    assert selector.tabRect(2).left() == selector.tabRect(0).right() + 1
 
 
 def test_losses_that_reach_zero_keep_the_log_axis(qtbot, window):
