@@ -63,9 +63,10 @@ class _Parser(argparse.ArgumentParser):
             hints = []
             for word in unknown:
                 if word.startswith("-"):
-                    near = difflib.get_close_matches(word.split("=", 1)[0], known, n=1)
+                    flag = word.split("=", 1)[0]
+                    near = difflib.get_close_matches(flag, known, n=1)
                     if near:
-                        hints.append(f"{word}: did you mean {near[0]}?")
+                        hints.append(f"{flag}: did you mean {near[0]}?")
             hint = f"; {'; '.join(hints)}" if hints else ""
             raise UsageError(f"unrecognized arguments: {' '.join(unknown)}{hint} (see {command_parser.prog} --help)")
         return parsed
@@ -202,26 +203,17 @@ def add_model_arguments(parser, defaults=True):
 MODEL_OPTIONS = ("model", "hidden", "activation", "slope", "init", "pieces", "batchnorm", "keep_prob", "residual")
 
 
-def problem_title(problem):
-    """'softmax on digits', 'SVM, 64-unit relu net, on spiral' or, for a 2-D function, its
-    name ('rosenbrock')."""
-    from hillwalk.core.models.objectives import loss_name
-
-    if problem.is_function:
-        return problem.objective
-    if problem.model == "net":
-        from hillwalk.core.models.problem import format_widths
-
-        return (f"{loss_name(problem.loss)}, {format_widths(problem.hidden)}-unit {problem.activation} net, on "
-                f"{problem.dataset}")
-    return f"{loss_name(problem.loss)} on {problem.dataset}"
-
-
 def with_model_options(problem, args):
     """``problem`` with the model options given on the command line (those not None)."""
     import dataclasses
 
     changes = {name: getattr(args, name) for name in MODEL_OPTIONS if getattr(args, name, None) is not None}
+    if changes and problem.is_function:   # (a 2-D function's session keeps a classifier's fields, unused)
+        from hillwalk.core.errors import HillwalkError
+
+        raise HillwalkError(f"{', '.join(option_flag(args, name) for name in changes)}: options of a network, but "
+                            f"the session's objective is the 2-D function {problem.objective}; leave "
+                            f"{'it' if len(changes) == 1 else 'them'} out")
     if changes.get("model", problem.model) == "linear":
         refuse_network_options([name for name in MODEL_OPTIONS if name in changes and name != "model"])
     return dataclasses.replace(problem, **changes) if changes else problem
@@ -243,7 +235,7 @@ def refuse_network_options(names):
     from hillwalk.core.errors import HillwalkError
 
     if names:
-        flags = ", ".join("--dropout" if name == "keep_prob" else f"--{name}" for name in names)
+        flags = ", ".join(option_flag(None, name) for name in names)
         raise HillwalkError(f"{flags}: the model is linear, which has no such option; add --model net (or leave "
                             f"{'it' if len(names) == 1 else 'them'} out)")
 
@@ -261,7 +253,7 @@ def options_given(args, dests):
 def option_flag(args, dest) -> str:
     """The flag a user types for ``dest``."""
     if dest == "reg":
-        return "--regularizer" if args.command == "search" else "--reg"
+        return "--regularizer" if getattr(args, "command", None) == "search" else "--reg"
     return {"keep_prob": "--dropout"}.get(dest, "--" + dest.replace("_", "-"))
 
 
@@ -572,7 +564,7 @@ def run_race(args, out=None):
     paths = [PathToDraw(record.label, record.steps, record.a, record.b, setting.color, record.diverged_at)
              for setting, record in zip(enabled, records)]
     written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
-                                      title=session.title or problem_title(problem),
+                                      title=session.title or problem.title,
                                       log_scale=view.log_scale, colormap=view.colormap, contours=view.contours)
     print(f"wrote {written}: {frames} frames at {args.fps} frames per second, {width}x{height}", file=out)
     print_modes(objective, plane, out)
@@ -743,13 +735,13 @@ def trace_setup_from_options(args):
     from hillwalk.core.models.testfunctions import make_test_function
 
     specs = optimizer_specs_from_args(args)
-    objective = args.objective + (" (the default)" if not options_given(args, ["objective"]) else "")
+    objective_named = args.objective + (" (the default)" if not options_given(args, ["objective"]) else "")
     refuse_options_that_do_not_apply(args, ["condition", "angle"], args.objective == "quadratic",
-                                      f"for the quadratic only, but --objective is {objective}; add --objective "
-                                      "quadratic (or leave {it} out)")
+                                      f"for the quadratic only, but --objective is {objective_named}; add "
+                                      "--objective quadratic (or leave {it} out)")
     refuse_options_that_do_not_apply(args, CLASSIFIER_OPTIONS, args.objective == "classifier",
-                                      f"for a classifier on data, but --objective is {objective}, a 2-D function; "
-                                      "add --objective classifier (or leave {it} out)")
+                                      f"for a classifier on data, but --objective is {objective_named}, a 2-D "
+                                      "function; add --objective classifier (or leave {it} out)")
     if args.objective == "classifier":
         problem = problem_spec_from_args(args)
         objective = experiment.build_objective(problem)
@@ -890,10 +882,13 @@ def slice_spec_from_args(args):
     refuse_options_that_do_not_apply(args, ["coords"], args.directions == "coords",
                                       f"the weights of --directions coords, but the directions are {args.directions}; "
                                       "add --directions coords (or leave {it} out)")
-    refuse_options_that_do_not_apply(args, ["brange"], not args.cut,
-                                      "the second direction's range, but --cut draws one direction; leave {it} out "
-                                      "(or drop --cut for a slice)")
-    refuse_options_that_do_not_apply(args, ["train_steps"], args.center == "trained",
+    one_direction = args.cut or args.directions == "interpolate"   # (SliceSpec.is_cut)
+    refuse_options_that_do_not_apply(args, ["brange"], not one_direction,
+                                      "the second direction's range, but "
+                                      f"{'--cut' if args.cut else '--directions interpolate'} draws one direction; "
+                                      "leave {it} out")
+    # (the interpolation trains a centre to reach, whatever --center says)
+    refuse_options_that_do_not_apply(args, ["train_steps"], args.center == "trained" or args.directions == "interpolate",
                                       "how long the centre is trained, but --center init is the initial weights; "
                                       "leave {it} out (or use --center trained)")
 
@@ -946,7 +941,7 @@ def run_render(args, out=None):
         if objective.has_own_plane:   # a 2-D function: no data set, no centre to name
             title = f"{objective.name}: {objective.formula}"
         else:
-            model = f" of a {problem_title(problem).split(', ')[1]}" if problem.model == "net" else ""
+            model = f" of a {problem.network_title}" if problem.model == "net" else ""
             title = (f"{loss_name(problem.loss)} {component_label(spec.component)}{model} on "
                      f"{objective.train.name}, {spec.center} centre")
         if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
@@ -1005,7 +1000,7 @@ def run_search(args, out=None):
     workers = args.workers or default_workers()
     result = search_task(problem, spec, None, workers)
     names = [d.name for d in spec.dimensions()]
-    print(f"{args.strategy} search of {problem_title(problem)}: {len(result.trials)} trials, {args.epochs} epoch(s) "
+    print(f"{args.strategy} search of {problem.title}: {len(result.trials)} trials, {args.epochs} epoch(s) "
           f"of {args.optimizer} (batch {args.batch_size}) each, seed {args.seed}, {workers} worker(s)", file=out)
     for number, ranges in enumerate(result.rounds, start=1):
         print(f"round {number}: " + ", ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in ranges.items()),
@@ -1044,7 +1039,7 @@ def run_hessian(args, out=None):
         theta = train_full_batch(objective, theta, args.train_steps, record=False)[0]
     report = curvature_task(objective, theta, args.top, args.bottom, args.trace_samples, args.density,
                             args.iterations, args.seed)
-    print(f"Hessian of {problem_title(problem)} at the {args.at} weights ({report.size} parameters, loss "
+    print(f"Hessian of {problem.title} at the {args.at} weights ({report.size} parameters, loss "
           f"{objective.loss(theta):.6g}); Lanczos, {report.iterations} steps, seed {args.seed}", file=out)
     print("largest eigenvalues: " + ", ".join(f"{v:.6g} (residual {r:.1e})"
                                                for v, r in zip(report.top, report.top_residuals)), file=out)
@@ -1073,7 +1068,7 @@ def run_hessian(args, out=None):
             headless_application()
             from hillwalk.gui.figures import render_spectrum_png
 
-            render_spectrum_png(report, path, title=f"Hessian of {problem_title(problem)} at the {args.at} weights: "
+            render_spectrum_png(report, path, title=f"Hessian of {problem.title} at the {args.at} weights: "
                                 f"lambda_max {report.lambda_max:.4g}, 2 / lambda_max = {report.largest_stable_lr:.4g}")
         print(f"wrote {path}", file=out)
     return EXIT_OK
@@ -1096,7 +1091,7 @@ def run_babysit(args, out=None):
                           args.gamma, args.every, args.k, args.seed)
     curves = report.curves
     batch = f"batch {args.batch_size}" if args.batch_size else "full batch"
-    print(f"babysitting {problem_title(problem)} ({objective.n_train} training examples), seed {args.seed}; curves: "
+    print(f"babysitting {problem.title} ({objective.n_train} training examples), seed {args.seed}; curves: "
           f"{args.method}, lr {args.lr:g}, {batch}, {args.epochs} epochs, {args.schedule} schedule", file=out)
     for title, text in report.verdicts():
         print(f"{title}: {text}", file=out)
@@ -1110,7 +1105,7 @@ def run_babysit(args, out=None):
             headless_application()
             from hillwalk.gui.babysit_figure import render_babysit_png
 
-            render_babysit_png(report, path, title=f"Babysitting {problem_title(problem)}: {args.method}, lr "
+            render_babysit_png(report, path, title=f"Babysitting {problem.title}: {args.method}, lr "
                                                    f"{args.lr:g}, {batch}, {args.epochs} epochs")
         print(f"wrote {path}", file=out)
     return EXIT_OK

@@ -211,8 +211,9 @@ def cut_geometry(slice_spec, cut_mode, cut_angle, cut_points) -> CutGeometry:
 def line_in_rectangle(direction, a_range, b_range) -> tuple[float, float]:
     """(s0, s1): where the line ``s * direction`` through (0, 0) runs inside the slice's
     rectangle ``a_range x b_range``, so that a cut spans what the heatmap shows (a cut over
-    +-the largest range end ran past the heatmap's edges where the ranges differ). Where
-    the line misses the rectangle (the centre outside it), +-the largest range end."""
+    +-the largest range end ran past the heatmap's edges where the ranges differ). With the
+    centre outside the rectangle the span need not hold s = 0; where the line misses the
+    rectangle (or only touches it), +-the largest range end."""
     low, high = -math.inf, math.inf
     for component, (start, end) in zip(direction, (a_range, b_range)):
         start, end = float(min(start, end)), float(max(start, end))

@@ -130,6 +130,9 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         for plot, item in self._items:
             plot.removeItem(item)
         self._items = []
+        self._log_extents = {}   # (a resize would otherwise put the last report's ticks back)
+        for log_plot in (self.probe_plot, self.ratio_plot):
+            log_plot.getAxis("left").setTicks(None)
         for legend in (self.probe_legend, self.step_legend, self.accuracy_legend, self.ratio_legend):
             legend.clear()
 

@@ -305,6 +305,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self._title = None          # the title asked for (rich text), see fit_title
         self._title_shown = None    # (title, point size, wrap width or None) the plot shows
         self._title_fitted_for = None   # (title, room in pixels) of the last fit
+        self._title_widths = {}         # title -> {point size: its one-line width in pixels}
         self.landscape = None
         self.path_items = []
         self.legend = None
@@ -361,20 +362,33 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self._title_fitted_for = (title, room)
         label = self.plot.titleLabel
         shown = self._title_shown
-        for points in TITLE_POINT_SIZES:
+        # the title's width at each size, unwrapped (measured once a title: an axis whose
+        # labels widen on a zoom fits the title again, and trying each size relaid it out)
+        widths = self._title_widths.setdefault(title, {})
+        fitting = next((points for points in TITLE_POINT_SIZES if points in widths and widths[points] <= room), None)
+        for points in TITLE_POINT_SIZES if fitting is None else ():
+            if points in widths:
+                continue   # (measured: too wide)
             self._show_title(title, points, None)
-            if label.itemRect().width() <= room:
+            widths[points] = label.itemRect().width()
+            if widths[points] <= room:
+                fitting = points
                 break
+        if fitting is not None:
+            self._show_title(title, fitting, None)
         else:
             smallest = TITLE_POINT_SIZES[-1]
             self._show_title(title, smallest, room)
             if laid_out_lines(label.item.document()) > TITLE_MAX_LINES:
-                # a word a line down a tiny picture (200 px): one line, shortened, instead
+                # a word a line down a tiny picture (200 px): each of its lines (a network's
+                # modes are the second) shortened to one line instead
                 font = QtGui.QFont(label.item.font())
                 font.setPointSizeF(smallest)
-                plain = QtGui.QTextDocumentFragment.fromHtml(title).toPlainText().replace("\n", " · ")
-                shortened = QtGui.QFontMetricsF(font).elidedText(plain, QtCore.Qt.TextElideMode.ElideRight, room)
-                self._show_title(html.escape(shortened), smallest, None)
+                metrics = QtGui.QFontMetricsF(font)
+                lines = QtGui.QTextDocumentFragment.fromHtml(title).toPlainText().splitlines()[:TITLE_MAX_LINES]
+                shortened = "<br>".join(html.escape(metrics.elidedText(line, QtCore.Qt.TextElideMode.ElideRight, room))
+                                        for line in lines)
+                self._show_title(shortened, smallest, None)
         if self._title_shown != shown:
             # the title's row is as tall as its lines (pyqtgraph fixes it at 30 px, one line)
             self.plot.layout.setRowFixedHeight(0, max(TITLE_ROW_PX, math.ceil(label.itemRect().height())))

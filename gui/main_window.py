@@ -14,7 +14,6 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
-from hillwalk.core.models.objectives import loss_name
 
 from .figures import repaint_once_a_frame
 from .pacing import DeferredSlot, paint_in_own_turn, single_shot_timer
@@ -906,7 +905,7 @@ class MainWindow(QtWidgets.QMainWindow):
                  for entry in state.optimizers if entry.enabled and (run := state.runs.get(entry.id)) is not None]
         try:
             export = RaceGifExport(state, state.landscape, paths, path, (int(width), int(width) * 3 // 4), int(fps),
-                                   int(frames), title=f"{loss_name(state.problem.loss)} on {state.problem.dataset}",
+                                   int(frames), title=state.title or state.problem.title,
                                    log_scale=state.view.log_scale, colormap=state.view.colormap,
                                    contours=state.view.contours, parent=self)
         except HillwalkError as error:

@@ -295,9 +295,16 @@ def initial_loss_check(objective, scale=SANITY_SCALE, seed=0) -> InitialLossChec
         feature_size = float(np.max(np.abs(objective.train.X))) if objective.train.X.size else 0.0
         deviation = max(abs(low - at_zero), abs(high - at_zero)) / at_zero  # what the scores do to a correct loss
     near_zero = deviation <= NEAR_ZERO
-    # as many digits as tell its ends apart ("[2.3022, 2.3022]" said nothing)
-    shown = _distinguishing_digits(low, high) if math.isfinite(low) and math.isfinite(high) else 5
-    interval = f"[{low:.{shown}g}, {high:.{shown}g}]"
+    # as many digits as tell its ends apart ("[2.3022, 2.3022]" said nothing), up to
+    # INTERVAL_DIGITS; an interval narrower than that (the SVM's, exactly one value where
+    # no example's scores span delta) is that one value
+    if math.isfinite(low) and math.isfinite(high) and _distinguishing_digits(low, high) <= INTERVAL_DIGITS:
+        shown = _distinguishing_digits(low, high)
+        lies = f"lies in [{low:.{shown}g}, {high:.{shown}g}]"
+    elif math.isfinite(low) and math.isfinite(high) and high - low <= 1e-7 * abs(low):
+        lies = f"is {low:.6g}"
+    else:
+        lies = f"lies in [{low:.{INTERVAL_DIGITS}g}, {high:.{INTERVAL_DIGITS}g}]"
     if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(rounding)):
         verdict = "undetermined"
         reason = (f"cannot tell: at this scale the scores reach {np.max(np.abs(scores)):.3g}, because the features "
@@ -311,15 +318,18 @@ def initial_loss_check(objective, scale=SANITY_SCALE, seed=0) -> InitialLossChec
     elif near_zero:
         verdict = "expected"
         reason = (f"as expected: every score is about 0 (an example's scores span at most {spread:.1g}), and a "
-                  f"correct loss lies in {interval} there")
+                  f"correct loss {lies} there")
     else:
         verdict = "consistent"
         reason = (f"consistent with a correct loss: the notes' value assumes every score is about 0, which does not "
                   f"hold on these data at this scale: an example's scores span up to {spread:.2g}, because the "
                   f"features reach {feature_size:.3g} in size, and that moves a correct loss by up to "
-                  f"{deviation:.1%}. At these scores a correct loss lies in {interval}: {why}")
+                  f"{deviation:.1%}. At these scores a correct loss {lies}: {why}")
     return InitialLossCheck(loss, float(at_zero), formula, float(low), float(high), spread, feature_size, float(scale),
                             verdict, reason)
+
+
+INTERVAL_DIGITS = 8   # at most this many significant digits for the interval's ends
 
 
 def _distinguishing_digits(value, other, at_least=5):

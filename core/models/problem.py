@@ -18,7 +18,7 @@ from .layers import ACTIVATIONS as ELEMENTWISE_ACTIVATIONS
 from .layers import ALL_INIT_SCHEMES
 from .network import INIT_SCHEMES as TWO_LAYER_INIT_SCHEMES
 from .network import Network, TwoLayerNet, estimate_pass_bytes
-from .objectives import LOSS_NAMES, LinearClassifier, prepare_splits
+from .objectives import LOSS_NAMES, LinearClassifier, loss_name, prepare_splits
 from .regularizers import Regularizer
 from .testfunctions import TEST_FUNCTION_NAMES, make_test_function
 
@@ -147,6 +147,20 @@ class ClassifierSpec:
     @property
     def is_function(self) -> bool:
         return self.objective != "classifier"
+
+    @property
+    def network_title(self) -> str:
+        """'16-unit relu net' ('' for a linear classifier)."""
+        return f"{format_widths(self.hidden)}-unit {self.activation} net" if self.model == "net" else ""
+
+    @property
+    def title(self) -> str:
+        """For titles: 'softmax on digits', 'SVM, 16-unit relu net, on spiral', or a 2-D
+        function's name ('rosenbrock'; a function session keeps the classifier's fields)."""
+        if self.is_function:
+            return self.objective
+        loss = loss_name(self.loss)
+        return f"{loss}, {self.network_title}, on {self.dataset}" if self.model == "net" else f"{loss} on {self.dataset}"
 
     def build(self):
         """Load, split, preprocess and wrap the data in a :class:`LinearClassifier` or a

@@ -182,8 +182,8 @@ class TurnGate:
 
 
 def ends_within(run: Run, steps_made: int, seconds: float, interval_s: float) -> bool:
-    """Whether ``run``, which made ``steps_made`` steps in ``seconds`` (waits included),
-    will have made its remaining steps within ``interval_s`` at that pace."""
+    """Whether ``run``, which made its last ``steps_made`` steps in ``seconds`` (waits
+    included), will have made its remaining steps within ``interval_s`` at that pace."""
     if steps_made <= 0 or seconds <= 0:
         return False
     return (run.steps - run.t) * seconds / steps_made < interval_s
@@ -195,8 +195,9 @@ def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POS
 
     The first increment comes after the first few steps (the first visible piece at once),
     then at most one every ``interval_s`` seconds, and a last one (``finished`` true) at the
-    end; a post that the last would follow within ``interval_s`` at the pace so far is
-    left out (its rows come with the last). Work is done in chunks of about ``CHUNK_TARGET_S`` seconds, between which
+    end; a post that the last would follow within ``interval_s``, at the pace since the
+    post before, is left out (its rows come with the next, at most two intervals after
+    the post before). Work is done in chunks of about ``CHUNK_TARGET_S`` seconds, between which
     ``should_stop()`` is checked: a cancelled run stops within a few milliseconds and yields
     nothing more. With ``release`` the run forgets the parameters it has handed over, so a
     long run's parameters are held once (in the consumer's record), not twice.
@@ -209,7 +210,7 @@ def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POS
     # two steps first: the first post needs two rows (see below), and waiting for a second
     # turn at the gate delayed the first piece of the last of four runs by a round of turns
     cursor, chunk, last_post = 0, 2, -math.inf
-    began, first_step = clock(), run.t
+    posted_at_step = run.t
     while not run.finished:
         if should_stop is not None and should_stop():
             return
@@ -230,16 +231,18 @@ def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POS
         # and a first piece of one row (the start) would show no segment at all
         now = clock()
         if now - last_post >= interval_s and (last_post > -math.inf or run.t >= 2):
-            if last_post > -math.inf and ends_within(run, run.t - first_step, now - began, interval_s):
-                # the last increment follows within the interval: a post now would only
-                # make the consumer redraw once more meanwhile (each redraw held the
-                # interpreter the run needs; measured: the whole path of a 300-step run
-                # came 20 ms later after a post 17 ms before its end)
+            if (last_post > -math.inf and now - last_post < 2 * interval_s
+                    and ends_within(run, run.t - posted_at_step, now - last_post, interval_s)):
+                # the last increment follows within the interval at the pace since the last
+                # post: a post now would only make the consumer redraw once more meanwhile
+                # (each redraw held the interpreter the run needs; measured: the whole path
+                # of a 300-step run came 20 ms later after a post 17 ms before its end).
+                # Rows are held back two intervals at most, should the steps then slow down.
                 continue
             increment, cursor = take_increment(run, plane, cursor)
             if release:
                 run.release_recorded(cursor)
-            last_post = clock()
+            last_post, posted_at_step = clock(), run.t
             yield increment
     increment, cursor = take_increment(run, plane, cursor)
     if release:

@@ -49,6 +49,7 @@ def test_gradcheck_exits_1_when_the_error_exceeds_the_threshold():
     (("render", "--datset", "digits", "--out", "x.npz"),
      "hillwalk: error: unrecognized arguments: --datset digits; --datset: did you mean --dataset? "
      "(see hillwalk render --help)"),
+    (("render", "--datset=iris", "--out", "x.npz"), "--datset: did you mean --dataset? (see hillwalk render --help)"),
     (("gradcheck", "--samples=x"), "hillwalk: error: argument --samples: "),
 ])
 def test_user_errors_print_one_line_and_exit_2(args, fragment):
@@ -70,6 +71,8 @@ def test_user_errors_print_one_line_and_exit_2(args, fragment):
     (("gradcheck", "--beta", "2"), "--beta: the elastic net's L2 weight, but the regularizer is l2; add --reg elastic"),
     (("render", "--coords", "1", "2", "3", "4"), "--coords: the weights of --directions coords"),
     (("render", "--cut", "--brange", "-1", "1"), "--brange: the second direction's range, but --cut draws one"),
+    (("render", "--directions", "interpolate", "--brange", "-1", "1"),
+     "--brange: the second direction's range, but --directions interpolate draws one"),
     (("render", "--center", "init", "--train-steps", "50"), "--train-steps: how long the centre is trained"),
 ])
 def test_an_option_that_means_nothing_for_what_was_asked_is_refused(tmp_path, args, fragment):
@@ -82,6 +85,27 @@ def test_an_option_that_means_nothing_for_what_was_asked_is_refused(tmp_path, ar
     assert not out.exists()
 
 
+def test_a_function_sessions_race_refuses_network_options(tmp_path):
+    """`race --session 05-ravine --model net`: the function would be raced as it is, the
+    network options silently unused; refused instead."""
+    result = run("race", "--session", str(ROOT / "resources" / "presets" / "05-ravine.hillwalk.json"), "--model",
+                 "net", "--hidden", "32", "--out", str(tmp_path / "r.gif"))
+    assert result.returncode == 2 and not (tmp_path / "r.gif").exists()
+    assert "--model, --hidden: options of a network, but the session's objective is the 2-D function quadratic" \
+        in result.stderr
+
+
+def test_classifier_options_are_every_data_and_model_option_of_trace():
+    """The list trace refuses with a 2-D function is the options of its data-and-model and
+    network groups (a new option added there would otherwise be silently ignored)."""
+    from hillwalk.main import CLASSIFIER_OPTIONS, build_parser
+
+    trace = build_parser().parse_args(["trace", "--out", "x.csv"]).command_parser
+    groups = [group for group in trace._action_groups if group.title in ("data and model", "network (--model net)")]
+    dests = {action.dest for group in groups for action in group._group_actions} - {"seed"}
+    assert set(CLASSIFIER_OPTIONS) == dests | {"init_scale"}
+
+
 def test_the_options_that_apply_still_run(tmp_path):
     """The same options where they mean something (and a default typed again) are taken."""
     for args in (("trace", "--objective", "quadratic", "--condition", "50", "--steps", "3"),
@@ -89,7 +113,10 @@ def test_the_options_that_apply_still_run(tmp_path):
                   "--steps", "3"),
                  ("trace", "--objective", "rosenbrock", "--dataset", "digits", "--steps", "3"),
                  ("render", "--dataset", "iris", "--grid", "5", "--reg", "elastic", "--beta", "2",
-                  "--directions", "coords", "--coords", "0", "1", "2", "1", "--train-steps", "20")):
+                  "--directions", "coords", "--coords", "0", "1", "2", "1", "--train-steps", "20"),
+                 # the interpolation trains a centre to reach, whatever --center says
+                 ("render", "--dataset", "iris", "--grid", "5", "--center", "init", "--directions", "interpolate",
+                  "--train-steps", "50")):
         out = tmp_path / ("out.npz" if args[0] == "render" else "out.csv")
         result = run(*args, "--out", str(out))
         assert result.returncode == 0, result.stderr

@@ -491,3 +491,26 @@ def test_a_classifier_trace_png_names_each_methods_rate(monkeypatch, tmp_path):
     assert status in (0, None)
     assert len(legends) == 1 and any(text.startswith("lambda_max = ") for text in legends[0])
     assert "largest eigenvalues" in legends[0]
+
+
+def test_a_shortened_title_keeps_its_modes_line(monkeypatch, tmp_path):
+    """A dropout network's PNG at 420 x 260: its title is shortened line by line, and the
+    second line, which says which function the picture shows (the mask), stays."""
+    from hillwalk import main as cli
+    from hillwalk.gui import figures
+
+    shown = {}
+    save = figures.save_widget_png
+
+    def recording(widget, path, size=(1200, 900)):
+        written = save(widget, path, size)
+        shown.update(title=widget.plot.titleLabel.text)
+        return written
+
+    monkeypatch.setattr(figures, "save_widget_png", recording)
+    status = cli.main(["render", "--dataset", "iris", "--model", "net", "--hidden", "16", "--dropout", "0.5",
+                       "--dropout-mode", "fixed", "--grid", "7", "--train-steps", "10", "--out", str(tmp_path / "m.png"),
+                       "--png-size", "420x260"])
+    assert status in (0, None)
+    first, second = shown["title"].split("<br>")
+    assert first.endswith("…") and second.startswith("dropout: one fixed mask")
