@@ -1033,6 +1033,9 @@ def run_hessian(args, out=None):
     if args.save_data and (path is None or path.suffix.lower() != ".npz"):
         raise HillwalkError("--save-data only applies to .npz output")
     problem = problem_spec_from_args(args)
+    refuse_options_that_do_not_apply(args, ["train_steps"], args.at == "trained",
+                                      "how long the weights are trained, but --at init takes the initial ones; leave "
+                                      "{it} out (or use --at trained)")
     objective = problem.build()
     theta = objective.initial_theta(args.scale, args.seed)
     if args.at == "trained":

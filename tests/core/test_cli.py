@@ -74,11 +74,13 @@ def test_user_errors_print_one_line_and_exit_2(args, fragment):
     (("render", "--directions", "interpolate", "--brange", "-1", "1"),
      "--brange: the second direction's range, but --directions interpolate draws one"),
     (("render", "--center", "init", "--train-steps", "50"), "--train-steps: how long the centre is trained"),
+    (("hessian", "--dataset", "iris", "--at", "init", "--train-steps", "50"),
+     "--train-steps: how long the weights are trained, but --at init"),
 ])
 def test_an_option_that_means_nothing_for_what_was_asked_is_refused(tmp_path, args, fragment):
     """Not silently ignored: one line naming the options, and the way out, before any work."""
-    out = tmp_path / ("out.npz" if args[0] == "render" else "out.csv")
-    result = run(*args, *(("--out", str(out)) if args[0] in ("render", "trace") else ()))
+    out = tmp_path / ("out.npz" if args[0] in ("render", "hessian") else "out.csv")
+    result = run(*args, *(("--out", str(out)) if args[0] in ("render", "trace", "hessian") else ()))
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], result.stderr

@@ -363,3 +363,15 @@ def test_the_two_layer_command_line_outputs_are_unchanged(tmp_path):
                                [0.42859195772718495, 4.765917079077868, 1.8602063000700408, 238.7391414978334],
                                rtol=1e-13)
     assert meta["objective"]["model"] == "net" and meta["objective"]["hidden"] == 16
+
+
+def test_a_problems_title_names_its_loss_model_and_data():
+    """Titles of figures and reports: "SVM" as an acronym, the network, a function's name
+    (a function session keeps a classifier's fields, which the title must not show)."""
+    from hillwalk.core.models.problem import ClassifierSpec
+
+    assert ClassifierSpec(dataset="digits").title == "softmax on digits"
+    assert ClassifierSpec(dataset="spiral", loss="svm", model="net", hidden=(16,)).title == \
+        "SVM, 16-unit relu net, on spiral"
+    assert ClassifierSpec(dataset="spiral", model="net", hidden=(16,)).network_title == "16-unit relu net"
+    assert ClassifierSpec(objective="rosenbrock").title == "rosenbrock"
