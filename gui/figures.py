@@ -18,6 +18,7 @@ from hillwalk.core.errors import HillwalkError
 from hillwalk.core.experiment import clip_for_log, display_values  # noqa: F401 (the views' colour rule, from core)
 from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
 from hillwalk.core.io.session import PALETTE  # one colour per optimizer, shared with session files
+from hillwalk.core.models.objectives import loss_name
 
 from .contours import ContourLines, contour_lines, no_lines
 from .pacing import OwnTurnPaint, single_shot_timer
@@ -154,6 +155,11 @@ def second_axis_labels(plane, narrow=False) -> tuple:
     else:
         labels.append(plane.describe_axis(2, name_direction=False, with_cosine=False))
     return (*labels, "b")
+
+
+def loss_title(problem, component) -> str:
+    """A classifier's slice as its title names it: 'SVM loss (data + regularization)'."""
+    return f"{loss_name(problem.loss)} {component_label(component)}"
 
 
 def component_label(component, short=False) -> str:

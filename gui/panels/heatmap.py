@@ -5,10 +5,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
-from hillwalk.core.models.objectives import loss_name
-
 from ..contours import no_lines
-from ..figures import LandscapeFigure, component_label, modes_note
+from ..figures import LandscapeFigure, component_label, loss_title, modes_note
 from ..state import run_label
 from .markers import PixelMarker, PixelMarkers, RunMarkers, drawn_rows, last_finite_row, rows_up_to
 from .widgets import run_ending_note
@@ -92,7 +90,7 @@ class HeatmapPanel(QtWidgets.QWidget):
         objective = self.state.objective
         function = objective is not None and objective.has_own_plane
         title = f"{objective.name}: {objective.formula}" if function else \
-            f"{loss_name(self.state.problem.loss)} {component_label(landscape.component)}"
+            loss_title(self.state.problem, landscape.component)
         modes = modes_note(landscape.plane.info)
         if modes:  # the mode the slice was computed in, as recorded with it
             title += f" ({modes})"
