@@ -380,18 +380,23 @@ def test_a_small_race_gif_keeps_its_colour_bar_and_a_title_that_fits(qtbot):
     assert wide.title == title
 
 
-def test_a_functions_curves_name_its_value_and_gradient_not_a_classifiers(qtbot, window):
-    """The saddle preset (Presets menu): the curves are f(x, y) and its gradient norm, not
-    a data set's "full-data loss" and a minibatch's gradient."""
+def open_preset(qtbot, window, name):
+    """Choose the preset whose file starts with ``name`` in the Presets menu; wait for its scene."""
     from hillwalk.gui.main_window import preset_paths, preset_title
 
-    window.resize(1280, 720)   # the curves panel short: one plot at a time, chosen with tabs
-    qtbot.waitUntil(lambda: window.curves.selector.isVisible(), timeout=UI_TIMEOUT_MS)
-    path = next(p for p in preset_paths() if p.name.startswith("08-saddle"))
+    path = next(p for p in preset_paths() if p.name.startswith(name))
     action = next(a for a in window.presets_menu.actions() if a.text() == preset_title(path))
     action.trigger()
     qtbot.waitUntil(lambda: window.state.title == preset_title(path) and window.scene_complete(),
                     timeout=SCENE_TIMEOUT_MS)
+
+
+def test_a_functions_curves_name_its_value_and_gradient_not_a_classifiers(qtbot, window):
+    """The saddle preset (Presets menu): the curves are f(x, y) and its gradient norm, not
+    a data set's "full-data loss" and a minibatch's gradient."""
+    window.resize(1280, 720)   # the curves panel short: one plot at a time, chosen with tabs
+    qtbot.waitUntil(lambda: window.curves.selector.isVisible(), timeout=UI_TIMEOUT_MS)
+    open_preset(qtbot, window, "08-saddle")
     curves = window.curves
     qtbot.waitUntil(lambda: curves.loss_plot.titleLabel.text.startswith("f(x, y)"), timeout=UI_TIMEOUT_MS)
     assert curves.gradient_plot.titleLabel.text == "gradient norm"
@@ -406,13 +411,7 @@ def test_losses_that_reach_zero_keep_the_log_axis(qtbot, window):
     """The Newton preset: Newton reaches a loss of exactly 0 on Rosenbrock. The log axis
     stays (it was switched off, as for a function unbounded below, and every curve then
     looked like 0): the zero is drawn at half the smallest positive loss, and said so."""
-    from hillwalk.gui.main_window import preset_paths, preset_title
-
-    path = next(p for p in preset_paths() if p.name.startswith("15-newton"))
-    action = next(a for a in window.presets_menu.actions() if a.text() == preset_title(path))
-    action.trigger()
-    qtbot.waitUntil(lambda: window.state.title == preset_title(path) and window.scene_complete(),
-                    timeout=SCENE_TIMEOUT_MS)
+    open_preset(qtbot, window, "15-newton")
     curves, runs = window.curves, window.state.runs.values()
     assert any(np.any(run.loss == 0) for run in runs) and not any(np.any(run.loss < 0) for run in runs)
     qtbot.waitUntil(lambda: "0 drawn at" in curves.loss_plot.titleLabel.text, timeout=UI_TIMEOUT_MS)
@@ -427,13 +426,7 @@ def test_losses_that_reach_zero_keep_the_log_axis(qtbot, window):
 def test_a_saddle_keeps_its_loss_on_a_linear_axis(qtbot, window):
     """Negative losses (the saddle, unbounded below) cannot go on a log axis: the box is
     off, and its tip says why."""
-    from hillwalk.gui.main_window import preset_paths, preset_title
-
-    path = next(p for p in preset_paths() if p.name.startswith("08-saddle"))
-    action = next(a for a in window.presets_menu.actions() if a.text() == preset_title(path))
-    action.trigger()
-    qtbot.waitUntil(lambda: window.state.title == preset_title(path) and window.scene_complete(),
-                    timeout=SCENE_TIMEOUT_MS)
+    open_preset(qtbot, window, "08-saddle")
     curves = window.curves
     qtbot.waitUntil(lambda: not curves.log_loss.isEnabled(), timeout=UI_TIMEOUT_MS)
     assert "negative" in curves.log_loss.toolTip() and not curves.loss_plot.getAxis("left").logMode
