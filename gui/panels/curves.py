@@ -335,6 +335,12 @@ class CurvesPanel(QtWidgets.QWidget):
         positive = self._losses_loggable()
         log = self.state.view.curves_log and positive
         zero_floor = self._zero_loss_floor() if log else None
+        # a gradient of exactly 0 (Newton at a quadratic's minimum) on the gradient's log
+        # axis: at half the smallest positive norm, as the loss's zeros (at 1e-300 the axis
+        # ran down three hundred decades)
+        positive_norms = [float(run.grad_norm[run.grad_norm > 0].min()) for run in self.state.runs.values()
+                          if np.any(run.grad_norm > 0)]
+        grad_floor = min(positive_norms) / 2 if positive_norms else 1e-12
         by_work = self.state.view.curves_x == "gradients"
         label = "gradient evaluations" if by_work else "step"
         if self.gradient_plot.getAxis("bottom").labelText != label:
@@ -394,7 +400,7 @@ class CurvesPanel(QtWidgets.QWidget):
             # a run that has not changed since its curves were set (the others' increments
             # come at every merged update) keeps them
             if not self._drawn.changed(entry_id, (run,), (run.steps.size, run.ended, log, by_work,
-                                                          frozenset(on_screen))):
+                                                          frozenset(on_screen), zero_floor, grad_floor)):
                 continue
             # a long run's curves through at most about CURVE_POINTS rows: a plot shows no
             # more than a point or two per pixel
@@ -408,7 +414,7 @@ class CurvesPanel(QtWidgets.QWidget):
                 self.layers["accuracy"].set_part((entry_id, "train"), steps, run.train_acc[rows])
                 self.layers["accuracy"].set_part((entry_id, "val"), steps, run.val_acc[rows])
             if "grad" in on_screen:
-                self.layers["grad"].set_part((entry_id, "grad"), steps, np.maximum(run.grad_norm[rows], 1e-300))
+                self.layers["grad"].set_part((entry_id, "grad"), steps, np.maximum(run.grad_norm[rows], grad_floor))
             self.layers["loss"].labels[entry_id, "loss"] = run.label + run_ending_note(run)
         clipped = not log and any(np.any(run.loss < LOSS_CURVE_FLOOR) for run in self.state.runs.values())
         objective = self.state.objective

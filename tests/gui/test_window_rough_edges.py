@@ -421,6 +421,12 @@ def test_losses_that_reach_zero_keep_the_log_axis(qtbot, window):
     assert f"0 drawn at {smallest / 2:.2g}" in curves.loss_plot.titleLabel.text
     low = curves.loss_plot.vb.viewRange()[1][0]   # log10 units
     assert low <= np.log10(smallest / 2) and low > -40   # the zeros in view, not at 1e-300
+    # Newton's gradient is exactly 0 there too: drawn at half the smallest positive norm
+    norms = [run.grad_norm for run in runs]
+    assert any(np.any(norm == 0) for norm in norms)
+    floor = min(float(norm[norm > 0].min()) for norm in norms if np.any(norm > 0)) / 2
+    grad_low = curves.gradient_plot.vb.viewRange()[1][0]   # (at 1e-300 it ran three hundred decades down)
+    assert np.log10(floor) - 2 <= grad_low <= np.log10(floor)
 
 
 def test_a_saddle_keeps_its_loss_on_a_linear_axis(qtbot, window):
