@@ -215,7 +215,7 @@ def with_model_options(problem, args):
                             f"the session's objective is the 2-D function {problem.objective}; leave "
                             f"{'it' if len(changes) == 1 else 'them'} out")
     if changes.get("model", problem.model) == "linear":
-        refuse_network_options([name for name in MODEL_OPTIONS if name in changes and name != "model"])
+        refuse_network_options([name for name in NETWORK_OPTIONS if name in changes])
     return dataclasses.replace(problem, **changes) if changes else problem
 
 
@@ -223,10 +223,8 @@ def with_model_options(problem, args):
 CLASSIFIER_OPTIONS = ("dataset", "preprocess", "val_fraction", "subsample", "label_column", "loss", "delta", "reg",
                       "lam", "beta", "reg_bias", "model", "hidden", "activation", "slope", "pieces", "init",
                       "batchnorm", "keep_prob", "residual", "init_scale")
-# The network's options when not given (add_model_arguments' defaults): a linear model
-# refuses any other value.
-NETWORK_OPTION_DEFAULTS = {"hidden": (64,), "activation": "relu", "slope": 0.01, "init": "he", "pieces": 2,
-                           "batchnorm": False, "keep_prob": 1.0, "residual": False}
+# The network's options: a linear model refuses them
+NETWORK_OPTIONS = tuple(name for name in MODEL_OPTIONS if name != "model")
 
 
 def refuse_network_options(names):
@@ -272,8 +270,8 @@ def refuse_options_that_do_not_apply(args, dests, applies: bool, why: str):
 def problem_spec_from_args(args):
     from hillwalk.core.models.problem import ClassifierSpec
 
-    if args.model == "linear":   # the options' defaults cannot be told from typed ones: those that differ
-        refuse_network_options([name for name, value in NETWORK_OPTION_DEFAULTS.items() if getattr(args, name) != value])
+    if args.model == "linear":   # (options_given: the options' defaults cannot be told from typed ones)
+        refuse_network_options(options_given(args, NETWORK_OPTIONS))
     refuse_options_that_do_not_apply(args, ["delta"], args.loss == "svm",
                                      f"the SVM's margin, but the loss is {args.loss}; add --loss svm (or leave {{it}} out)")
     refuse_options_that_do_not_apply(args, ["beta"], args.reg == "elastic",
@@ -935,15 +933,13 @@ def run_render(args, out=None):
         save_landscape_csv(path, landscape)
     else:
         headless_application()
-        from hillwalk.core.models.objectives import loss_name
-        from hillwalk.gui.figures import component_label, render_landscape_png
+        from hillwalk.gui.figures import loss_title, render_landscape_png
 
         if objective.has_own_plane:   # a 2-D function: no data set, no centre to name
             title = f"{objective.name}: {objective.formula}"
         else:
             model = f" of a {problem.network_title}" if problem.model == "net" else ""
-            title = (f"{loss_name(problem.loss)} {component_label(spec.component)}{model} on "
-                     f"{objective.train.name}, {spec.center} centre")
+            title = f"{loss_title(problem, spec.component)}{model} on {objective.train.name}, {spec.center} centre"
         if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
             title += f"<br>{plane.info['modes']}"  # the title is rich text: a second line
         render_landscape_png(landscape, path, png_size, title, args.color_scale == "log", args.contours)

@@ -251,12 +251,17 @@ def compute_cut(objective, plane, slice_spec, geometry: CutGeometry, should_stop
 
 # --------------------------------------------------------------------------- values as shown
 
+def log_floor(smallest_positive=None) -> float:
+    """Where a log scale shows zeros: half the smallest positive value (1e-12 without one)."""
+    return smallest_positive / 2 if smallest_positive is not None else 1e-12
+
+
 def clip_for_log(values):
-    """Values ready for a log scale: non-positive ones raised to half the smallest positive
-    one (1e-12 if none), so that zero losses stay visible."""
+    """Values ready for a log scale: non-positive ones raised to :func:`log_floor`, so that
+    zero losses stay visible."""
     values = np.asarray(values, dtype=np.float64)
     positive = values[values > 0]
-    return np.maximum(values, positive.min() / 2 if positive.size else 1e-12)
+    return np.maximum(values, log_floor(positive.min() if positive.size else None))
 
 
 def display_values(values, log_scale):

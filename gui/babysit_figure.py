@@ -16,7 +16,7 @@ from PyQt6 import QtCore
 
 from hillwalk.core.io.session import PALETTE
 
-from .figures import delete_now, log_ticks, save_widget_png
+from .figures import LEGEND_GROUND, delete_now, log_ticks, save_widget_png
 
 PROBE_COLORS = {"small": "#0072B2", "middle": "#009E73", "large": "#D55E00"}
 RATIO_BAND = (1e-4, 1e-2)
@@ -32,13 +32,11 @@ def _positive(x, y):
 
 
 def positive_extent(plot):
-    """(smallest, largest) of the y values drawn in ``plot``'s data items (as values, not
-    log10), or None."""
-    values = [np.asarray(item.yData, dtype=np.float64) for item in plot.listDataItems()
-              if item.yData is not None and np.size(item.yData)]
+    """(smallest, largest) of the positive finite y values drawn in a log plot's data
+    items (as given, not log10), or None."""
+    values = [np.asarray(item.yData, dtype=np.float64) for item in plot.listDataItems() if item.yData is not None]
     values = np.concatenate(values) if values else np.zeros(0)
-    if plot.ctrl.logYCheck.isChecked():   # (a log plot keeps its data as given)
-        values = values[np.isfinite(values) & (values > 0)]
+    values = values[np.isfinite(values) & (values > 0)]
     return (float(values.min()), float(values.max())) if values.size else None
 
 
@@ -65,7 +63,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         # bottom left: the curves start high on the left and fall to the right; a white
         # ground keeps its names legible where a curve passes under it
         self.probe_legend = self.probe_plot.addLegend(offset=(5, -5), labelTextColor="k", labelTextSize="8pt",
-                                                      brush=pg.mkBrush(255, 255, 255, 210))
+                                                      brush=LEGEND_GROUND)
         self.range_plot = plot(0, 1, "4. range test", "learning rate", "minibatch loss", log_x=True)
         self.range_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 158, 115, 50),
                                                 pen=pg.mkPen("#009E73"))

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets, sip
 
 from hillwalk.core.errors import HillwalkError
-from hillwalk.core.experiment import clip_for_log, display_values  # noqa: F401 (the views' colour rule, from core)
+from hillwalk.core.experiment import clip_for_log, display_values, log_floor  # noqa: F401 (the views' log rule, from core)
 from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
 from hillwalk.core.io.session import PALETTE  # one colour per optimizer, shared with session files
 from hillwalk.core.models.objectives import loss_name
@@ -57,9 +57,9 @@ def show_axis(plot, side, shown=True):
 TITLE_POINT_SIZES = (11, 10, 9, 8)
 TITLE_MARGIN_PX = 32   # the figure's width the title leaves besides the left axis and the colour bar: margins
 TITLE_ROW_PX = 30      # a title's row at one line (pyqtgraph's)
-
-
-TITLE_MAX_LINES = 2    # a title wrapped to more is shortened to one line instead
+TITLE_MAX_LINES = 2    # a title wrapped to more is shortened line by line instead
+# a legend's ground where curves may pass under it: their names stay legible
+LEGEND_GROUND = pg.mkBrush(255, 255, 255, 210)
 
 
 def laid_out_lines(document) -> int:
@@ -767,7 +767,7 @@ def render_spectrum_png(report, path, size=(1200, 800), title=None):
         plot = figure.addPlot()
         plot.setLabel("bottom", "eigenvalue", color="k")
         plot.getAxis("bottom").enableAutoSIPrefix(False)   # the eigenvalues as they are, not "(x0.001)"
-        legend = plot.addLegend(labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 210))
+        legend = plot.addLegend(labelTextColor="k", brush=LEGEND_GROUND)
         height = 1.0
         if report.density is not None:
             plot.setLabel("left", "density", color="k")
@@ -829,9 +829,12 @@ def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=N
         plot = figure.addPlot()
         plot.setTitle("full-data loss against step", color="k")   # (pyqtgraph's default grey is faint on paper)
         plot.setLogMode(False, True)
-        plot.addLegend(labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 210))
+        plot.addLegend(labelTextColor="k", brush=LEGEND_GROUND)
+        # a loss of 0 (an SVM can reach it) where the log axis shows zeros, as the app's curves
+        positive = [float(t.loss[t.loss > 0].min()) for t in trajectories if np.any(t.loss > 0)]
+        floor = log_floor(min(positive) if positive else None)
         for k, (t, label) in enumerate(zip(trajectories, labels)):
-            plot.plot(t.steps, np.maximum(t.loss, 1e-300), pen=pg.mkPen(PALETTE[k % len(PALETTE)], width=2),
+            plot.plot(t.steps, np.maximum(t.loss, floor), pen=pg.mkPen(PALETTE[k % len(PALETTE)], width=2),
                       name=label + (" (diverged)" if t.diverged_at is not None else ""))
         plot.setLabel("bottom", "step", color="k")
         plot.setLabel("left", "loss (log scale)", color="k")

@@ -298,13 +298,8 @@ def initial_loss_check(objective, scale=SANITY_SCALE, seed=0) -> InitialLossChec
     # as many digits as tell its ends apart ("[2.3022, 2.3022]" said nothing), up to
     # INTERVAL_DIGITS; an interval narrower than that (the SVM's, exactly one value where
     # no example's scores span delta) is that one value
-    if math.isfinite(low) and math.isfinite(high) and _distinguishing_digits(low, high) <= INTERVAL_DIGITS:
-        shown = _distinguishing_digits(low, high)
-        lies = f"lies in [{low:.{shown}g}, {high:.{shown}g}]"
-    elif math.isfinite(low) and math.isfinite(high) and high - low <= 1e-7 * abs(low):
-        lies = f"is {low:.6g}"
-    else:
-        lies = f"lies in [{low:.{INTERVAL_DIGITS}g}, {high:.{INTERVAL_DIGITS}g}]"
+    needed = _distinguishing_digits(low, high) if math.isfinite(low) and math.isfinite(high) else INTERVAL_DIGITS
+    lies = f"is {low:.6g}" if needed > INTERVAL_DIGITS else f"lies in [{low:.{needed}g}, {high:.{needed}g}]"
     if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(rounding)):
         verdict = "undetermined"
         reason = (f"cannot tell: at this scale the scores reach {np.max(np.abs(scores)):.3g}, because the features "

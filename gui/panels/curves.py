@@ -8,7 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from ..figures import MenuOnDemandViewBox, log_ticks, set_title, show_axis
+from ..figures import MenuOnDemandViewBox, log_floor, log_ticks, set_title, show_axis
 from ..pacing import CURVES_FOLLOW_MS, DeferredSlot
 from .markers import DrawnFrom, SettledTrails
 from .widgets import run_ending_note
@@ -220,7 +220,7 @@ class CurvesPanel(QtWidgets.QWidget):
         self._drawn = DrawnFrom()                # what each entry's curves were last set from
         self._hidden_behind = False             # some hidden plot missed an update (see _arrange_plots)
         self._loss_ticks = None                 # the ticks the loss axis was last given
-        self._loss_ranges = {}                  # entry id -> (run, rows seen, their positive min, max)
+        self._positive_ranges = {}              # column -> entry id -> (run, rows seen, their positive min, max)
         self._x_range = None                    # the x range set (0 .. steps), None: autoranged
         self._y_ranges = {}                     # id(plot) -> the y range the panel last set
         self.log_loss.toggled.connect(self._on_log_loss_toggled)
@@ -306,14 +306,15 @@ class CurvesPanel(QtWidgets.QWidget):
     def _losses_loggable(self) -> bool:
         """Whether no recorded loss is negative (some are on a saddle, unbounded below): a
         log axis can show them, a loss of exactly 0 (Newton on a quadratic reaches it) at
-        :meth:`_zero_loss_floor`."""
+        :meth:`_zero_floor`."""
         return not any(np.any(run.loss < 0) for run in self.state.runs.values() if run.loss.size)
 
-    def _zero_loss_floor(self) -> float:
-        """Where a log axis draws a loss of 0: at half the smallest positive loss recorded
-        (1e-12 if none), as the heatmap's log colours do (core.experiment.clip_for_log)."""
-        extent = self._positive_loss_range()
-        return extent[0] / 2 if extent is not None else 1e-12
+    def _zero_floor(self, column) -> float:
+        """Where a log axis draws a value of 0 in ``column`` ("loss", "grad_norm"): at half
+        the smallest positive one recorded, as the heatmap's log colours do
+        (core.experiment.log_floor)."""
+        extent = self._positive_range(column)
+        return log_floor(extent[0] if extent is not None else None)
 
     def _log_loss(self) -> bool:
         """Log scale as asked, unless some loss is negative."""
@@ -334,13 +335,10 @@ class CurvesPanel(QtWidgets.QWidget):
                 self._remove_curves(entry_id)
         positive = self._losses_loggable()
         log = self.state.view.curves_log and positive
-        zero_floor = self._zero_loss_floor() if log else None
-        # a gradient of exactly 0 (Newton at a quadratic's minimum) on the gradient's log
-        # axis: at half the smallest positive norm, as the loss's zeros (at 1e-300 the axis
-        # ran down three hundred decades)
-        positive_norms = [float(run.grad_norm[run.grad_norm > 0].min()) for run in self.state.runs.values()
-                          if np.any(run.grad_norm > 0)]
-        grad_floor = min(positive_norms) / 2 if positive_norms else 1e-12
+        # losses and gradient norms of exactly 0 (Newton at a minimum) on a log axis (at
+        # 1e-300 the gradient's axis ran down three hundred decades)
+        zero_floor = self._zero_floor("loss") if log else None
+        grad_floor = self._zero_floor("grad_norm")
         by_work = self.state.view.curves_x == "gradients"
         label = "gradient evaluations" if by_work else "step"
         if self.gradient_plot.getAxis("bottom").labelText != label:
@@ -489,32 +487,34 @@ class CurvesPanel(QtWidgets.QWidget):
                 plot.setYRange(*framed, padding=0)   # (turns y autoranging off)
                 self._y_ranges[id(plot)] = (tuple(plot.vb.viewRange()[1]), plot_log)
 
-    def _positive_loss_range(self):
-        """(min, max) of every run's recorded positive finite losses, or None. Each run's is
-        kept with the number of rows it covers and extended by the new rows only: it is
-        asked for at every update and at every move of a zoom, and a long race's losses run
-        to hundreds of thousands of values."""
+    def _positive_range(self, column="loss"):
+        """(min, max) of every run's recorded positive finite values of ``column`` ("loss",
+        "grad_norm"), or None. Each run's is kept with the number of rows it covers and
+        extended by the new rows only: it is asked for at every update and at every move of
+        a zoom, and a long race's rows run to hundreds of thousands."""
         kept = {}
+        ranges_of_column = self._positive_ranges.setdefault(column, {})
         for entry_id, run in self.state.runs.items():
-            count = run.loss.size
-            previous = self._loss_ranges.get(entry_id)
+            values_of_run = getattr(run, column)
+            count = values_of_run.size
+            previous = ranges_of_column.get(entry_id)
             if previous is not None and previous[0] is run and previous[1] <= count:
                 _run, start, low, high = previous
             else:   # a new or restarted run
                 start, low, high = 0, np.inf, -np.inf
-            new = run.loss[start:count]
+            new = values_of_run[start:count]
             new = new[np.isfinite(new) & (new > 0)]
             if new.size:
                 low, high = min(low, float(new.min())), max(high, float(new.max()))
             kept[entry_id] = (run, count, low, high)
-        self._loss_ranges = kept   # (a removed or restarted run's entry goes)
+        self._positive_ranges[column] = kept   # (a removed or restarted run's entry goes)
         ranges = [(low, high) for _run, _count, low, high in kept.values() if low <= high]
         return (min(low for low, _ in ranges), max(high for _, high in ranges)) if ranges else None
 
     def _set_loss_ticks(self):
         axis = self.loss_plot.getAxis("left")
         ticks = None
-        extent = self._positive_loss_range() if self._log_loss() else None
+        extent = self._positive_range("loss") if self._log_loss() else None
         if extent is not None:
             # a label needs about 18 px: a short plot gets decades only
             shown = tuple(10.0 ** np.asarray(self.loss_plot.vb.viewRange()[1]))   # (log mode: log10 units)

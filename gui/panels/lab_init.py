@@ -41,7 +41,7 @@ def draw_ridges(plot, edges, shares):
     label_layers(plot)
 
 
-def label_layers(plot, *_arguments):
+def label_layers(plot):
     """The layer numbers the plot's height holds (one a LAYER_LABEL_PX), the first and the
     last among them: at 1280 x 720 each plot is about 40 px tall, and five labels of ten
     layers ran into one another."""

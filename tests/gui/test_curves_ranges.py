@@ -301,7 +301,7 @@ def test_the_loss_axis_labels_never_overlap_on_a_short_plot(qtbot):
     # range of every recorded positive loss
     losses = np.concatenate([run.loss for run in window.state.runs.values()])
     losses = losses[np.isfinite(losses) & (losses > 0)]
-    assert curves._positive_loss_range() == (losses.min(), losses.max())
+    assert curves._positive_range("loss") == (losses.min(), losses.max())
     for index, first in enumerate(rectangles):
         for second in rectangles[index + 1:]:
             assert not first.intersects(second), [text for _rect, _flags, text in texts]
