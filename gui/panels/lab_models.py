@@ -153,8 +153,9 @@ class ModelSideEditor(QtWidgets.QGroupBox):
         if self.label.text() != variant.label:
             self.label.setText(variant.label)
             self.label.setCursorPosition(0)   # a label longer than the box shows its start
-            # ... and the tip shows it whole (at 1280 x 720 the box shows about 20 characters)
-            self.label.setToolTip(f"{html.escape(variant.label)}<br><br>{LABEL_TIP}" if variant.label else LABEL_TIP)
+        # ... and the tip shows it whole (at 1280 x 720 the box shows about 20 characters),
+        # whether the label came from a preset or was typed here
+        self.label.setToolTip(f"{html.escape(variant.label)}<br><br>{LABEL_TIP}" if variant.label else LABEL_TIP)
         network = variant.model == "net"
         linear = "a linear classifier has no hidden layers; choose network"
         for widget in (self.hidden, self.activation, self.init, self.batchnorm, self.keep_prob):

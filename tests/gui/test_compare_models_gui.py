@@ -134,3 +134,24 @@ def test_a_presets_caption_is_saved_only_with_its_scene(qtbot, window, tmp_path)
     window.save_session(tmp_path / "changed.hillwalk.json")
     changed = Session.load(tmp_path / "changed.hillwalk.json")
     assert changed.title == "" and changed.caption == ""   # it no longer describes this scene
+
+
+def test_a_typed_side_label_is_shown_whole_in_its_tip(qtbot, window):
+    """A label typed into the narrow box (here at its longest) is in the box's tip, as a
+    preset's is; an emptied label gives the tip its plain help back."""
+    from hillwalk.gui.lab_state import MAX_LABEL_CHARS
+
+    window.show_lab("Compare two models")
+    lab = window.labs["Compare two models"]
+    qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
+    editor = lab.editors["b"]
+    type_into(qtbot, editor.label, "x" * (MAX_LABEL_CHARS + 10))
+    longest = "x" * MAX_LABEL_CHARS
+    qtbot.waitUntil(lambda: window.state.labs.comparison()[1].label == longest, timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: editor.label.toolTip().startswith(longest + "<br>"), timeout=UI_TIMEOUT_MS)
+    editor.label.setFocus()
+    editor.label.selectAll()
+    qtbot.keyClick(editor.label, QtCore.Qt.Key.Key_Delete)
+    qtbot.keyClick(editor.label, QtCore.Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.state.labs.comparison()[1].label == "", timeout=UI_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: editor.label.toolTip().startswith("A short caption"), timeout=UI_TIMEOUT_MS)
