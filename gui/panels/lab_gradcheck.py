@@ -72,9 +72,11 @@ class GradientCheckLab(LabPanel):
         self.histogram_plot.addItem(self.histogram)
         self.histogram_plot.addItem(self.kink_histogram)
         # each label inside the band it names: "< 1e-7" left of its line, "> 1e-2" right of it
+        # each label's bottom at its height, above the bars (see HISTOGRAM_HEADROOM); the
+        # first two overlap in x, so they stand one above the other
         for level, text, height, anchor in zip(ERROR_BANDS,
                                                ("< 1e-7 excellent", "< 1e-4 fine with kinks", "> 1e-2 wrong"),
-                                               (0.92, 0.78, 0.64), ((1, 0), (1, 0), (0, 0))):
+                                               (0.80, 0.64, 0.64), ((1, 1), (1, 1), (0, 1))):
             line = pg.InfiniteLine(np.log10(level), angle=90, pen=pg.mkPen("#555", style=QtCore.Qt.PenStyle.DashLine),
                                    label=text, labelOpts={"position": height, "color": "k", "anchors": [anchor, anchor]})
             self.histogram_plot.addItem(line)
@@ -123,8 +125,8 @@ class GradientCheckLab(LabPanel):
             counts, _ = np.histogram(logs[chosen], bins=edges)
             item.setData(edges, counts)
             tallest = max(tallest, int(counts.max(initial=0)))
-        # the bars in the lower 60% of the plot: the bands' labels (at 64-92% of its height)
-        # stay clear of them
+        # the bars in the lower 60% of the plot: the bands' labels (from 64% of its height
+        # up) stay clear of them
         self.histogram_plot.setYRange(0, max(tallest, 1) * HISTOGRAM_HEADROOM, padding=0)
         # a log axis cannot show an error of exactly 0: floor it at 1e-17, below any float64
         # error; an h whose difference overflowed (NaN error) has no point to draw

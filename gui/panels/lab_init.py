@@ -15,6 +15,7 @@ from .widgets import combo, select_data
 TABLE_HEADERS = {"zero": "zero", "small": "0.01 randn", "large": "randn", "xavier": "Xavier", "he": "He"}
 RIDGE_HEIGHT = 0.9   # each layer's histogram fills this much of its unit-high band
 LAYER_LABEL_PX = 13  # the height a layer number needs on the axis
+TABLE_MIN_ROWS = 6   # the std table's rows always in view
 
 
 def layer_color(k, count):
@@ -217,7 +218,10 @@ class InitializationLab(LabPanel):
         table.setFixedWidth(table.verticalHeader().width() + table.horizontalHeader().length() + frame + scroll)
         height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
         table.setMaximumHeight(height)
-        table.setMinimumHeight(min(height, 12 * table.verticalHeader().defaultSectionSize()))
+        # at least TABLE_MIN_ROWS rows in view, the rest by scrolling where the page is short:
+        # twelve, at 1280 x 720 with 20 layers, pushed the table under the verdict below it
+        table.setMinimumHeight(min(height, table.horizontalHeader().height() + frame
+                                   + TABLE_MIN_ROWS * table.verticalHeader().defaultSectionSize()))
         self.symmetry.setFixedWidth(table.width())
 
 

@@ -94,6 +94,23 @@ def test_gradient_check_bands_are_labelled_inside_their_bands_clear_of_the_bars(
         qtbot.waitUntil(lambda: misplaced() is None, timeout=UI_TIMEOUT_MS)
     except Exception:
         raise AssertionError(misplaced()) from None
+    # h = 0.1, the largest step the box takes: truncation puts most errors in the "wrong"
+    # band, the tallest bars under that band's label (where it once was drawn over them)
+    def type_h():
+        lab.h.setFocus()
+        lab.h.lineEdit().selectAll()
+        qtbot.keyClicks(lab.h.lineEdit(), "0.1")
+        qtbot.keyClick(lab.h.lineEdit(), QtCore.Qt.Key.Key_Return)
+
+    coarse = wait_for_new_result(qtbot, window, "Gradient check", type_h)
+    assert coarse.check.max_rel_error_away_from_kinks > 1e-2
+    edges = lab.histogram.xData
+    counts = np.maximum(lab.histogram.yData, lab.kink_histogram.yData)
+    assert edges[int(np.argmax(counts))] > -2   # (the case at hand: the tallest bar in the "wrong" band)
+    try:
+        qtbot.waitUntil(lambda: misplaced() is None, timeout=UI_TIMEOUT_MS)
+    except Exception:
+        raise AssertionError(misplaced()) from None
 
 
 @pytest.mark.scene("small_digits_session")
@@ -367,6 +384,13 @@ def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot
 
     qtbot.waitUntil(numbered_to_fit, timeout=UI_TIMEOUT_MS)
     assert min(plot.vb.height() for plot in plots) < 5 * LAYER_LABEL_PX   # (short plots: the case at hand)
+    # the deepest stack the box takes: still numbered to fit, and its table (which scrolls)
+    # stays above the verdict under it (twelve rows kept in view pushed it under the text)
+    deepest = wait_for_new_result(qtbot, window, "Initialization", lambda: lab.depth.setValue(lab.depth.maximum()))
+    assert deepest.depth == 20 and lab.table.rowCount() == 20
+    qtbot.waitUntil(numbered_to_fit, timeout=UI_TIMEOUT_MS)
+    table, verdict = lab.table.geometry(), lab.symmetry.geometry()
+    assert table.bottom() < verdict.top(), (table, verdict)
 
 
 @pytest.mark.parametrize("name", ["Loss", "Gradient check", "Step size", "Sanity checks", "SVM vs softmax", "Hinge anatomy",
