@@ -326,6 +326,7 @@ def build_parser():
     render.add_argument("--contours", type=_in_range("view.contours"), default=10,
                         help=".png: number of contour lines, 0 to 100 (default: 10)")
     render.add_argument("--png-size", default="1200x900", help=".png size, WIDTHxHEIGHT (default: 1200x900)")
+    add_axis_scales_argument(render)
     render.set_defaults(handler=run_render)
 
     hessian = commands.add_parser("hessian", help="the Hessian's extreme eigenvalues, trace and density at a point",
@@ -443,6 +444,7 @@ def build_parser():
                             "the options above are then ignored)")
     trace.add_argument("--out", required=True, help="output file: .csv, .npz or .png")
     trace.add_argument("--png-size", default="1000x800")
+    add_axis_scales_argument(trace)
     trace.set_defaults(handler=run_trace)
 
     race = commands.add_parser("race", help="animate a session's race over its slice as a GIF",
@@ -553,6 +555,7 @@ def run_race(args, out=None):
     use_offscreen_without_display()
     from hillwalk.gui.animation import PathToDraw, render_race_gif
     from hillwalk.gui.app import application
+    from hillwalk.gui.figures import draws_equal_scales
     from hillwalk.gui.state import run_label, view_from_dict
 
     labels = [run_label(setting.spec, objective.has_data) for setting in enabled]
@@ -563,7 +566,8 @@ def run_race(args, out=None):
              for setting, record in zip(enabled, records)]
     written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
                                       title=session.title or problem.title,
-                                      log_scale=view.log_scale, colormap=view.colormap, contours=view.contours)
+                                      log_scale=view.log_scale, colormap=view.colormap, contours=view.contours,
+                                      equal_scales=draws_equal_scales(view.axis_scales, plane))
     print(f"wrote {written}: {frames} frames at {args.fps} frames per second, {width}x{height}", file=out)
     print_modes(objective, plane, out)
     return EXIT_OK
@@ -801,7 +805,8 @@ def run_trace(args, out=None):
         headless_application()
         # the legend as the app's: the method, its rate and (on data) its batch
         render_race_png(objective, trajectories, path, png_size, landscape,
-                        labels=[run_label(spec, objective.has_data) for spec in specs])
+                        labels=[run_label(spec, objective.has_data) for spec in specs],
+                        equal_scales=landscape is not None and equal_scales_asked(args, landscape.plane))
     for trajectory in trajectories:
         final = trajectory.thetas[-1]
         where = ", ".join(f"{v:.6g}" for v in final.ravel()[:2]) if final.size <= 2 else f"|W| = {np.linalg.norm(final):.4g}"
@@ -899,6 +904,24 @@ def slice_spec_from_args(args):
                      dropout_mode=args.dropout_mode)
 
 
+def add_axis_scales_argument(parser):
+    parser.add_argument("--axis-scales", choices=["auto", "equal", "free"], default=None,
+                        help=".png: 'equal' draws a unit of a as long as a unit of b (true angles), 'free' fills "
+                             "the picture, 'auto' is equal for a 2-D function's x and y (default: the session's "
+                             "view with --session, else auto)")
+
+
+def equal_scales_asked(args, plane) -> bool:
+    """Whether a PNG's heatmap of ``plane`` has equal scales: ``--axis-scales``, else the
+    session's view (``--session``), else "auto"."""
+    from hillwalk.core.io.session import Session, draws_equal_scales, view_from_dict
+
+    axis_scales = args.axis_scales
+    if axis_scales is None:
+        axis_scales = view_from_dict(Session.load(args.session).view).axis_scales if args.session else "auto"
+    return draws_equal_scales(axis_scales, plane)
+
+
 def run_render(args, out=None):
     out = sys.stdout if out is None else out  # looked up now: a test may have replaced it
     from pathlib import Path
@@ -942,7 +965,8 @@ def run_render(args, out=None):
             title = f"{loss_title(problem, spec.component)}{model} on {objective.train.name}, {spec.center} centre"
         if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
             title += f"<br>{plane.info['modes']}"  # the title is rich text: a second line
-        render_landscape_png(landscape, path, png_size, title, args.color_scale == "log", args.contours)
+        render_landscape_png(landscape, path, png_size, title, args.color_scale == "log", args.contours,
+                             equal_scales=equal_scales_asked(args, plane))
     values = landscape.values
     shape = "x".join(str(v) for v in values.shape[::-1])
     info = plane.info

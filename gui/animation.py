@@ -145,7 +145,7 @@ def new_canvas(size) -> QtGui.QImage:
 
 
 def race_background_steps(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
-                          contours=10, lines=None, canvas=None, dispose=delete_now):
+                          contours=10, lines=None, canvas=None, dispose=delete_now, equal_scales=False):
     """Draw the still part of the race GIF with pyqtgraph, a slice at a time (GUI thread only).
 
     A generator: each ``next()`` does one piece of work small enough for one GUI frame
@@ -161,6 +161,8 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
     size : (width, height) in pixels
     lines : ContourLines (gui.contours), or None to trace ``contours`` levels here
     canvas : QImage from :func:`new_canvas` to draw on, or None for a new one
+    equal_scales : bool
+        A unit of a as long as a unit of b (see ``LandscapeFigure.set_equal_scales``)
     dispose : callable(widget)
         How to get rid of the offscreen figure: ``delete_now`` (the default) for scripts,
         which have no event loop to run ``deleteLater``; the app passes a plain
@@ -180,6 +182,7 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
         # for the first strip
         for item in (figure.image, figure.contour_item.curve):
             item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
+        figure.set_equal_scales(equal_scales)
         yield
         # a blank title keeps the title row, where every frame writes its own title and step
         figure.show_landscape(landscape, colormap=colormap, log_scale=log_scale, contours=contours, title=" ",
@@ -266,9 +269,10 @@ def _paint_view(figure, painter, target_offset, region):
 
 
 def render_race_background(landscape, paths, size, title=None, log_scale=False, colormap=DEFAULT_COLORMAP,
-                           contours=10, lines=None) -> RaceBackground:
+                           contours=10, lines=None, equal_scales=False) -> RaceBackground:
     """:func:`race_background_steps` all at once (scripts, tests)."""
-    steps = race_background_steps(landscape, paths, size, title, log_scale, colormap, contours, lines)
+    steps = race_background_steps(landscape, paths, size, title, log_scale, colormap, contours, lines,
+                                  equal_scales=equal_scales)
     while True:
         try:
             next(steps)
@@ -507,7 +511,7 @@ def write_race_gif(background: RaceBackground, paths, plan: RaceFrames, path, fp
 
 
 def render_race_gif(landscape, paths, path, size=(800, 600), fps=15, frames=60, title=None, log_scale=False,
-                    colormap=DEFAULT_COLORMAP, contours=10, report=None, should_stop=None):
+                    colormap=DEFAULT_COLORMAP, contours=10, report=None, should_stop=None, equal_scales=False):
     """Write the race over ``landscape`` as an animated GIF, on this thread (GUI thread:
     it renders the background with pyqtgraph). The app uses :class:`RaceGifExport`.
 
@@ -516,6 +520,7 @@ def render_race_gif(landscape, paths, path, size=(800, 600), fps=15, frames=60, 
     landscape : Landscape (a 2-D slice)
     paths : list of PathToDraw
     size : (width, height) in pixels ; fps : frames per second ; frames : how many frames
+    equal_scales : a unit of a as long as a unit of b (see ``LandscapeFigure.set_equal_scales``)
 
     Returns
     -------
@@ -523,7 +528,8 @@ def render_race_gif(landscape, paths, path, size=(800, 600), fps=15, frames=60, 
     """
     path = check_race_gif(landscape, paths, path, size, fps, frames)
     plan = plan_race_frames(paths, frames)
-    background = render_race_background(landscape, paths, size, title, log_scale, colormap, contours)
+    background = render_race_background(landscape, paths, size, title, log_scale, colormap, contours,
+                                        equal_scales=equal_scales)
     return write_race_gif(background, paths, plan, path, fps, report, should_stop)
 
 
@@ -566,12 +572,13 @@ class RaceGifExport(QtCore.QObject):
     ended = QtCore.pyqtSignal()              # written, failed or cancelled
 
     def __init__(self, state, landscape, paths, path, size, fps, frames, title, log_scale, colormap, contours,
-                 parent=None):
+                 parent=None, equal_scales=False):
         super().__init__(parent)
         self.path = check_race_gif(landscape, paths, path, size, fps, frames)
         self.state = state
         self.landscape, self.paths, self.size, self.fps, self.frames = landscape, list(paths), size, fps, frames
         self.title, self.log_scale, self.colormap, self.contours = title, log_scale, colormap, contours
+        self.equal_scales = equal_scales
         self.running = False
         self.result = None
         self.error = None
@@ -621,7 +628,7 @@ class RaceGifExport(QtCore.QObject):
         lines, canvas = partial
         self._background_steps = race_background_steps(
             self.landscape, self.paths, self.size, self.title, self.log_scale, self.colormap, self.contours,
-            lines, canvas, dispose=lambda figure: figure.deleteLater())
+            lines, canvas, dispose=lambda figure: figure.deleteLater(), equal_scales=self.equal_scales)
         QtCore.QTimer.singleShot(0, self._render_background_piece)
 
     def _render_background_piece(self):

@@ -17,13 +17,17 @@ from PyQt6 import QtCore, QtGui, QtWidgets, sip
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.experiment import clip_for_log, display_values, log_floor  # noqa: F401 (the views' log rule, from core)
 from hillwalk.core.io.files import check_output_folder, write_bytes_atomically
-from hillwalk.core.io.session import PALETTE  # one colour per optimizer, shared with session files
+from hillwalk.core.io.session import (
+    PALETTE,  # one colour per optimizer, shared with session files
+    draws_equal_scales,  # noqa: F401 (the views' rule, from core)
+)
 from hillwalk.core.models.objectives import loss_name
 
 from .contours import ContourLines, contour_lines, no_lines
 from .pacing import OwnTurnPaint, single_shot_timer
 from .panels.markers import PixelMarkers
 
+QWIDGETSIZE_MAX = 16777215   # Qt's "no limit" for a widget's or item's size
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
                     "accuracy": "training accuracy"}
@@ -271,6 +275,12 @@ class MenuOnDemandViewBox(pg.ViewBox):
         return menu.actions() if menu is not None else []
 
 
+def _heatmap_range(axis) -> tuple[float, float]:
+    """The extent of a heatmap's cells along a grid axis (n,): half a cell past each end."""
+    half = (axis[1] - axis[0]) / 2
+    return float(axis[0] - half), float(axis[-1] + half)
+
+
 class LandscapeFigure(pg.GraphicsLayoutWidget):
     """A heatmap (slice) or curve (cut) of a :class:`~core.landscapes.landscape.Landscape`."""
 
@@ -315,6 +325,12 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.landscape = None
         self.path_items = []
         self.legend = None
+        # equal scales (set_equal_scales): the plot held to the data's shape, centred
+        self._equal_scales = False
+        self._box_limit = (QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)   # the plot's maximum size
+        self._fitting_box = False
+        self.ci.layout.setAlignment(self.plot, QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.plot.vb.sigResized.connect(self._fit_box)
         self.show_axes(False)  # no placeholder 0..1 axes before there is anything to show
 
     def show_axes(self, shown):
@@ -344,7 +360,78 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
+        if hasattr(self, "_box_limit"):   # (resizeEvent comes during __init__ too)
+            self._centre_layout()
         self.fit_legend_columns()
+        self._fit_box()
+        self.fit_title()
+
+    def set_equal_scales(self, equal):
+        """Draw a heatmap with a unit of a as long as a unit of b, or fill the figure
+        (False). Equal scales show a 2-D function's true geometry: a gradient looks
+        perpendicular to the contour lines, as it is, and a ravine rotated 30 degrees looks
+        so (filling a wide panel, it looked rotated 8 degrees). The plot (its axes, title
+        and colour bar) is then held to the data's shape, centred, and zooming keeps the
+        scales equal. A cut is drawn the same either way."""
+        equal = bool(equal)
+        if equal != self._equal_scales:
+            self._equal_scales = equal
+            self._fit_box()
+
+    @property
+    def equal_scales(self) -> bool:
+        return self._equal_scales
+
+    def _equal_spans(self):
+        """The shown heatmap's (a span, b span) where scales are to be equal, else None."""
+        landscape = self.landscape
+        if not self._equal_scales or landscape is None or landscape.is_cut:
+            return None
+        # (the landscape's own spans, not the view's: a zoom keeps the box and the scales)
+        x_range, y_range = _heatmap_range(landscape.alphas), _heatmap_range(landscape.betas)
+        x_span, y_span = x_range[1] - x_range[0], y_range[1] - y_range[0]
+        if not (x_span > 0 and y_span > 0 and math.isfinite(x_span / y_span)):
+            return None
+        return x_span, y_span
+
+    def _fit_box(self):
+        """Hold the plot to the size at which its data area has the shown spans' shape, the
+        largest that the figure holds (see :meth:`set_equal_scales`); no limit otherwise.
+        Called again as the figure, its axes or its legend change size: the axes, title and
+        colour bar around the data area keep their sizes, so the limit settles at once."""
+        if getattr(self, "_fitting_box", True) or sip.isdeleted(self.ci):
+            return   # (resizeEvent comes during __init__ too; the view box's signal as it goes)
+        spans = self._equal_spans()
+        limit = (QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
+        if spans is not None:
+            view = self.plot.vb
+            # the view's room, not the layout's: the layout is held to the plot's limit
+            left, top, right, bottom = self.ci.layout.getContentsMargins()
+            room_w, room_h = self.range.width() - left - right, self.range.height() - top - bottom
+            if self.legend is not None and self.legend.isVisible() and self.legend.items:
+                room_h -= self.legend.height() + self.ci.layout.verticalSpacing()
+            # what the plot holds around its data area: axes, title, colour bar
+            around_w = self.plot.width() - view.width()
+            around_h = self.plot.height() - view.height()
+            data_w, data_h = room_w - around_w, room_h - around_h
+            if data_w > 1 and data_h > 1:
+                ratio = spans[0] / spans[1]
+                if data_w > data_h * ratio:
+                    data_w = data_h * ratio
+                else:
+                    data_h = data_w / ratio
+                limit = (math.ceil(data_w + around_w), math.ceil(data_h + around_h))
+        locked = spans is not None
+        if limit == self._box_limit and bool(self.plot.vb.state["aspectLocked"]) == locked:
+            return
+        self._fitting_box = True
+        try:
+            self._box_limit = limit
+            self.plot.setMaximumSize(*limit)
+            self.plot.vb.setAspectLocked(locked, 1.0)
+            self._lay_out_again()
+        finally:
+            self._fitting_box = False
         self.fit_title()
 
     def fit_title(self):
@@ -358,7 +445,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             return
         # the title's column is the data's: the figure's width less the left axis's and the
         # colour bar's (both in the plot's layout) and the margins
-        room = self.width() - TITLE_MARGIN_PX
+        # (the plot's width where equal scales hold it narrower than the figure)
+        room = min(self.width(), self._box_limit[0]) - TITLE_MARGIN_PX
         for side_item in (self.plot.getAxis("left"), self.colorbar):
             if side_item.isVisible():
                 room -= side_item.width()
@@ -407,6 +495,14 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.plot.layout.invalidate()
         self.ci.layout.invalidate()
         self.centralWidget.setGeometry(self.range)
+        self._centre_layout()
+
+    def _centre_layout(self):
+        """Centre the layout in the view where it is held smaller (equal scales): a
+        geometry larger than its maximum keeps its top left corner."""
+        room, size = self.range, self.ci.size()
+        self.ci.setPos(room.x() + max(0.0, (room.width() - size.width()) / 2),
+                       room.y() + max(0.0, (room.height() - size.height()) / 2))
 
     def _show_title(self, title, points, wrap_width):
         """The title at ``points``, wrapped to ``wrap_width`` pixels (None: one line per
@@ -473,10 +569,9 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             self.labels.set(self.plot.getAxis("bottom"), plane.describe_axis(1),
                             plane.describe_axis(1, name_direction=False), "a")
             self.labels.set(self.plot.getAxis("left"), *second_axis_labels(plane, narrow))
-        half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
-        half_b = (landscape.betas[1] - landscape.betas[0]) / 2
-        self.plot.setRange(xRange=(landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a),
-                           yRange=(landscape.betas[0] - half_b, landscape.betas[-1] + half_b), padding=0)
+        self.plot.setRange(xRange=_heatmap_range(landscape.alphas), yRange=_heatmap_range(landscape.betas),
+                           padding=0)
+        self._fit_box()
 
     def show_contours(self, lines):
         """Draw contour ``lines`` (:class:`~gui.contours.ContourLines`: x, y arrays (N,)
@@ -746,10 +841,12 @@ def save_widget_png(widget, path, size=(1200, 900)):
 
 
 def render_landscape_png(landscape, path, size=(1200, 900), title=None, log_scale=False, contours=10,
-                         colormap=DEFAULT_COLORMAP):
-    """A PNG of a landscape (heatmap with colour bar and contours, or a curve)."""
+                         colormap=DEFAULT_COLORMAP, equal_scales=False):
+    """A PNG of a landscape (heatmap with colour bar and contours, or a curve); with
+    ``equal_scales`` a heatmap's unit of a is as long as its unit of b."""
     figure = LandscapeFigure()
     try:
+        figure.set_equal_scales(equal_scales)
         figure.show_landscape(landscape, colormap=colormap, log_scale=log_scale, contours=contours, title=title)
         return save_widget_png(figure, path, size)
     finally:
@@ -802,13 +899,16 @@ def wants_log_scale(values):
     return positive.size > 0 and finite.max() / positive.min() > 100
 
 
-def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=None, labels=None):
+def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=None, labels=None,
+                    equal_scales=False):
     """Paths on a 2-D function's surface (``landscape``, from
-    :func:`core.experiment.function_landscape`), or loss curves for a classifier;
-    ``labels``: the legend's names (default: the trajectories', the method alone)."""
+    :func:`core.experiment.function_landscape`; with ``equal_scales`` a unit of x as long
+    as a unit of y), or loss curves for a classifier; ``labels``: the legend's names
+    (default: the trajectories', the method alone)."""
     labels = [t.label for t in trajectories] if labels is None else list(labels)
     if landscape is not None:
         figure = LandscapeFigure()
+        figure.set_equal_scales(equal_scales)
         log_scale = wants_log_scale(landscape.values)
         figure.show_landscape(landscape, log_scale=log_scale, contours=14,
                               title=f"{objective.name}: {objective.formula}", value_label="f(x, y)")

@@ -15,7 +15,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from hillwalk.core.errors import HillwalkError
 from hillwalk.core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
 
-from .figures import repaint_once_a_frame
+from .figures import draws_equal_scales, repaint_once_a_frame
 from .pacing import DeferredSlot, paint_in_own_turn, single_shot_timer
 from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
@@ -907,7 +907,8 @@ class MainWindow(QtWidgets.QMainWindow):
             export = RaceGifExport(state, state.landscape, paths, path, (int(width), int(width) * 3 // 4), int(fps),
                                    int(frames), title=state.title or state.problem.title,
                                    log_scale=state.view.log_scale, colormap=state.view.colormap,
-                                   contours=state.view.contours, parent=self)
+                                   contours=state.view.contours, parent=self,
+                                   equal_scales=draws_equal_scales(state.view.axis_scales, state.landscape.plane))
         except HillwalkError as error:
             self.show_error(str(error))
             return None

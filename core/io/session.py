@@ -49,6 +49,9 @@ MAX_OPTIMIZERS = 32
 
 # The curves' horizontal axis: the step, or the gradient evaluations made so far.
 CURVES_X = ("step", "gradients")
+# the heatmap's scales: a unit of a as long as a unit of b ("equal"), filling the panel
+# ("free"), or equal for a 2-D function's own x and y and free for a model's plane ("auto")
+AXIS_SCALES = ("auto", "equal", "free")
 
 # The colour maps the landscape can be drawn with (pyqtgraph's names).
 COLORMAPS = ("CET-R4", "viridis", "inferno", "CET-L1", "CET-D1")
@@ -93,6 +96,8 @@ class ViewSettings:
         gradient evaluations made so far (the work: second-order steps cost more)
     readout_curvature : bool: the heatmap's readout adds the slice's principal curvatures
         at the crosshair (the plane's 2 x 2 Hessian, computed in a worker)
+    axis_scales : one of AXIS_SCALES: whether the heatmap (and its PNG and GIF exports)
+        draws a unit of a as long as a unit of b (see :func:`draws_equal_scales`)
     """
 
     colormap: str = "CET-R4"
@@ -105,9 +110,11 @@ class ViewSettings:
     curves_log: bool = True
     curves_x: str = "step"
     readout_curvature: bool = False
+    axis_scales: str = "auto"
 
     def __post_init__(self):
         require_choice(self.colormap, COLORMAPS, "colour map")
+        require_choice(self.axis_scales, AXIS_SCALES, "axis scales")
         require_choice(self.curves_x, CURVES_X, "curves' horizontal axis")
         check("view.contours", self.contours)
         require_choice(self.cut_mode, ("angle", "points"), "cut_mode")
@@ -127,6 +134,17 @@ def comparison_from_dict(data, where="session: comparison") -> tuple:
     _no_unknown(data, set(SIDES), where)
     return tuple(build_dataclass(ModelVariant, data[side], f"{where}.{side}") if side in data else default
                  for side, default in zip(SIDES, DEFAULT_VARIANTS))
+
+
+def draws_equal_scales(axis_scales: str, plane) -> bool:
+    """Whether a heatmap of ``plane`` draws a unit of a as long as a unit of b: always with
+    "equal", never with "free"; with "auto", on a 2-D function's own x and y (its true
+    geometry: a gradient perpendicular to the contour lines, a rotated ravine at its
+    angle), not on a model's plane, whose heatmap fills the panel."""
+    require_choice(axis_scales, AXIS_SCALES, "axis scales")
+    if axis_scales == "auto":
+        return "value_label" in plane.info   # (a 2-D function's plane names its values "f(x, y)")
+    return axis_scales == "equal"
 
 
 def view_from_dict(data, where="session: view") -> ViewSettings:

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from ..contours import no_lines
-from ..figures import LandscapeFigure, component_label, loss_title, modes_note
+from ..figures import LandscapeFigure, component_label, draws_equal_scales, loss_title, modes_note
 from ..state import run_label
 from .markers import PixelMarker, PixelMarkers, RunMarkers, drawn_rows, last_finite_row, rows_up_to
 from .widgets import run_ending_note
@@ -100,6 +100,7 @@ class HeatmapPanel(QtWidgets.QWidget):
         # (contours_ready); a redraw of the same grid keeps the lines it has.
         keep = previous is landscape and landscape.method != "preview"
         lines = None if landscape.method == "preview" else (self.figure.contour_lines if keep else no_lines())
+        self.figure.set_equal_scales(draws_equal_scales(view.axis_scales, landscape.plane))
         self.figure.show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
                                    contours=view.contours, title=title, lines=lines,
                                    value_label="f(x, y)" if function else None, narrow=True)

@@ -93,6 +93,13 @@ class LandscapePanel(QtWidgets.QWidget):
         self.contours = RangeSpinBox()
         bind_range(self.contours, "view.contours", state.refuse_value)
         labelled_row(form, "Contour lines", self.contours, "Number of contour lines")
+        self.axis_scales = combo([("auto (equal for x, y)", "auto"), ("equal", "equal"), ("fill the panel", "free")])
+        self.axis_scales.setObjectName("axisScalesCombo")
+        labelled_row(form, "Axis scales", self.axis_scales,
+                     "Equal: a unit of a is as long as a unit of b, so the heatmap's angles are true (a gradient "
+                     "crosses the contour lines at right angles); fill the panel: the heatmap stretches to the "
+                     "panel's shape. Auto: equal for a 2-D function's x and y, filling for a model's plane. The "
+                     "PNG and GIF exports follow it")
         self._sync()
         self.center.currentIndexChanged.connect(self._on_center)
         self.retrain.clicked.connect(state.retrain_center)
@@ -109,6 +116,7 @@ class LandscapePanel(QtWidgets.QWidget):
         self.scale.currentIndexChanged.connect(lambda: state.set_view(log_scale=self.scale.currentData()))
         self.colormap.currentIndexChanged.connect(lambda: state.set_view(colormap=self.colormap.currentData()))
         self.contours.valueChanged.connect(lambda v: state.set_view(contours=v))
+        self.axis_scales.currentIndexChanged.connect(lambda: state.set_view(axis_scales=self.axis_scales.currentData()))
         state.slice_changed.connect(self._sync)
         state.view_changed.connect(self._sync)
         state.optimizers_changed.connect(self._sync)
@@ -189,6 +197,7 @@ class LandscapePanel(QtWidgets.QWidget):
         select_data(self.scale, view.log_scale)
         select_data(self.colormap, view.colormap)
         set_quietly(self.contours, view.contours)
+        select_data(self.axis_scales, view.axis_scales)
         self._apply_rules()
 
     def _apply_rules(self):

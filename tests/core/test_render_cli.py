@@ -112,3 +112,31 @@ def test_bad_render_arguments_exit_2_with_one_line(args, fragment):
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+def test_a_pngs_axis_scales_come_from_the_option_else_the_session_else_auto(tmp_path):
+    from hillwalk.core.io.session import Session
+    from hillwalk.core.landscapes.slices import SliceSpec
+    from hillwalk.core.models.problem import ClassifierSpec
+    from hillwalk.main import build_parser, equal_scales_asked
+
+    function_plane = SliceSpec().plane(ClassifierSpec(objective="quadratic").build())
+    model_plane = SliceSpec(grid=5, train_steps=0).plane(ClassifierSpec(dataset="iris").build())
+    parser = build_parser()
+
+    def asked(plane, *options):
+        return equal_scales_asked(parser.parse_args(["render", "--out", str(tmp_path / "x.png"), *options]), plane)
+
+    assert asked(function_plane) and not asked(model_plane)                       # auto
+    assert not asked(function_plane, "--axis-scales", "free") and asked(model_plane, "--axis-scales", "equal")
+    session = Session.load(ROOT / "resources" / "presets" / "05-ravine.hillwalk.json")
+    free = Session(problem=session.problem, slice=session.slice, race=session.race, optimizers=session.optimizers,
+                   view={**session.view, "axis_scales": "free"})
+    path = free.save(tmp_path / "free.hillwalk.json")
+    assert not asked(function_plane, "--session", str(path))
+    assert asked(function_plane, "--session", str(path), "--axis-scales", "equal")   # the option wins
+
+
+def test_an_unknown_axis_scales_option_is_refused_with_the_choices(tmp_path):
+    result = run("render", "--dataset", "iris", "--out", str(tmp_path / "x.png"), "--axis-scales", "square")
+    assert result.returncode == 2 and "--axis-scales" in result.stderr and "auto, equal, free" in result.stderr.replace("'", "")

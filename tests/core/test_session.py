@@ -143,3 +143,42 @@ def test_a_version_1_session_spelling_colour_still_opens(session, tmp_path):
     path.write_text(json.dumps(data))
     reopened = Session.load(path)
     assert [o.color for o in reopened.optimizers] == [o.color for o in session.optimizers]
+
+
+def test_axis_scales_are_kept_by_a_session_and_default_to_auto_in_an_older_one(session, tmp_path):
+    from hillwalk.core.io.session import view_from_dict
+
+    # a session written before the setting existed has no axis_scales in its view
+    assert "axis_scales" not in session.view
+    path = session.save(tmp_path / "old.hillwalk.json")
+    assert view_from_dict(Session.load(path).view).axis_scales == "auto"
+    equal = Session(problem=session.problem, slice=session.slice, race=session.race, optimizers=session.optimizers,
+                    view={**session.view, "axis_scales": "equal"})
+    path = equal.save(tmp_path / "equal.hillwalk.json")
+    assert view_from_dict(Session.load(path).view).axis_scales == "equal"
+
+
+def test_a_session_with_unknown_axis_scales_is_refused_with_the_choices(session, tmp_path):
+    data = session.to_dict()
+    data["view"]["axis_scales"] = "square"
+    path = tmp_path / "bad.hillwalk.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(HillwalkError, match="axis scales.*'square'.*auto.*equal.*free"):
+        Session.load(path)
+
+
+def test_equal_scales_are_automatic_on_a_functions_own_x_and_y_only():
+    from hillwalk.core import experiment
+    from hillwalk.core.io.session import draws_equal_scales
+
+    function = ClassifierSpec(objective="quadratic").build()
+    function_plane = SliceSpec().plane(function)
+    model = ClassifierSpec(dataset="iris").build()
+    model_plane = SliceSpec(grid=5, train_steps=0).plane(model)
+    assert draws_equal_scales("auto", function_plane) and not draws_equal_scales("auto", model_plane)
+    # the trace picture's landscape of a function is the same kind of plane
+    assert draws_equal_scales("auto", experiment.function_landscape(function, np.zeros((1, 2)), grid=5).plane)
+    for plane in (function_plane, model_plane):
+        assert draws_equal_scales("equal", plane) and not draws_equal_scales("free", plane)
+    with pytest.raises(HillwalkError, match="axis scales"):
+        draws_equal_scales("square", model_plane)

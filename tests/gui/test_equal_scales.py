@@ -1,0 +1,104 @@
+"""Equal axis scales: a 2-D function's heatmap draws a unit of x as long as a unit of y (its
+true angles), a model's plane fills the panel, and the Landscape panel's "Axis scales"
+switches between them; the PNG and GIF exports follow."""
+import numpy as np
+import pytest
+
+from hillwalk.core.landscapes.directions import coordinate_plane
+from hillwalk.core.landscapes.landscape import Landscape
+from tests.gui.conftest import SCENE_TIMEOUT_MS
+from tests.gui.test_deep_network_gui import choose
+
+
+def pixels_per_unit(figure):
+    """(pixels per unit of a, pixels per unit of b) of a figure's data area."""
+    view = figure.plot.vb
+    (x0, x1), (y0, y1) = view.viewRange()
+    return view.width() / (x1 - x0), view.height() / (y1 - y0)
+
+
+def function_landscape(a_half=2.0, b_half=1.0, n=21):
+    """A bowl over a ``2 a_half`` x ``2 b_half`` rectangle on a 2-D function's own plane."""
+    plane = coordinate_plane(np.zeros(2), 0, 1)
+    plane.info.update(label1="x", label2="y", value_label="f(x, y)")
+    alphas, betas = np.linspace(-a_half, a_half, n), np.linspace(-b_half, b_half, n)
+    values = alphas[None, :] ** 2 + 3 * betas[:, None] ** 2
+    return Landscape(values=values, alphas=alphas, betas=betas, component="total", plane=plane, method="fast")
+
+
+def settle_layout(qtbot, figure):
+    # a few turns of the event loop: layout requests, the axes' first paint
+    for _ in range(5):
+        qtbot.wait(10)
+
+
+@pytest.mark.parametrize("size", [(760, 260), (300, 600)])
+def test_equal_scales_hold_the_data_to_its_shape_centred_and_fill_without_them(qtbot, size):
+    from hillwalk.gui.figures import LandscapeFigure
+
+    figure = LandscapeFigure()
+    qtbot.addWidget(figure)
+    figure.resize(*size)
+    figure.show()
+    figure.set_equal_scales(True)
+    figure.show_landscape(function_landscape(), title="a bowl twice as wide as it is tall")
+    settle_layout(qtbot, figure)
+    per_a, per_b = pixels_per_unit(figure)
+    assert per_a == pytest.approx(per_b, rel=0.01)
+    # the plot (axes, title, colour bar) sits in the middle of the room it leaves
+    plot = figure.plot.sceneBoundingRect()
+    assert plot.center().x() == pytest.approx(size[0] / 2, abs=2)
+    assert plot.center().y() == pytest.approx(size[1] / 2, abs=2)
+    assert figure.colorbar.sceneBoundingRect().right() <= size[0]
+    # ... and it is as large as the figure allows along one side (a wide figure: its
+    # height; a tall one: its width), less the layout's margins
+    assert plot.height() >= size[1] - 20 if size[0] > size[1] else plot.width() >= size[0] - 20
+
+    figure.set_equal_scales(False)
+    settle_layout(qtbot, figure)
+    per_a, per_b = pixels_per_unit(figure)
+    assert abs(per_a / per_b - 1) > 0.2   # stretched to the figure's shape again
+    data = figure.plot.vb.sceneBoundingRect()
+    assert data.width() > 0.7 * size[0] if size[0] > size[1] else data.height() > 0.7 * size[1]
+
+
+@pytest.mark.scene("small_beale_session")
+def test_a_functions_heatmap_has_equal_scales_until_the_panel_says_fill(qtbot, window):
+    state, panel, figure = window.state, window.landscape_panel, window.heatmap.figure
+    assert state.view.axis_scales == "auto" and panel.axis_scales.currentData() == "auto"
+    per_x, per_y = pixels_per_unit(figure)
+    assert per_x == pytest.approx(per_y, rel=0.01)
+
+    choose(qtbot, panel.axis_scales, "free")
+    qtbot.waitUntil(lambda: state.view.axis_scales == "free", timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: abs(np.divide(*pixels_per_unit(figure)) - 1) > 0.2, timeout=SCENE_TIMEOUT_MS)
+    assert state.session().view["axis_scales"] == "free"   # a saved session keeps it
+
+    choose(qtbot, panel.axis_scales, "auto")
+    qtbot.waitUntil(lambda: np.divide(*pixels_per_unit(figure)) == pytest.approx(1, rel=0.01),
+                    timeout=SCENE_TIMEOUT_MS)
+
+
+def test_a_models_plane_fills_the_panel_unless_equal_is_chosen(qtbot, window):
+    state, panel, figure = window.state, window.landscape_panel, window.heatmap.figure
+    assert abs(np.divide(*pixels_per_unit(figure)) - 1) > 0.2   # (a wide panel, a square range)
+    choose(qtbot, panel.axis_scales, "equal")
+    qtbot.waitUntil(lambda: np.divide(*pixels_per_unit(figure)) == pytest.approx(1, rel=0.01),
+                    timeout=SCENE_TIMEOUT_MS)
+    # the start point a click sets is where the heatmap draws it (the mapping follows the box)
+    a, b = 0.3, -0.2
+    point = figure.mapFromScene(window.heatmap.scene_position_of(a, b))
+    from PyQt6 import QtCore
+    qtbot.mouseClick(figure.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=point)
+    qtbot.waitUntil(lambda: np.allclose(state.race.start, (a, b), atol=0.02), timeout=SCENE_TIMEOUT_MS)
+
+
+def test_the_race_gif_background_has_equal_scales_when_asked(window):
+    from hillwalk.gui.animation import PathToDraw, render_race_background
+
+    path = PathToDraw("probe", np.array([0, 1]), np.array([-0.5, 0.5]), np.array([-0.5, 0.5]), "#00ff00")
+    landscape = function_landscape()
+    equal = render_race_background(landscape, [path], (800, 400), title="probe", equal_scales=True)
+    assert equal.to_pixels.x_per_a == pytest.approx(-equal.to_pixels.y_per_b, rel=0.01)
+    free = render_race_background(landscape, [path], (800, 400), title="probe")
+    assert abs(free.to_pixels.x_per_a / -free.to_pixels.y_per_b - 1) > 0.2
