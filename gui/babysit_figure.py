@@ -157,6 +157,11 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.range_plot.setTitle(title, color="k", size="9pt")
         curves = report.curves
         steps = np.arange(curves.step_loss.size)
+        # a run that diverged says so where its curves stop (at lr 1e6 they stop at once, and
+        # the empty plots' axes ran -100 .. 100 with nothing to say why)
+        diverged = "" if curves.diverged_at is None else f": diverged at update {curves.diverged_at}"
+        self.step_plot.setTitle(f"loss per step{diverged}", color="#b00" if diverged else "k", size="9pt")
+        self.ratio_plot.setTitle(f"||update|| / ||W||{diverged}", color="#b00" if diverged else "k", size="9pt")
         self._add(self.step_plot, pg.PlotDataItem(steps, curves.step_loss, pen=pg.mkPen("#bbbbbb", width=1),
                                                   name="raw"))
         self._add(self.step_plot, pg.PlotDataItem(steps, curves.step_smoothed, pen=pg.mkPen("#D55E00", width=2),
@@ -184,6 +189,12 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.schedule_plot.setTitle(f"lr per epoch ({curves.schedule.kind})", color="k", size="9pt")
         for plot in (self.probe_plot, self.range_plot, self.step_plot, self.accuracy_plot, self.ratio_plot):
             plot.enableAutoRange()
+        # the planned updates and epochs where a diverged run left (next to) nothing to draw
+        planned = curves.epochs * curves.steps_per_epoch
+        for plot, values, end in ((self.step_plot, curves.step_loss, planned), (self.ratio_plot, curves.ratios, planned),
+                                  (self.accuracy_plot, curves.train_acc, curves.epochs)):
+            if np.count_nonzero(np.isfinite(values)) < 2:
+                plot.setXRange(0, max(1, end), padding=0.02)
         self._log_extents = {log_plot: positive_extent(log_plot) for log_plot in (self.probe_plot, self.ratio_plot)}
         ratios = self._log_extents[self.ratio_plot]   # (the band 1e-4 .. 1e-2 is in view too)
         self._log_extents[self.ratio_plot] = (min(RATIO_BAND[0], ratios[0]), max(RATIO_BAND[1], ratios[1])) \

@@ -132,3 +132,25 @@ def test_refused_settings_never_enter_the_state_and_a_new_plane_keeps_the_result
     state.set_slice(seed=state.slice.seed + 1)                  # a new plane: the model and data are the same
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
     assert state.labs.result("babysit") is result and not state.labs.busy("babysit")
+
+
+def test_a_run_that_diverges_at_once_says_where_its_curves_stop(qtbot, window):
+    """At lr 1e6 the loss and ratio plots were empty with axes -100 .. 100 and nothing to
+    say why: their titles now name the update where the run diverged, and their axes span
+    the planned updates (the accuracy plot's the planned epochs)."""
+    lab = open_lab(qtbot, window)
+    first = lab.result
+    type_into(qtbot, lab.lr, "1e6")
+    qtbot.waitUntil(lambda: lab.result is not first and lab.result.curves.lr == 1e6, timeout=LAB_TIMEOUT_MS)
+    curves = lab.result.curves
+    assert curves.diverged_at is not None
+    figure = lab.figure
+    for plot in (figure.step_plot, figure.ratio_plot):
+        assert f"diverged at update {curves.diverged_at}" in plot.titleLabel.text
+        low, high = plot.vb.viewRange()[0]
+        assert low > -0.1 * curves.epochs * curves.steps_per_epoch and high >= curves.epochs * curves.steps_per_epoch
+    assert figure.accuracy_plot.vb.viewRange()[0][1] >= curves.epochs
+    type_into(qtbot, lab.lr, "0.01")   # a run that does not diverge: the plain titles again
+    qtbot.waitUntil(lambda: lab.result.curves.lr == 0.01, timeout=LAB_TIMEOUT_MS)
+    assert lab.result.curves.diverged_at is None
+    assert figure.step_plot.titleLabel.text == "loss per step" and figure.ratio_plot.titleLabel.text == "||update|| / ||W||"
