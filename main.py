@@ -862,7 +862,10 @@ def add_slice_arguments(parser):
                        help="range of b (default: the range of a)")
     group.add_argument("--component", default="total",
                        help="total, data, reg, accuracy or example:K (default: total)")
-    group.add_argument("--budget-mb", type=_finite_float, default=256.0, help="working memory budget (default: 256)")
+    group.add_argument("--budget-mb", type=_finite_float, default=256.0,
+                       help="working memory budget in MB (default: 256); a smaller one computes in smaller pieces, "
+                            "which is slower (a digits network's 101 x 101 slice: 1.5 s at 16 MB or more, 6.6 s at "
+                            "4 MB, 12 s at 1 MB)")
     add_mode_arguments(group)
 
 
