@@ -964,4 +964,4 @@ def run_label(spec: OptimizerSpec, has_data: bool = True) -> str:
     """The legend name of a run: method, learning rate and (on data) batch."""
     batch = "" if spec.batch_size is None or not spec.uses_gradient or not has_data else f", batch {spec.batch_size}"
     rate = f" {spec.rate_text}" if spec.rate_text else ""
-    return f"{spec.display_name}{rate}{batch}"
+    return f"{spec.name_on(has_data)}{rate}{batch}"

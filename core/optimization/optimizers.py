@@ -325,17 +325,25 @@ class OptimizerSpec:
 
     @property
     def display_name(self) -> str:
+        """The method's name in legends and lists (see :meth:`name_on`), on data."""
+        return self.name_on(minibatches=True)
+
+    def name_on(self, minibatches: bool) -> str:
+        """The method's name in legends and lists: its label if it has one; "GD" and
+        "GD+momentum" where every step takes the whole gradient (a full batch, or
+        ``minibatches`` False: an objective with no examples to sample, a 2-D function),
+        "SGD" and "SGD+momentum" where steps take minibatches."""
         if self.label:
             return self.label
         name = self.info.short_name
         if self.method == "sgd" and self.effective_momentum > 0:
             name = "SGD+momentum"
-        elif self.method == "sgd" and self.batch_size is None:
-            name = "GD"  # full-batch gradients
         elif self.method == "newton" and self.saddle_free:
             name = "saddle-free Newton"
         elif self.method == "adam" and not self.bias_correction:
             name = "Adam (no bias correction)"
+        if name.startswith("SGD") and (self.batch_size is None or not minibatches):
+            name = name[1:]   # full-batch gradients: not stochastic
         return name
 
     @property

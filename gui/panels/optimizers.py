@@ -386,7 +386,7 @@ def _button_row(buttons):
 def _describe(spec: OptimizerSpec, minibatches: bool = True) -> str:
     """The list's line for a method; the batch only where there are examples to sample."""
     batch = "full batch" if spec.batch_size is None or not minibatches else f"batch {spec.batch_size}"
+    name = spec.name_on(minibatches)
     if spec.info.second_order:   # no learning rate
-        return f"{spec.display_name}, {batch}"
-    return f"{spec.display_name}, lr {spec.lr:g}, {batch}" if spec.uses_gradient else \
-        f"{spec.display_name}, scale {spec.lr:g}"
+        return f"{name}, {batch}"
+    return f"{name}, lr {spec.lr:g}, {batch}" if spec.uses_gradient else f"{name}, scale {spec.lr:g}"

@@ -187,7 +187,7 @@ def test_every_method_is_described(objectives):
         assert ("lr" in info.settings and "schedule" in info.settings) != info.second_order
         assert info.applies("batch_size") == info.uses_gradient == (info.rule is not None or info.second_order)
         spec = OptimizerSpec.for_method(method)
-        assert spec.display_name in (info.short_name, "GD")
+        assert spec.display_name in (info.short_name, "GD", "GD+momentum")   # (full batch: not stochastic)
         for setting, default in info.defaults.items():
             value = {"momentum": spec.effective_momentum, "eps": spec.effective_eps,
                      "schedule": spec.schedule.kind}.get(setting, getattr(spec, setting))

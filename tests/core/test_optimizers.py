@@ -577,3 +577,19 @@ def test_a_label_names_a_random_searchs_scale_not_a_learning_rate():
     assert OptimizerSpec("random-local-search", lr=0.5).name_with_rate.endswith("(scale 0.5)")
     assert OptimizerSpec("sgd", lr=0.02).rate_text == "lr 0.02"
     assert OptimizerSpec("newton").rate_text == ""
+
+
+def test_full_batch_gradient_methods_are_named_gd_not_sgd():
+    from hillwalk.core.optimization.optimizers import OptimizerSpec
+
+    assert OptimizerSpec("sgd", lr=0.1).name_on(minibatches=True) == "GD"
+    assert OptimizerSpec("sgd", lr=0.1, momentum=0.9).name_on(minibatches=True) == "GD+momentum"
+    assert OptimizerSpec("momentum", lr=0.1).display_name == "GD+momentum"
+    on_batches = OptimizerSpec("momentum", lr=0.1, batch_size=64)
+    assert on_batches.name_on(minibatches=True) == "SGD+momentum" == on_batches.display_name
+    # a 2-D function has no examples to sample: its steps take the whole gradient
+    assert on_batches.name_on(minibatches=False) == "GD+momentum"
+    assert OptimizerSpec("sgd", lr=0.1, batch_size=64).name_on(minibatches=False) == "GD"
+    # other methods keep their names; a label wins
+    assert OptimizerSpec("adam", lr=0.1).name_on(minibatches=False) == "Adam"
+    assert OptimizerSpec("sgd", lr=0.1, label="mine").name_on(minibatches=False) == "mine"
