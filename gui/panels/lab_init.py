@@ -16,6 +16,9 @@ TABLE_HEADERS = {"zero": "zero", "small": "0.01 randn", "large": "randn", "xavie
 RIDGE_HEIGHT = 0.9   # each layer's histogram fills this much of its unit-high band
 LAYER_LABEL_PX = 13  # the height a layer number needs on the axis
 TABLE_MIN_ROWS = 6   # the std table's rows always in view
+# The least height of a scheme's row of plots (title, histograms, axis): below it the
+# stacks were about 40 px at 1280 x 720, their layers a smear; a short page scrolls instead.
+PLOT_ROW_MIN_PX = 110
 
 
 def layer_color(k, count):
@@ -108,7 +111,14 @@ class InitializationLab(LabPanel):
         row = QtWidgets.QHBoxLayout()
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        row.addWidget(self.graphics, 4)
+        self.graphics.setMinimumHeight(PLOT_ROW_MIN_PX * len(INIT_LAB_SCHEMES))
+        self.plots_area = QtWidgets.QScrollArea()
+        self.plots_area.setObjectName("initLabPlots")
+        self.plots_area.setWidgetResizable(True)
+        self.plots_area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.plots_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.plots_area.setWidget(self.graphics)
+        row.addWidget(self.plots_area, 4)
         self.table = QtWidgets.QTableWidget(0, len(INIT_LAB_SCHEMES))
         self.table.setObjectName("initLabTable")
         self.table.setHorizontalHeaderLabels([TABLE_HEADERS[s] for s in INIT_LAB_SCHEMES])
@@ -213,8 +223,9 @@ class InitializationLab(LabPanel):
         table = self.table
         table.resizeColumnsToContents()
         frame = 2 * table.frameWidth()
-        # deep stacks scroll vertically: keep room for the scroll bar so no column hides under it
-        scroll = table.verticalScrollBar().sizeHint().width() if table.rowCount() > 12 else 0
+        # a table of more rows than are sure to be in view may scroll: keep room for the
+        # scroll bar so no column hides under it (the He column did, at 1280 x 720)
+        scroll = table.verticalScrollBar().sizeHint().width() if table.rowCount() > TABLE_MIN_ROWS else 0
         table.setFixedWidth(table.verticalHeader().width() + table.horizontalHeader().length() + frame + scroll)
         height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
         table.setMaximumHeight(height)

@@ -365,9 +365,11 @@ def test_initialization_lab_defaults_to_the_notes_deep_tanh_stack(qtbot, window)
 
 
 def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot, window):
-    """At 1280 x 720 each histogram is about 40 px tall: its axis numbers the first and
-    the last layer, and no more than fit (one a 13 px; five ran into one another)."""
-    from hillwalk.gui.panels.lab_init import LAYER_LABEL_PX
+    """At 1280 x 720 the plots keep a legible height and scroll (they were about 40 px
+    tall, the layers a smear); each axis numbers the first and the last layer, and no more
+    than fit (one a 13 px; five ran into one another); the table shows every scheme's
+    column (the last hid under its scroll bar)."""
+    from hillwalk.gui.panels.lab_init import LAYER_LABEL_PX, PLOT_ROW_MIN_PX
 
     window.resize(1280, 720)
     lab = open_lab(qtbot, window, "Initialization")
@@ -383,7 +385,12 @@ def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot
         return True
 
     qtbot.waitUntil(numbered_to_fit, timeout=UI_TIMEOUT_MS)
-    assert min(plot.vb.height() for plot in plots) < 5 * LAYER_LABEL_PX   # (short plots: the case at hand)
+    # each row of plots at least its least height; the page too short for all five: it scrolls
+    assert min(plot.sceneBoundingRect().height() for plot in plots) >= PLOT_ROW_MIN_PX - 12
+    assert min(plot.vb.height() for plot in plots) > 3 * LAYER_LABEL_PX   # (about 40 px before)
+    assert lab.plots_area.verticalScrollBar().maximum() > 0
+    table = lab.table
+    assert table.viewport().width() >= table.horizontalHeader().length()
     # the deepest stack the box takes: still numbered to fit, and its table (which scrolls)
     # stays above the verdict under it (twelve rows kept in view pushed it under the text)
     deepest = wait_for_new_result(qtbot, window, "Initialization", lambda: lab.depth.setValue(lab.depth.maximum()))
@@ -391,6 +398,7 @@ def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot
     qtbot.waitUntil(numbered_to_fit, timeout=UI_TIMEOUT_MS)
     table, verdict = lab.table.geometry(), lab.symmetry.geometry()
     assert table.bottom() < verdict.top(), (table, verdict)
+    assert lab.table.viewport().width() >= lab.table.horizontalHeader().length()
 
 
 @pytest.mark.parametrize("name", ["Loss", "Gradient check", "Step size", "Sanity checks", "SVM vs softmax", "Hinge anatomy",
