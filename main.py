@@ -322,9 +322,11 @@ def build_parser():
     render.add_argument("--out", required=True, help="output file: .npz, .csv or .png")
     render.add_argument("--save-data", action="store_true",
                         help=".npz only: also store X (with the bias column) and y, to recompute without Hillwalk")
-    render.add_argument("--color-scale", default="linear", choices=["linear", "log"], help=".png colour scale")
-    render.add_argument("--contours", type=_in_range("view.contours"), default=10,
-                        help=".png: number of contour lines, 0 to 100 (default: 10)")
+    render.add_argument("--color-scale", default=None, choices=["linear", "log"],
+                        help=".png colour scale (default: the session's with --session, else linear)")
+    render.add_argument("--contours", type=_in_range("view.contours"), default=None,
+                        help=".png: number of contour lines, 0 to 100 (default: the session's with --session, "
+                             "else 10)")
     render.add_argument("--png-size", default="1200x900", help=".png size, WIDTHxHEIGHT (default: 1200x900)")
     add_axis_scales_argument(render)
     render.set_defaults(handler=run_render)
@@ -459,6 +461,7 @@ def build_parser():
     race.add_argument("--frames", type=_in_range("gif.frames"), default=60,
                       help="number of frames, 2 to 1000 (default: 60)")
     race.add_argument("--gif-size", default="800x600", help="WIDTHxHEIGHT (default: 800x600)")
+    add_axis_scales_argument(race, ".gif")
     add_optimizer_arguments(race.add_argument_group(
         "methods", "--optimizer replaces the session's race with these methods (the other options as for trace); "
                    "without it, each option given changes the session's methods that use it (--history: its "
@@ -556,12 +559,12 @@ def run_race(args, out=None):
     from hillwalk.gui.animation import PathToDraw, render_race_gif
     from hillwalk.gui.app import application
     from hillwalk.gui.figures import draws_equal_scales
-    from hillwalk.gui.state import run_label, view_from_dict
+    from hillwalk.gui.state import run_label
 
     labels = [run_label(setting.spec, objective.has_data) for setting in enabled]
     records = experiment.record_race(objective, plane, session.race, [o.spec for o in enabled], labels)
     application()
-    view = view_from_dict(session.view)
+    view = picture_view(args, session.view)
     paths = [PathToDraw(record.label, record.steps, record.a, record.b, setting.color, record.diverged_at)
              for setting, record in zip(enabled, records)]
     written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
@@ -907,22 +910,36 @@ def slice_spec_from_args(args):
                      dropout_mode=args.dropout_mode)
 
 
-def add_axis_scales_argument(parser):
+def add_axis_scales_argument(parser, picture=".png"):
     parser.add_argument("--axis-scales", choices=["auto", "equal", "free"], default=None,
-                        help=".png: 'equal' draws a unit of a as long as a unit of b (true angles), 'free' fills "
-                             "the picture, 'auto' is equal for a 2-D function's x and y (default: the session's "
-                             "view with --session, else auto)")
+                        help=f"{picture}: 'equal' draws a unit of a (x) as long as a unit of b (y): true angles; "
+                             "'free' fills the picture; 'auto' is equal for a 2-D function's x and y (default: the "
+                             "session's view with --session, else auto)")
 
 
-def equal_scales_asked(args, plane) -> bool:
-    """Whether a PNG's heatmap of ``plane`` has equal scales: ``--axis-scales``, else the
-    session's view (``--session``), else "auto"."""
-    from hillwalk.core.io.session import Session, draws_equal_scales, view_from_dict
+def picture_view(args, session_view=None):
+    """The :class:`~core.io.session.ViewSettings` a picture is drawn with: the session's
+    view (``session_view``, a session's 'view' object, or that of ``--session``), else the
+    defaults, with the picture options given (``--color-scale``, ``--contours``,
+    ``--axis-scales``) on top: a session's picture looks as it does in the app."""
+    from dataclasses import replace
 
-    axis_scales = args.axis_scales
-    if axis_scales is None:
-        axis_scales = view_from_dict(Session.load(args.session).view).axis_scales if args.session else "auto"
-    return draws_equal_scales(axis_scales, plane)
+    from hillwalk.core.io.session import Session, ViewSettings, view_from_dict
+
+    if session_view is None and getattr(args, "session", None):
+        session_view = Session.load(args.session).view
+    view = view_from_dict(session_view) if session_view is not None else ViewSettings()
+    given = {"log_scale": None if getattr(args, "color_scale", None) is None else args.color_scale == "log",
+             "contours": getattr(args, "contours", None), "axis_scales": getattr(args, "axis_scales", None)}
+    return replace(view, **{name: value for name, value in given.items() if value is not None})
+
+
+def equal_scales_asked(args, plane, session_view=None) -> bool:
+    """Whether a picture's heatmap of ``plane`` has equal scales: ``--axis-scales``, else
+    the session's view, else "auto" (see :func:`picture_view`)."""
+    from hillwalk.core.io.session import draws_equal_scales
+
+    return draws_equal_scales(picture_view(args, session_view).axis_scales, plane)
 
 
 def run_render(args, out=None):
@@ -968,7 +985,8 @@ def run_render(args, out=None):
             title = f"{loss_title(problem, spec.component)}{model} on {objective.train.name}, {spec.center} centre"
         if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
             title += f"<br>{plane.info['modes']}"  # the title is rich text: a second line
-        render_landscape_png(landscape, path, png_size, title, args.color_scale == "log", args.contours,
+        view = picture_view(args)
+        render_landscape_png(landscape, path, png_size, title, view.log_scale, view.contours, view.colormap,
                              equal_scales=equal_scales_asked(args, plane))
     values = landscape.values
     shape = "x".join(str(v) for v in values.shape[::-1])

@@ -287,7 +287,8 @@ def function_landscape(objective, points, grid=201, margin=0.08) -> Landscape:
         y0, y1 = min(y0, inside[:, 1].min()), max(y1, inside[:, 1].max())
     pad_x, pad_y = margin * (x1 - x0), margin * (y1 - y0)
     plane = coordinate_plane(np.zeros(2), 0, 1)
-    plane.info.update(label1="x", label2="y", value_label="f(x, y)")   # as the slice settings' plane of a function
+    # as the slice settings' plane of a function (core.landscapes.slices)
+    plane.info.update(label1="x", label2="y", value_label="f(x, y)", minima=[list(m) for m in objective.minima])
     return compute_slice(objective, plane, make_axis(x0 - pad_x, x1 + pad_x, grid),
                          make_axis(y0 - pad_y, y1 + pad_y, grid), "total")
 

@@ -62,6 +62,9 @@ TITLE_POINT_SIZES = (11, 10, 9, 8)
 TITLE_MARGIN_PX = 32   # the figure's width the title leaves besides the left axis and the colour bar: margins
 TITLE_ROW_PX = 30      # a title's row at one line (pyqtgraph's)
 TITLE_MAX_LINES = 2    # a title wrapped to more is shortened line by line instead
+# ... or to one more line where equal scales hold the plot narrower than the figure (a
+# square heatmap in a wide panel: the title has only the square's width)
+TITLE_MAX_LINES_NARROWED = 3
 # a legend's ground where curves may pass under it: their names stay legible
 LEGEND_GROUND = pg.mkBrush(255, 255, 255, 210)
 
@@ -473,13 +476,14 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         else:
             smallest = TITLE_POINT_SIZES[-1]
             self._show_title(title, smallest, room)
-            if laid_out_lines(label.item.document()) > TITLE_MAX_LINES:
+            most = TITLE_MAX_LINES_NARROWED if self._box_limit[0] < self.width() else TITLE_MAX_LINES
+            if laid_out_lines(label.item.document()) > most:
                 # a word a line down a tiny picture (200 px): each of its lines (a network's
                 # modes are the second) shortened to one line instead
                 font = QtGui.QFont(label.item.font())
                 font.setPointSizeF(smallest)
                 metrics = QtGui.QFontMetricsF(font)
-                lines = QtGui.QTextDocumentFragment.fromHtml(title).toPlainText().splitlines()[:TITLE_MAX_LINES]
+                lines = QtGui.QTextDocumentFragment.fromHtml(title).toPlainText().splitlines()[:most]
                 shortened = "<br>".join(html.escape(metrics.elidedText(line, QtCore.Qt.TextElideMode.ElideRight, room))
                                         for line in lines)
                 self._show_title(shortened, smallest, None)
@@ -560,7 +564,12 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         if lines is None:
             lines = contour_lines(shown, landscape.alphas, landscape.betas, contours)
         self.show_contours(lines)
-        self.center_marker.setData([0], [0])
+        minima = plane.info.get("minima")
+        if minima is not None:   # a 2-D function: stars at its known minima (none: a saddle), no centre
+            points = np.asarray(minima, dtype=np.float64).reshape(-1, 2)
+            self.center_marker.setData(points[:, 0], points[:, 1], symbol="star", size=18, brush=pg.mkBrush("w"))
+        else:
+            self.center_marker.setData([0], [0], symbol="+", size=16, brush=None)
         self.center_marker.setZValue(10)
         if "value_label" in plane.info:   # a 2-D function's own x and y: no directions to describe
             self.labels.set(self.plot.getAxis("bottom"), plane.info["label1"])
@@ -614,7 +623,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         center_index = int(np.argmin(np.abs(landscape.alphas)))
         # scatter items are not transformed by the plot's log mode: place them in log10 units
         marker_y = np.log10(values[center_index]) if log_scale else values[center_index]
-        self.center_marker.setData([landscape.alphas[center_index]], [marker_y])
+        self.center_marker.setData([landscape.alphas[center_index]], [marker_y], symbol="+", size=16, brush=None)
         self.labels.set(self.plot.getAxis("bottom"), landscape.plane.describe_axis(1),
                         landscape.plane.describe_axis(1, name_direction=False), "a")
         self.labels.set(self.plot.getAxis("left"), *((value_label,) if value_label else (
@@ -914,11 +923,7 @@ def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=N
                               title=f"{objective.name}: {objective.formula}", value_label="f(x, y)")
         figure.labels.set(figure.plot.getAxis("bottom"), "x")
         figure.labels.set(figure.plot.getAxis("left"), "y")
-        figure.center_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima])
-        figure.center_marker.setSymbol("star")
-        figure.center_marker.setSize(18)
-        figure.center_marker.setBrush(pg.mkBrush("w"))
-        figure.center_marker.setZValue(30)  # minima stay visible above the paths
+        figure.center_marker.setZValue(30)  # the minima (show_landscape's stars) stay visible above the paths
         figure.show_paths([(label, t.thetas.reshape(-1, 2), PALETTE[k % len(PALETTE)], t.diverged_at is not None)
                            for k, (t, label) in enumerate(zip(trajectories, labels))])
         a, b = landscape.alphas, landscape.betas

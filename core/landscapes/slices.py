@@ -152,7 +152,9 @@ class SliceSpec:
             plane.info.update({"label1": "x", "label2": "y", "center": "origin", "train_steps": 0,
                                "center_loss": objective.loss(np.zeros(2)), "initial_loss": objective.loss(np.zeros(2)),
                                # what a figure's colour bar or value axis names (no data, no penalty)
-                               "value_label": "f(x, y)"})
+                               "value_label": "f(x, y)",
+                               # where a figure marks the known minima (instead of a centre)
+                               "minima": [list(m) for m in objective.minima]})
             return plane
         if center is None:
             center, initial, path, losses = self.compute_center(objective, progress, should_stop)

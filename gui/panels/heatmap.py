@@ -104,11 +104,6 @@ class HeatmapPanel(QtWidgets.QWidget):
         self.figure.show_landscape(landscape, colormap=view.colormap, log_scale=view.log_scale,
                                    contours=view.contours, title=title, lines=lines,
                                    value_label="f(x, y)" if function else None, narrow=True)
-        if function:  # stars at the known minima instead of a centre cross
-            self.figure.center_marker.setData([m[0] for m in objective.minima], [m[1] for m in objective.minima],
-                                              symbol="star", size=18, brush=pg.mkBrush("w"))
-        else:
-            self.figure.center_marker.setData([0], [0], symbol="+", size=16, brush=None)
         self._draw_cut_line()
         self._draw_start()
         self._on_frame_changed(self.state.frame)  # the legend is rebuilt only when runs change
@@ -190,6 +185,15 @@ class HeatmapPanel(QtWidgets.QWidget):
             if np.isfinite(share):
                 notes.append(f"{run.label}: off-plane {100 * share:.0f}%")
         plane = self.state.plane
+        if plane is not None and "value_label" in plane.info:
+            # a 2-D function's own x and y: no directions to describe, and every path lies
+            # in its plane; the note's lines are the heatmap's (equal scales need the height)
+            if self.info.text():
+                self.info.setText("")
+                self.info.setMinimumHeight(0)
+            self.info.setVisible(False)
+            return
+        self.info.setVisible(True)
         text = ""
         if plane is not None:
             text = f"{plane.describe_axis(1)}  |  {plane.describe_axis(2)}" if plane.dir2 is not None else ""

@@ -140,3 +140,22 @@ def test_a_pngs_axis_scales_come_from_the_option_else_the_session_else_auto(tmp_
 def test_an_unknown_axis_scales_option_is_refused_with_the_choices(tmp_path):
     result = run("render", "--dataset", "iris", "--out", str(tmp_path / "x.png"), "--axis-scales", "square")
     assert result.returncode == 2 and "--axis-scales" in result.stderr and "auto, equal, free" in result.stderr.replace("'", "")
+
+
+def test_a_session_picture_takes_the_sessions_view_and_the_options_given_on_top():
+    """`render --session` drew the ravine preset linear with 10 contour lines, where the app
+    (and the session) draw log10 with 14: its valley was a featureless blob."""
+    from hillwalk.main import build_parser, picture_view
+
+    parser = build_parser()
+    preset = str(ROOT / "resources" / "presets" / "05-ravine.hillwalk.json")
+
+    def view(*options):
+        return picture_view(parser.parse_args(["render", "--out", "x.png", *options]))
+
+    from_session = view("--session", preset)
+    assert from_session.log_scale and from_session.contours == 14 and from_session.colormap == "CET-R4"
+    mixed = view("--session", preset, "--color-scale", "linear", "--contours", "3")
+    assert not mixed.log_scale and mixed.contours == 3
+    plain = view()
+    assert not plain.log_scale and plain.contours == 10 and plain.axis_scales == "auto"

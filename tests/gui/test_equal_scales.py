@@ -66,6 +66,9 @@ def test_equal_scales_hold_the_data_to_its_shape_centred_and_fill_without_them(q
 def test_a_functions_heatmap_has_equal_scales_until_the_panel_says_fill(qtbot, window):
     state, panel, figure = window.state, window.landscape_panel, window.heatmap.figure
     assert state.view.axis_scales == "auto" and panel.axis_scales.currentData() == "auto"
+    # no directions or off-plane shares to report on a function's own x and y: the note
+    # under the heatmap gives its lines to the square
+    assert not window.heatmap.info.isVisible()
     per_x, per_y = pixels_per_unit(figure)
     assert per_x == pytest.approx(per_y, rel=0.01)
 
@@ -82,6 +85,7 @@ def test_a_functions_heatmap_has_equal_scales_until_the_panel_says_fill(qtbot, w
 def test_a_models_plane_fills_the_panel_unless_equal_is_chosen(qtbot, window):
     state, panel, figure = window.state, window.landscape_panel, window.heatmap.figure
     assert abs(np.divide(*pixels_per_unit(figure)) - 1) > 0.2   # (a wide panel, a square range)
+    assert window.heatmap.info.isVisible() and "off-plane" in window.heatmap.info.text()
     choose(qtbot, panel.axis_scales, "equal")
     qtbot.waitUntil(lambda: np.divide(*pixels_per_unit(figure)) == pytest.approx(1, rel=0.01),
                     timeout=SCENE_TIMEOUT_MS)
@@ -102,3 +106,31 @@ def test_the_race_gif_background_has_equal_scales_when_asked(window):
     assert equal.to_pixels.x_per_a == pytest.approx(-equal.to_pixels.y_per_b, rel=0.01)
     free = render_race_background(landscape, [path], (800, 400), title="probe")
     assert abs(free.to_pixels.x_per_a / -free.to_pixels.y_per_b - 1) > 0.2
+
+
+def test_a_functions_pictures_mark_its_minima_not_a_centre(qtbot):
+    """`render` and the race GIF drew a '+' at (0, 0) on Beale (minimum (3, 0.5)) and
+    Rosenbrock (minimum (1, 1)): the figure itself now puts stars at the known minima, as
+    the app's heatmap did, and a model's plane keeps its centre cross."""
+    from hillwalk.core import experiment
+    from hillwalk.core.landscapes.slices import SliceSpec
+    from hillwalk.core.models.problem import ClassifierSpec
+    from hillwalk.gui.figures import LandscapeFigure
+
+    for name, minima in (("beale", [(3.0, 0.5)]), ("rosenbrock", [(1.0, 1.0)])):
+        objective = ClassifierSpec(objective=name).build()
+        spec = SliceSpec(grid=21)
+        for landscape in (experiment.compute_landscape(objective, experiment.build_plane(objective, spec), spec),
+                          experiment.function_landscape(objective, np.zeros((1, 2)), grid=21)):
+            figure = LandscapeFigure()
+            qtbot.addWidget(figure)
+            figure.show_landscape(landscape)
+            x, y = figure.center_marker.getData()
+            assert np.column_stack([x, y]).tolist() == [list(m) for m in minima]
+            assert figure.center_marker.symbol == "star"
+    model = ClassifierSpec(dataset="iris").build()
+    spec = SliceSpec(grid=5, train_steps=0)
+    figure = LandscapeFigure()
+    qtbot.addWidget(figure)
+    figure.show_landscape(experiment.compute_landscape(model, experiment.build_plane(model, spec), spec))
+    assert figure.center_marker.getData()[0].tolist() == [0.0] and figure.center_marker.symbol == "+"

@@ -347,7 +347,10 @@ def test_a_function_presets_png_names_the_function_and_its_own_axes(monkeypatch,
     assert status in (0, None) and (tmp_path / "f.png").exists()
     name = {"05-ravine": "quadratic", "08-saddle": "saddle"}[preset]
     assert shown["title"].startswith(f"{name}: ")
-    assert (shown["bottom"], shown["left"], shown["bar"]) == ("x", "y", "f(x, y)")
+    # (in the session's colour scale, as the app draws it)
+    from hillwalk.core.io.session import Session, view_from_dict
+    log = "log10 " if view_from_dict(Session.load(session).view).log_scale else ""
+    assert (shown["bottom"], shown["left"], shown["bar"]) == ("x", "y", f"{log}f(x, y)")
 
 
 def test_a_small_race_gif_keeps_its_colour_bar_and_a_title_that_fits(qtbot):
