@@ -504,6 +504,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
     def _centre_layout(self):
         """Centre the layout in the view where it is held smaller (equal scales): a
         geometry larger than its maximum keeps its top left corner."""
+        if sip.isdeleted(self.ci):   # (a resize as the figure goes)
+            return
         room, size = self.range, self.ci.size()
         self.ci.setPos(room.x() + max(0.0, (room.width() - size.width()) / 2),
                        room.y() + max(0.0, (room.height() - size.height()) / 2))

@@ -134,3 +134,22 @@ def test_a_functions_pictures_mark_its_minima_not_a_centre(qtbot):
     qtbot.addWidget(figure)
     figure.show_landscape(experiment.compute_landscape(model, experiment.build_plane(model, spec), spec))
     assert figure.center_marker.getData()[0].tolist() == [0.0] and figure.center_marker.symbol == "+"
+
+
+def test_a_title_narrowed_by_equal_scales_wraps_to_three_lines_before_it_is_shortened(qtbot):
+    """At 1280 x 720 the ravine's square heatmap cut its title to "quadratic: 0.5 x^T A x,
+    eigen...": the key numbers went."""
+    from hillwalk.gui.figures import LandscapeFigure, laid_out_lines
+
+    title = "quadratic: 0.5 x^T A x, eigenvalues 1 and 50, axes rotated 30 degrees"
+    figure = LandscapeFigure()
+    qtbot.addWidget(figure)
+    figure.resize(420, 330)
+    figure.show()
+    figure.set_equal_scales(True)
+    figure.show_landscape(function_landscape(2.0, 2.0), title=title)
+    settle_layout(qtbot, figure)
+    label = figure.plot.titleLabel
+    assert "…" not in label.text and "eigenvalues 1 and 50" in label.text
+    assert laid_out_lines(label.item.document()) == 3
+    assert label.sceneBoundingRect().width() <= figure.plot.sceneBoundingRect().width() + 1
