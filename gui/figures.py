@@ -363,8 +363,9 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        if hasattr(self, "_box_limit"):   # (resizeEvent comes during __init__ too)
-            self._centre_layout()
+        if not hasattr(self, "_box_limit") or sip.isdeleted(self.ci) or sip.isdeleted(self.plot.getAxis("left")):
+            return   # (resizeEvent comes during __init__ too, and as the figure goes)
+        self._centre_layout()
         self.fit_legend_columns()
         self._fit_box()
         self.fit_title()
