@@ -726,10 +726,17 @@ def trace_setup_from_session(args):
     specs = [o.spec for o in session.optimizers if o.enabled]
     if not specs:
         raise HillwalkError(f"{args.session}: the session has no enabled optimizer")
-    classifier = experiment.build_objective(session.problem)
-    plane = experiment.build_plane(classifier, session.slice)
-    run = experiment.start_run(classifier, plane, session.race, specs[0])
-    args.steps, args.seed, args.objective = session.race.steps, session.race.seed, "classifier"
+    objective = experiment.build_objective(session.problem)
+    plane = experiment.build_plane(objective, session.slice)
+    args.steps, args.seed = session.race.steps, session.race.seed
+    if objective.has_own_plane:
+        # a 2-D function: its plane is its own x and y, so "in the plane" changes nothing
+        # (the app greys the box), and the race is the function's itself: its minima, its
+        # surface under the paths
+        args.objective = session.problem.objective
+        return objective, plane.point(*session.race.start), specs, {"session": session.to_dict()}
+    run = experiment.start_run(objective, plane, session.race, specs[0])
+    args.objective = "classifier"
     return run.objective, run.origin, specs, {"session": session.to_dict()}
 
 
@@ -806,9 +813,14 @@ def run_trace(args, out=None):
             landscape = experiment.function_landscape(objective, np.concatenate(
                 [t.thetas.reshape(-1, 2) for t in trajectories] or [np.zeros((0, 2))]))
         headless_application()
+        colors = None
+        if args.session:   # the session's colours, as the app draws its methods
+            from hillwalk.core.io.session import Session
+
+            colors = [o.color for o in Session.load(args.session).optimizers if o.enabled]
         # the legend as the app's: the method, its rate and (on data) its batch
         render_race_png(objective, trajectories, path, png_size, landscape,
-                        labels=[run_label(spec, objective.has_data) for spec in specs],
+                        labels=[run_label(spec, objective.has_data) for spec in specs], colors=colors,
                         equal_scales=landscape is not None and equal_scales_asked(args, landscape.plane))
     for trajectory in trajectories:
         final = trajectory.thetas[-1]

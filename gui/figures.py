@@ -912,12 +912,14 @@ def wants_log_scale(values):
 
 
 def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=None, labels=None,
-                    equal_scales=False):
+                    equal_scales=False, colors=None):
     """Paths on a 2-D function's surface (``landscape``, from
     :func:`core.experiment.function_landscape`; with ``equal_scales`` a unit of x as long
     as a unit of y), or loss curves for a classifier; ``labels``: the legend's names
-    (default: the trajectories', the method alone)."""
+    (default: the trajectories', the method alone); ``colors``: one a trajectory (default:
+    the palette's, in turn)."""
     labels = [t.label for t in trajectories] if labels is None else list(labels)
+    colors = [PALETTE[k % len(PALETTE)] for k in range(len(trajectories))] if colors is None else list(colors)
     if landscape is not None:
         figure = LandscapeFigure()
         figure.set_equal_scales(equal_scales)
@@ -927,8 +929,8 @@ def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=N
         figure.labels.set(figure.plot.getAxis("bottom"), "x")
         figure.labels.set(figure.plot.getAxis("left"), "y")
         figure.center_marker.setZValue(30)  # the minima (show_landscape's stars) stay visible above the paths
-        figure.show_paths([(label, t.thetas.reshape(-1, 2), PALETTE[k % len(PALETTE)], t.diverged_at is not None)
-                           for k, (t, label) in enumerate(zip(trajectories, labels))])
+        figure.show_paths([(label, t.thetas.reshape(-1, 2), color, t.diverged_at is not None)
+                           for t, label, color in zip(trajectories, labels, colors)])
         a, b = landscape.alphas, landscape.betas
         figure.plot.setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]), padding=0)  # not the far-off points
     else:
@@ -941,8 +943,8 @@ def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=N
         # a loss of 0 (an SVM can reach it) where the log axis shows zeros, as the app's curves
         positive = [float(t.loss[t.loss > 0].min()) for t in trajectories if np.any(t.loss > 0)]
         floor = log_floor(min(positive) if positive else None)
-        for k, (t, label) in enumerate(zip(trajectories, labels)):
-            plot.plot(t.steps, np.maximum(t.loss, floor), pen=pg.mkPen(PALETTE[k % len(PALETTE)], width=2),
+        for t, label, color in zip(trajectories, labels, colors):
+            plot.plot(t.steps, np.maximum(t.loss, floor), pen=pg.mkPen(color, width=2),
                       name=label + (" (diverged)" if t.diverged_at is not None else ""))
         plot.setLabel("bottom", "step", color="k")
         plot.setLabel("left", "loss (log scale)", color="k")

@@ -516,3 +516,35 @@ def test_a_shortened_title_keeps_its_modes_line(monkeypatch, tmp_path):
     assert status in (0, None)
     first, second = shown["title"].split("<br>")
     assert first.endswith("…") and second.startswith("dropout: one fixed mask")
+
+
+def test_trace_of_a_function_session_in_the_plane_draws_the_function_in_the_sessions_colours(monkeypatch, tmp_path,
+                                                                                              capsys):
+    """`trace --session 15-newton` (a Rosenbrock race with "in the plane" ticked) printed
+    "train accuracy nan" for every method and drew classifier-style loss curves; a function's
+    plane is its own x and y, so its race is the function's: the paths on its surface, in
+    the session's colours (the palette's, in turn, before)."""
+    from hillwalk import main as cli
+    from hillwalk.core.io.session import Session
+    from hillwalk.gui import figures
+    from hillwalk.gui.main_window import preset_paths
+
+    shown = {}
+    save = figures.save_widget_png
+
+    def recording(widget, path, size=(1200, 900)):
+        shown["figure"] = isinstance(widget, figures.LandscapeFigure)
+        if shown["figure"]:
+            shown["colors"] = [item.opts["pen"].color().name() for item in widget.path_items[::3]]
+        return save(widget, path, size)
+
+    monkeypatch.setattr(figures, "save_widget_png", recording)
+    preset = next(p for p in preset_paths() if p.name.startswith("15-newton"))
+    session = Session.load(preset)
+    assert session.race.in_plane and session.problem.objective == "rosenbrock"
+    status = cli.main(["trace", "--session", str(preset), "--out", str(tmp_path / "t.png"), "--png-size", "500x400"])
+    printed = capsys.readouterr().out
+    assert status in (0, None) and "nan" not in printed and printed.count("from the nearest minimum") == len(
+        [o for o in session.optimizers if o.enabled])
+    assert shown["figure"]   # the function's surface, not loss curves
+    assert shown["colors"] == [o.color.lower() for o in session.optimizers if o.enabled]
