@@ -31,6 +31,7 @@ from hillwalk.core.io.files import atomic_output, check_output_folder
 
 from .contours import landscape_contours
 from .figures import DEFAULT_COLORMAP, TITLE_POINT_SIZES, LandscapeFigure, delete_now
+from .panels.markers import HALO_COLOR, HALO_EXTRA_WIDTH
 from .workers import Cancelled
 
 GIF_JOB_KIND = "export:gif"
@@ -321,6 +322,7 @@ class FramePainter:
             painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
             painter.setClipRect(background.plot_rect)
             outline = pg.mkPen("k", width=1.5)
+            halo = pg.mkPen(HALO_COLOR, width=TRAIL_WIDTH + HALO_EXTRA_WIDTH)
             for path, count, stopped in zip(paths, rows, ended):
                 if count < 1:
                     continue
@@ -330,9 +332,14 @@ class FramePainter:
                     continue
                 x = np.clip(x[keep], -FAR_OUTSIDE_PX, FAR_OUTSIDE_PX)
                 y = np.clip(y[keep], -FAR_OUTSIDE_PX, FAR_OUTSIDE_PX)
-                painter.setPen(pg.mkPen(path.color, width=TRAIL_WIDTH))
+                line = QtGui.QPolygonF([QtCore.QPointF(px, py) for px, py in zip(x, y)])
                 painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-                painter.drawPolyline(QtGui.QPolygonF([QtCore.QPointF(px, py) for px, py in zip(x, y)]))
+                # a white band under the trail, as the app draws it: an orange path on the
+                # colour map's orange and red was all but invisible without it
+                painter.setPen(halo)
+                painter.drawPolyline(line)
+                painter.setPen(pg.mkPen(path.color, width=TRAIL_WIDTH))
+                painter.drawPolyline(line)
                 _draw_symbol(painter, "s", x[0], y[0], START_MARKER_SIZE, pg.mkPen("k", width=1), pg.mkBrush("w"))
                 _draw_symbol(painter, "x" if stopped else "o", x[-1], y[-1], MARKER_SIZE, outline,
                              pg.mkBrush(path.color))

@@ -25,7 +25,7 @@ from hillwalk.core.models.objectives import loss_name
 
 from .contours import ContourLines, contour_lines, no_lines
 from .pacing import OwnTurnPaint, single_shot_timer
-from .panels.markers import PixelMarkers
+from .panels.markers import HALO_COLOR, HALO_EXTRA_WIDTH, PixelMarkers
 
 QWIDGETSIZE_MAX = 16777215   # Qt's "no limit" for a widget's or item's size
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
@@ -602,6 +602,12 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self.legend_below().clear()
         for label, xy, color, diverged in paths:
             xy = np.asarray(xy, dtype=np.float64)
+            # a white band under the line, as the app's trails have: an orange path on the
+            # colour map's orange and red was all but invisible without it
+            halo = pg.PlotDataItem(xy[:, 0], xy[:, 1], pen=pg.mkPen(HALO_COLOR, width=2.5 + HALO_EXTRA_WIDTH))
+            halo.setZValue(19)
+            self.plot.addItem(halo)
+            self.path_items.append(halo)
             line = pg.PlotDataItem(xy[:, 0], xy[:, 1], pen=pg.mkPen(color, width=2.5))
             end = pg.ScatterPlotItem([xy[-1, 0]], [xy[-1, 1]], symbol="x" if diverged else "o", size=marker_size,
                                      pen=pg.mkPen("k", width=1.5), brush=pg.mkBrush(color))

@@ -593,3 +593,27 @@ def test_full_batch_gradient_methods_are_named_gd_not_sgd():
     # other methods keep their names; a label wins
     assert OptimizerSpec("adam", lr=0.1).name_on(minibatches=False) == "Adam"
     assert OptimizerSpec("sgd", lr=0.1, label="mine").name_on(minibatches=False) == "mine"
+
+
+def test_the_ravine_preset_shows_what_its_title_says():
+    """The preset "Momentum against gradient descent on a ravine": at its last step
+    momentum's loss is far below gradient descent's, which zigzags across the valley (each
+    step overshoots the steep direction: lr * lambda_max between 1 and 2). Before, at
+    condition 50 and lr 0.038 (about GD's best rate there), GD ended lowest of the four."""
+    from pathlib import Path
+
+    from hillwalk.core import experiment
+    from hillwalk.core.io.session import Session
+
+    preset = Path(__file__).resolve().parents[2] / "resources" / "presets" / "05-ravine.hillwalk.json"
+    session = Session.load(preset)
+    objective = experiment.build_objective(session.problem)
+    plane = experiment.build_plane(objective, session.slice)
+    specs = [o.spec for o in session.optimizers if o.enabled]
+    records = experiment.record_race(objective, plane, session.race, specs)
+    final = {spec.method: record.loss[-1] for spec, record in zip(specs, records)}
+    assert final["momentum"] < final["sgd"] / 10 and final["momentum"] == min(final.values())
+    steep = session.problem.condition   # (the bowl's largest eigenvalue; the smallest is 1)
+    gd = next(spec for spec in specs if spec.method == "sgd")
+    assert 1 < gd.lr * steep < 2
+    assert "Momentum against gradient descent" in session.title

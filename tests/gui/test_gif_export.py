@@ -110,3 +110,21 @@ def test_frames_draw_the_paths_where_the_heatmap_puts_plane_coordinates(window):
     frame = draw_race_frame(background, [path], [2], [False], 1)
     red, green, blue, _ = frame.pixelColor(x, y).getRgb()
     assert green > 200 and red < 60 and blue < 60  # the path's line passes through (0, 0)
+
+
+def test_a_gif_frame_draws_each_path_on_a_white_band(window):
+    """An orange path on the colour map's orange and red was all but invisible in the GIF
+    (the app draws its trails on a white band): the frames now do as the app does."""
+    from hillwalk.gui.animation import PathToDraw, draw_race_frame, render_race_background
+
+    landscape = window.state.landscape
+    path = PathToDraw("probe", np.array([0, 1]), np.array([-0.8, 0.8]), np.array([0.0, 0.0]), "#E69F00")
+    background = render_race_background(landscape, [path], (800, 600), title="probe")
+    frame = draw_race_frame(background, [path], [2], [False], 1)
+    x, y = (int(round(float(v))) for v in background.to_pixels(0.3, 0.0))
+    orange = frame.pixelColor(x, y)
+    assert (orange.red(), orange.green(), orange.blue()) == pytest.approx((230, 159, 0), abs=40)
+    # just outside the 2.5 px line, inside the band 3 px wider: near white, on either side
+    for offset in (-2, 2):
+        band = frame.pixelColor(x, y + offset)
+        assert min(band.red(), band.green(), band.blue()) > 180, (offset, band.getRgb())

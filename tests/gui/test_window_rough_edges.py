@@ -2,6 +2,7 @@
 over the paths, an unmarked cut, docks and plots squeezed to nothing in small windows,
 unreadable colour-bar numbers."""
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PyQt6 import QtCore, QtWidgets
 
@@ -535,7 +536,11 @@ def test_trace_of_a_function_session_in_the_plane_draws_the_function_in_the_sess
     def recording(widget, path, size=(1200, 900)):
         shown["figure"] = isinstance(widget, figures.LandscapeFigure)
         if shown["figure"]:
-            shown["colors"] = [item.opts["pen"].color().name() for item in widget.path_items[::3]]
+            lines = [item for item in widget.path_items if isinstance(item, pg.PlotDataItem) and item.zValue() == 20]
+            shown["colors"] = [item.opts["pen"].color().name() for item in lines]
+            # each on a white band (an orange path on the orange of the map was all but lost)
+            halos = [item for item in widget.path_items if item.zValue() == 19]
+            shown["halos"] = [item.opts["pen"].color().getRgb()[:3] for item in halos]
         return save(widget, path, size)
 
     monkeypatch.setattr(figures, "save_widget_png", recording)
@@ -548,3 +553,4 @@ def test_trace_of_a_function_session_in_the_plane_draws_the_function_in_the_sess
         [o for o in session.optimizers if o.enabled])
     assert shown["figure"]   # the function's surface, not loss curves
     assert shown["colors"] == [o.color.lower() for o in session.optimizers if o.enabled]
+    assert shown["halos"] == [(255, 255, 255)] * len(shown["colors"])
