@@ -565,8 +565,8 @@ def run_race(args, out=None):
     records = experiment.record_race(objective, plane, session.race, [o.spec for o in enabled], labels)
     application()
     view = picture_view(args, session.view)
-    paths = [PathToDraw(record.label, record.steps, record.a, record.b, setting.color, record.diverged_at)
-             for setting, record in zip(enabled, records)]
+    paths = [PathToDraw(record.label, record.steps, record.a, record.b, setting.color, record.diverged_at,
+                        record.escaped_at) for setting, record in zip(enabled, records)]
     written, frames = render_race_gif(landscape, paths, args.out, (width, height), args.fps, args.frames,
                                       title=session.title or problem.title,
                                       log_scale=view.log_scale, colormap=view.colormap, contours=view.contours,
@@ -923,9 +923,9 @@ def slice_spec_from_args(args):
 
 
 def add_axis_scales_argument(parser, picture=".png"):
-    parser.add_argument("--axis-scales", choices=["auto", "equal", "free"], default=None,
+    parser.add_argument("--axis-scales", choices=["auto", "equal", "fill"], default=None,
                         help=f"{picture}: 'equal' draws a unit of a (x) as long as a unit of b (y): true angles; "
-                             "'free' fills the picture; 'auto' is equal for a 2-D function's x and y (default: the "
+                             "'fill' fills the picture; 'auto' is equal for a 2-D function's x and y (default: the "
                              "session's view with --session, else auto)")
 
 

@@ -32,6 +32,7 @@ from hillwalk.core.io.files import atomic_output, check_output_folder
 from .contours import landscape_contours
 from .figures import DEFAULT_COLORMAP, TITLE_POINT_SIZES, LandscapeFigure, delete_now
 from .panels.markers import HALO_COLOR, HALO_EXTRA_WIDTH
+from .panels.widgets import run_ending_note
 from .workers import Cancelled
 
 GIF_JOB_KIND = "export:gif"
@@ -55,7 +56,8 @@ class PathToDraw:
     """One method's path in plane coordinates, for drawing.
 
     ``steps``, ``a`` and ``b`` are (T,) arrays: the step of each recorded row and its
-    plane coordinates."""
+    plane coordinates; ``diverged_at`` and ``escaped_at`` where the run stopped early (the
+    legend says so)."""
 
     label: str
     steps: np.ndarray
@@ -63,6 +65,7 @@ class PathToDraw:
     b: np.ndarray
     color: str
     diverged_at: int | None = None
+    escaped_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ def race_background_steps(landscape, paths, size, title=None, log_scale=False, c
                               lines=lines)
         yield
         # the legend names every path; the paths themselves are drawn frame by frame
-        figure.show_paths([(p.label, np.c_[p.a[:1], p.b[:1]], p.color, p.diverged_at is not None)
+        figure.show_paths([(p.label + run_ending_note(p), np.c_[p.a[:1], p.b[:1]], p.color, p.diverged_at is not None)
                            for p in paths if np.size(p.steps)])
         for item in figure.path_items:
             item.setData([], [])

@@ -26,6 +26,7 @@ from hillwalk.core.models.objectives import loss_name
 from .contours import ContourLines, contour_lines, no_lines
 from .pacing import OwnTurnPaint, single_shot_timer
 from .panels.markers import HALO_COLOR, HALO_EXTRA_WIDTH, PixelMarkers
+from .panels.widgets import run_ending_note
 
 QWIDGETSIZE_MAX = 16777215   # Qt's "no limit" for a widget's or item's size
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
@@ -528,6 +529,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         if self.legend is None:
             self.legend = pg.LegendItem(labelTextColor="k", brush=(255, 255, 255, 0), horSpacing=18)
             self.addItem(self.legend, row=1, col=0)
+            # centred under the plot, which equal scales centre in a wider figure
+            self.ci.layout.setAlignment(self.legend, QtCore.Qt.AlignmentFlag.AlignHCenter)
         return self.legend
 
     def show_landscape(self, landscape, colormap=DEFAULT_COLORMAP, log_scale=False, contours=10, title=None,
@@ -595,7 +598,8 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         """Draw optimizer paths in (a, b) coordinates, replacing earlier ones.
 
         ``paths`` is a list of ``(label, xy array (T, 2), colour, diverged)``; a path ends
-        with a dot, or with a cross where the run diverged."""
+        with a dot, or with a cross where the run diverged. The legend shows the labels as
+        given (the caller adds how a run ended: :func:`~gui.panels.widgets.run_ending_note`)."""
         for item in self.path_items:
             self.plot.removeItem(item)
         self.path_items = []
@@ -617,7 +621,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
                 item.setZValue(20)
                 self.plot.addItem(item)
                 self.path_items.append(item)
-            self.legend.addItem(line, label + (" (diverged)" if diverged else ""))
+            self.legend.addItem(line, label)
         self.fit_legend_columns()
 
     def _show_cut(self, landscape, log_scale, value_label=None):
@@ -935,7 +939,7 @@ def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=N
         figure.labels.set(figure.plot.getAxis("bottom"), "x")
         figure.labels.set(figure.plot.getAxis("left"), "y")
         figure.center_marker.setZValue(30)  # the minima (show_landscape's stars) stay visible above the paths
-        figure.show_paths([(label, t.thetas.reshape(-1, 2), color, t.diverged_at is not None)
+        figure.show_paths([(label + run_ending_note(t), t.thetas.reshape(-1, 2), color, t.diverged_at is not None)
                            for t, label, color in zip(trajectories, labels, colors)])
         a, b = landscape.alphas, landscape.betas
         figure.plot.setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]), padding=0)  # not the far-off points
@@ -951,7 +955,7 @@ def render_race_png(objective, trajectories, path, size=(1000, 800), landscape=N
         floor = log_floor(min(positive) if positive else None)
         for t, label, color in zip(trajectories, labels, colors):
             plot.plot(t.steps, np.maximum(t.loss, floor), pen=pg.mkPen(color, width=2),
-                      name=label + (" (diverged)" if t.diverged_at is not None else ""))
+                      name=label + run_ending_note(t))
         plot.setLabel("bottom", "step", color="k")
         plot.setLabel("left", "loss (log scale)", color="k")
     try:

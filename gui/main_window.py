@@ -901,7 +901,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from .animation import PathToDraw, RaceGifExport  # Pillow is loaded on the first export, not at start-up
 
         state = self.state
-        paths = [PathToDraw(run.label, run.steps, run.a, run.b, entry.color, run.diverged_at)
+        paths = [PathToDraw(run.label, run.steps, run.a, run.b, entry.color, run.diverged_at, run.escaped_at)
                  for entry in state.optimizers if entry.enabled and (run := state.runs.get(entry.id)) is not None]
         try:
             export = RaceGifExport(state, state.landscape, paths, path, (int(width), int(width) * 3 // 4), int(fps),

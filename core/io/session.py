@@ -50,8 +50,8 @@ MAX_OPTIMIZERS = 32
 # The curves' horizontal axis: the step, or the gradient evaluations made so far.
 CURVES_X = ("step", "gradients")
 # the heatmap's scales: a unit of a as long as a unit of b ("equal"), filling the panel
-# ("free"), or equal for a 2-D function's own x and y and free for a model's plane ("auto")
-AXIS_SCALES = ("auto", "equal", "free")
+# ("fill"), or equal for a 2-D function's own x and y and filling for a model's plane ("auto")
+AXIS_SCALES = ("auto", "equal", "fill")
 
 # The colour maps the landscape can be drawn with (pyqtgraph's names).
 COLORMAPS = ("CET-R4", "viridis", "inferno", "CET-L1", "CET-D1")
@@ -138,7 +138,7 @@ def comparison_from_dict(data, where="session: comparison") -> tuple:
 
 def draws_equal_scales(axis_scales: str, plane) -> bool:
     """Whether a heatmap of ``plane`` draws a unit of a as long as a unit of b: always with
-    "equal", never with "free"; with "auto", on a 2-D function's own x and y (its true
+    "equal", never with "fill"; with "auto", on a 2-D function's own x and y (its true
     geometry: a gradient perpendicular to the contour lines, a rotated ravine at its
     angle), not on a model's plane, whose heatmap fills the panel."""
     require_choice(axis_scales, AXIS_SCALES, "axis scales")

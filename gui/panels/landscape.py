@@ -93,7 +93,7 @@ class LandscapePanel(QtWidgets.QWidget):
         self.contours = RangeSpinBox()
         bind_range(self.contours, "view.contours", state.refuse_value)
         labelled_row(form, "Contour lines", self.contours, "Number of contour lines")
-        self.axis_scales = combo([("auto (equal for x, y)", "auto"), ("equal", "equal"), ("fill the panel", "free")])
+        self.axis_scales = combo([("auto (equal for x, y)", "auto"), ("equal", "equal"), ("fill the panel", "fill")])
         self.axis_scales.setObjectName("axisScalesCombo")
         labelled_row(form, "Axis scales", self.axis_scales,
                      "Equal: a unit of a is as long as a unit of b, so the heatmap's angles are true (a gradient "

@@ -384,9 +384,10 @@ def _button_row(buttons):
 
 
 def _describe(spec: OptimizerSpec, minibatches: bool = True) -> str:
-    """The list's line for a method; the batch only where there are examples to sample."""
-    batch = "full batch" if spec.batch_size is None or not minibatches else f"batch {spec.batch_size}"
+    """The list's line for a method; the batch only where there are examples to sample (a
+    2-D function has none: every line said "full batch")."""
+    batch = "" if not minibatches else ", full batch" if spec.batch_size is None else f", batch {spec.batch_size}"
     name = spec.name_on(minibatches)
     if spec.info.second_order:   # no learning rate
-        return f"{name}, {batch}"
-    return f"{name}, lr {spec.lr:g}, {batch}" if spec.uses_gradient else f"{name}, scale {spec.lr:g}"
+        return f"{name}{batch}"
+    return f"{name}, lr {spec.lr:g}{batch}" if spec.uses_gradient else f"{name}, scale {spec.lr:g}"

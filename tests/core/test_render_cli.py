@@ -128,10 +128,10 @@ def test_a_pngs_axis_scales_come_from_the_option_else_the_session_else_auto(tmp_
         return equal_scales_asked(parser.parse_args(["render", "--out", str(tmp_path / "x.png"), *options]), plane)
 
     assert asked(function_plane) and not asked(model_plane)                       # auto
-    assert not asked(function_plane, "--axis-scales", "free") and asked(model_plane, "--axis-scales", "equal")
+    assert not asked(function_plane, "--axis-scales", "fill") and asked(model_plane, "--axis-scales", "equal")
     session = Session.load(ROOT / "resources" / "presets" / "05-ravine.hillwalk.json")
     free = Session(problem=session.problem, slice=session.slice, race=session.race, optimizers=session.optimizers,
-                   view={**session.view, "axis_scales": "free"})
+                   view={**session.view, "axis_scales": "fill"})
     path = free.save(tmp_path / "free.hillwalk.json")
     assert not asked(function_plane, "--session", str(path))
     assert asked(function_plane, "--session", str(path), "--axis-scales", "equal")   # the option wins
@@ -139,7 +139,7 @@ def test_a_pngs_axis_scales_come_from_the_option_else_the_session_else_auto(tmp_
 
 def test_an_unknown_axis_scales_option_is_refused_with_the_choices(tmp_path):
     result = run("render", "--dataset", "iris", "--out", str(tmp_path / "x.png"), "--axis-scales", "square")
-    assert result.returncode == 2 and "--axis-scales" in result.stderr and "auto, equal, free" in result.stderr.replace("'", "")
+    assert result.returncode == 2 and "--axis-scales" in result.stderr and "auto, equal, fill" in result.stderr.replace("'", "")
 
 
 def test_a_session_picture_takes_the_sessions_view_and_the_options_given_on_top():

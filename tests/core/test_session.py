@@ -163,7 +163,7 @@ def test_a_session_with_unknown_axis_scales_is_refused_with_the_choices(session,
     data["view"]["axis_scales"] = "square"
     path = tmp_path / "bad.hillwalk.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(HillwalkError, match="axis scales.*'square'.*auto.*equal.*free"):
+    with pytest.raises(HillwalkError, match="axis scales.*'square'.*auto.*equal.*fill"):
         Session.load(path)
 
 
@@ -179,6 +179,6 @@ def test_equal_scales_are_automatic_on_a_functions_own_x_and_y_only():
     # the trace picture's landscape of a function is the same kind of plane
     assert draws_equal_scales("auto", experiment.function_landscape(function, np.zeros((1, 2)), grid=5).plane)
     for plane in (function_plane, model_plane):
-        assert draws_equal_scales("equal", plane) and not draws_equal_scales("free", plane)
+        assert draws_equal_scales("equal", plane) and not draws_equal_scales("fill", plane)
     with pytest.raises(HillwalkError, match="axis scales"):
         draws_equal_scales("square", model_plane)

@@ -72,10 +72,10 @@ def test_a_functions_heatmap_has_equal_scales_until_the_panel_says_fill(qtbot, w
     per_x, per_y = pixels_per_unit(figure)
     assert per_x == pytest.approx(per_y, rel=0.01)
 
-    choose(qtbot, panel.axis_scales, "free")
-    qtbot.waitUntil(lambda: state.view.axis_scales == "free", timeout=SCENE_TIMEOUT_MS)
+    choose(qtbot, panel.axis_scales, "fill")
+    qtbot.waitUntil(lambda: state.view.axis_scales == "fill", timeout=SCENE_TIMEOUT_MS)
     qtbot.waitUntil(lambda: abs(np.divide(*pixels_per_unit(figure)) - 1) > 0.2, timeout=SCENE_TIMEOUT_MS)
-    assert state.session().view["axis_scales"] == "free"   # a saved session keeps it
+    assert state.session().view["axis_scales"] == "fill"   # a saved session keeps it
 
     choose(qtbot, panel.axis_scales, "auto")
     qtbot.waitUntil(lambda: np.divide(*pixels_per_unit(figure)) == pytest.approx(1, rel=0.01),

@@ -554,3 +554,34 @@ def test_trace_of_a_function_session_in_the_plane_draws_the_function_in_the_sess
     assert shown["figure"]   # the function's surface, not loss curves
     assert shown["colors"] == [o.color.lower() for o in session.optimizers if o.enabled]
     assert shown["halos"] == [(255, 255, 255)] * len(shown["colors"])
+
+
+def test_trace_of_the_saddle_names_the_method_that_escaped_in_its_legend(monkeypatch, tmp_path):
+    """The app's legend says "escaped at step 68" for the saddle preset's momentum; the trace
+    PNG's said nothing (only a diverged run was named)."""
+    from hillwalk import main as cli
+    from hillwalk.gui import figures
+    from hillwalk.gui.main_window import preset_paths
+
+    shown = {}
+    save = figures.save_widget_png
+
+    def recording(widget, path, size=(1200, 900)):
+        shown["labels"] = [label.text for _sample, label in widget.legend.items]
+        return save(widget, path, size)
+
+    monkeypatch.setattr(figures, "save_widget_png", recording)
+    preset = next(p for p in preset_paths() if p.name.startswith("08-saddle"))
+    assert cli.main(["trace", "--session", str(preset), "--out", str(tmp_path / "t.png"), "--png-size", "500x400"]) \
+        in (0, None)
+    escaped = [label for label in shown["labels"] if "unbounded below: escaped at step" in label]
+    assert len(escaped) == 1 and escaped[0].startswith("GD+momentum")
+
+
+@pytest.mark.scene("small_beale_session")
+def test_a_functions_methods_list_names_no_batch(window):
+    """A 2-D function has no examples to sample: every line of the Optimizers list said
+    "full batch"."""
+    items = window.optimizers_panel.list
+    texts = [items.item(row).text() for row in range(items.count())]
+    assert texts and not any("batch" in text for text in texts), texts
