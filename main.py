@@ -717,7 +717,8 @@ def spec_options_from_args(args, method):
 def trace_setup_from_session(args):
     """(objective, start, optimizer specs, settings) of a session's race; also sets the
     steps, seed and objective kind on ``args``. The run starts where the app's would
-    (core.experiment.start_run: in the plane, or at the plane's point)."""
+    (core.experiment.start_run: in the plane, or at the plane's point); a 2-D function's
+    race is the function's own from the plane's point, whose x and y are the plane."""
     from hillwalk.core import experiment
     from hillwalk.core.errors import HillwalkError
     from hillwalk.core.io.session import Session
@@ -805,7 +806,7 @@ def run_trace(args, out=None):
     elif suffix == ".npz":
         save_trajectories_npz(path, trajectories, meta)
     else:
-        from hillwalk.gui.figures import render_race_png
+        from hillwalk.gui.figures import draws_equal_scales, render_race_png
         from hillwalk.gui.state import run_label
 
         landscape = None
@@ -813,15 +814,15 @@ def run_trace(args, out=None):
             landscape = experiment.function_landscape(objective, np.concatenate(
                 [t.thetas.reshape(-1, 2) for t in trajectories] or [np.zeros((0, 2))]))
         headless_application()
-        colors = None
-        if args.session:   # the session's colours, as the app draws its methods
-            from hillwalk.core.io.session import Session
-
-            colors = [o.color for o in Session.load(args.session).optimizers if o.enabled]
+        # with --session: its colours and view, as the app draws the race (the session as
+        # trace_setup_from_session read it)
+        session = settings.get("session")
+        colors = [o["color"] for o in session["optimizers"] if o["enabled"]] if session else None
+        view = picture_view(args, session["view"] if session else None)
         # the legend as the app's: the method, its rate and (on data) its batch
         render_race_png(objective, trajectories, path, png_size, landscape,
                         labels=[run_label(spec, objective.has_data) for spec in specs], colors=colors,
-                        equal_scales=landscape is not None and equal_scales_asked(args, landscape.plane))
+                        equal_scales=landscape is not None and draws_equal_scales(view.axis_scales, landscape.plane))
     for trajectory in trajectories:
         final = trajectory.thetas[-1]
         where = ", ".join(f"{v:.6g}" for v in final.ravel()[:2]) if final.size <= 2 else f"|W| = {np.linalg.norm(final):.4g}"
@@ -988,7 +989,7 @@ def run_render(args, out=None):
         save_landscape_csv(path, landscape)
     else:
         headless_application()
-        from hillwalk.gui.figures import loss_title, render_landscape_png
+        from hillwalk.gui.figures import draws_equal_scales, loss_title, render_landscape_png
 
         if objective.has_own_plane:   # a 2-D function: no data set, no centre to name
             title = f"{objective.name}: {objective.formula}"
@@ -997,9 +998,9 @@ def run_render(args, out=None):
             title = f"{loss_title(problem, spec.component)}{model} on {objective.train.name}, {spec.center} centre"
         if plane.info.get("modes"):  # which function of a BN or dropout network the picture shows
             title += f"<br>{plane.info['modes']}"  # the title is rich text: a second line
-        view = picture_view(args)
+        view = picture_view(args, session.view if args.session else None)
         render_landscape_png(landscape, path, png_size, title, view.log_scale, view.contours, view.colormap,
-                             equal_scales=equal_scales_asked(args, plane))
+                             equal_scales=draws_equal_scales(view.axis_scales, plane))
     values = landscape.values
     shape = "x".join(str(v) for v in values.shape[::-1])
     info = plane.info

@@ -288,7 +288,8 @@ def function_landscape(objective, points, grid=201, margin=0.08) -> Landscape:
     pad_x, pad_y = margin * (x1 - x0), margin * (y1 - y0)
     plane = coordinate_plane(np.zeros(2), 0, 1)
     # as the slice settings' plane of a function (core.landscapes.slices)
-    plane.info.update(label1="x", label2="y", value_label="f(x, y)", minima=[list(m) for m in objective.minima])
+    plane.info.update(label1="x", label2="y", value_label="f(x, y)", minima=[list(m) for m in objective.minima],
+                      own_plane=True)
     return compute_slice(objective, plane, make_axis(x0 - pad_x, x1 + pad_x, grid),
                          make_axis(y0 - pad_y, y1 + pad_y, grid), "total")
 
@@ -324,7 +325,7 @@ def record_race(objective, plane, race, specs, labels=None, should_stop=_never) 
     records = []
     for k, spec in enumerate(specs):
         run = start_run(objective, plane, race, spec)
-        record = PathRecord(plane, walks_in_plane(run), labels[k] if labels else spec.display_name, spec.method)
+        record = PathRecord(plane, walks_in_plane(run), labels[k] if labels else run.label, spec.method)
         for increment in iter_path(run, plane, should_stop, interval_s=math.inf):
             record.extend(increment)
         if should_stop():

@@ -29,6 +29,7 @@ from .panels.markers import HALO_COLOR, HALO_EXTRA_WIDTH, PixelMarkers
 from .panels.widgets import run_ending_note
 
 QWIDGETSIZE_MAX = 16777215   # Qt's "no limit" for a widget's or item's size
+MAX_FIT_PASSES = 4           # fits of the equal scales' box and of the title for one figure size
 DEFAULT_COLORMAP = "CET-R4"  # blue (low) to red (high), as in the CS231n figures, perceptually even
 COMPONENT_LABELS = {"total": "loss (data + regularization)", "data": "data loss", "reg": "regularization loss",
                     "accuracy": "training accuracy"}
@@ -77,6 +78,38 @@ def laid_out_lines(document) -> int:
         lines += block.layout().lineCount()
         block = block.next()
     return lines
+
+
+def shortened_lines(document, most, metrics, room) -> list:
+    """A wrapped title's lines cut down to ``most``: each of its own lines (a network's
+    modes are the second) keeps one line at least, the first as many of its wrapped lines
+    as the others leave, the last of them running on to the end of its text; every line is
+    then shortened to ``room`` pixels (``metrics``: QFontMetricsF), with an ellipsis where
+    it goes on. A title never shrinks to fewer lines than it fits in (shortening each own
+    line to one made a narrowed title jump from four lines to one, and equal scales, which
+    size the plot by its title's height, then grew the plot back: a relayout loop)."""
+    document.size()   # (lays the document out, if it was not yet: its blocks' lines come from that)
+    own = []   # per own line of the text, its wrapped lines
+    block = document.begin()
+    while block.isValid():
+        text, layout = block.text(), block.layout()
+        # <br> puts U+2028 in the block: the own lines' ends within it
+        ends = [index for index, char in enumerate(text) if char == "\u2028"] + [len(text)]
+        segments = [[] for _ in ends]
+        for line_index in range(layout.lineCount()):
+            line = layout.lineAt(line_index)
+            segment = next(k for k, end in enumerate(ends) if line.textStart() <= end)
+            segments[segment].append(text[line.textStart():line.textStart() + line.textLength()].strip("\u2028 "))
+        own.extend(lines for lines in segments if lines)
+        block = block.next()
+    own = own[:most]
+    shortened = []
+    for index, lines in enumerate(own):
+        keep = most - (len(own) - 1) if index == 0 else 1
+        if len(lines) > keep:
+            lines = lines[:keep - 1] + [" ".join(lines[keep - 1:])]
+        shortened.extend(metrics.elidedText(line, QtCore.Qt.TextElideMode.ElideRight, room) for line in lines)
+    return shortened
 
 
 def log_ticks(low, high, max_ticks=None, shown=None):
@@ -326,12 +359,15 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self._title_shown = None    # (title, point size, wrap width or None) the plot shows
         self._title_fitted_for = None   # (title, room in pixels) of the last fit
         self._title_widths = {}         # title -> {point size: its one-line width in pixels}
+        self._title_inputs, self._title_passes = None, 0   # (see fit_title)
         self.landscape = None
         self.path_items = []
         self.legend = None
         # equal scales (set_equal_scales): the plot held to the data's shape, centred
         self._equal_scales = False
         self._box_limit = (QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)   # the plot's maximum size
+        self._narrowed = False   # the limit holds the plot narrower than the figure (its title too)
+        self._fit_inputs, self._fit_passes = None, 0   # the room last fitted, and the passes for it
         self._fitting_box = False
         self.ci.layout.setAlignment(self.plot, QtCore.Qt.AlignmentFlag.AlignCenter)
         self.plot.vb.sigResized.connect(self._fit_box)
@@ -380,7 +416,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         scales equal. A cut is drawn the same either way."""
         equal = bool(equal)
         if equal != self._equal_scales:
-            self._equal_scales = equal
+            self._equal_scales, self._fit_passes = equal, 0
             self._fit_box()
 
     @property
@@ -402,12 +438,16 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
     def _fit_box(self):
         """Hold the plot to the size at which its data area has the shown spans' shape, the
         largest that the figure holds (see :meth:`set_equal_scales`); no limit otherwise.
-        Called again as the figure, its axes or its legend change size: the axes, title and
-        colour bar around the data area keep their sizes, so the limit settles at once."""
+        Called again as the figure, its axes, title or legend change size. The title's
+        height depends on the limit's width and the limit on the title's height; the title
+        only gains lines as its room narrows (up to its most, see :func:`shortened_lines`),
+        and the axis's width changes with its tick labels: the limit is fitted at most
+        MAX_FIT_PASSES times for one room."""
         if getattr(self, "_fitting_box", True) or sip.isdeleted(self.ci):
             return   # (resizeEvent comes during __init__ too; the view box's signal as it goes)
         spans = self._equal_spans()
         limit = (QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
+        narrowed = False
         if spans is not None:
             view = self.plot.vb
             # the view's room, not the layout's: the layout is held to the plot's limit
@@ -419,19 +459,33 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             around_w = self.plot.width() - view.width()
             around_h = self.plot.height() - view.height()
             data_w, data_h = room_w - around_w, room_h - around_h
+            # The parts around the data area change with the limit (the axis widens to
+            # other tick labels, the title wraps anew), and they change the limit back: in
+            # some figures that went on for ever. A few passes a room settle it; after
+            # them the limit stays (aspect locking keeps the scales equal if it is a few
+            # pixels off the data's shape).
+            inputs = (round(room_w), round(room_h), spans)
+            passes = self._fit_passes + 1 if inputs == self._fit_inputs else 1
+            self._fit_inputs, self._fit_passes = inputs, passes
+            if passes > MAX_FIT_PASSES:
+                return
             if data_w > 1 and data_h > 1:
                 ratio = spans[0] / spans[1]
-                if data_w > data_h * ratio:
+                narrowed = data_w > data_h * ratio + 1   # (held narrower than the room, by its height)
+                if narrowed:
                     data_w = data_h * ratio
                 else:
                     data_h = data_w / ratio
                 limit = (math.ceil(data_w + around_w), math.ceil(data_h + around_h))
         locked = spans is not None
-        if limit == self._box_limit and bool(self.plot.vb.state["aspectLocked"]) == locked:
+        if (bool(self.plot.vb.state["aspectLocked"]) == locked
+                and all(abs(new - old) <= 1 for new, old in zip(limit, self._box_limit))):
+            # (a pixel either way: the axes' fractional widths rounded made the limit go
+            # back and forth between two widths, a relayout at every pass)
             return
         self._fitting_box = True
         try:
-            self._box_limit = limit
+            self._box_limit, self._narrowed = limit, narrowed
             self.plot.setMaximumSize(*limit)
             self.plot.vb.setAspectLocked(locked, 1.0)
             self._lay_out_again()
@@ -450,14 +504,24 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             return
         # the title's column is the data's: the figure's width less the left axis's and the
         # colour bar's (both in the plot's layout) and the margins
-        # (the plot's width where equal scales hold it narrower than the figure)
-        room = min(self.width(), self._box_limit[0]) - TITLE_MARGIN_PX
+        # (the plot's width where equal scales hold it narrower than the figure: the limit
+        # is the plot's, within the layout's margins, which TITLE_MARGIN_PX counts)
+        left, _top, right, _bottom = self.ci.layout.getContentsMargins()
+        room = min(self.width(), self._box_limit[0] + left + right) - TITLE_MARGIN_PX
         for side_item in (self.plot.getAxis("left"), self.colorbar):
             if side_item.isVisible():
                 room -= side_item.width()
         room = max(room, 1.0)
         if self._title_fitted_for == (title, room):
             return   # (at every preview of a slice: trying the sizes again relaid the plot out)
+        # A new title's lines change the plot's height, its axis's tick labels and so its
+        # width, which is the title's room: in a small figure the room went back and forth
+        # between two widths for ever. A few fits a figure size settle it.
+        inputs = (title, self.width(), self.height(), self._box_limit)
+        passes = self._title_passes + 1 if inputs == self._title_inputs else 1
+        self._title_inputs, self._title_passes = inputs, passes
+        if passes > MAX_FIT_PASSES:
+            return
         self._title_fitted_for = (title, room)
         label = self.plot.titleLabel
         shown = self._title_shown
@@ -478,17 +542,13 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         else:
             smallest = TITLE_POINT_SIZES[-1]
             self._show_title(title, smallest, room)
-            most = TITLE_MAX_LINES_NARROWED if self._box_limit[0] < self.width() else TITLE_MAX_LINES
+            most = TITLE_MAX_LINES_NARROWED if self._narrowed else TITLE_MAX_LINES
             if laid_out_lines(label.item.document()) > most:
-                # a word a line down a tiny picture (200 px): each of its lines (a network's
-                # modes are the second) shortened to one line instead
+                # a word a line down a tiny picture (200 px): cut to ``most`` lines
                 font = QtGui.QFont(label.item.font())
                 font.setPointSizeF(smallest)
-                metrics = QtGui.QFontMetricsF(font)
-                lines = QtGui.QTextDocumentFragment.fromHtml(title).toPlainText().splitlines()[:most]
-                shortened = "<br>".join(html.escape(metrics.elidedText(line, QtCore.Qt.TextElideMode.ElideRight, room))
-                                        for line in lines)
-                self._show_title(shortened, smallest, None)
+                lines = shortened_lines(label.item.document(), most, QtGui.QFontMetricsF(font), room)
+                self._show_title("<br>".join(html.escape(line) for line in lines), smallest, None)
         if self._title_shown != shown:
             # the title's row is as tall as its lines (pyqtgraph fixes it at 30 px, one line)
             self.plot.layout.setRowFixedHeight(0, max(TITLE_ROW_PX, math.ceil(label.itemRect().height())))
@@ -586,6 +646,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
             self.labels.set(self.plot.getAxis("left"), *second_axis_labels(plane, narrow))
         self.plot.setRange(xRange=_heatmap_range(landscape.alphas), yRange=_heatmap_range(landscape.betas),
                            padding=0)
+        self._fit_passes = 0   # (a new picture: its axes may need other widths)
         self._fit_box()
 
     def show_contours(self, lines):

@@ -143,7 +143,7 @@ def draws_equal_scales(axis_scales: str, plane) -> bool:
     angle), not on a model's plane, whose heatmap fills the panel."""
     require_choice(axis_scales, AXIS_SCALES, "axis scales")
     if axis_scales == "auto":
-        return "value_label" in plane.info   # (a 2-D function's plane names its values "f(x, y)")
+        return bool(plane.info.get("own_plane"))   # (a 2-D function's own x and y: see SliceSpec.plane)
     return axis_scales == "equal"
 
 

@@ -154,7 +154,9 @@ class SliceSpec:
                                # what a figure's colour bar or value axis names (no data, no penalty)
                                "value_label": "f(x, y)",
                                # where a figure marks the known minima (instead of a centre)
-                               "minima": [list(m) for m in objective.minima]})
+                               "minima": [list(m) for m in objective.minima],
+                               # the objective's own coordinates (has_own_plane): x, y, not directions
+                               "own_plane": True})
             return plane
         if center is None:
             center, initial, path, losses = self.compute_center(objective, progress, should_stop)

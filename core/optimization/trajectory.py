@@ -183,7 +183,9 @@ class Run:
 
     @property
     def label(self) -> str:
-        return self.spec.display_name
+        """The method's name (GD where its steps take the whole gradient: a full batch, or an
+        objective with no examples to sample)."""
+        return self.spec.name_on(self.objective.supports_minibatches)
 
     def copy(self) -> "Run":
         """An independent copy (same state, same random streams)."""

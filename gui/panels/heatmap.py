@@ -184,8 +184,8 @@ class HeatmapPanel(QtWidgets.QWidget):
                 self.markers.show_ring(entry_id, run.a[last], run.b[last], share)
             if np.isfinite(share):
                 notes.append(f"{run.label}: off-plane {100 * share:.0f}%")
-        plane = self.state.plane
-        if plane is not None and "value_label" in plane.info:
+        plane, objective = self.state.plane, self.state.objective
+        if plane is not None and objective is not None and objective.has_own_plane:
             # a 2-D function's own x and y: no directions to describe, and every path lies
             # in its plane; the note's lines are the heatmap's (equal scales need the height)
             if self.info.text():

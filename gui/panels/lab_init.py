@@ -60,6 +60,21 @@ def label_layers(plot):
     plot.getAxis("left").setTicks([[(k + 0.4, str(k + 1)) for k in shown]])
 
 
+class ScrolledPlots(pg.GraphicsLayoutWidget):
+    """The lab's plots inside a scroll area: the mouse wheel scrolls the page (it zoomed the
+    histogram under the pointer and left the page where it was). ``scroll_bar``: the
+    area's vertical bar, which gets the wheel (an ignored wheel event would reach the area
+    only when it came from the window system)."""
+
+    scroll_bar = None
+
+    def wheelEvent(self, event):
+        if self.scroll_bar is None:
+            event.ignore()
+            return
+        QtWidgets.QApplication.sendEvent(self.scroll_bar, event)
+
+
 class InitializationLab(LabPanel):
     """Per scheme: each hidden layer's activation histogram and each weight matrix's
     log10 |gradient| histogram, stacked by layer; the activation std per layer as a table."""
@@ -109,7 +124,7 @@ class InitializationLab(LabPanel):
         controls.addStretch(1)
         layout.addLayout(controls)
         row = QtWidgets.QHBoxLayout()
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = ScrolledPlots()
         self.graphics.setBackground("w")
         self.graphics.setMinimumHeight(PLOT_ROW_MIN_PX * len(INIT_LAB_SCHEMES))
         self.plots_area = QtWidgets.QScrollArea()
@@ -118,6 +133,7 @@ class InitializationLab(LabPanel):
         self.plots_area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.plots_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.plots_area.setWidget(self.graphics)
+        self.graphics.scroll_bar = self.plots_area.verticalScrollBar()
         row.addWidget(self.plots_area, 4)
         self.table = QtWidgets.QTableWidget(0, len(INIT_LAB_SCHEMES))
         self.table.setObjectName("initLabTable")

@@ -93,3 +93,20 @@ def test_bad_trace_arguments_exit_2(tmp_path, args, fragment):
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+def test_a_functions_methods_are_named_gd_in_every_output_whatever_their_batch(tmp_path):
+    """A function session whose methods keep a batch size (from a scene on data) named them
+    SGD in trace's printout and files, GD in its picture and the app."""
+    preset = json.loads((ROOT / "resources" / "presets" / "07-beale.hillwalk.json").read_text())
+    for setting in preset["optimizers"]:
+        setting["spec"]["batch_size"] = 64
+    session = tmp_path / "beale.hillwalk.json"
+    session.write_text(json.dumps(preset))
+    out = tmp_path / "b.npz"
+    result = run("trace", "--session", str(session), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    with np.load(out) as archive:
+        names = archive["methods"].tolist()
+    assert not any(name.startswith("SGD") for name in names) and any(name.startswith("GD") for name in names)
+    assert "SGD" not in result.stdout

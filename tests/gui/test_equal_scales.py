@@ -20,7 +20,7 @@ def pixels_per_unit(figure):
 def function_landscape(a_half=2.0, b_half=1.0, n=21):
     """A bowl over a ``2 a_half`` x ``2 b_half`` rectangle on a 2-D function's own plane."""
     plane = coordinate_plane(np.zeros(2), 0, 1)
-    plane.info.update(label1="x", label2="y", value_label="f(x, y)")
+    plane.info.update(label1="x", label2="y", value_label="f(x, y)", own_plane=True)
     alphas, betas = np.linspace(-a_half, a_half, n), np.linspace(-b_half, b_half, n)
     values = alphas[None, :] ** 2 + 3 * betas[:, None] ** 2
     return Landscape(values=values, alphas=alphas, betas=betas, component="total", plane=plane, method="fast")
@@ -97,7 +97,7 @@ def test_a_models_plane_fills_the_panel_unless_equal_is_chosen(qtbot, window):
     qtbot.waitUntil(lambda: np.allclose(state.race.start, (a, b), atol=0.02), timeout=SCENE_TIMEOUT_MS)
 
 
-def test_the_race_gif_background_has_equal_scales_when_asked(window):
+def test_the_race_gif_background_has_equal_scales_when_asked(qtbot):
     from hillwalk.gui.animation import PathToDraw, render_race_background
 
     path = PathToDraw("probe", np.array([0, 1]), np.array([-0.5, 0.5]), np.array([-0.5, 0.5]), "#00ff00")
@@ -144,7 +144,7 @@ def test_a_title_narrowed_by_equal_scales_wraps_to_three_lines_before_it_is_shor
     title = "quadratic: 0.5 x^T A x, eigenvalues 1 and 50, axes rotated 30 degrees"
     figure = LandscapeFigure()
     qtbot.addWidget(figure)
-    figure.resize(420, 330)
+    figure.resize(360, 300)
     figure.show()
     figure.set_equal_scales(True)
     figure.show_landscape(function_landscape(2.0, 2.0), title=title)
@@ -153,3 +153,60 @@ def test_a_title_narrowed_by_equal_scales_wraps_to_three_lines_before_it_is_shor
     assert "…" not in label.text and "eigenvalues 1 and 50" in label.text
     assert laid_out_lines(label.item.document()) == 3
     assert label.sceneBoundingRect().width() <= figure.plot.sceneBoundingRect().width() + 1
+
+
+@pytest.mark.parametrize("size, half_spans, legend", [
+    ((300, 300), (1.0, 2.0), False), ((260, 400), (1.0, 2.0), False), ((260, 400), (2.0, 1.0), True),
+    ((500, 220), (1.0, 1.0), True), ((400, 260), (1.0, 2.0), True), ((420, 330), (1.0, 2.0), True)])
+def test_an_idle_figure_stops_laying_itself_out(qtbot, size, half_spans, legend):
+    """In these figures (a review's) the box, the title's lines and the axis's tick labels
+    fed one another for ever: the figure laid itself out again at every pass, a CPU core's
+    worth idle (the ravine at 1100 x 640 in the app). Now it settles."""
+    from hillwalk.gui.figures import LandscapeFigure
+
+    figure = LandscapeFigure()
+    qtbot.addWidget(figure)
+    figure.resize(*size)
+    figure.show()
+    figure.set_equal_scales(True)
+    figure.show_landscape(function_landscape(*half_spans),
+                          title="quadratic: 0.5 x^T A x, eigenvalues 1 and 50, axes rotated 30 degrees")
+    if legend:
+        figure.show_paths([("GD lr 0.019", np.array([[0, 0], [1, 0.5]]), "#ff7f0e", False),
+                           ("Adam lr 0.1", np.array([[0, 0], [1, 0.5]]), "#1f77b4", False)])
+    qtbot.wait(300)
+    relayouts = []
+    original = figure._lay_out_again
+    figure._lay_out_again = lambda: (relayouts.append(1), original())
+    qtbot.wait(300)
+    assert not relayouts
+    per_a, per_b = pixels_per_unit(figure)
+    assert per_a == pytest.approx(per_b, rel=0.01)   # (settled: the scales still equal)
+
+
+def test_a_title_cut_to_its_lines_keeps_as_many_as_fit_and_each_own_line(qtbot):
+    """Shortening kept one line per own line of the title: a one-line title wrapped to four
+    lines shrank to one (and equal scales, sized by the title, grew the plot back)."""
+    from PyQt6 import QtGui
+
+    from hillwalk.gui.figures import shortened_lines
+
+    font = QtGui.QFont()
+    font.setPointSizeF(8)
+    metrics = QtGui.QFontMetricsF(font)
+
+    def laid_out(html, width):
+        document = QtGui.QTextDocument()
+        document.setDefaultFont(font)
+        document.setHtml(html)
+        document.setTextWidth(width)
+        return document
+
+    long = "quadratic: 0.5 x^T A x, eigenvalues 1 and 50, axes rotated 30 degrees"
+    three = shortened_lines(laid_out(long, 90), 3, metrics, 90)
+    assert len(three) == 3 and three[0].startswith("quadratic") and three[-1].endswith("…")
+    assert all(metrics.horizontalAdvance(line) <= 90 for line in three)
+    # a network's title: the loss line and its modes line each keep a line
+    modes = "softmax loss of a 2-layer net on digits<br>batch norm: eval, dropout: off"
+    two = shortened_lines(laid_out(modes, 80), 2, metrics, 80)
+    assert len(two) == 2 and two[0].startswith("softmax") and two[1].startswith("batch norm")

@@ -391,6 +391,20 @@ def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot
     assert lab.plots_area.verticalScrollBar().maximum() > 0
     table = lab.table
     assert table.viewport().width() >= table.horizontalHeader().length()
+    # the mouse wheel over a plot scrolls the page (it zoomed the histogram under it)
+    from PyQt6 import QtGui, QtWidgets
+
+    plot = lab.activation_plots["small"]
+    ranges = plot.vb.viewRange()
+    point = lab.graphics.mapFromScene(plot.vb.sceneBoundingRect().center())
+    wheel = QtGui.QWheelEvent(QtCore.QPointF(point), QtCore.QPointF(lab.graphics.viewport().mapToGlobal(point)),
+                              QtCore.QPoint(0, 0), QtCore.QPoint(0, -120), QtCore.Qt.MouseButton.NoButton,
+                              QtCore.Qt.KeyboardModifier.NoModifier, QtCore.Qt.ScrollPhase.NoScrollPhase, False)
+    scroll = lab.plots_area.verticalScrollBar()
+    before = scroll.value()
+    QtWidgets.QApplication.sendEvent(lab.graphics.viewport(), wheel)
+    qtbot.waitUntil(lambda: scroll.value() > before, timeout=UI_TIMEOUT_MS)
+    assert plot.vb.viewRange() == ranges
     # the deepest stack the box takes: still numbered to fit, and its table (which scrolls)
     # stays above the verdict under it (twelve rows kept in view pushed it under the text)
     deepest = wait_for_new_result(qtbot, window, "Initialization", lambda: lab.depth.setValue(lab.depth.maximum()))

@@ -290,7 +290,7 @@ def test_a_functions_race_png_names_its_axes_x_and_y(qtbot, monkeypatch, tmp_pat
     assert grabbed == {"bottom": "x", "left": "y"}
 
 
-@pytest.mark.parametrize("size, points, lines", [((200, 200), 8, 1), ((420, 260), 8, 2), ((640, 480), 11, 1),
+@pytest.mark.parametrize("size, points, lines", [((200, 200), 8, 2), ((420, 260), 8, 2), ((640, 480), 11, 1),
                                                  ((1200, 900), 11, 1)])
 def test_a_small_png_export_keeps_its_colour_bar_and_fits_its_title(monkeypatch, tmp_path, size, points, lines):
     """`render --png-size 420x260`: the long title no longer widens the layout past the
@@ -320,7 +320,7 @@ def test_a_small_png_export_keeps_its_colour_bar_and_fits_its_title(monkeypatch,
     assert laid_out["bar_right"] <= size[0] and laid_out["plot_right"] <= size[0]
     assert laid_out["title_width"] < size[0] - 90   # beside the left axis and the colour bar
     assert laid_out["title_shown"][1] == points and laid_out["lines"] == lines
-    if size[0] < 300:   # wrapped, it ran a word a line down the picture: one shortened line instead
+    if size[0] < 300:   # wrapped, it ran a word a line down the picture: two lines, the second shortened
         assert laid_out["title_shown"][0].endswith("…") and laid_out["title_shown"][2] is None
 
 
