@@ -872,6 +872,13 @@ class AppState(QtCore.QObject):
     def _request_session(self, read, source):
         def job(report, should_stop):
             session = read()
+            if session.slice.is_cut:
+                # (the window draws a 2-D slice and cuts through it: a line has no heatmap,
+                # and nothing of the scene could be drawn; the command line renders one)
+                where = f"{source}: " if source else ""
+                raise HillwalkError(f"{where}the session's slice is a 1-D cut; the window draws 2-D slices (set the "
+                                    "slice's 'cut' to false and its directions to a pair), or render the cut with "
+                                    "`hillwalk render --session FILE --out cut.png`")
             view = view_from_dict(session.view)
             objective, plane = objective_and_plane(session.problem, session.slice, report, check_component=True,
                                                    should_stop=should_stop)

@@ -228,8 +228,6 @@ class LandscapePanel(QtWidgets.QWidget):
             was = self.example.blockSignals(True)  # a clamp here is not the user's choice
             self.example.setMaximum(objective.n_train - 1)
             self.example.blockSignals(was)
-        set_applicable(self.axis_scales, not spec.is_cut,
-                       "a 1-D cut has one axis; choose a 2-D slice (untick 'cut', or other directions) for a heatmap")
         set_applicable(self.example, has_data and spec.component.startswith("example"),
                        no_data if not has_data else "choose 'one example' under Show first")
         # the modes follow the settings in force (the objective is built from them)

@@ -46,6 +46,9 @@ def test_save_then_open_reproduces_the_same_slice_and_paths(qtbot, window, tmp_p
     ('{"format": "hillwalk-session", "ver', "not valid JSON"),
     ('{"format": "hillwalk-session", "version": 1, "problem": {"lam": "x"}}', "problem.lam must be a finite number"),
     ('{"format": "hillwalk-session", "version": 1, "view": {"contours": "many"}}', "contours must be a whole number"),
+    # a 1-D cut (the command line's): the window had nothing it could draw and never finished
+    ('{"format": "hillwalk-session", "version": 1, "slice": {"cut": true}}', "slice is a 1-D cut"),
+    ('{"format": "hillwalk-session", "version": 1, "slice": {"directions": "interpolate"}}', "slice is a 1-D cut"),
 ])
 def test_a_bad_session_changes_nothing(qtbot, window, tmp_path, content, message):
     state = window.state
