@@ -311,6 +311,23 @@ class MenuOnDemandViewBox(pg.ViewBox):
         menu = self._menu_on_demand()
         return menu.actions() if menu is not None else []
 
+    # What "auto range" (the plot's "A" button, View All) shows: None for the items' bounds
+    # (pyqtgraph's), or a callable giving ((x0, x1), (y0, y1)) or None (a heatmap's own
+    # rectangle: the items' bounds took in the markers' pixel padding and paths far off)
+    fixed_bounds = None
+
+    def _fixed(self):
+        return self.fixed_bounds() if self.fixed_bounds is not None else None
+
+    def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):
+        fixed = self._fixed() if items is None else None
+        if fixed is not None:
+            return [list(fixed[0]), list(fixed[1])]
+        return super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
+
+    def suggestPadding(self, axis):
+        return 0.0 if self._fixed() is not None else super().suggestPadding(axis)
+
 
 def _heatmap_range(axis) -> tuple[float, float]:
     """The extent of a heatmap's cells along a grid axis (n,): half a cell past each end."""
@@ -371,6 +388,7 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
         self._fitting_box = False
         self.ci.layout.setAlignment(self.plot, QtCore.Qt.AlignmentFlag.AlignCenter)
         self.plot.vb.sigResized.connect(self._fit_box)
+        self.plot.vb.fixed_bounds = self._heatmap_bounds   # "A" shows the heatmap as it opened
         self.show_axes(False)  # no placeholder 0..1 axes before there is anything to show
 
     def show_axes(self, shown):
@@ -422,6 +440,13 @@ class LandscapeFigure(pg.GraphicsLayoutWidget):
     @property
     def equal_scales(self) -> bool:
         return self._equal_scales
+
+    def _heatmap_bounds(self):
+        """The shown heatmap's rectangle ((a0, a1), (b0, b1)), or None (a cut, nothing yet)."""
+        landscape = self.landscape
+        if landscape is None or landscape.is_cut:
+            return None
+        return _heatmap_range(landscape.alphas), _heatmap_range(landscape.betas)
 
     def _equal_spans(self):
         """The shown heatmap's (a span, b span) where scales are to be equal, else None."""

@@ -210,3 +210,39 @@ def test_a_title_cut_to_its_lines_keeps_as_many_as_fit_and_each_own_line(qtbot):
     modes = "softmax loss of a 2-layer net on digits<br>batch norm: eval, dropout: off"
     two = shortened_lines(laid_out(modes, 80), 2, metrics, 80)
     assert len(two) == 2 and two[0].startswith("softmax") and two[1].startswith("batch norm")
+
+
+@pytest.mark.parametrize("scene", ["small_beale_session", "small_session"])
+def test_the_a_button_shows_the_heatmap_as_it_opened(qtbot, request, scene):
+    """After a zoom, the plot's "A" button framed the items' bounds: the markers' pixel
+    padding and the paths made it +-2.23 for a +-2 heatmap, with white margins."""
+    from PyQt6 import QtCore
+
+    from tests.gui import scenes
+    from tests.gui.conftest import open_window
+
+    window = open_window(qtbot, getattr(scenes, scene)())
+    try:
+        figure = window.heatmap.figure
+        landscape = window.state.landscape
+        (x0, x1), (y0, y1) = figure.plot.vb.viewRange()
+        opened = ((x0, x1), (y0, y1))
+        figure.plot.vb.scaleBy((0.4, 0.4))   # a zoom in, as the wheel does
+        qtbot.waitUntil(lambda: figure.plot.vb.viewRange()[0][1] - figure.plot.vb.viewRange()[0][0] < 0.6 * (x1 - x0),
+                        timeout=SCENE_TIMEOUT_MS)
+        button = figure.plot.autoBtn
+        point = figure.mapFromScene(button.sceneBoundingRect().center())
+        qtbot.mouseMove(figure.viewport(), point)   # (the button shows where the pointer is)
+        qtbot.waitUntil(button.isVisible, timeout=SCENE_TIMEOUT_MS)
+        qtbot.mouseClick(figure.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=point)
+        half_a = (landscape.alphas[1] - landscape.alphas[0]) / 2
+        wanted_x = (landscape.alphas[0] - half_a, landscape.alphas[-1] + half_a)
+
+        def restored():
+            shown_x, shown_y = figure.plot.vb.viewRange()
+            return np.allclose(shown_x, wanted_x, rtol=0, atol=0.02 * (wanted_x[1] - wanted_x[0])) and np.allclose(
+                shown_y, opened[1], rtol=0, atol=0.02 * (opened[1][1] - opened[1][0]))
+
+        qtbot.waitUntil(restored, timeout=SCENE_TIMEOUT_MS)
+    finally:
+        window.close()
