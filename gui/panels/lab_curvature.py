@@ -91,7 +91,7 @@ class CurvatureLab(LabPanel):
             lines.append(f"lambda_min {report.lambda_min:.6g} (residual {report.bottom_residuals[0]:.1e}: "
                          + ("converged" if report.bottom_residuals[0] < 1e-3 * max(abs(report.lambda_min), 1e-12)
                             else "not converged, an estimate") + ")")
-            condition = "infinite (lambda_min <= 0: a flat or downward direction)" if not np.isfinite(
+            condition = "infinite (lambda_min &lt;= 0: a flat or downward direction)" if not np.isfinite(
                 report.condition) else f"{report.condition:.4g}"
             lines.append(f"condition number lambda_max / lambda_min: {condition}")
         trace = f"trace {report.trace:.6g} +- {report.trace_error:.2g} (Hutchinson, 64 probes)"

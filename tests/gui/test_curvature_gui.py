@@ -324,3 +324,30 @@ def test_the_curvature_plots_and_their_titles_fit_the_page_at_1600_by_1000(qtbot
     qtbot.waitUntil(lambda: right_edge(lab.along_widget) <= page.width(), timeout=UI_TIMEOUT_MS)
     title = lab.along_plot.titleLabel
     assert title.item.boundingRect().width() <= lab.along_widget.width()
+
+
+def test_an_infinite_condition_number_reads_whole_where_lambda_min_is_not_positive(qtbot):
+    """The summary is rich text: "lambda_min <= 0" opened a tag and swallowed the rest of
+    the line and the line break (every network's Hessian has such a direction; here the
+    saddle's)."""
+    from dataclasses import replace
+
+    from PyQt6 import QtGui
+
+    from hillwalk.core.models.problem import ClassifierSpec
+    from tests.gui.conftest import open_window
+    from tests.gui.scenes import small_session
+
+    window = open_window(qtbot, replace(small_session(), problem=ClassifierSpec(objective="saddle")))
+    try:
+        lab = window.labs["Curvature"]
+        window.show_lab("Curvature")
+        qtbot.waitUntil(lambda: lab.result is not None, timeout=LAB_TIMEOUT_MS)
+        assert lab.result.lambda_min <= 0
+        document = QtGui.QTextDocument()
+        document.setHtml(lab.summary.text())
+        shown = document.toPlainText()
+        assert "infinite (lambda_min <= 0: a flat or downward direction)" in shown
+        assert "\ntrace " in shown.replace("\u2028", "\n")
+    finally:
+        window.close()
