@@ -924,9 +924,18 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.save_session(path)
 
+    def current_lab_name(self) -> str:
+        """The lab whose page is in front ("" for the landscape), as sessions name it."""
+        current = self.tabs.currentWidget()
+        return next((name for name, page in self.lab_pages.items() if page is current), "")
+
     def save_session(self, path):
         try:
-            self.state.session().save(path)
+            session = self.state.session()
+            # the page in front as the session is saved (the state's view kept the one a
+            # session was opened on: a lab chosen since was not saved)
+            session.view["lab"] = self.current_lab_name()
+            session.save(path)
         except HillwalkError as error:
             self.show_error(str(error))
             return

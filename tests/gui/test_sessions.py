@@ -98,3 +98,20 @@ def test_a_session_opened_from_the_command_line_shows_the_tab_it_was_saved_on(qt
     app_module.take_screenshot(tmp_path / "shot.png", size=(1000, 700), session=session)
     assert seen == {"front": True, "computed": True}
     assert (tmp_path / "shot.png").stat().st_size > 10000
+
+
+def test_a_saved_session_reopens_on_the_lab_that_was_in_front(qtbot, window, tmp_path, monkeypatch):
+    """The lab saved with a session was the one it had been opened on ("" by default): a
+    lab chosen since was not saved."""
+    from PyQt6 import QtCore
+
+    button = next(b for b in window.page_strip.buttons if b.text() == "Decision regions")
+    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+    assert window.current_lab_name() == "Decision regions"
+    path = tmp_path / "scene.hillwalk.json"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.save_session_action.trigger()
+    assert json.loads(path.read_text())["view"]["lab"] == "Decision regions"
+    window.show_lab("")
+    window.open_session(path)
+    qtbot.waitUntil(lambda: window.current_lab_name() == "Decision regions", timeout=SCENE_TIMEOUT_MS)
