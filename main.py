@@ -947,14 +947,6 @@ def picture_view(args, session_view=None):
     return replace(view, **{name: value for name, value in given.items() if value is not None})
 
 
-def equal_scales_asked(args, plane, session_view=None) -> bool:
-    """Whether a picture's heatmap of ``plane`` has equal scales: ``--axis-scales``, else
-    the session's view, else "auto" (see :func:`picture_view`)."""
-    from hillwalk.core.io.session import draws_equal_scales
-
-    return draws_equal_scales(picture_view(args, session_view).axis_scales, plane)
-
-
 def run_render(args, out=None):
     out = sys.stdout if out is None else out  # looked up now: a test may have replaced it
     from pathlib import Path

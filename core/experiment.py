@@ -25,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import HillwalkError
-from .landscapes.directions import Plane, coordinate_plane
+from .landscapes.directions import Plane
 from .landscapes.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
+from .landscapes.slices import function_plane
 from .optimization.paths import (
     DEFAULT_POST_INTERVAL_S,
     PathIncrement,
@@ -286,10 +287,7 @@ def function_landscape(objective, points, grid=201, margin=0.08) -> Landscape:
         x0, x1 = min(x0, inside[:, 0].min()), max(x1, inside[:, 0].max())
         y0, y1 = min(y0, inside[:, 1].min()), max(y1, inside[:, 1].max())
     pad_x, pad_y = margin * (x1 - x0), margin * (y1 - y0)
-    plane = coordinate_plane(np.zeros(2), 0, 1)
-    # as the slice settings' plane of a function (core.landscapes.slices)
-    plane.info.update(label1="x", label2="y", value_label="f(x, y)", minima=[list(m) for m in objective.minima],
-                      own_plane=True)
+    plane = function_plane(objective)
     return compute_slice(objective, plane, make_axis(x0 - pad_x, x1 + pad_x, grid),
                          make_axis(y0 - pad_y, y1 + pad_y, grid), "total")
 

@@ -148,15 +148,9 @@ class SliceSpec:
         iterations) report ``progress(fraction)`` and end early when ``should_stop()``
         returns True; the plane is then None (the caller asked to stop)."""
         if objective.has_own_plane:  # a 2-D function: its own x and y are the plane
-            plane = coordinate_plane(np.zeros(2), 0, None if self.is_cut else 1)
-            plane.info.update({"label1": "x", "label2": "y", "center": "origin", "train_steps": 0,
-                               "center_loss": objective.loss(np.zeros(2)), "initial_loss": objective.loss(np.zeros(2)),
-                               # what a figure's colour bar or value axis names (no data, no penalty)
-                               "value_label": "f(x, y)",
-                               # where a figure marks the known minima (instead of a centre)
-                               "minima": [list(m) for m in objective.minima],
-                               # the objective's own coordinates (has_own_plane): x, y, not directions
-                               "own_plane": True})
+            plane = function_plane(objective, line=self.is_cut)
+            plane.info.update({"center": "origin", "train_steps": 0, "center_loss": objective.loss(np.zeros(2)),
+                               "initial_loss": objective.loss(np.zeros(2))})
             return plane
         if center is None:
             center, initial, path, losses = self.compute_center(objective, progress, should_stop)
@@ -266,6 +260,20 @@ class SliceSpec:
         for key in ("coords", "alpha_range", "beta_range"):
             data[key] = list(data[key])
         return data
+
+
+def function_plane(objective, line=False):
+    """A 2-D function's own plane (or its x axis, with ``line``): centre (0, 0), directions
+    x and y, and what its figures need in ``info``."""
+    plane = coordinate_plane(np.zeros(2), 0, None if line else 1)
+    plane.info.update({"label1": "x", "label2": "y",
+                       # what a figure's colour bar or value axis names (no data, no penalty)
+                       "value_label": "f(x, y)",
+                       # where a figure marks the known minima (instead of a centre)
+                       "minima": [list(m) for m in objective.minima],
+                       # the objective's own coordinates (has_own_plane): x, y, not directions
+                       "own_plane": True})
+    return plane
 
 
 def check_dropout_mode(mode) -> str:

@@ -115,17 +115,18 @@ def test_bad_render_arguments_exit_2_with_one_line(args, fragment):
 
 
 def test_a_pngs_axis_scales_come_from_the_option_else_the_session_else_auto(tmp_path):
-    from hillwalk.core.io.session import Session
+    from hillwalk.core.io.session import Session, draws_equal_scales
     from hillwalk.core.landscapes.slices import SliceSpec
     from hillwalk.core.models.problem import ClassifierSpec
-    from hillwalk.main import build_parser, equal_scales_asked
+    from hillwalk.main import build_parser, picture_view
 
     function_plane = SliceSpec().plane(ClassifierSpec(objective="quadratic").build())
     model_plane = SliceSpec(grid=5, train_steps=0).plane(ClassifierSpec(dataset="iris").build())
     parser = build_parser()
 
     def asked(plane, *options):
-        return equal_scales_asked(parser.parse_args(["render", "--out", str(tmp_path / "x.png"), *options]), plane)
+        view = picture_view(parser.parse_args(["render", "--out", str(tmp_path / "x.png"), *options]))
+        return draws_equal_scales(view.axis_scales, plane)
 
     assert asked(function_plane) and not asked(model_plane)                       # auto
     assert not asked(function_plane, "--axis-scales", "fill") and asked(model_plane, "--axis-scales", "equal")
