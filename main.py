@@ -1193,6 +1193,11 @@ def run_gradcheck(args, out=None):
                                         (f"dropout p = {objective.keep_prob:g}", objective.keep_prob < 1.0)) if on]
         print(f"network: {units} units{''.join(', ' + e for e in extras)}; {shapes} = {objective.size} parameters "
               f"at {where}; {result.indices.size} checked, {args.method} differences, h = {args.h:g}", file=out)
+        by_block = result.worst_by_block([(block.name, block.offset, block.size)
+                                          for block in objective.parameter_blocks()])
+        if by_block:   # where a gradient bug lives shows as one block's error
+            print("largest relative error by block (parameters compared): "
+                  + ", ".join(f"{name} {worst:.2e} ({count})" for name, count, worst in by_block), file=out)
         if objective.batchnorm:
             print(f"batch norm: checked in training mode (the batch statistics of the {objective.n_train} training "
                   "examples, through which the gradient flows)", file=out)

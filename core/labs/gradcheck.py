@@ -205,6 +205,21 @@ class GradientCheckResult:
         q = np.percentile(finite, [50, 90, 99, 100])
         return {"median": float(q[0]), "p90": float(q[1]), "p99": float(q[2]), "max": float(q[3])}
 
+    def worst_by_block(self, blocks) -> list:
+        """For each parameter block ``(name, offset, size)`` (the objective's, in the flat
+        parameter vector) that holds compared parameters (not straddling a kink, resolved by
+        the difference): ``(name, how many, largest relative error)``, in the order given
+        (inf where a derivative is not finite). A gradient bug shows up as one block's error."""
+        compared = ~self.near_kink & ~self.unresolved
+        found = []
+        for name, offset, size in blocks:
+            inside = compared & (self.indices >= offset) & (self.indices < offset + size)
+            if inside.any():
+                errors = self.rel_error[inside]
+                found.append((name, int(inside.sum()),
+                              float(errors.max()) if np.all(np.isfinite(errors)) else math.inf))
+        return found
+
     def verdict(self, threshold: float | None = None) -> GradientVerdict:
         """PASS or FAIL against ``threshold`` (default: :data:`METHOD_THRESHOLDS` of the
         method), with the reason of a failure."""

@@ -146,6 +146,9 @@ class GradientCheckLab:
     hs, max_errors, median_errors : float arrays (M,): the h sweep
     param_shape : tuple: the objective's parameter shape
     broken : bool: the gradient checked was broken on purpose
+    blocks : tuple of (name, offset, size): the objective's parameter blocks in the flat
+        parameter vector, in layout order (a linear classifier: W alone), for
+        ``check.worst_by_block``
     """
 
     check: GradientCheckResult
@@ -154,6 +157,7 @@ class GradientCheckLab:
     median_errors: np.ndarray
     param_shape: tuple
     broken: bool
+    blocks: tuple = ()
 
 
 def gradient_check_task(objective, theta, method="centered", h=1e-5, samples=None, broken=False, sweep_samples=30,
@@ -173,7 +177,10 @@ def gradient_check_task(objective, theta, method="centered", h=1e-5, samples=Non
                                                 method=method, should_stop=should_stop)
     except StopRequested:
         return None
-    return GradientCheckLab(check, hs, max_errors, median_errors, tuple(objective.param_shape), bool(broken))
+    # (capability has_layers: named blocks; a 2-D function's (x, y) is one block)
+    blocks = (tuple((block.name, block.offset, block.size) for block in objective.parameter_blocks())
+              if objective.has_layers else (("(x, y)", 0, theta.size),))
+    return GradientCheckLab(check, hs, max_errors, median_errors, tuple(objective.param_shape), bool(broken), blocks)
 
 
 # --------------------------------------------------------------------------- step size, sanity

@@ -15,6 +15,10 @@ from .widgets import ScientificSpinBox, combo
 # with room right of it for the "wrong" band's label
 HISTOGRAM_LOW, HISTOGRAM_HIGH = -16.0, 2.5
 HISTOGRAM_HEADROOM = 1.65   # the plot's height over the tallest bar
+# (short: a long title widened its column until the h sweep beside it was cut off)
+IMAGE_TITLE = "log10 relative error of each parameter"
+# a network's raster names its blocks in its axis label up to this many (a deep one: first ... last)
+RASTER_NAMES_SHOWN = 8
 
 
 class GradientCheckLab(LabPanel):
@@ -56,9 +60,7 @@ class GradientCheckLab(LabPanel):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         layout.addWidget(self.graphics, 1)
-        self.image_plot = self.graphics.addPlot(row=0, col=0, title="log10 relative error of each parameter of W")
-        self.image_plot.setLabel("bottom", "feature (last column: bias)", color="k")
-        self.image_plot.setLabel("left", "class", color="k")
+        self.image_plot = self.graphics.addPlot(row=0, col=0, title=IMAGE_TITLE)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image_plot.addItem(self.image)
         self.image_bar = pg.ColorBarItem(values=(-16, 0), colorMap=pg.colormap.get("CET-R4"), interactive=False)
@@ -67,10 +69,14 @@ class GradientCheckLab(LabPanel):
                                                                         "rule-of-thumb bands")
         self.histogram_plot.setLabel("bottom", "log10 relative error", color="k")
         self.histogram_plot.setLabel("left", "parameters", color="k")
+        # compared parameters (the verdict's), those straddling a kink, and those whose
+        # derivative the difference cannot resolve (both derivatives are noise there): the
+        # last two are left out of the verdict, so they are drawn apart
         self.histogram = pg.PlotDataItem([], [], stepMode="center", fillLevel=0, brush=(0, 114, 178, 150))
         self.kink_histogram = pg.PlotDataItem([], [], stepMode="center", fillLevel=0, brush=(213, 94, 0, 150))
-        self.histogram_plot.addItem(self.histogram)
-        self.histogram_plot.addItem(self.kink_histogram)
+        self.unresolved_histogram = pg.PlotDataItem([], [], stepMode="center", fillLevel=0, brush=(140, 140, 140, 150))
+        for item in (self.histogram, self.kink_histogram, self.unresolved_histogram):
+            self.histogram_plot.addItem(item)
         # each label inside the band it names: "< 1e-7" left of its line, "> 1e-2" right of it
         # each label's bottom at its height, above the bars (see HISTOGRAM_HEADROOM); the
         # first two overlap in x, so they stand one above the other
@@ -109,19 +115,26 @@ class GradientCheckLab(LabPanel):
         result, hs, shape = outcome.check, outcome.hs, outcome.param_shape
         grid = np.full(int(np.prod(shape)), np.nan)
         grid[result.indices] = np.log10(np.maximum(result.rel_error, 1e-16))
-        if len(shape) == 1:  # a network's flat vector: rows of a near-square raster, W1, b1, W2, b2 in order
+        if len(shape) == 1:  # a flat vector (a network's): rows of a near-square raster, the blocks in order
             width = int(np.ceil(np.sqrt(grid.size)))
             grid = np.concatenate([grid, np.full(width * width - grid.size, np.nan)])
             shape = (width, width)
-            self.image_plot.setTitle("log10 relative error of each parameter (W1, b1, W2, b2 row by row)")
+            names = [name for name, _, _ in outcome.blocks]
+            self.image_plot.setLabel("bottom", "parameters row by row, in layer order: " + ", ".join(names)
+                                     if len(names) <= RASTER_NAMES_SHOWN else
+                                     f"parameters row by row, in layer order: {names[0]} ... {names[-1]}", color="k")
+            self.image_plot.setLabel("left", "row", color="k")
         else:
-            self.image_plot.setTitle("log10 relative error of each parameter of W")
+            self.image_plot.setLabel("bottom", "feature (last column: bias)", color="k")
+            self.image_plot.setLabel("left", "class", color="k")
         self.image.setImage(grid.reshape(shape), autoLevels=False)
         self.image_bar.setLevels((-16, 0))
         logs = np.log10(np.maximum(result.rel_error, 1e-16))
         edges = np.linspace(HISTOGRAM_LOW, 0.5, 50)
         tallest = 0
-        for item, chosen in ((self.histogram, ~result.near_kink), (self.kink_histogram, result.near_kink)):
+        unresolved = result.unresolved & ~result.near_kink
+        for item, chosen in ((self.histogram, ~result.near_kink & ~result.unresolved),
+                             (self.kink_histogram, result.near_kink), (self.unresolved_histogram, unresolved)):
             counts, _ = np.histogram(logs[chosen], bins=edges)
             item.setData(edges, counts)
             tallest = max(tallest, int(counts.max(initial=0)))
@@ -141,10 +154,18 @@ class GradientCheckLab(LabPanel):
         else:
             said = f"<b style='color:#b00'>FAIL</b>: {html.escape(verdict.reason)}"
         undrawn = int(np.sum(~np.isfinite(outcome.max_errors)))
+        left_out = int(unresolved.sum())
+        by_block = result.worst_by_block(outcome.blocks)
         self.status.setText(
             f"{said}{' (the gradient is broken on purpose)' if outcome.broken else ''}.<br>"
             f"{result.indices.size} parameters checked at {self.point_text()}, {result.method} differences, "
-            f"h = {result.h:g}. Largest relative error away from kinks: <b>{verdict.worst:.2e}</b>. Bands: {bands}. "
+            f"h = {result.h:g}. Largest relative error away from kinks: <b>{verdict.worst:.2e}</b>"
+            + (" (" + ", ".join(f"{html.escape(name)} {worst:.1e}" for name, _, worst in by_block) + ")"
+               if len(by_block) > 1 else "")
+            + f". Bands: {bands}. "
             f"{kinks} parameter(s) straddle a kink (orange in the histogram; a legitimate disagreement). "
-            "The h sweep: truncation error grows to the right, round-off to the left"
+            + (f"{left_out} parameter(s) have a derivative below what the difference resolves (round-off "
+               f"{result.resolution:.1e}, or truncation where the derivative is 0): both numbers are noise there, "
+               "so they are left out of the verdict too (grey in the histogram). " if left_out else "")
+            + "The h sweep: truncation error grows to the right, round-off to the left"
             + (f"; {undrawn} h value(s) gave a NaN or infinite derivative and are not drawn." if undrawn else "."))

@@ -200,3 +200,36 @@ def test_initialization_task_on_the_data_needs_data():
     function = ClassifierSpec(objective="rosenbrock").build()
     with pytest.raises(HillwalkError, match="Gaussian"):
         tasks.initialization_task(function, inputs="data")
+
+
+def test_gradient_check_task_names_the_block_where_a_gradient_is_wrong():
+    """A network's check reports its largest error block by block: with the penalty's
+    gradient dropped (the broken gradient), the penalized weights' blocks are far off and
+    the unpenalized biases stay exact, which points at the bug. Parameters straddling a kink
+    or unresolved by the difference are not counted in any block."""
+    from hillwalk.core import experiment
+
+    objective = experiment.build_objective(ClassifierSpec(dataset="iris", model="net", hidden=(6, 5), lam=0.1))
+    theta = objective.initial_theta(seed=0)
+    outcome = tasks.gradient_check_task(objective, theta, broken=True, sweep_samples=4)
+    names = [name for name, _, _ in outcome.blocks]
+    assert names == [block.name for block in objective.parameter_blocks()] and len(names) == 6
+    assert [size for _, _, size in outcome.blocks] == [block.size for block in objective.parameter_blocks()]
+    check = outcome.check
+    compared = ~check.near_kink & ~check.unresolved
+    worst = {name: (count, error) for name, count, error in check.worst_by_block(outcome.blocks)}
+    for name, offset, size in outcome.blocks:
+        inside = compared & (check.indices >= offset) & (check.indices < offset + size)
+        if inside.any():
+            assert worst[name] == (int(inside.sum()), float(check.rel_error[inside].max()))
+        else:
+            assert name not in worst
+    weights = [name for name in worst if name.startswith("W")]
+    biases = [name for name in worst if name.startswith("b")]
+    assert weights and biases
+    assert all(worst[name][1] > 1e-3 for name in weights)   # the dropped penalty: wrong by far
+    assert all(worst[name][1] < 1e-6 for name in biases)    # not penalized: still exact
+    # a 2-D function's (x, y) is one block
+    beale = experiment.build_objective(ClassifierSpec(objective="beale"))
+    point = tasks.gradient_check_task(beale, np.array([1.0, 0.5]), sweep_samples=2)
+    assert point.blocks == (("(x, y)", 0, 2),) and point.check.worst_by_block(point.blocks)[0][:2] == ("(x, y)", 2)

@@ -23,6 +23,12 @@ def test_gradcheck_of_a_network_passes_and_says_what_it_checked():
         assert result.returncode == 0, result.stderr
         assert f"16 {activation} units" in result.stdout and "W1 2 x 16" in result.stdout
         assert "PASS" in result.stdout
+    # the largest error block by block, in layout order, with how many were compared
+    tanh = run("gradcheck", *NET, "--activation", "tanh", "--samples", "0")
+    line = next(text for text in tanh.stdout.splitlines() if text.startswith("largest relative error by block"))
+    blocks = [part.split()[0] for part in line.split(": ", 1)[1].split(", ")]
+    counts = [int(part.split("(")[1].rstrip(")")) for part in line.split(": ", 1)[1].split(", ")]
+    assert blocks == ["W1", "b1", "W2", "b2"] and counts == [32, 16, 48, 3]   # (tanh: no kinks, all compared)
 
 
 def test_render_of_a_network_records_the_model_and_the_bias_choice(tmp_path):

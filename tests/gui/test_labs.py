@@ -45,6 +45,8 @@ def test_gradient_check_lab_shows_core_values(qtbot, window):
     expected = gradient_check(state.objective, theta)
     np.testing.assert_array_equal(result.rel_error, expected.rel_error)
     assert shape == (10, 65) and lab.image.image.shape == (10, 65)
+    assert lab.image_plot.getAxis("left").labelText == "class"
+    assert lab.image_plot.getAxis("bottom").labelText == "feature (last column: bias)"
     assert result.max_rel_error_away_from_kinks < 1e-6
     assert np.argmin(max_errors) not in (0, hs.size - 1)  # round-off left, truncation right
     assert "Largest relative error away from kinks" in lab.status.text()
@@ -435,3 +437,51 @@ def test_every_lab_exports_to_png_and_svg(qtbot, window, tmp_path, monkeypatch, 
     window.export_tab_actions["svg"].trigger()
     assert ElementTree.parse(svg).getroot().tag.endswith("svg")
     qtbot.waitUntil(lambda: not window.state.jobs.live, timeout=SCENE_TIMEOUT_MS)
+
+
+@pytest.mark.scene("small_wide_network_session")
+def test_gradient_check_lab_on_a_network_names_its_blocks_and_shows_what_it_left_out(qtbot, window):
+    """On a network the lab says which block has the largest error, names the raster's
+    blocks (not "class" and "feature", a linear classifier's), draws the parameters the
+    difference cannot resolve apart (grey) and says they are left out of the verdict, and
+    keeps the h sweep inside the window at 1280 x 720 (a long title once pushed it out)."""
+    window.resize(1280, 720)
+    lab = open_lab(qtbot, window, "Gradient check")
+
+    def type_samples():
+        lab.samples.setFocus()
+        lab.samples.lineEdit().selectAll()
+        qtbot.keyClicks(lab.samples.lineEdit(), "1500")
+        qtbot.keyClick(lab.samples.lineEdit(), QtCore.Qt.Key.Key_Return)
+
+    wait_for_new_result(qtbot, window, "Gradient check", type_samples)
+
+    def choose_centre():   # (the last choice: one change, one check)
+        lab.point.setFocus()
+        qtbot.keyClick(lab.point, QtCore.Qt.Key.Key_End)
+
+    outcome = wait_for_new_result(qtbot, window, "Gradient check", choose_centre)
+    assert lab.point.currentData() == "center" and window.state.labs.settings["gradcheck"]["point"] == "center"
+    check = outcome.check
+    assert check.indices.size == 1500
+    text = lab.status.text()
+    by_block = check.worst_by_block(outcome.blocks)
+    assert [name for name, _, _ in by_block] == ["W1", "b1", "W2", "b2"]
+    for name, _, worst in by_block:
+        assert f"{name} {worst:.1e}" in text
+    assert "W1, b1, W2, b2" in lab.image_plot.getAxis("bottom").labelText
+    assert lab.image_plot.getAxis("left").labelText == "row"
+    unresolved = check.unresolved & ~check.near_kink
+    compared = ~check.near_kink & ~check.unresolved
+    assert unresolved.sum() > 0   # (at a trained centre: dead units' derivatives are 0)
+    assert lab.unresolved_histogram.yData.sum() == unresolved.sum()
+    assert lab.histogram.yData.sum() == compared.sum()
+    assert f"{int(unresolved.sum())} parameter(s) have a derivative below what the difference resolves" in text
+    assert "left out of the verdict too" in text
+
+    def sweep_inside():
+        view = lab.graphics.viewport().rect()
+        plot = lab.graphics.mapFromScene(lab.sweep_plot.sceneBoundingRect()).boundingRect()
+        return view.contains(plot)
+
+    qtbot.waitUntil(sweep_inside, timeout=UI_TIMEOUT_MS)
