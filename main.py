@@ -216,7 +216,25 @@ def with_model_options(problem, args):
                             f"{'it' if len(changes) == 1 else 'them'} out")
     if changes.get("model", problem.model) == "linear":
         refuse_network_options([name for name in NETWORK_OPTIONS if name in changes])
+    refuse_activation_options([name for name in ("slope", "pieces") if name in changes],
+                              changes.get("activation", problem.activation))
     return dataclasses.replace(problem, **changes) if changes else problem
+
+
+# options of one activation: --slope leaky ReLU's, --pieces maxout's
+ACTIVATION_OPTIONS = {"slope": "leaky_relu", "pieces": "maxout"}
+
+
+def refuse_activation_options(names, activation):
+    """--slope and --pieces mean something for one activation each (leaky ReLU's negative
+    slope, maxout's pieces): refuse those of ``names`` given with another activation."""
+    from hillwalk.core.errors import HillwalkError
+
+    wrong = [name for name in names if ACTIVATION_OPTIONS[name] != activation]
+    if wrong:
+        raise HillwalkError("; ".join(f"--{name}: an option of --activation {ACTIVATION_OPTIONS[name]}, but the "
+                                      f"activation is {activation}; add --activation {ACTIVATION_OPTIONS[name]} "
+                                      "(or leave it out)" for name in wrong))
 
 
 # trace's options that describe a classifier on data (refused with a 2-D function)
@@ -267,11 +285,25 @@ def refuse_options_that_do_not_apply(args, dests, applies: bool, why: str):
                             + why.format(it="it" if len(given) == 1 else "them"))
 
 
+def refuse_schedule_options(args, schedule):
+    """Each learning-rate schedule's own options (step: --gamma, --every; exp and inv: --k)
+    given with another ``schedule`` would be ignored: refuse them (those typed: see
+    :func:`options_given`)."""
+    refuse_options_that_do_not_apply(args, ["gamma", "every"], schedule == "step",
+                                     f"step decay's options, but the schedule is {schedule}; add --schedule "
+                                     "step (or leave {it} out)")
+    refuse_options_that_do_not_apply(args, ["k"], schedule in ("exp", "inv"),
+                                     f"the exp and inv schedules' rate, but the schedule is {schedule}; add "
+                                     "--schedule exp or inv (or leave {it} out)")
+
+
 def problem_spec_from_args(args):
     from hillwalk.core.models.problem import ClassifierSpec
 
     if args.model == "linear":   # (options_given: the options' defaults cannot be told from typed ones)
         refuse_network_options(options_given(args, NETWORK_OPTIONS))
+    else:
+        refuse_activation_options(options_given(args, list(ACTIVATION_OPTIONS)), args.activation)
     refuse_options_that_do_not_apply(args, ["delta"], args.loss == "svm",
                                      f"the SVM's margin, but the loss is {args.loss}; add --loss svm (or leave {{it}} out)")
     refuse_options_that_do_not_apply(args, ["beta"], args.reg == "elastic",
@@ -595,6 +627,8 @@ def race_methods(enabled, args):
     from hillwalk.core.optimization.optimizers import METHOD_INFO, Schedule
 
     if args.optimizer is not None:
+        # (before the defaults are filled in: race's options default to None, "not given")
+        refuse_schedule_options(args, args.schedule or OPTIMIZER_DEFAULTS["schedule"])
         for name, value in OPTIMIZER_DEFAULTS.items():
             if getattr(args, name) is None:
                 setattr(args, name, value)
@@ -747,6 +781,7 @@ def trace_setup_from_options(args):
     from hillwalk.core.errors import HillwalkError
     from hillwalk.core.models.testfunctions import make_test_function
 
+    refuse_schedule_options(args, args.schedule)
     specs = optimizer_specs_from_args(args)
     objective_named = args.objective + (" (the default)" if not options_given(args, ["objective"]) else "")
     refuse_options_that_do_not_apply(args, ["condition", "angle"], args.objective == "quadratic",
@@ -1034,10 +1069,17 @@ def run_search(args, out=None):
     """A hyperparameter search (core.labs.tasks.search_task, the lab's task)."""
     out = sys.stdout if out is None else out
 
+    from hillwalk.core.errors import HillwalkError
     from hillwalk.core.labs.hyperparameter_search import SearchSpec, default_workers, write_csv
     from hillwalk.core.labs.tasks import search_task
 
     path = optional_output(args.out, (".csv",))
+    # the search draws lambda itself: a fixed one, or none to draw, would be ignored
+    refuse_options_that_do_not_apply(args, ["lam"], False,
+                                     "the search draws lambda from its range, --reg LOW HIGH; leave {it} out")
+    if args.reg == "none":
+        raise HillwalkError("--regularizer none: the search draws lambda, the regularizer's strength, and there is "
+                            "none to draw without one; choose --regularizer l2 (the default), l1 or elastic")
     problem = problem_spec_from_args(args)
     spec = SearchSpec(strategy=args.strategy, trials=args.trials, lr=tuple(args.lr_range), reg=tuple(args.reg_range),
                       hidden=None if args.search_hidden is None else tuple(args.search_hidden),
@@ -1134,6 +1176,7 @@ def run_babysit(args, out=None):
     from hillwalk.core.labs.tasks import babysit_task
 
     path = optional_output(args.out, (".json", ".png"))
+    refuse_schedule_options(args, args.schedule)
     problem = problem_spec_from_args(args)
     objective = build_objective(problem)
     report = babysit_task(objective, args.method, args.lr, args.batch_size or None, args.epochs, args.schedule,

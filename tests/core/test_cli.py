@@ -76,15 +76,48 @@ def test_user_errors_print_one_line_and_exit_2(args, fragment):
     (("render", "--center", "init", "--train-steps", "50"), "--train-steps: how long the centre is trained"),
     (("hessian", "--dataset", "iris", "--at", "init", "--train-steps", "50"),
      "--train-steps: how long the weights are trained, but --at init"),
+    # an activation's own options with another activation
+    (("gradcheck", "--model", "net", "--slope", "0.2"),
+     "--slope: an option of --activation leaky_relu, but the activation is relu; add --activation leaky_relu"),
+    (("gradcheck", "--model", "net", "--activation", "tanh", "--pieces", "3"),
+     "--pieces: an option of --activation maxout, but the activation is tanh; add --activation maxout"),
+    (("render", "--model", "net", "--activation", "maxout", "--slope", "0.2"), "--slope: an option of --activation"),
+    # a schedule's own options with another schedule
+    (("babysit", "--dataset", "iris", "--gamma", "0.3"),
+     "--gamma: step decay's options, but the schedule is constant; add --schedule step"),
+    (("babysit", "--dataset", "iris", "--schedule", "exp", "--every", "3"), "--every: step decay's options"),
+    (("babysit", "--dataset", "iris", "--schedule", "step", "--k", "0.3"),
+     "--k: the exp and inv schedules' rate, but the schedule is step; add --schedule exp or inv"),
+    (("trace", "--gamma", "0.3"), "--gamma: step decay's options, but the schedule is constant"),
+    # what the search draws itself
+    (("search", "--dataset", "iris", "--lam", "0.1"), "--lam: the search draws lambda from its range, --reg LOW HIGH"),
+    (("search", "--dataset", "iris", "--regularizer", "none"),
+     "--regularizer none: the search draws lambda, the regularizer's strength"),
 ])
 def test_an_option_that_means_nothing_for_what_was_asked_is_refused(tmp_path, args, fragment):
     """Not silently ignored: one line naming the options, and the way out, before any work."""
-    out = tmp_path / ("out.npz" if args[0] in ("render", "hessian") else "out.csv")
-    result = run(*args, *(("--out", str(out)) if args[0] in ("render", "trace", "hessian") else ()))
+    out = tmp_path / ("out.npz" if args[0] in ("render", "hessian") else "out.json" if args[0] == "babysit" else
+                      "out.csv")
+    result = run(*args, *(("--out", str(out)) if args[0] in ("render", "trace", "hessian", "babysit", "search")
+                          else ()))
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], result.stderr
     assert not out.exists()
+
+
+def test_options_that_apply_are_taken(tmp_path):
+    """The refusals above leave the options that apply alone: an activation's and a
+    schedule's own options with it."""
+    for args in (("gradcheck", "--dataset", "iris", "--model", "net", "--hidden", "4", "--activation", "leaky_relu",
+                  "--slope", "0.2", "--samples", "5"),
+                 ("gradcheck", "--dataset", "iris", "--model", "net", "--hidden", "4", "--activation", "maxout",
+                  "--pieces", "3", "--samples", "5"),
+                 ("trace", "--schedule", "step", "--gamma", "0.3", "--every", "5", "--steps", "5", "--out",
+                  str(tmp_path / "step.csv")),
+                 ("trace", "--schedule", "inv", "--k", "0.3", "--steps", "5", "--out", str(tmp_path / "inv.csv"))):
+        result = run(*args)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_function_sessions_race_refuses_network_options(tmp_path):
@@ -148,3 +181,11 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, unbuffer
     assert process.returncode == 141, stderr
     assert stderr == b""
     assert (tmp_path / "slice.npz").exists()   # the work was done; only its report had no reader
+
+
+def test_a_race_refuses_an_activation_option_its_network_does_not_use(tmp_path):
+    """race --model net --slope: the session's (and the default) activation is ReLU, which
+    has no negative slope; refused before anything is computed."""
+    result = run("race", "--model", "net", "--slope", "0.2", "--out", str(tmp_path / "r.gif"))
+    assert result.returncode == 2 and not (tmp_path / "r.gif").exists()
+    assert "--slope: an option of --activation leaky_relu, but the activation is relu" in result.stderr
