@@ -179,7 +179,7 @@ def test_a_deep_session_round_trips_and_newer_versions_are_refused(tmp_path):
                       slice=SliceSpec(**SMALL_SLICE, bn_mode="train", dropout_mode="mean:3"))
     path = session.save(tmp_path / "deep.hillwalk.json")
     data = json.loads(path.read_text())
-    assert data["version"] == SCHEMA_VERSION == 4 and data["problem"]["hidden"] == [8, 8]
+    assert data["version"] == SCHEMA_VERSION == 5 and data["problem"]["hidden"] == [8, 8]
     assert data["slice"]["dropout_mode"] == "mean:3"
     again = Session.load(path)
     assert again.problem == session.problem and again.slice == session.slice
@@ -337,6 +337,8 @@ TWO_LAYER_GRADCHECK = """\
 gradient check: spiral, 240 training examples, svm loss, l2 regularization (lambda 0.001)
 network: 16 relu units; W1 2 x 16, b1 16, W2 16 x 3, b2 3 = 99 parameters at he initialization (seed 0); \
 99 checked, centered differences, h = 1e-05
+largest relative error by block (parameters compared): W1 5.31e-09 (32), b1 4.77e-10 (16), W2 2.50e-10 (48), \
+b2 3.51e-11 (3)
 relative error: median 5.92e-12, 90th percentile 7.88e-11, bands <1e-07: 99, 1e-07..0.0001: 0, \
 0.0001..0.01: 0, >=0.01: 0
 max relative error: 5.314e-09 (threshold 1e-06) -> PASS
@@ -345,6 +347,7 @@ TWO_LAYER = ("--model", "net", "--hidden", "16", "--dataset", "spiral", "--prepr
 
 
 def test_the_two_layer_command_line_outputs_are_unchanged(tmp_path):
+    # (the numbers as before deep networks; the per-block line came later, with its own numbers)
     result = run("gradcheck", *TWO_LAYER, "--loss", "svm", "--samples", "0")
     assert result.returncode == 0 and result.stdout == TWO_LAYER_GRADCHECK
     out = tmp_path / "r.npz"
