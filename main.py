@@ -583,7 +583,7 @@ def run_race(args, out=None):
     slice_spec = with_mode_options(session.slice, args)
     # The same tasks, in the same order, as the app's workers: objective, plane, slice, runs.
     objective = experiment.build_objective(problem)
-    plane = experiment.build_plane(objective, slice_spec)
+    plane = experiment.build_plane(objective, slice_spec, problem=problem)
     if plane.dir2 is None:
         raise HillwalkError("the race is drawn on a 2-D slice; the session's slice is a 1-D cut")
     landscape = experiment.compute_landscape(objective, plane, slice_spec)
@@ -762,7 +762,7 @@ def trace_setup_from_session(args):
     if not specs:
         raise HillwalkError(f"{args.session}: the session has no enabled optimizer")
     objective = experiment.build_objective(session.problem)
-    plane = experiment.build_plane(objective, session.slice)
+    plane = experiment.build_plane(objective, session.slice, problem=session.problem)
     args.steps, args.seed = session.race.steps, session.race.seed
     if objective.has_own_plane:
         # a 2-D function: its plane is its own x and y, so "in the plane" changes nothing
@@ -1006,7 +1006,7 @@ def run_render(args, out=None):
     else:
         problem, spec = problem_spec_from_args(args), slice_spec_from_args(args)
     objective = experiment.build_objective(problem)
-    plane = experiment.build_plane(objective, spec)
+    plane = experiment.build_plane(objective, spec, problem=problem)
     landscape = experiment.compute_landscape(objective, plane, spec)
     settings = {"problem": problem.to_dict(), "slice": spec.to_dict()}
     meta = landscape_meta(landscape, settings, objective)

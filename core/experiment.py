@@ -69,12 +69,23 @@ def rebuild_regularization(problem, objective):
     return problem.model_on(objective.train, objective.val)
 
 
-def build_plane(objective, slice_spec, center=None, center_label=None, report=_quiet, should_stop=None) -> Plane:
+def build_plane(objective, slice_spec, center=None, center_label=None, report=_quiet, should_stop=None,
+                problem=None) -> Plane:
     """The plane (or line) of ``slice_spec`` for ``objective``; ``center`` (parameters)
     replaces the center the settings would choose (e.g. an optimizer's position). The
     centre's training reports its progress and ends early when ``should_stop()`` returns
-    True (a stopped job's plane is discarded by whoever stopped it)."""
+    True (a stopped job's plane is discarded by whoever stopped it).
+
+    Where ``slice_spec.center_regularization`` is set (a session saved after a change of
+    the regularization alone, the plane kept), the centre and directions are found for
+    ``problem`` (the ClassifierSpec ``objective`` was built from) with that regularization,
+    on the same data: the plane the session was saved with."""
     report(0.0, "center and directions")
+    if slice_spec.center_regularization is not None and center is None:
+        if problem is None:
+            raise HillwalkError("the slice's centre was found under another regularization: build_plane needs the "
+                                "problem to find it again (problem=)")
+        objective = rebuild_regularization(slice_spec.center_regularization.applied_to(problem), objective)
     return slice_spec.plane(objective, center=center, center_label=center_label,
                             progress=lambda fraction: report(fraction, "training the centre"),
                             should_stop=should_stop)

@@ -37,7 +37,7 @@ from hillwalk.core.io.session import (
 )
 from hillwalk.core.landscapes.directions import Plane
 from hillwalk.core.landscapes.landscape import Landscape
-from hillwalk.core.landscapes.slices import SliceSpec
+from hillwalk.core.landscapes.slices import CenterRegularization, SliceSpec
 from hillwalk.core.limits import RANGES, check
 from hillwalk.core.models.interface import check_settings
 from hillwalk.core.models.problem import ClassifierSpec, parse_widths
@@ -131,6 +131,10 @@ class AppState(QtCore.QObject):
         self.cut: Landscape | None = None
         self.runs: dict[int, RunResult] = {}
         self.custom_center = None        # (label, theta, entry id): an optimizer's position as the centre
+        # the regularization the plane's centre and directions were found under, where it is
+        # not the problem's (a regularization change keeps the plane); a saved session
+        # records it as its slice's center_regularization, so that it opens on this plane
+        self._center_regularization: CenterRegularization | None = None
         self.frame = 0
         self.playing = True
         self.jobs = JobSlots(self)
@@ -471,14 +475,15 @@ class AppState(QtCore.QObject):
         self._start_first("reg", job)
 
     def _request_plane(self):
-        objective, spec = self.objective, self.slice
+        objective, spec, problem = self.objective, self.slice, self.problem
         label, theta = self.custom_center[:2] if self.custom_center is not None else (None, None)
         self.jobs.cancel("slice")
         self.jobs.cancel("cut")
         self.jobs.cancel_matching("run:")
 
         def job(report, should_stop):
-            return experiment.build_plane(objective, spec, theta, label, report, should_stop)
+            # (with the regularization it is found under: a change of it may land meanwhile)
+            return experiment.build_plane(objective, spec, theta, label, report, should_stop), problem
 
         self.jobs.start("plane", job)
 
@@ -728,6 +733,7 @@ class AppState(QtCore.QObject):
         elif kind == "problem":
             objective, plane = result
             self.problem = self._pending_problem
+            self._center_regularization = None   # (the plane was found for this problem)
             self.custom_center = None  # an optimizer's position on the old objective means nothing now
             if self._switching_objective:
                 self._switching_objective = False
@@ -736,6 +742,9 @@ class AppState(QtCore.QObject):
             self._adopt_objective(objective, plane)
         elif kind == "reg":
             proposed, objective, based_on, (scene, traced) = result
+            # the plane is kept: it stays the one found under the regularization before
+            kept = self._center_regularization or CenterRegularization.of(self.problem)
+            self._center_regularization = None if kept == CenterRegularization.of(proposed) else kept
             self.problem, self.objective = proposed, objective
             if scene is not None and based_on is self.landscape and not self.jobs.is_live("slice"):
                 # what is on screen first, then the rest: the panels' rules and the views'
@@ -749,7 +758,10 @@ class AppState(QtCore.QObject):
             self._request_cut()
             self._restart_runs()
         elif kind == "plane":
-            self._adopt_plane(result)
+            plane, problem = result
+            found_under = CenterRegularization.of(problem)
+            self._center_regularization = None if found_under == CenterRegularization.of(self.problem) else found_under
+            self._adopt_plane(plane)
         elif kind == "slice":
             scene, traced = result
             if scene is None:
@@ -844,7 +856,8 @@ class AppState(QtCore.QObject):
         """Every setting as a :class:`~core.io.session.Session` (titled ``title``, or the
         opened session's title), with the opened session's caption and the Compare two
         models lab's sides."""
-        scene = Session(self.problem, self.slice, self.race,
+        scene = Session(self.problem, replace(self.slice, center_regularization=self._center_regularization),
+                        self.race,
                         [OptimizerSetting(e.spec, e.color, e.enabled) for e in self.optimizers],
                         asdict(self.view), comparison=self.labs.comparison())
         # the opened session's title and caption describe its scene: a scene changed since
@@ -892,7 +905,11 @@ class AppState(QtCore.QObject):
         self.jobs.cancel_all()
         self._pending_problem = None
         self._switching_objective = False
-        self.problem, self.slice, self.view, self.race = session.problem, session.slice, view, session.race
+        # (the slice in force has no centre regularization of its own: the next plane found is
+        # found for the problem; the one being opened was found under the session's)
+        self.problem, self.view, self.race = session.problem, view, session.race
+        self.slice = replace(session.slice, center_regularization=None)
+        self._center_regularization = session.slice.center_regularization
         self.title, self.caption = session.title, session.caption
         self._opened_scene = _scene_of(session)
         self.labs.set_comparison(session.comparison)
@@ -932,7 +949,7 @@ def objective_and_plane(problem: ClassifierSpec, slice_spec: SliceSpec, report, 
         check_settings(objective, problem=problem, slice_spec=slice_spec, changed=("component",))
     report(0.5, "training the center")
     return objective, experiment.build_plane(objective, slice_spec, report=lambda f, text: report(0.5 + 0.5 * f, text),
-                                             should_stop=should_stop)
+                                             should_stop=should_stop, problem=problem)
 
 
 def plane_in_modes(objective, plane: Plane, slice_spec: SliceSpec) -> Plane:

@@ -33,10 +33,13 @@ FORMAT = "hillwalk-session"
 # read), with batchnorm, keep_prob, residual and pieces; the slice's bn_mode and dropout_mode.
 # 4: a "caption" (a paragraph shown with the session) and the Compare two models lab's
 # sides ("comparison": {"a": ..., "b": ...}, see core.labs.comparison.ModelVariant).
+# 5: the slice's "center_regularization": the regularization its centre and directions were
+# found under when it is not the problem's (saved after a change of the regularization
+# alone, which keeps the plane); null or absent: the problem's.
 # Older files take the defaults of the new fields, which give their numbers unchanged, with
 # one exception: a network with dropout (version 3) now trains its slice's centre with a
 # fresh mask at every step, as runs do, where it was fitted to one fixed mask.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # A caption is a paragraph, not a document.
 MAX_CAPTION_CHARS = 2000
 SUFFIX = ".hillwalk.json"

@@ -5,12 +5,13 @@ Seeds: the initial weights use ``seed``, the random directions ``seed + 1``.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from ..errors import HillwalkError, require_choice
 from ..limits import check, check_numbers
+from ..models.regularizers import REGULARIZER_KINDS
 from .centers import train_full_batch
 from .directions import (
     BIAS_MODES,
@@ -32,6 +33,58 @@ BN_MODES = ("eval", "train")
 DROPOUT_SLICE_MODES = ("off", "fixed", "mean:K")
 DIRECTION_CHOICES = ("gaussian", "filter", "layer", "model", "gradient", "pca", "coords", "interpolate", "hessian",
                      "minmax")
+
+
+@dataclass(frozen=True)
+class CenterRegularization:
+    """The regularization a slice's centre and directions were found under, where it is
+    not the problem's: the app keeps the plane when only the regularization changes (the
+    new lambda's slice on the same plane, the centre kept), so a session saved then records
+    the old settings here, and opening it finds the same plane again.
+
+    Attributes are those of :class:`~core.models.problem.ClassifierSpec`: ``regularizer``
+    (one of REGULARIZER_KINDS), ``lam``, ``beta`` and ``regularize_bias``.
+    """
+
+    regularizer: str
+    lam: float
+    beta: float
+    regularize_bias: bool
+
+    def __post_init__(self):
+        require_choice(self.regularizer, REGULARIZER_KINDS, "regularizer")
+        for name in ("lam", "beta"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise HillwalkError(f"the centre's regularization: {name} must be a number, got {value!r}")
+            check(f"problem.{name}", value)
+            object.__setattr__(self, name, float(value))
+        if not isinstance(self.regularize_bias, bool):
+            raise HillwalkError(f"the centre's regularization: regularize_bias must be true or false, got "
+                                f"{self.regularize_bias!r}")
+
+    @classmethod
+    def of(cls, problem) -> "CenterRegularization":
+        """A problem's (a ClassifierSpec) regularization settings."""
+        return cls(problem.regularizer, problem.lam, problem.beta, problem.regularize_bias)
+
+    @classmethod
+    def from_dict(cls, data, where="slice.center_regularization") -> "CenterRegularization":
+        if not isinstance(data, dict):
+            raise HillwalkError(f"{where} must be an object with regularizer, lam, beta and regularize_bias")
+        names = ("regularizer", "lam", "beta", "regularize_bias")
+        if set(data) != set(names):
+            raise HillwalkError(f"{where} must have exactly regularizer, lam, beta and regularize_bias, got "
+                                f"{', '.join(sorted(map(str, data))) or 'nothing'}")
+        try:
+            return cls(**{name: data[name] for name in names})
+        except HillwalkError as error:
+            raise HillwalkError(f"{where}: {error}") from None
+
+    def applied_to(self, problem):
+        """``problem`` (a ClassifierSpec) with these regularization settings."""
+        return replace(problem, regularizer=self.regularizer, lam=self.lam, beta=self.beta,
+                       regularize_bias=self.regularize_bias)
 
 
 @dataclass(frozen=True)
@@ -74,6 +127,10 @@ class SliceSpec:
         Networks with dropout: "off" evaluates without dropout; "fixed" with one mask
         (per training example and layer) drawn from the problem's seed; "mean:K" averages
         the loss over K such masks (K from 2 to 100). Without dropout it changes nothing.
+    center_regularization : CenterRegularization or None
+        The regularization the centre and directions are found under where it is not the
+        problem's (see :class:`CenterRegularization`; a JSON object in a session); None:
+        the problem's own. Honoured by :func:`core.experiment.build_plane`.
     """
 
     center: str = "trained"
@@ -92,8 +149,12 @@ class SliceSpec:
     budget_mb: float = DEFAULT_BUDGET_BYTES / 2 ** 20
     bn_mode: str = "eval"
     dropout_mode: str = "off"
+    center_regularization: CenterRegularization | None = None
 
     def __post_init__(self):
+        if self.center_regularization is not None and not isinstance(self.center_regularization,
+                                                                     CenterRegularization):
+            object.__setattr__(self, "center_regularization", CenterRegularization.from_dict(self.center_regularization))
         require_choice(self.bn_mode, BN_MODES, "batch-norm mode of the slice")
         object.__setattr__(self, "dropout_mode", check_dropout_mode(self.dropout_mode))
         if self.center not in CENTERS:

@@ -78,6 +78,12 @@ def valid(session):
     (lambda d: d.update(optimizers={"a": 1}), "'optimizers' must be a list"),
     (lambda d: d.update(view=[]), "'view' must be an object"),
     (lambda d: d.update(extra=1), "unknown field\\(s\\) extra"),
+    (lambda d: d["slice"].update(center_regularization=0.1), "center_regularization must be an object"),
+    (lambda d: d["slice"].update(center_regularization={"lam": 0.1}), "must have exactly regularizer, lam, beta"),
+    (lambda d: d["slice"].update(center_regularization={"regularizer": "l2", "lam": -1, "beta": 1.0,
+                                                        "regularize_bias": False}), "lambda must be a number in"),
+    (lambda d: d["slice"].update(center_regularization={"regularizer": "l3", "lam": 0.1, "beta": 1.0,
+                                                        "regularize_bias": False}), "unknown regularizer 'l3'"),
 ])
 def test_hand_edited_invalid_sessions_are_refused_with_the_field_named(session, tmp_path, mutate, message):
     data = valid(session)
@@ -182,3 +188,38 @@ def test_equal_scales_are_automatic_on_a_functions_own_x_and_y_only():
         assert draws_equal_scales("equal", plane) and not draws_equal_scales("fill", plane)
     with pytest.raises(HillwalkError, match="axis scales"):
         draws_equal_scales("square", model_plane)
+
+
+def test_a_slice_centred_under_another_regularization_finds_that_plane_again(tmp_path):
+    """A session saved after a regularization change alone (the app keeps the plane)
+    records the old settings as slice.center_regularization: the plane is found for them,
+    the slice drawn for the problem's, in the app and on the command line alike."""
+    from dataclasses import replace
+
+    from hillwalk.core import experiment
+    from hillwalk.core.landscapes.slices import CenterRegularization
+
+    before = ClassifierSpec(dataset="iris", lam=1e-3)
+    after = replace(before, lam=0.5)
+    spec = SliceSpec(grid=11, train_steps=40)
+    old_objective = experiment.build_objective(before)
+    kept_plane = experiment.build_plane(old_objective, spec)
+    objective = experiment.rebuild_regularization(after, old_objective)
+    recorded = replace(spec, center_regularization=CenterRegularization.of(before))
+    found = experiment.build_plane(experiment.build_objective(after), recorded, problem=after)
+    np.testing.assert_array_equal(found.center, kept_plane.center)
+    np.testing.assert_array_equal(found.dir1, kept_plane.dir1)
+    retrained = experiment.build_plane(objective, spec)
+    assert not np.allclose(retrained.center, kept_plane.center)   # (what opening without the record gave)
+    with pytest.raises(HillwalkError, match="needs the problem"):
+        experiment.build_plane(objective, recorded)
+    # render --session draws the kept plane's slice at the new lambda
+    session = Session(after, recorded, RaceSettings(steps=5), [OptimizerSetting(OptimizerSpec("sgd", lr=0.1))])
+    path = session.save(tmp_path / "kept.hillwalk.json")
+    assert Session.load(path).slice.center_regularization == CenterRegularization.of(before)
+    out = tmp_path / "slice.npz"
+    result = run("render", "--session", str(path), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    expected = experiment.compute_landscape(objective, kept_plane, recorded)
+    with np.load(out) as archive:
+        np.testing.assert_array_equal(archive["loss"], expected.values)

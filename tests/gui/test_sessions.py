@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 import pytest
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from tests.gui.conftest import SCENE_TIMEOUT_MS
 
@@ -115,3 +115,44 @@ def test_a_saved_session_reopens_on_the_lab_that_was_in_front(qtbot, window, tmp
     window.show_lab("")
     window.open_session(path)
     qtbot.waitUntil(lambda: window.current_lab_name() == "Decision regions", timeout=SCENE_TIMEOUT_MS)
+
+
+def test_a_session_saved_after_a_regularization_change_reopens_on_the_same_plane(qtbot, window, tmp_path,
+                                                                                 monkeypatch):
+    """A new lambda keeps the plane (its centre was trained at the old one); the saved
+    session records that regularization as its slice's center_regularization, so reopening
+    finds the same centre and directions and draws the same slice and paths. (It recorded
+    only the new lambda: reopening trained the centre anew, at it, and the view changed.)
+    Retrain centre makes the plane the new lambda's again, and the record goes."""
+    from tests.gui.conftest import type_into
+
+    state = window.state
+    old_lam = state.problem.lam
+    type_into(qtbot, window.model_panel.lam, f"{old_lam * 50:g}")
+    qtbot.waitUntil(lambda: state.problem.lam == old_lam * 50 and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    center, dir1 = state.plane.center.copy(), state.plane.dir1.copy()
+    saved_values, saved_paths = snapshot(state)
+    path = tmp_path / "kept.hillwalk.json"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.save_session_action.trigger()
+    recorded = json.loads(path.read_text())["slice"]["center_regularization"]
+    assert recorded == {"regularizer": state.problem.regularizer, "lam": old_lam, "beta": state.problem.beta,
+                        "regularize_bias": state.problem.regularize_bias}
+
+    qtbot.mouseClick(window.landscape_panel.retrain, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.scene_complete() and not np.array_equal(state.plane.center, center),
+                    timeout=SCENE_TIMEOUT_MS)
+    assert state.session().slice.center_regularization is None   # the plane is the new lambda's now
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.open_session_action.trigger()
+    qtbot.waitUntil(lambda: window.scene_complete() and np.array_equal(state.plane.center, center),
+                    timeout=SCENE_TIMEOUT_MS)
+    np.testing.assert_array_equal(state.plane.dir1, dir1)
+    assert state.problem.lam == old_lam * 50
+    values, paths = snapshot(state)
+    np.testing.assert_array_equal(values, saved_values)
+    for key in paths:
+        np.testing.assert_array_equal(paths[key], saved_paths[key])
+    # saved again as it is, the record stays
+    assert state.session().slice.center_regularization.lam == old_lam
