@@ -30,8 +30,10 @@ index (step decay every ``every`` epochs, ``exp(-k epoch)``, ``1 / (1 + k epoch)
 Verdict thresholds (see :func:`curves_verdict` and :func:`ratio_verdict`): a final gap of
 train minus validation accuracy of at least :data:`OVERFIT_GAP` is overfitting; a gap of
 at most :data:`SMALL_GAP` with training accuracy below :data:`HIGH_ACCURACY` is capacity to
-spare; ratios whose median lies outside [:data:`RATIO_LOW`, :data:`RATIO_HIGH`] are too
-small or too large a rate, inside it near the notes' :data:`RATIO_TARGET`.
+spare, once training is done (at least :data:`MIN_EPOCHS_TO_JUDGE` epochs, the smoothed loss
+falling by at most :data:`STILL_FALLING` over the last epoch; else: train longer); ratios
+whose median over the last epoch lies outside [:data:`RATIO_LOW`, :data:`RATIO_HIGH`] are
+too small or too large a rate, inside it near the notes' :data:`RATIO_TARGET`.
 
 Everything is seeded: the start (``objective.initial_theta(START_SCALE, seed)``), the
 minibatches (:class:`~core.optimization.trajectory.BatchSampler`) and the subset; the same
@@ -69,7 +71,19 @@ BLOWUP_FACTOR = 4.0         # the range test stops once the smoothed loss exceed
 OVERFIT_GAP = 0.05          # train - val accuracy at the end: 5 points or more is overfitting
 SMALL_GAP = 0.02            # ... 2 points or less, with ...
 HIGH_ACCURACY = 0.97        # ... training accuracy below 97%: capacity to spare
+# ... unless training is not done: the smoothed loss still fell by more than 5% over the
+# last epoch, or fewer than 2 epochs were made (the trial's "a bigger model" for 0.837 with
+# the loss still falling, and for a run of 2 updates)
+STILL_FALLING = 0.05
+MIN_EPOCHS_TO_JUDGE = 2
 RATIO_TARGET, RATIO_LOW, RATIO_HIGH = 1e-3, 1e-4, 1e-2
+# the ratio is judged on the last epoch's updates (at least this many): a model that starts
+# near W = 0 has large ratios at first (on digits at lr 0.01: 0.069 in the first epoch,
+# 0.0084 in the tenth), which the median of every update counted (0.013: "too high")
+RATIO_WINDOW_MIN = 10
+# ... and a large ratio while W still grew by over 10% in the last epoch and the loss fell
+# is W's smallness, not the rate (at lr 0.0003 on digits, W x1.4 in the tenth epoch: 0.012)
+STILL_GROWING = 1.1
 
 # The largest job: multiply-adds of the whole sequence, counted as examples seen times
 # parameters (a forward and backward pass cost a few of each: the constant is in the bound).
@@ -478,9 +492,10 @@ def update_ratio(before, after, block) -> float:
     return float(np.linalg.norm(block.view(np.ravel(after)) - old)) / norm
 
 
-def curves_verdict(train_acc, val_acc, diverged_at) -> str:
+def curves_verdict(train_acc, val_acc, diverged_at, step_smoothed=None, steps_per_epoch=None) -> str:
     """The training curves' verdict from the last epoch's accuracies (thresholds in the
-    module docstring)."""
+    module docstring); ``step_smoothed`` (T,) (the smoothed loss per update) and
+    ``steps_per_epoch`` tell a model with capacity to spare from one not trained enough."""
     if diverged_at is not None:
         return f"diverged at step {diverged_at}: lower the learning rate (the range test's range is a guide)"
     train, val = float(train_acc[-1]), float(val_acc[-1])
@@ -492,25 +507,62 @@ def curves_verdict(train_acc, val_acc, diverged_at) -> str:
     if gap >= OVERFIT_GAP:
         return (f"{numbers} (>= {OVERFIT_GAP:g}): overfitting: increase regularization (lambda) or get more data")
     if gap <= SMALL_GAP and train < HIGH_ACCURACY:
+        undone = _training_not_done(step_smoothed, steps_per_epoch, len(train_acc) - 1)
+        if undone:
+            return f"{numbers}: {undone}"
         return (f"{numbers} (<= {SMALL_GAP:g}, training below {HIGH_ACCURACY:g}): capacity to spare: a bigger model")
     if gap <= SMALL_GAP:
         return f"{numbers}: no sign of overfitting, and the model fits the training data"
     return f"{numbers}: a small gap; watch it as training goes on"
 
 
-def ratio_verdict(name, ratios) -> str:
-    """One weight matrix's update/weight ratio against the notes' ~1e-3."""
-    finite = ratios[np.isfinite(ratios)]
+def _training_not_done(step_smoothed, steps_per_epoch, epochs_made) -> str:
+    """Why a low training accuracy may not be the model's limit yet ('' when training has
+    levelled off): too few epochs, or the smoothed loss still falling."""
+    if epochs_made < MIN_EPOCHS_TO_JUDGE:
+        return (f"too short to judge the model's capacity ({epochs_made} epoch(s)): train for "
+                f"{MIN_EPOCHS_TO_JUDGE} epochs or more")
+    fall = last_epoch_fall(step_smoothed, steps_per_epoch)
+    if fall is not None and fall[0] > STILL_FALLING:
+        return (f"the loss still fell {fall[0]:.0%} over the last epoch ({fall[1]:.3g} -> {fall[2]:.3g}): not "
+                "trained enough to judge the model's capacity; train for more epochs (or at a larger learning rate)")
+    return ""
+
+
+def last_epoch_fall(step_smoothed, steps_per_epoch):
+    """(relative fall, value an epoch before, last value) of the smoothed loss over the last
+    epoch of updates, or None with no more than an epoch of them."""
+    if step_smoothed is None or not steps_per_epoch or len(step_smoothed) <= steps_per_epoch:
+        return None
+    last, before = float(step_smoothed[-1]), float(step_smoothed[-1 - steps_per_epoch])
+    return ((before - last) / abs(before) if before else 0.0), before, last
+
+
+def ratio_verdict(name, ratios, steps_per_epoch=None, growth=None) -> str:
+    """One weight matrix's update/weight ratio against the notes' ~1e-3: the median over
+    the last epoch's updates (at least RATIO_WINDOW_MIN; all of them without
+    ``steps_per_epoch``), where training has settled. ``growth``: the factor by which
+    ||W|| grew over the last epoch while the loss fell (None otherwise): above
+    STILL_GROWING a large ratio is W's smallness, not the rate."""
+    window = ratios if not steps_per_epoch else ratios[-max(int(steps_per_epoch), RATIO_WINDOW_MIN):]
+    finite = window[np.isfinite(window)]
     if finite.size == 0:
         return f"{name}: the weights are all zero, the ratio is undefined"
     median = float(np.median(finite))
-    if median > RATIO_HIGH:
+    if median > RATIO_HIGH and growth is not None and growth > STILL_GROWING:
+        tail = (f"above {RATIO_HIGH:g}, but ||W|| still grew x{growth:.2g} over the last epoch as the loss fell: "
+                "the ratio is large because W is still small, not (yet) a sign of too high a rate")
+    elif median > RATIO_HIGH:
         tail = f"above {RATIO_HIGH:g}: the learning rate is likely too high"
     elif median < RATIO_LOW:
         tail = f"below {RATIO_LOW:g}: the learning rate may be too low"
     else:
         tail = f"within {RATIO_LOW:g} .. {RATIO_HIGH:g}, near the notes' ~{RATIO_TARGET:g}"
-    return f"{name}: median ||update|| / ||W|| {median:.2g} (last {float(finite[-1]):.2g}), {tail}"
+    over = f"over the last {finite.size} updates" if finite.size < ratios.size else "over all updates"
+    first = ratios[:finite.size][np.isfinite(ratios[:finite.size])] if finite.size < ratios.size else finite
+    start = (f"; the first {first.size}: {float(np.median(first)):.2g}, larger while W grows from its small start"
+             if first.size and finite.size < ratios.size and float(np.median(first)) > 2 * median else "")
+    return f"{name}: median ||update|| / ||W|| {median:.2g} {over} (last {float(finite[-1]):.2g}{start}), {tail}"
 
 
 def training_curves(objective, spec: OptimizerSpec, start, epochs, schedule: Schedule, seed=0, report=None,
@@ -528,6 +580,7 @@ def training_curves(objective, spec: OptimizerSpec, start, epochs, schedule: Sch
     previous = theta.copy()
     start_scale = None
     step_loss, ratios = [], []
+    norms = [[float(np.linalg.norm(block.view(np.ravel(theta)))) for block in blocks]]   # each weight matrix's, per epoch
     train_acc = [evaluation.accuracy(theta, "train")]
     val_acc = [evaluation.accuracy(theta, "val")]
     diverged_at, t = None, 0
@@ -555,16 +608,23 @@ def training_curves(objective, spec: OptimizerSpec, start, epochs, schedule: Sch
                 break
             train_acc.append(evaluation.accuracy(theta, "train"))
             val_acc.append(evaluation.accuracy(theta, "val"))
+            norms.append([float(np.linalg.norm(block.view(np.ravel(theta)))) for block in blocks])
             _report(report, (epoch + 1) / epochs, f"training curves: epoch {epoch + 1} of {epochs}")
     step_loss = np.array(step_loss)
     train_acc, val_acc = np.array(train_acc), np.array(val_acc)
     ratio_array = np.array(ratios, dtype=np.float64).T.reshape(len(blocks), -1)
     names = tuple(block.name for block in blocks)
+    smoothed = ema(step_loss)
+    # each weight matrix's growth over the last epoch, where the loss fell over it
+    falling = (last_epoch_fall(smoothed, per_epoch) or (0.0,))[0] > STILL_FALLING
+    growth = [norms[-1][k] / norms[-2][k] if falling and len(norms) > 1 and norms[-2][k] > 0 else None
+              for k in range(len(blocks))]
     return TrainingCurves(spec.method, float(spec.lr), spec.batch_size, int(epochs), schedule, per_epoch, step_loss,
-                          ema(step_loss), rates, np.arange(train_acc.size), train_acc, val_acc, train_acc - val_acc,
+                          smoothed, rates, np.arange(train_acc.size), train_acc, val_acc, train_acc - val_acc,
                           names, ratio_array, np.ravel(start).copy(), np.ravel(previous).copy(),
-                          np.ravel(theta).copy(), diverged_at, curves_verdict(train_acc, val_acc, diverged_at),
-                          [ratio_verdict(name, ratio_array[k]) for k, name in enumerate(names)])
+                          np.ravel(theta).copy(), diverged_at,
+                          curves_verdict(train_acc, val_acc, diverged_at, smoothed, per_epoch),
+                          [ratio_verdict(name, ratio_array[k], per_epoch, growth[k]) for k, name in enumerate(names)])
 
 
 def babysit(objective, method="sgd", lr=1e-2, batch_size=64, epochs=10, schedule="constant", gamma=0.5,

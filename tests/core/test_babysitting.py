@@ -150,11 +150,49 @@ def test_curves_per_epoch_and_the_smoothing(digits, report):
 
 def test_the_verdicts_thresholds():
     assert "overfitting: increase regularization" in babysitting.curves_verdict([0.5, 1.0], [0.5, 0.9], None)
-    assert "capacity to spare: a bigger model" in babysitting.curves_verdict([0.5, 0.8], [0.5, 0.8], None)
+    level = np.full(40, 0.6)   # a smoothed loss that has levelled off, 10 updates an epoch
+    assert "capacity to spare: a bigger model" in babysitting.curves_verdict([0.5, 0.7, 0.8], [0.5, 0.7, 0.8], None,
+                                                                             level, 10)
     assert "diverged at step 7" in babysitting.curves_verdict([0.5], [0.5], 7)
     assert "too high" in babysitting.ratio_verdict("W", np.array([0.05, 0.02]))
     assert "too low" in babysitting.ratio_verdict("W", np.array([1e-6]))
     assert "near the notes' ~0.001" in babysitting.ratio_verdict("W", np.array([1e-3, 2e-3]))
+
+
+def test_low_accuracy_is_not_capacity_to_spare_while_training_is_not_done():
+    """The trial's cases: 'a bigger model' for a run still learning, and for a run of one
+    epoch; the verdict says to train longer instead."""
+    falling = np.linspace(1.6, 1.4, 40)   # 10 updates an epoch: 1.45 -> 1.4 over the last one, 3.4%
+    steeper = np.linspace(1.6, 1.0, 40)   # 1.15 -> 1.0, 13%
+    assert "capacity to spare" in babysitting.curves_verdict([0.5, 0.7, 0.8], [0.5, 0.7, 0.8], None, falling, 10)
+    verdict = babysitting.curves_verdict([0.5, 0.7, 0.8], [0.5, 0.7, 0.8], None, steeper, 10)
+    assert "the loss still fell 13% over the last epoch" in verdict and "train for more epochs" in verdict
+    assert "capacity" not in verdict.split(":", 1)[1].split("judge")[0]
+    short = babysitting.curves_verdict([0.5, 0.8], [0.5, 0.8], None, np.full(10, 0.6), 10)
+    assert "too short to judge the model's capacity (1 epoch(s))" in short
+
+
+def test_the_ratio_is_judged_over_the_last_epoch_and_a_still_small_w_is_not_a_high_rate():
+    """A model started near W = 0 has large ratios at first: the median of every update
+    said "too high" on the default scene (0.013), the last epoch's is 0.0084."""
+    ratios = np.concatenate([np.full(30, 0.05), np.full(10, 0.004)])   # 10 updates an epoch
+    text = babysitting.ratio_verdict("W", ratios, 10)
+    assert "median ||update|| / ||W|| 0.004 over the last 10 updates" in text and "near the notes'" in text
+    assert "the first 10: 0.05, larger while W grows" in text
+    assert "too high" in babysitting.ratio_verdict("W", ratios)   # (every update counted)
+    high = np.full(40, 0.02)
+    assert "likely too high" in babysitting.ratio_verdict("W", high, 10, growth=1.02)
+    growing = babysitting.ratio_verdict("W", high, 10, growth=1.3)
+    assert "still grew x1.3 over the last epoch" in growing and "not (yet) a sign of too high a rate" in growing
+
+
+def test_the_default_scenes_curves_verdicts(digits):
+    """Digits at the lab's defaults (sgd, lr 0.01, batch 64, 10 epochs): trained, and the
+    update ratio within the notes' range (it said "likely too high" beside a range test
+    suggesting 0.0098 .. 0.4)."""
+    curves = tasks.babysit_task(digits).curves
+    assert "no sign of overfitting" in curves.verdict
+    assert "within 0.0001 .. 0.01" in curves.ratio_texts[0]
 
 
 def test_the_range_rule_on_a_made_up_curve():
