@@ -312,12 +312,23 @@ def check_settings(objective, method, lr, batch_size, epochs, schedule, seed):
     # probe and range test (a full-data loss and accuracy per step), the subset fit
     batch = batch_size or n
     probe = 3 * (PROBE_STEPS + 1) * (2 * n + n_val + min(batch, n))
-    examples = epochs * (n + n + n_val) + probe + RANGE_STEPS * min(batch, n) + 3000 * 20
+    fixed = probe + RANGE_STEPS * min(batch, n) + 3000 * 20   # the probe, range test and subset fit
+    curves = epochs * (n + n + n_val)
+    examples = curves + fixed
     work = float(examples) * size
     if work > WORK_BUDGET:
+        # say what to reduce: fewer epochs help only where the rest fits the budget (the
+        # probe's full-data loss at each of its 303 steps is most of the work on small data)
+        most_epochs = int((WORK_BUDGET / size - fixed) // (2 * n + n_val))
+        if most_epochs >= 1:
+            advice = (f"the training curves are {curves:.3g} of them: reduce the epochs (at most {most_epochs} "
+                      "here), subsample the data, or choose a smaller model")
+        else:
+            advice = (f"the rate probe, range test and subset fit alone are {fixed:.3g} of them (the probe takes the "
+                      f"full data's loss at each step), whatever the epochs: choose a smaller model (at most about "
+                      f"{int(WORK_BUDGET / (fixed + (n + n + n_val))):,} parameters on this data) or less data")
         raise HillwalkError(f"this would pass about {examples:.3g} examples through {size} parameters "
-                            f"(~{work:.2g} multiply-adds, over the lab's budget of {WORK_BUDGET:.0e}); reduce the "
-                            "epochs, subsample the data, or choose a smaller model")
+                            f"(~{work:.2g} multiply-adds, over the lab's budget of {WORK_BUDGET:.0e}); {advice}")
 
 
 # --------------------------------------------------------------------------- the steps

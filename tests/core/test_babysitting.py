@@ -256,9 +256,25 @@ def test_absurd_settings_are_refused_with_what_to_change(digits, settings, messa
 
 
 def test_the_budget_refuses_the_largest_job_with_what_to_reduce(monkeypatch, digits):
-    monkeypatch.setattr(babysitting, "WORK_BUDGET", 1e8)
-    with pytest.raises(HillwalkError, match="reduce the epochs, subsample the data, or choose a smaller model"):
+    import re
+
+    monkeypatch.setattr(babysitting, "WORK_BUDGET", 2e9)
+    with pytest.raises(HillwalkError, match=r"the training curves are .* reduce the epochs \(at most \d+ here\), "
+                                            "subsample the data, or choose a smaller model") as caught:
         tasks.babysit_task(digits, epochs=1000, batch_size=None)
+    most = int(re.search(r"at most (\d+) here", str(caught.value)).group(1))
+    settings = ("sgd", 1e-2, None)
+    babysitting.check_settings(digits, *settings, most, "constant", 0)   # the epochs it names fit
+    with pytest.raises(HillwalkError):
+        babysitting.check_settings(digits, *settings, most + 1, "constant", 0)
+    # where the probe and range test are most of the work, fewer epochs cannot help: it says so
+    # (a 512-512 network on digits was told to reduce the epochs at any epoch count)
+    monkeypatch.setattr(babysitting, "WORK_BUDGET", 5e8)
+    with pytest.raises(HillwalkError, match="whatever the epochs: choose a smaller model") as caught:
+        babysitting.check_settings(digits, "sgd", 1e-2, 64, 1, "constant", 0)
+    assert "reduce the epochs" not in str(caught.value)
+    bound = int(re.search(r"at most about ([\d,]+) parameters", str(caught.value)).group(1).replace(",", ""))
+    assert bound < digits.size   # (the linear model's 650 parameters are over the lowered budget)
 
 
 def test_a_two_d_function_has_no_babysitting():
