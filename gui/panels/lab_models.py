@@ -198,6 +198,9 @@ class CompareModelsLab(LabPanel):
             widget = pg.PlotWidget(background="w")
             widget.setMinimumHeight(120)
             plot = widget.getPlotItem()
+            # a unit of x as long as a unit of y, as the Decision regions lab draws them (the
+            # spiral was squashed to a third of its height in a wide, short row)
+            plot.setAspectLocked(True)
             image = pg.ImageItem(axisOrder="row-major")
             points = pg.ScatterPlotItem(size=5, pen=pg.mkPen("k", width=0.5))
             plot.addItem(image)

@@ -42,6 +42,20 @@ def test_each_deep_preset_loads_with_its_caption_and_computes(qtbot, window, nam
         # the box shows about 20 characters at 1280 x 720: its tip shows the label whole
         assert lab.editors[side].label.toolTip().startswith(html.escape(label) + "<br>")
     assert lab.graphics.isVisible()   # the spiral has 2 features: its decision regions
+    # ... drawn at true angles, as the Decision regions lab draws them: a unit of x as long as
+    # a unit of y on screen (in a wide, short row the spiral was squashed to a third)
+    window.resize(1280, 720)
+
+    def units_equal():
+        for side in "ab":
+            box = lab.region_plots[side].vb
+            (x0, x1), (y0, y1) = box.viewRange()
+            rect = box.sceneBoundingRect()
+            if abs(rect.width() / (x1 - x0) - rect.height() / (y1 - y0)) > 0.01 * rect.height() / (y1 - y0):
+                return False
+        return True
+
+    qtbot.waitUntil(units_equal, timeout=UI_TIMEOUT_MS)
     # the main view is one of the two sides, sliced and raced
     assert state.problem in (sides[0].problem(state.problem), sides[1].problem(state.problem))
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
