@@ -54,7 +54,7 @@ class HingeAnatomyLab(LabPanel):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.cut_plot = self.graphics.addPlot(row=0, col=0, title="one example along the cut")
-        self.toy_plot = self.graphics.addPlot(row=0, col=1, title="toy: 3 points, 3 classes")
+        self.toy_plot = self.graphics.addPlot(row=0, col=1, title="toy: 3 points, 3 classes (each term / 3)")
         self.legends = {}
         for column, (plot, label) in enumerate(((self.cut_plot, "s: position along the cut"),
                                                 (self.toy_plot, "the chosen weight"))):
@@ -105,8 +105,11 @@ class HingeAnatomyLab(LabPanel):
                                                    f"max(0, s{j}−s{anatomy.label}+δ)"))
         self._draw(self.cut_plot, anatomy.alphas, anatomy.total, "k", 3, "sum: the loss")
         for k, ((i, j), term) in enumerate(anatomy.toy_terms.items()):
-            self._draw(self.toy_plot, anatomy.weights, term, PALETTE[k % len(PALETTE)], 1.5, f"point {i}, class {j}")
-        self._draw(self.toy_plot, anatomy.weights, anatomy.toy_total, "k", 3, "mean of the 3")
+            # (each term over the 3 points: the terms then add up to the loss, their mean;
+            # the legend says so, or a term read a third of its value)
+            self._draw(self.toy_plot, anatomy.weights, term, PALETTE[k % len(PALETTE)], 1.5,
+                       f"point {i}, class {j}, / 3")
+        self._draw(self.toy_plot, anatomy.weights, anatomy.toy_total, "k", 3, "sum: the mean loss")
         active = int(np.sum(np.any(anatomy.terms > 0, axis=1)))
         self.status.setText(f"Example {anatomy.example} (class {anatomy.label}), along the cut's direction through "
                             f"the slice's centre, widened to s in [{anatomy.alphas[0]:.3g}, {anatomy.alphas[-1]:.3g}] "

@@ -252,6 +252,10 @@ def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
     assert terms.shape == (9, alphas.size) and label not in classes
     assert np.any(terms[:, 0] > 0) or np.any(terms[:, -1] > 0)  # the range holds the kinks
     np.testing.assert_allclose(sum(anatomy.toy_terms.values()), anatomy.toy_total, rtol=1e-12)
+    # the toy's terms are drawn over 3 (they add up to the mean): the legend says so
+    toy_names = [label.text for _, label in lab.legends[lab.toy_plot].items]
+    assert all(name.endswith(", / 3") for name in toy_names if name.startswith("point")) and len(toy_names) == 7
+    assert "sum: the mean loss" in toy_names and "each term / 3" in lab.toy_plot.titleLabel.text
     # the sum is the example's SVM data loss (built in the worker from the softmax scene)
     state = window.state
     svm = LinearClassifier(state.objective.train, None, "svm")
