@@ -154,6 +154,8 @@ def test_sanity_lab_reports_ln_c_and_overfitting(qtbot, window):
     assert report.overfit.fits and report.overfit.losses[-1] < 0.01 * report.overfit.losses[0]
     assert "ln C = ln 10" in lab.initial.text() and "as expected" in lab.initial.text()
     assert "drive the model to fit data" in lab.overfit.text() and "bug" not in lab.overfit.text()
+    # the curve's axis names the method that made it (it said "gradient descent step")
+    assert report.overfit.method.startswith("Adam") and lab.plot.getAxis("bottom").labelText == "Adam step"
 
 
 def test_sanity_lab_on_wine_blames_no_correct_loss(qtbot, window):
