@@ -92,11 +92,15 @@ class InitializationLab(LabPanel):
         self.inputs.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.inputs.setToolTip("Unit-Gaussian input of the layers' width, as in the notes' experiment, or the "
                                "training data")
+        self.inputs.setMinimumWidth(self.inputs.sizeHint().width())   # (its choice whole, not cut)
         controls.addWidget(self.inputs)
         controls.addWidget(QtWidgets.QLabel("Activation"))
         self.activation = combo([("tanh", "tanh"), ("ReLU", "relu"), ("leaky ReLU", "leaky_relu"),
                                  ("sigmoid", "sigmoid"), ("ELU", "elu")])
         self.activation.setObjectName("initLabActivation")
+        # as wide as its longest name, "leaky ReLU" (14 characters left the input's box
+        # cut to "unit-Gaussian (the" at 1600 x 1000)
+        self.activation.setMinimumContentsLength(len("leaky ReLU"))
         select_data(self.activation, defaults["activation"])
         controls.addWidget(self.activation)
         controls.addWidget(QtWidgets.QLabel("Hidden layers"))

@@ -399,6 +399,12 @@ def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot
     assert lab.plots_area.verticalScrollBar().maximum() > 0
     table = lab.table
     assert table.viewport().width() >= table.horizontalHeader().length()
+    # the input's choice shows whole in its box, here and at 1600 x 1000 (there it read
+    # "unit-Gaussian (the" beside a half-empty activation box)
+    for size in ((1280, 720), (1600, 1000)):
+        window.resize(*size)
+        qtbot.waitUntil(lambda: lab.inputs.width() >= lab.inputs.sizeHint().width(), timeout=UI_TIMEOUT_MS)
+    window.resize(1280, 720)
     # the mouse wheel over a plot scrolls the page (it zoomed the histogram under it)
     from PyQt6 import QtGui, QtWidgets
 
