@@ -6,6 +6,7 @@ loss evaluations per parameter.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,11 @@ ERROR_BANDS = (1e-7, 1e-4, 1e-2)
 # on raw features while staying far below the notes' "1e-4 is too high for smooth losses".
 # A forward difference is only O(h) accurate, hence its looser threshold.
 METHOD_THRESHOLDS = {"centered": 1e-6, "forward": 1e-3}
+# a long check reports how far it is at most this often (every parameter costs a loss or two)
+PROGRESS_INTERVAL_S = 0.1
+# a check's share of its work in the differences; the rest finds the kinks (a network's
+# takes two forward passes a parameter as well)
+DIFFERENCES_SHARE = 0.6
 PASS_THRESHOLDS = {(loss, method): threshold for method, threshold in METHOD_THRESHOLDS.items()
                    for loss in ("softmax", "svm")}
 # A derivative that is NaN or inf is a failure whatever the threshold: a relative error
@@ -57,7 +63,7 @@ def relative_error(analytic, numerical):
     return np.where(finite, error, np.nan)
 
 
-def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None, should_stop=None):
+def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None, should_stop=None, progress=None):
     """Finite-difference gradient of a scalar function.
 
     Parameters
@@ -74,6 +80,8 @@ def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None, should
         Flat indices of the entries to differentiate; None for all.
     should_stop : callable () -> bool, or None
         Checked before every entry; raises :class:`StopRequested` when it says stop.
+    progress : callable (done, total), or None
+        Told how many entries are done, at most every PROGRESS_INTERVAL_S.
 
     Returns
     -------
@@ -91,9 +99,13 @@ def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None, should
     # NumPy's warnings about it would only bury that message.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         f_here = f(x) if method == "forward" else None
+        told = time.monotonic()
         for k, i in enumerate(chosen):
             if should_stop is not None and should_stop():
                 raise StopRequested()
+            if progress is not None and time.monotonic() - told > PROGRESS_INTERVAL_S:
+                progress(k, chosen.size)
+                told = time.monotonic()
             original = flat[i]
             flat[i] = original + h
             f_plus = f(x)
@@ -301,7 +313,7 @@ def choose_indices(size: int, samples: int | None, seed: int = 0):
 
 
 def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", seed=0, gradient_fn=None,
-                   should_stop=None):
+                   should_stop=None, progress=None):
     """Compare an objective's analytic gradient with finite differences.
 
     Parameters
@@ -316,6 +328,9 @@ def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", se
         what a broken gradient looks like).
     should_stop : callable () -> bool, or None
         See :func:`numerical_gradient`.
+    progress : callable (fraction, text), or None
+        How far the check is (the differences, then the kinks), at most every
+        PROGRESS_INTERVAL_S: a network's check of every parameter takes minutes.
 
     Returns
     -------
@@ -329,7 +344,13 @@ def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", se
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         grad = gradient_fn(theta) if gradient_fn is not None else objective.loss_and_grad(theta)[1]
         analytic = np.asarray(grad, dtype=np.float64).reshape(-1)[indices]
-        numerical = numerical_gradient(difference_function, theta, h, method, indices, should_stop)
+        def differences_done(done, total):
+            progress(DIFFERENCES_SHARE * done / total, f"gradient check: {done:,} of {total:,} parameters differenced")
+
+        numerical = numerical_gradient(difference_function, theta, h, method, indices, should_stop,
+                                       None if progress is None else differences_done)
+        if progress is not None:
+            progress(DIFFERENCES_SHARE, f"gradient check: kinks of {indices.size:,} parameters")
         if objective.has_data:  # classifiers have kinks (SVM margins, L1 at 0); 2-D functions are smooth
             near_kink = np.asarray(objective.kinks_near(theta, indices, h), dtype=bool)
         else:

@@ -233,3 +233,24 @@ def test_gradient_check_task_names_the_block_where_a_gradient_is_wrong():
     beale = experiment.build_objective(ClassifierSpec(objective="beale"))
     point = tasks.gradient_check_task(beale, np.array([1.0, 0.5]), sweep_samples=2)
     assert point.blocks == (("(x, y)", 0, 2),) and point.check.worst_by_block(point.blocks)[0][:2] == ("(x, y)", 2)
+
+
+def test_a_long_gradient_check_says_how_far_it_is(monkeypatch, digits):
+    """Checking every parameter of a network takes minutes: the check reports the
+    parameters differenced so far (it sat at 5% until the end), then the kinks."""
+    from hillwalk.core.labs import gradcheck
+
+    monkeypatch.setattr(gradcheck, "PROGRESS_INTERVAL_S", 0.0)   # (every parameter, to see them all)
+    _, objective, _, _ = digits
+    theta = objective.initial_theta(1e-3, 0)
+    told = []
+    outcome = tasks.gradient_check_task(objective, theta, samples=30, sweep_samples=2,
+                                        report=lambda fraction, text: told.append((fraction, text)))
+    assert outcome is not None
+    fractions = [fraction for fraction, _ in told]
+    assert fractions == sorted(fractions) and len(told) > 30
+    differenced = [text for _, text in told if "differenced" in text]
+    assert differenced[0] == "gradient check: 0 of 30 parameters differenced"
+    assert differenced[-1] == "gradient check: 29 of 30 parameters differenced"
+    assert "gradient check: kinks of 30 parameters" in [text for _, text in told]
+    assert 0.05 <= min(f for f, t in told if "differenced" in t) and max(f for f, t in told if "kinks" in t) <= 0.6
