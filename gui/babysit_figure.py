@@ -177,8 +177,12 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             gap = pg.FillBetweenItem(train, val, brush=pg.mkBrush(204, 121, 167, 80))
             gap.setZValue(-5)
             self._add(self.accuracy_plot, gap)
-        self.accuracy_plot.setTitle(f"accuracy: gap {curves.gap[-1]:+.3f}" if np.isfinite(curves.gap[-1])
-                                    else "accuracy (no validation)", color="k", size="9pt")
+        # (a diverged run's last gap is that of an epoch before the blow-up: no verdict)
+        if diverged:
+            self.accuracy_plot.setTitle(f"accuracy{diverged}", color="#b00", size="9pt")
+        else:
+            self.accuracy_plot.setTitle(f"accuracy: gap {curves.gap[-1]:+.3f}" if np.isfinite(curves.gap[-1])
+                                        else "accuracy (no validation)", color="k", size="9pt")
         for k, name in enumerate(curves.layer_names):
             x, y = _positive(np.arange(1, curves.ratios.shape[1] + 1), curves.ratios[k])
             color = PALETTE[k % len(PALETTE)]

@@ -150,7 +150,11 @@ def test_a_run_that_diverges_at_once_says_where_its_curves_stop(qtbot, window):
         low, high = plot.vb.viewRange()[0]
         assert low > -0.1 * curves.epochs * curves.steps_per_epoch and high >= curves.epochs * curves.steps_per_epoch
     assert figure.accuracy_plot.vb.viewRange()[0][1] >= curves.epochs
+    # the accuracy plot too (it showed the gap of the start, +0.000, as if it were a result)
+    assert f"diverged at update {curves.diverged_at}" in figure.accuracy_plot.titleLabel.text
+    assert "gap" not in figure.accuracy_plot.titleLabel.text
     type_into(qtbot, lab.lr, "0.01")   # a run that does not diverge: the plain titles again
     qtbot.waitUntil(lambda: lab.result.curves.lr == 0.01, timeout=LAB_TIMEOUT_MS)
     assert lab.result.curves.diverged_at is None
     assert figure.step_plot.titleLabel.text == "loss per step" and figure.ratio_plot.titleLabel.text == "||update|| / ||W||"
+    assert figure.accuracy_plot.titleLabel.text.startswith("accuracy: gap ")
