@@ -10,6 +10,8 @@ schedule's rate per epoch.
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore
@@ -75,7 +77,6 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.accuracy_legend = self.accuracy_plot.addLegend(offset=(-5, -5), labelTextColor="k",
                                                             labelTextSize="8pt")
         self.ratio_plot = plot(1, 1, "||update|| / ||W||", "step", "ratio", log_y=True)
-        self.ratio_legend = self.ratio_plot.addLegend(offset=(-5, 5), labelTextColor="k", labelTextSize="8pt")
         self.ratio_band = pg.LinearRegionItem(values=np.log10(RATIO_BAND), orientation="horizontal", movable=False,
                                               brush=pg.mkBrush(0, 114, 178, 30), pen=pg.mkPen(None))
         self.ratio_band.setZValue(-10)
@@ -131,7 +132,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self._log_extents = {}   # (a resize would otherwise put the last report's ticks back)
         for log_plot in (self.probe_plot, self.ratio_plot):
             log_plot.getAxis("left").setTicks(None)
-        for legend in (self.probe_legend, self.step_legend, self.accuracy_legend, self.ratio_legend):
+        for legend in (self.probe_legend, self.step_legend, self.accuracy_legend):
             legend.clear()
 
     def show_report(self, report):
@@ -161,7 +162,13 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         # the empty plots' axes ran -100 .. 100 with nothing to say why)
         diverged = "" if curves.diverged_at is None else f": diverged at update {curves.diverged_at}"
         self.step_plot.setTitle(f"loss per step{diverged}", color="#b00" if diverged else "k", size="9pt")
-        self.ratio_plot.setTitle(f"||update|| / ||W||{diverged}", color="#b00" if diverged else "k", size="9pt")
+        # a network's weight matrices are named in the title, each in its curve's colour: a
+        # legend inside the plot covered the curves (three of them, at 1280 x 720)
+        names = "" if len(curves.layer_names) < 2 else ": " + " ".join(
+            f"<span style='color:{PALETTE[k % len(PALETTE)]}'>{html.escape(name)}</span>"
+            for k, name in enumerate(curves.layer_names))
+        self.ratio_plot.setTitle(f"||update|| / ||W||{names}{diverged}", color="#b00" if diverged else "k",
+                                 size="9pt")
         self._add(self.step_plot, pg.PlotDataItem(steps, curves.step_loss, pen=pg.mkPen("#bbbbbb", width=1),
                                                   name="raw"))
         self._add(self.step_plot, pg.PlotDataItem(steps, curves.step_smoothed, pen=pg.mkPen("#D55E00", width=2),
@@ -183,10 +190,10 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         else:
             self.accuracy_plot.setTitle(f"accuracy: gap {curves.gap[-1]:+.3f}" if np.isfinite(curves.gap[-1])
                                         else "accuracy (no validation)", color="k", size="9pt")
-        for k, name in enumerate(curves.layer_names):
+        for k in range(len(curves.layer_names)):
             x, y = _positive(np.arange(1, curves.ratios.shape[1] + 1), curves.ratios[k])
             color = PALETTE[k % len(PALETTE)]
-            self._add(self.ratio_plot, pg.PlotDataItem(x, y, pen=pg.mkPen(color, width=1.5), name=name))
+            self._add(self.ratio_plot, pg.PlotDataItem(x, y, pen=pg.mkPen(color, width=1.5)))   # (named in the title)
         self._add(self.schedule_plot, pg.PlotDataItem(np.arange(curves.epoch_lr.size), curves.epoch_lr,
                                                       pen=pg.mkPen("#009E73", width=2), symbol="o", symbolSize=5,
                                                       symbolBrush="#009E73"))

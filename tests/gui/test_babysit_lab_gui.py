@@ -2,6 +2,8 @@
 numbers in the verdicts and plots, schedule settings only where they apply, a long run
 cancelled, a 2-D function refused."""
 import numpy as np
+import pyqtgraph as pg
+import pytest
 from PyQt6 import QtCore
 
 from hillwalk.core.labs import tasks
@@ -158,3 +160,25 @@ def test_a_run_that_diverges_at_once_says_where_its_curves_stop(qtbot, window):
     assert lab.result.curves.diverged_at is None
     assert figure.step_plot.titleLabel.text == "loss per step" and figure.ratio_plot.titleLabel.text == "||update|| / ||W||"
     assert figure.accuracy_plot.titleLabel.text.startswith("accuracy: gap ")
+
+
+@pytest.mark.scene("small_deep_network_session")
+def test_a_networks_weight_matrices_are_named_in_the_ratio_title_not_over_the_curves(qtbot, window):
+    """On a network the ratio plot has a curve per weight matrix; their names sat in a
+    legend inside the plot, over the curves. They are in the title now, each in its
+    curve's colour."""
+    from hillwalk.core.io.session import PALETTE
+
+    window.resize(1280, 720)
+    lab = open_lab(qtbot, window)
+    curves = lab.result.curves
+    assert curves.layer_names == ("W1", "W2", "W3")
+    figure = lab.figure
+    title = figure.ratio_plot.titleLabel.text
+    for k, name in enumerate(curves.layer_names):
+        assert f"<span style='color:{PALETTE[k]}'>{name}</span>" in title
+    drawn = [item for item in figure.ratio_plot.listDataItems()]
+    assert [item.opts["pen"].color().name().lower() for item in drawn] == [c.lower() for c in PALETTE[:3]]
+    legends = [item for item in figure.ratio_plot.items if isinstance(item, pg.LegendItem)]
+    legends += [child for child in figure.ratio_plot.vb.childItems() if isinstance(child, pg.LegendItem)]
+    assert not any(legend.items for legend in legends)   # nothing over the curves
