@@ -18,12 +18,11 @@ from PyQt6 import QtCore
 
 from hillwalk.core.io.session import PALETTE
 
-from .figures import LEGEND_GROUND, delete_now, log_ticks, save_widget_png
+from .figures import LEGEND_GROUND, LOG_TICK_PX, delete_now, log_ticks, save_widget_png
 
 PROBE_COLORS = {"small": "#0072B2", "middle": "#009E73", "large": "#D55E00"}
 RATIO_BAND = (1e-4, 1e-2)
 RATIO_TARGET = 1e-3
-LOG_TICK_PX = 18   # the height a log axis's label needs
 
 
 def _positive(x, y):

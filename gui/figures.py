@@ -112,6 +112,9 @@ def shortened_lines(document, most, metrics, room) -> list:
     return shortened
 
 
+LOG_TICK_PX = 18   # the height a log axis's label needs
+
+
 def log_ticks(low, high, max_ticks=None, shown=None):
     """Ticks for a log axis over values from ``low`` to ``high`` (> 0): 1, 2 and 5 times
     powers of ten when the range spans less than three decades (and, given ``max_ticks``,

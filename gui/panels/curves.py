@@ -8,7 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
-from ..figures import MenuOnDemandViewBox, log_floor, log_ticks, set_title, show_axis
+from ..figures import LOG_TICK_PX, MenuOnDemandViewBox, log_floor, log_ticks, set_title, show_axis
 from ..pacing import CURVES_FOLLOW_MS, DeferredSlot
 from .markers import DrawnFrom, SettledTrails
 from .widgets import run_ending_note
@@ -516,9 +516,9 @@ class CurvesPanel(QtWidgets.QWidget):
         ticks = None
         extent = self._positive_range("loss") if self._log_loss() else None
         if extent is not None:
-            # a label needs about 18 px: a short plot gets decades only
+            # a label needs about LOG_TICK_PX: a short plot gets decades only
             shown = tuple(10.0 ** np.asarray(self.loss_plot.vb.viewRange()[1]))   # (log mode: log10 units)
-            ticks = log_ticks(*extent, max_ticks=max(2, int(self.loss_plot.vb.height() // 18)), shown=shown)
+            ticks = log_ticks(*extent, max_ticks=max(2, int(self.loss_plot.vb.height() // LOG_TICK_PX)), shown=shown)
         if ticks != self._loss_ticks:   # a new set of ticks re-lays the axis out: only on a change
             self._loss_ticks = ticks
             axis.setTicks(ticks)  # None: pyqtgraph's own ticks (linear scale)

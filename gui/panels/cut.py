@@ -8,10 +8,12 @@ from PyQt6 import QtCore, QtWidgets
 from hillwalk.core.optimization.trajectory import UNBOUNDED_LOSS_FLOOR
 
 from ..figures import (
+    LOG_TICK_PX,
     FittedAxisLabels,
     MenuOnDemandViewBox,
     clip_for_log,
     component_label,
+    log_ticks,
     modes_note,
     set_axis_label,
     show_axis,
@@ -110,6 +112,11 @@ class CutPanel(QtWidgets.QWidget):
             self.plot.addItem(line, ignoreBounds=True)
         for side in ("bottom", "left"):  # no placeholder axes before the first cut
             self.plot.showAxis(side, False)
+        # a log loss axis numbered as its height holds (pyqtgraph labels every minor tick:
+        # 0.02 .. 1 piled up on the 120 px of a 1280 x 720 window); (low, high) of the cut's values
+        self._log_extent = None
+        self._drawn_log = None   # the colour scale the cut is drawn in (log or linear)
+        self.plot.vb.sigResized.connect(self._fit_log_ticks)
         self.markers = RunMarkers(self.plot, trail_width=1.5, head_size=11)
         self.trails, self.heads = self.markers.trails, self.markers.heads
         layout.addWidget(self.plot_widget)
@@ -136,6 +143,10 @@ class CutPanel(QtWidgets.QWidget):
         self.points_row.setVisible(points_mode)
         for line in self.end_lines:
             line.setVisible(points_mode)
+        # a new colour scale redraws the cut on its loss axis (it stayed as it was until the
+        # next cut was computed)
+        if self.state.cut is not None and self._drawn_log is not None and self._drawn_log != bool(view.log_scale):
+            self._on_cut_ready()
 
     def _on_controls_changed(self):
         values = [spin.value() for spin in self.points]
@@ -145,6 +156,7 @@ class CutPanel(QtWidgets.QWidget):
     def _on_cut_ready(self):
         cut = self.state.cut
         log = self.state.view.log_scale
+        self._drawn_log = bool(log)
         values = clip_for_log(cut.values) if log else np.maximum(cut.values, LOSS_CURVE_FLOOR)
         for side in ("bottom", "left"):
             show_axis(self.plot, side)
@@ -157,6 +169,8 @@ class CutPanel(QtWidgets.QWidget):
         low, high = (float(shown.min()), float(shown.max())) if shown.size else (0.0, 1.0)
         pad = 0.05 * (high - low or 1.0)
         self.plot.setRange(xRange=(cut.alphas[0], cut.alphas[-1]), yRange=(low - pad, high + pad), padding=0)
+        self._log_extent = (10.0 ** low, 10.0 ** high) if log and shown.size else None
+        self._fit_log_ticks()
         function = hasattr(self.state.objective, "view")
         self.labels.set(self.plot.getAxis("left"), *(("f(x, y)",) if function else (
             component_label(cut.component), component_label(cut.component, short=True))))
@@ -164,6 +178,14 @@ class CutPanel(QtWidgets.QWidget):
         modes = modes_note(getattr(cut.plane, "info", None) or {}, short=True)
         set_axis_label(self.plot.getAxis("bottom"), f"s: along the cut ({modes})" if modes else "s: position along the cut")
         self._on_frame_changed(self.state.frame)
+
+    def _fit_log_ticks(self, *_arguments):
+        height = self.plot.vb.height()
+        ticks = None
+        if self._log_extent is not None and height > 0:
+            shown = tuple(10.0 ** np.asarray(self.plot.vb.viewRange()[1]))   # (log mode: log10 units)
+            ticks = log_ticks(*self._log_extent, max_ticks=max(2, int(height // LOG_TICK_PX)), shown=shown)
+        self.plot.getAxis("left").setTicks(ticks)   # None: pyqtgraph's own (a linear scale)
 
     def _on_runs_updated(self):
         self.markers.sync(e for e in self.state.optimizers if e.enabled)

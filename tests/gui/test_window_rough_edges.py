@@ -585,3 +585,34 @@ def test_a_functions_methods_list_names_no_batch(window):
     items = window.optimizers_panel.list
     texts = [items.item(row).text() for row in range(items.count())]
     assert texts and not any("batch" in text for text in texts), texts
+
+
+def test_the_cut_panels_log_axis_is_numbered_as_its_height_holds(qtbot, window):
+    """With a log colour scale the cut's loss axis is logarithmic: pyqtgraph labelled every
+    minor tick (0.02, 0.03, ... 0.9 piled onto one another at 1280 x 720); now 1-2-5 or
+    decades, no more than the axis's height holds, each about LOG_TICK_PX apart."""
+    from hillwalk.gui.figures import LOG_TICK_PX
+
+    window.resize(1280, 720)
+    state, panel = window.state, window.landscape_panel
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    cut = window.cut_panel
+    panel.scale.setFocus()
+    panel.scale.setCurrentIndex(panel.scale.findData(True))
+    qtbot.waitUntil(lambda: state.view.log_scale and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+
+    def numbered_to_fit():
+        ticks = cut.plot.getAxis("left")._tickLevels
+        if not ticks or not ticks[0]:
+            return False
+        low, high = cut.plot.vb.viewRange()[1]
+        inside = [value for value, _ in ticks[0] if low <= value <= high]
+        room = max(2, int(cut.plot.vb.height() // LOG_TICK_PX))
+        labels = [label for _, label in ticks[0]]
+        return 2 <= len(inside) <= room and all(float(label) > 0 for label in labels)
+
+    qtbot.waitUntil(numbered_to_fit, timeout=UI_TIMEOUT_MS)
+    # a linear scale again: pyqtgraph's own ticks
+    panel.scale.setCurrentIndex(panel.scale.findData(False))
+    qtbot.waitUntil(lambda: not state.view.log_scale and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: cut.plot.getAxis("left")._tickLevels is None, timeout=UI_TIMEOUT_MS)
