@@ -135,6 +135,8 @@ class AppState(QtCore.QObject):
         # not the problem's (a regularization change keeps the plane); a saved session
         # records it as its slice's center_regularization, so that it opens on this plane
         self._center_regularization: CenterRegularization | None = None
+        self._pending_center_regularization = None   # ... the one a problem job finds its plane with
+        self._pending_regularization = None          # the proposal of a regularization job on its way
         self.frame = 0
         self.playing = True
         self.jobs = JobSlots(self)
@@ -168,8 +170,8 @@ class AppState(QtCore.QObject):
 
     # ================================================================= setters (panels call these)
     def start(self):
-        """Compute the initial scene."""
-        self._request_problem(self.problem)
+        """Compute the initial scene (on the plane a restored session recorded)."""
+        self._request_problem(self.problem, center_regularization=self._center_regularization)
 
     def set_problem(self, **changes):
         """Change data or model settings (fields of ClassifierSpec); a setting the
@@ -178,6 +180,9 @@ class AppState(QtCore.QObject):
         # norm at once) extends it instead of dropping it: the network has many fields.
         base = self._pending_problem if self.jobs.is_live("problem") and self._pending_problem is not None \
             else self.problem
+        if base is self.problem and self.jobs.is_live("reg") and self._pending_regularization is not None:
+            # a regularization change on its way: the next one extends it (elastic, then beta)
+            base = self._pending_regularization
         try:
             proposed = replace(base, **changes)
             check_settings(self.objective, problem=proposed,
@@ -187,7 +192,7 @@ class AppState(QtCore.QObject):
             return
         if proposed == base:
             return
-        only_regularization = base is self.problem and all(
+        only_regularization = base in (self.problem, self._pending_regularization) and all(
             getattr(proposed, f) == getattr(self.problem, f)
             for f in ClassifierSpec.__dataclass_fields__ if f not in REGULARIZATION_FIELDS)
         if only_regularization and self.objective is not None and self.landscape is not None:
@@ -434,16 +439,20 @@ class AppState(QtCore.QObject):
         self.race_changed.emit()
         self.optimizers_changed.emit()
 
-    def _request_problem(self, proposed: ClassifierSpec, switching_objective: bool = False):
+    def _request_problem(self, proposed: ClassifierSpec, switching_objective: bool = False,
+                         center_regularization: CenterRegularization | None = None):
+        """Build ``proposed``'s objective and find its plane in a worker; the plane is found
+        for ``proposed`` unless ``center_regularization`` (a restored session's record)."""
         self._pending_problem = proposed
         self._switching_objective = switching_objective
+        self._pending_center_regularization = center_regularization
         if self.jobs.is_live("session"):  # the newer request wins, and says so
             self.status.emit("Opening the session was stopped by the change of data or model; open it again to "
                              "use it")
         # the scene's work stops while the data loads; if the data is refused it is redone
         self._interrupted = set(self.jobs.live) - {"problem", "session"}
         self.jobs.cancel_all()
-        spec = self.slice
+        spec = replace(self.slice, center_regularization=center_regularization)
 
         def job(report, should_stop):
             return objective_and_plane(proposed, spec, report, should_stop=should_stop)
@@ -452,6 +461,7 @@ class AppState(QtCore.QObject):
         self.jobs.start("problem", job)
 
     def _request_regularization(self, proposed: ClassifierSpec):
+        self._pending_regularization = proposed
         old = self.objective
         plane, spec, landscape, data_values = self.plane, self.slice, self.landscape, self.data_values
         self.jobs.cancel("slice")
@@ -475,6 +485,15 @@ class AppState(QtCore.QObject):
         self._start_first("reg", job)
 
     def _request_plane(self):
+        if self.jobs.is_live("problem"):
+            # new data or model is on its way: its plane is found with these slice settings
+            # (a plane job on the old objective landed after it: the old model's plane on
+            # the new one, "cannot reshape" and no runs)
+            self._request_problem(self._pending_problem, self._switching_objective,
+                                  self._pending_center_regularization)
+            return
+        if self.jobs.is_live("session"):
+            return   # (the session opening brings its own slice and plane)
         objective, spec, problem = self.objective, self.slice, self.problem
         label, theta = self.custom_center[:2] if self.custom_center is not None else (None, None)
         self.jobs.cancel("slice")
@@ -733,7 +752,8 @@ class AppState(QtCore.QObject):
         elif kind == "problem":
             objective, plane = result
             self.problem = self._pending_problem
-            self._center_regularization = None   # (the plane was found for this problem)
+            # the plane was found for this problem (or, restored, as a session recorded)
+            self._center_regularization = self._pending_center_regularization
             self.custom_center = None  # an optimizer's position on the old objective means nothing now
             if self._switching_objective:
                 self._switching_objective = False
@@ -793,6 +813,7 @@ class AppState(QtCore.QObject):
 
     def _adopt_objective(self, objective, plane):
         """A newly built objective and its plane take effect; the slice, cut and runs follow."""
+        self.jobs.cancel("plane")   # (one found meanwhile on the old objective means nothing now)
         self.objective = objective
         self.objective_ready.emit()
         self.status.emit(f"Loaded {experiment.describe_objective(objective)}")

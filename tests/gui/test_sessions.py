@@ -156,3 +156,23 @@ def test_a_session_saved_after_a_regularization_change_reopens_on_the_same_plane
         np.testing.assert_array_equal(paths[key], saved_paths[key])
     # saved again as it is, the record stays
     assert state.session().slice.center_regularization.lam == old_lam
+    # ... and so does the last scene the window restores when it starts again
+    state.load_settings_dict(state.settings_dict())
+    state.start()
+    qtbot.waitUntil(lambda: window.scene_complete() and state.plane is not None, timeout=SCENE_TIMEOUT_MS)
+    np.testing.assert_array_equal(state.plane.center, center)
+    assert state.session().slice.center_regularization.lam == old_lam
+
+
+def test_a_second_regularization_change_extends_the_first_on_its_way(qtbot, window):
+    """L1 chosen, then a lambda typed before the first change has landed: the second was
+    built on the regularization in force (L2), and L1 was lost."""
+    from tests.gui.conftest import type_into
+
+    state, panel = window.state, window.model_panel
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    panel.regularizer.setCurrentIndex(panel.regularizer.findData("l1"))
+    assert state.jobs.is_live("reg")
+    type_into(qtbot, panel.lam, "0.02")
+    qtbot.waitUntil(lambda: window.scene_complete() and state.problem.lam == 0.02, timeout=SCENE_TIMEOUT_MS)
+    assert state.problem.regularizer == "l1"

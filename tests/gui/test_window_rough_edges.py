@@ -616,3 +616,25 @@ def test_the_cut_panels_log_axis_is_numbered_as_its_height_holds(qtbot, window):
     panel.scale.setCurrentIndex(panel.scale.findData(False))
     qtbot.waitUntil(lambda: not state.view.log_scale and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
     qtbot.waitUntil(lambda: cut.plot.getAxis("left")._tickLevels is None, timeout=UI_TIMEOUT_MS)
+
+
+def test_a_plane_setting_changed_while_new_data_loads_is_the_plane_shown(qtbot, window):
+    """New preprocessing, then at once a new plane seed: the plane found on the old data
+    landed after the new data's, so the panel said seed 7 while the seed-0 plane was shown
+    (and from a network to a linear model: the old model's plane on the new one, an
+    internal error, no runs). The data's own job now finds the plane with the new seed."""
+    from hillwalk.core import experiment
+    from tests.gui.conftest import type_into
+
+    state = window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    box = window.data_panel.preprocessing
+    box.setCurrentIndex(box.findData("standardize"))
+    assert state.jobs.is_live("problem")
+    type_into(qtbot, window.landscape_panel.plane_seed, "7")
+    qtbot.waitUntil(lambda: state.problem.preprocessing == "standardize" and state.slice.seed == 7
+                    and window.scene_complete(), timeout=SCENE_TIMEOUT_MS)
+    expected = experiment.build_plane(state.objective, state.slice, problem=state.problem)
+    np.testing.assert_array_equal(state.plane.center, expected.center)
+    np.testing.assert_array_equal(state.plane.dir1, expected.dir1)
+    assert all(run.finished for run in state.runs.values()) and state.runs
