@@ -535,33 +535,43 @@ def _training_not_done(step_smoothed, steps_per_epoch, epochs_made) -> str:
                 f"{MIN_EPOCHS_TO_JUDGE} epochs or more")
     fall = last_epoch_fall(step_smoothed, steps_per_epoch)
     if fall is not None and fall[0] > STILL_FALLING:
-        return (f"the loss still fell {fall[0]:.0%} over the last epoch ({fall[1]:.3g} -> {fall[2]:.3g}): not "
-                "trained enough to judge the model's capacity; train for more epochs (or at a larger learning rate)")
+        return (f"the loss still fell {fall[0]:.0%} over the last {fall[3]} updates ({fall[1]:.3g} -> "
+                f"{fall[2]:.3g}): not trained enough to judge the model's capacity; train for more epochs (or at a "
+                "larger learning rate)")
     return ""
 
 
+def judged_updates(steps_per_epoch) -> int:
+    """How many of the last updates the verdicts look at: an epoch's, and at least
+    RATIO_WINDOW_MIN (a full-batch epoch is one update, over which an EMA of 0.9 barely
+    moves: a loss still going 2.30 -> 1.30 read "levelled off")."""
+    return max(int(steps_per_epoch or 1), RATIO_WINDOW_MIN)
+
+
 def last_epoch_fall(step_smoothed, steps_per_epoch):
-    """(relative fall, value an epoch before, last value) of the smoothed loss over the last
-    epoch of updates, or None with no more than an epoch of them."""
-    if step_smoothed is None or not steps_per_epoch or len(step_smoothed) <= steps_per_epoch:
+    """(relative fall, value before, last value, updates) of the smoothed loss over the
+    last :func:`judged_updates` updates, or None with no more than that many."""
+    window = judged_updates(steps_per_epoch)
+    if step_smoothed is None or len(step_smoothed) <= window:
         return None
-    last, before = float(step_smoothed[-1]), float(step_smoothed[-1 - steps_per_epoch])
-    return ((before - last) / abs(before) if before else 0.0), before, last
+    last, before = float(step_smoothed[-1]), float(step_smoothed[-1 - window])
+    return ((before - last) / abs(before) if before else 0.0), before, last, window
 
 
-def ratio_verdict(name, ratios, steps_per_epoch=None, growth=None) -> str:
+def ratio_verdict(name, ratios, steps_per_epoch=None, growth=None, grew_from_start=False) -> str:
     """One weight matrix's update/weight ratio against the notes' ~1e-3: the median over
-    the last epoch's updates (at least RATIO_WINDOW_MIN; all of them without
-    ``steps_per_epoch``), where training has settled. ``growth``: the factor by which
-    ||W|| grew over the last epoch while the loss fell (None otherwise): above
-    STILL_GROWING a large ratio is W's smallness, not the rate."""
-    window = ratios if not steps_per_epoch else ratios[-max(int(steps_per_epoch), RATIO_WINDOW_MIN):]
+    the last :func:`judged_updates` updates (all of them without ``steps_per_epoch``),
+    where training has settled. ``growth``: the factor by which ||W|| grew over those
+    updates while the loss fell (None otherwise): above STILL_GROWING a large ratio is W's
+    smallness, not the rate. ``grew_from_start``: whether ||W|| grew over the run (the
+    reason given for larger ratios at first)."""
+    window = ratios if not steps_per_epoch else ratios[-judged_updates(steps_per_epoch):]
     finite = window[np.isfinite(window)]
     if finite.size == 0:
         return f"{name}: the weights are all zero, the ratio is undefined"
     median = float(np.median(finite))
     if median > RATIO_HIGH and growth is not None and growth > STILL_GROWING:
-        tail = (f"above {RATIO_HIGH:g}, but ||W|| still grew x{growth:.2g} over the last epoch as the loss fell: "
+        tail = (f"above {RATIO_HIGH:g}, but ||W|| still grew x{growth:.2g} over the last updates as the loss fell: "
                 "the ratio is large because W is still small, not (yet) a sign of too high a rate")
     elif median > RATIO_HIGH:
         tail = f"above {RATIO_HIGH:g}: the learning rate is likely too high"
@@ -569,10 +579,12 @@ def ratio_verdict(name, ratios, steps_per_epoch=None, growth=None) -> str:
         tail = f"below {RATIO_LOW:g}: the learning rate may be too low"
     else:
         tail = f"within {RATIO_LOW:g} .. {RATIO_HIGH:g}, near the notes' ~{RATIO_TARGET:g}"
-    over = f"over the last {finite.size} updates" if finite.size < ratios.size else "over all updates"
-    first = ratios[:finite.size][np.isfinite(ratios[:finite.size])] if finite.size < ratios.size else finite
-    start = (f"; the first {first.size}: {float(np.median(first)):.2g}, larger while W grows from its small start"
-             if first.size and finite.size < ratios.size and float(np.median(first)) > 2 * median else "")
+    partial = window.size < ratios.size
+    over = f"over the last {window.size} updates" if partial else "over all updates"
+    first = ratios[:window.size][np.isfinite(ratios[:window.size])] if partial else finite
+    larger = first.size and partial and float(np.median(first)) > 2 * median
+    start = (f"; the first {window.size}: {float(np.median(first)):.2g}"
+             + (", larger while W grew from its small start" if grew_from_start else "") if larger else "")
     return f"{name}: median ||update|| / ||W|| {median:.2g} {over} (last {float(finite[-1]):.2g}{start}), {tail}"
 
 
@@ -627,15 +639,20 @@ def training_curves(objective, spec: OptimizerSpec, start, epochs, schedule: Sch
     names = tuple(block.name for block in blocks)
     smoothed = ema(step_loss)
     # each weight matrix's growth over the last epoch, where the loss fell over it
+    # each weight matrix's growth over the judged updates (whole epochs of them), where the
+    # loss fell over them, and whether it grew over the run
     falling = (last_epoch_fall(smoothed, per_epoch) or (0.0,))[0] > STILL_FALLING
-    growth = [norms[-1][k] / norms[-2][k] if falling and len(norms) > 1 and norms[-2][k] > 0 else None
-              for k in range(len(blocks))]
+    back = -(-judged_updates(per_epoch) // per_epoch)   # epochs
+    growth = [norms[-1][k] / norms[-1 - back][k] if falling and len(norms) > back and norms[-1 - back][k] > 0
+              else None for k in range(len(blocks))]
+    grew = [norms[-1][k] > 1.5 * norms[0][k] for k in range(len(blocks))]
     return TrainingCurves(spec.method, float(spec.lr), spec.batch_size, int(epochs), schedule, per_epoch, step_loss,
                           smoothed, rates, np.arange(train_acc.size), train_acc, val_acc, train_acc - val_acc,
                           names, ratio_array, np.ravel(start).copy(), np.ravel(previous).copy(),
                           np.ravel(theta).copy(), diverged_at,
                           curves_verdict(train_acc, val_acc, diverged_at, smoothed, per_epoch),
-                          [ratio_verdict(name, ratio_array[k], per_epoch, growth[k]) for k, name in enumerate(names)])
+                          [ratio_verdict(name, ratio_array[k], per_epoch, growth[k], grew[k])
+                           for k, name in enumerate(names)])
 
 
 def babysit(objective, method="sgd", lr=1e-2, batch_size=64, epochs=10, schedule="constant", gamma=0.5,

@@ -166,7 +166,7 @@ def test_low_accuracy_is_not_capacity_to_spare_while_training_is_not_done():
     steeper = np.linspace(1.6, 1.0, 40)   # 1.15 -> 1.0, 13%
     assert "capacity to spare" in babysitting.curves_verdict([0.5, 0.7, 0.8], [0.5, 0.7, 0.8], None, falling, 10)
     verdict = babysitting.curves_verdict([0.5, 0.7, 0.8], [0.5, 0.7, 0.8], None, steeper, 10)
-    assert "the loss still fell 13% over the last epoch" in verdict and "train for more epochs" in verdict
+    assert "the loss still fell 13% over the last 10 updates" in verdict and "train for more epochs" in verdict
     assert "capacity" not in verdict.split(":", 1)[1].split("judge")[0]
     short = babysitting.curves_verdict([0.5, 0.8], [0.5, 0.8], None, np.full(10, 0.6), 10)
     assert "too short to judge the model's capacity (1 epoch(s))" in short
@@ -176,14 +176,31 @@ def test_the_ratio_is_judged_over_the_last_epoch_and_a_still_small_w_is_not_a_hi
     """A model started near W = 0 has large ratios at first: the median of every update
     said "too high" on the default scene (0.013), the last epoch's is 0.0084."""
     ratios = np.concatenate([np.full(30, 0.05), np.full(10, 0.004)])   # 10 updates an epoch
-    text = babysitting.ratio_verdict("W", ratios, 10)
+    text = babysitting.ratio_verdict("W", ratios, 10, grew_from_start=True)
     assert "median ||update|| / ||W|| 0.004 over the last 10 updates" in text and "near the notes'" in text
-    assert "the first 10: 0.05, larger while W grows" in text
+    assert "the first 10: 0.05, larger while W grew from its small start" in text
+    # the reason only where W did grow (a He-initialized network's did not)
+    assert "the first 10: 0.05)" in babysitting.ratio_verdict("W", ratios, 10).replace(", within", ")")
+    assert "larger while" not in babysitting.ratio_verdict("W", ratios, 10)
+    # undefined ratios (an all-zero start) do not shorten the count of the updates judged
+    undefined = np.concatenate([np.full(30, 0.05), [np.nan, np.nan], np.full(8, 0.003)])
+    assert "over the last 10 updates" in babysitting.ratio_verdict("W", undefined, 10)
     assert "too high" in babysitting.ratio_verdict("W", ratios)   # (every update counted)
     high = np.full(40, 0.02)
     assert "likely too high" in babysitting.ratio_verdict("W", high, 10, growth=1.02)
     growing = babysitting.ratio_verdict("W", high, 10, growth=1.3)
-    assert "still grew x1.3 over the last epoch" in growing and "not (yet) a sign of too high a rate" in growing
+    assert "still grew x1.3 over the last updates" in growing and "not (yet) a sign of too high a rate" in growing
+
+
+def test_a_full_batch_run_is_judged_over_more_than_its_one_update_an_epoch(digits):
+    """Full batch: an epoch is one update, over which the smoothed loss barely moves: a run
+    still going 2.30 -> 1.30 read "capacity to spare: a bigger model" and its ratio (W still
+    small) "likely too high". Judged over 10 updates, it is not trained enough, and W's
+    smallness explains the ratio."""
+    curves = tasks.babysit_task(digits, lr=1e-3, batch_size=None, epochs=30).curves
+    assert "not trained enough to judge the model's capacity" in curves.verdict
+    assert "over the last 10 updates" in curves.verdict
+    assert "not (yet) a sign of too high a rate" in curves.ratio_texts[0]
 
 
 def test_the_default_scenes_curves_verdicts(digits):
