@@ -562,6 +562,8 @@ def add_optimizer_arguments(parser, race=False):
 
 def run_race(args, out=None):
     out = sys.stdout if out is None else out  # looked up now: a test may have replaced it
+    import dataclasses
+
     from hillwalk.core import experiment
     from hillwalk.core.errors import HillwalkError
     from hillwalk.core.io.animation_frames import check_gif_request
@@ -581,6 +583,8 @@ def run_race(args, out=None):
         raise HillwalkError("the session has no enabled optimizer to race")
     problem = with_model_options(session.problem, args)
     slice_spec = with_mode_options(session.slice, args)
+    if problem != session.problem:   # another model: its plane is its own (as the app finds it)
+        slice_spec = dataclasses.replace(slice_spec, center_regularization=None)
     # The same tasks, in the same order, as the app's workers: objective, plane, slice, runs.
     objective = experiment.build_objective(problem)
     plane = experiment.build_plane(objective, slice_spec, problem=problem)
@@ -636,6 +640,16 @@ def race_methods(enabled, args):
         return [OptimizerSetting(spec, PALETTE[i % len(PALETTE)]) for i, spec in enumerate(specs)]
     given = {option: getattr(args, option) for option in (*RACE_SETTING_OPTIONS, *SCHEDULE_OPTIONS, "sampling")
              if getattr(args, option) is not None}
+    # a schedule's own options where none of the schedules they would set is that kind
+    kinds = sorted({args.schedule} if args.schedule else {s.spec.schedule.kind for s in enabled if s.spec.uses_gradient})
+    for options, wanted, owner in ((("gamma", "every"), ("step",), "step decay's"),
+                                   (("k",), ("exp", "inv"), "the exp and inv schedules'")):
+        stray = [option for option in options if option in given]
+        if stray and kinds and not set(kinds) & set(wanted):
+            raise HillwalkError(f"{', '.join('--' + option for option in stray)}: {owner} "
+                                f"option{'s' if len(stray) > 1 else ''}, but the session's schedule is "
+                                f"{' and '.join(kinds)}; add --schedule {' or '.join(wanted)} (or leave "
+                                f"{'it' if len(stray) == 1 else 'them'} out)")
     result = []
     used = set()
     style = args.defaults

@@ -81,7 +81,8 @@ def build_plane(objective, slice_spec, center=None, center_label=None, report=_q
     ``problem`` (the ClassifierSpec ``objective`` was built from) with that regularization,
     on the same data: the plane the session was saved with."""
     report(0.0, "center and directions")
-    if slice_spec.center_regularization is not None and center is None:
+    # (a 2-D function has no regularization: a hand-edited record means nothing there)
+    if slice_spec.center_regularization is not None and center is None and not objective.has_own_plane:
         if problem is None:
             raise HillwalkError("the slice's centre was found under another regularization: build_plane needs the "
                                 "problem to find it again (problem=)")

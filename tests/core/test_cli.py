@@ -1,4 +1,5 @@
 """The headless command line: exit codes and one-line errors (run as a real process)."""
+import json
 import os
 import subprocess
 import sys
@@ -189,3 +190,28 @@ def test_a_race_refuses_an_activation_option_its_network_does_not_use(tmp_path):
     result = run("race", "--model", "net", "--slope", "0.2", "--out", str(tmp_path / "r.gif"))
     assert result.returncode == 2 and not (tmp_path / "r.gif").exists()
     assert "--slope: an option of --activation leaky_relu, but the activation is relu" in result.stderr
+
+
+def test_a_race_over_a_sessions_methods_refuses_schedule_options_its_schedules_do_not_use(tmp_path):
+    """Without --optimizer, race sets the session's methods' settings: --gamma on constant
+    schedules did nothing, silently. With --schedule step it applies."""
+    out = tmp_path / "r.gif"
+    result = run("race", "--gamma", "0.3", "--out", str(out))
+    assert result.returncode == 2 and not out.exists()
+    assert "--gamma: step decay's option, but the session's schedule is constant; add --schedule step" in result.stderr
+    result = run("race", "--k", "0.3", "--out", str(out))
+    assert result.returncode == 2 and "--k: the exp and inv schedules' option" in result.stderr
+
+
+def test_a_functions_session_ignores_a_centre_regularization_record(tmp_path):
+    """A 2-D function has no regularization: a hand-edited slice.center_regularization was
+    an internal error ('Rosenbrock' object has no attribute 'train'); it changes nothing."""
+    data = json.loads((ROOT / "resources" / "presets" / "06-rosenbrock.hillwalk.json").read_text())
+    data["slice"]["center_regularization"] = {"regularizer": "l2", "lam": 0.1, "beta": 1.0,
+                                              "regularize_bias": False}
+    data["version"] = 5
+    path = tmp_path / "f.hillwalk.json"
+    path.write_text(json.dumps(data))
+    out = tmp_path / "f.npz"
+    result = run("render", "--session", str(path), "--out", str(out))
+    assert result.returncode == 0, result.stderr
