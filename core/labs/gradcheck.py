@@ -25,9 +25,10 @@ ERROR_BANDS = (1e-7, 1e-4, 1e-2)
 METHOD_THRESHOLDS = {"centered": 1e-6, "forward": 1e-3}
 # a long check reports how far it is at most this often (every parameter costs a loss or two)
 PROGRESS_INTERVAL_S = 0.1
-# a check's share of its work in the differences; the rest finds the kinks (a network's
-# takes two forward passes a parameter as well)
-DIFFERENCES_SHARE = 0.6
+# how a check's progress is shared: the differences up to DIFFERENCES_SHARE, the kinks (a
+# network's take two forward passes a parameter as well) up to RECHECK_FROM, then the
+# disagreeing parameters differenced again at 2h (with a broken gradient: nearly all)
+DIFFERENCES_SHARE, RECHECK_FROM = 0.5, 0.6
 PASS_THRESHOLDS = {(loss, method): threshold for method, threshold in METHOD_THRESHOLDS.items()
                    for loss in ("softmax", "svm")}
 # A derivative that is NaN or inf is a failure whatever the threshold: a relative error
@@ -103,7 +104,7 @@ def numerical_gradient(f, theta, h=1e-5, method="centered", indices=None, should
         for k, i in enumerate(chosen):
             if should_stop is not None and should_stop():
                 raise StopRequested()
-            if progress is not None and time.monotonic() - told > PROGRESS_INTERVAL_S:
+            if progress is not None and time.monotonic() - told >= PROGRESS_INTERVAL_S:
                 progress(k, chosen.size)
                 told = time.monotonic()
             original = flat[i]
@@ -329,8 +330,8 @@ def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", se
     should_stop : callable () -> bool, or None
         See :func:`numerical_gradient`.
     progress : callable (fraction, text), or None
-        How far the check is (the differences, then the kinks), at most every
-        PROGRESS_INTERVAL_S: a network's check of every parameter takes minutes.
+        How far the check is (the differences, the kinks, the second differences), at
+        most every PROGRESS_INTERVAL_S: a network's check of every parameter takes minutes.
 
     Returns
     -------
@@ -370,7 +371,16 @@ def gradient_check(objective, theta, samples=None, h=1e-5, method="centered", se
     # parameters are unresolved too. Only disagreeing parameters pay for the estimate.
     suspect = np.isfinite(rel_error) & (rel_error > ERROR_BANDS[0]) & ~near_kink & ~unresolved
     if suspect.any():
-        wider = numerical_gradient(difference_function, theta, 2 * h, method, indices[suspect], should_stop)
+        count = int(suspect.sum())
+
+        def again(done, total):
+            progress(RECHECK_FROM + (1.0 - RECHECK_FROM) * done / total,
+                     f"gradient check: {done:,} of {count:,} disagreeing parameters differenced again at 2h")
+
+        if progress is not None:
+            again(0, count)
+        wider = numerical_gradient(difference_function, theta, 2 * h, method, indices[suspect], should_stop,
+                                   None if progress is None else again)
         noise = np.abs(wider - numerical[suspect]) / (3.0 if method == "centered" else 1.0) + resolution
         disagreement = np.abs(analytic[suspect] - numerical[suspect])
         unresolved[suspect] = (magnitude[suspect] <= noise) | (disagreement <= noise)
@@ -384,11 +394,12 @@ def roundoff_level(terms, h):
     return float(np.finfo(np.float64).eps * np.sum(np.abs(terms)) / h)
 
 
-def h_sweep(objective, theta, hs=None, samples=20, method="centered", seed=0, should_stop=None):
+def h_sweep(objective, theta, hs=None, samples=20, method="centered", seed=0, should_stop=None, progress=None):
     """Gradient-check error as a function of the difference step h.
 
     Large h: truncation error (O(h) forward, O(h^2) centered); small h: round-off
-    (about machine-epsilon * |L| / h). The best h sits in between.
+    (about machine-epsilon * |L| / h). The best h sits in between. ``progress(fraction,
+    text)``, if given, hears of each h before it is differenced.
 
     Returns
     -------
@@ -404,6 +415,8 @@ def h_sweep(objective, theta, hs=None, samples=20, method="centered", seed=0, sh
         analytic = np.asarray(objective.loss_and_grad(theta)[1], dtype=np.float64).reshape(-1)[indices]
     max_errors, median_errors = np.full(hs.size, np.nan), np.full(hs.size, np.nan)
     for k, h in enumerate(hs):
+        if progress is not None:
+            progress(k / hs.size, f"h sweep: h = {h:.1e} ({k + 1} of {hs.size})")
         errors = relative_error(analytic, numerical_gradient(_difference_function(objective), theta, h, method,
                                                              indices, should_stop))
         if np.all(np.isfinite(errors)):

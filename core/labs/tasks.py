@@ -173,9 +173,10 @@ def gradient_check_task(objective, theta, method="centered", h=1e-5, samples=Non
         check = gradient_check(objective, theta, samples=samples, h=h, method=method, gradient_fn=gradient_fn,
                                should_stop=should_stop,
                                progress=lambda fraction, text: _report(report, 0.05 + 0.55 * fraction, text))
-        _report(report, 0.6, "h sweep")
         hs, max_errors, median_errors = h_sweep(objective, theta, samples=min(sweep_samples, theta.size),
-                                                method=method, should_stop=should_stop)
+                                                method=method, should_stop=should_stop,
+                                                progress=lambda fraction, text: _report(report, 0.6 + 0.4 * fraction,
+                                                                                        text))
     except StopRequested:
         return None
     # (capability has_layers: named blocks; a 2-D function's (x, y) is one block)

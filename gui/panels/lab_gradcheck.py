@@ -120,9 +120,13 @@ class GradientCheckLab(LabPanel):
             grid = np.concatenate([grid, np.full(width * width - grid.size, np.nan)])
             shape = (width, width)
             names = [name for name, _, _ in outcome.blocks]
-            self.image_plot.setLabel("bottom", "parameters row by row, in layer order: " + ", ".join(names)
-                                     if len(names) <= RASTER_NAMES_SHOWN else
-                                     f"parameters row by row, in layer order: {names[0]} ... {names[-1]}", color="k")
+            if len(names) < 2:   # (a 2-D function's x and y)
+                label = f"parameters {names[0] if names else ''} row by row"
+            elif len(names) <= RASTER_NAMES_SHOWN:
+                label = "parameters row by row, in layer order: " + ", ".join(names)
+            else:
+                label = f"parameters row by row, in layer order: {names[0]} ... {names[-1]}"
+            self.image_plot.setLabel("bottom", label, color="k")
             self.image_plot.setLabel("left", "row", color="k")
         else:
             self.image_plot.setLabel("bottom", "feature (last column: bias)", color="k")

@@ -254,3 +254,12 @@ def test_a_long_gradient_check_says_how_far_it_is(monkeypatch, digits):
     assert differenced[-1] == "gradient check: 29 of 30 parameters differenced"
     assert "gradient check: kinks of 30 parameters" in [text for _, text in told]
     assert 0.05 <= min(f for f, t in told if "differenced" in t) and max(f for f, t in told if "kinks" in t) <= 0.6
+    sweep = [text for _, text in told if text.startswith("h sweep: h = ")]
+    assert len(sweep) == outcome.hs.size and sweep[-1].endswith(f"({outcome.hs.size} of {outcome.hs.size})")
+    # a broken gradient: every parameter disagrees and is differenced a second time, at 2h
+    # (15 s of a network's check went by without a word)
+    told.clear()
+    tasks.gradient_check_task(objective, theta, samples=30, broken=True, sweep_samples=2,
+                              report=lambda fraction, text: told.append((fraction, text)))
+    again = [text for _, text in told if "differenced again at 2h" in text]
+    assert again and again[0].startswith("gradient check: 0 of ") and [f for f, _ in told] == sorted(f for f, _ in told)
