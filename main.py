@@ -1050,9 +1050,12 @@ def run_render(args, out=None):
               f"{np.nanmin(values):.6g} to {np.nanmax(values):.6g} ({objective.name}: {objective.formula}), "
               f"{landscape.seconds:.2f} s", file=out)
         return EXIT_OK
+    found_under = info.get("center_regularization")   # (a session saved after a regularization change)
+    under = (f" under {found_under['regularizer']}, lambda {found_under['lam']:g}, as the session recorded"
+             if found_under else "")
     print(f"wrote {path}: {'cut' if landscape.is_cut else 'slice'} of {shape} points, {spec.component} from "
-          f"{np.nanmin(values):.6g} to {np.nanmax(values):.6g}, centre {spec.center} (loss "
-          f"{info['center_loss']:.4g}), {landscape.seconds:.2f} s", file=out)
+          f"{np.nanmin(values):.6g} to {np.nanmax(values):.6g}, centre {spec.center}{under} (loss "
+          f"{info['center_loss']:.4g}{' there' if found_under else ''}), {landscape.seconds:.2f} s", file=out)
     cosine = f", cosine {info['cosine']:.3g}" if "cosine" in info else ""
     norms = f"|d1| = {info['norm1']:.4g}" + (f", |d2| = {info['norm2']:.4g}" if "norm2" in info else "")
     print(f"directions: {info.get('label1')}; {norms}{cosine}", file=out)

@@ -19,6 +19,7 @@ The tasks of a scene, in the order they depend on one another:
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -82,14 +83,18 @@ def build_plane(objective, slice_spec, center=None, center_label=None, report=_q
     on the same data: the plane the session was saved with."""
     report(0.0, "center and directions")
     # (a 2-D function has no regularization: a hand-edited record means nothing there)
-    if slice_spec.center_regularization is not None and center is None and not objective.has_own_plane:
+    record = slice_spec.center_regularization if center is None and not objective.has_own_plane else None
+    if record is not None:
         if problem is None:
             raise HillwalkError("the slice's centre was found under another regularization: build_plane needs the "
                                 "problem to find it again (problem=)")
-        objective = rebuild_regularization(slice_spec.center_regularization.applied_to(problem), objective)
-    return slice_spec.plane(objective, center=center, center_label=center_label,
-                            progress=lambda fraction: report(fraction, "training the centre"),
-                            should_stop=should_stop)
+        objective = rebuild_regularization(record.applied_to(problem), objective)
+    plane = slice_spec.plane(objective, center=center, center_label=center_label,
+                             progress=lambda fraction: report(fraction, "training the centre"),
+                             should_stop=should_stop)
+    if record is not None:   # (its centre loss is that regularization's: say so where it is shown)
+        plane.info["center_regularization"] = dataclasses.asdict(record)
+    return plane
 
 
 # --------------------------------------------------------------------------- slice

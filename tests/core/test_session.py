@@ -220,6 +220,10 @@ def test_a_slice_centred_under_another_regularization_finds_that_plane_again(tmp
     out = tmp_path / "slice.npz"
     result = run("render", "--session", str(path), "--out", str(out))
     assert result.returncode == 0, result.stderr
+    # its centre loss is the old regularization's: said so (it read as the slice's own)
+    assert "centre trained under l2, lambda 0.001, as the session recorded (loss " in result.stdout
+    assert found.info["center_regularization"] == {"regularizer": "l2", "lam": 1e-3, "beta": 1.0,
+                                                   "regularize_bias": False}
     expected = experiment.compute_landscape(objective, kept_plane, recorded)
     with np.load(out) as archive:
         np.testing.assert_array_equal(archive["loss"], expected.values)
