@@ -1225,7 +1225,7 @@ def run_gradcheck(args, out=None):
     is the verdict (PASS, or FAIL with the reason). Exit status 0 for PASS, 1 for FAIL (a
     NaN or infinite derivative is a failure: nothing was compared)."""
     from hillwalk.core.errors import HillwalkError
-    from hillwalk.core.labs.gradcheck import METHOD_THRESHOLDS, gradient_check
+    from hillwalk.core.labs.gradcheck import METHOD_THRESHOLDS, gradient_check, parameter_blocks
 
     out = sys.stdout if out is None else out  # looked up now: a test may have replaced it since import
 
@@ -1253,8 +1253,7 @@ def run_gradcheck(args, out=None):
                                         (f"dropout p = {objective.keep_prob:g}", objective.keep_prob < 1.0)) if on]
         print(f"network: {units} units{''.join(', ' + e for e in extras)}; {shapes} = {objective.size} parameters "
               f"at {where}; {result.indices.size} checked, {args.method} differences, h = {args.h:g}", file=out)
-        by_block = result.worst_by_block([(block.name, block.offset, block.size)
-                                          for block in objective.parameter_blocks()])
+        by_block = result.worst_by_block(parameter_blocks(objective))
         if by_block:   # where a gradient bug lives shows as one block's error
             print("largest relative error by block (parameters compared): "
                   + ", ".join(f"{name} {worst:.2e} ({count})" for name, count, worst in by_block), file=out)
@@ -1279,11 +1278,8 @@ def run_gradcheck(args, out=None):
     if kinks.any():
         print(f"{int(kinks.sum())} parameter(s) straddle a kink (SVM margin, ReLU or L1 at 0) and are left out of the "
               f"verdict; their largest error is {result.rel_error[kinks].max():.2e}", file=out)
-    unresolved = int((result.unresolved & ~result.near_kink).sum())
-    if unresolved:
-        print(f"{unresolved} parameter(s) have a derivative below what the difference resolves (its round-off, "
-              f"{result.resolution:.1e}, or its truncation error where the derivative is 0: both analytic and "
-              "numerical are noise) and are left out too", file=out)
+    if result.unresolved_text():
+        print(result.unresolved_text(), file=out)
     print(verdict.line(), file=out)
     return EXIT_OK if verdict.passed else EXIT_FAILED_CHECK
 

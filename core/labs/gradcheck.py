@@ -218,6 +218,16 @@ class GradientCheckResult:
         q = np.percentile(finite, [50, 90, 99, 100])
         return {"median": float(q[0]), "p90": float(q[1]), "p99": float(q[2]), "max": float(q[3])}
 
+    def unresolved_text(self) -> str:
+        """One sentence on the parameters left out of the verdict as unresolved (not
+        straddling a kink), or '' when there are none."""
+        count = int((self.unresolved & ~self.near_kink).sum())
+        if not count:
+            return ""
+        return (f"{count} parameter(s) the difference cannot resolve: their derivatives, or the disagreement "
+                f"between them, lie within its round-off ({self.resolution:.1e}) and truncation error (a "
+                "derivative of 0 differences to noise); they are left out of the verdict too")
+
     def worst_by_block(self, blocks) -> list:
         """For each parameter block ``(name, offset, size)`` (the objective's, in the flat
         parameter vector) that holds compared parameters (not straddling a kink, resolved by
@@ -302,6 +312,15 @@ class GradientVerdict:
         """'max relative error: 2.3e-09 (threshold 1e-06) -> PASS', or '-> FAIL: reason'."""
         text = f"max relative error: {self.worst:.3e} (threshold {self.threshold:g}) -> {self.word}"
         return text if self.passed else f"{text}: {self.reason}"
+
+
+def parameter_blocks(objective) -> tuple:
+    """The objective's parameter blocks as (name, offset, size) in the flat parameters, in
+    layout order, for :meth:`GradientCheckResult.worst_by_block` (a linear classifier: W;
+    a network: W1, b1, ...; a 2-D function: its (x, y) as one)."""
+    if objective.has_layers:
+        return tuple((block.name, block.offset, block.size) for block in objective.parameter_blocks())
+    return (("(x, y)", 0, int(np.prod(objective.param_shape))),)
 
 
 def choose_indices(size: int, samples: int | None, seed: int = 0):

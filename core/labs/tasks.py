@@ -22,7 +22,14 @@ from ..models.objectives import LinearClassifier
 from . import LAB_NAMES, SCENE_FREE_LABS  # noqa: F401 - the labs, named with their tasks as before
 from .babysitting import BabysittingReport, babysit
 from .comparison import DEFAULT_VARIANTS, SIDES, ModelVariant, distinct_units, nonconvex_share, slice_roughness
-from .gradcheck import DIFFERENCE_METHODS, GradientCheckResult, StopRequested, gradient_check, h_sweep
+from .gradcheck import (
+    DIFFERENCE_METHODS,
+    GradientCheckResult,
+    StopRequested,
+    gradient_check,
+    h_sweep,
+    parameter_blocks,
+)
 from .lessons import (
     INIT_INPUTS,
     InitStatistics,
@@ -179,9 +186,7 @@ def gradient_check_task(objective, theta, method="centered", h=1e-5, samples=Non
                                                                                         text))
     except StopRequested:
         return None
-    # (capability has_layers: named blocks; a 2-D function's (x, y) is one block)
-    blocks = (tuple((block.name, block.offset, block.size) for block in objective.parameter_blocks())
-              if objective.has_layers else (("(x, y)", 0, theta.size),))
+    blocks = parameter_blocks(objective)
     return GradientCheckLab(check, hs, max_errors, median_errors, tuple(objective.param_shape), bool(broken), blocks)
 
 

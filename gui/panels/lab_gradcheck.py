@@ -168,8 +168,6 @@ class GradientCheckLab(LabPanel):
                if len(by_block) > 1 else "")
             + f". Bands: {bands}. "
             f"{kinks} parameter(s) straddle a kink (orange in the histogram; a legitimate disagreement). "
-            + (f"{left_out} parameter(s) have a derivative below what the difference resolves (round-off "
-               f"{result.resolution:.1e}, or truncation where the derivative is 0): both numbers are noise there, "
-               "so they are left out of the verdict too (grey in the histogram). " if left_out else "")
+            + (f"{html.escape(result.unresolved_text())} (grey in the histogram). " if left_out else "")
             + "The h sweep: truncation error grows to the right, round-off to the left"
             + (f"; {undrawn} h value(s) gave a NaN or infinite derivative and are not drawn." if undrawn else "."))

@@ -488,7 +488,7 @@ def test_gradient_check_lab_on_a_network_names_its_blocks_and_shows_what_it_left
     assert unresolved.sum() > 0   # (at a trained centre: dead units' derivatives are 0)
     assert lab.unresolved_histogram.yData.sum() == unresolved.sum()
     assert lab.histogram.yData.sum() == compared.sum()
-    assert f"{int(unresolved.sum())} parameter(s) have a derivative below what the difference resolves" in text
+    assert f"{int(unresolved.sum())} parameter(s) the difference cannot resolve" in text
     assert "left out of the verdict too" in text
 
     def sweep_inside():
