@@ -181,7 +181,7 @@ class AppState(QtCore.QObject):
         base = self._pending_problem if self.jobs.is_live("problem") and self._pending_problem is not None \
             else self.problem
         if base is self.problem and self.jobs.is_live("reg") and self._pending_regularization is not None:
-            # a regularization change on its way: the next one extends it (elastic, then beta)
+            # a regularization change on its way: the next one extends it (L1, then a lambda)
             base = self._pending_regularization
         try:
             proposed = replace(base, **changes)
