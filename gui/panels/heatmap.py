@@ -11,6 +11,10 @@ from ..state import run_label
 from .markers import PixelMarker, PixelMarkers, RunMarkers, drawn_rows, last_finite_row, rows_up_to
 from .widgets import run_ending_note
 
+# positive values more than this many times apart: the note suggests the log colour scale
+# (on a linear one the lowest decades share one colour)
+WIDE_SPAN = 1e4
+
 
 class HeatmapPanel(QtWidgets.QWidget):
     """Heatmap of ``state.landscape`` with contours, colour bar, the cut's line, the start,
@@ -63,6 +67,7 @@ class HeatmapPanel(QtWidgets.QWidget):
         self.markers = RunMarkers(plot, halo=True, rings=True)
         self.trails, self.heads = self.markers.trails, self.markers.heads
         self._shown_landscape = None
+        self._span = (None, None)   # (landscape, (smallest, largest) positive value or None): see _wide_span
         self.figure.scene().sigMouseMoved.connect(self._on_mouse_moved)
         state.point_curvature_ready.connect(self._on_point_curvature)
         self.figure.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -107,6 +112,18 @@ class HeatmapPanel(QtWidgets.QWidget):
         self._draw_cut_line()
         self._draw_start()
         self._on_frame_changed(self.state.frame)  # the legend is rebuilt only when runs change
+
+    def _wide_span(self, landscape):
+        """(smallest, largest) positive value of ``landscape`` where they are more than
+        WIDE_SPAN apart (a linear colour scale shows the top decades only), else None;
+        computed once a landscape (the note is written every frame)."""
+        if landscape is None or landscape.method == "preview":
+            return None
+        if self._span[0] is not landscape:
+            values = landscape.values[np.isfinite(landscape.values) & (landscape.values > 0)]
+            low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+            self._span = (landscape, (low, high) if low > 0 and high > WIDE_SPAN * low else None)
+        return self._span[1]
 
     def _on_contours_ready(self, landscape, lines):
         if landscape is self._shown_landscape:
@@ -200,6 +217,10 @@ class HeatmapPanel(QtWidgets.QWidget):
         shown = self._shown_landscape
         if shown is not None and shown.plane.info.get("modes"):
             text += f"<br>Modes of the slice: {shown.plane.info['modes']}"
+        span = self._wide_span(shown) if not self.state.view.log_scale else None
+        if span is not None:   # (a deep network's slice ran to 2e16: on a linear scale, one colour)
+            text += (f"<br>The values span {span[0]:.2g} .. {span[1]:.2g}: the log colour scale (Landscape panel) "
+                     "tells more of them apart")
         if notes:
             off = any(not note.endswith(" 0%") for note in notes)
             # the step only where the shares vary with it: paths in the plane keep one text

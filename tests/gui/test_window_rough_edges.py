@@ -638,3 +638,25 @@ def test_a_plane_setting_changed_while_new_data_loads_is_the_plane_shown(qtbot, 
     np.testing.assert_array_equal(state.plane.center, expected.center)
     np.testing.assert_array_equal(state.plane.dir1, expected.dir1)
     assert all(run.finished for run in state.runs.values()) and state.runs
+
+
+def test_a_slice_whose_values_span_many_decades_suggests_the_log_colour_scale(qtbot, window):
+    """A deep network's slice ran from 1 to 2e16 on a linear colour scale: one colour for
+    nearly all of it, and nothing said why. The note under the heatmap suggests the log
+    scale where the values span more than four decades, and says nothing once it is on."""
+    from hillwalk.gui.panels.heatmap import WIDE_SPAN
+    from tests.gui.conftest import type_into
+
+    state, panel = window.state, window.landscape_panel
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    info = window.heatmap.info
+    assert "log colour scale" not in info.text()   # (the small scene's values: one decade)
+    type_into(qtbot, panel.extent, "200")
+    qtbot.waitUntil(lambda: state.slice.alpha_range == (-200.0, 200.0) and window.scene_complete(),
+                    timeout=SCENE_TIMEOUT_MS)
+    values = state.landscape.values[np.isfinite(state.landscape.values)]
+    assert values.max() > WIDE_SPAN * values[values > 0].min()
+    qtbot.waitUntil(lambda: "the log colour scale (Landscape panel) tells more of them apart" in info.text(),
+                    timeout=UI_TIMEOUT_MS)
+    panel.scale.setCurrentIndex(panel.scale.findData(True))
+    qtbot.waitUntil(lambda: state.view.log_scale and "log colour scale" not in info.text(), timeout=UI_TIMEOUT_MS)
