@@ -764,7 +764,8 @@ class AppState(QtCore.QObject):
             proposed, objective, based_on, (scene, traced) = result
             # the plane is kept: it stays the one found under the regularization before
             kept = self._center_regularization or CenterRegularization.of(self.problem)
-            self._center_regularization = None if kept == CenterRegularization.of(proposed) else kept
+            self._center_regularization = CenterRegularization.record(kept, proposed)
+            self._pending_regularization = None
             self.problem, self.objective = proposed, objective
             if scene is not None and based_on is self.landscape and not self.jobs.is_live("slice"):
                 # what is on screen first, then the rest: the panels' rules and the views'
@@ -779,8 +780,7 @@ class AppState(QtCore.QObject):
             self._restart_runs()
         elif kind == "plane":
             plane, problem = result
-            found_under = CenterRegularization.of(problem)
-            self._center_regularization = None if found_under == CenterRegularization.of(self.problem) else found_under
+            self._center_regularization = CenterRegularization.record(CenterRegularization.of(problem), self.problem)
             self._adopt_plane(plane)
         elif kind == "slice":
             scene, traced = result
@@ -835,7 +835,7 @@ class AppState(QtCore.QObject):
                             else f"Could not open the session (internal error): {message}")
             return
         if kind in ("problem", "reg"):
-            self._pending_problem = None
+            self._pending_problem = self._pending_regularization = None
             self.problem_changed.emit()  # the panels go back to the settings still in force
             # the problem job loads the data, builds the model and finds its plane: any may refuse
             prefix = "Could not apply the change" if kind == "problem" else "Could not change the regularization"

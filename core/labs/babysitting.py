@@ -533,7 +533,7 @@ def _training_not_done(step_smoothed, steps_per_epoch, epochs_made) -> str:
     if epochs_made < MIN_EPOCHS_TO_JUDGE:
         return (f"too short to judge the model's capacity ({epochs_made} epoch(s)): train for "
                 f"{MIN_EPOCHS_TO_JUDGE} epochs or more")
-    fall = last_epoch_fall(step_smoothed, steps_per_epoch)
+    fall = recent_fall(step_smoothed, steps_per_epoch)
     if fall is not None and fall[0] > STILL_FALLING:
         return (f"the loss still fell {fall[0]:.0%} over the last {fall[3]} updates ({fall[1]:.3g} -> "
                 f"{fall[2]:.3g}): not trained enough to judge the model's capacity; train for more epochs (or at a "
@@ -548,7 +548,7 @@ def judged_updates(steps_per_epoch) -> int:
     return max(int(steps_per_epoch or 1), RATIO_WINDOW_MIN)
 
 
-def last_epoch_fall(step_smoothed, steps_per_epoch):
+def recent_fall(step_smoothed, steps_per_epoch):
     """(relative fall, value before, last value, updates) of the smoothed loss over the
     last :func:`judged_updates` updates, or None with no more than that many."""
     window = judged_updates(steps_per_epoch)
@@ -638,10 +638,9 @@ def training_curves(objective, spec: OptimizerSpec, start, epochs, schedule: Sch
     ratio_array = np.array(ratios, dtype=np.float64).T.reshape(len(blocks), -1)
     names = tuple(block.name for block in blocks)
     smoothed = ema(step_loss)
-    # each weight matrix's growth over the last epoch, where the loss fell over it
     # each weight matrix's growth over the judged updates (whole epochs of them), where the
     # loss fell over them, and whether it grew over the run
-    falling = (last_epoch_fall(smoothed, per_epoch) or (0.0,))[0] > STILL_FALLING
+    falling = (recent_fall(smoothed, per_epoch) or (0.0,))[0] > STILL_FALLING
     back = -(-judged_updates(per_epoch) // per_epoch)   # epochs
     growth = [norms[-1][k] / norms[-1 - back][k] if falling and len(norms) > back and norms[-1 - back][k] > 0
               else None for k in range(len(blocks))]

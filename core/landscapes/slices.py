@@ -81,6 +81,12 @@ class CenterRegularization:
         except HillwalkError as error:
             raise HillwalkError(f"{where}: {error}") from None
 
+    @classmethod
+    def record(cls, found_under, problem) -> "CenterRegularization | None":
+        """What a slice records for a plane found under ``found_under`` (a
+        CenterRegularization) when the problem is ``problem``: None where they agree."""
+        return None if found_under == cls.of(problem) else found_under
+
     def applied_to(self, problem):
         """``problem`` (a ClassifierSpec) with these regularization settings."""
         return replace(problem, regularizer=self.regularizer, lam=self.lam, beta=self.beta,
