@@ -419,6 +419,12 @@ def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot
     QtWidgets.QApplication.sendEvent(lab.graphics.viewport(), wheel)
     qtbot.waitUntil(lambda: scroll.value() > before, timeout=UI_TIMEOUT_MS)
     assert plot.vb.viewRange() == ranges
+    # a new result gives the same curves new data (a new item a layer, 100 a result, held the
+    # GUI thread 80-290 ms at each change of a setting)
+    before = {scheme: list(plot.listDataItems()) for scheme, plot in lab.activation_plots.items()}
+    wait_for_new_result(qtbot, window, "Initialization",
+                        lambda: lab.activation.setCurrentIndex(lab.activation.findData("relu")))
+    assert {scheme: list(plot.listDataItems()) for scheme, plot in lab.activation_plots.items()} == before
     # the deepest stack the box takes: still numbered to fit, and its table (which scrolls)
     # stays above the verdict under it (twelve rows kept in view pushed it under the text)
     deepest = wait_for_new_result(qtbot, window, "Initialization", lambda: lab.depth.setValue(lab.depth.maximum()))
