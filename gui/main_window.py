@@ -16,7 +16,7 @@ from hillwalk.core.errors import HillwalkError
 from hillwalk.core.io.animation_frames import GIF_MAX_FPS, GIF_MAX_SIDE, GIF_MIN_FPS
 
 from .figures import draws_equal_scales, repaint_once_a_frame
-from .pacing import DeferredSlot, paint_in_own_turn, single_shot_timer
+from .pacing import DeferredSlot, StagedDrawing, paint_in_own_turn, single_shot_timer
 from .panels.curves import CurvesPanel
 from .panels.cut import CutPanel
 from .panels.data import DataPanel
@@ -441,7 +441,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.heatmap.readout.connect(lambda text: self.readout.setText(text))
         # the views that follow the state a little later, and the window's paint in a turn
         # of the event loop of its own (see gui.pacing)
-        self._deferred_redraws = self.findChildren(DeferredSlot)
+        self._deferred_redraws = self.findChildren(DeferredSlot) + self.findChildren(StagedDrawing)
         paint_in_own_turn(self)
 
         if settings is not None:
@@ -794,6 +794,8 @@ class MainWindow(QtWidgets.QMainWindow):
         widget = self.tabs.currentWidget()
         if isinstance(widget, LazyPage):   # a lab's page: export the lab it holds
             widget = widget.ensure()
+        for drawing in widget.findChildren(StagedDrawing):
+            drawing.finish()   # (a result drawn a piece a turn: the picture shows all of it)
         size = widget.size()
         suffix = path.suffix.lower()
         if widget is self.lab_pages["3D surface"].lab and widget.available:

@@ -23,6 +23,8 @@ PAINT_DELAY_MS = 1
 # in 2-5 ms) a figure paints again no sooner than PAINT_SHARE_FACTOR times its cost after it
 SLOW_PAINT_S = 0.008
 PAINT_SHARE_FACTOR = 2.0
+# a staged drawing's stages follow one another this long apart (see StagedDrawing)
+STAGE_DELAY_MS = 16
 
 
 def single_shot_timer(parent: QtCore.QObject, slot, interval_ms: int = 0) -> QtCore.QTimer:
@@ -54,6 +56,45 @@ class DeferredSlot(QtCore.QObject):
     def _on_signal(self, *_arguments):
         if not self._timer.isActive():
             self._timer.start()
+
+
+class StagedDrawing(QtCore.QObject):
+    """Draws a result in stages, each in a turn of the event loop of its own, ``delay_ms``
+    after the one before (the window's paint of a stage, a millisecond after it, comes
+    between): a panel whose whole redraw and paint held the GUI thread 40-60 ms gives it
+    up between smaller pieces. A child of ``owner``.
+
+    ``start(stages)`` (callables) runs the first stage at once and drops the stages of a
+    drawing still in progress (their result is stale); ``pending`` says whether stages are
+    waiting."""
+
+    def __init__(self, owner: QtCore.QObject, delay_ms: int):
+        super().__init__(owner)
+        self._stages = []
+        self._timer = single_shot_timer(self, self._next, delay_ms)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._stages)
+
+    def start(self, stages):
+        self._timer.stop()
+        self._stages = list(stages)
+        self._next()
+
+    def finish(self):
+        """Run the waiting stages now (for a picture of the whole result: an export)."""
+        self._timer.stop()
+        while self._stages:
+            self._stages.pop(0)()
+
+    def _next(self):
+        if not self._stages:
+            return
+        stage = self._stages.pop(0)
+        if self._stages:
+            self._timer.start()   # (before the stage: a stage that starts a new drawing stops it)
+        stage()
 
 
 class OwnTurnPaint(QtCore.QObject):

@@ -35,6 +35,7 @@ class LabPanel(QtWidgets.QWidget):
         outer.addWidget(self.body, 1)
         self.status = QtWidgets.QLabel("")
         self.status.setWordWrap(True)
+        self.status.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
         labs = state.labs
         labs.lab_ready.connect(self._on_ready)
         labs.lab_failed.connect(self._on_failed)
@@ -88,18 +89,27 @@ class LabPanel(QtWidgets.QWidget):
         if lab == self.lab:
             self._show_available(True)
             self.show_result(self.result)
+            self.status.setMinimumHeight(0)
 
     def _on_failed(self, lab, message):
         if lab == self.lab:
             self.status.setText(f"<span style='color:#b00'>{message}</span>")
+            self.status.setMinimumHeight(0)
 
     def _on_unavailable(self, lab, reason):
         if lab == self.lab:
             self.reason.setText(reason)
             self._show_available(False)
+            self.status.setMinimumHeight(0)
 
     def _on_pending(self, lab):
         if lab == self.lab and self.isVisible():
+            # the status keeps its height while the lab computes: "Computing…" in one line
+            # where the last result's lines were gave the plots above it a new height, and
+            # the result's lines gave it back, each a relayout and a paint of every plot
+            # (the Initialization lab's ten: 50-130 ms of the GUI thread each time)
+            if self.status.isVisible() and self.status.height() > 0:
+                self.status.setMinimumHeight(self.status.height())
             self.status.setText("Computing…")
             self._show_available(True)
 

@@ -4,11 +4,14 @@ by default 10 layers of 500 tanh units on unit-Gaussian input), with or without 
 norm before each activation, and zero init's symmetry measured after a few steps."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..lab_state import DEFAULT_SETTINGS, INIT_LAB_LABELS, INIT_LAB_SCHEMES, SATURATION_LEVEL
+from ..pacing import STAGE_DELAY_MS, StagedDrawing
 from .lab_base import LabPanel
 from .widgets import combo, select_data
 
@@ -16,6 +19,8 @@ TABLE_HEADERS = {"zero": "zero", "small": "0.01 randn", "large": "randn", "xavie
 RIDGE_HEIGHT = 0.9   # each layer's histogram fills this much of its unit-high band
 LAYER_LABEL_PX = 13  # the height a layer number needs on the axis
 TABLE_MIN_ROWS = 6   # the std table's rows always in view
+WIDEST_STD_TEXT = "8.8e-88"   # the widest a std (>= 0) writes in "{:.2g}" (up to 1e+99)
+CELL_PADDING_PX = 12           # a cell's margins about its text
 # The least height of a scheme's row of plots (title, histograms, axis): below it the
 # stacks were about 40 px at 1280 x 720, their layers a smear; a short page scrolls instead.
 PLOT_ROW_MIN_PX = 110
@@ -27,26 +32,92 @@ def layer_color(k, count):
     return pg.mkColor(int(120 - 100 * t), int(180 - 120 * t), int(230 - 60 * t))
 
 
+class Ridges(pg.GraphicsObject):
+    """A plot's stacked histograms as one item: layer k's histogram (its bins' heights
+    scaled to its own peak, RIDGE_HEIGHT at most) is a filled step outline standing on the
+    line y = k, layer 1 at the bottom, deeper layers darker.
+
+    One item a plot, not one curve a layer: a hundred curves (ten layers, ten plots) given
+    new data and painted held the GUI thread 34-129 ms at each change of the lab's
+    settings (each curve's data, bounds and path through pyqtgraph's machinery); here a
+    result costs one outline a layer, built once, and one paint of them all.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._layers = []          # [(x (2 bins,), y (2 bins,), outline QPainterPath, fill QPainterPath, pen, brush)]
+        self._rect = QtCore.QRectF()   # the data's extent: x over the edges, y from 0 to the layer count
+
+    def set_histograms(self, edges, shares):
+        """``edges`` (bins + 1,), ``shares`` (layers, bins): each layer's share of values
+        in each bin (a layer with no positive share lies flat on its line)."""
+        edges = np.asarray(edges, dtype=np.float64)
+        shares = np.asarray(shares, dtype=np.float64)
+        count = shares.shape[0]
+        x = np.repeat(edges, 2)[1:-1]   # each bin's left and right edge: a step outline (2 bins,)
+        layers = []
+        for k, share in enumerate(shares):
+            peak = share.max() if share.size else 0.0
+            height = share / peak * RIDGE_HEIGHT if peak > 0 else np.zeros_like(share)
+            y = np.repeat(k + height, 2)
+            outline = pg.arrayToQPath(x, y, connect="finite")
+            fill = QtGui.QPainterPath(outline)
+            fill.lineTo(x[-1], k)   # down to the layer's line and back along it
+            fill.lineTo(x[0], k)
+            fill.closeSubpath()
+            color = layer_color(k, count)
+            brush = pg.mkColor(color)
+            brush.setAlpha(70)
+            # a one-pixel outline: Qt strokes a cosmetic pen of width 1 on its fast path; 1.5
+            # took about 12 times as long a path (0.5 ms against 0.04 ms, 120-point outlines)
+            layers.append((x, y, outline, fill, pg.mkPen(color, width=1), QtGui.QBrush(brush)))
+        self.prepareGeometryChange()
+        self._layers = layers
+        self._rect = QtCore.QRectF(float(edges[0]), 0.0, float(edges[-1] - edges[0]), float(count)) \
+            if edges.size >= 2 and count else QtCore.QRectF()
+        self.informViewBoundsChanged()
+        self.update()
+
+    def layer_data(self):
+        """[(x, y)] of each layer's drawn outline (arrays (2 bins,)), layer 1 first."""
+        return [(x, y) for x, y, *_rest in self._layers]
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):
+        if self._rect.isNull():
+            return None, None
+        if ax == 0:
+            return self._rect.left(), self._rect.right()
+        return self._rect.top(), self._rect.bottom()
+
+    def boundingRect(self):
+        if self._rect.isNull():
+            return QtCore.QRectF()
+        # (and the outline's half width and antialiasing, in pixels whatever the scale)
+        pixel_x, pixel_y = self.pixelWidth() or 0.0, self.pixelHeight() or 0.0
+        return self._rect.adjusted(-2 * pixel_x, -2 * pixel_y, 2 * pixel_x, 2 * pixel_y)
+
+    def viewTransformChanged(self):
+        self.prepareGeometryChange()   # (the pixel padding above is in data units)
+
+    def paint(self, painter, option, widget=None):
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        for _x, _y, outline, fill, pen, brush in self._layers:
+            painter.fillPath(fill, brush)
+            painter.setPen(pen)
+            painter.drawPath(outline)
+
+
 def draw_ridges(plot, edges, shares):
     """One histogram per layer, stacked upwards (layer 1 at the bottom): ``edges`` (bins + 1,),
     ``shares`` (layers, bins). Each is scaled to its own peak, so a layer collapsed into one
-    bin shows as a spike rather than vanishing next to a wide one."""
+    bin shows as a spike rather than vanishing next to a wide one (see :class:`Ridges`)."""
+    ridges = getattr(plot, "ridges", None)
+    if ridges is None:
+        ridges = plot.ridges = Ridges()
+        plot.addItem(ridges)
+    ridges.set_histograms(edges, shares)
     count = shares.shape[0]
-    # the plot's curves are kept and given new data: a new item a layer (clear, then one
-    # plot() each) cost about 2.6 ms an item to add, 100 items a result: the GUI thread
-    # stalled 80-290 ms at each change of the lab's settings
-    curves = plot.ridge_curves = getattr(plot, "ridge_curves", [])
-    while len(curves) > count:
-        plot.removeItem(curves.pop())
-    while len(curves) < count:
-        curves.append(plot.plot(stepMode="center"))
-    for k, (curve, share) in enumerate(zip(curves, shares)):
-        peak = share.max()
-        height = share / peak * RIDGE_HEIGHT if peak > 0 else share
-        color = layer_color(k, count)
-        fill = pg.mkColor(color)
-        fill.setAlpha(70)
-        curve.setData(edges, k + height, stepMode="center", fillLevel=k, brush=fill, pen=pg.mkPen(color, width=1.5))
     plot.setYRange(0, count, padding=0.02)
     plot.layer_count = count
     label_layers(plot)
@@ -64,7 +135,10 @@ def label_layers(plot):
     shown = sorted({0, count - 1, *range(0, count, every)})
     while len(shown) > room and len(shown) > 2:   # the last step may crowd the top: drop its neighbour
         shown.pop(-2)
-    plot.getAxis("left").setTicks([[(k + 0.4, str(k + 1)) for k in shown]])
+    ticks = [[(k + 0.4, str(k + 1)) for k in shown]]
+    if ticks != getattr(plot, "layer_ticks", None):   # (new ticks draw the axis again: about 1 ms)
+        plot.getAxis("left").setTicks(ticks)
+        plot.layer_ticks = ticks
 
 
 class ScrolledPlots(pg.GraphicsLayoutWidget):
@@ -149,7 +223,10 @@ class InitializationLab(LabPanel):
         self.table = QtWidgets.QTableWidget(0, len(INIT_LAB_SCHEMES))
         self.table.setObjectName("initLabTable")
         self.table.setHorizontalHeaderLabels([TABLE_HEADERS[s] for s in INIT_LAB_SCHEMES])
-        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        # columns as wide as the widest number their format writes, whatever the result: sized
+        # to each result's numbers, the table's width and with it the plots' changed, and
+        # every plot was laid out and painted again (50-130 ms of the GUI thread)
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setToolTip("Standard deviation of each hidden layer's activations, per scheme")
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
@@ -180,6 +257,7 @@ class InitializationLab(LabPanel):
                 # (the panel's method, not a lambda: PyQt disconnects it when the panel goes)
                 plot.vb.sigResized.connect(self._on_plot_resized)
             self.activation_plots[scheme], self.gradient_plots[scheme] = left, right_plot
+        self.drawing = StagedDrawing(self, STAGE_DELAY_MS)
         for widget in (self.inputs, self.activation):
             widget.currentIndexChanged.connect(self.refresh)
         for widget in (self.depth, self.width):
@@ -209,14 +287,12 @@ class InitializationLab(LabPanel):
 
     def show_result(self, experiment):
         lines = []
-        self.table.setRowCount(experiment.depth)
-        self.table.setVerticalHeaderLabels([f"layer {k + 1}" for k in range(experiment.depth)])
+        table = self.table
+        table.setRowCount(experiment.depth)
+        table.setVerticalHeaderLabels([f"layer {k + 1}" for k in range(experiment.depth)])
         for column, stats in enumerate(experiment.statistics):
-            draw_ridges(self.activation_plots[stats.scheme], stats.activation_edges, stats.activation_share)
-            draw_ridges(self.gradient_plots[stats.scheme], stats.gradient_edges, stats.gradient_share)
             for k, std in enumerate(stats.activation_std):
-                self.table.setItem(k, column, QtWidgets.QTableWidgetItem(f"{std:.2g}"))
-            self._fit_table()
+                table.setItem(k, column, QtWidgets.QTableWidgetItem(f"{std:.2g}"))
             extra = ""
             if np.isfinite(stats.saturated).all():
                 extra = f", saturated (|h| > {SATURATION_LEVEL}) {100 * stats.saturated.max():.0f}% at most"
@@ -240,20 +316,31 @@ class InitializationLab(LabPanel):
             stack = f"{experiment.depth} hidden layers of {experiment.width} {experiment.activation} units"
             lesson = ("Too small: activations and gradients shrink towards 0; too large: tanh/sigmoid units "
                       "saturate; Xavier (tanh) and He (ReLU) keep the spread.")
+        self._fit_table()
+        # the histograms a scheme's row at a time, each row painted in a turn of its own:
+        # the ten plots drawn and painted at once held the GUI thread 40-60 ms
+        self.drawing.start([functools.partial(self._draw_histograms, stats) for stats in experiment.statistics])
         self.symmetry.setText(symmetry_text(experiment.symmetry))
         self.status.setText(f"{stack}, {source}; one histogram per layer, deeper layers higher and darker (the "
                             f"gradients' top row: the output layer). {lesson}<br>" + "; ".join(lines))
 
+    def _draw_histograms(self, stats):
+        """One scheme's row of plots: its activations' and its gradients' histograms."""
+        draw_ridges(self.activation_plots[stats.scheme], stats.activation_edges, stats.activation_share)
+        draw_ridges(self.gradient_plots[stats.scheme], stats.gradient_edges, stats.gradient_share)
 
     def _fit_table(self):
         """Size the table to its contents: every scheme's column and every layer's row in view."""
         table = self.table
-        table.resizeColumnsToContents()
+        header = table.horizontalHeader()
+        widest = table.fontMetrics().horizontalAdvance(WIDEST_STD_TEXT) + CELL_PADDING_PX
+        for column in range(table.columnCount()):
+            table.setColumnWidth(column, max(widest, header.sectionSizeHint(column)))
         frame = 2 * table.frameWidth()
         # a table of more rows than are sure to be in view may scroll: keep room for the
         # scroll bar so no column hides under it (the He column did, at 1280 x 720)
         scroll = table.verticalScrollBar().sizeHint().width() if table.rowCount() > TABLE_MIN_ROWS else 0
-        table.setFixedWidth(table.verticalHeader().width() + table.horizontalHeader().length() + frame + scroll)
+        table.setFixedWidth(table.verticalHeader().sizeHint().width() + table.horizontalHeader().length() + frame + scroll)
         height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
         table.setMaximumHeight(height)
         # at least TABLE_MIN_ROWS rows in view, the rest by scrolling where the page is short:

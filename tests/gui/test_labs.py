@@ -356,8 +356,9 @@ def test_initialization_lab_defaults_to_the_notes_deep_tanh_stack(qtbot, window)
     assert (experiment.depth, experiment.width, experiment.activation, experiment.inputs) == (10, 500, "tanh",
                                                                                               "gaussian")
     assert lab.table.rowCount() == 10 and lab.table.columnCount() == 5
+    qtbot.waitUntil(lambda: not lab.drawing.pending, timeout=UI_TIMEOUT_MS)   # (a row of plots a turn)
     for scheme in ("zero", "small", "large", "xavier", "he"):
-        assert len(lab.activation_plots[scheme].listDataItems()) == 10
+        assert len(lab.activation_plots[scheme].ridges.layer_data()) == 10
     small, large, xavier = (experiment.by_scheme(s) for s in ("small", "large", "xavier"))
     assert small.activation_std[-1] < 1e-3 * small.activation_std[0]      # collapses towards 0
     assert large.saturated.min() > 0.85                                  # saturates at +-1
@@ -368,16 +369,17 @@ def test_initialization_lab_defaults_to_the_notes_deep_tanh_stack(qtbot, window)
                                lambda: lab.activation.setCurrentIndex(lab.activation.findData("relu")))
     too_large = relu.by_scheme("large")
     assert too_large.gradient_share.sum() > 0 and np.all(too_large.gradient_share.sum(axis=1) > 0.5)
-    heights = [curve.getData()[1] for curve in lab.gradient_plots["large"].listDataItems()]
+    qtbot.waitUntil(lambda: not lab.drawing.pending, timeout=UI_TIMEOUT_MS)
+    heights = [y for _x, y in lab.gradient_plots["large"].ridges.layer_data()]
     assert len(heights) == 11 and all(np.all(np.isfinite(h)) and np.ptp(h) > 0 for h in heights)
 
 
-def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot, window):
+def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot, window, tmp_path, monkeypatch):
     """At 1280 x 720 the plots keep a legible height and scroll (they were about 40 px
     tall, the layers a smear); each axis numbers the first and the last layer, and no more
     than fit (one a 13 px; five ran into one another); the table shows every scheme's
     column (the last hid under its scroll bar)."""
-    from hillwalk.gui.panels.lab_init import LAYER_LABEL_PX, PLOT_ROW_MIN_PX
+    from hillwalk.gui.panels.lab_init import LAYER_LABEL_PX, PLOT_ROW_MIN_PX, RIDGE_HEIGHT
 
     window.resize(1280, 720)
     lab = open_lab(qtbot, window, "Initialization")
@@ -385,8 +387,10 @@ def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot
 
     def numbered_to_fit():
         for plot in plots:
+            if getattr(plot, "ridges", None) is None:   # (not drawn yet: a row of plots a turn)
+                return False
             ticks = plot.getAxis("left")._tickLevels[0]
-            layers = len(plot.listDataItems())
+            layers = len(plot.ridges.layer_data())
             room = max(2, int(plot.vb.height() // LAYER_LABEL_PX))
             if [label for _, label in ticks][:1] != ["1"] or ticks[-1][1] != str(layers) or len(ticks) > room:
                 return False
@@ -419,12 +423,40 @@ def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot
     QtWidgets.QApplication.sendEvent(lab.graphics.viewport(), wheel)
     qtbot.waitUntil(lambda: scroll.value() > before, timeout=UI_TIMEOUT_MS)
     assert plot.vb.viewRange() == ranges
-    # a new result gives the same curves new data (a new item a layer, 100 a result, held the
-    # GUI thread 80-290 ms at each change of a setting)
-    before = {scheme: list(plot.listDataItems()) for scheme, plot in lab.activation_plots.items()}
-    wait_for_new_result(qtbot, window, "Initialization",
-                        lambda: lab.activation.setCurrentIndex(lab.activation.findData("relu")))
-    assert {scheme: list(plot.listDataItems()) for scheme, plot in lab.activation_plots.items()} == before
+    # a new result gives each plot's one item new data (a new item a layer, 100 a result, held
+    # the GUI thread 80-290 ms at each change of a setting; a curve a layer 34-129 ms); its
+    # plots are drawn a scheme's row at a time, and keep their size whatever the numbers in
+    # the table beside them (sized to them, the table's width changed, and every plot was
+    # laid out and painted again); while the lab computes, "Computing…" keeps the status's
+    # height (one line in place of the result's gave the plots a new height, and back)
+    from hillwalk.gui.panels.lab_init import Ridges
+
+    def items(plot):
+        return [item for item in plot.items if isinstance(item, Ridges)]
+
+    before = {scheme: items(plot) for scheme, plot in lab.activation_plots.items()}
+    assert all(len(found) == 1 for found in before.values())
+    plots_size, status_height = lab.graphics.size(), lab.status.height()
+    labs = window.state.labs
+    with qtbot.waitSignal(labs.lab_ready, timeout=LAB_TIMEOUT_MS, check_params_cb=lambda name: name == "init"):
+        lab.activation.setCurrentIndex(lab.activation.findData("relu"))
+        assert lab.status.text() == "Computing…"
+        QtWidgets.QApplication.processEvents()   # (the layout follows in a later turn)
+        assert lab.status.height() == status_height and lab.graphics.size() == plots_size
+    relu = labs.result("init")
+    assert relu.activation == "relu"
+    assert lab.drawing.pending   # the first row drawn, the others each in a turn of its own
+    # an export meanwhile pictures the whole result: the rows still to come are drawn first
+    png = tmp_path / "init.png"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(png), ""))
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getInt", lambda *a, **k: (900, True))
+    window.export_tab_actions["png"].trigger()
+    assert not lab.drawing.pending and QtGui.QImage(str(png)).width() == 900
+    he = relu.by_scheme("he")
+    _x, drawn = lab.gradient_plots["he"].ridges.layer_data()[0]
+    np.testing.assert_array_equal(drawn, np.repeat(he.gradient_share[0] / he.gradient_share[0].max() * RIDGE_HEIGHT, 2))
+    assert {scheme: items(plot) for scheme, plot in lab.activation_plots.items()} == before
+    assert lab.graphics.size() == plots_size
     # the deepest stack the box takes: still numbered to fit, and its table (which scrolls)
     # stays above the verdict under it (twelve rows kept in view pushed it under the text)
     deepest = wait_for_new_result(qtbot, window, "Initialization", lambda: lab.depth.setValue(lab.depth.maximum()))

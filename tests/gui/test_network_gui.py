@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hillwalk.core.models.network import TwoLayerNet
-from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS
+from tests.gui.conftest import LAB_TIMEOUT_MS, SCENE_TIMEOUT_MS, UI_TIMEOUT_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,15 +41,16 @@ def test_the_initialization_lab_shows_different_histograms_per_scheme(qtbot, win
     assert spreads["small"] < 0.5 * spreads["xavier"] and spreads["xavier"] < spreads["large"]  # tanh
     assert by_scheme["large"].saturated[0] > 0.5 > by_scheme["small"].saturated[0]
     drawn = {}
+    qtbot.waitUntil(lambda: not lab.drawing.pending, timeout=UI_TIMEOUT_MS)   # (a row of plots a turn)
     for scheme, plot in lab.activation_plots.items():
-        curves = plot.listDataItems()
-        assert len(curves) == 10  # the notes' default: ten hidden layers
-        drawn[scheme] = curves[0].getData()
+        layers = plot.ridges.layer_data()
+        assert len(layers) == 10  # the notes' default: ten hidden layers
+        drawn[scheme] = layers[0]
     assert not np.allclose(drawn["small"][1], drawn["large"][1])
     old = lab.result
-    lab.depth.setValue(4)  # deeper stacks: one curve per layer
+    lab.depth.setValue(4)  # deeper stacks: one histogram per layer
     qtbot.waitUntil(lambda: lab.result is not old and lab.result is not None, timeout=LAB_TIMEOUT_MS)
-    assert len(lab.activation_plots["he"].listDataItems()) == 4
+    qtbot.waitUntil(lambda: len(lab.activation_plots["he"].ridges.layer_data()) == 4, timeout=UI_TIMEOUT_MS)
     assert "activation std per layer" in lab.status.text()
 
 
