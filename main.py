@@ -584,7 +584,7 @@ def run_race(args, out=None):
     problem = with_model_options(session.problem, args)
     slice_spec = with_mode_options(session.slice, args)
     if problem != session.problem:   # another model: its plane is its own (as the app finds it)
-        slice_spec = dataclasses.replace(slice_spec, center_regularization=None)
+        slice_spec = dataclasses.replace(slice_spec, center_regularization=None, center_point=None)
     # The same tasks, in the same order, as the app's workers: objective, plane, slice, runs.
     objective = experiment.build_objective(problem)
     plane = experiment.build_plane(objective, slice_spec, problem=problem)
@@ -1054,7 +1054,7 @@ def run_render(args, out=None):
     under = (f" under {found_under['regularizer']}, lambda {found_under['lam']:g}, as the session recorded"
              if found_under else "")
     print(f"wrote {path}: {'cut' if landscape.is_cut else 'slice'} of {shape} points, {spec.component} from "
-          f"{np.nanmin(values):.6g} to {np.nanmax(values):.6g}, centre {spec.center}{under} (loss "
+          f"{np.nanmin(values):.6g} to {np.nanmax(values):.6g}, centre {info.get('center', spec.center)}{under} (loss "
           f"{info['center_loss']:.4g}{' there' if found_under else ''}), {landscape.seconds:.2f} s", file=out)
     cosine = f", cosine {info['cosine']:.3g}" if "cosine" in info else ""
     norms = f"|d1| = {info['norm1']:.4g}" + (f", |d2| = {info['norm2']:.4g}" if "norm2" in info else "")

@@ -80,10 +80,23 @@ def build_plane(objective, slice_spec, center=None, center_label=None, report=_q
     Where ``slice_spec.center_regularization`` is set (a session saved after a change of
     the regularization alone, the plane kept), the centre and directions are found for
     ``problem`` (the ClassifierSpec ``objective`` was built from) with that regularization,
-    on the same data: the plane the session was saved with."""
+    on the same data: the plane the session was saved with.
+
+    Where ``slice_spec.center_point`` is set (a session saved with the slice centred on a
+    method's position) and no ``center`` is given, the plane is centred there."""
     report(0.0, "center and directions")
-    # (a 2-D function has no regularization: a hand-edited record means nothing there)
-    record = slice_spec.center_regularization if center is None and not objective.has_own_plane else None
+    # (a 2-D function has no regularization nor parameters of a model: a hand-edited record
+    # or point means nothing there)
+    point = slice_spec.center_point if center is None and not objective.has_own_plane else None
+    if point is not None:
+        size = int(np.prod(objective.param_shape))
+        if point.size != size:
+            raise HillwalkError(f"the slice's centre point has {point.size} parameters but the model takes {size}: "
+                                f"it was saved for another model (remove the slice's center_point to centre on the "
+                                f"{slice_spec.center} weights)")
+        center, center_label = point.theta(), point.label
+    record = slice_spec.center_regularization if (center is None or point is not None) \
+        and not objective.has_own_plane else None
     if record is not None:
         if problem is None:
             raise HillwalkError("the slice's centre was found under another regularization: build_plane needs the "

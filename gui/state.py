@@ -37,7 +37,7 @@ from hillwalk.core.io.session import (
 )
 from hillwalk.core.landscapes.directions import Plane
 from hillwalk.core.landscapes.landscape import Landscape
-from hillwalk.core.landscapes.slices import CenterRegularization, SliceSpec
+from hillwalk.core.landscapes.slices import CenterPoint, CenterRegularization, SliceSpec
 from hillwalk.core.limits import RANGES, check
 from hillwalk.core.models.interface import check_settings
 from hillwalk.core.models.problem import ClassifierSpec, parse_widths
@@ -136,6 +136,9 @@ class AppState(QtCore.QObject):
         # records it as its slice's center_regularization, so that it opens on this plane
         self._center_regularization: CenterRegularization | None = None
         self._pending_center_regularization = None   # ... the one a problem job finds its plane with
+        # a restored session's centre on a method's position (a CenterPoint), which the problem
+        # job centres its plane on and which becomes custom_center when it lands
+        self._pending_center_point = None
         self._pending_regularization = None          # the proposal of a regularization job on its way
         self.frame = 0
         self.playing = True
@@ -171,7 +174,8 @@ class AppState(QtCore.QObject):
     # ================================================================= setters (panels call these)
     def start(self):
         """Compute the initial scene (on the plane a restored session recorded)."""
-        self._request_problem(self.problem, center_regularization=self._center_regularization)
+        self._request_problem(self.problem, center_regularization=self._center_regularization,
+                              center_point=self._center_point())
 
     def set_problem(self, **changes):
         """Change data or model settings (fields of ClassifierSpec); a setting the
@@ -228,7 +232,7 @@ class AppState(QtCore.QObject):
                                                      for f in MODE_FIELDS):
             plane_changed = True  # the descent direction is the gradient in the slice's modes
         if proposed.center != self.slice.center:
-            self.custom_center = None
+            self.custom_center = self._pending_center_point = None
         self.slice = proposed
         self.slice_changed.emit()
         if self.objective is None:
@@ -440,19 +444,22 @@ class AppState(QtCore.QObject):
         self.optimizers_changed.emit()
 
     def _request_problem(self, proposed: ClassifierSpec, switching_objective: bool = False,
-                         center_regularization: CenterRegularization | None = None):
+                         center_regularization: CenterRegularization | None = None,
+                         center_point: CenterPoint | None = None):
         """Build ``proposed``'s objective and find its plane in a worker; the plane is found
-        for ``proposed`` unless ``center_regularization`` (a restored session's record)."""
+        for ``proposed`` unless ``center_regularization`` (a restored session's record), and
+        centred on ``center_point`` where given (a restored session's method position)."""
         self._pending_problem = proposed
         self._switching_objective = switching_objective
         self._pending_center_regularization = center_regularization
+        self._pending_center_point = center_point
         if self.jobs.is_live("session"):  # the newer request wins, and says so
             self.status.emit("Opening the session was stopped by the change of data or model; open it again to "
                              "use it")
         # the scene's work stops while the data loads; if the data is refused it is redone
         self._interrupted = set(self.jobs.live) - {"problem", "session"}
         self.jobs.cancel_all()
-        spec = replace(self.slice, center_regularization=center_regularization)
+        spec = replace(self.slice, center_regularization=center_regularization, center_point=center_point)
 
         def job(report, should_stop):
             return objective_and_plane(proposed, spec, report, should_stop=should_stop)
@@ -490,7 +497,7 @@ class AppState(QtCore.QObject):
             # (a plane job on the old objective landed after it: the old model's plane on
             # the new one, "cannot reshape" and no runs)
             self._request_problem(self._pending_problem, self._switching_objective,
-                                  self._pending_center_regularization)
+                                  self._pending_center_regularization, self._pending_center_point)
             return
         if self.jobs.is_live("session"):
             return   # (the session opening brings its own slice and plane)
@@ -754,7 +761,10 @@ class AppState(QtCore.QObject):
             self.problem = self._pending_problem
             # the plane was found for this problem (or, restored, as a session recorded)
             self._center_regularization = self._pending_center_regularization
-            self.custom_center = None  # an optimizer's position on the old objective means nothing now
+            # an optimizer's position on the old objective means nothing now; a restored
+            # session's is the centre its plane was found on
+            self.custom_center = self._custom_center_of(self._pending_center_point)
+            self._pending_center_point = None
             if self._switching_objective:
                 self._switching_objective = False
                 self._adopt_objective_defaults(objective)
@@ -877,7 +887,8 @@ class AppState(QtCore.QObject):
         """Every setting as a :class:`~core.io.session.Session` (titled ``title``, or the
         opened session's title), with the opened session's caption and the Compare two
         models lab's sides."""
-        scene = Session(self.problem, replace(self.slice, center_regularization=self._center_regularization),
+        scene = Session(self.problem, replace(self.slice, center_regularization=self._center_regularization,
+                                              center_point=self._center_point()),
                         self.race,
                         [OptimizerSetting(e.spec, e.color, e.enabled) for e in self.optimizers],
                         asdict(self.view), comparison=self.labs.comparison())
@@ -929,19 +940,38 @@ class AppState(QtCore.QObject):
         # (the slice in force has no centre regularization of its own: the next plane found is
         # found for the problem; the one being opened was found under the session's)
         self.problem, self.view, self.race = session.problem, view, session.race
-        self.slice = replace(session.slice, center_regularization=None)
+        self.slice = replace(session.slice, center_regularization=None, center_point=None)
         self._center_regularization = session.slice.center_regularization
+        self._pending_center_point = None
         self.title, self.caption = session.title, session.caption
         self._opened_scene = _scene_of(session)
         self.labs.set_comparison(session.comparison)
         self.optimizers = [OptimizerEntry(k + 1, o.spec, o.color, o.enabled) for k, o in enumerate(session.optimizers)]
         self._next_entry_id = len(self.optimizers) + 1
-        self.custom_center = None
+        self.custom_center = self._custom_center_of(session.slice.center_point)
         self.problem_changed.emit()
         self.slice_changed.emit()
         self.view_changed.emit()
         self.race_changed.emit()
         self.optimizers_changed.emit()
+
+    def _center_point(self) -> CenterPoint | None:
+        """The slice's centre on a method's position as a session records it (None: the
+        slice's chosen centre)."""
+        if self.custom_center is None:
+            return None
+        label, theta, entry_id = self.custom_center
+        index = next((k for k, entry in enumerate(self.optimizers) if entry.id == entry_id), None)
+        return CenterPoint.of(label, theta, index)
+
+    def _custom_center_of(self, point: CenterPoint | None):
+        """``custom_center`` for a session's centre point: its label, parameters (flat) and
+        the entry of the method it names (None where it names none)."""
+        if point is None:
+            return None
+        entry_id = self.optimizers[point.method].id if point.method is not None and point.method < len(
+            self.optimizers) else None
+        return point.label, point.theta(), entry_id
 
     def load_settings_dict(self, data: dict):
         """Replace every setting from a session dict, computing nothing (:meth:`start`

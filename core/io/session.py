@@ -36,10 +36,13 @@ FORMAT = "hillwalk-session"
 # 5: the slice's "center_regularization": the regularization its centre and directions were
 # found under when it is not the problem's (saved after a change of the regularization
 # alone, which keeps the plane); null or absent: the problem's.
+# 6: the slice's "center_point": the parameters of a method's position the slice was centred
+# on (label, size, values as base64 of little-endian float64, the method's index); null or
+# absent: the slice's "center".
 # Older files take the defaults of the new fields, which give their numbers unchanged, with
 # one exception: a network with dropout (version 3) now trains its slice's centre with a
 # fresh mask at every step, as runs do, where it was fitted to one fixed mask.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # A caption is a paragraph, not a document.
 MAX_CAPTION_CHARS = 2000
 SUFFIX = ".hillwalk.json"

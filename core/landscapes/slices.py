@@ -5,6 +5,8 @@ Seeds: the initial weights use ``seed``, the random directions ``seed + 1``.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -93,6 +95,86 @@ class CenterRegularization:
                        regularize_bias=self.regularize_bias)
 
 
+# a centre point's label is a short description ("SGD, lr 0.02 at step 120")
+MAX_CENTER_LABEL_CHARS = 200
+
+
+@dataclass(frozen=True)
+class CenterPoint:
+    """A slice centred on given parameters (the window's "position of a method at the
+    current step") rather than on the initial or trained weights: a session records them
+    here, so that it opens on the same plane.
+
+    Attributes
+    ----------
+    label : str
+        What the point is, shown as the centre ("SGD, lr 0.02 at step 120").
+    size : int
+        How many parameters.
+    values : str
+        The parameters, flattened in C order, as little-endian float64 bytes in base64
+        (exact, and about half the size of the numbers written out as text).
+    method : int or None
+        The index, in the session's optimizers, of the method whose position it was (the
+        window offers it again as that method's position); None if unknown.
+    """
+
+    label: str
+    size: int
+    values: str
+    method: int | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.label, str) or len(self.label) > MAX_CENTER_LABEL_CHARS:
+            raise HillwalkError(f"the centre point's label must be text of at most {MAX_CENTER_LABEL_CHARS} "
+                                f"characters")
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1:
+            raise HillwalkError(f"the centre point's size must be a whole number >= 1, got {self.size!r}")
+        if self.method is not None and (isinstance(self.method, bool) or not isinstance(self.method, int)
+                                        or self.method < 0):
+            raise HillwalkError(f"the centre point's method must be an optimizer's index (>= 0) or null, got "
+                                f"{self.method!r}")
+        self.theta()   # (the values decode to size finite numbers, or the message says what is wrong)
+
+    @classmethod
+    def of(cls, label, theta, method=None) -> "CenterPoint":
+        """The point ``theta`` (an array of any shape) under ``label``."""
+        flat = np.ascontiguousarray(np.asarray(theta, dtype=np.float64).ravel(), dtype="<f8")
+        return cls(str(label)[:MAX_CENTER_LABEL_CHARS], int(flat.size), base64.b64encode(flat.tobytes()).decode("ascii"),
+                   method)
+
+    @classmethod
+    def from_dict(cls, data, where="slice.center_point") -> "CenterPoint":
+        if not isinstance(data, dict):
+            raise HillwalkError(f"{where} must be an object with label, size, values and method")
+        unknown = set(data) - {"label", "size", "values", "method"}
+        missing = {"label", "size", "values"} - set(data)
+        if unknown or missing:
+            raise HillwalkError(f"{where} must have label, size, values and (optionally) method; "
+                                + (f"unknown: {', '.join(sorted(map(str, unknown)))}" if unknown else
+                                   f"missing: {', '.join(sorted(missing))}"))
+        try:
+            return cls(data["label"], data["size"], data["values"], data.get("method"))
+        except HillwalkError as error:
+            raise HillwalkError(f"{where}: {error}") from None
+
+    def theta(self) -> np.ndarray:
+        """The parameters, flat (size,), float64 (a new array)."""
+        if not isinstance(self.values, str):
+            raise HillwalkError("the centre point's values must be base64 text")
+        try:
+            raw = base64.b64decode(self.values.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            raise HillwalkError("the centre point's values are not base64 text (little-endian float64 numbers)") \
+                from None
+        if len(raw) != 8 * self.size:
+            raise HillwalkError(f"the centre point's values hold {len(raw) / 8:g} numbers, not its size {self.size}")
+        theta = np.frombuffer(raw, dtype="<f8").astype(np.float64)
+        if not np.all(np.isfinite(theta)):
+            raise HillwalkError("the centre point's values hold NaN or infinite numbers")
+        return theta
+
+
 @dataclass(frozen=True)
 class SliceSpec:
     """Settings of a cut or slice.
@@ -137,6 +219,9 @@ class SliceSpec:
         The regularization the centre and directions are found under where it is not the
         problem's (see :class:`CenterRegularization`; a JSON object in a session); None:
         the problem's own. Honoured by :func:`core.experiment.build_plane`.
+    center_point : CenterPoint or None
+        Parameters to centre on instead of ``center``'s (a method's position; a JSON object
+        in a session); None: ``center``'s. Honoured by :func:`core.experiment.build_plane`.
     """
 
     center: str = "trained"
@@ -156,11 +241,14 @@ class SliceSpec:
     bn_mode: str = "eval"
     dropout_mode: str = "off"
     center_regularization: CenterRegularization | None = None
+    center_point: CenterPoint | None = None
 
     def __post_init__(self):
         if self.center_regularization is not None and not isinstance(self.center_regularization,
                                                                      CenterRegularization):
             object.__setattr__(self, "center_regularization", CenterRegularization.from_dict(self.center_regularization))
+        if self.center_point is not None and not isinstance(self.center_point, CenterPoint):
+            object.__setattr__(self, "center_point", CenterPoint.from_dict(self.center_point))
         require_choice(self.bn_mode, BN_MODES, "batch-norm mode of the slice")
         object.__setattr__(self, "dropout_mode", check_dropout_mode(self.dropout_mode))
         if self.center not in CENTERS:

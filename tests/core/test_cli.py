@@ -215,3 +215,27 @@ def test_a_functions_session_ignores_a_centre_regularization_record(tmp_path):
     out = tmp_path / "f.npz"
     result = run("render", "--session", str(path), "--out", str(out))
     assert result.returncode == 0, result.stderr
+
+
+def test_render_of_a_session_centred_on_a_point_draws_and_names_that_centre(tmp_path):
+    """`render --session` centres on the session's slice.center_point (a method's position
+    the app centred on) and says so; the slice's middle value is the loss there."""
+    import numpy as np
+
+    from hillwalk.core import experiment
+    from hillwalk.core.io.session import Session
+    from hillwalk.core.landscapes.slices import CenterPoint, SliceSpec
+    from hillwalk.core.models.problem import ClassifierSpec
+
+    problem = ClassifierSpec(dataset="iris")
+    objective = experiment.build_objective(problem)
+    theta = objective.initial_theta(0.3, 5)
+    path = tmp_path / "point.hillwalk.json"
+    Session(problem, SliceSpec(grid=11, train_steps=20,
+                               center_point=CenterPoint.of("Adam, lr 0.03 at step 12", theta, 0))).save(path)
+    out = tmp_path / "p.npz"
+    result = run("render", "--session", str(path), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "centre Adam, lr 0.03 at step 12 (loss" in result.stdout
+    with np.load(out) as data:
+        assert data["loss"][5, 5] == pytest.approx(objective.loss(theta), rel=1e-12)

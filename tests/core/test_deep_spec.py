@@ -179,7 +179,7 @@ def test_a_deep_session_round_trips_and_newer_versions_are_refused(tmp_path):
                       slice=SliceSpec(**SMALL_SLICE, bn_mode="train", dropout_mode="mean:3"))
     path = session.save(tmp_path / "deep.hillwalk.json")
     data = json.loads(path.read_text())
-    assert data["version"] == SCHEMA_VERSION == 5 and data["problem"]["hidden"] == [8, 8]
+    assert data["version"] == SCHEMA_VERSION == 6 and data["problem"]["hidden"] == [8, 8]
     assert data["slice"]["dropout_mode"] == "mean:3"
     again = Session.load(path)
     assert again.problem == session.problem and again.slice == session.slice

@@ -84,6 +84,20 @@ def valid(session):
                                                         "regularize_bias": False}), "lambda must be a number in"),
     (lambda d: d["slice"].update(center_regularization={"regularizer": "l3", "lam": 0.1, "beta": 1.0,
                                                         "regularize_bias": False}), "unknown regularizer 'l3'"),
+    (lambda d: d["slice"].update(center_point=[1.0, 2.0]), "center_point must be an object"),
+    (lambda d: d["slice"].update(center_point={"label": "x", "size": 2}), "center_point must have label, size, "
+                                                                          "values .* missing: values"),
+    (lambda d: d["slice"].update(center_point={"label": "x", "size": 2, "values": "AAAA", "seed": 1}),
+     "unknown: seed"),
+    (lambda d: d["slice"].update(center_point={"label": "x", "size": 2, "values": "not base64!"}),
+     "slice.center_point: the centre point's values are not base64"),
+    (lambda d: d["slice"].update(center_point={"label": "x", "size": 3, "values": "AAAAAAAAAAAAAAAAAAAAAA=="}),
+     "hold 2 numbers, not its size 3"),
+    (lambda d: d["slice"].update(center_point={"label": "x", "size": 1, "values": "AAAAAAAA+H8="}),
+     "NaN or infinite"),
+    (lambda d: d["slice"].update(center_point={"label": "x", "size": 0, "values": ""}), "size must be a whole number"),
+    (lambda d: d["slice"].update(center_point={"label": "x", "size": 1, "values": "AAAAAAAAAAA=", "method": -1}),
+     "method must be an optimizer's index"),
 ])
 def test_hand_edited_invalid_sessions_are_refused_with_the_field_named(session, tmp_path, mutate, message):
     data = valid(session)
@@ -227,3 +241,38 @@ def test_a_slice_centred_under_another_regularization_finds_that_plane_again(tmp
     expected = experiment.compute_landscape(objective, kept_plane, recorded)
     with np.load(out) as archive:
         np.testing.assert_array_equal(archive["loss"], expected.values)
+
+
+def test_a_slice_centred_on_a_point_finds_that_plane_again_from_a_session(tmp_path):
+    """A session's slice.center_point (a method's position the app centred on) holds the
+    parameters exactly (base64 of float64: a JSON round trip changes no bit), and the plane
+    built from it is the one centred there with the same directions; a point of another
+    model's size is refused with what to do, and a version-5 file has none."""
+    from dataclasses import replace
+
+    from hillwalk.core import experiment
+    from hillwalk.core.landscapes.slices import CenterPoint
+
+    problem = ClassifierSpec(dataset="iris", lam=1e-3)
+    objective = experiment.build_objective(problem)
+    spec = SliceSpec(grid=11, train_steps=40)
+    theta = objective.initial_theta(0.5, 3) + np.random.default_rng(1).standard_normal(objective.param_shape) * 1e-7
+    direct = experiment.build_plane(objective, spec, center=theta, center_label="SGD at step 7")
+    saved = Session(problem, replace(spec, center_point=CenterPoint.of("SGD at step 7", theta, 0)))
+    path = tmp_path / "point.hillwalk.json"
+    saved.save(path)
+    opened = Session.load(path)
+    assert opened == saved
+    np.testing.assert_array_equal(opened.slice.center_point.theta(), theta.ravel())
+    found = experiment.build_plane(objective, opened.slice, problem=problem)
+    np.testing.assert_array_equal(found.center, direct.center)
+    np.testing.assert_array_equal(found.dir1, direct.dir1)
+    np.testing.assert_array_equal(found.dir2, direct.dir2)
+    assert found.info["center"] == "SGD at step 7"
+    other = experiment.build_objective(replace(problem, dataset="digits"))
+    with pytest.raises(HillwalkError, match="centre point has 15 parameters but the model takes 650.*remove"):
+        experiment.build_plane(other, opened.slice, problem=replace(problem, dataset="digits"))
+    data = json.loads(path.read_text())
+    del data["slice"]["center_point"]
+    data["version"] = 5
+    assert Session.from_dict(data).slice.center_point is None

@@ -164,6 +164,52 @@ def test_a_session_saved_after_a_regularization_change_reopens_on_the_same_plane
     assert state.session().slice.center_regularization.lam == old_lam
 
 
+def test_a_session_saved_centred_on_a_methods_position_reopens_on_that_point(qtbot, window, tmp_path, monkeypatch):
+    """The centre set to a method's position at the current step is stored in the session
+    (slice.center_point, the parameters exactly), so reopening draws the same plane, slice
+    and paths, with the centre box on that method's position again; and the last scene
+    restored at start keeps it. (It was not stored: reopening centred on the trained W.)"""
+    state = window.state
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    state.set_playing(False)
+    state.set_frame(40)
+    entry = state.optimizers[1]
+    expected = state.runs[entry.id].thetas[40].copy()
+    combo = window.landscape_panel.center
+    combo.setCurrentIndex(combo.findData(f"run:{entry.id}"))
+    qtbot.waitUntil(lambda: window.scene_complete() and np.array_equal(state.plane.center, expected),
+                    timeout=SCENE_TIMEOUT_MS)
+    label, dir1 = state.plane.info["center"], state.plane.dir1.copy()
+    saved_values, saved_paths = snapshot(state)
+    path = tmp_path / "point.hillwalk.json"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.save_session_action.trigger()
+    point = json.loads(path.read_text())["slice"]["center_point"]
+    assert point["label"] == label and point["size"] == expected.size and point["method"] == 1
+
+    combo.setCurrentIndex(combo.findData("trained"))   # away from it
+    qtbot.waitUntil(lambda: window.scene_complete() and state.custom_center is None
+                    and not np.array_equal(state.plane.center, expected), timeout=SCENE_TIMEOUT_MS)
+    assert state.session().slice.center_point is None
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.open_session_action.trigger()
+    qtbot.waitUntil(lambda: window.scene_complete() and np.array_equal(state.plane.center, expected),
+                    timeout=SCENE_TIMEOUT_MS)
+    np.testing.assert_array_equal(state.plane.dir1, dir1)
+    assert state.plane.info["center"] == label and combo.currentData() == f"run:{state.optimizers[1].id}"
+    values, paths = snapshot(state)
+    np.testing.assert_array_equal(values, saved_values)
+    for key in paths:
+        np.testing.assert_array_equal(paths[key], saved_paths[key])
+    # the last scene the window restores when it starts again keeps it too
+    state.load_settings_dict(state.settings_dict())
+    state.start()
+    qtbot.waitUntil(lambda: window.scene_complete() and state.plane is not None, timeout=SCENE_TIMEOUT_MS)
+    np.testing.assert_array_equal(state.plane.center, expected)
+    assert state.custom_center is not None and state.session().slice.center_point.label == label
+
+
 def test_a_second_regularization_change_extends_the_first_on_its_way(qtbot, window):
     """L1 chosen, then a lambda typed before the first change has landed: the second was
     built on the regularization in force (L2), and L1 was lost."""
