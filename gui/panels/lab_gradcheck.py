@@ -37,6 +37,7 @@ class GradientCheckLab(LabPanel):
         self.h = ScientificSpinBox(1e-12, 1e-1, 1e-5)
         self.h.setToolTip("Difference step h")
         self.samples = QtWidgets.QSpinBox()
+        self.samples.setKeyboardTracking(False)   # (computed when typing ends: not for each digit on the way)
         self.samples.setRange(0, 100000)
         self.samples.setValue(0)
         self.samples.setSpecialValueText("all")

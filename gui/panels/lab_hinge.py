@@ -34,6 +34,7 @@ class HingeAnatomyLab(LabPanel):
         layout = QtWidgets.QVBoxLayout(self.body)
         top = QtWidgets.QHBoxLayout()
         self.example = QtWidgets.QSpinBox()
+        self.example.setKeyboardTracking(False)   # (computed when typing ends: not for each digit on the way)
         self.example.setObjectName("hingeExample")
         self.example.setRange(0, 10 ** 6)
         self.example.setToolTip("The training example whose hinge terms are drawn")

@@ -42,3 +42,22 @@ def test_ticking_batch_norm_keeps_the_small_weights_spread_and_zero_init_stays_s
         qtbot.mouseClick(lab.batchnorm, QtCore.Qt.MouseButton.LeftButton)  # untick: the collapse is back
     assert not labs.result("init").batchnorm
     assert [lab.table.item(row, small).text() for row in range(lab.table.rowCount())] == shown_before
+
+
+def test_typing_a_number_of_layers_computes_once_when_typing_ends(qtbot, window):
+    """Typing "20" into the lab's Hidden layers computed the lab for 2, then for 20 (the
+    box applied every key); its value changes when typing ends now, as every number box
+    of the app does (the same for Units per layer, Hinge anatomy's example and the
+    Gradient check's parameters)."""
+    from tests.gui.conftest import type_into
+
+    labs = window.state.labs
+    lab = window.labs["Initialization"]
+    with qtbot.waitSignal(labs.lab_ready, timeout=LAB_TIMEOUT_MS, check_params_cb=lambda name: name == "init"):
+        window.show_lab("Initialization")
+    started = labs.started["init"]
+    for box in (lab.depth, lab.width, window.labs["Hinge anatomy"].example, window.labs["Gradient check"].samples):
+        assert not box.keyboardTracking()
+    with qtbot.waitSignal(labs.lab_ready, timeout=LAB_TIMEOUT_MS, check_params_cb=lambda name: name == "init"):
+        type_into(qtbot, lab.depth, "12")
+    assert labs.result("init").depth == 12 and labs.started["init"] == started + 1
