@@ -87,7 +87,9 @@ def build_plane(objective, slice_spec, center=None, center_label=None, report=_q
     report(0.0, "center and directions")
     # (a 2-D function has no regularization nor parameters of a model: a hand-edited record
     # or point means nothing there)
-    point = slice_spec.center_point if center is None and not objective.has_own_plane else None
+    # (a centre given by the caller replaces the settings' centre and their record alike)
+    from_settings = center is None and not objective.has_own_plane
+    point = slice_spec.center_point if from_settings else None
     if point is not None:
         size = int(np.prod(objective.param_shape))
         if point.size != size:
@@ -95,8 +97,7 @@ def build_plane(objective, slice_spec, center=None, center_label=None, report=_q
                                 f"it was saved for another model (remove the slice's center_point to centre on the "
                                 f"{slice_spec.center} weights)")
         center, center_label = point.theta(), point.label
-    record = slice_spec.center_regularization if (center is None or point is not None) \
-        and not objective.has_own_plane else None
+    record = slice_spec.center_regularization if from_settings else None
     if record is not None:
         if problem is None:
             raise HillwalkError("the slice's centre was found under another regularization: build_plane needs the "
