@@ -441,7 +441,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.heatmap.readout.connect(lambda text: self.readout.setText(text))
         # the views that follow the state a little later, and the window's paint in a turn
         # of the event loop of its own (see gui.pacing)
-        self._deferred_redraws = self.findChildren(DeferredSlot) + self.findChildren(StagedDrawing)
+        self._deferred_redraws = self.findChildren(DeferredSlot)
         paint_in_own_turn(self)
 
         if settings is not None:
@@ -1173,12 +1173,20 @@ class MainWindow(QtWidgets.QMainWindow):
         return QtCore.QSize(1600, 1000)
 
     # ================================================================= for scripts and tests
+    def _lab_drawing_pending(self) -> bool:
+        """Whether a lab is still drawing its result a piece a turn (a StagedDrawing; the
+        labs are built when first shown, after the window's own deferred redraws were
+        collected)."""
+        return any(drawing.pending for lab in self.labs.built().values()
+                   for drawing in lab.findChildren(StagedDrawing))
+
     def scene_complete(self) -> bool:
         """Nothing is being computed, the slice is final, every enabled method has
         finished (or diverged) and the views have drawn the runs' last rows."""
         state = self.state
         enabled = [e.id for e in state.optimizers if e.enabled]
         return (not state.jobs.live and state.views_current and not any(slot.pending for slot in self._deferred_redraws)
+                and not self._lab_drawing_pending()
                 and state.landscape is not None and state.cut is not None
                 and all(i in state.runs and (state.runs[i].finished or state.runs[i].diverged_at is not None)
                         for i in enabled))

@@ -446,6 +446,15 @@ def test_initialization_lab_numbers_as_many_layers_as_its_short_plots_hold(qtbot
     relu = labs.result("init")
     assert relu.activation == "relu"
     assert lab.drawing.pending   # the first row drawn, the others each in a turn of its own
+    # the scene is complete (what a screenshot waits for) only once every row is drawn
+    qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
+    assert not lab.drawing.pending
+    with qtbot.waitSignal(labs.lab_ready, timeout=LAB_TIMEOUT_MS, check_params_cb=lambda name: name == "init"):
+        lab.activation.setCurrentIndex(lab.activation.findData("tanh"))
+    with qtbot.waitSignal(labs.lab_ready, timeout=LAB_TIMEOUT_MS, check_params_cb=lambda name: name == "init"):
+        lab.activation.setCurrentIndex(lab.activation.findData("relu"))
+    relu = labs.result("init")
+    assert lab.drawing.pending
     # an export meanwhile pictures the whole result: the rows still to come are drawn first
     png = tmp_path / "init.png"
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(png), ""))
