@@ -10,6 +10,7 @@ schedule's rate per epoch.
 """
 from __future__ import annotations
 
+import functools
 import html
 
 import numpy as np
@@ -41,8 +42,33 @@ def positive_extent(plot):
     return (float(values.min()), float(values.max())) if values.size else None
 
 
+def set_curve(item, x, y, symbol=None):
+    """Give ``item`` (a PlotDataItem) the points (x, y) and ``symbol``, unless it shows
+    them already: a report often repeats a plot's data (a new training rate leaves the probe
+    and the range test as they were), and an untouched plot is not painted again."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    shown_x, shown_y = item.getOriginalDataset()
+    if (shown_x is not None and item.opts["symbol"] == symbol and np.array_equal(shown_x, x)
+            and np.array_equal(shown_y, y, equal_nan=True)):
+        return
+    item.setData(x, y, symbol=symbol)
+
+
+def thin_out(item):
+    """Let a curve of a value per update (23000 points at 1000 epochs, 60-65 ms a paint)
+    be drawn as the range of its values within each pixel column: it looks the same. Call
+    it after the item is in its plot (PlotItem.addItem sets the plot's own choice)."""
+    item.setDownsampling(auto=True, method="peak")
+    item.setClipToView(True)
+
+
 class BabysitFigure(pg.GraphicsLayoutWidget):
-    """Six plots; :meth:`show_report` draws a report, :meth:`clear_plots` empties them."""
+    """Six plots; :meth:`show_report` draws a report, :meth:`report_stages` draws it a plot
+    at a time.
+
+    The plots' curves are made once and given each report's data: made anew for each report
+    (about 20 items) they held the GUI thread about 30 ms, and every plot's axes, legends
+    and layout were built again with them."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -58,6 +84,21 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             item.showGrid(x=True, y=True, alpha=0.15)
             for axis in ("bottom", "left"):   # rates and fractions as they are, not "(x0.001)"
                 item.getAxis(axis).enableAutoSIPrefix(False)
+            # the tick labels' space grows to the widest seen and does not shrink back: a
+            # narrower label after a report lays every plot out again, and the figure's
+            # whole paint (50-70 ms) came with it, instead of the changed plot's (5-10 ms)
+            item.getAxis("left").setStyle(autoReduceTextSpace=False)
+            return item
+
+        def curve(plot, color, width, **options):
+            # (symbol given: with a symbol's brush and none, pyqtgraph would mark every point)
+            item = pg.PlotDataItem(pen=pg.mkPen(color, width=width), symbol=None, **options)
+            plot.addItem(item)
+            return item
+
+        def long_curve(plot, color, width):
+            item = curve(plot, color, width)
+            thin_out(item)
             return item
 
         self.probe_plot = plot(0, 0, "3. probe: loss at 3 rates", "step", "loss", log_y=True)
@@ -65,16 +106,29 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         # ground keeps its names legible where a curve passes under it
         self.probe_legend = self.probe_plot.addLegend(offset=(5, -5), labelTextColor="k", labelTextSize="8pt",
                                                       brush=LEGEND_GROUND)
+        self.probe_curves = {role: curve(self.probe_plot, color, 2, symbolBrush=color, symbolPen=color,
+                                         symbolSize=10)
+                             for role, color in PROBE_COLORS.items()}
         self.range_plot = plot(0, 1, "4. range test", "learning rate", "minibatch loss", log_x=True)
         self.range_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 158, 115, 50),
                                                 pen=pg.mkPen("#009E73"))
         self.range_region.setZValue(-10)
         self.range_plot.addItem(self.range_region)
+        self.range_raw = curve(self.range_plot, "#bbbbbb", 1)
+        self.range_smoothed = curve(self.range_plot, "#0072B2", 2)
         self.step_plot = plot(0, 2, "loss per step", "step", "minibatch loss")
         self.step_legend = self.step_plot.addLegend(offset=(-5, 5), labelTextColor="k", labelTextSize="8pt")
+        self.step_raw = long_curve(self.step_plot, "#bbbbbb", 1)
+        self.step_smoothed = long_curve(self.step_plot, "#D55E00", 2)
         self.accuracy_plot = plot(1, 0, "accuracy per epoch", "epoch", "accuracy")
         self.accuracy_legend = self.accuracy_plot.addLegend(offset=(-5, -5), labelTextColor="k",
                                                             labelTextSize="8pt")
+        self.train_curve = curve(self.accuracy_plot, "#0072B2", 2, symbolSize=5, symbolBrush="#0072B2")
+        # (the validation curve and the gap's fill are in the plot only with validation data)
+        self.val_curve = pg.PlotDataItem(pen=pg.mkPen("#D55E00", width=2), symbol=None, symbolSize=5,
+                                         symbolBrush="#D55E00")
+        self.gap_fill = pg.FillBetweenItem(self.train_curve, self.val_curve, brush=pg.mkBrush(204, 121, 167, 80))
+        self.gap_fill.setZValue(-5)
         self.ratio_plot = plot(1, 1, "||update|| / ||W||", "step", "ratio", log_y=True)
         self.ratio_band = pg.LinearRegionItem(values=np.log10(RATIO_BAND), orientation="horizontal", movable=False,
                                               brush=pg.mkBrush(0, 114, 178, 30), pen=pg.mkPen(None))
@@ -84,9 +138,11 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
                                           pen=pg.mkPen("#555", style=QtCore.Qt.PenStyle.DashLine),
                                           label="1e-3", labelOpts={"position": 0.7, "color": "#555"})
         self.ratio_plot.addItem(self.ratio_line)
+        self.ratio_curves = []   # one a weight matrix (named in the title), made as needed
         self.schedule_plot = plot(1, 2, "lr per epoch", "epoch", "learning rate")
-        self._items = []   # what show_report added (removed by clear_plots)
+        self.schedule_curve = curve(self.schedule_plot, "#009E73", 2, symbolSize=5, symbolBrush="#009E73")
         self._columns = 3
+        self._titles = {}   # plot -> (title, colour) as set by a report
         # the log axes' ticks, as many as their height holds (pyqtgraph labels every minor
         # tick of a short range: "0.4 ... 0.9" piled up on a 120 px plot at 1280 x 720)
         self._log_extents = {}   # plot -> (smallest, largest) positive value drawn
@@ -96,6 +152,9 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
     # the plots in reading order; three columns where the widget is wide enough, else two
     # (a plot narrower than its axes and title is clipped, not shrunk)
     COLUMN_WIDTH = 250
+    # the accuracy's and the rate's points are marked up to this many epochs (more merge
+    # into a thick line, and cost a symbol each to paint)
+    MARKED_EPOCHS = 60
 
     def _plots(self):
         return (self.probe_plot, self.range_plot, self.step_plot, self.accuracy_plot, self.ratio_plot,
@@ -112,104 +171,178 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
                 self.ci.removeItem(item)
             for index, item in enumerate(self._plots()):
                 self.ci.addItem(item, row=index // columns, col=index % columns)
+        self._share_columns()
 
-    def _fit_log_ticks(self, *_arguments):
-        for log_plot, extent in self._log_extents.items():
-            height = log_plot.vb.height()
+    def _share_columns(self):
+        """Every column the same fixed width: left to the layout, the columns' widths
+        followed the plots' titles, and a new title (a new range, a new gap) laid every
+        plot out again and repainted the whole figure."""
+        layout = self.ci.layout
+        left, _top, right, _bottom = layout.getContentsMargins()
+        spacing = layout.horizontalSpacing()
+        inner = self.viewport().width() - left - right - spacing * (self._columns - 1)
+        width = max(1.0, inner / self._columns)
+        for column in range(3):
+            if column < self._columns:
+                layout.setColumnFixedWidth(column, width)
+            else:   # (a column no plot uses any more)
+                layout.setColumnMinimumWidth(column, 0)
+                layout.setColumnMaximumWidth(column, 0)
+
+    def _fit_log_ticks(self, *_arguments, plots=None):
+        for log_plot in plots or (self.probe_plot, self.ratio_plot):
+            extent, height = self._log_extents.get(log_plot), log_plot.vb.height()
             log_plot.getAxis("left").setTicks(log_ticks(*extent, max_ticks=max(2, int(height // LOG_TICK_PX)))
                                               if extent is not None and height > 0 else None)
 
-    def _add(self, plot, item):
-        plot.addItem(item)
-        self._items.append((plot, item))
-        return item
+    def _set_title(self, plot, text, color="k"):
+        """A plot's title, set only when it changes (a new title lays the plot out again)."""
+        if self._titles.get(plot) != (text, color):
+            self._titles[plot] = (text, color)
+            plot.setTitle(text, color=color, size="9pt")
+            plot.titleLabel.setMinimumWidth(0)   # (its column's width is fixed: see _share_columns)
 
-    def clear_plots(self):
-        for plot, item in self._items:
+    @staticmethod
+    def _name(legend, item, name):
+        """``item`` in ``legend`` under ``name`` (its row made once, its text changed after)."""
+        item.opts["name"] = name
+        label = legend.getLabel(item)
+        if label is None:
+            legend.addItem(item, name)
+        elif label.text != name:
+            label.setText(name)
+
+    @staticmethod
+    def _include(plot, item, shown):
+        """``item`` in ``plot`` or not."""
+        if shown and item.scene() is None:
+            plot.addItem(item)
+        elif not shown and item.scene() is not None:
             plot.removeItem(item)
-        self._items = []
-        self._log_extents = {}   # (a resize would otherwise put the last report's ticks back)
-        for log_plot in (self.probe_plot, self.ratio_plot):
-            log_plot.getAxis("left").setTicks(None)
-        for legend in (self.probe_legend, self.step_legend, self.accuracy_legend):
-            legend.clear()
 
     def show_report(self, report):
-        self.clear_plots()
-        if report is None:
-            return
-        for run in report.probe:
-            name = f"{run.lr:.3g}" + (" (diverged)" if run.diverged else "")
+        """Draw ``report`` (all six plots now)."""
+        for stage in self.report_stages(report):
+            stage()
+
+    def report_stages(self, report):
+        """The drawing of ``report``, a plot a stage: six callables to call in order, each
+        in a turn of the event loop of its own if the caller likes (the lab does: see
+        :class:`~hillwalk.gui.pacing.StagedDrawing`). A stage changes its plot only, so the
+        window's paint after it is that plot's."""
+        stages = (self._draw_probe, self._draw_range_test, self._draw_step_loss, self._draw_accuracy,
+                  self._draw_ratios, self._draw_schedule)
+        return [functools.partial(stage, report) for stage in stages]
+
+    def _diverged(self, curves):
+        # a run that diverged says so where its curves stop (at lr 1e6 they stop at once, and
+        # the empty plots' axes ran -100 .. 100 with nothing to say why)
+        return "" if curves.diverged_at is None else f": diverged at update {curves.diverged_at}"
+
+    @staticmethod
+    def _span_planned(plot, values, end):
+        """Where a diverged run left (next to) nothing to draw, the plot's x axis spans the
+        planned updates or epochs ``end``."""
+        if np.count_nonzero(np.isfinite(values)) < 2:
+            plot.setXRange(0, max(1, end), padding=0.02)
+
+    def _draw_probe(self, report):
+        roles = {run.role: run for run in report.probe}
+        for role, item in self.probe_curves.items():
+            run = roles.get(role)
+            self._include(self.probe_plot, item, run is not None)
+            if run is None:
+                if self.probe_legend.getLabel(item) is not None:
+                    self.probe_legend.removeItem(item)
+                continue
             x, y = _positive(run.steps, run.loss)
-            color = PROBE_COLORS[run.role]
-            item = pg.PlotDataItem(x, y, pen=pg.mkPen(color, width=2, style=QtCore.Qt.PenStyle.DashLine
-                                                      if run.diverged else QtCore.Qt.PenStyle.SolidLine),
-                                   symbol="x" if run.diverged else None, symbolBrush=color, symbolPen=color,
-                                   symbolSize=10, name=name)
-            self._add(self.probe_plot, item)
+            set_curve(item, x, y, "x" if run.diverged else None)
+            style = QtCore.Qt.PenStyle.DashLine if run.diverged else QtCore.Qt.PenStyle.SolidLine
+            if item.opts["pen"].style() != style:
+                item.setPen(pg.mkPen(PROBE_COLORS[role], width=2, style=style))
+            self._name(self.probe_legend, item, f"{run.lr:.3g}" + (" (diverged)" if run.diverged else ""))
+        self.probe_plot.enableAutoRange()
+        self._log_extents[self.probe_plot] = positive_extent(self.probe_plot)
+        self._fit_log_ticks(plots=(self.probe_plot,))
+
+    def _draw_range_test(self, report):
         test = report.range_test
-        self._add(self.range_plot, pg.PlotDataItem(test.lrs, test.loss, pen=pg.mkPen("#bbbbbb", width=1)))
-        self._add(self.range_plot, pg.PlotDataItem(test.lrs, test.smoothed, pen=pg.mkPen("#0072B2", width=2)))
+        set_curve(self.range_raw, test.lrs, test.loss)
+        set_curve(self.range_smoothed, test.lrs, test.smoothed)
         self.range_region.setVisible(test.found)
         if test.found:
             self.range_region.setRegion((np.log10(test.low), np.log10(max(test.high, test.low * 1.0001))))
-        title = f"4. range test: {test.low:.2g} .. {test.high:.2g}" if test.found else "4. range test: no fall"
-        self.range_plot.setTitle(title, color="k", size="9pt")
+        self._set_title(self.range_plot, f"4. range test: {test.low:.2g} .. {test.high:.2g}" if test.found
+                        else "4. range test: no fall")
+        self.range_plot.enableAutoRange()
+
+    def _draw_step_loss(self, report):
         curves = report.curves
+        diverged = self._diverged(curves)
+        self._set_title(self.step_plot, f"loss per step{diverged}", "#b00" if diverged else "k")
         steps = np.arange(curves.step_loss.size)
-        # a run that diverged says so where its curves stop (at lr 1e6 they stop at once, and
-        # the empty plots' axes ran -100 .. 100 with nothing to say why)
-        diverged = "" if curves.diverged_at is None else f": diverged at update {curves.diverged_at}"
-        self.step_plot.setTitle(f"loss per step{diverged}", color="#b00" if diverged else "k", size="9pt")
+        set_curve(self.step_raw, steps, curves.step_loss)
+        set_curve(self.step_smoothed, steps, curves.step_smoothed)
+        self._name(self.step_legend, self.step_raw, "raw")
+        self._name(self.step_legend, self.step_smoothed, "smoothed (EMA 0.9)")
+        self.step_plot.enableAutoRange()
+        self._span_planned(self.step_plot, curves.step_loss, curves.epochs * curves.steps_per_epoch)
+
+    def _draw_accuracy(self, report):
+        curves = report.curves
+        epochs = curves.epoch_index.astype(np.float64)
+        symbols = epochs.size <= self.MARKED_EPOCHS + 1
+        set_curve(self.train_curve, epochs, curves.train_acc, "o" if symbols else None)
+        self._name(self.accuracy_legend, self.train_curve, "training")
+        validation = bool(np.all(np.isfinite(curves.val_acc)))
+        self._include(self.accuracy_plot, self.gap_fill, validation)
+        self._include(self.accuracy_plot, self.val_curve, validation)
+        if validation:
+            set_curve(self.val_curve, epochs, curves.val_acc, "s" if symbols else None)
+            self._name(self.accuracy_legend, self.val_curve, "validation")
+        elif self.accuracy_legend.getLabel(self.val_curve) is not None:
+            self.accuracy_legend.removeItem(self.val_curve)
+        # (a diverged run's last gap is that of an epoch before the blow-up: no verdict)
+        diverged = self._diverged(curves)
+        if diverged:
+            self._set_title(self.accuracy_plot, f"accuracy{diverged}", "#b00")
+        else:
+            self._set_title(self.accuracy_plot, f"accuracy: gap {curves.gap[-1]:+.3f}" if np.isfinite(curves.gap[-1])
+                            else "accuracy (no validation)")
+        self.accuracy_plot.enableAutoRange()
+        self._span_planned(self.accuracy_plot, curves.train_acc, curves.epochs)
+
+    def _draw_ratios(self, report):
+        curves = report.curves
+        diverged = self._diverged(curves)
         # a network's weight matrices are named in the title, each in its curve's colour: a
         # legend inside the plot covered the curves (three of them, at 1280 x 720)
         names = "" if len(curves.layer_names) < 2 else ": " + " ".join(
             f"<span style='color:{PALETTE[k % len(PALETTE)]}'>{html.escape(name)}</span>"
             for k, name in enumerate(curves.layer_names))
-        self.ratio_plot.setTitle(f"||update|| / ||W||{names}{diverged}", color="#b00" if diverged else "k",
-                                 size="9pt")
-        self._add(self.step_plot, pg.PlotDataItem(steps, curves.step_loss, pen=pg.mkPen("#bbbbbb", width=1),
-                                                  name="raw"))
-        self._add(self.step_plot, pg.PlotDataItem(steps, curves.step_smoothed, pen=pg.mkPen("#D55E00", width=2),
-                                                  name="smoothed (EMA 0.9)"))
-        epochs = curves.epoch_index.astype(np.float64)
-        train = pg.PlotDataItem(epochs, curves.train_acc, pen=pg.mkPen("#0072B2", width=2), symbol="o",
-                                symbolSize=5, symbolBrush="#0072B2", name="training")
-        self._add(self.accuracy_plot, train)
-        if np.all(np.isfinite(curves.val_acc)):
-            val = pg.PlotDataItem(epochs, curves.val_acc, pen=pg.mkPen("#D55E00", width=2), symbol="s",
-                                  symbolSize=5, symbolBrush="#D55E00", name="validation")
-            self._add(self.accuracy_plot, val)
-            gap = pg.FillBetweenItem(train, val, brush=pg.mkBrush(204, 121, 167, 80))
-            gap.setZValue(-5)
-            self._add(self.accuracy_plot, gap)
-        # (a diverged run's last gap is that of an epoch before the blow-up: no verdict)
-        if diverged:
-            self.accuracy_plot.setTitle(f"accuracy{diverged}", color="#b00", size="9pt")
-        else:
-            self.accuracy_plot.setTitle(f"accuracy: gap {curves.gap[-1]:+.3f}" if np.isfinite(curves.gap[-1])
-                                        else "accuracy (no validation)", color="k", size="9pt")
-        for k in range(len(curves.layer_names)):
-            x, y = _positive(np.arange(1, curves.ratios.shape[1] + 1), curves.ratios[k])
-            color = PALETTE[k % len(PALETTE)]
-            self._add(self.ratio_plot, pg.PlotDataItem(x, y, pen=pg.mkPen(color, width=1.5)))   # (named in the title)
-        self._add(self.schedule_plot, pg.PlotDataItem(np.arange(curves.epoch_lr.size), curves.epoch_lr,
-                                                      pen=pg.mkPen("#009E73", width=2), symbol="o", symbolSize=5,
-                                                      symbolBrush="#009E73"))
-        self.schedule_plot.setTitle(f"lr per epoch ({curves.schedule.kind})", color="k", size="9pt")
-        for plot in (self.probe_plot, self.range_plot, self.step_plot, self.accuracy_plot, self.ratio_plot):
-            plot.enableAutoRange()
-        # the planned updates and epochs where a diverged run left (next to) nothing to draw
-        planned = curves.epochs * curves.steps_per_epoch
-        for plot, values, end in ((self.step_plot, curves.step_loss, planned), (self.ratio_plot, curves.ratios, planned),
-                                  (self.accuracy_plot, curves.train_acc, curves.epochs)):
-            if np.count_nonzero(np.isfinite(values)) < 2:
-                plot.setXRange(0, max(1, end), padding=0.02)
-        self._log_extents = {log_plot: positive_extent(log_plot) for log_plot in (self.probe_plot, self.ratio_plot)}
-        ratios = self._log_extents[self.ratio_plot]   # (the band 1e-4 .. 1e-2 is in view too)
+        self._set_title(self.ratio_plot, f"||update|| / ||W||{names}{diverged}", "#b00" if diverged else "k")
+        while len(self.ratio_curves) < len(curves.layer_names):
+            color = PALETTE[len(self.ratio_curves) % len(PALETTE)]
+            item = pg.PlotDataItem(pen=pg.mkPen(color, width=1.5))
+            self.ratio_plot.addItem(item)
+            thin_out(item)   # (after addItem, which gives the item the plot's own setting)
+            self.ratio_curves.append(item)
+        while len(self.ratio_curves) > len(curves.layer_names):
+            self.ratio_plot.removeItem(self.ratio_curves.pop())
+        for item, ratios in zip(self.ratio_curves, curves.ratios):
+            set_curve(item, *_positive(np.arange(1, ratios.size + 1), ratios))
+        self.ratio_plot.enableAutoRange()
+        self._span_planned(self.ratio_plot, curves.ratios, curves.epochs * curves.steps_per_epoch)
+        ratios = positive_extent(self.ratio_plot)   # (the band 1e-4 .. 1e-2 is in view too)
         self._log_extents[self.ratio_plot] = (min(RATIO_BAND[0], ratios[0]), max(RATIO_BAND[1], ratios[1])) \
             if ratios is not None else RATIO_BAND
-        self._fit_log_ticks()
+        self._fit_log_ticks(plots=(self.ratio_plot,))
+
+    def _draw_schedule(self, report):
+        curves = report.curves
+        set_curve(self.schedule_curve, np.arange(curves.epoch_lr.size), curves.epoch_lr,
+                  "o" if curves.epoch_lr.size <= self.MARKED_EPOCHS else None)
+        self._set_title(self.schedule_plot, f"lr per epoch ({curves.schedule.kind})")
         # from 0: a constant rate is a flat line, not one magnified to fill the axis
         self.schedule_plot.enableAutoRange(x=True)
         self.schedule_plot.setYRange(0.0, 1.1 * float(curves.epoch_lr.max()), padding=0)
