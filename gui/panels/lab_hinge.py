@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
+from PyQt6 import QtGui, QtWidgets
 
 from ..figures import PALETTE
 from .lab_base import LabPanel
@@ -57,6 +57,8 @@ class HingeAnatomyLab(LabPanel):
         self.cut_plot = self.graphics.addPlot(row=0, col=0, title="one example along the cut")
         self.toy_plot = self.graphics.addPlot(row=0, col=1, title="toy: 3 points, 3 classes (each term / 3)")
         self.legends = {}
+        self.curves = {}   # plot -> its curves, in the legend's order (see _draw)
+        self.term_curves = []   # the cut plot's hinge terms' curves
         for column, (plot, label) in enumerate(((self.cut_plot, "s: position along the cut"),
                                                 (self.toy_plot, "the chosen weight"))):
             plot.setLabel("bottom", label, color="k")
@@ -65,6 +67,7 @@ class HingeAnatomyLab(LabPanel):
             legend = pg.LegendItem(labelTextColor="k", colCount=2)
             self.graphics.addItem(legend, row=1, col=column)
             self.legends[plot] = legend
+            self.curves[plot] = []
         self.graphics.ci.layout.setRowStretchFactor(0, 4)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
         layout.addWidget(self.graphics, 1)
@@ -86,31 +89,44 @@ class HingeAnatomyLab(LabPanel):
         showing = self.state.slice.component.startswith("example")
         self.state.set_slice(component="data" if showing else f"example:{self.example.value()}")
 
-    def _draw(self, plot, x, y, color, width, name):
-        curve = plot.plot(x, y, pen=pg.mkPen(color, width=width))
-        self.legends[plot].addItem(curve, name)
-        return curve
+    def _draw(self, plot, curves):
+        """Show ``curves`` ((x, y, colour, width, legend name), in order) in ``plot``, each in
+        a curve of the plot's made once and kept (made anew for each result, the two plots'
+        20-odd curves and legend rows held the GUI thread about 35 ms); returns the curves."""
+        pool, legend = self.curves[plot], self.legends[plot]
+        while len(pool) > len(curves):   # (an example with fewer active terms)
+            item = pool.pop()
+            legend.removeItem(item)
+            plot.removeItem(item)
+        while len(pool) < len(curves):
+            pool.append(plot.plot())
+        for item, (x, y, color, width, name) in zip(pool, curves):
+            pen = item.opts["pen"]
+            if not isinstance(pen, QtGui.QPen) or pen.color() != QtGui.QColor(color) or pen.widthF() != width:
+                item.setPen(pg.mkPen(color, width=width))
+            item.setData(x, y)
+            label = legend.getLabel(item)
+            if label is None:
+                legend.addItem(item, name)
+            elif label.text != name:
+                label.setText(name)
+        return list(pool)
 
     def show_result(self, anatomy):
         self.example.blockSignals(True)
         self.example.setMaximum(anatomy.n_train - 1)
         self.example.blockSignals(False)
-        for plot in (self.cut_plot, self.toy_plot):
-            plot.clear()
-            self.legends[plot].clear()
-        self.term_curves = []
         colors = term_colors(len(anatomy.classes))
-        for color, j, term in zip(colors, anatomy.classes, anatomy.terms):
-            if np.any(term > 0):
-                self.term_curves.append(self._draw(self.cut_plot, anatomy.alphas, term, color, 1.5,
-                                                   f"max(0, s{j}−s{anatomy.label}+δ)"))
-        self._draw(self.cut_plot, anatomy.alphas, anatomy.total, "k", 3, "sum: the loss")
-        for k, ((i, j), term) in enumerate(anatomy.toy_terms.items()):
-            # (each term over the 3 points: the terms then add up to the loss, their mean;
-            # the legend says so, or a term read a third of its value)
-            self._draw(self.toy_plot, anatomy.weights, term, PALETTE[k % len(PALETTE)], 1.5,
-                       f"point {i}, class {j}, / 3")
-        self._draw(self.toy_plot, anatomy.weights, anatomy.toy_total, "k", 3, "sum: the mean loss")
+        cut = [(anatomy.alphas, term, color, 1.5, f"max(0, s{j}−s{anatomy.label}+δ)")
+               for color, j, term in zip(colors, anatomy.classes, anatomy.terms) if np.any(term > 0)]
+        cut.append((anatomy.alphas, anatomy.total, "k", 3, "sum: the loss"))
+        self.term_curves = self._draw(self.cut_plot, cut)[:-1]
+        # (each term over the 3 points: the terms then add up to the loss, their mean;
+        # the legend says so, or a term read a third of its value)
+        toy = [(anatomy.weights, term, PALETTE[k % len(PALETTE)], 1.5, f"point {i}, class {j}, / 3")
+               for k, ((i, j), term) in enumerate(anatomy.toy_terms.items())]
+        toy.append((anatomy.weights, anatomy.toy_total, "k", 3, "sum: the mean loss"))
+        self._draw(self.toy_plot, toy)
         active = int(np.sum(np.any(anatomy.terms > 0, axis=1)))
         self.status.setText(f"Example {anatomy.example} (class {anatomy.label}), along the cut's direction through "
                             f"the slice's centre, widened to s in [{anatomy.alphas[0]:.3g}, {anatomy.alphas[-1]:.3g}] "

@@ -283,6 +283,33 @@ def test_hinge_anatomy_terms_sum_to_the_example_loss(qtbot, window):
     qtbot.waitUntil(window.scene_complete, timeout=SCENE_TIMEOUT_MS)
 
 
+@pytest.mark.scene("small_digits_session")
+def test_hinge_anatomy_shows_each_example_in_the_curves_it_made_once(qtbot, window):
+    """Each result's 20-odd curves and legend rows were made anew (about 35 ms of the GUI
+    thread at every example): the curves are kept and given the new example's terms, one
+    more or fewer where its count of active terms differs, the legend in the curves' order."""
+    lab = open_lab(qtbot, window, "Hinge anatomy")
+    toy_curves = lab.toy_plot.listDataItems()
+    counts = set()
+    changes = [lambda example=example: lab.example.setValue(example) for example in (1, 2, 3, 0)]
+    changes.append(lambda: window.state.set_problem(dataset="iris"))   # 3 classes: 2 terms, not 9
+    changes.append(lambda: window.state.set_problem(dataset="digits"))
+    for change in changes:
+        wait_for_new_result(qtbot, window, "Hinge anatomy", change)
+        anatomy = lab.result
+        active = [j for j, term in zip(anatomy.classes, anatomy.terms) if np.any(term > 0)]
+        counts.add(len(active))
+        drawn = lab.cut_plot.listDataItems()
+        assert len(drawn) == len(active) + 1 and lab.term_curves == drawn[:-1]
+        names = [label.text for _, label in lab.legends[lab.cut_plot].items]
+        assert names == [f"max(0, s{j}−s{anatomy.label}+δ)" for j in active] + ["sum: the loss"]
+        assert [sample.item for sample, _ in lab.legends[lab.cut_plot].items] == drawn
+        np.testing.assert_array_equal(drawn[-1].yData, anatomy.total)
+        assert drawn[-1].opts["pen"].widthF() == 3 and drawn[0].opts["pen"].widthF() == 1.5
+        assert lab.toy_plot.listDataItems() == toy_curves   # the same curves, given new data
+    assert len(counts) >= 2   # (examples with different numbers of active terms were drawn)
+
+
 def test_decision_regions_follow_the_race_on_a_2d_data_set(qtbot, window, monkeypatch):
     import hillwalk.core.labs.lessons
     import hillwalk.core.labs.tasks
