@@ -62,6 +62,11 @@ FRAME_INTERVAL_MS = 33   # streamed results reach the views at most once a frame
 # The first pieces of runs restarted together wait at most this long for one another.
 FIRST_PIECES_WAIT_MS = FRAME_INTERVAL_MS
 HOLD_OFF_S = 0.25        # the longest a visible job keeps the race's runs waiting (see _start_first)
+# A race's runs post their new rows at most this often (the core's default is every 50 ms;
+# a run's first piece still comes at once): each post is a redraw of the views, and on a
+# loaded machine those redraws held the interpreter the runs need. The animation plays 60
+# steps a second, far behind a run's pace, so coarser posts do not hold it back.
+RUN_POST_INTERVAL_S = 0.1
 
 
 @dataclass
@@ -679,7 +684,7 @@ class AppState(QtCore.QObject):
 
         def job(report, should_stop):
             return experiment.stream_run(objective, plane, race, spec, label, report, should_stop,
-                                         gate=self._run_gate)
+                                         interval_s=RUN_POST_INTERVAL_S, gate=self._run_gate)
 
         self.jobs.start(f"run:{entry.id}", job)
         if notify:
