@@ -10,9 +10,13 @@ long the window could not answer. Target: the issue's 50 ms for any GUI-thread g
 The labs and their changes (``--lab``, several allowed; all by default):
 
 - Initialization: every choice of its Input and Activation boxes, then back to the first;
+  8 hidden layers and back; batch norm on and off;
 - Babysitting: the learning rate x3 and back, the batch size 32 and back, the epochs 20 and
   back, the seed 1 and back, and the largest run its boxes allow (1000 epochs) and back;
-- Hinge anatomy: the example 1, 2, 3 and back to 0, and each toy weight.
+- Hinge anatomy: the example 1, 2, 3 and back to 0, and each toy weight;
+- Gradient check: "break the gradient" on and off, the forward difference and back, h 1e-3
+  and back;
+- Compare two models: the second model a network and back, then its batch norm on and off.
 
 With ``--load N`` (0 by default) N CPU-bound processes run beside the app.
 
@@ -38,11 +42,40 @@ TARGET_MS = 50
 
 
 def initialization_changes(lab):
-    """(name, change) pairs: every Input and Activation choice, then back to the first."""
+    """(name, change) pairs: every Input and Activation choice, then back to the first; the
+    hidden layers 8 and back; batch norm on and off."""
     changes = []
     for name, box in (("input", lab.inputs), ("activation", lab.activation)):
         for index in [*range(1, box.count()), 0]:
             changes.append((f"{name} {box.itemText(index)}", lambda box=box, index=index: box.setCurrentIndex(index)))
+    for value in (8, lab.depth.value()):
+        changes.append((f"hidden layers {value}", lambda value=value: lab.depth.setValue(value)))
+    for on in (True, False):
+        changes.append((f"batch norm {'on' if on else 'off'}", lambda on=on: lab.batchnorm.setChecked(on)))
+    return changes
+
+
+def gradient_check_changes(lab):
+    changes = []
+    for on in (True, False):
+        changes.append((f"break {'on' if on else 'off'}", lambda on=on: lab.broken.setChecked(on)))
+    for index in (1, 0):
+        changes.append((f"method {lab.method.itemText(index)}", lambda index=index: lab.method.setCurrentIndex(index)))
+    for value in (1e-3, lab.h.value()):
+        changes.append((f"h {value:g}", lambda value=value: lab.h.setValue(value)))
+    return changes
+
+
+def compare_changes(lab):
+    """The second model's kind (a network and back), its batch norm on and off."""
+    editor = list(lab.editors.values())[-1]
+    changes = []
+    for index in (1, 0):
+        changes.append((f"model {editor.model.itemText(index)}", lambda index=index: editor.model.setCurrentIndex(index)))
+    changes.append(("network", lambda: editor.model.setCurrentIndex(1)))
+    for on in (True, False):
+        changes.append((f"batch norm {'on' if on else 'off'}", lambda on=on: editor.batchnorm.setChecked(on)))
+    changes.append(("linear", lambda: editor.model.setCurrentIndex(0)))
     return changes
 
 
@@ -65,7 +98,8 @@ def hinge_changes(lab):
     return changes
 
 
-LABS = {"Initialization": initialization_changes, "Babysitting": babysitting_changes, "Hinge anatomy": hinge_changes}
+LABS = {"Initialization": initialization_changes, "Babysitting": babysitting_changes, "Hinge anatomy": hinge_changes,
+        "Gradient check": gradient_check_changes, "Compare two models": compare_changes}
 
 
 def main():
