@@ -233,6 +233,7 @@ class InitializationLab(LabPanel):
         self.table.setToolTip("Standard deviation of each hidden layer's activations, per scheme")
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._row_header_px = 0   # the row header's width (see _fit_table)
         # zero init's sentence sits under the table, beside the plots: below them it would
         # take the histograms' height in a 720-pixel window
         self.symmetry = QtWidgets.QLabel("")
@@ -339,10 +340,20 @@ class InitializationLab(LabPanel):
         for column in range(table.columnCount()):
             table.setColumnWidth(column, max(widest, header.sectionSizeHint(column)))
         frame = 2 * table.frameWidth()
-        # a table of more rows than are sure to be in view may scroll: keep room for the
-        # scroll bar so no column hides under it (the He column did, at 1280 x 720)
-        scroll = table.verticalScrollBar().sizeHint().width() if table.rowCount() > TABLE_MIN_ROWS else 0
-        table.setFixedWidth(table.verticalHeader().sizeHint().width() + table.horizontalHeader().length() + frame + scroll)
+        # The width is the same at every depth: the row header as wide as the deepest
+        # network's last label ("layer 20"), and room for the scroll bar a table of more rows
+        # than are sure to be in view may need (the He column hid under it at 1280 x 720).
+        # Sized to each result's rows, the width changed past 6 and past 9 layers, and every
+        # plot beside the table was laid out and painted again (38-55 ms of the GUI thread).
+        rows = table.verticalHeader()
+        shown = max((rows.fontMetrics().horizontalAdvance(table.verticalHeaderItem(k).text())
+                     for k in range(table.rowCount())), default=0)
+        deepest = rows.fontMetrics().horizontalAdvance(f"layer {self.depth.maximum()}")
+        # (never narrower than before: the header's own sizing rounds a pixel either way)
+        self._row_header_px = max(self._row_header_px, rows.sizeHint().width() - shown + max(deepest, shown))
+        rows.setFixedWidth(self._row_header_px)
+        scroll = table.verticalScrollBar().sizeHint().width()
+        table.setFixedWidth(rows.width() + table.horizontalHeader().length() + frame + scroll)
         height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
         table.setMaximumHeight(height)
         # at least TABLE_MIN_ROWS rows in view, the rest by scrolling where the page is short:
