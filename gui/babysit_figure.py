@@ -54,6 +54,22 @@ def set_curve(item, x, y, symbol=None):
     item.setData(x, y, symbol=symbol)
 
 
+def narrow_title(label):
+    """Let a plot's title label (a LabelItem) set its row's height but never its column's
+    width: its columns have fixed widths (see BabysitFigure._share_columns), and pyqtgraph
+    gives a label its text's width as minimum at every new text and every resize, which
+    widened a column past the figure's edge after a resize (a network's diverged-run
+    title, 314 px in a 274 px column). A title wider than its column overflows its edges."""
+    update_min = label.updateMin
+
+    def height_only():
+        update_min()
+        label.setMinimumWidth(0)
+
+    label.updateMin = height_only   # (LabelItem calls self.updateMin from setText and resizeEvent)
+    height_only()
+
+
 def thin_out(item):
     """Let a curve of a value per update (23000 points at 1000 epochs, 60-65 ms a paint)
     be drawn as the range of its values within each pixel column: it looks the same. Call
@@ -84,6 +100,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             item.showGrid(x=True, y=True, alpha=0.15)
             for axis in ("bottom", "left"):   # rates and fractions as they are, not "(x0.001)"
                 item.getAxis(axis).enableAutoSIPrefix(False)
+            narrow_title(item.titleLabel)
             # the tick labels' space grows to the widest seen and does not shrink back: a
             # narrower label after a report lays every plot out again, and the figure's
             # whole paint (50-70 ms) came with it, instead of the changed plot's (5-10 ms)
@@ -174,9 +191,9 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self._share_columns()
 
     def _share_columns(self):
-        """Every column the same fixed width: left to the layout, the columns' widths
-        followed the plots' titles, and a new title (a new range, a new gap) laid every
-        plot out again and repainted the whole figure."""
+        """Every column the same fixed width, set again at each resize: left to the layout,
+        the columns' widths followed the plots' titles, and a new title (a new range, a new
+        gap) laid every plot out again and repainted the whole figure."""
         layout = self.ci.layout
         left, _top, right, _bottom = layout.getContentsMargins()
         spacing = layout.horizontalSpacing()
@@ -200,7 +217,6 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         if self._titles.get(plot) != (text, color):
             self._titles[plot] = (text, color)
             plot.setTitle(text, color=color, size="9pt")
-            plot.titleLabel.setMinimumWidth(0)   # (its column's width is fixed: see _share_columns)
 
     @staticmethod
     def _name(legend, item, name):
@@ -332,7 +348,9 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         for item, ratios in zip(self.ratio_curves, curves.ratios):
             set_curve(item, *_positive(np.arange(1, ratios.size + 1), ratios))
         self.ratio_plot.enableAutoRange()
-        self._span_planned(self.ratio_plot, curves.ratios, curves.epochs * curves.steps_per_epoch)
+        # (an update counts if any matrix's ratio is finite there)
+        self._span_planned(self.ratio_plot, np.where(np.isfinite(curves.ratios).any(axis=0), 0.0, np.nan),
+                           curves.epochs * curves.steps_per_epoch)
         ratios = positive_extent(self.ratio_plot)   # (the band 1e-4 .. 1e-2 is in view too)
         self._log_extents[self.ratio_plot] = (min(RATIO_BAND[0], ratios[0]), max(RATIO_BAND[1], ratios[1])) \
             if ratios is not None else RATIO_BAND

@@ -64,8 +64,9 @@ FIRST_PIECES_WAIT_MS = FRAME_INTERVAL_MS
 HOLD_OFF_S = 0.25        # the longest a visible job keeps the race's runs waiting (see _start_first)
 # A race's runs post their new rows at most this often (the core's default is every 50 ms;
 # a run's first piece still comes at once): each post is a redraw of the views, and on a
-# loaded machine those redraws held the interpreter the runs need. The animation plays 60
-# steps a second, far behind a run's pace, so coarser posts do not hold it back.
+# loaded machine those redraws held the interpreter the runs need. The animation plays 30
+# to 300 steps a second (1 to 10 a frame), behind a linear run's pace (about 3000 a
+# second); a slow run's newest steps reach the views in steps of 100 ms instead of 50.
 RUN_POST_INTERVAL_S = 0.1
 
 

@@ -102,9 +102,10 @@ class HingeAnatomyLab(LabPanel):
             pool.append(plot.plot())
         for item, (x, y, color, width, name) in zip(pool, curves):
             pen = item.opts["pen"]
-            if not isinstance(pen, QtGui.QPen) or pen.color() != QtGui.QColor(color) or pen.widthF() != width:
+            if not isinstance(pen, QtGui.QPen) or pen.color() != pg.mkColor(color) or pen.widthF() != width:
                 item.setPen(pg.mkPen(color, width=width))
             item.setData(x, y)
+            item.setVisible(True)   # (a curve hidden from the legend shows another term now)
             label = legend.getLabel(item)
             if label is None:
                 legend.addItem(item, name)

@@ -295,7 +295,10 @@ def test_hinge_anatomy_shows_each_example_in_the_curves_it_made_once(qtbot, wind
     changes.append(lambda: window.state.set_problem(dataset="iris"))   # 3 classes: 2 terms, not 9
     changes.append(lambda: window.state.set_problem(dataset="digits"))
     for change in changes:
+        lab.term_curves[1].setVisible(False)   # (what a click on its legend sample does)
         wait_for_new_result(qtbot, window, "Hinge anatomy", change)
+        # a curve shows another term now: the one hidden is not hidden for it
+        assert all(item.isVisible() for item in lab.cut_plot.listDataItems())
         anatomy = lab.result
         active = [j for j, term in zip(anatomy.classes, anatomy.terms) if np.any(term > 0)]
         counts.add(len(active))
