@@ -32,6 +32,11 @@ CURVES_FRAMES = 2   # the curves paint every CURVES_FRAMES frames (see __init__)
 COMPACT_WIDTH = 1400  # narrower windows stack the four docks as tabs in one column
 MAX_DOCK_WIDTH = 360  # px: a dock never takes more, so that 1024 px leave the views room
 SCENE_START_LATEST_MS = 100   # the initial scene starts after the first paint, or this long after the window is built
+# An idle window builds its next unbuilt lab page every PREBUILT_LAB_INTERVAL_MS (see
+# _prebuild_next_lab); the 3-D surface's is left to its first showing (an OpenGL view, and
+# about 3 ms to build).
+PREBUILT_LAB_INTERVAL_MS = 500
+NOT_PREBUILT_LABS = ("3D surface",)
 TINY_WIDTH, TINY_DOCK_WIDTH = 1000, 200  # below 1000 px docks may narrow to 200 px and scroll sideways
 SPEEDS = [("1 step / frame", 1), ("2 steps / frame", 2), ("5 steps / frame", 5), ("10 steps / frame", 10)]
 
@@ -442,10 +447,18 @@ class MainWindow(QtWidgets.QMainWindow):
         # the views that follow the state a little later, and the window's paint in a turn
         # of the event loop of its own (see gui.pacing)
         self._deferred_redraws = self.findChildren(DeferredSlot)
-        paint_in_own_turn(self)
+        self._window_paint = paint_in_own_turn(self)
 
         if settings is not None:
             self._restore()
+        # A lab's page is built when first shown: 15-90 ms of the GUI thread idle, 60-400 ms
+        # on a loaded machine, while the person who clicked its tab waits. An idle window
+        # builds them ahead, one per PREBUILT_LAB_INTERVAL_MS (hidden: they compute nothing
+        # until shown), so that a lab opens at once.
+        self._prebuild_timer = QtCore.QTimer(self)
+        self._prebuild_timer.setInterval(PREBUILT_LAB_INTERVAL_MS)
+        self._prebuild_timer.timeout.connect(self._prebuild_next_lab)
+        self._prebuild_timer.start()
         self._scene_start_pending = autostart
         # a window not shown starts at the latest SCENE_START_LATEST_MS after it was built
         # (or, once shown, after it was shown)
@@ -468,6 +481,22 @@ class MainWindow(QtWidgets.QMainWindow):
         state = self.state
         if state.objective is None and not state.jobs.is_live("problem") and not state.jobs.is_live("session"):
             state.start()
+
+    def is_idle(self) -> bool:
+        """Nothing computing, playing or drawing, and no mouse button, menu or dialog held:
+        a moment a person is not waiting on the window."""
+        app = QtWidgets.QApplication
+        return (self.isVisible() and not self.state.playing and self.scene_complete() and not self._window_paint.pending
+                and app.mouseButtons() == QtCore.Qt.MouseButton.NoButton and app.activePopupWidget() is None
+                and app.activeModalWidget() is None)
+
+    def _prebuild_next_lab(self):
+        """Build the next lab page not built yet (in the strip's order), if the window is idle."""
+        waiting = [page for name, page in self.lab_pages.items() if page.lab is None and name not in NOT_PREBUILT_LABS]
+        if not waiting:
+            self._prebuild_timer.stop()
+        elif self.is_idle():
+            waiting[0].ensure()
 
     # ================================================================= building
     def _build_transport(self):
@@ -1165,6 +1194,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event):
         self._scene_start_pending = False   # (closed before its first paint)
         self.timer.stop()
+        self._prebuild_timer.stop()
         self.save_settings()
         self.state.shutdown()
         super().closeEvent(event)
