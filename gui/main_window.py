@@ -6,6 +6,7 @@ import html
 import importlib
 import importlib.resources
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,10 +33,11 @@ CURVES_FRAMES = 2   # the curves paint every CURVES_FRAMES frames (see __init__)
 COMPACT_WIDTH = 1400  # narrower windows stack the four docks as tabs in one column
 MAX_DOCK_WIDTH = 360  # px: a dock never takes more, so that 1024 px leave the views room
 SCENE_START_LATEST_MS = 100   # the initial scene starts after the first paint, or this long after the window is built
-# An idle window builds its next unbuilt lab page every PREBUILT_LAB_INTERVAL_MS (see
-# _prebuild_next_lab); the 3-D surface's is left to its first showing (an OpenGL view, and
-# about 3 ms to build).
+# A window idle for PREBUILT_LAB_QUIET_S builds its next unbuilt lab page, and one every
+# PREBUILT_LAB_INTERVAL_MS while it stays idle (see _prebuild_next_lab); the 3-D surface's
+# is left to its first showing (an OpenGL view, and about 3 ms to build).
 PREBUILT_LAB_INTERVAL_MS = 500
+PREBUILT_LAB_QUIET_S = 1.0
 NOT_PREBUILT_LABS = ("3D surface",)
 TINY_WIDTH, TINY_DOCK_WIDTH = 1000, 200  # below 1000 px docks may narrow to 200 px and scroll sideways
 SPEEDS = [("1 step / frame", 1), ("2 steps / frame", 2), ("5 steps / frame", 5), ("10 steps / frame", 10)]
@@ -452,12 +454,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if settings is not None:
             self._restore()
         # A lab's page is built when first shown: 15-90 ms of the GUI thread idle, 60-400 ms
-        # on a loaded machine, while the person who clicked its tab waits. An idle window
-        # builds them ahead, one per PREBUILT_LAB_INTERVAL_MS (hidden: they compute nothing
-        # until shown), so that a lab opens at once.
+        # on a loaded machine, while the person who clicked its tab waits. A window idle for
+        # a second builds them ahead, one per PREBUILT_LAB_INTERVAL_MS (hidden: they compute
+        # nothing until shown), so that a lab opens at once.
         self._prebuild_timer = QtCore.QTimer(self)
         self._prebuild_timer.setInterval(PREBUILT_LAB_INTERVAL_MS)
         self._prebuild_timer.timeout.connect(self._prebuild_next_lab)
+        self._idle_since = None   # when the window was first seen idle (monotonic seconds)
         self._prebuild_timer.start()
         self._scene_start_pending = autostart
         # a window not shown starts at the latest SCENE_START_LATEST_MS after it was built
@@ -495,7 +498,13 @@ class MainWindow(QtWidgets.QMainWindow):
         waiting = [page for name, page in self.lab_pages.items() if page.lab is None and name not in NOT_PREBUILT_LABS]
         if not waiting:
             self._prebuild_timer.stop()
-        elif self.is_idle():
+        elif not self.is_idle():
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = time.monotonic()
+        elif time.monotonic() - self._idle_since >= PREBUILT_LAB_QUIET_S:
+            # (not at once when a computation ends: a person may be about to change the next
+            # setting, and would wait for the build)
             waiting[0].ensure()
 
     # ================================================================= building
