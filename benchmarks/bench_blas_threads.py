@@ -3,6 +3,11 @@
 Each path is timed in a child process started twice per round, once with the BLAS
 libraries' default thread count and once with OPENBLAS_NUM_THREADS = OMP_NUM_THREADS =
 MKL_NUM_THREADS = 1 (the variables are read when NumPy loads, so a process cannot switch).
+The child sets the process up as the app and the command line do (``hillwalk.blas_setup``
+before NumPy, then ``main.use_all_cores``: the slices' workers and the shared BLAS limit
+that the paths hold where their products are small), so "default" is the app's own
+configuration; the races are recorded as ``trace`` and ``race`` record them
+(``experiment.record_race``).
 Prints, per path, the ratio time(default) / time(one thread) as min / median / max over the
 rounds: above 1, the default threads are slower.
 
@@ -26,6 +31,8 @@ CHILD = r'''
 import json, sys, time
 import hillwalk.blas_setup  # before NumPy, as in the app
 import numpy as np
+from hillwalk.main import use_all_cores
+use_all_cores()   # as the app and the command line do first
 from hillwalk.core import experiment
 from hillwalk.core.io.session import RaceSettings
 from hillwalk.core.landscapes.slices import SliceSpec
@@ -45,8 +52,7 @@ plane = experiment.build_plane(digits, spec)
 times["linear slice, digits, 401 x 401"] = timed(lambda: experiment.compute_landscape(digits, plane, spec))
 race = RaceSettings(steps=300, in_plane=False)
 methods = [OptimizerSpec("sgd", lr=0.02, batch_size=64), OptimizerSpec("adam", lr=0.01, batch_size=64)]
-times["recorded race, digits, 2 x 300 steps"] = timed(
-    lambda: [experiment.start_run(digits, plane, race, m).run_to_end() for m in methods])
+times["recorded race, digits, 2 x 300 steps"] = timed(lambda: experiment.record_race(digits, plane, race, methods))
 net = ClassifierSpec(model="net", hidden=(64,)).build()
 net_spec = SliceSpec(grid=101, train_steps=20)
 net_plane = experiment.build_plane(net, net_spec)
@@ -57,7 +63,7 @@ cifar_spec = SliceSpec(grid=101, train_steps=5)
 cifar_plane = experiment.build_plane(cifar, cifar_spec)
 times["linear slice, 6000 x 3072, 101 x 101"] = timed(lambda: experiment.compute_landscape(cifar, cifar_plane, cifar_spec))
 times["recorded race, 6000 x 3072, 50 SGD steps"] = timed(
-    lambda: experiment.start_run(cifar, cifar_plane, RaceSettings(steps=50, in_plane=False), methods[0]).run_to_end())
+    lambda: experiment.record_race(cifar, cifar_plane, RaceSettings(steps=50, in_plane=False), methods[:1]))
 print(json.dumps(times))
 '''
 

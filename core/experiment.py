@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import HillwalkError
 from .landscapes.directions import Plane
-from .landscapes.landscape import Component, Landscape, compute_slice, iter_slice, make_axis
+from .landscapes.landscape import Component, Landscape, compute_slice, get_parallelism, iter_slice, make_axis
 from .landscapes.slices import function_plane
 from .optimization.paths import (
     DEFAULT_POST_INTERVAL_S,
@@ -339,7 +339,8 @@ def stream_run(objective, plane, race, spec, label="", report=_quiet, should_sto
     ``gate``: see :func:`core.optimization.paths.iter_path`."""
     run = start_run(objective, plane, race, spec)
     last = None
-    for increment in iter_path(run, plane, should_stop, interval_s, gate=gate):
+    for increment in iter_path(run, plane, should_stop, interval_s, gate=gate,
+                               blas_limit=get_parallelism().blas_limit):
         if increment.finished or increment.diverged_at is not None or increment.escaped_at is not None:
             last = increment
             break
@@ -355,7 +356,8 @@ def record_race(objective, plane, race, specs, labels=None, should_stop=_never) 
     for k, spec in enumerate(specs):
         run = start_run(objective, plane, race, spec)
         record = PathRecord(plane, walks_in_plane(run), labels[k] if labels else run.label, spec.method)
-        for increment in iter_path(run, plane, should_stop, interval_s=math.inf):
+        for increment in iter_path(run, plane, should_stop, interval_s=math.inf,
+                                   blas_limit=get_parallelism().blas_limit):
             record.extend(increment)
         if should_stop():
             return None

@@ -27,6 +27,14 @@ from .trajectory import PlaneObjective, Run, Trajectory, project_onto_plane
 
 DEFAULT_POST_INTERVAL_S = 0.05   # a partial result at most every 50 ms: the display's pace
 CHUNK_TARGET_S = 0.005           # work between two checks of should_stop and of the clock
+# A run whose pass over the training data is below this many multiply-adds (examples x
+# parameters) takes its steps with the BLAS library held to one thread, where its caller
+# gives a limit (core.experiment gives the parallelism's ``blas_limit``: the app's and the
+# command line's): the library's threads cost more than they save on such products. Measured, 100-300
+# full-space SGD steps on digits, the default two threads against one: a linear model
+# (0.9 M) 222 against 203 ms, a 64-unit net (6.9 M) 200 against 193 ms; but a 256-unit net
+# (27.6 M) 537 against 581 ms, and a 512-512 net (433 M) 3477 against 5144 ms.
+SMALL_PASS_MULTIPLY_ADDS = 16_000_000
 SCALAR_FIELDS = ("loss", "batch_loss", "train_acc", "val_acc", "grad_norm", "step_length", "lr", "gradient_evaluations",
                  "hvps")
 
@@ -189,8 +197,19 @@ def ends_within(run: Run, steps_made: int, seconds: float, interval_s: float) ->
     return (run.steps - run.t) * seconds / steps_made < interval_s
 
 
+def blas_hold(run: Run, blas_limit=None):
+    """What a run's steps are taken in: a callable returning a context manager,
+    ``blas_limit`` (a callable returning one that holds the BLAS library to one thread, or
+    None) for a run of small products (see SMALL_PASS_MULTIPLY_ADDS), else one that holds
+    nothing."""
+    model = run.objective.objective if isinstance(run.objective, PlaneObjective) else run.objective
+    if blas_limit is None or model.n_train * model.size >= SMALL_PASS_MULTIPLY_ADDS:
+        return contextlib.nullcontext
+    return blas_limit
+
+
 def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POST_INTERVAL_S, clock=time.monotonic,
-              release: bool = True, gate=None):
+              release: bool = True, gate=None, blas_limit=None):
     """Advance ``run`` to its end, yielding :class:`PathIncrement`s.
 
     The first increment comes after the first few steps (the first visible piece at once),
@@ -204,9 +223,11 @@ def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POS
 
     ``gate`` (a context manager, e.g. a semaphore shared by the runs of a race) is held
     around each chunk of work: runs that share it take turns, chunk by chunk, so they advance
-    side by side while fewer of them compete at once for the interpreter.
+    side by side while fewer of them compete at once for the interpreter. ``blas_limit``
+    (see :func:`blas_hold`) is held around each chunk of a run of small products.
     """
     gate = gate if gate is not None else contextlib.nullcontext()
+    hold_blas = blas_hold(run, blas_limit)
     # two steps first: the first post needs two rows (see below), and waiting for a second
     # turn at the gate delayed the first piece of the last of four runs by a round of turns
     cursor, chunk, last_post = 0, 2, -math.inf
@@ -218,7 +239,8 @@ def iter_path(run: Run, plane, should_stop=None, interval_s: float = DEFAULT_POS
             if should_stop is not None and should_stop():   # stopped while it waited its turn
                 return
             started = clock()
-            run.advance(chunk)
+            with hold_blas():
+                run.advance(chunk)
             spent = clock() - started
         # Grow or shrink the chunk towards CHUNK_TARGET_S of work, by at most a factor 2.
         if spent < CHUNK_TARGET_S / 2:

@@ -267,3 +267,51 @@ def test_a_cut_through_the_centre_spans_the_slices_rectangle(angle, expected):
     # a centre outside the rectangle: the line misses it, and the cut keeps +- the largest end
     outside = SliceSpec(grid=21, alpha_range=(1.0, 2.0), beta_range=(1.0, 2.0))
     assert experiment.cut_geometry(outside, "angle", 0.0, None).s_range == (-2.0, 2.0)
+
+
+@pytest.mark.parametrize("in_plane", [False, True])
+def test_a_run_of_small_products_takes_its_steps_under_the_blas_limit(scene, in_plane, monkeypatch):
+    """OpenBLAS's threads cost more than they save on a small model's products (a digits
+    race recorded 12% slower on the default two threads than on one): where the process has
+    a BLAS limit (the app's and the command line's parallelism), a run whose pass over the
+    data is small takes every step under it (streamed as the app does, recorded as ``trace``
+    does); a large one keeps the library's threads. The path is the same either way."""
+    import contextlib
+
+    from hillwalk.core.landscapes.landscape import Parallelism, set_parallelism
+    from hillwalk.core.optimization import paths
+
+    objective, plane, _ = scene
+    held = []
+
+    @contextlib.contextmanager
+    def limit():
+        held.append(True)
+        try:
+            yield
+        finally:
+            held.pop()
+
+    steps_under_limit = []
+    advance = Run.advance
+
+    def recording_advance(run, n=1):
+        steps_under_limit.append(bool(held))
+        return advance(run, n)
+
+    monkeypatch.setattr(Run, "advance", recording_advance)
+    set_parallelism(Parallelism(2, limit))
+    spec = OptimizerSpec("sgd", lr=0.05, batch_size=16)
+    assert objective.n_train * objective.size < paths.SMALL_PASS_MULTIPLY_ADDS   # (iris: 120 x 15)
+    race = RaceSettings(steps=40, seed=3, start=(0.6, -0.4), in_plane=in_plane)
+    streamed = experiment.stream_run(objective, plane, race, spec, interval_s=0.0)
+    assert streamed is not None and steps_under_limit and all(steps_under_limit) and not held
+    steps_under_limit.clear()
+    small = experiment.record_race(objective, plane, race, [spec])[0]
+    assert steps_under_limit and all(steps_under_limit) and not held
+    steps_under_limit.clear()
+    monkeypatch.setattr(paths, "SMALL_PASS_MULTIPLY_ADDS", objective.n_train * objective.size)   # now "large"
+    large = experiment.record_race(objective, plane, race, [spec])[0]
+    assert steps_under_limit and not any(steps_under_limit)
+    np.testing.assert_array_equal(small.a, large.a)
+    np.testing.assert_array_equal(small.loss, large.loss)
