@@ -51,7 +51,7 @@ CANCELLATION_GUARD = 16.0
 # examples are taken in chunks (and the parts recomputed per chunk).
 PARTS_SHARE = 2
 # Points per step aim at this many multiply-adds per worker (a few tens of milliseconds).
-STEP_WORK = 16 * WORK_PER_STEP
+STEP_WORK = 4 * WORK_PER_STEP
 # The examples go through the network in blocks whose pre-activations (every layer's) and
 # scores for the points of a pass take about this much memory: with the block's three
 # first-layer parts (read once per pass) they stay in a core's 2 MB cache through the

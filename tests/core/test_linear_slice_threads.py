@@ -121,8 +121,10 @@ def test_stopping_a_threaded_slice_leaves_no_thread_behind(workers):
     axis = make_axis(-1.0, 1.0, 121)
     workers(2)
     steps = iter_slice(objective, plane, axis, axis, "data")
-    for _ in range(3):
+    for _ in range(40):   # (past the coarse preview, whose few chunks take no threads)
         next(steps)
+        if slice_threads():
+            break
     assert slice_threads()               # the workers were running
     steps.close()
     assert not slice_threads()
@@ -145,8 +147,11 @@ def test_a_paused_threaded_slice_holds_no_blas_limit(workers):
         workers(2)
         steps = iter_slice(objective, plane, axis, axis, "data")
         try:
-            for _ in range(3):
+            for _ in range(40):   # (past the coarse preview, whose few chunks take no threads)
                 next(steps)
+                if slice_threads():
+                    break
+            assert slice_threads()
             deadline = time.monotonic() + 120     # the threads finish the chunks they took
             while blas_threads() != before and time.monotonic() < deadline:
                 time.sleep(0.01)
