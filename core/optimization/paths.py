@@ -30,10 +30,10 @@ CHUNK_TARGET_S = 0.005           # work between two checks of should_stop and of
 # A run whose pass over the training data is below this many multiply-adds (examples x
 # parameters) takes its steps with the BLAS library held to one thread, where its caller
 # gives a limit (core.experiment gives the parallelism's ``blas_limit``: the app's and the
-# command line's): the library's threads cost more than they save on such products. Measured, 100-300
-# full-space SGD steps on digits, the default two threads against one: a linear model
-# (0.9 M) 222 against 203 ms, a 64-unit net (6.9 M) 200 against 193 ms; but a 256-unit net
-# (27.6 M) 537 against 581 ms, and a 512-512 net (433 M) 3477 against 5144 ms.
+# command line's): the library's threads cost more than they save on such products.
+# Measured, 100-300 full-space SGD steps on digits, the default two threads against one: a
+# linear model (0.9 M) 222 against 203 ms, a 64-unit net (6.9 M) 200 against 193 ms; but a
+# 256-unit net (27.6 M) 537 against 581 ms, and a 512-512 net (433 M) 3477 against 5144 ms.
 SMALL_PASS_MULTIPLY_ADDS = 16_000_000
 SCALAR_FIELDS = ("loss", "batch_loss", "train_acc", "val_acc", "grad_norm", "step_length", "lr", "gradient_evaluations",
                  "hvps")
