@@ -20,6 +20,7 @@ from PyQt6 import QtCore
 from hillwalk.core.io.session import PALETTE
 
 from .figures import LEGEND_GROUND, LOG_TICK_PX, delete_now, log_ticks, save_widget_png
+from .panels.markers import PixelMarker
 
 PROBE_COLORS = {"small": "#0072B2", "middle": "#009E73", "large": "#D55E00"}
 RATIO_BAND = (1e-4, 1e-2)
@@ -123,9 +124,15 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         # ground keeps its names legible where a curve passes under it
         self.probe_legend = self.probe_plot.addLegend(offset=(5, -5), labelTextColor="k", labelTextSize="8pt",
                                                       brush=LEGEND_GROUND)
-        self.probe_curves = {role: curve(self.probe_plot, color, 2, symbolBrush=color, symbolPen=color,
-                                         symbolSize=10)
-                             for role, color in PROBE_COLORS.items()}
+        self.probe_curves = {role: curve(self.probe_plot, color, 2) for role, color in PROBE_COLORS.items()}
+        # a diverged run's last finite point is marked "x" by an item of its own: as the
+        # curve's symbol (a scatter of one point) every new position repainted the whole
+        # figure (pyqtgraph reports a scatter's change over the whole scene: 55-65 ms)
+        self.probe_markers = {}
+        for role, color in PROBE_COLORS.items():
+            marker = PixelMarker("x", 10, pen=pg.mkPen(color, width=1.5), brush=color)
+            self.probe_plot.addItem(marker, ignoreBounds=True)   # (its curve's point is in the bounds)
+            self.probe_markers[role] = marker
         self.range_plot = plot(0, 1, "4. range test", "learning rate", "minibatch loss", log_x=True)
         self.range_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(0, 158, 115, 50),
                                                 pen=pg.mkPen("#009E73"))
@@ -270,9 +277,16 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             if run is None:
                 if self.probe_legend.getLabel(item) is not None:
                     self.probe_legend.removeItem(item)
+                self.probe_markers[role].setVisible(False)
                 continue
             x, y = _positive(run.steps, run.loss)
-            set_curve(item, x, y, "x" if run.diverged else None)
+            set_curve(item, x, y)
+            marker = self.probe_markers[role]
+            if run.diverged and x.size:   # (placed in the log axis's units: log10 of the loss)
+                if not marker.isVisible() or (marker.x(), marker.y()) != (x[-1], np.log10(y[-1])):
+                    marker.place(x[-1], np.log10(y[-1]))
+            else:
+                marker.setVisible(False)
             style = QtCore.Qt.PenStyle.DashLine if run.diverged else QtCore.Qt.PenStyle.SolidLine
             if item.opts["pen"].style() != style:
                 item.setPen(pg.mkPen(PROBE_COLORS[role], width=2, style=style))

@@ -56,6 +56,14 @@ def test_a_changed_setting_recomputes_and_the_panel_shows_the_core_numbers(qtbot
     assert names == ["1e-06", f"{again.probe[1].lr:.3g}", "1e+06 (diverged)"] and again.probe[2].diverged
     for item in figure.probe_plot.listDataItems():
         assert np.all(np.isfinite(item.yData))
+    # the diverged run's last finite point is marked "x" (an item of its own: as the curve's
+    # one-point scatter, each new position repainted the whole figure), the others not
+    markers = figure.probe_markers
+    assert not markers["small"].isVisible() and not markers["middle"].isVisible() and markers["large"].isVisible()
+    large = again.probe[2]
+    finite = np.isfinite(large.loss) & (large.loss > 0)
+    assert (markers["large"].x(), markers["large"].y()) == pytest.approx(
+        (large.steps[finite][-1], np.log10(large.loss[finite][-1])), rel=1e-12)
     low, high = figure.range_region.getRegion()
     assert (10 ** low, 10 ** high) == (again.range_test.low, again.range_test.high) or np.allclose(
         (10 ** low, 10 ** high), (again.range_test.low, again.range_test.high), rtol=1e-12)
