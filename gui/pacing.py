@@ -106,6 +106,14 @@ class OwnTurnPaint(QtCore.QObject):
     """
 
     window_painted = QtCore.pyqtSignal()
+    # What eventFilter reads before anything else, as class defaults: while a window is
+    # destroyed (a test's window deleted later, its lab pages with it), Qt can still pass
+    # the window's events through this filter after Python collected its wrapper, and the
+    # wrapper then made for it has none of __init__'s attributes ("'OwnTurnPaint' object
+    # has no attribute '_window'", seen in the suite once lab pages were built ahead):
+    # such a filter filters nothing.
+    _window = None
+    _painting = False
 
     def __init__(self, window, delay_ms: int):
         super().__init__(window)
