@@ -19,7 +19,7 @@ from PyQt6 import QtCore
 
 from hillwalk.core.io.session import PALETTE
 
-from .figures import LEGEND_GROUND, LOG_TICK_PX, delete_now, log_ticks, save_widget_png
+from .figures import LEGEND_GROUND, LOG_TICK_PX, delete_now, log_ticks, name_in_legend, save_widget_png, set_title
 from .panels.markers import PixelMarker
 
 PROBE_COLORS = {"small": "#0072B2", "middle": "#009E73", "large": "#D55E00"}
@@ -166,7 +166,6 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         self.schedule_plot = plot(1, 2, "lr per epoch", "epoch", "learning rate")
         self.schedule_curve = curve(self.schedule_plot, "#009E73", 2, symbolSize=5, symbolBrush="#009E73")
         self._columns = 3
-        self._titles = {}   # plot -> (title, colour) as set by a report
         # the log axes' ticks, as many as their height holds (pyqtgraph labels every minor
         # tick of a short range: "0.4 ... 0.9" piled up on a 120 px plot at 1280 x 720)
         self._log_extents = {}   # plot -> (smallest, largest) positive value drawn
@@ -219,21 +218,9 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             log_plot.getAxis("left").setTicks(log_ticks(*extent, max_ticks=max(2, int(height // LOG_TICK_PX)))
                                               if extent is not None and height > 0 else None)
 
-    def _set_title(self, plot, text, color="k"):
-        """A plot's title, set only when it changes (a new title lays the plot out again)."""
-        if self._titles.get(plot) != (text, color):
-            self._titles[plot] = (text, color)
-            plot.setTitle(text, color=color, size="9pt")
-
     @staticmethod
-    def _name(legend, item, name):
-        """``item`` in ``legend`` under ``name`` (its row made once, its text changed after)."""
-        item.opts["name"] = name
-        label = legend.getLabel(item)
-        if label is None:
-            legend.addItem(item, name)
-        elif label.text != name:
-            label.setText(name)
+    def _set_title(plot, text, color="k"):
+        set_title(plot, text, color=color, size="9pt")   # (only when it changes)
 
     @staticmethod
     def _include(plot, item, shown):
@@ -290,7 +277,7 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
             style = QtCore.Qt.PenStyle.DashLine if run.diverged else QtCore.Qt.PenStyle.SolidLine
             if item.opts["pen"].style() != style:
                 item.setPen(pg.mkPen(PROBE_COLORS[role], width=2, style=style))
-            self._name(self.probe_legend, item, f"{run.lr:.3g}" + (" (diverged)" if run.diverged else ""))
+            name_in_legend(self.probe_legend, item, f"{run.lr:.3g}" + (" (diverged)" if run.diverged else ""))
         self.probe_plot.enableAutoRange()
         self._log_extents[self.probe_plot] = positive_extent(self.probe_plot)
         self._fit_log_ticks(plots=(self.probe_plot,))
@@ -313,8 +300,8 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         steps = np.arange(curves.step_loss.size)
         set_curve(self.step_raw, steps, curves.step_loss)
         set_curve(self.step_smoothed, steps, curves.step_smoothed)
-        self._name(self.step_legend, self.step_raw, "raw")
-        self._name(self.step_legend, self.step_smoothed, "smoothed (EMA 0.9)")
+        name_in_legend(self.step_legend, self.step_raw, "raw")
+        name_in_legend(self.step_legend, self.step_smoothed, "smoothed (EMA 0.9)")
         self.step_plot.enableAutoRange()
         self._span_planned(self.step_plot, curves.step_loss, curves.epochs * curves.steps_per_epoch)
 
@@ -323,13 +310,13 @@ class BabysitFigure(pg.GraphicsLayoutWidget):
         epochs = curves.epoch_index.astype(np.float64)
         symbols = epochs.size <= self.MARKED_EPOCHS + 1
         set_curve(self.train_curve, epochs, curves.train_acc, "o" if symbols else None)
-        self._name(self.accuracy_legend, self.train_curve, "training")
+        name_in_legend(self.accuracy_legend, self.train_curve, "training")
         validation = bool(np.all(np.isfinite(curves.val_acc)))
         self._include(self.accuracy_plot, self.gap_fill, validation)
         self._include(self.accuracy_plot, self.val_curve, validation)
         if validation:
             set_curve(self.val_curve, epochs, curves.val_acc, "s" if symbols else None)
-            self._name(self.accuracy_legend, self.val_curve, "validation")
+            name_in_legend(self.accuracy_legend, self.val_curve, "validation")
         elif self.accuracy_legend.getLabel(self.val_curve) is not None:
             self.accuracy_legend.removeItem(self.val_curve)
         # (a diverged run's last gap is that of an epoch before the blow-up: no verdict)

@@ -153,6 +153,18 @@ def set_title(plot, title, **style):
         plot.setTitle(title, **style)
 
 
+def name_in_legend(legend, item, name):
+    """``item`` (a PlotDataItem) in ``legend`` under ``name``: its row made the first time,
+    its text changed after (a figure that keeps its curves across results renames their
+    rows instead of building the legend again)."""
+    item.opts["name"] = name
+    label = legend.getLabel(item)
+    if label is None:
+        legend.addItem(item, name)
+    elif label.text != name:
+        label.setText(name)
+
+
 class FittedAxisLabels(QtCore.QObject):
     """Axis labels chosen by the room their axes have: each axis is given its texts, the
     fullest first, and shows the first that fits along it, chosen again whenever the axis

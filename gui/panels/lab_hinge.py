@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtGui, QtWidgets
 
-from ..figures import PALETTE
+from ..figures import PALETTE, name_in_legend
 from .lab_base import LabPanel
 
 # Ten qualitative colours that stay apart on white (Tableau 10): digits and CIFAR-10 have
@@ -106,11 +106,7 @@ class HingeAnatomyLab(LabPanel):
                 item.setPen(pg.mkPen(color, width=width))
             item.setData(x, y)
             item.setVisible(True)   # (a curve hidden from the legend shows another term now)
-            label = legend.getLabel(item)
-            if label is None:
-                legend.addItem(item, name)
-            elif label.text != name:
-                label.setText(name)
+            name_in_legend(legend, item, name)
         return list(pool)
 
     def show_result(self, anatomy):

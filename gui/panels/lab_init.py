@@ -353,7 +353,7 @@ class InitializationLab(LabPanel):
         self._row_header_px = max(self._row_header_px, rows.sizeHint().width() - shown + max(deepest, shown))
         rows.setFixedWidth(self._row_header_px)
         scroll = table.verticalScrollBar().sizeHint().width()
-        table.setFixedWidth(rows.width() + table.horizontalHeader().length() + frame + scroll)
+        table.setFixedWidth(self._row_header_px + table.horizontalHeader().length() + frame + scroll)
         height = table.horizontalHeader().height() + table.verticalHeader().length() + frame
         table.setMaximumHeight(height)
         # at least TABLE_MIN_ROWS rows in view, the rest by scrolling where the page is short:
